@@ -1,0 +1,1 @@
+"""Command-line interface (``hdx``): thin commands over typed functions."""

@@ -1,0 +1,64 @@
+"""Entry point of the ``hdx`` command.
+
+Each subcommand lives in its own module under :mod:`hdx.cli` and registers itself on :data:`app`.
+User errors (:class:`~hdx.errors.HDXError`) print one line on stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from hdx import __version__
+from hdx.errors import HDXError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="HDX: co-design a neural network and its accelerator under hard budgets.")
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        typer.echo(f"hdx {__version__}")
+        raise typer.Exit()
+
+
+def _register() -> None:
+    """Import the command modules (each adds its commands to ``app``)."""
+    import importlib
+
+    for mod in ("cost",):
+        importlib.import_module(f"hdx.cli.{mod}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 2 user error, 130 interrupted)."""
+    _register()
+    try:
+        app(args=argv, standalone_mode=False)
+    except HDXError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def run() -> None:
+    """Console-script entry: exit with :func:`main`'s code."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,100 @@
+"""Typed YAML configuration: load, validate, and report errors in one line.
+
+Every config in HDX is a pydantic model. :func:`load_config` accepts either a path to a YAML file or
+the name of a config shipped in ``hdx/configs/<kind>/<name>.yaml`` and returns the validated model.
+Validation failures become a :class:`~hdx.errors.ConfigError` naming the file, the field and the
+problem, so the CLI can print one line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hdx.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base for config models: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def builtin_config_dir(kind: str) -> Path:
+    """Folder of the configs shipped with the package for ``kind`` (``network``, ``accelerator``...)."""
+    return Path(str(resources.files("hdx") / "configs" / kind))
+
+
+def builtin_names(kind: str) -> list[str]:
+    """Names of the shipped configs of one kind."""
+    folder = builtin_config_dir(kind)
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def resolve_config_path(name_or_path: str | Path, kind: str) -> Path:
+    """A YAML path for a shipped config name or a user path; error if neither exists."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.is_file():
+            raise ConfigError(f"{kind} config file not found: {p} (give an existing YAML file or one of "
+                              f"the shipped names: {', '.join(builtin_names(kind))})")
+        return p
+    cand = builtin_config_dir(kind) / f"{name_or_path}.yaml"
+    if cand.is_file():
+        return cand
+    raise ConfigError(f"unknown {kind} config '{name_or_path}': give a YAML path or one of "
+                      f"{', '.join(builtin_names(kind))}")
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a syntax error becomes one line with the position."""
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"malformed YAML in {path}{where}: {problem}") from None
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """One line naming each failing field, e.g. ``stages.1.stride: must be >= 1``."""
+    parts = []
+    for e in err.errors()[:3]:
+        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    more = f" (+{len(err.errors()) - 3} more)" if len(err.errors()) > 3 else ""
+    return f"invalid {source}: " + "; ".join(parts) + more
+
+
+def validate(model: type[M], data: Any, source: str) -> M:
+    """Validate ``data`` into ``model``; errors become a one-line :class:`ConfigError`."""
+    if data is None:
+        raise ConfigError(f"{source} is empty: expected a mapping of {model.__name__} fields")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, source)) from None
+
+
+def load_config(model: type[M], name_or_path: str | Path, kind: str) -> M:
+    """Load and validate a config of ``kind`` given by shipped name or YAML path."""
+    path = resolve_config_path(name_or_path, kind)
+    return validate(model, read_yaml(path), f"{kind} config {path.name}")
+
+
+def dump_yaml(obj: BaseModel | dict) -> str:
+    """YAML text of a config model (the resolved config written into run directories)."""
+    data = obj.model_dump(mode="json") if isinstance(obj, BaseModel) else obj
+    return yaml.safe_dump(data, sort_keys=False)

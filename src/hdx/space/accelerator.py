@@ -1,0 +1,285 @@
+"""Accelerator design space (DESIGN.md §4).
+
+Template: DRAM ↔ global buffer (GLB) ↔ PE array of ``pe_x`` × ``pe_y`` PEs, each with an RF of
+``rf_bytes`` bytes and one MAC; ``dataflow`` ∈ {ws, os, rs}. The knobs and their values come from
+YAML (:class:`AcceleratorSpaceConfig`); a knob with one value is fixed, with several it is searched.
+Fixed hardware parameters (clock, word width, bandwidths, technology table) are in
+:class:`HardwareParams`.
+
+Grid order is row-major over (pe_x, pe_y, rf_bytes, dataflow, glb_kib): index ⇄ config is a
+mixed-radix number, so the whole grid enumerates without Python loops.
+
+Text form of one accelerator: ``16x16,rf=16,df=ws`` (PEx × PEy), optionally ``,glb=128`` (KiB).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from hdx.config import StrictModel, load_config
+from hdx.errors import HDXError
+
+DEFAULT_ACCEL_SPACE = "eyeriss_like"
+Dataflow = Literal["ws", "os", "rs"]
+DATAFLOWS: tuple[str, ...] = ("ws", "os", "rs")
+KNOBS: tuple[str, ...] = ("pe_x", "pe_y", "rf_bytes", "dataflow", "glb_kib")
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """One accelerator configuration. ``rf_bytes`` per PE (bytes), ``glb_kib`` (KiB)."""
+
+    pe_x: int
+    pe_y: int
+    rf_bytes: int
+    dataflow: Dataflow
+    glb_kib: int = 128
+
+    def __post_init__(self) -> None:
+        for f in ("pe_x", "pe_y", "rf_bytes", "glb_kib"):
+            v = getattr(self, f)
+            if not isinstance(v, int | np.integer) or isinstance(v, bool) or v <= 0:
+                raise HDXError(f"accelerator field '{f}' must be a positive integer, got {v!r}")
+        if self.dataflow not in DATAFLOWS:
+            raise HDXError(f"unknown dataflow '{self.dataflow}': use one of {', '.join(DATAFLOWS)}")
+
+    @property
+    def num_pes(self) -> int:
+        return self.pe_x * self.pe_y
+
+    @property
+    def glb_bytes(self) -> int:
+        return self.glb_kib * 1024
+
+    def text(self, with_glb: bool = False) -> str:
+        s = f"{self.pe_x}x{self.pe_y},rf={self.rf_bytes},df={self.dataflow}"
+        return s + (f",glb={self.glb_kib}" if with_glb else "")
+
+    def __str__(self) -> str:
+        return self.text(with_glb=self.glb_kib != 128)
+
+    @classmethod
+    def parse(cls, text: str, default_glb_kib: int = 128) -> Accelerator:
+        """Parse ``PExxPEy,rf=BYTES,df=ws|os|rs[,glb=KIB]``."""
+        fmt = "expected e.g. '16x16,rf=16,df=ws' (PExxPEy,rf=bytes,df=ws|os|rs[,glb=KiB])"
+        parts = [p.strip() for p in text.strip().lower().split(",") if p.strip()]
+        if not parts:
+            raise HDXError(f"empty accelerator text: {fmt}")
+        m = re.fullmatch(r"(\d+)x(\d+)", parts[0])
+        if not m:
+            raise HDXError(f"malformed accelerator '{text}': array size '{parts[0]}' is not PExxPEy; {fmt}")
+        fields: dict[str, str] = {}
+        for p in parts[1:]:
+            key, sep, val = p.partition("=")
+            if not sep or key not in ("rf", "df", "glb"):
+                raise HDXError(f"malformed accelerator '{text}': unknown part '{p}'; {fmt}")
+            if key in fields:
+                raise HDXError(f"malformed accelerator '{text}': '{key}' given twice")
+            fields[key] = val
+        for key in ("rf", "df"):
+            if key not in fields:
+                raise HDXError(f"malformed accelerator '{text}': missing '{key}='; {fmt}")
+        try:
+            rf = int(fields["rf"])
+            glb = int(fields["glb"]) if "glb" in fields else default_glb_kib
+        except ValueError:
+            raise HDXError(f"malformed accelerator '{text}': rf and glb must be integers; {fmt}") from None
+        return cls(int(m.group(1)), int(m.group(2)), rf, fields["df"], glb)  # type: ignore[arg-type]
+
+
+class Knobs(StrictModel):
+    """Values per knob; one value = fixed, several = searched."""
+
+    pe_x: list[int] = Field(min_length=1)
+    pe_y: list[int] = Field(min_length=1)
+    rf_bytes: list[int] = Field(min_length=1)
+    dataflow: list[Dataflow] = Field(min_length=1)
+    glb_kib: list[int] = Field([128], min_length=1)
+
+    @field_validator("pe_x", "pe_y", "rf_bytes", "glb_kib")
+    @classmethod
+    def _positive_unique(cls, v: list[int]) -> list[int]:
+        if any(x <= 0 for x in v):
+            raise ValueError(f"values must be positive, got {v}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"values must be distinct, got {v}")
+        return sorted(v)
+
+    @field_validator("dataflow")
+    @classmethod
+    def _unique_df(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"values must be distinct, got {v}")
+        return [d for d in DATAFLOWS if d in v]
+
+
+class HardwareParams(StrictModel):
+    """Fixed parameters of the template (not searched)."""
+
+    clock_mhz: float = Field(200.0, gt=0, description="array and GLB clock (MHz)")
+    word_bits: int = Field(16, gt=0, description="word width of weights, inputs and outputs (bits)")
+    glb_words_per_cycle: float = Field(32.0, gt=0, description="GLB <-> array bandwidth (words/cycle)")
+    dram_bytes_per_cycle: float = Field(16.0, gt=0, description="DRAM <-> GLB bandwidth (bytes/cycle)")
+    tech: str = Field("accelergy_45nm", description="technology table name or YAML path")
+
+    @property
+    def word_bytes(self) -> float:
+        return self.word_bits / 8
+
+
+class AcceleratorSpaceConfig(StrictModel):
+    name: str
+    knobs: Knobs
+    hardware: HardwareParams = HardwareParams()
+
+
+class AccelTable:
+    """Struct-of-arrays view of accelerators (numpy int64 columns): ``pe_x pe_y rf_bytes dataflow
+    glb_bytes`` (``dataflow`` is the index into :data:`DATAFLOWS`)."""
+
+    __slots__ = ("pe_x", "pe_y", "rf_bytes", "dataflow", "glb_bytes")
+
+    def __init__(self, pe_x, pe_y, rf_bytes, dataflow, glb_bytes):
+        self.pe_x = np.asarray(pe_x, dtype=np.int64)
+        self.pe_y = np.asarray(pe_y, dtype=np.int64)
+        self.rf_bytes = np.asarray(rf_bytes, dtype=np.int64)
+        self.dataflow = np.asarray(dataflow, dtype=np.int64)
+        self.glb_bytes = np.asarray(glb_bytes, dtype=np.int64)
+
+    @classmethod
+    def from_accels(cls, accels: list[Accelerator] | tuple[Accelerator, ...]) -> AccelTable:
+        return cls([a.pe_x for a in accels], [a.pe_y for a in accels], [a.rf_bytes for a in accels],
+                   [DATAFLOWS.index(a.dataflow) for a in accels], [a.glb_bytes for a in accels])
+
+    def __len__(self) -> int:
+        return int(self.pe_x.shape[0])
+
+    def __getitem__(self, idx) -> AccelTable:
+        return AccelTable(self.pe_x[idx], self.pe_y[idx], self.rf_bytes[idx], self.dataflow[idx],
+                          self.glb_bytes[idx])
+
+    def accelerator(self, i: int) -> Accelerator:
+        return Accelerator(int(self.pe_x[i]), int(self.pe_y[i]), int(self.rf_bytes[i]),
+                           DATAFLOWS[int(self.dataflow[i])], int(self.glb_bytes[i]) // 1024)  # type: ignore[arg-type]
+
+    @property
+    def num_pes(self) -> np.ndarray:
+        return self.pe_x * self.pe_y
+
+
+class AcceleratorSpace:
+    """The accelerator grid: enumeration, index ⇄ config ⇄ one-hot per knob."""
+
+    def __init__(self, config: AcceleratorSpaceConfig):
+        self.config = config
+
+    @classmethod
+    def load(cls, name_or_path: str | Path = DEFAULT_ACCEL_SPACE) -> AcceleratorSpace:
+        return cls(load_config(AcceleratorSpaceConfig, name_or_path, "accelerator"))
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def hardware(self) -> HardwareParams:
+        return self.config.hardware
+
+    @cached_property
+    def knob_values(self) -> dict[str, tuple]:
+        """Values of every knob in grid order (fixed knobs have one value)."""
+        k = self.config.knobs
+        return {name: tuple(getattr(k, name)) for name in KNOBS}
+
+    @cached_property
+    def searched_knobs(self) -> tuple[str, ...]:
+        """Knobs with more than one value (those the hardware generator predicts)."""
+        return tuple(n for n in KNOBS if len(self.knob_values[n]) > 1)
+
+    @property
+    def radices(self) -> tuple[int, ...]:
+        return tuple(len(self.knob_values[n]) for n in KNOBS)
+
+    def __len__(self) -> int:
+        return int(np.prod(self.radices))
+
+    def knob_indices(self, index: np.ndarray | int) -> np.ndarray:
+        """Per-knob value indices of grid indices: int64 [..., 5] in :data:`KNOBS` order."""
+        idx = np.asarray(index, dtype=np.int64)
+        if np.any(idx < 0) or np.any(idx >= len(self)):
+            raise HDXError(f"accelerator index out of range 0..{len(self) - 1}")
+        out = []
+        for r in reversed(self.radices):
+            out.append(idx % r)
+            idx = idx // r
+        return np.stack(out[::-1], axis=-1)
+
+    def index_of_knobs(self, knob_idx: np.ndarray) -> np.ndarray:
+        """Grid index from per-knob value indices [..., 5]."""
+        knob_idx = np.asarray(knob_idx, dtype=np.int64)
+        idx = np.zeros(knob_idx.shape[:-1], dtype=np.int64)
+        for j, r in enumerate(self.radices):
+            idx = idx * r + knob_idx[..., j]
+        return idx
+
+    def __getitem__(self, index: int) -> Accelerator:
+        ki = self.knob_indices(int(index))
+        vals = [self.knob_values[n][int(i)] for n, i in zip(KNOBS, ki, strict=True)]
+        return Accelerator(*vals)
+
+    def index(self, acc: Accelerator | str) -> int:
+        """Grid index of an accelerator; error naming the knob if it is not in the grid."""
+        if isinstance(acc, str):
+            acc = self.parse(acc)
+        ki = []
+        for n in KNOBS:
+            v = getattr(acc, n)
+            vals = self.knob_values[n]
+            if v not in vals:
+                raise HDXError(f"accelerator {acc.text(True)}: {n}={v} is not in grid '{self.name}' "
+                               f"(values: {', '.join(map(str, vals))})")
+            ki.append(vals.index(v))
+        return int(self.index_of_knobs(np.array(ki)))
+
+    def parse(self, text: str) -> Accelerator:
+        """Parse the text form; a missing ``glb=`` takes the grid's first GLB size."""
+        return Accelerator.parse(text, default_glb_kib=self.knob_values["glb_kib"][0])
+
+    @cached_property
+    def table(self) -> AccelTable:
+        """The whole grid as an :class:`AccelTable` (length ``len(self)``, grid order)."""
+        ki = self.knob_indices(np.arange(len(self)))
+        col = {n: np.asarray(self.knob_values[n], dtype=object)[ki[:, j]] for j, n in enumerate(KNOBS)}
+        return AccelTable(col["pe_x"].astype(np.int64), col["pe_y"].astype(np.int64),
+                          col["rf_bytes"].astype(np.int64),
+                          np.array([DATAFLOWS.index(d) for d in self.knob_values["dataflow"]])[ki[:, 3]],
+                          col["glb_kib"].astype(np.int64) * 1024)
+
+    def one_hot(self, index: np.ndarray | int) -> dict[str, np.ndarray]:
+        """Per-knob one-hot (float32 [..., n_values]) for every *searched* knob."""
+        ki = self.knob_indices(index)
+        out = {}
+        for j, n in enumerate(KNOBS):
+            if n in self.searched_knobs:
+                out[n] = np.eye(len(self.knob_values[n]), dtype=np.float32)[ki[..., j]]
+        return out
+
+    def from_one_hot(self, one_hot: dict[str, np.ndarray]) -> np.ndarray:
+        """Grid indices from per-knob scores (argmax per searched knob)."""
+        shape = next(iter(one_hot.values())).shape[:-1] if one_hot else ()
+        ki = np.zeros((*shape, len(KNOBS)), dtype=np.int64)
+        for j, n in enumerate(KNOBS):
+            if n in self.searched_knobs:
+                ki[..., j] = np.asarray(one_hot[n]).argmax(-1)
+        return self.index_of_knobs(ki)
+
+
+def load_accelerator_space(name_or_path: str | Path = DEFAULT_ACCEL_SPACE) -> AcceleratorSpace:
+    return AcceleratorSpace.load(name_or_path)

@@ -1,0 +1,126 @@
+"""Workload description shared by the network space, the cost models and the evaluator.
+
+A :class:`Layer` is one convolution-like operator with the loop bounds a hardware cost model needs:
+
+* ``n`` batch, ``c`` input channels, ``k`` output channels, ``h``×``w`` input feature map,
+  ``r``×``s`` kernel (rows × columns), ``stride``, ``padding``, ``groups``.
+* ``kind``: ``conv`` (dense k×k), ``depthwise`` (groups = c = k, no reduction over channels),
+  ``pointwise`` (1×1 dense), ``fc`` (fully connected: h = w = r = s = 1).
+
+Output size: ``p = (h + 2·padding − r) // stride + 1`` and likewise ``q`` from ``w`` and ``s``.
+MACs = ``n · k · p · q · (c / groups) · r · s``.
+
+:class:`LayerTable` is the struct-of-arrays form (one numpy int64 array per field) that the
+vectorised cost models consume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from hdx.errors import HDXError
+
+LayerKind = Literal["conv", "depthwise", "pointwise", "fc"]
+LAYER_KINDS: tuple[str, ...] = ("conv", "depthwise", "pointwise", "fc")
+KIND_CODE = {k: i for i, k in enumerate(LAYER_KINDS)}
+
+_INT_FIELDS = ("n", "c", "k", "h", "w", "r", "s", "stride", "padding", "groups")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One operator. Sizes are element counts; see the module docstring for the loop names."""
+
+    kind: LayerKind
+    c: int
+    k: int
+    h: int = 1
+    w: int = 1
+    r: int = 1
+    s: int = 1
+    stride: int = 1
+    padding: int = 0
+    groups: int = 1
+    n: int = 1
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        label = f"layer '{self.name}'" if self.name else "layer"
+        if self.kind not in LAYER_KINDS:
+            raise HDXError(f"{label}: unknown kind '{self.kind}' (use one of {', '.join(LAYER_KINDS)})")
+        for f in _INT_FIELDS:
+            v = getattr(self, f)
+            if not isinstance(v, int | np.integer) or isinstance(v, bool):
+                raise HDXError(f"{label}: field '{f}' must be an integer, got {v!r}")
+            minimum = 0 if f == "padding" else 1
+            if v < minimum:
+                raise HDXError(f"{label}: field '{f}' must be >= {minimum}, got {v}")
+        if self.kind == "depthwise" and not (self.groups == self.c == self.k):
+            raise HDXError(f"{label}: a depthwise layer needs groups = c = k "
+                           f"(got groups={self.groups}, c={self.c}, k={self.k})")
+        if self.kind in ("pointwise", "fc") and (self.r, self.s) != (1, 1):
+            raise HDXError(f"{label}: a {self.kind} layer has a 1x1 kernel (got r={self.r}, s={self.s})")
+        if self.kind == "fc" and (self.h, self.w) != (1, 1):
+            raise HDXError(f"{label}: an fc layer has h = w = 1 (got {self.h}x{self.w}); "
+                           f"flatten or pool first")
+        if self.kind in ("conv", "pointwise", "fc") and (self.c % self.groups or self.k % self.groups):
+            raise HDXError(f"{label}: groups={self.groups} must divide c={self.c} and k={self.k}")
+        if self.h + 2 * self.padding < self.r or self.w + 2 * self.padding < self.s:
+            raise HDXError(f"{label}: kernel {self.r}x{self.s} is larger than the padded input "
+                           f"{self.h + 2 * self.padding}x{self.w + 2 * self.padding}")
+
+    @property
+    def p(self) -> int:
+        """Output rows."""
+        return (self.h + 2 * self.padding - self.r) // self.stride + 1
+
+    @property
+    def q(self) -> int:
+        """Output columns."""
+        return (self.w + 2 * self.padding - self.s) // self.stride + 1
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of the layer."""
+        return self.n * self.k * self.p * self.q * (self.c // self.groups) * self.r * self.s
+
+    @property
+    def weights(self) -> int:
+        """Weight elements."""
+        return self.k * (self.c // self.groups) * self.r * self.s
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(p=self.p, q=self.q, macs=self.macs)
+        return d
+
+
+class LayerTable:
+    """Struct-of-arrays view of a list of layers (numpy int64 columns, length ``len(self)``).
+
+    Columns: ``kind`` (code into :data:`LAYER_KINDS`), ``n c k h w r s stride padding groups``,
+    and derived ``p q macs``.
+    """
+
+    __slots__ = ("kind", *_INT_FIELDS, "p", "q", "macs", "names")
+
+    def __init__(self, layers: list[Layer] | tuple[Layer, ...]):
+        if len(layers) == 0:
+            raise HDXError("empty workload: at least one layer is needed")
+        self.names = [ly.name for ly in layers]
+        self.kind = np.array([KIND_CODE[ly.kind] for ly in layers], dtype=np.int64)
+        for f in _INT_FIELDS:
+            setattr(self, f, np.array([getattr(ly, f) for ly in layers], dtype=np.int64))
+        self.p = (self.h + 2 * self.padding - self.r) // self.stride + 1
+        self.q = (self.w + 2 * self.padding - self.s) // self.stride + 1
+        self.macs = self.n * self.k * self.p * self.q * (self.c // self.groups) * self.r * self.s
+
+    def __len__(self) -> int:
+        return int(self.kind.shape[0])
+
+    @property
+    def is_depthwise(self) -> np.ndarray:
+        return self.kind == KIND_CODE["depthwise"]
