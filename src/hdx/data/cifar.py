@@ -1,0 +1,116 @@
+"""CIFAR-10 from a folder in the standard python pickle layout (DESIGN.md §9).
+
+The folder holds ``data_batch_1`` … ``data_batch_5`` and ``test_batch`` (each a pickled dict with
+``data``: uint8 [N, 3072] in CHW order and ``labels``: N ints in 0..9). Nothing is downloaded and
+nothing is cached: the files are read, validated (shape, dtype, label range — not the official md5,
+which these files do not match) and returned as tensors.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hdx.errors import DataError
+
+ENV_VAR = "HDX_DATA"
+TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_FILE = "test_batch"
+NUM_CLASSES = 10
+IMAGE_SHAPE = (3, 32, 32)
+
+_WHERE = (f"put the CIFAR-10 python files (cifar-10-batches-py: data_batch_1..5, test_batch) in a folder "
+          f"and point to it with --data PATH or the {ENV_VAR} environment variable")
+
+
+@dataclass(frozen=True)
+class Cifar10:
+    """The data set in memory: images uint8 [N, 3, 32, 32], labels int64 [N]."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    path: Path
+
+
+def resolve_data_dir(path: str | Path | None = None) -> Path:
+    """The CIFAR-10 folder: ``path`` if given, else ``$HDX_DATA``; a clear error if neither exists."""
+    if path is None:
+        env = os.environ.get(ENV_VAR)
+        if not env:
+            raise DataError(f"no CIFAR-10 folder given: {_WHERE}")
+        path = env
+    p = Path(path).expanduser()
+    if not p.is_dir():
+        raise DataError(f"CIFAR-10 folder not found: {p}; {_WHERE}")
+    return p
+
+
+def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One pickle batch → (uint8 [N, 3, 32, 32], int64 [N]); errors name the file and the problem."""
+    if not file.is_file():
+        raise DataError(f"CIFAR-10 file missing: {file}; {_WHERE}")
+    try:
+        with open(file, "rb") as f:
+            d = pickle.load(f, encoding="latin1")
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means a damaged file
+        raise DataError(f"CIFAR-10 file {file} is truncated or corrupt ({type(e).__name__}); "
+                        f"replace it with an intact copy") from None
+    if not isinstance(d, dict) or "data" not in d or "labels" not in d:
+        raise DataError(f"CIFAR-10 file {file} is not a CIFAR-10 batch (expected a dict with 'data' and "
+                        f"'labels'); replace it with an intact copy")
+    x = np.asarray(d["data"])
+    n_pix = int(np.prod(IMAGE_SHAPE))
+    if x.dtype != np.uint8:
+        raise DataError(f"CIFAR-10 file {file}: 'data' has dtype {x.dtype}, expected uint8")
+    if x.ndim != 2 or x.shape[1] != n_pix or x.shape[0] == 0:
+        raise DataError(f"CIFAR-10 file {file}: 'data' has shape {tuple(x.shape)}, expected (N, {n_pix})")
+    try:
+        y = np.asarray(d["labels"], dtype=np.int64)
+    except (TypeError, ValueError):
+        raise DataError(f"CIFAR-10 file {file}: 'labels' are not integers") from None
+    if y.shape != (x.shape[0],):
+        raise DataError(f"CIFAR-10 file {file}: {y.size} labels for {x.shape[0]} images")
+    if y.min() < 0 or y.max() >= NUM_CLASSES:
+        bad = int(y[(y < 0) | (y >= NUM_CLASSES)][0])
+        raise DataError(f"CIFAR-10 file {file}: label {bad} out of range 0..{NUM_CLASSES - 1}")
+    return x.reshape(-1, *IMAGE_SHAPE), y
+
+
+def load_cifar10(path: str | Path | None = None) -> Cifar10:
+    """Read and validate CIFAR-10 from ``path`` (else ``$HDX_DATA``). No download, no cache."""
+    root = resolve_data_dir(path)
+    tr = [read_batch(root / f) for f in TRAIN_FILES]
+    tx, ty = read_batch(root / TEST_FILE)
+    return Cifar10(train_x=torch.from_numpy(np.concatenate([b[0] for b in tr])),
+                   train_y=torch.from_numpy(np.concatenate([b[1] for b in tr])),
+                   test_x=torch.from_numpy(tx), test_y=torch.from_numpy(ty), path=root)
+
+
+def split_train_val(x: torch.Tensor, y: torch.Tensor, *, val_size: int = 5000, seed: int = 0
+                    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Seeded random split into (train, validation) for bilevel search (default 45k / 5k)."""
+    n = x.shape[0]
+    if not 0 < val_size < n:
+        raise DataError(f"validation size {val_size} must be between 1 and {n - 1} (the training set has "
+                        f"{n} images)")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    va, tr = perm[:val_size], perm[val_size:]
+    return (x[tr], y[tr]), (x[va], y[va])
+
+
+def subset(x: torch.Tensor, y: torch.Tensor, n: int | None, *, seed: int = 0
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded random subset of ``n`` samples (all when ``n`` is None or ≥ the size)."""
+    if n is None or n >= x.shape[0]:
+        return x, y
+    if n < 1:
+        raise DataError(f"--subset must be >= 1 (got {n})")
+    idx = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed + 7919))[:n]
+    return x[idx], y[idx]
