@@ -1,0 +1,184 @@
+"""Ground-truth finish: minimum achievable budgets (vs brute force on a small space), exhaustive
+accelerator choice under budgets, budget re-check, evaluator compatibility."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from hdx.config import validate
+from hdx.cost.base import LayerCosts
+from hdx.cost.table import CostTable, objective_value
+from hdx.errors import HDXError
+from hdx.search.budgets import parse_budgets
+from hdx.search.finish import (
+    best_accelerator,
+    check_design,
+    ensure_compatible,
+    exhaustive_optimal,
+    min_achievable,
+    min_metric_per_accel,
+    require_achievable,
+)
+from hdx.space.accelerator import AcceleratorSpace, AcceleratorSpaceConfig
+from hdx.space.network import NetworkSpace, NetworkSpaceConfig
+
+
+class FakeCostModel:
+    """A small closed-form cost model (not the real one): more PEs → faster but larger; bigger RF →
+    less DRAM energy but larger; dataflows differ in utilisation. Enough trade-offs to test search."""
+
+    name = "fake"
+    version = "1"
+
+    def fingerprint(self) -> str:
+        return "fake-1"
+
+    def evaluate(self, layers, accels) -> LayerCosts:
+        macs = layers.macs.astype(np.float64)[:, None]
+        pes = (accels.pe_x * accels.pe_y).astype(np.float64)[None]
+        rf = accels.rf_bytes.astype(np.float64)[None]
+        util = np.array([0.9, 0.7, 0.8])[accels.dataflow][None]
+        dw = layers.is_depthwise[:, None]
+        util = np.where(dw, util * 0.35, util)
+        compute = np.ceil(macs / (pes * util))
+        data = (layers.c * layers.h * layers.w + layers.k * layers.p * layers.q).astype(np.float64)[:, None]
+        memory = data / 8.0 + 0 * pes
+        e_mac = macs * 1.0 + 0 * pes
+        e_rf = macs * 0.02 * np.sqrt(rf)
+        e_dram = data * 200.0 / np.log2(rf + 1) * np.array([1.0, 1.3, 0.8])[accels.dataflow][None]
+        zeros = np.zeros_like(e_mac)
+        area = {"pe": accels.pe_x * accels.pe_y * 400.0, "rf": accels.pe_x * accels.pe_y * rf[0] * 60.0,
+                "glb": accels.glb_bytes * 1.0, "noc": (accels.pe_x + accels.pe_y) * 50.0}
+        return LayerCosts(latency_cycles=np.maximum(compute, memory), compute_cycles=compute,
+                          memory_cycles=memory, energy_pj={"mac": e_mac, "rf": e_rf, "glb": zeros,
+                                                           "dram": e_dram},
+                          area_um2={k: np.asarray(v, dtype=np.float64) for k, v in area.items()},
+                          utilisation=np.minimum(1.0, macs / (compute * pes)), macs=layers.macs,
+                          clock_mhz=200.0)
+
+
+SMALL_SPACE = {
+    "name": "tiny", "resolution": 16, "num_classes": 10,
+    "stem": {"channels": 8}, "first_block": {"channels": 8, "expansion": 1},
+    "stages": [{"channels": 8, "depth": 2, "stride": 1}, {"channels": 16, "depth": 2, "stride": 2}],
+    "head": {"channels": 32}, "candidate_ops": ["mb3e3", "mb5e3", "mb3e6", "zero"],
+}
+SMALL_GRID = {"name": "tinygrid", "knobs": {"pe_x": [4, 8, 16], "pe_y": [4, 8], "rf_bytes": [16, 64],
+                                            "dataflow": ["ws", "os", "rs"], "glb_kib": [64]}}
+
+
+def small_setup():
+    space = NetworkSpace(validate(NetworkSpaceConfig, SMALL_SPACE, "test space"))
+    grid = AcceleratorSpace(validate(AcceleratorSpaceConfig, SMALL_GRID, "test grid"))
+    return space, grid, CostTable.build(space, grid, FakeCostModel())
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return small_setup()
+
+
+def all_archs(space: NetworkSpace) -> np.ndarray:
+    choices = [[space.op_names.index(o) for o in p.ops] for p in space.positions]
+    return np.array(list(itertools.product(*choices)), dtype=np.int64)
+
+
+def test_min_per_accel_matches_brute_force(setup):
+    space, grid, table = setup
+    archs = all_archs(space)
+    assert len(archs) == space.size
+    m = table.network(archs)  # [N, A]
+    for metric in ("latency", "energy", "area"):
+        got, arg = min_metric_per_accel(table, metric)
+        np.testing.assert_allclose(got, m[metric].min(0), rtol=1e-12)
+        if metric != "area":  # the argmin architecture reaches the minimum on its accelerator
+            for a in (0, len(grid) - 1):
+                np.testing.assert_allclose(table.network(arg[a][None])[metric][0, a], got[a], rtol=1e-12)
+
+
+def test_single_budget_detection_vs_brute_force(setup):
+    space, grid, table = setup
+    m = table.network(all_archs(space))
+    for metric, unit in (("latency", "ms"), ("energy", "mJ"), ("area", "mm2")):
+        lo = float(m[metric].min())
+        below = parse_budgets([f"{metric}<={lo * 0.999}{unit}"])
+        r = min_achievable(table, below, grid)
+        assert not r.feasible and r.minima[metric] == pytest.approx(lo, rel=1e-12)
+        assert f"{lo:.4g}" in r.message and "\n" not in r.message
+        with pytest.raises(HDXError, match="below the minimum achievable"):
+            require_achievable(table, below, grid)
+        assert min_achievable(table, parse_budgets([f"{metric}<={lo * 1.001}{unit}"]), grid).feasible
+        # a soft budget is never refused
+        assert min_achievable(table, parse_budgets([f"{metric}<={lo * 0.5}{unit}:soft"]), grid).feasible
+
+
+def test_joint_latency_area_detection_vs_brute_force(setup):
+    space, grid, table = setup
+    m = table.network(all_archs(space))
+    lat, area = m["latency"], m["area"]
+    rng = np.random.default_rng(0)
+    lat_qs = np.quantile(lat.min(0), [0.0, 0.2, 0.5, 0.9])
+    area_qs = np.quantile(area[0], [0.0, 0.1, 0.5, 1.0])
+    seen = set()
+    for t_lat in lat_qs * rng.uniform(0.98, 1.02, 4):
+        for t_area in area_qs * rng.uniform(0.99, 1.01, 4):
+            truth = bool(np.any((lat <= t_lat) & (area <= t_area)))  # any (network, accelerator) pair
+            r = min_achievable(table, parse_budgets([f"latency<={t_lat}ms", f"area<={t_area}mm2"]), grid)
+            assert r.feasible == truth
+            seen.add(truth)
+    assert seen == {True, False}  # both outcomes exercised
+
+
+def test_joint_message_names_the_conflict(setup):
+    space, grid, table = setup
+    lat_min, _ = min_metric_per_accel(table, "latency")
+    area = table.area_um2.sum(-1) * 1e-6
+    t_lat = float(lat_min.min()) * 1.0001  # only the fastest (largest) accelerator reaches it
+    t_area = float(area.min()) * 1.0001  # only the smallest accelerator fits
+    r = min_achievable(table, parse_budgets([f"latency<={t_lat}ms", f"area<={t_area}mm2"]), grid)
+    assert not r.feasible and "cannot all be met" in r.message
+
+
+def test_best_accelerator_under_budgets_vs_brute_force(setup):
+    space, grid, table = setup
+    rng = np.random.default_rng(1)
+    archs = all_archs(space)[rng.choice(space.size, 20, replace=False)]
+    for op_idx in archs:
+        m = table.network(op_idx[None])
+        mm = {k: v[0] for k, v in m.items()}
+        J = objective_value(mm["latency"], mm["energy"], mm["area"], "edap")
+        t = float(np.quantile(mm["latency"], 0.3))
+        b = parse_budgets([f"latency<={t}ms"])
+        idx, ok = best_accelerator(mm, b, "edap")
+        feas = np.flatnonzero(mm["latency"] <= t)
+        assert ok and idx == feas[np.argmin(J[feas])]
+        chk = check_design(mm, idx, b)
+        assert chk.feasible and chk.budgets[0]["slack"] >= 0
+        # unconstrained = the exhaustive optimum
+        assert best_accelerator(mm, [], "edap")[0] == int(np.argmin(J))
+        assert exhaustive_optimal(table, op_idx[None])["accel_index"][0] == int(np.argmin(J))
+        # impossible budget: infeasible, closest design returned, never reported as met
+        tight = parse_budgets([f"latency<={mm['latency'].min() * 0.9}ms"])
+        idx2, ok2 = best_accelerator(mm, tight, "edap")
+        assert not ok2 and idx2 == int(np.argmin(mm["latency"]))
+        assert not check_design(mm, idx2, tight).feasible
+        # soft budgets do not restrict the choice
+        soft = parse_budgets([f"latency<={t}ms:soft"])
+        assert best_accelerator(mm, soft, "edap")[0] == int(np.argmin(J))
+
+
+def test_evaluator_compatibility(setup):
+    _, _, table = setup
+
+    class E:
+        space_name, grid_name, model_fingerprint = table.space_name, table.grid_name, table.model_fingerprint
+
+    ensure_compatible(E(), table)
+    for attr in ("space_name", "grid_name", "model_fingerprint"):
+        e = E()
+        setattr(e, attr, "other")
+        with pytest.raises(HDXError, match="built for another"):
+            ensure_compatible(e, table)
