@@ -1,0 +1,470 @@
+"""ZigZag (KU Leuven ``zigzag-dse``) as a second, independent ground-truth cost model (DESIGN.md §5).
+
+Each (layer, accelerator) pair is translated **in memory** into ZigZag inputs and run through ZigZag's
+own pipeline (``AcceleratorValidator`` → ``AcceleratorFactory``, ``WorkloadValidator`` +
+``MappingValidator`` → ``WorkloadFactory``, then ``MainStage`` with ``WorkloadStage,
+MinimalLatencyStage, SpatialMappingGeneratorStage, MinimalLatencyStage,
+TemporalMappingGeneratorStage, CostModelStage``). Nothing is written to disk, nothing is plotted and
+ZigZag's bundled CACTI is never called.
+
+Translation of the Eyeriss-like template (:mod:`hdx.space.accelerator`):
+
+* memories, inner to outer: a per-PE register file ``rf`` (``rf_bytes``, shared by inputs, weights and
+  outputs, one word per cycle per operand), the global buffer ``glb`` (``glb_bytes``, shared, serves the
+  whole array, ``glb_words_per_cycle`` words per cycle) and ``dram`` (``dram_bytes_per_cycle``);
+* operational array ``D1 = pe_x`` × ``D2 = pe_y`` MACs;
+* the dataflow is the spatial unrolling: WS = K × C, OS = OX × K, RS = (FY·K) × OY. A depthwise layer
+  has no K or C to unroll (K = C = 1 per group), so its group dimension G takes K's place, and for WS
+  the kernel rows FY take C's place (the reduction dimension);
+* the temporal mapping is searched by ZigZag's LOMA mapper (``loma_lpf_limit`` small, FX/FY pinned
+  innermost where they are temporal loops), which is deterministic; the minimum-latency mapping wins.
+
+Technology (per-access energies, areas) comes from :mod:`hdx.cost.tech` when that module is present,
+so that this model and the analytical one differ in modelling and not in technology; otherwise from
+the Accelergy 45 nm numbers quoted in ``reference_cases.json`` (see :func:`_fallback_tech`).
+
+Units: latency in cycles, energy in pJ, area in µm². ZigZag's latency is compute cycles of the chosen
+mapping **plus** memory stalls and on/off-loading (not the max of two bounds), so here
+``memory_cycles`` holds those extra cycles and ``latency_cycles = compute_cycles + memory_cycles``.
+ZigZag models no interconnect: the ``noc`` area is 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, LayerCosts
+from hdx.errors import HDXError
+from hdx.space.accelerator import DATAFLOWS, Accelerator, AccelTable, HardwareParams
+from hdx.workload import LAYER_KINDS, Layer, LayerTable
+
+BACKEND_VERSION = "1"
+INSTALL_HINT = "pip install 'hdx[zigzag]'"
+PinMode = Literal["fxfy", "none"]
+
+
+# --------------------------------------------------------------------------------------------------
+# optional dependency
+
+
+def _import_zigzag() -> dict[str, Any]:
+    """Import the ZigZag pieces we drive; a missing extra becomes one clear :class:`HDXError`."""
+    try:
+        from zigzag.mapping.temporal_mapping import TemporalMappingType
+        from zigzag.parser.accelerator_factory import AcceleratorFactory
+        from zigzag.parser.accelerator_validator import AcceleratorValidator
+        from zigzag.parser.mapping_validator import MappingValidator
+        from zigzag.parser.workload_factory import WorkloadFactory
+        from zigzag.parser.workload_validator import WorkloadValidator
+        from zigzag.stages.evaluation.cost_model_evaluation import CostModelStage
+        from zigzag.stages.main import MainStage
+        from zigzag.stages.mapping.spatial_mapping_generation import SpatialMappingGeneratorStage
+        from zigzag.stages.mapping.temporal_mapping_generator_stage import TemporalMappingGeneratorStage
+        from zigzag.stages.results.reduce_stages import MinimalLatencyStage
+        from zigzag.stages.workload_iterator import WorkloadStage
+    except ImportError as e:  # zigzag-dse or one of its undeclared dependencies (six) is missing
+        raise HDXError(f"the zigzag cost model needs the optional extra zigzag-dse ({e}); "
+                       f"install it with: {INSTALL_HINT}") from None
+    _silence_zigzag()
+    return dict(TemporalMappingType=TemporalMappingType, AcceleratorFactory=AcceleratorFactory,
+                AcceleratorValidator=AcceleratorValidator, MappingValidator=MappingValidator,
+                WorkloadFactory=WorkloadFactory, WorkloadValidator=WorkloadValidator,
+                CostModelStage=CostModelStage, MainStage=MainStage,
+                SpatialMappingGeneratorStage=SpatialMappingGeneratorStage,
+                TemporalMappingGeneratorStage=TemporalMappingGeneratorStage,
+                MinimalLatencyStage=MinimalLatencyStage, WorkloadStage=WorkloadStage)
+
+
+def _silence_zigzag() -> None:
+    """ZigZag logs warnings and criticals for routine events; keep them out of HDX's output."""
+    lg = logging.getLogger("zigzag")
+    lg.setLevel(logging.CRITICAL + 1)
+    lg.propagate = False
+
+
+def zigzag_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("zigzag-dse")
+    except Exception:  # noqa: BLE001 - not installed or no metadata
+        return "unknown"
+
+
+# --------------------------------------------------------------------------------------------------
+# technology
+
+
+@dataclass(frozen=True)
+class ZigZagTech:
+    """Per-access energies (pJ per word of ``word_bits``) and areas (µm²) for one accelerator."""
+
+    mac_pj: float
+    mac_um2: float
+    rf_pj: float
+    rf_um2: float
+    glb_pj: float
+    glb_um2: float
+    dram_pj: float
+
+
+# Accelergy 45 nm, 16-bit words (reference_cases.json, TL24 "eyeriss_like-int16", Aladdin table):
+# MAC 2.2 pJ and 208236 µm² / 168 PEs; spads of 12/16/192 words; GLB 64 Ki words (128 KiB) 75.22 pJ per
+# 4-word access; DRAM 512 pJ per 64-bit access.
+_REF_BITS = 16
+_REF_MAC = (2.2, 208236.0 / 168)
+_REF_RF = ((12, 0.24, 379.68), (16, 0.25, 414.68), (192, 1.59, 3634.68))  # (words, pJ/word, µm²)
+_REF_GLB = (65536, 75.22 / 4, 1162549.0)  # (words, pJ/word, µm²)
+_REF_DRAM_PJ_PER_BIT = 512.0 / 64
+
+
+def _fallback_tech(hardware: HardwareParams, acc: Accelerator) -> ZigZagTech:
+    """Accelergy-45 nm numbers from the reference cases, scaled to this memory size and word width.
+
+    RF: per-access energy and area log-log interpolated between the 16- and 192-word spads (and
+    extrapolated with the same slope); GLB: energy ∝ √size and area ∝ size from the 128 KiB buffer.
+    Energies scale linearly with ``word_bits``; MAC energy and area quadratically (multiplier).
+    """
+    wb = hardware.word_bits
+    scale = wb / _REF_BITS
+    rf_words = max(acc.rf_bytes * 8 / wb, 1.0)
+    (w0, e0, a0), (w1, e1, a1) = _REF_RF[1], _REF_RF[2]
+    t = math.log(rf_words / w0) / math.log(w1 / w0)
+    rf_pj = math.exp(math.log(e0) + t * math.log(e1 / e0)) * scale
+    rf_um2 = math.exp(math.log(a0) + t * math.log(a1 / a0)) * scale
+    glb_words = acc.glb_bytes * 8 / wb
+    g_words, g_pj, g_um2 = _REF_GLB
+    glb_pj = g_pj * math.sqrt(glb_words / g_words) * scale
+    glb_um2 = g_um2 * (glb_words / g_words) * scale
+    return ZigZagTech(mac_pj=_REF_MAC[0] * scale**2, mac_um2=_REF_MAC[1] * scale**2, rf_pj=rf_pj,
+                      rf_um2=rf_um2, glb_pj=glb_pj, glb_um2=glb_um2, dram_pj=_REF_DRAM_PJ_PER_BIT * wb)
+
+
+def _tech_for(hardware: HardwareParams, acc: Accelerator) -> ZigZagTech:
+    """Technology numbers for one accelerator: :mod:`hdx.cost.tech` if available, else the fallback."""
+    try:
+        from hdx.cost import tech as tech_mod  # written alongside the analytical model
+    except ImportError:
+        return _fallback_tech(hardware, acc)
+    fn = getattr(tech_mod, "zigzag_tech", None)
+    if fn is None:
+        return _fallback_tech(hardware, acc)
+    return fn(hardware, acc)
+
+
+# --------------------------------------------------------------------------------------------------
+# translation
+
+
+def _port(name: str, kind: str, bw_min: int, bw_max: int, alloc: list[str]) -> dict[str, Any]:
+    return dict(name=name, type=kind, bandwidth_min=int(bw_min), bandwidth_max=int(bw_max), allocation=alloc)
+
+
+_ALL_RW = ["I1, fh", "I1, tl", "I2, fh", "I2, tl", "O, fh", "O, tl", "O, fl", "O, th"]
+
+
+def accelerator_data(acc: Accelerator, hardware: HardwareParams, tech: ZigZagTech) -> dict[str, Any]:
+    """ZigZag accelerator description (the dict its YAML would hold) of one Eyeriss-like accelerator.
+
+    ZigZag's ``r_cost``/``w_cost`` are per access of ``bandwidth_max`` bits (narrower accesses count as a
+    fraction), so the per-word energies are multiplied by the words per full-width access.
+    """
+    wb = hardware.word_bits
+    glb_bw = max(int(round(hardware.glb_words_per_cycle * wb)), wb)
+    dram_bw = max(int(round(hardware.dram_bytes_per_cycle * 8)), wb)
+    rf = dict(
+        size=int(acc.rf_bytes * 8), r_cost=tech.rf_pj, w_cost=tech.rf_pj, area=tech.rf_um2, latency=1,
+        operands=["I1", "I2", "O"],
+        ports=[_port("r_port_1", "read", wb, wb, ["I1, tl"]), _port("r_port_2", "read", wb, wb, ["I2, tl"]),
+               _port("r_port_3", "read", wb, wb, ["O, tl", "O, th"]),
+               _port("w_port_1", "write", wb, wb, ["I1, fh"]), _port("w_port_2", "write", wb, wb, ["I2, fh"]),
+               _port("w_port_3", "write", wb, wb, ["O, fh", "O, fl"])],
+        served_dimensions=[])
+    glb = dict(
+        size=int(acc.glb_bytes * 8), r_cost=tech.glb_pj * glb_bw / wb, w_cost=tech.glb_pj * glb_bw / wb,
+        area=tech.glb_um2, latency=1, operands=["I1", "I2", "O"],
+        ports=[_port("rw_port_1", "read_write", wb, glb_bw, list(_ALL_RW))], served_dimensions=["D1", "D2"])
+    dram = dict(
+        size=10**12, r_cost=tech.dram_pj * dram_bw / wb, w_cost=tech.dram_pj * dram_bw / wb, area=0.0,
+        latency=1, operands=["I1", "I2", "O"],
+        ports=[_port("rw_port_1", "read_write", wb, dram_bw, list(_ALL_RW))], served_dimensions=["D1", "D2"])
+    return dict(name=f"hdx_{acc.pe_x}x{acc.pe_y}_rf{acc.rf_bytes}_glb{acc.glb_kib}",
+                memories={"rf": rf, "glb": glb, "dram": dram},
+                operational_array=dict(unit_energy=tech.mac_pj, unit_area=tech.mac_um2,
+                                       dimensions=["D1", "D2"], sizes=[acc.pe_x, acc.pe_y]))
+
+
+def workload_data(layer: Layer, word_bits: int) -> list[dict[str, Any]]:
+    """ZigZag workload (one grouped-convolution layer) of one of our layers; fc is a 1×1 conv on 1×1."""
+    g = layer.groups
+    return [dict(
+        id=0, name=layer.name or layer.kind, operator_type="Conv",
+        equation="O[b][g][k][oy][ox]+=W[g][k][c][fy][fx]*I[b][g][c][iy][ix]",
+        dimension_relations=[f"ix={layer.stride}*ox+1*fx", f"iy={layer.stride}*oy+1*fy"],
+        loop_dims=["B", "G", "K", "C", "OY", "OX", "FY", "FX"],
+        loop_sizes=[layer.n, g, layer.k // g, layer.c // g, layer.p, layer.q, layer.r, layer.s],
+        operand_precision=dict(W=word_bits, I=word_bits, O=word_bits, O_final=word_bits),
+        operand_source=dict(I=0, W=0),
+        pr_loop_dims=["IX", "IY"], pr_loop_sizes=[layer.w, layer.h],
+        padding=[[layer.padding, layer.padding], [layer.padding, layer.padding]],
+    )]
+
+
+def spatial_unrolling(layer: Layer, acc: Accelerator) -> dict[str, dict[str, int]]:
+    """Dataflow as a spatial unrolling on D1 = pe_x, D2 = pe_y (requested factors; ZigZag clips them
+    to the layer's loop sizes). Depthwise layers unroll G where dense ones unroll K."""
+    dw = layer.kind == "depthwise"
+    out_ch = "G" if dw else "K"
+    if acc.dataflow == "ws":
+        return {"D1": {out_ch: acc.pe_x}, "D2": {("FY" if dw else "C"): acc.pe_y}}
+    if acc.dataflow == "os":
+        return {"D1": {"OX": acc.pe_x}, "D2": {out_ch: acc.pe_y}}
+    fy = min(layer.r, acc.pe_x)
+    return {"D1": {"FY": fy, out_ch: max(1, acc.pe_x // fy)}, "D2": {"OY": acc.pe_y}}
+
+
+def _temporal_size(layer: Layer, unroll: dict[str, dict[str, int]], dim: str) -> int:
+    size = {"FX": layer.s, "FY": layer.r, "OX": layer.q, "OY": layer.p}[dim]
+    for per_dim in unroll.values():
+        if dim in per_dim:
+            size = math.ceil(size / min(per_dim[dim], size))
+    return size
+
+
+def mapping_data(layer: Layer, acc: Accelerator, pin: PinMode) -> list[dict[str, Any]]:
+    unroll = spatial_unrolling(layer, acc)
+    ordering = []
+    if pin == "fxfy":  # innermost first; a pinned loop must exist temporally or LOMA finds no ordering
+        ordering = [[d, "*"] for d in ("FX", "FY") if _temporal_size(layer, unroll, d) > 1]
+    return [dict(name="default",
+                 spatial_mapping={d: [f"{ld}, {f}" for ld, f in per.items()] for d, per in unroll.items()},
+                 memory_operand_links=dict(O="O", W="I2", I="I1"),
+                 temporal_ordering=ordering)]
+
+
+# --------------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass(frozen=True)
+class ZigZagResult:
+    """ZigZag's costs of one layer on one accelerator (cycles, pJ, µm²) and the time it took (s)."""
+
+    latency_cycles: float
+    compute_cycles: float
+    memory_cycles: float
+    energy_pj: dict[str, float]
+    area_um2: dict[str, float]
+    utilisation: float
+    macs: int
+    seconds: float
+    spatial_mapping: str
+    temporal_mapping: str
+
+    @property
+    def energy_total_pj(self) -> float:
+        return float(sum(self.energy_pj[p] for p in ENERGY_PARTS))
+
+    @property
+    def area_total_um2(self) -> float:
+        return float(sum(self.area_um2[p] for p in AREA_PARTS))
+
+
+def _describe(layer: Layer, acc: Accelerator) -> str:
+    name = f" '{layer.name}'" if layer.name else ""
+    return (f"layer{name} ({layer.kind} c={layer.c} k={layer.k} {layer.h}x{layer.w} "
+            f"kernel {layer.r}x{layer.s} stride {layer.stride}) on accelerator {acc.text(with_glb=True)}")
+
+
+def _first_line(e: BaseException) -> str:
+    msg = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {msg[0]}" if msg else type(e).__name__
+
+
+class ZigZagModel:
+    """ZigZag behind HDX's :class:`~hdx.cost.base.CostModel` interface.
+
+    ``lpf_limit``: LOMA's loop-prime-factor budget (small = fast; ZigZag's API default is 6).
+    ``pin``: ``fxfy`` pins the kernel loops FX, FY innermost (fast, deterministic), ``none`` lets LOMA
+    order every loop (slower). Results are cached per (layer, accelerator) in the instance.
+    """
+
+    name = "zigzag"
+
+    def __init__(self, hardware: HardwareParams | None = None, *, lpf_limit: int = 1, pin: PinMode = "fxfy"):
+        self._zz = _import_zigzag()
+        self.hardware = hardware if hardware is not None else HardwareParams()
+        if not isinstance(lpf_limit, int) or lpf_limit < 1:
+            raise HDXError(f"zigzag lpf_limit must be an integer >= 1, got {lpf_limit!r}")
+        if pin not in ("fxfy", "none"):
+            raise HDXError(f"zigzag pin must be 'fxfy' or 'none', got {pin!r}")
+        self.lpf_limit = lpf_limit
+        self.pin: PinMode = pin
+        self.version = f"zigzag-dse {zigzag_version()} / hdx-backend {BACKEND_VERSION}"
+        self._cache: dict[tuple, ZigZagResult] = {}
+        self.seconds_spent = 0.0
+        self.layers_run = 0
+
+    # -- interface ---------------------------------------------------------------------------------
+
+    def fingerprint(self) -> str:
+        """Stable hash of ZigZag's version, this translation, its options and the hardware parameters."""
+        probe = Accelerator(16, 16, 16, "ws", 128)
+        blob = dict(name=self.name, version=self.version, lpf_limit=self.lpf_limit, pin=self.pin,
+                    hardware=self.hardware.model_dump(), tech=asdict(_tech_for(self.hardware, probe)))
+        return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+
+    def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
+        """Costs of every layer on every accelerator ([L, A] arrays); one ZigZag run per new pair."""
+        L, A = len(layers), len(accels)
+        lat = np.zeros((L, A))
+        comp = np.zeros((L, A))
+        mem = np.zeros((L, A))
+        util = np.zeros((L, A))
+        energy = {p: np.zeros((L, A)) for p in ENERGY_PARTS}
+        area = {p: np.zeros(A) for p in AREA_PARTS}
+        layer_objs = _layers_of(layers)
+        for j in range(A):
+            acc = accels.accelerator(j)
+            for i, layer in enumerate(layer_objs):
+                r = self.evaluate_one(layer, acc)
+                lat[i, j], comp[i, j], mem[i, j], util[i, j] = (r.latency_cycles, r.compute_cycles,
+                                                                r.memory_cycles, r.utilisation)
+                for p in ENERGY_PARTS:
+                    energy[p][i, j] = r.energy_pj[p]
+            for p in AREA_PARTS:
+                area[p][j] = r.area_um2[p]
+        return LayerCosts(latency_cycles=lat, compute_cycles=comp, memory_cycles=mem, energy_pj=energy,
+                          area_um2=area, utilisation=util, macs=layers.macs.astype(np.float64),
+                          clock_mhz=self.hardware.clock_mhz)
+
+    def evaluate_one(self, layer: Layer, acc: Accelerator) -> ZigZagResult:
+        """Run ZigZag on one layer and one accelerator (cached)."""
+        if not isinstance(layer, Layer):
+            raise HDXError(f"zigzag evaluate_one needs a Layer, got {type(layer).__name__}")
+        if not isinstance(acc, Accelerator):
+            raise HDXError(f"zigzag evaluate_one needs an Accelerator, got {type(acc).__name__}")
+        key = (layer, acc)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._run(layer, acc)
+            self._cache[key] = hit
+        return hit
+
+    # -- one ZigZag run ----------------------------------------------------------------------------
+
+    def _run(self, layer: Layer, acc: Accelerator) -> ZigZagResult:
+        zz = self._zz
+        hw = self.hardware
+        what = _describe(layer, acc)
+        if acc.rf_bytes * 8 < hw.word_bits:
+            raise HDXError(f"zigzag: {what}: the RF ({acc.rf_bytes} B) holds less than one "
+                           f"{hw.word_bits}-bit word; use rf_bytes >= {math.ceil(hw.word_bits / 8)}")
+        tech = _tech_for(hw, acc)
+        t0 = time.perf_counter()
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                accel = self._build_accelerator(acc, tech)
+                workload = self._build_workload(layer, acc)
+                main = zz["MainStage"](
+                    [zz["WorkloadStage"], zz["MinimalLatencyStage"], zz["SpatialMappingGeneratorStage"],
+                     zz["MinimalLatencyStage"], zz["TemporalMappingGeneratorStage"], zz["CostModelStage"]],
+                    accelerator=accel, workload=workload, loma_lpf_limit=self.lpf_limit,
+                    loma_show_progress_bar=False, nb_mappings_generated=1,
+                    enable_mix_spatial_mapping_generation=False,
+                    access_same_data_considered_as_no_access=True,
+                    temporal_mapping_type=zz["TemporalMappingType"]("uneven"))
+                answers = main.run()
+        except HDXError:
+            raise
+        except Exception as e:  # noqa: BLE001 - ZigZag raises bare assertions and its own exceptions
+            hint = ""
+            if type(e).__name__ == "NoValidLoopOrderingFoundException":
+                hint = " (no loop ordering fits the memories: try a larger GLB or RF)"
+            raise HDXError(f"zigzag failed on {what}: {_first_line(e)}{hint}") from None
+        seconds = time.perf_counter() - t0
+        self.seconds_spent += seconds
+        self.layers_run += 1
+        if len(answers) != 1:
+            raise HDXError(f"zigzag returned {len(answers)} results for {what} (expected 1)")
+        return self._result(answers[0][0], layer, acc, tech, seconds)
+
+    def _build_accelerator(self, acc: Accelerator, tech: ZigZagTech):
+        zz = self._zz
+        validator = zz["AcceleratorValidator"](accelerator_data(acc, self.hardware, tech))
+        data = validator.normalized_data
+        if not validator.validate():
+            raise HDXError(f"zigzag rejected accelerator {acc.text(with_glb=True)}: "
+                           f"{validator.validator.errors or 'invalid description'}")
+        return zz["AcceleratorFactory"](data).create()
+
+    def _build_workload(self, layer: Layer, acc: Accelerator):
+        zz = self._zz
+        wv = zz["WorkloadValidator"](workload_data(layer, self.hardware.word_bits))
+        wdata = wv.normalized_data
+        if not wv.validate():
+            raise HDXError(f"zigzag rejected {_describe(layer, acc)}: "
+                           f"{wv.validator.errors or 'invalid layer'}")
+        mv = zz["MappingValidator"](mapping_data(layer, acc, self.pin))
+        mdata = mv.normalized_data
+        if not mv.validate():
+            raise HDXError(f"zigzag rejected the mapping of {_describe(layer, acc)}: "
+                           f"{mv.validator.errors or 'invalid mapping'}")
+        return zz["WorkloadFactory"](wdata, mdata).create()
+
+    def _result(self, cme, layer: Layer, acc: Accelerator, tech: ZigZagTech, seconds: float) -> ZigZagResult:
+        latency = float(cme.latency_total2)
+        compute = float(cme.ideal_temporal_cycle)
+        energy = {p: 0.0 for p in ENERGY_PARTS}
+        energy["mac"] = float(cme.mac_energy)
+        levels = {"rf": "rf", "glb": "glb", "dram": "dram"}
+        hierarchy = cme.accelerator.memory_hierarchy
+        for layer_op, per_level in cme.mem_energy_breakdown.items():
+            mem_op = cme.memory_operand_links.layer_to_mem_op(layer_op)
+            for e, level in zip(per_level, hierarchy.get_memory_levels(mem_op=mem_op), strict=True):
+                energy[levels[level.name]] += float(e)
+        # area: memory instance × number of instances + operational array (ZigZag never sums it)
+        area = {p: 0.0 for p in AREA_PARTS}
+        for level in hierarchy.mem_level_list:
+            if level.name in ("rf", "glb"):
+                area[level.name] += float(level.memory_instance.area) * float(level.unroll_count)
+        area["pe"] = float(cme.accelerator.operational_array.total_area)
+        macs = layer.macs
+        result = ZigZagResult(
+            latency_cycles=latency, compute_cycles=compute, memory_cycles=max(latency - compute, 0.0),
+            energy_pj=energy, area_um2=area, utilisation=macs / (latency * acc.num_pes), macs=macs,
+            seconds=seconds, spatial_mapping=str(cme.spatial_mapping),
+            temporal_mapping=str(cme.temporal_mapping))
+        checks = (("latency", latency), ("energy", result.energy_total_pj))
+        bad = [k for k, v in checks if not math.isfinite(v) or v <= 0]
+        if bad:
+            raise HDXError(f"zigzag gave a non-positive or non-finite {' and '.join(bad)} for "
+                           f"{_describe(layer, acc)}")
+        return result
+
+
+def _layers_of(table: LayerTable) -> list[Layer]:
+    """Rebuild :class:`Layer` objects from a struct-of-arrays table."""
+    out = []
+    for i in range(len(table)):
+        out.append(Layer(kind=LAYER_KINDS[int(table.kind[i])], c=int(table.c[i]), k=int(table.k[i]),  # type: ignore[arg-type]
+                         h=int(table.h[i]), w=int(table.w[i]), r=int(table.r[i]), s=int(table.s[i]),
+                         stride=int(table.stride[i]), padding=int(table.padding[i]),
+                         groups=int(table.groups[i]), n=int(table.n[i]), name=table.names[i]))
+    return out
+
+
+__all__ = ["DATAFLOWS", "ZigZagModel", "ZigZagResult", "ZigZagTech", "accelerator_data", "mapping_data",
+           "spatial_unrolling", "workload_data", "zigzag_version"]
