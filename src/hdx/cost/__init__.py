@@ -1,5 +1,39 @@
 """Ground-truth hardware cost models behind one interface (:class:`hdx.cost.base.CostModel`)."""
 
-from hdx.cost.base import CostModel, LayerCosts, NetworkCosts
+from __future__ import annotations
 
-__all__ = ["CostModel", "LayerCosts", "NetworkCosts"]
+from typing import TYPE_CHECKING, Literal
+
+from hdx.cost.base import CostModel, LayerCosts, NetworkCosts
+from hdx.errors import HDXError
+
+if TYPE_CHECKING:
+    from hdx.space.accelerator import HardwareParams
+
+BACKENDS: tuple[str, ...] = ("analytical", "zigzag")
+
+__all__ = ["BACKENDS", "CostModel", "LayerCosts", "NetworkCosts", "get_cost_model"]
+
+
+def get_cost_model(backend: Literal["analytical", "zigzag"] = "analytical",
+                   hardware: HardwareParams | None = None) -> CostModel:
+    """The cost model of ``backend`` for ``hardware`` (zigzag is imported lazily: optional extra)."""
+    if backend == "analytical":
+        from hdx.cost.analytical import AnalyticalModel
+
+        return AnalyticalModel(hardware)
+    if backend == "zigzag":
+        try:
+            import zigzag  # noqa: F401
+        except ImportError:
+            raise HDXError("the zigzag backend needs the optional extra: pip install 'hdx[zigzag]'") from None
+        try:
+            from hdx.cost.zigzag_backend import ZigZagModel
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith("hdx"):
+                raise HDXError("the zigzag backend is not part of this build of hdx; "
+                               "use --backend analytical") from None
+            raise HDXError(f"the zigzag backend needs the optional extra (missing module '{e.name}'): "
+                           f"pip install 'hdx[zigzag]'") from None
+        return ZigZagModel(hardware)
+    raise HDXError(f"unknown cost backend '{backend}': use one of {', '.join(BACKENDS)}")
