@@ -110,6 +110,8 @@ MIN_RF_WORDS: dict[str, tuple[int, str]] = {
     "rs": (3, "one weight, one input and one partial sum"),
 }
 _GROUPS_PER_AXIS: tuple[int, ...] = (1, 2, 3, 4)
+# channels a PE may accumulate temporally into the same psum (WS, RS); the cheapest is chosen
+_CHANNEL_CANDIDATES: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
 
 
 def _cdiv(a, b):
@@ -223,10 +225,21 @@ class AnalyticalModel:
                 compute = macs * (pK / K) * (pC / Cg)
                 taps = np.minimum(R * S, rfw)
                 n_tc = _cdiv(R * S, taps)
-                kr = np.where(dw, 1.0, np.clip(np.floor(rfw / (R * S)), 1.0, pK))
+                pairs = np.floor(rfw / (R * S))  # (channel, filter) pairs whose taps all fit the RF
+                best = None
+                for cr in _CHANNEL_CANDIDATES:
+                    c_r = np.where(dw | (pairs < cr), 1.0, np.minimum(cr, pC))
+                    k_r = np.where(dw, 1.0, np.clip(np.floor(pairs / c_r), 1.0, pK))
+                    i_c = np.where(dw, macs, N * P * Q * R * S * Cg * _cdiv(pK, k_r))
+                    red_c = _cdiv(pC, c_r) * n_tc
+                    traffic = i_c + o_tot * (2 * red_c - 1)
+                    if best is None:
+                        best, i_rd, n_red = traffic, i_c, red_c
+                    else:
+                        better = traffic < best
+                        best = np.where(better, traffic, best)
+                        i_rd, n_red = np.where(better, i_c, i_rd), np.where(better, red_c, n_red)
                 w_rd = w_tot * np.ones_like(compute)
-                i_rd = np.where(dw, macs, N * P * Q * R * S * Cg * _cdiv(pK, kr))
-                n_red = pC * n_tc
                 ps_w, ps_r = o_tot * n_red, o_tot * (n_red - 1)
                 e_rf = tech.sram_energy_pj(rfb, wbits)
                 rf_pj = (macs + w_tot) * e_rf + macs * 3 * e_reg
@@ -253,13 +266,24 @@ class AnalyticalModel:
                 compute = macs * (pR / R) * (pP / P) * (pC / Cg) * (pK / K)
                 s_t = np.minimum(S, np.floor((rfw - 1) / 2))
                 n_s = _cdiv(S, s_t)
-                kr = np.where(dw, 1.0, np.clip(np.floor((rfw - s_t) / (s_t + 1)), 1.0, pK))
                 rows = np.minimum((px - 1) * st + R, Hp)
+                best = None
+                for cr in _CHANNEL_CANDIDATES:
+                    c_r = np.where(dw, 1.0, np.minimum(cr, pC))
+                    k_r = np.where(dw, 1.0, np.minimum(np.floor((rfw - c_r * s_t) / (c_r * s_t + 1)), pK))
+                    i_c = N * pP * rows * Wp * np.where(dw, K, Cg * _cdiv(pK, np.maximum(k_r, 1.0))) * n_s
+                    red_c = _cdiv(pC, c_r) * pR * n_s
+                    traffic = np.where(k_r >= 1, i_c + o_tot * (2 * red_c - 1), np.inf)
+                    if best is None:
+                        best, i_rd, n_red, kr, crr = traffic, i_c, red_c, k_r, c_r
+                    else:
+                        b = traffic < best
+                        best = np.where(b, traffic, best)
+                        i_rd, n_red = np.where(b, i_c, i_rd), np.where(b, red_c, n_red)
+                        kr, crr = np.where(b, k_r, kr), np.where(b, c_r, crr)
                 w_rd = w_tot * N * pP * np.ones_like(compute)
-                i_rd = N * pP * rows * Wp * np.where(dw, K, Cg * _cdiv(pK, kr)) * n_s
-                n_red = pC * pR * n_s
                 ps_w, ps_r = o_tot * n_red, o_tot * (n_red - 1)
-                bank_w, bank_i, bank_o = kr * s_t, s_t, kr
+                bank_w, bank_i, bank_o = kr * crr * s_t, crr * s_t, kr
                 tot = bank_w + bank_i + bank_o
                 e_w = tech.sram_energy_pj(rfb * bank_w / tot, wbits)
                 e_i = tech.sram_energy_pj(rfb * bank_i / tot, wbits)

@@ -1,0 +1,92 @@
+"""``hdx cost`` end to end through :func:`hdx.cli.main.main` (exit codes, JSON keys, one-line errors)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hdx.cli.main import main
+
+ARCH = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
+KEYS = {"latency_cycles", "latency_ms", "energy_pj", "area_mm2", "macs"}
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    rc = main(["cost", *args])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_json_single_accelerator(capsys):
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel", "16x16,rf=16,df=ws", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert set(d["total"]) >= KEYS
+    assert d["layers"] and all(KEYS | {"name", "kind"} <= set(r) for r in d["layers"])
+    assert d["total"]["macs"] == sum(r["macs"] for r in d["layers"])
+    assert d["total"]["latency_cycles"] == pytest.approx(sum(r["latency_cycles"] for r in d["layers"]))
+    assert d["total"]["energy_pj"] == pytest.approx(sum(r["energy_pj"] for r in d["layers"]))
+    assert d["total"]["latency_ms"] == pytest.approx(d["total"]["latency_cycles"] / 200e3)  # 200 MHz
+    assert "best" not in d
+
+
+def test_json_grid(capsys):
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel", "grid", "--objective", "latency", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["evaluated"] == 1152 and d["seconds"] > 0
+    best = d["best"]
+    assert best["accelerator"] == d["accelerator"]
+    assert best["latency_ms"] == pytest.approx(d["total"]["latency_ms"])
+    # the best by latency is no slower than a named design
+    rc, out2, _ = run(capsys, "--arch", ARCH, "--accel", "16x16,rf=16,df=ws", "--json")
+    assert best["latency_ms"] <= json.loads(out2)["total"]["latency_ms"]
+
+
+def test_grid_with_budget_and_table_output(capsys):
+    rc, out, err = run(capsys, "--arch", ARCH, "--objective", "energy", "--budget", "area=1.4", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["best"]["area_mm2"] <= 1.4
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel", "12x8,rf=32,df=rs")
+    assert rc == 0 and "total" in out and "head.fc" in out
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--accel", "0x16,rf=16,df=ws"], "pe_x"),
+    (["--accel", "16x16,rf=-4,df=ws"], "rf"),
+    (["--accel", "16x16,rf=16,df=xs"], "unknown dataflow"),
+    (["--accel", "16by16"], "malformed accelerator"),
+    (["--accel", "16x16,rf=1,df=rs"], "no tile fits the RF"),
+    (["--objective", "speed"], "--objective"),
+    (["--backend", "timeloop"], "--backend"),
+    (["--budget", "latency=0.001"], "minimum achievable"),
+    (["--budget", "latency=abc"], "budget"),
+    (["--space", "/nonexistent/space.yaml"], "not found"),
+])
+def test_bad_input_exit_2_one_line(capsys, args, needle):
+    rc, out, err = run(capsys, "--arch", ARCH, *args)
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_bad_arch_and_yaml(capsys, tmp_path):
+    rc, _, err = run(capsys, "--arch", "mb9x3," + ARCH)
+    assert rc == 2 and err.count("\n") == 1 and "error:" in err
+    bad = tmp_path / "grid.yaml"
+    bad.write_text("name: g\nknobs: {pe_x: [0, 4]\n")
+    rc, _, err = run(capsys, "--arch", ARCH, "--accel-space", str(bad))
+    assert rc == 2 and "malformed YAML" in err and err.count("\n") == 1
+    bad.write_text("name: g\nknobs: {pe_x: [0], pe_y: [4], rf_bytes: [8], dataflow: [ws]}\n")
+    rc, _, err = run(capsys, "--arch", ARCH, "--accel-space", str(bad))
+    assert rc == 2 and "pe_x" in err and err.count("\n") == 1
+
+
+def test_zigzag_extra_missing(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "zigzag", None)
+    rc, _, err = run(capsys, "--arch", ARCH, "--accel", "16x16,rf=16,df=ws", "--backend", "zigzag")
+    assert rc == 2 and "pip install 'hdx[zigzag]'" in err and err.count("\n") == 1

@@ -1,0 +1,279 @@
+"""Analytical cost model, technology table and exhaustive accelerator search.
+
+Golden values below are worked out by hand from the rules in ``hdx.cost.analytical``'s docstring
+(arithmetic in the comments); technology values come from ``configs/tech/accelergy_45nm.yaml``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from hdx.cost import get_cost_model
+from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.search import best_accelerator, parse_limits, search_layers, search_table
+from hdx.cost.table import CostTable
+from hdx.cost.tech import load_tech
+from hdx.errors import ConfigError, HDXError
+from hdx.space.accelerator import Accelerator, AcceleratorSpace, AccelTable, HardwareParams
+from hdx.space.network import NetworkSpace
+from hdx.workload import Layer, LayerTable
+
+GRID = AcceleratorSpace.load()
+SPACE = NetworkSpace.load()
+MODEL = AnalyticalModel(GRID.hardware)
+
+
+def _pl(x: float, x0: float, y0: float, x1: float, y1: float) -> float:
+    """Power law through (x0, y0), (x1, y1), written out independently of hdx.cost.tech."""
+    return y0 * (x / x0) ** (math.log(y1 / y0) / math.log(x1 / x0))
+
+
+# technology points used by the golden cases (16-bit words)
+E_REG = 0.01          # 2 B register, pJ
+E_GLB = 18.805        # 128 KiB GLB, pJ per word
+E_DRAM = 512 / 4      # 512 pJ per 64 bit -> 128 pJ per 16-bit word
+E_MAC = 2.2
+
+
+def e_sram(nbytes: float) -> float:
+    """Per-word energy of a small RF between the 2 B and 24 B / 32 B table points."""
+    if nbytes <= 24:
+        return _pl(nbytes, 2, 0.01, 24, 0.24)
+    return _pl(nbytes, 24, 0.24, 32, 0.25)
+
+
+def _eval(layer: Layer, acc: str):
+    return MODEL.evaluate(LayerTable([layer]), AccelTable.from_accels([Accelerator.parse(acc)]))
+
+
+# ------------------------------------------------------------------ golden cases (by hand)
+def test_golden_fc_on_ws():
+    # FC 64 -> 10 on 4x4, rf=8 B (4 words), WS.
+    # Y axis: Cg=64 primary, K=10 replicated: m=1 -> tile 4, no replication (4 busy rows); m=2 -> 2x2 = 4
+    #   (not better); m=3,4 -> 1 x 4 (10/3 = 3.33 busy) => cy=4, fy=1.  X axis: K=10 on 4 -> kx=4.
+    # K passes ceil(10/4)=3, C passes ceil(64/4)=16 -> compute = 3*16 = 48 cycles (= 640 * 3/10 * 16/64).
+    # RF: 1x1 taps, 4 (channel, filter) pairs fit. Options (cr, kr): (1,3): inputs 64*ceil(3/3)=64,
+    #   reductions 16 -> traffic 64 + 10*(2*16-1) = 374; (2,2): 128 + 10*15 = 278; (4,1): 192 + 10*7 = 262
+    #   (best); cr >= 8 does not fit -> falls back to (1,3).  => inputs 192, psum writes 10*4 = 40, reads 30.
+    # GLB<->array = weights 640 + 192 + 40 + 30 = 902 words -> 902/32 = 28.2 cycles.
+    # DRAM: I=64, W=640, cap 32768: min(64+640, 640+64) = 704 reads + 10 writes = 714 words
+    #   -> 714*2 B / 16 B/cycle = 89.25 cycles  => latency = max(48, 28.2, 89.25) = 89.25 (DRAM-bound).
+    c = _eval(Layer("fc", c=64, k=10, name="fc"), "4x4,rf=8,df=ws")
+    assert c.compute_cycles[0, 0] == pytest.approx(48)
+    assert c.latency_cycles[0, 0] == pytest.approx(89.25)
+    e_rf = e_sram(8)  # 0.01 * 4 ** (ln 24 / ln 12) = 0.0589 pJ
+    assert e_rf == pytest.approx(0.0589, abs=1e-4)
+    # energy: MAC 640*2.2; RF (640 weight reads + 640 fills)*e_rf + 640*3 register accesses * 0.01;
+    # GLB (902 + 704 fills + 10 drain) = 1616 words * 18.805; DRAM 714 * 128.
+    assert c.energy_pj["mac"][0, 0] == pytest.approx(640 * E_MAC)
+    assert c.energy_pj["rf"][0, 0] == pytest.approx(1280 * e_rf + 640 * 3 * E_REG, rel=1e-9)
+    assert c.energy_pj["glb"][0, 0] == pytest.approx(1616 * E_GLB)
+    assert c.energy_pj["dram"][0, 0] == pytest.approx(714 * E_DRAM)
+    # area: 16 MACs * 1239.5 + 16 RFs of 8 B + 128 KiB GLB + 16 PEs * 3 registers * 5.98
+    a_rf = _pl(8, 2, 5.98, 24, 379.68)
+    assert c.area_um2["pe"][0] == pytest.approx(16 * 1239.5)
+    assert c.area_um2["rf"][0] == pytest.approx(16 * a_rf)
+    assert c.area_um2["glb"][0] == pytest.approx(1162549.0)
+    assert c.area_um2["noc"][0] == pytest.approx(16 * 3 * 5.98)
+
+
+def test_golden_depthwise_on_os():
+    # depthwise 3x3, 16 channels, 8x8 input, pad 1 -> P=Q=8, MACs = 16*8*8*9 = 9216; 8x8 PEs, rf=8 B, OS.
+    # X: Q=8 on 8 -> qx=8 (no spare columns); Y: P=8 on 8 -> py=8. One pixel tile; K=16 passes.
+    # compute = 9216 * (1/8)*(1/8)*(16/16) = 144 cycles (all 64 PEs busy).
+    # GLB: weights 16*9 = 144 once per pixel tile; inputs: tile (8-1)+3 = 10 x 10 per channel, depthwise:
+    #   each of the 16 channels once -> 1600; outputs 16*64 = 1024 written once. Total 2768 -> 86.5 cycles.
+    # DRAM per group: I_g = 64, W_g = 9 -> 16 * min(64+9, 9+64) = 1168 reads + 1024 writes = 2192 words
+    #   -> 2192*2/16 = 274 cycles => latency 274.
+    ly = Layer("depthwise", c=16, k=16, h=8, w=8, r=3, s=3, padding=1, groups=16, name="dw")
+    c = _eval(ly, "8x8,rf=8,df=os")
+    assert c.compute_cycles[0, 0] == pytest.approx(144)
+    assert c.latency_cycles[0, 0] == pytest.approx(274)
+    # RF: psum read + write per MAC + one drain read per output at e_rf(8 B); weight & input registers.
+    assert c.energy_pj["rf"][0, 0] == pytest.approx((2 * 9216 + 1024) * e_sram(8) + 9216 * 2 * E_REG)
+    assert c.energy_pj["glb"][0, 0] == pytest.approx((2768 + 1168 + 1024) * E_GLB)
+    assert c.energy_pj["dram"][0, 0] == pytest.approx(2192 * E_DRAM)
+
+
+def test_golden_conv_on_rs():
+    # conv 3x3, C=4, K=8, 6x6 input, no pad -> P=Q=4, MACs = 8*4*4*4*9 = 4608; 4x4 PEs, rf=16 B (8 words), RS.
+    # Y: R=3 primary, C=4 replicated: m=1 -> 3 rows (score 3); m=2 -> 2-row tiles x2 channels
+    #   (1.5*2 = 3); m=3 -> 1-row tiles x 4 channels (score 4, best) => ry=1 (3 R passes), fy=4 (all C).
+    # X: P=4 on 4 -> px=4, K=8 in 8 passes. compute = 4608 * (3/3)*(1/4)*(1/4)*(8/8) = 288 = 4608/16.
+    # RF: s = min(3, floor(7/2)) = 3 taps; kr = floor((8-3)/4) = 1 filter, cr = 1 (pC = 1).
+    # GLB: weights 288 once (one row strip); inputs: strip rows (4-1)+3 = 6 x 6 wide x C=4 x ceil(8/1)
+    #   K groups = 1152; reductions = C passes 1 * R passes 3 -> psum writes 128*3 = 384, reads 256.
+    #   Total 2080 -> 65 cycles. DRAM: min(144+288, 288+144) = 432 + 128 = 560 -> 70 cycles.
+    # latency = max(288, 65, 70) = 288.
+    ly = Layer("conv", c=4, k=8, h=6, w=6, r=3, s=3, name="conv")
+    c = _eval(ly, "4x4,rf=16,df=rs")
+    assert c.latency_cycles[0, 0] == pytest.approx(288)
+    assert c.utilisation[0, 0] == pytest.approx(1.0)
+    # banks: weights 3, inputs 3, psums 1 of 7 words -> 16*3/7 = 6.857 B, 6.857 B, 2.286 B.
+    e_w = e_i = e_sram(16 * 3 / 7)
+    e_o = e_sram(16 / 7)
+    rf = 4608 * (e_w + e_i + 2 * e_o) + 288 * 4 * e_w + 1152 * 1 * e_i  # + fills (row fan-out 4, R fan-out 1)
+    assert c.energy_pj["rf"][0, 0] == pytest.approx(rf)
+    assert c.energy_pj["glb"][0, 0] == pytest.approx((2080 + 432 + 128) * E_GLB)
+    assert c.energy_pj["dram"][0, 0] == pytest.approx(560 * E_DRAM)
+
+
+# ------------------------------------------------------------------ invariants over the grid
+@pytest.fixture(scope="module")
+def random_layers() -> LayerTable:
+    rng = np.random.default_rng(0)
+    layers: list[Layer] = []
+    for idx in SPACE.sample_indices(rng, 6):
+        layers += SPACE.layers(SPACE.decode(idx))
+    return LayerTable(layers)
+
+
+def test_invariants_whole_grid(random_layers):
+    c = MODEL.evaluate(random_layers, GRID.table)
+    L, A = len(random_layers), len(GRID)
+    assert c.latency_cycles.shape == (L, A)
+    for arr in (c.latency_cycles, c.compute_cycles, c.memory_cycles, c.energy_total_pj, c.utilisation):
+        assert np.all(np.isfinite(arr)) and np.all(arr > 0)
+    for part in c.energy_pj.values():
+        assert np.all(np.isfinite(part)) and np.all(part > 0)
+    assert np.all(c.area_total_um2 > 0)
+    pes = GRID.table.num_pes[None, :]
+    macs = random_layers.macs[:, None]
+    assert np.all(c.latency_cycles >= macs / pes * (1 - 1e-12))
+    assert np.all(c.energy_total_pj >= macs * E_MAC * (1 - 1e-12))
+    assert np.all(c.utilisation <= 1 + 1e-12)
+
+
+def test_area_increases_with_pes_rf_glb():
+    base = dict(pe_x=8, pe_y=8, rf_bytes=32, dataflow="ws", glb_kib=128)
+    variants = {"pe_x": [4, 8, 16, 32], "rf_bytes": [8, 16, 64, 256], "glb_kib": [32, 64, 128, 512]}
+    for knob, values in variants.items():
+        accs = [Accelerator(**{**base, knob: v}) for v in values]
+        costs = MODEL.evaluate(LayerTable([Layer("fc", c=8, k=8)]), AccelTable.from_accels(accs))
+        area = costs.area_total_um2
+        assert np.all(np.diff(area) > 0), knob
+
+
+def test_depthwise_unrolls_channels_not_reduction():
+    # a depthwise layer has no channel reduction: on WS its channels fill both array axes (G unrolled),
+    # so 64 channels on 8x8 PEs keep every PE busy; a dense conv's MACs are C times larger.
+    dw = Layer("depthwise", c=64, k=64, h=8, w=8, r=3, s=3, padding=1, groups=64)
+    dense = Layer("conv", c=64, k=64, h=8, w=8, r=3, s=3, padding=1)
+    c = MODEL.evaluate(LayerTable([dw, dense]), AccelTable.from_accels([Accelerator(8, 8, 64, "ws")]))
+    assert c.compute_cycles[0, 0] == pytest.approx(dw.macs / 64)
+    assert dense.macs == 64 * dw.macs
+    # a depthwise input is never shared between channels: on WS every MAC fetches its own input word,
+    # so GLB traffic >= MACs, unlike the dense conv whose inputs are multicast to 8 output channels
+    assert c.memory_cycles[0, 0] * GRID.hardware.glb_words_per_cycle >= dw.macs
+
+
+def test_rf_too_small_is_a_clear_error():
+    ly = LayerTable([Layer("conv", c=3, k=8, h=8, w=8, r=3, s=3, name="stem")])
+    with pytest.raises(HDXError, match=r"layer 'stem' on accelerator 8x8,rf=4,df=rs.*rf >= 6 bytes"):
+        MODEL.evaluate(ly, AccelTable.from_accels([Accelerator(8, 8, 4, "rs")]))
+    with pytest.raises(HDXError, match="no tile fits"):
+        MODEL.evaluate(ly, AccelTable.from_accels([Accelerator(8, 8, 1, "ws")]))
+    wide = AnalyticalModel(HardwareParams(word_bits=64))  # 8 B RF = one 64-bit word: RS needs 3
+    with pytest.raises(HDXError, match="RS must hold"):
+        wide.evaluate(ly, AccelTable.from_accels([Accelerator(8, 8, 8, "rs")]))
+    ok = wide.evaluate(ly, AccelTable.from_accels([Accelerator(8, 8, 8, "ws")]))
+    assert np.isfinite(ok.latency_cycles).all()
+
+
+def test_fingerprint_stable_and_sensitive():
+    assert MODEL.fingerprint() == AnalyticalModel(GRID.hardware).fingerprint()
+    assert len(MODEL.fingerprint()) == 64
+    assert AnalyticalModel(HardwareParams(word_bits=8)).fingerprint() != MODEL.fingerprint()
+    t = load_tech()
+    t2 = t.model_copy(update={"dram_pj_per_64bit": 256.0})
+    assert AnalyticalModel(GRID.hardware, t2).fingerprint() != MODEL.fingerprint()
+
+
+# ------------------------------------------------------------------ technology table
+def test_tech_passes_through_points_and_interpolates():
+    t = load_tech("accelergy_45nm")
+    for p in t.sram:
+        assert t.sram_energy_pj(p.bytes, 16) == pytest.approx(p.energy_pj)
+        assert t.sram_area_um2(p.bytes) == pytest.approx(p.area_um2)
+    assert t.sram_energy_pj(8, 16) == pytest.approx(e_sram(8))
+    assert t.sram_energy_pj(384, 8) == pytest.approx(1.59 / 2)  # energy scales with the bits moved
+    assert t.mac_energy_pj(16) == pytest.approx(2.2) and t.mac_energy_pj(8) == pytest.approx(0.56)
+    assert t.dram_energy_pj(16) == pytest.approx(128.0)
+    sizes = np.array([8, 16, 32, 64, 128, 256, 1024, 65536, 131072, 262144], dtype=float)
+    assert np.all(np.diff(t.sram_energy_pj(sizes, 16)) > 0) and np.all(np.diff(t.sram_area_um2(sizes)) > 0)
+
+
+def test_tech_validation_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmac: [{bits: 16, energy_pj: 2.2, area_um2: 1}]\n"
+                   "sram: [{bytes: 64, energy_pj: 1, area_um2: 1}, {bytes: 8, energy_pj: 2, area_um2: 2}]\n")
+    with pytest.raises(ConfigError, match="sram bytes must be strictly increasing") as e:
+        load_tech(bad)
+    assert "\n" not in str(e.value)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [x\n")
+    with pytest.raises(ConfigError, match="malformed YAML"):
+        load_tech(broken)
+    with pytest.raises(ConfigError, match="unknown tech config"):
+        load_tech("no_such_tech")
+    with pytest.raises(ConfigError, match="not found"):
+        load_tech(tmp_path / "none.yaml")
+
+
+# ------------------------------------------------------------------ search
+def test_search_best_and_limits(random_layers):
+    layers = LayerTable(SPACE.layers("mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"))
+    res, costs = search_layers(MODEL, layers, GRID, "edap")
+    net = costs.network()
+    edap = net.latency_ms * net.energy_total_pj * 1e-9 * net.area_mm2
+    assert res.index == int(np.argmin(edap)) and res.evaluated == len(GRID)
+    assert res.objective_value == pytest.approx(edap.min())
+    # a latency limit between the best-latency and the edap-best design changes the answer
+    lat = net.latency_ms
+    limit = float(np.sort(lat)[5])
+    res2, _ = search_layers(MODEL, layers, GRID, "area", limits={"latency": limit})
+    assert res2.latency_ms <= limit
+    assert res2.area_mm2 == pytest.approx(net.area_mm2[lat <= limit].min())
+    with pytest.raises(HDXError, match=r"minimum achievable is [0-9.]+ ms"):
+        search_layers(MODEL, layers, GRID, "edap", limits={"latency": float(lat.min()) * 0.5})
+
+
+def test_search_table_matches_layers():
+    table = CostTable.build(SPACE, GRID, MODEL)
+    arch = "mb3e6,mb5e3,zero,mb7e3,zero,mb3e3,mb5e6,zero,mb7e6"
+    r1 = search_table(table, SPACE.encode(arch), GRID, "edap")
+    r2, _ = search_layers(MODEL, LayerTable(SPACE.layers(arch)), GRID, "edap")
+    assert r1.index == r2.index
+    assert r1.latency_ms == pytest.approx(r2.latency_ms) and r1.energy_mj == pytest.approx(r2.energy_mj)
+
+
+def test_parse_limits_and_weighted():
+    assert parse_limits("latency=16.6, area<=2mm2") == {"latency": 16.6, "area": 2.0}
+    for bad in ("speed=3", "latency=-1", "latency=3s", "latency"):
+        with pytest.raises(HDXError):
+            parse_limits(bad)
+    m = {"latency": np.array([1.0, 2.0]), "energy": np.array([2.0, 0.5]), "area": np.array([1.0, 1.0])}
+    assert best_accelerator(m, "weighted", weights={"latency": 1, "energy": 1})[0] == 1
+    assert best_accelerator(m, "latency")[0] == 0
+
+
+def test_get_cost_model_backends(monkeypatch):
+    assert isinstance(get_cost_model("analytical", GRID.hardware), AnalyticalModel)
+    monkeypatch.setitem(sys.modules, "zigzag", None)  # simulate the optional extra being absent
+    with pytest.raises(HDXError, match=r"pip install 'hdx\[zigzag\]'"):
+        get_cost_model("zigzag", GRID.hardware)
+    with pytest.raises(HDXError, match="unknown cost backend"):
+        get_cost_model("timeloop", GRID.hardware)  # type: ignore[arg-type]
+
+
+def test_speed_whole_grid(random_layers):
+    import time
+
+    t0 = time.perf_counter()
+    MODEL.evaluate(random_layers, GRID.table)
+    pairs = len(random_layers) * len(GRID)
+    assert pairs / (time.perf_counter() - t0) > 1e5  # loose floor; the benchmark measures the real rate
