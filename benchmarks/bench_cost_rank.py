@@ -1,0 +1,81 @@
+"""Rank fidelity: Spearman correlation of our cycles with MAESTRO runtimes (254 layer rows).
+
+Each MAESTRO row (ResNet-50 / MobileNetV2 on a 256- or 1024-PE accelerator, KCP weight-stationary or
+row-stationary) is evaluated by the analytical model on the matching template: a 16×16 (256 PEs) or
+32×32 (1024 PEs) array, RF = MAESTRO L1Size (512 B), GLB = L2Size (32 KiB), GLB bandwidth = NoC_BW
+(1024 words/cycle), no DRAM limit (MAESTRO has no DRAM level), dataflow WS for KCP-WS and RS for RS.
+MAESTRO's layer shapes are used as given (no padding); DSCONV rows are depthwise (the K=1, 1×1
+``*_Residual`` rows are element-wise adds, modelled as 1×1 depthwise, which is what MAESTRO computes).
+
+Run: ``python benchmarks/bench_cost_rank.py [--ref PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from hdx.cost.analytical import AnalyticalModel
+from hdx.space.accelerator import DATAFLOWS, AccelTable, HardwareParams
+from hdx.workload import Layer, LayerTable
+
+DEFAULT_REF = "/work/shared/reference/reference_cases.json"
+
+
+def maestro_layer(ly: dict) -> Layer:
+    common = dict(h=ly["Y_in"], w=ly["X_in"], r=ly["R"], s=ly["S"], stride=ly["stride_h"], n=ly["N"],
+                  name=ly["name"])
+    if ly["type"] == "DSCONV":
+        return Layer("depthwise", c=ly["C"], k=ly["C"], groups=ly["C"], **common)
+    return Layer("conv", c=ly["C"], k=ly["K"], **common)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ref", default=os.environ.get("HDX_REFERENCE", DEFAULT_REF))
+    args = ap.parse_args()
+    rows = [c for c in json.loads(Path(args.ref).read_text()) if c["id"].startswith("MA")]
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for c in rows:
+        groups[Path(c["path"]).stem].append(c)
+    ours_all, ref_all, one_all = [], [], []
+    print(f"{'group (MAESTRO csv)':30} {'rows':>4} {'array':>6} {'df':>3} {'Spearman':>9} "
+          f"{'median ours/ref':>16} {'Spearman 1x1':>13} {'max MACs/PE/cycle':>18}")
+    print("-" * 111)
+    for name, cases in sorted(groups.items()):
+        hwf = cases[0]["arch"]["hw_file_at_commit"]
+        side = int(round(np.sqrt(hwf["NumPEs"])))
+        df = cases[0]["dataflow_class"].lower()
+        hw = HardwareParams(clock_mhz=1000.0, word_bits=16, glb_words_per_cycle=float(hwf["NoC_BW"]),
+                            dram_bytes_per_cycle=1e9)
+        acc = AccelTable([side], [side], [int(hwf["L1Size"])], [DATAFLOWS.index(df)], [int(hwf["L2Size"])])
+        lt = LayerTable([maestro_layer(c["layer"]) for c in cases])
+        ours = AnalyticalModel(hw).evaluate(lt, acc).latency_cycles[:, 0]
+        ref = np.array([c["result"]["cycles"] for c in cases], dtype=float)
+        rho = spearmanr(ours, ref).statistic
+        one = np.array([c["layer"]["R"] * c["layer"]["S"] == 1 for c in cases])
+        rho1 = spearmanr(ours[one], ref[one]).statistic
+        ref_rate = (lt.macs / ref / hwf["NumPEs"]).max()
+        print(f"{name:30} {len(cases):>4} {side}x{side:<3} {df:>3} {rho:>9.3f} {np.median(ours / ref):>16.2f}"
+              f" {rho1:>13.3f} {ref_rate:>18.2f}")
+        ours_all.append(ours)
+        ref_all.append(ref)
+        one_all.append(one)
+    ours, ref, one = np.concatenate(ours_all), np.concatenate(ref_all), np.concatenate(one_all)
+    rho = spearmanr(ours, ref).statistic
+    print("-" * 111)
+    print(f"{'overall':30} {len(ours):>4} {'':>6} {'':>3} {rho:>9.3f} {np.median(ours / ref):>16.2f}"
+          f" {spearmanr(ours[one], ref[one]).statistic:>13.3f}   (goal >= 0.9)")
+    print("Spearman 1x1: rows with a 1x1 kernel only. 'max MACs/PE/cycle' is MAESTRO's own throughput: "
+          "above 1, MAESTRO\nruns a PE faster than one MAC per cycle (its R x S kernels), which no "
+          "1-MAC-per-PE model can reproduce.")
+
+
+if __name__ == "__main__":
+    main()

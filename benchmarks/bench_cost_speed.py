@@ -1,0 +1,126 @@
+"""Speed of the analytical cost model on this machine.
+
+1. Batched evaluation rate: (layer, accelerator) pairs per second of one ``evaluate`` call over the
+   whole 1152-accelerator grid, for the distinct layers of the CIFAR-10 space and for the layers of 50
+   random networks (best of 5 repeats).
+2. Exhaustive accelerator search of one CIFAR-10 search-space network over the grid: (a) from its
+   layers (evaluate all layers × 1152, sum, objective, argmin: tabulation *included*); (b) by lookup in a
+   CostTable built once (tabulation *excluded*; its one-off build time is printed separately).
+3. ZigZag (``hdx.cost.zigzag_backend``), if importable: seconds per layer on one accelerator for a few
+   layers, measured in the same run, and the speed ratio to the analytical model.
+
+Run: ``python benchmarks/bench_cost_speed.py [--zigzag-layers 3] [--no-zigzag]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.search import search_layers, search_table
+from hdx.cost.table import CostTable
+from hdx.space.accelerator import Accelerator, AcceleratorSpace, AccelTable
+from hdx.space.network import NetworkSpace
+from hdx.workload import LayerTable
+
+ARCH = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
+
+
+def best_of(fn, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--zigzag-layers", type=int, default=3)
+    ap.add_argument("--no-zigzag", action="store_true")
+    args = ap.parse_args()
+    space, grid = NetworkSpace.load(), AcceleratorSpace.load()
+    model = AnalyticalModel(grid.hardware)
+    print(f"machine: {os.cpu_count()} CPU cores visible; numpy {np.__version__}; "
+          f"grid {len(grid)} accelerators")
+    print()
+
+    # 1. batched evaluation rate
+    distinct = space.prefix_layers() + space.suffix_layers()
+    for p in space.positions:
+        for op in p.ops:
+            distinct += space.position_layers(p.index, op)
+    rng = np.random.default_rng(0)
+    many = []
+    for idx in space.sample_indices(rng, 50):
+        many += space.layers(space.decode(idx))
+    print(f"{'batch':42} {'layers':>7} {'pairs':>10} {'seconds':>9} {'pairs/s':>12}")
+    print("-" * 84)
+    rates = []
+    batches = (("distinct layers of the CIFAR-10 space", distinct), ("layers of 50 random networks", many))
+    for label, layers in batches:
+        lt = LayerTable(layers)
+        t = best_of(lambda lt=lt: model.evaluate(lt, grid.table))
+        pairs = len(lt) * len(grid)
+        rates.append(pairs / t)
+        print(f"{label:42} {len(lt):>7} {pairs:>10,} {t:>9.4f} {pairs / t:>12,.0f}")
+    print(f"goal >= 1,000,000 pairs/s: {'met' if min(rates) >= 1e6 else 'NOT met'}")
+    print()
+
+    # 2. exhaustive search of one network over the grid
+    lt = LayerTable(space.layers(ARCH))
+    t_layers = best_of(lambda: search_layers(model, lt, grid, "edap"))
+    t0 = time.perf_counter()
+    table = CostTable.build(space, grid, model)
+    t_build = time.perf_counter() - t0
+    op_idx = space.encode(ARCH)
+    t_table = best_of(lambda: search_table(table, op_idx, grid, "edap"))
+    r1, _ = search_layers(model, lt, grid, "edap")
+    r2 = search_table(table, op_idx, grid, "edap")
+    print(f"exhaustive EDAP search of {ARCH} ({len(lt)} layers) over {len(grid)} accelerators")
+    print(f"{'method':58} {'ms':>8}  best")
+    print("-" * 84)
+    print(f"{'from layers: evaluate + sum + argmin (tabulation included)':58} {t_layers * 1e3:>8.2f}  "
+          f"{r1.accelerator}")
+    print(f"{'CostTable lookup (tabulation excluded)':58} {t_table * 1e3:>8.2f}  {r2.accelerator}")
+    print(f"{'  one-off CostTable.build of the whole space':58} {t_build * 1e3:>8.2f}")
+    print(f"goal <= 20 ms: {'met' if t_layers <= 0.02 else 'NOT met'} (tabulation included), "
+          f"{'met' if t_table <= 0.02 else 'NOT met'} (lookup)")
+    print()
+
+    # 3. ZigZag in the same run
+    if args.no_zigzag:
+        return
+    try:
+        from hdx.cost.zigzag_backend import ZigZagModel
+
+        zz = ZigZagModel(grid.hardware)
+    except Exception as e:  # optional extra missing or backend unavailable
+        print(f"ZigZag not measured: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        return
+    acc = Accelerator.parse("16x16,rf=16,df=ws")
+    layers = [ly for ly in space.layers(ARCH) if ly.kind != "fc"][1: 1 + args.zigzag_layers]
+    one = AccelTable.from_accels([acc])
+    t0 = time.perf_counter()
+    zc = zz.evaluate(LayerTable(layers), one)
+    t_zz = (time.perf_counter() - t0) / len(layers)
+    t_an = best_of(lambda: model.evaluate(LayerTable(layers), one)) / len(layers)
+    ac = model.evaluate(LayerTable(layers), one)
+    print(f"ZigZag vs analytical on {acc} ({len(layers)} layers, fresh ZigZag cache)")
+    print(f"{'layer':16} {'zigzag cycles':>14} {'ours cycles':>12} {'zigzag pJ':>12} {'ours pJ':>12}")
+    for i, ly in enumerate(layers):
+        print(f"{ly.name:16} {zc.latency_cycles[i, 0]:>14,.0f} {ac.latency_cycles[i, 0]:>12,.0f} "
+              f"{zc.energy_total_pj[i, 0]:>12,.0f} {ac.energy_total_pj[i, 0]:>12,.0f}")
+    print(f"ZigZag: {t_zz * 1e3:.1f} ms per layer;  analytical: {t_an * 1e6:.1f} µs per layer (single pair), "
+          f"{1e6 / max(rates):.3f} µs per pair batched")
+    print(f"speed ratio: {t_zz / t_an:,.0f}x per single layer, {t_zz * max(rates):,.0f}x against the "
+          f"batched rate")
+
+
+if __name__ == "__main__":
+    main()
