@@ -36,7 +36,7 @@ def test_expected_is_exact_mixture(setup):
     b = a.copy()
     b[4] = space.op_names.index("mb7e6")
     probs = space.one_hot(space.decode(a)).astype(np.float64)
-    probs[4] = 0.3 * probs[4] + 0.7 * space.one_hot(space.decode(b))[4]
+    probs[4] = 0.3 * probs[4] + 0.7 * space.one_hot(space.decode(b))[4].astype(np.float64)
     exp = table.expected(probs)
     na, nb = table.network(a), table.network(b)
     for m in ("latency", "energy", "area"):
