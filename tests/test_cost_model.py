@@ -277,3 +277,37 @@ def test_speed_whole_grid(random_layers):
     MODEL.evaluate(random_layers, GRID.table)
     pairs = len(random_layers) * len(GRID)
     assert pairs / (time.perf_counter() - t0) > 1e5  # loose floor; the benchmark measures the real rate
+
+
+# ------------------------------------------------------------------ reference cases (Timeloop + Accelergy)
+def _fidelity_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_cost_fidelity.py"
+    spec = importlib.util.spec_from_file_location("bench_cost_fidelity", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+def test_timeloop_reference_fidelity():
+    import json
+    import os
+    from pathlib import Path
+
+    ref = Path(os.environ.get("HDX_REFERENCE", "/work/shared/reference/reference_cases.json"))
+    if not ref.is_file():
+        pytest.skip(f"reference cases not found at {ref} (set HDX_REFERENCE)")
+    mod = _fidelity_module()
+    cases = mod.select_cases(json.loads(ref.read_text()))
+    assert len(cases) >= 10
+    err_c, err_e = [], []
+    for case in cases:
+        hw, tech, acc, lt = mod.case_setup(case)
+        c = AnalyticalModel(hw, tech).evaluate(lt, acc)
+        err_c.append(abs(c.latency_cycles[0, 0] / case["result"]["cycles"] - 1))
+        err_e.append(abs(c.energy_total_pj[0, 0] / case["result"]["energy_pJ"] - 1))
+        if case["id"] == "TL24":  # Eyeriss 14x12, VGG conv3_1-like: Timeloop finds full utilisation
+            assert c.latency_cycles[0, 0] == pytest.approx(case["result"]["cycles"])
+    assert np.median(err_c) <= 0.15 and np.median(err_e) <= 0.25
