@@ -29,20 +29,22 @@ from hdx.workload import Layer, LayerTable
 DEFAULT_REF = "/work/shared/reference/reference_cases.json"
 UNLIMITED = 1e9  # bandwidth (words or bytes per cycle) where the case sets none
 
-# Why a case may differ by more than 50 % (printed next to such cases). These are properties of the
-# reference architecture or of Timeloop's mapping, read from the case's arch and mapping_txt.
+# Why a case may differ by more than 50 % (printed next to such cases): properties of the reference
+# architecture or of the mapping Timeloop's constrained random mapper search reported (mapping_txt).
 REASONS = {
     "simba_like": "Simba: 4-MAC vector PEs with 32-64 KiB per-PE buffers, outside the PE+RF template",
-    "simple_output_stationary": "arch constraints force an M x C spatial mapping (no output pixel unrolled)",
-    "simple_weight_stationary": "arch constraints forbid replicating M on spare rows (Timeloop util 5-19 %)",
+    "simple_output_stationary": "ref. mapping unrolls M x C (no output pixel) on {ref_util:.0%} of PEs; "
+                                "ours unrolls output pixels ({our_util:.0%})",
+    "simple_weight_stationary": "ref. mapping unrolls M x C without replication on {ref_util:.0%} of PEs; "
+                                "ours replicates M on spare rows ({our_util:.0%})",
 }
 
 
-def case_reason(case: dict) -> str:
+def case_reason(case: dict, our_util: float) -> str:
     label = case["arch"]["label"]
     for key, why in REASONS.items():
         if label.startswith(key):
-            return why
+            return why.format(ref_util=case["result"]["utilization"], our_util=our_util)
     return ""
 
 
@@ -114,15 +116,15 @@ def main() -> None:
         costs = AnalyticalModel(hw, tech).evaluate(lt, acc)
         cyc, en = float(costs.latency_cycles[0, 0]), float(costs.energy_total_pj[0, 0])
         ref_c, ref_e = float(c["result"]["cycles"]), float(c["result"]["energy_pJ"])
-        rows.append((c, acc, cyc, en, cyc / ref_c - 1, en / ref_e - 1))
+        rows.append((c, acc, cyc, en, cyc / ref_c - 1, en / ref_e - 1, float(costs.utilisation[0, 0])))
     head = (f"{'case':5} {'df':3} {'array':6} {'rf B':>6} {'layer (C,K,PxQ,RxS,s,N)':26} {'ref cycles':>11} "
             f"{'our cycles':>11} {'err':>7} {'ref pJ':>10} {'our pJ':>10} {'err':>7}  reason if |err| > 50 %")
     print(head)
     print("-" * len(head))
-    for c, acc, cyc, en, ec, ee in rows:
+    for c, acc, cyc, en, ec, ee, util in rows:
         ly = c["layer"]
         shape = f"{ly['C']},{ly['K']},{ly['P']}x{ly['Q']},{ly['R']}x{ly['S']},s{ly.get('stride_h')},{ly['N']}"
-        why = case_reason(c) if max(abs(ec), abs(ee)) > 0.5 else ""
+        why = case_reason(c, util) if max(abs(ec), abs(ee)) > 0.5 else ""
         print(f"{c['id']:5} {c['dataflow_class']:3} {acc.pe_x[0]}x{acc.pe_y[0]:<3} {acc.rf_bytes[0]:>6} "
               f"{shape:26} {c['result']['cycles']:>11.4g} {cyc:>11.4g} {ec:>+7.1%} "
               f"{c['result']['energy_pJ']:>10.4g} {en:>10.4g} {ee:>+7.1%}  {why}")
