@@ -38,32 +38,37 @@ compute_cycles = MACs · Π over unrolled loops (passes / D) ≥ MACs / (pe_x·p
 
 RF contents (per PE, ``rfw = floor(rf_bytes·8 / word_bits)`` words) and RF accesses
 --------------------------------------------------------------------------------------
-* WS: the RF holds weights: ``t = min(R·S, rfw)`` taps of ``kr = clip(floor(rfw/(R·S)), 1, K passes)``
-  output channels (kr = 1 for depthwise: no input to share). Per MAC: 1 RF weight read; the input and
-  the psum (read + write) use 1-word pipeline registers (accumulator). Fills: each weight once.
-  Minimum: 1 word (one weight).
+* WS: the RF holds weights: ``t = min(R·S, rfw)`` taps of each (input channel, output channel) pair
+  it is given; when all R·S taps fit, it holds ``floor(rfw/(R·S))`` pairs, split as ``cr`` input
+  channels (accumulated into the same psum: fewer psum round trips to the GLB) × ``kr`` output
+  channels (the same input reused: fewer input fetches), cr ∈ {1, 2, 4, …, 32}, the split with the
+  least GLB traffic is kept (depthwise: cr = kr = 1, no input to share). Per MAC: 1 RF weight read;
+  the input and the psum (read + write) use 1-word pipeline registers (accumulators). Fills: each
+  weight once. Minimum: 1 word (one weight).
 * OS: the RF holds ``ko = clip(rfw, 1, K passes)`` psums (output channels of the PE's pixel).
   Per MAC: psum read + write in the RF; weight and input from 1-word registers. Drain: 1 RF read
   per output. Minimum: 1 word (one psum).
-* RS: the RF is banked (Eyeriss spads): a filter-row chunk of ``s = min(S, floor((rfw−1)/2))``
-  taps for ``kr = clip(floor((rfw−s)/(s+1)), 1, K passes)`` filters (kr = 1 for depthwise), an
-  input window of s words and kr psums; each bank gets the share of ``rf_bytes`` its tile needs and
-  costs the table energy at that bank size. Per MAC: weight read, input read, psum read + write.
+* RS: the RF is banked (Eyeriss spads): a filter-row chunk of ``s = min(S, floor((rfw−1)/2))`` taps
+  of ``cr`` channels for ``kr`` filters (``kr·cr·s`` weights), an input window of ``cr·s`` words and
+  ``kr`` psums, ``kr = floor((rfw − cr·s)/(cr·s + 1)) ≥ 1``; cr ∈ {1, 2, 4, …, 32} with the least GLB
+  traffic is kept (depthwise: cr = kr = 1). Each bank gets the share of ``rf_bytes`` its tile needs
+  and costs the table energy at that bank size. Per MAC: weight read, input read, psum read + write.
   Fills: weights × PE-row fan-out, inputs × filter-row fan-out. Minimum: 3 words.
   An RF below the minimum raises :class:`~hdx.errors.HDXError` (no tile fits).
 
 GLB ↔ array traffic (words; multicast counts once)
 --------------------------------------------------
-* WS: weights once; inputs once per K pass group, ``N·P·Q·R·S·Cg·ceil(K passes / kr)`` (every
-  (output, tap) input is fetched: no sliding-window reuse, as in Timeloop's WS mappings), depthwise
-  ``N·P·Q·R·S·K`` (= MACs). Psums: written once per reduction pass (Cg passes × tap chunks), read
-  back for all but the first.
+* WS: weights once; inputs once per group of kr K passes, ``N·P·Q·R·S·Cg·ceil(K passes / kr)``
+  (every (output, tap) input is fetched: no sliding-window reuse, as in Timeloop's WS mappings),
+  depthwise ``N·P·Q·R·S·K`` (= MACs). Psums: written once per reduction pass (``ceil(Cg passes / cr)``
+  × tap chunks), read back for all but the first.
 * OS: weights once per output tile (broadcast to the array): ``W·N·passes_P·passes_Q``; inputs once
   per output tile with the halo, ``((py−1)·stride+R)·((qx−1)·stride+S)`` per channel, for every group
   of ``uK·ko`` output channels (dense) or once per channel (depthwise); outputs written once.
 * RS: weights once per output-row strip, ``W·N·passes_P``; inputs: strip rows
   ``(px−1)·stride+R`` × padded width per channel, per group of ``uK·kr`` filters (dense) or once
-  (depthwise), × filter-row chunks; psums written per reduction pass (Cg, R and S passes).
+  (depthwise), × filter-row chunks; psums written per reduction pass (``ceil(Cg passes / cr)`` × R
+  passes × S chunks), read back for all but the first.
 
 GLB ↔ DRAM traffic
 ------------------
@@ -149,7 +154,7 @@ class AnalyticalModel:
     """
 
     name = "analytical"
-    version = "1.0"
+    version = "1.1"
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None):
         self.hardware = hardware if hardware is not None else HardwareParams()
