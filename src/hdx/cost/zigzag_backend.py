@@ -9,24 +9,27 @@ ZigZag's bundled CACTI is never called.
 
 Translation of the Eyeriss-like template (:mod:`hdx.space.accelerator`):
 
-* memories, inner to outer: a per-PE register file ``rf`` (``rf_bytes``, shared by inputs, weights and
-  outputs, one word per cycle per operand), the global buffer ``glb`` (``glb_bytes``, shared, serves the
-  whole array, ``glb_words_per_cycle`` words per cycle) and ``dram`` (``dram_bytes_per_cycle``);
-* operational array ``D1 = pe_x`` × ``D2 = pe_y`` MACs;
-* the dataflow is the spatial unrolling: WS = K × C, OS = OX × K, RS = (FY·K) × OY. A depthwise layer
-  has no K or C to unroll (K = C = 1 per group), so its group dimension G takes K's place, and for WS
-  the kernel rows FY take C's place (the reduction dimension);
+* memories, inner to outer: per PE an RF of ``rf_bytes`` holding what the dataflow keeps stationary
+  (WS: weights, OS: partial sums, RS: weights, inputs and partial sums, like Eyeriss's spads) and a
+  1-word register for every other operand; the global buffer ``glb`` (``glb_bytes``, shared by all
+  operands, serves the whole array at ``glb_words_per_cycle`` words per cycle); ``dram``
+  (``dram_bytes_per_cycle``). Per-PE memories move one word per operand per cycle;
+* operational array ``D1 = pe_x`` (columns) × ``D2 = pe_y`` (rows) MACs;
+* the dataflow is the spatial unrolling (columns × rows): WS = K × C, OS = OX × OY, RS = OY × FY, each
+  axis replicating output channels (RS rows: input channels) on the PEs its first loop leaves idle,
+  the same loop-to-axis assignment as :mod:`hdx.cost.analytical`. A depthwise layer has K = C = 1 per
+  group, so its group dimension G takes their place (otherwise it would collapse to one PE row);
 * the temporal mapping is searched by ZigZag's LOMA mapper (``loma_lpf_limit`` small, FX/FY pinned
   innermost where they are temporal loops), which is deterministic; the minimum-latency mapping wins.
 
-Technology (per-access energies, areas) comes from :mod:`hdx.cost.tech` when that module is present,
-so that this model and the analytical one differ in modelling and not in technology; otherwise from
-the Accelergy 45 nm numbers quoted in ``reference_cases.json`` (see :func:`_fallback_tech`).
+Technology (per-access energies, areas) comes from the same :mod:`hdx.cost.tech` table as the
+analytical model (``hardware.tech``), so the two models differ in modelling, not in technology.
 
 Units: latency in cycles, energy in pJ, area in µm². ZigZag's latency is compute cycles of the chosen
 mapping **plus** memory stalls and on/off-loading (not the max of two bounds), so here
 ``memory_cycles`` holds those extra cycles and ``latency_cycles = compute_cycles + memory_cycles``.
-ZigZag models no interconnect: the ``noc`` area is 0.
+Register energy is reported in the ``rf`` part. ZigZag models no interconnect; the ``noc`` area part
+holds the per-PE 1-word registers (the analytical model's NoC registers).
 """
 
 from __future__ import annotations
@@ -39,12 +42,14 @@ import logging
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, LayerCosts
+from hdx.cost.tech import TechTable, load_tech
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, Accelerator, AccelTable, HardwareParams
 from hdx.workload import LAYER_KINDS, Layer, LayerTable
@@ -108,63 +113,39 @@ def zigzag_version() -> str:
 
 @dataclass(frozen=True)
 class ZigZagTech:
-    """Per-access energies (pJ per word of ``word_bits``) and areas (µm²) for one accelerator."""
+    """Per-access energies (pJ per ``word_bits`` word) and areas (µm² per instance) for one accelerator,
+    taken from the same :class:`~hdx.cost.tech.TechTable` as the analytical model."""
 
     mac_pj: float
     mac_um2: float
     rf_pj: float
     rf_um2: float
+    reg_pj: float
+    reg_um2: float
     glb_pj: float
     glb_um2: float
     dram_pj: float
 
 
-# Accelergy 45 nm, 16-bit words (reference_cases.json, TL24 "eyeriss_like-int16", Aladdin table):
-# MAC 2.2 pJ and 208236 µm² / 168 PEs; spads of 12/16/192 words; GLB 64 Ki words (128 KiB) 75.22 pJ per
-# 4-word access; DRAM 512 pJ per 64-bit access.
-_REF_BITS = 16
-_REF_MAC = (2.2, 208236.0 / 168)
-_REF_RF = ((12, 0.24, 379.68), (16, 0.25, 414.68), (192, 1.59, 3634.68))  # (words, pJ/word, µm²)
-_REF_GLB = (65536, 75.22 / 4, 1162549.0)  # (words, pJ/word, µm²)
-_REF_DRAM_PJ_PER_BIT = 512.0 / 64
-
-
-def _fallback_tech(hardware: HardwareParams, acc: Accelerator) -> ZigZagTech:
-    """Accelergy-45 nm numbers from the reference cases, scaled to this memory size and word width.
-
-    RF: per-access energy and area log-log interpolated between the 16- and 192-word spads (and
-    extrapolated with the same slope); GLB: energy ∝ √size and area ∝ size from the 128 KiB buffer.
-    Energies scale linearly with ``word_bits``; MAC energy and area quadratically (multiplier).
-    """
+def tech_for(table: TechTable, hardware: HardwareParams, acc: Accelerator) -> ZigZagTech:
     wb = hardware.word_bits
-    scale = wb / _REF_BITS
-    rf_words = max(acc.rf_bytes * 8 / wb, 1.0)
-    (w0, e0, a0), (w1, e1, a1) = _REF_RF[1], _REF_RF[2]
-    t = math.log(rf_words / w0) / math.log(w1 / w0)
-    rf_pj = math.exp(math.log(e0) + t * math.log(e1 / e0)) * scale
-    rf_um2 = math.exp(math.log(a0) + t * math.log(a1 / a0)) * scale
-    glb_words = acc.glb_bytes * 8 / wb
-    g_words, g_pj, g_um2 = _REF_GLB
-    glb_pj = g_pj * math.sqrt(glb_words / g_words) * scale
-    glb_um2 = g_um2 * (glb_words / g_words) * scale
-    return ZigZagTech(mac_pj=_REF_MAC[0] * scale**2, mac_um2=_REF_MAC[1] * scale**2, rf_pj=rf_pj,
-                      rf_um2=rf_um2, glb_pj=glb_pj, glb_um2=glb_um2, dram_pj=_REF_DRAM_PJ_PER_BIT * wb)
-
-
-def _tech_for(hardware: HardwareParams, acc: Accelerator) -> ZigZagTech:
-    """Technology numbers for one accelerator: :mod:`hdx.cost.tech` if available, else the fallback."""
-    try:
-        from hdx.cost import tech as tech_mod  # written alongside the analytical model
-    except ImportError:
-        return _fallback_tech(hardware, acc)
-    fn = getattr(tech_mod, "zigzag_tech", None)
-    if fn is None:
-        return _fallback_tech(hardware, acc)
-    return fn(hardware, acc)
+    return ZigZagTech(
+        mac_pj=table.mac_energy_pj(wb), mac_um2=table.mac_area_um2(wb),
+        rf_pj=float(table.sram_energy_pj(acc.rf_bytes, wb)),
+        rf_um2=float(table.sram_area_um2(acc.rf_bytes)),
+        reg_pj=table.register_energy_pj(wb), reg_um2=table.register_area_um2(wb),
+        glb_pj=float(table.sram_energy_pj(acc.glb_bytes, wb)),
+        glb_um2=float(table.sram_area_um2(acc.glb_bytes)),
+        dram_pj=table.dram_energy_pj(wb))
 
 
 # --------------------------------------------------------------------------------------------------
 # translation
+
+# Per-PE storage per dataflow: which operands (ZigZag names: I1 inputs, I2 weights, O outputs) the
+# RF holds; every other operand gets a 1-word register in the PE (as in the analytical model).
+RF_OPERANDS: dict[str, tuple[str, ...]] = {"ws": ("I2",), "os": ("O",), "rs": ("I1", "I2", "O")}
+_REG_NAME = {"I1": "reg_i", "I2": "reg_w", "O": "reg_o"}
 
 
 def _port(name: str, kind: str, bw_min: int, bw_max: int, alloc: list[str]) -> dict[str, Any]:
@@ -172,6 +153,19 @@ def _port(name: str, kind: str, bw_min: int, bw_max: int, alloc: list[str]) -> d
 
 
 _ALL_RW = ["I1, fh", "I1, tl", "I2, fh", "I2, tl", "O, fh", "O, tl", "O, fl", "O, th"]
+
+
+def _pe_memory(size_bits: int, energy: float, area: float, operands: tuple[str, ...],
+               wb: int) -> dict[str, Any]:
+    """A per-PE memory (not shared across the array) with one read and one write port per operand,
+    one word per cycle each (outputs also flow back up: ``th``/``fl``)."""
+    ports = []
+    for i, op in enumerate(operands, start=1):
+        up = op == "O"
+        ports.append(_port(f"r_port_{i}", "read", wb, wb, [f"{op}, tl"] + ([f"{op}, th"] if up else [])))
+        ports.append(_port(f"w_port_{i}", "write", wb, wb, [f"{op}, fh"] + ([f"{op}, fl"] if up else [])))
+    return dict(size=int(size_bits), r_cost=energy, w_cost=energy, area=area, latency=1,
+                operands=list(operands), ports=ports, served_dimensions=[])
 
 
 def accelerator_data(acc: Accelerator, hardware: HardwareParams, tech: ZigZagTech) -> dict[str, Any]:
@@ -183,24 +177,21 @@ def accelerator_data(acc: Accelerator, hardware: HardwareParams, tech: ZigZagTec
     wb = hardware.word_bits
     glb_bw = max(int(round(hardware.glb_words_per_cycle * wb)), wb)
     dram_bw = max(int(round(hardware.dram_bytes_per_cycle * 8)), wb)
-    rf = dict(
-        size=int(acc.rf_bytes * 8), r_cost=tech.rf_pj, w_cost=tech.rf_pj, area=tech.rf_um2, latency=1,
-        operands=["I1", "I2", "O"],
-        ports=[_port("r_port_1", "read", wb, wb, ["I1, tl"]), _port("r_port_2", "read", wb, wb, ["I2, tl"]),
-               _port("r_port_3", "read", wb, wb, ["O, tl", "O, th"]),
-               _port("w_port_1", "write", wb, wb, ["I1, fh"]), _port("w_port_2", "write", wb, wb, ["I2, fh"]),
-               _port("w_port_3", "write", wb, wb, ["O, fh", "O, fl"])],
-        served_dimensions=[])
-    glb = dict(
+    rf_ops = RF_OPERANDS[acc.dataflow]
+    memories: dict[str, Any] = {"rf": _pe_memory(acc.rf_bytes * 8, tech.rf_pj, tech.rf_um2, rf_ops, wb)}
+    for op in ("I1", "I2", "O"):
+        if op not in rf_ops:
+            memories[_REG_NAME[op]] = _pe_memory(wb, tech.reg_pj, tech.reg_um2, (op,), wb)
+    memories["glb"] = dict(
         size=int(acc.glb_bytes * 8), r_cost=tech.glb_pj * glb_bw / wb, w_cost=tech.glb_pj * glb_bw / wb,
         area=tech.glb_um2, latency=1, operands=["I1", "I2", "O"],
         ports=[_port("rw_port_1", "read_write", wb, glb_bw, list(_ALL_RW))], served_dimensions=["D1", "D2"])
-    dram = dict(
+    memories["dram"] = dict(
         size=10**12, r_cost=tech.dram_pj * dram_bw / wb, w_cost=tech.dram_pj * dram_bw / wb, area=0.0,
         latency=1, operands=["I1", "I2", "O"],
         ports=[_port("rw_port_1", "read_write", wb, dram_bw, list(_ALL_RW))], served_dimensions=["D1", "D2"])
-    return dict(name=f"hdx_{acc.pe_x}x{acc.pe_y}_rf{acc.rf_bytes}_glb{acc.glb_kib}",
-                memories={"rf": rf, "glb": glb, "dram": dram},
+    return dict(name=f"hdx_{acc.pe_x}x{acc.pe_y}_rf{acc.rf_bytes}_{acc.dataflow}_glb{acc.glb_kib}",
+                memories=memories,
                 operational_array=dict(unit_energy=tech.mac_pj, unit_area=tech.mac_um2,
                                        dimensions=["D1", "D2"], sizes=[acc.pe_x, acc.pe_y]))
 
@@ -221,17 +212,47 @@ def workload_data(layer: Layer, word_bits: int) -> list[dict[str, Any]]:
     )]
 
 
+def _tile(size: int, pes: int) -> int:
+    """PEs given to a loop of bound ``size`` on ``pes`` PEs, balanced so the passes are even."""
+    t = max(min(size, pes), 1)
+    return math.ceil(size / math.ceil(size / t))
+
+
+def _axis(primary: tuple[str, int], secondary: tuple[str, int], pes: int) -> dict[str, int]:
+    """Unroll ``primary`` on an array axis of ``pes`` PEs and replicate ``secondary`` on the spare PEs."""
+    (d1, n1), (d2, n2) = primary, secondary
+    t = _tile(n1, pes)
+    out = {d1: t}
+    f = _tile(n2, pes // t) if pes // t > 1 else 1
+    if f > 1:
+        out[d2] = f
+    return out
+
+
 def spatial_unrolling(layer: Layer, acc: Accelerator) -> dict[str, dict[str, int]]:
-    """Dataflow as a spatial unrolling on D1 = pe_x, D2 = pe_y (requested factors; ZigZag clips them
-    to the layer's loop sizes). Depthwise layers unroll G where dense ones unroll K."""
+    """Dataflow as a spatial unrolling on ``D1`` = ``pe_x`` (columns) and ``D2`` = ``pe_y`` (rows).
+
+    WS = K × C, OS = OX × OY, RS = OY × FY, each axis replicating a second loop (output channels, or
+    input channels for RS rows) on the PEs its first loop leaves idle, as in the template of
+    :mod:`hdx.cost.analytical`. A depthwise layer has K = C = 1 per group: its group dimension G takes
+    the place of K (and of C).
+    """
     dw = layer.kind == "depthwise"
-    out_ch = "G" if dw else "K"
+    kdim = ("G", layer.groups) if dw else ("K", layer.k // layer.groups)
+    cdim = ("G", layer.groups) if dw else ("C", layer.c // layer.groups)
     if acc.dataflow == "ws":
-        return {"D1": {out_ch: acc.pe_x}, "D2": {("FY" if dw else "C"): acc.pe_y}}
-    if acc.dataflow == "os":
-        return {"D1": {"OX": acc.pe_x}, "D2": {out_ch: acc.pe_y}}
-    fy = min(layer.r, acc.pe_x)
-    return {"D1": {"FY": fy, out_ch: max(1, acc.pe_x // fy)}, "D2": {"OY": acc.pe_y}}
+        rows = {"G": _tile(layer.groups, acc.pe_y)} if dw else _axis(cdim, kdim, acc.pe_y)
+        k_left = math.ceil(kdim[1] / rows.get(kdim[0], 1))
+        cols = {kdim[0]: _tile(k_left, acc.pe_x)}
+    elif acc.dataflow == "os":
+        cols = _axis(("OX", layer.q), kdim, acc.pe_x)
+        k_left = math.ceil(kdim[1] / cols.get(kdim[0], 1))
+        rows = _axis(("OY", layer.p), (kdim[0], k_left), acc.pe_y)
+    else:
+        rows = _axis(("FY", layer.r), cdim, acc.pe_y)
+        k_left = math.ceil(kdim[1] / rows[kdim[0]]) if dw and kdim[0] in rows else kdim[1]
+        cols = _axis(("OY", layer.p), (kdim[0], k_left), acc.pe_x)
+    return {"D1": cols, "D2": rows}
 
 
 def _temporal_size(layer: Layer, unroll: dict[str, dict[str, int]], dim: str) -> int:
@@ -302,9 +323,12 @@ class ZigZagModel:
 
     name = "zigzag"
 
-    def __init__(self, hardware: HardwareParams | None = None, *, lpf_limit: int = 1, pin: PinMode = "fxfy"):
+    def __init__(self, hardware: HardwareParams | None = None, *, tech: TechTable | str | Path | None = None,
+                 lpf_limit: int = 1, pin: PinMode = "fxfy"):
         self._zz = _import_zigzag()
         self.hardware = hardware if hardware is not None else HardwareParams()
+        self.tech = tech if isinstance(tech, TechTable) else load_tech(tech if tech is not None
+                                                                       else self.hardware.tech)
         if not isinstance(lpf_limit, int) or lpf_limit < 1:
             raise HDXError(f"zigzag lpf_limit must be an integer >= 1, got {lpf_limit!r}")
         if pin not in ("fxfy", "none"):
@@ -320,9 +344,8 @@ class ZigZagModel:
 
     def fingerprint(self) -> str:
         """Stable hash of ZigZag's version, this translation, its options and the hardware parameters."""
-        probe = Accelerator(16, 16, 16, "ws", 128)
         blob = dict(name=self.name, version=self.version, lpf_limit=self.lpf_limit, pin=self.pin,
-                    hardware=self.hardware.model_dump(), tech=asdict(_tech_for(self.hardware, probe)))
+                    hardware=self.hardware.model_dump(), tech=self.tech.model_dump(mode="json"))
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
 
     def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
@@ -371,7 +394,7 @@ class ZigZagModel:
         if acc.rf_bytes * 8 < hw.word_bits:
             raise HDXError(f"zigzag: {what}: the RF ({acc.rf_bytes} B) holds less than one "
                            f"{hw.word_bits}-bit word; use rf_bytes >= {math.ceil(hw.word_bits / 8)}")
-        tech = _tech_for(hw, acc)
+        tech = tech_for(self.tech, hw, acc)
         t0 = time.perf_counter()
         try:
             with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
@@ -429,17 +452,18 @@ class ZigZagModel:
         compute = float(cme.ideal_temporal_cycle)
         energy = {p: 0.0 for p in ENERGY_PARTS}
         energy["mac"] = float(cme.mac_energy)
-        levels = {"rf": "rf", "glb": "glb", "dram": "dram"}
+        part = {"rf": "rf", "reg_i": "rf", "reg_w": "rf", "reg_o": "rf", "glb": "glb", "dram": "dram"}
         hierarchy = cme.accelerator.memory_hierarchy
         for layer_op, per_level in cme.mem_energy_breakdown.items():
             mem_op = cme.memory_operand_links.layer_to_mem_op(layer_op)
             for e, level in zip(per_level, hierarchy.get_memory_levels(mem_op=mem_op), strict=True):
-                energy[levels[level.name]] += float(e)
+                energy[part[level.name]] += float(e)
         # area: memory instance × number of instances + operational array (ZigZag never sums it)
         area = {p: 0.0 for p in AREA_PARTS}
         for level in hierarchy.mem_level_list:
-            if level.name in ("rf", "glb"):
-                area[level.name] += float(level.memory_instance.area) * float(level.unroll_count)
+            if level.name != "dram":
+                where = "noc" if level.name.startswith("reg_") else part[level.name]
+                area[where] += float(level.memory_instance.area) * float(level.unroll_count)
         area["pe"] = float(cme.accelerator.operational_array.total_area)
         macs = layer.macs
         result = ZigZagResult(
