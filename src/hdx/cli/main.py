@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+
+try:  # typer < 0.20 depends on click; newer typer vendors it and raises its own Exit/Abort
+    from click.exceptions import Abort, ClickException, Exit
+except ModuleNotFoundError:
+    from typer._click.exceptions import ClickException
+    from typer.exceptions import Abort, Exit
 
 from hdx import __version__
 from hdx.errors import HDXError
@@ -29,7 +34,7 @@ def _register() -> None:
     """Import the command modules (each adds its commands to ``app``)."""
     import importlib
 
-    for mod in ("cost",):
+    for mod in ("cost", "train"):
         importlib.import_module(f"hdx.cli.{mod}")
 
 
@@ -41,12 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     except HDXError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except click.exceptions.Exit as e:
+    except Exit as e:
         return e.exit_code
-    except click.exceptions.Abort:
+    except Abort:
         print("aborted", file=sys.stderr)
         return 130
-    except click.ClickException as e:
+    except ClickException as e:
         e.show()
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,6 @@
+"""Training from scratch of a fixed architecture (:mod:`.trainer`) with a typed config (:mod:`.config`)."""
+
+from hdx.train.config import TrainConfig, load_train_config
+from hdx.train.trainer import evaluate, resolve_device, train
+
+__all__ = ["TrainConfig", "evaluate", "load_train_config", "resolve_device", "train"]

@@ -1,0 +1,52 @@
+"""Typed configuration of ``hdx train`` (defaults in ``hdx/configs/train/default.yaml``)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from hdx.config import StrictModel, load_config
+
+
+class TrainConfig(StrictModel):
+    """Training of one fixed architecture from scratch on CIFAR-10."""
+
+    arch: str | None = Field(None, description="one op per searchable layer, comma-separated")
+    space: str = "dance_cifar10"
+    data: str | None = Field(None, description="CIFAR-10 folder; None: $HDX_DATA")
+    epochs: int = Field(100, gt=0)
+    batch_size: int = Field(128, gt=0)
+    lr: float = Field(0.1, gt=0)
+    warmup_epochs: float = Field(0.0, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    nesterov: bool = True
+    weight_decay: float = Field(5e-4, ge=0)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    cutout: int = Field(0, ge=0, description="cutout side (pixels); 0: off")
+    subset: int | None = Field(None, gt=0, description="train on this many images (None: all)")
+    width_mult: float = Field(1.0, gt=0, le=4)
+    seed: int = Field(0, ge=0)
+    device: str = "auto"
+    threads: int | None = Field(None, gt=0)
+    eval_batch_size: int = Field(500, gt=0)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if v != "auto" and not (v == "cpu" or v == "cuda" or v.startswith("cuda:") or v == "mps"):
+            raise ValueError(f"device '{v}': use auto, cpu, cuda or cuda:N")
+        return v
+
+
+def load_train_config(name_or_path: str = "default", overrides: dict | None = None) -> TrainConfig:
+    """The shipped/default YAML (or a user YAML) with ``overrides`` (non-None values) applied."""
+    base = load_config(TrainConfig, name_or_path, "train")
+    return apply_overrides(base, overrides or {})
+
+
+def apply_overrides(cfg: TrainConfig, overrides: dict) -> TrainConfig:
+    """A copy of ``cfg`` with the non-None ``overrides``, re-validated (one-line errors)."""
+    from hdx.config import validate
+
+    data = cfg.model_dump()
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return validate(TrainConfig, data, "training options")

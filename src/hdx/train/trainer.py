@@ -1,0 +1,245 @@
+"""Train one fixed architecture from scratch on CIFAR-10, with exact resume.
+
+SGD with Nesterov momentum, per-step cosine learning rate (optional linear warm-up), weight decay on
+conv/FC weights only, optional label smoothing; batched in-memory augmentation (crop, flip, cutout).
+A checkpoint (model, optimiser, scheduler, RNG states, epoch) is written atomically after every
+epoch; because epoch ``e`` draws its data order and augmentation from a generator seeded by
+``(seed, e)``, a resumed run ends with the same weights as an uninterrupted one.
+
+Run directory (:class:`~hdx.report.rundir.RunDir`): ``config.yaml`` (resolved config),
+``metrics.jsonl`` (per epoch: loss, train accuracy, lr, seconds), ``checkpoint.pt``,
+``model.safetensors`` (final weights) and ``final.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from hdx.data import Augment, BatchLoader, load_cifar10, subset
+from hdx.data.cifar import IMAGE_SHAPE, NUM_CLASSES
+from hdx.errors import ConfigError, HDXError
+from hdx.model import Network, count_macs, count_params
+from hdx.report.rundir import RunDir, versions
+from hdx.space.network import NetworkSpace
+from hdx.train.config import TrainConfig
+
+EpochCallback = Callable[[int, dict[str, Any]], None]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when present, else CPU; an unavailable CUDA device is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise HDXError(f"device '{name}' requested but CUDA is not available here; use --device cpu or auto")
+    return dev
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on conv/FC weights (ndim > 1); none on BN parameters and biases."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def cosine_lambda(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
+    """LR factor at step ``t``: linear warm-up to 1, then cosine to 0 at ``total_steps``."""
+    def f(t: int) -> float:
+        if t < warmup_steps:
+            return (t + 1) / warmup_steps
+        span = max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (t - warmup_steps) / span)))
+    return f
+
+
+def _rng_state() -> dict[str, Any]:
+    st: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        st["cuda"] = torch.cuda.get_rng_state_all()
+    return st
+
+
+def _set_rng_state(st: dict[str, Any]) -> None:
+    torch.set_rng_state(st["torch"])
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: BatchLoader) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy in [0, 1]) of ``model`` on every batch of ``loader``."""
+    model.eval()
+    loss_sum, correct, n = 0.0, 0, 0
+    for x, y in loader.epoch(0):
+        out = model(x)
+        loss_sum += float(nn.functional.cross_entropy(out, y, reduction="sum"))
+        correct += int((out.argmax(1) == y).sum())
+        n += y.numel()
+    return loss_sum / n, correct / n
+
+
+def _check_space(space: NetworkSpace) -> None:
+    cfg = space.config
+    if (cfg.resolution, cfg.in_channels, cfg.num_classes) != (IMAGE_SHAPE[1], IMAGE_SHAPE[0], NUM_CLASSES):
+        raise ConfigError(f"space '{space.name}' is for {cfg.resolution}x{cfg.resolution}x{cfg.in_channels} "
+                          f"inputs and {cfg.num_classes} classes; hdx train trains on CIFAR-10 (32x32x3, "
+                          f"10 classes): use a CIFAR-10 space such as dance_cifar10")
+
+
+def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
+          on_epoch_end: EpochCallback | None = None, log: Callable[[str], None] | None = None
+          ) -> dict[str, Any]:
+    """Train ``cfg.arch`` and return the final record (also written to ``out/final.json``).
+
+    With ``resume=True`` the run in ``out`` continues from its last checkpoint; ``cfg`` must equal the
+    run's saved config except for ``data``, ``device`` and ``threads``.
+    """
+    say = log or (lambda s: print(s, flush=True))
+    if cfg.arch is None:
+        raise ConfigError("no architecture given: pass --arch OP,OP,... (one op per searchable layer)")
+    space = NetworkSpace.load(cfg.space)
+    _check_space(space)
+    arch = space.parse_arch(cfg.arch)
+    run = RunDir(out, resume=resume)
+    state = run.load_checkpoint() if resume else None
+    if state is not None:
+        _check_resume_config(TrainConfig.model_validate(state["config"]), cfg)
+    data = load_cifar10(cfg.data)
+    cfg = cfg.model_copy(update={"arch": space.arch_text(arch), "data": str(data.path)})
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    torch.manual_seed(cfg.seed)
+    model = Network(space, arch, cfg.width_mult).to(device)
+    tx, ty = subset(data.train_x, data.train_y, cfg.subset, seed=cfg.seed)
+    train_loader = BatchLoader(tx, ty, batch_size=cfg.batch_size, device=device, shuffle=True,
+                               augment=Augment(crop_padding=4, flip=True, cutout=cfg.cutout), seed=cfg.seed)
+    test_loader = BatchLoader(data.test_x, data.test_y, batch_size=cfg.eval_batch_size, device=device,
+                              shuffle=False)
+    steps = len(train_loader)
+    opt = torch.optim.SGD(param_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum,
+                          nesterov=cfg.nesterov)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, cosine_lambda(cfg.epochs * steps, round(cfg.warmup_epochs * steps)))
+    criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+
+    start = 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        _set_rng_state(state["rng"])
+        start = int(state["epoch"]) + 1
+        run.truncate_metrics(lambda r: r.get("epoch", -1) < start)
+        say(f"resuming {run.path} at epoch {start + 1}/{cfg.epochs}")
+    else:
+        run.write_config(cfg)
+    params = count_params(model)
+    say(f"training {space.arch_text(arch)} (width x{cfg.width_mult}, {params:,} params) on "
+        f"{train_loader.num_samples:,} images for {cfg.epochs} epochs on {device}")
+
+    for epoch in range(start, cfg.epochs):
+        rec = _train_epoch(model, train_loader, opt, sched, criterion, epoch, cfg.epochs, progress)
+        run.log(rec)
+        run.save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                             "scheduler": sched.state_dict(), "rng": _rng_state(), "epoch": epoch,
+                             "config": cfg.model_dump(mode="json")})
+        say(f"epoch {epoch + 1}/{cfg.epochs}: loss {rec['loss']:.4f}  train acc {rec['train_acc']:.2%}  "
+            f"lr {rec['lr']:.4g}  {rec['seconds']:.1f} s")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, rec)
+
+    t0 = time.perf_counter()
+    test_loss, test_acc = evaluate(model, test_loader)
+    from safetensors.torch import save_file
+
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+              str(run.file("model.safetensors")))
+    history = run.read_metrics()
+    final = {
+        "arch": space.arch_text(arch), "space": space.name, "width_mult": cfg.width_mult,
+        "test_accuracy": test_acc, "test_loss": test_loss, "epochs": cfg.epochs,
+        "train_images": train_loader.num_samples,
+        "final_train_accuracy": history[-1]["train_acc"] if history else None,
+        "train_seconds": sum(r["seconds"] for r in history), "eval_seconds": time.perf_counter() - t0,
+        "params": params, "macs": count_macs(model, IMAGE_SHAPE), "macs_space_width1": space.macs(arch),
+        "device": str(device), "seed": cfg.seed, "versions": versions(),
+    }
+    run.write_final(final)
+    say(f"test accuracy {test_acc:.2%} (loss {test_loss:.4f}); run directory {run.path}")
+    return final
+
+
+def _train_epoch(model: nn.Module, loader: BatchLoader, opt: torch.optim.Optimizer,
+                 sched: torch.optim.lr_scheduler.LRScheduler, criterion: nn.Module, epoch: int,
+                 epochs: int, progress: bool) -> dict[str, Any]:
+    model.train()
+    t0 = time.perf_counter()
+    loss_sum = torch.zeros((), device=loader.device)
+    correct = torch.zeros((), dtype=torch.int64, device=loader.device)
+    n = 0
+    bar = _bar(len(loader), f"epoch {epoch + 1}/{epochs}", progress)
+    for x, y in loader.epoch(epoch):
+        out = model(x)
+        loss = criterion(out, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        loss_sum += loss.detach() * y.numel()
+        correct += (out.detach().argmax(1) == y).sum()
+        n += y.numel()
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    loss_avg = float(loss_sum) / n
+    if not math.isfinite(loss_avg):
+        raise HDXError(f"training diverged at epoch {epoch + 1} (loss {loss_avg}); lower --lr")
+    return {"epoch": epoch, "loss": loss_avg, "train_acc": int(correct) / n,
+            "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True)
+
+
+_RESUME_FREE = ("data", "device", "threads")
+
+
+def _check_resume_config(saved: TrainConfig, given: TrainConfig) -> None:
+    for k in TrainConfig.model_fields:
+        if k in _RESUME_FREE:
+            continue
+        a, b = getattr(saved, k), getattr(given, k)
+        if k == "arch" and b is not None and a is not None:
+            a, b = a.replace(" ", "").lower(), b.replace(" ", "").lower()
+        if a != b:
+            raise ConfigError(f"--resume: {k} is {getattr(given, k)!r} but the run being resumed used "
+                              f"{getattr(saved, k)!r}; resume with the same options or choose another --out")
+
+
+def saved_config(out: str | Path) -> TrainConfig:
+    """The resolved config of the run in ``out`` (its ``config.yaml``), for ``--resume``."""
+    from hdx.config import read_yaml, validate
+
+    p = Path(out) / RunDir.CONFIG
+    if not p.is_file():
+        raise HDXError(f"nothing to resume in {out}: no {RunDir.CONFIG} there (start without --resume)")
+    return validate(TrainConfig, read_yaml(p), f"run config {p}")
