@@ -1,0 +1,127 @@
+"""The ZigZag backend (optional extra ``hdx[zigzag]``): invariants on small layers, determinism, errors."""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+import pytest
+
+from hdx.errors import HDXError
+from hdx.space.accelerator import Accelerator, AccelTable, HardwareParams
+from hdx.workload import Layer, LayerTable
+
+LAYERS = [
+    Layer("conv", c=3, k=16, h=16, w=16, r=3, s=3, padding=1, name="conv"),
+    Layer("depthwise", c=32, k=32, h=16, w=16, r=3, s=3, padding=1, groups=32, name="dw"),
+    Layer("depthwise", c=48, k=48, h=16, w=16, r=5, s=5, stride=2, padding=2, groups=48, name="dw5s2"),
+    Layer("pointwise", c=32, k=48, h=8, w=8, name="pw"),
+    Layer("fc", c=256, k=10, name="fc"),
+]
+ACCELS = [Accelerator(16, 16, 16, "ws"), Accelerator(8, 12, 32, "rs"), Accelerator(12, 8, 64, "os")]
+
+
+@pytest.fixture(scope="module")
+def model():
+    pytest.importorskip("zigzag", reason="zigzag-dse not installed (pip install 'hdx[zigzag]')")
+    from hdx.cost.zigzag_backend import ZigZagModel
+
+    return ZigZagModel(HardwareParams())
+
+
+@pytest.fixture(scope="module")
+def costs(model):
+    return model.evaluate(LayerTable(LAYERS), AccelTable.from_accels(ACCELS))
+
+
+@pytest.mark.zigzag
+def test_costs_finite_positive_and_shaped(costs):
+    L, A = len(LAYERS), len(ACCELS)
+    assert costs.latency_cycles.shape == (L, A)
+    for arr in (costs.latency_cycles, costs.compute_cycles, costs.energy_total_pj, costs.utilisation):
+        assert np.all(np.isfinite(arr)) and np.all(arr > 0)
+    for part in ("mac", "rf", "glb", "dram"):
+        assert costs.energy_pj[part].shape == (L, A) and np.all(costs.energy_pj[part] >= 0)
+    assert costs.area_um2["pe"].shape == (A,) and np.all(costs.area_total_um2 > 0)
+
+
+@pytest.mark.zigzag
+def test_latency_at_least_macs_over_pes(costs):
+    macs = np.array([ly.macs for ly in LAYERS], dtype=float)[:, None]
+    pes = np.array([a.num_pes for a in ACCELS], dtype=float)[None, :]
+    assert np.all(costs.compute_cycles >= np.ceil(macs / pes))
+    assert np.all(costs.latency_cycles >= costs.compute_cycles)
+    assert np.all(costs.utilisation <= 1.0 + 1e-9)
+
+
+@pytest.mark.zigzag
+def test_mac_energy_and_area_from_tech_table(model, costs):
+    tech = model.tech
+    wb = model.hardware.word_bits
+    macs = np.array([ly.macs for ly in LAYERS], dtype=float)[:, None]
+    expected = macs * tech.mac_energy_pj(wb) * np.ones((1, len(ACCELS)))
+    np.testing.assert_allclose(costs.energy_pj["mac"], expected)
+    pes = np.array([a.num_pes for a in ACCELS], dtype=float)
+    np.testing.assert_allclose(costs.area_um2["pe"], pes * tech.mac_area_um2(wb))
+    np.testing.assert_allclose(costs.area_um2["glb"], tech.sram_area_um2(128 * 1024) * np.ones(len(ACCELS)))
+    rf = np.array([a.rf_bytes for a in ACCELS], dtype=float)
+    np.testing.assert_allclose(costs.area_um2["rf"], pes * tech.sram_area_um2(rf))
+
+
+@pytest.mark.zigzag
+def test_depthwise_uses_more_than_one_row(model):
+    """G is unrolled: a depthwise layer with 32 channels keeps far more than one 16-PE row busy."""
+    dw = LAYERS[1]
+    r = model.evaluate_one(dw, Accelerator(16, 16, 16, "ws"))
+    assert r.compute_cycles <= math.ceil(dw.macs / 32)
+
+
+@pytest.mark.zigzag
+def test_deterministic(model):
+    from hdx.cost.zigzag_backend import ZigZagModel
+
+    fresh = ZigZagModel(HardwareParams())  # no shared cache
+    for layer in (LAYERS[0], LAYERS[2]):
+        a = model.evaluate_one(layer, ACCELS[1])
+        b = fresh.evaluate_one(layer, ACCELS[1])
+        assert a.latency_cycles == b.latency_cycles
+        assert a.energy_pj == b.energy_pj
+    assert model.fingerprint() == fresh.fingerprint()
+    assert ZigZagModel(HardwareParams(word_bits=8)).fingerprint() != model.fingerprint()
+
+
+@pytest.mark.zigzag
+def test_bad_inputs_raise_hdx_error(model):
+    with pytest.raises(HDXError, match="Layer"):
+        model.evaluate_one("conv", ACCELS[0])  # type: ignore[arg-type]
+    with pytest.raises(HDXError, match="RF"):
+        model.evaluate_one(LAYERS[0], Accelerator(4, 4, 1, "rs"))  # 1 byte holds no 16-bit word
+    from hdx.cost.zigzag_backend import ZigZagModel
+
+    with pytest.raises(HDXError, match="lpf_limit"):
+        ZigZagModel(HardwareParams(), lpf_limit=0)
+
+
+@pytest.mark.zigzag
+def test_zigzag_failure_is_wrapped(model):
+    """A GLB too small for any loop ordering: ZigZag's own exception becomes an HDXError naming both."""
+    big = Layer("conv", c=64, k=64, h=32, w=32, r=3, s=3, padding=1, name="big")
+    with pytest.raises(HDXError, match=r"zigzag failed on layer 'big'.*16x16,rf=16,df=ws,glb=1"):
+        model.evaluate_one(big, Accelerator(16, 16, 16, "ws", glb_kib=1))
+
+
+def test_missing_extra_gives_install_hint(monkeypatch):
+    """Without zigzag-dse the backend says how to install it (no ImportError traceback)."""
+    from hdx.cost import zigzag_backend
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "zigzag" or name.startswith("zigzag."):
+            raise ModuleNotFoundError(f"No module named '{name}'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(HDXError, match=r"pip install 'hdx\[zigzag\]'"):
+        zigzag_backend.ZigZagModel(HardwareParams())
