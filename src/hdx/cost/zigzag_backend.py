@@ -413,10 +413,11 @@ class ZigZagModel:
         except HDXError:
             raise
         except Exception as e:  # noqa: BLE001 - ZigZag raises bare assertions and its own exceptions
-            hint = ""
             if type(e).__name__ == "NoValidLoopOrderingFoundException":
-                hint = " (no loop ordering fits the memories: try a larger GLB or RF)"
-            raise HDXError(f"zigzag failed on {what}: {_first_line(e)}{hint}") from None
+                why = "no loop ordering fits the memories (NoValidLoopOrderingFound): use a larger GLB"
+            else:
+                why = _first_line(e)
+            raise HDXError(f"zigzag failed on {what}: {why}") from None
         seconds = time.perf_counter() - t0
         self.seconds_spent += seconds
         self.layers_run += 1
