@@ -34,7 +34,7 @@ def _register() -> None:
     """Import the command modules (each adds its commands to ``app``)."""
     import importlib
 
-    for mod in ("cost", "train"):
+    for mod in ("cost", "train", "search", "evaluator"):
         importlib.import_module(f"hdx.cli.{mod}")
 
 

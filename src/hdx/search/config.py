@@ -1,0 +1,96 @@
+"""Typed configuration of ``hdx search`` (defaults: ``hdx/configs/search/default.yaml``).
+
+Every field can be overridden on the command line; the resolved config is written to the run
+directory as ``config.yaml``. Validation errors are one line naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from hdx.config import StrictModel, load_config, validate
+from hdx.cost.table import OBJECTIVES
+from hdx.search.budgets import parse_budgets
+
+Method = Literal["hdx", "dance", "nas-then-hw"]
+METHODS: tuple[str, ...] = ("hdx", "dance", "nas-then-hw")
+
+
+class SearchConfig(StrictModel):
+    """One co-exploration search (network + accelerator) on CIFAR-10."""
+
+    method: Method = Field("hdx", description="hdx (hard budgets), dance (soft cost), nas-then-hw")
+    budgets: list[str] = Field(default_factory=list, description="e.g. latency<=2ms, area<=1.7mm2:soft")
+    objective: str = Field("edap", description="hardware objective: edap, latency, energy, area, weighted")
+    weights: dict[str, float] | None = Field(None, description="per-metric weights of 'weighted'")
+    hw_lambda: float = Field(0.1, ge=0, description="λ of the DANCE cost term λ·log(J/J_ref)")
+    soft_lambda: float = Field(0.5, ge=0, description="λ of TF-NAS soft budgets λ·|t/T−1|")
+    evaluator: str = Field("auto", description="auto, learned, oracle, or a .safetensors path")
+    oracle_temperature: float = Field(0.02, gt=0, description="softmin temperature of the oracle evaluator")
+    space: str = "dance_cifar10"
+    accel_space: str = "eyeriss_like"
+    cost_backend: Literal["analytical", "zigzag"] = "analytical"
+    data: str | None = Field(None, description="CIFAR-10 folder; null: $HDX_DATA")
+    fake_data: bool = Field(False, description="random images instead of CIFAR-10 (tests only)")
+    subset: int | None = Field(6000, gt=1, description="images of the train set used (null: all 50k)")
+    val_fraction: float = Field(0.5, gt=0, lt=1, description="share of the subset held out for arch steps")
+    eval_images: int = Field(2000, ge=0, description="CIFAR-10 test images for the final accuracy (0: none)")
+    epochs: int = Field(8, gt=0, description="search epochs (including warm-up)")
+    warmup_epochs: int = Field(2, ge=0, description="weight-only epochs before arch steps start")
+    batch_size: int = Field(96, gt=0)
+    width_mult: float = Field(0.25, gt=0, le=4)
+    supernet_mode: Literal["binary", "gumbel"] = "binary"
+    tau0: float = Field(5.0, gt=0, description="Gumbel temperature at epoch 0 (gumbel mode)")
+    tau_decay: float = Field(0.96, gt=0, le=1, description="Gumbel temperature decay per epoch")
+    w_lr: float = Field(0.05, gt=0, description="supernet weight SGD learning rate (cosine decay)")
+    w_momentum: float = Field(0.9, ge=0, lt=1)
+    w_weight_decay: float = Field(4e-5, ge=0)
+    arch_optimizer: Literal["adam", "sgd"] = "adam"
+    arch_lr: float = Field(0.02, gt=0)
+    arch_every: int = Field(1, gt=0, description="one arch step per this many weight steps")
+    violation_check: Literal["argmax", "relaxed", "both"] = Field(
+        "argmax", description="budget violated when the predicted cost of the argmax network (or the "
+        "relaxed distribution, or either) reaches the target")
+    delta0: float = Field(0.05, gt=0, description="HDX initial descent rate δ")
+    delta_w: float = Field(1.02, ge=1, description="HDX δ growth factor w per violating step")
+    delta_max: float = Field(5.0, gt=0)
+    recheck_rounds: int = Field(3, ge=0, description="HDX: extra arch-step rounds after a ground-truth miss")
+    recheck_steps: int = Field(20, gt=0, description="arch steps per re-check round")
+    tighten: float = Field(0.97, gt=0, lt=1, description="internal target factor per re-check round")
+    bn_batches: int = Field(10, ge=0, description="train batches to recalibrate BN of the derived network")
+    seed: int = Field(0, ge=0)
+    threads: int | None = Field(None, gt=0, description="torch CPU threads (null: torch default)")
+    progress: bool = True
+
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, v: str) -> str:
+        if v not in OBJECTIVES:
+            raise ValueError(f"unknown objective '{v}': use one of {', '.join(OBJECTIVES)}")
+        return v
+
+    @field_validator("budgets")
+    @classmethod
+    def _budgets(cls, v: list[str]) -> list[str]:
+        return [b.text() for b in parse_budgets(v)]  # canonical text; errors are one line
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchConfig:
+        if self.objective == "weighted" and not self.weights:
+            raise ValueError("objective 'weighted' needs weights, e.g. {latency: 1, energy: 1}")
+        if self.delta_max < self.delta0:
+            raise ValueError("delta_max must be >= delta0")
+        if self.warmup_epochs >= self.epochs:
+            raise ValueError(f"warmup_epochs ({self.warmup_epochs}) must be < epochs ({self.epochs}): "
+                             f"no architecture steps would run")
+        return self
+
+
+def load_search_config(name_or_path: str = "default", overrides: dict | None = None) -> SearchConfig:
+    """The shipped/default YAML (or a user YAML) with the non-None ``overrides`` applied."""
+    base = load_config(SearchConfig, name_or_path, "search")
+    data = base.model_dump()
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return validate(SearchConfig, data, "search options")
