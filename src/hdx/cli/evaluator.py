@@ -1,0 +1,128 @@
+"""``hdx evaluator``: build the DANCE evaluator (samples + training) and check its fidelity.
+
+Examples::
+
+    hdx evaluator build                       # regenerates the shipped default (src/hdx/assets)
+    hdx evaluator build --objective latency --out my_eval.safetensors --pairs 600000 --networks 20000
+    hdx evaluator check                       # fidelity report of the shipped default
+    hdx evaluator check --path my_eval.safetensors --objective latency
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hdx.cli.main import app
+
+evaluator_app = typer.Typer(no_args_is_help=True, help="Build or check the learned hardware-cost evaluator.")
+app.add_typer(evaluator_app, name="evaluator")
+
+_SPACE = typer.Option("dance_cifar10", "--space", help="Network space: shipped name or YAML path.")
+_ACCEL = typer.Option("eyeriss_like", "--accel-space", help="Accelerator space: shipped name or YAML path.")
+_OBJ = typer.Option("edap", "--objective", help="Objective the hardware generator minimises: edap, "
+                    "latency, energy or weighted.")
+_BACKEND = typer.Option("analytical", "--backend", help="Ground-truth cost model: analytical or zigzag.")
+
+
+def _setup(space: str, accel_space: str, backend: str):
+    from hdx.cost import BACKENDS, get_cost_model
+    from hdx.errors import HDXError
+    from hdx.space.accelerator import AcceleratorSpace
+    from hdx.space.network import NetworkSpace
+
+    if backend not in BACKENDS:
+        raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)}")
+    net = NetworkSpace.load(space)
+    grid = AcceleratorSpace.load(accel_space)
+    return net, grid, get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
+
+
+@evaluator_app.command("build")
+def build_cmd(
+    space: str = _SPACE,
+    accel_space: str = _ACCEL,
+    objective: str = _OBJ,
+    backend: str = _BACKEND,
+    pairs: int = typer.Option(1_800_000, "--pairs", help="(network, accelerator) pairs for the estimator."),
+    networks: int = typer.Option(50_000, "--networks", help="Networks (each labelled with its optimal "
+                                 "accelerator by exhaustive search)."),
+    soft_fraction: float = typer.Option(0.5, "--soft-fraction", help="Share of soft architecture "
+                                        "distributions among the networks."),
+    out: Path = typer.Option(None, "--out", help="Output .safetensors (default: the shipped asset for "
+                             "this space/grid/objective)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of sampling and training."),
+    width: int = typer.Option(None, "--width", help="Hidden width of both networks (default from config)."),
+    epochs: int = typer.Option(None, "--epochs", help="Training epochs of each network (default: config)."),
+    config: Path = typer.Option(None, "--config", help="YAML EvaluatorConfig (networks and training)."),
+    workers: int = typer.Option(1, "--workers", help="Processes for sample generation."),
+    threads: int = typer.Option(1, "--threads", help="Torch CPU threads for training."),
+    work_dir: Path = typer.Option(None, "--work-dir", help="Keep sample chunks here (resumable)."),
+    save_data: Path = typer.Option(None, "--save-data", help="Also write the samples as .npz here."),
+) -> None:
+    """Generate labelled samples with the ground-truth model and train generator + estimator."""
+    from hdx.config import read_yaml, validate
+    from hdx.errors import HDXError
+    from hdx.evaluator import default_evaluator_path
+    from hdx.evaluator.build import build_evaluator
+    from hdx.evaluator.data import DataSpec
+
+    if networks <= 0 or pairs <= 0:
+        raise HDXError("--networks and --pairs must be positive")
+    per = max(1, round(pairs / networks))
+    if per < 4:
+        raise HDXError(f"--pairs {pairs} / --networks {networks} gives {per} pairs per network; "
+                       f"at least 4 are needed (one per labelled objective)")
+    net, grid, model = _setup(space, accel_space, backend)
+    from hdx.evaluator.train import EvaluatorConfig
+
+    if config is not None:
+        cfg = validate(EvaluatorConfig, read_yaml(config), f"evaluator config {config.name}")
+    else:
+        cfg = EvaluatorConfig()
+    upd: dict = {"seed": seed}
+    if width:
+        upd["generator"] = cfg.generator.model_copy(update={"width": width})
+        upd["estimator"] = cfg.estimator.model_copy(update={"width": width})
+    if epochs:
+        upd["gen_train"] = cfg.gen_train.model_copy(update={"epochs": epochs})
+        upd["est_train"] = cfg.est_train.model_copy(update={"epochs": epochs})
+    cfg = cfg.model_copy(update=upd)
+    spec = DataSpec(n_archs=networks, pairs_per_arch=per, soft_fraction=soft_fraction, seed=seed)
+    out = out or default_evaluator_path(net.name, grid.name, objective)
+    ev, ds = build_evaluator(net, grid, model, objective=objective, data_spec=spec, config=cfg,
+                             workers=workers, work_dir=work_dir, threads=threads, progress=True,
+                             log=typer.echo)
+    if save_data:
+        ds.save(save_data)
+        typer.echo(f"samples: {save_data}")
+    ev.save(out)
+    typer.echo(f"evaluator: {out} ({out.stat().st_size / 1e6:.2f} MB, "
+               f"{ev.meta['training']['seconds_total']} s)")
+
+
+@evaluator_app.command("check")
+def check_cmd(
+    path: Path = typer.Option(None, "--path", help="Evaluator file (default: the shipped one)."),
+    space: str = _SPACE,
+    accel_space: str = _ACCEL,
+    objective: str = _OBJ,
+    backend: str = _BACKEND,
+    networks: int = typer.Option(2000, "--networks", help="Fresh held-out networks per kind."),
+    seed: int = typer.Option(12345, "--seed", help="Seed of the held-out networks."),
+    threads: int = typer.Option(1, "--threads", help="Torch CPU threads."),
+) -> None:
+    """Fidelity of the learned evaluator against the ground-truth model (tables beside the paper's)."""
+    import torch
+
+    from hdx.cost.table import CostTable
+    from hdx.evaluator import load_evaluator
+    from hdx.evaluator.check import fidelity, format_report
+
+    torch.set_num_threads(threads)
+    net, grid, model = _setup(space, accel_space, backend)
+    ev = load_evaluator("learned", path, space=net, grid=grid, model=model, objective=objective)
+    table = CostTable.build(net, grid, model)
+    rep = fidelity(ev, net, grid, table, n_archs=networks, seed=seed)
+    typer.echo(format_report(rep, ev.meta))

@@ -1,0 +1,281 @@
+"""Labelled samples for the DANCE evaluator networks (DESIGN.md §6), from the exact cost table.
+
+For ``n_archs`` architectures of a space — uniform one-hot ones (:meth:`NetworkSpace.sample_indices`)
+and *soft* distributions like those a search visits (softmax of N(0, 1) logits at a temperature drawn
+per position from ``temperatures``, masked by :attr:`NetworkSpace.allowed_mask`) — the exact expected
+latency (ms), energy (mJ) and area (mm²) on **every** accelerator of the grid are gathered from a
+:class:`~hdx.cost.table.CostTable` (one matrix product per chunk), then
+
+* **optimal-accelerator labels**: for every objective in :data:`LABEL_OBJECTIVES`, the grid index
+  minimising it (exhaustive search over the table) and its objective value;
+* **pairs** for the cost estimator: ``pairs_per_arch`` accelerators per architecture — the optimum of
+  each objective, the rest uniform over the grid — with their three ground-truth metrics.
+
+Work is split into chunks of ``chunk_size`` architectures; chunk ``i`` draws from
+``default_rng([seed, i])``, so the result does not depend on how many workers ran (deterministic).
+Chunks are written atomically into a work folder with a ``manifest.json``; an interrupted run
+resumes from the chunks already there. The output is one ``.npz`` file (no pickle) with a JSON
+metadata record (space, grid, cost model name/version/fingerprint, seed, counts, weights).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import Field
+
+from hdx.config import StrictModel
+from hdx.cost.base import CostModel
+from hdx.cost.table import METRICS, CostTable, objective_value
+from hdx.errors import DataError, HDXError
+from hdx.evaluator.base import reference_weights
+from hdx.report.rundir import atomic_write_bytes, atomic_write_text
+from hdx.space.accelerator import AcceleratorSpace
+from hdx.space.network import NetworkSpace
+
+DATASET_VERSION = 1
+LABEL_OBJECTIVES: tuple[str, ...] = ("edap", "latency", "energy", "weighted")
+
+
+class DataSpec(StrictModel):
+    """What to generate. 50 K architectures × 36 pairs = the paper's 1.8 M pairs and 50 K labels."""
+
+    n_archs: int = Field(50_000, gt=0, description="architectures (each gets optimal-accelerator labels)")
+    pairs_per_arch: int = Field(36, ge=len(LABEL_OBJECTIVES), description="accelerators per architecture")
+    soft_fraction: float = Field(0.5, ge=0.0, le=1.0, description="share of soft (non one-hot) archs")
+    temperatures: tuple[float, ...] = Field((0.1, 0.3, 1.0, 3.0), min_length=1,
+                                            description="softmax temperatures of soft archs")
+    seed: int = 0
+    chunk_size: int = Field(2000, gt=0, description="architectures per chunk (bounds memory)")
+
+
+@dataclass
+class EvalDataset:
+    """Samples in memory. N architectures, P = N · pairs_per_arch pairs.
+
+    ``arch_probs`` float32 [N, L, n_ops]; ``is_soft`` bool [N]; ``opt_index`` int32 [N, n_obj] and
+    ``opt_value`` float64 [N, n_obj] per objective of ``meta["objectives"]``; ``pair_arch`` int32 [P]
+    (row of ``arch_probs``), ``pair_accel`` int32 [P] (grid index), ``pair_costs`` float32 [P, 3]
+    (latency ms, energy mJ, area mm²).
+    """
+
+    arch_probs: np.ndarray
+    is_soft: np.ndarray
+    opt_index: np.ndarray
+    opt_value: np.ndarray
+    pair_arch: np.ndarray
+    pair_accel: np.ndarray
+    pair_costs: np.ndarray
+    meta: dict
+
+    _ARRAYS = ("arch_probs", "is_soft", "opt_index", "opt_value", "pair_arch", "pair_accel", "pair_costs")
+
+    @property
+    def num_archs(self) -> int:
+        return int(self.arch_probs.shape[0])
+
+    @property
+    def num_pairs(self) -> int:
+        return int(self.pair_arch.shape[0])
+
+    def labels(self, objective: str) -> np.ndarray:
+        """Optimal grid index per architecture for ``objective`` (int32 [N])."""
+        objs = self.meta["objectives"]
+        if objective not in objs:
+            raise HDXError(f"dataset has no labels for objective '{objective}' (has {', '.join(objs)})")
+        return self.opt_index[:, objs.index(objective)]
+
+    def save(self, path: str | Path) -> Path:
+        """Write one ``.npz`` (atomically); metadata as a JSON string in ``meta_json``."""
+        path = Path(path)
+        buf = io.BytesIO()
+        arrays = {k: getattr(self, k) for k in self._ARRAYS}
+        np.savez(buf, meta_json=np.array(json.dumps(self.meta)), **arrays)
+        atomic_write_bytes(path, buf.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> EvalDataset:
+        """Read a dataset file; a missing, corrupt or incompatible file raises :class:`DataError`."""
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"evaluator dataset not found: {path} (generate it with `hdx evaluator build`)")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta_json"]))
+                arrays = {k: z[k] for k in cls._ARRAYS}
+        except Exception as e:  # zip/npz/json errors of a truncated or foreign file
+            raise DataError(f"corrupt evaluator dataset {path}: {type(e).__name__}; regenerate it") from None
+        if meta.get("format") != "hdx-evaluator-dataset" or meta.get("version") != DATASET_VERSION:
+            raise DataError(f"{path} is not an HDX evaluator dataset of version {DATASET_VERSION} "
+                            f"(found {meta.get('format')} v{meta.get('version')}); regenerate it")
+        return cls(meta=meta, **arrays)
+
+    def check_matches(self, *, space: NetworkSpace, grid: AcceleratorSpace, fingerprint: str) -> None:
+        """Refuse samples of another space, grid or cost model (one line naming the mismatch)."""
+        m = self.meta
+        for what, have, want in (("space", m["space"], space.name), ("grid", m["grid"], grid.name),
+                                 ("cost-model fingerprint", m["model_fingerprint"], fingerprint)):
+            if have != want:
+                raise DataError(f"dataset was generated for {what} '{have}', not '{want}'; regenerate it")
+        if m.get("space_hash") != config_hash(space.config) or m.get("grid_hash") != config_hash(grid.config):
+            raise DataError("dataset was generated for another version of the space or grid config; "
+                            "regenerate it")
+
+
+def config_hash(cfg) -> str:
+    """Short stable hash of a pydantic config (detects an edited YAML with the same name)."""
+    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:16]
+
+
+# ----- generation --------------------------------------------------------------------------------
+_W: dict = {}  # per-process state for the worker pool
+
+
+def _init_worker(state: dict) -> None:
+    _W.clear()
+    _W.update(state)
+
+
+def sample_arch_probs(rng: np.random.Generator, space: NetworkSpace, n: int, soft_fraction: float,
+                      temperatures: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` architecture distributions float64 [n, L, n_ops] and the soft flags bool [n]."""
+    L, n_ops = space.num_positions, space.num_ops
+    is_soft = rng.random(n) < soft_fraction
+    probs = np.zeros((n, L, n_ops))
+    idx = space.sample_indices(rng, n)
+    probs[np.arange(n)[:, None], np.arange(L)[None, :], idx] = 1.0
+    n_soft = int(is_soft.sum())
+    if n_soft:
+        temps = np.asarray(temperatures, dtype=np.float64)[rng.integers(0, len(temperatures), (n_soft, L, 1))]
+        logits = rng.standard_normal((n_soft, L, n_ops)) / temps
+        logits = np.where(space.allowed_mask[None], logits, -np.inf)
+        logits -= logits.max(-1, keepdims=True)
+        e = np.exp(logits)
+        probs[is_soft] = e / e.sum(-1, keepdims=True)
+    return probs, is_soft
+
+
+def grid_metrics(table: CostTable, probs: np.ndarray) -> dict[str, np.ndarray]:
+    """Exact expected metrics of every accelerator [n, A] for distributions [n, L, n_ops]."""
+    n = probs.shape[0]
+    L, n_ops, A, C = table.per_op.shape
+    add = table.fixed[None] + (probs.reshape(n, L * n_ops) @ table.per_op.reshape(L * n_ops, A * C)
+                               ).reshape(n, A, C)
+    m = table._to_metrics(add)
+    return {k: np.ascontiguousarray(v) for k, v in m.items()}
+
+
+def _make_chunk(i: int) -> dict[str, np.ndarray]:
+    spec: DataSpec = _W["spec"]
+    table: CostTable = _W["table"]
+    space: NetworkSpace = _W["space"]
+    weights: dict[str, float] = _W["weights"]
+    rng = np.random.default_rng([spec.seed, i])
+    n = min(spec.chunk_size, spec.n_archs - i * spec.chunk_size)
+    probs, is_soft = sample_arch_probs(rng, space, n, spec.soft_fraction, spec.temperatures)
+    m = grid_metrics(table, probs)
+    A = table.num_accels
+    opt_index = np.empty((n, len(LABEL_OBJECTIVES)), dtype=np.int32)
+    opt_value = np.empty((n, len(LABEL_OBJECTIVES)))
+    for j, obj in enumerate(LABEL_OBJECTIVES):
+        J = objective_value(m["latency"], m["energy"], m["area"], obj, weights)
+        best = J.argmin(-1)
+        opt_index[:, j] = best
+        opt_value[:, j] = J[np.arange(n), best]
+    k = spec.pairs_per_arch
+    accel = np.empty((n, k), dtype=np.int32)
+    accel[:, :len(LABEL_OBJECTIVES)] = opt_index
+    accel[:, len(LABEL_OBJECTIVES):] = rng.integers(0, A, (n, k - len(LABEL_OBJECTIVES)))
+    rows = np.repeat(np.arange(n), k)
+    cols = accel.reshape(-1)
+    costs = np.stack([m[x][rows, cols] for x in METRICS], axis=-1).astype(np.float32)
+    return {"arch_probs": probs.astype(np.float32), "is_soft": is_soft, "opt_index": opt_index,
+            "opt_value": opt_value, "pair_arch": rows.astype(np.int32), "pair_accel": cols,
+            "pair_costs": costs}
+
+
+def generate(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, spec: DataSpec | None = None, *,
+             workers: int = 1, work_dir: str | Path | None = None, table: CostTable | None = None,
+             progress: Callable[[int, int], None] | None = None) -> EvalDataset:
+    """Generate an :class:`EvalDataset` (see the module docstring).
+
+    ``workers`` > 1 runs chunks in a process pool; ``work_dir`` keeps chunk files and a manifest so
+    that a second call with the same arguments resumes; ``progress(done, total)`` is called per chunk.
+    """
+    spec = spec or DataSpec()
+    if workers < 1:
+        raise HDXError(f"workers must be >= 1 (got {workers})")
+    t0 = time.perf_counter()
+    if table is None:
+        table = CostTable.build(space, grid, model)
+    fingerprint = model.fingerprint() if model is not None else table.model_fingerprint
+    if table.model_fingerprint != fingerprint:
+        raise HDXError("cost table and cost model disagree (fingerprints differ); rebuild the table")
+    weights = reference_weights(table)
+    meta = {
+        "format": "hdx-evaluator-dataset", "version": DATASET_VERSION,
+        "space": space.name, "space_hash": config_hash(space.config),
+        "grid": grid.name, "grid_hash": config_hash(grid.config),
+        "model_name": getattr(model, "name", "?"), "model_version": getattr(model, "version", "?"),
+        "model_fingerprint": fingerprint, "objectives": list(LABEL_OBJECTIVES), "weights": weights,
+        "metrics": list(METRICS), "units": {"latency": "ms", "energy": "mJ", "area": "mm2"},
+        "op_names": list(space.op_names), "searched_knobs": list(grid.searched_knobs),
+        "spec": spec.model_dump(mode="json"),
+    }
+    n_chunks = -(-spec.n_archs // spec.chunk_size)
+    chunk_dir = Path(work_dir) if work_dir is not None else None
+    done: dict[int, dict[str, np.ndarray]] = {}
+    if chunk_dir is not None:
+        chunk_dir.mkdir(parents=True, exist_ok=True)
+        manifest = chunk_dir / "manifest.json"
+        key = {k: meta[k] for k in ("space_hash", "grid_hash", "model_fingerprint", "spec", "version")}
+        if manifest.is_file():
+            old = json.loads(manifest.read_text())
+            if old.get("key") != key:
+                raise HDXError(f"work folder {chunk_dir} holds chunks of other settings; use an empty folder")
+        atomic_write_text(manifest, json.dumps({"key": key, "n_chunks": n_chunks}, indent=1))
+        for i in range(n_chunks):
+            f = chunk_dir / f"chunk_{i:05d}.npz"
+            if f.is_file():
+                try:
+                    with np.load(f, allow_pickle=False) as z:
+                        done[i] = {k: z[k] for k in EvalDataset._ARRAYS}
+                except Exception:  # a broken chunk is simply made again
+                    f.unlink()
+    todo = [i for i in range(n_chunks) if i not in done]
+    state = {"spec": spec, "table": table, "space": space, "weights": weights}
+
+    def _store(i: int, c: dict[str, np.ndarray]) -> None:
+        done[i] = c
+        if chunk_dir is not None:
+            buf = io.BytesIO()
+            np.savez(buf, **c)
+            atomic_write_bytes(chunk_dir / f"chunk_{i:05d}.npz", buf.getvalue())
+        if progress:
+            progress(len(done), n_chunks)
+
+    if workers == 1 or len(todo) <= 1:
+        _init_worker(state)
+        for i in todo:
+            _store(i, _make_chunk(i))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(state,)) as ex:
+            for i, c in zip(todo, ex.map(_make_chunk, todo), strict=True):
+                _store(i, c)
+    parts = [done[i] for i in range(n_chunks)]
+    offsets = np.cumsum([0] + [p["arch_probs"].shape[0] for p in parts[:-1]])
+    out = {k: np.concatenate([p[k] for p in parts]) for k in EvalDataset._ARRAYS if k != "pair_arch"}
+    out["pair_arch"] = np.concatenate([p["pair_arch"] + o for p, o in zip(parts, offsets, strict=True)]
+                                      ).astype(np.int32)
+    meta.update(n_archs=int(out["arch_probs"].shape[0]), n_pairs=int(out["pair_arch"].shape[0]),
+                n_soft=int(out["is_soft"].sum()), seconds=round(time.perf_counter() - t0, 3))
+    return EvalDataset(meta=meta, **out)

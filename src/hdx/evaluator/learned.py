@@ -1,0 +1,173 @@
+"""The learned DANCE evaluator: hardware generator + cost estimator behind :class:`Evaluator`.
+
+Forward pass for architecture probabilities ``p`` [B, L, n_ops]:
+
+1. ``x = p`` flattened; generator logits per searched knob;
+2. relaxed accelerator ``y = relax(logits)`` (Gumbel-softmax; straight-through by default, so the
+   estimator always sees a real accelerator while the gradient flows through the soft sample);
+3. ``costs = exp(estimator(concat(x, y)))`` — latency (ms), energy (mJ), area (mm²).
+
+The gradient reaches ``p`` directly through the estimator's arch input and through ``y`` into the
+generator. All network parameters are frozen (``requires_grad=False``); the module stays in eval mode.
+
+File format: one ``.safetensors`` file; its header metadata holds ``hdx_meta`` (JSON): space name
+and config hash, grid name and config hash, cost-model name / version / fingerprint, objective
+(and weights), network config, training metrics. :meth:`LearnedEvaluator.load` refuses a file whose
+space, grid, cost model or objective differs from the run's with a one-line :class:`HDXError`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hdx.cost.base import CostModel
+from hdx.cost.table import METRICS
+from hdx.errors import HDXError
+from hdx.evaluator.base import EvalResult, Evaluator
+from hdx.evaluator.data import config_hash
+from hdx.evaluator.networks import CostEstimator, HardwareGenerator, relax
+from hdx.evaluator.train import EvaluatorConfig
+from hdx.report.rundir import atomic_write_bytes
+from hdx.space.accelerator import KNOBS, AcceleratorSpace
+from hdx.space.network import NetworkSpace
+
+FILE_FORMAT = "hdx-evaluator"
+FILE_VERSION = 1
+
+
+class LearnedEvaluator(Evaluator):
+    """Generator + estimator with the metadata that ties them to a space, grid, model and objective."""
+
+    def __init__(self, space: NetworkSpace, grid: AcceleratorSpace, generator: HardwareGenerator,
+                 estimator: CostEstimator, meta: dict, config: EvaluatorConfig) -> None:
+        super().__init__(num_positions=space.num_positions, num_ops=space.num_ops,
+                         allowed_mask=space.allowed_mask)
+        self.space_name = space.name
+        self.grid_name = grid.name
+        self.model_fingerprint = meta["model_fingerprint"]
+        self.objective = meta["objective"]
+        self.meta = meta
+        self.config = config
+        self.generator = generator
+        self.estimator = estimator
+        self.tau, self.hard, self.noise = config.tau, config.hard, config.noise
+        self.knobs = tuple(grid.searched_knobs)
+        strides = np.cumprod((1,) + grid.radices[::-1])[:-1][::-1]  # row-major strides per knob
+        self.register_buffer("knob_strides", torch.as_tensor(
+            [int(strides[KNOBS.index(k)]) for k in self.knobs], dtype=torch.int64), persistent=False)
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True) -> LearnedEvaluator:  # always frozen: eval mode only
+        return super().train(False)
+
+    def forward(self, arch_probs: torch.Tensor) -> EvalResult:
+        p = self._batch(arch_probs)
+        dtype = p.dtype if p.is_floating_point() else torch.float32
+        x = p.reshape(p.shape[0], -1).to(torch.float32)
+        logits = self.generator(x)
+        y = relax(logits, tau=self.tau, hard=self.hard, noise=self.noise)
+        costs = self.estimator.metrics(x, y).to(dtype)
+        probs = {k: torch.softmax(lg / self.tau, dim=-1).to(dtype) for k, lg in logits.items()}
+        ki = torch.stack([logits[k].argmax(-1) for k in self.knobs], dim=-1)
+        index = (ki * self.knob_strides).sum(-1)
+        return EvalResult(costs={m: costs[:, i] for i, m in enumerate(METRICS)}, accel_probs=probs,
+                          accel_index=index)
+
+    # ----- files ---------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write one safetensors file (atomically) with the metadata in its header."""
+        from safetensors.torch import save
+
+        tensors = {f"generator.{k}": v.detach().contiguous() for k, v in self.generator.state_dict().items()}
+        tensors |= {f"estimator.{k}": v.detach().contiguous() for k, v in self.estimator.state_dict().items()}
+        meta = dict(self.meta, config=self.config.model_dump(mode="json"))
+        path = Path(path)
+        atomic_write_bytes(path, save(tensors, metadata={"hdx_meta": json.dumps(meta)}))
+        return path
+
+    @classmethod
+    def read_meta(cls, path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
+        """Metadata and tensors of an evaluator file; a missing or corrupt file → one-line HDXError."""
+        from safetensors import safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise HDXError(f"evaluator file not found: {path} (build one with `hdx evaluator build --out "
+                           f"{path}`)")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                header = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open API
+            meta = json.loads(header["hdx_meta"])
+        except Exception as e:  # truncated file, foreign file, bad JSON
+            raise HDXError(f"corrupt or unreadable evaluator file {path} ({type(e).__name__}); rebuild it "
+                           f"with `hdx evaluator build --out {path}`") from None
+        if meta.get("format") != FILE_FORMAT or meta.get("version") != FILE_VERSION:
+            raise HDXError(f"{path} is not an HDX evaluator file of version {FILE_VERSION}; rebuild it with "
+                           f"`hdx evaluator build --out {path}`")
+        return meta, tensors
+
+    @classmethod
+    def load(cls, path: str | Path, *, space: NetworkSpace, grid: AcceleratorSpace,
+             model: CostModel | None = None, objective: str | None = "edap", check: bool = True,
+             **opts) -> LearnedEvaluator:
+        """Load and verify an evaluator for this run (``opts``: ``tau``, ``hard``, ``noise`` overrides)."""
+        meta, tensors = cls.read_meta(path)
+        fix = (f"rebuild it with `hdx evaluator build --space {space.name} --accel-space {grid.name} "
+               f"--objective {objective or meta['objective']} --out FILE`")
+        if check:
+            checks = [("space", meta["space"], space.name),
+                      ("space config", meta["space_hash"], config_hash(space.config)),
+                      ("accelerator grid", meta["grid"], grid.name),
+                      ("grid config", meta["grid_hash"], config_hash(grid.config))]
+            if model is not None:
+                checks.append(("cost-model fingerprint", meta["model_fingerprint"], model.fingerprint()))
+            if objective is not None:
+                checks.append(("objective", meta["objective"], objective))
+            for what, have, want in checks:
+                if have != want:
+                    short = (lambda s: s[:12] + "…" if len(s) > 16 else s)  # noqa: E731
+                    raise HDXError(f"evaluator {path} was built for {what} '{short(have)}', this run uses "
+                                   f"'{short(want)}'; {fix}")
+        bad = set(opts) - {"tau", "hard", "noise"}
+        if bad:
+            raise HDXError(f"unknown learned-evaluator option(s) {sorted(bad)}: use tau, hard, noise")
+        cfg_data = dict(meta["config"], **opts)
+        cfg = EvaluatorConfig.model_validate(cfg_data)
+        sizes = {k: len(grid.knob_values[k]) for k in grid.searched_knobs}
+        if sizes != meta["knob_sizes"]:
+            raise HDXError(f"evaluator {path} has knobs {meta['knob_sizes']}, grid '{grid.name}' has "
+                           f"{sizes}; {fix}")
+        arch_dim = space.num_positions * space.num_ops
+        gen = HardwareGenerator(arch_dim, sizes, cfg.generator)
+        est = CostEstimator(arch_dim, sizes, cfg.estimator, n_out=len(METRICS))
+        try:
+            gen.load_state_dict({k[len("generator."):]: v for k, v in tensors.items()
+                                 if k.startswith("generator.")})
+            est.load_state_dict({k[len("estimator."):]: v for k, v in tensors.items()
+                                 if k.startswith("estimator.")})
+        except RuntimeError:
+            raise HDXError(f"evaluator file {path} does not match its own network config (corrupt); "
+                           f"{fix}") from None
+        return cls(space, grid, gen, est, meta, cfg)
+
+
+def make_meta(space: NetworkSpace, grid: AcceleratorSpace, model_meta: dict, objective: str,
+              weights: dict | None, training: dict) -> dict:
+    """The metadata record stored in an evaluator file."""
+    return {
+        "format": FILE_FORMAT, "version": FILE_VERSION,
+        "space": space.name, "space_hash": config_hash(space.config),
+        "grid": grid.name, "grid_hash": config_hash(grid.config),
+        "model_name": model_meta["model_name"], "model_version": model_meta["model_version"],
+        "model_fingerprint": model_meta["model_fingerprint"],
+        "objective": objective, "weights": weights,
+        "knob_sizes": {k: len(grid.knob_values[k]) for k in grid.searched_knobs},
+        "op_names": list(space.op_names), "metrics": list(METRICS),
+        "training": training,
+    }
