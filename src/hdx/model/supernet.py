@@ -85,6 +85,7 @@ class SuperNet(nn.Module):
         self.alpha = nn.Parameter(torch.zeros(space.num_positions, space.num_ops))
         # ProxylessNAS two-path bookkeeping: the last arch-phase sample and the pair's logits then
         self.last_sample: dict[str, torch.Tensor] | None = None
+        self.last_paths: torch.Tensor | None = None  # the weight phase's sampled op per layer
 
     # ----- parameters and probabilities -----------------------------------------------------------
     def arch_parameters(self) -> list[nn.Parameter]:
@@ -143,7 +144,8 @@ class SuperNet(nn.Module):
             ma = self.masked_alpha()
             scores = ma + _gumbel_like(ma)
         if self.phase == "weights":
-            for layer, i in zip(self.layers, scores.argmax(-1).tolist(), strict=True):
+            self.last_paths = scores.argmax(-1)
+            for layer, i in zip(self.layers, self.last_paths.tolist(), strict=True):
                 x = self._single(layer, x, i)
             return x
         # arch phase: two paths per layer, Gumbel-top-2 = sampling without replacement ∝ probs

@@ -109,11 +109,11 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
     space = NetworkSpace.load(cfg.space)
     _check_space(space)
     arch = space.parse_arch(cfg.arch)
+    data = load_cifar10(cfg.data)  # bad data fails before the run directory is touched
     run = RunDir(out, resume=resume)
     state = run.load_checkpoint() if resume else None
     if state is not None:
         _check_resume_config(TrainConfig.model_validate(state["config"]), cfg)
-    data = load_cifar10(cfg.data)
     cfg = cfg.model_copy(update={"arch": space.arch_text(arch), "data": str(data.path)})
 
     if cfg.threads:
