@@ -262,6 +262,7 @@ class Searcher:
                 p.requires_grad_(True)
         probs = self.net.arch_probs()
         costs = {m: v[0] for m, v in s.evaluator(probs).costs.items()}
+        cval = {m: float(v.detach()) for m, v in costs.items()}
         loss = ce
         if cfg.method in ("hdx", "dance") and cfg.hw_lambda > 0:
             loss = loss + s.objective.dance_term(costs, cfg.hw_lambda)
@@ -272,14 +273,14 @@ class Searcher:
         with torch.no_grad():
             pred_hard = {m: float(v[0]) for m, v in s.evaluator(self._one_hot_argmax()).costs.items()}
         d = self.a_opt.direction(g)
-        rec: dict = {"phase": phase, "epoch": self.epoch, "step": self.astep, "ce": float(ce),
-                     "pred": {m: float(costs[m]) for m in METRICS}, "pred_argmax": pred_hard}
+        rec: dict = {"phase": phase, "epoch": self.epoch, "step": self.astep, "ce": float(ce.detach()),
+                     "pred": {m: cval[m] for m in METRICS}, "pred_argmax": pred_hard}
         if hard:
             gts, violated = [], []
             for i, b in enumerate(hard):
                 c = constraint_value(costs[b.metric], float(self.targets[i]))
                 gts.append(torch.autograd.grad(c, self.alpha, retain_graph=i < len(hard) - 1)[0])
-                violated.append(self._check_value(float(costs[b.metric]), pred_hard[b.metric])
+                violated.append(self._check_value(cval[b.metric], pred_hard[b.metric])
                                 >= self.targets[i])
             man = manipulate(d, gts, self.delta.delta, violated)
             d = man.direction
@@ -289,7 +290,7 @@ class Searcher:
         else:
             rec.update({"fired": False})
         self.a_opt.apply(d)
-        checked = {b.key: self._check_value(float(costs[b.metric]), pred_hard[b.metric]) for b in s.budgets}
+        checked = {b.key: self._check_value(cval[b.metric], pred_hard[b.metric]) for b in s.budgets}
         rec["budgets"] = {k: {"value": v, "slack": b.slack(v)}
                           for b, (k, v) in zip(s.budgets, checked.items(), strict=True)}
         if hard:

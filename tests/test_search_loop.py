@@ -1,0 +1,150 @@
+"""The search end to end on a tiny space and fake data: a short HDX search meets a tight budget
+(ground truth), DANCE without a cost term misses it and is reported infeasible, a SIGKILLed and
+resumed run ends with the same final.json, and bad CLI input exits 2 with one line before training."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from hdx.cli.main import main
+from hdx.cost import get_cost_model
+from hdx.cost.table import CostTable
+from hdx.search.config import load_search_config
+from hdx.search.finish import exhaustive_optimal
+from hdx.search.loop import run_search
+from hdx.space import AcceleratorSpace, NetworkSpace
+
+TINY_SPACE = {
+    "name": "tiny", "resolution": 16, "num_classes": 10,
+    "stem": {"channels": 8}, "first_block": {"channels": 8, "expansion": 1},
+    "stages": [{"channels": 16, "depth": 3, "stride": 1}, {"channels": 24, "depth": 3, "stride": 2}],
+    "head": {"channels": 64}, "candidate_ops": ["mb3e3", "mb3e6", "mb5e3", "mb7e6", "zero"],
+}
+
+
+def tiny_config(tmp: Path, **kw) -> Path:
+    space = tmp / "tiny_space.yaml"
+    space.write_text(yaml.safe_dump(TINY_SPACE))
+    cfg = {"space": str(space), "fake_data": True, "subset": 192, "val_fraction": 0.5, "eval_images": 64,
+           "batch_size": 32, "width_mult": 0.5, "epochs": 4, "warmup_epochs": 1, "arch_lr": 0.1,
+           "threads": 1, "progress": False, "bn_batches": 2, "recheck_steps": 10, "budgets": []}
+    cfg.update(kw)
+    p = tmp / "search.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    return p
+
+
+def tight_latency(tmp: Path) -> float:
+    """~20th percentile of the exhaustive-optimal latency of random networks of the tiny space, and
+    below the latency of the initial argmax network (so the search must act)."""
+    space = NetworkSpace.load(tiny_config(tmp).parent / "tiny_space.yaml")
+    grid = AcceleratorSpace.load()
+    table = CostTable.build(space, grid, get_cost_model("analytical", grid.hardware))
+    rng = np.random.default_rng(0)
+    lat = exhaustive_optimal(table, space.sample_indices(rng, 400))["latency"]
+    init = np.zeros(space.num_positions, dtype=np.int64)  # argmax of all-zero logits: the first op
+    init_lat = exhaustive_optimal(table, init[None])["latency"][0]
+    return float(min(np.quantile(lat, 0.2), 0.9 * init_lat))
+
+
+def test_short_hdx_search_meets_tight_budget(tmp_path):
+    t = tight_latency(tmp_path)
+    # no DANCE cost term: only the manipulation can bring latency down
+    cfg = load_search_config(str(tiny_config(tmp_path, hw_lambda=0.0, budgets=[f"latency<={t:.6f}ms"])))
+    final = run_search(cfg, tmp_path / "run")
+    assert final["feasible"] and final["status"] == "feasible"
+    acc = final["accelerator"]
+    assert acc["metrics"]["latency"] <= t  # ground truth, exhaustive accelerator under the budget
+    assert acc["budgets"][0]["met"] and acc["budgets"][0]["value"] == acc["metrics"]["latency"]
+    recs = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in recs if r["phase"] == "search"]
+    assert steps and any(r["fired"] for r in steps)  # the manipulation acted
+    assert all(r["verified"] for r in steps)
+    assert {"ce", "pred", "budgets", "delta", "violated"} <= set(steps[0])
+    for name in ("config.yaml", "final.json", "timing.json", "checkpoint.pt"):
+        assert (tmp_path / "run" / name).is_file()
+    assert "seconds" not in json.dumps(final)  # wall-clock only in timing.json
+
+
+def test_dance_without_cost_term_is_reported_infeasible(tmp_path):
+    # the same tight budget, but nothing pushes latency down: the finish must not present the design
+    # as a success
+    t = tight_latency(tmp_path)
+    cfg = load_search_config(str(tiny_config(tmp_path, method="dance", hw_lambda=0.0, soft_lambda=0.0,
+                                             budgets=[f"latency<={t * 0.75:.6f}ms"])))
+    final = run_search(cfg, tmp_path / "run")
+    lat = final["accelerator"]["metrics"]["latency"]
+    assert final["feasible"] == (lat <= t * 0.75)
+    if not final["feasible"]:
+        assert final["status"] == "infeasible" and not final["accelerator"]["budgets"][0]["met"]
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-c", "from hdx.cli.main import run; run()", "search", *args]
+    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_sigkill_and_resume_gives_identical_final(tmp_path):
+    t = tight_latency(tmp_path)
+    conf = tiny_config(tmp_path, epochs=5, budgets=[f"latency<={t:.6f}ms"])
+    a = _cli(["--config", str(conf), "--out", "A"], tmp_path)
+    assert a.wait(timeout=600) == 0, a.stderr.read()
+    b = _cli(["--config", str(conf), "--out", "B"], tmp_path)
+    ckpt = tmp_path / "B" / "checkpoint.pt"
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline and b.poll() is None:
+        time.sleep(0.05)
+    assert b.poll() is None, "run finished before it could be killed"
+    os.kill(b.pid, signal.SIGKILL)
+    b.wait()
+    assert not (tmp_path / "B" / "final.json").exists()
+    c = _cli(["--out", "B", "--resume"], tmp_path)
+    assert c.wait(timeout=600) == 0, c.stderr.read()
+    fa = json.loads((tmp_path / "A" / "final.json").read_text())
+    fb = json.loads((tmp_path / "B" / "final.json").read_text())
+    assert fa == fb
+    # the per-step log is the same too (steps logged after the checkpoint were dropped on resume)
+    assert (tmp_path / "A" / "metrics.jsonl").read_text() == (tmp_path / "B" / "metrics.jsonl").read_text()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--budget", "latency<=3mm2"], "unit of area"),
+    (["--budget", "latency<=16"], "missing unit"),
+    (["--budget", "power<=1W"], "unknown metric"),
+    (["--budget", "latency<=0.01ms"], "below the minimum achievable"),
+    (["--budget", "area<=0.5mm2"], "below the minimum achievable"),
+    (["--method", "magic"], "unknown --method"),
+    (["--objective", "speed"], "objective"),
+    (["--evaluator", "nowhere.safetensors"], "evaluator"),
+    (["--epochs", "0"], "epochs"),
+    (["--resume"], "--resume needs --out"),
+    (["--space", "nospace"], "unknown network config"),
+    (["--data", "/nonexistent/cifar"], "CIFAR-10 folder not found"),
+])
+def test_cli_bad_input_exits_2_with_one_line_before_training(args, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HDX_DATA", raising=False)
+    out = tmp_path / "run"
+    rc = main(["search", *args, "--out", str(out)] if "--resume" not in args else ["search", *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    errors = [e for e in err if e.startswith("error:")]
+    assert len(errors) == 1 and needle in errors[0]
+    assert not out.exists()  # nothing trained, no run directory
+
+
+def test_cli_resume_refuses_other_options(tmp_path, capsys):
+    rc = main(["search", "--out", str(tmp_path), "--resume", "--epochs", "3"])
+    assert rc == 2 and "saved config" in capsys.readouterr().err
