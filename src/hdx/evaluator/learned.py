@@ -57,8 +57,7 @@ class LearnedEvaluator(Evaluator):
         self.tau, self.hard, self.noise = config.tau, config.hard, config.noise
         self.knobs = tuple(grid.searched_knobs)
         strides = np.cumprod((1,) + grid.radices[::-1])[:-1][::-1]  # row-major strides per knob
-        self.register_buffer("knob_strides", torch.as_tensor(
-            [int(strides[KNOBS.index(k)]) for k in self.knobs], dtype=torch.int64), persistent=False)
+        self.knob_strides_py = tuple(int(strides[KNOBS.index(k)]) for k in self.knobs)
         self.requires_grad_(False)
         self.eval()
 
@@ -70,12 +69,25 @@ class LearnedEvaluator(Evaluator):
         dtype = p.dtype if p.is_floating_point() else torch.float32
         x = p.reshape(p.shape[0], -1).to(torch.float32)
         logits = self.generator(x)
-        y = relax(logits, tau=self.tau, hard=self.hard, noise=self.noise)
+        if self.noise:
+            y = relax(logits, tau=self.tau, hard=self.hard, noise=True)
+            probs = {k: torch.softmax(lg / self.tau, dim=-1) for k, lg in logits.items()}
+            best = {k: lg.argmax(-1) for k, lg in logits.items()}
+        else:  # deterministic: one softmax and one argmax per knob serve all three outputs
+            probs = {k: torch.softmax(lg / self.tau, dim=-1) for k, lg in logits.items()}
+            best = {k: lg.argmax(-1) for k, lg in logits.items()}
+            if self.hard:
+                y = {k: p - p.detach() + torch.nn.functional.one_hot(best[k], p.shape[-1]).to(p.dtype)
+                     for k, p in probs.items()}
+            else:
+                y = probs
         costs = self.estimator.metrics(x, y).to(dtype)
-        probs = {k: torch.softmax(lg / self.tau, dim=-1).to(dtype) for k, lg in logits.items()}
-        ki = torch.stack([logits[k].argmax(-1) for k in self.knobs], dim=-1)
-        index = (ki * self.knob_strides).sum(-1)
-        return EvalResult(costs={m: costs[:, i] for i, m in enumerate(METRICS)}, accel_probs=probs,
+        index = torch.zeros(x.shape[0], dtype=torch.int64)
+        for k, st in zip(self.knobs, self.knob_strides_py, strict=True):
+            index = index + best[k] * st
+        if dtype != torch.float32:
+            probs = {k: v.to(dtype) for k, v in probs.items()}
+        return EvalResult(costs=dict(zip(METRICS, costs.unbind(-1), strict=True)), accel_probs=probs,
                           accel_index=index)
 
     # ----- files ---------------------------------------------------------------------------------
