@@ -133,3 +133,14 @@ def test_shipped_default_matches_current_cost_model():
     ev = load_evaluator("learned", space=space, grid=grid, model=model)
     r = ev(torch.as_tensor(space.one_hot(space.sample(np.random.default_rng(0)))))
     assert all(torch.isfinite(v).all() for v in r.costs.values())
+
+
+def test_cli_check_prints_report(tiny, capsys):
+    from hdx.cli.main import main
+
+    path = tiny[-1]
+    assert main(["evaluator", "check", "--path", str(path), "--networks", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "hardware generator" in out and "end to end" in out and "gradient sign agreement" in out
+    assert main(["evaluator", "check", "--path", str(path), "--objective", "energy"]) == 2
+    assert "objective" in capsys.readouterr().err
