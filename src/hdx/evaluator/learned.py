@@ -82,7 +82,7 @@ class LearnedEvaluator(Evaluator):
             else:
                 y = probs
         costs = self.estimator.metrics(x, y).to(dtype)
-        index = torch.zeros(x.shape[0], dtype=torch.int64)
+        index = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
         for k, st in zip(self.knobs, self.knob_strides_py, strict=True):
             index = index + best[k] * st
         if dtype != torch.float32:
