@@ -73,7 +73,15 @@ def fidelity(ev: LearnedEvaluator, space: NetworkSpace, grid: AcceleratorSpace, 
         acc = {k: float(100 * np.mean(kb[:, KNOBS.index(k)] == kp[:, KNOBS.index(k)]))
                for k in grid.searched_knobs}
         regret = J[rows, idx] / J[rows, best] - 1.0
+        # best constant predictor (most frequent optimum / knob value of this very set): a baseline
+        const_acc = {k: float(100 * np.bincount(kb[:, KNOBS.index(k)]).max() / n_archs)
+                     for k in grid.searched_knobs}
+        mode = np.bincount(best, minlength=len(grid)).argmax()
+        const_regret = J[:, mode] / J[rows, best] - 1.0
         sec = {"accuracy_pct": acc, "exact_pct": float(100 * np.mean(idx == best)),
+               "constant_accuracy_pct": const_acc, "constant_accel": str(grid[int(mode)]),
+               "constant_regret_median_pct": float(100 * np.median(const_regret)),
+               "constant_regret_p95_pct": float(100 * np.percentile(const_regret, 95)),
                "regret_median_pct": float(100 * np.median(regret)),
                "regret_p95_pct": float(100 * np.percentile(regret, 95)),
                "regret_mean_pct": float(100 * regret.mean())}
@@ -184,12 +192,15 @@ def format_report(rep: dict, meta: dict | None = None) -> str:
         s = rep[kind]
         L.append("")
         L.append(f"[{kind} architectures] hardware generator")
-        L.append(f"  {'knob':<10}{'accuracy %':>12}{'paper %':>10}")
+        L.append(f"  {'knob':<10}{'accuracy %':>12}{'paper %':>10}{'constant %':>12}")
         for k, v in s["accuracy_pct"].items():
-            L.append(f"  {k:<10}{v:>12.1f}{PAPER_ACC.get(k, float('nan')):>10.1f}")
+            L.append(f"  {k:<10}{v:>12.1f}{PAPER_ACC.get(k, float('nan')):>10.1f}"
+                     f"{s['constant_accuracy_pct'][k]:>12.1f}")
         L.append(f"  exact accelerator {s['exact_pct']:.1f} %; regret of its choice: median "
                  f"{s['regret_median_pct']:.3f} %, p95 {s['regret_p95_pct']:.3f} %, "
                  f"mean {s['regret_mean_pct']:.3f} %")
+        L.append(f"  (constant baseline = always {s['constant_accel']}, the most frequent optimum: regret "
+                 f"median {s['constant_regret_median_pct']:.3f} %, p95 {s['constant_regret_p95_pct']:.3f} %)")
         for sec, title, paper in (("estimator", "cost estimator (random accelerators)", PAPER_MSRE),
                                   ("end_to_end", "end to end (generator + estimator vs truth of its choice)",
                                    PAPER_E2E)):
