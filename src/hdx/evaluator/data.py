@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from hdx.config import StrictModel
 from hdx.cost.base import CostModel
@@ -55,6 +55,13 @@ class DataSpec(StrictModel):
                                             description="softmax temperatures of soft archs")
     seed: int = 0
     chunk_size: int = Field(2000, gt=0, description="architectures per chunk (bounds memory)")
+
+    @field_validator("temperatures")
+    @classmethod
+    def _positive(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not t > 0 for t in v):
+            raise ValueError(f"temperatures must be > 0, got {list(v)}")
+        return v
 
 
 @dataclass
