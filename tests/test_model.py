@@ -115,7 +115,7 @@ def test_macs_model_equals_layer_list(space):
 def test_width_mult_scales_channels(space):
     n = Network(space, DANCE_LAT, width_mult=0.5)
     assert n.stem.conv[0].out_channels == 16 and n.blocks[0].project[0].out_channels == 16
-    assert n.head.conv[0].out_channels == 1280  # the head keeps its width below 1.0 (ProxylessNAS)
+    assert n.head.conv[0].out_channels == 640 and n.head.fc.out_features == 10
     assert count_macs(n, (3, 32, 32)) < space.macs(DANCE_LAT)
 
 

@@ -40,7 +40,7 @@ class Head(nn.Module):
         c = scale_channels(space.positions[-1].c_out, width_mult)
         self.conv = None
         if cfg.head.channels:
-            c_head = scale_channels(cfg.head.channels, width_mult) if width_mult > 1.0 else cfg.head.channels
+            c_head = scale_channels(cfg.head.channels, width_mult)
             self.conv = ConvBNAct(c, c_head, 1)
             c = c_head
         self.fc = nn.Linear(c, cfg.num_classes)

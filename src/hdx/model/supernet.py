@@ -82,6 +82,8 @@ class SuperNet(nn.Module):
             for p, (ci, co) in zip(space.positions, position_channels(space, width_mult), strict=True))
         self.head = Head(space, width_mult)
         self.register_buffer("mask", torch.from_numpy(space.allowed_mask.copy()), persistent=False)
+        self._allowed = [[j for j in range(space.num_ops) if space.allowed_mask[i, j]]
+                         for i in range(space.num_positions)]  # host copy: no device syncs in loops
         self.alpha = nn.Parameter(torch.zeros(space.num_positions, space.num_ops))
         # ProxylessNAS two-path bookkeeping: the last arch-phase sample and the pair's logits then
         self.last_sample: dict[str, torch.Tensor] | None = None
@@ -158,12 +160,12 @@ class SuperNet(nn.Module):
         self.last_sample = {"pair": pair.detach().clone(), "active": active.clone(),
                             "alpha_pair": self.alpha.detach().gather(1, pair).clone()}
         gates = torch.nn.functional.one_hot(active, 2).to(p2.dtype) + p2 - p2.detach()
-        for l_idx, layer in enumerate(self.layers):
-            a, b = pair[l_idx].tolist()
+        for l_idx, (layer, (a, b), k) in enumerate(zip(self.layers, pair.tolist(), active.tolist(),
+                                                       strict=True)):
             if a == b:  # a single allowed op: nothing to choose, no alpha gradient
                 x = self._gated(layer, x, [a], 0, gates[l_idx, :1].detach())
             else:
-                x = self._gated(layer, x, [a, b], int(active[l_idx]), gates[l_idx])
+                x = self._gated(layer, x, [a, b], k, gates[l_idx])
         return x
 
     def _gumbel(self, x: torch.Tensor) -> torch.Tensor:
@@ -174,18 +176,17 @@ class SuperNet(nn.Module):
         if self.hard:
             idx = soft.argmax(-1)
             w = torch.nn.functional.one_hot(idx, soft.shape[-1]).to(soft.dtype) + soft - soft.detach()
-            for l_idx, layer in enumerate(self.layers):
-                k = int(idx[l_idx])
+            for l_idx, (layer, k) in enumerate(zip(self.layers, idx.tolist(), strict=True)):
                 if self.phase == "weights":
                     x = self._single(layer, x, k)
                     continue
-                cand = [j for j in range(soft.shape[-1]) if bool(self.mask[l_idx, j])]
+                cand = self._allowed[l_idx]
                 x = self._gated(layer, x, cand, cand.index(k), w[l_idx, cand])
             return x
         for l_idx, layer in enumerate(self.layers):
             out = None
-            for j in range(soft.shape[-1]):
-                if not bool(self.mask[l_idx, j]) or layer.is_zero(j):
+            for j in self._allowed[l_idx]:
+                if layer.is_zero(j):
                     continue
                 term = soft[l_idx, j] * layer.run(x, j)
                 out = term if out is None else out + term

@@ -27,6 +27,7 @@ class TrainConfig(StrictModel):
     seed: int = Field(0, ge=0)
     device: str = "auto"
     threads: int | None = Field(None, gt=0)
+    channels_last: bool = Field(True, description="NHWC memory format (about 2x faster on CPU)")
     eval_batch_size: int = Field(500, gt=0)
 
     @field_validator("device")

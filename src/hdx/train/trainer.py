@@ -75,12 +75,13 @@ def _set_rng_state(st: dict[str, Any]) -> None:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: BatchLoader) -> tuple[float, float]:
+def evaluate(model: nn.Module, loader: BatchLoader,
+             memory_format: torch.memory_format = torch.contiguous_format) -> tuple[float, float]:
     """(mean cross-entropy, accuracy in [0, 1]) of ``model`` on every batch of ``loader``."""
     model.eval()
     loss_sum, correct, n = 0.0, 0, 0
     for x, y in loader.epoch(0):
-        out = model(x)
+        out = model(x.contiguous(memory_format=memory_format))
         loss_sum += float(nn.functional.cross_entropy(out, y, reduction="sum"))
         correct += int((out.argmax(1) == y).sum())
         n += y.numel()
@@ -122,7 +123,8 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     torch.manual_seed(cfg.seed)
-    model = Network(space, arch, cfg.width_mult).to(device)
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model = Network(space, arch, cfg.width_mult).to(device, memory_format=fmt)
     tx, ty = subset(data.train_x, data.train_y, cfg.subset, seed=cfg.seed)
     train_loader = BatchLoader(tx, ty, batch_size=cfg.batch_size, device=device, shuffle=True,
                                augment=Augment(crop_padding=4, flip=True, cutout=cfg.cutout), seed=cfg.seed)
@@ -151,7 +153,7 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
         f"{train_loader.num_samples:,} images for {cfg.epochs} epochs on {device}")
 
     for epoch in range(start, cfg.epochs):
-        rec = _train_epoch(model, train_loader, opt, sched, criterion, epoch, cfg.epochs, progress)
+        rec = _train_epoch(model, train_loader, opt, sched, criterion, epoch, cfg.epochs, progress, fmt)
         run.log(rec)
         run.save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(),
                              "scheduler": sched.state_dict(), "rng": _rng_state(), "epoch": epoch,
@@ -162,7 +164,7 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
             on_epoch_end(epoch, rec)
 
     t0 = time.perf_counter()
-    test_loss, test_acc = evaluate(model, test_loader)
+    test_loss, test_acc = evaluate(model, test_loader, memory_format=fmt)
     from safetensors.torch import save_file
 
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
@@ -184,7 +186,7 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
 
 def _train_epoch(model: nn.Module, loader: BatchLoader, opt: torch.optim.Optimizer,
                  sched: torch.optim.lr_scheduler.LRScheduler, criterion: nn.Module, epoch: int,
-                 epochs: int, progress: bool) -> dict[str, Any]:
+                 epochs: int, progress: bool, fmt: torch.memory_format) -> dict[str, Any]:
     model.train()
     t0 = time.perf_counter()
     loss_sum = torch.zeros((), device=loader.device)
@@ -192,7 +194,7 @@ def _train_epoch(model: nn.Module, loader: BatchLoader, opt: torch.optim.Optimiz
     n = 0
     bar = _bar(len(loader), f"epoch {epoch + 1}/{epochs}", progress)
     for x, y in loader.epoch(epoch):
-        out = model(x)
+        out = model(x.contiguous(memory_format=fmt))
         loss = criterion(out, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -220,7 +222,7 @@ def _bar(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True)
 
 
-_RESUME_FREE = ("data", "device", "threads")
+_RESUME_FREE = ("data", "device", "threads", "channels_last")
 
 
 def _check_resume_config(saved: TrainConfig, given: TrainConfig) -> None:
