@@ -166,7 +166,7 @@ def load_data(cfg: SearchConfig) -> SearchData:
     else:
         ds = load_cifar10(cfg.data)
         x, y = subset(ds.train_x, ds.train_y, cfg.subset, seed=cfg.seed)
-        test_x, test_y = subset(ds.test_x, ds.test_y, cfg.eval_images, seed=cfg.seed)
+        test_x, test_y = subset(ds.test_x, ds.test_y, max(1, cfg.eval_images), seed=cfg.seed)
     n_val = max(1, int(round(x.shape[0] * cfg.val_fraction)))
     (tx, ty), (vx, vy) = split_train_val(x, y, val_size=n_val, seed=cfg.seed)
     bs = cfg.batch_size
@@ -226,6 +226,27 @@ class Searcher:
         self.targets = np.asarray(st["targets"], dtype=np.float64)
         torch.set_rng_state(st["rng"])
         self.epoch_times = list(st["epoch_times"])
+
+    def warm_state(self) -> dict:
+        """The part of the state a weight-only warm-up determines (shareable across methods/budgets)."""
+        return {k: v for k, v in self.state().items() if k in ("epoch", "wstep", "net", "w_opt", "rng",
+                                                              "epoch_times")}
+
+    def load_warm_state(self, st: dict) -> None:
+        """Start from a shared warm-up (see :meth:`warm_state`); arch state stays at its initial value."""
+        self.epoch, self.wstep = int(st["epoch"]), int(st["wstep"])
+        self.net.load_state_dict(st["net"])
+        self.w_opt.load_state_dict(st["w_opt"])
+        torch.set_rng_state(st["rng"])
+        self.epoch_times = list(st["epoch_times"])
+
+    def warm_up(self) -> None:
+        """Run the weight-only warm-up epochs (no arch step happens before ``warmup_epochs``)."""
+        while self.epoch < self.cfg.warmup_epochs:
+            te = time.perf_counter()
+            self.train_epoch(self.cfg.progress)
+            self.epoch_times.append(time.perf_counter() - te)
+            self.epoch += 1
 
     # ----- steps -------------------------------------------------------------------------------------
     def weight_step(self, xb: torch.Tensor, yb: torch.Tensor) -> float:
