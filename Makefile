@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 install: $(VENV)/.installed
 
 main: install
-	$(BIN)/hdx cost --arch mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3 --accel grid --objective edap
+	$(BIN)/hdx search
 
 test: install
 	$(BIN)/ruff check src tests benchmarks
