@@ -148,3 +148,25 @@ def test_cli_bad_input_exits_2_with_one_line_before_training(args, needle, tmp_p
 def test_cli_resume_refuses_other_options(tmp_path, capsys):
     rc = main(["search", "--out", str(tmp_path), "--resume", "--epochs", "3"])
     assert rc == 2 and "saved config" in capsys.readouterr().err
+
+
+def test_cli_refuses_an_evaluator_of_another_space_grid_or_objective(tmp_path, capsys):
+    from hdx.evaluator import default_evaluator_path
+
+    shipped = default_evaluator_path("dance_cifar10", "eyeriss_like", "edap")
+    if not shipped.is_file():
+        pytest.skip("no shipped learned evaluator in this build")
+    space = tmp_path / "tiny.yaml"
+    space.write_text(yaml.safe_dump(TINY_SPACE))
+    grid = tmp_path / "grid.yaml"
+    knobs = {"pe_x": [8, 16], "pe_y": [8, 16], "rf_bytes": [16, 64], "dataflow": ["ws"]}
+    grid.write_text(yaml.safe_dump({"name": "othergrid", "knobs": knobs}))
+    cases = [(["--space", str(space), "--no-budget"], "space"),
+             (["--accel-space", str(grid), "--budget", "latency<=9ms"], "grid"),
+             (["--objective", "latency"], "objective")]
+    for args, needle in cases:
+        out = tmp_path / "run"
+        rc = main(["search", "--evaluator", str(shipped), *args, "--out", str(out)])
+        errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith("error:")]
+        assert rc == 2 and len(errors) == 1 and needle in errors[0] and "built for" in errors[0]
+        assert not out.exists()
