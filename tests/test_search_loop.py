@@ -81,7 +81,7 @@ def test_dance_without_cost_term_is_reported_infeasible(tmp_path):
     # as a success
     t = tight_latency(tmp_path)
     cfg = load_search_config(str(tiny_config(tmp_path, method="dance", hw_lambda=0.0, soft_lambda=0.0,
-                                             budgets=[f"latency<={t * 0.75:.6f}ms"])))
+                                             epochs=2, budgets=[f"latency<={t * 0.75:.6f}ms"])))
     final = run_search(cfg, tmp_path / "run")
     lat = final["accelerator"]["metrics"]["latency"]
     assert final["feasible"] == (lat <= t * 0.75)
