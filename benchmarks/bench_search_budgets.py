@@ -23,6 +23,10 @@ One script, one run, printed tables (``python benchmarks/bench_search_budgets.py
    EDAP-optimal accelerator): HDX must meet both (ground truth) in every seed.
 4. Seconds per epoch (warm-up and search) and the total.
 
+Evaluator: ``--evaluator auto`` gives HDX and NAS→HW (objective EDAP) the shipped learned evaluator;
+the DANCE runs (objective latency) fall back to the exact oracle, as no learned latency-objective
+evaluator ships (an advantage to DANCE, if anything).
+
 CPU-sized setting (printed): small subset, width 0.25, few epochs, 1 thread. Accuracies are those of a
 barely trained supernet and are only comparable between methods of the same seed.
 """
@@ -140,7 +144,8 @@ def main() -> None:
     rows: dict[tuple[str, str], list[tuple[float, bool, float]]] = {}
     two: list[tuple[float, float, bool, float]] = []
     warm_times, search_times = [], []
-    tmp = Path(tempfile.mkdtemp(prefix="bench_search_"))
+    tmp_dir = tempfile.TemporaryDirectory(prefix="bench_search_")  # run dirs; removed at exit
+    tmp = Path(tmp_dir.name)
     for seed in range(args.seeds):
         cfg_w = SearchConfig(**{**base, "seed": seed})
         data = load_data(cfg_w)
