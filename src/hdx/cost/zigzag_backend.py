@@ -54,7 +54,7 @@ from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, Accelerator, AccelTable, HardwareParams
 from hdx.workload import LAYER_KINDS, Layer, LayerTable
 
-BACKEND_VERSION = "1"
+BACKEND_VERSION = "2"
 INSTALL_HINT = "pip install 'hdx[zigzag]'"
 PinMode = Literal["fxfy", "none"]
 
@@ -218,14 +218,33 @@ def _tile(size: int, pes: int) -> int:
     return math.ceil(size / math.ceil(size / t))
 
 
-def _axis(primary: tuple[str, int], secondary: tuple[str, int], pes: int) -> dict[str, int]:
-    """Unroll ``primary`` on an array axis of ``pes`` PEs and replicate ``secondary`` on the spare PEs."""
-    (d1, n1), (d2, n2) = primary, secondary
-    t = _tile(n1, pes)
-    out = {d1: t}
-    f = _tile(n2, pes // t) if pes // t > 1 else 1
-    if f > 1:
-        out[d2] = f
+def _split(n: int, a_max: int, b_max: int) -> tuple[int, int]:
+    """Unroll factors (a, b), a ≤ ``a_max``, b ≤ ``b_max``, of one loop of bound ``n`` spread over two
+    array axes: fewest passes ``ceil(n / (a·b))``, then fewest PEs; a·b ≤ n (ZigZag cannot unroll a
+    loop beyond its bound)."""
+    best = (math.inf, math.inf, 1, 1)
+    for a in range(max(min(a_max, n), 1), 0, -1):
+        b = max(min(b_max, n // a), 1)
+        passes = math.ceil(n / (a * b))
+        b = max(math.ceil(n / passes / a), 1) if passes > 1 else b  # balance the last pass
+        b = min(b, b_max, max(n // a, 1))
+        key = (math.ceil(n / (a * b)), a * b, a, b)
+        if key[:2] < best[:2]:
+            best = key
+    return best[2], best[3]
+
+
+_GROUPS_PER_AXIS = (1, 2, 3, 4)
+
+
+def _tiles(n: int, pes: int) -> list[int]:
+    """Candidate PE counts for a loop of bound ``n`` on an axis of ``pes`` PEs cut into m ∈ {1..4} groups
+    (the rest of the axis replicates another loop), in order of m."""
+    out: list[int] = []
+    for m in _GROUPS_PER_AXIS:
+        t = _tile(n, max(pes // m, 1))
+        if t not in out:
+            out.append(t)
     return out
 
 
@@ -234,25 +253,49 @@ def spatial_unrolling(layer: Layer, acc: Accelerator) -> dict[str, dict[str, int
 
     WS = K × C, OS = OX × OY, RS = OY × FY, each axis replicating a second loop (output channels, or
     input channels for RS rows) on the PEs its first loop leaves idle, as in the template of
-    :mod:`hdx.cost.analytical`. A depthwise layer has K = C = 1 per group: its group dimension G takes
-    the place of K (and of C).
+    :mod:`hdx.cost.analytical`: an axis's first loop may take 1/m of it (m ∈ 1..4) to leave room for
+    the replication, and the choice with fewest passes over the array wins. A depthwise layer has
+    K = C = 1 per group: its group dimension G takes the place of K (and of C). Factors of 1 are dropped.
     """
     dw = layer.kind == "depthwise"
-    kdim = ("G", layer.groups) if dw else ("K", layer.k // layer.groups)
-    cdim = ("G", layer.groups) if dw else ("C", layer.c // layer.groups)
+    kd, kn = ("G", layer.groups) if dw else ("K", layer.k // layer.groups)
+    cn = layer.c // layer.groups
+    X, Y = acc.pe_x, acc.pe_y
+    best: tuple[int, dict[str, int], dict[str, int]] | None = None
+
+    def consider(passes: int, cols: dict[str, int], rows: dict[str, int]) -> None:
+        nonlocal best
+        if best is None or passes < best[0]:
+            best = (passes, cols, rows)
+
     if acc.dataflow == "ws":
-        rows = {"G": _tile(layer.groups, acc.pe_y)} if dw else _axis(cdim, kdim, acc.pe_y)
-        k_left = math.ceil(kdim[1] / rows.get(kdim[0], 1))
-        cols = {kdim[0]: _tile(k_left, acc.pe_x)}
+        for cy in [1] if dw else _tiles(cn, Y):
+            a, b = _split(kn, Y // cy, X)
+            consider(math.ceil(cn / cy) * math.ceil(kn / (a * b)), {kd: b}, {"C": cy, kd: a})
     elif acc.dataflow == "os":
-        cols = _axis(("OX", layer.q), kdim, acc.pe_x)
-        k_left = math.ceil(kdim[1] / cols.get(kdim[0], 1))
-        rows = _axis(("OY", layer.p), (kdim[0], k_left), acc.pe_y)
+        for qx in _tiles(layer.q, X):
+            for py in _tiles(layer.p, Y):
+                a, b = _split(kn, X // qx, Y // py)
+                passes = math.ceil(layer.q / qx) * math.ceil(layer.p / py) * math.ceil(kn / (a * b))
+                consider(passes, {"OX": qx, kd: a}, {"OY": py, kd: b})
     else:
-        rows = _axis(("FY", layer.r), cdim, acc.pe_y)
-        k_left = math.ceil(kdim[1] / rows[kdim[0]]) if dw and kdim[0] in rows else kdim[1]
-        cols = _axis(("OY", layer.p), (kdim[0], k_left), acc.pe_x)
-    return {"D1": cols, "D2": rows}
+        for ry in _tiles(layer.r, Y):
+            for px in _tiles(layer.p, X):
+                base = math.ceil(layer.r / ry) * math.ceil(layer.p / px)
+                if dw:
+                    a, b = _split(kn, Y // ry, X // px)
+                    consider(base * math.ceil(kn / (a * b)), {"OY": px, kd: b}, {"FY": ry, kd: a})
+                else:
+                    c, k = _tile(cn, Y // ry), _tile(kn, X // px)
+                    passes = base * math.ceil(cn / c) * math.ceil(kn / k)
+                    consider(passes, {"OY": px, kd: k}, {"FY": ry, "C": c})
+    assert best is not None
+    _, cols, rows = best
+
+    def drop(d: dict[str, int]) -> dict[str, int]:
+        return {k: v for k, v in d.items() if v > 1} or {next(iter(d)): 1}
+
+    return {"D1": drop(cols), "D2": drop(rows)}
 
 
 def _temporal_size(layer: Layer, unroll: dict[str, dict[str, int]], dim: str) -> int:
@@ -346,7 +389,7 @@ class ZigZagModel:
         """Stable hash of ZigZag's version, this translation, its options and the hardware parameters."""
         blob = dict(name=self.name, version=self.version, lpf_limit=self.lpf_limit, pin=self.pin,
                     hardware=self.hardware.model_dump(), tech=self.tech.model_dump(mode="json"))
-        return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+        return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
         """Costs of every layer on every accelerator ([L, A] arrays); one ZigZag run per new pair."""
@@ -369,7 +412,7 @@ class ZigZagModel:
             for p in AREA_PARTS:
                 area[p][j] = r.area_um2[p]
         return LayerCosts(latency_cycles=lat, compute_cycles=comp, memory_cycles=mem, energy_pj=energy,
-                          area_um2=area, utilisation=util, macs=layers.macs.astype(np.float64),
+                          area_um2=area, utilisation=util, macs=layers.macs.astype(np.int64),
                           clock_mhz=self.hardware.clock_mhz)
 
     def evaluate_one(self, layer: Layer, acc: Accelerator) -> ZigZagResult:
