@@ -125,3 +125,25 @@ def test_missing_extra_gives_install_hint(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(HDXError, match=r"pip install 'hdx\[zigzag\]'"):
         zigzag_backend.ZigZagModel(HardwareParams())
+
+
+def test_spatial_unrolling_fits_loops_and_array():
+    """Pure translation (no ZigZag needed): every unrolled loop stays within its bound, every axis within
+    its PEs, and a depthwise layer unrolls G (never K or C)."""
+    from hdx.cost.zigzag_backend import spatial_unrolling
+
+    for layer in LAYERS + [Layer("conv", c=64, k=10, h=7, w=7, r=7, s=7, padding=3, name="k7")]:
+        bounds = {"K": layer.k // layer.groups, "C": layer.c // layer.groups, "G": layer.groups,
+                  "OX": layer.q, "OY": layer.p, "FY": layer.r}
+        for pe_x in (4, 12, 32):
+            for pe_y in (4, 20, 32):
+                for df in ("ws", "os", "rs"):
+                    u = spatial_unrolling(layer, Accelerator(pe_x, pe_y, 16, df))  # type: ignore[arg-type]
+                    assert math.prod(u["D1"].values()) <= pe_x and math.prod(u["D2"].values()) <= pe_y
+                    total: dict[str, int] = {}
+                    for per_axis in u.values():
+                        for dim, f in per_axis.items():
+                            total[dim] = total.get(dim, 1) * f
+                    assert all(f <= bounds[d] for d, f in total.items()), (layer.name, df, u)
+                    if layer.kind == "depthwise":
+                        assert not ({"K", "C"} & {d for d, f in total.items() if f > 1})
