@@ -6,7 +6,7 @@ report the test accuracy (goal: >= 65 % in <= 15 minutes on the 2-core machine).
 Equivalent command (same defaults):
 
     hdx train --arch mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3 --width-mult 0.5 --epochs 2 \
-        --batch-size 64 --lr 0.1 --warmup-epochs 0.1 --threads 1 --out DIR
+        --batch-size 128 --lr 0.1 --warmup-epochs 0.2 --threads 1 --out DIR
 
 Besides accuracy and wall time it prints the CPU time the run actually got (process CPU seconds
 over wall seconds) and the load average, so that slow-downs from other processes on the shared
@@ -33,9 +33,9 @@ def main() -> None:
     ap.add_argument("--arch", default=ARCH)
     ap.add_argument("--width-mult", type=float, default=0.5)
     ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.1)
-    ap.add_argument("--warmup-epochs", type=float, default=0.1)
+    ap.add_argument("--warmup-epochs", type=float, default=0.2)
     ap.add_argument("--subset", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--budget-min", type=float, default=15.0, help="wall-time goal (minutes)")
