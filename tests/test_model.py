@@ -163,6 +163,19 @@ def test_supernet_equals_extracted_network(space, mode):
     assert torch.equal(net.blocks[i].dw[0].weight, sn.layers[i].ops[arch[i]].dw[0].weight)
 
 
+def test_single_op_layer_in_arch_phase(tiny):
+    # tiny's first layer allows one op only (mb3e2): the two-path sample degenerates to that op
+    torch.manual_seed(5)
+    sn = SuperNet(tiny, "binary").train()
+    sn.set_phase("arch")
+    _one_hot_alpha(sn, ("mb3e2", "mb3e2"))
+    net = sn.extract(("mb3e2", "mb3e2")).train()
+    x = torch.randn(4, 3, 8, 8)
+    for _ in range(6):
+        assert torch.allclose(sn(x), net(x), atol=1e-5)
+        assert sn.last_sample["pair"][0].tolist() == [0, 0]
+
+
 def _count_op_calls(sn: SuperNet) -> list[int]:
     calls = [0] * len(sn.layers)
     for li, layer in enumerate(sn.layers):

@@ -162,10 +162,8 @@ class SuperNet(nn.Module):
         gates = torch.nn.functional.one_hot(active, 2).to(p2.dtype) + p2 - p2.detach()
         for l_idx, (layer, (a, b), k) in enumerate(zip(self.layers, pair.tolist(), active.tolist(),
                                                        strict=True)):
-            if a == b:  # a single allowed op: nothing to choose, no alpha gradient
-                x = self._gated(layer, x, [a], 0, gates[l_idx, :1].detach())
-            else:
-                x = self._gated(layer, x, [a, b], k, gates[l_idx])
+            # a == b: a single allowed op, nothing to choose and no alpha gradient
+            x = self._single(layer, x, a) if a == b else self._gated(layer, x, [a, b], k, gates[l_idx])
         return x
 
     def _gumbel(self, x: torch.Tensor) -> torch.Tensor:
