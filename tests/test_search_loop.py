@@ -170,3 +170,27 @@ def test_cli_refuses_an_evaluator_of_another_space_grid_or_objective(tmp_path, c
         errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith("error:")]
         assert rc == 2 and len(errors) == 1 and needle in errors[0] and "built for" in errors[0]
         assert not out.exists()
+
+
+def test_short_hdx_search_meets_latency_and_area_together(tmp_path):
+    from hdx.search.budgets import Budget
+    from hdx.search.finish import min_achievable
+
+    space = NetworkSpace.load(tiny_config(tmp_path).parent / "tiny_space.yaml")
+    grid = AcceleratorSpace.load()
+    table = CostTable.build(space, grid, get_cost_model("analytical", grid.hardware))
+    opt = exhaustive_optimal(table, space.sample_indices(np.random.default_rng(0), 400))
+    t_lat = float(np.quantile(opt["latency"], 0.5))
+    typical = float(np.median(opt["area"]))
+    all_areas = np.unique(table.area_um2.sum(-1) * 1e-6)
+    areas = sorted(all_areas[all_areas < typical])
+    # an area budget a few grid steps below the EDAP-optimal accelerators, still jointly feasible
+    t_area = next(float(a) * 1.0001 for a in reversed(areas[:-2])
+                  if min_achievable(table, [Budget("latency", t_lat), Budget("area", float(a) * 1.0001)],
+                                    grid).feasible)
+    cfg = load_search_config(str(tiny_config(tmp_path, hw_lambda=0.0, budgets=[
+        f"latency<={t_lat:.6f}ms", f"area<={t_area:.6f}mm2"])))
+    final = run_search(cfg, tmp_path / "run")
+    m = final["accelerator"]["metrics"]
+    assert final["feasible"] and m["latency"] <= t_lat and m["area"] <= t_area
+    assert all(b["met"] for b in final["accelerator"]["budgets"])

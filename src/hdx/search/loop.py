@@ -84,6 +84,13 @@ class SearchSetup:
         return [b for b in self.budgets if b.hard] if self.cfg.method == "hdx" else []
 
     @property
+    def steered(self) -> list[Budget]:
+        """Hard budgets the manipulation acts on: latency and energy. Area depends on the accelerator
+        only, so it is met by the accelerator choice (exhaustive under the budgets) and by mapping the
+        other budgets onto accelerators that meet it (:meth:`Searcher.map_targets`)."""
+        return [b for b in self.hard if b.metric != "area"]
+
+    @property
     def soft(self) -> list[Budget]:
         """Budgets that add a TF-NAS penalty: soft ones, and every budget under ``dance``."""
         if self.cfg.method == "dance":
@@ -201,9 +208,10 @@ class Searcher:
         self.w_opt = torch.optim.SGD(self.net.weight_parameters(), lr=cfg.w_lr, momentum=cfg.w_momentum,
                                      nesterov=cfg.w_momentum > 0, weight_decay=cfg.w_weight_decay)
         self.a_opt = ArchAdam(self.alpha, lr=cfg.arch_lr, kind=cfg.arch_optimizer)
-        hard = setup.hard
-        self.delta = DeltaSchedule(len(hard), delta0=cfg.delta0, w=cfg.delta_w, delta_max=cfg.delta_max)
-        self.targets = np.array([b.limit for b in hard], dtype=np.float64)  # internal (tightened) targets
+        steered = setup.steered
+        self.delta = DeltaSchedule(len(steered), delta0=cfg.delta0, w=cfg.delta_w, delta_max=cfg.delta_max)
+        self.targets = np.array([b.limit for b in steered], dtype=np.float64)  # internal targets
+        self.tight = np.ones(len(steered))  # extra factor from re-check rounds
         self.epoch = 0
         self.wstep = 0
         self.astep = 0
@@ -215,7 +223,8 @@ class Searcher:
         return {"epoch": self.epoch, "wstep": self.wstep, "astep": self.astep, "net": self.net.state_dict(),
                 "w_opt": self.w_opt.state_dict(), "a_opt": self.a_opt.state_dict(),
                 "delta": self.delta.state_dict(), "targets": self.targets.tolist(),
-                "rng": torch.get_rng_state(), "epoch_times": list(self.epoch_times)}
+                "tight": self.tight.tolist(), "rng": torch.get_rng_state(),
+                "epoch_times": list(self.epoch_times)}
 
     def load_state(self, st: dict) -> None:
         self.epoch, self.wstep, self.astep = int(st["epoch"]), int(st["wstep"]), int(st["astep"])
@@ -224,6 +233,7 @@ class Searcher:
         self.a_opt.load_state_dict(st["a_opt"])
         self.delta.load_state_dict(st["delta"])
         self.targets = np.asarray(st["targets"], dtype=np.float64)
+        self.tight = np.asarray(st["tight"], dtype=np.float64)
         torch.set_rng_state(st["rng"])
         self.epoch_times = list(st["epoch_times"])
 
@@ -289,7 +299,7 @@ class Searcher:
             loss = loss + s.objective.dance_term(costs, cfg.hw_lambda)
         for b in s.soft:
             loss = loss + tfnas_term(costs[b.metric], b, cfg.soft_lambda)
-        hard = s.hard
+        hard = s.steered
         g = torch.autograd.grad(loss, self.alpha, retain_graph=bool(hard))[0]
         with torch.no_grad():
             pred_hard = {m: float(v[0]) for m, v in s.evaluator(self._one_hot_argmax()).costs.items()}
@@ -297,6 +307,7 @@ class Searcher:
         rec: dict = {"phase": phase, "epoch": self.epoch, "step": self.astep, "ce": float(ce.detach()),
                      "pred": {m: cval[m] for m in METRICS}, "pred_argmax": pred_hard}
         if hard:
+            self.map_targets(pred_hard)
             gts, violated = [], []
             for i, b in enumerate(hard):
                 c = constraint_value(costs[b.metric], float(self.targets[i]))
@@ -377,21 +388,44 @@ class Searcher:
         return {"arch": arch, "metrics": metrics, "exhaustive": check_design(metrics, exh, s.budgets),
                 "generator": check_design(metrics, gen, s.budgets), "feasible": ok}
 
+    def map_targets(self, pred: dict[str, float] | None = None) -> None:
+        """Internal targets of the steered budgets in the evaluator's frame, for the current argmax net:
+        ``T_i · min(1, pred_i / gt_i) · tight_i`` where ``pred_i`` is the evaluator's prediction for the
+        argmax network and ``gt_i`` its ground-truth minimum over the accelerators meeting the
+        accelerator-only (area) hard budgets. This corrects both the evaluator's error and the
+        difference between its accelerator choice and those the budgets allow; it never loosens T_i."""
+        s = self.s
+        if not s.steered:
+            return
+        idx = s.space.encode(self.net.derive())
+        metrics = arch_metrics(s.table, idx)
+        ok = np.ones(s.table.num_accels, dtype=bool)
+        for b in s.hard:
+            if b.metric == "area":
+                ok &= metrics["area"] <= b.limit
+        if pred is None:
+            with torch.no_grad():
+                pred = {m: float(v[0]) for m, v in s.evaluator(self._one_hot_argmax()).costs.items()}
+        for i, b in enumerate(s.steered):
+            gt = float(metrics[b.metric][ok].min()) if ok.any() else float(metrics[b.metric].min())
+            self.targets[i] = b.limit * min(1.0, pred[b.metric] / gt) * self.tight[i]
+
     def recheck(self) -> tuple[dict, list[dict]]:
         """Ground-truth check; under hdx, bounded extra arch steps with tightened targets on a miss."""
         s, cfg = self.s, self.cfg
         gt = self.ground_truth()
         rounds = []
-        if cfg.method != "hdx" or not s.hard:
+        if cfg.method != "hdx" or not s.steered:
             return gt, rounds
         val_iter = self._val_batches(10_000 + self.epoch)
         for r in range(cfg.recheck_rounds):
             if gt["feasible"]:
                 break
             vals = gt["exhaustive"].metrics
-            for i, b in enumerate(s.hard):
+            for i, b in enumerate(s.steered):
                 if vals[b.metric] > b.limit:
-                    self.targets[i] *= min(cfg.tighten, b.limit / vals[b.metric])
+                    self.tight[i] *= cfg.tighten
+            self.map_targets()
             for _ in range(cfg.recheck_steps):
                 vx, vy = next(val_iter)
                 self.arch_step(vx, vy, phase="recheck")
