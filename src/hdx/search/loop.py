@@ -368,7 +368,7 @@ class Searcher:
 
     @staticmethod
     def _postfix(rec: dict, train_ce: float) -> str:
-        parts = [f"ce {train_ce:.2f}", f"lat {rec['pred']['latency']:.3g}ms"]
+        parts = [f"ce {train_ce:.2f}", f"pred lat {rec['pred_argmax']['latency']:.3g}ms"]
         for k, v in rec["budgets"].items():
             parts.append(f"{k} slack {100 * v['slack']:+.1f}%")
         if rec.get("fired"):
