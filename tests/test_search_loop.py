@@ -76,17 +76,23 @@ def test_short_hdx_search_meets_tight_budget(tmp_path):
     assert "seconds" not in json.dumps(final)  # wall-clock only in timing.json
 
 
-def test_dance_without_cost_term_is_reported_infeasible(tmp_path):
-    # the same tight budget, but nothing pushes latency down: the finish must not present the design
-    # as a success
-    t = tight_latency(tmp_path)
-    cfg = load_search_config(str(tiny_config(tmp_path, method="dance", hw_lambda=0.0, soft_lambda=0.0,
-                                             epochs=2, budgets=[f"latency<={t * 0.75:.6f}ms"])))
-    final = run_search(cfg, tmp_path / "run")
-    lat = final["accelerator"]["metrics"]["latency"]
-    assert final["feasible"] == (lat <= t * 0.75)
-    if not final["feasible"]:
-        assert final["status"] == "infeasible" and not final["accelerator"]["budgets"][0]["met"]
+def test_missed_budget_is_reported_infeasible_never_as_success(tmp_path, capsys):
+    # a budget 1 % above the fastest design of the whole space: a CE-only search (NAS->HW) will not
+    # find that network, and the result must say so (exit code 3, feasible false, closest design)
+    from hdx.search.finish import min_metric_per_accel
+
+    space = NetworkSpace.load(tiny_config(tmp_path).parent / "tiny_space.yaml")
+    grid = AcceleratorSpace.load()
+    table = CostTable.build(space, grid, get_cost_model("analytical", grid.hardware))
+    t = float(min_metric_per_accel(table, "latency")[0].min()) * 1.01
+    conf = tiny_config(tmp_path, method="nas-then-hw", epochs=2, budgets=[f"latency<={t:.6f}ms"])
+    rc = main(["search", "--config", str(conf), "--out", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    final = json.loads((tmp_path / "run" / "final.json").read_text())
+    assert rc == 3 and "INFEASIBLE" in out and "MISSED" in out
+    assert final["status"] == "infeasible" and final["feasible"] is False
+    b = final["accelerator"]["budgets"][0]
+    assert not b["met"] and b["value"] > t and final["hard_budgets_met"] == {b["budget"]: False}
 
 
 def _cli(args: list[str], cwd: Path) -> subprocess.Popen:

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 user error, 130 interrupted)."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)  # an Exit(code) raised by a command comes back here
     except HDXError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 def run() -> None:
