@@ -35,6 +35,18 @@ OBJECTIVES: tuple[str, ...] = ("edap", "latency", "energy", "area", "weighted")
 _COLS: tuple[str, ...] = ("latency_cycles", *(f"energy_{p}_pj" for p in ENERGY_PARTS))
 
 
+def check_weights(weights: dict[str, float] | None) -> dict[str, float]:
+    """Validate the per-metric weights of the ``weighted`` objective (≥ 0, at least one > 0)."""
+    if not weights:
+        raise HDXError("objective 'weighted' needs weights, e.g. --weights latency=1,energy=1")
+    unknown = set(weights) - set(METRICS)
+    if unknown:
+        raise HDXError(f"unknown metric(s) in weights: {sorted(unknown)} (use {', '.join(METRICS)})")
+    if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
+        raise HDXError("objective weights must be >= 0 with at least one > 0")
+    return weights
+
+
 def objective_value(latency, energy, area, objective: Objective = "edap",
                     weights: dict[str, float] | None = None):
     """Scalar hardware objective from canonical metrics (ms, mJ, mm²); numpy or torch, elementwise.
@@ -51,11 +63,7 @@ def objective_value(latency, energy, area, objective: Objective = "edap",
     if objective == "area":
         return area
     if objective == "weighted":
-        if not weights:
-            raise HDXError("objective 'weighted' needs weights, e.g. {latency: 1.0, energy: 0.5}")
-        unknown = set(weights) - set(METRICS)
-        if unknown:
-            raise HDXError(f"unknown metric(s) in weights: {sorted(unknown)} (use {', '.join(METRICS)})")
+        check_weights(weights)
         vals = {"latency": latency, "energy": energy, "area": area}
         return sum(w * vals[m] for m, w in weights.items())
     raise HDXError(f"unknown objective '{objective}': use one of {', '.join(OBJECTIVES)}")

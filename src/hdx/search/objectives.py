@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from hdx.cost.table import METRICS, OBJECTIVES, objective_value
+from hdx.cost.table import METRICS, OBJECTIVES, check_weights, objective_value
 from hdx.errors import HDXError
 from hdx.search.budgets import Budget
 
@@ -37,13 +37,7 @@ class HardwareObjective:
         if objective not in OBJECTIVES:
             raise HDXError(f"unknown objective '{objective}': use one of {', '.join(OBJECTIVES)}")
         if objective == "weighted":
-            if not weights:
-                raise HDXError("objective 'weighted' needs weights, e.g. --weights latency=1,energy=1")
-            bad = set(weights) - set(METRICS)
-            if bad:
-                raise HDXError(f"unknown metric(s) in weights: {sorted(bad)} (use {', '.join(METRICS)})")
-            if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
-                raise HDXError("objective weights must be >= 0 with at least one > 0")
+            check_weights(weights)
         self.objective = objective
         self.user_weights = dict(weights or {})
         self.metric_ref: dict[str, float] = {}
