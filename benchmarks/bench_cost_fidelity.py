@@ -26,7 +26,7 @@ from hdx.cost.tech import TechTable
 from hdx.space.accelerator import DATAFLOWS, AccelTable, HardwareParams
 from hdx.workload import Layer, LayerTable
 
-DEFAULT_REF = "/work/shared/reference/reference_cases.json"
+DEFAULT_REF = str(Path(__file__).resolve().parents[2] / "shared/reference/reference_cases.json")
 UNLIMITED = 1e9  # bandwidth (words or bytes per cycle) where the case sets none
 
 # Why a case may differ by more than 50 % (printed next to such cases): properties of the reference

@@ -25,7 +25,7 @@ from hdx.cost.analytical import AnalyticalModel
 from hdx.space.accelerator import DATAFLOWS, AccelTable, HardwareParams
 from hdx.workload import Layer, LayerTable
 
-DEFAULT_REF = "/work/shared/reference/reference_cases.json"
+DEFAULT_REF = str(Path(__file__).resolve().parents[2] / "shared/reference/reference_cases.json")
 
 
 def maestro_layer(ly: dict) -> Layer:

@@ -48,6 +48,8 @@ from hdx.search.config import SearchConfig
 from hdx.search.finish import arch_metrics, best_accelerator, exhaustive_optimal, min_achievable
 from hdx.search.loop import Searcher, load_data, prepare
 
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the repository
+
 
 def levels(setup, n: int = 2000) -> dict[str, float]:
     rng = np.random.default_rng(0)
@@ -102,7 +104,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--evaluator", type=str, default="auto", help="auto (shipped learned), oracle, or a path")
     ap.add_argument(
-        "--data", type=str, default=os.environ.get("HDX_DATA", "/work/shared/data/cifar-10-batches-py")
+        "--data", type=str,
+        default=os.environ.get("HDX_DATA", str(SHARED / "data/cifar-10-batches-py")),
     )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -32,7 +33,7 @@ from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace
 from hdx.space.network import NetworkSpace
 from hdx.workload import Layer, LayerTable
 
-DEFAULT_REF = "/work/shared/reference/reference_cases.json"
+DEFAULT_REF = str(Path(__file__).resolve().parents[2] / "shared/reference/reference_cases.json")
 
 
 def sample_pairs(n: int, seed: int) -> list[tuple[Layer, int]]:

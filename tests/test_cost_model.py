@@ -296,7 +296,8 @@ def test_timeloop_reference_fidelity():
     import os
     from pathlib import Path
 
-    ref = Path(os.environ.get("HDX_REFERENCE", "/work/shared/reference/reference_cases.json"))
+    shared = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the repository
+    ref = Path(os.environ.get("HDX_REFERENCE", shared / "reference/reference_cases.json"))
     if not ref.is_file():
         pytest.skip(f"reference cases not found at {ref} (set HDX_REFERENCE)")
     mod = _fidelity_module()

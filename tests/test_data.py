@@ -191,10 +191,14 @@ def test_loader_seeded_complete_and_batched():
     assert len(ld2) == 3 and len(list(ld2.epoch(0))) == 3
 
 
-@pytest.mark.skipif(not Path(os.environ.get("HDX_DATA", "/work/shared/data/cifar-10-batches-py")).is_dir(),
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the repository
+REAL_DATA = os.environ.get("HDX_DATA", str(SHARED / "data/cifar-10-batches-py"))
+
+
+@pytest.mark.skipif(not Path(REAL_DATA).is_dir(),
                     reason="real CIFAR-10 not present")
 def test_real_cifar10_loads():
-    d = load_cifar10(os.environ.get("HDX_DATA", "/work/shared/data/cifar-10-batches-py"))
+    d = load_cifar10(REAL_DATA)
     assert d.train_x.shape == (50000, 3, 32, 32) and d.test_x.shape == (10000, 3, 32, 32)
     assert torch.bincount(d.train_y).tolist() == [5000] * 10
     assert torch.bincount(d.test_y).tolist() == [1000] * 10
