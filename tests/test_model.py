@@ -30,12 +30,7 @@ def tiny() -> NetworkSpace:
     return NetworkSpace(NetworkSpaceConfig.model_validate(TINY))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("op", ["mb3e3", "mb3e6", "mb5e3", "mb5e6", "mb7e3", "mb7e6", "mb3e1", "zero"])

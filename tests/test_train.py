@@ -25,12 +25,7 @@ def fake(tmp_path_factory) -> Path:
     return write_fake_cifar10(tmp_path_factory.mktemp("data") / "cifar", per_batch=16, test=16, seed=1)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cfg(fake: Path, **kw) -> TrainConfig:
