@@ -42,10 +42,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hdx.cost.search import table_metrics
 from hdx.report.rundir import RunDir
 from hdx.search.budgets import Budget
 from hdx.search.config import SearchConfig
-from hdx.search.finish import arch_metrics, best_accelerator, exhaustive_optimal, min_achievable
+from hdx.search.finish import best_accelerator, exhaustive_optimal, min_achievable
 from hdx.search.loop import Searcher, load_data, prepare
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the repository
@@ -88,7 +89,7 @@ def run_one(base: dict, warm: dict, data, out: Path, **kw) -> tuple[dict, Search
 
 def level_check(setup, arch: str, budget: Budget) -> tuple[float, bool]:
     """Ground-truth latency of ``arch`` on the EDAP-best accelerator meeting ``budget``, and met."""
-    m = arch_metrics(setup.table, setup.space.encode(arch))
+    m = table_metrics(setup.table, setup.space.encode(arch))
     idx, ok = best_accelerator(m, [budget], "edap")
     return float(m["latency"][idx]), bool(ok)
 

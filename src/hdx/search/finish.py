@@ -47,12 +47,6 @@ class DesignCheck:
                 "feasible": self.feasible}
 
 
-def arch_metrics(table: CostTable, op_idx: np.ndarray) -> dict[str, np.ndarray]:
-    """Exact metrics of one network (op indices [L]) on every accelerator: [A] each (ms, mJ, mm²)."""
-    m = table.network(np.asarray(op_idx)[None])
-    return {k: np.asarray(v[0], dtype=np.float64) for k, v in m.items()}
-
-
 def budget_ratio(metrics: dict[str, np.ndarray], budgets: list[Budget]) -> np.ndarray:
     """Worst ratio ``max_i t_i / T_i`` over the given budgets (≤ 1: all met); [A] or scalar."""
     if not budgets:

@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from hdx.cost import get_cost_model
+from hdx.cost.search import table_metrics
 from hdx.cost.table import METRICS, UNITS, CostTable
 from hdx.errors import HDXError
 from hdx.report.rundir import RunDir, atomic_write_json, versions
@@ -50,7 +51,6 @@ from hdx.search.budgets import Budget, parse_budgets
 from hdx.search.config import SearchConfig
 from hdx.search.finish import (
     Achievable,
-    arch_metrics,
     best_accelerator,
     check_design,
     ensure_compatible,
@@ -380,7 +380,7 @@ class Searcher:
         s = self.s
         arch = self.net.derive()
         idx = s.space.encode(arch)
-        metrics = arch_metrics(s.table, idx)
+        metrics = table_metrics(s.table, idx)
         w = s.objective.weights
         exh, ok = best_accelerator(metrics, s.budgets, s.cfg.objective, w)
         with torch.no_grad():
@@ -398,7 +398,7 @@ class Searcher:
         if not s.steered:
             return
         idx = s.space.encode(self.net.derive())
-        metrics = arch_metrics(s.table, idx)
+        metrics = table_metrics(s.table, idx)
         ok = np.ones(s.table.num_accels, dtype=bool)
         for b in s.hard:
             if b.metric == "area":
