@@ -1,0 +1,251 @@
+"""Decision agreement with ZigZag: for whole networks, do HDX's cost model and ZigZag rank the
+accelerator designs the same way and pick the same design?
+
+Networks: ``--fixed`` named networks of the default space (smallest, largest, the README example)
+plus ``--random`` seeded random ones. Designs: a sub-grid of the default accelerator grid spanning
+every dataflow and RF size (default PEx, PEy ∈ {8, 16, 24, 32}, RF ∈ {16, 64, 256} B, WS/OS/RS: 144).
+Both models use the grid's hardware parameters and technology table. ZigZag is driven through HDX's
+own translation (``hdx.cost.zigzag_backend``, LOMA with ``lpf_limit=1``, FX/FY innermost).
+
+ZigZag runs once per *unique* (layer shape, design) and its results are cached, one JSON line each, in
+``--cache`` (default ``benchmarks/.cache/zigzag-<fingerprint>.jsonl``, keyed by ZigZag's fingerprint:
+version, translation, options, hardware, tech), so a re-run only costs the analytical side. ``--jobs``
+runs ZigZag in several processes.
+
+Printed, per network and as the median: Spearman rank correlation of the designs' latency, energy and
+EDAP (HDX vs ZigZag); each model's EDAP-optimal design; the regret of HDX's EDAP pick measured in
+ZigZag (ZigZag EDAP of HDX's pick / ZigZag's best − 1); the same for latency and energy picks; then
+the median latency and energy ratio ZigZag/HDX per dataflow, and which dataflow wins each unique layer
+(EDP over the designs) per layer kind in each model.
+
+Run: ``python benchmarks/bench_zigzag_decisions.py [--random 7] [--seed 0] [--jobs 1]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from hdx.cost import get_cost_model
+from hdx.cost.zigzag_backend import ZigZagModel
+from hdx.errors import HDXError
+from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace, AccelTable
+from hdx.space.network import NetworkSpace
+from hdx.workload import Layer, LayerTable
+
+HERE = Path(__file__).resolve().parent
+README_ARCH = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
+
+
+def networks(space: NetworkSpace, n_random: int, seed: int) -> list[tuple[str, tuple[str, ...]]]:
+    """Fixed networks (smallest and largest op everywhere, the README example) + seeded random ones."""
+    n = space.num_positions
+    out = [("all-mb3e3", space.parse_arch(",".join(["mb3e3"] * n))),
+           ("all-mb7e6", space.parse_arch(",".join(["mb7e6"] * n))),
+           ("readme", space.parse_arch(README_ARCH))]
+    rng = np.random.default_rng(seed)
+    for i in range(n_random):
+        out.append((f"random-{i}", space.sample(rng)))
+    return out
+
+
+def design_table(grid: AcceleratorSpace, pes: list[int], rfs: list[int]) -> AccelTable:
+    keep = [i for i in range(len(grid))
+            if grid[i].pe_x in pes and grid[i].pe_y in pes and grid[i].rf_bytes in rfs]
+    if not keep:
+        raise SystemExit("no design of the grid matches --pes/--rf")
+    return grid.table[np.array(keep)]
+
+
+def layer_key(layer: Layer, acc_text: str) -> str:
+    d = layer.to_dict()
+    d.pop("name", None)
+    return json.dumps([d, acc_text], sort_keys=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# ZigZag runs (cached, optionally in worker processes)
+
+_ZZ: ZigZagModel | None = None
+
+
+def _worker_init(hw_json: str) -> None:
+    global _ZZ
+    from hdx.space.accelerator import HardwareParams
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _ZZ = ZigZagModel(HardwareParams.model_validate_json(hw_json))
+
+
+def _run_one(job: tuple[str, Layer, object]) -> tuple[str, dict | None, str | None]:
+    key, layer, acc = job
+    assert _ZZ is not None
+    try:
+        r = _ZZ.evaluate_one(layer, acc)
+    except HDXError as e:
+        return key, None, str(e)
+    return key, dict(latency=r.latency_cycles, compute=r.compute_cycles, energy=r.energy_pj,
+                     area=r.area_um2, seconds=r.seconds, sm=r.spatial_mapping, tm=r.temporal_mapping), None
+
+
+def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs: int) -> dict[str, dict]:
+    done: dict[str, dict] = {}
+    if cache.exists():
+        with cache.open() as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut by a kill: rerun it
+                done[rec["key"]] = rec
+    todo = []
+    for j in range(len(accels)):
+        acc = accels.accelerator(j)
+        for layer in layers:
+            key = layer_key(layer, acc.text(with_glb=True))
+            if key not in done:
+                todo.append((key, layer, acc))
+    print(f"ZigZag: {len(layers)} unique layers x {len(accels)} designs; cached {len(done)}, "
+          f"to run {len(todo)} with {jobs} process(es); cache {cache}", flush=True)
+    if not todo:
+        return done
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with cache.open("a") as f, mp.get_context("fork").Pool(jobs, _worker_init,
+                                                             (hw.model_dump_json(),)) as pool:
+        for n, (key, res, err) in enumerate(pool.imap_unordered(_run_one, todo, chunksize=4), 1):
+            rec = {"key": key, "error": err} if res is None else {"key": key, **res}
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+            done[key] = rec
+            if n % 200 == 0 or n == len(todo):
+                el = time.perf_counter() - t0
+                print(f"  {n}/{len(todo)} in {el:.0f} s (eta {el / n * (len(todo) - n):.0f} s)", flush=True)
+    return done
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 3 or np.all(a == a[0]) or np.all(b == b[0]):
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--random", type=int, default=7, help="random networks besides the 3 fixed (default 7)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pes", default="8,16,24,32", help="PEx and PEy values (default 8,16,24,32)")
+    ap.add_argument("--rf", default="16,64,256", help="RF sizes in bytes (default 16,64,256)")
+    ap.add_argument("--jobs", type=int, default=1, help="ZigZag worker processes (default 1)")
+    ap.add_argument("--cache", default=None, help="ZigZag result cache (jsonl)")
+    ap.add_argument("--zigzag-only", action="store_true", help="fill the ZigZag cache and stop")
+    args = ap.parse_args()
+
+    space = NetworkSpace.load()
+    grid = AcceleratorSpace.load()
+    hw = grid.hardware
+    accels = design_table(grid, [int(v) for v in args.pes.split(",")], [int(v) for v in args.rf.split(",")])
+    nets = networks(space, args.random, args.seed)
+    net_layers = [space.layers(a) for _, a in nets]
+    unique: list[Layer] = list(dict.fromkeys(ly for layers in net_layers for ly in layers))
+
+    zz_fp = ZigZagModel(hw).fingerprint()[:12]
+    cache = Path(args.cache) if args.cache else HERE / ".cache" / f"zigzag-{zz_fp}.jsonl"
+    zz = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1))
+    if args.zigzag_only:
+        return
+
+    model = get_cost_model("analytical", hw)
+    t0 = time.perf_counter()
+    ours = model.evaluate(LayerTable(unique), accels)
+    t_ours = time.perf_counter() - t0
+    A = len(accels)
+    texts = [accels.accelerator(j).text() for j in range(A)]
+    ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(A)]
+    # ZigZag per unique layer [U, A]
+    z_lat = np.full((len(unique), A), np.nan)
+    z_en = np.full((len(unique), A), np.nan)
+    z_area = np.full(A, np.nan)
+    failed = 0
+    for u, layer in enumerate(unique):
+        for j in range(A):
+            rec = zz[layer_key(layer, ztexts[j])]
+            if rec.get("error"):
+                failed += 1
+                continue
+            z_lat[u, j] = rec["latency"]
+            z_en[u, j] = sum(rec["energy"].values())
+            z_area[j] = sum(rec["area"].values())
+    o_lat, o_en = ours.latency_cycles, ours.energy_total_pj
+    o_area = ours.area_total_um2
+    index = {ly: u for u, ly in enumerate(unique)}
+
+    print(f"Decision agreement with ZigZag: {len(nets)} networks x {A} designs "
+          f"(PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, {'/'.join(DATAFLOWS).upper()}), "
+          f"grid '{grid.name}', tech '{hw.tech}'")
+    print(f"HDX {model.name} v{model.version} ({len(unique)} unique layers x {A} designs in "
+          f"{t_ours * 1e3:.1f} ms); ZigZag {ZigZagModel(hw).version}, LOMA lpf 1; ZigZag failures: {failed}")
+    print()
+    hdr = (f"{'network':<11}{'MMACs':>7}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}  {'HDX EDAP pick':<20}"
+           f"{'ZigZag EDAP pick':<20}{'regret':>8}{'reg lat':>8}{'reg E':>7}")
+    print(hdr)
+    print("-" * len(hdr))
+    rows = []
+    for (name, arch), layers in zip(nets, net_layers, strict=True):
+        ids = np.array([index[ly] for ly in layers])
+        zl, ze = z_lat[ids].sum(0), z_en[ids].sum(0)
+        ol, oe = o_lat[ids].sum(0), o_en[ids].sum(0)
+        ok = np.isfinite(zl) & np.isfinite(ze)
+        z_edap, o_edap = zl * ze * z_area, ol * oe * o_area
+        r = [spearman(ol[ok], zl[ok]), spearman(oe[ok], ze[ok]), spearman(o_edap[ok], z_edap[ok])]
+        pick = lambda v: int(np.flatnonzero(ok)[np.argmin(v[ok])])  # noqa: E731
+        regrets = [zv[pick(ov)] / zv[ok].min() - 1 for ov, zv in ((o_edap, z_edap), (ol, zl), (oe, ze))]
+        rows.append(r + regrets)
+        macs = sum(ly.macs for ly in layers) / 1e6
+        print(f"{name:<11}{macs:>7.1f}{r[0]:>8.3f}{r[1]:>7.3f}{r[2]:>9.3f}  {texts[pick(o_edap)]:<20}"
+              f"{texts[pick(z_edap)]:<20}{regrets[0]:>7.1%}{regrets[1]:>8.1%}{regrets[2]:>7.1%}")
+    med = np.nanmedian(np.array(rows), axis=0)
+    print("-" * len(hdr))
+    print(f"{'median':<11}{'':>7}{med[0]:>8.3f}{med[1]:>7.3f}{med[2]:>9.3f}  {'':<40}{med[3]:>7.1%}"
+          f"{med[4]:>8.1%}{med[5]:>7.1%}")
+    worst = np.nanmin(np.array(rows)[:, :3])
+    goal = med[0] >= 0.8 and med[1] >= 0.8 and med[2] >= 0.8 and med[3] <= 0.10
+    print(f"goal median Spearman >= 0.8 (lat, E, EDAP) and median EDAP regret <= 10 %: "
+          f"{'met' if goal else 'NOT met'} (lowest per-network Spearman {worst:.3f})")
+
+    print()
+    print("Per dataflow, over unique layers x designs: median ZigZag/HDX ratio")
+    print(f"{'dataflow':<10}{'latency':>9}{'energy':>9}")
+    for d, df in enumerate(DATAFLOWS):
+        m = accels.dataflow == d
+        print(f"{df:<10}{np.nanmedian(z_lat[:, m] / o_lat[:, m]):>9.2f}"
+              f"{np.nanmedian(z_en[:, m] / o_en[:, m]):>9.2f}")
+
+    print()
+    print("Winning dataflow per unique layer (lowest EDP over the designs), share per layer kind")
+    kinds = [ly.kind for ly in unique]
+    print(f"{'kind':<11}{'layers':>7}   {'HDX ws/os/rs':<18}{'ZigZag ws/os/rs':<18}{'same':>6}")
+    o_win = np.array([int(accels.dataflow[np.argmin(o_lat[u] * o_en[u])]) for u in range(len(unique))])
+    z_win = np.array([int(accels.dataflow[np.nanargmin(z_lat[u] * z_en[u])]) for u in range(len(unique))])
+    for k in ("conv", "depthwise", "pointwise", "fc"):
+        m = np.array([kk == k for kk in kinds])
+        if not m.any():
+            continue
+        share = lambda w: "/".join(f"{np.mean(w[m] == d):.0%}" for d in range(3))  # noqa: E731
+        print(f"{k:<11}{int(m.sum()):>7}   {share(o_win):<18}{share(z_win):<18}{np.mean(o_win[m] == z_win[m]):>6.0%}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
