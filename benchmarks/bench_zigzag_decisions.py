@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from hdx.cost import get_cost_model
+from hdx.cost.analytical import AnalyticalModel
 from hdx.cost.zigzag_backend import ZigZagModel
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace, AccelTable
@@ -150,6 +150,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="ZigZag worker processes (default 1)")
     ap.add_argument("--cache", default=None, help="ZigZag result cache (jsonl)")
     ap.add_argument("--zigzag-only", action="store_true", help="fill the ZigZag cache and stop")
+    ap.add_argument("--mapper-space", choices=("full", "taps-innermost"), default="full",
+                    help="HDX mapper: full (default) or taps-innermost, the loop orders ZigZag's pinned LOMA "
+                         "can reach")
     args = ap.parse_args()
 
     space = NetworkSpace.load()
@@ -166,7 +169,7 @@ def main() -> None:
     if args.zigzag_only:
         return
 
-    model = get_cost_model("analytical", hw)
+    model = AnalyticalModel(hw, mapper_space=args.mapper_space)
     t0 = time.perf_counter()
     ours = model.evaluate(LayerTable(unique), accels)
     t_ours = time.perf_counter() - t0
@@ -194,7 +197,7 @@ def main() -> None:
     print(f"Decision agreement with ZigZag: {len(nets)} networks x {A} designs "
           f"(PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, {'/'.join(DATAFLOWS).upper()}), "
           f"grid '{grid.name}', tech '{hw.tech}'")
-    print(f"HDX {model.name} v{model.version} ({len(unique)} unique layers x {A} designs in "
+    print(f"HDX {model.name} v{model.version}, mapper {args.mapper_space} ({len(unique)} unique layers x {A} designs in "
           f"{t_ours * 1e3:.1f} ms); ZigZag {ZigZagModel(hw).version}, LOMA lpf 1; ZigZag failures: {failed}")
     print()
     hdr = (f"{'network':<11}{'MMACs':>7}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}  {'HDX EDAP pick':<20}"

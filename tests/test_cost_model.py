@@ -55,23 +55,27 @@ def test_golden_fc_on_ws():
     # FC 64 -> 10 on 4x4, rf=8 B (4 words), WS.
     # Y axis: Cg=64 primary, K=10 replicated: m=1 -> tile 4, no replication (4 busy rows); m=2 -> 2x2 = 4
     #   (not better); m=3,4 -> 1 x 4 (10/3 = 3.33 busy) => cy=4, fy=1.  X axis: K=10 on 4 -> kx=4.
-    # K passes ceil(10/4)=3, C passes ceil(64/4)=16 -> compute = 3*16 = 48 cycles (= 640 * 3/10 * 16/64).
-    # RF: 1x1 taps, 4 (channel, filter) pairs fit. Options (cr, kr): (1,3): inputs 64*ceil(3/3)=64,
-    #   reductions 16 -> traffic 64 + 10*(2*16-1) = 374; (2,2): 128 + 10*15 = 278; (4,1): 192 + 10*7 = 262
-    #   (best); cr >= 8 does not fit -> falls back to (1,3).  => inputs 192, psum writes 10*4 = 40, reads 30.
-    # GLB<->array = weights 640 + 192 + 40 + 30 = 902 words -> 902/32 = 28.2 cycles.
+    # Per PE: Kt = ceil(10/4) = 3, Ct = ceil(64/4) = 16 -> compute = 3*16 = 48 cycles; 16 PEs active.
+    # Mapper: 1x1 taps; every c_in in {1,2,4} fits (4 pairs) and gives the same weight fills per PE,
+    #   c * ceil(16/c) * 3 = 48; best GLB order (RED, PQ, K): the psum register accumulates over all
+    #   16 channel tiles -> 3 psum fills per PE. Ties keep the first candidate: c_in = 1, order index 2.
+    # GLB words: weights 48 * 16 distinct = 768 (edge pass of K counted in full); inputs one per MAC per
+    #   row, 48 * cy 4 = 192; psums 3 * uK 4 = 12 writes, 12 - 10 = 2 read-backs -> 974 words (30.4 cycles).
     # DRAM: I=64, W=640, cap 32768: min(64+640, 640+64) = 704 reads + 10 writes = 714 words
-    #   -> 714*2 B / 16 B/cycle = 89.25 cycles  => latency = max(48, 28.2, 89.25) = 89.25 (DRAM-bound).
+    #   -> 714*2 B / 16 B/cycle = 89.25 cycles. Fill: resident inputs' first tile 64 words = 8 cycles;
+    #   drain 10 outputs = 1.25 cycles. latency = max(max(48, 30.4) + 8 + 1.25, 89.25) = 89.25 (DRAM-bound).
     c = _eval(Layer("fc", c=64, k=10, name="fc"), "4x4,rf=8,df=ws")
     assert c.compute_cycles[0, 0] == pytest.approx(48)
     assert c.latency_cycles[0, 0] == pytest.approx(89.25)
+    assert c.mapping["glb_words"][0, 0] == pytest.approx(974)
+    assert (c.mapping["c_in"][0, 0], c.mapping["order"][0, 0]) == (1, 2)
     e_rf = e_sram(8)  # 0.01 * 4 ** (ln 24 / ln 12) = 0.0589 pJ
     assert e_rf == pytest.approx(0.0589, abs=1e-4)
-    # energy: MAC 640*2.2; RF (640 weight reads + 640 fills)*e_rf + 640*3 register accesses * 0.01;
-    # GLB (902 + 704 fills + 10 drain) = 1616 words * 18.805; DRAM 714 * 128.
+    # energy: MAC 640*2.2; RF 640 weight reads + 48*16 weight fills at e_rf; registers: 640*3 per MAC
+    #   + (48 input fills + 2*3 psum moves) * 16 PEs at 0.01; GLB (974 + 704 fills + 10 drain) = 1688 words.
     assert c.energy_pj["mac"][0, 0] == pytest.approx(640 * E_MAC)
-    assert c.energy_pj["rf"][0, 0] == pytest.approx(1280 * e_rf + 640 * 3 * E_REG, rel=1e-9)
-    assert c.energy_pj["glb"][0, 0] == pytest.approx(1616 * E_GLB)
+    assert c.energy_pj["rf"][0, 0] == pytest.approx(1408 * e_rf + (1920 + 54 * 16) * E_REG, rel=1e-9)
+    assert c.energy_pj["glb"][0, 0] == pytest.approx(1688 * E_GLB)
     assert c.energy_pj["dram"][0, 0] == pytest.approx(714 * E_DRAM)
     # area: 16 MACs * 1239.5 + 16 RFs of 8 B + 128 KiB GLB + 16 PEs * 3 registers * 5.98
     a_rf = _pl(8, 2, 5.98, 24, 379.68)
@@ -85,40 +89,57 @@ def test_golden_depthwise_on_os():
     # depthwise 3x3, 16 channels, 8x8 input, pad 1 -> P=Q=8, MACs = 16*8*8*9 = 9216; 8x8 PEs, rf=8 B, OS.
     # X: Q=8 on 8 -> qx=8 (no spare columns); Y: P=8 on 8 -> py=8. One pixel tile; K=16 passes.
     # compute = 9216 * (1/8)*(1/8)*(16/16) = 144 cycles (all 64 PEs busy).
-    # GLB: weights 16*9 = 144 once per pixel tile; inputs: tile (8-1)+3 = 10 x 10 per channel, depthwise:
-    #   each of the 16 channels once -> 1600; outputs 16*64 = 1024 written once. Total 2768 -> 86.5 cycles.
+    # No forwarding: each PE's input register takes a new word every MAC (depthwise: nothing to share),
+    #   144 * 64 = 9216 words; the weight register too, multicast to all 64 pixels: 144 words; psums: every
+    #   k_in in {1,2,4} drains each output once: 16 * 64 = 1024 writes. 10384 words -> 324.5 cycles.
     # DRAM per group: I_g = 64, W_g = 9 -> 16 * min(64+9, 9+64) = 1168 reads + 1024 writes = 2192 words
-    #   -> 2192*2/16 = 274 cycles => latency 274.
+    #   -> 274 cycles. Fill: 64 input words = 8 cycles; drain: 1024 outputs = 128 cycles.
+    #   latency = max(324.5 + 8 + 128, 274) = 460.5 (the GLB port is the bottleneck).
     ly = Layer("depthwise", c=16, k=16, h=8, w=8, r=3, s=3, padding=1, groups=16, name="dw")
     c = _eval(ly, "8x8,rf=8,df=os")
     assert c.compute_cycles[0, 0] == pytest.approx(144)
-    assert c.latency_cycles[0, 0] == pytest.approx(274)
-    # RF: psum read + write per MAC + one drain read per output at e_rf(8 B); weight & input registers.
-    assert c.energy_pj["rf"][0, 0] == pytest.approx((2 * 9216 + 1024) * e_sram(8) + 9216 * 2 * E_REG)
-    assert c.energy_pj["glb"][0, 0] == pytest.approx((2768 + 1168 + 1024) * E_GLB)
+    assert c.latency_cycles[0, 0] == pytest.approx(460.5)
+    # RF: psum read + write per MAC + fill/drain of 16 psums per PE at e_rf(8 B); registers: 2 reads per
+    #   MAC + (144 weight + 144 input) fills per PE.
+    assert c.energy_pj["rf"][0, 0] == pytest.approx((2 * 9216 + 2 * 16 * 64) * e_sram(8)
+                                                    + (2 * 9216 + 288 * 64) * E_REG)
+    assert c.energy_pj["glb"][0, 0] == pytest.approx((10384 + 1168 + 1024) * E_GLB)
     assert c.energy_pj["dram"][0, 0] == pytest.approx(2192 * E_DRAM)
+
+
+def test_golden_os_forwarding_sends_the_halo_once():
+    # the same layer with noc: forwarding: the GLB sends each channel's 10x10 window (with its halo)
+    # once, 16 * 100 = 1600 words; the other 9216 - 1600 = 7616 input words are hops between PEs.
+    ly = Layer("depthwise", c=16, k=16, h=8, w=8, r=3, s=3, padding=1, groups=16, name="dw")
+    fwd = AnalyticalModel(GRID.hardware.model_copy(update={"noc": "forwarding"}))
+    c = fwd.evaluate(LayerTable([ly]), AccelTable.from_accels([Accelerator.parse("8x8,rf=8,df=os")]))
+    assert c.mapping["glb_words"][0, 0] == pytest.approx(144 + 1600 + 1024)
+    assert c.mapping["hops"][0, 0] == pytest.approx(7616)
+    assert c.area_um2["noc"][0] == pytest.approx(64 * 4 * 5.98)  # one forwarding register per PE more
 
 
 def test_golden_conv_on_rs():
     # conv 3x3, C=4, K=8, 6x6 input, no pad -> P=Q=4, MACs = 8*4*4*4*9 = 4608; 4x4 PEs, rf=16 B (8 words), RS.
     # Y: R=3 primary, C=4 replicated: m=1 -> 3 rows (score 3); m=2 -> 2-row tiles x2 channels
     #   (1.5*2 = 3); m=3 -> 1-row tiles x 4 channels (score 4, best) => ry=1 (3 R passes), fy=4 (all C).
-    # X: P=4 on 4 -> px=4, K=8 in 8 passes. compute = 4608 * (3/3)*(1/4)*(1/4)*(8/8) = 288 = 4608/16.
-    # RF: s = min(3, floor(7/2)) = 3 taps; kr = floor((8-3)/4) = 1 filter, cr = 1 (pC = 1).
-    # GLB: weights 288 once (one row strip); inputs: strip rows (4-1)+3 = 6 x 6 wide x C=4 x ceil(8/1)
-    #   K groups = 1152; reductions = C passes 1 * R passes 3 -> psum writes 128*3 = 384, reads 256.
-    #   Total 2080 -> 65 cycles. DRAM: min(144+288, 288+144) = 432 + 128 = 560 -> 70 cycles.
-    # latency = max(288, 65, 70) = 288.
+    # X: P=4 on 4 -> px=4, K=8 in 8 passes. compute = 4608 / 16 = 288.
+    # Distinct words on the array: weights ry*C*K-rep = 4, input rows min(3+1, 4) * 4 channels = 16,
+    #   psums px = 4 (reduced down the columns).
+    # RF tile: q_in = 1: s = min(3, floor((8-1)/2)) = 3 taps, window 3, k = floor((8-3)/(3+1)) = 1;
+    #   q_in = 4 leaves no room for a tap (invalid). Outer bounds PQ = 4 (output columns), RED = 3 (filter
+    #   rows), K = 8. Best order (K, PQ, RED): inputs stay across K -> fills W 3*8*4*3 = 288,
+    #   I 3*4*3 = 36, O 1*8*4*3 = 96 per PE -> GLB words 288*4 + 36*16 + (96*4 + (384-128)) = 2368.
+    # DRAM: min(144+288, 288+144) = 432 + 128 = 560 words -> 70 cycles; fill 144 input words = 18 cycles,
+    #   drain 128 outputs = 16 cycles. latency = max(max(288, 74) + 18 + 16, 70) = 322.
     ly = Layer("conv", c=4, k=8, h=6, w=6, r=3, s=3, name="conv")
     c = _eval(ly, "4x4,rf=16,df=rs")
-    assert c.latency_cycles[0, 0] == pytest.approx(288)
-    assert c.utilisation[0, 0] == pytest.approx(1.0)
-    # banks: weights 3, inputs 3, psums 1 of 7 words -> 16*3/7 = 6.857 B, 6.857 B, 2.286 B.
-    e_w = e_i = e_sram(16 * 3 / 7)
-    e_o = e_sram(16 / 7)
-    rf = 4608 * (e_w + e_i + 2 * e_o) + 288 * 4 * e_w + 1152 * 1 * e_i  # + fills (row fan-out 4, R fan-out 1)
-    assert c.energy_pj["rf"][0, 0] == pytest.approx(rf)
-    assert c.energy_pj["glb"][0, 0] == pytest.approx((2080 + 432 + 128) * E_GLB)
+    assert c.latency_cycles[0, 0] == pytest.approx(322)
+    assert c.utilisation[0, 0] == pytest.approx(4608 / (322 * 16))
+    assert c.mapping["glb_words"][0, 0] == pytest.approx(2368)
+    assert (c.mapping["q_in"][0, 0], c.mapping["s_in"][0, 0], c.mapping["k_in"][0, 0]) == (1, 3, 1)
+    # RF (one shared RF of 16 B): 4 accesses per MAC + fills (288 + 36 + 2*96) per PE on 16 PEs
+    assert c.energy_pj["rf"][0, 0] == pytest.approx((4 * 4608 + 516 * 16) * e_sram(16))
+    assert c.energy_pj["glb"][0, 0] == pytest.approx((2368 + 432 + 128) * E_GLB)
     assert c.energy_pj["dram"][0, 0] == pytest.approx(560 * E_DRAM)
 
 

@@ -1,23 +1,32 @@
-"""Analytical ground-truth cost model of the DANCE/Eyeriss template (DESIGN.md §5).
+"""Analytical ground-truth cost model of the DANCE/Eyeriss template with a vectorised mapper (DESIGN.md §5).
 
 Every modelling assumption of :class:`AnalyticalModel` is listed here, with units.
 
 Template and units
 ------------------
 DRAM ↔ global buffer (GLB, ``glb_bytes``) ↔ array of ``pe_x`` (columns, X) × ``pe_y`` (rows, Y) PEs;
-each PE has one MAC and an RF of ``rf_bytes``. One word = ``word_bits`` (weights, inputs, outputs and
-partial sums alike). Latency in cycles at ``clock_mhz``; energy in pJ; area in µm². Per-access
-energies and areas come from the technology table (:mod:`hdx.cost.tech`): an SRAM/RF access costs the
-table's energy at that memory's capacity; a MAC costs the table's MAC energy at ``word_bits``;
-DRAM costs ``dram_pj_per_64bit · word_bits / 64`` per word.
+each PE has one MAC, an RF of ``rf_bytes`` and a 1-word register for every operand its RF does not
+hold. One word = ``word_bits`` (weights, inputs, outputs and partial sums alike). Latency in cycles at
+``clock_mhz``; energy in pJ; area in µm². Per-access energies and areas come from the technology table
+(:mod:`hdx.cost.tech`): an SRAM/RF access costs the table's energy at that memory's capacity, a
+register access the 1-word point, a MAC the table's MAC energy at ``word_bits``; DRAM costs
+``dram_pj_per_64bit · word_bits / 64`` per word.
 
 Loops of a layer
 ----------------
 N batch, K output channels, C input channels, G groups, Cg = C/G reduction channels, P×Q output,
-R×S kernel. MACs = N·K·Cg·P·Q·R·S. A depthwise layer (G = C = K) has Cg = 1: there is no reduction
-over channels and its channel dimension (K = G) is the one that can be unrolled; its inputs are
-never shared between channels. Pointwise = 1×1 conv; FC = 1×1 conv on a 1×1 map. Other grouped
-convs are treated like dense ones with Cg = C/G (input multicast across groups is then optimistic).
+R×S kernel. MACs = N·K·Cg·P·Q·R·S. A depthwise layer (G = C = K) has Cg = 1: its channel loop is K,
+on which weights, inputs and outputs all depend. Pointwise = 1×1 conv; FC = 1×1 conv on a 1×1 map.
+
+Interconnect (``hardware.noc``)
+-------------------------------
+Spatial reuse only where the template has the wires: ``multicast`` (default) — the GLB multicasts a
+word to every PE that needs it in the same cycle, and partial sums are reduced along an array axis
+(adder chain); nothing moves between PEs otherwise. ``forwarding`` — additionally, inputs shift between
+neighbouring PEs (systolic / sliding-window reuse, as in ShiDianNao): used by OS, where the GLB then
+sends each output tile's input window (with its halo) once per channel and every other input word
+costs one hop (one 1-word register write at the neighbour); it adds one 1-word register per PE of area.
+WS and RS do not use it.
 
 Spatial mapping (compute cycles)
 --------------------------------
@@ -26,49 +35,45 @@ Each array axis has a *primary* loop and may *replicate* a secondary loop on PEs
 idle (Eyeriss-style folding/replication). The axis is cut into m ∈ {1, 2, 3, 4} equal groups, the
 primary tile is balanced (``t = ceil(D/ceil(D/t))``) and the m with most busy PEs is kept.
 
-* **WS** (weight-stationary, NVDLA/Simba-like): Y ← Cg (input channels; spare rows replicate K),
-  X ← K (output channels). Reduction over Cg is spatial (column adder chain).
-* **OS** (output-stationary): X ← Q (output columns; spare columns replicate K),
-  Y ← P (output rows; spare rows replicate K). Each PE accumulates its outputs in its RF.
+* **WS** (weight-stationary): Y ← Cg (spare rows replicate K), X ← K. Inputs are multicast along
+  rows, partial sums reduced down columns. RF: weights; registers: input, partial sum.
+* **OS** (output-stationary): X ← Q (spare columns replicate K), Y ← P (spare rows replicate K).
+  Weights are multicast to every pixel PE; each PE's input is its own (multicast only across K
+  replicas). RF: partial sums; registers: weight, input.
 * **RS** (row-stationary, Eyeriss): Y ← R (filter rows; spare rows replicate Cg, or K for depthwise),
-  X ← P (output rows; spare columns replicate K). A PE runs a 1-D convolution of one filter row
-  over one output row; psums are summed down the column.
+  X ← P (output rows; spare columns replicate K). Weights are multicast along a row, inputs along
+  diagonals (``(px−1)·stride + ry`` distinct rows), partial sums reduced down columns. RF: weights,
+  inputs and partial sums share it (one RF, one energy per access at its capacity).
 
-compute_cycles = MACs · Π over unrolled loops (passes / D) ≥ MACs / (pe_x·pe_y).
+compute_cycles = per-PE temporal iterations = MACs · Π over unrolled loops (passes / D).
 
-RF contents (per PE, ``rfw = floor(rf_bytes·8 / word_bits)`` words) and RF accesses
---------------------------------------------------------------------------------------
-* WS: the RF holds weights: ``t = min(R·S, rfw)`` taps of each (input channel, output channel) pair
-  it is given; when all R·S taps fit, it holds ``floor(rfw/(R·S))`` pairs, split as ``cr`` input
-  channels (accumulated into the same psum: fewer psum round trips to the GLB) × ``kr`` output
-  channels (the same input reused: fewer input fetches), cr ∈ {1, 2, 4, …, 32}, the split with the
-  least GLB traffic is kept (depthwise: cr = kr = 1, no input to share). Per MAC: 1 RF weight read;
-  the input and the psum (read + write) use 1-word pipeline registers (accumulators). Fills: each
-  weight once. Minimum: 1 word (one weight).
-* OS: the RF holds ``ko = clip(rfw, 1, K passes)`` psums (output channels of the PE's pixel).
-  Per MAC: psum read + write in the RF; weight and input from 1-word registers. Drain: 1 RF read
-  per output. Minimum: 1 word (one psum).
-* RS: the RF is banked (Eyeriss spads): a filter-row chunk of ``s = min(S, floor((rfw−1)/2))`` taps
-  of ``cr`` channels for ``kr`` filters (``kr·cr·s`` weights), an input window of ``cr·s`` words and
-  ``kr`` psums, ``kr = floor((rfw − cr·s)/(cr·s + 1)) ≥ 1``; cr ∈ {1, 2, 4, …, 32} with the least GLB
-  traffic is kept (depthwise: cr = kr = 1). Each bank gets the share of ``rf_bytes`` its tile needs
-  and costs the table energy at that bank size. Per MAC: weight read, input read, psum read + write.
-  Fills: weights × PE-row fan-out, inputs × filter-row fan-out. Minimum: 3 words.
-  An RF below the minimum raises :class:`~hdx.errors.HDXError` (no tile fits).
+Mapper (temporal mapping)
+-------------------------
+Per (layer, accelerator) the model enumerates a bounded set of legal mappings of the dataflow and
+keeps the best under ``mapper_objective`` (default ``latency``, ties broken by energy, as ZigZag's
+minimal-latency reduction; ``energy`` or ``edp`` on request). A mapping is a PE-local (RF-level) tile
+and an order of the GLB-level loops; all candidates are evaluated as [layers × accelerators] arrays.
 
-GLB ↔ array traffic (words; multicast counts once)
---------------------------------------------------
-* WS: weights once; inputs once per group of kr K passes, ``N·P·Q·R·S·Cg·ceil(K passes / kr)``
-  (every (output, tap) input is fetched: no sliding-window reuse, as in Timeloop's WS mappings),
-  depthwise ``N·P·Q·R·S·K`` (= MACs). Psums: written once per reduction pass (``ceil(Cg passes / cr)``
-  × tap chunks), read back for all but the first.
-* OS: weights once per output tile (broadcast to the array): ``W·N·passes_P·passes_Q``; inputs once
-  per output tile with the halo, ``((py−1)·stride+R)·((qx−1)·stride+S)`` per channel, for every group
-  of ``uK·ko`` output channels (dense) or once per channel (depthwise); outputs written once.
-* RS: weights once per output-row strip, ``W·N·passes_P``; inputs: strip rows
-  ``(px−1)·stride+R`` × padded width per channel, per group of ``uK·kr`` filters (dense) or once
-  (depthwise), × filter-row chunks; psums written per reduction pass (``ceil(Cg passes / cr)`` × R
-  passes × S chunks), read back for all but the first.
+* PE-local tile: the kernel taps are innermost (S, then R). WS: ``c_in`` ∈ {1, 2, 4, …, 32} input
+  channels' weights (all taps; else a chunk of ``min(R·S, RF words)`` taps) — the partial sum stays in
+  its register across them. OS: ``k_in`` ∈ {1, …, 32} partial sums (≤ RF words), either with the taps
+  innermost (``taps-inner``) or with the K loop innermost (``k-inner``: the input register is reused
+  across ``k_in`` filters while the weight changes every MAC; not with ``mapper_space=taps-innermost``). RS: ``q_in`` outputs of a row
+  (1, 4, 16 or the whole row) × ``c_in`` channels × ``s_in`` taps × ``k_in`` filters, largest ``s_in``
+  then ``k_in`` such that weights ``k·c·s`` + input window ``c·((q−1)·stride + s)`` + psums ``k·q``
+  fit the RF (depthwise: the window is per filter).
+* Temporal reuse only of what a PE actually holds: a 1-word register holds one word, so an operand in a
+  register is refetched whenever the innermost loop it depends on moves (inputs depend on the taps:
+  with taps innermost an input register gets a new word every MAC). No sliding-window reuse inside a
+  PE beyond the window the tile holds.
+* GLB-level order: the remaining loops form three groups — PQ (output pixels and batch: inputs and
+  outputs depend on it), RED (channel tiles, filter-row and tap chunks: weights and inputs), K (filter
+  tiles: weights and outputs; inputs too for depthwise). Every order of the three (6) is evaluated;
+  an operand's tile is refilled on every outer iteration except across the innermost run of groups it
+  does not depend on (stationarity). The order with least GLB traffic is kept.
+* GLB ↔ array words per operand = fills per PE × distinct words across the array (multicast counts
+  once; a reduced partial sum counts once). Partial sums: one write per fill, one read-back for all
+  but the first. ``--explain`` prints the chosen mapping.
 
 GLB ↔ DRAM traffic
 ------------------
@@ -77,28 +82,37 @@ psums never go to DRAM: outputs are written once. Per group, one of inputs (I) o
 kept resident in tiles of that capacity and the other re-fetched once per tile; the cheaper order is
 taken: ``reads = G·min(Ig + Wg·ceil(Ig/cap), Wg + Ig·ceil(Wg/cap))`` (depthwise: ≈ I + W).
 
-Latency (double-buffered)
--------------------------
-latency = max(compute_cycles, GLB words (array side) / ``glb_words_per_cycle``,
-DRAM bytes / ``dram_bytes_per_cycle``). No pipeline fill/drain or DRAM latency term.
+Latency (double-buffered GLB, pipeline fill and drain)
+------------------------------------------------------
+DRAM reads of the next tile overlap compute and GLB traffic (double-buffered GLB, as Timeloop assumes
+for every level); the array and the GLB port overlap (double-buffered RF/registers). What cannot
+overlap: the first tile of the resident operand must be in the GLB before the first MAC (*fill*), and
+the last output tile — up to half the GLB — is written to DRAM after the last MAC (*drain*; layers run
+one after another). So ``latency = max(max(compute, GLB words / glb_words_per_cycle) + fill + drain,
+DRAM bytes / dram_bytes_per_cycle)``. No DRAM latency term, no NoC contention.
 
 Energy
 ------
-MACs·E_mac + RF accesses·E_rf(size) + register accesses·E_reg(1 word) + GLB accesses (array reads
-and writes + DRAM fills + output drain)·E_sram(glb_bytes) + DRAM words·E_dram. (Register energy is
-reported inside the ``rf`` part.) No leakage and no NoC wire energy.
+MACs·E_mac + RF accesses·E_rf(size) + register accesses·E_reg + hops·E_reg (forwarding only) + GLB
+accesses (array reads and writes + DRAM fills + output drain)·E_sram(glb_bytes) + DRAM words·E_dram.
+Per MAC: WS one RF read (weight) and three register accesses; OS a psum RF read + write and two register
+reads; RS weight and input RF reads and a psum RF read + write. Every fill of a PE's RF or register is
+one write there; every psum fill/drain one access. (Register and hop energy are reported inside the
+``rf`` part.) No leakage, no clock, no wire energy beyond the hop.
 
 Area
 ----
 ``pe`` = PEs·MAC area; ``rf`` = PEs·SRAM area(rf_bytes); ``glb`` = SRAM area(glb_bytes);
-``noc`` = PEs·``noc_registers_per_pe``·area of a 1-word register. DRAM is off chip.
+``noc`` = PEs·(``noc_registers_per_pe`` [+ 1 with forwarding])·area of a 1-word register. DRAM is off chip.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -108,6 +122,9 @@ from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, AccelTable, HardwareParams
 from hdx.workload import LayerTable
 
+MapperObjective = Literal["latency", "energy", "edp"]
+MapperSpace = Literal["full", "taps-innermost"]
+
 # minimum RF words per dataflow (one word per operand the dataflow holds in its RF)
 MIN_RF_WORDS: dict[str, tuple[int, str]] = {
     "ws": (1, "one weight"),
@@ -115,8 +132,15 @@ MIN_RF_WORDS: dict[str, tuple[int, str]] = {
     "rs": (3, "one weight, one input and one partial sum"),
 }
 _GROUPS_PER_AXIS: tuple[int, ...] = (1, 2, 3, 4)
-# channels a PE may accumulate temporally into the same psum (WS, RS); the cheapest is chosen
-_CHANNEL_CANDIDATES: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+# RF tile factors the mapper tries for a channel loop (and, for RS, the output-row loop; 0 = whole row)
+_FACTORS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+_ROW_FACTORS: tuple[int, ...] = (1, 4, 16, 0)
+# outer (GLB-level) loop groups and their orders, innermost first
+GROUPS: tuple[str, ...] = ("pq", "red", "k")
+ORDERS: tuple[tuple[int, int, int], ...] = tuple(itertools.permutations(range(3)))
+# fields of the chosen mapping kept per (layer, accelerator) for ``--explain``
+MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "hops")
+OS_MODES: tuple[str, ...] = ("taps-inner", "k-inner")
 
 
 def _cdiv(a, b):
@@ -146,32 +170,68 @@ def _axis(d1: np.ndarray, d2: np.ndarray, size: np.ndarray) -> tuple[np.ndarray,
     return best_t, best_f
 
 
-class AnalyticalModel:
-    """Vectorised analytical cost model (see the module docstring for every assumption).
+def _outer_fills(fp: np.ndarray, bounds: tuple, rel: tuple, order: tuple[int, int, int]) -> np.ndarray:
+    """Fills per PE of one operand whose PE-local tile is ``fp`` words, under the GLB-level loop
+    ``order`` (innermost first) of the groups with ``bounds``: every outer iteration refills the tile,
+    except the innermost run of loops the operand does not depend on (``rel`` false), over which the
+    tile stays put (stationarity)."""
+    out = fp
+    skip = True
+    for g in order:
+        skip = skip & ~np.asarray(rel[g], dtype=bool)
+        out = out * np.where(skip, 1.0, bounds[g])
+    return out
 
-    ``evaluate(layers, accels)`` broadcasts layers [L] × accelerators [A] in numpy (no Python loop
-    over layers or accelerators; one pass per dataflow over the accelerators that use it).
+
+class _Candidate:
+    """Traffic of one mapping candidate on one dataflow's [L, A_d] slice (words, pJ, cycles)."""
+
+    __slots__ = ("valid", "w", "i", "o", "local_pj", "hops", "fields")
+
+    def __init__(self, valid, w, i, o, local_pj, hops, fields):
+        self.valid, self.w, self.i, self.o = valid, w, i, o
+        self.local_pj, self.hops, self.fields = local_pj, hops, fields
+
+
+class AnalyticalModel:
+    """Vectorised analytical cost model with a mapper (see the module docstring for every assumption).
+
+    ``evaluate(layers, accels)`` broadcasts layers [L] × accelerators [A] in numpy (no Python loop over
+    layers or accelerators; one pass per dataflow over the accelerators that use it, and one per mapping
+    candidate of that dataflow). ``mapper_objective`` orders the mappings of one (layer, accelerator):
+    ``latency`` (ties: energy; the default, as ZigZag's minimal-latency reduction), ``energy`` (ties:
+    latency) or ``edp``. ``mapper_space``: ``full`` (default) or ``taps-innermost`` (the kernel taps
+    always innermost, as ZigZag's LOMA with FX/FY pinned: drops OS's ``k-inner`` mappings).
     """
 
     name = "analytical"
-    version = "1.1"
+    version = "2.0"
 
-    def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None):
+    def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
+                 mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full"):
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
             self.tech = tech
         else:
             self.tech = load_tech(tech if tech is not None else self.hardware.tech)
+        if mapper_objective not in ("latency", "energy", "edp"):
+            raise HDXError(f"mapper_objective must be latency, energy or edp, got {mapper_objective!r}")
+        self.mapper_objective: MapperObjective = mapper_objective
+        if mapper_space not in ("full", "taps-innermost"):
+            raise HDXError(f"mapper_space must be full or taps-innermost, got {mapper_space!r}")
+        self.mapper_space: MapperSpace = mapper_space
 
     def fingerprint(self) -> str:
-        """sha256 of the model name, version, hardware parameters and technology table."""
-        blob = {"model": self.name, "version": self.version,
+        """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
+        blob = {"model": self.name, "version": self.version, "mapper": self.mapper_objective,
+                "mapper_space": self.mapper_space,
                 "hardware": self.hardware.model_dump(mode="json"),
                 "tech": self.tech.model_dump(mode="json")}
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def __repr__(self) -> str:
-        return f"AnalyticalModel(v{self.version}, tech={self.tech.name}, word_bits={self.hardware.word_bits})"
+        return (f"AnalyticalModel(v{self.version}, tech={self.tech.name}, word_bits={self.hardware.word_bits}, "
+                f"noc={self.hardware.noc})")
 
     # ------------------------------------------------------------------------------------------
     def _check_rf(self, layers: LayerTable, accels: AccelTable, rfw: np.ndarray) -> None:
@@ -189,7 +249,8 @@ class AnalyticalModel:
                     f"({need} word(s)); use rf >= {need_bytes} bytes, smaller word_bits or another dataflow")
 
     def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
-        """Costs of every layer on every accelerator: [L, A] arrays (cycles, pJ) and area [A] (µm²)."""
+        """Costs of every layer on every accelerator: [L, A] arrays (cycles, pJ) and area [A] (µm²);
+        ``mapping`` holds the chosen mapping of each pair (:data:`MAPPING_FIELDS`)."""
         hw, tech = self.hardware, self.tech
         wbits = hw.word_bits
         n_acc = len(accels)
@@ -199,130 +260,228 @@ class AnalyticalModel:
         self._check_rf(layers, accels, rfw_all)
 
         col = lambda a: np.asarray(a, dtype=np.float64)[:, None]  # noqa: E731
-        N, K, C, G = col(layers.n), col(layers.k), col(layers.c), col(layers.groups)
-        H, W, R, S = col(layers.h), col(layers.w), col(layers.r), col(layers.s)
-        P, Q, st, pad = col(layers.p), col(layers.q), col(layers.stride), col(layers.padding)
-        Cg = C / G
-        dw = (Cg == 1) & (K == G) & (G > 1)
+        lay = dict(N=col(layers.n), K=col(layers.k), C=col(layers.c), G=col(layers.groups),
+                   H=col(layers.h), W=col(layers.w), R=col(layers.r), S=col(layers.s),
+                   P=col(layers.p), Q=col(layers.q), st=col(layers.stride), pad=col(layers.padding))
+        lay["Cg"] = lay["C"] / lay["G"]
+        lay["dw"] = (lay["Cg"] == 1) & (lay["K"] == lay["G"]) & (lay["G"] > 1)
+        N, K, Cg, P, Q, R, S = (lay[k] for k in ("N", "K", "Cg", "P", "Q", "R", "S"))
         macs = N * K * Cg * P * Q * R * S
         w_tot = K * Cg * R * S
-        i_tot = N * C * H * W
+        i_tot = N * lay["C"] * lay["H"] * lay["W"]
         o_tot = N * K * P * Q
-        Hp, Wp = H + 2 * pad, W + 2 * pad
+        lay.update(macs=macs, w_tot=w_tot, i_tot=i_tot, o_tot=o_tot)
 
         shape = (len(layers), n_acc)
-        out = {k: np.empty(shape) for k in ("compute", "glb_arr", "glb_all", "dram", "rf_pj")}
-
-        e_reg = tech.register_energy_pj(wbits)
+        out = {k: np.empty(shape) for k in ("compute", "glb_arr", "local_pj", "hops")}
+        mapping = {k: np.zeros(shape) for k in MAPPING_FIELDS}
+        e = dict(reg=tech.register_energy_pj(wbits), hop=tech.register_energy_pj(wbits))
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size == 0:
                 continue
-            X = np.asarray(accels.pe_x[idx], dtype=np.float64)[None, :]
-            Y = np.asarray(accels.pe_y[idx], dtype=np.float64)[None, :]
-            rfb = np.asarray(accels.rf_bytes[idx], dtype=np.float64)[None, :]
-            rfw = np.floor(rfb * 8 / wbits)
-            if df == "ws":
-                cy, fy = _axis(Cg, K, Y)
-                kx, _ = _axis(_cdiv(K, fy), np.ones_like(K), X)
-                uK = fy * kx
-                pK, pC = _cdiv(K, uK), _cdiv(Cg, cy)
-                compute = macs * (pK / K) * (pC / Cg)
-                taps = np.minimum(R * S, rfw)
-                n_tc = _cdiv(R * S, taps)
-                pairs = np.floor(rfw / (R * S))  # (channel, filter) pairs whose taps all fit the RF
-                best = None
-                for cr in _CHANNEL_CANDIDATES:
-                    c_r = np.where(dw | (pairs < cr), 1.0, np.minimum(cr, pC))
-                    k_r = np.where(dw, 1.0, np.clip(np.floor(pairs / c_r), 1.0, pK))
-                    i_c = np.where(dw, macs, N * P * Q * R * S * Cg * _cdiv(pK, k_r))
-                    red_c = _cdiv(pC, c_r) * n_tc
-                    traffic = i_c + o_tot * (2 * red_c - 1)
-                    if best is None:
-                        best, i_rd, n_red = traffic, i_c, red_c
-                    else:
-                        better = traffic < best
-                        best = np.where(better, traffic, best)
-                        i_rd, n_red = np.where(better, i_c, i_rd), np.where(better, red_c, n_red)
-                w_rd = w_tot * np.ones_like(compute)
-                ps_w, ps_r = o_tot * n_red, o_tot * (n_red - 1)
-                e_rf = tech.sram_energy_pj(rfb, wbits)
-                rf_pj = (macs + w_tot) * e_rf + macs * 3 * e_reg
-            elif df == "os":
-                qx, fx = _axis(Q, K, X)
-                py, fy = _axis(P, _cdiv(K, fx), Y)
-                uK = fx * fy
-                pP, pQ, pK = _cdiv(P, py), _cdiv(Q, qx), _cdiv(K, uK)
-                compute = macs * (pP / P) * (pQ / Q) * (pK / K)
-                ko = np.clip(rfw, 1.0, pK)
-                tile_h = np.minimum((py - 1) * st + R, Hp)
-                tile_w = np.minimum((qx - 1) * st + S, Wp)
-                w_rd = w_tot * N * pP * pQ
-                i_rd = N * pP * pQ * tile_h * tile_w * np.where(dw, K, Cg * _cdiv(pK, ko))
-                ps_w, ps_r = o_tot * np.ones_like(compute), np.zeros_like(compute)
-                e_rf = tech.sram_energy_pj(rfb, wbits)
-                rf_pj = (2 * macs + o_tot) * e_rf + macs * 2 * e_reg
-            else:  # rs
-                ry, fy = _axis(R, np.where(dw, K, Cg), Y)
-                px, fx = _axis(P, np.where(dw, _cdiv(K, fy), K), X)
-                uC = np.where(dw, 1.0, fy)
-                uK = np.where(dw, fy * fx, fx)
-                pR, pP, pC, pK = _cdiv(R, ry), _cdiv(P, px), _cdiv(Cg, uC), _cdiv(K, uK)
-                compute = macs * (pR / R) * (pP / P) * (pC / Cg) * (pK / K)
-                s_t = np.minimum(S, np.floor((rfw - 1) / 2))
-                n_s = _cdiv(S, s_t)
-                rows = np.minimum((px - 1) * st + R, Hp)
-                best = None
-                for cr in _CHANNEL_CANDIDATES:
-                    c_r = np.where(dw, 1.0, np.minimum(cr, pC))
-                    k_r = np.where(dw, 1.0, np.minimum(np.floor((rfw - c_r * s_t) / (c_r * s_t + 1)), pK))
-                    i_c = N * pP * rows * Wp * np.where(dw, K, Cg * _cdiv(pK, np.maximum(k_r, 1.0))) * n_s
-                    red_c = _cdiv(pC, c_r) * pR * n_s
-                    traffic = np.where(k_r >= 1, i_c + o_tot * (2 * red_c - 1), np.inf)
-                    if best is None:
-                        best, i_rd, n_red, kr, crr = traffic, i_c, red_c, k_r, c_r
-                    else:
-                        b = traffic < best
-                        best = np.where(b, traffic, best)
-                        i_rd, n_red = np.where(b, i_c, i_rd), np.where(b, red_c, n_red)
-                        kr, crr = np.where(b, k_r, kr), np.where(b, c_r, crr)
-                w_rd = w_tot * N * pP * np.ones_like(compute)
-                ps_w, ps_r = o_tot * n_red, o_tot * (n_red - 1)
-                bank_w, bank_i, bank_o = kr * crr * s_t, crr * s_t, kr
-                tot = bank_w + bank_i + bank_o
-                e_w = tech.sram_energy_pj(rfb * bank_w / tot, wbits)
-                e_i = tech.sram_energy_pj(rfb * bank_i / tot, wbits)
-                e_o = tech.sram_energy_pj(rfb * bank_o / tot, wbits)
-                rf_pj = (macs * (e_w + e_i + 2 * e_o) + w_rd * px * e_w + i_rd * np.minimum(ry, R) * e_i)
-            # GLB <-> DRAM (same for every dataflow): one operand resident per group, the other refetched
-            glbw = np.asarray(accels.glb_bytes[idx], dtype=np.float64)[None, :] * 8 / wbits
-            cap = glbw / 2
-            ig, wg = i_tot / G, w_tot / G
-            dram_rd = G * np.minimum(ig + wg * _cdiv(ig, cap), wg + ig * _cdiv(wg, cap))
-            glb_arr = w_rd + i_rd + ps_w + ps_r
+            acc = dict(X=np.asarray(accels.pe_x[idx], dtype=np.float64)[None, :],
+                       Y=np.asarray(accels.pe_y[idx], dtype=np.float64)[None, :],
+                       rfb=np.asarray(accels.rf_bytes[idx], dtype=np.float64)[None, :])
+            acc["rfw"] = np.floor(acc["rfb"] * 8 / wbits)
+            acc["e_rf"] = tech.sram_energy_pj(acc["rfb"], wbits)
+            acc["e_glb"] = tech.sram_energy_pj(accels.glb_bytes[idx].astype(np.float64)[None, :], wbits)
+            compute, cands = getattr(self, f"_{df}")(lay, acc, e)
+            best = self._select(compute, cands, acc, lay)
             out["compute"][:, idx] = compute
-            out["glb_arr"][:, idx] = glb_arr
-            out["glb_all"][:, idx] = glb_arr + dram_rd + o_tot
-            out["dram"][:, idx] = dram_rd + o_tot
-            out["rf_pj"][:, idx] = rf_pj
+            for k in ("glb_arr", "local_pj", "hops"):
+                out[k][:, idx] = best[k]
+            for k in MAPPING_FIELDS:
+                mapping[k][:, idx] = best["fields"][k]
 
+        # GLB <-> DRAM (every dataflow): one operand resident in the usable half of the GLB, in tiles;
+        # the other re-fetched once per tile; the cheaper order is taken.
         glb_bytes = accels.glb_bytes.astype(np.float64)[None, :]
-        mem_cycles = np.maximum(out["glb_arr"] / hw.glb_words_per_cycle,
-                                out["dram"] * (wbits / 8) / hw.dram_bytes_per_cycle)
-        latency = np.maximum(out["compute"], mem_cycles)
+        cap = glb_bytes * 8 / wbits / 2
+        G = lay["G"]
+        ig, wg = i_tot / G, w_tot / G
+        i_res = ig + wg * _cdiv(ig, cap)
+        w_res = wg + ig * _cdiv(wg, cap)
+        dram_rd = G * np.minimum(i_res, w_res)
+        first_tile = np.minimum(np.where(i_res <= w_res, ig, wg), cap)  # the resident operand's first tile
+        wbytes = wbits / 8
+        dram_cyc = (dram_rd + o_tot) * wbytes / hw.dram_bytes_per_cycle
+        fill = first_tile * wbytes / hw.dram_bytes_per_cycle
+        drain = np.minimum(o_tot, cap) * wbytes / hw.dram_bytes_per_cycle
+        glb_cyc = out["glb_arr"] / hw.glb_words_per_cycle
+        latency = np.maximum(np.maximum(out["compute"], glb_cyc) + fill + drain, dram_cyc)
         pes = accels.num_pes.astype(np.float64)
+        e_glb = tech.sram_energy_pj(glb_bytes, wbits)
         energy = {
             "mac": np.broadcast_to(macs * tech.mac_energy_pj(wbits), shape).copy(),
-            "rf": out["rf_pj"],
-            "glb": out["glb_all"] * tech.sram_energy_pj(glb_bytes, wbits),
-            "dram": out["dram"] * tech.dram_energy_pj(wbits),
+            "rf": out["local_pj"] + out["hops"] * e["hop"],
+            "glb": (out["glb_arr"] + dram_rd + o_tot) * e_glb,
+            "dram": np.broadcast_to((dram_rd + o_tot) * tech.dram_energy_pj(wbits), shape).copy(),
         }
+        fwd_regs = 1.0 if hw.noc == "forwarding" else 0.0
         area = {
             "pe": pes * tech.mac_area_um2(wbits),
             "rf": pes * tech.sram_area_um2(accels.rf_bytes.astype(np.float64)),
             "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64)),
-            "noc": pes * tech.noc_registers_per_pe * tech.register_area_um2(wbits),
+            "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
         }
-        return LayerCosts(latency_cycles=latency, compute_cycles=out["compute"], memory_cycles=mem_cycles,
+        return LayerCosts(latency_cycles=latency, compute_cycles=out["compute"], memory_cycles=latency - out["compute"],
                           energy_pj=energy, area_um2=area, utilisation=macs / (latency * pes[None, :]),
-                          macs=macs[:, 0].astype(np.int64), clock_mhz=hw.clock_mhz)
+                          macs=macs[:, 0].astype(np.int64), clock_mhz=hw.clock_mhz, mapping=mapping)
+
+    # ------------------------------------------------------------------------------------------
+    def _select(self, compute: np.ndarray, cands: list[_Candidate], acc: dict, lay: dict) -> dict:
+        """Best GLB-level order per candidate (least GLB traffic), then the best candidate per
+        (layer, accelerator) under ``mapper_objective``. Both on the array side: DRAM traffic does
+        not depend on the PE-level mapping."""
+        hw = self.hardware
+        best: dict | None = None
+        for cand in cands:
+            words = cand.w + cand.i + cand.o
+            cyc = np.maximum(compute, words / hw.glb_words_per_cycle)
+            energy = cand.local_pj + words * acc["e_glb"] + cand.hops * self.tech.register_energy_pj(hw.word_bits)
+            cyc = np.where(cand.valid, cyc, np.inf)
+            if self.mapper_objective == "latency":
+                key1, key2 = cyc, energy
+            elif self.mapper_objective == "energy":
+                key1, key2 = np.where(cand.valid, energy, np.inf), cyc
+            else:
+                key1, key2 = cyc * energy, cyc
+            if best is None:
+                best = dict(k1=key1, k2=key2, glb_arr=words, local_pj=cand.local_pj, hops=cand.hops,
+                            fields={k: np.broadcast_to(v, compute.shape).astype(np.float64)
+                                    for k, v in cand.fields.items()})
+                best["fields"]["glb_words"] = words
+                best["fields"]["hops"] = cand.hops
+                continue
+            tol = 1e-9 * np.abs(best["k1"])
+            b = (key1 < best["k1"] - tol) | ((np.abs(key1 - best["k1"]) <= tol) & (key2 < best["k2"]))
+            best["k1"], best["k2"] = np.where(b, key1, best["k1"]), np.where(b, key2, best["k2"])
+            for k, v in (("glb_arr", words), ("local_pj", cand.local_pj), ("hops", cand.hops)):
+                best[k] = np.where(b, v, best[k])
+            for k, v in cand.fields.items():
+                best["fields"][k] = np.where(b, v, best["fields"][k])
+            best["fields"]["glb_words"] = np.where(b, words, best["fields"]["glb_words"])
+            best["fields"]["hops"] = np.where(b, cand.hops, best["fields"]["hops"])
+        assert best is not None
+        if not np.all(np.isfinite(best["k1"])):
+            raise HDXError("no legal mapping for some (layer, accelerator) pair: the RF is too small")
+        return best
+
+    @staticmethod
+    def _orders(fp: dict, dist: dict, bounds: tuple, rel: dict, o_tot: np.ndarray):
+        """Array-side GLB words (w, i, o) of the best GLB-level loop order (least total traffic)."""
+        best = None
+        for n, order in enumerate(ORDERS):
+            f = {x: _outer_fills(fp[x], bounds, rel[x], order) for x in ("w", "i", "o")}
+            w, i = f["w"] * dist["w"], f["i"] * dist["i"]
+            o_wr = f["o"] * dist["o"]
+            o = o_wr + np.maximum(o_wr - o_tot, 0.0)  # psum writes, and read-backs of all but the first
+            tot = w + i + o
+            if best is None:
+                best = [tot, w, i, o, f, np.zeros_like(tot)]
+            else:
+                b = tot < best[0]
+                best = [np.where(b, tot, best[0]), np.where(b, w, best[1]), np.where(b, i, best[2]),
+                        np.where(b, o, best[3]), {x: np.where(b, f[x], best[4][x]) for x in f},
+                        np.where(b, float(n), best[5])]
+        assert best is not None
+        return best[1], best[2], best[3], best[4], best[5]
+
+    # -- weight-stationary ---------------------------------------------------------------------
+    def _ws(self, lay: dict, acc: dict, e: dict):
+        N, K, Cg, P, Q, R, S, dw = (lay[k] for k in ("N", "K", "Cg", "P", "Q", "R", "S", "dw"))
+        X, Y, rfw, e_rf = acc["X"], acc["Y"], acc["rfw"], acc["e_rf"]
+        cy, fy = _axis(Cg, K, Y)
+        kx, _ = _axis(_cdiv(K, fy), np.ones_like(K), X)
+        uK = fy * kx
+        Kt, Ct = _cdiv(K, uK), _cdiv(Cg, cy)
+        act = cy * uK
+        compute = N * P * Q * R * S * Kt * Ct
+        taps = R * S
+        s_in = np.minimum(taps, rfw)            # taps of one weight chunk in the RF
+        n_tc = _cdiv(taps, s_in)
+        pairs = np.floor(rfw / taps)            # (channel) filters whose taps all fit
+        dist = dict(w=act, i=np.where(dw, uK, cy), o=uK)
+        rel = dict(w=(False, True, True), i=(True, True, ~dw), o=(True, False, True))
+        cands = []
+        for c_in in _FACTORS:
+            c = np.where(pairs >= c_in, np.minimum(c_in, Ct), 1.0)
+            bounds = (N * P * Q, _cdiv(Ct, c) * n_tc, Kt)
+            fp = dict(w=c * s_in, i=np.ones_like(c), o=np.ones_like(c))
+            w, _, o, f, order = self._orders(fp, dist, bounds, rel, lay["o_tot"])
+            i = compute * dist["i"]             # 1-word input register, taps innermost: a word per MAC
+            local = (lay["macs"] * (e_rf + 3 * e["reg"]) + f["w"] * act * e_rf
+                     + (compute + 2 * f["o"]) * act * e["reg"])
+            cands.append(_Candidate(np.ones_like(compute, dtype=bool), w, i, o, local, np.zeros_like(compute),
+                                    dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in)))
+        return compute, cands
+
+    # -- output-stationary ---------------------------------------------------------------------
+    def _os(self, lay: dict, acc: dict, e: dict):
+        N, K, Cg, P, Q, R, S, dw, st = (lay[k] for k in ("N", "K", "Cg", "P", "Q", "R", "S", "dw", "st"))
+        X, Y, rfw, e_rf = acc["X"], acc["Y"], acc["rfw"], acc["e_rf"]
+        qx, fx = _axis(Q, K, X)
+        py, fy = _axis(P, _cdiv(K, fx), Y)
+        uK = fx * fy
+        Pt, Qt, Kt, Ct = _cdiv(P, py), _cdiv(Q, qx), _cdiv(K, uK), Cg
+        act = qx * py * uK
+        compute = N * Pt * Qt * Kt * Ct * R * S
+        dist = dict(w=uK, i=qx * py * np.where(dw, uK, 1.0), o=act)
+        rel = dict(w=(False, True, True), i=(True, True, dw), o=(True, False, True))
+        forwarding = self.hardware.noc == "forwarding"
+        tile_h = np.minimum((py - 1) * lay["st"] + R, lay["H"] + 2 * lay["pad"])
+        tile_w = np.minimum((qx - 1) * st + S, lay["W"] + 2 * lay["pad"])
+        cands = []
+        for mode, k_in in itertools.product(range(2 if self.mapper_space == "full" else 1), _FACTORS):
+            k = np.minimum(np.minimum(k_in, rfw), Kt)
+            kb = _cdiv(Kt, k)
+            bounds = (N * Pt * Qt, Ct, kb)
+            fp = dict(w=np.ones_like(k), i=np.ones_like(k), o=k)
+            _, _, o, f, order = self._orders(fp, dist, bounds, rel, lay["o_tot"])
+            w = compute * dist["w"]             # 1-word weight register, a new weight every MAC
+            i_fills = compute if mode == 0 else np.where(dw, compute, N * Pt * Qt * Ct * R * S * kb)
+            i = i_fills * dist["i"]
+            hops = np.zeros_like(i)
+            if forwarding:                      # inputs shift between neighbouring PEs: GLB sends the halo tile
+                i_fwd = N * Pt * Qt * tile_h * tile_w * np.where(dw, uK * Kt, Ct * (Kt if mode == 0 else kb))
+                hops = np.maximum(i - i_fwd, 0.0)
+                i = np.minimum(i, i_fwd)
+            local = (lay["macs"] * (2 * e_rf + 2 * e["reg"]) + 2 * f["o"] * act * e_rf
+                     + (compute + i_fills) * act * e["reg"])
+            cands.append(_Candidate(np.ones_like(compute, dtype=bool), w, i, o, local, hops,
+                                    dict(mode=float(mode), order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=S)))
+        return compute, cands
+
+    # -- row-stationary ------------------------------------------------------------------------
+    def _rs(self, lay: dict, acc: dict, e: dict):
+        N, K, Cg, P, Q, R, S, dw, st = (lay[k] for k in ("N", "K", "Cg", "P", "Q", "R", "S", "dw", "st"))
+        X, Y, rfw, e_rf = acc["X"], acc["Y"], acc["rfw"], acc["e_rf"]
+        ry, fy = _axis(R, np.where(dw, K, Cg), Y)
+        px, fx = _axis(P, np.where(dw, _cdiv(K, fy), K), X)
+        uC = np.where(dw, 1.0, fy)
+        uK = np.where(dw, fy * fx, fx)
+        Rt, Pt, Kt, Ct = _cdiv(R, ry), _cdiv(P, px), _cdiv(K, uK), _cdiv(Cg, uC)
+        act = ry * fy * px * fx
+        compute = N * Pt * Q * Kt * Ct * Rt * S
+        diag = np.minimum((px - 1) * st + ry, px * ry)   # distinct input rows on the array (diagonal multicast)
+        dist = dict(w=ry * uC * uK, i=diag * np.where(dw, uK, uC), o=px * uK)
+        rel = dict(w=(False, True, True), i=(True, True, dw), o=(True, False, True))
+        cands = []
+        for q_in, c_in in itertools.product(_ROW_FACTORS, _FACTORS):
+            q = Q if q_in == 0 else np.minimum(q_in, Q)
+            c = np.where(dw, 1.0, np.minimum(c_in, Ct))
+            s = np.minimum(S, np.floor((rfw - q - c * (q - 1) * st) / (2 * c)))
+            w_ext = (q - 1) * st + s
+            k_dense = np.floor((rfw - c * w_ext) / np.maximum(c * s + q, 1.0))
+            k_dw = np.floor(rfw / np.maximum(s + w_ext + q, 1.0))
+            k = np.minimum(np.where(dw, k_dw, k_dense), Kt)
+            valid = (s >= 1) & (k >= 1)
+            s, k, w_ext = np.maximum(s, 1.0), np.maximum(k, 1.0), np.maximum(w_ext, 1.0)
+            bounds = (N * Pt * _cdiv(Q, q), _cdiv(Ct, c) * Rt * _cdiv(S, s), _cdiv(Kt, k))
+            fp = dict(w=k * c * s, i=np.where(dw, k, c) * w_ext, o=k * q)
+            w, i, o, f, order = self._orders(fp, dist, bounds, rel, lay["o_tot"])
+            local = lay["macs"] * 4 * e_rf + (f["w"] + f["i"] + 2 * f["o"]) * act * e_rf
+            cands.append(_Candidate(valid, w, i, o, local, np.zeros_like(compute),
+                                    dict(mode=0.0, order=order, c_in=c, k_in=k, q_in=q, s_in=s)))
+        return compute, cands

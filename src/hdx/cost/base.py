@@ -40,6 +40,7 @@ class LayerCosts:
     utilisation: np.ndarray
     macs: np.ndarray  # [L]
     clock_mhz: float
+    mapping: dict[str, np.ndarray] | None = None  # chosen mapping per pair (models with a mapper)
 
     @property
     def energy_total_pj(self) -> np.ndarray:

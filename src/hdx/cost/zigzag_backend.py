@@ -372,6 +372,9 @@ class ZigZagModel:
         self.hardware = hardware if hardware is not None else HardwareParams()
         self.tech = tech if isinstance(tech, TechTable) else load_tech(tech if tech is not None
                                                                        else self.hardware.tech)
+        if self.hardware.noc != "multicast":
+            raise HDXError(f"zigzag cannot model PE-to-PE forwarding (hardware.noc: {self.hardware.noc}); "
+                           "use noc: multicast, or the analytical model")
         if not isinstance(lpf_limit, int) or lpf_limit < 1:
             raise HDXError(f"zigzag lpf_limit must be an integer >= 1, got {lpf_limit!r}")
         if pin not in ("fxfy", "none"):

@@ -128,6 +128,9 @@ class HardwareParams(StrictModel):
     glb_words_per_cycle: float = Field(32.0, gt=0, description="GLB <-> array bandwidth (words/cycle)")
     dram_bytes_per_cycle: float = Field(16.0, gt=0, description="DRAM <-> GLB bandwidth (bytes/cycle)")
     tech: str = Field("accelergy_45nm", description="technology table name or YAML path")
+    noc: Literal["multicast", "forwarding"] = Field(
+        "multicast", description="array interconnect: GLB multicast + spatial reduction only, or also "
+                                 "input forwarding between neighbouring PEs (costed, see hdx.cost.analytical)")
 
     @property
     def word_bytes(self) -> float:
