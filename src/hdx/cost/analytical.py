@@ -43,7 +43,8 @@ primary tile is balanced (``t = ceil(D/ceil(D/t))``) and the m with most busy PE
 * **RS** (row-stationary, Eyeriss): Y ← R (filter rows; spare rows replicate Cg, or K for depthwise),
   X ← P (output rows; spare columns replicate K). Weights are multicast along a row, inputs along
   diagonals (``(px−1)·stride + ry`` distinct rows), partial sums reduced down columns. RF: weights,
-  inputs and partial sums share it (one RF, one energy per access at its capacity).
+  inputs and partial sums share its capacity in three banks (Eyeriss spads), each the share of
+  ``rf_bytes`` its tile needs, each access costing the table energy at that bank's size.
 
 compute_cycles = per-PE temporal iterations = MACs · Π over unrolled loops (passes / D).
 
@@ -456,7 +457,7 @@ class AnalyticalModel:
     # -- row-stationary ------------------------------------------------------------------------
     def _rs(self, lay: dict, acc: dict, e: dict):
         N, K, Cg, P, Q, R, S, dw, st = (lay[k] for k in ("N", "K", "Cg", "P", "Q", "R", "S", "dw", "st"))
-        X, Y, rfw, e_rf = acc["X"], acc["Y"], acc["rfw"], acc["e_rf"]
+        X, Y, rfw = acc["X"], acc["Y"], acc["rfw"]
         ry, fy = _axis(R, np.where(dw, K, Cg), Y)
         px, fx = _axis(P, np.where(dw, _cdiv(K, fy), K), X)
         uC = np.where(dw, 1.0, fy)
@@ -481,7 +482,12 @@ class AnalyticalModel:
             bounds = (N * Pt * _cdiv(Q, q), _cdiv(Ct, c) * Rt * _cdiv(S, s), _cdiv(Kt, k))
             fp = dict(w=k * c * s, i=np.where(dw, k, c) * w_ext, o=k * q)
             w, i, o, f, order = self._orders(fp, dist, bounds, rel, lay["o_tot"])
-            local = lay["macs"] * 4 * e_rf + (f["w"] + f["i"] + 2 * f["o"]) * act * e_rf
+            # banked RF (Eyeriss spads): each operand's bank is its tile's share of rf_bytes
+            tot = fp["w"] + fp["i"] + fp["o"]
+            e_b = {x: self.tech.sram_energy_pj(acc["rfb"] * fp[x] / tot, self.hardware.word_bits)
+                   for x in ("w", "i", "o")}
+            local = (lay["macs"] * (e_b["w"] + e_b["i"] + 2 * e_b["o"])
+                     + (f["w"] * e_b["w"] + f["i"] * e_b["i"] + 2 * f["o"] * e_b["o"]) * act)
             cands.append(_Candidate(valid, w, i, o, local, np.zeros_like(compute),
                                     dict(mode=0.0, order=order, c_in=c, k_in=k, q_in=q, s_in=s)))
         return compute, cands
