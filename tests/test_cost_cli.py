@@ -90,3 +90,28 @@ def test_zigzag_extra_missing(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "zigzag", None)
     rc, _, err = run(capsys, "--arch", ARCH, "--accel", "16x16,rf=16,df=ws", "--backend", "zigzag")
     assert rc == 2 and "pip install 'hdx[zigzag]'" in err and err.count("\n") == 1
+
+
+def test_explain_prints_the_mapping_per_layer(capsys):
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel", "12x8,rf=32,df=rs", "--explain", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert all(r["mapping"].startswith("RS RF:") and "GLB loops" in r["mapping"] for r in d["layers"])
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel", "16x16,rf=16,df=os", "--explain")
+    assert rc == 0, err
+    assert "head.conv" in out and "OS " in out and "psum(s)" in out
+
+
+def test_all_lists_every_design_of_the_grid(capsys):
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel", "grid", "--all", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    designs = d["designs"]
+    assert len(designs) == d["evaluated"] == 1152
+    assert len({r["accelerator"] for r in designs}) == 1152
+    best = next(r for r in designs if r["accelerator"] == d["best"]["accelerator"])
+    # the best design by EDAP is the minimum of latency * energy * area over the listed rows
+    edap = [r["latency_ms"] * r["energy_pj"] * r["area_mm2"] for r in designs]
+    assert best["latency_ms"] * best["energy_pj"] * best["area_mm2"] == pytest.approx(min(edap))
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel", "16x16,rf=16,df=ws", "--all")
+    assert rc == 2 and "--all" in err

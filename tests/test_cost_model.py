@@ -337,3 +337,26 @@ def test_timeloop_reference_fidelity():
         if case["id"] == "TL24":  # Eyeriss 14x12, VGG conv3_1-like: Timeloop finds full utilisation
             assert c.latency_cycles[0, 0] == pytest.approx(case["result"]["cycles"])
     assert np.median(err_c) <= 0.15 and np.median(err_e) <= 0.25
+
+
+def test_mapper_full_space_never_worse_than_taps_innermost(random_layers):
+    # the full mapping space contains every taps-innermost mapping, so under the default objective
+    # (latency, then energy) its choice is never slower
+    narrow = AnalyticalModel(GRID.hardware, mapper_space="taps-innermost")
+    a = MODEL.evaluate(random_layers, GRID.table)
+    b = narrow.evaluate(random_layers, GRID.table)
+    assert np.all(a.latency_cycles <= b.latency_cycles * (1 + 1e-9))
+    assert np.any(a.latency_cycles < b.latency_cycles * (1 - 1e-6))  # OS k-inner wins somewhere
+
+
+def test_no_free_input_reuse_without_forwarding():
+    # OS without forwarding: every pixel PE gets its own input word for every tap, so the GLB sends at
+    # least MACs / k_in input words; with forwarding the halo window suffices and the rest are hops.
+    ly = Layer("conv", c=8, k=8, h=16, w=16, r=3, s=3, padding=1, name="c")
+    acc = AccelTable.from_accels([Accelerator.parse("16x16,rf=2,df=os")])  # 1 psum: no k-inner reuse
+    base = MODEL.evaluate(LayerTable([ly]), acc)
+    fwd = AnalyticalModel(GRID.hardware.model_copy(update={"noc": "forwarding"})).evaluate(LayerTable([ly]), acc)
+    assert base.mapping["glb_words"][0, 0] >= ly.macs
+    assert fwd.mapping["glb_words"][0, 0] < base.mapping["glb_words"][0, 0]
+    assert fwd.mapping["hops"][0, 0] > 0 and base.mapping["hops"][0, 0] == 0
+    assert fwd.area_um2["noc"][0] > base.area_um2["noc"][0]

@@ -46,6 +46,10 @@ def cost_cmd(
     accel_space: str = typer.Option("eyeriss_like", "--accel-space", help="Accelerator space (grid and "
                                     "fixed hardware parameters): shipped name or YAML path."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    explain: bool = typer.Option(False, "--explain", help="Show the mapping the model chose for each layer "
+                                 "(analytical backend)."),
+    all_designs: bool = typer.Option(False, "--all", help="With --accel grid: also list every design of the "
+                                     "grid (latency, energy, area; JSON key 'designs')."),
 ) -> None:
     """Per-layer and total latency, energy and area; with --accel grid, the best accelerator."""
     from hdx.cost import BACKENDS, get_cost_model
@@ -60,6 +64,8 @@ def cost_cmd(
         raise HDXError(f"unknown --objective '{objective}': use one of {', '.join(OBJECTIVES)}")
     if backend not in BACKENDS:
         raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)}")
+    if all_designs and accel.strip().lower() != "grid":
+        raise HDXError("--all lists the designs of the grid: use it with --accel grid")
     w = _weights(weights)
     if objective == "weighted" and not w:
         raise HDXError("--objective weighted needs --weights, e.g. latency=1,energy=1,area=1")
@@ -99,6 +105,8 @@ def cost_cmd(
         rows.append({"name": ly.name, "kind": ly.kind, "latency_cycles": cyc, "latency_ms": cyc / clock_khz,
                      "energy_pj": float(e_layer[i]), "area_mm2": area_mm2, "macs": int(ly.macs),
                      "utilisation": float(costs.utilisation[i, col])})
+        if explain:
+            rows[-1]["mapping"] = _explain(costs, i, col, acc.dataflow)
     total_cyc = float(costs.latency_cycles[:, col].sum())
     total = {"latency_cycles": total_cyc, "latency_ms": total_cyc / clock_khz,
              "energy_pj": float(e_layer.sum()), "area_mm2": area_mm2, "macs": int(table.macs.sum())}
@@ -107,10 +115,25 @@ def cost_cmd(
     if result is not None:
         extra = {k: total[k] for k in ("latency_cycles", "energy_pj", "macs")}
         out.update(best={**result.to_dict(), **extra}, evaluated=result.evaluated, seconds=seconds)
+        if all_designs:
+            lat = costs.latency_cycles.sum(0)
+            en = costs.energy_total_pj.sum(0)
+            ar = np.asarray(costs.area_total_um2) / 1e6
+            out["designs"] = [{"accelerator": str(grid[j]), "latency_cycles": float(lat[j]),
+                               "latency_ms": float(lat[j]) / clock_khz, "energy_pj": float(en[j]),
+                               "area_mm2": float(ar[j])} for j in range(len(grid))]
     if as_json:
         typer.echo(json.dumps(out))
         return
     _print_tables(out, grid.name)
+
+
+def _explain(costs, i: int, col: int, dataflow: str) -> str:
+    from hdx.cost.analytical import describe_mapping
+
+    if costs.mapping is None:
+        return "not reported by this cost model"
+    return describe_mapping(costs.mapping, i, col, dataflow)
 
 
 def _print_tables(out: dict, grid_name: str) -> None:
@@ -128,6 +151,11 @@ def _print_tables(out: dict, grid_name: str) -> None:
     t.add_row("total", "", f"{tot['macs']:,}", f"{tot['latency_cycles']:,.0f}", f"{tot['latency_ms']:.4f}",
               f"{tot['energy_pj'] / 1e6:.3f}", "", end_section=True)
     console.print(t)
+    if any("mapping" in r for r in out["layers"]):
+        for r in out["layers"]:
+            console.print(f"  {r['name']:<16} {r['mapping']}", soft_wrap=True)
+    if "designs" in out:
+        console.print(f"{len(out['designs'])} designs listed (use --json to read them)")
     console.print(f"area {tot['area_mm2']:.4f} mm²   latency {tot['latency_ms']:.4f} ms   "
                   f"energy {tot['energy_pj'] * 1e-9:.5f} mJ")
     if "best" in out:

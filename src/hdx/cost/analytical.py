@@ -491,3 +491,18 @@ class AnalyticalModel:
             cands.append(_Candidate(valid, w, i, o, local, np.zeros_like(compute),
                                     dict(mode=0.0, order=order, c_in=c, k_in=k, q_in=q, s_in=s)))
         return compute, cands
+
+
+def describe_mapping(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: str) -> str:
+    """One line describing the mapping chosen for layer ``i`` on accelerator ``j`` (``--explain``)."""
+    m = {k: float(v[i, j]) for k, v in mapping.items()}
+    order = " < ".join(GROUPS[g].upper() for g in ORDERS[int(m["order"])])
+    if dataflow == "ws":
+        tile = f"RF: weights of {m['c_in']:.0f} channel(s) x {m['s_in']:.0f} tap(s); psum in a register"
+    elif dataflow == "os":
+        tile = f"{OS_MODES[int(m['mode'])]}, RF: {m['k_in']:.0f} psum(s)"
+    else:
+        tile = (f"RF: {m['k_in']:.0f} filter(s) x {m['c_in']:.0f} channel(s) x {m['s_in']:.0f} tap(s), "
+                f"{m['q_in']:.0f} output(s) of a row")
+    hops = f", {m['hops']:,.0f} hops" if m["hops"] else ""
+    return f"{dataflow.upper()} {tile}; GLB loops {order} (inner to outer); {m['glb_words']:,.0f} GLB words{hops}"
