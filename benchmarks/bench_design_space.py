@@ -40,11 +40,13 @@ def main() -> None:
     table = CostTable.build(space, grid, model)
     idx = space.sample_indices(np.random.default_rng(args.seed), args.networks)
     m = table.network(idx)
-    objectives = {"latency": m["latency"], "energy": m["energy"], "edap": m["latency"] * m["energy"] * m["area"]}
+    objectives = {"latency": m["latency"], "energy": m["energy"],
+                  "edap": m["latency"] * m["energy"] * m["area"]}
     print(f"Optimal designs over {args.networks} random networks of '{space.name}' on grid '{grid.name}' "
           f"({len(grid)} designs), {model.name} v{model.version} ({time.perf_counter() - t0:.1f} s)")
     print()
-    hdr = f"{'objective':<9}{'top design':<20}{'share':>7}{'distinct':>9}  {'dataflows':<26}{'RF sizes (B)':<34}arrays"
+    hdr = (f"{'objective':<9}{'top design':<20}{'share':>7}{'distinct':>9}  {'dataflows':<26}"
+           f"{'RF sizes (B)':<34}arrays")
     print(hdr)
     print("-" * (len(hdr) + 20))
     for name, v in objectives.items():
@@ -55,7 +57,9 @@ def main() -> None:
         dfs = collections.Counter(a.dataflow for a in accs)
         rfs = collections.Counter(a.rf_bytes for a in accs)
         arrays = collections.Counter(f"{a.pe_x}x{a.pe_y}" for a in accs)
-        share = lambda c: " ".join(f"{k}:{n / len(accs):.0%}" for k, n in sorted(c.items()))  # noqa: E731
+        def share(c: collections.Counter | dict, n_all: int = len(accs)) -> str:
+            return " ".join(f"{k}:{n / n_all:.0%}" for k, n in sorted(c.items()))
+
         print(f"{name:<9}{grid[top].text():<20}{n_top / len(accs):>7.1%}{len(count):>9}  "
               f"{share({d: dfs[d] for d in DATAFLOWS if dfs[d]}):<26}{share(rfs):<34}{len(arrays)} distinct, "
               f"top {arrays.most_common(1)[0][0]}")
@@ -64,9 +68,9 @@ def main() -> None:
     for text, obj in PUBLISHED:
         j = grid.index(text)
         ranks = (objectives[obj] < objectives[obj][:, [j]]).sum(1) + 1
-        print(f"  {text:<20} {obj:<8} median rank {int(np.median(ranks)):>4} / {len(grid)}, best {int(ranks.min())}, "
-              f"within 10 % of the optimum for {np.mean(objectives[obj][:, j] <= 1.1 * objectives[obj].min(1)):.0%} "
-              f"of networks")
+        near = np.mean(objectives[obj][:, j] <= 1.1 * objectives[obj].min(1))
+        print(f"  {text:<20} {obj:<8} median rank {int(np.median(ranks)):>4} / {len(grid)}, "
+              f"best {int(ranks.min())}, within 10 % of the optimum for {near:.0%} of networks")
 
 
 if __name__ == "__main__":

@@ -197,7 +197,8 @@ def main() -> None:
     print(f"Decision agreement with ZigZag: {len(nets)} networks x {A} designs "
           f"(PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, {'/'.join(DATAFLOWS).upper()}), "
           f"grid '{grid.name}', tech '{hw.tech}'")
-    print(f"HDX {model.name} v{model.version}, mapper {args.mapper_space} ({len(unique)} unique layers x {A} designs in "
+    print(f"HDX {model.name} v{model.version}, mapper {args.mapper_space} "
+          f"({len(unique)} unique layers x {A} designs in "
           f"{t_ours * 1e3:.1f} ms); ZigZag {ZigZagModel(hw).version}, LOMA lpf 1; ZigZag failures: {failed}")
     print()
     hdr = (f"{'network':<11}{'MMACs':>7}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}  {'HDX EDAP pick':<20}"
@@ -205,14 +206,16 @@ def main() -> None:
     print(hdr)
     print("-" * len(hdr))
     rows = []
-    for (name, arch), layers in zip(nets, net_layers, strict=True):
+    for (name, _), layers in zip(nets, net_layers, strict=True):
         ids = np.array([index[ly] for ly in layers])
         zl, ze = z_lat[ids].sum(0), z_en[ids].sum(0)
         ol, oe = o_lat[ids].sum(0), o_en[ids].sum(0)
         ok = np.isfinite(zl) & np.isfinite(ze)
         z_edap, o_edap = zl * ze * z_area, ol * oe * o_area
         r = [spearman(ol[ok], zl[ok]), spearman(oe[ok], ze[ok]), spearman(o_edap[ok], z_edap[ok])]
-        pick = lambda v: int(np.flatnonzero(ok)[np.argmin(v[ok])])  # noqa: E731
+        def pick(v: np.ndarray, ok: np.ndarray = ok) -> int:
+            return int(np.flatnonzero(ok)[np.argmin(v[ok])])
+
         regrets = [zv[pick(ov)] / zv[ok].min() - 1 for ov, zv in ((o_edap, z_edap), (ol, zl), (oe, ze))]
         rows.append(r + regrets)
         macs = sum(ly.macs for ly in layers) / 1e6
@@ -245,8 +248,11 @@ def main() -> None:
         m = np.array([kk == k for kk in kinds])
         if not m.any():
             continue
-        share = lambda w: "/".join(f"{np.mean(w[m] == d):.0%}" for d in range(3))  # noqa: E731
-        print(f"{k:<11}{int(m.sum()):>7}   {share(o_win):<18}{share(z_win):<18}{np.mean(o_win[m] == z_win[m]):>6.0%}")
+        def share(w: np.ndarray, m: np.ndarray = m) -> str:
+            return "/".join(f"{np.mean(w[m] == d):.0%}" for d in range(3))
+
+        same = np.mean(o_win[m] == z_win[m])
+        print(f"{k:<11}{int(m.sum()):>7}   {share(o_win):<18}{share(z_win):<18}{same:>6.0%}")
     sys.stdout.flush()
 
 

@@ -355,7 +355,8 @@ def test_no_free_input_reuse_without_forwarding():
     ly = Layer("conv", c=8, k=8, h=16, w=16, r=3, s=3, padding=1, name="c")
     acc = AccelTable.from_accels([Accelerator.parse("16x16,rf=2,df=os")])  # 1 psum: no k-inner reuse
     base = MODEL.evaluate(LayerTable([ly]), acc)
-    fwd = AnalyticalModel(GRID.hardware.model_copy(update={"noc": "forwarding"})).evaluate(LayerTable([ly]), acc)
+    fwd_model = AnalyticalModel(GRID.hardware.model_copy(update={"noc": "forwarding"}))
+    fwd = fwd_model.evaluate(LayerTable([ly]), acc)
     assert base.mapping["glb_words"][0, 0] >= ly.macs
     assert fwd.mapping["glb_words"][0, 0] < base.mapping["glb_words"][0, 0]
     assert fwd.mapping["hops"][0, 0] > 0 and base.mapping["hops"][0, 0] == 0

@@ -59,7 +59,8 @@ and an order of the GLB-level loops; all candidates are evaluated as [layers × 
   channels' weights (all taps; else a chunk of ``min(R·S, RF words)`` taps) — the partial sum stays in
   its register across them. OS: ``k_in`` ∈ {1, …, 32} partial sums (≤ RF words), either with the taps
   innermost (``taps-inner``) or with the K loop innermost (``k-inner``: the input register is reused
-  across ``k_in`` filters while the weight changes every MAC; not with ``mapper_space=taps-innermost``). RS: ``q_in`` outputs of a row
+  across ``k_in`` filters while the weight changes every MAC; not with ``mapper_space=taps-innermost``).
+  RS: ``q_in`` outputs of a row
   (1, 4, 16 or the whole row) × ``c_in`` channels × ``s_in`` taps × ``k_in`` filters, largest ``s_in``
   then ``k_in`` such that weights ``k·c·s`` + input window ``c·((q−1)·stride + s)`` + psums ``k·q``
   fit the RF (depthwise: the window is per filter).
@@ -231,7 +232,8 @@ class AnalyticalModel:
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def __repr__(self) -> str:
-        return (f"AnalyticalModel(v{self.version}, tech={self.tech.name}, word_bits={self.hardware.word_bits}, "
+        return (f"AnalyticalModel(v{self.version}, tech={self.tech.name}, "
+                f"word_bits={self.hardware.word_bits}, "
                 f"noc={self.hardware.noc})")
 
     # ------------------------------------------------------------------------------------------
@@ -326,7 +328,8 @@ class AnalyticalModel:
             "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64)),
             "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
         }
-        return LayerCosts(latency_cycles=latency, compute_cycles=out["compute"], memory_cycles=latency - out["compute"],
+        return LayerCosts(latency_cycles=latency, compute_cycles=out["compute"],
+                          memory_cycles=latency - out["compute"],
                           energy_pj=energy, area_um2=area, utilisation=macs / (latency * pes[None, :]),
                           macs=macs[:, 0].astype(np.int64), clock_mhz=hw.clock_mhz, mapping=mapping)
 
@@ -340,7 +343,8 @@ class AnalyticalModel:
         for cand in cands:
             words = cand.w + cand.i + cand.o
             cyc = np.maximum(compute, words / hw.glb_words_per_cycle)
-            energy = cand.local_pj + words * acc["e_glb"] + cand.hops * self.tech.register_energy_pj(hw.word_bits)
+            e_hop = self.tech.register_energy_pj(hw.word_bits)
+            energy = cand.local_pj + words * acc["e_glb"] + cand.hops * e_hop
             cyc = np.where(cand.valid, cyc, np.inf)
             if self.mapper_objective == "latency":
                 key1, key2 = cyc, energy
@@ -444,7 +448,7 @@ class AnalyticalModel:
             i_fills = compute if mode == 0 else np.where(dw, compute, N * Pt * Qt * Ct * R * S * kb)
             i = i_fills * dist["i"]
             hops = np.zeros_like(i)
-            if forwarding:                      # inputs shift between neighbouring PEs: GLB sends the halo tile
+            if forwarding:  # inputs shift between neighbouring PEs: the GLB sends the halo tile
                 i_fwd = N * Pt * Qt * tile_h * tile_w * np.where(dw, uK * Kt, Ct * (Kt if mode == 0 else kb))
                 hops = np.maximum(i - i_fwd, 0.0)
                 i = np.minimum(i, i_fwd)
@@ -465,7 +469,7 @@ class AnalyticalModel:
         Rt, Pt, Kt, Ct = _cdiv(R, ry), _cdiv(P, px), _cdiv(K, uK), _cdiv(Cg, uC)
         act = ry * fy * px * fx
         compute = N * Pt * Q * Kt * Ct * Rt * S
-        diag = np.minimum((px - 1) * st + ry, px * ry)   # distinct input rows on the array (diagonal multicast)
+        diag = np.minimum((px - 1) * st + ry, px * ry)  # distinct input rows (diagonal multicast)
         dist = dict(w=ry * uC * uK, i=diag * np.where(dw, uK, uC), o=px * uK)
         rel = dict(w=(False, True, True), i=(True, True, dw), o=(True, False, True))
         cands = []
@@ -505,4 +509,5 @@ def describe_mapping(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: s
         tile = (f"RF: {m['k_in']:.0f} filter(s) x {m['c_in']:.0f} channel(s) x {m['s_in']:.0f} tap(s), "
                 f"{m['q_in']:.0f} output(s) of a row")
     hops = f", {m['hops']:,.0f} hops" if m["hops"] else ""
-    return f"{dataflow.upper()} {tile}; GLB loops {order} (inner to outer); {m['glb_words']:,.0f} GLB words{hops}"
+    return (f"{dataflow.upper()} {tile}; GLB loops {order} (inner to outer); "
+            f"{m['glb_words']:,.0f} GLB words{hops}")

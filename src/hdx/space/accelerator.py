@@ -130,7 +130,7 @@ class HardwareParams(StrictModel):
     tech: str = Field("accelergy_45nm", description="technology table name or YAML path")
     noc: Literal["multicast", "forwarding"] = Field(
         "multicast", description="array interconnect: GLB multicast + spatial reduction only, or also "
-                                 "input forwarding between neighbouring PEs (costed, see hdx.cost.analytical)")
+                                 "input forwarding between neighbouring PEs (costed: hdx.cost.analytical)")
 
     @property
     def word_bytes(self) -> float:
