@@ -37,7 +37,7 @@ from hdx.cost.base import CostModel
 from hdx.cost.table import METRICS, CostTable, objective_value
 from hdx.errors import DataError, HDXError
 from hdx.evaluator.base import reference_weights
-from hdx.report.rundir import atomic_write_bytes, atomic_write_text
+from hdx.safeio import atomic_write_bytes, atomic_write_text
 from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
 
