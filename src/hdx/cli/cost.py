@@ -11,7 +11,6 @@ area in mm².
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -49,7 +48,8 @@ def cost_cmd(
 ) -> None:
     """Per-layer and total latency, energy and area; with --accel grid, the best accelerator."""
     from hdx.cost import BACKENDS, get_cost_model
-    from hdx.cost.search import metrics_from_costs, parse_limits, search
+    from hdx.cost.base import check_finite
+    from hdx.cost.search import grid_metrics, parse_limits, search
     from hdx.cost.table import OBJECTIVES
     from hdx.errors import HDXError
     from hdx.space.accelerator import AcceleratorSpace, AccelTable
@@ -77,8 +77,8 @@ def cost_cmd(
         if backend == "zigzag" and pairs > 200:
             raise HDXError(f"--accel grid with --backend zigzag would run {pairs} ZigZag layer evaluations "
                            f"(~0.05-0.3 s each); use --backend analytical for the grid, or one --accel")
-        costs = model.evaluate(table, grid.table)
-        result = search(metrics_from_costs(costs), grid, objective, w, limits,  # type: ignore[arg-type]
+        costs, metrics = grid_metrics(model, table, grid)
+        result = search(metrics, grid, objective, w, limits,  # type: ignore[arg-type]
                         seconds=time.perf_counter() - t0)
         col = result.index
         acc = result.accelerator
@@ -86,7 +86,9 @@ def cost_cmd(
         if limits:
             raise HDXError("--budget applies to --accel grid only; drop it or search the grid")
         acc = grid.parse(accel)
-        costs = model.evaluate(table, AccelTable.from_accels([acc]))
+        accels = AccelTable.from_accels([acc])
+        costs = check_finite(model.evaluate(table, accels), table, accels,
+                             model=getattr(model, "name", backend))
         col = 0
     seconds = time.perf_counter() - t0
 
@@ -108,7 +110,9 @@ def cost_cmd(
         extra = {k: total[k] for k in ("latency_cycles", "energy_pj", "macs")}
         out.update(best={**result.to_dict(), **extra}, evaluated=result.evaluated, seconds=seconds)
     if as_json:
-        typer.echo(json.dumps(out))
+        from hdx.safeio import dumps_json
+
+        typer.echo(dumps_json(out))
         return
     _print_tables(out, grid.name)
 
