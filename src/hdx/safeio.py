@@ -38,8 +38,10 @@ def os_errors(path: str | Path, action: str = "write") -> Iterator[None]:
         yield
     except OSError as e:
         why = e.strerror or type(e).__name__
-        hint = {28: "free some disk space", 13: "choose a folder you can write to",
-                30: "choose a writable folder"}.get(e.errno or 0, "check the path")
+        hint = {28: "free some disk space", 27: "free some disk space or raise the file-size limit",
+                122: "free some space in your quota", 13: "choose a folder you can write to",
+                30: "choose a writable folder", 2: "check that the folder exists and is writable"
+                }.get(e.errno or 0, "check the path")
         raise HDXError(f"cannot {action} {path}: {why}; {hint}") from None
 
 

@@ -81,7 +81,7 @@ def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"CIFAR-10 file {file}: 'data' has shape {tuple(x.shape)}, expected (N, {n_pix})")
     try:
         y = np.asarray(d["labels"], dtype=np.int64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DataError(f"CIFAR-10 file {file}: 'labels' are not integers") from None
     if y.shape != (x.shape[0],):
         raise DataError(f"CIFAR-10 file {file}: {y.size} labels for {x.shape[0]} images")

@@ -359,7 +359,8 @@ class Searcher:
         if not ok:
             raise Diverged(f"search diverged at epoch {self.epoch + 1}, step {self.wstep}: the {what} is not "
                            f"finite; nothing was written as a result, the last good checkpoint is kept in "
-                           f"{self.run.path} (lower arch_lr / w_lr / hw_lambda and start a new run)")
+                           f"{self.run.path} (lower arch_lr / w_lr / hw_lambda, raise tau0 / "
+                           f"oracle_temperature, and start a new run)")
 
     def _check_value(self, relaxed: float, argmax: float) -> float:
         """The predicted value a budget is checked against (config ``violation_check``)."""
