@@ -57,6 +57,21 @@ def resolve_config_path(name_or_path: str | Path, kind: str) -> Path:
                       f"{', '.join(builtin_names(kind))}")
 
 
+MAX_NESTING = 64
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of ``[`` / ``{`` (a cheap upper bound, checked before the parser recurses)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file (UTF-8 text, at most :data:`MAX_CONFIG_BYTES`; ``yaml.safe_load``, so no tag
     builds an object); binary input, a syntax error or an absurd nesting become one line."""
@@ -67,6 +82,8 @@ def read_yaml(path: Path) -> Any:
         text = read_text(path, max_bytes=MAX_CONFIG_BYTES, what="config file")
     except HDXError as e:
         raise ConfigError(str(e)) from None
+    if _flow_depth(text) > MAX_NESTING:
+        raise ConfigError(f"malformed YAML in {path}: nested too deeply (more than {MAX_NESTING} levels)")
     try:
         if any(isinstance(t, yaml.AliasToken) for t in yaml.scan(text)):
             raise ConfigError(f"config file {path} uses YAML aliases (*name); write the values out")

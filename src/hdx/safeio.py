@@ -156,7 +156,8 @@ def load_torch(path: str | Path, *, what: str = "checkpoint") -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - corrupt, truncated, or a refused (code-carrying) pickle
-        kind = "holds objects that are not plain tensors" if "weights_only" in str(e) else \
+        refused = "Unsupported global" in str(e) or "GLOBAL" in str(e)
+        kind = "holds objects that are not plain tensors" if refused else \
             f"is corrupt or unreadable ({type(e).__name__})"
         raise HDXError(f"{what} {path} {kind}; delete it to start over") from None
 

@@ -123,7 +123,8 @@ def _loglog(x, xs: list[float], ys: list[float]) -> np.ndarray:
     t = np.log(x)
     i = np.clip(np.searchsorted(lx, t) - 1, 0, len(lx) - 2)
     slope = (ly[i + 1] - ly[i]) / (lx[i + 1] - lx[i])
-    return np.exp(ly[i] + slope * (t - lx[i]))
+    with np.errstate(over="ignore"):  # an overflow is inf, refused by hdx.cost.base.check_finite
+        return np.exp(ly[i] + slope * (t - lx[i]))
 
 
 @lru_cache(maxsize=16)

@@ -65,8 +65,8 @@ def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
     raw = read_bytes(file, max_bytes=MAX_BATCH_BYTES, what="CIFAR-10 file")
     try:
         d = restricted_pickle_load(raw, source=f"CIFAR-10 file {file}")
-    except RefusedPickle:
-        raise
+    except RefusedPickle as e:
+        raise DataError(str(e)) from None
     except Exception as e:  # noqa: BLE001 - any unpickling failure means a damaged file
         raise DataError(f"CIFAR-10 file {file} is truncated or corrupt ({type(e).__name__}); "
                         f"replace it with an intact copy") from None
