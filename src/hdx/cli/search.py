@@ -80,7 +80,9 @@ def search_cmd(
         if config or extra:
             raise HDXError(f"--resume continues the run with its saved config; drop "
                            f"{', '.join(sorted(extra)) or '--config'}")
-        check_out_dir(out, resume=True)
+        if check_out_dir(out, resume=True) == "started":
+            typer.echo(f"{out} has no checkpoint yet (the run stopped during its first epoch): restarting it "
+                       f"from the beginning with its saved config", err=True)
         cfg_path = Path(out) / "config.yaml"
         if not cfg_path.is_file():
             raise HDXError(f"nothing to resume in {out}: no config.yaml there (start without --resume)")

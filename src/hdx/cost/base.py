@@ -101,7 +101,7 @@ def check_finite(costs: LayerCosts, layers: LayerTable, accels: AccelTable, *, m
     exhaustive grid search); models may also call it on their own outputs.
     """
     per_layer = {"latency": costs.latency_cycles, "compute cycles": costs.compute_cycles,
-                 "memory cycles": costs.memory_cycles,
+                 "memory cycles": costs.memory_cycles, "utilisation": costs.utilisation,
                  **{f"{p} energy": costs.energy_pj[p] for p in ENERGY_PARTS}}
     for what, arr in per_layer.items():
         a = np.broadcast_to(np.asarray(arr, dtype=np.float64), (len(layers), len(accels)))
