@@ -109,7 +109,8 @@ def test_grid(grid):
 
 @pytest.mark.parametrize("text,msg", [("16x16,rf=16", "missing 'df='"), ("16*16,rf=16,df=ws", "PExxPEy"),
                                       ("16x16,rf=16,df=xs", "unknown dataflow"),
-                                      ("0x16,rf=16,df=ws", "positive"), ("16x16,rf=a,df=ws", "integers")])
+                                      ("0x16,rf=16,df=ws", "pe_x.* 1..4096"),
+                                      ("16x16,rf=a,df=ws", "must be an integer")])
 def test_bad_accel_text(text, msg):
     with pytest.raises(HDXError, match=msg):
         Accelerator.parse(text)

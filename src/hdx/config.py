@@ -20,10 +20,15 @@ from hdx.errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
-class StrictModel(BaseModel):
-    """Base for config models: unknown keys are errors, instances are immutable."""
+#: the largest config file HDX reads (a real one is a few KiB)
+MAX_CONFIG_BYTES = 256 * 1024
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+class StrictModel(BaseModel):
+    """Base for config models: unknown keys are errors, instances are immutable, and no float field
+    accepts NaN or ±inf (``.inf`` / ``.nan`` in YAML are one-line errors, never results)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def builtin_config_dir(kind: str) -> Path:
@@ -52,14 +57,39 @@ def resolve_config_path(name_or_path: str | Path, kind: str) -> Path:
                       f"{', '.join(builtin_names(kind))}")
 
 
+MAX_NESTING = 64
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of ``[`` / ``{`` (a cheap upper bound, checked before the parser recurses)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a syntax error becomes one line with the position."""
+    """Parse a YAML file (UTF-8 text, at most :data:`MAX_CONFIG_BYTES`; ``yaml.safe_load``, so no tag
+    builds an object); binary input, a syntax error or an absurd nesting become one line."""
+    from hdx.errors import HDXError
+    from hdx.safeio import read_text
+
     try:
-        text = path.read_text()
-    except OSError as e:
-        raise ConfigError(f"cannot read {path}: {e.strerror}") from None
+        text = read_text(path, max_bytes=MAX_CONFIG_BYTES, what="config file")
+    except HDXError as e:
+        raise ConfigError(str(e)) from None
+    if _flow_depth(text) > MAX_NESTING:
+        raise ConfigError(f"malformed YAML in {path}: nested too deeply (more than {MAX_NESTING} levels)")
     try:
+        if any(isinstance(t, yaml.AliasToken) for t in yaml.scan(text)):
+            raise ConfigError(f"config file {path} uses YAML aliases (*name); write the values out")
         return yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"malformed YAML in {path}: nested too deeply") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -75,7 +105,7 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}")
     more = f" (+{len(err.errors()) - 3} more)" if len(err.errors()) > 3 else ""
-    return f"invalid {source}: " + "; ".join(parts) + more
+    return " ".join((f"invalid {source}: " + "; ".join(parts) + more).split())[:600]
 
 
 def validate(model: type[M], data: Any, source: str) -> M:

@@ -17,3 +17,7 @@ class ConfigError(HDXError):
 
 class DataError(HDXError):
     """Missing or corrupt data."""
+
+
+class Interrupted(HDXError):
+    """Ctrl-C during a run: the message says how to resume; exit code 130."""

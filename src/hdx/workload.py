@@ -28,6 +28,10 @@ LAYER_KINDS: tuple[str, ...] = ("conv", "depthwise", "pointwise", "fc")
 KIND_CODE = {k: i for i, k in enumerate(LAYER_KINDS)}
 
 _INT_FIELDS = ("n", "c", "k", "h", "w", "r", "s", "stride", "padding", "groups")
+#: largest value of any loop bound, and of a layer's MAC count: keeps every product the cost models
+#: form (MACs x accesses x bytes) far inside int64 / exact float64
+MAX_DIM = 1 << 20
+MAX_MACS = 10**13
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,8 @@ class Layer:
             if not isinstance(v, int | np.integer) or isinstance(v, bool):
                 raise HDXError(f"{label}: field '{f}' must be an integer, got {v!r}")
             minimum = 0 if f == "padding" else 1
-            if v < minimum:
-                raise HDXError(f"{label}: field '{f}' must be >= {minimum}, got {v}")
+            if not minimum <= v <= MAX_DIM:
+                raise HDXError(f"{label}: field '{f}' must be in {minimum}..{MAX_DIM}, got {v}")
         if self.kind == "depthwise" and not (self.groups == self.c == self.k):
             raise HDXError(f"{label}: a depthwise layer needs groups = c = k "
                            f"(got groups={self.groups}, c={self.c}, k={self.k})")
@@ -71,6 +75,9 @@ class Layer:
         if self.h + 2 * self.padding < self.r or self.w + 2 * self.padding < self.s:
             raise HDXError(f"{label}: kernel {self.r}x{self.s} is larger than the padded input "
                            f"{self.h + 2 * self.padding}x{self.w + 2 * self.padding}")
+        if self.macs > MAX_MACS:
+            raise HDXError(f"{label}: {self.macs:.3g} MACs, more than {MAX_MACS:.0e} per layer; "
+                           f"use fewer channels or a lower resolution")
 
     @property
     def p(self) -> int:

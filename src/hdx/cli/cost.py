@@ -11,7 +11,6 @@ area in mm².
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -53,7 +52,8 @@ def cost_cmd(
 ) -> None:
     """Per-layer and total latency, energy and area; with --accel grid, the best accelerator."""
     from hdx.cost import BACKENDS, get_cost_model
-    from hdx.cost.search import metrics_from_costs, parse_limits, search
+    from hdx.cost.base import check_finite
+    from hdx.cost.search import grid_metrics, parse_limits, search
     from hdx.cost.table import OBJECTIVES
     from hdx.errors import HDXError
     from hdx.space.accelerator import AcceleratorSpace, AccelTable
@@ -83,8 +83,8 @@ def cost_cmd(
         if backend == "zigzag" and pairs > 200:
             raise HDXError(f"--accel grid with --backend zigzag would run {pairs} ZigZag layer evaluations "
                            f"(~0.05-0.3 s each); use --backend analytical for the grid, or one --accel")
-        costs = model.evaluate(table, grid.table)
-        result = search(metrics_from_costs(costs), grid, objective, w, limits,  # type: ignore[arg-type]
+        costs, metrics = grid_metrics(model, table, grid)
+        result = search(metrics, grid, objective, w, limits,  # type: ignore[arg-type]
                         seconds=time.perf_counter() - t0)
         col = result.index
         acc = result.accelerator
@@ -92,7 +92,9 @@ def cost_cmd(
         if limits:
             raise HDXError("--budget applies to --accel grid only; drop it or search the grid")
         acc = grid.parse(accel)
-        costs = model.evaluate(table, AccelTable.from_accels([acc]))
+        accels = AccelTable.from_accels([acc])
+        costs = check_finite(model.evaluate(table, accels), table, accels,
+                             model=getattr(model, "name", backend))
         col = 0
     seconds = time.perf_counter() - t0
 
@@ -123,7 +125,9 @@ def cost_cmd(
                                "latency_ms": float(lat[j]) / clock_khz, "energy_pj": float(en[j]),
                                "area_mm2": float(ar[j])} for j in range(len(grid))]
     if as_json:
-        typer.echo(json.dumps(out))
+        from hdx.safeio import dumps_json
+
+        typer.echo(dumps_json(out))
         return
     _print_tables(out, grid.name)
 

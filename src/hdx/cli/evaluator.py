@@ -68,8 +68,10 @@ def build_cmd(
     from hdx.evaluator.build import build_evaluator
     from hdx.evaluator.data import DataSpec
 
-    if networks <= 0 or pairs <= 0:
-        raise HDXError("--networks and --pairs must be positive")
+    if not (0 < networks <= 2_000_000 and 0 < pairs <= 200_000_000):
+        raise HDXError("--networks must be in 1..2000000 and --pairs in 1..200000000")
+    if not (1 <= workers <= 256 and 1 <= threads <= 1024 and 0 <= seed <= 2**32 - 1):
+        raise HDXError("--workers must be in 1..256, --threads in 1..1024, --seed in 0..4294967295")
     per = max(1, round(pairs / networks))
     if per < 4:
         raise HDXError(f"--pairs {pairs} / --networks {networks} gives {per} pairs per network; "
@@ -81,15 +83,17 @@ def build_cmd(
         cfg = validate(EvaluatorConfig, read_yaml(config), f"evaluator config {config.name}")
     else:
         cfg = EvaluatorConfig()
-    upd: dict = {"seed": seed}
-    if width:
-        upd["generator"] = cfg.generator.model_copy(update={"width": width})
-        upd["estimator"] = cfg.estimator.model_copy(update={"width": width})
-    if epochs:
-        upd["gen_train"] = cfg.gen_train.model_copy(update={"epochs": epochs})
-        upd["est_train"] = cfg.est_train.model_copy(update={"epochs": epochs})
-    cfg = cfg.model_copy(update=upd)
-    spec = DataSpec(n_archs=networks, pairs_per_arch=per, soft_fraction=soft_fraction, seed=seed)
+    data = cfg.model_dump()
+    data["seed"] = seed
+    for part in ("generator", "estimator"):
+        if width is not None:
+            data[part]["width"] = width
+    for part in ("gen_train", "est_train"):
+        if epochs is not None:
+            data[part]["epochs"] = epochs
+    cfg = validate(EvaluatorConfig, data, "evaluator options (--width, --epochs)")  # bounds re-checked
+    spec = validate(DataSpec, {"n_archs": networks, "pairs_per_arch": per, "soft_fraction": soft_fraction,
+                               "seed": seed}, "evaluator options (--networks, --pairs, --soft-fraction)")
     out = out or default_evaluator_path(net.name, grid.name, objective)
     ev, ds = build_evaluator(net, grid, model, objective=objective, data_spec=spec, config=cfg,
                              workers=workers, work_dir=work_dir, threads=threads, progress=True,
@@ -117,9 +121,12 @@ def check_cmd(
     import torch
 
     from hdx.cost.table import CostTable
+    from hdx.errors import HDXError
     from hdx.evaluator import load_evaluator
     from hdx.evaluator.check import fidelity, format_report
 
+    if not (1 <= threads <= 1024 and 1 <= networks <= 1_000_000 and 0 <= seed <= 2**32 - 1):
+        raise HDXError("--threads must be in 1..1024, --networks in 1..1000000, --seed in 0..4294967295")
     torch.set_num_threads(threads)
     net, grid, model = _setup(space, accel_space, backend)
     ev = load_evaluator("learned", path, space=net, grid=grid, model=model, objective=objective)

@@ -17,7 +17,7 @@ except ModuleNotFoundError:
     from typer.exceptions import Abort, Exit
 
 from hdx import __version__
-from hdx.errors import HDXError
+from hdx.errors import HDXError, Interrupted
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="HDX: co-design a neural network and its accelerator under hard budgets.")
@@ -48,8 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     _register()
     try:
         rc = app(args=argv, standalone_mode=False)  # an Exit(code) raised by a command comes back here
+    except Interrupted as e:
+        print(f"interrupted: {e}", file=sys.stderr)
+        return 130
     except HDXError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)  # always one line
         return 2
     except Exit as e:
         return e.exit_code

@@ -57,7 +57,9 @@ def search_cmd(
 ) -> None:
     """Search a network and its accelerator on CIFAR-10; re-check every budget with the cost model."""
     from hdx.config import read_yaml, validate
-    from hdx.errors import HDXError
+    from hdx.errors import HDXError, Interrupted
+    from hdx.report.rundir import CHECKPOINT, check_out_dir
+    from hdx.runtime import apply_threads
     from hdx.search.config import METHODS, SearchConfig, load_search_config
     from hdx.search.loop import prepare, run_search
 
@@ -78,6 +80,9 @@ def search_cmd(
         if config or extra:
             raise HDXError(f"--resume continues the run with its saved config; drop "
                            f"{', '.join(sorted(extra)) or '--config'}")
+        if check_out_dir(out, resume=True) == "started":
+            typer.echo(f"{out} has no checkpoint yet (the run stopped during its first epoch): restarting it "
+                       f"from the beginning with its saved config", err=True)
         cfg_path = Path(out) / "config.yaml"
         if not cfg_path.is_file():
             raise HDXError(f"nothing to resume in {out}: no config.yaml there (start without --resume)")
@@ -87,16 +92,20 @@ def search_cmd(
     else:
         cfg = load_search_config(config or "default", given)
         out = out or f"runs/search-{time.strftime('%Y%m%d-%H%M%S')}"
-    if cfg.threads:
-        import torch
-
-        torch.set_num_threads(cfg.threads)
+        check_out_dir(out)  # the run-directory rule and a writable folder, before any work
+    n_threads = apply_threads(cfg.threads)
     setup = prepare(cfg)  # every input error is raised here, before any data loading or training
     typer.echo(f"hdx search: method {cfg.method}, objective {cfg.objective}, budgets "
                f"{', '.join(cfg.budgets) or 'none'}, evaluator {setup.evaluator_kind}, "
                f"{cfg.epochs} epochs ({cfg.warmup_epochs} warm-up), width {cfg.width_mult}, subset "
-               f"{cfg.subset or 'all'}, seed {cfg.seed} -> {out}", err=True)
-    final = run_search(cfg, out, resume=resume, setup=setup)
+               f"{cfg.subset or 'all'}, seed {cfg.seed}, {n_threads} thread(s) -> {out}", err=True)
+    try:
+        final = run_search(cfg, out, resume=resume, setup=setup)
+    except KeyboardInterrupt:
+        saved = (Path(out) / CHECKPOINT).is_file()
+        raise Interrupted(f"resume with `hdx search --out {out} --resume`"
+                          + ("" if saved else " (no epoch finished yet: it restarts from the beginning)")
+                          ) from None
     typer.echo(format_result(final, out))
     if not final["feasible"]:
         raise typer.Exit(EXIT_INFEASIBLE)

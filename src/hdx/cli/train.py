@@ -36,7 +36,7 @@ def train_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Train an architecture from scratch on CIFAR-10; report test accuracy, params and MACs."""
-    from hdx.errors import HDXError
+    from hdx.errors import HDXError, Interrupted
     from hdx.train.config import apply_overrides, load_train_config
     from hdx.train.trainer import saved_config, train
 
@@ -52,7 +52,10 @@ def train_cmd(
         cfg = load_train_config(config, overrides)
         if out is None:
             out = Path("runs") / f"train-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
-    final = train(cfg, out, resume=resume, progress=not quiet)
+    try:
+        final = train(cfg, out, resume=resume, progress=not quiet)
+    except KeyboardInterrupt:
+        raise Interrupted(f"resume with `hdx train --out {out} --resume`") from None
     typer.echo(f"arch {final['arch']}  test accuracy {final['test_accuracy']:.2%}  "
                f"params {final['params']:,}  "
                f"MACs {final['macs'] / 1e6:.1f} M  epochs {final['epochs']}  "

@@ -118,7 +118,7 @@ from typing import Literal
 
 import numpy as np
 
-from hdx.cost.base import LayerCosts
+from hdx.cost.base import LayerCosts, check_finite
 from hdx.cost.tech import TechTable, load_tech
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, AccelTable, HardwareParams
@@ -253,7 +253,12 @@ class AnalyticalModel:
 
     def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
         """Costs of every layer on every accelerator: [L, A] arrays (cycles, pJ) and area [A] (µm²);
-        ``mapping`` holds the chosen mapping of each pair (:data:`MAPPING_FIELDS`)."""
+        ``mapping`` holds the chosen mapping of each pair (:data:`MAPPING_FIELDS`). A non-finite cost
+        (from extreme hardware or technology values) is an :class:`HDXError`, never a result."""
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below by check_finite
+            return self._evaluate(layers, accels)
+
+    def _evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
         hw, tech = self.hardware, self.tech
         wbits = hw.word_bits
         n_acc = len(accels)
@@ -328,10 +333,11 @@ class AnalyticalModel:
             "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64)),
             "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
         }
-        return LayerCosts(latency_cycles=latency, compute_cycles=out["compute"],
+        return check_finite(LayerCosts(latency_cycles=latency, compute_cycles=out["compute"],
                           memory_cycles=latency - out["compute"],
                           energy_pj=energy, area_um2=area, utilisation=macs / (latency * pes[None, :]),
-                          macs=macs[:, 0].astype(np.int64), clock_mhz=hw.clock_mhz, mapping=mapping)
+                          macs=macs[:, 0].astype(np.int64), clock_mhz=hw.clock_mhz, mapping=mapping),
+                            layers, accels, model=f"{self.name} v{self.version}")
 
     # ------------------------------------------------------------------------------------------
     def _select(self, compute: np.ndarray, cands: list[_Candidate], acc: dict, lay: dict) -> dict:

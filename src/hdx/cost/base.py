@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from hdx.errors import HDXError
 from hdx.space.accelerator import AccelTable
 from hdx.workload import LayerTable
 
@@ -90,6 +91,38 @@ class NetworkCosts:
     @property
     def area_mm2(self) -> np.ndarray:
         return self.area_total_um2 / 1e6
+
+
+def check_finite(costs: LayerCosts, layers: LayerTable, accels: AccelTable, *, model: str = "cost model"
+                 ) -> LayerCosts:
+    """Refuse non-finite or negative costs: a one-line :class:`HDXError` naming the first bad layer and
+    accelerator (a cost is never NaN/inf as a result). Returns ``costs`` for chaining.
+
+    Every cost model's output passes through here where it is consumed (the cost table, ``hdx cost``,
+    exhaustive grid search); models may also call it on their own outputs.
+    """
+    per_layer = {"latency": costs.latency_cycles, "compute cycles": costs.compute_cycles,
+                 "memory cycles": costs.memory_cycles, "utilisation": costs.utilisation,
+                 **{f"{p} energy": costs.energy_pj[p] for p in ENERGY_PARTS}}
+    for what, arr in per_layer.items():
+        a = np.broadcast_to(np.asarray(arr, dtype=np.float64), (len(layers), len(accels)))
+        bad = ~np.isfinite(a) | (a < 0)
+        if bad.any():
+            li, ai = (int(i) for i in np.argwhere(bad)[0])
+            name = layers.names[li] or f"#{li}"
+            raise HDXError(f"{model} gave {what} {a[li, ai]} for layer '{name}' on accelerator "
+                           f"{accels.accelerator(ai)}; check the hardware parameters and technology table "
+                           f"(clock, bandwidths, energies)")
+    for p in AREA_PARTS:
+        a = np.broadcast_to(np.asarray(costs.area_um2[p], dtype=np.float64), (len(accels),))
+        bad = ~np.isfinite(a) | (a < 0)
+        if bad.any():
+            ai = int(np.flatnonzero(bad)[0])
+            raise HDXError(f"{model} gave {p} area {a[ai]} for accelerator {accels.accelerator(ai)}; check "
+                           f"the technology table")
+    if not (np.isfinite(costs.clock_mhz) and costs.clock_mhz > 0):
+        raise HDXError(f"{model} reports clock {costs.clock_mhz} MHz; check hardware.clock_mhz")
+    return costs
 
 
 @runtime_checkable

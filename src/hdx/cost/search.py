@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hdx.cost.base import CostModel, LayerCosts
+from hdx.cost.base import CostModel, LayerCosts, check_finite
 from hdx.cost.table import METRICS, OBJECTIVES, UNITS, CostTable, Objective, objective_value
 from hdx.errors import HDXError
 from hdx.space.accelerator import Accelerator, AcceleratorSpace
@@ -60,7 +60,8 @@ def metrics_from_costs(costs: LayerCosts) -> dict[str, np.ndarray]:
 def grid_metrics(model: CostModel, layers: LayerTable, grid: AcceleratorSpace
                  ) -> tuple[LayerCosts, dict[str, np.ndarray]]:
     """Evaluate a network's layers on every accelerator of ``grid`` in one call."""
-    costs = model.evaluate(layers, grid.table)
+    costs = check_finite(model.evaluate(layers, grid.table), layers, grid.table,
+                         model=getattr(model, "name", "cost model"))
     return costs, metrics_from_costs(costs)
 
 
@@ -80,13 +81,14 @@ def parse_limits(text: str | None) -> dict[str, float]:
     out: dict[str, float] = {}
     fmt = "expected e.g. 'latency=16.6,area=2' (latency ms, energy mJ, area mm2)"
     for part in (p.strip() for p in text.split(",") if p.strip()):
-        m = re.fullmatch(r"([a-z]+)\s*(<=|=|<)\s*([0-9.eE+-]+)\s*([a-z0-9²]*)", part.lower())
+        m = re.fullmatch(r"([A-Za-z]+)\s*(<=|=|<)\s*([0-9.eE+-]+)\s*([A-Za-z0-9²]*)", part)
         if not m:
             raise HDXError(f"malformed budget '{part}': {fmt}")
         metric, _, val, unit = m.groups()
+        metric = metric.lower()
         if metric not in METRICS:
             raise HDXError(f"unknown budget metric '{metric}': use one of {', '.join(METRICS)}")
-        if unit and unit.replace("²", "2") != UNITS[metric]:
+        if unit and unit.replace("²", "2").lower() != UNITS[metric].lower():
             raise HDXError(f"budget '{part}': {metric} is in {UNITS[metric]}, not '{unit}'")
         try:
             v = float(val)

@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel
+from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel, check_finite
 from hdx.errors import HDXError
 from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
@@ -102,7 +102,9 @@ class CostTable:
                 for ly in space.position_layers(p.index, op, batch):
                     layers.append(ly)
                     group.append(g)
-        costs = model.evaluate(LayerTable(layers), grid.table)
+        lt = LayerTable(layers)
+        costs = check_finite(model.evaluate(lt, grid.table), lt, grid.table,
+                             model=getattr(model, "name", "cost model"))
         cols = np.stack([costs.latency_cycles] + [costs.energy_pj[p] for p in ENERGY_PARTS], axis=-1)
         group_arr = np.asarray(group)
         fixed = cols[group_arr == -1].sum(0)

@@ -32,16 +32,23 @@ from hdx.config import StrictModel, load_config
 DEFAULT_TECH = "accelergy_45nm"
 
 
+# Physical ranges (every value is also finite: NaN/inf are refused by StrictModel):
+# energies 1e-6..1e6 pJ per access or MAC, areas 1e-6..1e12 µm² (1 m²), memory sizes up to 1 TiB.
+_E = {"ge": 1e-6, "le": 1e6}
+_A = {"ge": 1e-6, "le": 1e12}
+
+
 class MacPoint(StrictModel):
-    bits: int = Field(gt=0, description="operand width (bits)")
-    energy_pj: float = Field(gt=0, description="energy per MAC (pJ)")
-    area_um2: float = Field(gt=0, description="area of one MAC unit (µm²)")
+    bits: int = Field(ge=1, le=64, description="operand width (bits), 1..64")
+    energy_pj: float = Field(**_E, description="energy per MAC (pJ), 1e-6..1e6")
+    area_um2: float = Field(**_A, description="area of one MAC unit (µm²), 1e-6..1e12")
 
 
 class SramPoint(StrictModel):
-    bytes: float = Field(gt=0, description="capacity of one instance (bytes)")
-    energy_pj: float = Field(gt=0, description="energy per access of one ref_word_bits word (pJ)")
-    area_um2: float = Field(gt=0, description="area of one instance (µm²)")
+    bytes: float = Field(ge=1e-3, le=float(1 << 40),
+                         description="capacity of one instance (bytes), up to 1 TiB")
+    energy_pj: float = Field(**_E, description="energy per access of one ref_word_bits word (pJ), 1e-6..1e6")
+    area_um2: float = Field(**_A, description="area of one instance (µm²), 1e-6..1e12")
 
 
 def _strictly_increasing(values: list[float], what: str) -> None:
@@ -52,12 +59,14 @@ def _strictly_increasing(values: list[float], what: str) -> None:
 class TechTable(StrictModel):
     """A validated technology table (see the module docstring for the meaning of each field)."""
 
-    name: str
-    ref_word_bits: int = Field(16, gt=0, description="word width the sram energies refer to (bits)")
-    mac: list[MacPoint] = Field(min_length=1)
-    sram: list[SramPoint] = Field(min_length=2)
-    dram_pj_per_64bit: float = Field(512.0, gt=0, description="DRAM energy per 64 bits (pJ)")
-    noc_registers_per_pe: float = Field(3.0, ge=0, description="1-word registers per PE for the NoC")
+    name: str = Field(max_length=200)
+    ref_word_bits: int = Field(16, ge=1, le=64, description="word width the sram energies refer to "
+                               "(bits), 1..64")
+    mac: list[MacPoint] = Field(min_length=1, max_length=256)
+    sram: list[SramPoint] = Field(min_length=2, max_length=256)
+    dram_pj_per_64bit: float = Field(512.0, **_E, description="DRAM energy per 64 bits (pJ), 1e-6..1e6")
+    noc_registers_per_pe: float = Field(3.0, ge=0, le=1000, description="1-word registers per PE for the "
+                                        "NoC, 0..1000")
 
     @field_validator("mac")
     @classmethod
@@ -114,7 +123,8 @@ def _loglog(x, xs: list[float], ys: list[float]) -> np.ndarray:
     t = np.log(x)
     i = np.clip(np.searchsorted(lx, t) - 1, 0, len(lx) - 2)
     slope = (ly[i + 1] - ly[i]) / (lx[i + 1] - lx[i])
-    return np.exp(ly[i] + slope * (t - lx[i]))
+    with np.errstate(over="ignore"):  # an overflow is inf, refused by hdx.cost.base.check_finite
+        return np.exp(ly[i] + slope * (t - lx[i]))
 
 
 @lru_cache(maxsize=16)

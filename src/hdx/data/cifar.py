@@ -4,12 +4,15 @@ The folder holds ``data_batch_1`` … ``data_batch_5`` and ``test_batch`` (each 
 ``data``: uint8 [N, 3072] in CHW order and ``labels``: N ints in 0..9). Nothing is downloaded and
 nothing is cached: the files are read, validated (shape, dtype, label range — not the official md5,
 which these files do not match) and returned as tensors.
+
+The pickles are read with :class:`hdx.safeio.RestrictedUnpickler`: numpy array reconstruction and plain
+builtins only, so a crafted file can never run code; a file naming any other global is refused with
+one line naming the file. Each file is capped at :data:`MAX_BATCH_BYTES` before it is parsed.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +20,15 @@ import numpy as np
 import torch
 
 from hdx.errors import DataError
+from hdx.safeio import RefusedPickle, read_bytes, restricted_pickle_load
 
 ENV_VAR = "HDX_DATA"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"
 NUM_CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
+#: a real batch is ~31 MB (10 000 images); refuse anything far larger before parsing it
+MAX_BATCH_BYTES = 64 << 20
 
 _WHERE = (f"put the CIFAR-10 python files (cifar-10-batches-py: data_batch_1..5, test_batch) in a folder "
           f"and point to it with --data PATH or the {ENV_VAR} environment variable")
@@ -56,9 +62,11 @@ def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
     """One pickle batch → (uint8 [N, 3, 32, 32], int64 [N]); errors name the file and the problem."""
     if not file.is_file():
         raise DataError(f"CIFAR-10 file missing: {file}; {_WHERE}")
+    raw = read_bytes(file, max_bytes=MAX_BATCH_BYTES, what="CIFAR-10 file")
     try:
-        with open(file, "rb") as f:
-            d = pickle.load(f, encoding="latin1")
+        d = restricted_pickle_load(raw, source=f"CIFAR-10 file {file}")
+    except RefusedPickle as e:
+        raise DataError(str(e)) from None
     except Exception as e:  # noqa: BLE001 - any unpickling failure means a damaged file
         raise DataError(f"CIFAR-10 file {file} is truncated or corrupt ({type(e).__name__}); "
                         f"replace it with an intact copy") from None
@@ -73,7 +81,7 @@ def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"CIFAR-10 file {file}: 'data' has shape {tuple(x.shape)}, expected (N, {n_pix})")
     try:
         y = np.asarray(d["labels"], dtype=np.int64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DataError(f"CIFAR-10 file {file}: 'labels' are not integers") from None
     if y.shape != (x.shape[0],):
         raise DataError(f"CIFAR-10 file {file}: {y.size} labels for {x.shape[0]} images")

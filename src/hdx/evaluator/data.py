@@ -30,14 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hdx.config import StrictModel
+from hdx.config import StrictModel, format_validation_error
 from hdx.cost.base import CostModel
 from hdx.cost.table import METRICS, CostTable, objective_value
 from hdx.errors import DataError, HDXError
 from hdx.evaluator.base import reference_weights
-from hdx.report.rundir import atomic_write_bytes, atomic_write_text
+from hdx.safeio import atomic_write_bytes, atomic_write_text, load_npz, read_text
 from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
 
@@ -48,13 +48,15 @@ LABEL_OBJECTIVES: tuple[str, ...] = ("edap", "latency", "energy", "weighted")
 class DataSpec(StrictModel):
     """What to generate. 50 K architectures × 36 pairs = the paper's 1.8 M pairs and 50 K labels."""
 
-    n_archs: int = Field(50_000, gt=0, description="architectures (each gets optimal-accelerator labels)")
-    pairs_per_arch: int = Field(36, ge=len(LABEL_OBJECTIVES), description="accelerators per architecture")
+    n_archs: int = Field(50_000, gt=0, le=2_000_000,
+                         description="architectures (each gets optimal-accelerator labels), 1..2e6")
+    pairs_per_arch: int = Field(36, ge=len(LABEL_OBJECTIVES), le=10_000,
+                                description="accelerators per architecture, 4..10000")
     soft_fraction: float = Field(0.5, ge=0.0, le=1.0, description="share of soft (non one-hot) archs")
     temperatures: tuple[float, ...] = Field((0.1, 0.3, 1.0, 3.0), min_length=1,
                                             description="softmax temperatures of soft archs")
-    seed: int = 0
-    chunk_size: int = Field(2000, gt=0, description="architectures per chunk (bounds memory)")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    chunk_size: int = Field(2000, gt=0, le=100_000, description="architectures per chunk (bounds memory)")
 
     @field_validator("temperatures")
     @classmethod
@@ -62,6 +64,45 @@ class DataSpec(StrictModel):
         if any(not t > 0 for t in v):
             raise ValueError(f"temperatures must be > 0, got {list(v)}")
         return v
+
+
+#: the largest evaluator dataset file HDX opens
+MAX_DATASET_BYTES = 4 << 30
+
+
+class _DatasetMeta(BaseModel):
+    """The fields of a dataset's metadata that HDX reads (validated before use)."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    space: str = Field(max_length=200)
+    space_hash: str = Field(max_length=128)
+    grid: str = Field(max_length=200)
+    grid_hash: str = Field(max_length=128)
+    model_fingerprint: str = Field(max_length=128)
+    objectives: list[str] = Field(min_length=1, max_length=16)
+    metrics: list[str] = Field(min_length=1, max_length=8)
+
+
+def _check_dataset(path: Path, meta: dict, a: dict[str, np.ndarray]) -> None:
+    """Schema of the metadata and consistency of the array shapes and index ranges."""
+    try:
+        m = _DatasetMeta.model_validate(meta)
+    except ValidationError as e:
+        raise DataError(format_validation_error(e, f"metadata of evaluator dataset {path}")) from None
+    n, p, k = a["arch_probs"].shape[0] if a["arch_probs"].ndim == 3 else -1, a["pair_arch"].shape[0], \
+        len(m.objectives)
+    want = {"is_soft": (n,), "opt_index": (n, k), "opt_value": (n, k), "pair_accel": (p,),
+            "pair_costs": (p, len(m.metrics))}
+    bad = [f"{name} {a[name].shape}" for name, shp in want.items() if a[name].shape != shp]
+    if n < 0 or a["pair_arch"].ndim != 1 or bad:
+        what = ", ".join(bad) or "arch_probs"
+        raise DataError(f"evaluator dataset {path} has inconsistent arrays ({what}); regenerate it")
+    if p and (a["pair_arch"].min() < 0 or a["pair_arch"].max() >= n):
+        raise DataError(f"evaluator dataset {path}: pair_arch indexes rows outside 0..{n - 1}; regenerate it")
+    for name in ("arch_probs", "opt_value", "pair_costs"):
+        if not np.isfinite(a[name]).all():
+            raise DataError(f"evaluator dataset {path}: {name} holds NaN or inf; regenerate it")
 
 
 @dataclass
@@ -116,14 +157,19 @@ class EvalDataset:
         if not path.is_file():
             raise DataError(f"evaluator dataset not found: {path} (generate it with `hdx evaluator build`)")
         try:
-            with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(str(z["meta_json"]))
-                arrays = {k: z[k] for k in cls._ARRAYS}
-        except Exception as e:  # zip/npz/json errors of a truncated or foreign file
+            z = load_npz(path, max_bytes=MAX_DATASET_BYTES, what="evaluator dataset")
+            meta = json.loads(str(z["meta_json"]))
+            arrays = {k: z[k] for k in cls._ARRAYS}
+        except HDXError as e:
+            raise DataError(str(e)) from None
+        except Exception as e:  # missing member, bad JSON
             raise DataError(f"corrupt evaluator dataset {path}: {type(e).__name__}; regenerate it") from None
-        if meta.get("format") != "hdx-evaluator-dataset" or meta.get("version") != DATASET_VERSION:
+        if not isinstance(meta, dict) or meta.get("format") != "hdx-evaluator-dataset" \
+                or meta.get("version") != DATASET_VERSION:
+            got = (meta.get("format"), meta.get("version")) if isinstance(meta, dict) else type(meta).__name__
             raise DataError(f"{path} is not an HDX evaluator dataset of version {DATASET_VERSION} "
-                            f"(found {meta.get('format')} v{meta.get('version')}); regenerate it")
+                            f"(found {got}); regenerate it")
+        _check_dataset(path, meta, arrays)
         return cls(meta=meta, **arrays)
 
     def check_matches(self, *, space: NetworkSpace, grid: AcceleratorSpace, fingerprint: str) -> None:
@@ -246,7 +292,10 @@ def generate(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, spec
         manifest = chunk_dir / "manifest.json"
         key = {k: meta[k] for k in ("space_hash", "grid_hash", "model_fingerprint", "spec", "version")}
         if manifest.is_file():
-            old = json.loads(manifest.read_text())
+            try:
+                old = json.loads(read_text(manifest, what="chunk manifest"))
+            except (HDXError, ValueError):
+                old = {}
             if old.get("key") != key:
                 raise HDXError(f"work folder {chunk_dir} holds chunks of other settings; use an empty folder")
         atomic_write_text(manifest, json.dumps({"key": key, "n_chunks": n_chunks}, indent=1))
@@ -254,8 +303,8 @@ def generate(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, spec
             f = chunk_dir / f"chunk_{i:05d}.npz"
             if f.is_file():
                 try:
-                    with np.load(f, allow_pickle=False) as z:
-                        done[i] = {k: z[k] for k in EvalDataset._ARRAYS}
+                    z = load_npz(f, max_bytes=MAX_DATASET_BYTES, what="sample chunk")
+                    done[i] = {k: z[k] for k in EvalDataset._ARRAYS}
                 except Exception:  # a broken chunk is simply made again
                     f.unlink()
     todo = [i for i in range(n_chunks) if i not in done]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hdx.cost.base import CostModel
 from hdx.cost.table import METRICS
@@ -31,12 +32,38 @@ from hdx.evaluator.base import EvalResult, Evaluator
 from hdx.evaluator.data import config_hash
 from hdx.evaluator.networks import CostEstimator, HardwareGenerator, relax
 from hdx.evaluator.train import EvaluatorConfig
-from hdx.report.rundir import atomic_write_bytes
+from hdx.safeio import atomic_write_bytes
 from hdx.space.accelerator import KNOBS, AcceleratorSpace
 from hdx.space.network import NetworkSpace
 
 FILE_FORMAT = "hdx-evaluator"
 FILE_VERSION = 1
+#: the largest evaluator file HDX opens (the shipped one is 1.4 MB)
+MAX_FILE_BYTES = 256 << 20
+
+
+class EvaluatorMeta(BaseModel):
+    """Schema of the ``hdx_meta`` header of an evaluator file, validated before any field is used or
+    any network is built (sizes bounded by :class:`EvaluatorConfig`)."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    format: str = Field(max_length=64)
+    version: int
+    space: str = Field(max_length=200)
+    space_hash: str = Field(max_length=128)
+    grid: str = Field(max_length=200)
+    grid_hash: str = Field(max_length=128)
+    model_name: str = Field(max_length=200)
+    model_version: str = Field(max_length=64)
+    model_fingerprint: str = Field(max_length=128)
+    objective: str = Field(max_length=32)
+    weights: dict[str, float] | None = None
+    knob_sizes: dict[str, int] = Field(max_length=len(KNOBS))
+    op_names: list[str] = Field(max_length=64)
+    metrics: list[str] = Field(max_length=8)
+    training: dict = Field(default_factory=dict)
+    config: EvaluatorConfig
 
 
 class LearnedEvaluator(Evaluator):
@@ -111,17 +138,28 @@ class LearnedEvaluator(Evaluator):
         if not path.is_file():
             raise HDXError(f"evaluator file not found: {path} (build one with `hdx evaluator build --out "
                            f"{path}`)")
+        fix = f"rebuild it with `hdx evaluator build --out {path}`"
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise HDXError(f"evaluator file {path} is larger than {MAX_FILE_BYTES >> 20} MiB; {fix}")
         try:
             with safe_open(str(path), framework="pt") as f:
                 header = f.metadata() or {}
                 tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open API
             meta = json.loads(header["hdx_meta"])
         except Exception as e:  # truncated file, foreign file, bad JSON
-            raise HDXError(f"corrupt or unreadable evaluator file {path} ({type(e).__name__}); rebuild it "
-                           f"with `hdx evaluator build --out {path}`") from None
-        if meta.get("format") != FILE_FORMAT or meta.get("version") != FILE_VERSION:
-            raise HDXError(f"{path} is not an HDX evaluator file of version {FILE_VERSION}; rebuild it with "
-                           f"`hdx evaluator build --out {path}`")
+            raise HDXError(f"corrupt or unreadable evaluator file {path} ({type(e).__name__}); "
+                           f"{fix}") from None
+        ok_format = isinstance(meta, dict) and (meta.get("format"), meta.get("version")) == (FILE_FORMAT,
+                                                                                          FILE_VERSION)
+        if not ok_format:
+            raise HDXError(f"{path} is not an HDX evaluator file of version {FILE_VERSION}; {fix}")
+        try:
+            EvaluatorMeta.model_validate(meta)
+        except ValidationError as e:
+            from hdx.config import format_validation_error
+
+            msg = format_validation_error(e, f"metadata in evaluator file {path}")
+            raise HDXError(f"{msg}; {fix}") from None
         return meta, tensors
 
     @classmethod

@@ -24,9 +24,9 @@ from hdx.config import StrictModel
 class NetConfig(StrictModel):
     """Size of one residual MLP."""
 
-    width: int = Field(256, gt=0, description="hidden width")
-    blocks: int = Field(5, ge=0, description="residual FC blocks")
-    hidden_mult: float = Field(1.0, gt=0, description="inner width of a block / width")
+    width: int = Field(256, ge=1, le=4096, description="hidden width, 1..4096")
+    blocks: int = Field(5, ge=0, le=64, description="residual FC blocks, 0..64")
+    hidden_mult: float = Field(1.0, gt=0, le=16, description="inner width of a block / width, up to 16")
 
 
 class ResidualMLP(nn.Module):

@@ -54,7 +54,7 @@ class EvaluatorConfig(StrictModel):
     tau: float = Field(1.0, gt=0, description="temperature of the relaxed accelerator choice")
     hard: bool = Field(True, description="straight-through: the estimator sees the argmax one-hot")
     noise: bool = Field(False, description="Gumbel noise in the relaxed choice during search")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
 
 
 @dataclass

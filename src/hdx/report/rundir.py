@@ -1,16 +1,23 @@
 """A run directory per run: ``config.yaml``, ``metrics.jsonl``, ``final.json``, checkpoints, plots.
 
-Every file is written atomically (temporary file in the same folder, then :func:`os.replace`), so an
-interrupted run never leaves a half-written result or checkpoint behind.
+Every file is written atomically (:mod:`hdx.safeio`), so an interrupted run never leaves a half-written
+result, checkpoint or model behind; every JSON file is strict (no NaN/inf).
+
+**The one rule** (shared by ``hdx search`` and ``hdx train``): a folder *holds a run* when it has a
+``checkpoint.pt`` or a ``final.json``. A plain start refuses such a folder (pass ``--resume`` or choose
+another ``--out``); ``--resume`` continues it. A folder with only ``config.yaml`` / ``metrics.jsonl``
+is a run that died before its first checkpoint: a plain start restarts it in place (its stale metrics
+are cleared), and ``--resume`` restarts it from the beginning with its saved config.
+
+:func:`check_out_dir` applies the rule and probes that the folder can be written *before any work
+starts*, without creating anything.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,40 +26,85 @@ from pydantic import BaseModel
 from hdx import __version__
 from hdx.config import dump_yaml
 from hdx.errors import HDXError
+from hdx.safeio import (  # noqa: F401 - re-exported: atomic writes live in hdx.safeio
+    append_line,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    dumps_json,
+    load_torch,
+    os_errors,
+    read_text,
+)
+
+CONFIG = "config.yaml"
+METRICS = "metrics.jsonl"
+FINAL = "final.json"
+CHECKPOINT = "checkpoint.pt"
+#: files of a run that can be cleared when a run that never checkpointed is restarted in place
+_STALE = (METRICS, FINAL, "timing.json")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def run_state(path: str | Path) -> str:
+    """``new`` (absent or empty of run files), ``started`` (config/metrics but no checkpoint: died
+    before its first checkpoint), ``resumable`` (a checkpoint, no final.json) or ``finished``."""
+    p = Path(path)
+    if not p.is_dir():
+        return "new"
+    if (p / FINAL).exists():
+        return "finished"
+    if (p / CHECKPOINT).exists():
+        return "resumable"
+    if (p / CONFIG).exists() or (p / METRICS).exists():
+        return "started"
+    return "new"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+def holds_run(path: str | Path) -> bool:
+    """Whether ``path`` holds a run a plain start must not overwrite (the one rule above)."""
+    return run_state(path) in ("resumable", "finished")
 
 
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+def _probe_writable(folder: Path) -> None:
+    """Create and delete a probe file in ``folder`` (an existing directory)."""
+    import tempfile
+
+    with os_errors(folder, "write into"):
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".hdx-probe.")
+        try:
+            os.write(fd, b"x" * 4096)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(tmp)
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, BaseModel):
-        return o.model_dump(mode="json")
-    if hasattr(o, "tolist"):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+def check_out_dir(path: str | Path, *, resume: bool = False, command: str = "hdx search") -> str:
+    """Apply the run-directory rule and probe writability before any work; creates nothing.
+
+    Returns the :func:`run_state`. Errors are one line naming the folder and the fix.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise HDXError(f"run directory {p} is a file; choose another --out")
+    state = run_state(p)
+    if resume:
+        if state == "new":
+            raise HDXError(f"nothing to resume in {p}: no {CONFIG} or {CHECKPOINT} there "
+                           f"(start without --resume)")
+    elif state in ("resumable", "finished"):
+        what = " (finished)" if state == "finished" else ""
+        raise HDXError(f"run directory {p} already holds a run{what}; pass --resume to continue it "
+                       f"or choose another --out")
+    folder = p
+    while not folder.exists():
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    if not folder.is_dir():
+        raise HDXError(f"cannot create run directory {p}: {folder} is a file; choose another --out")
+    _probe_writable(folder)
+    return state
 
 
 def versions() -> dict[str, str]:
@@ -65,25 +117,31 @@ def versions() -> dict[str, str]:
 
 
 class RunDir:
-    """One run's folder. ``resume=False`` refuses a folder that already holds a run."""
+    """One run's folder, opened under the rule of the module docstring.
 
-    CONFIG = "config.yaml"
-    METRICS = "metrics.jsonl"
-    FINAL = "final.json"
-    CHECKPOINT = "checkpoint.pt"
+    ``resume=False`` refuses a folder that holds a run and restarts one that died before its first
+    checkpoint; ``resume=True`` needs a started run.
+    """
+
+    CONFIG = CONFIG
+    METRICS = METRICS
+    FINAL = FINAL
+    CHECKPOINT = CHECKPOINT
 
     def __init__(self, path: str | Path, *, resume: bool = False):
         self.path = Path(path)
-        if self.path.exists() and not self.path.is_dir():
-            raise HDXError(f"run directory {self.path} is a file; choose another --out")
-        if not resume and self.path.is_dir() and any(
-                (self.path / n).exists() for n in (self.METRICS, self.FINAL, self.CHECKPOINT)):
-            raise HDXError(f"run directory {self.path} already holds a run; pass --resume to continue it "
-                           f"or choose another --out")
-        if resume and not (self.path / self.CHECKPOINT).is_file():
-            raise HDXError(f"nothing to resume in {self.path}: no {self.CHECKPOINT} there "
-                           f"(start without --resume)")
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.state = check_out_dir(self.path, resume=resume)
+        with os_errors(self.path, "create run directory"):
+            self.path.mkdir(parents=True, exist_ok=True)
+        if not resume and self.state == "started":  # restart in place: a run with no checkpoint
+            for name in _STALE:
+                with os_errors(self.file(name), "remove"):
+                    self.file(name).unlink(missing_ok=True)
+
+    @property
+    def restartable(self) -> bool:
+        """Resumed, but nothing was checkpointed yet: the run starts from the beginning."""
+        return self.state == "started"
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -93,60 +151,69 @@ class RunDir:
         atomic_write_text(self.file(self.CONFIG), dump_yaml(config))
 
     def log(self, record: dict[str, Any]) -> None:
-        """Append one JSON line to metrics.jsonl (flushed)."""
-        with open(self.file(self.METRICS), "a") as f:
-            f.write(json.dumps(record, default=_json_default) + "\n")
-            f.flush()
+        """Append one strict-JSON line to metrics.jsonl (flushed)."""
+        append_line(self.file(self.METRICS), dumps_json(record, what=self.METRICS))
+
+    def _metric_lines(self) -> list[str]:
+        p = self.file(self.METRICS)
+        if not p.exists():
+            return []
+        with os_errors(p, "read"):
+            raw = p.read_bytes()
+        return raw.decode("utf-8", errors="replace").splitlines()
 
     def truncate_metrics(self, keep: callable) -> None:
         """On resume: keep only the metric lines for which ``keep(record)`` is true (drops steps
         logged after the checkpoint that is resumed)."""
-        p = self.file(self.METRICS)
-        if not p.exists():
+        if not self.file(self.METRICS).exists():
             return
-        lines = [ln for ln in p.read_text().splitlines() if ln.strip()]
         kept = []
-        for ln in lines:
-            try:
-                rec = json.loads(ln)
-            except json.JSONDecodeError:
-                continue  # a line cut by a kill
-            if keep(rec):
+        for ln in self._metric_lines():
+            rec = _parse_line(ln)
+            if rec is not None and keep(rec):
                 kept.append(ln)
-        atomic_write_text(p, "".join(k + "\n" for k in kept))
+        atomic_write_text(self.file(self.METRICS), "".join(k + "\n" for k in kept))
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        p = self.file(self.METRICS)
-        if not p.exists():
-            return []
-        out = []
-        for ln in p.read_text().splitlines():
-            try:
-                out.append(json.loads(ln))
-            except json.JSONDecodeError:
-                continue
-        return out
+        return [r for r in map(_parse_line, self._metric_lines()) if r is not None]
 
     def write_final(self, final: dict[str, Any]) -> None:
         atomic_write_json(self.file(self.FINAL), final)
 
     def save_checkpoint(self, state: dict[str, Any], name: str = CHECKPOINT) -> None:
-        """``torch.save`` the state atomically."""
+        """``torch.save`` the state atomically (plain tensors, numbers, strings, lists and dicts only:
+        it must load with ``weights_only=True``)."""
+        import io
+
         import torch
 
         buf = io.BytesIO()
         torch.save(state, buf)
         atomic_write_bytes(self.file(name), buf.getvalue())
 
-    def load_checkpoint(self, name: str = CHECKPOINT) -> dict[str, Any] | None:
-        """The saved state, or None if there is none; a corrupt file is a clear error."""
-        import torch
+    def load_checkpoint(self, name: str = CHECKPOINT, *, keys: set[str] | None = None
+                        ) -> dict[str, Any] | None:
+        """The saved state (``weights_only=True``: no code runs), or None if there is none.
 
+        ``keys``: the exact top-level keys a valid checkpoint has; anything else is a one-line error.
+        """
         p = self.file(name)
         if not p.is_file():
             return None
-        try:
-            return torch.load(p, map_location="cpu", weights_only=False)
-        except Exception as e:  # noqa: BLE001 - any unpickling failure means a corrupt file
-            raise HDXError(f"checkpoint {p} is corrupt or unreadable ({type(e).__name__}); delete it to "
-                           f"start over") from None
+        st = load_torch(p)
+        if not isinstance(st, dict):
+            raise HDXError(f"checkpoint {p} is not an HDX checkpoint (a {type(st).__name__}); delete it to "
+                           f"start over")
+        if keys is not None and set(st) != keys:
+            diff = sorted(map(str, set(st) ^ keys))[:4]
+            raise HDXError(f"checkpoint {p} is not a checkpoint of this command (unexpected or missing "
+                           f"keys: {', '.join(diff)}); delete it to start over or choose another --out")
+        return st
+
+
+def _parse_line(ln: str) -> dict | None:
+    try:
+        rec = json.loads(ln)
+    except json.JSONDecodeError:
+        return None  # a line cut by a kill
+    return rec if isinstance(rec, dict) else None

@@ -22,46 +22,54 @@ class SearchConfig(StrictModel):
     """One co-exploration search (network + accelerator) on CIFAR-10."""
 
     method: Method = Field("hdx", description="hdx (hard budgets), dance (soft cost), nas-then-hw")
-    budgets: list[str] = Field(default_factory=list, description="e.g. latency<=2ms, area<=1.7mm2:soft")
+    budgets: list[str] = Field(default_factory=list, max_length=16,
+                               description="e.g. latency<=2ms, area<=1.7mm2:soft")
     objective: str = Field("edap", description="hardware objective: edap, latency, energy, area, weighted")
     weights: dict[str, float] | None = Field(None, description="per-metric weights of 'weighted'")
-    hw_lambda: float = Field(0.1, ge=0, description="λ of the DANCE cost term λ·log(J/J_ref)")
-    soft_lambda: float = Field(0.5, ge=0, description="λ of TF-NAS soft budgets λ·|t/T−1|")
-    evaluator: str = Field("auto", description="auto, learned, oracle, or a .safetensors path")
-    oracle_temperature: float = Field(0.02, gt=0, description="softmin temperature of the oracle evaluator")
-    space: str = "dance_cifar10"
-    accel_space: str = "eyeriss_like"
+    hw_lambda: float = Field(0.1, ge=0, le=1000, description="λ of the DANCE cost term λ·log(J/J_ref)")
+    soft_lambda: float = Field(0.5, ge=0, le=1000, description="λ of TF-NAS soft budgets λ·|t/T−1|")
+    evaluator: str = Field("auto", max_length=4096,
+                           description="auto, learned, oracle, or a .safetensors path")
+    oracle_temperature: float = Field(0.02, gt=0, le=1000,
+                                      description="softmin temperature of the oracle evaluator")
+    space: str = Field("dance_cifar10", max_length=4096)
+    accel_space: str = Field("eyeriss_like", max_length=4096)
     cost_backend: Literal["analytical", "zigzag"] = "analytical"
-    data: str | None = Field(None, description="CIFAR-10 folder; null: $HDX_DATA")
+    data: str | None = Field(None, max_length=4096, description="CIFAR-10 folder; null: $HDX_DATA")
     fake_data: bool = Field(False, description="random images instead of CIFAR-10 (tests only)")
-    subset: int | None = Field(6000, gt=1, description="images of the train set used (null: all 50k)")
+    subset: int | None = Field(6000, gt=1, le=50_000, description="images of the train set used, 2..50000 "
+                               "(null: all 50k)")
     val_fraction: float = Field(0.5, gt=0, lt=1, description="share of the subset held out for arch steps")
-    eval_images: int = Field(2000, ge=0, description="CIFAR-10 test images for the final accuracy (0: none)")
-    epochs: int = Field(8, gt=0, description="search epochs (including warm-up)")
-    warmup_epochs: int = Field(2, ge=0, description="weight-only epochs before arch steps start")
-    batch_size: int = Field(96, gt=0)
+    eval_images: int = Field(2000, ge=0, le=10_000,
+                             description="CIFAR-10 test images for the final accuracy (0: none)")
+    epochs: int = Field(8, gt=0, le=10_000, description="search epochs (including warm-up)")
+    warmup_epochs: int = Field(2, ge=0, le=10_000, description="weight-only epochs before arch steps start")
+    batch_size: int = Field(96, gt=0, le=4096)
     width_mult: float = Field(0.25, gt=0, le=4)
     supernet_mode: Literal["binary", "gumbel"] = "binary"
-    tau0: float = Field(5.0, gt=0, description="Gumbel temperature at epoch 0 (gumbel mode)")
+    tau0: float = Field(5.0, gt=0, le=1000, description="Gumbel temperature at epoch 0 (gumbel mode)")
     tau_decay: float = Field(0.96, gt=0, le=1, description="Gumbel temperature decay per epoch")
-    w_lr: float = Field(0.05, gt=0, description="supernet weight SGD learning rate (cosine decay)")
+    w_lr: float = Field(0.05, gt=0, le=100, description="supernet weight SGD learning rate (cosine decay)")
     w_momentum: float = Field(0.9, ge=0, lt=1)
-    w_weight_decay: float = Field(4e-5, ge=0)
+    w_weight_decay: float = Field(4e-5, ge=0, le=1)
     arch_optimizer: Literal["adam", "sgd"] = "adam"
-    arch_lr: float = Field(0.02, gt=0)
-    arch_every: int = Field(1, gt=0, description="one arch step per this many weight steps")
+    arch_lr: float = Field(0.02, gt=0, le=1000)
+    arch_every: int = Field(1, gt=0, le=10_000, description="one arch step per this many weight steps")
     violation_check: Literal["argmax", "relaxed", "both"] = Field(
         "argmax", description="budget violated when the predicted cost of the argmax network (or the "
         "relaxed distribution, or either) reaches the target")
-    delta0: float = Field(0.05, gt=0, description="HDX initial descent rate δ")
-    delta_w: float = Field(1.02, ge=1, description="HDX δ growth factor w per violating step")
-    delta_max: float = Field(5.0, gt=0)
-    recheck_rounds: int = Field(3, ge=0, description="HDX: extra arch-step rounds after a ground-truth miss")
-    recheck_steps: int = Field(20, gt=0, description="arch steps per re-check round")
+    delta0: float = Field(0.05, gt=0, le=1000, description="HDX initial descent rate δ")
+    delta_w: float = Field(1.02, ge=1, le=10, description="HDX δ growth factor w per violating step")
+    delta_max: float = Field(5.0, gt=0, le=1000)
+    recheck_rounds: int = Field(3, ge=0, le=100,
+                                description="HDX: extra arch-step rounds after a ground-truth miss")
+    recheck_steps: int = Field(20, gt=0, le=100_000, description="arch steps per re-check round")
     tighten: float = Field(0.97, gt=0, lt=1, description="internal target factor per re-check round")
-    bn_batches: int = Field(10, ge=0, description="train batches to recalibrate BN of the derived network")
-    seed: int = Field(0, ge=0)
-    threads: int | None = Field(None, gt=0, description="torch CPU threads (null: torch default)")
+    bn_batches: int = Field(10, ge=0, le=10_000,
+                            description="train batches to recalibrate BN of the derived network")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="random seed, 0..4294967295")
+    threads: int | None = Field(None, gt=0, le=1024, description="torch CPU threads, 1..1024 (null: HDX's "
+                                 "default policy, hdx.runtime.default_threads)")
     progress: bool = True
 
     @field_validator("objective")

@@ -47,6 +47,7 @@ from hdx.cost.search import table_metrics
 from hdx.cost.table import METRICS, UNITS, CostTable
 from hdx.errors import HDXError
 from hdx.report.rundir import RunDir, atomic_write_json, versions
+from hdx.runtime import StepTimer, apply_threads
 from hdx.search.budgets import Budget, parse_budgets
 from hdx.search.config import SearchConfig
 from hdx.search.finish import (
@@ -192,6 +193,14 @@ def load_data(cfg: SearchConfig) -> SearchData:
 
 # ----------------------------------------------------------------------------------------------------
 # search
+class Diverged(HDXError):
+    """The search produced a non-finite loss, α or cost: it stops; the last good checkpoint is kept."""
+
+
+CHECKPOINT_KEYS = {"epoch", "wstep", "astep", "net", "w_opt", "a_opt", "delta", "targets", "tight", "rng",
+                   "epoch_times"}
+
+
 class Searcher:
     """One search run in a :class:`RunDir` (see the module docstring)."""
 
@@ -200,8 +209,7 @@ class Searcher:
 
         cfg = self.cfg = setup.cfg
         self.s, self.data, self.run = setup, data, run
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
+        apply_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.net = SuperNet(setup.space, cfg.supernet_mode, cfg.width_mult, tau=cfg.tau0)
         self.alpha = self.net.alpha
@@ -227,6 +235,14 @@ class Searcher:
                 "epoch_times": list(self.epoch_times)}
 
     def load_state(self, st: dict) -> None:
+        try:
+            self._load_state(st)
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise HDXError(f"checkpoint {self.run.file(RunDir.CHECKPOINT)} does not fit this run "
+                           f"({type(e).__name__}: {str(e).splitlines()[0][:120]}); delete it to start over "
+                           f"or choose another --out") from None
+
+    def _load_state(self, st: dict) -> None:
         self.epoch, self.wstep, self.astep = int(st["epoch"]), int(st["wstep"]), int(st["astep"])
         self.net.load_state_dict(st["net"])
         self.w_opt.load_state_dict(st["w_opt"])
@@ -268,6 +284,7 @@ class Searcher:
         self.net.train()
         self.w_opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(self.net(xb), yb)
+        self._finite("weight-step loss", loss)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.weight_parameters(), 5.0)
         self.w_opt.step()
@@ -300,6 +317,9 @@ class Searcher:
         for b in s.soft:
             loss = loss + tfnas_term(costs[b.metric], b, cfg.soft_lambda)
         hard = s.steered
+        self._finite("architecture loss", loss)
+        for m, v in cval.items():
+            self._finite(f"predicted {m}", v)
         g = torch.autograd.grad(loss, self.alpha, retain_graph=bool(hard))[0]
         with torch.no_grad():
             pred_hard = {m: float(v[0]) for m, v in s.evaluator(self._one_hot_argmax()).costs.items()}
@@ -321,7 +341,9 @@ class Searcher:
             self.delta.update(violated)
         else:
             rec.update({"fired": False})
+        self._finite("architecture step", d)
         self.a_opt.apply(d)
+        self._finite("architecture parameters α", self.alpha)
         checked = {b.key: self._check_value(cval[b.metric], pred_hard[b.metric]) for b in s.budgets}
         rec["budgets"] = {k: {"value": v, "slack": b.slack(v)}
                           for b, (k, v) in zip(s.budgets, checked.items(), strict=True)}
@@ -330,6 +352,15 @@ class Searcher:
         self.astep += 1
         self.run.log(rec)
         return rec
+
+    def _finite(self, what: str, value) -> None:
+        """Stop with one line (the run keeps its last good checkpoint) on a non-finite number."""
+        ok = bool(torch.isfinite(value).all()) if isinstance(value, torch.Tensor) else math.isfinite(value)
+        if not ok:
+            raise Diverged(f"search diverged at epoch {self.epoch + 1}, step {self.wstep}: the {what} is not "
+                           f"finite; nothing was written as a result, the last good checkpoint is kept in "
+                           f"{self.run.path} (lower arch_lr / w_lr / hw_lambda, raise tau0 / "
+                           f"oracle_temperature, and start a new run)")
 
     def _check_value(self, relaxed: float, argmax: float) -> float:
         """The predicted value a budget is checked against (config ``violation_check``)."""
@@ -354,14 +385,17 @@ class Searcher:
         bar = tqdm(self.data.train.epoch(e), total=len(self.data.train), disable=not progress, leave=False,
                    desc=f"epoch {e + 1}/{cfg.epochs}" + ("" if arch_on else " (warm-up)"), dynamic_ncols=True)
         ce_sum, n = 0.0, 0
+        timer = StepTimer()
         for i, (xb, yb) in enumerate(bar):
             ce_sum += self.weight_step(xb, yb)
             n += 1
+            rec = None
             if arch_on and (i + 1) % cfg.arch_every == 0:
                 vx, vy = next(val_iter)
                 rec = self.arch_step(vx, vy)
-                if progress:
-                    bar.set_postfix_str(self._postfix(rec, ce_sum / n))
+            timer.tick()
+            if progress:
+                bar.set_postfix_str(timer.text() + (" " + self._postfix(rec, ce_sum / n) if rec else ""))
         bar.close()
         self.run.log({"phase": "epoch", "epoch": e, "train_ce": ce_sum / max(1, n),
                       "arch": self.s.space.arch_text(self.net.derive())})
@@ -493,12 +527,12 @@ class Searcher:
     def run_all(self, *, resume: bool = False) -> dict:
         cfg = self.cfg
         if resume:
-            st = self.run.load_checkpoint()
-            if st is None:
-                raise HDXError(f"nothing to resume in {self.run.path}")
-            self.load_state(st)
-            start = self.epoch
-            self.run.truncate_metrics(lambda r: r.get("phase") in ("search", "epoch") and r["epoch"] < start)
+            st = self.run.load_checkpoint(keys=CHECKPOINT_KEYS)
+            if st is not None:
+                self.load_state(st)
+            start = self.epoch  # 0 when the run died before its first checkpoint: restart from scratch
+            self.run.truncate_metrics(lambda r: r.get("phase") in ("search", "epoch")
+                                      and isinstance(r.get("epoch"), int) and r["epoch"] < start)
         t0 = time.perf_counter()
         while self.epoch < cfg.epochs:
             te = time.perf_counter()
@@ -521,9 +555,12 @@ class Searcher:
 def run_search(cfg: SearchConfig, out: str | Path, *, resume: bool = False,
                setup: SearchSetup | None = None) -> dict:
     """Prepare (unless given), load data, search, finish; returns final.json's content."""
+    from hdx.report.rundir import check_out_dir
+
+    check_out_dir(out, resume=resume)  # output-folder problems before any work
     setup = setup or prepare(cfg)
     data = load_data(cfg)
     run = RunDir(out, resume=resume)
-    if not resume:
+    if not resume or run.restartable:
         run.write_config(cfg)
     return Searcher(setup, data, run).run_all(resume=resume)

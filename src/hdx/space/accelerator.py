@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from hdx.config import StrictModel, load_config
 from hdx.errors import HDXError
@@ -30,6 +30,18 @@ DEFAULT_ACCEL_SPACE = "eyeriss_like"
 Dataflow = Literal["ws", "os", "rs"]
 DATAFLOWS: tuple[str, ...] = ("ws", "os", "rs")
 KNOBS: tuple[str, ...] = ("pe_x", "pe_y", "rf_bytes", "dataflow", "glb_kib")
+
+#: physical range of every accelerator field (inclusive): a value outside is a one-line error, so no
+#: size can overflow int64 arithmetic or allocate absurd memory downstream
+BOUNDS: dict[str, tuple[int, int]] = {
+    "pe_x": (1, 4096),            # PE array width (PEs)
+    "pe_y": (1, 4096),            # PE array height (PEs)
+    "rf_bytes": (1, 1 << 20),     # register file per PE: 1 B .. 1 MiB
+    "glb_kib": (1, 1 << 20),      # global buffer: 1 KiB .. 1 GiB
+}
+#: the most accelerators one grid may enumerate (every cost table holds all of them)
+MAX_GRID = 200_000
+_MAX_TEXT = 200
 
 
 @dataclass(frozen=True)
@@ -45,8 +57,11 @@ class Accelerator:
     def __post_init__(self) -> None:
         for f in ("pe_x", "pe_y", "rf_bytes", "glb_kib"):
             v = getattr(self, f)
-            if not isinstance(v, int | np.integer) or isinstance(v, bool) or v <= 0:
-                raise HDXError(f"accelerator field '{f}' must be a positive integer, got {v!r}")
+            if not isinstance(v, int | np.integer) or isinstance(v, bool):
+                raise HDXError(f"accelerator field '{f}' must be an integer, got {v!r}")
+            lo, hi = BOUNDS[f]
+            if not lo <= v <= hi:
+                raise HDXError(f"accelerator field '{f}' must be in {lo}..{hi}, got {_short(v)}")
         if self.dataflow not in DATAFLOWS:
             raise HDXError(f"unknown dataflow '{self.dataflow}': use one of {', '.join(DATAFLOWS)}")
 
@@ -69,10 +84,12 @@ class Accelerator:
     def parse(cls, text: str, default_glb_kib: int = 128) -> Accelerator:
         """Parse ``PExxPEy,rf=BYTES,df=ws|os|rs[,glb=KIB]``."""
         fmt = "expected e.g. '16x16,rf=16,df=ws' (PExxPEy,rf=bytes,df=ws|os|rs[,glb=KiB])"
+        if not isinstance(text, str) or len(text) > _MAX_TEXT:
+            raise HDXError(f"accelerator text too long ({len(text)} characters); {fmt}")
         parts = [p.strip() for p in text.strip().lower().split(",") if p.strip()]
         if not parts:
             raise HDXError(f"empty accelerator text: {fmt}")
-        m = re.fullmatch(r"(\d+)x(\d+)", parts[0])
+        m = re.fullmatch(r"([0-9]+)x([0-9]+)", parts[0])
         if not m:
             raise HDXError(f"malformed accelerator '{text}': array size '{parts[0]}' is not PExxPEy; {fmt}")
         fields: dict[str, str] = {}
@@ -86,31 +103,49 @@ class Accelerator:
         for key in ("rf", "df"):
             if key not in fields:
                 raise HDXError(f"malformed accelerator '{text}': missing '{key}='; {fmt}")
-        try:
-            rf = int(fields["rf"])
-            glb = int(fields["glb"]) if "glb" in fields else default_glb_kib
-        except ValueError:
-            raise HDXError(f"malformed accelerator '{text}': rf and glb must be integers; {fmt}") from None
-        return cls(int(m.group(1)), int(m.group(2)), rf, fields["df"], glb)  # type: ignore[arg-type]
+        num = {"pe_x": m.group(1), "pe_y": m.group(2), "rf_bytes": fields["rf"],
+               "glb_kib": fields.get("glb", str(default_glb_kib))}
+        for f, v in num.items():
+            if not re.fullmatch(r"[0-9]{1,12}", v):
+                lo, hi = BOUNDS[f]
+                raise HDXError(f"malformed accelerator '{text}': {f} '{_short(v)}' must be an integer in "
+                               f"{lo}..{hi}; {fmt}")
+        return cls(int(num["pe_x"]), int(num["pe_y"]), int(num["rf_bytes"]), fields["df"],  # type: ignore[arg-type]
+                   int(num["glb_kib"]))
+
+
+def _short(v: object) -> str:
+    t = str(v)
+    return t if len(t) <= 24 else t[:20] + "..."
 
 
 class Knobs(StrictModel):
-    """Values per knob; one value = fixed, several = searched."""
+    """Values per knob; one value = fixed, several = searched. Ranges: :data:`BOUNDS`; at most
+    :data:`MAX_GRID` accelerators in all."""
 
-    pe_x: list[int] = Field(min_length=1)
-    pe_y: list[int] = Field(min_length=1)
-    rf_bytes: list[int] = Field(min_length=1)
-    dataflow: list[Dataflow] = Field(min_length=1)
-    glb_kib: list[int] = Field([128], min_length=1)
+    pe_x: list[int] = Field(min_length=1, max_length=4096, description="PE array widths, 1..4096")
+    pe_y: list[int] = Field(min_length=1, max_length=4096, description="PE array heights, 1..4096")
+    rf_bytes: list[int] = Field(min_length=1, max_length=1024, description="RF bytes per PE, 1..1048576")
+    dataflow: list[Dataflow] = Field(min_length=1, max_length=3)
+    glb_kib: list[int] = Field([128], min_length=1, max_length=1024, description="GLB KiB, 1..1048576")
 
     @field_validator("pe_x", "pe_y", "rf_bytes", "glb_kib")
     @classmethod
-    def _positive_unique(cls, v: list[int]) -> list[int]:
-        if any(x <= 0 for x in v):
-            raise ValueError(f"values must be positive, got {v}")
+    def _bounded_unique(cls, v: list[int], info) -> list[int]:
+        lo, hi = BOUNDS[info.field_name]
+        bad = [x for x in v if not lo <= x <= hi]
+        if bad:
+            raise ValueError(f"values must be in {lo}..{hi}, got {_short(bad[0])}")
         if len(set(v)) != len(v):
             raise ValueError(f"values must be distinct, got {v}")
         return sorted(v)
+
+    @model_validator(mode="after")
+    def _grid_size(self) -> Knobs:
+        n = len(self.pe_x) * len(self.pe_y) * len(self.rf_bytes) * len(self.dataflow) * len(self.glb_kib)
+        if n > MAX_GRID:
+            raise ValueError(f"the grid has {n} accelerators, more than {MAX_GRID}; fix some knobs")
+        return self
 
     @field_validator("dataflow")
     @classmethod
@@ -121,13 +156,17 @@ class Knobs(StrictModel):
 
 
 class HardwareParams(StrictModel):
-    """Fixed parameters of the template (not searched)."""
+    """Fixed parameters of the template (not searched). Every number is finite and within a physical
+    range (given in each description); anything else is a one-line config error."""
 
-    clock_mhz: float = Field(200.0, gt=0, description="array and GLB clock (MHz)")
-    word_bits: int = Field(16, gt=0, description="word width of weights, inputs and outputs (bits)")
-    glb_words_per_cycle: float = Field(32.0, gt=0, description="GLB <-> array bandwidth (words/cycle)")
-    dram_bytes_per_cycle: float = Field(16.0, gt=0, description="DRAM <-> GLB bandwidth (bytes/cycle)")
-    tech: str = Field("accelergy_45nm", description="technology table name or YAML path")
+    clock_mhz: float = Field(200.0, ge=1, le=10_000, description="array and GLB clock (MHz), 1 MHz..10 GHz")
+    word_bits: int = Field(16, ge=1, le=64, description="word width of weights, inputs and outputs "
+                           "(bits), 1..64")
+    glb_words_per_cycle: float = Field(32.0, ge=1e-3, le=1e12, description="GLB <-> array bandwidth "
+                                       "(words/cycle), 0.001..1e12 (1e9+: unlimited)")
+    dram_bytes_per_cycle: float = Field(16.0, ge=1e-3, le=1e12, description="DRAM <-> GLB bandwidth "
+                                        "(bytes/cycle), 0.001..1e12 (1e9+: unlimited)")
+    tech: str = Field("accelergy_45nm", max_length=4096, description="technology table name or YAML path")
     noc: Literal["multicast", "forwarding"] = Field(
         "multicast", description="array interconnect: GLB multicast + spatial reduction only, or also "
                                  "input forwarding between neighbouring PEs (costed: hdx.cost.analytical)")
@@ -138,7 +177,7 @@ class HardwareParams(StrictModel):
 
 
 class AcceleratorSpaceConfig(StrictModel):
-    name: str
+    name: str = Field(min_length=1, max_length=200)
     knobs: Knobs
     hardware: HardwareParams = HardwareParams()
 

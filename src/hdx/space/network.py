@@ -35,7 +35,15 @@ from hdx.workload import Layer
 
 DEFAULT_SPACE = "dance_cifar10"
 
-_OP_RE = re.compile(r"^mb(\d+)e(\d+)$")
+_OP_RE = re.compile(r"^mb([0-9]{1,4})e([0-9]{1,4})$")
+
+# Ranges of every size in a space (a value outside is a one-line config error): they keep every
+# layer's loop bounds and MAC count far inside int64 (see also hdx.workload.MAX_MACS).
+MAX_KERNEL = 15        # MBConv / stem kernel (odd)
+MAX_EXPANSION = 16     # MBConv expansion
+MAX_CHANNELS = 16384   # channels of any layer
+MAX_RESOLUTION = 2048  # input height = width (pixels)
+MAX_DEPTH = 64         # searchable layers per stage
 
 
 @dataclass(frozen=True)
@@ -53,56 +61,70 @@ class OpSpec:
 
 def parse_op(name: str) -> OpSpec:
     """Parse ``mb{k}e{e}`` (odd k ≥ 1, e ≥ 1) or ``zero``; raise a clear error otherwise."""
+    if not isinstance(name, str):
+        raise HDXError(f"op {name!r} is not a name: use mb{{kernel}}e{{expansion}} (e.g. mb5e3) or zero")
     name = name.strip().lower()
+    if len(name) > 32:
+        raise HDXError(f"unknown op '{name[:20]}...': use mb{{kernel}}e{{expansion}} (e.g. mb5e3) or zero")
     if name == "zero":
         return OpSpec("zero")
     m = _OP_RE.match(name)
     if not m:
         raise HDXError(f"unknown op '{name}': use mb{{kernel}}e{{expansion}} (e.g. mb5e3) or zero")
     k, e = int(m.group(1)), int(m.group(2))
-    if k < 1 or k % 2 == 0:
-        raise HDXError(f"op '{name}': kernel must be odd and >= 1 (got {k})")
-    if e < 1:
-        raise HDXError(f"op '{name}': expansion must be >= 1 (got {e})")
+    if k < 1 or k % 2 == 0 or k > MAX_KERNEL:
+        raise HDXError(f"op '{name}': kernel must be odd and in 1..{MAX_KERNEL} (got {k})")
+    if not 1 <= e <= MAX_EXPANSION:
+        raise HDXError(f"op '{name}': expansion must be in 1..{MAX_EXPANSION} (got {e})")
     return OpSpec(name, k, e)
 
 
+_CH = {"ge": 1, "le": MAX_CHANNELS}
+_K = {"ge": 1, "le": MAX_KERNEL}
+_S = {"ge": 1, "le": 8}
+
+
 class StemConfig(StrictModel):
-    channels: int = Field(gt=0)
-    kernel: int = Field(3, gt=0)
-    stride: int = Field(1, gt=0)
+    channels: int = Field(**_CH, description=f"output channels, 1..{MAX_CHANNELS}")
+    kernel: int = Field(3, **_K, description=f"kernel, 1..{MAX_KERNEL}")
+    stride: int = Field(1, **_S, description="stride, 1..8")
 
 
 class BlockConfig(StrictModel):
-    channels: int = Field(gt=0)
-    kernel: int = Field(3, gt=0)
-    expansion: int = Field(1, gt=0)
-    stride: int = Field(1, gt=0)
+    channels: int = Field(**_CH, description=f"output channels, 1..{MAX_CHANNELS}")
+    kernel: int = Field(3, **_K, description=f"kernel, 1..{MAX_KERNEL}")
+    expansion: int = Field(1, ge=1, le=MAX_EXPANSION, description=f"expansion, 1..{MAX_EXPANSION}")
+    stride: int = Field(1, **_S, description="stride, 1..8")
 
 
 class StageConfig(StrictModel):
-    channels: int = Field(gt=0, description="output channels of every layer in the stage")
-    depth: int = Field(gt=0, description="number of searchable layers")
-    stride: int = Field(1, gt=0, description="stride of the stage's first layer")
-    ops: list[str] | None = Field(None, description="candidate ops for this stage (default: all)")
+    channels: int = Field(**_CH,
+                          description=f"output channels of every layer in the stage, 1..{MAX_CHANNELS}")
+    depth: int = Field(ge=1, le=MAX_DEPTH, description=f"number of searchable layers, 1..{MAX_DEPTH}")
+    stride: int = Field(1, **_S, description="stride of the stage's first layer, 1..8")
+    ops: list[str] | None = Field(None, max_length=64,
+                                  description="candidate ops for this stage (default: all)")
 
 
 class HeadConfig(StrictModel):
-    channels: int | None = Field(1280, gt=0, description="1x1 conv width before pooling; null: none")
+    channels: int | None = Field(1280, **_CH,
+                                 description=f"1x1 conv width before pooling, 1..{MAX_CHANNELS}; "
+                                 f"null: none")
 
 
 class NetworkSpaceConfig(StrictModel):
     """The YAML schema of a network search space."""
 
-    name: str
-    resolution: int = Field(gt=0, description="input height = width (pixels)")
-    in_channels: int = Field(3, gt=0)
-    num_classes: int = Field(gt=1)
+    name: str = Field(min_length=1, max_length=200)
+    resolution: int = Field(ge=1, le=MAX_RESOLUTION, description=f"input height = width (pixels), "
+                            f"1..{MAX_RESOLUTION}")
+    in_channels: int = Field(3, ge=1, le=64, description="input channels, 1..64")
+    num_classes: int = Field(ge=2, le=100_000, description="classes, 2..100000")
     stem: StemConfig
     first_block: BlockConfig | None = None
-    stages: list[StageConfig] = Field(min_length=1)
+    stages: list[StageConfig] = Field(min_length=1, max_length=16)
     head: HeadConfig = HeadConfig()
-    candidate_ops: list[str] = Field(min_length=1)
+    candidate_ops: list[str] = Field(min_length=1, max_length=64)
 
     @field_validator("candidate_ops")
     @classmethod
@@ -220,6 +242,9 @@ class NetworkSpace:
     # ----- architectures -----------------------------------------------------------------------
     def parse_arch(self, arch: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
         """Validate an architecture (text ``op,op,...`` or a list) and return it as a tuple."""
+        if isinstance(arch, str) and len(arch) > 64 * (self.num_positions + 1):
+            raise HDXError(f"architecture text is {len(arch)} characters long; give one op per layer "
+                           f"({self.num_positions}), comma-separated")
         ops = [o for o in arch.split(",")] if isinstance(arch, str) else list(arch)
         ops = [o.strip().lower() for o in ops]
         if len(ops) != self.num_positions:

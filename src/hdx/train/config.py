@@ -10,25 +10,26 @@ from hdx.config import StrictModel, load_config
 class TrainConfig(StrictModel):
     """Training of one fixed architecture from scratch on CIFAR-10."""
 
-    arch: str | None = Field(None, description="one op per searchable layer, comma-separated")
-    space: str = "dance_cifar10"
-    data: str | None = Field(None, description="CIFAR-10 folder; None: $HDX_DATA")
-    epochs: int = Field(100, gt=0)
-    batch_size: int = Field(128, gt=0)
-    lr: float = Field(0.1, gt=0)
-    warmup_epochs: float = Field(0.0, ge=0)
+    arch: str | None = Field(None, max_length=4096,
+                             description="one op per searchable layer, comma-separated")
+    space: str = Field("dance_cifar10", max_length=4096)
+    data: str | None = Field(None, max_length=4096, description="CIFAR-10 folder; None: $HDX_DATA")
+    epochs: int = Field(100, gt=0, le=10_000)
+    batch_size: int = Field(128, gt=0, le=4096)
+    lr: float = Field(0.1, gt=0, le=100)
+    warmup_epochs: float = Field(0.0, ge=0, le=10_000)
     momentum: float = Field(0.9, ge=0, lt=1)
     nesterov: bool = True
-    weight_decay: float = Field(5e-4, ge=0)
+    weight_decay: float = Field(5e-4, ge=0, le=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    cutout: int = Field(0, ge=0, description="cutout side (pixels); 0: off")
-    subset: int | None = Field(None, gt=0, description="train on this many images (None: all)")
+    cutout: int = Field(0, ge=0, le=32, description="cutout side (pixels); 0: off")
+    subset: int | None = Field(None, gt=0, le=50_000, description="train on this many images (None: all)")
     width_mult: float = Field(1.0, gt=0, le=4)
-    seed: int = Field(0, ge=0)
-    device: str = "auto"
-    threads: int | None = Field(None, gt=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="random seed, 0..4294967295")
+    device: str = Field("auto", max_length=32)
+    threads: int | None = Field(None, gt=0, le=1024, description="1..1024; null: HDX's default policy")
     channels_last: bool = Field(True, description="NHWC memory format (about 2x faster on CPU)")
-    eval_batch_size: int = Field(500, gt=0)
+    eval_batch_size: int = Field(500, gt=0, le=10_000)
 
     @field_validator("device")
     @classmethod

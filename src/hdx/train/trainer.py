@@ -27,11 +27,14 @@ from hdx.data import Augment, BatchLoader, load_cifar10, subset
 from hdx.data.cifar import IMAGE_SHAPE, NUM_CLASSES
 from hdx.errors import ConfigError, HDXError
 from hdx.model import Network, count_macs, count_params
-from hdx.report.rundir import RunDir, versions
+from hdx.report.rundir import RunDir, check_out_dir, versions
+from hdx.runtime import StepTimer, apply_threads
+from hdx.safeio import atomic_write_bytes
 from hdx.space.network import NetworkSpace
 from hdx.train.config import TrainConfig
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
+CHECKPOINT_KEYS = {"model", "optimizer", "scheduler", "rng", "epoch", "config"}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -110,15 +113,17 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
     space = NetworkSpace.load(cfg.space)
     _check_space(space)
     arch = space.parse_arch(cfg.arch)
+    check_out_dir(out, resume=resume, command="hdx train")  # run-directory rule + writable; creates nothing
     data = load_cifar10(cfg.data)  # bad data fails before the run directory is touched
     run = RunDir(out, resume=resume)
-    state = run.load_checkpoint() if resume else None
+    state = run.load_checkpoint(keys=CHECKPOINT_KEYS) if resume else None
     if state is not None:
-        _check_resume_config(TrainConfig.model_validate(state["config"]), cfg)
+        from hdx.config import validate
+
+        _check_resume_config(validate(TrainConfig, state["config"], f"config saved in {run.path}"), cfg)
     cfg = cfg.model_copy(update={"arch": space.arch_text(arch), "data": str(data.path)})
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    apply_threads(cfg.threads)
     device = resolve_device(cfg.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -139,11 +144,15 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
 
     start = 0
     if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"])
-        start = int(state["epoch"]) + 1
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            _set_rng_state(state["rng"])
+            start = int(state["epoch"]) + 1
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise HDXError(f"checkpoint {run.file(RunDir.CHECKPOINT)} does not fit this run "
+                           f"({type(e).__name__}); delete it to start over or choose another --out") from None
         run.truncate_metrics(lambda r: r.get("epoch", -1) < start)
         say(f"resuming {run.path} at epoch {start + 1}/{cfg.epochs}")
     else:
@@ -165,10 +174,10 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
 
     t0 = time.perf_counter()
     test_loss, test_acc = evaluate(model, test_loader, memory_format=fmt)
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-              str(run.file("model.safetensors")))
+    atomic_write_bytes(run.file("model.safetensors"),
+                       save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}))
     history = run.read_metrics()
     final = {
         "arch": space.arch_text(arch), "space": space.name, "width_mult": cfg.width_mult,
@@ -193,6 +202,7 @@ def _train_epoch(model: nn.Module, loader: BatchLoader, opt: torch.optim.Optimiz
     correct = torch.zeros((), dtype=torch.int64, device=loader.device)
     n = 0
     bar = _bar(len(loader), f"epoch {epoch + 1}/{epochs}", progress)
+    timer = StepTimer()
     for x, y in loader.epoch(epoch):
         out = model(x.contiguous(memory_format=fmt))
         loss = criterion(out, y)
@@ -204,6 +214,8 @@ def _train_epoch(model: nn.Module, loader: BatchLoader, opt: torch.optim.Optimiz
         correct += (out.detach().argmax(1) == y).sum()
         n += y.numel()
         if bar is not None:
+            timer.tick()
+            bar.set_postfix_str(timer.text(), refresh=False)
             bar.update(1)
     if bar is not None:
         bar.close()
@@ -241,6 +253,7 @@ def saved_config(out: str | Path) -> TrainConfig:
     """The resolved config of the run in ``out`` (its ``config.yaml``), for ``--resume``."""
     from hdx.config import read_yaml, validate
 
+    check_out_dir(out, resume=True, command="hdx train")
     p = Path(out) / RunDir.CONFIG
     if not p.is_file():
         raise HDXError(f"nothing to resume in {out}: no {RunDir.CONFIG} there (start without --resume)")

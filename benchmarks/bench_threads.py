@@ -1,0 +1,96 @@
+"""Search-step speed under the default CPU thread policy, idle and with busy background processes.
+
+Times real ``hdx search`` steps (shipped default config: supernet width 0.25, batch 64, one weight step +
+one architecture step per step, real CIFAR-10 images) with
+
+* ``before``: torch's own default (every core: ``torch.get_num_threads()`` at start-up), and
+* ``after``: HDX's default policy (:func:`hdx.runtime.default_threads`, evaluated under each load),
+
+first on the machine as it is, then with ``--burners`` (default 2) ``python -c 'while 1: pass'``
+processes running. Prints one row per (load, policy): threads, median and max seconds per step,
+steps/s (steps done / seconds, stalls included).
+
+    python benchmarks/bench_threads.py [--steps 6] [--burners 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from hdx.runtime import available_cpus, default_threads
+from hdx.search.config import load_search_config
+from hdx.search.loop import Searcher, load_data, prepare
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar-10-batches-py"
+
+
+def time_steps(searcher: Searcher, threads: int, steps: int, cap_s: float) -> list[float]:
+    """Seconds of each of ``steps`` search steps (fewer if ``cap_s`` seconds run out)."""
+    torch.set_num_threads(threads)
+    it = iter(searcher.data.train.epoch(0))
+    val = searcher._val_batches(0)
+    out: list[float] = []
+    start = time.perf_counter()
+    while len(out) < steps and time.perf_counter() - start < cap_s:
+        t0 = time.perf_counter()
+        xb, yb = next(it)
+        searcher.weight_step(xb, yb)
+        vx, vy = next(val)
+        searcher.arch_step(vx, vy)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--burners", type=int, default=2)
+    ap.add_argument("--cap", type=float, default=120, help="seconds per row at most")
+    args = ap.parse_args()
+    torch_default = torch.get_num_threads()
+    data = os.environ.get("HDX_DATA", str(DATA))
+    real = Path(data).is_dir()
+    cfg = load_search_config("default", {"data": data, "subset": 2000, "eval_images": 0, "progress": False,
+                                         "fake_data": not real, "threads": 1})
+    setup = prepare(cfg)
+    from hdx.report.rundir import RunDir
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = RunDir(Path(tmp) / "run")
+        searcher = Searcher(setup, load_data(cfg), run)
+        time_steps(searcher, 1, 2, 60)  # warm-up (allocations, caches), not timed
+        print(f"cores available {available_cpus()}, torch default threads {torch_default}, "
+              f"{'real CIFAR-10' if real else 'fake data'}, {args.steps} steps per row "
+              f"(weight step + arch step each)")
+        print(f"{'load':<22} {'policy':<16} {'threads':>7} {'median s/step':>14} {'max s/step':>11} "
+              f"{'steps/s':>8}")
+        print(f"(machine load at start: {os.getloadavg()[0]:.2f}; other users' jobs count as 'idle' load)")
+        procs: list[subprocess.Popen] = []
+        try:
+            for load in ("idle", f"{args.burners} busy processes"):
+                if load != "idle":
+                    procs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+                             for _ in range(args.burners)]
+                    time.sleep(3)
+                for policy, n in (("before (torch)", torch_default), ("after (hdx)", default_threads())):
+                    ts = time_steps(searcher, n, args.steps, args.cap)
+                    med = statistics.median(ts)
+                    print(f"{load:<22} {policy:<16} {n:>7} {med:>14.2f} {max(ts):>11.2f} "
+                          f"{len(ts) / sum(ts):>8.2f}  ({len(ts)} steps)", flush=True)
+        finally:
+            for p in procs:
+                p.kill()
+                p.wait()
+
+
+if __name__ == "__main__":
+    main()

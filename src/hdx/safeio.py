@@ -1,0 +1,242 @@
+"""Safe file I/O: every file HDX reads or writes goes through here.
+
+* **Writes are atomic** (temporary file in the same folder, fsync, :func:`os.replace`): an interrupted
+  run never leaves a half-written result, checkpoint or model behind.
+* **JSON is strict**: :func:`dumps_json` refuses NaN and ±inf (``allow_nan=False``); a non-finite
+  number in a result is a bug upstream, never something to write.
+* **Reads are bounded**: :func:`read_text` caps the size and refuses non-UTF-8 (binary) input.
+* **Loading never runs code**: :func:`load_torch` uses ``weights_only=True``; CIFAR pickles go through
+  :class:`RestrictedUnpickler` (numpy array reconstruction and plain builtins only).
+* **Every OSError becomes one line naming the path** (:func:`os_errors`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import pickle
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hdx.errors import HDXError
+
+#: default cap on a text/config file read (bytes); configs are a few KiB
+MAX_TEXT_BYTES = 1 << 20
+#: cap on a checkpoint file (bytes): the search/train checkpoints are a few MB
+MAX_CHECKPOINT_BYTES = 2 << 30
+
+
+@contextlib.contextmanager
+def os_errors(path: str | Path, action: str = "write") -> Iterator[None]:
+    """Turn any :class:`OSError` raised inside into a one-line :class:`HDXError` naming ``path``."""
+    try:
+        yield
+    except OSError as e:
+        why = e.strerror or type(e).__name__
+        hint = {28: "free some disk space", 27: "free some disk space or raise the file-size limit",
+                122: "free some space in your quota", 13: "choose a folder you can write to",
+                30: "choose a writable folder", 2: "check that the folder exists and is writable"
+                }.get(e.errno or 0, "check the path")
+        raise HDXError(f"cannot {action} {path}: {why}; {hint}") from None
+
+
+# ----- writing -----------------------------------------------------------------------------------------
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically; an OSError (full disk, no permission) is one line."""
+    path = Path(path)
+    with os_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def _json_default(o: Any) -> Any:
+    from pydantic import BaseModel
+
+    if isinstance(o, BaseModel):
+        return o.model_dump(mode="json")
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _first_non_finite(obj: Any, where: str = "") -> str | None:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return where or "(top level)"
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            bad = _first_non_finite(v, f"{where}.{k}" if where else str(k))
+            if bad:
+                return bad
+    if isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            bad = _first_non_finite(v, f"{where}[{i}]")
+            if bad:
+                return bad
+    return None
+
+
+def dumps_json(obj: Any, *, indent: int | None = None, what: str = "result") -> str:
+    """Strict JSON text (no NaN/inf: a non-finite number is an error naming its key)."""
+    try:
+        return json.dumps(obj, indent=indent, default=_json_default, allow_nan=False)
+    except ValueError:
+        plain = json.loads(json.dumps(obj, default=_json_default))  # NaN survives the round trip
+        raise HDXError(f"refusing to write a non-finite number into the {what} "
+                       f"(at {_first_non_finite(plain)}); the computation diverged") from None
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """Strict JSON, written atomically."""
+    atomic_write_text(path, dumps_json(obj, indent=2, what=str(Path(path).name)) + "\n")
+
+
+def append_line(path: str | Path, line: str) -> None:
+    """Append one line (flushed); an OSError is one line naming the path."""
+    with os_errors(path), open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+        f.flush()
+
+
+# ----- reading -----------------------------------------------------------------------------------------
+def read_bytes(path: str | Path, *, max_bytes: int, what: str = "file") -> bytes:
+    """The bytes of ``path``, refusing a file larger than ``max_bytes`` (read at most that much)."""
+    path = Path(path)
+    with os_errors(path, "read"):
+        if not path.is_file():
+            raise HDXError(f"{what} {path} is not a regular file")
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise HDXError(f"{what} {path} is larger than {max_bytes // 1024} KiB; is it the right file?")
+    return data
+
+
+def read_text(path: str | Path, *, max_bytes: int = MAX_TEXT_BYTES, what: str = "file") -> str:
+    """UTF-8 text of ``path`` with a size cap; binary input is a one-line error."""
+    data = read_bytes(path, max_bytes=max_bytes, what=what)
+    if b"\x00" in data:
+        raise HDXError(f"{what} {path} is binary, not text; give a UTF-8 text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise HDXError(f"{what} {path} is not UTF-8 text (bad byte at offset {e.start}); "
+                       f"give a UTF-8 text file") from None
+
+
+def load_torch(path: str | Path, *, what: str = "checkpoint") -> Any:
+    """``torch.load`` with ``weights_only=True`` (tensors, containers and numbers only; no code runs)."""
+    import torch
+
+    path = Path(path)
+    with os_errors(path, "read"):
+        size = path.stat().st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise HDXError(f"{what} {path} is {size >> 20} MiB, larger than any HDX {what}; delete it to "
+                       f"start over")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - corrupt, truncated, or a refused (code-carrying) pickle
+        refused = "Unsupported global" in str(e) or "GLOBAL" in str(e)
+        kind = "holds objects that are not plain tensors" if refused else \
+            f"is corrupt or unreadable ({type(e).__name__})"
+        raise HDXError(f"{what} {path} {kind}; delete it to start over") from None
+
+
+def load_npz(path: str | Path, *, max_bytes: int, what: str = "array file") -> dict[str, Any]:
+    """Arrays of an ``.npz`` without pickles, after checking every member's header: a member whose
+    declared shape needs more bytes than it holds (a crafted header that would make numpy allocate
+    terabytes), object arrays, or a total above ``max_bytes`` are one-line errors."""
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    with os_errors(path, "read"):
+        size = path.stat().st_size
+    if size > max_bytes:
+        raise HDXError(f"{what} {path} is {size >> 20} MiB, more than {max_bytes >> 20} MiB")
+    out: dict[str, Any] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if sum(i.file_size for i in infos) > max_bytes or len(infos) > 256:
+                raise HDXError(f"{what} {path} expands to more than {max_bytes >> 20} MiB; "
+                               f"is it the right file?")
+            for info in infos:
+                with zf.open(info) as f:
+                    fmt = np.lib.format
+                    read_header = (fmt.read_array_header_1_0 if fmt.read_magic(f) == (1, 0)
+                                   else fmt.read_array_header_2_0)
+                    shape, _, dtype = read_header(f, max_header_size=10_000)
+                    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                    if dtype.hasobject or need > info.file_size:
+                        raise HDXError(f"{what} {path}: member {info.filename} declares {shape} {dtype}, "
+                                       f"which its {info.file_size} bytes cannot hold; regenerate the file")
+            with np.load(path, allow_pickle=False) as z:
+                for k in z.files:
+                    out[k] = z[k]
+    except HDXError:
+        raise
+    except Exception as e:  # noqa: BLE001 - zip, header or array errors of a truncated or foreign file
+        raise HDXError(f"{what} {path} is corrupt or not an .npz ({type(e).__name__}); "
+                       f"regenerate it") from None
+    return out
+
+
+# ----- restricted unpickling -----------------------------------------------------------------------------
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that can rebuild numpy arrays and plain builtins and nothing else.
+
+    Any other global a pickle names (``os.system``, ``builtins.eval``, ``subprocess.Popen``…) is refused
+    before it is looked up, so a payload never runs.
+    """
+
+    ALLOWED: frozenset[tuple[str, str]] = frozenset({
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("builtins", "dict"), ("builtins", "list"), ("builtins", "tuple"), ("builtins", "set"),
+        ("builtins", "frozenset"), ("builtins", "bytes"), ("builtins", "bytearray"),
+        ("builtins", "str"), ("builtins", "int"), ("builtins", "float"), ("builtins", "bool"),
+        ("builtins", "complex"), ("_codecs", "encode"),
+    })
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused global {module}.{name}")
+        return super().find_class(module, name)
+
+
+class RefusedPickle(HDXError):
+    """A pickle that names a global outside :attr:`RestrictedUnpickler.ALLOWED`."""
+
+
+def restricted_pickle_load(data: bytes, *, source: str, encoding: str = "latin1") -> Any:
+    """Unpickle ``data`` with :class:`RestrictedUnpickler`; a refused global is a one-line error."""
+    try:
+        return RestrictedUnpickler(io.BytesIO(data), encoding=encoding).load()
+    except pickle.UnpicklingError as e:
+        if str(e).startswith("refused global"):
+            raise RefusedPickle(f"{source} is not a plain data file: it names {str(e)[15:]}, which HDX "
+                                f"never loads; replace it with an intact copy") from None
+        raise
