@@ -314,7 +314,7 @@ def cases() -> list[Case]:
     add(Case("arch op mb99999999999e3", lambda d: ["cost", "--arch", ARCH.replace("mb7e6", "mb99999999999e3"),
              "--accel", "16x16,rf=16,df=ws"]))
     add(Case("arch empty", ["cost", "--arch", "", "--accel", "16x16,rf=16,df=ws"]))
-    add(Case("cost budget energy<=0.5mJ works", cost("--budget", "energy<=0.5mJ", "--json"), expect=(0,)))
+    add(Case("cost budget energy<=0.8mJ works", cost("--budget", "energy<=0.8mJ", "--json"), expect=(0,)))
     add(Case("cost budget latency=nan", cost("--budget", "latency=nan")))
     add(Case("cost budget latency=1e999", cost("--budget", "latency=1e999")))
     add(Case("cost budget latency=-1", cost("--budget", "latency=-1")))
