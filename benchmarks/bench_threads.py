@@ -95,18 +95,20 @@ def main() -> None:
         try:
             row("as is", "before (torch)", torch_default)
             row("as is", "after (hdx)", policy_at_start, adapt=True)
-            # load that arrives after the run started: the start-up policy saw the machine as it was
-            start_policy = default_threads()
+            # load that arrives after the run started on an idle machine: the start-up policy took every
+            # core (what default_threads() gives at load 0), the stall fallback has to act
+            start_policy = available_cpus()
             procs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(args.burners)]
             time.sleep(3)
             row(f"+{args.burners} busy, arriving later", "before (torch)", torch_default)
-            row(f"+{args.burners} busy, arriving later", "after (hdx)", start_policy, adapt=True)
+            row(f"+{args.burners} busy, arriving later", "after (hdx)*", start_policy, adapt=True)
             # load already there when the run starts (the 1-minute load average has seen it)
             time.sleep(args.settle)
             policy_busy = default_threads()
             row(f"+{args.burners} busy, already there", "before (torch)", torch_default)
             row(f"+{args.burners} busy, already there", "after (hdx)", policy_busy, adapt=True)
-            print(f"(load average now {os.getloadavg()[0]:.2f})")
+            print(f"(load average now {os.getloadavg()[0]:.2f}; * starts at every core, as the policy does "
+                  f"on an idle machine, and drops to 1 thread at the first stall)")
         finally:
             for p in procs:
                 p.kill()
