@@ -33,9 +33,14 @@ from hdx.search.loop import Searcher, load_data, prepare
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar-10-batches-py"
 
 
-def time_steps(searcher: Searcher, threads: int, steps: int, cap_s: float) -> list[float]:
-    """Seconds of each of ``steps`` search steps (fewer if ``cap_s`` seconds run out)."""
+def time_steps(searcher: Searcher, threads: int, steps: int, cap_s: float, adapt: bool = False
+               ) -> list[float]:
+    """Seconds of each of ``steps`` search steps (fewer if ``cap_s`` seconds run out); ``adapt``: with
+    HDX's stall fallback (:func:`hdx.runtime.degrade_on_stall`), as in ``hdx search``."""
+    from hdx.runtime import StepTimer, degrade_on_stall
+
     torch.set_num_threads(threads)
+    timer = StepTimer()
     it = iter(searcher.data.train.epoch(0))
     val = searcher._val_batches(0)
     out: list[float] = []
@@ -47,6 +52,9 @@ def time_steps(searcher: Searcher, threads: int, steps: int, cap_s: float) -> li
         vx, vy = next(val)
         searcher.arch_step(vx, vy)
         out.append(time.perf_counter() - t0)
+        timer.tick()
+        if adapt:
+            degrade_on_stall(timer, False, lambda s: print(f"    [{s[:60]}...]"))
     return out
 
 
@@ -55,8 +63,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--burners", type=int, default=2)
     ap.add_argument("--cap", type=float, default=120, help="seconds per row at most")
+    ap.add_argument("--settle", type=float, default=60, help="seconds for the load average to see the load")
     args = ap.parse_args()
     torch_default = torch.get_num_threads()
+    policy_at_start = default_threads()  # what `hdx search` picks when it starts now
     data = os.environ.get("HDX_DATA", str(DATA))
     real = Path(data).is_dir()
     cfg = load_search_config("default", {"data": data, "subset": 2000, "eval_images": 0, "progress": False,
@@ -71,21 +81,34 @@ def main() -> None:
         print(f"cores available {available_cpus()}, torch default threads {torch_default}, "
               f"{'real CIFAR-10' if real else 'fake data'}, {args.steps} steps per row "
               f"(weight step + arch step each)")
-        print(f"{'load':<22} {'policy':<16} {'threads':>7} {'median s/step':>14} {'max s/step':>11} "
+        print(f"{'load':<30} {'policy':<16} {'threads':>7} {'median s/step':>14} {'max s/step':>11} "
               f"{'steps/s':>8}")
         print(f"(machine load at start: {os.getloadavg()[0]:.2f}; other users' jobs count as 'idle' load)")
         procs: list[subprocess.Popen] = []
+
+        def row(load: str, policy: str, n: int, adapt: bool = False) -> None:
+            ts = time_steps(searcher, n, args.steps, args.cap, adapt)
+            med = statistics.median(ts)
+            print(f"{load:<30} {policy:<16} {n:>7} {med:>14.2f} {max(ts):>11.2f} "
+                  f"{len(ts) / sum(ts):>8.2f}  ({len(ts)} steps)", flush=True)
+
         try:
-            for load in ("idle", f"{args.burners} busy processes"):
-                if load != "idle":
-                    procs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"])
-                             for _ in range(args.burners)]
-                    time.sleep(3)
-                for policy, n in (("before (torch)", torch_default), ("after (hdx)", default_threads())):
-                    ts = time_steps(searcher, n, args.steps, args.cap)
-                    med = statistics.median(ts)
-                    print(f"{load:<22} {policy:<16} {n:>7} {med:>14.2f} {max(ts):>11.2f} "
-                          f"{len(ts) / sum(ts):>8.2f}  ({len(ts)} steps)", flush=True)
+            row("as is", "before (torch)", torch_default)
+            row("as is", "after (hdx)", policy_at_start, adapt=True)
+            # load that arrives after the run started on an idle machine: the start-up policy took every
+            # core (what default_threads() gives at load 0), the stall fallback has to act
+            start_policy = available_cpus()
+            procs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(args.burners)]
+            time.sleep(3)
+            row(f"+{args.burners} busy, arriving later", "before (torch)", torch_default)
+            row(f"+{args.burners} busy, arriving later", "after (hdx)*", start_policy, adapt=True)
+            # load already there when the run starts (the 1-minute load average has seen it)
+            time.sleep(args.settle)
+            policy_busy = default_threads()
+            row(f"+{args.burners} busy, already there", "before (torch)", torch_default)
+            row(f"+{args.burners} busy, already there", "after (hdx)", policy_busy, adapt=True)
+            print(f"(load average now {os.getloadavg()[0]:.2f}; * starts at every core, as the policy does "
+                  f"on an idle machine, and drops to 1 thread at the first stall)")
         finally:
             for p in procs:
                 p.kill()

@@ -422,8 +422,8 @@ def test_hardware_params_document_their_ranges():
 
 
 # ----- (7) thread policy ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("cores,load,want", [(2, 0.0, 1), (2, 2.5, 1), (16, 0.0, 8), (16, 12.3, 4),
-                                             (1, 0.0, 1)])
+@pytest.mark.parametrize("cores,load,want", [(2, 0.0, 2), (2, 0.4, 2), (2, 0.6, 1), (2, 2.5, 1),
+                                             (16, 0.0, 16), (16, 12.3, 4), (1, 3.0, 1)])
 def test_default_threads_policy(monkeypatch, cores, load, want):
     from hdx import runtime
 
@@ -434,5 +434,26 @@ def test_default_threads_policy(monkeypatch, cores, load, want):
     n = torch.get_num_threads()
     try:
         assert runtime.apply_threads(None) == 3 and runtime.apply_threads(2) == 2
+    finally:
+        torch.set_num_threads(n)
+
+
+def test_a_stall_drops_to_one_thread_unless_threads_were_given():
+    from hdx.runtime import StepTimer, degrade_on_stall
+
+    t = StepTimer()
+    t.recent = [0.4] * 10
+    t.last = 0.5
+    said: list[str] = []
+    n = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert not degrade_on_stall(t, False, said.append) and "STALL" not in t.text()
+        t.recent.append(9.0)
+        t.last = 9.0
+        assert t.text() == "9.00s/step (median 0.40) STALL"
+        assert not degrade_on_stall(t, True, said.append) and torch.get_num_threads() == 2
+        assert degrade_on_stall(t, False, said.append) and torch.get_num_threads() == 1
+        assert len(said) == 1 and "continuing with 1 thread" in said[0]
     finally:
         torch.set_num_threads(n)

@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # safety net: file errors are HDXErrors where they happen (hdx.safeio.os_errors)
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: cannot access{where}: {e.strerror or type(e).__name__}", file=sys.stderr)
+        return 2
     return rc if isinstance(rc, int) else 0
 
 

@@ -47,7 +47,7 @@ from hdx.cost.search import table_metrics
 from hdx.cost.table import METRICS, UNITS, CostTable
 from hdx.errors import HDXError
 from hdx.report.rundir import RunDir, atomic_write_json, versions
-from hdx.runtime import StepTimer, apply_threads
+from hdx.runtime import StepTimer, apply_threads, degrade_on_stall
 from hdx.search.budgets import Budget, parse_budgets
 from hdx.search.config import SearchConfig
 from hdx.search.finish import (
@@ -394,6 +394,7 @@ class Searcher:
                 vx, vy = next(val_iter)
                 rec = self.arch_step(vx, vy)
             timer.tick()
+            degrade_on_stall(timer, cfg.threads is not None, bar.write if progress else print)
             if progress:
                 bar.set_postfix_str(timer.text() + (" " + self._postfix(rec, ce_sum / n) if rec else ""))
         bar.close()

@@ -28,7 +28,7 @@ from hdx.data.cifar import IMAGE_SHAPE, NUM_CLASSES
 from hdx.errors import ConfigError, HDXError
 from hdx.model import Network, count_macs, count_params
 from hdx.report.rundir import RunDir, check_out_dir, versions
-from hdx.runtime import StepTimer, apply_threads
+from hdx.runtime import StepTimer, apply_threads, degrade_on_stall
 from hdx.safeio import atomic_write_bytes
 from hdx.space.network import NetworkSpace
 from hdx.train.config import TrainConfig
@@ -162,7 +162,8 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
         f"{train_loader.num_samples:,} images for {cfg.epochs} epochs on {device}")
 
     for epoch in range(start, cfg.epochs):
-        rec = _train_epoch(model, train_loader, opt, sched, criterion, epoch, cfg.epochs, progress, fmt)
+        rec = _train_epoch(model, train_loader, opt, sched, criterion, epoch, cfg.epochs, progress, fmt,
+                           threads_fixed=cfg.threads is not None or device.type != "cpu")
         run.log(rec)
         run.save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(),
                              "scheduler": sched.state_dict(), "rng": _rng_state(), "epoch": epoch,
@@ -195,7 +196,8 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
 
 def _train_epoch(model: nn.Module, loader: BatchLoader, opt: torch.optim.Optimizer,
                  sched: torch.optim.lr_scheduler.LRScheduler, criterion: nn.Module, epoch: int,
-                 epochs: int, progress: bool, fmt: torch.memory_format) -> dict[str, Any]:
+                 epochs: int, progress: bool, fmt: torch.memory_format, *,
+                 threads_fixed: bool = True) -> dict[str, Any]:
     model.train()
     t0 = time.perf_counter()
     loss_sum = torch.zeros((), device=loader.device)
@@ -213,8 +215,9 @@ def _train_epoch(model: nn.Module, loader: BatchLoader, opt: torch.optim.Optimiz
         loss_sum += loss.detach() * y.numel()
         correct += (out.detach().argmax(1) == y).sum()
         n += y.numel()
+        timer.tick()
+        degrade_on_stall(timer, threads_fixed, bar.write if bar is not None else print)
         if bar is not None:
-            timer.tick()
             bar.set_postfix_str(timer.text(), refresh=False)
             bar.update(1)
     if bar is not None:
