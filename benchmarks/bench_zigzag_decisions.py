@@ -5,7 +5,7 @@ Networks: ``--fixed`` named networks of the default space (smallest, largest, th
 plus ``--random`` seeded random ones. Designs: a sub-grid of the default accelerator grid spanning
 every dataflow and RF size (default PEx, PEy ∈ {8, 16, 24, 32}, RF ∈ {16, 64, 256} B, WS/OS/RS: 144).
 Both models use the grid's hardware parameters and technology table. ZigZag is driven through HDX's
-own translation (``hdx.cost.zigzag_backend``, LOMA with ``lpf_limit=1``, FX/FY innermost).
+own translation (``hdx.cost.zigzag_backend``, LOMA with ``--lpf``, default ``lpf_limit=1``, FX/FY innermost).
 
 ZigZag runs once per *unique* (layer shape, design) and its results are cached, one JSON line each, in
 ``--cache`` (default ``benchmarks/.cache/zigzag-<fingerprint>.jsonl``, keyed by ZigZag's fingerprint:
@@ -77,12 +77,12 @@ def layer_key(layer: Layer, acc_text: str) -> str:
 _ZZ: ZigZagModel | None = None
 
 
-def _worker_init(hw_json: str) -> None:
+def _worker_init(hw_json: str, lpf: int) -> None:
     global _ZZ
     from hdx.space.accelerator import HardwareParams
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _ZZ = ZigZagModel(HardwareParams.model_validate_json(hw_json))
+    _ZZ = ZigZagModel(HardwareParams.model_validate_json(hw_json), lpf_limit=lpf)
 
 
 def _run_one(job: tuple[str, Layer, object]) -> tuple[str, dict | None, str | None]:
@@ -96,7 +96,8 @@ def _run_one(job: tuple[str, Layer, object]) -> tuple[str, dict | None, str | No
                      area=r.area_um2, seconds=r.seconds, sm=r.spatial_mapping, tm=r.temporal_mapping), None
 
 
-def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs: int) -> dict[str, dict]:
+def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs: int,
+                 lpf: int = 1) -> dict[str, dict]:
     done: dict[str, dict] = {}
     if cache.exists():
         with cache.open() as f:
@@ -120,7 +121,7 @@ def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs:
     cache.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with cache.open("a") as f, mp.get_context("fork").Pool(jobs, _worker_init,
-                                                             (hw.model_dump_json(),)) as pool:
+                                                             (hw.model_dump_json(), lpf)) as pool:
         for n, (key, res, err) in enumerate(pool.imap_unordered(_run_one, todo, chunksize=4), 1):
             rec = {"key": key, "error": err} if res is None else {"key": key, **res}
             f.write(json.dumps(rec) + "\n")
@@ -148,6 +149,8 @@ def main() -> None:
     ap.add_argument("--pes", default="8,16,24,32", help="PEx and PEy values (default 8,16,24,32)")
     ap.add_argument("--rf", default="16,64,256", help="RF sizes in bytes (default 16,64,256)")
     ap.add_argument("--jobs", type=int, default=1, help="ZigZag worker processes (default 1)")
+    ap.add_argument("--lpf", type=int, default=1, help="ZigZag LOMA lpf_limit: 1 (default, ~0.05 s/layer) "
+                    "or more for a stronger temporal mapper (5: ~0.2 s/layer)")
     ap.add_argument("--cache", default=None, help="ZigZag result cache (jsonl)")
     ap.add_argument("--zigzag-only", action="store_true", help="fill the ZigZag cache and stop")
     ap.add_argument("--mapper-space", choices=("full", "taps-innermost"), default="full",
@@ -163,9 +166,10 @@ def main() -> None:
     net_layers = [space.layers(a) for _, a in nets]
     unique: list[Layer] = list(dict.fromkeys(ly for layers in net_layers for ly in layers))
 
-    zz_fp = ZigZagModel(hw).fingerprint()[:12]
+    zz_model = ZigZagModel(hw, lpf_limit=args.lpf)
+    zz_fp = zz_model.fingerprint()[:12]
     cache = Path(args.cache) if args.cache else HERE / ".cache" / f"zigzag-{zz_fp}.jsonl"
-    zz = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1))
+    zz = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1), args.lpf)
     if args.zigzag_only:
         return
 
@@ -199,7 +203,7 @@ def main() -> None:
           f"grid '{grid.name}', tech '{hw.tech}'")
     print(f"HDX {model.name} v{model.version}, mapper {args.mapper_space} "
           f"({len(unique)} unique layers x {A} designs in "
-          f"{t_ours * 1e3:.1f} ms); ZigZag {ZigZagModel(hw).version}, LOMA lpf 1; ZigZag failures: {failed}")
+          f"{t_ours * 1e3:.1f} ms); ZigZag {zz_model.version}, LOMA lpf {args.lpf}; ZigZag failures: {failed}")
     print()
     hdr = (f"{'network':<11}{'MMACs':>7}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}  {'HDX EDAP pick':<20}"
            f"{'ZigZag EDAP pick':<20}{'regret':>8}{'reg lat':>8}{'reg E':>7}")
