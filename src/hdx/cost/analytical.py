@@ -172,19 +172,6 @@ def _axis(d1: np.ndarray, d2: np.ndarray, size: np.ndarray) -> tuple[np.ndarray,
     return best_t, best_f
 
 
-def _outer_fills(fp: np.ndarray, bounds: tuple, rel: tuple, order: tuple[int, int, int]) -> np.ndarray:
-    """Fills per PE of one operand whose PE-local tile is ``fp`` words, under the GLB-level loop
-    ``order`` (innermost first) of the groups with ``bounds``: every outer iteration refills the tile,
-    except the innermost run of loops the operand does not depend on (``rel`` false), over which the
-    tile stays put (stationarity)."""
-    out = fp
-    skip = True
-    for g in order:
-        skip = skip & ~np.asarray(rel[g], dtype=bool)
-        out = out * np.where(skip, 1.0, bounds[g])
-    return out
-
-
 class _Candidate:
     """Traffic of one mapping candidate on one dataflow's [L, A_d] slice (words, pJ, cycles)."""
 
@@ -380,24 +367,50 @@ class AnalyticalModel:
         return best
 
     @staticmethod
-    def _orders(fp: dict, dist: dict, bounds: tuple, rel: dict, o_tot: np.ndarray):
-        """Array-side GLB words (w, i, o) of the best GLB-level loop order (least total traffic)."""
+    def _orders(ops: dict, bounds: tuple, o_tot: np.ndarray):
+        """GLB words of the operands held in PE-local tiles under the best GLB-level loop order.
+
+        ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
+        ``dist``, relevance to the groups ``rel``). Returns (words per operand, fills per PE per operand,
+        order index). Fills = tile × Π bounds ÷ Π bounds of the innermost run of irrelevant groups, so
+        orders that skip the same groups for every operand are the same mapping and computed once.
+        """
+        total = bounds[0] * bounds[1] * bounds[2]
         best = None
+        seen: set = set()
         for n, order in enumerate(ORDERS):
-            f = {x: _outer_fills(fp[x], bounds, rel[x], order) for x in ("w", "i", "o")}
-            w, i = f["w"] * dist["w"], f["i"] * dist["i"]
-            o_wr = f["o"] * dist["o"]
-            o = o_wr + np.maximum(o_wr - o_tot, 0.0)  # psum writes, and read-backs of all but the first
-            tot = w + i + o
+            words, fills, key = {}, {}, []
+            for x, (fp, dist, rel) in ops.items():
+                div, run, skipped = 1.0, True, []
+                for g in order:
+                    r = rel[g]
+                    if isinstance(r, bool | np.bool_):
+                        if r:
+                            break
+                        div = div * bounds[g] if run is True else div * np.where(run, bounds[g], 1.0)
+                        skipped.append(g)
+                    else:
+                        run = np.logical_and(run, ~r)
+                        div = div * np.where(run, bounds[g], 1.0)
+                        skipped.append(("a", g))
+                key.append((x, tuple(skipped)))
+                fills[x] = fp * total / div
+                words[x] = fills[x] * dist
+            key_t = tuple(key)
+            if key_t in seen:
+                continue
+            seen.add(key_t)
+            if "o" in words:  # psum writes, and read-backs of all but the first
+                words["o"] = words["o"] + np.maximum(words["o"] - o_tot, 0.0)
+            tot = sum(words.values())
             if best is None:
-                best = [tot, w, i, o, f, np.zeros_like(tot)]
-            else:
-                b = tot < best[0]
-                best = [np.where(b, tot, best[0]), np.where(b, w, best[1]), np.where(b, i, best[2]),
-                        np.where(b, o, best[3]), {x: np.where(b, f[x], best[4][x]) for x in f},
-                        np.where(b, float(n), best[5])]
+                best = [tot, words, fills, np.zeros_like(tot)]
+                continue
+            b = tot < best[0]
+            best = [np.where(b, tot, best[0]), {x: np.where(b, words[x], best[1][x]) for x in words},
+                    {x: np.where(b, fills[x], best[2][x]) for x in fills}, np.where(b, float(n), best[3])]
         assert best is not None
-        return best[1], best[2], best[3], best[4], best[5]
+        return best[1], best[2], best[3]
 
     # -- weight-stationary ---------------------------------------------------------------------
     def _ws(self, lay: dict, acc: dict, e: dict):
@@ -414,13 +427,14 @@ class AnalyticalModel:
         n_tc = _cdiv(taps, s_in)
         pairs = np.floor(rfw / taps)            # (channel) filters whose taps all fit
         dist = dict(w=act, i=np.where(dw, uK, cy), o=uK)
-        rel = dict(w=(False, True, True), i=(True, True, ~dw), o=(True, False, True))
+        rel = dict(w=(False, True, True), o=(True, False, True))
         cands = []
         for c_in in _FACTORS:
             c = np.where(pairs >= c_in, np.minimum(c_in, Ct), 1.0)
             bounds = (N * P * Q, _cdiv(Ct, c) * n_tc, Kt)
-            fp = dict(w=c * s_in, i=np.ones_like(c), o=np.ones_like(c))
-            w, _, o, f, order = self._orders(fp, dist, bounds, rel, lay["o_tot"])
+            ops = dict(w=(c * s_in, dist["w"], rel["w"]), o=(np.ones_like(c), dist["o"], rel["o"]))
+            words, f, order = self._orders(ops, bounds, lay["o_tot"])
+            w, o = words["w"], words["o"]
             i = compute * dist["i"]             # 1-word input register, taps innermost: a word per MAC
             local = (lay["macs"] * (e_rf + 3 * e["reg"]) + f["w"] * act * e_rf
                      + (compute + 2 * f["o"]) * act * e["reg"])
@@ -439,7 +453,7 @@ class AnalyticalModel:
         act = qx * py * uK
         compute = N * Pt * Qt * Kt * Ct * R * S
         dist = dict(w=uK, i=qx * py * np.where(dw, uK, 1.0), o=act)
-        rel = dict(w=(False, True, True), i=(True, True, dw), o=(True, False, True))
+        rel = dict(o=(True, False, True))
         forwarding = self.hardware.noc == "forwarding"
         tile_h = np.minimum((py - 1) * lay["st"] + R, lay["H"] + 2 * lay["pad"])
         tile_w = np.minimum((qx - 1) * st + S, lay["W"] + 2 * lay["pad"])
@@ -448,8 +462,8 @@ class AnalyticalModel:
             k = np.minimum(np.minimum(k_in, rfw), Kt)
             kb = _cdiv(Kt, k)
             bounds = (N * Pt * Qt, Ct, kb)
-            fp = dict(w=np.ones_like(k), i=np.ones_like(k), o=k)
-            _, _, o, f, order = self._orders(fp, dist, bounds, rel, lay["o_tot"])
+            words, f, order = self._orders(dict(o=(k, dist["o"], rel["o"])), bounds, lay["o_tot"])
+            o = words["o"]
             w = compute * dist["w"]             # 1-word weight register, a new weight every MAC
             i_fills = compute if mode == 0 else np.where(dw, compute, N * Pt * Qt * Ct * R * S * kb)
             i = i_fills * dist["i"]
@@ -491,7 +505,8 @@ class AnalyticalModel:
             s, k, w_ext = np.maximum(s, 1.0), np.maximum(k, 1.0), np.maximum(w_ext, 1.0)
             bounds = (N * Pt * _cdiv(Q, q), _cdiv(Ct, c) * Rt * _cdiv(S, s), _cdiv(Kt, k))
             fp = dict(w=k * c * s, i=np.where(dw, k, c) * w_ext, o=k * q)
-            w, i, o, f, order = self._orders(fp, dist, bounds, rel, lay["o_tot"])
+            words, f, order = self._orders({x: (fp[x], dist[x], rel[x]) for x in fp}, bounds, lay["o_tot"])
+            w, i, o = words["w"], words["i"], words["o"]
             # banked RF (Eyeriss spads): each operand's bank is its tile's share of rf_bytes
             tot = fp["w"] + fp["i"] + fp["o"]
             e_b = {x: self.tech.sram_energy_pj(acc["rfb"] * fp[x] / tot, self.hardware.word_bits)
