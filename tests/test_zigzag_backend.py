@@ -147,3 +147,10 @@ def test_spatial_unrolling_fits_loops_and_array():
                     assert all(f <= bounds[d] for d, f in total.items()), (layer.name, df, u)
                     if layer.kind == "depthwise":
                         assert not ({"K", "C"} & {d for d, f in total.items() if f > 1})
+
+
+@pytest.mark.zigzag
+def test_forwarding_noc_is_refused_not_silently_ignored(model):
+    # ZigZag has no PE-to-PE forwarding: a forwarding template must not be costed as if multicast
+    with pytest.raises(HDXError, match="cannot model PE-to-PE forwarding"):
+        type(model)(HardwareParams(noc="forwarding"))
