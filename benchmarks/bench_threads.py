@@ -26,21 +26,23 @@ from pathlib import Path
 
 import torch
 
-from hdx.runtime import available_cpus, default_threads
+from hdx.runtime import StepTimer, available_cpus, default_threads
 from hdx.search.config import load_search_config
 from hdx.search.loop import Searcher, load_data, prepare
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar-10-batches-py"
 
 
-def time_steps(searcher: Searcher, threads: int, steps: int, cap_s: float, adapt: bool = False
-               ) -> list[float]:
+def time_steps(searcher: Searcher, threads: int | None, steps: int, cap_s: float, adapt: bool = False,
+               timer=None) -> list[float]:
     """Seconds of each of ``steps`` search steps (fewer if ``cap_s`` seconds run out); ``adapt``: with
-    HDX's stall fallback (:func:`hdx.runtime.degrade_on_stall`), as in ``hdx search``."""
+    HDX's stall fallback (:func:`hdx.runtime.degrade_on_stall`), as in ``hdx search``; ``timer``: the
+    step timer of the steps before (the run so far); ``threads`` None: keep the current count."""
     from hdx.runtime import StepTimer, degrade_on_stall
 
-    torch.set_num_threads(threads)
-    timer = StepTimer()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    timer = timer or StepTimer()
     it = iter(searcher.data.train.epoch(0))
     val = searcher._val_batches(0)
     out: list[float] = []
@@ -86,22 +88,32 @@ def main() -> None:
         print(f"(machine load at start: {os.getloadavg()[0]:.2f}; other users' jobs count as 'idle' load)")
         procs: list[subprocess.Popen] = []
 
-        def row(load: str, policy: str, n: int, adapt: bool = False) -> None:
-            ts = time_steps(searcher, n, args.steps, args.cap, adapt)
+        def row(load: str, policy: str, n: int, adapt: bool = False, before_load: int = 0) -> None:
+            timer = StepTimer()
+            if before_load:  # the run so far, on the machine as it was: the timer's baseline
+                time_steps(searcher, n, before_load, args.cap, adapt, timer)
+                procs.extend(subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+                             for _ in range(args.burners))
+                time.sleep(2)
+            ts = time_steps(searcher, None if before_load else n, args.steps, args.cap, adapt, timer)
             med = statistics.median(ts)
             print(f"{load:<30} {policy:<16} {n:>7} {med:>14.2f} {max(ts):>11.2f} "
-                  f"{len(ts) / sum(ts):>8.2f}  ({len(ts)} steps)", flush=True)
+                  f"{len(ts) / sum(ts):>8.2f}  ({len(ts)} steps, ends at {torch.get_num_threads()} "
+                  f"thread(s))", flush=True)
+            if before_load:
+                stop(procs)
 
         try:
             row("as is", "before (torch)", torch_default)
             row("as is", "after (hdx)", policy_at_start, adapt=True)
-            # load that arrives after the run started on an idle machine: the start-up policy took every
-            # core (what default_threads() gives at load 0), the stall fallback has to act
+            # load arriving during a run that started on an idle machine (every core, as the policy
+            # gives at load 0): 8 steps as is, then the busy processes start
             start_policy = available_cpus()
-            procs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(args.burners)]
-            time.sleep(3)
-            row(f"+{args.burners} busy, arriving later", "before (torch)", torch_default)
-            row(f"+{args.burners} busy, arriving later", "after (hdx)*", start_policy, adapt=True)
+            later = f"+{args.burners} busy, arriving later"
+            row(later, "before (torch)", torch_default, before_load=8)
+            row(later, "after (hdx)*", start_policy, adapt=True, before_load=8)
+            procs.extend(subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+                         for _ in range(args.burners))
             # load already there when the run starts (the 1-minute load average has seen it)
             time.sleep(args.settle)
             policy_busy = default_threads()
@@ -110,9 +122,14 @@ def main() -> None:
             print(f"(load average now {os.getloadavg()[0]:.2f}; * starts at every core, as the policy does "
                   f"on an idle machine, and drops to 1 thread at the first stall)")
         finally:
-            for p in procs:
-                p.kill()
-                p.wait()
+            stop(procs)
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        p.kill()
+        p.wait()
+    procs.clear()
 
 
 if __name__ == "__main__":

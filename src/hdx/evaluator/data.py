@@ -37,7 +37,7 @@ from hdx.cost.base import CostModel
 from hdx.cost.table import METRICS, CostTable, objective_value
 from hdx.errors import DataError, HDXError
 from hdx.evaluator.base import reference_weights
-from hdx.safeio import atomic_write_bytes, atomic_write_text, load_npz, read_text
+from hdx.safeio import atomic_write_bytes, atomic_write_text, dumps_json, load_npz, read_text
 from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
 
@@ -146,7 +146,7 @@ class EvalDataset:
         path = Path(path)
         buf = io.BytesIO()
         arrays = {k: getattr(self, k) for k in self._ARRAYS}
-        np.savez(buf, meta_json=np.array(json.dumps(self.meta)), **arrays)
+        np.savez(buf, meta_json=np.array(dumps_json(self.meta, what="dataset metadata")), **arrays)
         atomic_write_bytes(path, buf.getvalue())
         return path
 
@@ -298,7 +298,7 @@ def generate(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, spec
                 old = {}
             if old.get("key") != key:
                 raise HDXError(f"work folder {chunk_dir} holds chunks of other settings; use an empty folder")
-        atomic_write_text(manifest, json.dumps({"key": key, "n_chunks": n_chunks}, indent=1))
+        atomic_write_text(manifest, dumps_json({"key": key, "n_chunks": n_chunks}, indent=1))
         for i in range(n_chunks):
             f = chunk_dir / f"chunk_{i:05d}.npz"
             if f.is_file():

@@ -32,7 +32,7 @@ from hdx.evaluator.base import EvalResult, Evaluator
 from hdx.evaluator.data import config_hash
 from hdx.evaluator.networks import CostEstimator, HardwareGenerator, relax
 from hdx.evaluator.train import EvaluatorConfig
-from hdx.safeio import atomic_write_bytes
+from hdx.safeio import atomic_write_bytes, dumps_json
 from hdx.space.accelerator import KNOBS, AcceleratorSpace
 from hdx.space.network import NetworkSpace
 
@@ -126,7 +126,8 @@ class LearnedEvaluator(Evaluator):
         tensors |= {f"estimator.{k}": v.detach().contiguous() for k, v in self.estimator.state_dict().items()}
         meta = dict(self.meta, config=self.config.model_dump(mode="json"))
         path = Path(path)
-        atomic_write_bytes(path, save(tensors, metadata={"hdx_meta": json.dumps(meta)}))
+        header = {"hdx_meta": dumps_json(meta, what="evaluator metadata")}
+        atomic_write_bytes(path, save(tensors, metadata=header))
         return path
 
     @classmethod
