@@ -133,6 +133,20 @@ def test_shipped_default_matches_current_cost_model():
     ev = load_evaluator("learned", space=space, grid=grid, model=model)
     r = ev(torch.as_tensor(space.one_hot(space.sample(np.random.default_rng(0)))))
     assert all(torch.isfinite(v).all() for v in r.costs.values())
+    # behaviour, not only the fingerprint: on fresh networks its predicted costs of its own choice match
+    # the current ground truth (a model change that kept the version would fail here)
+    from hdx.cost.table import CostTable
+
+    table = CostTable.build(space, grid, model)
+    idx = space.sample_indices(np.random.default_rng(7), 32)
+    onehot = torch.as_tensor(np.stack([space.one_hot(space.decode(i)) for i in idx]))
+    with torch.no_grad():
+        r = ev(onehot)
+    truth = table.network(idx)
+    pick = r.accel_index.numpy()
+    for m in ("latency", "energy"):
+        err = np.abs(r.costs[m].numpy() / truth[m][np.arange(len(idx)), pick] - 1)
+        assert np.median(err) < 0.03, (m, float(np.median(err)))
 
 
 def test_cli_check_prints_report(tiny, capsys):

@@ -59,7 +59,8 @@ and an order of the GLB-level loops; all candidates are evaluated as [layers × 
   channels' weights (all taps; else a chunk of ``min(R·S, RF words)`` taps) — the partial sum stays in
   its register across them. OS: ``k_in`` ∈ {1, …, 32} partial sums (≤ RF words), either with the taps
   innermost (``taps-inner``) or with the K loop innermost (``k-inner``: the input register is reused
-  across ``k_in`` filters while the weight changes every MAC; not with ``mapper_space=taps-innermost``).
+  across ``k_in`` filters while the weight changes every MAC; with ``mapper_space=taps-innermost`` only
+  for 1×1 kernels, where the taps are trivially innermost).
   RS: ``q_in`` outputs of a row
   (1, 4, 16 or the whole row) × ``c_in`` channels × ``s_in`` taps × ``k_in`` filters, largest ``s_in``
   then ``k_in`` such that weights ``k·c·s`` + input window ``c·((q−1)·stride + s)`` + psums ``k·q``
@@ -190,11 +191,11 @@ class AnalyticalModel:
     candidate of that dataflow). ``mapper_objective`` orders the mappings of one (layer, accelerator):
     ``latency`` (ties: energy; the default, as ZigZag's minimal-latency reduction), ``energy`` (ties:
     latency) or ``edp``. ``mapper_space``: ``full`` (default) or ``taps-innermost`` (the kernel taps
-    always innermost, as ZigZag's LOMA with FX/FY pinned: drops OS's ``k-inner`` mappings).
+    always innermost, as ZigZag's LOMA with FX/FY pinned: OS's ``k-inner`` only for 1×1 kernels).
     """
 
     name = "analytical"
-    version = "2.0"
+    version = "2.1"
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full"):
@@ -458,7 +459,9 @@ class AnalyticalModel:
         tile_h = np.minimum((py - 1) * lay["st"] + R, lay["H"] + 2 * lay["pad"])
         tile_w = np.minimum((qx - 1) * st + S, lay["W"] + 2 * lay["pad"])
         cands = []
-        for mode, k_in in itertools.product(range(2 if self.mapper_space == "full" else 1), _FACTORS):
+        # k-inner puts K inside the taps: outside the taps-innermost space unless the kernel is 1x1
+        k_inner_ok = np.broadcast_to((R * S == 1) | (self.mapper_space == "full"), compute.shape)
+        for mode, k_in in itertools.product(range(2), _FACTORS):
             k = np.minimum(np.minimum(k_in, rfw), Kt)
             kb = _cdiv(Kt, k)
             bounds = (N * Pt * Qt, Ct, kb)
@@ -474,7 +477,8 @@ class AnalyticalModel:
                 i = np.minimum(i, i_fwd)
             local = (lay["macs"] * (2 * e_rf + 2 * e["reg"]) + 2 * f["o"] * act * e_rf
                      + (compute + i_fills) * act * e["reg"])
-            cands.append(_Candidate(np.ones_like(compute, dtype=bool), w, i, o, local, hops,
+            valid = np.ones_like(compute, dtype=bool) if mode == 0 else k_inner_ok
+            cands.append(_Candidate(valid, w, i, o, local, hops,
                                     dict(mode=float(mode), order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=S)))
         return compute, cands
 
