@@ -77,12 +77,12 @@ def layer_key(layer: Layer, acc_text: str) -> str:
 _ZZ: ZigZagModel | None = None
 
 
-def _worker_init(hw_json: str, lpf: int) -> None:
+def _worker_init(hw_json: str, lpf: int, pin: str = "fxfy") -> None:
     global _ZZ
     from hdx.space.accelerator import HardwareParams
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _ZZ = ZigZagModel(HardwareParams.model_validate_json(hw_json), lpf_limit=lpf)
+    _ZZ = ZigZagModel(HardwareParams.model_validate_json(hw_json), lpf_limit=lpf, pin=pin)
 
 
 def _run_one(job: tuple[str, Layer, object]) -> tuple[str, dict | None, str | None]:
@@ -97,7 +97,7 @@ def _run_one(job: tuple[str, Layer, object]) -> tuple[str, dict | None, str | No
 
 
 def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs: int,
-                 lpf: int = 1) -> dict[str, dict]:
+                 lpf: int = 1, pin: str = "fxfy") -> dict[str, dict]:
     done: dict[str, dict] = {}
     if cache.exists():
         with cache.open() as f:
@@ -121,7 +121,7 @@ def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs:
     cache.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with cache.open("a") as f, mp.get_context("fork").Pool(jobs, _worker_init,
-                                                             (hw.model_dump_json(), lpf)) as pool:
+                                                             (hw.model_dump_json(), lpf, pin)) as pool:
         for n, (key, res, err) in enumerate(pool.imap_unordered(_run_one, todo, chunksize=4), 1):
             rec = {"key": key, "error": err} if res is None else {"key": key, **res}
             f.write(json.dumps(rec) + "\n")
@@ -134,6 +134,46 @@ def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs:
 
 
 # --------------------------------------------------------------------------------------------------
+
+
+def zz_arrays(zz: dict, unique: list[Layer], ztexts: list[str]):
+    """ZigZag latency and energy per unique layer [U, A], area [A] (NaN where ZigZag failed)."""
+    A = len(ztexts)
+    z_lat = np.full((len(unique), A), np.nan)
+    z_en = np.full((len(unique), A), np.nan)
+    z_area = np.full(A, np.nan)
+    failed = 0
+    for u, layer in enumerate(unique):
+        for j in range(A):
+            rec = zz[layer_key(layer, ztexts[j])]
+            if rec.get("error"):
+                failed += 1
+                continue
+            z_lat[u, j] = rec["latency"]
+            z_en[u, j] = sum(rec["energy"].values())
+            z_area[j] = sum(rec["area"].values())
+    return z_lat, z_en, z_area, failed
+
+
+def agreement_rows(nets, net_layers, index, a: tuple, b: tuple) -> list[tuple[str, float, list, int, int]]:
+    """Per network: Spearman of (latency, energy, EDAP) of model ``a`` vs reference ``b`` over the designs,
+    the picks of both by EDAP and the regrets (in ``b``) of ``a``'s EDAP, latency and energy picks.
+    ``a`` and ``b`` are (latency [U, A], energy [U, A], area [A])."""
+    rows = []
+    for (name, _), layers in zip(nets, net_layers, strict=True):
+        ids = np.array([index[ly] for ly in layers])
+        al, ae, bl, be = a[0][ids].sum(0), a[1][ids].sum(0), b[0][ids].sum(0), b[1][ids].sum(0)
+        ok = np.isfinite(al) & np.isfinite(ae) & np.isfinite(bl) & np.isfinite(be)
+        a_edap, b_edap = al * ae * a[2], bl * be * b[2]
+        rho = [spearman(al[ok], bl[ok]), spearman(ae[ok], be[ok]), spearman(a_edap[ok], b_edap[ok])]
+
+        def pick(v: np.ndarray, ok: np.ndarray = ok) -> int:
+            return int(np.flatnonzero(ok)[np.argmin(v[ok])])
+
+        regrets = [bv[pick(av)] / bv[ok].min() - 1 for av, bv in ((a_edap, b_edap), (al, bl), (ae, be))]
+        macs = sum(ly.macs for ly in layers) / 1e6
+        rows.append((name, macs, rho + regrets, pick(a_edap), pick(b_edap)))
+    return rows
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -153,6 +193,11 @@ def main() -> None:
                     "or more for a stronger temporal mapper (5: ~0.2 s/layer)")
     ap.add_argument("--cache", default=None, help="ZigZag result cache (jsonl)")
     ap.add_argument("--zigzag-only", action="store_true", help="fill the ZigZag cache and stop")
+    ap.add_argument("--pin", choices=("fxfy", "none"), default="fxfy",
+                    help="ZigZag: pin the kernel loops innermost (fxfy, default: fast) or let LOMA order "
+                         "every loop (none: the mapping space of HDX's full mapper, ~0.2-0.6 s/layer at lpf 5)")
+    ap.add_argument("--self-lpf", type=int, default=0, help="also compare ZigZag at this lpf_limit with "
+                    "ZigZag at --lpf (the reference's own stability); runs it if not cached")
     ap.add_argument("--mapper-space", choices=("full", "taps-innermost"), default="full",
                     help="HDX mapper: full (default) or taps-innermost, the loop orders ZigZag's pinned LOMA "
                          "can reach")
@@ -166,10 +211,10 @@ def main() -> None:
     net_layers = [space.layers(a) for _, a in nets]
     unique: list[Layer] = list(dict.fromkeys(ly for layers in net_layers for ly in layers))
 
-    zz_model = ZigZagModel(hw, lpf_limit=args.lpf)
+    zz_model = ZigZagModel(hw, lpf_limit=args.lpf, pin=args.pin)
     zz_fp = zz_model.fingerprint()[:12]
     cache = Path(args.cache) if args.cache else HERE / ".cache" / f"zigzag-{zz_fp}.jsonl"
-    zz = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1), args.lpf)
+    zz = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1), args.lpf, args.pin)
     if args.zigzag_only:
         return
 
@@ -180,20 +225,7 @@ def main() -> None:
     A = len(accels)
     texts = [accels.accelerator(j).text() for j in range(A)]
     ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(A)]
-    # ZigZag per unique layer [U, A]
-    z_lat = np.full((len(unique), A), np.nan)
-    z_en = np.full((len(unique), A), np.nan)
-    z_area = np.full(A, np.nan)
-    failed = 0
-    for u, layer in enumerate(unique):
-        for j in range(A):
-            rec = zz[layer_key(layer, ztexts[j])]
-            if rec.get("error"):
-                failed += 1
-                continue
-            z_lat[u, j] = rec["latency"]
-            z_en[u, j] = sum(rec["energy"].values())
-            z_area[j] = sum(rec["area"].values())
+    z_lat, z_en, z_area, failed = zz_arrays(zz, unique, ztexts)
     o_lat, o_en = ours.latency_cycles, ours.energy_total_pj
     o_area = ours.area_total_um2
     index = {ly: u for u, ly in enumerate(unique)}
@@ -203,28 +235,19 @@ def main() -> None:
           f"grid '{grid.name}', tech '{hw.tech}'")
     print(f"HDX {model.name} v{model.version}, mapper {args.mapper_space} "
           f"({len(unique)} unique layers x {A} designs in "
-          f"{t_ours * 1e3:.1f} ms); ZigZag {zz_model.version}, LOMA lpf {args.lpf}; ZigZag failures: {failed}")
+          f"{t_ours * 1e3:.1f} ms); ZigZag {zz_model.version}, LOMA lpf {args.lpf}, pin {args.pin}; "
+          f"ZigZag failures: {failed}")
     print()
     hdr = (f"{'network':<11}{'MMACs':>7}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}  {'HDX EDAP pick':<20}"
            f"{'ZigZag EDAP pick':<20}{'regret':>8}{'reg lat':>8}{'reg E':>7}")
     print(hdr)
     print("-" * len(hdr))
     rows = []
-    for (name, _), layers in zip(nets, net_layers, strict=True):
-        ids = np.array([index[ly] for ly in layers])
-        zl, ze = z_lat[ids].sum(0), z_en[ids].sum(0)
-        ol, oe = o_lat[ids].sum(0), o_en[ids].sum(0)
-        ok = np.isfinite(zl) & np.isfinite(ze)
-        z_edap, o_edap = zl * ze * z_area, ol * oe * o_area
-        r = [spearman(ol[ok], zl[ok]), spearman(oe[ok], ze[ok]), spearman(o_edap[ok], z_edap[ok])]
-        def pick(v: np.ndarray, ok: np.ndarray = ok) -> int:
-            return int(np.flatnonzero(ok)[np.argmin(v[ok])])
-
-        regrets = [zv[pick(ov)] / zv[ok].min() - 1 for ov, zv in ((o_edap, z_edap), (ol, zl), (oe, ze))]
-        rows.append(r + regrets)
-        macs = sum(ly.macs for ly in layers) / 1e6
-        print(f"{name:<11}{macs:>7.1f}{r[0]:>8.3f}{r[1]:>7.3f}{r[2]:>9.3f}  {texts[pick(o_edap)]:<20}"
-              f"{texts[pick(z_edap)]:<20}{regrets[0]:>7.1%}{regrets[1]:>8.1%}{regrets[2]:>7.1%}")
+    for name, macs, r, p_ours, p_zz in agreement_rows(nets, net_layers, index, (o_lat, o_en, o_area),
+                                                        (z_lat, z_en, z_area)):
+        rows.append(r)
+        print(f"{name:<11}{macs:>7.1f}{r[0]:>8.3f}{r[1]:>7.3f}{r[2]:>9.3f}  {texts[p_ours]:<20}"
+              f"{texts[p_zz]:<20}{r[3]:>7.1%}{r[4]:>8.1%}{r[5]:>7.1%}")
     med = np.nanmedian(np.array(rows), axis=0)
     print("-" * len(hdr))
     print(f"{'median':<11}{'':>7}{med[0]:>8.3f}{med[1]:>7.3f}{med[2]:>9.3f}  {'':<40}{med[3]:>7.1%}"
@@ -233,6 +256,20 @@ def main() -> None:
     goal = med[0] >= 0.8 and med[1] >= 0.8 and med[2] >= 0.8 and med[3] <= 0.10
     print(f"goal median Spearman >= 0.8 (lat, E, EDAP) and median EDAP regret <= 10 %: "
           f"{'met' if goal else 'NOT met'} (lowest per-network Spearman {worst:.3f})")
+
+    if args.self_lpf:
+        other = ZigZagModel(hw, lpf_limit=args.self_lpf, pin=args.pin)
+        o_cache = HERE / ".cache" / f"zigzag-{other.fingerprint()[:12]}.jsonl"
+        zz2 = zigzag_costs(unique, accels, hw, o_cache, max(args.jobs, 1), args.self_lpf, args.pin)
+        z2 = zz_arrays(zz2, unique, ztexts)
+        print()
+        print(f"The reference against itself: ZigZag at lpf {args.self_lpf} (as the model) vs ZigZag at lpf "
+              f"{args.lpf} (as the reference): how stable its design ranking is under its own mapper budget")
+        srows = [row[2] for row in agreement_rows(nets, net_layers, index, z2[:3], (z_lat, z_en, z_area))]
+        sm = np.nanmedian(np.array(srows), axis=0)
+        print(f"{'median':<11}{'':>7}{sm[0]:>8.3f}{sm[1]:>7.3f}{sm[2]:>9.3f}  {'':<40}{sm[3]:>7.1%}"
+              f"{sm[4]:>8.1%}{sm[5]:>7.1%}   (min per-network Spearman "
+              f"{np.nanmin(np.array(srows)[:, :3]):.3f})")
 
     print()
     print("Per dataflow, over unique layers x designs: median ZigZag/HDX ratio")
