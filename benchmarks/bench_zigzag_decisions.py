@@ -195,7 +195,7 @@ def main() -> None:
     ap.add_argument("--zigzag-only", action="store_true", help="fill the ZigZag cache and stop")
     ap.add_argument("--pin", choices=("fxfy", "none"), default="fxfy",
                     help="ZigZag: pin the kernel loops innermost (fxfy, default: fast) or let LOMA order "
-                         "every loop (none: the mapping space of HDX's full mapper, ~0.2-0.6 s/layer at lpf 5)")
+                         "every loop (none: the mapping space of HDX's full mapper; ~0.2-0.6 s/layer, lpf 5)")
     ap.add_argument("--self-lpf", type=int, default=0, help="also compare ZigZag at this lpf_limit with "
                     "ZigZag at --lpf (the reference's own stability); runs it if not cached")
     ap.add_argument("--mapper-space", choices=("full", "taps-innermost"), default="full",
