@@ -76,7 +76,9 @@ and an order of the GLB-level loops; all candidates are evaluated as [layers × 
   does not depend on (stationarity). The order with least GLB traffic is kept.
 * GLB ↔ array words per operand = fills per PE × distinct words across the array (multicast counts
   once; a reduced partial sum counts once). Partial sums: one write per fill, one read-back for all
-  but the first. ``--explain`` prints the chosen mapping.
+  but the first. Per-PE bounds are the spatial residuals ``ceil(D/t)``, so the last, partial pass of
+  an unrolled loop fetches as a full one (a slight overcount at the edges). ``--explain`` prints the
+  chosen mapping.
 
 GLB ↔ DRAM traffic
 ------------------
