@@ -361,3 +361,21 @@ def test_no_free_input_reuse_without_forwarding():
     assert fwd.mapping["glb_words"][0, 0] < base.mapping["glb_words"][0, 0]
     assert fwd.mapping["hops"][0, 0] > 0 and base.mapping["hops"][0, 0] == 0
     assert fwd.area_um2["noc"][0] > base.area_um2["noc"][0]
+
+
+def test_chunked_evaluation_equals_one_pass(random_layers):
+    # evaluate() splits large batches into chunks of layers; the result must not depend on it
+    from hdx.cost import analytical
+
+    old = analytical._CHUNK
+    try:
+        analytical._CHUNK = 10**6
+        full = MODEL.evaluate(random_layers, GRID.table[:40])
+        analytical._CHUNK = 7
+        parts = MODEL.evaluate(random_layers, GRID.table[:40])
+    finally:
+        analytical._CHUNK = old
+    assert len(random_layers) > 7
+    np.testing.assert_array_equal(full.latency_cycles, parts.latency_cycles)
+    np.testing.assert_array_equal(full.energy_total_pj, parts.energy_total_pj)
+    np.testing.assert_array_equal(full.mapping["order"], parts.mapping["order"])

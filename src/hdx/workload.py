@@ -128,6 +128,18 @@ class LayerTable:
     def __len__(self) -> int:
         return int(self.kind.shape[0])
 
+    def __getitem__(self, idx: slice) -> LayerTable:
+        """The layers ``idx`` (a slice) as a new table."""
+        if not isinstance(idx, slice):
+            raise TypeError("LayerTable supports slices only")
+        out = object.__new__(LayerTable)
+        for f in ("kind", *_INT_FIELDS, "p", "q", "macs"):
+            setattr(out, f, getattr(self, f)[idx])
+        out.names = self.names[idx]
+        if len(out) == 0:
+            raise HDXError("empty workload: at least one layer is needed")
+        return out
+
     @property
     def is_depthwise(self) -> np.ndarray:
         return self.kind == KIND_CODE["depthwise"]

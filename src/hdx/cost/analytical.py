@@ -137,6 +137,7 @@ MIN_RF_WORDS: dict[str, tuple[int, str]] = {
     "rs": (3, "one weight, one input and one partial sum"),
 }
 _GROUPS_PER_AXIS: tuple[int, ...] = (1, 2, 3, 4)
+_CHUNK = 64  # layers per vectorised pass
 # RF tile factors the mapper tries for a channel loop (and, for RS, the output-row loop; 0 = whole row)
 _FACTORS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
 _ROW_FACTORS: tuple[int, ...] = (1, 4, 16, 0)
@@ -246,7 +247,11 @@ class AnalyticalModel:
         ``mapping`` holds the chosen mapping of each pair (:data:`MAPPING_FIELDS`). A non-finite cost
         (from extreme hardware or technology values) is an :class:`HDXError`, never a result."""
         with np.errstate(over="ignore", invalid="ignore"):  # refused below by check_finite
-            return self._evaluate(layers, accels)
+            if len(layers) <= _CHUNK:
+                return self._evaluate(layers, accels)
+            # large batches in chunks of layers: the [L, A] temporaries stay cache-sized
+            parts = [self._evaluate(layers[i:i + _CHUNK], accels) for i in range(0, len(layers), _CHUNK)]
+            return LayerCosts.concat(parts)
 
     def _evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
         hw, tech = self.hardware, self.tech

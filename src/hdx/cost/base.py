@@ -55,6 +55,20 @@ class LayerCosts:
     def latency_ms(self) -> np.ndarray:
         return self.latency_cycles / (self.clock_mhz * 1e3)
 
+    @classmethod
+    def concat(cls, parts: list[LayerCosts]) -> LayerCosts:
+        """Stack the layers of several results on the same accelerators (area from the first)."""
+        cat = lambda xs: np.concatenate(xs, axis=0)  # noqa: E731
+        first = parts[0]
+        mapping = (None if first.mapping is None
+                   else {k: cat([p.mapping[k] for p in parts]) for k in first.mapping})
+        return cls(latency_cycles=cat([p.latency_cycles for p in parts]),
+                   compute_cycles=cat([p.compute_cycles for p in parts]),
+                   memory_cycles=cat([p.memory_cycles for p in parts]),
+                   energy_pj={k: cat([p.energy_pj[k] for p in parts]) for k in first.energy_pj},
+                   area_um2=first.area_um2, utilisation=cat([p.utilisation for p in parts]),
+                   macs=cat([p.macs for p in parts]), clock_mhz=first.clock_mhz, mapping=mapping)
+
     def network(self) -> NetworkCosts:
         """Sum over layers → one cost per accelerator."""
         return NetworkCosts(
