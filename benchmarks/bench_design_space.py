@@ -45,7 +45,7 @@ def main() -> None:
     print(f"Optimal designs over {args.networks} random networks of '{space.name}' on grid '{grid.name}' "
           f"({len(grid)} designs), {model.name} v{model.version} ({time.perf_counter() - t0:.1f} s)")
     print()
-    hdr = (f"{'objective':<9}{'top design':<20}{'share':>7}{'distinct':>9}  {'dataflows':<26}"
+    hdr = (f"{'objective':<10}{'top design':<20}{'share':>7}{'distinct':>9}  {'dataflows':<26}"
            f"{'RF sizes (B)':<34}arrays")
     print(hdr)
     print("-" * (len(hdr) + 20))
@@ -60,7 +60,7 @@ def main() -> None:
         def share(c: collections.Counter | dict, n_all: int = len(accs)) -> str:
             return " ".join(f"{k}:{n / n_all:.0%}" for k, n in sorted(c.items()))
 
-        print(f"{name:<9}{grid[top].text():<20}{n_top / len(accs):>7.1%}{len(count):>9}  "
+        print(f"{name:<10}{grid[top].text():<20}{n_top / len(accs):>7.1%}{len(count):>9}  "
               f"{share({d: dfs[d] for d in DATAFLOWS if dfs[d]}):<26}{share(rfs):<34}{len(arrays)} distinct, "
               f"top {arrays.most_common(1)[0][0]}")
     print()
