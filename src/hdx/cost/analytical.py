@@ -336,42 +336,30 @@ class AnalyticalModel:
 
     # ------------------------------------------------------------------------------------------
     def _select(self, compute: np.ndarray, cands: list[_Candidate], acc: dict, lay: dict) -> dict:
-        """Best GLB-level order per candidate (least GLB traffic), then the best candidate per
-        (layer, accelerator) under ``mapper_objective``. Both on the array side: DRAM traffic does
-        not depend on the PE-level mapping."""
+        """The best candidate per (layer, accelerator) under ``mapper_objective`` (each candidate already
+        carries its best GLB-level order). All on the array side: DRAM traffic does not depend on the
+        PE-level mapping. Ties (within 1e-9 relative) go to the second key, then to the first candidate."""
         hw = self.hardware
-        best: dict | None = None
-        for cand in cands:
-            words = cand.w + cand.i + cand.o
-            cyc = np.maximum(compute, words / hw.glb_words_per_cycle)
-            e_hop = self.tech.register_energy_pj(hw.word_bits)
-            energy = cand.local_pj + words * acc["e_glb"] + cand.hops * e_hop
-            cyc = np.where(cand.valid, cyc, np.inf)
-            if self.mapper_objective == "latency":
-                key1, key2 = cyc, energy
-            elif self.mapper_objective == "energy":
-                key1, key2 = np.where(cand.valid, energy, np.inf), cyc
-            else:
-                key1, key2 = cyc * energy, cyc
-            if best is None:
-                best = dict(k1=key1, k2=key2, glb_arr=words, local_pj=cand.local_pj, hops=cand.hops,
-                            fields={k: np.broadcast_to(v, compute.shape).astype(np.float64)
-                                    for k, v in cand.fields.items()})
-                best["fields"]["glb_words"] = words
-                best["fields"]["hops"] = cand.hops
-                continue
-            tol = 1e-9 * np.abs(best["k1"])
-            b = (key1 < best["k1"] - tol) | ((np.abs(key1 - best["k1"]) <= tol) & (key2 < best["k2"]))
-            best["k1"], best["k2"] = np.where(b, key1, best["k1"]), np.where(b, key2, best["k2"])
-            for k, v in (("glb_arr", words), ("local_pj", cand.local_pj), ("hops", cand.hops)):
-                best[k] = np.where(b, v, best[k])
-            for k, v in cand.fields.items():
-                best["fields"][k] = np.where(b, v, best["fields"][k])
-            best["fields"]["glb_words"] = np.where(b, words, best["fields"]["glb_words"])
-            best["fields"]["hops"] = np.where(b, cand.hops, best["fields"]["hops"])
-        assert best is not None
-        if not np.all(np.isfinite(best["k1"])):
+        shape = compute.shape
+        e_hop = self.tech.register_energy_pj(hw.word_bits)
+        stack = lambda vals: np.stack([np.broadcast_to(v, shape) for v in vals])  # noqa: E731
+        words = stack([c.w + c.i + c.o for c in cands])
+        local = stack([c.local_pj for c in cands])
+        hops = stack([c.hops for c in cands])
+        valid = stack([c.valid for c in cands])
+        cyc = np.where(valid, np.maximum(compute[None], words / hw.glb_words_per_cycle), np.inf)
+        energy = np.where(valid, local + words * acc["e_glb"] + hops * e_hop, np.inf)
+        key1, key2 = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}[
+            self.mapper_objective]
+        m1 = key1.min(0)
+        if not np.all(np.isfinite(m1)):
             raise HDXError("no legal mapping for some (layer, accelerator) pair: the RF is too small")
+        k2 = np.where(key1 <= m1 + 1e-9 * np.abs(m1), key2, np.inf)
+        pick = k2.argmin(0)[None]
+        take = lambda a: np.take_along_axis(a, pick, 0)[0]  # noqa: E731
+        fields = {k: take(stack([c.fields[k] for c in cands])) for k in cands[0].fields}
+        best = dict(glb_arr=take(words), local_pj=take(local), hops=take(hops), fields=fields)
+        fields["glb_words"], fields["hops"] = best["glb_arr"], best["hops"]
         return best
 
     @staticmethod
