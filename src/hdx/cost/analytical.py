@@ -278,7 +278,7 @@ class AnalyticalModel:
         shape = (len(layers), n_acc)
         out = {k: np.empty(shape) for k in ("compute", "glb_arr", "local_pj", "hops")}
         mapping = {k: np.zeros(shape) for k in MAPPING_FIELDS}
-        e = dict(reg=tech.register_energy_pj(wbits), hop=tech.register_energy_pj(wbits))
+        e = dict(reg=tech.register_energy_pj(wbits))  # a 1-word register access; a hop is one write
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size == 0:
@@ -290,7 +290,7 @@ class AnalyticalModel:
             acc["e_rf"] = tech.sram_energy_pj(acc["rfb"], wbits)
             acc["e_glb"] = tech.sram_energy_pj(accels.glb_bytes[idx].astype(np.float64)[None, :], wbits)
             compute, cands = getattr(self, f"_{df}")(lay, acc, e)
-            best = self._select(compute, cands, acc, lay)
+            best = self._select(compute, cands, acc["e_glb"], e["reg"])
             out["compute"][:, idx] = compute
             for k in ("glb_arr", "local_pj", "hops"):
                 out[k][:, idx] = best[k]
@@ -317,7 +317,7 @@ class AnalyticalModel:
         e_glb = tech.sram_energy_pj(glb_bytes, wbits)
         energy = {
             "mac": np.broadcast_to(macs * tech.mac_energy_pj(wbits), shape).copy(),
-            "rf": out["local_pj"] + out["hops"] * e["hop"],
+            "rf": out["local_pj"] + out["hops"] * e["reg"],
             "glb": (out["glb_arr"] + dram_rd + o_tot) * e_glb,
             "dram": np.broadcast_to((dram_rd + o_tot) * tech.dram_energy_pj(wbits), shape).copy(),
         }
@@ -335,20 +335,19 @@ class AnalyticalModel:
                             layers, accels, model=f"{self.name} v{self.version}")
 
     # ------------------------------------------------------------------------------------------
-    def _select(self, compute: np.ndarray, cands: list[_Candidate], acc: dict, lay: dict) -> dict:
+    def _select(self, compute: np.ndarray, cands: list[_Candidate], e_glb: np.ndarray, e_hop: float) -> dict:
         """The best candidate per (layer, accelerator) under ``mapper_objective`` (each candidate already
         carries its best GLB-level order). All on the array side: DRAM traffic does not depend on the
         PE-level mapping. Ties (within 1e-9 relative) go to the second key, then to the first candidate."""
         hw = self.hardware
         shape = compute.shape
-        e_hop = self.tech.register_energy_pj(hw.word_bits)
         stack = lambda vals: np.stack([np.broadcast_to(v, shape) for v in vals])  # noqa: E731
         words = stack([c.w + c.i + c.o for c in cands])
         local = stack([c.local_pj for c in cands])
         hops = stack([c.hops for c in cands])
         valid = stack([c.valid for c in cands])
         cyc = np.where(valid, np.maximum(compute[None], words / hw.glb_words_per_cycle), np.inf)
-        energy = np.where(valid, local + words * acc["e_glb"] + hops * e_hop, np.inf)
+        energy = np.where(valid, local + words * e_glb + hops * e_hop, np.inf)
         key1, key2 = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}[
             self.mapper_objective]
         m1 = key1.min(0)
