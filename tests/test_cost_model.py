@@ -12,12 +12,15 @@ import sys
 import numpy as np
 import pytest
 
+from hdx.budgets import parse_budgets
 from hdx.cost import get_cost_model
 from hdx.cost.analytical import AnalyticalModel
-from hdx.cost.search import best_accelerator, parse_limits, search_layers, search_table
+from hdx.cost.feasibility import choose_accelerator
+from hdx.cost.grid import best_for_arch, best_for_layers
 from hdx.cost.table import CostTable
 from hdx.cost.tech import load_tech
 from hdx.errors import ConfigError, HDXError
+from hdx.metrics import Objective
 from hdx.space.accelerator import Accelerator, AcceleratorSpace, AccelTable, HardwareParams
 from hdx.space.network import NetworkSpace
 from hdx.workload import Layer, LayerTable
@@ -252,38 +255,43 @@ def test_tech_validation_one_line(tmp_path):
 # ------------------------------------------------------------------ search
 def test_search_best_and_limits(random_layers):
     layers = LayerTable(SPACE.layers("mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"))
-    res, costs = search_layers(MODEL, layers, GRID, "edap")
+    res, costs = best_for_layers(MODEL, layers, GRID, Objective("edap"))
     net = costs.network()
     edap = net.latency_ms * net.energy_total_pj * 1e-9 * net.area_mm2
     assert res.index == int(np.argmin(edap)) and res.evaluated == len(GRID)
-    assert res.objective_value == pytest.approx(edap.min())
+    assert res.choice.objective_value == pytest.approx(edap.min())
     # a latency limit between the best-latency and the edap-best design changes the answer
     lat = net.latency_ms
     limit = float(np.sort(lat)[5])
-    res2, _ = search_layers(MODEL, layers, GRID, "area", limits={"latency": limit})
-    assert res2.latency_ms <= limit
-    assert res2.area_mm2 == pytest.approx(net.area_mm2[lat <= limit].min())
+    res2, _ = best_for_layers(MODEL, layers, GRID, Objective("area"), parse_budgets(f"latency<={limit!r}ms"))
+    assert res2.choice.metrics["latency"] <= limit
+    assert res2.choice.metrics["area"] == pytest.approx(net.area_mm2[lat <= limit].min())
     with pytest.raises(HDXError, match=r"minimum achievable is [0-9.]+ ms"):
-        search_layers(MODEL, layers, GRID, "edap", limits={"latency": float(lat.min()) * 0.5})
+        too_low = parse_budgets(f"latency={float(lat.min()) * 0.5}")
+        best_for_layers(MODEL, layers, GRID, Objective("edap"), too_low)
 
 
 def test_search_table_matches_layers():
     table = CostTable.build(SPACE, GRID, MODEL)
     arch = "mb3e6,mb5e3,zero,mb7e3,zero,mb3e3,mb5e6,zero,mb7e6"
-    r1 = search_table(table, SPACE.encode(arch), GRID, "edap")
-    r2, _ = search_layers(MODEL, LayerTable(SPACE.layers(arch)), GRID, "edap")
+    r1 = best_for_arch(table, SPACE.encode(arch), GRID, Objective("edap"))
+    r2, _ = best_for_layers(MODEL, LayerTable(SPACE.layers(arch)), GRID, Objective("edap"))
     assert r1.index == r2.index
-    assert r1.latency_ms == pytest.approx(r2.latency_ms) and r1.energy_mj == pytest.approx(r2.energy_mj)
+    for m in ("latency", "energy"):
+        assert r1.choice.metrics[m] == pytest.approx(r2.choice.metrics[m])
 
 
 def test_parse_limits_and_weighted():
-    assert parse_limits("latency=16.6, area<=2mm2") == {"latency": 16.6, "area": 2.0}
-    for bad in ("speed=3", "latency=-1", "latency=3s", "latency"):
+    got = {b.metric: b.limit for b in parse_budgets("latency=16.6, area<=2mm2")}
+    assert got == {"latency": 16.6, "area": 2.0}
+    for bad in ("speed=3", "latency=-1", "latency=3mJ", "latency"):
         with pytest.raises(HDXError):
-            parse_limits(bad)
+            parse_budgets(bad)
     m = {"latency": np.array([1.0, 2.0]), "energy": np.array([2.0, 0.5]), "area": np.array([1.0, 1.0])}
-    assert best_accelerator(m, "weighted", weights={"latency": 1, "energy": 1})[0] == 1
-    assert best_accelerator(m, "latency")[0] == 0
+    unit_ref = {"latency": 1.0, "energy": 1.0, "area": 1.0}
+    weighted = Objective("weighted", {"latency": 1, "energy": 1}, unit_ref)
+    assert choose_accelerator(m, weighted).index == 1
+    assert choose_accelerator(m, Objective("latency")).index == 0
 
 
 def test_get_cost_model_backends(monkeypatch):

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from hdx.cost import get_cost_model
-from hdx.cost.table import CostTable, objective_value
+from hdx.cost.table import CostTable
 from hdx.errors import HDXError
+from hdx.metrics import Objective
 from hdx.space import AcceleratorSpace, NetworkSpace
 from hdx.workload import LayerTable
 
@@ -54,9 +55,13 @@ def test_table_rejects_disallowed_ops(setup):
 
 
 def test_objective_value():
-    assert objective_value(2.0, 3.0, 5.0, "edap") == 30.0
-    assert objective_value(2.0, 3.0, 5.0, "weighted", {"latency": 1.0, "area": 2.0}) == 12.0
+    assert Objective("edap")(2.0, 3.0, 5.0) == 30.0
+    unit_ref = {"latency": 1.0, "energy": 1.0, "area": 1.0}
+    assert Objective("weighted", {"latency": 1.0, "area": 2.0}, unit_ref)(2.0, 3.0, 5.0) == 12.0
+    # weights apply to metrics normalised by the reference: 1·2/4 + 2·5/10 = 1.5
+    ref = {"latency": 4.0, "energy": 1.0, "area": 10.0}
+    assert Objective("weighted", {"latency": 1.0, "area": 2.0}, ref)(2.0, 3.0, 5.0) == pytest.approx(1.5)
     with pytest.raises(HDXError, match="needs weights"):
-        objective_value(1.0, 1.0, 1.0, "weighted")
+        Objective("weighted")
     with pytest.raises(HDXError, match="unknown objective"):
-        objective_value(1.0, 1.0, 1.0, "edp")  # type: ignore[arg-type]
+        Objective("edp")

@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from hdx.cost import get_cost_model
-from hdx.cost.table import METRICS, CostTable, objective_value
+from hdx.cost.table import CostTable
 from hdx.errors import DataError, HDXError
 from hdx.evaluator import load_evaluator
 from hdx.evaluator.data import DataSpec, EvalDataset, generate
 from hdx.evaluator.oracle import OracleEvaluator
+from hdx.metrics import METRICS, Objective
 from hdx.space.accelerator import KNOBS, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
@@ -45,7 +46,7 @@ def test_oracle_equals_ground_truth_on_one_hot(setup):
                         table=table)
     r = ev(_onehot(space, idx))
     truth = table.network(idx)  # [B, A]
-    J = objective_value(truth["latency"], truth["energy"], truth["area"], "edap")
+    J = Objective("edap").of(truth)
     best = J.argmin(-1)
     assert np.array_equal(r.accel_index.numpy(), best)
     for m in METRICS:
@@ -58,7 +59,7 @@ def test_oracle_equals_ground_truth_on_one_hot(setup):
     # an explicitly chosen accelerator also matches (exhaustive optimum is not special)
     acc = grid.index("16x16,rf=16,df=ws")
     d = _direct(space, grid, model, idx[1], acc)
-    g = ev.grid_metrics(_onehot(space, idx[1:2]))
+    g = ev.accel_metrics(_onehot(space, idx[1:2]))
     for m in METRICS:
         assert g[m][0, acc].item() == pytest.approx(d[m], rel=1e-9)
 
@@ -76,7 +77,7 @@ def test_oracle_expected_is_the_mixture_of_two_networks(setup):
     probs[0, pos, a[pos]] = p
     probs[0, pos, b[pos]] = 1 - p
     ev = OracleEvaluator(space, grid, model, table=table)
-    g = ev.grid_metrics(probs)
+    g = ev.accel_metrics(probs)
     acc = grid.index("12x8,rf=32,df=rs")
     da, db = _direct(space, grid, model, a, acc), _direct(space, grid, model, b, acc)
     for m in ("latency", "energy"):
@@ -136,7 +137,7 @@ def test_dataset_labels_roundtrip_determinism_and_resume(setup, tmp_path):
     assert np.all(ds.arch_probs[hard].max(-1) == 1.0)
     truth = table.network(idx)
     for obj in ("edap", "latency", "energy"):
-        J = objective_value(truth["latency"], truth["energy"], truth["area"], obj)
+        J = Objective(obj).of(truth)
         assert np.array_equal(ds.labels(obj)[hard], J.argmin(-1))
     # pairs carry ground-truth metrics of (their network, their accelerator)
     sel = np.isin(ds.pair_arch, hard)

@@ -12,11 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hdx.budgets import parse_budget, parse_budgets
 from hdx.cli.main import main
 from hdx.config import load_config
-from hdx.cost.search import parse_limits
 from hdx.errors import HDXError
-from hdx.search.budgets import parse_budget
 from hdx.search.config import SearchConfig
 from hdx.space.accelerator import BOUNDS, DATAFLOWS, Accelerator, AcceleratorSpaceConfig
 from hdx.space.network import NetworkSpace, NetworkSpaceConfig
@@ -121,10 +120,11 @@ def test_budget_text_parses_to_a_finite_positive_limit_or_one_line_error(text):
 @given(st.lists(budget_texts, max_size=3).map(",".join))
 def test_cost_limits_parse_or_refuse(text):
     try:
-        limits = parse_limits(text)
+        budgets = parse_budgets(text)
     except HDXError:  # the CLI prints it as one line (tests below)
         return
-    assert all(math.isfinite(v) and v > 0 for v in limits.values())
+    assert all(math.isfinite(b.limit) and b.limit > 0 for b in budgets)
+    assert len({(b.metric, b.kind) for b in budgets}) == len(budgets)
 
 
 # ----- accelerators ---------------------------------------------------------------------------------------

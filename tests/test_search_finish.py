@@ -8,18 +8,18 @@ import itertools
 import numpy as np
 import pytest
 
+from hdx.budgets import parse_budgets
 from hdx.config import validate
 from hdx.cost.base import LayerCosts
-from hdx.cost.table import CostTable, objective_value
+from hdx.cost.feasibility import choose_accelerator
+from hdx.cost.table import CostTable
 from hdx.errors import HDXError
-from hdx.search.budgets import parse_budgets
+from hdx.metrics import Objective
 from hdx.search.finish import (
-    best_accelerator,
-    check_design,
+    design_record,
     ensure_compatible,
     exhaustive_optimal,
     min_achievable,
-    min_metric_per_accel,
     require_achievable,
 )
 from hdx.space.accelerator import AcceleratorSpace, AcceleratorSpaceConfig
@@ -92,7 +92,7 @@ def test_min_per_accel_matches_brute_force(setup):
     assert len(archs) == space.size
     m = table.network(archs)  # [N, A]
     for metric in ("latency", "energy", "area"):
-        got, arg = min_metric_per_accel(table, metric)
+        got, arg = table.min_per_accel(metric)
         np.testing.assert_allclose(got, m[metric].min(0), rtol=1e-12)
         if metric != "area":  # the argmin architecture reaches the minimum on its accelerator
             for a in (0, len(grid) - 1):
@@ -134,7 +134,7 @@ def test_joint_latency_area_detection_vs_brute_force(setup):
 
 def test_joint_message_names_the_conflict(setup):
     space, grid, table = setup
-    lat_min, _ = min_metric_per_accel(table, "latency")
+    lat_min, _ = table.min_per_accel("latency")
     area = table.area_um2.sum(-1) * 1e-6
     t_lat = float(lat_min.min()) * 1.0001  # only the fastest (largest) accelerator reaches it
     t_area = float(area.min()) * 1.0001  # only the smallest accelerator fits
@@ -149,25 +149,26 @@ def test_best_accelerator_under_budgets_vs_brute_force(setup):
     for op_idx in archs:
         m = table.network(op_idx[None])
         mm = {k: v[0] for k, v in m.items()}
-        J = objective_value(mm["latency"], mm["energy"], mm["area"], "edap")
+        J = Objective("edap").of(mm)
         t = float(np.quantile(mm["latency"], 0.3))
         b = parse_budgets([f"latency<={t}ms"])
-        idx, ok = best_accelerator(mm, b, "edap")
+        c = choose_accelerator(mm, Objective("edap"), b)
         feas = np.flatnonzero(mm["latency"] <= t)
-        assert ok and idx == feas[np.argmin(J[feas])]
-        chk = check_design(mm, idx, b)
-        assert chk.feasible and chk.budgets[0]["slack"] >= 0
+        assert c.feasible and c.index == feas[np.argmin(J[feas])] and c.n_feasible == len(feas)
+        chk = design_record(mm, c.index, b, grid)
+        assert chk.feasible and chk.budgets[0].slack >= 0 and chk.budgets[0].met
         # unconstrained = the exhaustive optimum
-        assert best_accelerator(mm, [], "edap")[0] == int(np.argmin(J))
-        assert exhaustive_optimal(table, op_idx[None])["accel_index"][0] == int(np.argmin(J))
+        assert choose_accelerator(mm, Objective("edap"), []).index == int(np.argmin(J))
+        best = exhaustive_optimal(table, op_idx[None], Objective("edap"))["accel_index"][0]
+        assert best == int(np.argmin(J))
         # impossible budget: infeasible, closest design returned, never reported as met
         tight = parse_budgets([f"latency<={mm['latency'].min() * 0.9}ms"])
-        idx2, ok2 = best_accelerator(mm, tight, "edap")
-        assert not ok2 and idx2 == int(np.argmin(mm["latency"]))
-        assert not check_design(mm, idx2, tight).feasible
+        c2 = choose_accelerator(mm, Objective("edap"), tight)
+        assert not c2.feasible and c2.index == int(np.argmin(mm["latency"])) and c2.n_feasible == 0
+        assert not design_record(mm, c2.index, tight, grid).feasible
         # soft budgets do not restrict the choice
         soft = parse_budgets([f"latency<={t}ms:soft"])
-        assert best_accelerator(mm, soft, "edap")[0] == int(np.argmin(J))
+        assert choose_accelerator(mm, Objective("edap"), soft).index == int(np.argmin(J))
 
 
 def test_evaluator_compatibility(setup):

@@ -19,6 +19,7 @@ import yaml
 from hdx.cli.main import main
 from hdx.cost import get_cost_model
 from hdx.cost.table import CostTable
+from hdx.metrics import Objective
 from hdx.search.config import load_search_config
 from hdx.search.finish import exhaustive_optimal
 from hdx.search.loop import run_search
@@ -51,9 +52,9 @@ def tight_latency(tmp: Path) -> float:
     grid = AcceleratorSpace.load()
     table = CostTable.build(space, grid, get_cost_model("analytical", grid.hardware))
     rng = np.random.default_rng(0)
-    lat = exhaustive_optimal(table, space.sample_indices(rng, 400))["latency"]
+    lat = exhaustive_optimal(table, space.sample_indices(rng, 400), Objective("edap"))["latency"]
     init = np.zeros(space.num_positions, dtype=np.int64)  # argmax of all-zero logits: the first op
-    init_lat = exhaustive_optimal(table, init[None])["latency"][0]
+    init_lat = exhaustive_optimal(table, init[None], Objective("edap"))["latency"][0]
     return float(min(np.quantile(lat, 0.2), 0.9 * init_lat))
 
 
@@ -61,7 +62,7 @@ def test_short_hdx_search_meets_tight_budget(tmp_path):
     t = tight_latency(tmp_path)
     # no DANCE cost term: only the manipulation can bring latency down
     cfg = load_search_config(str(tiny_config(tmp_path, hw_lambda=0.0, budgets=[f"latency<={t:.6f}ms"])))
-    final = run_search(cfg, tmp_path / "run")
+    final = run_search(cfg, tmp_path / "run").to_json()
     assert final["feasible"] and final["status"] == "feasible"
     acc = final["accelerator"]
     assert acc["metrics"]["latency"] <= t  # ground truth, exhaustive accelerator under the budget
@@ -79,12 +80,10 @@ def test_short_hdx_search_meets_tight_budget(tmp_path):
 def test_missed_budget_is_reported_infeasible_never_as_success(tmp_path, capsys):
     # a budget 1 % above the fastest design of the whole space: a CE-only search (NAS->HW) will not
     # find that network, and the result must say so (exit code 3, feasible false, closest design)
-    from hdx.search.finish import min_metric_per_accel
-
     space = NetworkSpace.load(tiny_config(tmp_path).parent / "tiny_space.yaml")
     grid = AcceleratorSpace.load()
     table = CostTable.build(space, grid, get_cost_model("analytical", grid.hardware))
-    t = float(min_metric_per_accel(table, "latency")[0].min()) * 1.01
+    t = float(table.min_per_accel("latency")[0].min()) * 1.01
     conf = tiny_config(tmp_path, method="nas-then-hw", epochs=2, budgets=[f"latency<={t:.6f}ms"])
     rc = main(["search", "--config", str(conf), "--out", str(tmp_path / "run")])
     out = capsys.readouterr().out
@@ -127,7 +126,9 @@ def test_sigkill_and_resume_gives_identical_final(tmp_path):
 
 @pytest.mark.parametrize("args,needle", [
     (["--budget", "latency<=3mm2"], "unit of area"),
-    (["--budget", "latency<=16"], "missing unit"),
+    (["--budget", "latency<=16parsecs"], "unknown unit"),
+    (["epochs=0"], "epochs"),
+    (["no_such_key=1"], "unknown key"),
     (["--budget", "power<=1W"], "unknown metric"),
     (["--budget", "latency<=0.01ms"], "below the minimum achievable"),
     (["--budget", "area<=0.5mm2"], "below the minimum achievable"),
@@ -152,8 +153,15 @@ def test_cli_bad_input_exits_2_with_one_line_before_training(args, needle, tmp_p
 
 
 def test_cli_resume_refuses_other_options(tmp_path, capsys):
+    from hdx.config import dump_yaml
+
+    (tmp_path / "config.yaml").write_text(dump_yaml(load_search_config(str(tiny_config(tmp_path)))))
     rc = main(["search", "--out", str(tmp_path), "--resume", "--epochs", "3"])
     assert rc == 2 and "saved config" in capsys.readouterr().err
+    rc = main(["search", "--out", str(tmp_path), "--resume", "hw_lambda=0.5"])
+    assert rc == 2 and "saved config" in capsys.readouterr().err
+    rc = main(["search", "--out", str(tmp_path), "--resume", "--config", "default"])
+    assert rc == 2 and "drop --config" in capsys.readouterr().err
 
 
 def test_cli_refuses_an_evaluator_of_another_space_grid_or_objective(tmp_path, capsys):
@@ -179,13 +187,14 @@ def test_cli_refuses_an_evaluator_of_another_space_grid_or_objective(tmp_path, c
 
 
 def test_short_hdx_search_meets_latency_and_area_together(tmp_path):
-    from hdx.search.budgets import Budget
+    from hdx.budgets import Budget
     from hdx.search.finish import min_achievable
 
     space = NetworkSpace.load(tiny_config(tmp_path).parent / "tiny_space.yaml")
     grid = AcceleratorSpace.load()
     table = CostTable.build(space, grid, get_cost_model("analytical", grid.hardware))
-    opt = exhaustive_optimal(table, space.sample_indices(np.random.default_rng(0), 400))
+    opt = exhaustive_optimal(table, space.sample_indices(np.random.default_rng(0), 400),
+                             Objective("edap"))
     t_lat = float(np.quantile(opt["latency"], 0.5))
     typical = float(np.median(opt["area"]))
     all_areas = np.unique(table.area_um2.sum(-1) * 1e-6)
@@ -196,7 +205,7 @@ def test_short_hdx_search_meets_latency_and_area_together(tmp_path):
                                     grid).feasible)
     cfg = load_search_config(str(tiny_config(tmp_path, hw_lambda=0.0, budgets=[
         f"latency<={t_lat:.6f}ms", f"area<={t_area:.6f}mm2"])))
-    final = run_search(cfg, tmp_path / "run")
+    final = run_search(cfg, tmp_path / "run").to_json()
     m = final["accelerator"]["metrics"]
     assert final["feasible"] and m["latency"] <= t_lat and m["area"] <= t_area
     assert all(b["met"] for b in final["accelerator"]["budgets"])

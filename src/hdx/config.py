@@ -128,3 +128,49 @@ def dump_yaml(obj: BaseModel | dict) -> str:
     """YAML text of a config model (the resolved config written into run directories)."""
     data = obj.model_dump(mode="json") if isinstance(obj, BaseModel) else obj
     return yaml.safe_dump(data, sort_keys=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# command-line overrides: the one way to set any config field from a command
+MAX_OVERRIDE_CHARS = 4096
+
+
+def parse_overrides(pairs: list[str] | None, model: type[BaseModel]) -> dict[str, Any]:
+    """Parse ``key=value`` overrides of ``model``'s fields (``-`` in keys may be written for ``_``).
+
+    Values are YAML scalars or flow collections (``epochs=12``, ``subset=null``,
+    ``budgets=[latency<=2ms, area<=1.7mm2]``, ``weights={latency: 1, energy: 1}``), parsed with
+    ``yaml.safe_load`` (no tags build objects). Unknown keys, repeats and malformed values are one
+    line naming the key; the values themselves are validated with the model.
+    """
+    import difflib
+
+    out: dict[str, Any] = {}
+    fields = list(model.model_fields)
+    for pair in pairs or []:
+        key, sep, text = str(pair).partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise ConfigError(f"override '{pair}': write key=value (e.g. epochs=12), "
+                              f"keys: {', '.join(fields)}")
+        if key not in model.model_fields:
+            near = difflib.get_close_matches(key, fields, n=1)
+            hint = f"did you mean {near[0]}?" if near else f"keys: {', '.join(fields)}"
+            raise ConfigError(f"override '{pair}': unknown key '{key}' ({hint})")
+        if key in out:
+            raise ConfigError(f"override key '{key}' given twice")
+        if len(text) > MAX_OVERRIDE_CHARS or _flow_depth(text) > 8:
+            raise ConfigError(f"override '{key}': value too long or nested too deeply")
+        try:
+            if any(isinstance(t, yaml.AliasToken) for t in yaml.scan(text)):
+                raise ConfigError(f"override '{key}': YAML aliases are not allowed")
+            out[key] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as e:
+            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+            raise ConfigError(f"override '{key}': malformed value '{text[:60]}': {problem}") from None
+    return out
+
+
+def with_overrides(base: M, overrides: dict[str, Any], source: str = "command-line options") -> M:
+    """A copy of ``base`` with ``overrides`` applied (``None`` values included), re-validated."""
+    return validate(type(base), {**base.model_dump(), **overrides}, source)

@@ -105,6 +105,18 @@ def dumps_json(obj: Any, *, indent: int | None = None, what: str = "result") -> 
                        f"(at {_first_non_finite(plain)}); the computation diverged") from None
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name} (strict JSON has none)")
+
+
+def loads_json(text: str, *, what: str = "JSON") -> Any:
+    """Parse strict JSON (NaN/Infinity refused); a one-line :class:`HDXError` names ``what``."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as e:
+        raise HDXError(f"{what} is not valid JSON: {str(e).splitlines()[0][:120]}") from None
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> None:
     """Strict JSON, written atomically."""
     atomic_write_text(path, dumps_json(obj, indent=2, what=str(Path(path).name)) + "\n")

@@ -4,6 +4,9 @@ Examples::
 
     hdx cost --arch mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3 --accel 16x16,rf=16,df=ws
     hdx cost --arch ... --accel grid --objective edap --budget latency=2,area=1.5 --json
+    hdx cost --arch ... --budget 'latency<=2ms' --budget 'energy<=0.8mJ'
+
+A thin layer over :func:`hdx.api.cost`.
 
 Units: latency in cycles and ms (at the grid's clock), energy in pJ (per layer) and mJ (best),
 area in mm².
@@ -11,21 +14,9 @@ area in mm².
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
 import typer
 
 from hdx.cli.main import app
-
-
-def _weights(text: str | None) -> dict[str, float] | None:
-    from hdx.cost.search import parse_limits
-
-    if not text:
-        return None
-    # same syntax as budgets (metric=value); values are weights, not limits
-    return {m: v for m, v in parse_limits(text.replace("<=", "=")).items()}
 
 
 @app.command("cost")
@@ -37,9 +28,11 @@ def cost_cmd(
     objective: str = typer.Option("edap", "--objective", help="Search objective: edap, latency, energy, "
                                   "area, or weighted (with --weights)."),
     weights: str = typer.Option(None, "--weights", help="Weights for --objective weighted, e.g. "
-                                "latency=1,energy=2,area=0.5 (on ms, mJ, mm2)."),
-    budget: str = typer.Option(None, "--budget", help="Hard limits for the grid search, e.g. "
-                               "latency=16.6,area=2 (latency ms, energy mJ, area mm2)."),
+                                "latency=1,energy=2,area=0.5 (on metrics normalised by the space's "
+                                "reference, so equal weights count 1 % of each alike)."),
+    budget: list[str] = typer.Option(None, "--budget", help="Hard budgets for the grid search, repeatable or "
+                                     "comma-separated: 'latency<=2ms', 'energy<=0.8mJ', latency=2,area=1.5 "
+                                     "(no unit: ms, mJ, mm2)."),
     backend: str = typer.Option("analytical", "--backend", help="Cost model: analytical or zigzag."),
     space: str = typer.Option("dance_cifar10", "--space", help="Network space: shipped name or YAML path."),
     accel_space: str = typer.Option("eyeriss_like", "--accel-space", help="Accelerator space (grid and "
@@ -51,93 +44,27 @@ def cost_cmd(
                                      "grid (latency, energy, area; JSON key 'designs')."),
 ) -> None:
     """Per-layer and total latency, energy and area; with --accel grid, the best accelerator."""
-    from hdx.cost import BACKENDS, get_cost_model
-    from hdx.cost.base import check_finite
-    from hdx.cost.search import grid_metrics, parse_limits, search
-    from hdx.cost.table import OBJECTIVES
+    from hdx.api import cost
+    from hdx.cost import BACKENDS
     from hdx.errors import HDXError
-    from hdx.space.accelerator import AcceleratorSpace, AccelTable
-    from hdx.space.network import NetworkSpace
-    from hdx.workload import LayerTable
+    from hdx.metrics import OBJECTIVES, parse_weights
 
-    if objective not in OBJECTIVES:
+    if objective not in OBJECTIVES:  # named by their flags here; the API names the keyword
         raise HDXError(f"unknown --objective '{objective}': use one of {', '.join(OBJECTIVES)}")
     if backend not in BACKENDS:
         raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)}")
-    if all_designs and accel.strip().lower() != "grid":
-        raise HDXError("--all lists the designs of the grid: use it with --accel grid")
-    w = _weights(weights)
-    if objective == "weighted" and not w:
+    if objective == "weighted" and not weights:
         raise HDXError("--objective weighted needs --weights, e.g. latency=1,energy=1,area=1")
-    limits = parse_limits(budget)
-    net = NetworkSpace.load(space)
-    grid = AcceleratorSpace.load(accel_space)
-    layers = net.layers(net.parse_arch(arch))
-    table = LayerTable(layers)
-    model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
-
-    t0 = time.perf_counter()
-    result = None
-    if accel.strip().lower() == "grid":
-        pairs = len(layers) * len(grid)
-        if backend == "zigzag" and pairs > 200:
-            raise HDXError(f"--accel grid with --backend zigzag would run {pairs} ZigZag layer evaluations "
-                           f"(~0.05-0.3 s each); use --backend analytical for the grid, or one --accel")
-        costs, metrics = grid_metrics(model, table, grid)
-        result = search(metrics, grid, objective, w, limits,  # type: ignore[arg-type]
-                        seconds=time.perf_counter() - t0)
-        col = result.index
-        acc = result.accelerator
-    else:
-        if limits:
-            raise HDXError("--budget applies to --accel grid only; drop it or search the grid")
-        acc = grid.parse(accel)
-        accels = AccelTable.from_accels([acc])
-        costs = check_finite(model.evaluate(table, accels), table, accels,
-                             model=getattr(model, "name", backend))
-        col = 0
-    seconds = time.perf_counter() - t0
-
-    clock_khz = costs.clock_mhz * 1e3
-    area_mm2 = float(np.asarray(costs.area_total_um2).reshape(-1)[col]) / 1e6
-    e_layer = costs.energy_total_pj[:, col]
-    rows = []
-    for i, ly in enumerate(layers):
-        cyc = float(costs.latency_cycles[i, col])
-        rows.append({"name": ly.name, "kind": ly.kind, "latency_cycles": cyc, "latency_ms": cyc / clock_khz,
-                     "energy_pj": float(e_layer[i]), "area_mm2": area_mm2, "macs": int(ly.macs),
-                     "utilisation": float(costs.utilisation[i, col])})
-        if explain:
-            rows[-1]["mapping"] = _explain(costs, i, col, acc.dataflow)
-    total_cyc = float(costs.latency_cycles[:, col].sum())
-    total = {"latency_cycles": total_cyc, "latency_ms": total_cyc / clock_khz,
-             "energy_pj": float(e_layer.sum()), "area_mm2": area_mm2, "macs": int(table.macs.sum())}
-    out = {"arch": ",".join(net.parse_arch(arch)), "accelerator": str(acc), "backend": backend,
-           "model": getattr(model, "name", backend), "total": total, "layers": rows}
-    if result is not None:
-        extra = {k: total[k] for k in ("latency_cycles", "energy_pj", "macs")}
-        out.update(best={**result.to_dict(), **extra}, evaluated=result.evaluated, seconds=seconds)
-        if all_designs:
-            lat = costs.latency_cycles.sum(0)
-            en = costs.energy_total_pj.sum(0)
-            ar = np.asarray(costs.area_total_um2) / 1e6
-            out["designs"] = [{"accelerator": str(grid[j]), "latency_cycles": float(lat[j]),
-                               "latency_ms": float(lat[j]) / clock_khz, "energy_pj": float(en[j]),
-                               "area_mm2": float(ar[j])} for j in range(len(grid))]
+    report = cost(arch=arch, accel=accel, objective=objective, weights=parse_weights(weights), budgets=budget,
+                  backend=backend, space=space, accel_space=accel_space, explain=explain,
+                  all_designs=all_designs)
+    out = report.to_dict()
     if as_json:
         from hdx.safeio import dumps_json
 
         typer.echo(dumps_json(out))
         return
-    _print_tables(out, grid.name)
-
-
-def _explain(costs, i: int, col: int, dataflow: str) -> str:
-    from hdx.cost.analytical import describe_mapping
-
-    if costs.mapping is None:
-        return "not reported by this cost model"
-    return describe_mapping(costs.mapping, i, col, dataflow)
+    _print_tables(out, report.grid_name)
 
 
 def _print_tables(out: dict, grid_name: str) -> None:
@@ -164,7 +91,7 @@ def _print_tables(out: dict, grid_name: str) -> None:
                   f"energy {tot['energy_pj'] * 1e-9:.5f} mJ")
     if "best" in out:
         b = out["best"]
-        lim = ", ".join(f"{k} <= {v:g}" for k, v in b["limits"].items()) or "none"
+        lim = ", ".join(b["budgets"]) or "none"
         console.print(f"best of {out['evaluated']} accelerators of grid '{grid_name}' by {b['objective']} "
-                      f"(limits: {lim}; {b['feasible']} feasible): [bold]{b['accelerator']}[/bold]  "
+                      f"(budgets: {lim}; {b['n_feasible']} feasible): [bold]{b['accelerator']}[/bold]  "
                       f"objective {b['objective_value']:.4g}  ({out['seconds'] * 1e3:.1f} ms)")

@@ -3,9 +3,13 @@
 Examples::
 
     hdx search                                   # shipped defaults: HDX, a latency budget, CIFAR-10
-    hdx search --budget latency<=2ms --budget area<=1.7mm2 --epochs 10 --out runs/s1
-    hdx search --method dance --objective edap
+    hdx search --budget latency<=2ms --budget area<=1.7mm2 epochs=10 --out runs/s1
+    hdx search method=dance objective=edap hw_lambda=0.05
     hdx search --out runs/s1 --resume            # continue a killed run from its last epoch
+
+Every field of :class:`~hdx.search.config.SearchConfig` can be set as ``key=value`` (``hdx search
+--help`` lists them); the flags below are shortcuts for the most used ones and go through the same
+validation. This command is a thin layer over :func:`hdx.api.search`.
 
 Exit codes: 0 every hard budget met (ground truth), 3 the search finished but a hard budget is missed
 (the closest design is reported, marked infeasible), 2 bad input (one line, before any training).
@@ -13,7 +17,6 @@ Exit codes: 0 every hard budget met (ground truth), 3 the search finished but a 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
@@ -23,119 +26,117 @@ from hdx.cli.main import app
 EXIT_INFEASIBLE = 3
 
 
-def _overrides(**kw) -> dict:
-    return {k: v for k, v in kw.items() if v is not None and v != []}
+def _fields_help() -> str:
+    from hdx.search.config import SearchConfig
+
+    return ", ".join(SearchConfig.model_fields)
 
 
-@app.command("search")
+@app.command("search", context_settings={"help_option_names": ["-h", "--help"]})
 def search_cmd(
+    overrides: list[str] = typer.Argument(None, metavar="[KEY=VALUE]...", show_default=False,
+                                          help="Set any config field, e.g. epochs=12 hw_lambda=0.05 "
+                                          "subset=null 'budgets=[latency<=2ms]'. Fields: see "
+                                          "`hdx.search.config.SearchConfig` or the shipped default.yaml."),
     config: str = typer.Option(None, "--config", help="Search config YAML (default: the shipped "
-                               "hdx/configs/search/default.yaml). Options below override it."),
-    method: str = typer.Option(None, "--method", help="hdx (hard budgets, gradient manipulation), dance "
-                               "(soft cost), or nas-then-hw (CE only, then the best accelerator)."),
+                               "hdx/configs/search/default.yaml); KEY=VALUE and options override it."),
     budget: list[str] = typer.Option(None, "--budget", help="A budget, repeatable: latency<=2ms, "
-                                     "energy<=0.8mJ, area<=1.7mm2; suffix :soft for a soft one (hard by "
-                                     "default). Replaces the config's budgets."),
+                                     "energy<=0.8mJ, area<=1.7mm2, latency=2 (ms); suffix :soft for a "
+                                     "soft one. Replaces the config's budgets."),
     no_budget: bool = typer.Option(False, "--no-budget", help="Search without any budget."),
-    objective: str = typer.Option(None, "--objective", help="edap, latency, energy, area, or weighted."),
-    evaluator: str = typer.Option(None, "--evaluator", help="auto, learned, oracle, or the path of an "
-                                  "evaluator file (.safetensors)."),
-    data: str = typer.Option(None, "--data", help="CIFAR-10 folder (cifar-10-batches-py); default "
-                             "$HDX_DATA."),
-    subset: int = typer.Option(None, "--subset", help="Train-set images used (split into train/val)."),
-    epochs: int = typer.Option(None, "--epochs", help="Search epochs (including warm-up)."),
-    warmup_epochs: int = typer.Option(None, "--warmup-epochs", help="Weight-only epochs first."),
-    width_mult: float = typer.Option(None, "--width-mult", help="Supernet channel multiplier."),
-    seed: int = typer.Option(None, "--seed", help="Random seed."),
-    threads: int = typer.Option(None, "--threads", help="torch CPU threads."),
+    method: str = typer.Option(None, "--method", help="= method=...: hdx, dance or nas-then-hw."),
+    objective: str = typer.Option(None, "--objective", help="= objective=...: edap, latency, energy, area, "
+                                  "weighted."),
+    evaluator: str = typer.Option(None, "--evaluator", help="= evaluator=...: auto, learned, oracle, or "
+                                  "a .safetensors path."),
+    data: str = typer.Option(None, "--data", help="= data=...: CIFAR-10 folder (cifar-10-batches-py)."),
+    subset: int = typer.Option(None, "--subset", help="= subset=..."),
+    epochs: int = typer.Option(None, "--epochs", help="= epochs=..."),
+    warmup_epochs: int = typer.Option(None, "--warmup-epochs", help="= warmup_epochs=..."),
+    width_mult: float = typer.Option(None, "--width-mult", help="= width_mult=..."),
+    seed: int = typer.Option(None, "--seed", help="= seed=..."),
+    threads: int = typer.Option(None, "--threads", help="= threads=..."),
+    space: str = typer.Option(None, "--space", help="= space=...: shipped name or YAML path."),
+    accel_space: str = typer.Option(None, "--accel-space", help="= accel_space=...: shipped name or YAML."),
+    progress: bool = typer.Option(None, "--progress/--no-progress", help="= progress=..."),
     out: str = typer.Option(None, "--out", help="Run directory (default runs/search-<time>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint "
                                 "(its own config.yaml is used)."),
-    space: str = typer.Option(None, "--space", help="Network space: shipped name or YAML path."),
-    accel_space: str = typer.Option(None, "--accel-space", help="Accelerator space: shipped name or YAML."),
-    progress: bool = typer.Option(None, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
     """Search a network and its accelerator on CIFAR-10; re-check every budget with the cost model."""
-    from hdx.config import read_yaml, validate
+    from hdx.api import search
+    from hdx.config import parse_overrides
     from hdx.errors import HDXError, Interrupted
-    from hdx.report.rundir import CHECKPOINT, check_out_dir
-    from hdx.runtime import apply_threads
-    from hdx.search.config import METHODS, SearchConfig, load_search_config
-    from hdx.search.loop import prepare, run_search
+    from hdx.report.rundir import CHECKPOINT, run_state
+    from hdx.search.config import SearchConfig
+    from hdx.search.guard import POLICIES
 
-    if method is not None and method not in METHODS:
-        raise HDXError(f"unknown --method '{method}': use one of {', '.join(METHODS)}")
+    if method is not None and method not in POLICIES:
+        raise HDXError(f"unknown --method '{method}': use one of {', '.join(POLICIES)}")
     if no_budget and budget:
         raise HDXError("--no-budget and --budget exclude each other")
-    given = _overrides(method=method, budgets=budget or None, objective=objective, evaluator=evaluator,
-                       data=data, subset=subset, epochs=epochs, warmup_epochs=warmup_epochs,
-                       width_mult=width_mult, seed=seed, threads=threads, space=space,
-                       accel_space=accel_space, progress=progress)
+    given = parse_overrides(overrides, SearchConfig)
+    flags = {"method": method, "objective": objective, "evaluator": evaluator, "data": data, "subset": subset,
+             "epochs": epochs, "warmup_epochs": warmup_epochs, "width_mult": width_mult, "seed": seed,
+             "threads": threads, "space": space, "accel_space": accel_space, "progress": progress,
+             "budgets": budget or None}
+    for k, v in flags.items():
+        if v is not None:
+            if k in given:
+                raise HDXError(f"{k} given both as an option and as {k}=...: keep one")
+            given[k] = v
     if no_budget:
         given["budgets"] = []
     if resume:
         if not out:
             raise HDXError("--resume needs --out DIR (the run to continue)")
-        extra = set(given) - {"progress", "threads"}
-        if config or extra:
-            raise HDXError(f"--resume continues the run with its saved config; drop "
-                           f"{', '.join(sorted(extra)) or '--config'}")
-        if check_out_dir(out, resume=True) == "started":
+        if config:
+            raise HDXError("--resume continues the run with its saved config; drop --config")
+        if run_state(out) == "started":
             typer.echo(f"{out} has no checkpoint yet (the run stopped during its first epoch): restarting it "
                        f"from the beginning with its saved config", err=True)
-        cfg_path = Path(out) / "config.yaml"
-        if not cfg_path.is_file():
-            raise HDXError(f"nothing to resume in {out}: no config.yaml there (start without --resume)")
-        cfg = validate(SearchConfig, read_yaml(cfg_path), f"saved config {cfg_path}")
-        if given:
-            cfg = validate(SearchConfig, {**cfg.model_dump(), **given}, "search options")
-    else:
-        cfg = load_search_config(config or "default", given)
-        out = out or f"runs/search-{time.strftime('%Y%m%d-%H%M%S')}"
-        check_out_dir(out)  # the run-directory rule and a writable folder, before any work
-    n_threads = apply_threads(cfg.threads)
-    setup = prepare(cfg)  # every input error is raised here, before any data loading or training
-    typer.echo(f"hdx search: method {cfg.method}, objective {cfg.objective}, budgets "
-               f"{', '.join(cfg.budgets) or 'none'}, evaluator {setup.evaluator_kind}, "
-               f"{cfg.epochs} epochs ({cfg.warmup_epochs} warm-up), width {cfg.width_mult}, subset "
-               f"{cfg.subset or 'all'}, seed {cfg.seed}, {n_threads} thread(s) -> {out}", err=True)
+
+    def announce(cfg: SearchConfig, setup, out_dir: Path, n_threads: int) -> None:
+        typer.echo(f"hdx search: method {cfg.method}, objective {cfg.objective}, budgets "
+                   f"{', '.join(cfg.budgets) or 'none'}, evaluator {setup.evaluator_kind}, "
+                   f"{cfg.epochs} epochs ({cfg.warmup_epochs} warm-up), width {cfg.width_mult}, subset "
+                   f"{cfg.subset or 'all'}, seed {cfg.seed}, {n_threads} thread(s) -> {out_dir}", err=True)
+
     try:
-        final = run_search(cfg, out, resume=resume, setup=setup)
+        result = search(config=config, out=out, resume=resume, overrides=given, on_start=announce)
     except KeyboardInterrupt:
-        saved = (Path(out) / CHECKPOINT).is_file()
         raise Interrupted(f"resume with `hdx search --out {out} --resume`"
-                          + ("" if saved else " (no epoch finished yet: it restarts from the beginning)")
-                          ) from None
-    typer.echo(format_result(final, out))
-    if not final["feasible"]:
+                          + ("" if out and (Path(out) / CHECKPOINT).is_file()
+                             else " (no epoch finished yet: it restarts from the beginning)")) from None
+    typer.echo(format_result(result.final, result.out))
+    if not result.final.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
 
 
-def format_result(final: dict, out: str | Path) -> str:
-    """Human summary: network, accelerator(s), ground-truth costs, budget check, accuracy."""
-    acc = final["accelerator"]
-    gen = final["accelerator_generator"]
-    m = acc["metrics"]
+def format_result(final, out: str | Path) -> str:
+    """Human summary of a :class:`~hdx.search.records.SearchFinal`: network, accelerator(s),
+    ground-truth costs, budget check, accuracy."""
+    acc, gen = final.accelerator, final.accelerator_generator
+    m = acc.metrics
     lines = [
-        f"network      {final['arch']}",
-        f"accelerator  {acc['accelerator']}  (exhaustive ground-truth search under the hard budgets)",
-        f"             {gen['accelerator']}  (evaluator's generator"
-        + (", same)" if gen["accel_index"] == acc["accel_index"] else
-           f": latency {gen['metrics']['latency']:.4g} ms, energy {gen['metrics']['energy']:.4g} mJ)"),
+        f"network      {final.arch}",
+        f"accelerator  {acc.accelerator}  (exhaustive ground-truth search under the hard budgets)",
+        f"             {gen.accelerator}  (evaluator's generator"
+        + (", same)" if gen.accel_index == acc.accel_index else
+           f": latency {gen.metrics['latency']:.4g} ms, energy {gen.metrics['energy']:.4g} mJ)"),
         f"costs        latency {m['latency']:.4g} ms, energy {m['energy']:.4g} mJ, area {m['area']:.4g} mm2, "
-        f"{final['objective']} {final['objective_value']:.4g}  (ground truth)",
+        f"{final.objective} {final.objective_value:.4g}  (ground truth)",
     ]
-    for b in acc["budgets"]:
-        mark = "met" if b["met"] else "MISSED"
-        lines.append(f"budget       {b['budget']:<22} {b['kind']:<4} value {b['value']:.4g}  "
-                     f"slack {100 * b['slack']:+.1f}%  {mark}")
-    a = final["accuracy_inherited"]
-    accs = ", ".join(f"{k.replace('_acc', '')} {100 * v:.1f}%" for k, v in a.items())
+    for b in acc.budgets:
+        mark = "met" if b.met else "MISSED"
+        lines.append(f"budget       {b.budget:<22} {b.kind:<4} value {b.value:.4g}  "
+                     f"slack {100 * b.slack:+.1f}%  {mark}")
+    accs = ", ".join(f"{k.replace('_acc', '')} {100 * v:.1f}%" for k, v in final.accuracy_inherited.items())
     lines.append(f"accuracy     {accs}  (inherited supernet weights; retrain: "
-                 f"hdx train --arch {final['arch']})")
-    if final["recheck_rounds"]:
-        lines.append(f"re-check     {len(final['recheck_rounds'])} extra round(s) with tightened targets")
-    if final["feasible"]:
+                 f"hdx train --arch {final.arch})")
+    if final.recheck_rounds:
+        lines.append(f"re-check     {len(final.recheck_rounds)} extra round(s) with tightened targets")
+    if final.feasible:
         lines.append(f"result       FEASIBLE: every hard budget met (ground truth)   run: {out}")
     else:
         lines.append(f"result       INFEASIBLE: a hard budget is missed; the design above is the closest "

@@ -1,4 +1,7 @@
-"""Ground-truth hardware cost models behind one interface (:class:`hdx.cost.base.CostModel`)."""
+"""Ground-truth hardware cost models behind one interface (:class:`hdx.cost.base.CostModel`).
+
+The package is callable: ``hdx.cost(...)`` is :func:`hdx.api.cost`.
+"""
 
 from __future__ import annotations
 
@@ -37,3 +40,7 @@ def get_cost_model(backend: Literal["analytical", "zigzag"] = "analytical",
                            f"pip install 'hdx[zigzag]'") from None
         return ZigZagModel(hardware)
     raise HDXError(f"unknown cost backend '{backend}': use one of {', '.join(BACKENDS)}")
+
+from hdx._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "cost")

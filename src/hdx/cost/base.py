@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from hdx.errors import HDXError
+from hdx.metrics import cycles_to_ms, um2_to_mm2
 from hdx.space.accelerator import AccelTable
 from hdx.workload import LayerTable
 
@@ -53,7 +54,7 @@ class LayerCosts:
 
     @property
     def latency_ms(self) -> np.ndarray:
-        return self.latency_cycles / (self.clock_mhz * 1e3)
+        return cycles_to_ms(self.latency_cycles, self.clock_mhz)
 
     @classmethod
     def concat(cls, parts: list[LayerCosts]) -> LayerCosts:
@@ -92,7 +93,7 @@ class NetworkCosts:
 
     @property
     def latency_ms(self) -> np.ndarray:
-        return self.latency_cycles / (self.clock_mhz * 1e3)
+        return cycles_to_ms(self.latency_cycles, self.clock_mhz)
 
     @property
     def energy_total_pj(self) -> np.ndarray:
@@ -104,7 +105,7 @@ class NetworkCosts:
 
     @property
     def area_mm2(self) -> np.ndarray:
-        return self.area_total_um2 / 1e6
+        return um2_to_mm2(self.area_total_um2)
 
 
 def check_finite(costs: LayerCosts, layers: LayerTable, accels: AccelTable, *, model: str = "cost model"

@@ -10,63 +10,28 @@ layers in a single vectorised :meth:`~hdx.cost.base.CostModel.evaluate` call; af
 * :meth:`CostTable.expected` gives the exact *expected* cost under per-position op probabilities
   (linear in the probabilities), which is what the exact oracle differentiates.
 
-Canonical metrics and units used across HDX: ``latency`` in ms, ``energy`` in mJ, ``area`` in mm².
+Nothing outside this class reads the table's column layout: the expected cost under α (numpy,
+:meth:`CostTable.expected`, or torch, :meth:`CostTable.torch_view`), the minimum over all networks per
+accelerator (:meth:`CostTable.min_per_accel`) and the reference values of the ``weighted`` objective
+(:meth:`CostTable.reference`) all live here. Metrics are canonical (:mod:`hdx.metrics`: ms, mJ, mm²).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
+import torch
 
 from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel, check_finite
 from hdx.errors import HDXError
+from hdx.metrics import METRICS, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
 from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
 
-METRICS: tuple[str, ...] = ("latency", "energy", "area")
-UNITS: dict[str, str] = {"latency": "ms", "energy": "mJ", "area": "mm2"}
-Objective = Literal["edap", "latency", "energy", "area", "weighted"]
-OBJECTIVES: tuple[str, ...] = ("edap", "latency", "energy", "area", "weighted")
-
 # columns of the additive part of the table: latency (cycles) and energy per part (pJ)
 _COLS: tuple[str, ...] = ("latency_cycles", *(f"energy_{p}_pj" for p in ENERGY_PARTS))
-
-
-def check_weights(weights: dict[str, float] | None) -> dict[str, float]:
-    """Validate the per-metric weights of the ``weighted`` objective (≥ 0, at least one > 0)."""
-    if not weights:
-        raise HDXError("objective 'weighted' needs weights, e.g. --weights latency=1,energy=1")
-    unknown = set(weights) - set(METRICS)
-    if unknown:
-        raise HDXError(f"unknown metric(s) in weights: {sorted(unknown)} (use {', '.join(METRICS)})")
-    if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
-        raise HDXError("objective weights must be >= 0 with at least one > 0")
-    return weights
-
-
-def objective_value(latency, energy, area, objective: Objective = "edap",
-                    weights: dict[str, float] | None = None):
-    """Scalar hardware objective from canonical metrics (ms, mJ, mm²); numpy or torch, elementwise.
-
-    ``edap`` = energy · latency · area (mJ·ms·mm²); ``weighted`` = Σ weights[m] · m (give weights that
-    normalise the scales, e.g. 1 / reference value); a single metric returns that metric.
-    """
-    if objective == "edap":
-        return energy * latency * area
-    if objective == "latency":
-        return latency
-    if objective == "energy":
-        return energy
-    if objective == "area":
-        return area
-    if objective == "weighted":
-        check_weights(weights)
-        vals = {"latency": latency, "energy": energy, "area": area}
-        return sum(w * vals[m] for m, w in weights.items())
-    raise HDXError(f"unknown objective '{objective}': use one of {', '.join(OBJECTIVES)}")
 
 
 @dataclass
@@ -120,16 +85,24 @@ class CostTable:
     def num_accels(self) -> int:
         return int(self.fixed.shape[0])
 
+    @property
+    def num_positions(self) -> int:
+        return int(self.per_op.shape[0])
+
+    @property
+    def area_mm2(self) -> np.ndarray:
+        """Area of every accelerator [A] (mm²)."""
+        return um2_to_mm2(self.area_um2.sum(-1))
+
     def _to_metrics(self, additive: np.ndarray) -> dict[str, np.ndarray]:
-        lat_ms = additive[..., 0] / (self.clock_mhz * 1e3)
-        energy_mj = additive[..., 1:].sum(-1) * 1e-9
-        area_mm2 = np.broadcast_to(self.area_um2.sum(-1) * 1e-6, lat_ms.shape)
-        return {"latency": lat_ms, "energy": energy_mj, "area": area_mm2}
+        lat_ms = cycles_to_ms(additive[..., 0], self.clock_mhz)
+        energy_mj = pj_to_mj(additive[..., 1:].sum(-1))
+        return {"latency": lat_ms, "energy": energy_mj, "area": np.broadcast_to(self.area_mm2, lat_ms.shape)}
 
     def network_additive(self, op_idx: np.ndarray) -> np.ndarray:
         """Raw additive columns [B, A, C] for architectures given as op indices [B, L]."""
         op_idx = np.atleast_2d(np.asarray(op_idx, dtype=np.int64))
-        L = self.per_op.shape[0]
+        L = self.num_positions
         if op_idx.shape[-1] != L:
             raise HDXError(f"architecture has {op_idx.shape[-1]} positions, table has {L}")
         if not np.all(self.allowed_mask[np.arange(L), op_idx]):
@@ -140,13 +113,81 @@ class CostTable:
         """Ground-truth metrics (ms, mJ, mm²) of architectures [B, L] on every accelerator: [B, A] each."""
         return self._to_metrics(self.network_additive(op_idx))
 
+    def arch_metrics(self, op_idx: np.ndarray) -> dict[str, np.ndarray]:
+        """Ground-truth metrics of one architecture (op indices [L]) on every accelerator: [A] each."""
+        return {k: np.ascontiguousarray(v[0]) for k, v in self.network(np.asarray(op_idx)[None, :]).items()}
+
     def expected(self, probs: np.ndarray) -> dict[str, np.ndarray]:
         """Exact expected metrics under op probabilities [B, L, n_ops] (rows sum to 1): [B, A] each.
 
-        Latency and energy are linear in the probabilities; area does not depend on the network.
+        Latency and energy are linear in the probabilities (one matrix product); area does not depend
+        on the network.
         """
         probs = np.asarray(probs, dtype=np.float64)
         if probs.ndim == 2:
             probs = probs[None]
-        add = self.fixed[None] + np.einsum("blo,loac->bac", probs, self.per_op)
-        return self._to_metrics(add)
+        n = probs.shape[0]
+        L, n_ops, A, C = self.per_op.shape
+        add = self.fixed[None] + (probs.reshape(n, L * n_ops) @ self.per_op.reshape(L * n_ops, A * C)
+                                  ).reshape(n, A, C)
+        return {k: np.ascontiguousarray(v) for k, v in self._to_metrics(add).items()}
+
+    def min_per_accel(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """Minimum over all networks of ``metric`` on each accelerator [A] (canonical unit), and the
+        argmin op per position [A, L]. Exact: costs are additive per position, so the minimum is
+        ``fixed + Σ_pos min_op cost[pos, op]``; area depends on the accelerator only."""
+        if metric not in METRICS:
+            raise HDXError(f"unknown metric '{metric}': use one of {', '.join(METRICS)}")
+        if metric == "area":
+            return self.area_mm2, np.zeros((self.num_accels, self.num_positions), dtype=np.int64)
+        col = self.per_op[..., 0] if metric == "latency" else self.per_op[..., 1:].sum(-1)  # [L, O, A]
+        fixed = self.fixed[:, 0] if metric == "latency" else self.fixed[:, 1:].sum(-1)  # [A]
+        col = np.where(self.allowed_mask[:, :, None], col, np.inf)
+        total = fixed + col.min(1).sum(0)
+        conv = cycles_to_ms(total, self.clock_mhz) if metric == "latency" else pj_to_mj(total)
+        return conv, col.argmin(1).T
+
+    def uniform_probs(self) -> np.ndarray:
+        """The uniform distribution over the allowed ops of every position [L, n_ops]."""
+        mask = self.allowed_mask.astype(np.float64)
+        return mask / mask.sum(-1, keepdims=True)
+
+    def reference(self) -> dict[str, float]:
+        """Reference value of each metric (ms, mJ, mm²): the median over the grid of the exact expected
+        cost of the uniform architecture distribution. The one normalisation of ``weighted``."""
+        exp = self.expected(self.uniform_probs()[None])
+        return {m: float(np.median(exp[m][0])) for m in METRICS}
+
+    def objective(self, name: str = "edap", weights: dict[str, float] | None = None) -> Objective:
+        """The :class:`~hdx.metrics.Objective` ``name`` with this table's reference values (``weighted``
+        without weights: every metric weighs 1)."""
+        if name != "weighted":
+            return Objective(name)
+        return Objective(name, weights or {m: 1.0 for m in METRICS}).with_reference(self.reference())
+
+    def torch_view(self, dtype=None) -> CostTableTorch:
+        """The table as a torch module (buffers follow ``.to(device)``) for differentiable lookups."""
+        return CostTableTorch(self, dtype)
+
+
+class CostTableTorch(torch.nn.Module):
+    """Torch view of a :class:`CostTable`: :meth:`expected` is differentiable in the probabilities."""
+
+    def __init__(self, table: CostTable, dtype=None):
+        super().__init__()
+        dtype = dtype or torch.float64
+        L, n_ops, A, C = table.per_op.shape
+        self.register_buffer("fixed", torch.as_tensor(table.fixed, dtype=dtype), persistent=False)
+        self.register_buffer("per_op", torch.as_tensor(table.per_op.reshape(L * n_ops, A * C), dtype=dtype),
+                             persistent=False)
+        self.register_buffer("area", torch.as_tensor(table.area_mm2, dtype=dtype), persistent=False)
+        self.clock_mhz = float(table.clock_mhz)
+        self.shape = (A, C)
+
+    def expected(self, probs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Exact expected metrics of every accelerator [B, A] under probabilities [B, L, n_ops]."""
+        B = probs.shape[0]
+        A, C = self.shape
+        add = self.fixed + (probs.to(self.per_op.dtype).reshape(B, -1) @ self.per_op).reshape(B, A, C)
+        return {"latency": cycles_to_ms(add[..., 0], self.clock_mhz),
+                "energy": pj_to_mj(add[..., 1:].sum(-1)), "area": self.area.expand(B, -1)}

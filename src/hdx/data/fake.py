@@ -23,6 +23,18 @@ def fake_batch(n: int, rng: np.random.Generator, num_classes: int = 10) -> dict:
             "filenames": [f"img{i}.png" for i in range(n)]}
 
 
+def fake_images(n: int, seed: int, num_classes: int = 10):
+    """``n`` random images as CIFAR-10 tensors (uint8 [n, 3, 32, 32], int64 labels [n]): uniform noise
+    with random labels (nothing to learn: the cross-entropy gradient carries no signal, so a search
+    on them exercises the hardware side alone). ``hdx search fake_data=true`` uses these."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
+    y = torch.randint(0, num_classes, (n,), generator=g)
+    return x, y
+
+
 def write_fake_cifar10(folder: str | Path, *, per_batch: int = 20, test: int = 20, seed: int = 0) -> Path:
     """Write ``data_batch_1..5`` (``per_batch`` images each), ``test_batch`` and ``batches.meta``."""
     root = Path(folder)

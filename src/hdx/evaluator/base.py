@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hdx.cost.table import METRICS, CostTable
 from hdx.errors import HDXError
 
 
@@ -72,18 +71,6 @@ class Evaluator(torch.nn.Module):
                     raise HDXError("arch_probs puts probability on an op not allowed at its position "
                                    "(e.g. zero at a stage start); mask those logits to -inf before softmax")
         return arch_probs
-
-
-def reference_weights(table: CostTable) -> dict[str, float]:
-    """Default weights of the ``weighted`` objective: 1 / reference value of each metric.
-
-    The reference is the median over the grid of the exact expected cost of the uniform distribution
-    over allowed ops, so each normalised metric is ~1 and the three count equally.
-    """
-    mask = table.allowed_mask.astype(np.float64)
-    uniform = mask / mask.sum(-1, keepdims=True)
-    exp = table.expected(uniform[None])
-    return {m: float(1.0 / np.median(exp[m][0])) for m in METRICS}
 
 
 def knob_marginals(weights: torch.Tensor, radices: tuple[int, ...], knobs: tuple[str, ...],

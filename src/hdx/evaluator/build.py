@@ -11,11 +11,12 @@ from collections.abc import Callable
 import torch
 
 from hdx.cost.base import CostModel
-from hdx.cost.table import OBJECTIVES, CostTable
+from hdx.cost.table import CostTable
 from hdx.errors import HDXError
 from hdx.evaluator.data import DataSpec, EvalDataset, generate
 from hdx.evaluator.learned import LearnedEvaluator, make_meta
 from hdx.evaluator.train import EvaluatorConfig, split_archs, train_estimator, train_generator
+from hdx.metrics import OBJECTIVES
 from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
 

@@ -22,10 +22,11 @@ import time
 import numpy as np
 import torch
 
-from hdx.cost.table import METRICS, CostTable, objective_value
-from hdx.evaluator.data import grid_metrics, sample_arch_probs
+from hdx.cost.table import CostTable
+from hdx.evaluator.data import sample_arch_probs
 from hdx.evaluator.learned import LearnedEvaluator
 from hdx.evaluator.oracle import OracleEvaluator
+from hdx.metrics import METRICS, Objective
 from hdx.space.accelerator import KNOBS, AcceleratorSpace
 from hdx.space.network import NetworkSpace
 
@@ -63,8 +64,8 @@ def fidelity(ev: LearnedEvaluator, space: NetworkSpace, grid: AcceleratorSpace, 
     rep: dict = {"objective": obj, "n_archs": n_archs, "seed": seed}
     for kind, frac in (("onehot", 0.0), ("soft", 1.0)):
         probs, _ = sample_arch_probs(rng, space, n_archs, frac, (0.1, 0.3, 1.0, 3.0))
-        m = grid_metrics(table, probs)  # [n, A] each
-        J = objective_value(m["latency"], m["energy"], m["area"], obj, weights)
+        m = table.expected(probs)  # [n, A] each
+        J = Objective.from_coefficients(obj, weights).of(m)
         best = J.argmin(-1)
         rows = np.arange(n_archs)
         pred, idx = _eval(ev, probs)
@@ -109,8 +110,9 @@ def gradient_agreement(ev: LearnedEvaluator, space: NetworkSpace, grid: Accelera
     ``all``: every sampled coordinate; ``top50``: those where the oracle's |gradient| is above its median.
     """
     rng = np.random.default_rng([seed, 5])
-    oracles = {mode: OracleEvaluator(space, grid, None, ev.objective, temperature=temperature,
-                                     cost_mode=mode, weights=ev.meta.get("weights"), table=table)
+    obj = Objective.from_coefficients(ev.objective, ev.meta.get("weights"))
+    oracles = {mode: OracleEvaluator(space, grid, None, obj, temperature=temperature, cost_mode=mode,
+                                     table=table)
                for mode in ("expected", "argmax")}
     mask = torch.as_tensor(space.allowed_mask)
     alpha0 = torch.as_tensor(rng.standard_normal((n_archs, space.num_positions, space.num_ops)))
@@ -123,8 +125,8 @@ def gradient_agreement(ev: LearnedEvaluator, space: NetworkSpace, grid: Accelera
             a = alpha0.clone().to(dtype).masked_fill(~mask, -torch.inf).requires_grad_(True)
             r = evaluator(torch.softmax(a, -1))
             c = r.costs
-            val = objective_value(c["latency"], c["energy"], c["area"], ev.objective,
-                                  ev.meta.get("weights")) if what == "objective" else c[what]
+            val = (Objective.from_coefficients(ev.objective, ev.meta.get("weights")).of(c)
+                   if what == "objective" else c[what])
             if not val.requires_grad:  # e.g. area at the oracle's fixed optimum: constant in α
                 out[what] = np.zeros(len(coords))
                 continue

@@ -34,9 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hdx.config import StrictModel, format_validation_error
 from hdx.cost.base import CostModel
-from hdx.cost.table import METRICS, CostTable, objective_value
+from hdx.cost.table import CostTable
 from hdx.errors import DataError, HDXError
-from hdx.evaluator.base import reference_weights
+from hdx.metrics import METRICS, UNITS, Objective
 from hdx.safeio import atomic_write_bytes, atomic_write_text, dumps_json, load_npz, read_text
 from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
@@ -217,30 +217,20 @@ def sample_arch_probs(rng: np.random.Generator, space: NetworkSpace, n: int, sof
     return probs, is_soft
 
 
-def grid_metrics(table: CostTable, probs: np.ndarray) -> dict[str, np.ndarray]:
-    """Exact expected metrics of every accelerator [n, A] for distributions [n, L, n_ops]."""
-    n = probs.shape[0]
-    L, n_ops, A, C = table.per_op.shape
-    add = table.fixed[None] + (probs.reshape(n, L * n_ops) @ table.per_op.reshape(L * n_ops, A * C)
-                               ).reshape(n, A, C)
-    m = table._to_metrics(add)
-    return {k: np.ascontiguousarray(v) for k, v in m.items()}
-
-
 def _make_chunk(i: int) -> dict[str, np.ndarray]:
     spec: DataSpec = _W["spec"]
     table: CostTable = _W["table"]
     space: NetworkSpace = _W["space"]
-    weights: dict[str, float] = _W["weights"]
+    weights: dict[str, float] = _W["weights"]  # effective coefficients of `weighted`
     rng = np.random.default_rng([spec.seed, i])
     n = min(spec.chunk_size, spec.n_archs - i * spec.chunk_size)
     probs, is_soft = sample_arch_probs(rng, space, n, spec.soft_fraction, spec.temperatures)
-    m = grid_metrics(table, probs)
+    m = table.expected(probs)
     A = table.num_accels
     opt_index = np.empty((n, len(LABEL_OBJECTIVES)), dtype=np.int32)
     opt_value = np.empty((n, len(LABEL_OBJECTIVES)))
     for j, obj in enumerate(LABEL_OBJECTIVES):
-        J = objective_value(m["latency"], m["energy"], m["area"], obj, weights)
+        J = Objective.from_coefficients(obj, weights).of(m)
         best = J.argmin(-1)
         opt_index[:, j] = best
         opt_value[:, j] = J[np.arange(n), best]
@@ -273,14 +263,14 @@ def generate(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, spec
     fingerprint = model.fingerprint() if model is not None else table.model_fingerprint
     if table.model_fingerprint != fingerprint:
         raise HDXError("cost table and cost model disagree (fingerprints differ); rebuild the table")
-    weights = reference_weights(table)
+    weights = table.objective("weighted").coefficients  # unit weights on the table's reference
     meta = {
         "format": "hdx-evaluator-dataset", "version": DATASET_VERSION,
         "space": space.name, "space_hash": config_hash(space.config),
         "grid": grid.name, "grid_hash": config_hash(grid.config),
         "model_name": getattr(model, "name", "?"), "model_version": getattr(model, "version", "?"),
         "model_fingerprint": fingerprint, "objectives": list(LABEL_OBJECTIVES), "weights": weights,
-        "metrics": list(METRICS), "units": {"latency": "ms", "energy": "mJ", "area": "mm2"},
+        "metrics": list(METRICS), "units": dict(UNITS),
         "op_names": list(space.op_names), "searched_knobs": list(grid.searched_knobs),
         "spec": spec.model_dump(mode="json"),
     }

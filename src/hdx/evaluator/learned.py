@@ -26,12 +26,12 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hdx.cost.base import CostModel
-from hdx.cost.table import METRICS
 from hdx.errors import HDXError
 from hdx.evaluator.base import EvalResult, Evaluator
 from hdx.evaluator.data import config_hash
 from hdx.evaluator.networks import CostEstimator, HardwareGenerator, relax
 from hdx.evaluator.train import EvaluatorConfig
+from hdx.metrics import METRICS
 from hdx.safeio import atomic_write_bytes, dumps_json
 from hdx.space.accelerator import KNOBS, AcceleratorSpace
 from hdx.space.network import NetworkSpace

@@ -29,9 +29,10 @@ from typing import Literal
 import torch
 
 from hdx.cost.base import CostModel
-from hdx.cost.table import OBJECTIVES, CostTable, objective_value
+from hdx.cost.table import CostTable
 from hdx.errors import HDXError
-from hdx.evaluator.base import EvalResult, Evaluator, knob_marginals, reference_weights
+from hdx.evaluator.base import EvalResult, Evaluator, knob_marginals
+from hdx.metrics import Objective
 from hdx.space.accelerator import KNOBS, AcceleratorSpace
 from hdx.space.network import NetworkSpace
 
@@ -42,10 +43,9 @@ class OracleEvaluator(Evaluator):
     """Exact evaluator from the ground-truth cost table (see the module docstring)."""
 
     def __init__(self, space: NetworkSpace, grid: AcceleratorSpace, model: CostModel | None = None,
-                 objective: str = "edap", *, temperature: float = 0.02, cost_mode: CostMode = "expected",
+                 objective: str | Objective = "edap", *, temperature: float = 0.02,
+                 cost_mode: CostMode = "expected",
                  weights: dict[str, float] | None = None, table: CostTable | None = None) -> None:
-        if objective not in OBJECTIVES:
-            raise HDXError(f"unknown objective '{objective}': use one of {', '.join(OBJECTIVES)}")
         if cost_mode not in ("expected", "argmax"):
             raise HDXError(f"unknown cost_mode '{cost_mode}': use expected or argmax")
         if not temperature > 0:
@@ -62,37 +62,25 @@ class OracleEvaluator(Evaluator):
         self.space_name = space.name
         self.grid_name = grid.name
         self.model_fingerprint = table.model_fingerprint
-        self.objective = objective
+        # one normalisation (hdx.metrics): user weights of `weighted` apply to metrics / table reference
+        self.obj = objective if isinstance(objective, Objective) else table.objective(objective, weights)
+        self.objective = self.obj.name
         self.temperature = float(temperature)
         self.cost_mode: CostMode = cost_mode
-        self.weights = dict(weights) if weights else (reference_weights(table) if objective == "weighted"
-                                                      else None)
         self.radices = grid.radices
         self.searched_knobs = grid.searched_knobs
         self.table = table
-        n_pos, n_ops, A, C = table.per_op.shape
-        self.register_buffer("fixed", torch.as_tensor(table.fixed, dtype=torch.float64), persistent=False)
-        self.register_buffer("per_op", torch.as_tensor(table.per_op.reshape(n_pos * n_ops, A * C),
-                                                       dtype=torch.float64), persistent=False)
-        self.register_buffer("area_mm2", torch.as_tensor(table.area_um2.sum(-1) * 1e-6, dtype=torch.float64),
-                             persistent=False)
-        self._ms_per_cycle = 1.0 / (table.clock_mhz * 1e3)
-        self._A, self._C = A, C
+        self.view = table.torch_view(torch.float64)
 
-    def grid_metrics(self, arch_probs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Exact expected metrics of every accelerator: ``latency`` / ``energy`` [B, A], ``area`` [B, A]."""
-        p = self._batch(arch_probs)
-        B = p.shape[0]
-        add = self.fixed + (p.to(torch.float64).reshape(B, -1) @ self.per_op).reshape(B, self._A, self._C)
-        lat = add[..., 0] * self._ms_per_cycle
-        en = add[..., 1:].sum(-1) * 1e-9
-        return {"latency": lat, "energy": en, "area": self.area_mm2.expand(B, -1)}
+    def accel_metrics(self, arch_probs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Exact expected metrics of every accelerator: ``latency`` / ``energy`` / ``area`` [B, A]."""
+        return self.view.expected(self._batch(arch_probs))
 
     def forward(self, arch_probs: torch.Tensor) -> EvalResult:
         dtype = arch_probs.dtype if isinstance(arch_probs, torch.Tensor) and arch_probs.is_floating_point() \
             else torch.float32
-        m = self.grid_metrics(arch_probs)
-        J = objective_value(m["latency"], m["energy"], m["area"], self.objective, self.weights)  # [B, A]
+        m = self.accel_metrics(arch_probs)
+        J = self.obj.of(m)  # [B, A]
         logits = -torch.log(J) / self.temperature
         w = torch.softmax(logits, dim=-1)
         best = torch.argmax(logits, dim=-1)

@@ -19,7 +19,7 @@ import json
 import os
 import platform
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -36,6 +36,8 @@ from hdx.safeio import (  # noqa: F401 - re-exported: atomic writes live in hdx.
     os_errors,
     read_text,
 )
+
+M = TypeVar("M", bound=BaseModel)
 
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
@@ -105,6 +107,32 @@ def check_out_dir(path: str | Path, *, resume: bool = False, command: str = "hdx
         raise HDXError(f"cannot create run directory {p}: {folder} is a file; choose another --out")
     _probe_writable(folder)
     return state
+
+
+def resume_config(model: type[M], out: str | Path, overrides: dict[str, Any], *, free: tuple[str, ...],
+                  command: str) -> M:
+    """The config of the run being resumed in ``out`` (its saved ``config.yaml``): the one resume rule of
+    ``hdx search`` and ``hdx train``.
+
+    Only the fields in ``free`` (those that cannot change the result: threads, progress, data path,
+    device) may be given new values; any other override must equal the saved value, else one line
+    names the field and the fix.
+    """
+    from hdx.config import read_yaml, validate
+
+    check_out_dir(out, resume=True, command=command)
+    p = Path(out) / CONFIG
+    if not p.is_file():
+        raise HDXError(f"nothing to resume in {out}: no {CONFIG} there (start without --resume)")
+    saved = validate(model, read_yaml(p), f"saved config {p}")
+    data = saved.model_dump()
+    for k, v in overrides.items():
+        if k in free:
+            data[k] = v
+        elif data.get(k) != v and validate(model, {**data, k: v}, "options").model_dump()[k] != data[k]:
+            raise HDXError(f"--resume continues the run in {out} with its saved config: {k} is "
+                           f"{data.get(k)!r} there, not {v!r}; drop that option or choose another --out")
+    return validate(model, data, f"saved config {p}")
 
 
 def versions() -> dict[str, str]:

@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from hdx.budgets import parse_budgets
 from hdx.config import StrictModel, load_config, validate
-from hdx.cost.table import OBJECTIVES
-from hdx.search.budgets import parse_budgets
+from hdx.metrics import OBJECTIVES
 
 Method = Literal["hdx", "dance", "nas-then-hw"]
 METHODS: tuple[str, ...] = ("hdx", "dance", "nas-then-hw")

@@ -12,10 +12,9 @@ Search (:class:`Searcher`), per epoch over the train split:
 * after ``warmup_epochs``, one architecture step per ``arch_every`` weight steps on a batch of the
   held-out split: ``L = CE + λ·log(J/J_ref)`` (DANCE term; hdx, dance) ``+ Σ_soft λ_b|t/T − 1|``
   (TF-NAS; every budget is soft under ``dance``). ``nas-then-hw`` uses CE only. The step direction
-  ``d`` comes from :class:`~hdx.search.manipulation.ArchAdam`; under ``hdx`` every hard budget whose
-  predicted value is violated (by the relaxed distribution or by its argmax network) adds the
-  constraint ``d·∇_α log(t/T) ≥ δ`` and ``d`` is corrected by the joint minimal-norm manipulation
-  before ``α ← α − lr·d``.
+  ``d`` comes from :class:`~hdx.search.manipulation.ArchAdam`; under ``hdx`` the
+  :class:`~hdx.search.guard.BudgetGuard` corrects ``d`` for every violated hard budget before
+  ``α ← α − lr·d``. What each method puts in the loss is a :class:`~hdx.search.guard.MethodPolicy`.
 
 ProxylessNAS' two-path α rescaling is *not* applied: it would partly undo the manipulated step on
 the sampled pair and void the descent guarantee.
@@ -28,7 +27,8 @@ Finish (:mod:`hdx.search.finish`): derive the argmax network, take its accelerat
 evaluator's generator and from exhaustive ground-truth search under the hard budgets, and re-check
 every budget with the ground-truth table. Under ``hdx`` a miss triggers up to ``recheck_rounds``
 rounds of ``recheck_steps`` extra arch steps with internally tightened targets; still missing →
-``feasible: false`` with the closest design.
+``feasible: false`` with the closest design. Records (:mod:`hdx.search.records`): a
+:class:`StepRecord` per arch step in ``metrics.jsonl``, the :class:`SearchFinal` in ``final.json``.
 """
 
 from __future__ import annotations
@@ -42,23 +42,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hdx.budgets import Budget, parse_budgets
 from hdx.cost import get_cost_model
-from hdx.cost.search import table_metrics
-from hdx.cost.table import METRICS, UNITS, CostTable
+from hdx.cost.feasibility import choose_accelerator
+from hdx.cost.table import CostTable
 from hdx.errors import HDXError
+from hdx.metrics import METRICS, UNITS, Objective
+from hdx.model.supernet import tau_schedule
 from hdx.report.rundir import RunDir, atomic_write_json, versions
 from hdx.runtime import StepTimer, apply_threads, degrade_on_stall
-from hdx.search.budgets import Budget, parse_budgets
 from hdx.search.config import SearchConfig
-from hdx.search.finish import (
-    Achievable,
-    best_accelerator,
-    check_design,
-    ensure_compatible,
-    require_achievable,
+from hdx.search.finish import Achievable, design_record, ensure_compatible, require_achievable
+from hdx.search.guard import BudgetGuard, Correction, MethodPolicy, policy
+from hdx.search.manipulation import ArchAdam
+from hdx.search.objectives import CostTerm, tfnas_term
+from hdx.search.records import (
+    BudgetValue,
+    DesignRecord,
+    EpochRecord,
+    RecheckRound,
+    SearchFinal,
+    StepRecord,
 )
-from hdx.search.manipulation import ArchAdam, DeltaSchedule, manipulate
-from hdx.search.objectives import HardwareObjective, constraint_value, tfnas_term
 from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
 
@@ -76,46 +81,38 @@ class SearchSetup:
     budgets: list[Budget]
     evaluator: torch.nn.Module
     evaluator_kind: str
-    objective: HardwareObjective
+    objective: Objective
+    cost_term: CostTerm
     achievable: Achievable
 
     @property
-    def hard(self) -> list[Budget]:
-        """Budgets the search enforces by manipulation (only under ``hdx``)."""
-        return [b for b in self.budgets if b.hard] if self.cfg.method == "hdx" else []
+    def policy(self) -> MethodPolicy:
+        return policy(self.cfg.method)
 
     @property
-    def steered(self) -> list[Budget]:
-        """Hard budgets the manipulation acts on: latency and energy. Area depends on the accelerator
-        only, so it is met by the accelerator choice (exhaustive under the budgets) and by mapping the
-        other budgets onto accelerators that meet it (:meth:`Searcher.map_targets`)."""
-        return [b for b in self.hard if b.metric != "area"]
+    def penalised(self) -> list[Budget]:
+        """Budgets that add a TF-NAS penalty under this method."""
+        return self.policy.penalised_budgets(self.budgets)
 
-    @property
-    def soft(self) -> list[Budget]:
-        """Budgets that add a TF-NAS penalty: soft ones, and every budget under ``dance``."""
-        if self.cfg.method == "dance":
-            return list(self.budgets)
-        if self.cfg.method == "hdx":
-            return [b for b in self.budgets if not b.hard]
-        return []
+    def guard(self) -> BudgetGuard:
+        """A fresh :class:`BudgetGuard` for the budgets this method guards (none but under ``hdx``)."""
+        c = self.cfg
+        return BudgetGuard(self.policy.guarded_budgets(self.budgets), self.table, delta0=c.delta0,
+                           w=c.delta_w, delta_max=c.delta_max, violation_check=c.violation_check,
+                           tighten=c.tighten)
 
 
-def _load_evaluator(cfg: SearchConfig, space, grid, model, table) -> tuple[torch.nn.Module, str]:
+def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Objective
+                    ) -> tuple[torch.nn.Module, str]:
     from hdx.evaluator import default_evaluator_path, load_evaluator
-    from hdx.evaluator.base import reference_weights
 
     kind = cfg.evaluator
     if kind == "auto":
         shipped = default_evaluator_path(space.name, grid.name, cfg.objective).is_file()
         kind = "learned" if shipped else "oracle"
     if kind == "oracle":
-        weights = None
-        if cfg.objective == "weighted":
-            ref = reference_weights(table)
-            weights = {m: w * ref[m] for m, w in (cfg.weights or {}).items()}
-        ev = load_evaluator("oracle", space=space, grid=grid, model=model, objective=cfg.objective,
-                            table=table, temperature=cfg.oracle_temperature, weights=weights)
+        ev = load_evaluator("oracle", space=space, grid=grid, model=model, objective=objective,
+                            table=table, temperature=cfg.oracle_temperature)
         label = "oracle"
     elif kind == "learned":
         ev = load_evaluator("learned", None, space=space, grid=grid, model=model, objective=cfg.objective)
@@ -141,13 +138,13 @@ def prepare(cfg: SearchConfig) -> SearchSetup:
     model = get_cost_model(cfg.cost_backend, grid.hardware)
     table = CostTable.build(space, grid, model)
     achievable = require_achievable(table, budgets, grid)
-    evaluator, kind = _load_evaluator(cfg, space, grid, model, table)
-    objective = HardwareObjective(cfg.objective, cfg.weights)
-    mask = space.allowed_mask.astype(np.float32)
-    uniform = torch.as_tensor(mask / mask.sum(-1, keepdims=True))
+    objective = table.objective(cfg.objective, cfg.weights)
+    evaluator, kind = _load_evaluator(cfg, space, grid, model, table, objective)
+    cost_term = CostTerm(objective)
+    uniform = torch.as_tensor(table.uniform_probs(), dtype=torch.float32)
     with torch.no_grad():
-        objective.calibrate(evaluator(uniform).costs)
-    return SearchSetup(cfg, space, grid, table, budgets, evaluator, kind, objective, achievable)
+        cost_term.calibrate(evaluator(uniform).costs)
+    return SearchSetup(cfg, space, grid, table, budgets, evaluator, kind, objective, cost_term, achievable)
 
 
 @dataclass
@@ -166,10 +163,9 @@ def load_data(cfg: SearchConfig) -> SearchData:
     from hdx.data import Augment, BatchLoader, load_cifar10, split_train_val, subset
 
     if cfg.fake_data:
-        g = torch.Generator().manual_seed(cfg.seed + 12345)
-        n = cfg.subset or 512
-        x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
-        y = torch.randint(0, 10, (n,), generator=g)
+        from hdx.data.fake import fake_images
+
+        x, y = fake_images(cfg.subset or 512, cfg.seed + 12345)
         test_x, test_y = x[: cfg.eval_images], y[: cfg.eval_images]
     else:
         ds = load_cifar10(cfg.data)
@@ -197,8 +193,23 @@ class Diverged(HDXError):
     """The search produced a non-finite loss, α or cost: it stops; the last good checkpoint is kept."""
 
 
-CHECKPOINT_KEYS = {"epoch", "wstep", "astep", "net", "w_opt", "a_opt", "delta", "targets", "tight", "rng",
-                   "epoch_times"}
+CHECKPOINT_KEYS = {"epoch", "wstep", "astep", "net", "w_opt", "a_opt", "guard", "rng", "epoch_times"}
+WARM_KEYS = ("epoch", "wstep", "net", "w_opt", "rng", "epoch_times")
+
+
+@dataclass
+class GroundTruth:
+    """The derived network re-checked on the ground truth (see :meth:`Searcher.ground_truth`)."""
+
+    arch: tuple[str, ...]
+    metrics: dict[str, np.ndarray]  # [A] each
+    exhaustive: DesignRecord  # best accelerator under the hard budgets (or the closest)
+    generator: DesignRecord  # the evaluator's own choice
+    objective_value: float
+
+    @property
+    def feasible(self) -> bool:
+        return self.exhaustive.feasible
 
 
 class Searcher:
@@ -216,10 +227,7 @@ class Searcher:
         self.w_opt = torch.optim.SGD(self.net.weight_parameters(), lr=cfg.w_lr, momentum=cfg.w_momentum,
                                      nesterov=cfg.w_momentum > 0, weight_decay=cfg.w_weight_decay)
         self.a_opt = ArchAdam(self.alpha, lr=cfg.arch_lr, kind=cfg.arch_optimizer)
-        steered = setup.steered
-        self.delta = DeltaSchedule(len(steered), delta0=cfg.delta0, w=cfg.delta_w, delta_max=cfg.delta_max)
-        self.targets = np.array([b.limit for b in steered], dtype=np.float64)  # internal targets
-        self.tight = np.ones(len(steered))  # extra factor from re-check rounds
+        self.guard = setup.guard()
         self.epoch = 0
         self.wstep = 0
         self.astep = 0
@@ -230,33 +238,23 @@ class Searcher:
     def state(self) -> dict:
         return {"epoch": self.epoch, "wstep": self.wstep, "astep": self.astep, "net": self.net.state_dict(),
                 "w_opt": self.w_opt.state_dict(), "a_opt": self.a_opt.state_dict(),
-                "delta": self.delta.state_dict(), "targets": self.targets.tolist(),
-                "tight": self.tight.tolist(), "rng": torch.get_rng_state(),
+                "guard": self.guard.state_dict(), "rng": torch.get_rng_state(),
                 "epoch_times": list(self.epoch_times)}
 
     def load_state(self, st: dict) -> None:
         try:
-            self._load_state(st)
+            self.load_warm_state(st)
+            self.astep = int(st["astep"])
+            self.a_opt.load_state_dict(st["a_opt"])
+            self.guard.load_state_dict(st["guard"])
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise HDXError(f"checkpoint {self.run.file(RunDir.CHECKPOINT)} does not fit this run "
                            f"({type(e).__name__}: {str(e).splitlines()[0][:120]}); delete it to start over "
                            f"or choose another --out") from None
 
-    def _load_state(self, st: dict) -> None:
-        self.epoch, self.wstep, self.astep = int(st["epoch"]), int(st["wstep"]), int(st["astep"])
-        self.net.load_state_dict(st["net"])
-        self.w_opt.load_state_dict(st["w_opt"])
-        self.a_opt.load_state_dict(st["a_opt"])
-        self.delta.load_state_dict(st["delta"])
-        self.targets = np.asarray(st["targets"], dtype=np.float64)
-        self.tight = np.asarray(st["tight"], dtype=np.float64)
-        torch.set_rng_state(st["rng"])
-        self.epoch_times = list(st["epoch_times"])
-
     def warm_state(self) -> dict:
         """The part of the state a weight-only warm-up determines (shareable across methods/budgets)."""
-        return {k: v for k, v in self.state().items() if k in ("epoch", "wstep", "net", "w_opt", "rng",
-                                                              "epoch_times")}
+        return {k: v for k, v in self.state().items() if k in WARM_KEYS}
 
     def load_warm_state(self, st: dict) -> None:
         """Start from a shared warm-up (see :meth:`warm_state`); arch state stays at its initial value."""
@@ -291,67 +289,73 @@ class Searcher:
         self.wstep += 1
         return float(loss.detach())
 
-    def _one_hot_argmax(self) -> torch.Tensor:
-        idx = self.net.argmax_indices()
-        return F.one_hot(idx, self.s.space.num_ops).to(torch.float32)
+    def arch_step(self, xb: torch.Tensor, yb: torch.Tensor, phase: str = "search") -> StepRecord:
+        """One architecture step: loss → Adam direction → guard correction → α update; logged."""
+        ce = self._arch_ce(xb, yb)
+        costs = {m: v[0] for m, v in self.s.evaluator(self.net.arch_probs()).costs.items()}
+        loss = self._loss(ce, costs)
+        g = torch.autograd.grad(loss, self.alpha, retain_graph=bool(self.guard))[0]
+        pred_argmax = self._predict_argmax()
+        d = self.a_opt.direction(g)
+        correction = None
+        if self.guard:
+            self.guard.retarget(self._arch_idx(), pred_argmax)
+            d, correction = self.guard.correct(d, costs, pred_argmax, self.alpha)
+        self._finite("architecture step", d)
+        self.a_opt.apply(d)
+        self._finite("architecture parameters α", self.alpha)
+        rec = self._step_record(phase, ce, costs, pred_argmax, correction)
+        self.astep += 1
+        self.run.log(rec.to_json())
+        return rec
 
-    def arch_step(self, xb: torch.Tensor, yb: torch.Tensor, phase: str = "search") -> dict:
-        """One architecture step; returns the metrics record (also logged)."""
-        s, cfg = self.s, self.cfg
+    def _arch_ce(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """CE of a validation batch with the supernet weights frozen (graph to α only)."""
         weights = self.net.weight_parameters()
         for p in weights:
             p.requires_grad_(False)
         try:
             self.net.set_phase("arch")
             self.net.train()
-            ce = F.cross_entropy(self.net(xb), yb)
+            return F.cross_entropy(self.net(xb), yb)
         finally:
             for p in weights:
                 p.requires_grad_(True)
-        probs = self.net.arch_probs()
-        costs = {m: v[0] for m, v in s.evaluator(probs).costs.items()}
-        cval = {m: float(v.detach()) for m, v in costs.items()}
+
+    def _loss(self, ce: torch.Tensor, costs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``CE [+ λ·log(J/J_ref)] [+ Σ TF-NAS penalties]`` as the method's policy says."""
+        s, cfg = self.s, self.cfg
         loss = ce
-        if cfg.method in ("hdx", "dance") and cfg.hw_lambda > 0:
-            loss = loss + s.objective.dance_term(costs, cfg.hw_lambda)
-        for b in s.soft:
+        if s.policy.cost_term and cfg.hw_lambda > 0:
+            loss = loss + s.cost_term.dance_term(costs, cfg.hw_lambda)
+        for b in s.penalised:
             loss = loss + tfnas_term(costs[b.metric], b, cfg.soft_lambda)
-        hard = s.steered
         self._finite("architecture loss", loss)
-        for m, v in cval.items():
-            self._finite(f"predicted {m}", v)
-        g = torch.autograd.grad(loss, self.alpha, retain_graph=bool(hard))[0]
-        with torch.no_grad():
-            pred_hard = {m: float(v[0]) for m, v in s.evaluator(self._one_hot_argmax()).costs.items()}
-        d = self.a_opt.direction(g)
-        rec: dict = {"phase": phase, "epoch": self.epoch, "step": self.astep, "ce": float(ce.detach()),
-                     "pred": {m: cval[m] for m in METRICS}, "pred_argmax": pred_hard}
-        if hard:
-            self.map_targets(pred_hard)
-            gts, violated = [], []
-            for i, b in enumerate(hard):
-                c = constraint_value(costs[b.metric], float(self.targets[i]))
-                gts.append(torch.autograd.grad(c, self.alpha, retain_graph=i < len(hard) - 1)[0])
-                violated.append(self._check_value(cval[b.metric], pred_hard[b.metric])
-                                >= self.targets[i])
-            man = manipulate(d, gts, self.delta.delta, violated)
-            d = man.direction
-            rec.update({"delta": self.delta.delta.tolist(), "violated": violated,
-                        "fired": bool(man.any_fired), "verified": bool(man.verified)})
-            self.delta.update(violated)
-        else:
-            rec.update({"fired": False})
-        self._finite("architecture step", d)
-        self.a_opt.apply(d)
-        self._finite("architecture parameters α", self.alpha)
-        checked = {b.key: self._check_value(cval[b.metric], pred_hard[b.metric]) for b in s.budgets}
-        rec["budgets"] = {k: {"value": v, "slack": b.slack(v)}
-                          for b, (k, v) in zip(s.budgets, checked.items(), strict=True)}
-        if hard:
-            rec["targets"] = self.targets.tolist()
-        self.astep += 1
-        self.run.log(rec)
-        return rec
+        for m, v in costs.items():
+            self._finite(f"predicted {m}", float(v.detach()))
+        return loss
+
+    def _arch_idx(self) -> np.ndarray:
+        return self.s.space.encode(self.net.derive())
+
+    @torch.no_grad()
+    def _predict_argmax(self) -> dict[str, float]:
+        """The evaluator's predicted costs of the argmax network."""
+        idx = self.net.argmax_indices()
+        onehot = F.one_hot(idx, self.s.space.num_ops).to(torch.float32)
+        return {m: float(v[0]) for m, v in self.s.evaluator(onehot).costs.items()}
+
+    def _step_record(self, phase: str, ce: torch.Tensor, costs: dict[str, torch.Tensor],
+                     pred_argmax: dict[str, float], corr: Correction | None) -> StepRecord:
+        relaxed = {m: float(costs[m].detach()) for m in METRICS}
+        budgets = {}
+        for b in self.s.budgets:
+            v = self.guard.check_value(relaxed[b.metric], pred_argmax[b.metric])
+            budgets[b.key] = BudgetValue(value=v, slack=b.slack(v))
+        extra = {} if corr is None else {"delta": corr.delta, "violated": corr.violated, "fired": corr.fired,
+                                         "verified": corr.verified, "targets": corr.targets}
+        return StepRecord(phase=phase, epoch=self.epoch, step=self.astep, ce=float(ce.detach()), pred=relaxed,
+                          pred_argmax=pred_argmax, budgets=budgets, **extra)
 
     def _finite(self, what: str, value) -> None:
         """Stop with one line (the run keeps its last good checkpoint) on a non-finite number."""
@@ -361,11 +365,6 @@ class Searcher:
                            f"finite; nothing was written as a result, the last good checkpoint is kept in "
                            f"{self.run.path} (lower arch_lr / w_lr / hw_lambda, raise tau0 / "
                            f"oracle_temperature, and start a new run)")
-
-    def _check_value(self, relaxed: float, argmax: float) -> float:
-        """The predicted value a budget is checked against (config ``violation_check``)."""
-        mode = self.cfg.violation_check
-        return argmax if mode == "argmax" else relaxed if mode == "relaxed" else max(relaxed, argmax)
 
     def _val_batches(self, epoch: int):
         k = 0
@@ -379,7 +378,7 @@ class Searcher:
 
         cfg, e = self.cfg, self.epoch
         if cfg.supernet_mode == "gumbel":
-            self.net.set_tau(cfg.tau0 * cfg.tau_decay ** e)
+            self.net.set_tau(tau_schedule(e, cfg.tau0, cfg.tau_decay))
         arch_on = e >= cfg.warmup_epochs
         val_iter = self._val_batches(e)
         bar = tqdm(self.data.train.epoch(e), total=len(self.data.train), disable=not progress, leave=False,
@@ -398,75 +397,49 @@ class Searcher:
             if progress:
                 bar.set_postfix_str(timer.text() + (" " + self._postfix(rec, ce_sum / n) if rec else ""))
         bar.close()
-        self.run.log({"phase": "epoch", "epoch": e, "train_ce": ce_sum / max(1, n),
-                      "arch": self.s.space.arch_text(self.net.derive())})
+        self.run.log(EpochRecord(epoch=e, train_ce=ce_sum / max(1, n),
+                                 arch=self.s.space.arch_text(self.net.derive())).to_json())
 
     @staticmethod
-    def _postfix(rec: dict, train_ce: float) -> str:
-        parts = [f"ce {train_ce:.2f}", f"pred lat {rec['pred_argmax']['latency']:.3g}ms"]
-        for k, v in rec["budgets"].items():
-            parts.append(f"{k} slack {100 * v['slack']:+.1f}%")
-        if rec.get("fired"):
+    def _postfix(rec: StepRecord, train_ce: float) -> str:
+        parts = [f"ce {train_ce:.2f}", f"pred lat {rec.pred_argmax['latency']:.3g}ms"]
+        parts += [f"{k} slack {100 * v.slack:+.1f}%" for k, v in rec.budgets.items()]
+        if rec.fired:
             parts.append("manip")
         return " ".join(parts)
 
     # ----- finish ---------------------------------------------------------------------------------------
-    def ground_truth(self) -> dict:
+    def ground_truth(self) -> GroundTruth:
+        """The derived network on the ground truth: the best accelerator under the hard budgets
+        (exhaustive; the closest when none fits) and the evaluator generator's choice."""
         s = self.s
         arch = self.net.derive()
-        idx = s.space.encode(arch)
-        metrics = table_metrics(s.table, idx)
-        w = s.objective.weights
-        exh, ok = best_accelerator(metrics, s.budgets, s.cfg.objective, w)
+        metrics = s.table.arch_metrics(s.space.encode(arch))
+        choice = choose_accelerator(metrics, s.objective, s.budgets)
         with torch.no_grad():
-            gen = int(s.evaluator(self._one_hot_argmax()).accel_index[0])
-        return {"arch": arch, "metrics": metrics, "exhaustive": check_design(metrics, exh, s.budgets),
-                "generator": check_design(metrics, gen, s.budgets), "feasible": ok}
+            idx = self.net.argmax_indices()
+            gen = int(s.evaluator(F.one_hot(idx, s.space.num_ops).to(torch.float32)).accel_index[0])
+        return GroundTruth(arch, metrics, design_record(metrics, choice.index, s.budgets, s.grid),
+                           design_record(metrics, gen, s.budgets, s.grid), choice.objective_value)
 
-    def map_targets(self, pred: dict[str, float] | None = None) -> None:
-        """Internal targets of the steered budgets in the evaluator's frame, for the current argmax net:
-        ``T_i · min(1, pred_i / gt_i) · tight_i`` where ``pred_i`` is the evaluator's prediction for the
-        argmax network and ``gt_i`` its ground-truth minimum over the accelerators meeting the
-        accelerator-only (area) hard budgets. This corrects both the evaluator's error and the
-        difference between its accelerator choice and those the budgets allow; it never loosens T_i."""
-        s = self.s
-        if not s.steered:
-            return
-        idx = s.space.encode(self.net.derive())
-        metrics = table_metrics(s.table, idx)
-        ok = np.ones(s.table.num_accels, dtype=bool)
-        for b in s.hard:
-            if b.metric == "area":
-                ok &= metrics["area"] <= b.limit
-        if pred is None:
-            with torch.no_grad():
-                pred = {m: float(v[0]) for m, v in s.evaluator(self._one_hot_argmax()).costs.items()}
-        for i, b in enumerate(s.steered):
-            gt = float(metrics[b.metric][ok].min()) if ok.any() else float(metrics[b.metric].min())
-            self.targets[i] = b.limit * min(1.0, pred[b.metric] / gt) * self.tight[i]
-
-    def recheck(self) -> tuple[dict, list[dict]]:
-        """Ground-truth check; under hdx, bounded extra arch steps with tightened targets on a miss."""
-        s, cfg = self.s, self.cfg
+    def recheck(self) -> tuple[GroundTruth, list[RecheckRound]]:
+        """Ground-truth check; when guarded, bounded extra arch steps with tightened targets on a miss."""
+        cfg = self.cfg
         gt = self.ground_truth()
-        rounds = []
-        if cfg.method != "hdx" or not s.steered:
+        rounds: list[RecheckRound] = []
+        if not self.guard:
             return gt, rounds
         val_iter = self._val_batches(10_000 + self.epoch)
         for r in range(cfg.recheck_rounds):
-            if gt["feasible"]:
+            if gt.feasible:
                 break
-            vals = gt["exhaustive"].metrics
-            for i, b in enumerate(s.steered):
-                if vals[b.metric] > b.limit:
-                    self.tight[i] *= cfg.tighten
-            self.map_targets()
+            self.guard.tighten(gt.exhaustive.metrics)
             for _ in range(cfg.recheck_steps):
                 vx, vy = next(val_iter)
                 self.arch_step(vx, vy, phase="recheck")
             gt = self.ground_truth()
-            rounds.append({"round": r + 1, "targets": self.targets.tolist(),
-                           "arch": s.space.arch_text(gt["arch"]), "feasible": gt["feasible"]})
+            rounds.append(RecheckRound(round=r + 1, targets=self.guard.targets.tolist(),
+                                       arch=self.s.space.arch_text(gt.arch), feasible=gt.feasible))
         return gt, rounds
 
     @torch.no_grad()
@@ -496,36 +469,25 @@ class Searcher:
             out["test_acc"] = acc(self.data.test)
         return out
 
-    def final(self, gt: dict, rounds: list[dict], acc: dict) -> dict:
+    def final(self, gt: GroundTruth, rounds: list[RecheckRound], acc: dict) -> SearchFinal:
         s, cfg = self.s, self.cfg
-        exh, gen = gt["exhaustive"], gt["generator"]
+        exh = gt.exhaustive
         with torch.no_grad():
             pred = {m: float(v[0]) for m, v in s.evaluator(self.net.arch_probs()).costs.items()}
-        hard_all = [b for b in s.budgets if b.hard]
-        return {
-            "status": "feasible" if gt["feasible"] else "infeasible",
-            "feasible": bool(gt["feasible"]),
-            "method": cfg.method,
-            "arch": s.space.arch_text(gt["arch"]),
-            "accelerator": exh.as_dict(s.grid),
-            "accelerator_generator": gen.as_dict(s.grid),
-            "budgets": [b.text() for b in s.budgets],
-            "hard_budgets_met": {b.text(): bool(exh.metrics[b.metric] <= b.limit) for b in hard_all},
-            "accuracy_inherited": acc,
-            "objective": cfg.objective,
-            "objective_value": float(s.objective.raw({m: torch.tensor(exh.metrics[m]) for m in METRICS})),
-            "predicted_end": pred,
-            "alpha_probs": self.net.arch_probs().detach().numpy().round(6).tolist(),
-            "recheck_rounds": rounds,
-            "min_achievable": s.achievable.minima,
-            "evaluator": s.evaluator_kind,
-            "space": s.space.name, "accel_space": s.grid.name, "cost_model": s.table.model_fingerprint[:16],
-            "data": self.data.sizes, "arch_steps": self.astep, "weight_steps": self.wstep,
-            "versions": versions(), "units": dict(UNITS),
-        }
+        return SearchFinal(
+            status="feasible" if gt.feasible else "infeasible", feasible=gt.feasible, method=cfg.method,
+            arch=s.space.arch_text(gt.arch), accelerator=exh, accelerator_generator=gt.generator,
+            budgets=[b.text() for b in s.budgets],
+            hard_budgets_met={c.budget: c.met for c in exh.budgets if c.kind == "hard"},
+            accuracy_inherited=acc, objective=cfg.objective, objective_value=gt.objective_value,
+            predicted_end=pred, alpha_probs=self.net.arch_probs().detach().numpy().round(6).tolist(),
+            recheck_rounds=rounds, min_achievable=s.achievable.minima, evaluator=s.evaluator_kind,
+            space=s.space.name, accel_space=s.grid.name, cost_model=s.table.model_fingerprint[:16],
+            data=self.data.sizes, arch_steps=self.astep, weight_steps=self.wstep, versions=versions(),
+            units=dict(UNITS))
 
     # ----- driver ----------------------------------------------------------------------------------------
-    def run_all(self, *, resume: bool = False) -> dict:
+    def run_all(self, *, resume: bool = False) -> SearchFinal:
         cfg = self.cfg
         if resume:
             st = self.run.load_checkpoint(keys=CHECKPOINT_KEYS)
@@ -543,9 +505,9 @@ class Searcher:
             self.run.save_checkpoint(self.state())
         tf = time.perf_counter()
         gt, rounds = self.recheck()
-        acc = self.accuracy(gt["arch"])
+        acc = self.accuracy(gt.arch)
         final = self.final(gt, rounds, acc)
-        self.run.write_final(final)
+        self.run.write_final(final.to_json())
         atomic_write_json(self.run.file("timing.json"), {
             "seconds_per_epoch": self.epoch_times, "mean_seconds_per_epoch": float(np.mean(self.epoch_times)),
             "search_seconds": float(sum(self.epoch_times)), "finish_seconds": time.perf_counter() - tf,
@@ -554,8 +516,8 @@ class Searcher:
 
 
 def run_search(cfg: SearchConfig, out: str | Path, *, resume: bool = False,
-               setup: SearchSetup | None = None) -> dict:
-    """Prepare (unless given), load data, search, finish; returns final.json's content."""
+               setup: SearchSetup | None = None) -> SearchFinal:
+    """Prepare (unless given), load data, search, finish; returns the :class:`SearchFinal` (final.json)."""
     from hdx.report.rundir import check_out_dir
 
     check_out_dir(out, resume=resume)  # output-folder problems before any work

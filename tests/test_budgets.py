@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hdx.budgets import Budget, parse_budget, parse_budgets
 from hdx.errors import HDXError
-from hdx.search.budgets import Budget, parse_budget, parse_budgets
 
 
 @pytest.mark.parametrize("text,metric,limit,kind", [
@@ -21,6 +21,11 @@ from hdx.search.budgets import Budget, parse_budget, parse_budgets
     ("area<=2mm2", "area", 2.0, "hard"),
     ("area<=2000000um2", "area", 2.0, "hard"),
     ("area<=.5mm²", "area", 0.5, "hard"),
+    # one grammar with `hdx cost`: '=' means '<=', no unit means the canonical unit (ms, mJ, mm2)
+    ("latency<=16.6", "latency", 16.6, "hard"),
+    ("latency=16ms", "latency", 16.0, "hard"),
+    ("energy=0.8", "energy", 0.8, "hard"),
+    ("area = 1.5:soft", "area", 1.5, "soft"),
 ])
 def test_parse_valid(text, metric, limit, kind):
     b = parse_budget(text)
@@ -34,9 +39,9 @@ def test_parse_valid(text, metric, limit, kind):
     ("   ", "empty"),
     ("latency", "malformed"),
     ("latency<=ms", "malformed"),
-    ("latency<=16.6", "missing unit"),
     ("latency>=16.6ms", "upper bounds"),
-    ("latency=16ms", "malformed"),
+    ("latency==16ms", "malformed"),
+    ("latency=>16ms", "upper bounds"),
     ("power<=3mW", "unknown metric"),
     ("latency<=3mm2", "unit of area"),
     ("area<=3ms", "unit of latency"),
@@ -60,6 +65,13 @@ def test_several_and_duplicates():
     assert [b.key for b in bs] == ["latency", "area", "latency_soft"]
     with pytest.raises(HDXError, match="two hard budgets on latency"):
         parse_budgets(["latency<=10ms", "latency<=5ms"])
+    # several in one text (hdx cost --budget latency=2,area=1.5), mixed with separate texts
+    bs = parse_budgets(["latency=2,area=1.5", "energy<=800uJ"])
+    assert [(b.metric, b.limit) for b in bs] == [("latency", 2.0), ("area", 1.5), ("energy", 0.8)]
+    assert parse_budgets("latency<=2ms, energy<=0.8mJ:soft")[1].kind == "soft"
+    assert parse_budgets(None) == [] and parse_budgets([]) == []
+    with pytest.raises(HDXError, match="two hard budgets on area"):
+        parse_budgets("area=1,area=2")
 
 
 def test_slack_and_met():

@@ -1,15 +1,19 @@
-"""Hardware budgets as objects: ``latency<=16.6ms``, ``area<=2mm2:hard``, ``energy<=1.5mJ:soft``.
+"""Hardware budgets as objects, with one text grammar for every command and file.
 
-A budget bounds one canonical metric from above. Limits are stored in the canonical units used
-across HDX (:data:`hdx.cost.table.UNITS`): latency in ms, energy in mJ, area in mm².
+A budget bounds one canonical metric from above (:mod:`hdx.metrics`: latency ms, energy mJ, area mm²).
 
-Text form: ``<metric><=<number><unit>[:hard|:soft]`` (spaces allowed, ``<`` accepted as ``<=``).
-Units: latency ``ms s us µs ns``; energy ``mJ uJ µJ nJ pJ J``; area ``mm2 mm² um2 µm2 µm²``.
-A budget is hard unless it says ``:soft``. Hard budgets are enforced by gradient manipulation and
-re-checked with the ground-truth model; soft budgets add a TF-NAS style penalty
-``λ·|t/T − 1|`` to the loss and are only reported.
+Grammar (``hdx search --budget``, ``hdx cost --budget``, config files, the Python API)::
 
-Every malformed text raises one-line :class:`~hdx.errors.HDXError` (no training has started yet).
+    <metric> (<=|<|≤|=) <number>[<unit>][:hard|:soft]     e.g. latency<=16.6ms, energy<=1.5mJ:soft
+    several budgets in one text are separated by commas:    latency=2,area=1.5
+
+``=`` means ``<=`` and a missing unit means the canonical unit (``latency=2`` is ``latency<=2ms``), so
+``hdx cost --budget latency=2,area=1.5`` scripts keep working. Units (case-insensitive): latency
+``ms s us µs ns``; energy ``mJ uJ µJ nJ pJ J``; area ``mm2 mm² um2 µm2 µm²``. A budget is hard unless
+it says ``:soft``: hard budgets are guaranteed (gradient manipulation during the search, re-checked on
+the ground truth after it); soft budgets add a TF-NAS penalty ``λ·|t/T − 1|`` and are only reported.
+
+Every malformed text raises one one-line :class:`~hdx.errors.HDXError`.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from hdx.cost.table import METRICS, UNITS
+from pydantic import BaseModel, ConfigDict
+
 from hdx.errors import HDXError
+from hdx.metrics import METRICS, UNITS
 
 Metric = Literal["latency", "energy", "area"]
 Kind = Literal["hard", "soft"]
@@ -34,8 +40,8 @@ _UNITS: dict[str, dict[str, float]] = {
              "μm²": 1e-6, "um^2": 1e-6},
 }
 _UNIT_OF: dict[str, str] = {u: m for m, us in _UNITS.items() for u in us}
-_EXAMPLE = "e.g. latency<=16.6ms, energy<=1.5mJ:soft, area<=2mm2"
-_RE = re.compile(r"^\s*([A-Za-z_]+)\s*(<=|<|≤)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+_EXAMPLE = "e.g. latency<=16.6ms, energy<=1.5mJ:soft, area<=2mm2 (or latency=16.6 in ms)"
+_RE = re.compile(r"^\s*([A-Za-z_]+)\s*(<=|<|≤|=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
                  r"([^\s:]*)\s*(?::\s*([A-Za-z]*))?\s*$")
 
 
@@ -79,9 +85,33 @@ class Budget:
         """Relative slack ``(limit − value) / limit``: ≥ 0 when met, < 0 when violated."""
         return (self.limit - value) / self.limit
 
-    def met(self, value: float) -> bool:
-        """Whether ``value`` (canonical unit) satisfies the budget (``value ≤ limit``)."""
-        return bool(value <= self.limit)
+    def met(self, value):
+        """Whether ``value`` (canonical unit; a float or an array) satisfies ``value ≤ limit``."""
+        return value <= self.limit if hasattr(value, "shape") else bool(value <= self.limit)
+
+    def ratio(self, value):
+        """``value / limit``: ≤ 1 when met (a float or an array)."""
+        return value / self.limit
+
+    def check(self, value: float) -> BudgetCheck:
+        """The verdict of this budget for one ground-truth or predicted ``value``."""
+        v = float(value)
+        return BudgetCheck(budget=self.text(), metric=self.metric, kind=self.kind, limit=self.limit, value=v,
+                           slack=self.slack(v), met=bool(self.met(v)))
+
+
+class BudgetCheck(BaseModel):
+    """One budget's verdict for one design: ``value ≤ limit``? (canonical units)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    budget: str
+    metric: str
+    kind: str
+    limit: float
+    value: float
+    slack: float
+    met: bool
 
 
 def parse_budget(text: str) -> Budget:
@@ -97,9 +127,7 @@ def parse_budget(text: str) -> Budget:
     metric = metric.lower()
     if metric not in METRICS:
         raise HDXError(f"budget '{text}': unknown metric '{metric}', use one of {', '.join(METRICS)}")
-    if not unit:
-        raise HDXError(f"budget '{text}': missing unit, give one of {', '.join(_UNITS[metric])}")
-    unit_l = unit.lower()
+    unit_l = unit.lower() if unit else UNITS[metric].lower()  # no unit: the canonical one
     if unit_l not in _UNIT_OF:
         raise HDXError(f"budget '{text}': unknown unit '{unit}', for {metric} use one of "
                        f"{', '.join(_UNITS[metric])}")
@@ -116,11 +144,22 @@ def parse_budget(text: str) -> Budget:
     return Budget(metric, value * _UNITS[metric][unit_l], kind or "hard")  # type: ignore[arg-type]
 
 
-def parse_budgets(texts: Iterable[str | Budget]) -> list[Budget]:
-    """Parse several budgets; refuse two budgets of the same kind on the same metric."""
+def parse_budgets(texts: Iterable[str | Budget] | str | None) -> list[Budget]:
+    """Parse several budgets (each text may hold several, comma-separated); refuse two budgets of the
+    same kind on the same metric."""
+    if texts is None:
+        return []
+    if isinstance(texts, str | Budget):
+        texts = [texts]
+    items: list[str | Budget] = []
+    for t in texts:
+        if isinstance(t, str) and "," in t:
+            items.extend(p for p in t.split(",") if p.strip())
+        else:
+            items.append(t)
     out: list[Budget] = []
     seen: dict[tuple[str, str], Budget] = {}
-    for t in texts:
+    for t in items:
         b = t if isinstance(t, Budget) else parse_budget(t)
         if (b.metric, b.kind) in seen:
             raise HDXError(f"two {b.kind} budgets on {b.metric} ({seen[b.metric, b.kind]} and {b}): keep one")

@@ -1,0 +1,266 @@
+"""The Python API of HDX: what the ``hdx`` commands do, as functions with keyword arguments and typed
+returns. The CLI is a thin layer over these; benchmarks and notebooks use them too.
+
+Units everywhere: latency ms, energy mJ, area mm² (per-layer costs also in cycles and pJ).
+
+>>> import hdx
+>>> r = hdx.cost(arch="mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3", accel="16x16,rf=16,df=ws")
+>>> r.total["latency_ms"], r.total["energy_pj"] * 1e-9          # ms, mJ          # doctest: +SKIP
+>>> best = hdx.best_accelerator(arch="mb5e3,...", budgets="latency<=2ms")       # doctest: +SKIP
+>>> best.accelerator, best.choice.metrics                                      # doctest: +SKIP
+>>> run = hdx.search(budgets=["latency<=2ms"], epochs=4, out="runs/s1")         # doctest: +SKIP
+>>> run.final.feasible, run.final.accelerator.accelerator                       # doctest: +SKIP
+>>> hdx.train(arch=run.final.arch, epochs=30, out="runs/t1")                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hdx.budgets import Budget, parse_budgets
+from hdx.errors import HDXError
+from hdx.metrics import OBJECTIVES, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
+
+__all__ = ["CostReport", "SearchRun", "best_accelerator", "cost", "search", "train"]
+
+
+def _objective(objective: str, weights: dict[str, float] | None, table_for_reference) -> Objective:
+    if objective not in OBJECTIVES:
+        raise HDXError(f"unknown objective '{objective}': use one of {', '.join(OBJECTIVES)}")
+    if objective != "weighted":
+        return Objective(objective)
+    if not weights:
+        raise HDXError("objective weighted needs weights, e.g. latency=1,energy=1,area=1")
+    return table_for_reference().objective("weighted", weights)
+
+
+# ---------------------------------------------------------------------------------------------------
+# cost
+@dataclass
+class CostReport:
+    """Costs of one network on one accelerator (per layer and total), and with ``accel="grid"`` the
+    best accelerator of the grid (:class:`~hdx.cost.grid.BestAccelerator`) and optionally every design."""
+
+    arch: str
+    accelerator: str
+    backend: str
+    model: str
+    layers: list[dict[str, Any]]
+    total: dict[str, float]
+    best: Any = None  # BestAccelerator with accel="grid"
+    designs: list[dict[str, Any]] | None = None
+    seconds: float = 0.0
+    grid_name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``hdx cost --json``."""
+        out: dict[str, Any] = {"arch": self.arch, "accelerator": self.accelerator, "backend": self.backend,
+                               "model": self.model, "total": self.total, "layers": self.layers}
+        if self.best is not None:
+            extra = {k: self.total[k] for k in ("latency_cycles", "energy_pj", "macs")}
+            out.update(best={**self.best.to_dict(), **extra}, evaluated=self.best.evaluated,
+                       seconds=self.seconds)
+        if self.designs is not None:
+            out["designs"] = self.designs
+        return out
+
+
+def cost(*, arch: str, accel: str = "grid", objective: str = "edap", weights: dict[str, float] | None = None,
+         budgets: str | Sequence[str | Budget] | None = None, backend: str = "analytical",
+         space: str = "dance_cifar10", accel_space: str = "eyeriss_like", explain: bool = False,
+         all_designs: bool = False) -> CostReport:
+    """Per-layer and total latency (cycles, ms), energy (pJ) and area (mm²) of ``arch`` on ``accel``.
+
+    ``accel``: one accelerator (``16x16,rf=16,df=ws[,glb=128]``) or ``"grid"`` for the exhaustive
+    choice over ``accel_space`` minimising ``objective`` under the hard ``budgets`` (one-line error
+    when none fits); the reported layers are then those on the chosen design. ``weights`` (objective
+    ``weighted``) apply to metrics normalised by the space's reference (:mod:`hdx.metrics`).
+    ``explain``: add the mapping the model chose per layer (models with a mapper).
+    """
+    from hdx.cost import BACKENDS, get_cost_model
+    from hdx.cost.base import check_finite
+    from hdx.cost.grid import best_on_grid, evaluate_grid
+    from hdx.cost.table import CostTable
+    from hdx.space.accelerator import AcceleratorSpace, AccelTable
+    from hdx.space.network import NetworkSpace
+    from hdx.workload import LayerTable
+
+    if backend not in BACKENDS:
+        raise HDXError(f"unknown backend '{backend}': use one of {', '.join(BACKENDS)}")
+    grid_mode = accel.strip().lower() == "grid"
+    if all_designs and not grid_mode:
+        raise HDXError("all_designs (--all) lists the designs of the grid: use it with accel='grid'")
+    blist = parse_budgets(budgets)
+    net = NetworkSpace.load(space)
+    grid = AcceleratorSpace.load(accel_space)
+    ops = net.parse_arch(arch)
+    layers = net.layers(ops)
+    table = LayerTable(layers)
+    model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
+    obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model))
+
+    t0 = time.perf_counter()
+    best = None
+    if grid_mode:
+        pairs = len(layers) * len(grid)
+        if backend == "zigzag" and pairs > 200:
+            raise HDXError(f"accel grid with backend zigzag would run {pairs} ZigZag layer evaluations "
+                           f"(~0.05-0.3 s each); use backend analytical for the grid, or one accelerator")
+        costs, metrics = evaluate_grid(model, table, grid)
+        best = best_on_grid(metrics, grid, obj, blist, seconds=time.perf_counter() - t0)
+        col, acc = best.index, best.accelerator
+    else:
+        if blist:
+            raise HDXError("budgets apply to accel='grid' only (--accel grid); drop them or search the grid")
+        acc = grid.parse(accel)
+        accels = AccelTable.from_accels([acc])
+        costs = check_finite(model.evaluate(table, accels), table, accels,
+                             model=getattr(model, "name", backend))
+        col = 0
+    seconds = time.perf_counter() - t0
+
+    area_mm2 = float(um2_to_mm2(np.asarray(costs.area_total_um2).reshape(-1)[col]))
+    e_layer = costs.energy_total_pj[:, col]
+    rows = []
+    for i, ly in enumerate(layers):
+        cyc = float(costs.latency_cycles[i, col])
+        rows.append({"name": ly.name, "kind": ly.kind, "latency_cycles": cyc,
+                     "latency_ms": float(cycles_to_ms(cyc, costs.clock_mhz)), "energy_pj": float(e_layer[i]),
+                     "area_mm2": area_mm2, "macs": int(ly.macs),
+                     "utilisation": float(costs.utilisation[i, col])})
+        if explain:
+            rows[-1]["mapping"] = _explain(costs, i, col, acc.dataflow)
+    total_cyc = float(costs.latency_cycles[:, col].sum())
+    total = {"latency_cycles": total_cyc, "latency_ms": float(cycles_to_ms(total_cyc, costs.clock_mhz)),
+             "energy_pj": float(e_layer.sum()), "area_mm2": area_mm2, "macs": int(table.macs.sum())}
+    designs = None
+    if all_designs:
+        lat = costs.latency_cycles.sum(0)
+        en = costs.energy_total_pj.sum(0)
+        ar = um2_to_mm2(np.asarray(costs.area_total_um2, dtype=np.float64))
+        designs = [{"accelerator": str(grid[j]), "latency_cycles": float(lat[j]),
+                    "latency_ms": float(cycles_to_ms(lat[j], costs.clock_mhz)), "energy_pj": float(en[j]),
+                    "energy_mj": float(pj_to_mj(en[j])), "area_mm2": float(np.broadcast_to(ar, lat.shape)[j])}
+                   for j in range(len(grid))]
+    return CostReport(",".join(ops), str(acc), backend, getattr(model, "name", backend), rows, total, best,
+                      designs, seconds, grid.name)
+
+
+def _explain(costs, i: int, col: int, dataflow: str) -> str:
+    from hdx.cost.analytical import describe_mapping
+
+    if costs.mapping is None:
+        return "not reported by this cost model"
+    return describe_mapping(costs.mapping, i, col, dataflow)
+
+
+def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, float] | None = None,
+                     budgets: str | Sequence[str | Budget] | None = None, space: str = "dance_cifar10",
+                     accel_space: str = "eyeriss_like", backend: str = "analytical", require: bool = True):
+    """The accelerator of ``accel_space`` minimising ``objective`` for ``arch`` under the hard ``budgets``
+    (exhaustive). ``require=False`` returns the closest design (``choice.feasible`` False) instead of
+    raising when nothing fits. Returns a :class:`~hdx.cost.grid.BestAccelerator`."""
+    from hdx.cost import get_cost_model
+    from hdx.cost.grid import best_for_layers
+    from hdx.cost.table import CostTable
+    from hdx.space.accelerator import AcceleratorSpace
+    from hdx.space.network import NetworkSpace
+    from hdx.workload import LayerTable
+
+    net = NetworkSpace.load(space)
+    grid = AcceleratorSpace.load(accel_space)
+    model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
+    obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model))
+    layers = LayerTable(net.layers(net.parse_arch(arch)))
+    return best_for_layers(model, layers, grid, obj, parse_budgets(budgets), require=require)[0]
+
+
+# ---------------------------------------------------------------------------------------------------
+# search and train
+@dataclass
+class SearchRun:
+    """A finished search: its :class:`~hdx.search.records.SearchFinal`, run directory and config."""
+
+    final: Any  # SearchFinal
+    out: Path
+    config: Any  # SearchConfig
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SEARCH_RESUME_FREE = ("progress", "threads", "data")
+
+
+def search(*, config: str | Path | Any | None = None, out: str | Path | None = None, resume: bool = False,
+           budgets: str | Sequence[str] | None = None, overrides: dict[str, Any] | None = None,
+           on_start: Callable | None = None, **fields: Any) -> SearchRun:
+    """Run ``hdx search``: co-design a network and its accelerator under ``budgets``.
+
+    ``config``: a shipped name, a YAML path or a :class:`~hdx.search.config.SearchConfig` (default: the
+    shipped ``default``); ``fields`` / ``overrides``: any config field (``epochs=4``, ``method="dance"``);
+    ``budgets``: shortcut for ``budgets=[...]`` (texts as in :mod:`hdx.budgets`). ``out``: the run
+    directory (default ``runs/search-<time>``); ``resume``: continue the run in ``out`` with its saved
+    config. ``on_start(cfg, setup, out, threads)`` is called once the inputs are validated, before any
+    training. Bad input raises a one-line :class:`~hdx.errors.HDXError` before any work.
+    """
+    from hdx.config import load_config, with_overrides
+    from hdx.report.rundir import check_out_dir, resume_config
+    from hdx.runtime import apply_threads
+    from hdx.search.config import SearchConfig
+    from hdx.search.loop import prepare, run_search
+
+    given = {**(overrides or {}), **fields}
+    if budgets is not None:
+        given["budgets"] = [budgets] if isinstance(budgets, str) else list(budgets)
+    if resume:
+        if out is None:
+            raise HDXError("resume needs out (the run directory to continue)")
+        cfg = resume_config(SearchConfig, out, given, free=SEARCH_RESUME_FREE, command="hdx search")
+    else:
+        base = config if isinstance(config, SearchConfig) else load_config(SearchConfig, config or "default",
+                                                                            "search")
+        cfg = with_overrides(base, given) if given else base
+        out = out or f"runs/search-{time.strftime('%Y%m%d-%H%M%S')}"
+        check_out_dir(out)  # the run-directory rule and a writable folder, before any work
+    n_threads = apply_threads(cfg.threads)
+    setup = prepare(cfg)  # every input error is raised here, before any data loading or training
+    if on_start is not None:
+        on_start(cfg, setup, Path(out), n_threads)
+    final = run_search(cfg, out, resume=resume, setup=setup)
+    return SearchRun(final, Path(out), cfg)
+
+
+TRAIN_RESUME_FREE = ("data", "device", "threads", "channels_last")
+
+
+def train(*, config: str | Path | Any | None = None, out: str | Path | None = None, resume: bool = False,
+          progress: bool = True, overrides: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    """Run ``hdx train``: train one architecture (``arch="..."``) from scratch on CIFAR-10.
+
+    ``config``: shipped name, YAML path or :class:`~hdx.train.config.TrainConfig`; ``fields`` /
+    ``overrides``: any config field; ``resume`` continues the run in ``out`` (same rule as
+    :func:`search`). Returns the run's ``final.json`` content (test accuracy, params, MACs, ...).
+    """
+    from datetime import UTC, datetime
+
+    from hdx.config import load_config, with_overrides
+    from hdx.report.rundir import resume_config
+    from hdx.train.config import TrainConfig
+    from hdx.train.trainer import train as run_train
+
+    given = {**(overrides or {}), **fields}
+    if resume:
+        if out is None:
+            raise HDXError("resume needs out (the run directory to continue)")
+        cfg = resume_config(TrainConfig, out, given, free=TRAIN_RESUME_FREE, command="hdx train")
+    else:
+        base = (config if isinstance(config, TrainConfig)
+                else load_config(TrainConfig, config or "default", "train"))
+        cfg = with_overrides(base, given) if given else base
+        out = out or Path("runs") / f"train-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+    return run_train(cfg, out, resume=resume, progress=progress)

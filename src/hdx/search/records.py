@@ -1,0 +1,140 @@
+"""Typed records of a search run: what ``metrics.jsonl`` and ``final.json`` hold.
+
+One schema for the loop that writes them, the run directory, the CLI printout, the report and the
+benchmarks. Every record is a strict pydantic model (unknown keys refused) with ``to_json`` and
+``from_json``; ``final.json`` carries :data:`SCHEMA_VERSION`. Metrics are canonical (ms, mJ, mm²).
+
+* :class:`StepRecord` — one architecture step (``phase`` ``search`` or ``recheck``);
+* :class:`EpochRecord` — one epoch's end;
+* :class:`DesignRecord` — a (network, accelerator) design re-checked on the ground truth, with a
+  :class:`~hdx.budgets.BudgetCheck` per budget;
+* :class:`SearchFinal` — the result of a search (``final.json``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hdx.budgets import BudgetCheck
+from hdx.errors import HDXError
+
+SCHEMA_VERSION = 1
+
+
+class Record(BaseModel):
+    """Base of the run records: strict, JSON round-trip."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (``None`` fields left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @classmethod
+    def from_json(cls, data: dict | str | Path):
+        """Parse a dict, a JSON text or a JSON file (read safely); one-line :class:`HDXError` if invalid."""
+        from hdx.safeio import loads_json, read_text
+
+        what = cls.__name__
+        if isinstance(data, Path):
+            what = str(data)
+            data = loads_json(read_text(data, what=what), what=what)
+        elif isinstance(data, str):
+            data = loads_json(data, what=what)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(x) for x in err.get("loc", ())) or "(top level)"
+            raise HDXError(f"{what} is not a valid {cls.__name__}: field '{loc}': {err.get('msg')}") from None
+
+
+class BudgetValue(Record):
+    """A budget's predicted value (canonical unit) and relative slack ``(limit − value)/limit``."""
+
+    value: float
+    slack: float
+
+
+class StepRecord(Record):
+    """One architecture step: CE, predicted costs (relaxed and argmax network), each budget's predicted
+    value and slack, and (guarded searches) what the :class:`~hdx.search.guard.BudgetGuard` did."""
+
+    phase: Literal["search", "recheck"]
+    epoch: int
+    step: int
+    ce: float
+    pred: dict[str, float]
+    pred_argmax: dict[str, float]
+    budgets: dict[str, BudgetValue] = Field(default_factory=dict)
+    fired: bool = False
+    verified: bool | None = None
+    delta: list[float] | None = None
+    violated: list[bool] | None = None
+    targets: list[float] | None = None
+
+
+class EpochRecord(Record):
+    """End of one epoch: mean train CE and the argmax network."""
+
+    phase: Literal["epoch"] = "epoch"
+    epoch: int
+    train_ce: float
+    arch: str
+
+
+class DesignRecord(Record):
+    """A design re-checked on the ground truth: accelerator, metrics (ms, mJ, mm²), budget verdicts."""
+
+    accelerator: str
+    accel_index: int
+    metrics: dict[str, float]
+    budgets: list[BudgetCheck]
+    feasible: bool  # every hard budget met
+
+
+class RecheckRound(Record):
+    """One HDX re-check round after a ground-truth miss."""
+
+    round: int
+    targets: list[float]
+    arch: str
+    feasible: bool
+
+
+class SearchFinal(Record):
+    """The result of a search (``final.json``); deterministic (no wall-clock figures)."""
+
+    schema_version: int = SCHEMA_VERSION
+    status: Literal["feasible", "infeasible"]
+    feasible: bool
+    method: str
+    arch: str
+    accelerator: DesignRecord  # exhaustive ground-truth choice under the hard budgets
+    accelerator_generator: DesignRecord  # the evaluator's generator's choice
+    budgets: list[str]
+    hard_budgets_met: dict[str, bool]
+    accuracy_inherited: dict[str, float]
+    objective: str
+    objective_value: float
+    predicted_end: dict[str, float]
+    alpha_probs: list[list[float]]
+    recheck_rounds: list[RecheckRound]
+    min_achievable: dict[str, float]
+    evaluator: str
+    space: str
+    accel_space: str
+    cost_model: str
+    data: dict[str, int]
+    arch_steps: int
+    weight_steps: int
+    versions: dict[str, str]
+    units: dict[str, str]
+
+    @classmethod
+    def read(cls, run_dir: str | Path) -> SearchFinal:
+        """The ``final.json`` of a run directory."""
+        return cls.from_json(Path(run_dir) / "final.json")
