@@ -21,8 +21,9 @@ import time
 import numpy as np
 
 from hdx.cost.analytical import AnalyticalModel
-from hdx.cost.search import search_layers, search_table
+from hdx.cost.grid import best_for_arch, best_for_layers
 from hdx.cost.table import CostTable
+from hdx.metrics import Objective
 from hdx.space.accelerator import Accelerator, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
@@ -74,14 +75,14 @@ def main() -> None:
 
     # 2. exhaustive search of one network over the grid
     lt = LayerTable(space.layers(ARCH))
-    t_layers = best_of(lambda: search_layers(model, lt, grid, "edap"))
+    t_layers = best_of(lambda: best_for_layers(model, lt, grid, Objective("edap")))
     t0 = time.perf_counter()
     table = CostTable.build(space, grid, model)
     t_build = time.perf_counter() - t0
     op_idx = space.encode(ARCH)
-    t_table = best_of(lambda: search_table(table, op_idx, grid, "edap"))
-    r1, _ = search_layers(model, lt, grid, "edap")
-    r2 = search_table(table, op_idx, grid, "edap")
+    t_table = best_of(lambda: best_for_arch(table, op_idx, grid, Objective("edap")))
+    r1, _ = best_for_layers(model, lt, grid, Objective("edap"))
+    r2 = best_for_arch(table, op_idx, grid, Objective("edap"))
     print(f"exhaustive EDAP search of {ARCH} ({len(lt)} layers) over {len(grid)} accelerators")
     print(f"{'method':58} {'ms':>8}  best")
     print("-" * 84)

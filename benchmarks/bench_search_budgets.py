@@ -42,19 +42,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hdx.cost.search import table_metrics
+from hdx.budgets import Budget
+from hdx.cost.feasibility import choose_accelerator
+from hdx.metrics import Objective
 from hdx.report.rundir import RunDir
-from hdx.search.budgets import Budget
 from hdx.search.config import SearchConfig
-from hdx.search.finish import best_accelerator, exhaustive_optimal, min_achievable
+from hdx.search.finish import exhaustive_optimal, min_achievable
 from hdx.search.loop import Searcher, load_data, prepare
 
+EDAP = Objective("edap")
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the repository
 
 
 def levels(setup, n: int = 2000) -> dict[str, float]:
     rng = np.random.default_rng(0)
-    lat = exhaustive_optimal(setup.table, setup.space.sample_indices(rng, n))["latency"]
+    lat = exhaustive_optimal(setup.table, setup.space.sample_indices(rng, n), Objective("edap"))["latency"]
     return {
         "tight": float(np.quantile(lat, 0.2)),
         "medium": float(np.quantile(lat, 0.5)),
@@ -66,9 +68,9 @@ def area_level(setup, t_lat: float) -> float:
     """An area budget below the typical EDAP-optimal accelerator's area, jointly feasible with t_lat."""
     rng = np.random.default_rng(1)
     typical = float(
-        np.median(exhaustive_optimal(setup.table, setup.space.sample_indices(rng, 500))["area"])
+        np.median(exhaustive_optimal(setup.table, setup.space.sample_indices(rng, 500), EDAP)["area"])
     )
-    areas = np.unique(setup.table.area_um2.sum(-1) * 1e-6)
+    areas = np.unique(setup.table.area_mm2)
     for a in sorted(areas[areas < typical], reverse=True)[2:]:  # a few grid steps below the typical area
         limit = float(a) * 1.0001
         if min_achievable(
@@ -83,15 +85,14 @@ def run_one(base: dict, warm: dict, data, out: Path, **kw) -> tuple[dict, Search
     setup = prepare(cfg)
     s = Searcher(setup, data, RunDir(out))
     s.load_warm_state(warm)
-    final = s.run_all()
+    final = s.run_all().to_json()
     return final, s
 
 
 def level_check(setup, arch: str, budget: Budget) -> tuple[float, bool]:
     """Ground-truth latency of ``arch`` on the EDAP-best accelerator meeting ``budget``, and met."""
-    m = table_metrics(setup.table, setup.space.encode(arch))
-    idx, ok = best_accelerator(m, [budget], "edap")
-    return float(m["latency"][idx]), bool(ok)
+    c = choose_accelerator(setup.table.arch_metrics(setup.space.encode(arch)), EDAP, [budget])
+    return c.metrics["latency"], c.feasible
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from hdx.data import Augment, BatchLoader, bilevel_loaders, load_cifar10, normalize, split_train_val, subset
+from hdx.data import Augment, BatchLoader, load_cifar10, normalize, split_train_val, subset
 from hdx.data.augment import CIFAR_MEAN, CIFAR_STD, cutout, random_crop, random_flip
 from hdx.data.fake import fake_batch, write_fake_cifar10
 from hdx.errors import DataError
@@ -204,13 +204,3 @@ def test_real_cifar10_loads():
     assert torch.bincount(d.test_y).tolist() == [1000] * 10
 
 
-def test_bilevel_loaders_split():
-    x = torch.arange(200).view(200, 1, 1, 1).expand(200, 3, 8, 8).to(torch.uint8).contiguous()
-    y = torch.arange(200) % 10
-    tr, va = bilevel_loaders(x, y, batch_size=32, val_size=20, seed=3)
-    assert tr.num_samples == 180 and va.num_samples == 20
-    ids_tr = set(tr.x[:, 0, 0, 0].tolist())
-    ids_va = set(va.x[:, 0, 0, 0].tolist())
-    assert not ids_tr & ids_va and len(ids_tr | ids_va) == 200
-    tr2, va2 = bilevel_loaders(x, y, batch_size=32, val_size=20, subset_size=100, seed=3)
-    assert tr2.num_samples == 90 and va2.num_samples == 10

@@ -8,6 +8,7 @@ problem, so the CLI can print one line and exit with code 2.
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -133,6 +134,7 @@ def dump_yaml(obj: BaseModel | dict) -> str:
 # ---------------------------------------------------------------------------------------------------
 # command-line overrides: the one way to set any config field from a command
 MAX_OVERRIDE_CHARS = 4096
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def parse_overrides(pairs: list[str] | None, model: type[BaseModel]) -> dict[str, Any]:
@@ -164,7 +166,10 @@ def parse_overrides(pairs: list[str] | None, model: type[BaseModel]) -> dict[str
         try:
             if any(isinstance(t, yaml.AliasToken) for t in yaml.scan(text)):
                 raise ConfigError(f"override '{key}': YAML aliases are not allowed")
-            out[key] = yaml.safe_load(text) if text.strip() else None
+            value = yaml.safe_load(text) if text.strip() else None
+            if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+                value = float(value)  # YAML 1.1 reads 4e-5 (no dot) as a string
+            out[key] = value
         except yaml.YAMLError as e:
             problem = getattr(e, "problem", None) or str(e).splitlines()[0]
             raise ConfigError(f"override '{key}': malformed value '{text[:60]}': {problem}") from None

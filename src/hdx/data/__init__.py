@@ -3,7 +3,7 @@ seeded in-memory batch loader (:mod:`.loader`)."""
 
 from hdx.data.augment import Augment, normalize
 from hdx.data.cifar import Cifar10, load_cifar10, resolve_data_dir, split_train_val, subset
-from hdx.data.loader import BatchLoader, bilevel_loaders
+from hdx.data.loader import BatchLoader
 
-__all__ = ["Augment", "BatchLoader", "Cifar10", "bilevel_loaders", "load_cifar10", "normalize",
+__all__ = ["Augment", "BatchLoader", "Cifar10", "load_cifar10", "normalize",
            "resolve_data_dir", "split_train_val", "subset"]

@@ -59,21 +59,3 @@ class BatchLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         return self.epoch(0)
-
-
-def bilevel_loaders(train_x: torch.Tensor, train_y: torch.Tensor, *, batch_size: int,
-                    device: str | torch.device = "cpu", val_size: int = 5000, subset_size: int | None = None,
-                    seed: int = 0, augment: Augment | None = None) -> tuple[BatchLoader, BatchLoader]:
-    """Loaders for bilevel search: a seeded split of the training images into weight-training and
-    architecture-validation parts (default 45 000 / 5 000), both shuffled and augmented (DARTS-style;
-    ``augment`` defaults to crop + flip). ``subset_size`` first keeps a seeded random subset (the
-    validation part is then ``val_size`` scaled by the same fraction, at least 1)."""
-    from hdx.data.cifar import split_train_val, subset
-
-    n_all = train_x.shape[0]
-    x, y = subset(train_x, train_y, subset_size, seed=seed)
-    val = val_size if x.shape[0] == n_all else max(1, round(val_size * x.shape[0] / n_all))
-    (tx, ty), (vx, vy) = split_train_val(x, y, val_size=val, seed=seed)
-    aug = augment if augment is not None else Augment()
-    return (BatchLoader(tx, ty, batch_size=batch_size, device=device, augment=aug, seed=seed),
-            BatchLoader(vx, vy, batch_size=batch_size, device=device, augment=aug, seed=seed + 1))
