@@ -30,8 +30,10 @@ def _weights(text: str | None) -> dict[str, float] | None:
 
 @app.command("cost")
 def cost_cmd(
-    arch: str = typer.Option(..., "--arch", help="Architecture: one op per searchable layer, comma-separated "
+    arch: str = typer.Option(None, "--arch", help="Architecture: one op per searchable layer, comma-separated "
                              "(e.g. mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3)."),
+    onnx: str = typer.Option(None, "--onnx", help="Cost an ONNX CNN instead of --arch (Conv, Gemm, MatMul; "
+                             "static shapes, batch 1; needs hdx[export])."),
     accel: str = typer.Option("grid", "--accel", help="One accelerator, e.g. 16x16,rf=16,df=ws[,glb=128], "
                               "or 'grid' for an exhaustive search of the accelerator space."),
     objective: str = typer.Option("edap", "--objective", help="Search objective: edap, latency, energy, "
@@ -72,7 +74,14 @@ def cost_cmd(
     limits = parse_limits(budget)
     net = NetworkSpace.load(space)
     grid = AcceleratorSpace.load(accel_space)
-    layers = net.layers(net.parse_arch(arch))
+    if (arch is None) == (onnx is None):
+        raise HDXError("give exactly one of --arch (a network of the space) or --onnx MODEL.onnx")
+    if onnx is not None:
+        from hdx.space.onnx_import import onnx_layers
+
+        layers = onnx_layers(onnx)
+    else:
+        layers = net.layers(net.parse_arch(arch))
     table = LayerTable(layers)
     model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
 
@@ -112,7 +121,7 @@ def cost_cmd(
     total_cyc = float(costs.latency_cycles[:, col].sum())
     total = {"latency_cycles": total_cyc, "latency_ms": total_cyc / clock_khz,
              "energy_pj": float(e_layer.sum()), "area_mm2": area_mm2, "macs": int(table.macs.sum())}
-    out = {"arch": ",".join(net.parse_arch(arch)), "accelerator": str(acc), "backend": backend,
+    out = {"arch": ",".join(net.parse_arch(arch)) if onnx is None else f"onnx:{onnx}", "accelerator": str(acc), "backend": backend,
            "model": getattr(model, "name", backend), "total": total, "layers": rows}
     if result is not None:
         extra = {k: total[k] for k in ("latency_cycles", "energy_pj", "macs")}
