@@ -30,8 +30,8 @@ def _weights(text: str | None) -> dict[str, float] | None:
 
 @app.command("cost")
 def cost_cmd(
-    arch: str = typer.Option(None, "--arch", help="Architecture: one op per searchable layer, comma-separated "
-                             "(e.g. mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3)."),
+    arch: str = typer.Option(None, "--arch", help="Architecture: one op per searchable layer, "
+                             "comma-separated (e.g. mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3)."),
     onnx: str = typer.Option(None, "--onnx", help="Cost an ONNX CNN instead of --arch (Conv, Gemm, MatMul; "
                              "static shapes, batch 1; needs hdx[export])."),
     accel: str = typer.Option("grid", "--accel", help="One accelerator, e.g. 16x16,rf=16,df=ws[,glb=128], "
@@ -121,7 +121,8 @@ def cost_cmd(
     total_cyc = float(costs.latency_cycles[:, col].sum())
     total = {"latency_cycles": total_cyc, "latency_ms": total_cyc / clock_khz,
              "energy_pj": float(e_layer.sum()), "area_mm2": area_mm2, "macs": int(table.macs.sum())}
-    out = {"arch": ",".join(net.parse_arch(arch)) if onnx is None else f"onnx:{onnx}", "accelerator": str(acc), "backend": backend,
+    name = ",".join(net.parse_arch(arch)) if onnx is None else f"onnx:{onnx}"
+    out = {"arch": name, "accelerator": str(acc), "backend": backend,
            "model": getattr(model, "name", backend), "total": total, "layers": rows}
     if result is not None:
         extra = {k: total[k] for k in ("latency_cycles", "energy_pj", "macs")}

@@ -22,7 +22,8 @@ def export_cmd(
                                "<stem>.workload.yaml, <stem>.mapping.yaml beside it; needs hdx[zigzag])."),
     timeloop: str = typer.Option(None, "--timeloop", help="Folder for Timeloop v4 / Accelergy YAML "
                                  "(arch, ERT, constraints, one problem per layer)."),
-    layers: str = typer.Option(None, "--layers", help="Write the layer list the cost model evaluated (JSON)."),
+    layers: str = typer.Option(None, "--layers", help="Write the layer list the cost model evaluated "
+                               "(JSON)."),
     weights: str = typer.Option(None, "--weights", help="Weights for --onnx: an `hdx train` run folder or "
                                 "its model.safetensors (default: the search's inherited supernet weights)."),
 ) -> None:

@@ -107,6 +107,9 @@ def search_cmd(
                           + ("" if saved else " (no epoch finished yet: it restarts from the beginning)")
                           ) from None
     typer.echo(format_result(final, out))
+    from hdx.report import write_report  # the report of the run; its HTML page is printed last
+
+    typer.echo(f"report       {write_report(out)}")
     if not final["feasible"]:
         raise typer.Exit(EXIT_INFEASIBLE)
 

@@ -54,7 +54,8 @@ def export_run(run_dir: str | Path, *, onnx: str | Path | None = None, zigzag: s
     from hdx.safeio import atomic_write_json
 
     if not any((onnx, zigzag, timeloop, layers)):
-        raise HDXError("nothing to export: give --onnx FILE, --zigzag FILE, --timeloop DIR and/or --layers FILE")
+        raise HDXError("nothing to export: give --onnx FILE, --zigzag FILE, --timeloop DIR and/or "
+                       "--layers FILE")
     run = load_run(run_dir)
     res = ExportResult()
     _, grid, lys, acc = run_layers(run)
@@ -76,7 +77,8 @@ def export_run(run_dir: str | Path, *, onnx: str | Path | None = None, zigzag: s
         export_onnx(net, input_shape(run), onnx)
         res.onnx_max_abs_diff = parity(net, onnx)
         if not res.onnx_max_abs_diff <= tolerance:
-            raise HDXError(f"ONNX export of {run.final.arch} differs from PyTorch by {res.onnx_max_abs_diff:.3g} "
+            raise HDXError(f"ONNX export of {run.final.arch} differs from PyTorch by "
+                           f"{res.onnx_max_abs_diff:.3g} "
                            f"(> {tolerance:g}); the file {onnx} is not trustworthy")
         res.files.append(Path(onnx))
     return res

@@ -28,7 +28,8 @@ def _need(module: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise HDXError(f"ONNX export needs the optional extra {module}; install it with: {INSTALL_HINT}") from None
+        raise HDXError(f"ONNX export needs the optional extra {module}; install it with: "
+                       f"{INSTALL_HINT}") from None
 
 
 def build_network(run: Run, weights: str | Path | None = None) -> torch.nn.Module:
@@ -54,8 +55,8 @@ def build_network(run: Run, weights: str | Path | None = None) -> torch.nn.Modul
         try:
             sup.load_state_dict(load_supernet_state(run.path))
         except RuntimeError as e:
-            raise HDXError(f"checkpoint of {run.path} does not fit its config ({str(e).splitlines()[0][:100]})"
-                           ) from None
+            raise HDXError(f"checkpoint of {run.path} does not fit its config "
+                           f"({str(e).splitlines()[0][:100]})") from None
         net = sup.extract(arch)
     return net.eval()
 

@@ -103,7 +103,8 @@ def ert(acc: Accelerator, hardware: HardwareParams) -> dict:
     for comp, path in (("DRAM", "system.DRAM"), ("glb", "system.glb"), ("rf", "system.PE.rf")):
         tables.append({"name": path, "actions": [{"name": a, "arguments": {}, "energy": e[comp]}
                                                  for a in ("read", "write", "update")]})
-    tables.append({"name": "system.PE.mac", "actions": [{"name": "compute", "arguments": {}, "energy": e["mac"]}]})
+    tables.append({"name": "system.PE.mac",
+                   "actions": [{"name": "compute", "arguments": {}, "energy": e["mac"]}]})
     return {"ERT": {"version": VERSION, "tables": tables}}
 
 

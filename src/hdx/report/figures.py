@@ -48,7 +48,8 @@ def fig_trajectory(run: Run) -> Figure:
     budgets = list(run.final.budgets)
     metrics = [b.metric for b in budgets] or ["latency", "energy"]
     fig, axes = plt.subplots(len(metrics), 1, figsize=(9, 2.8 * len(metrics)), squeeze=False, sharex=True)
-    steered = [b for b in budgets if b.kind == "hard" and b.metric != "area"] if run.final.method == "hdx" else []
+    steered = ([b for b in budgets if b.kind == "hard" and b.metric != "area"]
+               if run.final.method == "hdx" else [])
     x = np.array([s.index for s in run.steps])
     fired = np.array([s.fired for s in run.steps], dtype=bool)
     recheck = np.array([s.phase == "recheck" for s in run.steps], dtype=bool)
@@ -102,7 +103,8 @@ def fig_architecture(run: Run, op_names: list[str]) -> Figure:
             for p, op in enumerate(e.arch[:n_pos]):
                 if op in op_names:
                     grid[p, j] = op_names.index(op)
-        a1.imshow(grid, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(op_names) - 0.5, interpolation="nearest")
+        a1.imshow(grid, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(op_names) - 0.5,
+                  interpolation="nearest")
         for p in range(n_pos):
             for j in range(len(epochs)):
                 if not np.isnan(grid[p, j]):

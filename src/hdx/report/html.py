@@ -48,13 +48,15 @@ def verdict_text(run: Run) -> str:
 def _run_section(run: Run, figs: list[tuple[Path, str]]) -> str:
     f = run.final
     c, g = f.chosen, f.generator
-    acc = ", ".join(f"{k.replace('_acc', '')} {100 * v:.1f}%" for k, v in f.accuracy.items()) or "not measured"
+    acc = (", ".join(f"{k.replace('_acc', '')} {100 * v:.1f}%" for k, v in f.accuracy.items())
+           or "not measured")
     rows = "".join(
         f"<tr><td>{_e(b.text)}</td><td>{_e(b.kind)}</td><td>{b.limit:.4g}</td><td>{b.value:.4g}</td>"
         f"<td>{100 * b.slack:+.1f}%</td><td class=\"{'ok' if b.met else 'bad'}\">"
         f"{'met' if b.met else 'MISSED'}</td></tr>" for b in f.budgets)
     budgets = (f"<table><tr><th>budget</th><th>kind</th><th>limit</th><th>ground truth</th><th>slack</th>"
-               f"<th>verdict</th></tr>{rows}</table>" if rows else "<p>No budgets (unconstrained search).</p>")
+               f"<th>verdict</th></tr>{rows}</table>" if rows
+               else "<p>No budgets (unconstrained search).</p>")
     cfg = run.config
     data = "fake data (test)" if cfg.fake_data else f"CIFAR-10, subset {cfg.subset or 'all'}"
     ok = "ok" if f.feasible else "bad"

@@ -229,8 +229,10 @@ def _verdicts(rows: Any, where: str) -> tuple[BudgetVerdict, ...]:
     out = []
     for i, b in enumerate(rows):
         w = f"{where}.budgets[{i}]"
-        out.append(BudgetVerdict(text=_str(b, "budget", w), metric=_str(b, "metric", w), kind=_str(b, "kind", w),
-                                 limit=_num(b, "limit", w), value=_num(b, "value", w), slack=_num(b, "slack", w),
+        out.append(BudgetVerdict(text=_str(b, "budget", w), metric=_str(b, "metric", w),
+                                 kind=_str(b, "kind", w),
+                                 limit=_num(b, "limit", w),
+                                 value=_num(b, "value", w), slack=_num(b, "slack", w),
                                  met=bool(b.get("met"))))
     return tuple(out)
 
@@ -291,7 +293,8 @@ def load_metrics(path: Path) -> tuple[list[ArchStep], list[EpochRecord]]:
                                       pred_argmax=_metrics(r.get("pred_argmax"), ""), checked=checked,
                                       targets=tuple(float(t) for t in targets), fired=bool(r.get("fired"))))
             elif phase == "epoch" and isinstance(r.get("arch"), str):
-                epochs.append(EpochRecord(epoch=int(r.get("epoch", 0)), train_ce=float(r.get("train_ce", 0.0)),
+                epochs.append(EpochRecord(epoch=int(r.get("epoch", 0)),
+                                          train_ce=float(r.get("train_ce", 0.0)),
                                           arch=tuple(r["arch"].split(","))))
         except (TypeError, ValueError):
             continue  # a malformed line is skipped like a cut one

@@ -32,15 +32,16 @@ MAX_LAYERS = 20_000
 INSTALL_HINT = "pip install 'hdx[export]'"
 
 #: ops that carry no MACs in HDX's cost model (element-wise, normalisation, pooling, shape handling)
-SHAPE_ONLY = frozenset("""
+_SHAPE_ONLY_TEXT = """
 Abs Add AveragePool BatchNormalization Cast Ceil Celu Clip Concat Constant ConstantOfShape DepthToSpace
 Div Dropout Elu Equal Erf Exp Expand Flatten Floor Gather GatherElements Gelu GlobalAveragePool
 GlobalMaxPool Greater HardSigmoid HardSwish Identity InstanceNormalization LayerNormalization LeakyRelu
 Less Log LRN MaxPool Max Mean Min Mish Mul Neg Not Pad Pow PRelu Range Reciprocal ReduceL2 ReduceMax
 ReduceMean ReduceMin ReduceSum Relu Reshape Resize Round Selu Shape Sigmoid Sign Size Slice Softmax
-LogSoftmax Softplus Softsign SpaceToDepth Split Sqrt Squeeze Sub Sum Tanh Tile Transpose Unsqueeze Upsample
-Where ArgMax ArgMin QuantizeLinear DequantizeLinear
-""".split())
+LogSoftmax Softplus Softsign SpaceToDepth Split Sqrt Squeeze Sub Sum Tanh Tile Transpose Unsqueeze
+Upsample Where ArgMax ArgMin QuantizeLinear DequantizeLinear
+"""
+SHAPE_ONLY = frozenset(_SHAPE_ONLY_TEXT.split())
 
 
 def _onnx():
@@ -90,8 +91,8 @@ def load_model(path: str | Path):
         raise HDXError(f"ONNX model {p} has {len(g.node)} nodes, more than {MAX_NODES}")
     for n in g.node:
         if n.domain not in ("", "ai.onnx"):
-            raise HDXError(f"unsupported op '{n.domain}.{n.op_type}' (node '{n.name}'): HDX reads the standard "
-                           f"ONNX domain only")
+            raise HDXError(f"unsupported op '{n.domain}.{n.op_type}' (node '{n.name}'): HDX reads the "
+                           f"standard ONNX domain only")
     init = {t.name for t in g.initializer}
     for vi in g.input:  # a symbolic batch dimension becomes 1 (batch-1 costs)
         if vi.name in init:
