@@ -101,7 +101,7 @@ def load_model(path: str | Path):
         if len(dims) and not dims[0].HasField("dim_value"):
             dims[0].dim_value = 1
     try:
-        model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:  # noqa: BLE001 - InferenceError and protobuf errors
         raise HDXError(f"ONNX shape inference failed on {p}: {str(e).splitlines()[0][:160]}") from None
     return model
