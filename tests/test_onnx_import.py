@@ -133,7 +133,8 @@ def test_layer_kinds_and_groups(tmp_path):
 
 def test_hand_count(tmp_path, capsys):
     # conv 3->8, 3x3, pad 1 on 8x8: 8*8*8*3*9 = 13824 MACs; FC 8*4*4 -> 10 after 2x2 pooling: 1280
-    model = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(128, 10))
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(128, 10))
     out = cost_json(capsys, "--onnx", export(model, (1, 3, 8, 8), tmp_path / "h.onnx"))
     assert [r["macs"] for r in out["layers"]] == [13824, 1280]
 
@@ -146,7 +147,8 @@ def test_uneven_padding_keeps_loop_bounds(tmp_path):
 
     # Conv 3->4, 3x3, stride 2, pads top/left 0, bottom/right 1 on 10x10 (TF "SAME"): 5x5 output
     w = numpy_helper.from_array(np.zeros((4, 3, 3, 3), np.float32), "w")
-    node = helper.make_node("Conv", ["x", "w"], ["y"], name="same_conv", strides=[2, 2], pads=[0, 0, 1, 1])
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="same_conv", strides=[2, 2],
+                            pads=[0, 0, 1, 1])
     g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
     p = tmp_path / "same.onnx"
