@@ -149,7 +149,8 @@ def test_uneven_padding_keeps_loop_bounds(tmp_path):
     w = numpy_helper.from_array(np.zeros((4, 3, 3, 3), np.float32), "w")
     node = helper.make_node("Conv", ["x", "w"], ["y"], name="same_conv", strides=[2, 2],
                             pads=[0, 0, 1, 1])
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])
+    g = helper.make_graph([node], "g", [x],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
     p = tmp_path / "same.onnx"
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(p))

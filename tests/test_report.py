@@ -10,9 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from runs import tiny_run
 
 from hdx.cli.main import main
+from runs import tiny_run
 
 
 @pytest.fixture(scope="module")

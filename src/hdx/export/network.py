@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,8 @@ def export_onnx(net: torch.nn.Module, shape: tuple[int, int, int], path: str | P
 
     x = torch.zeros(1, *shape)
     buf = io.BytesIO()
-    with contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
+    with contextlib.redirect_stdout(io.StringIO()), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation chatter
         prog = torch.onnx.export(net, (x,), None, dynamo=True, input_names=["image"],
                                  output_names=["logits"], dynamic_shapes=({0: torch.export.Dim("batch")},),
                                  opset_version=18, verbose=False)
