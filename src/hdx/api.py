@@ -71,16 +71,21 @@ class CostReport:
         return out
 
 
-def cost(*, arch: str, accel: str = "grid", objective: str = "edap", weights: dict[str, float] | None = None,
+def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str = "grid",
+         objective: str = "edap", weights: dict[str, float] | None = None,
          budgets: str | Sequence[str | Budget] | None = None, backend: str = "analytical",
          space: str = "dance_cifar10", accel_space: str = "eyeriss_like", explain: bool = False,
          all_designs: bool = False) -> CostReport:
-    """Per-layer and total latency (cycles, ms), energy (pJ) and area (mm²) of ``arch`` on ``accel``.
+    """Per-layer and total latency (cycles, ms), energy (pJ) and area (mm²) of a network on ``accel``.
+
+    The network: ``arch`` (one op per searchable layer of ``space``) or ``onnx`` (the path of an ONNX
+    CNN, :mod:`hdx.space.onnx_import`; exactly one of the two).
 
     ``accel``: one accelerator (``16x16,rf=16,df=ws[,glb=128]``) or ``"grid"`` for the exhaustive
     choice over ``accel_space`` minimising ``objective`` under the hard ``budgets`` (one-line error
     when none fits); the reported layers are then those on the chosen design. ``weights`` (objective
-    ``weighted``) apply to metrics normalised by the space's reference (:mod:`hdx.metrics`).
+    ``weighted``) apply to metrics normalised by the space's reference (:mod:`hdx.metrics`; for an
+    ONNX network, which is outside the space: the median over the grid of its own metrics).
     ``explain``: add the mapping the model chose per layer (models with a mapper).
     """
     from hdx.cost import BACKENDS, get_cost_model
@@ -96,14 +101,24 @@ def cost(*, arch: str, accel: str = "grid", objective: str = "edap", weights: di
     grid_mode = accel.strip().lower() == "grid"
     if all_designs and not grid_mode:
         raise HDXError("all_designs (--all) lists the designs of the grid: use it with accel='grid'")
+    if (arch is None) == (onnx is None):
+        raise HDXError("give exactly one of arch (--arch, a network of the space) or onnx "
+                       "(--onnx MODEL.onnx)")
     blist = parse_budgets(budgets)
     net = NetworkSpace.load(space)
     grid = AcceleratorSpace.load(accel_space)
-    ops = net.parse_arch(arch)
-    layers = net.layers(ops)
+    if onnx is not None:
+        from hdx.space.onnx_import import onnx_layers
+
+        layers, name = onnx_layers(onnx), f"onnx:{onnx}"
+    else:
+        layers, name = net.layers(net.parse_arch(arch)), ",".join(net.parse_arch(arch))
     table = LayerTable(layers)
     model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
-    obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model))
+    if onnx is None:
+        obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model))
+    else:
+        obj = _objective(objective, weights, lambda: _OwnReference(evaluate_grid(model, table, grid)[1]))
 
     t0 = time.perf_counter()
     best = None
@@ -148,8 +163,19 @@ def cost(*, arch: str, accel: str = "grid", objective: str = "edap", weights: di
                     "latency_ms": float(cycles_to_ms(lat[j], costs.clock_mhz)), "energy_pj": float(en[j]),
                     "energy_mj": float(pj_to_mj(en[j])), "area_mm2": float(np.broadcast_to(ar, lat.shape)[j])}
                    for j in range(len(grid))]
-    return CostReport(",".join(ops), str(acc), backend, getattr(model, "name", backend), rows, total, best,
+    return CostReport(name, str(acc), backend, getattr(model, "name", backend), rows, total, best,
                       designs, seconds, grid.name)
+
+
+class _OwnReference:
+    """Reference of ``weighted`` for a network outside the space: its own median over the grid."""
+
+    def __init__(self, metrics: dict[str, np.ndarray]):
+        self.metrics = metrics
+
+    def objective(self, name: str, weights: dict[str, float] | None) -> Objective:
+        ref = {m: float(np.median(v)) for m, v in self.metrics.items()}
+        return Objective(name, weights).with_reference(ref)
 
 
 def _explain(costs, i: int, col: int, dataflow: str) -> str:

@@ -21,8 +21,10 @@ from hdx.cli.main import app
 
 @app.command("cost")
 def cost_cmd(
-    arch: str = typer.Option(..., "--arch", help="Architecture: one op per searchable layer, comma-separated "
-                             "(e.g. mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3)."),
+    arch: str = typer.Option(None, "--arch", help="Architecture: one op per searchable layer, "
+                             "comma-separated (e.g. mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3)."),
+    onnx: str = typer.Option(None, "--onnx", help="Cost an ONNX CNN instead of --arch (Conv, Gemm, MatMul; "
+                             "static shapes, batch 1; needs hdx[export])."),
     accel: str = typer.Option("grid", "--accel", help="One accelerator, e.g. 16x16,rf=16,df=ws[,glb=128], "
                               "or 'grid' for an exhaustive search of the accelerator space."),
     objective: str = typer.Option("edap", "--objective", help="Search objective: edap, latency, energy, "
@@ -55,8 +57,10 @@ def cost_cmd(
         raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)}")
     if objective == "weighted" and not weights:
         raise HDXError("--objective weighted needs --weights, e.g. latency=1,energy=1,area=1")
-    report = cost(arch=arch, accel=accel, objective=objective, weights=parse_weights(weights), budgets=budget,
-                  backend=backend, space=space, accel_space=accel_space, explain=explain,
+    if (arch is None) == (onnx is None):
+        raise HDXError("give exactly one of --arch (a network of the space) or --onnx MODEL.onnx")
+    report = cost(arch=arch, onnx=onnx, accel=accel, objective=objective, weights=parse_weights(weights),
+                  budgets=budget, backend=backend, space=space, accel_space=accel_space, explain=explain,
                   all_designs=all_designs)
     out = report.to_dict()
     if as_json:

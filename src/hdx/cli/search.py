@@ -109,8 +109,20 @@ def search_cmd(
                           + ("" if out and (Path(out) / CHECKPOINT).is_file()
                              else " (no epoch finished yet: it restarts from the beginning)")) from None
     typer.echo(format_result(result.final, result.out))
+    typer.echo(f"report       {_report(result.out)}")  # the HTML page of the run: printed last
     if not result.final.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def _report(out: Path) -> str:
+    """Draw the run's report; a failure to draw it does not fail the search (the run is complete)."""
+    from hdx.errors import HDXError
+    from hdx.report import write_report
+
+    try:
+        return str(write_report(out))
+    except (HDXError, OSError, ValueError, RuntimeError) as e:
+        return f"not drawn ({type(e).__name__}: {str(e).splitlines()[0][:160]}); try `hdx report {out}`"
 
 
 def format_result(final, out: str | Path) -> str:

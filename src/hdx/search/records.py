@@ -95,6 +95,18 @@ class DesignRecord(Record):
     budgets: list[BudgetCheck]
     feasible: bool  # every hard budget met
 
+    @property
+    def latency_ms(self) -> float:
+        return self.metrics["latency"]
+
+    @property
+    def energy_mj(self) -> float:
+        return self.metrics["energy"]
+
+    @property
+    def area_mm2(self) -> float:
+        return self.metrics["area"]
+
 
 class RecheckRound(Record):
     """One HDX re-check round after a ground-truth miss."""

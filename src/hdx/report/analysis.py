@@ -1,0 +1,97 @@
+"""Cost-model numbers the report draws that a run directory does not store.
+
+For the run's final network: its layers (:meth:`NetworkSpace.layers`, width 1 as the search costs
+them), their costs on every accelerator of the run's grid (one vectorised analytical call) and the
+per-layer costs of the chosen design with the run's ground-truth backend. Units: ms, mJ, mm²;
+per-layer energy in µJ split by level (MAC / RF / GLB / DRAM).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hdx.report.load import Run
+
+
+@dataclass
+class GridView:
+    """Every design of the grid for one network: arrays [A]."""
+
+    latency_ms: np.ndarray
+    energy_mj: np.ndarray
+    area_mm2: np.ndarray
+    labels: list[str]
+    backend: str
+
+    def pareto(self) -> np.ndarray:
+        """Indices of the latency/energy Pareto front, sorted by latency."""
+        order = np.lexsort((self.energy_mj, self.latency_ms))
+        front, best = [], np.inf
+        for i in order:
+            if self.energy_mj[i] < best:
+                front.append(int(i))
+                best = self.energy_mj[i]
+        return np.array(front, dtype=np.int64)
+
+
+@dataclass
+class LayerView:
+    """Per-layer costs of the chosen design."""
+
+    names: list[str]
+    kinds: list[str]
+    macs: np.ndarray
+    latency_ms: np.ndarray
+    energy_uj: dict[str, np.ndarray]  # level -> [L]
+    backend: str
+
+
+def _setup(run: Run):
+    from hdx.space.accelerator import AcceleratorSpace
+    from hdx.space.network import NetworkSpace
+    from hdx.workload import LayerTable
+
+    space = NetworkSpace.load(run.config.space)
+    grid = AcceleratorSpace.load(run.config.accel_space)
+    layers = space.layers(run.final.arch)
+    return space, grid, layers, LayerTable(layers)
+
+
+def grid_view(run: Run) -> GridView:
+    """Latency, energy and area of the final network on every accelerator of the run's grid
+    (analytical model: the whole grid in one call; ZigZag would need one run per pair)."""
+    from hdx.cost import get_cost_model
+    from hdx.cost.grid import evaluate_grid
+
+    _, grid, _, table = _setup(run)
+    model = get_cost_model("analytical", grid.hardware)
+    _, m = evaluate_grid(model, table, grid)
+    return GridView(latency_ms=m["latency"], energy_mj=m["energy"], area_mm2=np.asarray(m["area"]),
+                    labels=[str(grid[i]) for i in range(len(grid))], backend="analytical")
+
+
+def layer_view(run: Run) -> LayerView:
+    """Per-layer latency and energy by level of the chosen design, with the run's cost backend."""
+    from hdx.cost import get_cost_model
+    from hdx.cost.base import ENERGY_PARTS, check_finite
+    from hdx.space.accelerator import AccelTable
+
+    _, grid, layers, table = _setup(run)
+    acc = grid.parse(run.final.accelerator.accelerator)
+    backend = run.config.cost_backend
+    model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
+    accels = AccelTable.from_accels([acc])
+    costs = check_finite(model.evaluate(table, accels), table, accels, model=backend)
+    return LayerView(names=[ly.name for ly in layers], kinds=[ly.kind for ly in layers],
+                     macs=np.asarray(table.macs), latency_ms=np.asarray(costs.latency_ms[:, 0]),
+                     energy_uj={p: np.asarray(costs.energy_pj[p][:, 0]) * 1e-6 for p in ENERGY_PARTS},
+                     backend=backend)
+
+
+def op_names(run: Run) -> list[str]:
+    """The space's op vocabulary (the columns of ``alpha_probs``)."""
+    from hdx.space.network import NetworkSpace
+
+    return list(NetworkSpace.load(run.config.space).op_names)

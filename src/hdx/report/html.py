@@ -1,0 +1,157 @@
+"""``hdx report``: PNG figures and one self-contained HTML page for one or several search runs.
+
+The page embeds every figure as a ``data:image/png;base64`` URI (the PNGs are also written beside
+it), uses inline CSS only and loads nothing from the network. Every text taken from a run is
+HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from hdx.errors import HDXError
+from hdx.report.load import Run, load_run
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;
+color:#222;padding:0 16px}
+h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:2em}
+table{border-collapse:collapse;margin:8px 0;font-size:.9em}td,th{border:1px solid #ccc;padding:3px 8px;
+text-align:left}th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:bold}.bad{color:#c62828;font-weight:bold}
+.verdict{font-size:1.15em;padding:8px 12px;border-radius:6px;display:inline-block;margin:6px 0}
+.verdict.ok{background:#e6f4ea}.verdict.bad{background:#fdecea}figure{margin:16px 0}
+figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.85em;color:#555}
+code{background:#f5f5f5;padding:1px 4px;border-radius:3px}
+"""
+
+
+def _e(x: object) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _img(path: Path, caption: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(caption)}" '
+            f'data-file="{_e(path.name)}"><figcaption>{_e(caption)} '
+            f'(<code>{_e(path.name)}</code>)</figcaption></figure>')
+
+
+def verdict_text(run: Run) -> str:
+    """The budget verdict line shown on the page."""
+    if run.final.feasible:
+        return "FEASIBLE: every hard budget met (ground truth)"
+    return "INFEASIBLE: a hard budget is missed; the design shown is the closest found, not a solution"
+
+
+def _run_section(run: Run, figs: list[tuple[Path, str]]) -> str:
+    f = run.final
+    c, g = f.accelerator, f.accelerator_generator
+    acc = (", ".join(f"{k.replace('_acc', '')} {100 * v:.1f}%" for k, v in f.accuracy_inherited.items())
+           or "not measured")
+    rows = "".join(
+        f"<tr><td>{_e(b.budget)}</td><td>{_e(b.kind)}</td><td>{b.limit:.4g}</td><td>{b.value:.4g}</td>"
+        f"<td>{100 * b.slack:+.1f}%</td><td class=\"{'ok' if b.met else 'bad'}\">"
+        f"{'met' if b.met else 'MISSED'}</td></tr>" for b in f.accelerator.budgets)
+    budgets = (f"<table><tr><th>budget</th><th>kind</th><th>limit</th><th>ground truth</th><th>slack</th>"
+               f"<th>verdict</th></tr>{rows}</table>" if rows
+               else "<p>No budgets (unconstrained search).</p>")
+    cfg = run.config
+    data = "fake data (test)" if cfg.fake_data else f"CIFAR-10, subset {cfg.subset or 'all'}"
+    ok = "ok" if f.feasible else "bad"
+    same = " (same as chosen)" if g.accel_index == c.accel_index else ""
+    out = [
+        f'<section class="run" id="run-{_e(run.name)}"><h2>Run <code>{_e(run.path)}</code></h2>',
+        f'<div class="verdict {ok}" id="verdict">{_e(verdict_text(run))}</div>',
+        "<table>",
+        f'<tr><th>network</th><td class="network"><code>{_e(f.arch)}</code> (space {_e(f.space)})</td></tr>',
+        f'<tr><th>accelerator</th><td class="accelerator"><code>{_e(c.accelerator)}</code> (exhaustive '
+        f"ground-truth search of grid {_e(f.accel_space)} under the hard budgets)</td></tr>",
+        f"<tr><th>generator's accelerator</th><td><code>{_e(g.accelerator)}</code>{same}</td></tr>",
+        f"<tr><th>ground-truth costs</th><td>latency {c.latency_ms:.4g} ms, energy {c.energy_mj:.4g} mJ, "
+        f"area {c.area_mm2:.4g} mm², {_e(f.objective)} {f.objective_value:.4g}</td></tr>",
+        f"<tr><th>accuracy</th><td>{_e(acc)} (inherited supernet weights)</td></tr>",
+        f"<tr><th>search</th><td>method {_e(f.method)}, {cfg.epochs} epochs ({cfg.warmup_epochs} warm-up), "
+        f"width {cfg.width_mult:g}, seed {cfg.seed}, {_e(data)}, {len(run.steps)} architecture steps, "
+        f"{len(f.recheck_rounds)} re-check round(s)</td></tr>",
+        "</table>", budgets,
+    ]
+    out += [_img(p, cap) for p, cap in figs]
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _compare_table(runs: list[Run]) -> str:
+    from hdx.report.figures import accuracy_of
+
+    rows = []
+    for r in runs:
+        f, c = r.final, r.final.accelerator
+        acc, which = accuracy_of(r)
+        budgets = "; ".join(f"{b.budget} {'met' if b.met else 'MISSED'}"
+                            for b in f.accelerator.budgets) or "none"
+        rows.append(f"<tr><td><code>{_e(r.name)}</code></td><td>{_e(f.method)}</td><td><code>{_e(f.arch)}"
+                    f"</code></td><td><code>{_e(c.accelerator)}</code></td><td>{c.latency_ms:.4g}</td>"
+                    f"<td>{c.energy_mj:.4g}</td><td>{c.area_mm2:.4g}</td><td>{acc:.1f} ({which})</td>"
+                    f"<td>{_e(budgets)}</td><td class=\"{'ok' if f.feasible else 'bad'}\">"
+                    f"{'feasible' if f.feasible else 'INFEASIBLE'}</td></tr>")
+    return ("<table><tr><th>run</th><th>method</th><th>network</th><th>accelerator</th><th>latency ms</th>"
+            "<th>energy mJ</th><th>area mm²</th><th>accuracy %</th><th>budgets (ground truth)</th>"
+            "<th>verdict</th></tr>" + "".join(rows) + "</table>")
+
+
+def _slug(run: Run, i: int, n: int) -> str:
+    import re
+
+    return "" if n == 1 else f"{i:02d}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', run.name)[:40]}-"
+
+
+def write_report(run_dirs: list[str | Path] | str | Path, out: str | Path | None = None) -> Path:
+    """Draw every figure of one or several finished search runs and write ``report.html``.
+
+    ``out``: output folder (default ``RUN_DIR/report`` for one run, ``<parent of the first>/
+    compare-report`` for several). Returns the path of the HTML page.
+    """
+    from hdx.report import analysis
+    from hdx.report import figures as F
+    from hdx.safeio import atomic_write_text, os_errors
+
+    dirs = [run_dirs] if isinstance(run_dirs, str | Path) else list(run_dirs)
+    if not dirs:
+        raise HDXError("no run directory given: pass at least one `hdx search` --out folder")
+    runs = [load_run(d) for d in dirs]
+    if out is None:
+        out = runs[0].path / "report" if len(runs) == 1 else runs[0].path.parent / "compare-report"
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise HDXError(f"--out {out} is a file; choose a folder")
+    with os_errors(out, "create report folder"):
+        out.mkdir(parents=True, exist_ok=True)
+    parts = []
+    if len(runs) > 1:
+        p = F.save(F.fig_compare(runs), out / "compare.png")
+        parts.append("<section id=\"compare\"><h2>Comparison</h2>" + _img(
+            p, "Accuracy vs ground-truth latency of every run, budget lines; hollow red = missed")
+            + _compare_table(runs) + "</section>")
+    for i, run in enumerate(runs):
+        s = _slug(run, i, len(runs))
+        figs = [
+            (F.save(F.fig_trajectory(run), out / f"{s}trajectory.png"),
+             "Search trajectory: predicted budgeted metrics per architecture step vs limit and internal "
+             "target, HDX correction steps, ground-truth value of the final design"),
+            (F.save(F.fig_architecture(run, analysis.op_names(run)), out / f"{s}architecture.png"),
+             "Architecture over time: argmax op per layer per epoch, final α distribution"),
+            (F.save(F.fig_grid(run, analysis.grid_view(run)), out / f"{s}grid.png"),
+             "Accelerator grid for the final network: latency vs energy (area as colour), Pareto front, "
+             "budgets, chosen design and the generator's choice"),
+            (F.save(F.fig_layers(run, analysis.layer_view(run)), out / f"{s}layers.png"),
+             "Per-layer latency and energy by level (MAC / RF / GLB / DRAM) of the chosen design"),
+        ]
+        parts.append(_run_section(run, figs))
+    title = (f"HDX report: {runs[0].final.arch}" if len(runs) == 1 else f"HDX report: {len(runs)} runs")
+    page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"
+            f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>" + "\n".join(parts) + "</body></html>")
+    path = out / "report.html"
+    atomic_write_text(path, page)
+    return path
