@@ -49,7 +49,9 @@ def worst_ratio(metrics: Metrics, budgets: Sequence[Budget]) -> np.ndarray:
     hard = _hard(budgets)
     if not hard:
         return np.zeros(_shape(metrics))
-    return np.max(np.stack([b.ratio(np.asarray(metrics[b.metric], dtype=np.float64)) for b in hard]), axis=0)
+    with np.errstate(over="ignore"):  # a limit of 1e-300: the ratio is +inf, which only orders designs
+        ratios = [b.ratio(np.asarray(metrics[b.metric], dtype=np.float64)) for b in hard]
+    return np.max(np.stack(ratios), axis=0)
 
 
 def checks(metrics: Metrics, index: int, budgets: Sequence[Budget]) -> list[BudgetCheck]:
