@@ -137,13 +137,16 @@ MAX_OVERRIDE_CHARS = 4096
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
-def parse_overrides(pairs: list[str] | None, model: type[BaseModel]) -> dict[str, Any]:
+def parse_overrides(pairs: list[str] | None, model: type[BaseModel], flags: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
     """Parse ``key=value`` overrides of ``model``'s fields (``-`` in keys may be written for ``_``).
 
     Values are YAML scalars or flow collections (``epochs=12``, ``subset=null``,
     ``budgets=[latency<=2ms, area<=1.7mm2]``, ``weights={latency: 1, energy: 1}``), parsed with
     ``yaml.safe_load`` (no tags build objects). Unknown keys, repeats and malformed values are one
-    line naming the key; the values themselves are validated with the model.
+    line naming the key; the values themselves are validated with the model. ``flags``: values of
+    command-line shortcut options for the same keys (``None``: not given); a key given both ways is
+    refused.
     """
     import difflib
 
@@ -173,6 +176,11 @@ def parse_overrides(pairs: list[str] | None, model: type[BaseModel]) -> dict[str
         except yaml.YAMLError as e:
             problem = getattr(e, "problem", None) or str(e).splitlines()[0]
             raise ConfigError(f"override '{key}': malformed value '{text[:60]}': {problem}") from None
+    for key, value in (flags or {}).items():
+        if value is not None:
+            if key in out:
+                raise ConfigError(f"{key} given both as an option and as {key}=...: keep one")
+            out[key] = value
     return out
 
 

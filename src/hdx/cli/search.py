@@ -75,16 +75,11 @@ def search_cmd(
         raise HDXError(f"unknown --method '{method}': use one of {', '.join(POLICIES)}")
     if no_budget and budget:
         raise HDXError("--no-budget and --budget exclude each other")
-    given = parse_overrides(overrides, SearchConfig)
     flags = {"method": method, "objective": objective, "evaluator": evaluator, "data": data, "subset": subset,
              "epochs": epochs, "warmup_epochs": warmup_epochs, "width_mult": width_mult, "seed": seed,
              "threads": threads, "space": space, "accel_space": accel_space, "progress": progress,
              "budgets": budget or None}
-    for k, v in flags.items():
-        if v is not None:
-            if k in given:
-                raise HDXError(f"{k} given both as an option and as {k}=...: keep one")
-            given[k] = v
+    given = parse_overrides(overrides, SearchConfig, flags)
     if no_budget:
         given["budgets"] = []
     if resume:

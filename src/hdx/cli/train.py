@@ -41,16 +41,11 @@ def train_cmd(
     from hdx.errors import HDXError, Interrupted
     from hdx.train.config import TrainConfig
 
-    given = parse_overrides(overrides, TrainConfig)
     flags = {"arch": arch, "space": space, "data": data, "epochs": epochs, "subset": subset,
              "width_mult": width_mult, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
              "warmup_epochs": warmup_epochs, "label_smoothing": label_smoothing, "cutout": cutout,
              "seed": seed, "device": device, "threads": threads}
-    for k, v in flags.items():
-        if v is not None:
-            if k in given:
-                raise HDXError(f"{k} given both as an option and as {k}=...: keep one")
-            given[k] = v
+    given = parse_overrides(overrides, TrainConfig, flags)
     if resume and config:
         raise HDXError("--resume continues the run with its saved config; drop --config")
     try:
