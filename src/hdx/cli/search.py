@@ -26,18 +26,13 @@ from hdx.cli.main import app
 EXIT_INFEASIBLE = 3
 
 
-def _fields_help() -> str:
-    from hdx.search.config import SearchConfig
-
-    return ", ".join(SearchConfig.model_fields)
-
-
 @app.command("search", context_settings={"help_option_names": ["-h", "--help"]})
 def search_cmd(
     overrides: list[str] = typer.Argument(None, metavar="[KEY=VALUE]...", show_default=False,
                                           help="Set any config field, e.g. epochs=12 hw_lambda=0.05 "
-                                          "subset=null 'budgets=[latency<=2ms]'. Fields: see "
-                                          "`hdx.search.config.SearchConfig` or the shipped default.yaml."),
+                                          "subset=null budgets=latency<=2ms,area<=1.7mm2 (YAML values). "
+                                          "Fields: hdx.search.config.SearchConfig, commented in the "
+                                          "shipped default.yaml."),
     config: str = typer.Option(None, "--config", help="Search config YAML (default: the shipped "
                                "hdx/configs/search/default.yaml); KEY=VALUE and options override it."),
     budget: list[str] = typer.Option(None, "--budget", help="A budget, repeatable: latency<=2ms, "

@@ -79,6 +79,11 @@ class SearchConfig(StrictModel):
             raise ValueError(f"unknown objective '{v}': use one of {', '.join(OBJECTIVES)}")
         return v
 
+    @field_validator("budgets", mode="before")
+    @classmethod
+    def _budget_text(cls, v):
+        return [v] if isinstance(v, str) else v  # one text may hold several: latency<=2ms,area<=1.7mm2
+
     @field_validator("budgets")
     @classmethod
     def _budgets(cls, v: list[str]) -> list[str]:
