@@ -107,6 +107,28 @@ def test_golden_depthwise_on_os():
     assert c.energy_pj["dram"][0, 0] == pytest.approx(2192 * E_DRAM)
 
 
+def test_golden_dram_halo_of_the_channels_in_flight():
+    # depthwise 3x3, 64 channels of 32x32 (pad 1: 34x34 planes), 16-bit words, 128 KiB GLB = 65536 words,
+    # usable half (double-buffered tiles) cap = 32768. I = 64*32*32 = 65536, W = 576, O = 65536 words.
+    ly = Layer("depthwise", c=64, k=64, h=32, w=32, r=3, s=3, padding=1, groups=64, name="dw")
+    # WS 8x8: Y <- Cg = 1 with K replicated on all 8 rows, X <- the remaining K: 8 -> 64 channels in
+    #   flight; their planes, 64*34*34 = 73984 words, exceed the whole GLB -> bands of b output rows:
+    #   b = floor((32768 / (64*34) - 3) / 1) + 1 = floor(15.06 - 3) + 1 = 13 -> ceil(32/13) = 3 bands of
+    #   (13-1)*1 + 3 = 15 input rows: halo = 3*15/34 = 45/34. DRAM = I*45/34 + W + O.
+    ws = _eval(ly, "8x8,rf=64,df=ws")
+    assert ws.energy_pj["dram"][0, 0] == pytest.approx((65536 * 45 / 34 + 576 + 65536) * E_DRAM, rel=1e-9)
+    # OS 8x8 (X <- Q, Y <- P: one channel in flight) and RS 8x8 (Y <- R = 3 with 2 channels replicated,
+    #   X <- P: 2 channels): 2*34*34 words fit the GLB -> every word once: I + W + O
+    for acc in ("8x8,rf=64,df=os", "8x8,rf=64,df=rs"):
+        c = _eval(ly, acc)
+        assert c.energy_pj["dram"][0, 0] == pytest.approx((65536 + 576 + 65536) * E_DRAM, rel=1e-9)
+    # pointwise 768 -> 128 on 8x8: I = 768*64 = 49152 words > cap but fits the whole GLB: loaded once,
+    #   weights (98304 words, more than the GLB) streamed once: 49152 + 98304 reads + 8192 outputs
+    #   (v2.1, tiles of cap only: 49152 + 2 * 98304 reads)
+    pw = _eval(Layer("pointwise", c=768, k=128, h=8, w=8, name="pw"), "8x8,rf=64,df=ws")
+    assert pw.energy_pj["dram"][0, 0] == pytest.approx((49152 + 98304 + 8192) * E_DRAM, rel=1e-9)
+
+
 def test_golden_os_forwarding_sends_the_halo_once():
     # the same layer with noc: forwarding: the GLB sends each channel's 10x10 window (with its halo)
     # once, 16 * 100 = 1600 words; the other 9216 - 1600 = 7616 input words are hops between PEs.
