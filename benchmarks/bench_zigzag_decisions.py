@@ -137,12 +137,13 @@ def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs:
 
 
 def zz_arrays(zz: dict, unique: list[Layer], ztexts: list[str], refine: dict | None = None,
-              parts: dict | None = None):
+              parts: dict | None = None, pairs: list | None = None):
     """ZigZag latency and energy per unique layer [U, A], area [A] (NaN where ZigZag failed).
 
     ``refine``: results of a second ZigZag search (a larger ``lpf``) for some pairs; where it found a
     mapping with lower latency (ZigZag's own criterion; ties: energy), that one is the reference.
-    ``parts``: filled with the energy per part [U, A] when given. Returns (..., failed, refined)."""
+    ``parts``: filled with the energy per part [U, A] when given; ``pairs``: with (u, j, latency, energy,
+    refined latency, refined energy) of every pair ``refine`` holds. Returns (..., failed, refined)."""
     A = len(ztexts)
     z_lat = np.full((len(unique), A), np.nan)
     z_en = np.full((len(unique), A), np.nan)
@@ -153,6 +154,9 @@ def zz_arrays(zz: dict, unique: list[Layer], ztexts: list[str], refine: dict | N
             key = layer_key(layer, ztexts[j])
             rec = zz[key]
             alt = (refine or {}).get(key)
+            if pairs is not None and alt is not None and not alt.get("error") and not rec.get("error"):
+                pairs.append((u, j, rec["latency"], sum(rec["energy"].values()), alt["latency"],
+                              sum(alt["energy"].values())))
             if alt is not None and not alt.get("error") and (
                     rec.get("error") or (alt["latency"], sum(alt["energy"].values()))
                     < (rec["latency"], sum(rec["energy"].values()))):
@@ -257,7 +261,8 @@ def main() -> None:
                         continue
                     refine[rec["key"]] = rec
     z_parts: dict[str, np.ndarray] = {}
-    z_lat, z_en, z_area, failed, refined = zz_arrays(zz, unique, ztexts, refine, z_parts)
+    r_pairs: list = []
+    z_lat, z_en, z_area, failed, refined = zz_arrays(zz, unique, ztexts, refine, z_parts, r_pairs)
     o_lat, o_en = ours.latency_cycles, ours.energy_total_pj
     o_area = ours.area_total_um2
     index = {ly: u for u, ly in enumerate(unique)}
@@ -272,6 +277,14 @@ def main() -> None:
     if refine is not None:
         print(f"reference refined by ZigZag at lpf {args.refine_lpf}: {len(refine)} cached pairs, "
               f"{refined} with a lower-latency mapping taken")
+        if r_pairs:
+            rp = np.array(r_pairs)
+            u, j = rp[:, 0].astype(int), rp[:, 1].astype(int)
+            dev = [np.median(np.abs(np.log(rp[:, c] / ref[u, j])))
+                   for c, ref in ((2, ours.latency_cycles), (4, ours.latency_cycles),
+                                  (3, ours.energy_total_pj), (5, ours.energy_total_pj))]
+            print(f"  on those pairs, median |log(ZigZag/HDX)|: latency {dev[0]:.3f} at lpf {args.lpf} -> "
+                  f"{dev[1]:.3f} at lpf {args.refine_lpf}; energy {dev[2]:.3f} -> {dev[3]:.3f}")
     print()
     hdr = (f"{'network':<11}{'MMACs':>7}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}  {'HDX EDAP pick':<20}"
            f"{'ZigZag EDAP pick':<20}{'regret':>8}{'reg lat':>8}{'reg E':>7}")
