@@ -195,6 +195,41 @@ def agreement_rows(nets, net_layers, index, a: tuple, b: tuple) -> list[tuple[st
     return rows
 
 
+def diagnose(nets, net_layers, index, ours, z_parts: dict, accels: AccelTable, kinds: list[str],
+             top: int = 8) -> None:
+    """Where the energy rank disagreement comes from: the median (over networks) energy Spearman if
+    one energy part of HDX, for one dataflow and layer kind, were replaced by ZigZag's (a diagnostic
+    only: nothing of it feeds back into the model)."""
+    parts = list(z_parts)
+    kind_arr = np.array(kinds)
+
+    def median_rho(swap: np.ndarray | None, part: str | None) -> float:
+        rhos = []
+        for layers in net_layers:
+            ids = np.array([index[ly] for ly in layers])
+            zt = sum(z_parts[p][ids] for p in parts).sum(0)
+            mine = sum(ours.energy_pj[p][ids] for p in parts)
+            if swap is not None and part is not None:
+                mine = np.where(swap[ids], mine - ours.energy_pj[part][ids] + z_parts[part][ids], mine)
+            mt = mine.sum(0)
+            ok = np.isfinite(zt) & np.isfinite(mt)
+            rhos.append(spearman(mt[ok], zt[ok]))
+        return float(np.nanmedian(rhos))
+
+    base = median_rho(None, None)
+    rows = []
+    for part in parts:
+        for d, df in enumerate(DATAFLOWS):
+            for k in sorted(set(kinds)):
+                swap = (kind_arr == k)[:, None] & (accels.dataflow == d)[None, :]
+                rows.append((median_rho(swap, part), part, df, k))
+    rows.sort(reverse=True)
+    print(f"Diagnosis: median energy Spearman {base:.3f}; with one HDX energy part replaced by ZigZag's for "
+          f"one dataflow x layer kind (largest changes):")
+    for rho, part, df, k in rows[:top]:
+        print(f"  {part:<5} {df:<3} {k:<10} -> {rho:.3f}")
+
+
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) < 3 or np.all(a == a[0]) or np.all(b == b[0]):
         return float("nan")
@@ -220,6 +255,9 @@ def main() -> None:
     ap.add_argument("--refine-lpf", type=int, default=0, metavar="N",
                     help="also read the cache of ZigZag at lpf N (same --pin; nothing is run): for the pairs "
                          "it holds, the reference is the lower-latency mapping of the two searches")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="print which energy part, dataflow and layer kind the energy rank disagreement "
+                         "comes from")
     ap.add_argument("--mapper-space", choices=("full", "taps-innermost"), default="full",
                     help="HDX mapper: full (default) or taps-innermost, the loop orders ZigZag's pinned LOMA "
                          "can reach")
@@ -354,6 +392,9 @@ def main() -> None:
 
         same = np.mean(o_win[m] == z_win[m])
         print(f"{k:<11}{int(m.sum()):>7}   {share(o_win):<18}{share(z_win):<18}{same:>6.0%}")
+    if args.diagnose:
+        print()
+        diagnose(nets, net_layers, index, ours, z_parts, accels, kinds)
     sys.stdout.flush()
 
 
