@@ -420,3 +420,25 @@ def test_float32_agrees_with_float64(random_layers):
     np.testing.assert_array_equal(f32.macs, f64.macs)
     for k in ("mode", "order", "c_in", "k_in", "q_in", "s_in"):
         np.testing.assert_array_equal(f32.mapping[k], f64.mapping[k])
+
+
+def test_float32_result_out_of_range_is_recomputed_in_float64(monkeypatch, random_layers):
+    # a pass whose float32 result is not finite is redone in float64 before anything is refused
+    from hdx.cost import analytical
+
+    orig = analytical.AnalyticalModel._evaluate
+    seen = []
+
+    def overflowing(self, layers, accels, precision):
+        seen.append(precision)
+        res = orig(self, layers, accels, precision)
+        if precision == "float32":
+            res.energy_pj["glb"][0, 0] = np.inf  # as an overflow past float32's range would give
+        return res
+
+    monkeypatch.setattr(analytical.AnalyticalModel, "_evaluate", overflowing)
+    layers = random_layers[0:5]
+    c = AnalyticalModel(GRID.hardware).evaluate(layers, GRID.table[:8])
+    assert "float32" in seen and "float64" in seen
+    ref = orig(MODEL, layers, GRID.table[:8], "float64")
+    np.testing.assert_array_equal(c.energy_total_pj, ref.energy_total_pj)
