@@ -9,14 +9,24 @@
 3. ZigZag (``hdx.cost.zigzag_backend``), if importable: seconds per layer on one accelerator for a few
    layers, measured in the same run, and the speed ratio to the analytical model.
 
-Run: ``python benchmarks/bench_cost_speed.py [--zigzag-layers 3] [--no-zigzag]``.
+The machine is shared, so absolute rates move with its load. ``--against REV`` also times the
+analytical model of git revision ``REV`` (its ``src/hdx/cost/analytical.py``, loaded from git) on the
+same batches in the same process, interleaved with the current one, and prints the speed ratio: a
+before/after figure that does not depend on the load.
+
+Run: ``python benchmarks/bench_cost_speed.py [--zigzag-layers 3] [--no-zigzag] [--against REV]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -40,13 +50,46 @@ def best_of(fn, repeats: int = 5) -> float:
     return min(times)
 
 
+def model_at(rev: str, hardware):
+    """The AnalyticalModel class of git revision ``rev``, loaded as a separate module."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        src = subprocess.run(["git", "show", f"{rev}:src/hdx/cost/analytical.py"], cwd=root, check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"--against: cannot read src/hdx/cost/analytical.py at {rev!r}: {e}") from None
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(src)
+    spec = importlib.util.spec_from_file_location("analytical_at_rev", f.name)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["analytical_at_rev"] = mod
+    spec.loader.exec_module(mod)
+    os.unlink(f.name)
+    return mod.AnalyticalModel(hardware)
+
+
+def best_pair(fn_a, fn_b, repeats: int = 5) -> tuple[float, float]:
+    """Best times of two functions, run alternately (the same load for both)."""
+    ta, tb = [], []
+    for _ in range(repeats):
+        for fn, ts in ((fn_a, ta), (fn_b, tb)):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return min(ta), min(tb)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--zigzag-layers", type=int, default=3)
     ap.add_argument("--no-zigzag", action="store_true")
+    ap.add_argument("--against", default=None, metavar="REV",
+                    help="also time the analytical model of this git revision, interleaved; print the ratio")
     args = ap.parse_args()
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()
     model = AnalyticalModel(grid.hardware)
+    ref = model_at(args.against, grid.hardware) if args.against else None
     print(f"machine: {os.cpu_count()} CPU cores visible; numpy {np.__version__}; "
           f"grid {len(grid)} accelerators")
     print()
@@ -60,17 +103,27 @@ def main() -> None:
     many = []
     for idx in space.sample_indices(rng, 50):
         many += space.layers(space.decode(idx))
-    print(f"{'batch':42} {'layers':>7} {'pairs':>10} {'seconds':>9} {'pairs/s':>12}")
-    print("-" * 84)
+    hdr = f"{'batch':42} {'layers':>7} {'pairs':>10} {'seconds':>9} {'pairs/s':>12}"
+    if ref is not None:
+        hdr += f" {'at ' + args.against[:10]:>14} {'ratio':>6}"
+    print(hdr)
+    print("-" * len(hdr))
     rates = []
     batches = (("distinct layers of the CIFAR-10 space", distinct), ("layers of 50 random networks", many))
     for label, layers in batches:
         lt = LayerTable(layers)
-        t = best_of(lambda lt=lt: model.evaluate(lt, grid.table))
         pairs = len(lt) * len(grid)
+        if ref is None:
+            t = best_of(lambda lt=lt: model.evaluate(lt, grid.table))
+            print(f"{label:42} {len(lt):>7} {pairs:>10,} {t:>9.4f} {pairs / t:>12,.0f}")
+        else:
+            t, t_ref = best_pair(lambda lt=lt: model.evaluate(lt, grid.table),
+                                 lambda lt=lt: ref.evaluate(lt, grid.table))
+            print(f"{label:42} {len(lt):>7} {pairs:>10,} {t:>9.4f} {pairs / t:>12,.0f} "
+                  f"{pairs / t_ref:>14,.0f} {t_ref / t:>5.2f}x")
         rates.append(pairs / t)
-        print(f"{label:42} {len(lt):>7} {pairs:>10,} {t:>9.4f} {pairs / t:>12,.0f}")
-    print(f"goal >= 1,000,000 pairs/s: {'met' if min(rates) >= 1e6 else 'NOT met'}")
+    print(f"goal >= 1,000,000 pairs/s: {'met' if min(rates) >= 1e6 else 'NOT met'}"
+          + ("" if ref is None else f" (ratio: this model's speed over {args.against}'s, same process)"))
     print()
 
     # 2. exhaustive search of one network over the grid

@@ -136,23 +136,42 @@ def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs:
 # --------------------------------------------------------------------------------------------------
 
 
-def zz_arrays(zz: dict, unique: list[Layer], ztexts: list[str]):
-    """ZigZag latency and energy per unique layer [U, A], area [A] (NaN where ZigZag failed)."""
+def zz_arrays(zz: dict, unique: list[Layer], ztexts: list[str], refine: dict | None = None,
+              parts: dict | None = None, pairs: list | None = None):
+    """ZigZag latency and energy per unique layer [U, A], area [A] (NaN where ZigZag failed).
+
+    ``refine``: results of a second ZigZag search (a larger ``lpf``) for some pairs; where it found a
+    mapping with lower latency (ZigZag's own criterion; ties: energy), that one is the reference.
+    ``parts``: filled with the energy per part [U, A] when given; ``pairs``: with (u, j, latency, energy,
+    refined latency, refined energy) of every pair ``refine`` holds. Returns (..., failed, refined)."""
     A = len(ztexts)
     z_lat = np.full((len(unique), A), np.nan)
     z_en = np.full((len(unique), A), np.nan)
     z_area = np.full(A, np.nan)
-    failed = 0
+    failed = refined = 0
     for u, layer in enumerate(unique):
         for j in range(A):
-            rec = zz[layer_key(layer, ztexts[j])]
+            key = layer_key(layer, ztexts[j])
+            rec = zz[key]
+            alt = (refine or {}).get(key)
+            if pairs is not None and alt is not None and not alt.get("error") and not rec.get("error"):
+                pairs.append((u, j, rec["latency"], sum(rec["energy"].values()), alt["latency"],
+                              sum(alt["energy"].values())))
+            if alt is not None and not alt.get("error") and (
+                    rec.get("error") or (alt["latency"], sum(alt["energy"].values()))
+                    < (rec["latency"], sum(rec["energy"].values()))):
+                rec = alt
+                refined += 1
             if rec.get("error"):
                 failed += 1
                 continue
             z_lat[u, j] = rec["latency"]
             z_en[u, j] = sum(rec["energy"].values())
             z_area[j] = sum(rec["area"].values())
-    return z_lat, z_en, z_area, failed
+            if parts is not None:
+                for p, v in rec["energy"].items():
+                    parts.setdefault(p, np.full((len(unique), A), np.nan))[u, j] = v
+    return z_lat, z_en, z_area, failed, refined
 
 
 def agreement_rows(nets, net_layers, index, a: tuple, b: tuple) -> list[tuple[str, float, list, int, int]]:
@@ -174,6 +193,41 @@ def agreement_rows(nets, net_layers, index, a: tuple, b: tuple) -> list[tuple[st
         macs = sum(ly.macs for ly in layers) / 1e6
         rows.append((name, macs, rho + regrets, pick(a_edap), pick(b_edap)))
     return rows
+
+
+def diagnose(nets, net_layers, index, ours, z_parts: dict, accels: AccelTable, kinds: list[str],
+             top: int = 8) -> None:
+    """Where the energy rank disagreement comes from: the median (over networks) energy Spearman if
+    one energy part of HDX, for one dataflow and layer kind, were replaced by ZigZag's (a diagnostic
+    only: nothing of it feeds back into the model)."""
+    parts = list(z_parts)
+    kind_arr = np.array(kinds)
+
+    def median_rho(swap: np.ndarray | None, part: str | None) -> float:
+        rhos = []
+        for layers in net_layers:
+            ids = np.array([index[ly] for ly in layers])
+            zt = sum(z_parts[p][ids] for p in parts).sum(0)
+            mine = sum(ours.energy_pj[p][ids] for p in parts)
+            if swap is not None and part is not None:
+                mine = np.where(swap[ids], mine - ours.energy_pj[part][ids] + z_parts[part][ids], mine)
+            mt = mine.sum(0)
+            ok = np.isfinite(zt) & np.isfinite(mt)
+            rhos.append(spearman(mt[ok], zt[ok]))
+        return float(np.nanmedian(rhos))
+
+    base = median_rho(None, None)
+    rows = []
+    for part in parts:
+        for d, df in enumerate(DATAFLOWS):
+            for k in sorted(set(kinds)):
+                swap = (kind_arr == k)[:, None] & (accels.dataflow == d)[None, :]
+                rows.append((median_rho(swap, part), part, df, k))
+    rows.sort(reverse=True)
+    print(f"Diagnosis: median energy Spearman {base:.3f}; with one HDX energy part replaced by ZigZag's for "
+          f"one dataflow x layer kind (largest changes):")
+    for rho, part, df, k in rows[:top]:
+        print(f"  {part:<5} {df:<3} {k:<10} -> {rho:.3f}")
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -198,6 +252,12 @@ def main() -> None:
                          "every loop (none: the mapping space of HDX's full mapper; ~0.2-0.6 s/layer, lpf 5)")
     ap.add_argument("--self-lpf", type=int, default=0, help="also compare ZigZag at this lpf_limit with "
                     "ZigZag at --lpf (the reference's own stability); runs it if not cached")
+    ap.add_argument("--refine-lpf", type=int, default=0, metavar="N",
+                    help="also read the cache of ZigZag at lpf N (same --pin; nothing is run): for the pairs "
+                         "it holds, the reference is the lower-latency mapping of the two searches")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="print which energy part, dataflow and layer kind the energy rank disagreement "
+                         "comes from")
     ap.add_argument("--mapper-space", choices=("full", "taps-innermost"), default="full",
                     help="HDX mapper: full (default) or taps-innermost, the loop orders ZigZag's pinned LOMA "
                          "can reach")
@@ -225,7 +285,22 @@ def main() -> None:
     A = len(accels)
     texts = [accels.accelerator(j).text() for j in range(A)]
     ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(A)]
-    z_lat, z_en, z_area, failed = zz_arrays(zz, unique, ztexts)
+    refine = None
+    if args.refine_lpf:
+        r_model = ZigZagModel(hw, lpf_limit=args.refine_lpf, pin=args.pin)
+        r_cache = HERE / ".cache" / f"zigzag-{r_model.fingerprint()[:12]}.jsonl"
+        refine = {}
+        if r_cache.exists():
+            with r_cache.open() as f:
+                for line in f:
+                    try:
+                        rec = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+                    refine[rec["key"]] = rec
+    z_parts: dict[str, np.ndarray] = {}
+    r_pairs: list = []
+    z_lat, z_en, z_area, failed, refined = zz_arrays(zz, unique, ztexts, refine, z_parts, r_pairs)
     o_lat, o_en = ours.latency_cycles, ours.energy_total_pj
     o_area = ours.area_total_um2
     index = {ly: u for u, ly in enumerate(unique)}
@@ -237,6 +312,17 @@ def main() -> None:
           f"({len(unique)} unique layers x {A} designs in "
           f"{t_ours * 1e3:.1f} ms); ZigZag {zz_model.version}, LOMA lpf {args.lpf}, pin {args.pin}; "
           f"ZigZag failures: {failed}")
+    if refine is not None:
+        print(f"reference refined by ZigZag at lpf {args.refine_lpf}: {len(refine)} cached pairs, "
+              f"{refined} with a lower-latency mapping taken")
+        if r_pairs:
+            rp = np.array(r_pairs)
+            u, j = rp[:, 0].astype(int), rp[:, 1].astype(int)
+            dev = [np.median(np.abs(np.log(rp[:, c] / ref[u, j])))
+                   for c, ref in ((2, ours.latency_cycles), (4, ours.latency_cycles),
+                                  (3, ours.energy_total_pj), (5, ours.energy_total_pj))]
+            print(f"  on those pairs, median |log(ZigZag/HDX)|: latency {dev[0]:.3f} at lpf {args.lpf} -> "
+                  f"{dev[1]:.3f} at lpf {args.refine_lpf}; energy {dev[2]:.3f} -> {dev[3]:.3f}")
     print()
     hdr = (f"{'network':<11}{'MMACs':>7}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}  {'HDX EDAP pick':<20}"
            f"{'ZigZag EDAP pick':<20}{'regret':>8}{'reg lat':>8}{'reg E':>7}")
@@ -280,6 +366,18 @@ def main() -> None:
               f"{np.nanmedian(z_en[:, m] / o_en[:, m]):>9.2f}")
 
     print()
+    print("Per energy part, over unique layers x designs: |log(ZigZag/HDX)|, median / 90th percentile / mean "
+          "(0 = same; 0.1 ~ 10 %)")
+    print(f"{'dataflow':<10}" + "".join(f"{p:>21}" for p in z_parts))
+    for d, df in enumerate(DATAFLOWS):
+        m = accels.dataflow == d
+        cells = []
+        for p, zv in z_parts.items():
+            r = np.abs(np.log(zv[:, m] / ours.energy_pj[p][:, m]))
+            cells.append(f"{np.nanmedian(r):>8.3f} /{np.nanpercentile(r, 90):>5.2f} /{np.nanmean(r):>5.3f}")
+        print(f"{df:<10}" + "".join(cells))
+
+    print()
     print("Winning dataflow per unique layer (lowest EDP over the designs), share per layer kind")
     kinds = [ly.kind for ly in unique]
     print(f"{'kind':<11}{'layers':>7}   {'HDX ws/os/rs':<18}{'ZigZag ws/os/rs':<18}{'same':>6}")
@@ -294,6 +392,9 @@ def main() -> None:
 
         same = np.mean(o_win[m] == z_win[m])
         print(f"{k:<11}{int(m.sum()):>7}   {share(o_win):<18}{share(z_win):<18}{same:>6.0%}")
+    if args.diagnose:
+        print()
+        diagnose(nets, net_layers, index, ours, z_parts, accels, kinds)
     sys.stdout.flush()
 
 

@@ -27,7 +27,7 @@ from hdx.workload import Layer, LayerTable
 
 GRID = AcceleratorSpace.load()
 SPACE = NetworkSpace.load()
-MODEL = AnalyticalModel(GRID.hardware)
+MODEL = AnalyticalModel(GRID.hardware, precision="float64")  # golden values to 1e-9; float32 below
 
 
 def _pl(x: float, x0: float, y0: float, x1: float, y1: float) -> float:
@@ -108,6 +108,28 @@ def test_golden_depthwise_on_os():
                                                     + (2 * 9216 + 288 * 64) * E_REG)
     assert c.energy_pj["glb"][0, 0] == pytest.approx((10384 + 1168 + 1024) * E_GLB)
     assert c.energy_pj["dram"][0, 0] == pytest.approx(2192 * E_DRAM)
+
+
+def test_golden_dram_halo_of_the_channels_in_flight():
+    # depthwise 3x3, 64 channels of 32x32 (pad 1: 34x34 planes), 16-bit words, 128 KiB GLB = 65536 words,
+    # usable half (double-buffered tiles) cap = 32768. I = 64*32*32 = 65536, W = 576, O = 65536 words.
+    ly = Layer("depthwise", c=64, k=64, h=32, w=32, r=3, s=3, padding=1, groups=64, name="dw")
+    # WS 8x8: Y <- Cg = 1 with K replicated on all 8 rows, X <- the remaining K: 8 -> 64 channels in
+    #   flight; their planes, 64*34*34 = 73984 words, exceed the whole GLB -> bands of b output rows:
+    #   b = floor((32768 / (64*34) - 3) / 1) + 1 = floor(15.06 - 3) + 1 = 13 -> ceil(32/13) = 3 bands of
+    #   (13-1)*1 + 3 = 15 input rows: halo = 3*15/34 = 45/34. DRAM = I*45/34 + W + O.
+    ws = _eval(ly, "8x8,rf=64,df=ws")
+    assert ws.energy_pj["dram"][0, 0] == pytest.approx((65536 * 45 / 34 + 576 + 65536) * E_DRAM, rel=1e-9)
+    # OS 8x8 (X <- Q, Y <- P: one channel in flight) and RS 8x8 (Y <- R = 3 with 2 channels replicated,
+    #   X <- P: 2 channels): 2*34*34 words fit the GLB -> every word once: I + W + O
+    for acc in ("8x8,rf=64,df=os", "8x8,rf=64,df=rs"):
+        c = _eval(ly, acc)
+        assert c.energy_pj["dram"][0, 0] == pytest.approx((65536 + 576 + 65536) * E_DRAM, rel=1e-9)
+    # pointwise 768 -> 128 on 8x8: I = 768*64 = 49152 words > cap but fits the whole GLB: loaded once,
+    #   weights (98304 words, more than the GLB) streamed once: 49152 + 98304 reads + 8192 outputs
+    #   (v2.1, tiles of cap only: 49152 + 2 * 98304 reads)
+    pw = _eval(Layer("pointwise", c=768, k=128, h=8, w=8, name="pw"), "8x8,rf=64,df=ws")
+    assert pw.energy_pj["dram"][0, 0] == pytest.approx((49152 + 98304 + 8192) * E_DRAM, rel=1e-9)
 
 
 def test_golden_os_forwarding_sends_the_halo_once():
@@ -213,7 +235,8 @@ def test_rf_too_small_is_a_clear_error():
 
 
 def test_fingerprint_stable_and_sensitive():
-    assert MODEL.fingerprint() == AnalyticalModel(GRID.hardware).fingerprint()
+    assert MODEL.fingerprint() == AnalyticalModel(GRID.hardware, precision="float64").fingerprint()
+    assert AnalyticalModel(GRID.hardware).fingerprint() != MODEL.fingerprint()  # precision float32
     assert len(MODEL.fingerprint()) == 64
     assert AnalyticalModel(HardwareParams(word_bits=8)).fingerprint() != MODEL.fingerprint()
     t = load_tech()
@@ -350,7 +373,7 @@ def test_timeloop_reference_fidelity():
 def test_mapper_full_space_never_worse_than_taps_innermost(random_layers):
     # the full mapping space contains every taps-innermost mapping, so under the default objective
     # (latency, then energy) its choice is never slower
-    narrow = AnalyticalModel(GRID.hardware, mapper_space="taps-innermost")
+    narrow = AnalyticalModel(GRID.hardware, mapper_space="taps-innermost", precision="float64")
     a = MODEL.evaluate(random_layers, GRID.table)
     b = narrow.evaluate(random_layers, GRID.table)
     assert np.all(a.latency_cycles <= b.latency_cycles * (1 + 1e-9))
@@ -371,19 +394,59 @@ def test_no_free_input_reuse_without_forwarding():
     assert fwd.area_um2["noc"][0] > base.area_um2["noc"][0]
 
 
-def test_chunked_evaluation_equals_one_pass(random_layers):
-    # evaluate() splits large batches into chunks of layers; the result must not depend on it
+def test_chunked_evaluation_equals_one_layer_at_a_time(random_layers):
+    # evaluate() groups the layers (dense / depthwise, sorted), splits them into chunks and skips
+    # candidates that coincide for a whole chunk; none of it may change a result: compare with each
+    # layer evaluated alone, in its own pass
     from hdx.cost import analytical
 
+    accels = GRID.table[:40]
+    alone = [MODEL.evaluate(random_layers[i:i + 1], accels) for i in range(len(random_layers))]
     old = analytical._CHUNK
     try:
-        analytical._CHUNK = 10**6
-        full = MODEL.evaluate(random_layers, GRID.table[:40])
         analytical._CHUNK = 7
-        parts = MODEL.evaluate(random_layers, GRID.table[:40])
+        parts = MODEL.evaluate(random_layers, accels)
     finally:
         analytical._CHUNK = old
-    assert len(random_layers) > 7
-    np.testing.assert_array_equal(full.latency_cycles, parts.latency_cycles)
-    np.testing.assert_array_equal(full.energy_total_pj, parts.energy_total_pj)
-    np.testing.assert_array_equal(full.mapping["order"], parts.mapping["order"])
+    dw = random_layers.is_depthwise
+    assert len(random_layers) > 7 and dw.any() and not dw.all()
+    np.testing.assert_array_equal(np.concatenate([a.latency_cycles for a in alone]), parts.latency_cycles)
+    np.testing.assert_array_equal(np.concatenate([a.energy_total_pj for a in alone]), parts.energy_total_pj)
+    for k in analytical.MAPPING_FIELDS:
+        np.testing.assert_array_equal(np.concatenate([a.mapping[k] for a in alone]), parts.mapping[k])
+    np.testing.assert_array_equal(np.concatenate([a.macs for a in alone]), parts.macs)
+
+
+def test_float32_agrees_with_float64(random_layers):
+    # the default float32 evaluation: every cost within 1e-6 relative of float64, the same mappings
+    f32 = AnalyticalModel(GRID.hardware).evaluate(random_layers, GRID.table)
+    f64 = MODEL.evaluate(random_layers, GRID.table)
+    assert f32.latency_cycles.dtype == np.float64  # returned as float64 either way
+    np.testing.assert_allclose(f32.latency_cycles, f64.latency_cycles, rtol=1e-6)
+    for part in f64.energy_pj:
+        np.testing.assert_allclose(f32.energy_pj[part], f64.energy_pj[part], rtol=1e-6)
+    np.testing.assert_array_equal(f32.macs, f64.macs)
+    for k in ("mode", "order", "c_in", "k_in", "q_in", "s_in"):
+        np.testing.assert_array_equal(f32.mapping[k], f64.mapping[k])
+
+
+def test_float32_result_out_of_range_is_recomputed_in_float64(monkeypatch, random_layers):
+    # a pass whose float32 result is not finite is redone in float64 before anything is refused
+    from hdx.cost import analytical
+
+    orig = analytical.AnalyticalModel._evaluate
+    seen = []
+
+    def overflowing(self, layers, accels, precision):
+        seen.append(precision)
+        res = orig(self, layers, accels, precision)
+        if precision == "float32":
+            res.energy_pj["glb"][0, 0] = np.inf  # as an overflow past float32's range would give
+        return res
+
+    monkeypatch.setattr(analytical.AnalyticalModel, "_evaluate", overflowing)
+    layers = random_layers[0:5]
+    c = AnalyticalModel(GRID.hardware).evaluate(layers, GRID.table[:8])
+    assert "float32" in seen and "float64" in seen
+    ref = orig(MODEL, layers, GRID.table[:8], "float64")
+    np.testing.assert_array_equal(c.energy_total_pj, ref.energy_total_pj)

@@ -128,14 +128,18 @@ class LayerTable:
     def __len__(self) -> int:
         return int(self.kind.shape[0])
 
-    def __getitem__(self, idx: slice) -> LayerTable:
-        """The layers ``idx`` (a slice) as a new table."""
-        if not isinstance(idx, slice):
-            raise TypeError("LayerTable supports slices only")
+    def __getitem__(self, idx: slice | np.ndarray) -> LayerTable:
+        """The layers ``idx`` (a slice or an integer index array) as a new table."""
+        if isinstance(idx, np.ndarray) and idx.ndim == 1 and idx.dtype.kind in "iu":
+            names = [self.names[i] for i in idx.tolist()]
+        elif isinstance(idx, slice):
+            names = self.names[idx]
+        else:
+            raise TypeError("LayerTable supports slices and integer index arrays only")
         out = object.__new__(LayerTable)
         for f in ("kind", *_INT_FIELDS, "p", "q", "macs"):
             setattr(out, f, getattr(self, f)[idx])
-        out.names = self.names[idx]
+        out.names = names
         if len(out) == 0:
             raise HDXError("empty workload: at least one layer is needed")
         return out

@@ -82,10 +82,17 @@ and an order of the GLB-level loops; all candidates are evaluated as [layers × 
 
 GLB ↔ DRAM traffic
 ------------------
-Usable GLB = half its capacity (double buffering). Outputs are produced in tiles that fit it, so
-psums never go to DRAM: outputs are written once. Per group, one of inputs (I) or weights (W) is
-kept resident in tiles of that capacity and the other re-fetched once per tile; the cheaper order is
-taken: ``reads = G·min(Ig + Wg·ceil(Ig/cap), Wg + Ig·ceil(Wg/cap))`` (depthwise: ≈ I + W).
+Outputs are produced in tiles that fit the GLB, so psums never go to DRAM: outputs are written once.
+Per group, one of inputs (I) or weights (W) is kept resident and the other re-fetched once per
+resident tile; the cheaper order is taken. A resident operand that fits the whole GLB is loaded once
+(no tile is replaced, so no double buffer); otherwise it is tiled in the usable half (double
+buffering, ``cap`` words). Input tiles are bands of ``b`` output rows over the channels whose input
+planes must be in the GLB together — all Cg of a group for a dense layer, the channels unrolled on
+the array (the mapping's K replication) for a depthwise layer — and each band fetches its input rows
+with the kernel halo, ``(b−1)·stride + R`` rows, ``b`` the most that fit ``cap``:
+``halo = n_bands·((b−1)·stride + R) / (H + 2·pad)`` (1 when the planes fit the whole GLB). So
+``reads = G·min(Ig·halo + Wg·n_bands, Wg + Ig·n_W)`` with ``n_W`` = 1 if Wg fits the GLB, else
+``ceil(Wg/cap)``; depthwise: ``I·halo + W``. No line buffer (halo rows are fetched again per band).
 
 Latency (double-buffered GLB, pipeline fill and drain)
 ------------------------------------------------------
@@ -104,6 +111,14 @@ Per MAC: WS one RF read (weight) and three register accesses; OS a psum RF read 
 reads; RS weight and input RF reads and a psum RF read + write. Every fill of a PE's RF or register is
 one write there; every psum fill/drain one access. (Register and hop energy are reported inside the
 ``rf`` part.) No leakage, no clock, no wire energy beyond the hop.
+
+Numerics
+--------
+Evaluated in float32 by default (``precision``): every cost is within 1e-6 relative of float64 and the
+chosen mappings are the same (tested); results are returned as float64, MACs as exact integers. A
+result that is not finite in float32 is recomputed in float64 before it is refused. Layers are
+evaluated in chunks (dense and depthwise apart); a mapping candidate that coincides with an earlier one
+for a whole chunk is evaluated once.
 
 Area
 ----
@@ -138,6 +153,9 @@ MIN_RF_WORDS: dict[str, tuple[int, str]] = {
 }
 _GROUPS_PER_AXIS: tuple[int, ...] = (1, 2, 3, 4)
 _CHUNK = 64  # layers per vectorised pass
+# internal precision: float32 (default) halves the memory traffic; its results agree with float64
+# within 1e-6 relative (tests/test_cost_model.py). Results are returned as float64 either way.
+Precision = Literal["float32", "float64"]
 # RF tile factors the mapper tries for a channel loop (and, for RS, the output-row loop; 0 = whole row)
 _FACTORS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
 _ROW_FACTORS: tuple[int, ...] = (1, 4, 16, 0)
@@ -176,6 +194,74 @@ def _axis(d1: np.ndarray, d2: np.ndarray, size: np.ndarray) -> tuple[np.ndarray,
     return best_t, best_f
 
 
+def _all_finite(c: LayerCosts) -> bool:
+    return bool(np.isfinite(c.latency_cycles).all() and np.isfinite(c.compute_cycles).all()
+                and all(np.isfinite(v).all() for v in c.energy_pj.values()))
+
+
+def _empty_like_rows(part: LayerCosts, n: int) -> LayerCosts:
+    rows = lambda a: np.empty((n, *a.shape[1:]), dtype=a.dtype)  # noqa: E731
+    return LayerCosts(latency_cycles=rows(part.latency_cycles), compute_cycles=rows(part.compute_cycles),
+                      memory_cycles=rows(part.memory_cycles),
+                      energy_pj={k: rows(v) for k, v in part.energy_pj.items()}, area_um2=part.area_um2,
+                      utilisation=rows(part.utilisation), macs=rows(part.macs), clock_mhz=part.clock_mhz,
+                      mapping=None if part.mapping is None else {k: rows(v) for k, v in part.mapping.items()})
+
+
+def _put_rows(res: LayerCosts, idx: np.ndarray, part: LayerCosts) -> None:
+    for name in ("latency_cycles", "compute_cycles", "memory_cycles", "utilisation", "macs"):
+        getattr(res, name)[idx] = getattr(part, name)
+    for k, v in part.energy_pj.items():
+        res.energy_pj[k][idx] = v
+    if res.mapping is not None and part.mapping is not None:
+        for k, v in part.mapping.items():
+            res.mapping[k][idx] = v
+
+
+def _chunks(layers: LayerTable) -> list[np.ndarray]:
+    """Layer indices in evaluation chunks: depthwise and dense layers apart, each sorted by output width
+    (then kernel size), at most ``_CHUNK`` layers each."""
+    n = len(layers)
+    dw = np.asarray(layers.is_depthwise)
+    if n <= _CHUNK and (dw.all() or not dw.any()):
+        return [np.arange(n)]
+    order = np.lexsort((np.asarray(layers.r), np.asarray(layers.q), dw))
+    n_dw = int(dw.sum())
+    groups = [order[:n - n_dw], order[n - n_dw:]]  # dense first (dw sorts last)
+    return [g[i:i + _CHUNK] for g in groups for i in range(0, len(g), _CHUNK) if len(g)]
+
+
+def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
+    """Groups of ``order`` (innermost first) in the innermost run an operand with relevance ``rel`` does
+    not depend on (array relevance: ``("a", g)``, the run continues where it is irrelevant)."""
+    out: list = []
+    for g in order:
+        r = rel[g]
+        if isinstance(r, bool | np.bool_):
+            if r:
+                break
+            out.append(g)
+        else:
+            out.append(("a", g))
+    return out
+
+
+class _Distinct:
+    """Remembers the tile parameters of the candidates evaluated so far: a candidate whose parameters
+    equal an earlier one's for every (layer, accelerator) is the same mapping and is skipped (ties go to
+    the first candidate anyway, so skipping it changes nothing)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple] = []
+
+    def new(self, *params) -> bool:
+        for prev in self.seen:
+            if all(np.array_equal(a, b) for a, b in zip(prev, params, strict=True)):
+                return False
+        self.seen.append(params)
+        return True
+
+
 class _Candidate:
     """Traffic of one mapping candidate on one dataflow's [L, A_d] slice (words, pJ, cycles)."""
 
@@ -195,13 +281,15 @@ class AnalyticalModel:
     ``latency`` (ties: energy; the default, as ZigZag's minimal-latency reduction), ``energy`` (ties:
     latency) or ``edp``. ``mapper_space``: ``full`` (default) or ``taps-innermost`` (the kernel taps
     always innermost, as ZigZag's LOMA with FX/FY pinned: OS's ``k-inner`` only for 1×1 kernels).
+    ``precision``: ``float32`` (default, faster) or ``float64`` internal arithmetic (see Numerics).
     """
 
     name = "analytical"
-    version = "2.1"
+    version = "2.2"
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
-                 mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full"):
+                 mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
+                 precision: Precision = "float32"):
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
             self.tech = tech
@@ -213,11 +301,14 @@ class AnalyticalModel:
         if mapper_space not in ("full", "taps-innermost"):
             raise HDXError(f"mapper_space must be full or taps-innermost, got {mapper_space!r}")
         self.mapper_space: MapperSpace = mapper_space
+        if precision not in ("float32", "float64"):
+            raise HDXError(f"precision must be float32 or float64, got {precision!r}")
+        self.precision: Precision = precision
 
     def fingerprint(self) -> str:
         """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
         blob = {"model": self.name, "version": self.version, "mapper": self.mapper_objective,
-                "mapper_space": self.mapper_space,
+                "mapper_space": self.mapper_space, "precision": self.precision,
                 "hardware": self.hardware.model_dump(mode="json"),
                 "tech": self.tech.model_dump(mode="json")}
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
@@ -246,14 +337,29 @@ class AnalyticalModel:
         """Costs of every layer on every accelerator: [L, A] arrays (cycles, pJ) and area [A] (µm²);
         ``mapping`` holds the chosen mapping of each pair (:data:`MAPPING_FIELDS`). A non-finite cost
         (from extreme hardware or technology values) is an :class:`HDXError`, never a result."""
-        with np.errstate(over="ignore", invalid="ignore"):  # refused below by check_finite
-            if len(layers) <= _CHUNK:
-                return self._evaluate(layers, accels)
-            # large batches in chunks of layers: the [L, A] temporaries stay cache-sized
-            parts = [self._evaluate(layers[i:i + _CHUNK], accels) for i in range(0, len(layers), _CHUNK)]
-            return LayerCosts.concat(parts)
+        res = self._evaluate_chunks(layers, accels, self.precision)
+        if self.precision == "float32" and not _all_finite(res):
+            res = self._evaluate_chunks(layers, accels, "float64")  # beyond float32's range: redo
+        return check_finite(res, layers, accels, model=f"{self.name} v{self.version}")
 
-    def _evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
+    def _evaluate_chunks(self, layers: LayerTable, accels: AccelTable, precision: Precision) -> LayerCosts:
+        with np.errstate(over="ignore", invalid="ignore"):  # refused by check_finite
+            # chunks of at most _CHUNK layers (the [L, A] temporaries stay cache-sized), depthwise and
+            # dense layers apart and sorted by output width: within a chunk, more mapping candidates
+            # coincide for every layer and are evaluated once (see _Distinct)
+            chunks = _chunks(layers)
+            if len(chunks) == 1:
+                return self._evaluate(layers, accels, precision)
+            res = None
+            for idx in chunks:
+                part = self._evaluate(layers[idx], accels, precision)
+                if res is None:  # the first chunk sets the fields; every chunk writes its rows
+                    res = _empty_like_rows(part, len(layers))
+                _put_rows(res, idx, part)
+            assert res is not None
+            return res
+
+    def _evaluate(self, layers: LayerTable, accels: AccelTable, precision: Precision) -> LayerCosts:
         hw, tech = self.hardware, self.tech
         wbits = hw.word_bits
         n_acc = len(accels)
@@ -262,7 +368,8 @@ class AnalyticalModel:
         rfw_all = np.floor(accels.rf_bytes * 8 / wbits)
         self._check_rf(layers, accels, rfw_all)
 
-        col = lambda a: np.asarray(a, dtype=np.float64)[:, None]  # noqa: E731
+        DT = np.float32 if precision == "float32" else np.float64  # noqa: N806
+        col = lambda a: np.asarray(a, dtype=DT)[:, None]  # noqa: E731
         lay = dict(N=col(layers.n), K=col(layers.k), C=col(layers.c), G=col(layers.groups),
                    H=col(layers.h), W=col(layers.w), R=col(layers.r), S=col(layers.s),
                    P=col(layers.p), Q=col(layers.q), st=col(layers.stride), pad=col(layers.padding))
@@ -276,20 +383,21 @@ class AnalyticalModel:
         lay.update(macs=macs, w_tot=w_tot, i_tot=i_tot, o_tot=o_tot)
 
         shape = (len(layers), n_acc)
-        out = {k: np.empty(shape) for k in ("compute", "glb_arr", "local_pj", "hops")}
-        mapping = {k: np.zeros(shape) for k in MAPPING_FIELDS}
+        out = {k: np.empty(shape, dtype=DT) for k in ("compute", "glb_arr", "local_pj", "hops", "inflight")}
+        mapping = {k: np.zeros(shape, dtype=DT) for k in MAPPING_FIELDS}
         e = dict(reg=tech.register_energy_pj(wbits))  # a 1-word register access; a hop is one write
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size == 0:
                 continue
-            acc = dict(X=np.asarray(accels.pe_x[idx], dtype=np.float64)[None, :],
-                       Y=np.asarray(accels.pe_y[idx], dtype=np.float64)[None, :],
-                       rfb=np.asarray(accels.rf_bytes[idx], dtype=np.float64)[None, :])
+            acc = dict(X=np.asarray(accels.pe_x[idx], dtype=DT)[None, :],
+                       Y=np.asarray(accels.pe_y[idx], dtype=DT)[None, :],
+                       rfb=np.asarray(accels.rf_bytes[idx], dtype=DT)[None, :])
             acc["rfw"] = np.floor(acc["rfb"] * 8 / wbits)
             acc["e_rf"] = tech.sram_energy_pj(acc["rfb"], wbits)
-            acc["e_glb"] = tech.sram_energy_pj(accels.glb_bytes[idx].astype(np.float64)[None, :], wbits)
-            compute, cands = getattr(self, f"_{df}")(lay, acc, e)
+            acc["e_glb"] = tech.sram_energy_pj(accels.glb_bytes[idx].astype(DT)[None, :], wbits)
+            compute, cands, inflight = getattr(self, f"_{df}")(lay, acc, e)
+            out["inflight"][:, idx] = inflight
             best = self._select(compute, cands, acc["e_glb"], e["reg"])
             out["compute"][:, idx] = compute
             for k in ("glb_arr", "local_pj", "hops"):
@@ -297,15 +405,28 @@ class AnalyticalModel:
             for k in MAPPING_FIELDS:
                 mapping[k][:, idx] = best["fields"][k]
 
-        # GLB <-> DRAM (every dataflow): one operand resident in the usable half of the GLB, in tiles;
-        # the other re-fetched once per tile; the cheaper order is taken.
-        glb_bytes = accels.glb_bytes.astype(np.float64)[None, :]
+        # GLB <-> DRAM (every dataflow, see the module docstring): one operand resident (whole if it fits
+        # the GLB, else in tiles of the usable half), the other re-fetched once per tile; input tiles are
+        # bands of output rows, each fetching its input rows with the kernel halo.
+        glb_bytes = accels.glb_bytes.astype(DT)[None, :]
         cap = glb_bytes * 8 / wbits / 2
-        G = lay["G"]
+        G, dw = lay["G"], lay["dw"]
         ig, wg = i_tot / G, w_tot / G
-        i_res = ig + wg * _cdiv(ig, cap)
-        w_res = wg + ig * _cdiv(wg, cap)
-        dram_rd = G * np.minimum(i_res, w_res)
+        # channels whose input planes must be in the GLB together: all Cg of a group (dense), the
+        # spatially unrolled channels (depthwise)
+        ch = np.where(dw, out["inflight"], lay["Cg"])
+        hp = lay["H"] + 2 * lay["pad"]
+        wp = lay["W"] + 2 * lay["pad"]
+        st, R, P = lay["st"], lay["R"], lay["P"]
+        fits = ch * N * hp * wp <= 2 * cap  # loaded once: no tile replaced, no double buffer needed
+        band = np.floor((cap / (ch * N * wp) - R) / st) + 1
+        band = np.where(fits, P, np.clip(band, 1.0, P))
+        n_band = _cdiv(P, band)
+        halo = np.where(n_band > 1, n_band * ((band - 1) * st + R) / hp, 1.0)
+        halo = np.maximum(halo, 1.0)
+        i_res = ig * halo + wg * n_band
+        w_res = wg + ig * np.where(wg <= 2 * cap, 1.0, _cdiv(wg, cap))
+        dram_rd = np.where(dw, i_tot * halo + w_tot, G * np.minimum(i_res, w_res))
         first_tile = np.minimum(np.where(i_res <= w_res, ig, wg), cap)  # the resident operand's first tile
         wbytes = wbits / 8
         dram_cyc = (dram_rd + o_tot) * wbytes / hw.dram_bytes_per_cycle
@@ -313,13 +434,18 @@ class AnalyticalModel:
         drain = np.minimum(o_tot, cap) * wbytes / hw.dram_bytes_per_cycle
         glb_cyc = out["glb_arr"] / hw.glb_words_per_cycle
         latency = np.maximum(np.maximum(out["compute"], glb_cyc) + fill + drain, dram_cyc)
+        # results in float64; MACs exactly, from the integer loop bounds
+        f64 = lambda a: np.broadcast_to(np.asarray(a, dtype=np.float64), shape).copy()  # noqa: E731
+        macs64 = np.prod(np.stack([np.asarray(v, dtype=np.int64) for v in (
+            layers.n, layers.k, np.asarray(layers.c) // np.asarray(layers.groups), layers.p, layers.q,
+            layers.r, layers.s)]), axis=0)
         pes = accels.num_pes.astype(np.float64)
         e_glb = tech.sram_energy_pj(glb_bytes, wbits)
         energy = {
-            "mac": np.broadcast_to(macs * tech.mac_energy_pj(wbits), shape).copy(),
-            "rf": out["local_pj"] + out["hops"] * e["reg"],
-            "glb": (out["glb_arr"] + dram_rd + o_tot) * e_glb,
-            "dram": np.broadcast_to((dram_rd + o_tot) * tech.dram_energy_pj(wbits), shape).copy(),
+            "mac": f64(macs64[:, None] * tech.mac_energy_pj(wbits)),
+            "rf": f64(out["local_pj"] + out["hops"] * e["reg"]),
+            "glb": f64((out["glb_arr"] + dram_rd + o_tot) * e_glb),
+            "dram": f64((dram_rd + o_tot) * tech.dram_energy_pj(wbits)),
         }
         fwd_regs = 1.0 if hw.noc == "forwarding" else 0.0
         area = {
@@ -328,11 +454,11 @@ class AnalyticalModel:
             "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64)),
             "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
         }
-        return check_finite(LayerCosts(latency_cycles=latency, compute_cycles=out["compute"],
-                          memory_cycles=latency - out["compute"],
-                          energy_pj=energy, area_um2=area, utilisation=macs / (latency * pes[None, :]),
-                          macs=macs[:, 0].astype(np.int64), clock_mhz=hw.clock_mhz, mapping=mapping),
-                            layers, accels, model=f"{self.name} v{self.version}")
+        latency, compute = f64(latency), f64(out["compute"])
+        util = macs64[:, None] / (latency * pes[None, :])
+        return LayerCosts(latency_cycles=latency, compute_cycles=compute, memory_cycles=latency - compute,
+                          energy_pj=energy, area_um2=area, utilisation=util, macs=macs64,
+                          clock_mhz=hw.clock_mhz, mapping={k: f64(v) for k, v in mapping.items()})
 
     # ------------------------------------------------------------------------------------------
     def _select(self, compute: np.ndarray, cands: list[_Candidate], e_glb: np.ndarray, e_hop: float) -> dict:
@@ -371,41 +497,52 @@ class AnalyticalModel:
         orders that skip the same groups for every operand are the same mapping and computed once.
         """
         total = bounds[0] * bounds[1] * bounds[2]
-        best = None
+        opts: list[tuple[int, dict, dict, np.ndarray]] = []
         seen: set = set()
         for n, order in enumerate(ORDERS):
-            words, fills, key = {}, {}, []
+            # the groups each operand skips (innermost run it does not depend on); arithmetic only for
+            # orders not seen before
+            key = tuple((x, tuple(_skipped(rel, order))) for x, (_, _, rel) in ops.items())
+            if key in seen:
+                continue
+            seen.add(key)
+            words, fills = {}, {}
             for x, (fp, dist, rel) in ops.items():
-                div, run, skipped = 1.0, True, []
+                div, run = 1.0, True
                 for g in order:
                     r = rel[g]
                     if isinstance(r, bool | np.bool_):
                         if r:
                             break
                         div = div * bounds[g] if run is True else div * np.where(run, bounds[g], 1.0)
-                        skipped.append(g)
                     else:
                         run = np.logical_and(run, ~r)
                         div = div * np.where(run, bounds[g], 1.0)
-                        skipped.append(("a", g))
-                key.append((x, tuple(skipped)))
                 fills[x] = fp * total / div
                 words[x] = fills[x] * dist
-            key_t = tuple(key)
-            if key_t in seen:
-                continue
-            seen.add(key_t)
             if "o" in words:  # psum writes, and read-backs of all but the first
                 words["o"] = words["o"] + np.maximum(words["o"] - o_tot, 0.0)
-            tot = sum(words.values())
-            if best is None:
-                best = [tot, words, fills, np.zeros_like(tot)]
-                continue
-            b = tot < best[0]
-            best = [np.where(b, tot, best[0]), {x: np.where(b, words[x], best[1][x]) for x in words},
-                    {x: np.where(b, fills[x], best[2][x]) for x in fills}, np.where(b, float(n), best[3])]
-        assert best is not None
-        return best[1], best[2], best[3]
+            opts.append((n, words, fills, sum(words.values())))
+        if len(opts) == 1:
+            n, words, fills, tot = opts[0]
+            return words, fills, np.full(np.shape(tot), float(n), dtype=np.result_type(tot))
+        shape = np.broadcast_shapes(*(np.shape(o[3]) for o in opts))
+        best, masks = opts[0][3], []
+        for o in opts[1:]:  # a later order replaces the best only if strictly better: first on ties
+            b = o[3] < best
+            best = np.where(b, o[3], best)
+            masks.append(b)
+
+        def choose(vals: list) -> np.ndarray:
+            res = vals[0]
+            for m, v in zip(masks, vals[1:], strict=True):
+                res = np.where(m, v, res)
+            return np.broadcast_to(res, shape)
+
+        words = {x: choose([o[1][x] for o in opts]) for x in opts[0][1]}
+        fills = {x: choose([o[2][x] for o in opts]) for x in opts[0][2]}
+        order = choose([np.asarray(o[0], dtype=np.result_type(best)) for o in opts])
+        return words, fills, order
 
     # -- weight-stationary ---------------------------------------------------------------------
     def _ws(self, lay: dict, acc: dict, e: dict):
@@ -424,8 +561,11 @@ class AnalyticalModel:
         dist = dict(w=act, i=np.where(dw, uK, cy), o=uK)
         rel = dict(w=(False, True, True), o=(True, False, True))
         cands = []
+        distinct = _Distinct()
         for c_in in _FACTORS:
             c = np.where(pairs >= c_in, np.minimum(c_in, Ct), 1.0)
+            if not distinct.new(c):
+                continue
             bounds = (N * P * Q, _cdiv(Ct, c) * n_tc, Kt)
             ops = dict(w=(c * s_in, dist["w"], rel["w"]), o=(np.ones_like(c), dist["o"], rel["o"]))
             words, f, order = self._orders(ops, bounds, lay["o_tot"])
@@ -435,7 +575,7 @@ class AnalyticalModel:
                      + (compute + 2 * f["o"]) * act * e["reg"])
             cands.append(_Candidate(np.ones_like(compute, dtype=bool), w, i, o, local, np.zeros_like(compute),
                                     dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in)))
-        return compute, cands
+        return compute, cands, uK
 
     # -- output-stationary ---------------------------------------------------------------------
     def _os(self, lay: dict, acc: dict, e: dict):
@@ -455,8 +595,11 @@ class AnalyticalModel:
         cands = []
         # k-inner puts K inside the taps: outside the taps-innermost space unless the kernel is 1x1
         k_inner_ok = np.broadcast_to((R * S == 1) | (self.mapper_space == "full"), compute.shape)
+        distinct = _Distinct()
         for mode, k_in in itertools.product(range(2), _FACTORS):
             k = np.minimum(np.minimum(k_in, rfw), Kt)
+            if not distinct.new(mode, k):
+                continue
             kb = _cdiv(Kt, k)
             bounds = (N * Pt * Qt, Ct, kb)
             words, f, order = self._orders(dict(o=(k, dist["o"], rel["o"])), bounds, lay["o_tot"])
@@ -474,7 +617,7 @@ class AnalyticalModel:
             valid = np.ones_like(compute, dtype=bool) if mode == 0 else k_inner_ok
             cands.append(_Candidate(valid, w, i, o, local, hops,
                                     dict(mode=float(mode), order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=S)))
-        return compute, cands
+        return compute, cands, uK
 
     # -- row-stationary ------------------------------------------------------------------------
     def _rs(self, lay: dict, acc: dict, e: dict):
@@ -491,9 +634,12 @@ class AnalyticalModel:
         dist = dict(w=ry * uC * uK, i=diag * np.where(dw, uK, uC), o=px * uK)
         rel = dict(w=(False, True, True), i=(True, True, dw), o=(True, False, True))
         cands = []
+        distinct = _Distinct()
         for q_in, c_in in itertools.product(_ROW_FACTORS, _FACTORS):
             q = Q if q_in == 0 else np.minimum(q_in, Q)
             c = np.where(dw, 1.0, np.minimum(c_in, Ct))
+            if not distinct.new(q, c):
+                continue
             s = np.minimum(S, np.floor((rfw - q - c * (q - 1) * st) / (2 * c)))
             w_ext = (q - 1) * st + s
             k_dense = np.floor((rfw - c * w_ext) / np.maximum(c * s + q, 1.0))
@@ -513,7 +659,7 @@ class AnalyticalModel:
                      + (f["w"] * e_b["w"] + f["i"] * e_b["i"] + 2 * f["o"] * e_b["o"]) * act)
             cands.append(_Candidate(valid, w, i, o, local, np.zeros_like(compute),
                                     dict(mode=0.0, order=order, c_in=c, k_in=k, q_in=q, s_in=s)))
-        return compute, cands
+        return compute, cands, uK
 
 
 def describe_mapping(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: str) -> str:

@@ -115,11 +115,14 @@ class TechTable(StrictModel):
 
 
 def _loglog(x, xs: list[float], ys: list[float]) -> np.ndarray:
-    """Piecewise power-law interpolation through (xs, ys); end segments extended; one point: constant."""
-    x = np.asarray(x, dtype=np.float64)
+    """Piecewise power-law interpolation through (xs, ys); end segments extended; one point: constant.
+    Computed in float32 when ``x`` is float32, else in float64."""
+    x = np.asarray(x)
+    dt = np.float32 if x.dtype == np.float32 else np.float64  # float32 in, float32 out (faster)
+    x = x.astype(dt, copy=False)
     if len(xs) == 1:
         return np.full_like(x, ys[0])
-    lx, ly = np.log(np.asarray(xs, dtype=np.float64)), np.log(np.asarray(ys, dtype=np.float64))
+    lx, ly = np.log(np.asarray(xs, dtype=dt)), np.log(np.asarray(ys, dtype=dt))
     t = np.log(x)
     i = np.clip(np.searchsorted(lx, t) - 1, 0, len(lx) - 2)
     slope = (ly[i + 1] - ly[i]) / (lx[i + 1] - lx[i])
