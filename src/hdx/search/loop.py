@@ -33,6 +33,7 @@ rounds of ``recheck_steps`` extra arch steps with internally tightened targets; 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -162,8 +163,10 @@ class SearchData:
     sizes: dict = field(default_factory=dict)
 
 
-def load_data(cfg: SearchConfig) -> SearchData:
+def load_data(cfg: SearchConfig, device: torch.device | str = "cpu") -> SearchData:
     from hdx.data import Augment, BatchLoader, load_cifar10, split_train_val, subset
+
+    dev = {"device": device, "device_rng": torch.device(device).type == "cuda"}  # data held on the device
 
     if cfg.fake_data:
         g = torch.Generator().manual_seed(cfg.seed + 12345)
@@ -178,14 +181,16 @@ def load_data(cfg: SearchConfig) -> SearchData:
     n_val = max(1, int(round(x.shape[0] * cfg.val_fraction)))
     (tx, ty), (vx, vy) = split_train_val(x, y, val_size=n_val, seed=cfg.seed)
     bs = cfg.batch_size
-    train = BatchLoader(tx, ty, batch_size=bs, augment=Augment(), shuffle=True, drop_last=True, seed=cfg.seed)
-    val = BatchLoader(vx, vy, batch_size=bs, augment=None, shuffle=True, drop_last=True, seed=cfg.seed + 1)
+    train = BatchLoader(tx, ty, batch_size=bs, augment=Augment(), shuffle=True, drop_last=True, seed=cfg.seed,
+                        **dev)
+    val = BatchLoader(vx, vy, batch_size=bs, augment=None, shuffle=True, drop_last=True, seed=cfg.seed + 1,
+                      **dev)
     if len(train) == 0 or len(val) == 0:
         raise HDXError(f"subset too small for batch size {bs}: {tx.shape[0]} train / {vx.shape[0]} val "
                        f"images; raise --subset or lower batch_size")
-    calib = BatchLoader(tx, ty, batch_size=bs, augment=None, shuffle=False)
-    val_eval = BatchLoader(vx, vy, batch_size=500, augment=None, shuffle=False)
-    test = (BatchLoader(test_x, test_y, batch_size=500, augment=None, shuffle=False) if cfg.eval_images
+    calib = BatchLoader(tx, ty, batch_size=bs, augment=None, shuffle=False, **dev)
+    val_eval = BatchLoader(vx, vy, batch_size=500, augment=None, shuffle=False, **dev)
+    test = (BatchLoader(test_x, test_y, batch_size=500, augment=None, shuffle=False, **dev) if cfg.eval_images
             else None)
     return SearchData(train, val, calib, val_eval, test,
                       {"train": int(tx.shape[0]), "val": int(vx.shape[0]), "test": int(test_x.shape[0])})
@@ -206,12 +211,21 @@ class Searcher:
 
     def __init__(self, setup: SearchSetup, data: SearchData, run: RunDir):
         from hdx.model.supernet import SuperNet
+        from hdx.train.trainer import resolve_device
 
         cfg = self.cfg = setup.cfg
         self.s, self.data, self.run = setup, data, run
         apply_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
-        self.net = SuperNet(setup.space, cfg.supernet_mode, cfg.width_mult, tau=cfg.tau0)
+        # device: CUDA runs NHWC + bf16 autocast and reads the loss back every log_every steps only
+        self.device = resolve_device(cfg.device)
+        self.cuda = self.device.type == "cuda"
+        self.fmt = torch.channels_last if (cfg.channels_last or self.cuda) else torch.contiguous_format
+        if self.cuda:
+            torch.backends.cudnn.benchmark = True
+        self.net = SuperNet(setup.space, cfg.supernet_mode, cfg.width_mult, tau=cfg.tau0).to(
+            self.device, memory_format=self.fmt)
+        setup.evaluator.to(self.device)
         self.alpha = self.net.alpha
         self.w_opt = torch.optim.SGD(self.net.weight_parameters(), lr=cfg.w_lr, momentum=cfg.w_momentum,
                                      nesterov=cfg.w_momentum > 0, weight_decay=cfg.w_weight_decay)
@@ -232,7 +246,8 @@ class Searcher:
                 "w_opt": self.w_opt.state_dict(), "a_opt": self.a_opt.state_dict(),
                 "delta": self.delta.state_dict(), "targets": self.targets.tolist(),
                 "tight": self.tight.tolist(), "rng": torch.get_rng_state(),
-                "epoch_times": list(self.epoch_times)}
+                "epoch_times": list(self.epoch_times),
+                **({"cuda_rng": torch.cuda.get_rng_state(self.device)} if self.cuda else {})}
 
     def load_state(self, st: dict) -> None:
         try:
@@ -251,6 +266,8 @@ class Searcher:
         self.targets = np.asarray(st["targets"], dtype=np.float64)
         self.tight = np.asarray(st["tight"], dtype=np.float64)
         torch.set_rng_state(st["rng"])
+        if self.cuda and "cuda_rng" in st:
+            torch.cuda.set_rng_state(st["cuda_rng"], self.device)
         self.epoch_times = list(st["epoch_times"])
 
     def warm_state(self) -> dict:
@@ -275,7 +292,15 @@ class Searcher:
             self.epoch += 1
 
     # ----- steps -------------------------------------------------------------------------------------
-    def weight_step(self, xb: torch.Tensor, yb: torch.Tensor) -> float:
+    def forward(self, xb: torch.Tensor) -> torch.Tensor:
+        """Supernet logits (NHWC when configured; bf16 autocast on CUDA; the CPU path is unchanged)."""
+        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else contextlib.nullcontext()
+        with ctx:
+            return self.net(xb.contiguous(memory_format=self.fmt)).float()
+
+    def weight_step(self, xb: torch.Tensor, yb: torch.Tensor) -> float | torch.Tensor:
+        """One weight step; returns the loss (a float; on CUDA a device tensor, read back by the caller
+        every ``log_every`` steps, so the step does not wait for the device)."""
         cfg = self.cfg
         lr = 0.5 * cfg.w_lr * (1 + math.cos(math.pi * self.wstep / max(1, self.total_wsteps)))
         for gp in self.w_opt.param_groups:
@@ -283,13 +308,14 @@ class Searcher:
         self.net.set_phase("weights")
         self.net.train()
         self.w_opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.net(xb), yb)
-        self._finite("weight-step loss", loss)
+        loss = F.cross_entropy(self.forward(xb), yb)
+        if not self.cuda:
+            self._finite("weight-step loss", loss)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.weight_parameters(), 5.0)
         self.w_opt.step()
         self.wstep += 1
-        return float(loss.detach())
+        return loss.detach() if self.cuda else float(loss.detach())
 
     def _one_hot_argmax(self) -> torch.Tensor:
         idx = self.net.argmax_indices()
@@ -304,7 +330,7 @@ class Searcher:
         try:
             self.net.set_phase("arch")
             self.net.train()
-            ce = F.cross_entropy(self.net(xb), yb)
+            ce = F.cross_entropy(self.forward(xb), yb)
         finally:
             for p in weights:
                 p.requires_grad_(True)
@@ -394,10 +420,17 @@ class Searcher:
                 vx, vy = next(val_iter)
                 rec = self.arch_step(vx, vy)
             timer.tick()
+            if self.cuda:  # the only read-back of the weight loss: every log_every steps
+                if n % cfg.log_every == 0 or n == len(self.data.train):
+                    self._finite("weight-step loss", ce_sum)
+                    if progress:
+                        bar.set_postfix_str(f"ce {float(ce_sum) / n:.3f}")
+                continue
             degrade_on_stall(timer, cfg.threads is not None, bar.write if progress else print)
             if progress:
                 bar.set_postfix_str(timer.text() + (" " + self._postfix(rec, ce_sum / n) if rec else ""))
         bar.close()
+        ce_sum = float(ce_sum)
         self.run.log({"phase": "epoch", "epoch": e, "train_ce": ce_sum / max(1, n),
                       "arch": self.s.space.arch_text(self.net.derive())})
 
@@ -472,7 +505,7 @@ class Searcher:
     @torch.no_grad()
     def accuracy(self, arch: tuple[str, ...]) -> dict:
         """Accuracy of the derived network with inherited supernet weights (BN recalibrated)."""
-        net = self.net.extract(arch)
+        net = self.net.extract(arch).to(memory_format=self.fmt)
         for m in net.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.reset_running_stats()
@@ -481,13 +514,13 @@ class Searcher:
         for i, (xb, _) in enumerate(self.data.calib.epoch(0)):
             if i >= self.cfg.bn_batches:
                 break
-            net(xb)
+            net(xb.contiguous(memory_format=self.fmt))
         net.eval()
 
         def acc(loader) -> float:
             correct = total = 0
             for xb, yb in loader.epoch(0):
-                correct += int((net(xb).argmax(1) == yb).sum())
+                correct += int((net(xb.contiguous(memory_format=self.fmt)).argmax(1) == yb).sum())
                 total += int(yb.numel())
             return correct / max(1, total)
 
@@ -515,7 +548,7 @@ class Searcher:
             "objective": cfg.objective,
             "objective_value": float(s.objective.raw({m: torch.tensor(exh.metrics[m]) for m in METRICS})),
             "predicted_end": pred,
-            "alpha_probs": self.net.arch_probs().detach().numpy().round(6).tolist(),
+            "alpha_probs": self.net.arch_probs().detach().cpu().numpy().round(6).tolist(),
             "recheck_rounds": rounds,
             "min_achievable": s.achievable.minima,
             "evaluator": s.evaluator_kind,
@@ -559,8 +592,10 @@ def run_search(cfg: SearchConfig, out: str | Path, *, resume: bool = False,
     from hdx.report.rundir import check_out_dir
 
     check_out_dir(out, resume=resume)  # output-folder problems before any work
+    from hdx.train.trainer import resolve_device
+
     setup = setup or prepare(cfg)
-    data = load_data(cfg)
+    data = load_data(cfg, resolve_device(cfg.device))
     run = RunDir(out, resume=resume)
     if not resume or run.restartable:
         run.write_config(cfg)

@@ -34,9 +34,15 @@ class TrainConfig(StrictModel):
     @field_validator("device")
     @classmethod
     def _device(cls, v: str) -> str:
-        if v != "auto" and not (v == "cpu" or v == "cuda" or v.startswith("cuda:") or v == "mps"):
-            raise ValueError(f"device '{v}': use auto, cpu, cuda or cuda:N")
-        return v
+        return check_device(v)
+
+
+def check_device(v: str) -> str:
+    """A device name HDX accepts: auto, cpu, cuda, cuda:N (or mps); ValueError otherwise."""
+    if v != "auto" and not (v == "cpu" or v == "cuda" or (v.startswith("cuda:") and v[5:].isdigit())
+                            or v == "mps"):
+        raise ValueError(f"device '{v}': use auto, cpu, cuda or cuda:N")
+    return v
 
 
 def load_train_config(name_or_path: str = "default", overrides: dict | None = None) -> TrainConfig:
