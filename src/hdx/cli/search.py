@@ -54,6 +54,9 @@ def search_cmd(
     space: str = typer.Option(None, "--space", help="Network space: shipped name or YAML path."),
     accel_space: str = typer.Option(None, "--accel-space", help="Accelerator space: shipped name or YAML."),
     progress: bool = typer.Option(None, "--progress/--no-progress", help="Show the progress bar."),
+    device: str = typer.Option(None, "--device", help="auto (CUDA when present), cpu, cuda, cuda:N."),
+    retrain_epochs: int = typer.Option(None, "--retrain-epochs", help="After the search, train the derived "
+                                       "network from scratch for N epochs into RUN/retrain (0: no retrain)."),
 ) -> None:
     """Search a network and its accelerator on CIFAR-10; re-check every budget with the cost model."""
     from hdx.config import read_yaml, validate
@@ -70,7 +73,8 @@ def search_cmd(
     given = _overrides(method=method, budgets=budget or None, objective=objective, evaluator=evaluator,
                        data=data, subset=subset, epochs=epochs, warmup_epochs=warmup_epochs,
                        width_mult=width_mult, seed=seed, threads=threads, space=space,
-                       accel_space=accel_space, progress=progress)
+                       accel_space=accel_space, progress=progress, device=device,
+                       retrain_epochs=retrain_epochs)
     if no_budget:
         given["budgets"] = []
     if resume:
@@ -133,6 +137,11 @@ def format_result(final: dict, out: str | Path) -> str:
     accs = ", ".join(f"{k.replace('_acc', '')} {100 * v:.1f}%" for k, v in a.items())
     lines.append(f"accuracy     {accs}  (inherited supernet weights; retrain: "
                  f"hdx train --arch {final['arch']})")
+    if final.get("retrained"):
+        r = final["retrained"]
+        lines.append(f"retrained    test {100 * r['test_accuracy']:.2f}% ({r['test_images']:,} test images), "
+                     f"{r['params']:,} params, {r['macs'] / 1e6:.1f} M MACs, width {r['width_mult']}, "
+                     f"{r['epochs']} epochs from scratch ({r['config']}, {r['device']})")
     if final["recheck_rounds"]:
         lines.append(f"re-check     {len(final['recheck_rounds'])} extra round(s) with tightened targets")
     if final["feasible"]:

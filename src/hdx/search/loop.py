@@ -142,6 +142,8 @@ def prepare(cfg: SearchConfig) -> SearchSetup:
     model = get_cost_model(cfg.cost_backend, grid.hardware)
     table = CostTable.build(space, grid, model)
     achievable = require_achievable(table, budgets, grid)
+    from hdx.train.retrain import check_retrain
+    check_retrain(cfg)  # a bad retrain option never costs a search
     evaluator, kind = _load_evaluator(cfg, space, grid, model, table)
     objective = HardwareObjective(cfg.objective, cfg.weights)
     mask = space.allowed_mask.astype(np.float32)
@@ -578,10 +580,18 @@ class Searcher:
         gt, rounds = self.recheck()
         acc = self.accuracy(gt["arch"])
         final = self.final(gt, rounds, acc)
+        tr = time.perf_counter()
+        retrained = None
+        if cfg.retrain_epochs:  # search -> retrain (issue 12): the derived network from scratch, RUN/retrain
+            from hdx.train.retrain import retrain_after_search
+            retrained = retrain_after_search(cfg, self.run.path, final["arch"])
+            final["retrained"] = retrained.record()
         self.run.write_final(final)
         atomic_write_json(self.run.file("timing.json"), {
+            **({"retrain_seconds_per_epoch": retrained.seconds_per_epoch,
+                "retrain_seconds": time.perf_counter() - tr} if retrained else {}),
             "seconds_per_epoch": self.epoch_times, "mean_seconds_per_epoch": float(np.mean(self.epoch_times)),
-            "search_seconds": float(sum(self.epoch_times)), "finish_seconds": time.perf_counter() - tf,
+            "search_seconds": float(sum(self.epoch_times)), "finish_seconds": tr - tf,
             "this_process_seconds": time.perf_counter() - t0})
         return final
 
