@@ -4,6 +4,13 @@ derived network retrained from scratch (accuracy half of the claim; sized for <=
     python benchmarks/gpu_paper.py                       # full scale on the GPU (needs CUDA)
     python benchmarks/gpu_paper.py --smoke               # the same code, tiny, on the CPU (< 1 min)
     python benchmarks/gpu_paper.py --search-epochs 12 --retrain-epochs 15   # scaled down
+    python benchmarks/gpu_paper.py --time-limit-min 5    # 'auto' epochs fitted to 5 minutes
+
+Epochs (full mode): ``auto`` fits them to ``--time-limit-min`` (default 9) from timed probes on this
+device: before the search, 10 weight and 10 architecture steps of the supernet give the search epochs
+that fit ``--search-share`` of the limit (warm-up = a third of them, shared); after the searches, 10
+training steps of each derived network give the retrain epochs that fit what is left (30 s margin).
+Give numbers to fix them.
 
 Steps (printed as they happen, then one table):
 
@@ -71,10 +78,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--data", default=os.environ.get("HDX_DATA", str(SHARED / "data/cifar-10-batches-py")))
     ap.add_argument("--subset", type=int, default=None, help="search images (default: all 50 000)")
     ap.add_argument("--width", type=float, default=None, help="supernet width (default 1.0)")
-    ap.add_argument("--search-epochs", type=int, default=None, help="search epochs incl. warm-up (24)")
-    ap.add_argument("--warmup-epochs", type=int, default=None, help="shared weight-only epochs (8)")
+    ap.add_argument("--search-epochs", default=None, help="search epochs incl. warm-up, or auto (default)")
+    ap.add_argument("--warmup-epochs", type=int, default=None, help="shared weight-only epochs "
+                    "(default: a third of the search epochs)")
     ap.add_argument("--batch-size", type=int, default=None, help="search batch (256)")
-    ap.add_argument("--retrain-epochs", type=int, default=None, help="retrain epochs per network (30)")
+    ap.add_argument("--retrain-epochs", default=None, help="retrain epochs per network, or auto (default)")
+    ap.add_argument("--time-limit-min", type=float, default=GOAL_MIN, help="wall-time goal the auto epochs "
+                    "are fitted to (minutes)")
+    ap.add_argument("--search-share", type=float, default=0.4, help="share of the limit for the searches")
     ap.add_argument("--retrain-subset", type=int, default=None, help="retrain images (default: all)")
     ap.add_argument("--retrain-width", type=float, default=None, help="retrain width (default 1.0)")
     ap.add_argument("--dance-lambdas", default="0.02", help="comma-separated DANCE λ (best one retrained)")
@@ -83,15 +94,102 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", default=None, help="run folder (default: a temporary one, removed)")
     a = ap.parse_args(argv)
-    full = {"device": "cuda", "subset": None, "width": 1.0, "search_epochs": 24, "warmup_epochs": 8,
-            "batch_size": 256, "retrain_epochs": 30, "retrain_width": 1.0}
+    full = {"device": "cuda", "subset": None, "width": 1.0, "search_epochs": "auto",
+            "batch_size": 256, "retrain_epochs": "auto", "retrain_width": 1.0}
     smoke = {"device": "cpu", "subset": 256, "width": 0.25, "search_epochs": 2, "warmup_epochs": 1,
              "batch_size": 32, "retrain_epochs": 1, "retrain_subset": 256, "retrain_width": 0.25,
              "threads": 1}
     for k, v in (smoke if a.smoke else full).items():
         if getattr(a, k) is None:
             setattr(a, k, v)
+    for k in ("search_epochs", "retrain_epochs"):
+        v = getattr(a, k)
+        if v != "auto":
+            try:
+                setattr(a, k, int(v))
+            except ValueError:
+                ap.error(f"--{k.replace('_', '-')} must be a whole number or auto (got {v!r})")
+            if getattr(a, k) < 1:
+                ap.error(f"--{k.replace('_', '-')} must be >= 1")
     return a
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def _time_steps(step, dev: torch.device, n: int = 10, warm: int = 3) -> float:
+    """Median-free mean seconds per call of ``step`` over ``n`` calls after ``warm`` calls."""
+    for _ in range(warm):
+        step()
+    _sync(dev)
+    t = time.perf_counter()
+    for _ in range(n):
+        step()
+    _sync(dev)
+    return (time.perf_counter() - t) / n
+
+
+def fit_search_epochs(setup, data, base: dict, out: Path, budget_s: float, n_methods: int,
+                      dev: torch.device) -> tuple[int, int, str]:
+    """Search epochs (and warm-up) fitting ``budget_s`` for one shared warm-up + ``n_methods`` searches,
+    from 10 timed weight and architecture steps of a throw-away supernet."""
+    s = Searcher(setup, data, RunDir(out / "probe"))
+    tb = list(s.data.train.epoch(0))[:4]
+    vb = list(s.data.val.epoch(0))[:4]
+    k = [0]
+
+    def ws():
+        s.weight_step(*tb[k[0] % 4])
+        k[0] += 1
+
+    def ar():
+        s.arch_step(*vb[k[0] % 4])
+        k[0] += 1
+
+    tw, ta = _time_steps(ws, dev), _time_steps(ar, dev)
+    n = len(data.train)
+    best = 3
+    for e in range(3, 201):
+        w = max(1, e // 3)
+        if n * (w * tw + n_methods * (e - w) * (tw + ta)) * 1.1 > budget_s:
+            break
+        best = e
+    note = f"probe: weight step {1e3 * tw:.1f} ms, arch step {1e3 * ta:.1f} ms, {n} steps/epoch"
+    return best, max(1, best // 3), note
+
+
+def fit_retrain_epochs(archs: list[str], width: float, dev: torch.device, budget_s: float, n_train: int,
+                       seed: int) -> tuple[int, str]:
+    """Retrain epochs fitting ``budget_s`` for all ``archs`` (``retrain_gpu`` recipe), from 10 timed
+    training steps of each."""
+    from hdx.model import Network
+    from hdx.space.network import NetworkSpace
+    from hdx.train.retrain import retrain_train_config
+    from hdx.train.trainer import autocast
+
+    tc = retrain_train_config(archs[0], epochs=1, device=str(dev), seed=seed)
+    space = NetworkSpace.load(tc.space)
+    per_epoch = 0.0
+    fmt = torch.channels_last
+    for arch in archs:
+        net = Network(space, arch, width).to(dev, memory_format=fmt).train()
+        opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
+        x = torch.randn(tc.batch_size, 3, 32, 32, device=dev).contiguous(memory_format=fmt)
+        y = torch.randint(0, 10, (tc.batch_size,), device=dev)
+
+        def step(net=net, opt=opt, x=x, y=y):
+            with autocast(dev, tc.amp):
+                out = net(x)
+            loss = torch.nn.functional.cross_entropy(out.float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        per_epoch += _time_steps(step, dev) * -(-n_train // tc.batch_size) * 1.1
+    epochs = max(1, min(200, int(budget_s // max(per_epoch, 1e-9))))
+    return epochs, f"probe: {per_epoch:.1f} s per epoch of all {len(archs)} networks"
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -108,8 +206,20 @@ def main(argv: list[str] | None = None) -> dict:
                 threads=a.threads, progress=False, evaluator=a.evaluator, objective="edap", hw_lambda=0.0,
                 bn_batches=8, recheck_rounds=3, recheck_steps=15, seed=a.seed, device=str(dev),
                 log_every=50)
+    lambdas = [float(x) for x in a.dance_lambdas.split(",")]
+    if a.search_epochs == "auto":  # placeholder epochs for the probe; fitted below
+        base.update(epochs=3, warmup_epochs=1)
     setup0 = prepare(SearchConfig(**base))
     limit = tight_budget(setup0)
+    data = load_data(SearchConfig(**base), dev)
+    if a.search_epochs == "auto":
+        budget_s = a.search_share * a.time_limit_min * 60 - (time.perf_counter() - t_start)
+        a.search_epochs, a.warmup_epochs, note = fit_search_epochs(setup0, data, base, out, budget_s,
+                                                                  1 + len(lambdas), dev)
+        print(f"search epochs fitted to {budget_s:.0f} s: {a.search_epochs} ({note})", flush=True)
+        setup0 = prepare(SearchConfig(**base))  # a fresh evaluator state for the real runs
+    a.warmup_epochs = a.warmup_epochs or max(1, a.search_epochs // 3)
+    base.update(epochs=a.search_epochs, warmup_epochs=a.warmup_epochs)
     from hdx.runtime import apply_threads
 
     cpu = f"CPU ({apply_threads(a.threads)} threads)"
@@ -119,7 +229,6 @@ def main(argv: list[str] | None = None) -> dict:
           f"retrain {a.retrain_epochs} epochs, width {a.retrain_width}; tight budget latency<={limit:.4f}ms "
           f"(20th percentile)", flush=True)
 
-    data = load_data(SearchConfig(**base), dev)
     t0 = time.perf_counter()
     w = Searcher(setup0, data, RunDir(out / "warmup"))
     w.warm_up()
@@ -143,7 +252,7 @@ def main(argv: list[str] | None = None) -> dict:
     lat, ok = gt_check(setup0, final["arch"], limit)
     runs["hdx"] = {"method": "HDX (hard budget)", "final": final, "lat": lat, "met": ok, "search_s": sec}
     dance = []
-    for lam in [float(x) for x in a.dance_lambdas.split(",")]:
+    for lam in lambdas:
         final, sec = search(f"dance_{lam}", method="dance", objective="latency", hw_lambda=lam, budgets=[])
         lat, ok = gt_check(setup0, final["arch"], limit)
         dance.append({"method": f"DANCE λ={lam}", "final": final, "lat": lat, "met": ok, "search_s": sec,
@@ -152,6 +261,12 @@ def main(argv: list[str] | None = None) -> dict:
     runs["dance"] = best
     print(f"best DANCE λ: {best['lam']} ({'meets' if best['met'] else 'misses'} the budget)", flush=True)
 
+    if a.retrain_epochs == "auto":
+        left = a.time_limit_min * 60 - (time.perf_counter() - t_start) - 30
+        n_train = a.retrain_subset or 50_000
+        a.retrain_epochs, note = fit_retrain_epochs([r["final"]["arch"] for r in runs.values()],
+                                                    a.retrain_width, dev, left, n_train, a.seed)
+        print(f"retrain epochs fitted to {left:.0f} s: {a.retrain_epochs} ({note})", flush=True)
     for key, r in runs.items():
         t = time.perf_counter()
         overrides = {"width_mult": a.retrain_width}
