@@ -168,3 +168,25 @@ def test_search_on_cuda(tmp_path, fake):
     cfg = load_search_config(str(cifar_search_config(tmp_path, fake, device="cuda", log_every=2)))
     final = run_search(cfg, tmp_path / "run")
     assert final["arch"] and final["accuracy_inherited"]["val_acc"] >= 0
+
+
+def test_search_killed_during_retrain_resumes_to_the_same_final(tmp_path, fake, monkeypatch):
+    import hdx.train.trainer as trainer
+
+    conf = cifar_search_config(tmp_path, fake, retrain_epochs=2, retrain_config="retrain_cpu", device="cpu")
+    assert main(["search", "--config", str(conf), "--out", str(tmp_path / "A")]) == 0
+    real, calls = trainer._train_epoch, []
+
+    def dying(*args, **kwargs):  # the search's own epochs do not use the trainer: this hits the retrain
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_train_epoch", dying)
+    assert main(["search", "--config", str(conf), "--out", str(tmp_path / "B")]) == 130
+    assert not (tmp_path / "B" / "final.json").exists()
+    assert (tmp_path / "B" / "retrain" / "checkpoint.pt").is_file()
+    monkeypatch.setattr(trainer, "_train_epoch", real)
+    assert main(["search", "--out", str(tmp_path / "B"), "--resume"]) == 0
+    assert _final(tmp_path / "A") == _final(tmp_path / "B")
