@@ -15,6 +15,9 @@ the same network as a plain ``nn.Sequential``.
   architecture written as a plain ``nn.Sequential`` (fixed/Sequential ratio: goal <= 1.2).
 
 Medians over ``--steps`` timed steps after warm-up steps; the load average is printed (shared CPU).
+Beside wall time, the process CPU time per step is printed (all threads together): on a shared
+machine it stays close to what the step costs on an idle one (wall ≈ CPU / threads when idle), so the
+two columns tell load from cost.
 """
 
 from __future__ import annotations
@@ -43,28 +46,38 @@ from hdx.train.trainer import autocast, param_groups, resolve_device  # noqa: E4
 ARCH = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
 
 
+CPU_TIMES: dict[int, list[float]] = {}  # id(list of wall times) -> process CPU seconds of the same steps
+
+
 def timed(fn, n: int, dev: torch.device) -> list[float]:
-    out = []
+    out, cpu = [], []
     for _ in range(n):
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         out.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    CPU_TIMES[id(out)] = cpu
     return out
 
 
-def med(xs: list[float]) -> float:
-    return statistics.median(xs)
+def med_cpu(xs: list[float]) -> float:
+    return statistics.median(CPU_TIMES.get(id(xs), [float("nan")]))
+
+
+def med(xs: list[float]) -> tuple[float, float]:
+    """(median wall seconds, median process CPU seconds) of the steps ``xs`` came from."""
+    return statistics.median(xs), med_cpu(xs)
 
 
 def search_profile(a, dev: torch.device, tmp: Path) -> list[tuple[str, float, int]]:
     cfg = load_search_config(a.config, {"fake_data": True, "subset": 4 * a.batch_search * 2 + 2,
                                         "eval_images": 0, "threads": a.threads, "progress": False,
                                         "device": str(dev), "batch_size": a.batch_search,
-                                        "channels_last": a.channels_last})
+                                        "channels_last": a.channels_last, "retrain_epochs": 0})
     s = Searcher(prepare(cfg), load_data(cfg, dev), RunDir(tmp / "search"))
     bs = cfg.batch_size
     batches = list(s.data.train.epoch(0))
@@ -106,7 +119,7 @@ def search_profile(a, dev: torch.device, tmp: Path) -> list[tuple[str, float, in
     for f in (wstep, astep):
         timed(f, 2, dev)
     rows = [("search step (weight + arch)", med(timed(both, n, dev)), bs)]
-    t_data = med(timed(data_step, max(2, n // 5), dev)) / len(batches)
+    t_data = tuple(v / len(batches) for v in med(timed(data_step, max(2, n // 5), dev)))
     rows += [("  batch preparation (augment, loader)", t_data, bs),
              ("  weight step (supernet fwd+bwd, SGD)", med(timed(wstep, n, dev)), bs),
              ("  arch step (total)", med(timed(astep, n, dev)), bs),
@@ -146,13 +159,13 @@ def retrain_rows(a, dev: torch.device) -> list[tuple[str, float, int]]:
     sn, ss = stepper(net), stepper(seq)
     timed(sn, 2, dev)
     timed(ss, 2, dev)
-    tn, ts = [], []
+    tn, ts, cn, cs = [], [], [], []
     for _ in range(a.steps):  # alternate so background load hits both alike
-        tn += timed(sn, 1, dev)
-        ts += timed(ss, 1, dev)
+        x1, x2 = timed(sn, 1, dev), timed(ss, 1, dev)
+        tn, ts, cn, cs = tn + x1, ts + x2, cn + CPU_TIMES[id(x1)], cs + CPU_TIMES[id(x2)]
     tag = f"width {width}, batch {bs}"
-    return [(f"retrain step, hdx Network ({tag})", med(tn), bs),
-            (f"same arch as plain nn.Sequential ({tag})", med(ts), bs)]
+    return [(f"retrain step, hdx Network ({tag})", (statistics.median(tn), statistics.median(cn)), bs),
+            (f"same arch as plain nn.Sequential ({tag})", (statistics.median(ts), statistics.median(cs)), bs)]
 
 
 def main() -> None:
@@ -181,10 +194,12 @@ def main() -> None:
     print(f"{where}; search: config '{a.config}' (width {base.width_mult}, batch {a.batch_search}, "
           f"channels_last {a.channels_last}, budgets {', '.join(base.budgets) or 'none'}); "
           f"load average {load0[0]:.2f} before, {load1[0]:.2f} after")
-    print(f"{'what':<52} {'ms/step':>9} {'images/s':>9}")
-    for name, t, bs in rows:
-        print(f"{name:<52} {t * 1e3:>9.1f} {bs / t:>9.0f}")
-    print(f"hdx Network / nn.Sequential step time: {rows[-2][1] / rows[-1][1]:.3f}x (goal <= 1.2x)")
+    print(f"{'what':<56} {'ms/step':>9} {'images/s':>9} {'CPU ms/step':>12} {'img/CPU-s':>10}")
+    for name, (t, c), bs in rows:
+        print(f"{name:<56} {t * 1e3:>9.1f} {bs / t:>9.0f} {c * 1e3:>12.1f} {bs / max(c, 1e-9):>10.0f}")
+    ratio = rows[-2][1][0] / rows[-1][1][0]
+    print(f"hdx Network / nn.Sequential step time: {ratio:.3f}x (goal <= 1.2x); images/s per CPU-second "
+          f"(all threads) is the idle-machine rate of one core")
 
 
 if __name__ == "__main__":
