@@ -72,7 +72,7 @@ def main() -> None:
     data = os.environ.get("HDX_DATA", str(DATA))
     real = Path(data).is_dir()
     cfg = load_search_config("default", {"data": data, "subset": 2000, "eval_images": 0, "progress": False,
-                                         "fake_data": not real, "threads": 1})
+                                         "fake_data": not real, "threads": 1, "retrain_epochs": 0})
     setup = prepare(cfg)
     from hdx.report.rundir import RunDir
 

@@ -57,6 +57,11 @@ def search_cmd(
     out: str = typer.Option(None, "--out", help="Run directory (default runs/search-<time>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint "
                                 "(its own config.yaml is used)."),
+    device: str = typer.Option(None, "--device", help="= device=...: auto (CUDA when present), cpu, cuda, "
+                               "cuda:N."),
+    retrain_epochs: int = typer.Option(None, "--retrain-epochs", help="= retrain_epochs=...: after the "
+                                       "search, train the derived network from scratch for N epochs into "
+                                       "RUN/retrain (0: no retrain)."),
 ) -> None:
     """Search a network and its accelerator on CIFAR-10; re-check every budget with the cost model."""
     from hdx.api import search
@@ -73,7 +78,7 @@ def search_cmd(
     flags = {"method": method, "objective": objective, "evaluator": evaluator, "data": data, "subset": subset,
              "epochs": epochs, "warmup_epochs": warmup_epochs, "width_mult": width_mult, "seed": seed,
              "threads": threads, "space": space, "accel_space": accel_space, "progress": progress,
-             "budgets": budget or None}
+             "budgets": budget or None, "device": device, "retrain_epochs": retrain_epochs}
     given = parse_overrides(overrides, SearchConfig, flags)
     if no_budget:
         given["budgets"] = []
@@ -136,6 +141,11 @@ def format_result(final, out: str | Path) -> str:
     accs = ", ".join(f"{k.replace('_acc', '')} {100 * v:.1f}%" for k, v in final.accuracy_inherited.items())
     lines.append(f"accuracy     {accs}  (inherited supernet weights; retrain: "
                  f"hdx train --arch {final.arch})")
+    if final.retrained is not None:
+        r = final.retrained
+        lines.append(f"retrained    test {100 * r.test_accuracy:.2f}% ({r.test_images:,} test images), "
+                     f"{r.params:,} params, {r.macs / 1e6:.1f} M MACs, width {r.width_mult}, "
+                     f"{r.epochs} epochs from scratch ({r.config}, {r.device})")
     if final.recheck_rounds:
         lines.append(f"re-check     {len(final.recheck_rounds)} extra round(s) with tightened targets")
     if final.feasible:

@@ -17,6 +17,11 @@ their probability is 0 and their gradient is 0.
 
 In both modes the weight phase does not touch ``alpha``. ``eval()`` runs the argmax path of every
 layer, i.e. exactly the network :meth:`SuperNet.extract` returns for :meth:`SuperNet.derive`.
+
+Device: the path choice is Python control flow, so it needs the sample on the host. On the CPU
+everything is computed as written above. On a GPU the weight phase samples from a host copy of
+the masked logits (refreshed only when ``alpha`` changes, i.e. once per architecture step) with the
+CPU generator, so a weight step never waits for the device.
 """
 
 from __future__ import annotations
@@ -88,6 +93,7 @@ class SuperNet(nn.Module):
         # ProxylessNAS two-path bookkeeping: the last arch-phase sample and the pair's logits then
         self.last_sample: dict[str, torch.Tensor] | None = None
         self.last_paths: torch.Tensor | None = None  # the weight phase's sampled op per layer
+        self._host_cache: tuple[int, torch.Tensor] | None = None  # (alpha version, masked alpha on CPU)
 
     # ----- parameters and probabilities -----------------------------------------------------------
     def arch_parameters(self) -> list[nn.Parameter]:
@@ -113,6 +119,17 @@ class SuperNet(nn.Module):
         if not tau > 0:
             raise ValueError(f"tau must be > 0 (got {tau})")
         self.tau = float(tau)
+
+    @torch.no_grad()
+    def host_masked_alpha(self) -> torch.Tensor:
+        """:meth:`masked_alpha` without a graph, on the CPU (a cached copy when ``alpha`` lives on a
+        GPU: refreshed only when ``alpha`` changed, so sampling needs no device synchronisation)."""
+        if self.alpha.device.type == "cpu":
+            return self.masked_alpha()
+        ver = self.alpha._version
+        if self._host_cache is None or self._host_cache[0] != ver:
+            self._host_cache = (ver, self.masked_alpha().detach().cpu())
+        return self._host_cache[1]
 
     @torch.no_grad()
     def argmax_indices(self) -> torch.Tensor:
@@ -143,7 +160,7 @@ class SuperNet(nn.Module):
 
     def _binary(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            ma = self.masked_alpha()
+            ma = self.host_masked_alpha() if self.phase == "weights" else self.masked_alpha()
             scores = ma + _gumbel_like(ma)
         if self.phase == "weights":
             self.last_paths = scores.argmax(-1)
@@ -167,10 +184,12 @@ class SuperNet(nn.Module):
         return x
 
     def _gumbel(self, x: torch.Tensor) -> torch.Tensor:
-        ma = self.masked_alpha()
-        soft = torch.softmax((ma + _gumbel_like(ma).detach()) / self.tau, dim=-1)
         if self.phase == "weights":
-            soft = soft.detach()
+            ma = self.host_masked_alpha()  # no graph: the weight phase never updates alpha
+            soft = torch.softmax((ma + _gumbel_like(ma)) / self.tau, dim=-1)
+        else:
+            ma = self.masked_alpha()
+            soft = torch.softmax((ma + _gumbel_like(ma).detach()) / self.tau, dim=-1)
         if self.hard:
             idx = soft.argmax(-1)
             w = torch.nn.functional.one_hot(idx, soft.shape[-1]).to(soft.dtype) + soft - soft.detach()

@@ -71,6 +71,14 @@ class SearchConfig(StrictModel):
     threads: int | None = Field(None, gt=0, le=1024, description="torch CPU threads, 1..1024 (null: HDX's "
                                  "default policy, hdx.runtime.default_threads)")
     progress: bool = True
+    # device and search -> retrain (issue 12)
+    device: str = Field("auto", max_length=32, description="auto (cuda when present), cpu, cuda, cuda:N")
+    channels_last: bool = Field(False, description="NHWC supernet on the CPU (always on with CUDA)")
+    log_every: int = Field(50, gt=0, le=1_000_000, description="GPU: read the loss back every N steps")
+    retrain_epochs: int = Field(0, ge=0, le=10_000, description="train the derived network from scratch "
+                                "for N epochs after the search (0: no retrain)")
+    retrain_config: str = Field("auto", max_length=4096, description="train config of the retrain: "
+                                "auto (retrain_cpu / retrain_gpu by device), a shipped name or a YAML")
 
     @field_validator("objective")
     @classmethod
@@ -88,6 +96,12 @@ class SearchConfig(StrictModel):
     @classmethod
     def _budgets(cls, v: list[str]) -> list[str]:
         return [b.text() for b in parse_budgets(v)]  # canonical text; errors are one line
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        from hdx.train.config import check_device
+        return check_device(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> SearchConfig:

@@ -33,6 +33,7 @@ rounds of ``recheck_steps`` extra arch steps with internally tightened targets; 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ from hdx.search.records import (
     DesignRecord,
     EpochRecord,
     RecheckRound,
+    RetrainRecord,
     SearchFinal,
     StepRecord,
 )
@@ -138,6 +140,9 @@ def prepare(cfg: SearchConfig) -> SearchSetup:
     model = get_cost_model(cfg.cost_backend, grid.hardware)
     table = CostTable.build(space, grid, model)
     achievable = require_achievable(table, budgets, grid)
+    from hdx.train.retrain import check_retrain
+
+    check_retrain(cfg)  # a bad retrain option never costs a search
     objective = table.objective(cfg.objective, cfg.weights)
     evaluator, kind = _load_evaluator(cfg, space, grid, model, table, objective)
     cost_term = CostTerm(objective)
@@ -159,8 +164,10 @@ class SearchData:
     sizes: dict = field(default_factory=dict)
 
 
-def load_data(cfg: SearchConfig) -> SearchData:
+def load_data(cfg: SearchConfig, device: torch.device | str = "cpu") -> SearchData:
     from hdx.data import Augment, BatchLoader, load_cifar10, split_train_val, subset
+
+    dev = {"device": device, "device_rng": torch.device(device).type == "cuda"}  # data held on the device
 
     if cfg.fake_data:
         from hdx.data.fake import fake_images
@@ -174,14 +181,16 @@ def load_data(cfg: SearchConfig) -> SearchData:
     n_val = max(1, int(round(x.shape[0] * cfg.val_fraction)))
     (tx, ty), (vx, vy) = split_train_val(x, y, val_size=n_val, seed=cfg.seed)
     bs = cfg.batch_size
-    train = BatchLoader(tx, ty, batch_size=bs, augment=Augment(), shuffle=True, drop_last=True, seed=cfg.seed)
-    val = BatchLoader(vx, vy, batch_size=bs, augment=None, shuffle=True, drop_last=True, seed=cfg.seed + 1)
+    train = BatchLoader(tx, ty, batch_size=bs, augment=Augment(), shuffle=True, drop_last=True, seed=cfg.seed,
+                        **dev)
+    val = BatchLoader(vx, vy, batch_size=bs, augment=None, shuffle=True, drop_last=True, seed=cfg.seed + 1,
+                      **dev)
     if len(train) == 0 or len(val) == 0:
         raise HDXError(f"subset too small for batch size {bs}: {tx.shape[0]} train / {vx.shape[0]} val "
                        f"images; raise --subset or lower batch_size")
-    calib = BatchLoader(tx, ty, batch_size=bs, augment=None, shuffle=False)
-    val_eval = BatchLoader(vx, vy, batch_size=500, augment=None, shuffle=False)
-    test = (BatchLoader(test_x, test_y, batch_size=500, augment=None, shuffle=False) if cfg.eval_images
+    calib = BatchLoader(tx, ty, batch_size=bs, augment=None, shuffle=False, **dev)
+    val_eval = BatchLoader(vx, vy, batch_size=500, augment=None, shuffle=False, **dev)
+    test = (BatchLoader(test_x, test_y, batch_size=500, augment=None, shuffle=False, **dev) if cfg.eval_images
             else None)
     return SearchData(train, val, calib, val_eval, test,
                       {"train": int(tx.shape[0]), "val": int(vx.shape[0]), "test": int(test_x.shape[0])})
@@ -193,8 +202,9 @@ class Diverged(HDXError):
     """The search produced a non-finite loss, α or cost: it stops; the last good checkpoint is kept."""
 
 
-CHECKPOINT_KEYS = {"epoch", "wstep", "astep", "net", "w_opt", "a_opt", "guard", "rng", "epoch_times"}
-WARM_KEYS = ("epoch", "wstep", "net", "w_opt", "rng", "epoch_times")
+CHECKPOINT_KEYS = {"epoch", "wstep", "astep", "net", "w_opt", "a_opt", "guard", "rng", "cuda_rng",
+                   "epoch_times"}
+WARM_KEYS = ("epoch", "wstep", "net", "w_opt", "rng", "cuda_rng", "epoch_times")
 
 
 @dataclass
@@ -217,12 +227,21 @@ class Searcher:
 
     def __init__(self, setup: SearchSetup, data: SearchData, run: RunDir):
         from hdx.model.supernet import SuperNet
+        from hdx.train.trainer import resolve_device
 
         cfg = self.cfg = setup.cfg
         self.s, self.data, self.run = setup, data, run
         apply_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
-        self.net = SuperNet(setup.space, cfg.supernet_mode, cfg.width_mult, tau=cfg.tau0)
+        # device: CUDA runs NHWC + bf16 autocast and reads the loss back every log_every steps only
+        self.device = resolve_device(cfg.device)
+        self.cuda = self.device.type == "cuda"
+        self.fmt = torch.channels_last if (cfg.channels_last or self.cuda) else torch.contiguous_format
+        if self.cuda:
+            torch.backends.cudnn.benchmark = True
+        self.net = SuperNet(setup.space, cfg.supernet_mode, cfg.width_mult, tau=cfg.tau0).to(
+            self.device, memory_format=self.fmt)
+        setup.evaluator.to(self.device)
         self.alpha = self.net.alpha
         self.w_opt = torch.optim.SGD(self.net.weight_parameters(), lr=cfg.w_lr, momentum=cfg.w_momentum,
                                      nesterov=cfg.w_momentum > 0, weight_decay=cfg.w_weight_decay)
@@ -239,6 +258,8 @@ class Searcher:
         return {"epoch": self.epoch, "wstep": self.wstep, "astep": self.astep, "net": self.net.state_dict(),
                 "w_opt": self.w_opt.state_dict(), "a_opt": self.a_opt.state_dict(),
                 "guard": self.guard.state_dict(), "rng": torch.get_rng_state(),
+                "cuda_rng": (torch.cuda.get_rng_state(self.device) if self.cuda
+                             else torch.empty(0, dtype=torch.uint8)),
                 "epoch_times": list(self.epoch_times)}
 
     def load_state(self, st: dict) -> None:
@@ -262,6 +283,8 @@ class Searcher:
         self.net.load_state_dict(st["net"])
         self.w_opt.load_state_dict(st["w_opt"])
         torch.set_rng_state(st["rng"])
+        if self.cuda and st["cuda_rng"].numel():
+            torch.cuda.set_rng_state(st["cuda_rng"], self.device)
         self.epoch_times = list(st["epoch_times"])
 
     def warm_up(self) -> None:
@@ -273,7 +296,15 @@ class Searcher:
             self.epoch += 1
 
     # ----- steps -------------------------------------------------------------------------------------
-    def weight_step(self, xb: torch.Tensor, yb: torch.Tensor) -> float:
+    def forward(self, xb: torch.Tensor) -> torch.Tensor:
+        """Supernet logits (NHWC when configured; bf16 autocast on CUDA; the CPU path is unchanged)."""
+        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else contextlib.nullcontext()
+        with ctx:
+            return self.net(xb.contiguous(memory_format=self.fmt)).float()
+
+    def weight_step(self, xb: torch.Tensor, yb: torch.Tensor) -> float | torch.Tensor:
+        """One weight step; returns the loss (a float; on CUDA a device tensor, read back by the caller
+        every ``log_every`` steps, so the step does not wait for the device)."""
         cfg = self.cfg
         lr = 0.5 * cfg.w_lr * (1 + math.cos(math.pi * self.wstep / max(1, self.total_wsteps)))
         for gp in self.w_opt.param_groups:
@@ -281,13 +312,14 @@ class Searcher:
         self.net.set_phase("weights")
         self.net.train()
         self.w_opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.net(xb), yb)
-        self._finite("weight-step loss", loss)
+        loss = F.cross_entropy(self.forward(xb), yb)
+        if not self.cuda:
+            self._finite("weight-step loss", loss)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.weight_parameters(), 5.0)
         self.w_opt.step()
         self.wstep += 1
-        return float(loss.detach())
+        return loss.detach() if self.cuda else float(loss.detach())
 
     def arch_step(self, xb: torch.Tensor, yb: torch.Tensor, phase: str = "search") -> StepRecord:
         """One architecture step: loss → Adam direction → guard correction → α update; logged."""
@@ -317,7 +349,7 @@ class Searcher:
         try:
             self.net.set_phase("arch")
             self.net.train()
-            return F.cross_entropy(self.net(xb), yb)
+            return F.cross_entropy(self.forward(xb), yb)
         finally:
             for p in weights:
                 p.requires_grad_(True)
@@ -393,11 +425,17 @@ class Searcher:
                 vx, vy = next(val_iter)
                 rec = self.arch_step(vx, vy)
             timer.tick()
+            if self.cuda:  # the only read-back of the weight loss: every log_every steps
+                if n % cfg.log_every == 0 or n == len(self.data.train):
+                    self._finite("weight-step loss", ce_sum)
+                    if progress:
+                        bar.set_postfix_str(f"ce {float(ce_sum) / n:.3f}")
+                continue
             degrade_on_stall(timer, cfg.threads is not None, bar.write if progress else print)
             if progress:
                 bar.set_postfix_str(timer.text() + (" " + self._postfix(rec, ce_sum / n) if rec else ""))
         bar.close()
-        self.run.log(EpochRecord(epoch=e, train_ce=ce_sum / max(1, n),
+        self.run.log(EpochRecord(epoch=e, train_ce=float(ce_sum) / max(1, n),
                                  arch=self.s.space.arch_text(self.net.derive())).to_json())
 
     @staticmethod
@@ -445,7 +483,7 @@ class Searcher:
     @torch.no_grad()
     def accuracy(self, arch: tuple[str, ...]) -> dict:
         """Accuracy of the derived network with inherited supernet weights (BN recalibrated)."""
-        net = self.net.extract(arch)
+        net = self.net.extract(arch).to(memory_format=self.fmt)
         for m in net.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.reset_running_stats()
@@ -454,13 +492,13 @@ class Searcher:
         for i, (xb, _) in enumerate(self.data.calib.epoch(0)):
             if i >= self.cfg.bn_batches:
                 break
-            net(xb)
+            net(xb.contiguous(memory_format=self.fmt))
         net.eval()
 
         def acc(loader) -> float:
             correct = total = 0
             for xb, yb in loader.epoch(0):
-                correct += int((net(xb).argmax(1) == yb).sum())
+                correct += int((net(xb.contiguous(memory_format=self.fmt)).argmax(1) == yb).sum())
                 total += int(yb.numel())
             return correct / max(1, total)
 
@@ -480,7 +518,7 @@ class Searcher:
             budgets=[b.text() for b in s.budgets],
             hard_budgets_met={c.budget: c.met for c in exh.budgets if c.kind == "hard"},
             accuracy_inherited=acc, objective=cfg.objective, objective_value=gt.objective_value,
-            predicted_end=pred, alpha_probs=self.net.arch_probs().detach().numpy().round(6).tolist(),
+            predicted_end=pred, alpha_probs=self.net.arch_probs().detach().cpu().numpy().round(6).tolist(),
             recheck_rounds=rounds, min_achievable=s.achievable.minima, evaluator=s.evaluator_kind,
             space=s.space.name, accel_space=s.grid.name, cost_model=s.table.model_fingerprint[:16],
             data=self.data.sizes, arch_steps=self.astep, weight_steps=self.wstep, versions=versions(),
@@ -507,10 +545,19 @@ class Searcher:
         gt, rounds = self.recheck()
         acc = self.accuracy(gt.arch)
         final = self.final(gt, rounds, acc)
+        tr = time.perf_counter()
+        retrained = None
+        if cfg.retrain_epochs:  # search -> retrain: the derived network from scratch, in RUN/retrain
+            from hdx.train.retrain import retrain_after_search
+
+            retrained = retrain_after_search(cfg, self.run.path, final.arch)
+            final.retrained = RetrainRecord(**retrained.record())
         self.run.write_final(final.to_json())
         atomic_write_json(self.run.file("timing.json"), {
+            **({"retrain_seconds_per_epoch": retrained.seconds_per_epoch,
+                "retrain_seconds": time.perf_counter() - tr} if retrained else {}),
             "seconds_per_epoch": self.epoch_times, "mean_seconds_per_epoch": float(np.mean(self.epoch_times)),
-            "search_seconds": float(sum(self.epoch_times)), "finish_seconds": time.perf_counter() - tf,
+            "search_seconds": float(sum(self.epoch_times)), "finish_seconds": tr - tf,
             "this_process_seconds": time.perf_counter() - t0})
         return final
 
@@ -521,8 +568,10 @@ def run_search(cfg: SearchConfig, out: str | Path, *, resume: bool = False,
     from hdx.report.rundir import check_out_dir
 
     check_out_dir(out, resume=resume)  # output-folder problems before any work
+    from hdx.train.trainer import resolve_device
+
     setup = setup or prepare(cfg)
-    data = load_data(cfg)
+    data = load_data(cfg, resolve_device(cfg.device))
     run = RunDir(out, resume=resume)
     if not resume or run.restartable:
         run.write_config(cfg)

@@ -117,6 +117,23 @@ class RecheckRound(Record):
     feasible: bool
 
 
+class RetrainRecord(Record):
+    """The derived network trained from scratch after the search (``hdx search --retrain-epochs N``):
+    test accuracy in [0, 1] on ``test_images`` CIFAR-10 test images, params, MACs per 32×32 image."""
+
+    arch: str
+    width_mult: float
+    epochs: int
+    test_accuracy: float
+    test_images: int
+    params: int
+    macs: int
+    train_images: int
+    device: str
+    config: str
+    run_dir: str
+
+
 class SearchFinal(Record):
     """The result of a search (``final.json``); deterministic (no wall-clock figures)."""
 
@@ -145,6 +162,7 @@ class SearchFinal(Record):
     weight_steps: int
     versions: dict[str, str]
     units: dict[str, str]
+    retrained: RetrainRecord | None = None  # with retrain_epochs > 0
 
     @classmethod
     def read(cls, run_dir: str | Path) -> SearchFinal:

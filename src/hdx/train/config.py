@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from hdx.config import StrictModel, load_config
@@ -18,6 +20,8 @@ class TrainConfig(StrictModel):
     batch_size: int = Field(128, gt=0, le=4096)
     lr: float = Field(0.1, gt=0, le=100)
     warmup_epochs: float = Field(0.0, ge=0, le=10_000)
+    schedule: Literal["cosine", "linear"] = Field("cosine", description="decay after the warm-up: cosine "
+                                                 "or linear to 0 (one-cycle / budgeted-training style)")
     momentum: float = Field(0.9, ge=0, lt=1)
     nesterov: bool = True
     weight_decay: float = Field(5e-4, ge=0, le=1)
@@ -30,13 +34,22 @@ class TrainConfig(StrictModel):
     threads: int | None = Field(None, gt=0, le=1024, description="1..1024; null: HDX's default policy")
     channels_last: bool = Field(True, description="NHWC memory format (about 2x faster on CPU)")
     eval_batch_size: int = Field(500, gt=0, le=10_000)
+    tta_flip: bool = Field(False, description="test accuracy on the mean logits of each image and its "
+                           "mirror image")
+    amp: bool = Field(True, description="CUDA only: bf16 autocast (the CPU always trains in float32)")
 
     @field_validator("device")
     @classmethod
     def _device(cls, v: str) -> str:
-        if v != "auto" and not (v == "cpu" or v == "cuda" or v.startswith("cuda:") or v == "mps"):
-            raise ValueError(f"device '{v}': use auto, cpu, cuda or cuda:N")
-        return v
+        return check_device(v)
+
+
+def check_device(v: str) -> str:
+    """A device name HDX accepts: auto, cpu, cuda, cuda:N (or mps); ValueError otherwise."""
+    if v != "auto" and not (v == "cpu" or v == "cuda" or (v.startswith("cuda:") and v[5:].isdigit())
+                            or v == "mps"):
+        raise ValueError(f"device '{v}': use auto, cpu, cuda or cuda:N")
+    return v
 
 
 def load_train_config(name_or_path: str = "default", overrides: dict | None = None) -> TrainConfig:

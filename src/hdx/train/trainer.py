@@ -1,7 +1,10 @@
 """Train one fixed architecture from scratch on CIFAR-10, with exact resume.
 
-SGD with Nesterov momentum, per-step cosine learning rate (optional linear warm-up), weight decay on
-conv/FC weights only, optional label smoothing; batched in-memory augmentation (crop, flip, cutout).
+SGD with Nesterov momentum, per-step cosine or linear-to-zero learning rate (optional linear
+warm-up), weight decay on conv/FC weights only, optional label smoothing; batched in-memory
+augmentation (crop, flip, cutout); optional flip test-time augmentation. On CUDA the data set is held
+on the GPU and augmented there (device generator), NHWC and bf16 autocast (``amp``), and the loss is
+read back once per epoch.
 A checkpoint (model, optimiser, scheduler, RNG states, epoch) is written atomically after every
 epoch; because epoch ``e`` draws its data order and augmentation from a generator seeded by
 ``(seed, e)``, a resumed run ends with the same weights as an uninterrupted one.
@@ -13,6 +16,7 @@ Run directory (:class:`~hdx.report.rundir.RunDir`): ``config.yaml`` (resolved co
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -54,14 +58,23 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def cosine_lambda(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
-    """LR factor at step ``t``: linear warm-up to 1, then cosine to 0 at ``total_steps``."""
+def cosine_lambda(total_steps: int, warmup_steps: int, shape: str = "cosine") -> Callable[[int], float]:
+    """LR factor at step ``t``: linear warm-up to 1, then cosine (or, ``shape="linear"``, a straight
+    line) to 0 at ``total_steps``."""
     def f(t: int) -> float:
         if t < warmup_steps:
             return (t + 1) / warmup_steps
         span = max(1, total_steps - warmup_steps)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (t - warmup_steps) / span)))
+        frac = min(1.0, (t - warmup_steps) / span)
+        return 1.0 - frac if shape == "linear" else 0.5 * (1.0 + math.cos(math.pi * frac))
     return f
+
+
+def autocast(device: torch.device, enabled: bool = True):
+    """bf16 autocast on CUDA (when ``enabled``); a no-op context elsewhere."""
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _rng_state() -> dict[str, Any]:
@@ -79,12 +92,17 @@ def _set_rng_state(st: dict[str, Any]) -> None:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: BatchLoader,
-             memory_format: torch.memory_format = torch.contiguous_format) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy in [0, 1]) of ``model`` on every batch of ``loader``."""
+             memory_format: torch.memory_format = torch.contiguous_format, *, tta_flip: bool = False
+             ) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy in [0, 1]) of ``model`` on every batch of ``loader``
+    (``tta_flip``: on the mean logits of each image and its mirror image)."""
     model.eval()
     loss_sum, correct, n = 0.0, 0, 0
     for x, y in loader.epoch(0):
-        out = model(x.contiguous(memory_format=memory_format))
+        x = x.contiguous(memory_format=memory_format)
+        out = model(x).float()
+        if tta_flip:
+            out = 0.5 * (out + model(x.flip(3)).float())
         loss_sum += float(nn.functional.cross_entropy(out, y, reduction="sum"))
         correct += int((out.argmax(1) == y).sum())
         n += y.numel()
@@ -132,14 +150,15 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
     model = Network(space, arch, cfg.width_mult).to(device, memory_format=fmt)
     tx, ty = subset(data.train_x, data.train_y, cfg.subset, seed=cfg.seed)
     train_loader = BatchLoader(tx, ty, batch_size=cfg.batch_size, device=device, shuffle=True,
-                               augment=Augment(crop_padding=4, flip=True, cutout=cfg.cutout), seed=cfg.seed)
+                               augment=Augment(crop_padding=4, flip=True, cutout=cfg.cutout), seed=cfg.seed,
+                               device_rng=device.type == "cuda")
     test_loader = BatchLoader(data.test_x, data.test_y, batch_size=cfg.eval_batch_size, device=device,
                               shuffle=False)
     steps = len(train_loader)
     opt = torch.optim.SGD(param_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum,
                           nesterov=cfg.nesterov)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, cosine_lambda(cfg.epochs * steps, round(cfg.warmup_epochs * steps)))
+        opt, cosine_lambda(cfg.epochs * steps, round(cfg.warmup_epochs * steps), cfg.schedule))
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
 
     start = 0
@@ -163,7 +182,7 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
 
     for epoch in range(start, cfg.epochs):
         rec = _train_epoch(model, train_loader, opt, sched, criterion, epoch, cfg.epochs, progress, fmt,
-                           threads_fixed=cfg.threads is not None or device.type != "cpu")
+                           threads_fixed=cfg.threads is not None or device.type != "cpu", amp=cfg.amp)
         run.log(rec)
         run.save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(),
                              "scheduler": sched.state_dict(), "rng": _rng_state(), "epoch": epoch,
@@ -174,7 +193,7 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
             on_epoch_end(epoch, rec)
 
     t0 = time.perf_counter()
-    test_loss, test_acc = evaluate(model, test_loader, memory_format=fmt)
+    test_loss, test_acc = evaluate(model, test_loader, memory_format=fmt, tta_flip=cfg.tta_flip)
     from safetensors.torch import save
 
     atomic_write_bytes(run.file("model.safetensors"),
@@ -182,7 +201,8 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
     history = run.read_metrics()
     final = {
         "arch": space.arch_text(arch), "space": space.name, "width_mult": cfg.width_mult,
-        "test_accuracy": test_acc, "test_loss": test_loss, "epochs": cfg.epochs,
+        "test_accuracy": test_acc, "test_loss": test_loss, "test_images": test_loader.num_samples,
+        "tta_flip": cfg.tta_flip, "epochs": cfg.epochs,
         "train_images": train_loader.num_samples,
         "final_train_accuracy": history[-1]["train_acc"] if history else None,
         "train_seconds": sum(r["seconds"] for r in history), "eval_seconds": time.perf_counter() - t0,
@@ -197,7 +217,7 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
 def _train_epoch(model: nn.Module, loader: BatchLoader, opt: torch.optim.Optimizer,
                  sched: torch.optim.lr_scheduler.LRScheduler, criterion: nn.Module, epoch: int,
                  epochs: int, progress: bool, fmt: torch.memory_format, *,
-                 threads_fixed: bool = True) -> dict[str, Any]:
+                 threads_fixed: bool = True, amp: bool = True) -> dict[str, Any]:
     model.train()
     t0 = time.perf_counter()
     loss_sum = torch.zeros((), device=loader.device)
@@ -206,8 +226,9 @@ def _train_epoch(model: nn.Module, loader: BatchLoader, opt: torch.optim.Optimiz
     bar = _bar(len(loader), f"epoch {epoch + 1}/{epochs}", progress)
     timer = StepTimer()
     for x, y in loader.epoch(epoch):
-        out = model(x.contiguous(memory_format=fmt))
-        loss = criterion(out, y)
+        with autocast(loader.device, amp):
+            out = model(x.contiguous(memory_format=fmt))
+        loss = criterion(out.float(), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
