@@ -10,11 +10,11 @@ import sys
 
 import typer
 
-try:  # typer < 0.20 depends on click; newer typer vendors it and raises its own Exit/Abort
-    from click.exceptions import Abort, ClickException, Exit
-except ModuleNotFoundError:
+try:  # newer typer vendors click and raises its own Exit/Abort (even when click is installed, e.g. by ray)
     from typer._click.exceptions import ClickException
     from typer.exceptions import Abort, Exit
+except ModuleNotFoundError:  # typer < 0.20 depends on click
+    from click.exceptions import Abort, ClickException, Exit
 
 from hdx import __version__
 from hdx.errors import HDXError, Interrupted
@@ -39,7 +39,7 @@ def _register() -> None:
     """Import the command modules (each adds its commands to ``app``)."""
     import importlib
 
-    for mod in ("cost", "train", "search", "evaluator"):
+    for mod in ("cost", "train", "search", "evaluator", "sweep", "tabulate"):
         importlib.import_module(f"hdx.cli.{mod}")
 
 

@@ -34,7 +34,8 @@ class SearchConfig(StrictModel):
                                       description="softmin temperature of the oracle evaluator")
     space: str = Field("dance_cifar10", max_length=4096)
     accel_space: str = Field("eyeriss_like", max_length=4096)
-    cost_backend: Literal["analytical", "zigzag"] = "analytical"
+    cost_backend: str = Field("analytical", max_length=4096, description="analytical, zigzag, or a cost "
+                              "table file made by `hdx cost tabulate`")
     data: str | None = Field(None, max_length=4096, description="CIFAR-10 folder; null: $HDX_DATA")
     fake_data: bool = Field(False, description="random images instead of CIFAR-10 (tests only)")
     subset: int | None = Field(6000, gt=1, le=50_000, description="images of the train set used, 2..50000 "
@@ -71,6 +72,8 @@ class SearchConfig(StrictModel):
     threads: int | None = Field(None, gt=0, le=1024, description="torch CPU threads, 1..1024 (null: HDX's "
                                  "default policy, hdx.runtime.default_threads)")
     progress: bool = True
+    warmup_from: str | None = Field(None, max_length=4096, description="start from this shared warm-up "
+                                    "file (hdx.search.warmup) instead of running the warm-up epochs")
 
     @field_validator("objective")
     @classmethod
