@@ -79,7 +79,7 @@ def collect(out: str | Path, spec: SweepSpec, trials: list[Trial]) -> list[dict]
 
     out = Path(out)
     keys = axis_keys(spec)
-    judge_budgets = parse_budgets(spec.judge_budgets)
+    judge_budgets = [parse_budgets([b])[0] for b in spec.judge_budgets]
     judge = _Judge()
     rows = []
     for t in trials:

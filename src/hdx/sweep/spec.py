@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from hdx.config import StrictModel, read_yaml, validate
-from hdx.errors import ConfigError
+from hdx.errors import ConfigError, HDXError
 from hdx.search.budgets import parse_budgets
 from hdx.search.config import SearchConfig, load_search_config
 
@@ -43,11 +43,12 @@ def _check_axes(v: dict[str, list[Any]], where: str) -> dict[str, list[Any]]:
     fields = SearchConfig.model_fields
     for k, vals in v.items():
         if k not in fields:
-            raise ValueError(f"{where} key '{k}' is not a search config field")
+            raise ValueError(f"key '{k}' is not a search config field (e.g. seed, method, budgets, "
+                             f"hw_lambda, objective)")
         if k in RESERVED:
-            raise ValueError(f"{where} key '{k}' is set by the sweep itself; drop it")
+            raise ValueError(f"key '{k}' is set by the sweep itself; drop it")
         if not isinstance(vals, list) or not vals:
-            raise ValueError(f"{where} '{k}' must be a non-empty list of values, e.g. {k}: [a, b]")
+            raise ValueError(f"'{k}' must be a non-empty list of values, e.g. {k}: [a, b]")
     return v
 
 
@@ -58,8 +59,8 @@ class SweepSpec(StrictModel):
     base_config: str = Field("default", max_length=4096,
                              description="shipped search config name or YAML path the base starts from")
     base: dict[str, Any] = Field(default_factory=dict, description="SearchConfig keys over base_config")
-    axes: dict[str, list[Any]] = Field(default_factory=dict, description="key -> list of values (product)")
-    variants: list[dict[str, list[Any]]] = Field(default_factory=lambda: [{}], max_length=1000)
+    axes: dict[str, Any] = Field(default_factory=dict, description="key -> list of values (product)")
+    variants: list[dict[str, Any]] = Field(default_factory=lambda: [{}], max_length=1000)
     judge_budgets: list[str] = Field(default_factory=list, max_length=64,
                                      description="budgets every trial without budgets of its own is checked "
                                      "against (EDAP-best accelerator meeting each)")
@@ -91,7 +92,10 @@ class SweepSpec(StrictModel):
     @field_validator("judge_budgets")
     @classmethod
     def _judge(cls, v: list[str]) -> list[str]:
-        return [b.text() for b in parse_budgets(v)]
+        try:  # each judge budget is checked on its own: several on one metric are fine
+            return [parse_budgets([b])[0].text() for b in v]
+        except HDXError as e:
+            raise ValueError(str(e)) from None
 
 
 @dataclass(frozen=True)
