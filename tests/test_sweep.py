@@ -40,11 +40,8 @@ def _csv(path: Path, drop=("wall_s",)) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def ray_session():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+def ray_session(ray_local):
+    return ray_local
 
 
 @pytest.fixture(scope="module")

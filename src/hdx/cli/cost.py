@@ -62,8 +62,9 @@ def cost_cmd(
 
     if objective not in OBJECTIVES:
         raise HDXError(f"unknown --objective '{objective}': use one of {', '.join(OBJECTIVES)}")
-    if backend not in BACKENDS:
-        raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)}")
+    if backend not in BACKENDS and not backend.endswith(".npz"):  # .npz: a table from `hdx cost tabulate`
+        raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)} or a cost "
+                       f"table .npz")
     if all_designs and accel.strip().lower() != "grid":
         raise HDXError("--all lists the designs of the grid: use it with --accel grid")
     w = _weights(weights)

@@ -46,6 +46,9 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 user error, 130 interrupted)."""
     _register()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["cost", "tabulate"]:  # `hdx cost tabulate` (hdx.cli.tabulate); `hdx cost` stays as is
+        argv = ["cost-tabulate", *argv[2:]]
     try:
         rc = app(args=argv, standalone_mode=False)  # an Exit(code) raised by a command comes back here
     except Interrupted as e:
