@@ -43,7 +43,8 @@ def tabulate_cmd(
                  address=address, num_cpus=num_cpus, use_ray=False if serial else None,
                  chunk_pairs=chunk_pairs, max_chunks=max_chunks, log=lambda s: typer.echo(s, err=True))
     typer.echo(f"table        {r.layers} layers x {r.accels} accelerators = {r.pairs} pairs, "
-               f"{r.chunks} chunks ({r.chunks_done_before} were on disk, {r.chunks_run} run now on {r.executor})")
+               f"{r.chunks} chunks ({r.chunks_done_before} were on disk, {r.chunks_run} run now on "
+               f"{r.executor})")
     if r.labels_per_s_per_worker:
         typer.echo(f"speed        {r.labels_per_s_per_worker:.2f} labels/s per worker ({r.pairs_run} pairs "
                    f"in "
