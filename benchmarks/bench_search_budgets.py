@@ -97,8 +97,8 @@ def main() -> None:
     spec, lv, ev_text = scaled_spec(args)
     n = len(expand(spec))
     print(f"setting: CIFAR-10 subset {args.subset} (half train, half val), width {args.width}, "
-          f"{args.epochs} epochs ({args.warmup} shared warm-up), batch 64, {args.threads} thread(s) per trial, "
-          f"{ev_text}, analytical cost model, {args.seeds} seeds, {n} trials (hdx sweep, shipped file "
+          f"{args.epochs} epochs ({args.warmup} shared warm-up), batch 64, {args.threads} thread(s) per "
+          f"trial, {ev_text}, analytical cost model, {args.seeds} seeds, {n} trials (hdx sweep, shipped file "
           f"{args.sweep})")
     hdx_two = [bs for v in spec.variants if v.get("method") == ["hdx"] for bs in v["budgets"]
                if len(bs) > 1][0]
