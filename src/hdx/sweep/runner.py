@@ -100,8 +100,8 @@ def _plan(out: Path, spec: SweepSpec, trials: list[Trial]) -> tuple[list[tuple[T
         cfg = t.config
         if spec.shared_warmup and cfg.warmup_epochs > 0:
             group = warm[warmup_key(cfg)]
-            if len(group) > 1:  # a warm-up only one trial needs is run inside that trial
-                path = out / "warmup" / f"{warmup_key(cfg)}.pt"
+            path = out / "warmup" / f"{warmup_key(cfg)}.pt"
+            if len(group) > 1 or path.is_file():  # a warm-up only one trial needs is run inside that trial
                 warmups.setdefault(str(path), group[0].config)
                 t = Trial(t.index, t.name, t.axes, cfg.model_copy(update={"warmup_from": str(path)}))
         plan.append((t, resume))
