@@ -82,6 +82,14 @@ class SearchConfig(StrictModel):
             raise ValueError(f"unknown objective '{v}': use one of {', '.join(OBJECTIVES)}")
         return v
 
+    @field_validator("cost_backend")
+    @classmethod
+    def _cost_backend(cls, v: str) -> str:
+        if v not in ("analytical", "zigzag") and not v.endswith(".npz"):
+            raise ValueError(f"unknown cost backend '{v}': use analytical, zigzag or a cost table .npz "
+                             f"(hdx cost tabulate)")
+        return v
+
     @field_validator("budgets")
     @classmethod
     def _budgets(cls, v: list[str]) -> list[str]:
