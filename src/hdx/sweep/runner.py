@@ -214,7 +214,13 @@ def _run_ray(plan, warmups: dict, out: Path, spec: SweepSpec, address, num_cpus,
             ray.init(num_cpus=num_cpus or os.cpu_count() or 1, **kw)
         started = True
     try:
-        cpus = int(ray.cluster_resources().get("CPU", 0))
+        res = ray.cluster_resources()
+        cpus, n_gpus = int(res.get("CPU", 0)), float(res.get("GPU", 0))
+        if spec.threads_per_trial > cpus:  # the tasks would wait forever
+            raise HDXError(f"threads_per_trial {spec.threads_per_trial} is more than the Ray cluster's "
+                           f"{cpus} CPUs; lower it or raise --num-cpus")
+        if gpus > n_gpus:
+            raise HDXError(f"--gpus-per-trial {gpus:g} but the Ray cluster has {n_gpus:g} GPUs; lower it")
         opts = {"num_cpus": spec.threads_per_trial, "num_gpus": gpus, "max_retries": 0}
         warm_task = ray.remote(run_warmup).options(**opts)
         trial_task = ray.remote(_ray_trial).options(**opts)
