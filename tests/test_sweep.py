@@ -189,3 +189,12 @@ def test_warmup_file_is_refused_for_another_config(tmp_path):
         load_warmup(path, other)
     # method, budgets, λ do not enter the warm-up: the same file serves them
     load_warmup(path, trial.config.model_copy(update={"method": "dance", "hw_lambda": 0.5, "budgets": []}))
+
+
+def test_resources_the_cluster_lacks_are_refused(ray_session, tmp_path):
+    one = SweepSpec(**{**SWEEP, "axes": {"seed": [0]}, "variants": [{"method": ["nas-then-hw"]}]})
+    with pytest.raises(HDXError, match="GPUs"):
+        run_sweep(one, tmp_path / "g", use_ray=True, gpus_per_trial=1, log=lambda s: None)
+    many = SweepSpec(**{**one.model_dump(), "threads_per_trial": 3})
+    with pytest.raises(HDXError, match="threads_per_trial 3"):
+        run_sweep(many, tmp_path / "t", use_ray=True, log=lambda s: None)
