@@ -30,8 +30,8 @@ def tabulate_cmd(
     num_cpus: int = typer.Option(None, "--num-cpus", help="CPUs of the local Ray (default: all cores)."),
     serial: bool = typer.Option(False, "--serial", help="No Ray: chunks one after another in this process."),
     chunk_pairs: int = typer.Option(200, "--chunk-pairs", help="(layer, accelerator) pairs per Ray task."),
-    max_chunks: int = typer.Option(None, "--max-chunks", help="Stop after this many new chunks (partial "
-                                   "table; rerun to continue)."),
+    max_chunks: int = typer.Option(None, "--max-chunks", help="Run only this many new chunks, spread over "
+                                   "the grid (a speed sample; rerun to continue)."),
 ) -> None:
     """Tabulate (layer × accelerator) costs with a slow backend; resumable; usable as a cost backend."""
     from hdx.cost.tabulate import tabulate
