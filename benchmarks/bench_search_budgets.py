@@ -113,7 +113,8 @@ def main() -> None:
         res = run_sweep(spec, out, use_ray=ex == "ray", num_cpus=2, resume=(out / "sweep.json").is_file(),
                         log=lambda s: None)
         runs[ex] = (res, time.perf_counter() - t0)
-        print(f"sweep on {res.executor}: {n} trials in {runs[ex][1] / 60:.1f} min", flush=True)
+        print(f"sweep on {res.executor}: {res.ran} of {n} trials run now (the others were finished in "
+              f"{out}) in {runs[ex][1] / 60:.1f} min", flush=True)
     res = runs.get("ray", runs.get("serial"))[0]
     print_tables(res.rows, spec, lv, args)
     print_time(res, runs, spec, t_start)
