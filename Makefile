@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,zigzag,export]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,zigzag,export,ray]'
 	touch $@
 
 .PHONY: install main test lint bench

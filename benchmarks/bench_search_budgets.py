@@ -1,253 +1,201 @@
-"""Hard latency budgets: HDX vs DANCE (soft cost, best λ of a sweep) vs NAS→HW, on real CIFAR-10.
+"""Hard latency budgets: HDX vs DANCE (soft cost, best λ of a sweep) vs NAS→HW, on real CIFAR-10 —
+run as one ``hdx sweep`` (the shipped sweep file ``hdx/configs/sweep/paper_cifar10.yaml``).
 
-One script, one run, printed tables (``python benchmarks/bench_search_budgets.py``):
+``python benchmarks/bench_search_budgets.py`` prints:
 
 1. Three latency budgets from the space itself: the 20th (tight), 50th (medium) and 80th (loose)
    percentile of the latency of 2 000 random networks of the space, each on its EDAP-optimal
-   accelerator (exhaustive search of the grid with the ground-truth model).
-2. For each of ``--seeds`` seeds one weight-only supernet warm-up is trained and **shared** by every
-   run of that seed (the warm-up never looks at α, budgets or the method, so every method starts from
-   the same weights; the data split and the warm-up are identical to what each run would have done
-   alone). From it:
+   accelerator (exhaustive search with the ground-truth model). They are recomputed here; when the
+   cost model has moved them away from the sweep file's values the recomputed ones are used (printed).
+2. The sweep: per seed one weight-only warm-up is trained and **shared** by every trial of that seed
+   (``shared_warmup``: the warm-up never reads α, budgets or the method; same final.json as unshared).
+   HDX (hard budget, λ=0) per level; DANCE (CE + λ·log(latency/ref)) per λ, each λ's network checked
+   against every level (``judge_budgets``: the EDAP-best accelerator meeting the level), the reported
+   λ per level the best one (most seeds meeting it, then accuracy); NAS→HW (CE only) checked the same way.
+   Per run: ground-truth latency, met or not, validation accuracy with inherited weights.
+3. Two simultaneous hard budgets (latency medium + area): HDX must meet both in every seed.
+4. Time: seconds per epoch, and the wall time of the sweep **serially in one process vs on a local Ray
+   with 2 workers** (``--executor both``, the default, runs it both ways and checks the rows agree).
 
-   * HDX (``--method hdx``, CE + hard budget, λ=0): one search per budget level;
-   * DANCE (``--method dance``, CE + λ·log(latency/ref)): one search per λ of the sweep; its result
-     does not depend on the budget, so each λ's network is checked against every level and the
-     reported λ per level is the best one (most seeds meeting the budget, then accuracy);
-   * NAS→HW (CE only): one search, then per level the EDAP-best accelerator meeting the budget.
-
-   Per run: ground-truth latency of the derived network on its accelerator (exhaustive under the
-   budget), met or not, and validation accuracy of the derived network with inherited supernet weights
-   (BN recalibrated) on the held-out split.
-3. Two simultaneous hard budgets (latency medium and an area budget below the area of the typical
-   EDAP-optimal accelerator): HDX must meet both (ground truth) in every seed.
-4. Seconds per epoch (warm-up and search) and the total.
-
-Evaluator: ``--evaluator auto`` gives HDX and NAS→HW (objective EDAP) the shipped learned evaluator;
-the DANCE runs (objective latency) fall back to the exact oracle, as no learned latency-objective
-evaluator ships (an advantage to DANCE, if anything).
-
-CPU-sized setting (printed): small subset, width 0.25, few epochs, 1 thread. Accuracies are those of a
-barely trained supernet and are only comparable between methods of the same seed.
+Reduced runs for development: ``--seeds 1 --subset 600 --epochs 3 --warmup 1 --executor ray``.
+Evaluator: ``auto`` = the shipped learned evaluator for EDAP (HDX, NAS→HW); the exact oracle for DANCE's
+latency objective (no learned latency evaluator ships; an advantage to DANCE, if anything).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from hdx.budgets import Budget
-from hdx.cost.feasibility import choose_accelerator
 from hdx.metrics import Objective
-from hdx.report.rundir import RunDir
 from hdx.search.config import SearchConfig
-from hdx.search.finish import exhaustive_optimal, min_achievable
-from hdx.search.loop import Searcher, load_data, prepare
+from hdx.search.finish import exhaustive_optimal
+from hdx.search.loop import prepare
+from hdx.sweep import SweepSpec, load_sweep, run_sweep
+from hdx.sweep.spec import expand
 
-EDAP = Objective("edap")
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the repository
+LEVELS = ("tight", "medium", "loose")
 
 
 def levels(setup, n: int = 2000) -> dict[str, float]:
     rng = np.random.default_rng(0)
     lat = exhaustive_optimal(setup.table, setup.space.sample_indices(rng, n), Objective("edap"))["latency"]
-    return {
-        "tight": float(np.quantile(lat, 0.2)),
-        "medium": float(np.quantile(lat, 0.5)),
-        "loose": float(np.quantile(lat, 0.8)),
-    }
+    return dict(zip(LEVELS, (float(np.quantile(lat, q)) for q in (0.2, 0.5, 0.8)), strict=True))
 
 
-def area_level(setup, t_lat: float) -> float:
-    """An area budget below the typical EDAP-optimal accelerator's area, jointly feasible with t_lat."""
-    rng = np.random.default_rng(1)
-    typical = float(
-        np.median(exhaustive_optimal(setup.table, setup.space.sample_indices(rng, 500), EDAP)["area"])
-    )
-    areas = np.unique(setup.table.area_mm2)
-    for a in sorted(areas[areas < typical], reverse=True)[2:]:  # a few grid steps below the typical area
-        limit = float(a) * 1.0001
-        if min_achievable(
-            setup.table, [Budget("latency", t_lat), Budget("area", limit)], setup.grid
-        ).feasible:
-            return limit
-    return typical * 0.99
-
-
-def run_one(base: dict, warm: dict, data, out: Path, **kw) -> tuple[dict, Searcher]:
-    cfg = SearchConfig(**{**base, **kw})
-    setup = prepare(cfg)
-    s = Searcher(setup, data, RunDir(out))
-    s.load_warm_state(warm)
-    final = s.run_all().to_json()
-    return final, s
-
-
-def level_check(setup, arch: str, budget: Budget) -> tuple[float, bool]:
-    """Ground-truth latency of ``arch`` on the EDAP-best accelerator meeting ``budget``, and met."""
-    c = choose_accelerator(setup.table.arch_metrics(setup.space.encode(arch)), EDAP, [budget])
-    return c.metrics["latency"], c.feasible
+def scaled_spec(args) -> tuple[SweepSpec, dict[str, str], str]:
+    """The shipped sweep, scaled by the flags, with the latency levels recomputed for this cost model."""
+    spec = load_sweep(args.sweep)
+    d = spec.model_dump()
+    base = {**d["base"], "data": args.data, "subset": args.subset, "epochs": args.epochs,
+            "warmup_epochs": args.warmup, "width_mult": args.width, "evaluator": args.evaluator}
+    d["base"] = base
+    d["axes"] = {**d["axes"], "seed": list(range(args.seeds))}
+    d["threads_per_trial"] = args.threads
+    lv_file = [t.split("<=")[1] for t in d["judge_budgets"]]
+    setup = prepare(SearchConfig(**{**base, "budgets": []}))
+    lv = levels(setup)
+    fresh = [f"{v:.6g}ms" for v in lv.values()]
+    note = ""
+    if fresh != lv_file:
+        note = f" (recomputed: the sweep file has {', '.join(lv_file)})"
+    texts = {lvl: f"latency<={t}" for lvl, t in zip(LEVELS, fresh, strict=True)}
+    swap = dict(zip([f"latency<={t}" for t in lv_file], texts.values(), strict=True))
+    d["judge_budgets"] = list(texts.values())
+    for var in d["variants"]:
+        if "budgets" in var:
+            var["budgets"] = [[swap.get(b, b) for b in bs] for bs in var["budgets"]]
+        if "hw_lambda" in var and args.lambdas:
+            var["hw_lambda"] = [float(x) for x in args.lambdas.split(",")]
+    return SweepSpec(**d), texts, f"{setup.evaluator_kind} evaluator" + note
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sweep", default="paper_cifar10", help="sweep file (shipped name or YAML)")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--subset", type=int, default=2400)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--width", type=float, default=0.25)
-    ap.add_argument("--lambdas", type=str, default="0.02,0.1,0.5")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--evaluator", type=str, default="auto", help="auto (shipped learned), oracle, or a path")
-    ap.add_argument(
-        "--data", type=str,
-        default=os.environ.get("HDX_DATA", str(SHARED / "data/cifar-10-batches-py")),
-    )
+    ap.add_argument("--lambdas", type=str, default=None, help="DANCE λ values (default: the sweep file's)")
+    ap.add_argument("--threads", type=int, default=1, help="threads per trial")
+    ap.add_argument("--evaluator", type=str, default="auto")
+    ap.add_argument("--executor", choices=("both", "ray", "serial"), default="both",
+                    help="both: run the sweep serially and on local Ray (2 workers), compare, time both")
+    ap.add_argument("--out", type=str, default=None, help="keep the sweep directories here (default: temp)")
+    ap.add_argument("--data", type=str,
+                    default=os.environ.get("HDX_DATA", str(SHARED / "data/cifar-10-batches-py")))
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
-    lambdas = [float(x) for x in args.lambdas.split(",")]
-    base = dict(
-        data=args.data,
-        subset=args.subset,
-        val_fraction=0.5,
-        eval_images=0,
-        epochs=args.epochs,
-        warmup_epochs=args.warmup,
-        batch_size=64,
-        width_mult=args.width,
-        arch_lr=0.05,
-        threads=args.threads,
-        progress=False,
-        evaluator=args.evaluator,
-        objective="edap",
-        hw_lambda=0.0,
-        bn_batches=8,
-        recheck_rounds=3,
-        recheck_steps=15,
-    )
-    setup0 = prepare(SearchConfig(**base))
-    lv = levels(setup0)
-    t_area = area_level(setup0, lv["medium"])
-    print(
-        f"setting: CIFAR-10 subset {args.subset} (half train, half val), width {args.width}, {args.epochs} "
-        f"epochs ({args.warmup} shared warm-up), batch 64, {args.threads} thread(s), "
-        f"{setup0.evaluator_kind} evaluator, "
-        f"analytical cost model, {args.seeds} seeds"
-    )
-    print(
-        "latency budgets (percentiles of the EDAP-optimal latency of 2000 random networks): "
-        + ", ".join(f"{k} {v:.3f} ms" for k, v in lv.items())
-        + f"; area budget {t_area:.4f} mm2"
-    )
-    rows: dict[tuple[str, str], list[tuple[float, bool, float]]] = {}
-    two: list[tuple[float, float, bool, float]] = []
-    warm_times, search_times = [], []
-    tmp_dir = tempfile.TemporaryDirectory(prefix="bench_search_")  # run dirs; removed at exit
-    tmp = Path(tmp_dir.name)
-    for seed in range(args.seeds):
-        cfg_w = SearchConfig(**{**base, "seed": seed})
-        data = load_data(cfg_w)
-        w = Searcher(prepare(cfg_w), data, RunDir(tmp / f"warm{seed}"))
-        w.warm_up()
-        warm = w.warm_state()
-        warm_times += warm["epoch_times"]
-        print(f"seed {seed}: warm-up {sum(warm['epoch_times']):.0f} s", flush=True)
+    spec, lv, ev_text = scaled_spec(args)
+    n = len(expand(spec))
+    print(f"setting: CIFAR-10 subset {args.subset} (half train, half val), width {args.width}, "
+          f"{args.epochs} epochs ({args.warmup} shared warm-up), batch 64, {args.threads} thread(s) per "
+          f"trial, {ev_text}, analytical cost model, {args.seeds} seeds, {n} trials (hdx sweep, shipped file "
+          f"{args.sweep})")
+    hdx_two = [bs for v in spec.variants if v.get("method") == ["hdx"] for bs in v["budgets"]
+               if len(bs) > 1][0]
+    print("latency budgets (percentiles of the EDAP-optimal latency of 2000 random networks): "
+          + ", ".join(f"{k} {v.split('<=')[1]}" for k, v in lv.items()) + f"; area budget {hdx_two[1]}")
+    tmp = tempfile.TemporaryDirectory(prefix="bench_sweep_")
+    root = Path(args.out) if args.out else Path(tmp.name)
+    runs = {}
+    for ex in (("serial", "ray") if args.executor == "both" else (args.executor,)):
+        out = root / ex
+        t0 = time.perf_counter()
+        res = run_sweep(spec, out, use_ray=ex == "ray", num_cpus=2, resume=(out / "sweep.json").is_file(),
+                        log=lambda s: None)
+        runs[ex] = (res, time.perf_counter() - t0)
+        print(f"sweep on {res.executor}: {res.ran} of {n} trials run now (the others were finished in "
+              f"{out}) in {runs[ex][1] / 60:.1f} min", flush=True)
+    res = runs.get("ray", runs.get("serial"))[0]
+    print_tables(res.rows, spec, lv, args)
+    print_time(res, runs, spec, t_start)
 
-        def go(name: str, seed=seed, warm=warm, data=data, **kw):
-            final, s = run_one({**base, "seed": seed}, warm, data, tmp / f"{name}_{seed}", **kw)
-            search_times.extend(s.epoch_times[len(warm["epoch_times"]) :])
-            return final, s
 
-        for lvl, t in lv.items():
-            final, _ = go(f"hdx_{lvl}", method="hdx", budgets=[f"latency<={t:.6f}ms"])
-            rows.setdefault(("hdx", lvl), []).append(
-                (
-                    final["accelerator"]["metrics"]["latency"],
-                    final["feasible"],
-                    final["accuracy_inherited"]["val_acc"],
-                )
-            )
-        for lam in lambdas:
-            final, s = go(f"dance_{lam}", method="dance", objective="latency", hw_lambda=lam)
-            for lvl, t in lv.items():
-                lat, ok = level_check(s.s, final["arch"], Budget("latency", t))
-                rows.setdefault((f"dance λ={lam}", lvl), []).append(
-                    (lat, ok, final["accuracy_inherited"]["val_acc"])
-                )
-        final, s = go("nas", method="nas-then-hw")
-        for lvl, t in lv.items():
-            lat, ok = level_check(s.s, final["arch"], Budget("latency", t))
-            rows.setdefault(("nas-then-hw", lvl), []).append(
-                (lat, ok, final["accuracy_inherited"]["val_acc"])
-            )
-        final, _ = go(
-            "hdx_two", method="hdx", budgets=[f"latency<={lv['medium']:.6f}ms", f"area<={t_area:.6f}mm2"]
-        )
-        m = final["accelerator"]["metrics"]
-        two.append((m["latency"], m["area"], final["feasible"], final["accuracy_inherited"]["val_acc"]))
-        print(f"seed {seed}: done at {time.perf_counter() - t_start:.0f} s", flush=True)
-
-    print(
-        "\nLatency budgets (ground truth; lat = latency on the EDAP-best accelerator meeting the budget, "
-        "acc = val accuracy, inherited weights)"
-    )
-    hdr = f"{'level':<7} {'budget':>9}  {'method':<16}" + "".join(
-        f" {'seed ' + str(s):>22}" for s in range(args.seeds)
-    )
-    print(hdr + f" {'met':>5} {'mean acc':>9}")
+def print_tables(rows: list[dict], spec: SweepSpec, lv: dict[str, str], args) -> None:
+    lambdas = [lam for v in spec.variants if "hw_lambda" in v for lam in v["hw_lambda"]]
+    table: dict[tuple[str, str], list[tuple[float, bool, float]]] = {}
+    two = []
+    failed = [r for r in rows if r["status"] in ("failed", "pending")]
+    for r in failed:
+        print(f"trial {r['trial']} {r['status']}: {r['error']}")
+    for r in rows:
+        if r["status"] in ("failed", "pending"):
+            continue
+        acc = r["val_acc"]
+        if r["method"] == "hdx" and ";" in r["budgets"]:
+            two.append((r["latency_ms"], r["area_mm2"], r["status"] == "feasible", acc))
+        elif r["method"] == "hdx":
+            lvl = next(k for k, b in lv.items() if b == r["budgets"])
+            table.setdefault(("hdx", lvl), []).append((r["latency_ms"], r["status"] == "feasible", acc))
+        else:
+            meth = f"dance λ={float(r['hw_lambda']):g}" if r["method"] == "dance" else r["method"]
+            for lvl, b in lv.items():
+                met = r[f"judge[{b}]"] == "met"
+                table.setdefault((meth, lvl), []).append((r[f"judge_value[{b}]"], met, acc))
+    print("\nLatency budgets (ground truth; lat = latency on the EDAP-best accelerator meeting the budget, "
+          "acc = val accuracy, inherited weights)")
+    seeds = "".join(f" {'seed ' + str(s):>22}" for s in range(args.seeds))
+    print(f"{'level':<7} {'budget':>9}  {'method':<16}" + seeds + f" {'met':>5} {'mean acc':>9}")
+    methods = ["hdx", *[f"dance λ={lam:g}" for lam in lambdas], "nas-then-hw"]
     best_dance = {}
-    for lvl, t in lv.items():
-        cands = [
-            (
-                sum(ok for _, ok, _ in rows[(f"dance λ={lam}", lvl)]),
-                np.mean([a for _, ok, a in rows[(f"dance λ={lam}", lvl)] if ok] or [0.0]),
-                lam,
-            )
-            for lam in lambdas
-        ]
+    for lvl, b in lv.items():
+        t = float(b.split("<=")[1].removesuffix("ms"))
+        cands = [(sum(ok for _, ok, _ in table[(f"dance λ={lam:g}", lvl)]),
+                  np.mean([a for _, ok, a in table[(f"dance λ={lam:g}", lvl)] if ok] or [0.0]), lam)
+                 for lam in lambdas]
         best_dance[lvl] = max(cands)[2]
-        for meth in ["hdx", *[f"dance λ={lam}" for lam in lambdas], "nas-then-hw"]:
-            r = rows[(meth, lvl)]
-            cells = "".join(
-                f" {lat:7.3f}ms {'met ' if ok else 'MISS'} {100 * a:5.1f}%" for lat, ok, a in r
-            )
-            tag = " *" if meth == f"dance λ={best_dance[lvl]}" else ""
-            print(
-                f"{lvl:<7} {t:7.3f}ms  {meth + tag:<16}{cells} {sum(ok for _, ok, _ in r)}/{len(r):<3} "
-                f"{100 * np.mean([a for _, _, a in r]):8.1f}%"
-            )
+        for meth in methods:
+            r = table.get((meth, lvl), [])
+            cells = "".join(f" {lat:7.3f}ms {'met ' if ok else 'MISS'} {100 * a:5.1f}%" for lat, ok, a in r)
+            tag = " *" if meth == f"dance λ={best_dance[lvl]:g}" else ""
+            mean = f"{100 * np.mean([a for _, _, a in r]):8.1f}%" if r else "     n/a"
+            met = f"{sum(ok for _, ok, _ in r)}/{len(r):<3}"
+            print(f"{lvl:<7} {t:7.3f}ms  {meth + tag:<16}{cells} {met} {mean}")
     print("(* = best DANCE λ for that level: most seeds meeting the budget, then accuracy)")
-    hdx_met = sum(ok for lvl in lv for _, ok, _ in rows[("hdx", lvl)])
+    hdx_met = sum(ok for lvl in lv for _, ok, _ in table.get(("hdx", lvl), []))
     print(f"\nHDX met {hdx_met}/{len(lv) * args.seeds} latency budgets")
     for lvl in lv:
-        h = [a for _, ok, a in rows[("hdx", lvl)] if ok]
-        d = [a for _, ok, a in rows[(f"dance λ={best_dance[lvl]}", lvl)] if ok]
+        h = [a for _, ok, a in table.get(("hdx", lvl), []) if ok]
+        d = [a for _, ok, a in table[(f"dance λ={best_dance[lvl]:g}", lvl)] if ok]
         hs = f"{100 * np.mean(h):.1f}%" if h else "n/a"
         ds = f"{100 * np.mean(d):.1f}%" if d else "n/a (no run met it)"
-        print(
-            f"  {lvl:<7} mean acc of runs meeting the budget: HDX {hs} vs best DANCE "
-            f"(λ={best_dance[lvl]}) {ds}"
-        )
-    print(f"\nTwo hard budgets: latency<={lv['medium']:.3f}ms and area<={t_area:.4f}mm2 (HDX)")
+        print(f"  {lvl:<7} mean acc of runs meeting the budget: HDX {hs} vs best DANCE "
+              f"(λ={best_dance[lvl]:g}) {ds}")
+    two_b = next(r["budgets"] for r in rows if r["method"] == "hdx" and ";" in r["budgets"])
+    print(f"\nTwo hard budgets: {two_b.replace(';', ' and ')} (HDX)")
     for s, (lat, area, ok, a) in enumerate(two):
-        print(
-            f"  seed {s}: latency {lat:.3f} ms, area {area:.4f} mm2, {'both met' if ok else 'MISSED'}, "
-            f"acc {100 * a:.1f}%"
-        )
+        print(f"  seed {s}: latency {lat:.3f} ms, area {area:.4f} mm2, {'both met' if ok else 'MISSED'}, "
+              f"acc {100 * a:.1f}%")
     print(f"  HDX met both in {sum(ok for *_, ok, _ in two)}/{len(two)} seeds")
-    total = time.perf_counter() - t_start
-    print(
-        f"\nTime: warm-up epoch {np.mean(warm_times):.1f} s (weights only), search epoch "
-        f"{np.mean(search_times):.1f} s (weights + arch steps), {len(search_times) + len(warm_times)} epochs "
-        f"in total, whole script {total / 60:.1f} min"
-    )
+
+
+def print_time(res, runs: dict, spec: SweepSpec, t_start: float) -> None:
+    warm, search = [], []
+    for t in res.trials:
+        p = res.out / "trials" / t.name / "timing.json"
+        if p.is_file():
+            ep = json.loads(p.read_text())["seconds_per_epoch"]
+            warm += ep[: t.config.warmup_epochs]
+            search += ep[t.config.warmup_epochs:]
+    print(f"\nTime: warm-up epoch {np.mean(warm):.1f} s (weights only), search epoch {np.mean(search):.1f} s "
+          f"(weights + arch steps), whole script {(time.perf_counter() - t_start) / 60:.1f} min")
+    if len(runs) == 2:
+        (rs, ts), (rr, tr) = runs["serial"], runs["ray"]
+        same = [{k: v for k, v in r.items() if k != "wall_s"} for r in rs.rows] == \
+               [{k: v for k, v in r.items() if k != "wall_s"} for r in rr.rows]
+        print(f"Wall time of the sweep ({len(rs.rows)} trials): serial in one process {ts / 60:.1f} min, "
+              f"local Ray with 2 workers {tr / 60:.1f} min ({ts / tr:.2f}x); rows identical: "
+              f"{'yes' if same else 'NO'}")
 
 
 if __name__ == "__main__":

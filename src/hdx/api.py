@@ -96,8 +96,9 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     from hdx.space.network import NetworkSpace
     from hdx.workload import LayerTable
 
-    if backend not in BACKENDS:
-        raise HDXError(f"unknown backend '{backend}': use one of {', '.join(BACKENDS)}")
+    if backend not in BACKENDS and not str(backend).endswith(".npz"):
+        raise HDXError(f"unknown backend '{backend}': use one of {', '.join(BACKENDS)} or a cost table .npz "
+                       f"(hdx cost tabulate)")
     grid_mode = accel.strip().lower() == "grid"
     if all_designs and not grid_mode:
         raise HDXError("all_designs (--all) lists the designs of the grid: use it with accel='grid'")

@@ -53,8 +53,9 @@ def cost_cmd(
 
     if objective not in OBJECTIVES:  # named by their flags here; the API names the keyword
         raise HDXError(f"unknown --objective '{objective}': use one of {', '.join(OBJECTIVES)}")
-    if backend not in BACKENDS:
-        raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)}")
+    if backend not in BACKENDS and not backend.endswith(".npz"):  # .npz: a table from `hdx cost tabulate`
+        raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)} or a cost "
+                       f"table .npz")
     if objective == "weighted" and not weights:
         raise HDXError("--objective weighted needs --weights, e.g. latency=1,energy=1,area=1")
     if (arch is None) == (onnx is None):

@@ -23,7 +23,8 @@ _SPACE = typer.Option("dance_cifar10", "--space", help="Network space: shipped n
 _ACCEL = typer.Option("eyeriss_like", "--accel-space", help="Accelerator space: shipped name or YAML path.")
 _OBJ = typer.Option("edap", "--objective", help="Objective the hardware generator minimises: edap, "
                     "latency, energy or weighted.")
-_BACKEND = typer.Option("analytical", "--backend", help="Ground-truth cost model: analytical or zigzag.")
+_BACKEND = typer.Option("analytical", "--backend", help="Ground-truth cost model: analytical, zigzag, or a "
+                        "cost table .npz made by hdx cost tabulate.")
 
 
 def _setup(space: str, accel_space: str, backend: str):
@@ -32,8 +33,9 @@ def _setup(space: str, accel_space: str, backend: str):
     from hdx.space.accelerator import AcceleratorSpace
     from hdx.space.network import NetworkSpace
 
-    if backend not in BACKENDS:
-        raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)}")
+    if backend not in BACKENDS and not backend.endswith(".npz"):  # .npz: a table from `hdx cost tabulate`
+        raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)} or a cost "
+                       f"table .npz")
     net = NetworkSpace.load(space)
     grid = AcceleratorSpace.load(accel_space)
     return net, grid, get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]

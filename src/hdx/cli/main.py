@@ -10,11 +10,11 @@ import sys
 
 import typer
 
-try:  # typer < 0.20 depends on click; newer typer vendors it and raises its own Exit/Abort
-    from click.exceptions import Abort, ClickException, Exit
-except ModuleNotFoundError:
+try:  # newer typer vendors click and raises its own Exit/Abort (even when click is installed, e.g. by ray)
     from typer._click.exceptions import ClickException
     from typer.exceptions import Abort, Exit
+except ModuleNotFoundError:  # typer < 0.20 depends on click
+    from click.exceptions import Abort, ClickException, Exit
 
 from hdx import __version__
 from hdx.errors import HDXError, Interrupted
@@ -39,13 +39,16 @@ def _register() -> None:
     """Import the command modules (each adds its commands to ``app``)."""
     import importlib
 
-    for mod in ("cost", "train", "search", "evaluator", "report", "export"):
+    for mod in ("cost", "train", "search", "evaluator", "report", "export", "sweep", "tabulate"):
         importlib.import_module(f"hdx.cli.{mod}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 user error, 130 interrupted)."""
     _register()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["cost", "tabulate"]:  # `hdx cost tabulate` (hdx.cli.tabulate); `hdx cost` stays as is
+        argv = ["cost-tabulate", *argv[2:]]
     try:
         rc = app(args=argv, standalone_mode=False)  # an Exit(code) raised by a command comes back here
     except Interrupted as e:

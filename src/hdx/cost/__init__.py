@@ -18,9 +18,10 @@ BACKENDS: tuple[str, ...] = ("analytical", "zigzag")
 __all__ = ["BACKENDS", "CostModel", "LayerCosts", "NetworkCosts", "get_cost_model"]
 
 
-def get_cost_model(backend: Literal["analytical", "zigzag"] = "analytical",
+def get_cost_model(backend: Literal["analytical", "zigzag"] | str = "analytical",
                    hardware: HardwareParams | None = None) -> CostModel:
-    """The cost model of ``backend`` for ``hardware`` (zigzag is imported lazily: optional extra)."""
+    """The cost model of ``backend`` for ``hardware`` (zigzag is imported lazily: optional extra); a path
+    ending in ``.npz`` loads a cost table made by ``hdx cost tabulate`` (:mod:`hdx.cost.tabulated`)."""
     if backend == "analytical":
         from hdx.cost.analytical import AnalyticalModel
 
@@ -39,7 +40,12 @@ def get_cost_model(backend: Literal["analytical", "zigzag"] = "analytical",
             raise HDXError(f"the zigzag backend needs the optional extra (missing module '{e.name}'): "
                            f"pip install 'hdx[zigzag]'") from None
         return ZigZagModel(hardware)
-    raise HDXError(f"unknown cost backend '{backend}': use one of {', '.join(BACKENDS)}")
+    from hdx.cost.tabulated import TabulatedModel, is_table_file
+
+    if is_table_file(backend):  # a table made by `hdx cost tabulate`
+        return TabulatedModel(backend, hardware)
+    raise HDXError(f"unknown cost backend '{backend}': use one of {', '.join(BACKENDS)} or a cost table "
+                   f"file (.npz, made by hdx cost tabulate)")
 
 from hdx._callable import make_callable  # noqa: E402
 

@@ -34,7 +34,8 @@ class SearchConfig(StrictModel):
                                       description="softmin temperature of the oracle evaluator")
     space: str = Field("dance_cifar10", max_length=4096)
     accel_space: str = Field("eyeriss_like", max_length=4096)
-    cost_backend: Literal["analytical", "zigzag"] = "analytical"
+    cost_backend: str = Field("analytical", max_length=4096, description="analytical, zigzag, or a cost "
+                              "table file made by `hdx cost tabulate`")
     data: str | None = Field(None, max_length=4096, description="CIFAR-10 folder; null: $HDX_DATA")
     fake_data: bool = Field(False, description="random images instead of CIFAR-10 (tests only)")
     subset: int | None = Field(6000, gt=1, le=50_000, description="images of the train set used, 2..50000 "
@@ -79,6 +80,8 @@ class SearchConfig(StrictModel):
                                 "for N epochs after the search (0: no retrain)")
     retrain_config: str = Field("auto", max_length=4096, description="train config of the retrain: "
                                 "auto (retrain_cpu / retrain_gpu by device), a shipped name or a YAML")
+    warmup_from: str | None = Field(None, max_length=4096, description="start from this shared warm-up "
+                                    "file (hdx.search.warmup) instead of running the warm-up epochs")
 
     @field_validator("objective")
     @classmethod
@@ -91,6 +94,13 @@ class SearchConfig(StrictModel):
     @classmethod
     def _budget_text(cls, v):
         return [v] if isinstance(v, str) else v  # one text may hold several: latency<=2ms,area<=1.7mm2
+    @field_validator("cost_backend")
+    @classmethod
+    def _cost_backend(cls, v: str) -> str:
+        if v not in ("analytical", "zigzag") and not v.endswith(".npz"):
+            raise ValueError(f"unknown cost backend '{v}': use analytical, zigzag or a cost table .npz "
+                             f"(hdx cost tabulate)")
+        return v
 
     @field_validator("budgets")
     @classmethod

@@ -534,6 +534,10 @@ class Searcher:
             start = self.epoch  # 0 when the run died before its first checkpoint: restart from scratch
             self.run.truncate_metrics(lambda r: r.get("phase") in ("search", "epoch")
                                       and isinstance(r.get("epoch"), int) and r["epoch"] < start)
+        if self.epoch == 0 and cfg.warmup_from:  # start from a shared warm-up (hdx.search.warmup)
+            from hdx.search.warmup import load_warmup
+
+            self.load_warm_state(load_warmup(cfg.warmup_from, cfg))
         t0 = time.perf_counter()
         while self.epoch < cfg.epochs:
             te = time.perf_counter()

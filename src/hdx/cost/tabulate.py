@@ -1,0 +1,238 @@
+"""Fill the (layer × accelerator) cost table of a space with a slow ground-truth backend, on Ray.
+
+``hdx cost tabulate --backend zigzag --space S --accel-space G --out TABLE.npz`` evaluates every
+distinct layer of the space (or only the layers of ``archs``) on every accelerator of the grid:
+
+* the pairs are cut into chunks of whole accelerators (``chunk_pairs`` pairs each at most); each chunk
+  is one Ray task (local Ray by default, a cluster with ``address``) or, without Ray, a serial loop;
+* every finished chunk is written atomically to ``TABLE.npz.parts/chunk-NNNNN.npz``, so a killed run
+  resumes from the chunks on disk (the parts folder's ``meta.json`` must match the inputs);
+* when every chunk is there, they are assembled into ``TABLE.npz`` (:mod:`hdx.cost.tabulated`),
+  usable as ``cost_backend`` of ``hdx search`` and ``--backend`` of ``hdx evaluator build`` / ``hdx cost``.
+
+Speed is measured per chunk (labels/s per worker = pairs / seconds of the task), and the time of the
+whole table is extrapolated to a number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hdx.cost.base import AREA_PARTS, ENERGY_PARTS
+from hdx.cost.tabulated import ACCEL_ARRAYS, FORMAT, PAIR_ARRAYS, encode_meta, layer_from_dict, layer_key
+from hdx.errors import HDXError
+from hdx.safeio import atomic_write_bytes, atomic_write_json, load_npz, os_errors, read_text
+
+
+def distinct_layers(space, archs: list[str] | None = None, batch: int = 1) -> list:
+    """Every distinct layer (by geometry) of the space, or of the networks ``archs`` only."""
+    if archs:
+        layers = [ly for a in archs for ly in space.layers(space.parse_arch(a), batch)]
+    else:
+        layers = space.prefix_layers(batch) + space.suffix_layers(batch)
+        for p in space.positions:
+            for op in p.ops:
+                layers += space.position_layers(p.index, op, batch)
+    seen, out = set(), []
+    for ly in layers:
+        if layer_key(ly) not in seen:
+            seen.add(layer_key(ly))
+            out.append(ly)
+    return out
+
+
+@dataclass
+class TabulateResult:
+    """What :func:`tabulate` did. ``seconds`` wall time of this call; rates in labels (pairs)/s."""
+
+    out: Path
+    layers: int
+    accels: int
+    pairs: int
+    chunks: int
+    chunks_done_before: int
+    chunks_run: int
+    pairs_run: int
+    seconds: float
+    workers: int
+    executor: str
+    labels_per_s_per_worker: float | None  # mean over the chunks run now (pairs / task seconds)
+    complete: bool
+
+    def hours_for(self, workers: int, pairs: int | None = None) -> float | None:
+        """Extrapolated hours to tabulate ``pairs`` (default: this table) on ``workers`` workers."""
+        if not self.labels_per_s_per_worker:
+            return None
+        return (pairs if pairs is not None else self.pairs) / (self.labels_per_s_per_worker * workers) / 3600
+
+
+def _chunk(meta: dict, cols: list[int], path: str) -> dict:
+    """One Ray task: evaluate every layer on accelerators ``cols``; write the chunk atomically."""
+    import io
+
+    from hdx.cost import get_cost_model
+    from hdx.space.accelerator import Accelerator, AccelTable, HardwareParams
+    from hdx.workload import LayerTable
+
+    t0 = time.perf_counter()
+    hw = HardwareParams(**meta["hardware"])
+    model = get_cost_model(meta["backend"], hw)
+    layers = LayerTable([layer_from_dict(d) for d in meta["layers"]])
+    accels = AccelTable.from_accels([Accelerator.parse(meta["accels"][j]) for j in cols])
+    c = model.evaluate(layers, accels)
+    arrays = {"cols": np.asarray(cols, dtype=np.int64), "latency_cycles": c.latency_cycles,
+              "compute_cycles": c.compute_cycles, "memory_cycles": c.memory_cycles,
+              "utilisation": c.utilisation,
+              **{f"energy_{p}_pj": c.energy_pj[p] for p in ENERGY_PARTS},
+              **{f"area_{p}_um2": np.broadcast_to(np.asarray(c.area_um2[p], dtype=np.float64), (len(cols),))
+                 for p in AREA_PARTS}}
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+    return {"pairs": len(cols) * len(layers), "seconds": time.perf_counter() - t0}
+
+
+def _meta(space, grid, backend: str, archs) -> dict:
+    from hdx.cost import get_cost_model
+
+    model = get_cost_model(backend, grid.hardware)
+    layers = distinct_layers(space, archs)
+    clock = float(grid.hardware.clock_mhz)
+    return {"format": FORMAT, "backend": backend, "fingerprint": model.fingerprint(),
+            "model": getattr(model, "version", backend), "hardware": grid.hardware.model_dump(mode="json"),
+            "space": space.name, "grid": grid.name, "archs": list(archs or []), "clock_mhz": clock,
+            "layers": [{**ly.to_dict(), "name": ly.name} for ly in layers],
+            "accels": [grid[j].text(with_glb=True) for j in range(len(grid))]}
+
+
+def tabulate(*, space: str = "dance_cifar10", accel_space: str = "eyeriss_like", backend: str = "zigzag",
+             out: str | Path, archs: list[str] | None = None, address: str | None = None,
+             num_cpus: int | None = None, use_ray: bool | None = None, chunk_pairs: int = 200,
+             max_chunks: int | None = None, log: Callable[[str], None] = print) -> TabulateResult:
+    """Fill (or resume) the cost table ``out`` (see the module docstring); ``max_chunks`` stops after
+    that many new chunks (a partial table: rerun to continue)."""
+    from hdx.cost.tabulated import is_table_file
+    from hdx.space.accelerator import AcceleratorSpace
+    from hdx.space.network import NetworkSpace
+
+    out = Path(out)
+    if not is_table_file(str(out)):
+        raise HDXError(f"--out {out}: a cost table file name must end in .npz")
+    if backend not in ("analytical", "zigzag"):
+        raise HDXError(f"unknown --backend '{backend}': use zigzag (or analytical)")
+    if chunk_pairs < 1 or (max_chunks is not None and max_chunks < 0):
+        raise HDXError("--chunk-pairs must be >= 1 and --max-chunks >= 0")
+    net, grid = NetworkSpace.load(space), AcceleratorSpace.load(accel_space)
+    meta = _meta(net, grid, backend, archs)
+    n_l, n_a = len(meta["layers"]), len(meta["accels"])
+    per = max(1, chunk_pairs // n_l)
+    chunks = [list(range(s, min(n_a, s + per))) for s in range(0, n_a, per)]
+    parts = out.with_name(out.name + ".parts")
+    if out.is_file() and not parts.is_dir():
+        raise HDXError(f"{out} already exists; choose another --out or delete it")
+    with os_errors(parts, "create folder"):
+        parts.mkdir(parents=True, exist_ok=True)
+    mf = parts / "meta.json"
+    if mf.is_file():
+        try:
+            saved = json.loads(read_text(mf, what="table header"))
+        except ValueError:
+            saved = None
+        if saved != {**meta, "chunk_accels": per}:
+            raise HDXError(f"{parts} holds a partial table of other inputs (space, grid, backend, layers or "
+                           f"--chunk-pairs); delete it or choose another --out")
+    else:
+        atomic_write_json(mf, {**meta, "chunk_accels": per})
+    path = lambda i: parts / f"chunk-{i:05d}.npz"  # noqa: E731
+    todo = [i for i in range(len(chunks)) if not path(i).is_file()]
+    before = len(chunks) - len(todo)
+    if max_chunks is not None and max_chunks < len(todo):  # spread over the grid: a fair speed sample
+        todo = [todo[(k * len(todo)) // max_chunks] for k in range(max_chunks)]
+    log(f"{n_l} distinct layers x {n_a} accelerators = {n_l * n_a} pairs in {len(chunks)} chunks "
+        f"({before} on disk, {len(todo)} to run now)")
+    t0 = time.perf_counter()
+    stats: list[dict] = []
+    if use_ray is None:
+        try:
+            import ray  # noqa: F401
+            use_ray = True
+        except ImportError:
+            use_ray = False
+            log("note: Ray is not installed (pip install 'hdx[ray]'): chunks run one after another here")
+    if use_ray:
+        executor, workers = _run_ray(meta, chunks, todo, path, address, num_cpus, stats, log)
+    else:
+        if address:
+            raise HDXError("--address needs Ray: pip install 'hdx[ray]'")
+        executor, workers = "serial (in this process)", 1
+        for k, i in enumerate(todo):
+            stats.append(_chunk(meta, chunks[i], str(path(i))))
+            st = stats[-1]
+            log(f"[{k + 1}/{len(todo)}] chunk {i}: {st['pairs']} pairs in {st['seconds']:.1f} s")
+    complete = all(path(i).is_file() for i in range(len(chunks)))
+    if complete:
+        _assemble(out, meta, chunks, path)
+    rate = (sum(s["pairs"] for s in stats) / sum(s["seconds"] for s in stats)) if stats else None
+    return TabulateResult(out, n_l, n_a, n_l * n_a, len(chunks), before, len(todo),
+                          sum(s["pairs"] for s in stats), time.perf_counter() - t0, workers, executor, rate,
+                          complete)
+
+
+def _run_ray(meta, chunks, todo, path, address, num_cpus, stats, log) -> tuple[str, int]:
+    import ray
+
+    started = False
+    if not ray.is_initialized():
+        kw = {"include_dashboard": False, "log_to_driver": False}
+        ray.init(address=address, **kw) if address else ray.init(num_cpus=num_cpus or os.cpu_count() or 1,
+                                                                 **kw)
+        started = True
+    try:
+        workers = int(ray.cluster_resources().get("CPU", 1))
+        task = ray.remote(_chunk).options(num_cpus=1, max_retries=2)
+        meta_ref = ray.put(meta)
+        pending = {task.remote(meta_ref, chunks[i], str(path(i))): i for i in todo}
+        k = 0
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            i = pending.pop(ready[0])
+            try:
+                st = ray.get(ready[0])
+            except Exception as e:  # noqa: BLE001 - the chunk stays missing; a rerun retries it
+                raise HDXError(f"chunk {i} failed ({type(e).__name__}: {' '.join(str(e).split())[:200]}); "
+                               f"finished chunks are kept, rerun to resume") from None
+            stats.append(st)
+            k += 1
+            log(f"[{k}/{len(todo)}] chunk {i}: {st['pairs']} pairs in {st['seconds']:.1f} s")
+        return f"ray ({workers} CPUs{', ' + address if address else ', local'})", workers
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _assemble(out: Path, meta: dict, chunks: list[list[int]], path) -> None:
+    import io
+
+    n_l, n_a = len(meta["layers"]), len(meta["accels"])
+    full = {k: np.full((n_l, n_a), np.nan) for k in PAIR_ARRAYS}
+    full.update({k: np.full(n_a, np.nan) for k in ACCEL_ARRAYS})
+    for i, cols in enumerate(chunks):
+        z = load_npz(path(i), max_bytes=1 << 30, what="table chunk")
+        if list(z.get("cols", [])) != cols:
+            raise HDXError(f"{path(i)} does not hold chunk {i}; delete it and rerun")
+        for k in PAIR_ARRAYS:
+            full[k][:, cols] = z[k]
+        for k in ACCEL_ARRAYS:
+            full[k][cols] = z[k]
+    if not all(np.isfinite(v).all() for v in full.values()):
+        raise HDXError(f"{out}: some chunk holds non-finite costs; delete {path(0).parent} and rerun")
+    buf = io.BytesIO()
+    np.savez(buf, meta=encode_meta(meta), **full)
+    atomic_write_bytes(out, buf.getvalue())
