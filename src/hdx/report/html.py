@@ -72,6 +72,10 @@ def _run_section(run: Run, figs: list[tuple[Path, str]]) -> str:
         f"<tr><th>ground-truth costs</th><td>latency {c.latency_ms:.4g} ms, energy {c.energy_mj:.4g} mJ, "
         f"area {c.area_mm2:.4g} mm², {_e(f.objective)} {f.objective_value:.4g}</td></tr>",
         f"<tr><th>accuracy</th><td>{_e(acc)} (inherited supernet weights)</td></tr>",
+        *([f"<tr><th>retrained</th><td class=\"retrained\">test {100 * f.retrained.test_accuracy:.2f}% "
+           f"({f.retrained.test_images:,} test images), {f.retrained.params:,} params, "
+           f"{f.retrained.macs / 1e6:.1f} M MACs, width {f.retrained.width_mult:g}, {f.retrained.epochs} "
+           f"epochs from scratch ({_e(f.retrained.config)})</td></tr>"] if f.retrained is not None else []),
         f"<tr><th>search</th><td>method {_e(f.method)}, {cfg.epochs} epochs ({cfg.warmup_epochs} warm-up), "
         f"width {cfg.width_mult:g}, seed {cfg.seed}, {_e(data)}, {len(run.steps)} architecture steps, "
         f"{len(f.recheck_rounds)} re-check round(s)</td></tr>",
