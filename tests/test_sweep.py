@@ -86,6 +86,17 @@ def test_ray_sweep_writes_results(ray_run):
     assert json.loads((out / "results.json").read_text())["rows"][0]["trial"] == "t0000"
 
 
+def test_report_of_a_sweep_directory_compares_its_trials(serial_run):
+    from hdx.report import write_report
+
+    page = write_report(serial_run.out)
+    assert page == serial_run.out / "report" / "report.html" and (page.parent / "compare.png").is_file()
+    html = page.read_text()
+    for t in ("t0000", "t0001", "t0002", "t0003"):  # one table row per finished trial
+        assert f"<code>{t}</code>" in html
+    assert "trajectory.png" in html  # 4 runs: per-run sections are drawn too
+
+
 def test_trial_equals_a_plain_search_without_shared_warmup(ray_run, tmp_path):
     """The shared warm-up (warmup_from) changes nothing: a plain run_search of trial t0000's config
     (its own warm-up) writes the same final.json."""

@@ -4,6 +4,7 @@ Examples::
 
     hdx report runs/s1                       # -> runs/s1/report/report.html
     hdx report runs/hdx runs/dance --out cmp # comparison figure and table, then each run
+    hdx report runs/paper                    # an hdx sweep directory: the paper's comparison of its trials
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from hdx.cli.main import app
 
 @app.command("report")
 def report_cmd(
-    run_dirs: list[str] = typer.Argument(..., help="One or more `hdx search` run directories."),
+    run_dirs: list[str] = typer.Argument(..., help="One or more `hdx search` run directories, or an "
+                                         "`hdx sweep` directory."),
     out: str = typer.Option(None, "--out", help="Output folder (default RUN_DIR/report for one run, "
                             "<parent>/compare-report for several)."),
 ) -> None:

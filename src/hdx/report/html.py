@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 
 from hdx.errors import HDXError
-from hdx.report.load import Run, load_run
+from hdx.report.load import Run, expand_run_dirs, is_sweep_dir, load_run
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;
@@ -111,11 +111,17 @@ def _slug(run: Run, i: int, n: int) -> str:
     return "" if n == 1 else f"{i:02d}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', run.name)[:40]}-"
 
 
+MAX_RUN_SECTIONS = 6
+
+
 def write_report(run_dirs: list[str | Path] | str | Path, out: str | Path | None = None) -> Path:
     """Draw every figure of one or several finished search runs and write ``report.html``.
 
-    ``out``: output folder (default ``RUN_DIR/report`` for one run, ``<parent of the first>/
-    compare-report`` for several). Returns the path of the HTML page.
+    A run directory may also be an ``hdx sweep`` directory: its finished trials are the runs (the
+    paper's comparison figure and a table of them). With more than :data:`MAX_RUN_SECTIONS` runs only
+    the comparison and the table are drawn (per-run figures: ``hdx report`` on a trial's folder).
+    ``out``: output folder (default ``RUN_DIR/report`` for one run or one sweep, ``<parent of the
+    first>/compare-report`` for several). Returns the path of the HTML page.
     """
     from hdx.report import analysis
     from hdx.report import figures as F
@@ -124,9 +130,11 @@ def write_report(run_dirs: list[str | Path] | str | Path, out: str | Path | None
     dirs = [run_dirs] if isinstance(run_dirs, str | Path) else list(run_dirs)
     if not dirs:
         raise HDXError("no run directory given: pass at least one `hdx search` --out folder")
-    runs = [load_run(d) for d in dirs]
+    sweep = len(dirs) == 1 and is_sweep_dir(dirs[0])
+    runs = [load_run(d) for d in expand_run_dirs(dirs)]
     if out is None:
-        out = runs[0].path / "report" if len(runs) == 1 else runs[0].path.parent / "compare-report"
+        out = (Path(dirs[0]) / "report" if sweep or len(runs) == 1
+               else runs[0].path.parent / "compare-report")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise HDXError(f"--out {out} is a file; choose a folder")
@@ -138,7 +146,10 @@ def write_report(run_dirs: list[str | Path] | str | Path, out: str | Path | None
         parts.append("<section id=\"compare\"><h2>Comparison</h2>" + _img(
             p, "Accuracy vs ground-truth latency of every run, budget lines; hollow red = missed")
             + _compare_table(runs) + "</section>")
-    for i, run in enumerate(runs):
+    if len(runs) > MAX_RUN_SECTIONS:
+        parts.append(f"<p>{len(runs)} runs: per-run figures are left out (more than {MAX_RUN_SECTIONS}); "
+                     f"draw them with <code>hdx report RUN_DIR</code> on a run's folder.</p>")
+    for i, run in enumerate(runs if len(runs) <= MAX_RUN_SECTIONS else []):
         s = _slug(run, i, len(runs))
         figs = [
             (F.save(F.fig_trajectory(run), out / f"{s}trajectory.png"),

@@ -96,6 +96,27 @@ def load_metrics(path: Path) -> tuple[list[StepRecord], list[EpochRecord]]:
     return steps, epochs
 
 
+def is_sweep_dir(path: str | Path) -> bool:
+    """Whether ``path`` is an ``hdx sweep`` directory (``sweep.json`` and ``trials/``)."""
+    p = Path(path)
+    return (p / "sweep.json").is_file() and (p / "trials").is_dir()
+
+
+def expand_run_dirs(paths: list[str | Path]) -> list[Path]:
+    """Run directories to report: each path itself, or, for an ``hdx sweep`` directory, its finished
+    trials (``trials/tNNNN`` holding a ``final.json``), in trial order."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if is_sweep_dir(p):
+            done = sorted(d for d in (p / "trials").iterdir() if (d / FINAL).is_file())
+            if not done:
+                raise HDXError(f"sweep {p} has no finished trial yet; run `hdx sweep ... --resume` first")
+            out.extend(done)
+        else:
+            out.append(p)
+    return out
+
+
 def load_run(path: str | Path) -> Run:
     """Read one finished search run directory."""
     p = Path(path)
