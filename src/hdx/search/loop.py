@@ -62,7 +62,6 @@ from hdx.search.records import (
     DesignRecord,
     EpochRecord,
     RecheckRound,
-    RetrainRecord,
     SearchFinal,
     StepRecord,
 )
@@ -555,7 +554,7 @@ class Searcher:
             from hdx.train.retrain import retrain_after_search
 
             retrained = retrain_after_search(cfg, self.run.path, final.arch)
-            final.retrained = RetrainRecord(**retrained.record())
+            final.retrained = retrained.record()
         self.run.write_final(final.to_json())
         atomic_write_json(self.run.file("timing.json"), {
             **({"retrain_seconds_per_epoch": retrained.seconds_per_epoch,

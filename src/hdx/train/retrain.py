@@ -15,45 +15,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+
+from pydantic import Field
 
 from hdx.errors import ConfigError
 from hdx.report.rundir import holds_run
+from hdx.search.records import RetrainRecord
 from hdx.train.config import TrainConfig, load_train_config
 from hdx.train.trainer import resolve_device, train
 
 RETRAIN_DIR = "retrain"
 
 
-@dataclass(frozen=True)
-class RetrainResult:
-    """Outcome of :func:`retrain` (accuracy in [0, 1]; MACs per 32×32 image; seconds of wall time)."""
+class RetrainResult(RetrainRecord):
+    """Outcome of :func:`retrain`: the :class:`~hdx.search.records.RetrainRecord` (accuracy in [0, 1];
+    MACs per 32×32 image) plus the wall time per epoch (seconds), which stays out of ``final.json``."""
 
-    arch: str
-    width_mult: float
-    epochs: int
-    test_accuracy: float
-    test_images: int
-    params: int
-    macs: int
-    train_images: int
-    device: str
-    config: str
-    run_dir: str
-    seconds_per_epoch: list[float] = field(default_factory=list)
+    seconds_per_epoch: list[float] = Field(default_factory=list)
 
     @property
     def train_seconds(self) -> float:
         return float(sum(self.seconds_per_epoch))
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> RetrainRecord:
         """The part that goes into a search's ``final.json`` (no wall-clock figures: those go to
         ``timing.json``, so that the result of a resumed run equals an uninterrupted one)."""
-        d = asdict(self)
-        d.pop("seconds_per_epoch")
-        return d
+        return RetrainRecord(**self.model_dump(exclude={"seconds_per_epoch"}))
 
 
 def retrain_train_config(arch: str, *, epochs: int, device: str = "auto", config: str = "auto",
@@ -103,7 +91,7 @@ def retrain_after_search(cfg, run_path: str | Path, arch: str, *, log: Callable[
     res = retrain(arch, Path(run_path) / RETRAIN_DIR, epochs=cfg.retrain_epochs, device=cfg.device,
                   config=cfg.retrain_config, space=cfg.space, data=cfg.data, seed=cfg.seed,
                   threads=cfg.threads, progress=cfg.progress, log=log)
-    return replace(res, run_dir=RETRAIN_DIR)  # relative to the search's run directory
+    return res.model_copy(update={"run_dir": RETRAIN_DIR})  # relative to the search's run directory
 
 
 def check_retrain(cfg) -> None:
