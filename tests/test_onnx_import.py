@@ -139,6 +139,16 @@ def test_hand_count(tmp_path, capsys):
     assert [r["macs"] for r in out["layers"]] == [13824, 1280]
 
 
+def test_pads_computed_in_the_graph_are_folded(tmp_path, capsys):
+    # the TorchScript exporter writes ZeroPad2d's pads as a computed tensor: shapes after it are only
+    # static once the constant subgraph is folded. Pad (1, 2, 1, 2) on 32x32 -> 35x35, conv 3x3 -> 33x33:
+    # 33*33*8*3*9 = 235224 MACs; FC 8 -> 10: 80
+    model = nn.Sequential(nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(3, 8, 3), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(8, 10))
+    out = cost_json(capsys, "--onnx", export(model, (1, 3, 32, 32), tmp_path / "pad.onnx"))
+    assert [r["macs"] for r in out["layers"]] == [235224, 80]
+
+
 def test_uneven_padding_keeps_loop_bounds(tmp_path):
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper

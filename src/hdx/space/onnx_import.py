@@ -100,11 +100,51 @@ def load_model(path: str | Path):
         dims = vi.type.tensor_type.shape.dim
         if len(dims) and not dims[0].HasField("dim_value"):
             dims[0].dim_value = 1
+    model = _infer(model, p)
+    if not _all_static(model):  # e.g. pads computed in the graph (PyTorch's TorchScript exporter)
+        model = _infer(_fold_constants(model, p), p)
+    return model
+
+
+def _infer(model, p: Path):
+    onnx = _onnx()
     try:
-        model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:  # noqa: BLE001 - InferenceError and protobuf errors
         raise HDXError(f"ONNX shape inference failed on {p}: {str(e).splitlines()[0][:160]}") from None
-    return model
+
+
+def _all_static(model) -> bool:
+    for vi in list(model.graph.value_info) + list(model.graph.output):
+        t = vi.type.tensor_type
+        if not t.HasField("shape") or any(not d.HasField("dim_value") for d in t.shape.dim):
+            return False
+    return True
+
+
+def _fold_constants(model, p: Path):
+    """The model with its constant subgraphs folded (onnxruntime's basic graph optimisations: constant
+    folding and shape-preserving fusions; no custom op can run, only the standard domain is accepted),
+    so that shapes computed from constants (e.g. a Pad's pads) become static. Unchanged without
+    onnxruntime or when folding fails (the shape check then names the dynamic tensor)."""
+    import tempfile
+
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return model
+    onnx = _onnx()
+    with tempfile.TemporaryDirectory(prefix="hdx-onnx-") as tmp:
+        out = Path(tmp) / "folded.onnx"
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        so.optimized_model_filepath = str(out)
+        so.log_severity_level = 3
+        try:
+            ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+            return onnx.load(str(out), load_external_data=False)
+        except Exception:  # noqa: BLE001 - keep the original; its dynamic tensor is reported by name
+            return model
 
 
 def onnx_layers(path: str | Path) -> list[Layer]:
