@@ -25,19 +25,16 @@ import numpy as np
 
 from hdx.budgets import Budget, parse_budgets
 from hdx.errors import HDXError
-from hdx.metrics import OBJECTIVES, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
+from hdx.metrics import Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
 
 __all__ = ["CostReport", "SearchRun", "best_accelerator", "cost", "search", "train"]
 
 
-def _objective(objective: str, weights: dict[str, float] | None, table_for_reference) -> Objective:
-    if objective not in OBJECTIVES:
-        raise HDXError(f"unknown objective '{objective}': use one of {', '.join(OBJECTIVES)}")
-    if objective != "weighted":
-        return Objective(objective)
-    if not weights:
-        raise HDXError("objective weighted needs weights, e.g. latency=1,energy=1,area=1")
-    return table_for_reference().objective("weighted", weights)
+def _objective(objective: str, weights: dict[str, float] | None, reference) -> Objective:
+    """The objective (validated by :class:`Objective`); ``reference()`` gives the per-metric reference
+    values, asked for only by ``weighted``."""
+    obj = Objective(objective, weights if objective == "weighted" else None)
+    return obj.with_reference(reference()) if objective == "weighted" else obj
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -116,10 +113,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
         layers, name = net.layers(net.parse_arch(arch)), ",".join(net.parse_arch(arch))
     table = LayerTable(layers)
     model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
-    if onnx is None:
-        obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model))
-    else:
-        obj = _objective(objective, weights, lambda: _OwnReference(evaluate_grid(model, table, grid)[1]))
+    Objective(objective, weights if objective == "weighted" else None)  # bad input before any work
 
     t0 = time.perf_counter()
     best = None
@@ -129,6 +123,10 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
             raise HDXError(f"accel grid with backend zigzag would run {pairs} ZigZag layer evaluations "
                            f"(~0.05-0.3 s each); use backend analytical for the grid, or one accelerator")
         costs, metrics = evaluate_grid(model, table, grid)
+        if onnx is None:  # the space's one reference
+            obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model).reference())
+        else:  # a network outside the space: the median over the grid of its own metrics
+            obj = _objective(objective, weights, lambda: {m: float(np.median(v)) for m, v in metrics.items()})
         best = best_on_grid(metrics, grid, obj, blist, seconds=time.perf_counter() - t0)
         col, acc = best.index, best.accelerator
     else:
@@ -168,17 +166,6 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                       designs, seconds, grid.name)
 
 
-class _OwnReference:
-    """Reference of ``weighted`` for a network outside the space: its own median over the grid."""
-
-    def __init__(self, metrics: dict[str, np.ndarray]):
-        self.metrics = metrics
-
-    def objective(self, name: str, weights: dict[str, float] | None) -> Objective:
-        ref = {m: float(np.median(v)) for m, v in self.metrics.items()}
-        return Objective(name, weights).with_reference(ref)
-
-
 def _explain(costs, i: int, col: int, dataflow: str) -> str:
     from hdx.cost.analytical import describe_mapping
 
@@ -203,7 +190,7 @@ def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, f
     net = NetworkSpace.load(space)
     grid = AcceleratorSpace.load(accel_space)
     model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
-    obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model))
+    obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model).reference())
     layers = LayerTable(net.layers(net.parse_arch(arch)))
     return best_for_layers(model, layers, grid, obj, parse_budgets(budgets), require=require)[0]
 

@@ -17,14 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from hdx.errors import HDXError
+from hdx.report.rundir import CHECKPOINT, CONFIG, FINAL, METRICS
 from hdx.safeio import loads_json
 from hdx.search.config import SearchConfig
 from hdx.search.records import EpochRecord, SearchFinal, StepRecord
 
-CONFIG = "config.yaml"
-METRICS = "metrics.jsonl"
-FINAL = "final.json"
-CHECKPOINT = "checkpoint.pt"
 #: largest final.json / metrics.jsonl / config.yaml read (bytes): a run writes far less
 MAX_BYTES = 256 * 1024 * 1024
 

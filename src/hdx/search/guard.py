@@ -135,7 +135,7 @@ class BudgetGuard:
         gt = self.table.arch_metrics(arch_idx)
         area = [b for b in self.budgets if b.metric == "area"]
         for i, b in enumerate(self.steered):
-            gt_min = constrained_min(gt, area + [b], b.metric)[0]
+            gt_min = constrained_min(gt, area, b.metric)[0]
             self.targets[i] = b.limit * min(1.0, pred_argmax[b.metric] / gt_min) * self.tight[i]
 
     def tighten(self, gt_values: dict[str, float]) -> None:
@@ -152,12 +152,12 @@ class BudgetGuard:
         ``costs``: the relaxed predicted costs (scalars with a graph to ``alpha``); ``pred_argmax``:
         the predicted costs of the argmax network. Returns the direction to apply and what happened.
         """
-        grads, violated = [], []
-        for i, b in enumerate(self.steered):
-            c = constraint_value(costs[b.metric], float(self.targets[i]))
-            grads.append(torch.autograd.grad(c, alpha, retain_graph=True)[0])
-            value = self.check_value(float(costs[b.metric].detach()), pred_argmax[b.metric])
-            violated.append(bool(value >= self.targets[i]))
+        violated = [bool(self.check_value(float(costs[b.metric].detach()), pred_argmax[b.metric])
+                         >= self.targets[i]) for i, b in enumerate(self.steered)]
+        # a budget that holds imposes nothing: its gradient is never read (zeros stand in)
+        grads = [torch.autograd.grad(constraint_value(costs[b.metric], float(self.targets[i])), alpha,
+                                     retain_graph=True)[0] if v else torch.zeros_like(alpha)
+                 for i, (b, v) in enumerate(zip(self.steered, violated, strict=True))]
         man = manipulate(direction, grads, self.delta.delta, violated)
         info = Correction(self.delta.delta.tolist(), violated, bool(man.any_fired), bool(man.verified),
                           self.targets.tolist())

@@ -370,11 +370,14 @@ class Searcher:
         return self.s.space.encode(self.net.derive())
 
     @torch.no_grad()
+    def _evaluate_argmax(self):
+        """The evaluator's :class:`EvalResult` for the argmax network (one-hot probabilities)."""
+        onehot = F.one_hot(self.net.argmax_indices(), self.s.space.num_ops).to(torch.float32)
+        return self.s.evaluator(onehot)
+
     def _predict_argmax(self) -> dict[str, float]:
         """The evaluator's predicted costs of the argmax network."""
-        idx = self.net.argmax_indices()
-        onehot = F.one_hot(idx, self.s.space.num_ops).to(torch.float32)
-        return {m: float(v[0]) for m, v in self.s.evaluator(onehot).costs.items()}
+        return {m: float(v[0]) for m, v in self._evaluate_argmax().costs.items()}
 
     def _step_record(self, phase: str, ce: torch.Tensor, costs: dict[str, torch.Tensor],
                      pred_argmax: dict[str, float], corr: Correction | None) -> StepRecord:
@@ -453,9 +456,7 @@ class Searcher:
         arch = self.net.derive()
         metrics = s.table.arch_metrics(s.space.encode(arch))
         choice = choose_accelerator(metrics, s.objective, s.budgets)
-        with torch.no_grad():
-            idx = self.net.argmax_indices()
-            gen = int(s.evaluator(F.one_hot(idx, s.space.num_ops).to(torch.float32)).accel_index[0])
+        gen = int(self._evaluate_argmax().accel_index[0])
         return GroundTruth(arch, metrics, design_record(metrics, choice.index, s.budgets, s.grid),
                            design_record(metrics, gen, s.budgets, s.grid), choice.objective_value)
 
