@@ -147,7 +147,8 @@ def test_every_search_config_field_can_be_overridden():
                    "weights": {"latency": 1, "energy": 2}, "warmup_epochs": 3}
     cfg = with_overrides(base, got)
     assert cfg.epochs == 12 and cfg.subset is None and cfg.warmup_epochs == 3
-    for bad, needle in (("epoch=3", "did you mean epochs"), ("epochs", "key=value"), ("seed=[1", "malformed")):
+    bad_cases = (("epoch=3", "did you mean epochs"), ("epochs", "key=value"), ("seed=[1", "malformed"))
+    for bad, needle in bad_cases:
         with pytest.raises(HDXError, match=needle):
             parse_overrides([bad], SearchConfig)
     with pytest.raises(HDXError, match="twice"):
