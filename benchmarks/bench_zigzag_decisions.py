@@ -97,7 +97,10 @@ def _run_one(job: tuple[str, Layer, object]) -> tuple[str, dict | None, str | No
 
 
 def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs: int,
-                 lpf: int = 1, pin: str = "fxfy") -> dict[str, dict]:
+                 lpf: int = 1, pin: str = "fxfy",
+                 only: set[tuple[int, int]] | None = None) -> dict[str, dict]:
+    """ZigZag results of every (layer, design) pair (``only``: of these (layer index, design index)
+    pairs), read from ``cache`` and run (then appended there) where missing."""
     done: dict[str, dict] = {}
     if cache.exists():
         with cache.open() as f:
@@ -110,7 +113,9 @@ def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs:
     todo = []
     for j in range(len(accels)):
         acc = accels.accelerator(j)
-        for layer in layers:
+        for u, layer in enumerate(layers):
+            if only is not None and (u, j) not in only:
+                continue
             key = layer_key(layer, acc.text(with_glb=True))
             if key not in done:
                 todo.append((key, layer, acc))
@@ -230,6 +235,24 @@ def diagnose(nets, net_layers, index, ours, z_parts: dict, accels: AccelTable, k
         print(f"  {part:<5} {df:<3} {k:<10} -> {rho:.3f}")
 
 
+def refine_pairs(unique: list[Layer], accels: AccelTable, slices: list[str], sample: int,
+                 seed: int) -> set[tuple[int, int]]:
+    """(layer, design) index pairs for the larger ZigZag search: every pair of each ``DF:KIND`` slice,
+    plus ``sample`` seeded random pairs outside them (the control)."""
+    chosen: set[tuple[int, int]] = set()
+    for sl in slices:
+        df, _, kind = sl.partition(":")
+        if df not in DATAFLOWS or not kind:
+            raise SystemExit(f"--refine-slice {sl!r}: give DATAFLOW:KIND, e.g. os:pointwise")
+        d = DATAFLOWS.index(df)
+        chosen |= {(u, int(j)) for u, ly in enumerate(unique) if ly.kind == kind
+                   for j in np.flatnonzero(accels.dataflow == d)}
+    rest = [(u, j) for u in range(len(unique)) for j in range(len(accels)) if (u, j) not in chosen]
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(rest), size=min(sample, len(rest)), replace=False) if sample else []
+    return chosen | {rest[i] for i in pick}
+
+
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) < 3 or np.all(a == a[0]) or np.all(b == b[0]):
         return float("nan")
@@ -255,6 +278,12 @@ def main() -> None:
     ap.add_argument("--refine-lpf", type=int, default=0, metavar="N",
                     help="also read the cache of ZigZag at lpf N (same --pin; nothing is run): for the pairs "
                          "it holds, the reference is the lower-latency mapping of the two searches")
+    ap.add_argument("--refine-slice", action="append", default=[], metavar="DF:KIND",
+                    help="with --refine-lpf: run ZigZag at that lpf (cached) on every pair of this "
+                         "dataflow x layer kind (e.g. os:pointwise); repeatable")
+    ap.add_argument("--refine-sample", type=int, default=0, metavar="N",
+                    help="with --refine-lpf: also run it on N seeded random pairs outside the slices (the "
+                         "control: does the larger search change the reference elsewhere?)")
     ap.add_argument("--diagnose", action="store_true",
                     help="print which energy part, dataflow and layer kind the energy rank disagreement "
                          "comes from")
@@ -289,6 +318,9 @@ def main() -> None:
     if args.refine_lpf:
         r_model = ZigZagModel(hw, lpf_limit=args.refine_lpf, pin=args.pin)
         r_cache = HERE / ".cache" / f"zigzag-{r_model.fingerprint()[:12]}.jsonl"
+        only = refine_pairs(unique, accels, args.refine_slice, args.refine_sample, args.seed)
+        if only:
+            zigzag_costs(unique, accels, hw, r_cache, max(args.jobs, 1), args.refine_lpf, args.pin, only)
         refine = {}
         if r_cache.exists():
             with r_cache.open() as f:
