@@ -417,6 +417,23 @@ def test_chunked_evaluation_equals_one_layer_at_a_time(random_layers):
     np.testing.assert_array_equal(np.concatenate([a.macs for a in alone]), parts.macs)
 
 
+def test_repeated_layer_shapes_cost_the_same_as_alone(random_layers):
+    # evaluate() costs each distinct shape once and copies its row: a table of repeated layers (in a
+    # shuffled order, under other names) must give each layer exactly its own result
+    accels = GRID.table[:40]
+    idx = np.random.default_rng(3).integers(0, len(random_layers), size=3 * len(random_layers))
+    rep = random_layers[idx]
+    rep.names = [f"copy{i}" for i in range(len(rep))]
+    got = MODEL.evaluate(rep, accels)
+    alone = MODEL.evaluate(random_layers, accels)
+    assert len(np.unique(idx)) < len(idx)
+    np.testing.assert_array_equal(got.latency_cycles, alone.latency_cycles[idx])
+    for k, v in alone.energy_pj.items():
+        np.testing.assert_array_equal(got.energy_pj[k], v[idx])
+    np.testing.assert_array_equal(got.mapping["glb_words"], alone.mapping["glb_words"][idx])
+    np.testing.assert_array_equal(got.macs, alone.macs[idx])
+
+
 def test_float32_agrees_with_float64(random_layers):
     # the default float32 evaluation: every cost within 1e-6 relative of float64, the same mappings
     f32 = AnalyticalModel(GRID.hardware).evaluate(random_layers, GRID.table)

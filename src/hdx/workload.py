@@ -27,7 +27,8 @@ LayerKind = Literal["conv", "depthwise", "pointwise", "fc"]
 LAYER_KINDS: tuple[str, ...] = ("conv", "depthwise", "pointwise", "fc")
 KIND_CODE = {k: i for i, k in enumerate(LAYER_KINDS)}
 
-_INT_FIELDS = ("n", "c", "k", "h", "w", "r", "s", "stride", "padding", "groups")
+#: integer shape fields of a layer (with ``kind``, they decide its cost on any accelerator)
+LAYER_FIELDS = ("n", "c", "k", "h", "w", "r", "s", "stride", "padding", "groups")
 #: largest value of any loop bound, and of a layer's MAC count: keeps every product the cost models
 #: form (MACs x accesses x bytes) far inside int64 / exact float64
 MAX_DIM = 1 << 20
@@ -55,7 +56,7 @@ class Layer:
         label = f"layer '{self.name}'" if self.name else "layer"
         if self.kind not in LAYER_KINDS:
             raise HDXError(f"{label}: unknown kind '{self.kind}' (use one of {', '.join(LAYER_KINDS)})")
-        for f in _INT_FIELDS:
+        for f in LAYER_FIELDS:
             v = getattr(self, f)
             if not isinstance(v, int | np.integer) or isinstance(v, bool):
                 raise HDXError(f"{label}: field '{f}' must be an integer, got {v!r}")
@@ -112,14 +113,14 @@ class LayerTable:
     and derived ``p q macs``.
     """
 
-    __slots__ = ("kind", *_INT_FIELDS, "p", "q", "macs", "names")
+    __slots__ = ("kind", *LAYER_FIELDS, "p", "q", "macs", "names")
 
     def __init__(self, layers: list[Layer] | tuple[Layer, ...]):
         if len(layers) == 0:
             raise HDXError("empty workload: at least one layer is needed")
         self.names = [ly.name for ly in layers]
         self.kind = np.array([KIND_CODE[ly.kind] for ly in layers], dtype=np.int64)
-        for f in _INT_FIELDS:
+        for f in LAYER_FIELDS:
             setattr(self, f, np.array([getattr(ly, f) for ly in layers], dtype=np.int64))
         self.p = (self.h + 2 * self.padding - self.r) // self.stride + 1
         self.q = (self.w + 2 * self.padding - self.s) // self.stride + 1
@@ -137,7 +138,7 @@ class LayerTable:
         else:
             raise TypeError("LayerTable supports slices and integer index arrays only")
         out = object.__new__(LayerTable)
-        for f in ("kind", *_INT_FIELDS, "p", "q", "macs"):
+        for f in ("kind", *LAYER_FIELDS, "p", "q", "macs"):
             setattr(out, f, getattr(self, f)[idx])
         out.names = names
         if len(out) == 0:

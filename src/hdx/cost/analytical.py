@@ -118,7 +118,7 @@ Evaluated in float32 by default (``precision``): every cost is within 1e-6 relat
 chosen mappings are the same (tested); results are returned as float64, MACs as exact integers. A
 result that is not finite in float32 is recomputed in float64 before it is refused. Layers are
 evaluated in chunks (dense and depthwise apart); a mapping candidate that coincides with an earlier one
-for a whole chunk is evaluated once.
+for a whole chunk is evaluated once, and so is each distinct layer shape (a repeated shape copies the row).
 
 Area
 ----
@@ -140,7 +140,7 @@ from hdx.cost.base import LayerCosts, check_finite
 from hdx.cost.tech import TechTable, load_tech
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, AccelTable, HardwareParams
-from hdx.workload import LayerTable
+from hdx.workload import LAYER_FIELDS, LayerTable
 
 MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
@@ -208,14 +208,22 @@ def _empty_like_rows(part: LayerCosts, n: int) -> LayerCosts:
                       mapping=None if part.mapping is None else {k: rows(v) for k, v in part.mapping.items()})
 
 
-def _put_rows(res: LayerCosts, idx: np.ndarray, part: LayerCosts) -> None:
+def _take_rows(part: LayerCosts, idx: np.ndarray) -> LayerCosts:
+    """Rows ``idx`` of ``part`` (a layer's costs repeated for every layer of the same shape)."""
+    res = _empty_like_rows(part, len(idx))
+    _put_rows(res, np.arange(len(idx)), part, idx)
+    return res
+
+
+def _put_rows(res: LayerCosts, idx: np.ndarray, part: LayerCosts,
+              src: np.ndarray | slice = slice(None)) -> None:
     for name in ("latency_cycles", "compute_cycles", "memory_cycles", "utilisation", "macs"):
-        getattr(res, name)[idx] = getattr(part, name)
+        getattr(res, name)[idx] = getattr(part, name)[src]
     for k, v in part.energy_pj.items():
-        res.energy_pj[k][idx] = v
+        res.energy_pj[k][idx] = v[src]
     if res.mapping is not None and part.mapping is not None:
         for k, v in part.mapping.items():
-            res.mapping[k][idx] = v
+            res.mapping[k][idx] = v[src]
 
 
 def _chunks(layers: LayerTable) -> list[np.ndarray]:
@@ -343,6 +351,11 @@ class AnalyticalModel:
         return check_finite(res, layers, accels, model=f"{self.name} v{self.version}")
 
     def _evaluate_chunks(self, layers: LayerTable, accels: AccelTable, precision: Precision) -> LayerCosts:
+        # layers of the same shape cost the same: each distinct shape is evaluated once
+        shapes = np.stack([layers.kind, *(getattr(layers, f) for f in LAYER_FIELDS)], axis=1)
+        _, first, inverse = np.unique(shapes, axis=0, return_index=True, return_inverse=True)
+        if len(first) < len(layers):
+            return _take_rows(self._evaluate_chunks(layers[first], accels, precision), inverse.ravel())
         with np.errstate(over="ignore", invalid="ignore"):  # refused by check_finite
             # chunks of at most _CHUNK layers (the [L, A] temporaries stay cache-sized), depthwise and
             # dense layers apart and sorted by output width: within a chunk, more mapping candidates
