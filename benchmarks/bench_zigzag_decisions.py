@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from hdx.cost.analytical import AnalyticalModel
-from hdx.cost.zigzag_backend import ZigZagModel
+from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
+from hdx.cost.zigzag_backend import ZigZagModel, ordering_from_mapping
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
@@ -85,11 +85,11 @@ def _worker_init(hw_json: str, lpf: int, pin: str = "fxfy") -> None:
     _ZZ = ZigZagModel(HardwareParams.model_validate_json(hw_json), lpf_limit=lpf, pin=pin)
 
 
-def _run_one(job: tuple[str, Layer, object]) -> tuple[str, dict | None, str | None]:
-    key, layer, acc = job
+def _run_one(job: tuple) -> tuple[str, dict | None, str | None]:
+    key, layer, acc, *ordering = job
     assert _ZZ is not None
     try:
-        r = _ZZ.evaluate_one(layer, acc)
+        r = _ZZ.evaluate_one(layer, acc, ordering[0] if ordering else None)
     except HDXError as e:
         return key, None, str(e)
     return key, dict(latency=r.latency_cycles, compute=r.compute_cycles, energy=r.energy_pj,
@@ -98,9 +98,11 @@ def _run_one(job: tuple[str, Layer, object]) -> tuple[str, dict | None, str | No
 
 def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs: int,
                  lpf: int = 1, pin: str = "fxfy",
-                 only: set[tuple[int, int]] | None = None) -> dict[str, dict]:
+                 only: set[tuple[int, int]] | None = None, seeds: list[tuple] | None = None
+                 ) -> dict[str, dict]:
     """ZigZag results of every (layer, design) pair (``only``: of these (layer index, design index)
-    pairs), read from ``cache`` and run (then appended there) where missing."""
+    pairs; ``seeds``: instead, these (key, layer, accelerator, ordering) runs of given mappings), read
+    from ``cache`` and run (then appended there) where missing."""
     done: dict[str, dict] = {}
     if cache.exists():
         with cache.open() as f:
@@ -110,8 +112,10 @@ def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs:
                 except json.JSONDecodeError:
                     continue  # a line cut by a kill: rerun it
                 done[rec["key"]] = rec
-    todo = []
-    for j in range(len(accels)):
+    todo: list[tuple] = []
+    if seeds is not None:  # (key, layer, accelerator, ordering) runs of given mappings
+        todo = [job for job in seeds if job[0] not in done]
+    for j in range(len(accels) if seeds is None else 0):
         acc = accels.accelerator(j)
         for u, layer in enumerate(layers):
             if only is not None and (u, j) not in only:
@@ -119,7 +123,8 @@ def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs:
             key = layer_key(layer, acc.text(with_glb=True))
             if key not in done:
                 todo.append((key, layer, acc))
-    print(f"ZigZag: {len(layers)} unique layers x {len(accels)} designs; cached {len(done)}, "
+    what = f"{len(seeds)} given mappings" if seeds is not None else "designs"
+    print(f"ZigZag: {len(layers)} unique layers x {len(accels)} {what}; cached {len(done)}, "
           f"to run {len(todo)} with {jobs} process(es); cache {cache}", flush=True)
     if not todo:
         return done
@@ -142,8 +147,12 @@ def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs:
 
 
 def zz_arrays(zz: dict, unique: list[Layer], ztexts: list[str], refine: dict | None = None,
-              parts: dict | None = None, pairs: list | None = None):
+              parts: dict | None = None, pairs: list | None = None, seeded: dict | None = None):
     """ZigZag latency and energy per unique layer [U, A], area [A] (NaN where ZigZag failed).
+
+    ``seeded``: ZigZag's costs of HDX's own mapping per pair (the better of its two roundings); where
+    ZigZag rates it better than its search's mapping (latency, then energy), it is the reference
+    (``seeded["taken"]`` counts those pairs on return).
 
     ``refine``: results of a second ZigZag search (a larger ``lpf``) for some pairs; where it found a
     mapping with lower latency (ZigZag's own criterion; ties: energy), that one is the reference.
@@ -154,6 +163,7 @@ def zz_arrays(zz: dict, unique: list[Layer], ztexts: list[str], refine: dict | N
     z_en = np.full((len(unique), A), np.nan)
     z_area = np.full(A, np.nan)
     failed = refined = 0
+    n_seeded = [0]
     for u, layer in enumerate(unique):
         for j in range(A):
             key = layer_key(layer, ztexts[j])
@@ -167,6 +177,11 @@ def zz_arrays(zz: dict, unique: list[Layer], ztexts: list[str], refine: dict | N
                     < (rec["latency"], sum(rec["energy"].values()))):
                 rec = alt
                 refined += 1
+            alt = (seeded or {}).get(key)
+            if alt is not None and (rec.get("error") or (alt["latency"], sum(alt["energy"].values()))
+                                    < (rec["latency"], sum(rec["energy"].values()))):
+                rec = alt
+                n_seeded[0] += 1
             if rec.get("error"):
                 failed += 1
                 continue
@@ -176,6 +191,8 @@ def zz_arrays(zz: dict, unique: list[Layer], ztexts: list[str], refine: dict | N
             if parts is not None:
                 for p, v in rec["energy"].items():
                     parts.setdefault(p, np.full((len(unique), A), np.nan))[u, j] = v
+    if seeded is not None:
+        seeded["taken"] = n_seeded[0]
     return z_lat, z_en, z_area, failed, refined
 
 
@@ -235,6 +252,37 @@ def diagnose(nets, net_layers, index, ours, z_parts: dict, accels: AccelTable, k
         print(f"  {part:<5} {df:<3} {k:<10} -> {rho:.3f}")
 
 
+def hdx_mapping_runs(unique: list[Layer], accels: AccelTable, ours, ztexts: list[str], hw, args,
+                     zz_fp: str) -> tuple[dict, dict]:
+    """ZigZag's costs of the mapping HDX chose for every (layer, design) pair, as a complete temporal
+    ordering (``ordering_from_mapping``, tiles rounded down and up to ZigZag's integer factors; cached).
+    Returns (per pair the better rounding by latency then energy, per pair the rounded-down one)."""
+    jobs: list[tuple] = []
+    per_pair: dict[str, list[str]] = {}
+    for u, ly in enumerate(unique):
+        for j in range(len(accels)):
+            acc = accels.accelerator(j)
+            m = {k: float(ours.mapping[k][u, j]) for k in MAPPING_FIELDS}
+            base = layer_key(ly, ztexts[j])
+            keys = per_pair.setdefault(base, [])
+            for rounding in ("down", "up"):
+                ordering = ordering_from_mapping(ly, acc, m, rounding)
+                key = json.dumps([base, ordering])
+                if key not in keys:
+                    keys.append(key)
+                    jobs.append((key, ly, acc, ordering))
+    cache = HERE / ".cache" / f"zigzag-{zz_fp}-hdxmap.jsonl"
+    zs = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1), args.lpf, args.pin, seeds=jobs)
+    seeded: dict = {}
+    faithful: dict = {}
+    for base, keys in per_pair.items():
+        recs = [zs[k] for k in keys if not zs[k].get("error")]
+        if recs:
+            seeded[base] = min(recs, key=lambda r: (r["latency"], sum(r["energy"].values())))
+        faithful[base] = None if zs[keys[0]].get("error") else zs[keys[0]]
+    return seeded, faithful
+
+
 def refine_pairs(unique: list[Layer], accels: AccelTable, slices: list[str], sample: int,
                  seed: int) -> set[tuple[int, int]]:
     """(layer, design) index pairs for the larger ZigZag search: every pair of each ``DF:KIND`` slice,
@@ -284,6 +332,10 @@ def main() -> None:
     ap.add_argument("--refine-sample", type=int, default=0, metavar="N",
                     help="with --refine-lpf: also run it on N seeded random pairs outside the slices (the "
                          "control: does the larger search change the reference elsewhere?)")
+    ap.add_argument("--hdx-mappings", action="store_true",
+                    help="also cost HDX's own mapping of every pair in ZigZag (a complete temporal "
+                         "ordering, cached; ~0.02 s per pair): prints the same-mapping agreement, and the "
+                         "reference takes it where ZigZag rates it better than its LOMA search's mapping")
     ap.add_argument("--diagnose", action="store_true",
                     help="print which energy part, dataflow and layer kind the energy rank disagreement "
                          "comes from")
@@ -330,9 +382,12 @@ def main() -> None:
                     except json.JSONDecodeError:
                         continue
                     refine[rec["key"]] = rec
+    seeded = faithful = None
+    if args.hdx_mappings:
+        seeded, faithful = hdx_mapping_runs(unique, accels, ours, ztexts, hw, args, zz_fp)
     z_parts: dict[str, np.ndarray] = {}
     r_pairs: list = []
-    z_lat, z_en, z_area, failed, refined = zz_arrays(zz, unique, ztexts, refine, z_parts, r_pairs)
+    z_lat, z_en, z_area, failed, refined = zz_arrays(zz, unique, ztexts, refine, z_parts, r_pairs, seeded)
     o_lat, o_en = ours.latency_cycles, ours.energy_total_pj
     o_area = ours.area_total_um2
     index = {ly: u for u, ly in enumerate(unique)}
@@ -355,6 +410,21 @@ def main() -> None:
                                   (3, ours.energy_total_pj), (5, ours.energy_total_pj))]
             print(f"  on those pairs, median |log(ZigZag/HDX)|: latency {dev[0]:.3f} at lpf {args.lpf} -> "
                   f"{dev[1]:.3f} at lpf {args.refine_lpf}; energy {dev[2]:.3f} -> {dev[3]:.3f}")
+    if seeded is not None and faithful is not None:
+        n_pairs = sum(1 for k in faithful if faithful[k] is not None)
+        print(f"reference also offered HDX's own mapping of each pair, costed by ZigZag (--hdx-mappings): "
+              f"{n_pairs} pairs, {seeded['taken']} where ZigZag rates it better than its LOMA mapping")
+        print("  the same mapping in both models, median |log(ZigZag/HDX)| per dataflow (0.1 ~ 10 %):")
+        for d, df in enumerate(DATAFLOWS):
+            lat_r, en_r = [], []
+            for u, ly in enumerate(unique):
+                for j in np.flatnonzero(accels.dataflow == d):
+                    rec = faithful.get(layer_key(ly, ztexts[j]))
+                    if rec is not None:
+                        lat_r.append(abs(np.log(rec["latency"] / o_lat[u, j])))
+                        en_r.append(abs(np.log(sum(rec["energy"].values()) / o_en[u, j])))
+            print(f"    {df}: latency {np.median(lat_r):.3f}, energy {np.median(en_r):.3f} "
+                  f"(p90 {np.percentile(lat_r, 90):.3f} / {np.percentile(en_r, 90):.3f}; {len(lat_r)} pairs)")
     print()
     hdr = (f"{'network':<11}{'MMACs':>7}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}  {'HDX EDAP pick':<20}"
            f"{'ZigZag EDAP pick':<20}{'regret':>8}{'reg lat':>8}{'reg E':>7}")

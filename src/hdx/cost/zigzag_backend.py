@@ -306,10 +306,96 @@ def _temporal_size(layer: Layer, unroll: dict[str, dict[str, int]], dim: str) ->
     return size
 
 
-def mapping_data(layer: Layer, acc: Accelerator, pin: PinMode) -> list[dict[str, Any]]:
+def temporal_sizes(layer: Layer, acc: Accelerator) -> dict[str, int]:
+    """ZigZag's temporal loop bounds of ``layer`` on ``acc`` (> 1 only): each loop's bound divided,
+    rounded up, by its spatial unrolling (as ZigZag's LOMA engine computes them)."""
+    sizes = {"B": layer.n, "G": layer.groups, "K": layer.k // layer.groups, "C": layer.c // layer.groups,
+             "OY": layer.p, "OX": layer.q, "FY": layer.r, "FX": layer.s}
+    for per_dim in spatial_unrolling(layer, acc).values():
+        for d, f in per_dim.items():
+            sizes[d] = math.ceil(sizes[d] / f)
+    return {d: v for d, v in sizes.items() if v > 1}
+
+
+def _divisor(n: int, want: float, rounding: Literal["down", "up"]) -> int:
+    """The divisor of ``n`` nearest ``want`` from below (``down``) or above (``up``)."""
+    divs = [d for d in range(1, n + 1) if n % d == 0]
+    if rounding == "down":
+        return max(d for d in divs if d <= max(want, 1))
+    return min(d for d in divs if d >= min(want, n))
+
+
+def _prime_factors(n: int) -> list[int]:
+    out, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    return out
+
+
+def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
+                          rounding: Literal["down", "up"] = "down") -> list[list]:
+    """A complete ZigZag temporal ordering (innermost first, ``[dim, factor]``) of the mapping the
+    analytical model chose (:data:`hdx.cost.analytical.MAPPING_FIELDS`): its PE-local tile loops
+    innermost, then the GLB-level groups in its order, each split into prime factors (ZigZag's memory
+    allocator then fills each memory with as many of them as fit, as for LOMA's orderings). Tile sizes
+    are rounded ``down`` or ``up`` to divisors of ZigZag's temporal bounds (ZigZag takes integer
+    factors, and its spatial unrolling may differ from the analytical model's balanced one). ZigZag
+    evaluating this ordering is the HDX mapping costed by ZigZag."""
+    from hdx.cost.analytical import GROUPS, ORDERS  # the analytical model's loop groups
+
+    left = temporal_sizes(layer, acc)
+    out: list[list] = []
+    kdim = "G" if layer.kind == "depthwise" else "K"
+
+    def take(dim: str, want: float = math.inf) -> None:
+        n = left.get(dim, 1)
+        if want >= n:  # the whole remaining loop, innermost prime factor first
+            out.extend([dim, f] for f in _prime_factors(n))
+            left[dim] = 1
+            return
+        f = _divisor(n, want, rounding)
+        if f > 1:
+            out.append([dim, f])
+            left[dim] = n // f
+
+    taps = (("FX", m["s_in"]), ("FY", max(m["s_in"] // max(layer.s, 1), 1)))
+    if acc.dataflow == "ws":
+        for d, want in taps:
+            take(d, want)
+        take("C", m["c_in"])
+    elif acc.dataflow == "os":
+        if m["mode"] == 0:  # taps innermost, then the psums of k_in filters
+            take("FX")
+            take("FY")
+            take(kdim, m["k_in"])
+        else:  # k-inner: the input register is reused across k_in filters
+            take(kdim, m["k_in"])
+            take("FX")
+            take("FY")
+    else:
+        take("FX", m["s_in"])
+        take("C", m["c_in"])
+        take(kdim, m["k_in"])
+        take("OX", m["q_in"] if m["q_in"] > 0 else math.inf)
+    group_dims = {"pq": ("OX", "OY", "B"), "red": ("C", "FY", "FX"), "k": (kdim,)}
+    for g in ORDERS[int(m["order"])]:
+        for d in group_dims[GROUPS[g]]:
+            take(d)
+    for d in list(left):  # anything left (a grouped layer's G) goes outermost
+        take(d)
+    return out
+
+
+def mapping_data(layer: Layer, acc: Accelerator, pin: PinMode,
+                 ordering: list[list] | None = None) -> list[dict[str, Any]]:
+    """ZigZag mapping input: the dataflow's spatial unrolling and, as the temporal ordering, either the
+    pinned kernel loops (``pin``) or a complete ``ordering`` (then ZigZag evaluates that one mapping)."""
     unroll = spatial_unrolling(layer, acc)
-    ordering = []
-    if pin == "fxfy":  # innermost first; a pinned loop must exist temporally or LOMA finds no ordering
+    ordering = [list(x) for x in ordering] if ordering is not None else []
+    if pin == "fxfy" and not ordering:  # innermost first; a pinned loop must be temporal or LOMA fails
         ordering = [[d, "*"] for d in ("FX", "FY") if _temporal_size(layer, unroll, d) > 1]
     return [dict(name="default",
                  spatial_mapping={d: [f"{ld}, {f}" for ld, f in per.items()] for d, per in unroll.items()},
@@ -418,22 +504,26 @@ class ZigZagModel:
                           area_um2=area, utilisation=util, macs=layers.macs.astype(np.int64),
                           clock_mhz=self.hardware.clock_mhz)
 
-    def evaluate_one(self, layer: Layer, acc: Accelerator) -> ZigZagResult:
-        """Run ZigZag on one layer and one accelerator (cached)."""
+    def evaluate_one(self, layer: Layer, acc: Accelerator,
+                     ordering: list[list] | None = None) -> ZigZagResult:
+        """Run ZigZag on one layer and one accelerator (cached). ``ordering``: a complete temporal
+        ordering (innermost first, ``[dim, factor]``, e.g. :func:`ordering_from_mapping`): ZigZag then
+        costs that one mapping instead of searching (a bound that does not match ZigZag's temporal
+        loops makes LOMA search under it as a constraint)."""
         if not isinstance(layer, Layer):
             raise HDXError(f"zigzag evaluate_one needs a Layer, got {type(layer).__name__}")
         if not isinstance(acc, Accelerator):
             raise HDXError(f"zigzag evaluate_one needs an Accelerator, got {type(acc).__name__}")
-        key = (layer, acc)
+        key = (layer, acc, None if ordering is None else tuple(tuple(x) for x in ordering))
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._run(layer, acc)
+            hit = self._run(layer, acc, ordering)
             self._cache[key] = hit
         return hit
 
     # -- one ZigZag run ----------------------------------------------------------------------------
 
-    def _run(self, layer: Layer, acc: Accelerator) -> ZigZagResult:
+    def _run(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None) -> ZigZagResult:
         zz = self._zz
         hw = self.hardware
         what = _describe(layer, acc)
@@ -446,7 +536,7 @@ class ZigZagModel:
             with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 accel = self._build_accelerator(acc, tech)
-                workload = self._build_workload(layer, acc)
+                workload = self._build_workload(layer, acc, ordering)
                 main = zz["MainStage"](
                     [zz["WorkloadStage"], zz["MinimalLatencyStage"], zz["SpatialMappingGeneratorStage"],
                      zz["MinimalLatencyStage"], zz["TemporalMappingGeneratorStage"], zz["CostModelStage"]],
@@ -480,14 +570,14 @@ class ZigZagModel:
                            f"{validator.validator.errors or 'invalid description'}")
         return zz["AcceleratorFactory"](data).create()
 
-    def _build_workload(self, layer: Layer, acc: Accelerator):
+    def _build_workload(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None):
         zz = self._zz
         wv = zz["WorkloadValidator"](workload_data(layer, self.hardware.word_bits))
         wdata = wv.normalized_data
         if not wv.validate():
             raise HDXError(f"zigzag rejected {_describe(layer, acc)}: "
                            f"{wv.validator.errors or 'invalid layer'}")
-        mv = zz["MappingValidator"](mapping_data(layer, acc, self.pin))
+        mv = zz["MappingValidator"](mapping_data(layer, acc, self.pin, ordering))
         mdata = mv.normalized_data
         if not mv.validate():
             raise HDXError(f"zigzag rejected the mapping of {_describe(layer, acc)}: "
@@ -538,4 +628,4 @@ def _layers_of(table: LayerTable) -> list[Layer]:
 
 
 __all__ = ["DATAFLOWS", "ZigZagModel", "ZigZagResult", "ZigZagTech", "accelerator_data", "mapping_data",
-           "spatial_unrolling", "workload_data", "zigzag_version"]
+           "ordering_from_mapping", "spatial_unrolling", "temporal_sizes", "workload_data", "zigzag_version"]
