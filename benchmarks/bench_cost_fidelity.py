@@ -91,8 +91,12 @@ def case_setup(case: dict) -> tuple[HardwareParams, TechTable, AccelTable, Layer
     rf_bytes = sum(lv["size_words"] * lv["word_bits"] / 8 * lv["instances"] / n_macs for lv in per_pe)
     glb_bw = glb["read_bandwidth"] or UNLIMITED
     dram_bw = (dram[0]["read_bandwidth"] or UNLIMITED) * wbits / 8 if dram else UNLIMITED
+    # RS: the case's own scratchpad sizes (weights, inputs, psums) as the pad proportions
+    pads = [sum(lv["size_words"] * lv["word_bits"] / wbits for lv in per_pe if op in lv["keeps"])
+            for op in ("Weights", "Inputs", "Outputs")]
+    spads = tuple(pads) if all(pads) else HardwareParams().rs_spads
     hw = HardwareParams(clock_mhz=1000.0, word_bits=wbits, glb_words_per_cycle=glb_bw,
-                        dram_bytes_per_cycle=dram_bw, tech=case["id"])
+                        dram_bytes_per_cycle=dram_bw, tech=case["id"], rs_spads=spads)
     df = DATAFLOWS.index(case["dataflow_class"].lower())
     acc = AccelTable([mesh[0]], [mesh[1]], [max(int(round(rf_bytes)), 1)], [df],
                      [int(glb["size_words"] * glb["word_bits"] / 8)])

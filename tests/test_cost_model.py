@@ -145,31 +145,36 @@ def test_golden_os_forwarding_sends_the_halo_once():
 
 def test_golden_conv_on_rs():
     # conv 3x3, C=4, K=8, 6x6 input, no pad -> P=Q=4, MACs = 8*4*4*4*9 = 4608; 4x4 PEs, rf=16 B (8 words), RS.
+    # Scratchpads (Eyeriss 192:12:16 of 8 words): inputs max(1, floor(8*12/220)) = 1, psums
+    #   max(1, floor(8*16/220)) = 1, weights 8 - 2 = 6 words.
     # Y: R=3 primary, C=4 replicated: m=1 -> 3 rows (score 3); m=2 -> 2-row tiles x2 channels
     #   (1.5*2 = 3); m=3 -> 1-row tiles x 4 channels (score 4, best) => ry=1 (3 R passes), fy=4 (all C).
     # X: P=4 on 4 -> px=4, K=8 in 8 passes. compute = 4608 / 16 = 288.
     # Distinct words on the array: weights ry*C*K-rep = 4, input rows min(3+1, 4) * 4 channels = 16,
     #   psums px = 4 (reduced down the columns).
-    # RF tile: q_in = 1: s = min(3, floor((8-1)/2)) = 3 taps, window 3, k = floor((8-3)/(3+1)) = 1;
-    #   q_in = 4 leaves no room for a tap (invalid). Outer bounds PQ = 4 (output columns), RED = 3 (filter
-    #   rows), K = 8. Best order (K, PQ, RED): inputs stay across K -> fills W 3*8*4*3 = 288,
-    #   I 3*4*3 = 36, O 1*8*4*3 = 96 per PE -> GLB words 288*4 + 36*16 + (96*4 + (384-128)) = 2368.
+    # RF tile: the 1-word input pad holds a window of 1: s = min(3, floor(6/1), 1 - (q-1)) = 1 for q = 1
+    #   (q = 4 leaves no room: invalid); k = min(floor(6/1), floor(1/1)) = 1. Outer bounds PQ = 4 (output
+    #   columns), RED = 3 rows x 3 taps = 9, K = 8. Best order (K, PQ, RED) (first of two equal): inputs
+    #   do not depend on K -> fills per PE W 288, I 288/8 = 36, O 288 -> GLB words
+    #   288*4 + 36*16 + (288*4 + (1152-128)) = 1152 + 576 + 2176 = 3904 (122 cycles at 32 words/cycle).
     # DRAM: min(144+288, 288+144) = 432 + 128 = 560 words -> 70 cycles; fill 144 input words = 18 cycles,
-    #   drain 128 outputs = 16 cycles. latency = max(max(288, 74) + 18 + 16, 70) = 322.
+    #   drain 128 outputs = 16 cycles. latency = max(max(288, 122) + 18 + 16, 70) = 322.
     ly = Layer("conv", c=4, k=8, h=6, w=6, r=3, s=3, name="conv")
     c = _eval(ly, "4x4,rf=16,df=rs")
     assert c.latency_cycles[0, 0] == pytest.approx(322)
     assert c.utilisation[0, 0] == pytest.approx(4608 / (322 * 16))
-    assert c.mapping["glb_words"][0, 0] == pytest.approx(2368)
-    assert (c.mapping["q_in"][0, 0], c.mapping["s_in"][0, 0], c.mapping["k_in"][0, 0]) == (1, 3, 1)
-    # RF banks: weights 3, inputs 3, psums 1 of 7 words -> 16*3/7 = 6.857 B, 6.857 B, 2.286 B; 4 accesses
-    #   per MAC + fills (288 weights, 36 inputs, 2*96 psum moves) per PE on 16 PEs
-    e_w = e_i = e_sram(16 * 3 / 7)
-    e_o = e_sram(16 / 7)
-    rf = 4608 * (e_w + e_i + 2 * e_o) + (288 * e_w + 36 * e_i + 192 * e_o) * 16
+    assert c.mapping["glb_words"][0, 0] == pytest.approx(3904)
+    assert (c.mapping["q_in"][0, 0], c.mapping["s_in"][0, 0], c.mapping["k_in"][0, 0]) == (1, 1, 1)
+    # pads of 12 B (weights), 2 B (inputs), 2 B (psums); 4 accesses per MAC + fills (288 weights,
+    #   36 inputs, 2*288 psum moves) per PE on 16 PEs
+    e_w, e_i, e_o = e_sram(12), e_sram(2), e_sram(2)
+    rf = 4608 * (e_w + e_i + 2 * e_o) + (288 * e_w + 36 * e_i + 576 * e_o) * 16
     assert c.energy_pj["rf"][0, 0] == pytest.approx(rf)
-    assert c.energy_pj["glb"][0, 0] == pytest.approx((2368 + 432 + 128) * E_GLB)
+    assert c.energy_pj["glb"][0, 0] == pytest.approx((3904 + 432 + 128) * E_GLB)
     assert c.energy_pj["dram"][0, 0] == pytest.approx(560 * E_DRAM)
+    # area: the three pads replace the RF (power law between the 2 B and 24 B table points)
+    a_pad = {b: _pl(b, 2, 5.98, 24, 379.68) for b in (12, 2)}
+    assert c.area_um2["rf"][0] == pytest.approx(16 * (a_pad[12] + 2 * a_pad[2]))
 
 
 # ------------------------------------------------------------------ invariants over the grid

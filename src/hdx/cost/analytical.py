@@ -42,9 +42,11 @@ primary tile is balanced (``t = ceil(D/ceil(D/t))``) and the m with most busy PE
   replicas). RF: partial sums; registers: weight, input.
 * **RS** (row-stationary, Eyeriss): Y ← R (filter rows; spare rows replicate Cg, or K for depthwise),
   X ← P (output rows; spare columns replicate K). Weights are multicast along a row, inputs along
-  diagonals (``(px−1)·stride + ry`` distinct rows), partial sums reduced down columns. RF: weights,
-  inputs and partial sums share its capacity in three banks (Eyeriss spads), each the share of
-  ``rf_bytes`` its tile needs, each access costing the table energy at that bank's size.
+  diagonals (``(px−1)·stride + ry`` distinct rows), partial sums reduced down columns. RF: three fixed
+  scratchpads, for weights, inputs and partial sums (Eyeriss's spads), sized from ``rf_bytes`` in the
+  proportions ``hardware.rs_spads`` (default Eyeriss's 192 : 12 : 16 words; inputs and psums get at
+  least one word, weights the rest; :meth:`HardwareParams.spad_words`). Each tile must fit its own pad
+  and each access costs the table energy at that pad's size; the pads' areas replace the RF's.
 
 compute_cycles = per-PE temporal iterations = MACs · Π over unrolled loops (passes / D).
 
@@ -63,8 +65,8 @@ and an order of the GLB-level loops; all candidates are evaluated as [layers × 
   for 1×1 kernels, where the taps are trivially innermost).
   RS: ``q_in`` outputs of a row
   (1, 4, 16 or the whole row) × ``c_in`` channels × ``s_in`` taps × ``k_in`` filters, largest ``s_in``
-  then ``k_in`` such that weights ``k·c·s`` + input window ``c·((q−1)·stride + s)`` + psums ``k·q``
-  fit the RF (depthwise: the window is per filter).
+  then ``k_in`` such that weights ``k·c·s``, the input window ``c·((q−1)·stride + s)`` and psums
+  ``k·q`` each fit their scratchpad (depthwise: one window per filter).
 * Temporal reuse only of what a PE actually holds: a 1-word register holds one word, so an operand in a
   register is refetched whenever the innermost loop it depends on moves (inputs depend on the taps:
   with taps innermost an input register gets a new word every MAC). No sliding-window reuse inside a
@@ -122,7 +124,8 @@ for a whole chunk is evaluated once, and so is each distinct layer shape (a repe
 
 Area
 ----
-``pe`` = PEs·MAC area; ``rf`` = PEs·SRAM area(rf_bytes); ``glb`` = SRAM area(glb_bytes);
+``pe`` = PEs·MAC area; ``rf`` = PEs·SRAM area(rf_bytes) (RS: the sum of its three pads' areas);
+``glb`` = SRAM area(glb_bytes);
 ``noc`` = PEs·(``noc_registers_per_pe`` [+ 1 with forwarding])·area of a 1-word register. DRAM is off chip.
 """
 
@@ -293,7 +296,7 @@ class AnalyticalModel:
     """
 
     name = "analytical"
-    version = "2.2"
+    version = "2.3"
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
@@ -461,9 +464,11 @@ class AnalyticalModel:
             "dram": f64((dram_rd + o_tot) * tech.dram_energy_pj(wbits)),
         }
         fwd_regs = 1.0 if hw.noc == "forwarding" else 0.0
+        pad_area = sum(tech.sram_area_um2(v * wbits / 8) for v in hw.spad_words(rfw_all))  # RS pads
         area = {
             "pe": pes * tech.mac_area_um2(wbits),
-            "rf": pes * tech.sram_area_um2(accels.rf_bytes.astype(np.float64)),
+            "rf": pes * np.where(accels.dataflow == DATAFLOWS.index("rs"), pad_area,
+                                 tech.sram_area_um2(accels.rf_bytes.astype(np.float64))),
             "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64)),
             "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
         }
@@ -636,6 +641,10 @@ class AnalyticalModel:
     def _rs(self, lay: dict, acc: dict, e: dict):
         N, K, Cg, P, Q, R, S, dw, st = (lay[k] for k in ("N", "K", "Cg", "P", "Q", "R", "S", "dw", "st"))
         X, Y, rfw = acc["X"], acc["Y"], acc["rfw"]
+        wbits = self.hardware.word_bits
+        # the RF is three fixed scratchpads (words): weights, inputs, partial sums
+        pads = dict(zip("wio", (v.astype(rfw.dtype) for v in self.hardware.spad_words(rfw)), strict=True))
+        e_b = {x: self.tech.sram_energy_pj(pads[x] * wbits / 8, wbits) for x in "wio"}
         ry, fy = _axis(R, np.where(dw, K, Cg), Y)
         px, fx = _axis(P, np.where(dw, _cdiv(K, fy), K), X)
         uC = np.where(dw, 1.0, fy)
@@ -653,21 +662,21 @@ class AnalyticalModel:
             c = np.where(dw, 1.0, np.minimum(c_in, Ct))
             if not distinct.new(q, c):
                 continue
-            s = np.minimum(S, np.floor((rfw - q - c * (q - 1) * st) / (2 * c)))
+            # each tile fits its pad: weights k·c·s, input window c·((q−1)·stride + s) (depthwise: one
+            # window per filter, k of them), partial sums k·q
+            s_dense = np.minimum(np.floor(pads["w"] / c), np.floor(pads["i"] / c) - (q - 1) * st)
+            s = np.minimum(S, np.where(dw, np.minimum(pads["w"], pads["i"] - (q - 1) * st), s_dense))
             w_ext = (q - 1) * st + s
-            k_dense = np.floor((rfw - c * w_ext) / np.maximum(c * s + q, 1.0))
-            k_dw = np.floor(rfw / np.maximum(s + w_ext + q, 1.0))
-            k = np.minimum(np.where(dw, k_dw, k_dense), Kt)
+            k_dense = np.floor(pads["w"] / np.maximum(c * s, 1.0))
+            k_dw = np.minimum(np.floor(pads["i"] / np.maximum(w_ext, 1.0)),
+                              np.floor(pads["w"] / np.maximum(s, 1.0)))
+            k = np.minimum(np.minimum(np.where(dw, k_dw, k_dense), np.floor(pads["o"] / q)), Kt)
             valid = (s >= 1) & (k >= 1)
             s, k, w_ext = np.maximum(s, 1.0), np.maximum(k, 1.0), np.maximum(w_ext, 1.0)
             bounds = (N * Pt * _cdiv(Q, q), _cdiv(Ct, c) * Rt * _cdiv(S, s), _cdiv(Kt, k))
             fp = dict(w=k * c * s, i=np.where(dw, k, c) * w_ext, o=k * q)
             words, f, order = self._orders({x: (fp[x], dist[x], rel[x]) for x in fp}, bounds, lay["o_tot"])
             w, i, o = words["w"], words["i"], words["o"]
-            # banked RF (Eyeriss spads): each operand's bank is its tile's share of rf_bytes
-            tot = fp["w"] + fp["i"] + fp["o"]
-            e_b = {x: self.tech.sram_energy_pj(acc["rfb"] * fp[x] / tot, self.hardware.word_bits)
-                   for x in ("w", "i", "o")}
             local = (lay["macs"] * (e_b["w"] + e_b["i"] + 2 * e_b["o"])
                      + (f["w"] * e_b["w"] + f["i"] * e_b["i"] + 2 * f["o"] * e_b["o"]) * act)
             cands.append(_Candidate(valid, w, i, o, local, np.zeros_like(compute),

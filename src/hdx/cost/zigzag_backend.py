@@ -10,7 +10,8 @@ ZigZag's bundled CACTI is never called.
 Translation of the Eyeriss-like template (:mod:`hdx.space.accelerator`):
 
 * memories, inner to outer: per PE an RF of ``rf_bytes`` holding what the dataflow keeps stationary
-  (WS: weights, OS: partial sums, RS: weights, inputs and partial sums, like Eyeriss's spads) and a
+  (WS: weights, OS: partial sums; RS: three fixed scratchpads for weights, inputs and partial sums,
+  like Eyeriss's spads, sized by ``HardwareParams.spad_words`` as in the analytical model) and a
   1-word register for every other operand; the global buffer ``glb`` (``glb_bytes``, shared by all
   operands, serves the whole array at ``glb_words_per_cycle`` words per cycle); ``dram``
   (``dram_bytes_per_cycle``). Per-PE memories move one word per operand per cycle;
@@ -54,7 +55,7 @@ from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, Accelerator, AccelTable, HardwareParams
 from hdx.workload import LAYER_KINDS, Layer, LayerTable
 
-BACKEND_VERSION = "2"
+BACKEND_VERSION = "3"
 INSTALL_HINT = "pip install 'hdx[zigzag]'"
 PinMode = Literal["fxfy", "none"]
 
@@ -125,6 +126,8 @@ class ZigZagTech:
     glb_pj: float
     glb_um2: float
     dram_pj: float
+    #: RS scratchpads (weights, inputs, psums): (words, pJ per access, µm²) each
+    pads: tuple[tuple[float, float, float], ...] = ()
 
 
 def tech_for(table: TechTable, hardware: HardwareParams, acc: Accelerator) -> ZigZagTech:
@@ -136,7 +139,10 @@ def tech_for(table: TechTable, hardware: HardwareParams, acc: Accelerator) -> Zi
         reg_pj=table.register_energy_pj(wb), reg_um2=table.register_area_um2(wb),
         glb_pj=float(table.sram_energy_pj(acc.glb_bytes, wb)),
         glb_um2=float(table.sram_area_um2(acc.glb_bytes)),
-        dram_pj=table.dram_energy_pj(wb))
+        dram_pj=table.dram_energy_pj(wb),
+        pads=tuple((float(w), float(table.sram_energy_pj(w * wb / 8, wb)),
+                    float(table.sram_area_um2(w * wb / 8)))
+                   for w in hardware.spad_words(math.floor(acc.rf_bytes * 8 / wb))))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -146,6 +152,7 @@ def tech_for(table: TechTable, hardware: HardwareParams, acc: Accelerator) -> Zi
 # RF holds; every other operand gets a 1-word register in the PE (as in the analytical model).
 RF_OPERANDS: dict[str, tuple[str, ...]] = {"ws": ("I2",), "os": ("O",), "rs": ("I1", "I2", "O")}
 _REG_NAME = {"I1": "reg_i", "I2": "reg_w", "O": "reg_o"}
+_PAD_NAMES = ("spad_w", "spad_i", "spad_o")  # RS: weights (I2), inputs (I1), psums (O)
 
 
 def _port(name: str, kind: str, bw_min: int, bw_max: int, alloc: list[str]) -> dict[str, Any]:
@@ -178,7 +185,12 @@ def accelerator_data(acc: Accelerator, hardware: HardwareParams, tech: ZigZagTec
     glb_bw = max(int(round(hardware.glb_words_per_cycle * wb)), wb)
     dram_bw = max(int(round(hardware.dram_bytes_per_cycle * 8)), wb)
     rf_ops = RF_OPERANDS[acc.dataflow]
-    memories: dict[str, Any] = {"rf": _pe_memory(acc.rf_bytes * 8, tech.rf_pj, tech.rf_um2, rf_ops, wb)}
+    if acc.dataflow == "rs":  # three fixed scratchpads (HardwareParams.spad_words), as the analytical model
+        memories: dict[str, Any] = {
+            name: _pe_memory(int(words) * wb, pj, um2, (op,), wb)
+            for name, op, (words, pj, um2) in zip(_PAD_NAMES, ("I2", "I1", "O"), tech.pads, strict=True)}
+    else:
+        memories = {"rf": _pe_memory(acc.rf_bytes * 8, tech.rf_pj, tech.rf_um2, rf_ops, wb)}
     for op in ("I1", "I2", "O"):
         if op not in rf_ops:
             memories[_REG_NAME[op]] = _pe_memory(wb, tech.reg_pj, tech.reg_um2, (op,), wb)
@@ -589,7 +601,8 @@ class ZigZagModel:
         compute = float(cme.ideal_temporal_cycle)
         energy = {p: 0.0 for p in ENERGY_PARTS}
         energy["mac"] = float(cme.mac_energy)
-        part = {"rf": "rf", "reg_i": "rf", "reg_w": "rf", "reg_o": "rf", "glb": "glb", "dram": "dram"}
+        part = {"rf": "rf", "reg_i": "rf", "reg_w": "rf", "reg_o": "rf", "glb": "glb", "dram": "dram",
+                **{name: "rf" for name in _PAD_NAMES}}
         hierarchy = cme.accelerator.memory_hierarchy
         for layer_op, per_level in cme.mem_energy_breakdown.items():
             mem_op = cme.memory_operand_links.layer_to_mem_op(layer_op)

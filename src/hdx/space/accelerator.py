@@ -171,9 +171,32 @@ class HardwareParams(StrictModel):
         "multicast", description="array interconnect: GLB multicast + spatial reduction only, or also "
                                  "input forwarding between neighbouring PEs (costed: hdx.cost.analytical)")
 
+    rs_spads: tuple[float, float, float] = Field(
+        (192.0, 12.0, 16.0), description="RS only: the per-PE RF (rf_bytes) is three fixed scratchpads, for "
+        "weights, inputs and partial sums, sized in these proportions (Eyeriss: 192, 12 and 16 words); the "
+        "input and partial-sum pads hold at least one word each, the weight pad the rest. Each > 0")
+
+    @field_validator("rs_spads")
+    @classmethod
+    def _positive_spads(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(not x > 0 for x in v):
+            raise ValueError(f"rs_spads must be three proportions > 0 (weights, inputs, psums), "
+                             f"got {list(v)}")
+        return v
+
     @property
     def word_bytes(self) -> float:
         return self.word_bits / 8
+
+    def spad_words(self, rf_words):
+        """RS scratchpads (weights, inputs, partial sums) in words for an RF of ``rf_words`` words
+        (a scalar or an array): inputs and psums ``max(1, floor(rf_words · share))``, weights the rest
+        (at least one word when ``rf_words >= 3``)."""
+        w, i, o = self.rs_spads
+        tot = w + i + o
+        i_w = np.maximum(np.floor(np.asarray(rf_words, dtype=float) * i / tot), 1.0)
+        o_w = np.maximum(np.floor(np.asarray(rf_words, dtype=float) * o / tot), 1.0)
+        return np.asarray(rf_words, dtype=float) - i_w - o_w, i_w, o_w
 
 
 class AcceleratorSpaceConfig(StrictModel):
