@@ -444,6 +444,23 @@ def main() -> None:
     goal = med[0] >= 0.8 and med[1] >= 0.8 and med[2] >= 0.8 and med[3] <= 0.10
     print(f"goal median Spearman >= 0.8 (lat, E, EDAP) and median EDAP regret <= 10 %: "
           f"{'met' if goal else 'NOT met'} (lowest per-network Spearman {worst:.3f})")
+    if refine is not None or seeded is not None:  # the same medians against each reference on the way
+        print()
+        print("Medians against each reference (how much each addition to ZigZag's search moves them)")
+        print(f"{'reference':<48}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}{'regret':>8}{'max regret':>11}")
+        variants = [(f"ZigZag LOMA lpf {args.lpf}", None, None)]
+        if refine is not None:
+            variants.append((f"  + lpf {args.refine_lpf} where run", refine, None))
+        if seeded is not None:
+            variants.append(("  + HDX's mapping where ZigZag rates it better", refine, seeded))
+        for label, ref_, seed_ in variants:
+            zl_, ze_, za_, *_ = zz_arrays(zz, unique, ztexts, ref_, None, None,
+                                          None if seed_ is None else dict(seed_))
+            rr = np.array([row[2] for row in agreement_rows(nets, net_layers, index, (o_lat, o_en, o_area),
+                                                             (zl_, ze_, za_))])
+            m_ = np.nanmedian(rr, axis=0)
+            print(f"{label:<48}{m_[0]:>8.3f}{m_[1]:>7.3f}{m_[2]:>9.3f}{m_[3]:>7.1%}"
+                  f"{np.nanmax(rr[:, 3]):>10.1%}")
 
     if args.self_lpf:
         other = ZigZagModel(hw, lpf_limit=args.self_lpf, pin=args.pin)
