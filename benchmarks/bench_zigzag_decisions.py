@@ -18,7 +18,15 @@ ZigZag (ZigZag EDAP of HDX's pick / ZigZag's best − 1); the same for latency a
 the median latency and energy ratio ZigZag/HDX per dataflow, and which dataflow wins each unique layer
 (EDP over the designs) per layer kind in each model.
 
-Run: ``python benchmarks/bench_zigzag_decisions.py [--random 7] [--seed 0] [--jobs 1]``.
+The reference is ZigZag's cost model with its LOMA mapper, which is incomplete at a small ``lpf``.
+``--refine-lpf N`` (with ``--refine-slice DF:KIND`` and a random control ``--refine-sample``) takes the
+lower-latency mapping of a larger search where it was run; ``--hdx-mappings`` also offers ZigZag the
+mapping HDX chose (a complete temporal ordering, costed by ZigZag's own model) and takes it where ZigZag
+rates it better. The run prints the same-mapping agreement (both cost models, one mapping) and the
+medians against each reference.
+
+Run: ``python benchmarks/bench_zigzag_decisions.py --lpf 5 --pin none --refine-lpf 6 --refine-slice
+os:pointwise --refine-sample 96 --hdx-mappings [--random 7] [--seed 0] [--jobs 2]``.
 """
 
 from __future__ import annotations
