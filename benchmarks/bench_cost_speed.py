@@ -36,7 +36,7 @@ from hdx.cost.table import CostTable
 from hdx.metrics import Objective
 from hdx.space.accelerator import Accelerator, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
-from hdx.workload import LayerTable
+from hdx.workload import LAYER_FIELDS, LayerTable
 
 ARCH = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
 
@@ -103,23 +103,28 @@ def main() -> None:
     many = []
     for idx in space.sample_indices(rng, 50):
         many += space.layers(space.decode(idx))
-    hdr = f"{'batch':42} {'layers':>7} {'pairs':>10} {'seconds':>9} {'pairs/s':>12}"
+    hdr = f"{'batch':48} {'layers':>7} {'pairs':>10} {'seconds':>9} {'pairs/s':>12}"
     if ref is not None:
         hdr += f" {'at ' + args.against[:10]:>14} {'ratio':>6}"
     print(hdr)
     print("-" * len(hdr))
     rates = []
-    batches = (("distinct layers of the CIFAR-10 space", distinct), ("layers of 50 random networks", many))
+    # the model evaluates each distinct shape once, so a batch's rate counts its repeats as served pairs;
+    # the first row (every shape once) is the per-evaluation rate
+    shapes = list({(ly.kind, *(getattr(ly, f) for f in LAYER_FIELDS)): ly for ly in distinct}.values())
+    batches = (("distinct layer shapes of the space (each once)", shapes),
+               ("layers of the CIFAR-10 space (with repeats)", distinct),
+               ("layers of 50 random networks", many))
     for label, layers in batches:
         lt = LayerTable(layers)
         pairs = len(lt) * len(grid)
         if ref is None:
             t = best_of(lambda lt=lt: model.evaluate(lt, grid.table))
-            print(f"{label:42} {len(lt):>7} {pairs:>10,} {t:>9.4f} {pairs / t:>12,.0f}")
+            print(f"{label:48} {len(lt):>7} {pairs:>10,} {t:>9.4f} {pairs / t:>12,.0f}")
         else:
             t, t_ref = best_pair(lambda lt=lt: model.evaluate(lt, grid.table),
                                  lambda lt=lt: ref.evaluate(lt, grid.table))
-            print(f"{label:42} {len(lt):>7} {pairs:>10,} {t:>9.4f} {pairs / t:>12,.0f} "
+            print(f"{label:48} {len(lt):>7} {pairs:>10,} {t:>9.4f} {pairs / t:>12,.0f} "
                   f"{pairs / t_ref:>14,.0f} {t_ref / t:>5.2f}x")
         rates.append(pairs / t)
     print(f"goal >= 1,000,000 pairs/s: {'met' if min(rates) >= 1e6 else 'NOT met'}"
