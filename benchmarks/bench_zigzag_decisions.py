@@ -344,6 +344,8 @@ def main() -> None:
                     help="also cost HDX's own mapping of every pair in ZigZag (a complete temporal "
                          "ordering, cached; ~0.02 s per pair): prints the same-mapping agreement, and the "
                          "reference takes it where ZigZag rates it better than its LOMA search's mapping")
+    ap.add_argument("--rs-spads", default=None, metavar="W,I,O",
+                    help="RS scratchpad proportions for both models (default: the grid's, Eyeriss 192,12,16)")
     ap.add_argument("--diagnose", action="store_true",
                     help="print which energy part, dataflow and layer kind the energy rank disagreement "
                          "comes from")
@@ -355,6 +357,9 @@ def main() -> None:
     space = NetworkSpace.load()
     grid = AcceleratorSpace.load()
     hw = grid.hardware
+    if args.rs_spads:  # the same RS scratchpad split in both models (a sensitivity check)
+        spads = [float(v) for v in args.rs_spads.split(",")]
+        hw = type(hw).model_validate({**hw.model_dump(), "rs_spads": spads})
     accels = design_table(grid, [int(v) for v in args.pes.split(",")], [int(v) for v in args.rf.split(",")])
     nets = networks(space, args.random, args.seed)
     net_layers = [space.layers(a) for _, a in nets]
@@ -402,7 +407,7 @@ def main() -> None:
 
     print(f"Decision agreement with ZigZag: {len(nets)} networks x {A} designs "
           f"(PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, {'/'.join(DATAFLOWS).upper()}), "
-          f"grid '{grid.name}', tech '{hw.tech}'")
+          f"grid '{grid.name}', tech '{hw.tech}', RS pads {':'.join(f'{v:g}' for v in hw.rs_spads)}")
     print(f"HDX {model.name} v{model.version}, mapper {args.mapper_space} "
           f"({len(unique)} unique layers x {A} designs in "
           f"{t_ours * 1e3:.1f} ms); ZigZag {zz_model.version}, LOMA lpf {args.lpf}, pin {args.pin}; "
