@@ -131,12 +131,14 @@ def _no_constants(c: str):
     ("clock_mhz", float("inf"), "finite"), ("clock_mhz", 0.0, "greater than or equal to 1"),
     ("clock_mhz", 2e4, "less than or equal to 10000"), ("dram_bytes_per_cycle", 1e-320, "0.001"),
     ("glb_words_per_cycle", float("nan"), "finite"), ("word_bits", 1000, "64"),
+    ("rs_spads", [0, 12, 16], "proportions > 0"), ("rs_spads", [192, float("inf"), 16], "finite"),
+    ("rs_spads", [192, 12], "Field required"),
 ])
 def test_hardware_fields_are_finite_and_physical(tmp_path, field, value, msg):
     p = tmp_path / "g.yaml"
     p.write_text(yaml.safe_dump({"name": "g", "knobs": {"pe_x": [8], "pe_y": [8], "rf_bytes": [16],
                                                         "dataflow": ["ws"]}, "hardware": {field: value}}))
-    with pytest.raises(ConfigError, match=f"hardware.{field}: .*{msg}"):
+    with pytest.raises(ConfigError, match=rf"hardware\.{field}(\.\d)?: .*{msg}"):
         load_config(AcceleratorSpaceConfig, p, "accelerator")
 
 
