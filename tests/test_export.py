@@ -174,3 +174,24 @@ def test_errors(run, tmp_path, capsys, monkeypatch):
     assert err.count("\n") == 1 and "hdx[export]" in err
     assert main(["cost", "--onnx", str(tmp_path / "x.onnx"), "--accel", "16x16,rf=16,df=ws"]) == 2
     assert "hdx[export]" in capsys.readouterr().err
+
+
+def test_timeloop_rs_has_the_cost_models_three_pads():
+    # RS on 8x8, rf=64 B (32 words): Eyeriss proportions 192:12:16 -> inputs floor(32*12/220) = 1 word,
+    # psums floor(32*16/220) = 2 words, weights 29 words: 2 B, 4 B and 58 B, each keeping one data space
+    from hdx.cost.tech import load_tech
+    from hdx.export.timeloop import _dump, architecture, constraints, ert, loader
+    from hdx.space.accelerator import Accelerator, HardwareParams
+
+    hw, acc = HardwareParams(), Accelerator(8, 8, 64, "rs")
+    nodes = yaml.load(_dump(architecture(acc, hw)), Loader=loader())["architecture"]["nodes"]
+    assert [n["name"] for n in nodes] == ["system", "DRAM", "glb", "PE", "ifmap_spad", "weights_spad",
+                                          "psum_spad", "mac"]
+    by = {n["name"]: n.get("attributes", {}) for n in nodes}
+    assert [by[p]["size_bytes"] for p in ("ifmap_spad", "weights_spad", "psum_spad")] == [2, 58, 4]
+    tech = load_tech(hw.tech)
+    assert by["weights_spad"]["read_energy"] == pytest.approx(float(tech.sram_energy_pj(58, 16)))
+    targets = {t["target"]: t for t in constraints(acc, hw)["constraints"]["targets"]}
+    assert targets["ifmap_spad"]["keep"] == ["Inputs"] and targets["psum_spad"]["keep"] == ["Outputs"]
+    assert targets["weights_spad"]["bypass"] == ["Inputs", "Outputs"]
+    assert "system.PE.psum_spad" in {t["name"] for t in ert(acc, hw)["ERT"]["tables"]}

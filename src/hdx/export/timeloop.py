@@ -4,12 +4,13 @@ Files written in DIR:
 
 * ``arch.yaml`` — ``architecture`` (version 0.4): ``system`` container → ``DRAM`` → ``glb``
   (shared SRAM, ``glb_bytes``) → ``PE`` container with ``spatial: {meshX: pe_x, meshY: pe_y}`` →
-  per-PE ``rf`` (``rf_bytes``) → ``mac``. Every component carries its word width (``datawidth``),
+  per-PE ``rf`` (``rf_bytes``; RS: ``ifmap_spad``, ``weights_spad``, ``psum_spad``, the cost models'
+  three fixed scratchpads) → ``mac``. Every component carries its word width (``datawidth``),
   size and the per-access energy (pJ per word) of the technology table HDX costs with.
 * ``ert.yaml`` — Accelergy energy reference table (``ERT``, version 0.4): read/write energy per
   component, the same numbers, so Timeloop can run without estimating them.
-* ``constraints.yaml`` — the dataflow: which data space the RF keeps (WS: Weights, OS: Outputs,
-  RS: all three) and the loops unrolled on the PE mesh (WS: M on X, C on Y; OS: Q on X, P on Y;
+* ``constraints.yaml`` — the dataflow: which data space the RF keeps (WS: Weights, OS: Outputs;
+  RS: each pad its own) and the loops unrolled on the PE mesh (WS: M on X, C on Y; OS: Q on X, P on Y;
   RS: Q on X, R on Y), as in :mod:`hdx.cost.analytical`.
 * ``problem_<NNN>_<name>.yaml`` — one per layer: a grouped-convolution shape (``G`` groups, ``C``/``M``
   per group) and its instance (``N C M P Q R S G``, strides); padding is folded into the input size.
@@ -64,14 +65,26 @@ def _dump(data: Any) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False)
 
 
+def pe_buffers(acc: Accelerator, hardware: HardwareParams) -> list[tuple[str, list[str], int]]:
+    """The per-PE storage, outer to inner: (name, data spaces kept, bytes). WS/OS: one ``rf``; RS: the
+    three fixed scratchpads of the cost models (``HardwareParams.spad_words``), as in Timeloop's Eyeriss."""
+    if acc.dataflow != "rs":
+        return [("rf", KEEP[acc.dataflow], acc.rf_bytes)]
+    wb = hardware.word_bits
+    w, i, o = (int(v) * wb // 8 for v in hardware.spad_words(acc.rf_bytes * 8 // wb))
+    return [("ifmap_spad", ["Inputs"], i), ("weights_spad", ["Weights"], w), ("psum_spad", ["Outputs"], o)]
+
+
 def energies(acc: Accelerator, hardware: HardwareParams) -> dict[str, float]:
-    """Per-word access energies (pJ) of DRAM, GLB, RF and the MAC (the tables HDX's models use)."""
+    """Per-word access energies (pJ) of DRAM, GLB, the per-PE buffers and the MAC (the tables HDX's
+    models use)."""
     from hdx.cost.tech import load_tech
 
     t = load_tech(hardware.tech)
     wb = hardware.word_bits
     return {"DRAM": float(t.dram_energy_pj(wb)), "glb": float(t.sram_energy_pj(acc.glb_bytes, wb)),
-            "rf": float(t.sram_energy_pj(acc.rf_bytes, wb)), "mac": float(t.mac_energy_pj(wb))}
+            **{name: float(t.sram_energy_pj(nbytes, wb)) for name, _, nbytes in pe_buffers(acc, hardware)},
+            "mac": float(t.mac_energy_pj(wb))}
 
 
 def architecture(acc: Accelerator, hardware: HardwareParams) -> dict:
@@ -89,9 +102,10 @@ def architecture(acc: Accelerator, hardware: HardwareParams) -> dict:
             "datawidth": wb, "size_bytes": acc.glb_bytes, "read_energy": e["glb"], "write_energy": e["glb"],
             "read_bandwidth": hardware.glb_words_per_cycle, "write_bandwidth": hardware.glb_words_per_cycle}),
         Tagged("!Container", name="PE", spatial={"meshX": acc.pe_x, "meshY": acc.pe_y}),
-        Tagged("!Component", name="rf", **{"class": "smartbuffer_RF"}, attributes={
-            "depth": words(acc.rf_bytes), "width": wb, "datawidth": wb, "size_bytes": acc.rf_bytes,
-            "read_energy": e["rf"], "write_energy": e["rf"]}),
+        *(Tagged("!Component", name=name, **{"class": "smartbuffer_RF"}, attributes={
+            "depth": words(nbytes), "width": wb, "datawidth": wb, "size_bytes": nbytes,
+            "read_energy": e[name], "write_energy": e[name]})
+          for name, _, nbytes in pe_buffers(acc, hardware)),
         Tagged("!Component", name="mac", **{"class": "intmac"}, attributes={
             "datawidth": wb, "energy": e["mac"]}),
     ]}}
@@ -100,7 +114,9 @@ def architecture(acc: Accelerator, hardware: HardwareParams) -> dict:
 def ert(acc: Accelerator, hardware: HardwareParams) -> dict:
     e = energies(acc, hardware)
     tables = []
-    for comp, path in (("DRAM", "system.DRAM"), ("glb", "system.glb"), ("rf", "system.PE.rf")):
+    comps = [("DRAM", "system.DRAM"), ("glb", "system.glb")]
+    comps += [(name, f"system.PE.{name}") for name, _, _ in pe_buffers(acc, hardware)]
+    for comp, path in comps:
         tables.append({"name": path, "actions": [{"name": a, "arguments": {}, "energy": e[comp]}
                                                  for a in ("read", "write", "update")]})
     tables.append({"name": "system.PE.mac",
@@ -108,12 +124,13 @@ def ert(acc: Accelerator, hardware: HardwareParams) -> dict:
     return {"ERT": {"version": VERSION, "tables": tables}}
 
 
-def constraints(acc: Accelerator) -> dict:
-    keep = KEEP[acc.dataflow]
+def constraints(acc: Accelerator, hardware: HardwareParams) -> dict:
     x, y = SPATIAL[acc.dataflow]
+    all_spaces = ("Weights", "Inputs", "Outputs")
     return {"constraints": {"version": VERSION, "targets": [
-        {"target": "rf", "type": "dataspace", "keep": keep,
-         "bypass": [d for d in ("Weights", "Inputs", "Outputs") if d not in keep]},
+        *({"target": name, "type": "dataspace", "keep": keep,
+           "bypass": [d for d in all_spaces if d not in keep]}
+          for name, keep, _ in pe_buffers(acc, hardware)),
         {"target": "glb", "type": "dataspace", "keep": ["Weights", "Inputs", "Outputs"], "bypass": []},
         {"target": "PE", "type": "spatial", "permutation": [x, y], "split": 1,
          "factors": f"{x}<={acc.pe_x} {y}<={acc.pe_y}"},
@@ -152,7 +169,7 @@ def write_timeloop(folder: str | Path, acc: Accelerator, hardware: HardwareParam
         d.mkdir(parents=True, exist_ok=True)
     head = f"# HDX accelerator {acc.text(with_glb=True)}: Timeloop v4 / Accelergy; energies in pJ per word\n"
     files = {"arch.yaml": architecture(acc, hardware), "ert.yaml": ert(acc, hardware),
-             "constraints.yaml": constraints(acc)}
+             "constraints.yaml": constraints(acc, hardware)}
     for i, ly in enumerate(layers):
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", ly.name or ly.kind)[:60]
         files[f"problem_{i:03d}_{safe}.yaml"] = problem(ly)
