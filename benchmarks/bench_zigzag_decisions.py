@@ -104,13 +104,9 @@ def _run_one(job: tuple) -> tuple[str, dict | None, str | None]:
                      area=r.area_um2, seconds=r.seconds, sm=r.spatial_mapping, tm=r.temporal_mapping), None
 
 
-def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs: int,
-                 lpf: int = 1, pin: str = "fxfy",
-                 only: set[tuple[int, int]] | None = None, seeds: list[tuple] | None = None
-                 ) -> dict[str, dict]:
-    """ZigZag results of every (layer, design) pair (``only``: of these (layer index, design index)
-    pairs; ``seeds``: instead, these (key, layer, accelerator, ordering) runs of given mappings), read
-    from ``cache`` and run (then appended there) where missing."""
+def read_cache(cache: Path) -> dict[str, dict]:
+    """The ZigZag results cached in ``cache`` by key (none if it does not exist; a line cut by a kill
+    is skipped, so that pair runs again)."""
     done: dict[str, dict] = {}
     if cache.exists():
         with cache.open() as f:
@@ -118,8 +114,19 @@ def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs:
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError:
-                    continue  # a line cut by a kill: rerun it
+                    continue
                 done[rec["key"]] = rec
+    return done
+
+
+def zigzag_costs(layers: list[Layer], accels: AccelTable, hw, cache: Path, jobs: int,
+                 lpf: int = 1, pin: str = "fxfy",
+                 only: set[tuple[int, int]] | None = None, seeds: list[tuple] | None = None
+                 ) -> dict[str, dict]:
+    """ZigZag results of every (layer, design) pair (``only``: of these (layer index, design index)
+    pairs; ``seeds``: instead, these (key, layer, accelerator, ordering) runs of given mappings), read
+    from ``cache`` and run (then appended there) where missing."""
+    done = read_cache(cache)
     todo: list[tuple] = []
     if seeds is not None:  # (key, layer, accelerator, ordering) runs of given mappings
         todo = [job for job in seeds if job[0] not in done]
@@ -384,17 +391,8 @@ def main() -> None:
         r_model = ZigZagModel(hw, lpf_limit=args.refine_lpf, pin=args.pin)
         r_cache = HERE / ".cache" / f"zigzag-{r_model.fingerprint()[:12]}.jsonl"
         only = refine_pairs(unique, accels, args.refine_slice, args.refine_sample, args.seed)
-        if only:
-            zigzag_costs(unique, accels, hw, r_cache, max(args.jobs, 1), args.refine_lpf, args.pin, only)
-        refine = {}
-        if r_cache.exists():
-            with r_cache.open() as f:
-                for line in f:
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue
-                    refine[rec["key"]] = rec
+        refine = (zigzag_costs(unique, accels, hw, r_cache, max(args.jobs, 1), args.refine_lpf, args.pin,
+                               only) if only else read_cache(r_cache))
     seeded = faithful = None
     if args.hdx_mappings:
         seeded, faithful = hdx_mapping_runs(unique, accels, ours, ztexts, hw, args, zz_fp)

@@ -310,20 +310,14 @@ def spatial_unrolling(layer: Layer, acc: Accelerator) -> dict[str, dict[str, int
     return {"D1": drop(cols), "D2": drop(rows)}
 
 
-def _temporal_size(layer: Layer, unroll: dict[str, dict[str, int]], dim: str) -> int:
-    size = {"FX": layer.s, "FY": layer.r, "OX": layer.q, "OY": layer.p}[dim]
-    for per_dim in unroll.values():
-        if dim in per_dim:
-            size = math.ceil(size / min(per_dim[dim], size))
-    return size
-
-
-def temporal_sizes(layer: Layer, acc: Accelerator) -> dict[str, int]:
+def temporal_sizes(layer: Layer, acc: Accelerator,
+                   unroll: dict[str, dict[str, int]] | None = None) -> dict[str, int]:
     """ZigZag's temporal loop bounds of ``layer`` on ``acc`` (> 1 only): each loop's bound divided,
-    rounded up, by its spatial unrolling (as ZigZag's LOMA engine computes them)."""
+    rounded up, by its spatial unrolling (``unroll``, default :func:`spatial_unrolling`), as ZigZag's
+    LOMA engine computes them."""
     sizes = {"B": layer.n, "G": layer.groups, "K": layer.k // layer.groups, "C": layer.c // layer.groups,
              "OY": layer.p, "OX": layer.q, "FY": layer.r, "FX": layer.s}
-    for per_dim in spatial_unrolling(layer, acc).values():
+    for per_dim in (unroll if unroll is not None else spatial_unrolling(layer, acc)).values():
         for d, f in per_dim.items():
             sizes[d] = math.ceil(sizes[d] / f)
     return {d: v for d, v in sizes.items() if v > 1}
@@ -408,7 +402,8 @@ def mapping_data(layer: Layer, acc: Accelerator, pin: PinMode,
     unroll = spatial_unrolling(layer, acc)
     ordering = [list(x) for x in ordering] if ordering is not None else []
     if pin == "fxfy" and not ordering:  # innermost first; a pinned loop must be temporal or LOMA fails
-        ordering = [[d, "*"] for d in ("FX", "FY") if _temporal_size(layer, unroll, d) > 1]
+        temporal = temporal_sizes(layer, acc, unroll)
+        ordering = [[d, "*"] for d in ("FX", "FY") if d in temporal]
     return [dict(name="default",
                  spatial_mapping={d: [f"{ld}, {f}" for ld, f in per.items()] for d, per in unroll.items()},
                  memory_operand_links=dict(O="O", W="I2", I="I1"),

@@ -192,11 +192,11 @@ class HardwareParams(StrictModel):
         """RS scratchpads (weights, inputs, partial sums) in words for an RF of ``rf_words`` words
         (a scalar or an array): inputs and psums ``max(1, floor(rf_words · share))``, weights the rest
         (at least one word when ``rf_words >= 3``)."""
-        w, i, o = self.rs_spads
-        tot = w + i + o
-        i_w = np.maximum(np.floor(np.asarray(rf_words, dtype=float) * i / tot), 1.0)
-        o_w = np.maximum(np.floor(np.asarray(rf_words, dtype=float) * o / tot), 1.0)
-        return np.asarray(rf_words, dtype=float) - i_w - o_w, i_w, o_w
+        words = np.asarray(rf_words, dtype=float)
+        _, i, o = self.rs_spads
+        tot = sum(self.rs_spads)
+        i_w, o_w = np.maximum(np.floor(words * i / tot), 1.0), np.maximum(np.floor(words * o / tot), 1.0)
+        return words - i_w - o_w, i_w, o_w
 
 
 class AcceleratorSpaceConfig(StrictModel):
