@@ -96,7 +96,8 @@ def case_setup(case: dict) -> tuple[HardwareParams, TechTable, AccelTable, Layer
             for op in ("Weights", "Inputs", "Outputs")]
     spads = tuple(pads) if all(pads) else HardwareParams().rs_spads
     hw = HardwareParams(clock_mhz=1000.0, word_bits=wbits, glb_words_per_cycle=glb_bw,
-                        dram_bytes_per_cycle=dram_bw, tech=case["id"], rs_spads=spads)
+                        dram_bytes_per_cycle=dram_bw, tech=case["id"], rs_spads=spads,
+                        operand_latch=False)  # Timeloop reads every operand for every MAC
     df = DATAFLOWS.index(case["dataflow_class"].lower())
     acc = AccelTable([mesh[0]], [mesh[1]], [max(int(round(rf_bytes)), 1)], [df],
                      [int(glb["size_words"] * glb["word_bits"] / 8)])

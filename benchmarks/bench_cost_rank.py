@@ -54,7 +54,7 @@ def main() -> None:
         side = int(round(np.sqrt(hwf["NumPEs"])))
         df = cases[0]["dataflow_class"].lower()
         hw = HardwareParams(clock_mhz=1000.0, word_bits=16, glb_words_per_cycle=float(hwf["NoC_BW"]),
-                            dram_bytes_per_cycle=1e9)
+                            dram_bytes_per_cycle=1e9, operand_latch=False)  # MAESTRO reads L1 every MAC
         acc = AccelTable([side], [side], [int(hwf["L1Size"])], [DATAFLOWS.index(df)], [int(hwf["L2Size"])])
         lt = LayerTable([maestro_layer(c["layer"]) for c in cases])
         ours = AnalyticalModel(hw).evaluate(lt, acc).latency_cycles[:, 0]

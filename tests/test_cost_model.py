@@ -63,13 +63,15 @@ def test_golden_fc_on_ws():
     #   c * ceil(16/c) * 3 = 48; best GLB order (RED, PQ, K): the psum register accumulates over all
     #   16 channel tiles -> 3 psum fills per PE. Ties keep the first candidate: c_in = 1, order index 2.
     # GLB words: weights 48 * 16 distinct = 768 (edge pass of K counted in full); inputs one per MAC per
-    #   row, 48 * cy 4 = 192; psums 3 * uK 4 = 12 writes, 12 - 10 = 2 read-backs -> 974 words (30.4 cycles).
+    #   row, 48 * cy 4 = 192; psums 3 * uK 4 = 12 writes, 12 - 10 = 2 read-backs -> 974 words.
+    # GLB port: one access per cycle per operand, each step of an operand moves its distinct words (<= 32):
+    #   weights 768 / 16 = 48 steps, inputs 192 / 4 = 48, psums 14 / 4 = 3.5 -> 99.5 cycles.
     # DRAM: I=64, W=640, cap 32768: min(64+640, 640+64) = 704 reads + 10 writes = 714 words
     #   -> 714*2 B / 16 B/cycle = 89.25 cycles. Fill: resident inputs' first tile 64 words = 8 cycles;
-    #   drain 10 outputs = 1.25 cycles. latency = max(max(48, 30.4) + 8 + 1.25, 89.25) = 89.25 (DRAM-bound).
+    #   drain 10 outputs = 1.25 cycles. latency = max(max(48, 99.5) + 8 + 1.25, 89.25) = 108.75 (GLB port).
     c = _eval(Layer("fc", c=64, k=10, name="fc"), "4x4,rf=8,df=ws")
     assert c.compute_cycles[0, 0] == pytest.approx(48)
-    assert c.latency_cycles[0, 0] == pytest.approx(89.25)
+    assert c.latency_cycles[0, 0] == pytest.approx(108.75)
     assert c.mapping["glb_words"][0, 0] == pytest.approx(974)
     assert (c.mapping["c_in"][0, 0], c.mapping["order"][0, 0]) == (1, 2)
     e_rf = e_sram(8)  # 0.01 * 4 ** (ln 24 / ln 12) = 0.0589 pJ
@@ -94,14 +96,16 @@ def test_golden_depthwise_on_os():
     # compute = 9216 * (1/8)*(1/8)*(16/16) = 144 cycles (all 64 PEs busy).
     # No forwarding: each PE's input register takes a new word every MAC (depthwise: nothing to share),
     #   144 * 64 = 9216 words; the weight register too, multicast to all 64 pixels: 144 words; psums: every
-    #   k_in in {1,2,4} drains each output once: 16 * 64 = 1024 writes. 10384 words -> 324.5 cycles.
+    #   k_in in {1,2,4} drains each output once: 16 * 64 = 1024 writes. 10384 words.
+    # GLB port (one access per cycle per operand, <= 32 words): inputs 64 distinct words a step -> 2
+    #   cycles, 144 steps = 288; weights 1 word a step, 144; psums 64 a step, 16 steps = 32 -> 464 cycles.
     # DRAM per group: I_g = 64, W_g = 9 -> 16 * min(64+9, 9+64) = 1168 reads + 1024 writes = 2192 words
     #   -> 274 cycles. Fill: 64 input words = 8 cycles; drain: 1024 outputs = 128 cycles.
-    #   latency = max(324.5 + 8 + 128, 274) = 460.5 (the GLB port is the bottleneck).
+    #   latency = max(464 + 8 + 128, 274) = 600 (the GLB port is the bottleneck).
     ly = Layer("depthwise", c=16, k=16, h=8, w=8, r=3, s=3, padding=1, groups=16, name="dw")
     c = _eval(ly, "8x8,rf=8,df=os")
     assert c.compute_cycles[0, 0] == pytest.approx(144)
-    assert c.latency_cycles[0, 0] == pytest.approx(460.5)
+    assert c.latency_cycles[0, 0] == pytest.approx(600)
     # RF: psum read + write per MAC + fill/drain of 16 psums per PE at e_rf(8 B); registers: 2 reads per
     #   MAC + (144 weight + 144 input) fills per PE.
     assert c.energy_pj["rf"][0, 0] == pytest.approx((2 * 9216 + 2 * 16 * 64) * e_sram(8)
@@ -154,23 +158,27 @@ def test_golden_conv_on_rs():
     #   psums px = 4 (reduced down the columns).
     # RF tile: the 1-word input pad holds a window of 1: s = min(3, floor(6/1), 1 - (q-1)) = 1 for q = 1
     #   (q = 4 leaves no room: invalid); k = min(floor(6/1), floor(1/1)) = 1. Outer bounds PQ = 4 (output
-    #   columns), RED = 3 rows x 3 taps = 9, K = 8. Best order (K, PQ, RED) (first of two equal): inputs
-    #   do not depend on K -> fills per PE W 288, I 288/8 = 36, O 288 -> GLB words
-    #   288*4 + 36*16 + (288*4 + (1152-128)) = 1152 + 576 + 2176 = 3904 (122 cycles at 32 words/cycle).
+    #   columns), RED = 3 rows x 3 taps = 9, K = 8. GLB port: one access per cycle per operand, a step of
+    #   an operand moves its distinct words (all <= 32: one cycle each).
+    #   Order (K, PQ, RED), least words: fills per PE W 288, I 288/8 = 36 (inputs do not depend on K),
+    #   O 288 -> 1152 + 576 + (1152 + 1024 read-backs) = 3904 words, port 288 + 36 + 2176/4 = 868 cycles.
+    #   Order (RED, PQ, K), kept (least port cycles): W 288, I 288, O 288/9 = 32 fills (psums stay across
+    #   RED) -> 1152 + 4608 + 128 = 5888 words, port 288 + 288 + 32 = 608 cycles.
     # DRAM: min(144+288, 288+144) = 432 + 128 = 560 words -> 70 cycles; fill 144 input words = 18 cycles,
-    #   drain 128 outputs = 16 cycles. latency = max(max(288, 122) + 18 + 16, 70) = 322.
+    #   drain 128 outputs = 16 cycles. latency = max(max(288, 608) + 18 + 16, 70) = 642.
     ly = Layer("conv", c=4, k=8, h=6, w=6, r=3, s=3, name="conv")
     c = _eval(ly, "4x4,rf=16,df=rs")
-    assert c.latency_cycles[0, 0] == pytest.approx(322)
-    assert c.utilisation[0, 0] == pytest.approx(4608 / (322 * 16))
-    assert c.mapping["glb_words"][0, 0] == pytest.approx(3904)
+    assert c.latency_cycles[0, 0] == pytest.approx(642)
+    assert c.utilisation[0, 0] == pytest.approx(4608 / (642 * 16))
+    assert c.mapping["glb_words"][0, 0] == pytest.approx(5888)
     assert (c.mapping["q_in"][0, 0], c.mapping["s_in"][0, 0], c.mapping["k_in"][0, 0]) == (1, 1, 1)
-    # pads of 12 B (weights), 2 B (inputs), 2 B (psums); 4 accesses per MAC + fills (288 weights,
-    #   36 inputs, 2*288 psum moves) per PE on 16 PEs
+    # pads of 12 B (weights), 2 B (inputs), 2 B (psums); 4 accesses per MAC (q = k = 1: the operand
+    #   latch saves nothing) + fills (288 weights, 288 inputs, 2*32 psum moves) per PE on 16 PEs
+    assert c.mapping["mode"][0, 0] == 0  # taps-inner
     e_w, e_i, e_o = e_sram(12), e_sram(2), e_sram(2)
-    rf = 4608 * (e_w + e_i + 2 * e_o) + (288 * e_w + 36 * e_i + 576 * e_o) * 16
+    rf = 4608 * (e_w + e_i + 2 * e_o) + (288 * e_w + 288 * e_i + 64 * e_o) * 16
     assert c.energy_pj["rf"][0, 0] == pytest.approx(rf)
-    assert c.energy_pj["glb"][0, 0] == pytest.approx((3904 + 432 + 128) * E_GLB)
+    assert c.energy_pj["glb"][0, 0] == pytest.approx((5888 + 432 + 128) * E_GLB)
     assert c.energy_pj["dram"][0, 0] == pytest.approx(560 * E_DRAM)
     # area: the three pads replace the RF (power law between the 2 B and 24 B table points)
     a_pad = {b: _pl(b, 2, 5.98, 24, 379.68) for b in (12, 2)}
@@ -472,3 +480,28 @@ def test_float32_result_out_of_range_is_recomputed_in_float64(monkeypatch, rando
     assert "float32" in seen and "float64" in seen
     ref = orig(MODEL, layers, GRID.table[:8], "float64")
     np.testing.assert_array_equal(c.energy_total_pj, ref.energy_total_pj)
+
+
+def test_operand_latch_saves_only_reads_of_unchanged_operands(random_layers):
+    """The operand latch (ZigZag's access model) changes no latency and never adds energy; where the
+    chosen mapping is the same, it saves exactly the weight reads a q-inner RS tile repeats."""
+    off = AnalyticalModel(GRID.hardware.model_copy(update={"operand_latch": False}))
+    on = AnalyticalModel(GRID.hardware.model_copy(update={"operand_latch": True}))
+    a, b = off.evaluate(random_layers, GRID.table), on.evaluate(random_layers, GRID.table)
+    np.testing.assert_allclose(b.latency_cycles, a.latency_cycles, rtol=1e-6)
+    assert np.all(b.energy_total_pj <= a.energy_total_pj * (1 + 1e-6))
+    assert np.all(a.mapping["mode"][:, GRID.table.dataflow == 2] == 0)  # no latch: taps-inner only
+    # RS, same tile, q-inner: the weight pad is read once per q_in outputs instead of every MAC
+    rs = np.flatnonzero(GRID.table.dataflow == 2)
+    same = np.ones(b.latency_cycles.shape, dtype=bool)
+    for k in ("q_in", "k_in", "c_in", "s_in", "order"):
+        same &= b.mapping[k] == a.mapping[k]
+    qi = same & (b.mapping["mode"] == 1)
+    qi[:, np.setdiff1d(np.arange(len(GRID)), rs)] = False
+    assert qi.sum() > 100
+    li, aj = np.nonzero(qi)
+    rfw = np.floor(GRID.table.rf_bytes[aj] * 8 / GRID.hardware.word_bits)
+    w_pad = GRID.hardware.spad_words(rfw)[0]
+    e_w = on.tech.sram_energy_pj(w_pad * GRID.hardware.word_bits / 8, GRID.hardware.word_bits)
+    saved = random_layers.macs[li] * e_w * (1 - 1 / b.mapping["q_in"][li, aj])
+    np.testing.assert_allclose(a.energy_pj["rf"][li, aj] - b.energy_pj["rf"][li, aj], saved, rtol=1e-4)

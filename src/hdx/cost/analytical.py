@@ -67,10 +67,17 @@ and an order of the GLB-level loops; all candidates are evaluated as [layers × 
   (1, 4, 16 or the whole row) × ``c_in`` channels × ``s_in`` taps × ``k_in`` filters, largest ``s_in``
   then ``k_in`` such that weights ``k·c·s``, the input window ``c·((q−1)·stride + s)`` and psums
   ``k·q`` each fit their scratchpad (depthwise: one window per filter).
+  The PE's innermost loop (``RS_MODES``): the taps (``taps-inner``), the row's outputs (``q-inner``) or
+  the filters (``k-inner``), the one that saves most pad reads (below).
 * Temporal reuse only of what a PE actually holds: a 1-word register holds one word, so an operand in a
   register is refetched whenever the innermost loop it depends on moves (inputs depend on the taps:
   with taps innermost an input register gets a new word every MAC). No sliding-window reuse inside a
   PE beyond the window the tile holds.
+* Operand latch (``hardware.operand_latch``, default on, as ZigZag): the MAC keeps its last weight and
+  input, so one is read from its RF/pad/register once per run of the innermost PE loop it does not
+  depend on (RS ``q-inner``: a weight serves ``q_in`` outputs; RS ``k-inner`` and OS ``k-inner``, dense
+  layers: an input serves ``k_in`` filters). Off: every MAC re-reads both (Timeloop's assumption).
+  Partial sums are read and written every MAC either way.
 * GLB-level order: the remaining loops form three groups — PQ (output pixels and batch: inputs and
   outputs depend on it), RED (channel tiles, filter-row and tap chunks: weights and inputs), K (filter
   tiles: weights and outputs; inputs too for depthwise). Every order of the three (6) is evaluated;
@@ -78,7 +85,12 @@ and an order of the GLB-level loops; all candidates are evaluated as [layers × 
   does not depend on (stationarity). The order with least GLB traffic is kept.
 * GLB ↔ array words per operand = fills per PE × distinct words across the array (multicast counts
   once; a reduced partial sum counts once). Partial sums: one write per fill, one read-back for all
-  but the first. Per-PE bounds are the spatial residuals ``ceil(D/t)``, so the last, partial pass of
+  but the first.
+* GLB port (one read-write port, as an SRAM's): each cycle it makes one access, for one operand in one
+  direction, of at most ``glb_words_per_cycle`` words. A fill step of an operand moves its ``dist``
+  distinct words (each PE takes one word per cycle), so it occupies the port ``ceil(dist / bw)`` cycles
+  however few words it moves: GLB port cycles = Σ operands words × ceil(dist / bw) / dist. The order
+  kept is the one with least ``max(compute, port cycles)``, ties to fewer GLB words. Per-PE bounds are the spatial residuals ``ceil(D/t)``, so the last, partial pass of
   an unrolled loop fetches as a full one (a slight overcount at the edges). ``--explain`` prints the
   chosen mapping.
 
@@ -102,7 +114,7 @@ DRAM reads of the next tile overlap compute and GLB traffic (double-buffered GLB
 for every level); the array and the GLB port overlap (double-buffered RF/registers). What cannot
 overlap: the first tile of the resident operand must be in the GLB before the first MAC (*fill*), and
 the last output tile — up to half the GLB — is written to DRAM after the last MAC (*drain*; layers run
-one after another). So ``latency = max(max(compute, GLB words / glb_words_per_cycle) + fill + drain,
+one after another). So ``latency = max(max(compute, GLB port cycles) + fill + drain,
 DRAM bytes / dram_bytes_per_cycle)``. No DRAM latency term, no NoC contention.
 
 Energy
@@ -110,7 +122,8 @@ Energy
 MACs·E_mac + RF accesses·E_rf(size) + register accesses·E_reg + hops·E_reg (forwarding only) + GLB
 accesses (array reads and writes + DRAM fills + output drain)·E_sram(glb_bytes) + DRAM words·E_dram.
 Per MAC: WS one RF read (weight) and three register accesses; OS a psum RF read + write and two register
-reads; RS weight and input RF reads and a psum RF read + write. Every fill of a PE's RF or register is
+reads; RS weight and input RF reads and a psum RF read + write (weight and input reads fewer with the
+operand latch, see above). Every fill of a PE's RF or register is
 one write there; every psum fill/drain one access. (Register and hop energy are reported inside the
 ``rf`` part.) No leakage, no clock, no wire energy beyond the hop.
 
@@ -156,6 +169,7 @@ MIN_RF_WORDS: dict[str, tuple[int, str]] = {
 }
 _GROUPS_PER_AXIS: tuple[int, ...] = (1, 2, 3, 4)
 _CHUNK = 64  # layers per vectorised pass
+_TIE = 1e-6  # mapping keys within this relative difference tie (above float32 rounding)
 # internal precision: float32 (default) halves the memory traffic; its results agree with float64
 # within 1e-6 relative (tests/test_cost_model.py). Results are returned as float64 either way.
 Precision = Literal["float32", "float64"]
@@ -168,6 +182,7 @@ ORDERS: tuple[tuple[int, int, int], ...] = tuple(itertools.permutations(range(3)
 # fields of the chosen mapping kept per (layer, accelerator) for ``--explain``
 MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "hops")
 OS_MODES: tuple[str, ...] = ("taps-inner", "k-inner")
+RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner")  # the PE's innermost loop
 
 
 def _cdiv(a, b):
@@ -276,11 +291,18 @@ class _Distinct:
 class _Candidate:
     """Traffic of one mapping candidate on one dataflow's [L, A_d] slice (words, pJ, cycles)."""
 
-    __slots__ = ("valid", "w", "i", "o", "local_pj", "hops", "fields")
+    __slots__ = ("valid", "w", "i", "o", "port", "local_pj", "hops", "fields")
 
-    def __init__(self, valid, w, i, o, local_pj, hops, fields):
-        self.valid, self.w, self.i, self.o = valid, w, i, o
+    def __init__(self, valid, w, i, o, port, local_pj, hops, fields):
+        self.valid, self.w, self.i, self.o, self.port = valid, w, i, o, port
         self.local_pj, self.hops, self.fields = local_pj, hops, fields
+
+
+def _port_cycles(words: dict, dist: dict, bw: float):
+    """GLB port cycles of the array-side traffic: one access per cycle, for one operand in one direction,
+    of at most ``bw`` words; each access step of an operand carries its ``dist`` distinct words (one per
+    group of PEs that share them), so it takes ``ceil(dist / bw)`` cycles, however few words it moves."""
+    return sum(words[x] * (_cdiv(dist[x], bw) / dist[x]) for x in words)
 
 
 class AnalyticalModel:
@@ -296,7 +318,7 @@ class AnalyticalModel:
     """
 
     name = "analytical"
-    version = "2.3"
+    version = "2.4"
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
@@ -399,7 +421,8 @@ class AnalyticalModel:
         lay.update(macs=macs, w_tot=w_tot, i_tot=i_tot, o_tot=o_tot)
 
         shape = (len(layers), n_acc)
-        out = {k: np.empty(shape, dtype=DT) for k in ("compute", "glb_arr", "local_pj", "hops", "inflight")}
+        out = {k: np.empty(shape, dtype=DT) for k in ("compute", "glb_arr", "glb_port", "local_pj", "hops",
+                                                      "inflight")}
         mapping = {k: np.zeros(shape, dtype=DT) for k in MAPPING_FIELDS}
         e = dict(reg=tech.register_energy_pj(wbits))  # a 1-word register access; a hop is one write
         for d, df in enumerate(DATAFLOWS):
@@ -416,7 +439,7 @@ class AnalyticalModel:
             out["inflight"][:, idx] = inflight
             best = self._select(compute, cands, acc["e_glb"], e["reg"])
             out["compute"][:, idx] = compute
-            for k in ("glb_arr", "local_pj", "hops"):
+            for k in ("glb_arr", "glb_port", "local_pj", "hops"):
                 out[k][:, idx] = best[k]
             for k in MAPPING_FIELDS:
                 mapping[k][:, idx] = best["fields"][k]
@@ -448,7 +471,7 @@ class AnalyticalModel:
         dram_cyc = (dram_rd + o_tot) * wbytes / hw.dram_bytes_per_cycle
         fill = first_tile * wbytes / hw.dram_bytes_per_cycle
         drain = np.minimum(o_tot, cap) * wbytes / hw.dram_bytes_per_cycle
-        glb_cyc = out["glb_arr"] / hw.glb_words_per_cycle
+        glb_cyc = out["glb_port"]
         latency = np.maximum(np.maximum(out["compute"], glb_cyc) + fill + drain, dram_cyc)
         # results in float64; MACs exactly, from the integer loop bounds
         f64 = lambda a: np.broadcast_to(np.asarray(a, dtype=np.float64), shape).copy()  # noqa: E731
@@ -482,40 +505,46 @@ class AnalyticalModel:
     def _select(self, compute: np.ndarray, cands: list[_Candidate], e_glb: np.ndarray, e_hop: float) -> dict:
         """The best candidate per (layer, accelerator) under ``mapper_objective`` (each candidate already
         carries its best GLB-level order). All on the array side: DRAM traffic does not depend on the
-        PE-level mapping. Ties (within 1e-9 relative) go to the second key, then to the first candidate."""
-        hw = self.hardware
+        PE-level mapping. Ties (within ``_TIE`` relative, so float32 and float64 see the same ties) go to the
+        second key, then to the first candidate."""
         shape = compute.shape
         stack = lambda vals: np.stack([np.broadcast_to(v, shape) for v in vals])  # noqa: E731
         words = stack([c.w + c.i + c.o for c in cands])
         local = stack([c.local_pj for c in cands])
         hops = stack([c.hops for c in cands])
+        port = stack([c.port for c in cands])
         valid = stack([c.valid for c in cands])
-        cyc = np.where(valid, np.maximum(compute[None], words / hw.glb_words_per_cycle), np.inf)
+        cyc = np.where(valid, np.maximum(compute[None], port), np.inf)
         energy = np.where(valid, local + words * e_glb + hops * e_hop, np.inf)
         key1, key2 = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}[
             self.mapper_objective]
         m1 = key1.min(0)
         if not np.all(np.isfinite(m1)):
             raise HDXError("no legal mapping for some (layer, accelerator) pair: the RF is too small")
-        k2 = np.where(key1 <= m1 + 1e-9 * np.abs(m1), key2, np.inf)
+        k2 = np.where(key1 <= m1 + _TIE * np.abs(m1), key2, np.inf)
         pick = k2.argmin(0)[None]
         take = lambda a: np.take_along_axis(a, pick, 0)[0]  # noqa: E731
         fields = {k: take(stack([c.fields[k] for c in cands])) for k in cands[0].fields}
-        best = dict(glb_arr=take(words), local_pj=take(local), hops=take(hops), fields=fields)
+        best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops),
+                    fields=fields)
         fields["glb_words"], fields["hops"] = best["glb_arr"], best["hops"]
         return best
 
-    @staticmethod
-    def _orders(ops: dict, bounds: tuple, o_tot: np.ndarray):
+    def _orders(self, ops: dict, bounds: tuple, o_tot: np.ndarray, compute: np.ndarray,
+                fixed_port: np.ndarray | float = 0.0):
         """GLB words of the operands held in PE-local tiles under the best GLB-level loop order.
 
         ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
         ``dist``, relevance to the groups ``rel``). Returns (words per operand, fills per PE per operand,
         order index). Fills = tile × Π bounds ÷ Π bounds of the innermost run of irrelevant groups, so
         orders that skip the same groups for every operand are the same mapping and computed once.
+        The order kept is the best under the mapper objective: least array-side cycles
+        ``max(compute, GLB port cycles)`` (``fixed_port``: the port cycles of operands not in ``ops``),
+        ties to fewer GLB words; with ``mapper_objective="energy"`` fewer words first.
         """
+        bw = self.hardware.glb_words_per_cycle
         total = bounds[0] * bounds[1] * bounds[2]
-        opts: list[tuple[int, dict, dict, np.ndarray]] = []
+        opts: list[tuple[int, dict, dict, tuple]] = []
         seen: set = set()
         for n, order in enumerate(ORDERS):
             # the groups each operand skips (innermost run it does not depend on); arithmetic only for
@@ -540,15 +569,20 @@ class AnalyticalModel:
                 words[x] = fills[x] * dist
             if "o" in words:  # psum writes, and read-backs of all but the first
                 words["o"] = words["o"] + np.maximum(words["o"] - o_tot, 0.0)
-            opts.append((n, words, fills, sum(words.values())))
+            tot = sum(words.values())
+            cyc = np.maximum(compute, fixed_port + _port_cycles(words, {x: v[1] for x, v in ops.items()}, bw))
+            opts.append((n, words, fills, (tot, cyc) if self.mapper_objective == "energy" else (cyc, tot)))
         if len(opts) == 1:
-            n, words, fills, tot = opts[0]
-            return words, fills, np.full(np.shape(tot), float(n), dtype=np.result_type(tot))
-        shape = np.broadcast_shapes(*(np.shape(o[3]) for o in opts))
-        best, masks = opts[0][3], []
+            n, words, fills, (k1, _) = opts[0]
+            return words, fills, np.full(np.shape(k1), float(n), dtype=np.result_type(k1))
+        shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[3]))
+        b1, b2 = opts[0][3]
+        masks = []
         for o in opts[1:]:  # a later order replaces the best only if strictly better: first on ties
-            b = o[3] < best
-            best = np.where(b, o[3], best)
+            k1, k2 = o[3]
+            tie = np.abs(k1 - b1) <= _TIE * np.abs(b1)
+            b = np.where(tie, k2 < b2 * (1 - _TIE), k1 < b1)
+            b1, b2 = np.where(b, k1, b1), np.where(b, k2, b2)
             masks.append(b)
 
         def choose(vals: list) -> np.ndarray:
@@ -559,12 +593,13 @@ class AnalyticalModel:
 
         words = {x: choose([o[1][x] for o in opts]) for x in opts[0][1]}
         fills = {x: choose([o[2][x] for o in opts]) for x in opts[0][2]}
-        order = choose([np.asarray(o[0], dtype=np.result_type(best)) for o in opts])
+        order = choose([np.asarray(o[0], dtype=np.result_type(b1)) for o in opts])
         return words, fills, order
 
     # -- weight-stationary ---------------------------------------------------------------------
     def _ws(self, lay: dict, acc: dict, e: dict):
         N, K, Cg, P, Q, R, S, dw = (lay[k] for k in ("N", "K", "Cg", "P", "Q", "R", "S", "dw"))
+        bw = self.hardware.glb_words_per_cycle
         X, Y, rfw, e_rf = acc["X"], acc["Y"], acc["rfw"], acc["e_rf"]
         cy, fy = _axis(Cg, K, Y)
         kx, _ = _axis(_cdiv(K, fy), np.ones_like(K), X)
@@ -586,18 +621,22 @@ class AnalyticalModel:
                 continue
             bounds = (N * P * Q, _cdiv(Ct, c) * n_tc, Kt)
             ops = dict(w=(c * s_in, dist["w"], rel["w"]), o=(np.ones_like(c), dist["o"], rel["o"]))
-            words, f, order = self._orders(ops, bounds, lay["o_tot"])
-            w, o = words["w"], words["o"]
             i = compute * dist["i"]             # 1-word input register, taps innermost: a word per MAC
+            words, f, order = self._orders(ops, bounds, lay["o_tot"], compute,
+                                           _port_cycles(dict(i=i), dist, bw))
+            w, o = words["w"], words["o"]
             local = (lay["macs"] * (e_rf + 3 * e["reg"]) + f["w"] * act * e_rf
                      + (compute + 2 * f["o"]) * act * e["reg"])
-            cands.append(_Candidate(np.ones_like(compute, dtype=bool), w, i, o, local, np.zeros_like(compute),
+            port = _port_cycles(dict(w=w, i=i, o=o), dist, bw)
+            cands.append(_Candidate(np.ones_like(compute, dtype=bool), w, i, o, port, local,
+                                    np.zeros_like(compute),
                                     dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in)))
         return compute, cands, uK
 
     # -- output-stationary ---------------------------------------------------------------------
     def _os(self, lay: dict, acc: dict, e: dict):
         N, K, Cg, P, Q, R, S, dw, st = (lay[k] for k in ("N", "K", "Cg", "P", "Q", "R", "S", "dw", "st"))
+        bw = self.hardware.glb_words_per_cycle
         X, Y, rfw, e_rf = acc["X"], acc["Y"], acc["rfw"], acc["e_rf"]
         qx, fx = _axis(Q, K, X)
         py, fy = _axis(P, _cdiv(K, fx), Y)
@@ -620,8 +659,6 @@ class AnalyticalModel:
                 continue
             kb = _cdiv(Kt, k)
             bounds = (N * Pt * Qt, Ct, kb)
-            words, f, order = self._orders(dict(o=(k, dist["o"], rel["o"])), bounds, lay["o_tot"])
-            o = words["o"]
             w = compute * dist["w"]             # 1-word weight register, a new weight every MAC
             i_fills = compute if mode == 0 else np.where(dw, compute, N * Pt * Qt * Ct * R * S * kb)
             i = i_fills * dist["i"]
@@ -630,16 +667,23 @@ class AnalyticalModel:
                 i_fwd = N * Pt * Qt * tile_h * tile_w * np.where(dw, uK * Kt, Ct * (Kt if mode == 0 else kb))
                 hops = np.maximum(i - i_fwd, 0.0)
                 i = np.minimum(i, i_fwd)
-            local = (lay["macs"] * (2 * e_rf + 2 * e["reg"]) + 2 * f["o"] * act * e_rf
+            words, f, order = self._orders(dict(o=(k, dist["o"], rel["o"])), bounds, lay["o_tot"], compute,
+                                           _port_cycles(dict(w=w, i=i), dist, bw))
+            o = words["o"]
+            # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
+            i_reads = lay["macs"] / np.where((mode == 1) & self.hardware.operand_latch & ~dw, k, 1.0)
+            local = (lay["macs"] * (2 * e_rf + e["reg"]) + i_reads * e["reg"] + 2 * f["o"] * act * e_rf
                      + (compute + i_fills) * act * e["reg"])
             valid = np.ones_like(compute, dtype=bool) if mode == 0 else k_inner_ok
-            cands.append(_Candidate(valid, w, i, o, local, hops,
+            port = _port_cycles(dict(w=w, i=i, o=o), dist, bw)
+            cands.append(_Candidate(valid, w, i, o, port, local, hops,
                                     dict(mode=float(mode), order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=S)))
         return compute, cands, uK
 
     # -- row-stationary ------------------------------------------------------------------------
     def _rs(self, lay: dict, acc: dict, e: dict):
         N, K, Cg, P, Q, R, S, dw, st = (lay[k] for k in ("N", "K", "Cg", "P", "Q", "R", "S", "dw", "st"))
+        bw = self.hardware.glb_words_per_cycle
         X, Y, rfw = acc["X"], acc["Y"], acc["rfw"]
         wbits = self.hardware.word_bits
         # the RF is three fixed scratchpads (words): weights, inputs, partial sums
@@ -675,12 +719,21 @@ class AnalyticalModel:
             s, k, w_ext = np.maximum(s, 1.0), np.maximum(k, 1.0), np.maximum(w_ext, 1.0)
             bounds = (N * Pt * _cdiv(Q, q), _cdiv(Ct, c) * Rt * _cdiv(S, s), _cdiv(Kt, k))
             fp = dict(w=k * c * s, i=np.where(dw, k, c) * w_ext, o=k * q)
-            words, f, order = self._orders({x: (fp[x], dist[x], rel[x]) for x in fp}, bounds, lay["o_tot"])
+            words, f, order = self._orders({x: (fp[x], dist[x], rel[x]) for x in fp}, bounds, lay["o_tot"],
+                                           compute)
             w, i, o = words["w"], words["i"], words["o"]
-            local = (lay["macs"] * (e_b["w"] + e_b["i"] + 2 * e_b["o"])
+            # the PE's innermost loop (RS_MODES): a weight or input it does not depend on stays latched
+            # at the MAC and is read once per run (q-inner: weights, k-inner: inputs of a dense layer)
+            latch = 1.0 if self.hardware.operand_latch else 0.0
+            save = np.stack([np.zeros_like(q * k), latch * e_b["w"] * (1 - 1 / q),
+                             latch * np.where(dw, 0.0, e_b["i"] * (1 - 1 / k))])
+            mode = np.argmax(save >= save.max(0) * (1 - _TIE) + (save.max(0) == 0), axis=0)
+            local = (lay["macs"] * (e_b["w"] + e_b["i"] + 2 * e_b["o"] - save.max(0))
                      + (f["w"] * e_b["w"] + f["i"] * e_b["i"] + 2 * f["o"] * e_b["o"]) * act)
-            cands.append(_Candidate(valid, w, i, o, local, np.zeros_like(compute),
-                                    dict(mode=0.0, order=order, c_in=c, k_in=k, q_in=q, s_in=s)))
+            port = _port_cycles(dict(w=w, i=i, o=o), dist, bw)
+            cands.append(_Candidate(valid, w, i, o, port, local, np.zeros_like(compute),
+                                    dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q,
+                                         s_in=s)))
         return compute, cands, uK
 
 
@@ -693,8 +746,8 @@ def describe_mapping(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: s
     elif dataflow == "os":
         tile = f"{OS_MODES[int(m['mode'])]}, RF: {m['k_in']:.0f} psum(s)"
     else:
-        tile = (f"RF: {m['k_in']:.0f} filter(s) x {m['c_in']:.0f} channel(s) x {m['s_in']:.0f} tap(s), "
-                f"{m['q_in']:.0f} output(s) of a row")
+        tile = (f"{RS_MODES[int(m['mode'])]}, RF: {m['k_in']:.0f} filter(s) x {m['c_in']:.0f} channel(s) x "
+                f"{m['s_in']:.0f} tap(s), {m['q_in']:.0f} output(s) of a row")
     hops = f", {m['hops']:,.0f} hops" if m["hops"] else ""
     return (f"{dataflow.upper()} {tile}; GLB loops {order} (inner to outer); "
             f"{m['glb_words']:,.0f} GLB words{hops}")

@@ -381,11 +381,12 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
             take(kdim, m["k_in"])
             take("FX")
             take("FY")
-    else:
-        take("FX", m["s_in"])
-        take("C", m["c_in"])
-        take(kdim, m["k_in"])
-        take("OX", m["q_in"] if m["q_in"] > 0 else math.inf)
+    else:  # the PE's innermost loop first (RS_MODES: taps, outputs of the row or filters), then the rest
+        tile = [("FX", m["s_in"]), ("C", m["c_in"]), (kdim, m["k_in"]),
+                ("OX", m["q_in"] if m["q_in"] > 0 else math.inf)]
+        inner = {0: "FX", 1: "OX", 2: kdim}[int(m["mode"])]
+        for d, want in sorted(tile, key=lambda t: t[0] != inner):
+            take(d, want)
     group_dims = {"pq": ("OX", "OY", "B"), "red": ("C", "FY", "FX"), "k": (kdim,)}
     for g in ORDERS[int(m["order"])]:
         for d in group_dims[GROUPS[g]]:
@@ -550,7 +551,7 @@ class ZigZagModel:
                     accelerator=accel, workload=workload, loma_lpf_limit=self.lpf_limit,
                     loma_show_progress_bar=False, nb_mappings_generated=1,
                     enable_mix_spatial_mapping_generation=False,
-                    access_same_data_considered_as_no_access=True,
+                    access_same_data_considered_as_no_access=hw.operand_latch,
                     temporal_mapping_type=zz["TemporalMappingType"]("uneven"))
                 answers = main.run()
         except HDXError:

@@ -171,6 +171,11 @@ class HardwareParams(StrictModel):
         "multicast", description="array interconnect: GLB multicast + spatial reduction only, or also "
                                  "input forwarding between neighbouring PEs (costed: hdx.cost.analytical)")
 
+    operand_latch: bool = Field(
+        True, description="the MAC keeps its last weight and input: a PE reads one from its RF/register only "
+        "when it changes (once per run of the innermost PE loops it does not depend on), as ZigZag assumes; "
+        "false: every MAC re-reads both, as Timeloop assumes. Partial sums are read and written every MAC")
+
     rs_spads: tuple[float, float, float] = Field(
         (192.0, 12.0, 16.0), description="RS only: the per-PE RF (rf_bytes) is three fixed scratchpads, for "
         "weights, inputs and partial sums, sized in these proportions (Eyeriss: 192, 12 and 16 words); the "
