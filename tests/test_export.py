@@ -122,25 +122,28 @@ def test_timeloop_structure(run, tmp_path):
     arch = yaml.load((tmp_path / "tl" / "arch.yaml").read_text(), Loader=L)["architecture"]
     assert arch["version"] == 0.4
     nodes = arch["nodes"]
-    assert [n["name"] for n in nodes] == ["system", "DRAM", "glb", "PE", "rf", "mac"]
+    # the RF: one node (WS/OS) or RS's three scratchpads (their sizes: test_timeloop_rs_scratchpads)
+    rfs = ["ifmap_spad", "weights_spad", "psum_spad"] if acc.dataflow == "rs" else ["rf"]
+    assert [n["name"] for n in nodes] == ["system", "DRAM", "glb", "PE", *rfs, "mac"]
     assert [n["_tag"] for n in nodes] == ["!Container", "!Component", "!Component", "!Container",
-                                          "!Component", "!Component"]
+                                          *["!Component"] * len(rfs), "!Component"]
     assert nodes[3]["spatial"] == {"meshX": acc.pe_x, "meshY": acc.pe_y}
     by = {n["name"]: n for n in nodes}
-    assert by["rf"]["attributes"]["depth"] * hw.word_bits == acc.rf_bytes * 8
     assert by["glb"]["attributes"]["depth"] * hw.word_bits == acc.glb_bytes * 8
-    assert all(by[c]["attributes"]["datawidth"] == hw.word_bits for c in ("DRAM", "glb", "rf", "mac"))
+    assert all(by[c]["attributes"]["datawidth"] == hw.word_bits for c in ("DRAM", "glb", *rfs, "mac"))
     tech = load_tech(hw.tech)
-    assert by["rf"]["attributes"]["read_energy"] == pytest.approx(float(tech.sram_energy_pj(acc.rf_bytes,
-                                                                                             hw.word_bits)))
     assert by["DRAM"]["attributes"]["read_energy"] == pytest.approx(tech.dram_energy_pj(hw.word_bits))
     ert = yaml.safe_load((tmp_path / "tl" / "ert.yaml").read_text())["ERT"]
-    names = {"system.DRAM", "system.glb", "system.PE.rf", "system.PE.mac"}
+    names = {"system.DRAM", "system.glb", "system.PE.mac", *(f"system.PE.{r}" for r in rfs)}
     assert {t["name"] for t in ert["tables"]} == names
-    cons = yaml.safe_load((tmp_path / "tl" / "constraints.yaml").read_text())["constraints"]["targets"]
-    keep = {"ws": ["Weights"], "os": ["Outputs"], "rs": ["Weights", "Inputs", "Outputs"]}[acc.dataflow]
-    assert cons[0]["target"] == "rf" and cons[0]["keep"] == keep
-    assert sorted(cons[0]["keep"] + cons[0]["bypass"]) == ["Inputs", "Outputs", "Weights"]
+    if acc.dataflow != "rs":
+        assert by["rf"]["attributes"]["depth"] * hw.word_bits == acc.rf_bytes * 8
+        assert by["rf"]["attributes"]["read_energy"] == pytest.approx(
+            float(tech.sram_energy_pj(acc.rf_bytes, hw.word_bits)))
+        cons = yaml.safe_load((tmp_path / "tl" / "constraints.yaml").read_text())["constraints"]["targets"]
+        keep = {"ws": ["Weights"], "os": ["Outputs"]}[acc.dataflow]
+        assert cons[0]["target"] == "rf" and cons[0]["keep"] == keep
+        assert sorted(cons[0]["keep"] + cons[0]["bypass"]) == ["Inputs", "Outputs", "Weights"]
     # one problem per layer, whose loop bounds multiply to the layer's MACs (independent of HDX's count)
     space = NetworkSpace.load(load_run(run).config.space)
     layers = space.layers(final["arch"])
