@@ -356,6 +356,9 @@ def main() -> None:
     ap.add_argument("--diagnose", action="store_true",
                     help="print which energy part, dataflow and layer kind the energy rank disagreement "
                          "comes from")
+    ap.add_argument("--mapper-tiles", choices=("any", "divisors"), default="any",
+                    help="HDX mapper: PE-local tiles of any size (default; a partial last tile) or only "
+                         "divisors of their loops (the perfect factorisation ZigZag's mapper requires)")
     ap.add_argument("--mapper-space", choices=("full", "taps-innermost"), default="full",
                     help="HDX mapper: full (default) or taps-innermost, the loop orders ZigZag's pinned LOMA "
                          "can reach")
@@ -379,7 +382,7 @@ def main() -> None:
     if args.zigzag_only:
         return
 
-    model = AnalyticalModel(hw, mapper_space=args.mapper_space)
+    model = AnalyticalModel(hw, mapper_space=args.mapper_space, mapper_tiles=args.mapper_tiles)
     t0 = time.perf_counter()
     ours = model.evaluate(LayerTable(unique), accels)
     t_ours = time.perf_counter() - t0
@@ -406,7 +409,7 @@ def main() -> None:
     print(f"Decision agreement with ZigZag: {len(nets)} networks x {A} designs "
           f"(PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, {'/'.join(DATAFLOWS).upper()}), "
           f"grid '{grid.name}', tech '{hw.tech}', RS pads {':'.join(f'{v:g}' for v in hw.rs_spads)}")
-    print(f"HDX {model.name} v{model.version}, mapper {args.mapper_space} "
+    print(f"HDX {model.name} v{model.version}, mapper {args.mapper_space}, tiles {args.mapper_tiles} "
           f"({len(unique)} unique layers x {A} designs in "
           f"{t_ours * 1e3:.1f} ms); ZigZag {zz_model.version}, LOMA lpf {args.lpf}, pin {args.pin}; "
           f"ZigZag failures: {failed}")

@@ -72,6 +72,7 @@ def test_golden_fc_on_ws():
     c = _eval(Layer("fc", c=64, k=10, name="fc"), "4x4,rf=8,df=ws")
     assert c.compute_cycles[0, 0] == pytest.approx(48)
     assert c.latency_cycles[0, 0] == pytest.approx(108.75)
+    assert c.mapping["glb_cycles"][0, 0] == pytest.approx(99.5)
     assert c.mapping["glb_words"][0, 0] == pytest.approx(974)
     assert (c.mapping["c_in"][0, 0], c.mapping["order"][0, 0]) == (1, 2)
     e_rf = e_sram(8)  # 0.01 * 4 ** (ln 24 / ln 12) = 0.0589 pJ
@@ -106,6 +107,7 @@ def test_golden_depthwise_on_os():
     c = _eval(ly, "8x8,rf=8,df=os")
     assert c.compute_cycles[0, 0] == pytest.approx(144)
     assert c.latency_cycles[0, 0] == pytest.approx(600)
+    assert c.mapping["glb_cycles"][0, 0] == pytest.approx(464)
     # RF: psum read + write per MAC + fill/drain of 16 psums per PE at e_rf(8 B); registers: 2 reads per
     #   MAC + (144 weight + 144 input) fills per PE.
     assert c.energy_pj["rf"][0, 0] == pytest.approx((2 * 9216 + 2 * 16 * 64) * e_sram(8)
@@ -171,6 +173,7 @@ def test_golden_conv_on_rs():
     assert c.latency_cycles[0, 0] == pytest.approx(642)
     assert c.utilisation[0, 0] == pytest.approx(4608 / (642 * 16))
     assert c.mapping["glb_words"][0, 0] == pytest.approx(5888)
+    assert c.mapping["glb_cycles"][0, 0] == pytest.approx(608)
     assert (c.mapping["q_in"][0, 0], c.mapping["s_in"][0, 0], c.mapping["k_in"][0, 0]) == (1, 1, 1)
     # pads of 12 B (weights), 2 B (inputs), 2 B (psums); 4 accesses per MAC (q = k = 1: the operand
     #   latch saves nothing) + fills (288 weights, 288 inputs, 2*32 psum moves) per PE on 16 PEs
@@ -505,3 +508,23 @@ def test_operand_latch_saves_only_reads_of_unchanged_operands(random_layers):
     e_w = on.tech.sram_energy_pj(w_pad * GRID.hardware.word_bits / 8, GRID.hardware.word_bits)
     saved = random_layers.macs[li] * e_w * (1 - 1 / b.mapping["q_in"][li, aj])
     np.testing.assert_allclose(a.energy_pj["rf"][li, aj] - b.energy_pj["rf"][li, aj], saved, rtol=1e-4)
+
+
+def test_divisor_tiles_divide_their_loops():
+    """mapper_tiles='divisors' keeps only perfect factorisations (as ZigZag's mapper): K = 32 on a 16x24 OS
+    array leaves 11 filters per PE (rows: 8 output rows x 3 filter replicas), so a tile of 8 psums
+    (8 + 3) is refused and the RF (8 words) can hold no divisor of 11 but 1."""
+    from hdx.cost.analytical import _largest_divisor
+
+    ly = Layer("pointwise", c=96, k=32, h=32, w=32, name="pw")
+    accs = AccelTable.from_accels([Accelerator.parse("16x24,rf=16,df=os")])
+    anyt = MODEL.evaluate(LayerTable([ly]), accs)
+    div = AnalyticalModel(GRID.hardware, mapper_tiles="divisors").evaluate(LayerTable([ly]), accs)
+    assert anyt.mapping["k_in"][0, 0] == 8 and div.mapping["k_in"][0, 0] == 1
+    assert div.latency_cycles[0, 0] >= anyt.latency_cycles[0, 0]  # a subset of the mappings
+    n = np.arange(1, 61, dtype=float)[:, None]
+    x = np.arange(1, 13, dtype=float)[None, :]
+    want = np.array([[max(d for d in range(1, int(xx) + 1) if nn % d == 0) for xx in x[0]] for nn in n[:, 0]])
+    np.testing.assert_array_equal(_largest_divisor(n, x), want)
+    with pytest.raises(HDXError, match="mapper_tiles"):
+        AnalyticalModel(GRID.hardware, mapper_tiles="some")

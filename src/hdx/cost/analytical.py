@@ -82,17 +82,17 @@ and an order of the GLB-level loops; all candidates are evaluated as [layers × 
   outputs depend on it), RED (channel tiles, filter-row and tap chunks: weights and inputs), K (filter
   tiles: weights and outputs; inputs too for depthwise). Every order of the three (6) is evaluated;
   an operand's tile is refilled on every outer iteration except across the innermost run of groups it
-  does not depend on (stationarity). The order with least GLB traffic is kept.
+  does not depend on (stationarity). The order kept is the one with least ``max(compute, GLB port
+  cycles)`` (below), ties to fewer GLB words.
 * GLB ↔ array words per operand = fills per PE × distinct words across the array (multicast counts
   once; a reduced partial sum counts once). Partial sums: one write per fill, one read-back for all
-  but the first.
+  but the first. Per-PE bounds are the spatial residuals ``ceil(D/t)``, so the last, partial pass of
+  an unrolled loop fetches as a full one (a slight overcount at the edges).
 * GLB port (one read-write port, as an SRAM's): each cycle it makes one access, for one operand in one
   direction, of at most ``glb_words_per_cycle`` words. A fill step of an operand moves its ``dist``
   distinct words (each PE takes one word per cycle), so it occupies the port ``ceil(dist / bw)`` cycles
-  however few words it moves: GLB port cycles = Σ operands words × ceil(dist / bw) / dist. The order
-  kept is the one with least ``max(compute, port cycles)``, ties to fewer GLB words. Per-PE bounds are the spatial residuals ``ceil(D/t)``, so the last, partial pass of
-  an unrolled loop fetches as a full one (a slight overcount at the edges). ``--explain`` prints the
-  chosen mapping.
+  however few words it moves: GLB port cycles = Σ operands words × ceil(dist / bw) / dist.
+  ``--explain`` prints the chosen mapping (with its GLB words and port cycles).
 
 GLB ↔ DRAM traffic
 ------------------
@@ -160,6 +160,7 @@ from hdx.workload import LAYER_FIELDS, LayerTable
 
 MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
+MapperTiles = Literal["any", "divisors"]
 
 # minimum RF words per dataflow (one word per operand the dataflow holds in its RF)
 MIN_RF_WORDS: dict[str, tuple[int, str]] = {
@@ -180,7 +181,8 @@ _ROW_FACTORS: tuple[int, ...] = (1, 4, 16, 0)
 GROUPS: tuple[str, ...] = ("pq", "red", "k")
 ORDERS: tuple[tuple[int, int, int], ...] = tuple(itertools.permutations(range(3)))
 # fields of the chosen mapping kept per (layer, accelerator) for ``--explain``
-MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "hops")
+MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "glb_cycles",
+                                   "hops")
 OS_MODES: tuple[str, ...] = ("taps-inner", "k-inner")
 RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner")  # the PE's innermost loop
 
@@ -210,6 +212,15 @@ def _axis(d1: np.ndarray, d2: np.ndarray, size: np.ndarray) -> tuple[np.ndarray,
             best_t = np.where(better, t, best_t)
             best_f = np.where(better, f, best_f)
     return best_t, best_f
+
+
+def _largest_divisor(n: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The largest divisor of ``n`` that is at most ``x`` (elementwise; integer-valued arrays, x >= 1)."""
+    n, x = np.broadcast_arrays(n, np.maximum(x, 1.0))
+    best = np.ones(n.shape, dtype=n.dtype)
+    for d in range(2, int(min(np.max(x), np.max(n))) + 1):
+        best = np.where((np.fmod(n, d) == 0) & (d <= x), float(d), best)
+    return best
 
 
 def _all_finite(c: LayerCosts) -> bool:
@@ -314,7 +325,10 @@ class AnalyticalModel:
     ``latency`` (ties: energy; the default, as ZigZag's minimal-latency reduction), ``energy`` (ties:
     latency) or ``edp``. ``mapper_space``: ``full`` (default) or ``taps-innermost`` (the kernel taps
     always innermost, as ZigZag's LOMA with FX/FY pinned: OS's ``k-inner`` only for 1×1 kernels).
-    ``precision``: ``float32`` (default, faster) or ``float64`` internal arithmetic (see Numerics).
+    ``mapper_tiles``: ``any`` (default: a PE-local tile may leave a partial last tile, e.g. 8 + 3 filters
+    of 11) or ``divisors`` (every PE-local tile and tap chunk divides its loop, the perfect factorisation
+    ZigZag's mapper requires). ``precision``: ``float32`` (default, faster) or ``float64`` internal
+    arithmetic (see Numerics).
     """
 
     name = "analytical"
@@ -322,7 +336,7 @@ class AnalyticalModel:
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
-                 precision: Precision = "float32"):
+                 precision: Precision = "float32", mapper_tiles: MapperTiles = "any"):
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
             self.tech = tech
@@ -334,6 +348,9 @@ class AnalyticalModel:
         if mapper_space not in ("full", "taps-innermost"):
             raise HDXError(f"mapper_space must be full or taps-innermost, got {mapper_space!r}")
         self.mapper_space: MapperSpace = mapper_space
+        if mapper_tiles not in ("any", "divisors"):
+            raise HDXError(f"mapper_tiles must be any or divisors, got {mapper_tiles!r}")
+        self.mapper_tiles: MapperTiles = mapper_tiles
         if precision not in ("float32", "float64"):
             raise HDXError(f"precision must be float32 or float64, got {precision!r}")
         self.precision: Precision = precision
@@ -341,7 +358,8 @@ class AnalyticalModel:
     def fingerprint(self) -> str:
         """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
         blob = {"model": self.name, "version": self.version, "mapper": self.mapper_objective,
-                "mapper_space": self.mapper_space, "precision": self.precision,
+                "mapper_space": self.mapper_space, "mapper_tiles": self.mapper_tiles,
+                "precision": self.precision,
                 "hardware": self.hardware.model_dump(mode="json"),
                 "tech": self.tech.model_dump(mode="json")}
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
@@ -527,7 +545,7 @@ class AnalyticalModel:
         fields = {k: take(stack([c.fields[k] for c in cands])) for k in cands[0].fields}
         best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops),
                     fields=fields)
-        fields["glb_words"], fields["hops"] = best["glb_arr"], best["hops"]
+        fields.update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"])
         return best
 
     def _orders(self, ops: dict, bounds: tuple, o_tot: np.ndarray, compute: np.ndarray,
@@ -609,6 +627,8 @@ class AnalyticalModel:
         compute = N * P * Q * R * S * Kt * Ct
         taps = R * S
         s_in = np.minimum(taps, rfw)            # taps of one weight chunk in the RF
+        if self.mapper_tiles == "divisors":
+            s_in = _largest_divisor(taps, s_in)
         n_tc = _cdiv(taps, s_in)
         pairs = np.floor(rfw / taps)            # (channel) filters whose taps all fit
         dist = dict(w=act, i=np.where(dw, uK, cy), o=uK)
@@ -628,8 +648,10 @@ class AnalyticalModel:
             local = (lay["macs"] * (e_rf + 3 * e["reg"]) + f["w"] * act * e_rf
                      + (compute + 2 * f["o"]) * act * e["reg"])
             port = _port_cycles(dict(w=w, i=i, o=o), dist, bw)
-            cands.append(_Candidate(np.ones_like(compute, dtype=bool), w, i, o, port, local,
-                                    np.zeros_like(compute),
+            valid = np.ones_like(compute, dtype=bool)
+            if self.mapper_tiles == "divisors":
+                valid = np.broadcast_to(np.fmod(Ct, c) == 0, compute.shape)
+            cands.append(_Candidate(valid, w, i, o, port, local, np.zeros_like(compute),
                                     dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in)))
         return compute, cands, uK
 
@@ -655,6 +677,8 @@ class AnalyticalModel:
         distinct = _Distinct()
         for mode, k_in in itertools.product(range(2), _FACTORS):
             k = np.minimum(np.minimum(k_in, rfw), Kt)
+            if self.mapper_tiles == "divisors":
+                k = _largest_divisor(Kt, k)
             if not distinct.new(mode, k):
                 continue
             kb = _cdiv(Kt, k)
@@ -710,6 +734,8 @@ class AnalyticalModel:
             # window per filter, k of them), partial sums k·q
             s_dense = np.minimum(np.floor(pads["w"] / c), np.floor(pads["i"] / c) - (q - 1) * st)
             s = np.minimum(S, np.where(dw, np.minimum(pads["w"], pads["i"] - (q - 1) * st), s_dense))
+            if self.mapper_tiles == "divisors":
+                s = np.where(s >= 1, _largest_divisor(S, s), s)
             w_ext = (q - 1) * st + s
             k_dense = np.floor(pads["w"] / np.maximum(c * s, 1.0))
             k_dw = np.minimum(np.floor(pads["i"] / np.maximum(w_ext, 1.0)),
@@ -717,6 +743,9 @@ class AnalyticalModel:
             k = np.minimum(np.minimum(np.where(dw, k_dw, k_dense), np.floor(pads["o"] / q)), Kt)
             valid = (s >= 1) & (k >= 1)
             s, k, w_ext = np.maximum(s, 1.0), np.maximum(k, 1.0), np.maximum(w_ext, 1.0)
+            if self.mapper_tiles == "divisors":
+                k = _largest_divisor(Kt, k)
+                valid = valid & (np.fmod(Q, q) == 0) & (np.fmod(Ct, c) == 0)
             bounds = (N * Pt * _cdiv(Q, q), _cdiv(Ct, c) * Rt * _cdiv(S, s), _cdiv(Kt, k))
             fp = dict(w=k * c * s, i=np.where(dw, k, c) * w_ext, o=k * q)
             words, f, order = self._orders({x: (fp[x], dist[x], rel[x]) for x in fp}, bounds, lay["o_tot"],
@@ -750,4 +779,4 @@ def describe_mapping(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: s
                 f"{m['s_in']:.0f} tap(s), {m['q_in']:.0f} output(s) of a row")
     hops = f", {m['hops']:,.0f} hops" if m["hops"] else ""
     return (f"{dataflow.upper()} {tile}; GLB loops {order} (inner to outer); "
-            f"{m['glb_words']:,.0f} GLB words{hops}")
+            f"{m['glb_words']:,.0f} GLB words in {m['glb_cycles']:,.0f} port cycles{hops}")
