@@ -67,8 +67,12 @@ and an order of the GLB-level loops; all candidates are evaluated as [layers × 
   (1, 4, 16 or the whole row) × ``c_in`` channels × ``s_in`` taps × ``k_in`` filters, largest ``s_in``
   then ``k_in`` such that weights ``k·c·s``, the input window ``c·((q−1)·stride + s)`` and psums
   ``k·q`` each fit their scratchpad (depthwise: one window per filter).
-  The PE's innermost loop (``RS_MODES``): the taps (``taps-inner``), the row's outputs (``q-inner``) or
-  the filters (``k-inner``), the one that saves most pad reads (below).
+  Or the inputs are **streamed** (``streamed`` modes): no input window is held, every MAC's input comes
+  from the GLB through the input pad (a write and a read), so the weight and psum pads alone bound the
+  tile (weights ``k·c·s``, psums ``k·q``; ``q`` a single output or the whole row) — the choice ZigZag
+  makes when the window does not fit the input pad. The PE's innermost loop (``RS_MODES``): the taps
+  (``taps-inner``), the row's outputs (``q-inner``) or the filters (``k-inner``; streamed, a dense
+  layer's input is then fetched once per ``k`` filters), the one that saves most reads (below).
 * Temporal reuse only of what a PE actually holds: a 1-word register holds one word, so an operand in a
   register is refetched whenever the innermost loop it depends on moves (inputs depend on the taps:
   with taps innermost an input register gets a new word every MAC). No sliding-window reuse inside a
@@ -123,9 +127,9 @@ MACs·E_mac + RF accesses·E_rf(size) + register accesses·E_reg + hops·E_reg (
 accesses (array reads and writes + DRAM fills + output drain)·E_sram(glb_bytes) + DRAM words·E_dram.
 Per MAC: WS one RF read (weight) and three register accesses; OS a psum RF read + write and two register
 reads; RS weight and input RF reads and a psum RF read + write (weight and input reads fewer with the
-operand latch, see above). Every fill of a PE's RF or register is
-one write there; every psum fill/drain one access. (Register and hop energy are reported inside the
-``rf`` part.) No leakage, no clock, no wire energy beyond the hop.
+operand latch, see above; a streamed input: one pad write and one read per fetch). Every fill of a
+PE's RF or register is one write there; every psum fill/drain one access. (Register and hop energy
+are reported inside the ``rf`` part.) No leakage, no clock, no wire energy beyond the hop.
 
 Numerics
 --------
@@ -184,7 +188,9 @@ ORDERS: tuple[tuple[int, int, int], ...] = tuple(itertools.permutations(range(3)
 MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "glb_cycles",
                                    "hops")
 OS_MODES: tuple[str, ...] = ("taps-inner", "k-inner")
-RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner")  # the PE's innermost loop
+# RS: the PE's innermost loop, with the input window in its pad or the inputs streamed from the GLB
+RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-inner", "streamed q-inner",
+                             "streamed k-inner")
 
 
 def _cdiv(a, b):
@@ -289,13 +295,13 @@ class _Distinct:
     the first candidate anyway, so skipping it changes nothing)."""
 
     def __init__(self) -> None:
-        self.seen: list[tuple] = []
+        self.seen: set[tuple] = set()
 
     def new(self, *params) -> bool:
-        for prev in self.seen:
-            if all(np.array_equal(a, b) for a, b in zip(prev, params, strict=True)):
-                return False
-        self.seen.append(params)
+        key = tuple((np.shape(p), np.asarray(p).tobytes()) for p in params)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
         return True
 
 
@@ -540,9 +546,16 @@ class AnalyticalModel:
         if not np.all(np.isfinite(m1)):
             raise HDXError("no legal mapping for some (layer, accelerator) pair: the RF is too small")
         k2 = np.where(key1 <= m1 + _TIE * np.abs(m1), key2, np.inf)
-        pick = k2.argmin(0)[None]
+        m2 = k2.min(0)
+        pick = (k2 <= m2 + _TIE * np.abs(m2)).argmax(0)[None]  # the first within the tie of both keys
         take = lambda a: np.take_along_axis(a, pick, 0)[0]  # noqa: E731
-        fields = {k: take(stack([c.fields[k] for c in cands])) for k in cands[0].fields}
+        fields = {}
+        for k in cands[0].fields:
+            vals = [c.fields[k] for c in cands]
+            if all(np.ndim(v) == 0 for v in vals):  # one number per candidate: look it up
+                fields[k] = np.asarray(vals, dtype=compute.dtype)[pick[0]]
+            else:
+                fields[k] = take(stack(vals))
         best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops),
                     fields=fields)
         fields.update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"])
@@ -562,7 +575,9 @@ class AnalyticalModel:
         """
         bw = self.hardware.glb_words_per_cycle
         total = bounds[0] * bounds[1] * bounds[2]
-        opts: list[tuple[int, dict, dict, tuple]] = []
+        per_word = {x: _cdiv(dist, bw) / dist for x, (_, dist, _) in ops.items()}  # port cycles per word
+        energy_first = self.mapper_objective == "energy"
+        opts: list[tuple[int, dict, tuple]] = []
         seen: set = set()
         for n, order in enumerate(ORDERS):
             # the groups each operand skips (innermost run it does not depend on); arithmetic only for
@@ -571,7 +586,8 @@ class AnalyticalModel:
             if key in seen:
                 continue
             seen.add(key)
-            words, fills = {}, {}
+            fills = {}
+            tot = cyc = 0.0
             for x, (fp, dist, rel) in ops.items():
                 div, run = 1.0, True
                 for g in order:
@@ -584,34 +600,33 @@ class AnalyticalModel:
                         run = np.logical_and(run, ~r)
                         div = div * np.where(run, bounds[g], 1.0)
                 fills[x] = fp * total / div
-                words[x] = fills[x] * dist
-            if "o" in words:  # psum writes, and read-backs of all but the first
-                words["o"] = words["o"] + np.maximum(words["o"] - o_tot, 0.0)
-            tot = sum(words.values())
-            cyc = np.maximum(compute, fixed_port + _port_cycles(words, {x: v[1] for x, v in ops.items()}, bw))
-            opts.append((n, words, fills, (tot, cyc) if self.mapper_objective == "energy" else (cyc, tot)))
+                words = fills[x] * dist
+                if x == "o":  # psum writes, and read-backs of all but the first
+                    words = words + np.maximum(words - o_tot, 0.0)
+                tot = tot + words
+                cyc = cyc + words * per_word[x]
+            cyc = np.maximum(compute, fixed_port + cyc)
+            opts.append((n, fills, (tot, cyc) if energy_first else (cyc, tot)))
+        shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[2]))
         if len(opts) == 1:
-            n, words, fills, (k1, _) = opts[0]
-            return words, fills, np.full(np.shape(k1), float(n), dtype=np.result_type(k1))
-        shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[3]))
-        b1, b2 = opts[0][3]
-        masks = []
-        for o in opts[1:]:  # a later order replaces the best only if strictly better: first on ties
-            k1, k2 = o[3]
-            tie = np.abs(k1 - b1) <= _TIE * np.abs(b1)
-            b = np.where(tie, k2 < b2 * (1 - _TIE), k1 < b1)
-            b1, b2 = np.where(b, k1, b1), np.where(b, k2, b2)
-            masks.append(b)
-
-        def choose(vals: list) -> np.ndarray:
-            res = vals[0]
-            for m, v in zip(masks, vals[1:], strict=True):
-                res = np.where(m, v, res)
-            return np.broadcast_to(res, shape)
-
-        words = {x: choose([o[1][x] for o in opts]) for x in opts[0][1]}
-        fills = {x: choose([o[2][x] for o in opts]) for x in opts[0][2]}
-        order = choose([np.asarray(o[0], dtype=np.result_type(b1)) for o in opts])
+            n, fills, (k1, _) = opts[0]
+            order = np.full(shape, float(n), dtype=np.result_type(k1))
+        else:
+            b1, b2 = opts[0][2]
+            fills = dict(opts[0][1])
+            order = np.full(shape, float(opts[0][0]), dtype=np.result_type(b1))
+            for o in opts[1:]:  # a later order replaces the best only if strictly better: first on ties
+                k1, k2 = o[2]
+                b = np.where(np.abs(k1 - b1) <= _TIE * np.abs(b1), k2 < b2 * (1 - _TIE), k1 < b1)
+                if not b.any():
+                    continue
+                b1, b2 = np.where(b, k1, b1), np.where(b, k2, b2)
+                fills = {x: np.where(b, o[1][x], fills[x]) for x in ops}
+                order = np.where(b, o[0], order)
+            fills = {x: np.broadcast_to(v, shape) for x, v in fills.items()}
+        words = {x: fills[x] * ops[x][1] for x in ops}
+        if "o" in words:
+            words["o"] = words["o"] + np.maximum(words["o"] - o_tot, 0.0)
         return words, fills, order
 
     # -- weight-stationary ---------------------------------------------------------------------
@@ -725,44 +740,65 @@ class AnalyticalModel:
         rel = dict(w=(False, True, True), i=(True, True, dw), o=(True, False, True))
         cands = []
         distinct = _Distinct()
-        for q_in, c_in in itertools.product(_ROW_FACTORS, _FACTORS):
+        latch = self.hardware.operand_latch
+        for stream, q_in, c_in in itertools.product((False, True), _ROW_FACTORS, _FACTORS):
+            if stream and q_in in (4, 16):  # streamed inputs: a single output or the whole row
+                continue
             q = Q if q_in == 0 else np.minimum(q_in, Q)
             c = np.where(dw, 1.0, np.minimum(c_in, Ct))
-            if not distinct.new(q, c):
+            if not distinct.new(stream, q, c):
                 continue
-            # each tile fits its pad: weights k·c·s, input window c·((q−1)·stride + s) (depthwise: one
-            # window per filter, k of them), partial sums k·q
-            s_dense = np.minimum(np.floor(pads["w"] / c), np.floor(pads["i"] / c) - (q - 1) * st)
-            s = np.minimum(S, np.where(dw, np.minimum(pads["w"], pads["i"] - (q - 1) * st), s_dense))
+            if not stream:
+                # each tile fits its pad: weights k·c·s, input window c·((q−1)·stride + s) (depthwise:
+                # one window per filter, k of them), partial sums k·q
+                s_ = np.minimum(np.floor(pads["w"] / c), np.floor(pads["i"] / c) - (q - 1) * st)
+                s_ = np.minimum(S, np.where(dw, np.minimum(pads["w"], pads["i"] - (q - 1) * st), s_))
+            else:  # inputs streamed: every MAC's input comes from the GLB (no window is held)
+                s_ = np.minimum(S, np.floor(pads["w"] / c))
             if self.mapper_tiles == "divisors":
-                s = np.where(s >= 1, _largest_divisor(S, s), s)
-            w_ext = (q - 1) * st + s
-            k_dense = np.floor(pads["w"] / np.maximum(c * s, 1.0))
-            k_dw = np.minimum(np.floor(pads["i"] / np.maximum(w_ext, 1.0)),
-                              np.floor(pads["w"] / np.maximum(s, 1.0)))
-            k = np.minimum(np.minimum(np.where(dw, k_dw, k_dense), np.floor(pads["o"] / q)), Kt)
-            valid = (s >= 1) & (k >= 1)
-            s, k, w_ext = np.maximum(s, 1.0), np.maximum(k, 1.0), np.maximum(w_ext, 1.0)
+                s_ = np.where(s_ >= 1, _largest_divisor(S, s_), s_)
+            w_ext = (q - 1) * st + s_
+            k_w = np.floor(pads["w"] / np.maximum(c * s_, 1.0))
+            k_dw = k_w if stream else np.minimum(np.floor(pads["i"] / np.maximum(w_ext, 1.0)), k_w)
+            k = np.minimum(np.minimum(np.where(dw, k_dw, k_w), np.floor(pads["o"] / q)), Kt)
+            valid = (s_ >= 1) & (k >= 1)
+            s_, k, w_ext = np.maximum(s_, 1.0), np.maximum(k, 1.0), np.maximum(w_ext, 1.0)
             if self.mapper_tiles == "divisors":
                 k = _largest_divisor(Kt, k)
                 valid = valid & (np.fmod(Q, q) == 0) & (np.fmod(Ct, c) == 0)
-            bounds = (N * Pt * _cdiv(Q, q), _cdiv(Ct, c) * Rt * _cdiv(S, s), _cdiv(Kt, k))
-            fp = dict(w=k * c * s, i=np.where(dw, k, c) * w_ext, o=k * q)
-            words, f, order = self._orders({x: (fp[x], dist[x], rel[x]) for x in fp}, bounds, lay["o_tot"],
-                                           compute)
-            w, i, o = words["w"], words["i"], words["o"]
+            bounds = (N * Pt * _cdiv(Q, q), _cdiv(Ct, c) * Rt * _cdiv(S, s_), _cdiv(Kt, k))
+            fp = dict(w=k * c * s_, i=np.where(dw, k, c) * w_ext, o=k * q)
             # the PE's innermost loop (RS_MODES): a weight or input it does not depend on stays latched
-            # at the MAC and is read once per run (q-inner: weights, k-inner: inputs of a dense layer)
-            latch = 1.0 if self.hardware.operand_latch else 0.0
-            save = np.stack([np.zeros_like(q * k), latch * e_b["w"] * (1 - 1 / q),
-                             latch * np.where(dw, 0.0, e_b["i"] * (1 - 1 / k))])
-            mode = np.argmax(save >= save.max(0) * (1 - _TIE) + (save.max(0) == 0), axis=0)
-            local = (lay["macs"] * (e_b["w"] + e_b["i"] + 2 * e_b["o"] - save.max(0))
-                     + (f["w"] * e_b["w"] + f["i"] * e_b["i"] + 2 * f["o"] * e_b["o"]) * act)
+            # at the MAC and is read once per run (q-inner: weights; k-inner: inputs of a dense layer)
+            q_lat = q if latch else np.ones_like(q)
+            if not stream:
+                ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
+                words, f, order = self._orders(ops, bounds, lay["o_tot"], compute)
+                k_lat = np.where(dw | (not latch), 1.0, k)
+                save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat),
+                                 e_b["i"] * (1 - 1 / k_lat)])
+                mode = np.argmax(save >= save.max(0) * (1 - _TIE) + (save.max(0) == 0), axis=0)
+                local = (lay["macs"] * (e_b["w"] + e_b["i"] + 2 * e_b["o"] - save.max(0))
+                         + (f["w"] * e_b["w"] + f["i"] * e_b["i"] + 2 * f["o"] * e_b["o"]) * act)
+            else:
+                # every MAC's input comes from the GLB (a write into the input pad and one read), or once
+                # per k filters with k innermost (dense layers: the latch holds it across them)
+                kin = ~dw & (k > 1) & latch
+                f_i = compute / np.where(kin, k, 1.0)
+                i_words = f_i * dist["i"]
+                ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
+                words, f, order = self._orders(ops, bounds, lay["o_tot"], compute,
+                                               _port_cycles(dict(i=i_words), dist, bw))
+                words["i"] = i_words
+                w_reads = lay["macs"] / np.where(kin, 1.0, q_lat)
+                mode = np.where(kin, 5.0, np.where(q_lat > 1, 4.0, 3.0))
+                local = (w_reads * e_b["w"] + 2 * lay["macs"] * e_b["o"] + 2 * f_i * act * e_b["i"]
+                         + (f["w"] * e_b["w"] + 2 * f["o"] * e_b["o"]) * act)
+            w, i, o = words["w"], words["i"], words["o"]
             port = _port_cycles(dict(w=w, i=i, o=o), dist, bw)
             cands.append(_Candidate(valid, w, i, o, port, local, np.zeros_like(compute),
                                     dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q,
-                                         s_in=s)))
+                                         s_in=s_)))
         return compute, cands, uK
 
 

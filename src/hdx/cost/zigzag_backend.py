@@ -384,7 +384,7 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
     else:  # the PE's innermost loop first (RS_MODES: taps, outputs of the row or filters), then the rest
         tile = [("FX", m["s_in"]), ("C", m["c_in"]), (kdim, m["k_in"]),
                 ("OX", m["q_in"] if m["q_in"] > 0 else math.inf)]
-        inner = {0: "FX", 1: "OX", 2: kdim}[int(m["mode"])]
+        inner = ("FX", "OX", kdim)[int(m["mode"]) % 3]  # RS_MODES (3-5: inputs streamed, no window held)
         for d, want in sorted(tile, key=lambda t: t[0] != inner):
             take(d, want)
     group_dims = {"pq": ("OX", "OY", "B"), "red": ("C", "FY", "FX"), "k": (kdim,)}
