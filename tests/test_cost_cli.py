@@ -96,7 +96,9 @@ def test_explain_prints_the_mapping_per_layer(capsys):
     rc, out, err = run(capsys, "--arch", ARCH, "--accel", "12x8,rf=32,df=rs", "--explain", "--json")
     assert rc == 0, err
     d = json.loads(out)
-    assert all(r["mapping"].split(",")[0] in ("RS taps-inner", "RS q-inner", "RS k-inner")
+    from hdx.cost.analytical import RS_MODES
+
+    assert all(r["mapping"].split(",")[0] in {f"RS {m}" for m in RS_MODES}
                and "RF:" in r["mapping"] and "GLB loops" in r["mapping"] for r in d["layers"])
     rc, out, err = run(capsys, "--arch", ARCH, "--accel", "16x16,rf=16,df=os", "--explain")
     assert rc == 0, err
