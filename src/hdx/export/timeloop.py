@@ -16,6 +16,11 @@ Files written in DIR:
   per group) and its instance (``N C M P Q R S G``, strides); padding is folded into the input size.
 
 Tags are Timeloop's (``!Container``, ``!Component``); :func:`loader` reads them back for tests.
+
+Not expressed: the operand latch (``hardware.operand_latch``; Timeloop re-reads every operand for every
+MAC, as the cost model with the latch off) and the GLB's single read-write port granularity (Timeloop
+divides words by the ``read_bandwidth``/``write_bandwidth`` written here). Timeloop searches its own
+mapping, so HDX's chosen mapping is not exported.
 """
 
 from __future__ import annotations
