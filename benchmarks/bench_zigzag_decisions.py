@@ -356,9 +356,10 @@ def main() -> None:
     ap.add_argument("--diagnose", action="store_true",
                     help="print which energy part, dataflow and layer kind the energy rank disagreement "
                          "comes from")
-    ap.add_argument("--mapper-tiles", choices=("any", "divisors"), default="any",
-                    help="HDX mapper: PE-local tiles of any size (default; a partial last tile) or only "
-                         "divisors of their loops (the perfect factorisation ZigZag's mapper requires)")
+    ap.add_argument("--mapper-tiles", choices=("any", "divisors"), default="divisors",
+                    help="HDX mapper: PE-local tiles that divide their loops (default: the perfect "
+                         "factorisation of ZigZag's and Timeloop's mappers) or of any size (a partial "
+                         "last tile, e.g. 8 + 3 filters of 11)")
     ap.add_argument("--mapper-space", choices=("full", "taps-innermost"), default="full",
                     help="HDX mapper: full (default) or taps-innermost, the loop orders ZigZag's pinned LOMA "
                          "can reach")

@@ -522,20 +522,25 @@ def test_operand_latch_saves_only_reads_of_unchanged_operands(random_layers):
 
 
 def test_divisor_tiles_divide_their_loops():
-    """mapper_tiles='divisors' keeps only perfect factorisations (as ZigZag's mapper): K = 32 on a 16x24 OS
-    array leaves 11 filters per PE (rows: 8 output rows x 3 filter replicas), so a tile of 8 psums
-    (8 + 3) is refused and the RF (8 words) can hold no divisor of 11 but 1."""
+    """mapper_tiles='divisors' (the default) keeps only perfect factorisations (as ZigZag's and Timeloop's
+    mappers): K = 32 on a 16x24 OS array leaves 11 filters per PE (rows: 8 output rows x 3 filter
+    replicas), so a tile of 8 psums (8 + 3, mapper_tiles='any') is refused and the RF (8 words) can hold
+    no divisor of 11 but 1."""
     from hdx.cost.analytical import _largest_divisor
 
     ly = Layer("pointwise", c=96, k=32, h=32, w=32, name="pw")
     accs = AccelTable.from_accels([Accelerator.parse("16x24,rf=16,df=os")])
-    anyt = MODEL.evaluate(LayerTable([ly]), accs)
-    div = AnalyticalModel(GRID.hardware, mapper_tiles="divisors").evaluate(LayerTable([ly]), accs)
+    anyt = AnalyticalModel(GRID.hardware, mapper_tiles="any").evaluate(LayerTable([ly]), accs)
+    div = MODEL.evaluate(LayerTable([ly]), accs)
+    assert MODEL.mapper_tiles == "divisors"
     assert anyt.mapping["k_in"][0, 0] == 8 and div.mapping["k_in"][0, 0] == 1
     assert div.latency_cycles[0, 0] >= anyt.latency_cycles[0, 0]  # a subset of the mappings
     n = np.arange(1, 61, dtype=float)[:, None]
     x = np.arange(1, 13, dtype=float)[None, :]
     want = np.array([[max(d for d in range(1, int(xx) + 1) if nn % d == 0) for xx in x[0]] for nn in n[:, 0]])
-    np.testing.assert_array_equal(_largest_divisor(n, x), want)
+    np.testing.assert_array_equal(_largest_divisor(n, x), want)  # the table
+    big = np.array([[5000.0], [4099.0], [6006.0]])  # beyond the table: the loop
+    np.testing.assert_array_equal(_largest_divisor(big, np.array([[7.0, 100.0]])),
+                                  [[5, 100], [1, 1], [7, 91]])
     with pytest.raises(HDXError, match="mapper_tiles"):
         AnalyticalModel(GRID.hardware, mapper_tiles="some")

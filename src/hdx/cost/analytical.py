@@ -57,6 +57,9 @@ keeps the best under ``mapper_objective`` (default ``latency``, ties broken by e
 minimal-latency reduction; ``energy`` or ``edp`` on request). A mapping is a PE-local (RF-level) tile
 and an order of the GLB-level loops; all candidates are evaluated as [layers × accelerators] arrays.
 
+* Perfect factorisation (``mapper_tiles="divisors"``, default, as ZigZag's and Timeloop's mappers): every
+  PE-local tile factor below and every tap chunk is shrunk to the largest divisor of its loop's per-PE
+  bound, so no tile is partial; ``mapper_tiles="any"`` allows a partial last tile (8 + 3 filters of 11).
 * PE-local tile: the kernel taps are innermost (S, then R). WS: ``c_in`` ∈ {1, 2, 4, …, 32} input
   channels' weights (all taps; else a chunk of ``min(R·S, RF words)`` taps) — the partial sum stays in
   its register across them. OS: ``k_in`` ∈ {1, …, 32} partial sums (≤ RF words), either with the taps
@@ -220,11 +223,24 @@ def _axis(d1: np.ndarray, d2: np.ndarray, size: np.ndarray) -> tuple[np.ndarray,
     return best_t, best_f
 
 
+_DIV_N, _DIV_X = 4096, 1024  # the largest-divisor table covers loops < 4096 and caps <= 1024
+_div_table: np.ndarray | None = None
+
+
 def _largest_divisor(n: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The largest divisor of ``n`` that is at most ``x`` (elementwise; integer-valued arrays, x >= 1)."""
-    n, x = np.broadcast_arrays(n, np.maximum(x, 1.0))
+    """The largest divisor of ``n`` that is at most ``x`` (elementwise; integer-valued arrays, x >= 1):
+    a table lookup (built once, ~8 MB) for loops < 4096, a loop over the candidates beyond it."""
+    global _div_table
+    n, x = np.broadcast_arrays(n, np.minimum(np.maximum(x, 1.0), n))
+    if n.size and n.max() < _DIV_N and x.max() <= _DIV_X:
+        if _div_table is None:
+            t = np.ones((_DIV_N, _DIV_X + 1), dtype=np.int16)
+            for d in range(2, _DIV_X + 1):  # larger divisors overwrite smaller ones
+                t[d::d, d:] = d
+            _div_table = t
+        return _div_table[n.astype(np.intp), x.astype(np.intp)].astype(n.dtype)
     best = np.ones(n.shape, dtype=n.dtype)
-    for d in range(2, int(min(np.max(x), np.max(n))) + 1):
+    for d in range(2, int(np.max(x, initial=1)) + 1):
         best = np.where((np.fmod(n, d) == 0) & (d <= x), float(d), best)
     return best
 
@@ -331,10 +347,10 @@ class AnalyticalModel:
     ``latency`` (ties: energy; the default, as ZigZag's minimal-latency reduction), ``energy`` (ties:
     latency) or ``edp``. ``mapper_space``: ``full`` (default) or ``taps-innermost`` (the kernel taps
     always innermost, as ZigZag's LOMA with FX/FY pinned: OS's ``k-inner`` only for 1×1 kernels).
-    ``mapper_tiles``: ``any`` (default: a PE-local tile may leave a partial last tile, e.g. 8 + 3 filters
-    of 11) or ``divisors`` (every PE-local tile and tap chunk divides its loop, the perfect factorisation
-    ZigZag's mapper requires). ``precision``: ``float32`` (default, faster) or ``float64`` internal
-    arithmetic (see Numerics).
+    ``mapper_tiles``: ``divisors`` (default: every PE-local tile and tap chunk is shrunk to the largest
+    divisor of its loop, the perfect factorisation of ZigZag's and Timeloop's mappers) or ``any`` (a
+    PE-local tile may leave a partial last tile, e.g. 8 + 3 filters of 11). ``precision``: ``float32``
+    (default, faster) or ``float64`` internal arithmetic (see Numerics).
     """
 
     name = "analytical"
@@ -342,7 +358,7 @@ class AnalyticalModel:
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
-                 precision: Precision = "float32", mapper_tiles: MapperTiles = "any"):
+                 precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors"):
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
             self.tech = tech
@@ -652,6 +668,8 @@ class AnalyticalModel:
         distinct = _Distinct()
         for c_in in _FACTORS:
             c = np.where(pairs >= c_in, np.minimum(c_in, Ct), 1.0)
+            if self.mapper_tiles == "divisors":
+                c = _largest_divisor(Ct, c)
             if not distinct.new(c):
                 continue
             bounds = (N * P * Q, _cdiv(Ct, c) * n_tc, Kt)
@@ -663,10 +681,8 @@ class AnalyticalModel:
             local = (lay["macs"] * (e_rf + 3 * e["reg"]) + f["w"] * act * e_rf
                      + (compute + 2 * f["o"]) * act * e["reg"])
             port = _port_cycles(dict(w=w, i=i, o=o), dist, bw)
-            valid = np.ones_like(compute, dtype=bool)
-            if self.mapper_tiles == "divisors":
-                valid = np.broadcast_to(np.fmod(Ct, c) == 0, compute.shape)
-            cands.append(_Candidate(valid, w, i, o, port, local, np.zeros_like(compute),
+            cands.append(_Candidate(np.ones_like(compute, dtype=bool), w, i, o, port, local,
+                                    np.zeros_like(compute),
                                     dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in)))
         return compute, cands, uK
 
@@ -746,6 +762,8 @@ class AnalyticalModel:
                 continue
             q = Q if q_in == 0 else np.minimum(q_in, Q)
             c = np.where(dw, 1.0, np.minimum(c_in, Ct))
+            if self.mapper_tiles == "divisors":
+                q, c = _largest_divisor(Q, q), _largest_divisor(Ct, c)
             if not distinct.new(stream, q, c):
                 continue
             if not stream:
@@ -765,7 +783,6 @@ class AnalyticalModel:
             s_, k, w_ext = np.maximum(s_, 1.0), np.maximum(k, 1.0), np.maximum(w_ext, 1.0)
             if self.mapper_tiles == "divisors":
                 k = _largest_divisor(Kt, k)
-                valid = valid & (np.fmod(Q, q) == 0) & (np.fmod(Ct, c) == 0)
             bounds = (N * Pt * _cdiv(Q, q), _cdiv(Ct, c) * Rt * _cdiv(S, s_), _cdiv(Kt, k))
             fp = dict(w=k * c * s_, i=np.where(dw, k, c) * w_ext, o=k * q)
             # the PE's innermost loop (RS_MODES): a weight or input it does not depend on stays latched
