@@ -544,3 +544,15 @@ def test_divisor_tiles_divide_their_loops():
                                   [[5, 100], [1, 1], [7, 91]])
     with pytest.raises(HDXError, match="mapper_tiles"):
         AnalyticalModel(GRID.hardware, mapper_tiles="some")
+
+
+def test_glb_port_cycles_bounds(random_layers):
+    """The GLB port moves at most glb_words_per_cycle words a cycle and at least one word per busy cycle
+    (each access carries one operand's distinct words), so words/bw <= port cycles <= words; latency
+    covers them (plus fill and drain)."""
+    c = MODEL.evaluate(random_layers, GRID.table)
+    words, port = c.mapping["glb_words"], c.mapping["glb_cycles"]
+    bw = GRID.hardware.glb_words_per_cycle
+    assert np.all(port >= words / bw * (1 - 1e-6)) and np.all(port <= words * (1 + 1e-6))
+    assert np.all(c.latency_cycles >= np.maximum(port, c.compute_cycles) * (1 - 1e-6))
+    assert (port > words / bw * 1.5).any()  # narrow accesses do occupy the port

@@ -132,7 +132,8 @@ def _no_constants(c: str):
     ("clock_mhz", 2e4, "less than or equal to 10000"), ("dram_bytes_per_cycle", 1e-320, "0.001"),
     ("glb_words_per_cycle", float("nan"), "finite"), ("word_bits", 1000, "64"),
     ("rs_spads", [0, 12, 16], "proportions > 0"), ("rs_spads", [192, float("inf"), 16], "finite"),
-    ("rs_spads", [192, 12], "Field required"),
+    ("rs_spads", [192, 12], "Field required"), ("operand_latch", "sometimes", "boolean"),
+    ("operand_latch", 2, "boolean"),
 ])
 def test_hardware_fields_are_finite_and_physical(tmp_path, field, value, msg):
     p = tmp_path / "g.yaml"
