@@ -65,12 +65,16 @@ def networks(space: NetworkSpace, n_random: int, seed: int) -> list[tuple[str, t
     return out
 
 
-def design_table(grid: AcceleratorSpace, pes: list[int], rfs: list[int]) -> AccelTable:
+def design_table(grid: AcceleratorSpace, pes: list[int], rfs: list[int],
+                 glb_kib: int | None = None) -> AccelTable:
     keep = [i for i in range(len(grid))
             if grid[i].pe_x in pes and grid[i].pe_y in pes and grid[i].rf_bytes in rfs]
     if not keep:
         raise SystemExit("no design of the grid matches --pes/--rf")
-    return grid.table[np.array(keep)]
+    t = grid.table[np.array(keep)]
+    if glb_kib is None:
+        return t
+    return AccelTable(t.pe_x, t.pe_y, t.rf_bytes, t.dataflow, np.full(len(t), glb_kib * 1024))
 
 
 def layer_key(layer: Layer, acc_text: str) -> str:
@@ -351,6 +355,10 @@ def main() -> None:
                     help="also cost HDX's own mapping of every pair in ZigZag (a complete temporal "
                          "ordering, cached; ~0.02 s per pair): prints the same-mapping agreement, and the "
                          "reference takes it where ZigZag rates it better than its LOMA search's mapping")
+    ap.add_argument("--glb-kib", type=int, default=None,
+                    help="GLB size of every design in KiB (default: the grid's) — another template")
+    ap.add_argument("--glb-bw", type=float, default=None,
+                    help="GLB <-> array words per cycle for both models (default: the grid's)")
     ap.add_argument("--rs-spads", default=None, metavar="W,I,O",
                     help="RS scratchpad proportions for both models (default: the grid's, Eyeriss 192,12,16)")
     ap.add_argument("--diagnose", action="store_true",
@@ -371,7 +379,10 @@ def main() -> None:
     if args.rs_spads:  # the same RS scratchpad split in both models (a sensitivity check)
         spads = [float(v) for v in args.rs_spads.split(",")]
         hw = type(hw).model_validate({**hw.model_dump(), "rs_spads": spads})
-    accels = design_table(grid, [int(v) for v in args.pes.split(",")], [int(v) for v in args.rf.split(",")])
+    if args.glb_bw:
+        hw = type(hw).model_validate({**hw.model_dump(), "glb_words_per_cycle": args.glb_bw})
+    accels = design_table(grid, [int(v) for v in args.pes.split(",")], [int(v) for v in args.rf.split(",")],
+                          args.glb_kib)
     nets = networks(space, args.random, args.seed)
     net_layers = [space.layers(a) for _, a in nets]
     unique: list[Layer] = list(dict.fromkeys(ly for layers in net_layers for ly in layers))
@@ -409,7 +420,8 @@ def main() -> None:
 
     print(f"Decision agreement with ZigZag: {len(nets)} networks x {A} designs "
           f"(PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, {'/'.join(DATAFLOWS).upper()}), "
-          f"grid '{grid.name}', tech '{hw.tech}', RS pads {':'.join(f'{v:g}' for v in hw.rs_spads)}")
+          f"grid '{grid.name}', tech '{hw.tech}', RS pads {':'.join(f'{v:g}' for v in hw.rs_spads)}, "
+          f"GLB {int(accels.glb_bytes[0]) // 1024} KiB at {hw.glb_words_per_cycle:g} words/cycle")
     print(f"HDX {model.name} v{model.version}, mapper {args.mapper_space}, tiles {args.mapper_tiles} "
           f"({len(unique)} unique layers x {A} designs in "
           f"{t_ours * 1e3:.1f} ms); ZigZag {zz_model.version}, LOMA lpf {args.lpf}, pin {args.pin}; "
