@@ -177,13 +177,38 @@ def test_ordering_from_mapping_is_complete():
     _, mapping = _hdx_mappings(accels)
     for i, layer in enumerate(LAYERS):
         for j, acc in enumerate(accels):
-            for rounding in ("down", "up"):
-                ordering = ordering_from_mapping(layer, acc, mapping(i, j), rounding)
+            for rounding, cap in (("down", None), ("up", None), ("down", 64.0)):
+                ordering = ordering_from_mapping(layer, acc, mapping(i, j), rounding, psum_words=cap)
                 got: dict[str, int] = {}
                 for dim, f in ordering:
                     assert isinstance(f, int) and f > 1
                     got[dim] = got.get(dim, 1) * f
                 assert got == temporal_sizes(layer, acc), (layer.name, str(acc), rounding)
+                if cap is not None:  # the same loops; the tile loops stay innermost
+                    plain = ordering_from_mapping(layer, acc, mapping(i, j), rounding)
+                    assert sorted(map(tuple, ordering)) == sorted(map(tuple, plain))
+
+
+def test_output_tiles_move_outside_the_reduction():
+    # 1280 filters x 8x8 outputs on 16x32 RS: with the reduction (C) outermost, every psum would be held
+    # across it (more than a 128 KiB GLB's half); with psum_words the output loops move outside C until
+    # the psums held fit, as the analytical model's output tiles
+    from hdx.cost.zigzag_backend import _RED_DIMS, ordering_from_mapping, spatial_unrolling
+
+    layer = Layer("pointwise", c=128, k=1280, h=8, w=8, name="pw")
+    acc = Accelerator(16, 32, 16, "rs")
+    m = dict(mode=0.0, order=4.0, c_in=1.0, k_in=1.0, q_in=1.0, s_in=1.0)  # GLB loops K < PQ < RED
+    plain = ordering_from_mapping(layer, acc, m)
+    tiled = ordering_from_mapping(layer, acc, m, psum_words=32768.0)
+    assert plain != tiled
+
+    def held(order):
+        last = max(i for i, (d, _) in enumerate(order) if d in _RED_DIMS)
+        sp = math.prod(f for per in spatial_unrolling(layer, acc).values() for d, f in per.items()
+                       if d in ("B", "G", "K", "OY", "OX"))
+        return sp * math.prod(f for d, f in order[:last] if d in ("B", "G", "K", "OY", "OX"))
+
+    assert held(plain) > 32768 >= held(tiled)
 
 
 @pytest.mark.zigzag

@@ -188,8 +188,9 @@ _ROW_FACTORS: tuple[int, ...] = (1, 4, 16, 0)
 GROUPS: tuple[str, ...] = ("pq", "red", "k")
 ORDERS: tuple[tuple[int, int, int], ...] = tuple(itertools.permutations(range(3)))
 # fields of the chosen mapping kept per (layer, accelerator) for ``--explain``
+# dram_res: the operand kept resident in the GLB (0 inputs, 1 weights; see "GLB <-> DRAM traffic")
 MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "glb_cycles",
-                                   "hops")
+                                   "hops", "dram_res")
 OS_MODES: tuple[str, ...] = ("taps-inner", "k-inner")
 # RS: the PE's innermost loop, with the input window in its pad or the inputs streamed from the GLB
 RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-inner", "streamed q-inner",
@@ -481,8 +482,8 @@ class AnalyticalModel:
             out["compute"][:, idx] = compute
             for k in ("glb_arr", "glb_port", "local_pj", "hops"):
                 out[k][:, idx] = best[k]
-            for k in MAPPING_FIELDS:
-                mapping[k][:, idx] = best["fields"][k]
+            for k, v in best["fields"].items():
+                mapping[k][:, idx] = v
 
         # GLB <-> DRAM (every dataflow, see the module docstring): one operand resident (whole if it fits
         # the GLB, else in tiles of the usable half), the other re-fetched once per tile; input tiles are
@@ -507,6 +508,7 @@ class AnalyticalModel:
         w_res = wg + ig * np.where(wg <= 2 * cap, 1.0, _cdiv(wg, cap))
         dram_rd = np.where(dw, i_tot * halo + w_tot, G * np.minimum(i_res, w_res))
         first_tile = np.minimum(np.where(i_res <= w_res, ig, wg), cap)  # the resident operand's first tile
+        mapping["dram_res"] = np.where(dw | (i_res <= w_res), 0.0, 1.0)
         wbytes = wbits / 8
         dram_cyc = (dram_rd + o_tot) * wbytes / hw.dram_bytes_per_cycle
         fill = first_tile * wbytes / hw.dram_bytes_per_cycle

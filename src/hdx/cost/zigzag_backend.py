@@ -342,14 +342,20 @@ def _prime_factors(n: int) -> list[int]:
 
 
 def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
-                          rounding: Literal["down", "up"] = "down") -> list[list]:
+                          rounding: Literal["down", "up"] = "down",
+                          psum_words: float | None = None) -> list[list]:
     """A complete ZigZag temporal ordering (innermost first, ``[dim, factor]``) of the mapping the
     analytical model chose (:data:`hdx.cost.analytical.MAPPING_FIELDS`): its PE-local tile loops
     innermost, then the GLB-level groups in its order, each split into prime factors (ZigZag's memory
     allocator then fills each memory with as many of them as fit, as for LOMA's orderings). Tile sizes
     are rounded ``down`` or ``up`` to divisors of ZigZag's temporal bounds (ZigZag takes integer
     factors, and its spatial unrolling may differ from the analytical model's balanced one). ZigZag
-    evaluating this ordering is the HDX mapping costed by ZigZag."""
+    evaluating this ordering is the HDX mapping costed by ZigZag.
+
+    ``psum_words`` (the GLB's usable half, in words): the analytical model produces outputs in tiles
+    that fit it, so partial sums never go to DRAM. When the partial sums held across the outermost
+    reduction loop exceed it, output loops (outermost first) move outside that loop: the DRAM-level
+    loop over output tiles, inside which the GLB-level order is kept."""
     from hdx.cost.analytical import GROUPS, ORDERS  # the analytical model's loop groups
 
     left = temporal_sizes(layer, acc)
@@ -387,13 +393,44 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
         inner = ("FX", "OX", kdim)[int(m["mode"]) % 3]  # RS_MODES (3-5: inputs streamed, no window held)
         for d, want in sorted(tile, key=lambda t: t[0] != inner):
             take(d, want)
+    n_tile = len(out)  # the PE-local tile loops stay innermost
     group_dims = {"pq": ("OX", "OY", "B"), "red": ("C", "FY", "FX"), "k": (kdim,)}
     for g in ORDERS[int(m["order"])]:
         for d in group_dims[GROUPS[g]]:
             take(d)
     for d in list(left):  # anything left (a grouped layer's G) goes outermost
         take(d)
+    if psum_words is not None:  # output tiles along K when inputs stay resident, else along PQ
+        first = (kdim,) if m.get("dram_res", 0.0) == 0 else ("OY", "OX", "B")
+        out = _output_tiles_outside(out, n_tile, psum_words, layer, acc, first)
     return out
+
+
+_OUT_DIMS = ("B", "G", "K", "OY", "OX")
+_RED_DIMS = ("C", "FY", "FX")
+
+
+def _output_tiles_outside(out: list[list], n_tile: int, cap: float, layer: Layer, acc: Accelerator,
+                          first: tuple[str, ...]) -> list[list]:
+    """Move output loops from inside the outermost reduction loop to the outside (the dims ``first``
+    before the others, outermost first) until the partial sums held across it fit ``cap`` words (see
+    :func:`ordering_from_mapping`)."""
+    reds = [i for i, (d, _) in enumerate(out) if d in _RED_DIMS]
+    if not reds:
+        return out
+    last = reds[-1]
+    spatial = math.prod(f for per_dim in spatial_unrolling(layer, acc).values()
+                        for d, f in per_dim.items() if d in _OUT_DIMS)
+    held = spatial * math.prod(f for d, f in out[:last] if d in _OUT_DIMS)
+    inner, moved = list(out[:last]), []
+    for dims in (first, _OUT_DIMS):
+        for i in range(len(inner) - 1, n_tile - 1, -1):
+            if held <= cap:
+                break
+            if inner[i][0] in dims:
+                held /= inner[i][1]
+                moved.insert(0, inner.pop(i))
+    return inner + out[last:] + moved
 
 
 def mapping_data(layer: Layer, acc: Accelerator, pin: PinMode,
