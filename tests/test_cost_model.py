@@ -556,3 +556,23 @@ def test_glb_port_cycles_bounds(random_layers):
     assert np.all(port >= words / bw * (1 - 1e-6)) and np.all(port <= words * (1 + 1e-6))
     assert np.all(c.latency_cycles >= np.maximum(port, c.compute_cycles) * (1 - 1e-6))
     assert (port > words / bw * 1.5).any()  # narrow accesses do occupy the port
+
+
+def test_golden_dram_outputs_resident():
+    # pointwise 768 -> 128 on 8x8 outputs, 64 KiB GLB = 32768 words (usable half cap = 16384):
+    #   I = 768*64 = 49152 words > the GLB: bands of b = floor(16384 / (768*8) - 1) + 1 = 2 rows, 4 bands
+    #   (1x1: no halo) -> inputs resident: 49152 + 4 * 98304 = 442368 reads;
+    #   W = 98304 words: weights resident in ceil(98304/16384) = 6 tiles -> 98304 + 6 * 49152 = 393216;
+    #   outputs resident: 128*64 = 8192 outputs + 2 * (one channel: 64 inputs + 128 weights) = 8576 words
+    #   fit -> inputs and weights stream once: 49152 + 98304 = 147456 reads (ZigZag finds the same
+    #   155648 DRAM words with its own mapper). DRAM = 147456 + 8192 writes.
+    ly = Layer("pointwise", c=768, k=128, h=8, w=8, name="pw")
+    accs = AccelTable.from_accels([Accelerator(8, 8, 64, "os", glb_kib=64)])
+    c = MODEL.evaluate(LayerTable([ly]), accs)
+    assert c.energy_pj["dram"][0, 0] == pytest.approx((147456 + 8192) * E_DRAM, rel=1e-9)
+    assert c.mapping["dram_res"][0, 0] == 2
+    # with a 16 KiB GLB (8192 words) the outputs no longer fit: the cheaper of the other two
+    small_glb = AccelTable.from_accels([Accelerator(8, 8, 64, "os", glb_kib=16)])
+    small = MODEL.evaluate(LayerTable([ly]), small_glb)
+    assert small.mapping["dram_res"][0, 0] in (0, 1)
+    assert small.energy_pj["dram"][0, 0] > (147456 + 8192) * E_DRAM

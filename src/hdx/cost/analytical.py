@@ -105,15 +105,19 @@ GLB ↔ DRAM traffic
 ------------------
 Outputs are produced in tiles that fit the GLB, so psums never go to DRAM: outputs are written once.
 Per group, one of inputs (I) or weights (W) is kept resident and the other re-fetched once per
-resident tile; the cheaper order is taken. A resident operand that fits the whole GLB is loaded once
+resident tile, or — when a group's outputs fit the GLB beside one double-buffered input channel and
+its filters' slice — the outputs stay resident and inputs and weights stream once each (``o_res = I +
+W``, the reduction-outer schedule); the cheapest is taken (mapping field ``dram_res``: 0 inputs,
+1 weights, 2 outputs resident). A resident operand that fits the whole GLB is loaded once
 (no tile is replaced, so no double buffer); otherwise it is tiled in the usable half (double
 buffering, ``cap`` words). Input tiles are bands of ``b`` output rows over the channels whose input
 planes must be in the GLB together — all Cg of a group for a dense layer, the channels unrolled on
 the array (the mapping's K replication) for a depthwise layer — and each band fetches its input rows
 with the kernel halo, ``(b−1)·stride + R`` rows, ``b`` the most that fit ``cap``:
 ``halo = n_bands·((b−1)·stride + R) / (H + 2·pad)`` (1 when the planes fit the whole GLB). So
-``reads = G·min(Ig·halo + Wg·n_bands, Wg + Ig·n_W)`` with ``n_W`` = 1 if Wg fits the GLB, else
-``ceil(Wg/cap)``; depthwise: ``I·halo + W``. No line buffer (halo rows are fetched again per band).
+``reads = G·min(Ig·halo + Wg·n_bands, Wg + Ig·n_W, o_res)`` with ``n_W`` = 1 if Wg fits the GLB, else
+``ceil(Wg/cap)``, and ``o_res = Ig + Wg`` where a group's outputs fit (else none); depthwise:
+``I·halo + W``. No line buffer (halo rows are fetched again per band).
 
 Latency (double-buffered GLB, pipeline fill and drain)
 ------------------------------------------------------
@@ -188,7 +192,7 @@ _ROW_FACTORS: tuple[int, ...] = (1, 4, 16, 0)
 GROUPS: tuple[str, ...] = ("pq", "red", "k")
 ORDERS: tuple[tuple[int, int, int], ...] = tuple(itertools.permutations(range(3)))
 # fields of the chosen mapping kept per (layer, accelerator) for ``--explain``
-# dram_res: the operand kept resident in the GLB (0 inputs, 1 weights; see "GLB <-> DRAM traffic")
+# dram_res: what the GLB keeps resident (0 inputs, 1 weights, 2 outputs; see "GLB <-> DRAM traffic")
 MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "glb_cycles",
                                    "hops", "dram_res")
 OS_MODES: tuple[str, ...] = ("taps-inner", "k-inner")
@@ -506,13 +510,21 @@ class AnalyticalModel:
         halo = np.maximum(halo, 1.0)
         i_res = ig * halo + wg * n_band
         w_res = wg + ig * np.where(wg <= 2 * cap, 1.0, _cdiv(wg, cap))
-        dram_rd = np.where(dw, i_tot * halo + w_tot, G * np.minimum(i_res, w_res))
-        first_tile = np.minimum(np.where(i_res <= w_res, ig, wg), cap)  # the resident operand's first tile
-        mapping["dram_res"] = np.where(dw | (i_res <= w_res), 0.0, 1.0)
+        # outputs resident: a group's outputs stay in the GLB while inputs and weights stream once,
+        # one input channel (its padded plane) and its filters' slice at a time, double-buffered
+        og, slice_ = o_tot / G, N * hp * wp + lay["K"] / G * R * lay["S"]
+        o_res = np.where(og + 2 * slice_ <= 2 * cap, ig + wg, np.inf)
+        res = np.where(o_res < np.minimum(i_res, w_res), 2.0, np.where(i_res <= w_res, 0.0, 1.0))
+        res = np.where(dw, 0.0, res)
+        dram_rd = np.where(dw, i_tot * halo + w_tot, G * np.minimum(np.minimum(i_res, w_res), o_res))
+        # the resident operand's first tile must be in the GLB before the first MAC (outputs resident:
+        # the first slice); the last output tile is drained after the last MAC (outputs resident: all)
+        first_tile = np.choose(res.astype(np.intp), [np.minimum(ig, cap), np.minimum(wg, cap), slice_])
+        mapping["dram_res"] = res
         wbytes = wbits / 8
         dram_cyc = (dram_rd + o_tot) * wbytes / hw.dram_bytes_per_cycle
         fill = first_tile * wbytes / hw.dram_bytes_per_cycle
-        drain = np.minimum(o_tot, cap) * wbytes / hw.dram_bytes_per_cycle
+        drain = np.where(res == 2, og, np.minimum(o_tot, cap)) * wbytes / hw.dram_bytes_per_cycle
         glb_cyc = out["glb_port"]
         latency = np.maximum(np.maximum(out["compute"], glb_cyc) + fill + drain, dram_cyc)
         # results in float64; MACs exactly, from the integer loop bounds

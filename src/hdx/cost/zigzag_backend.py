@@ -400,7 +400,8 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
             take(d)
     for d in list(left):  # anything left (a grouped layer's G) goes outermost
         take(d)
-    if psum_words is not None:  # output tiles along K when inputs stay resident, else along PQ
+    if psum_words is not None and m.get("dram_res", 0.0) != 2:  # (2: all outputs stay in the GLB)
+        # output tiles along K when inputs stay resident, else along PQ
         first = (kdim,) if m.get("dram_res", 0.0) == 0 else ("OY", "OX", "B")
         out = _output_tiles_outside(out, n_tile, psum_words, layer, acc, first)
     return out
