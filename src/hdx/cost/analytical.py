@@ -234,16 +234,17 @@ _div_table: np.ndarray | None = None
 
 def _largest_divisor(n: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The largest divisor of ``n`` that is at most ``x`` (elementwise; integer-valued arrays, x >= 1):
-    a table lookup (built once, ~8 MB) for loops < 4096, a loop over the candidates beyond it."""
+    a table lookup (built once, ~16 MB) for loops < 4096, a loop over the candidates beyond it."""
     global _div_table
-    n, x = np.broadcast_arrays(n, np.minimum(np.maximum(x, 1.0), n))
-    if n.size and n.max() < _DIV_N and x.max() <= _DIV_X:
+    x = np.minimum(np.maximum(x, 1.0), n)
+    if np.size(n) and np.max(n) < _DIV_N and np.max(x) <= _DIV_X:
         if _div_table is None:
-            t = np.ones((_DIV_N, _DIV_X + 1), dtype=np.int16)
+            t = np.ones((_DIV_N, _DIV_X + 1), dtype=np.float32)
             for d in range(2, _DIV_X + 1):  # larger divisors overwrite smaller ones
                 t[d::d, d:] = d
-            _div_table = t
-        return _div_table[n.astype(np.intp), x.astype(np.intp)].astype(n.dtype)
+            _div_table = t.ravel()
+        return _div_table.take((n * (_DIV_X + 1) + x).astype(np.intp)).astype(np.result_type(n, x))
+    n, x = np.broadcast_arrays(n, x)
     best = np.ones(n.shape, dtype=n.dtype)
     for d in range(2, int(np.max(x, initial=1)) + 1):
         best = np.where((np.fmod(n, d) == 0) & (d <= x), float(d), best)
@@ -771,13 +772,17 @@ class AnalyticalModel:
         cands = []
         distinct = _Distinct()
         latch = self.hardware.operand_latch
+        qc: dict[tuple[int, int], tuple] = {}  # the (q, c) of each (q_in, c_in), for both variants
         for stream, q_in, c_in in itertools.product((False, True), _ROW_FACTORS, _FACTORS):
             if stream and q_in in (4, 16):  # streamed inputs: a single output or the whole row
                 continue
-            q = Q if q_in == 0 else np.minimum(q_in, Q)
-            c = np.where(dw, 1.0, np.minimum(c_in, Ct))
-            if self.mapper_tiles == "divisors":
-                q, c = _largest_divisor(Q, q), _largest_divisor(Ct, c)
+            if (q_in, c_in) not in qc:
+                q = Q if q_in == 0 else np.minimum(q_in, Q)
+                c = np.where(dw, 1.0, np.minimum(c_in, Ct))
+                if self.mapper_tiles == "divisors":
+                    q, c = _largest_divisor(Q, q), _largest_divisor(Ct, c)
+                qc[q_in, c_in] = q, c
+            q, c = qc[q_in, c_in]
             if not distinct.new(stream, q, c):
                 continue
             if not stream:
