@@ -123,9 +123,10 @@ Latency (double-buffered GLB, pipeline fill and drain)
 ------------------------------------------------------
 DRAM reads of the next tile overlap compute and GLB traffic (double-buffered GLB, as Timeloop assumes
 for every level); the array and the GLB port overlap (double-buffered RF/registers). What cannot
-overlap: the first tile of the resident operand must be in the GLB before the first MAC (*fill*), and
-the last output tile — up to half the GLB — is written to DRAM after the last MAC (*drain*; layers run
-one after another). So ``latency = max(max(compute, GLB port cycles) + fill + drain,
+overlap: the first tile of the resident operand must be in the GLB before the first MAC (*fill*;
+outputs resident: the first channel slice), and the last output tile — up to half the GLB; outputs
+resident: all of a group's outputs — is written to DRAM after the last MAC (*drain*; layers run one
+after another). So ``latency = max(max(compute, GLB port cycles) + fill + drain,
 DRAM bytes / dram_bytes_per_cycle)``. No DRAM latency term, no NoC contention.
 
 Energy
