@@ -230,3 +230,24 @@ def test_same_mapping_same_energy_in_both_models(model):
             assert 0.8 <= ratio <= 1.2, (layer.name, str(acc), ratio)
             logs.append(abs(math.log(ratio)))
     assert np.median(logs) < 0.1
+
+
+@pytest.mark.zigzag
+def test_grouped_convolutions_same_mapping_same_energy(model):
+    # grouped (not depthwise) convolutions: G groups of C/G -> K/G channels. The same independent truth
+    # as above: ZigZag's cost of the analytical mapper's own mapping, energy within 20 % on every pair
+    from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
+    from hdx.cost.zigzag_backend import ordering_from_mapping
+
+    layers = [Layer("conv", c=32, k=64, h=16, w=16, r=3, s=3, padding=1, groups=4, name="g4"),
+              Layer("conv", c=64, k=64, h=8, w=8, groups=8, name="g8pw")]
+    accels = ACCELS + [Accelerator(16, 8, 256, "rs")]
+    hw = HardwareParams()
+    ours = AnalyticalModel(hw).evaluate(LayerTable(layers), AccelTable.from_accels(accels))
+    for i, layer in enumerate(layers):
+        for j, acc in enumerate(accels):
+            m = {k: float(ours.mapping[k][i, j]) for k in MAPPING_FIELDS}
+            r = model.evaluate_one(layer, acc, ordering_from_mapping(
+                layer, acc, m, psum_words=acc.glb_bytes * 8 / hw.word_bits / 2))
+            assert r.energy_pj["mac"] == pytest.approx(ours.energy_pj["mac"][i, j])
+            assert 0.8 <= r.energy_total_pj / ours.energy_total_pj[i, j] <= 1.2, (layer.name, str(acc))
