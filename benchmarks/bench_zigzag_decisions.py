@@ -286,7 +286,7 @@ def hdx_mapping_runs(unique: list[Layer], accels: AccelTable, ours, ztexts: list
             keys = per_pair.setdefault(base, [])
             for rounding in ("down", "up"):
                 ordering = ordering_from_mapping(ly, acc, m, rounding,  # output tiles fit the GLB's half
-                                                 psum_words=acc.glb_bytes * 8 / hw.word_bits / 2)
+                                                 psum_words=hw.glb_tile_words(acc.glb_bytes))
                 key = json.dumps([base, ordering])
                 if key not in keys:
                     keys.append(key)

@@ -248,6 +248,6 @@ def test_grouped_convolutions_same_mapping_same_energy(model):
         for j, acc in enumerate(accels):
             m = {k: float(ours.mapping[k][i, j]) for k in MAPPING_FIELDS}
             r = model.evaluate_one(layer, acc, ordering_from_mapping(
-                layer, acc, m, psum_words=acc.glb_bytes * 8 / hw.word_bits / 2))
+                layer, acc, m, psum_words=hw.glb_tile_words(acc.glb_bytes)))
             assert r.energy_pj["mac"] == pytest.approx(ours.energy_pj["mac"][i, j])
             assert 0.8 <= r.energy_total_pj / ours.energy_total_pj[i, j] <= 1.2, (layer.name, str(acc))

@@ -235,12 +235,12 @@ _div_table: np.ndarray | None = None
 
 def _largest_divisor(n: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The largest divisor of ``n`` that is at most ``x`` (elementwise; integer-valued arrays, x >= 1):
-    a table lookup (built once, ~16 MB) for loops < 4096, a loop over the candidates beyond it."""
+    a table lookup (built once, 8 MB) for loops < 4096, a loop over the candidates beyond it."""
     global _div_table
     x = np.minimum(np.maximum(x, 1.0), n)
     if np.size(n) and np.max(n) < _DIV_N and np.max(x) <= _DIV_X:
         if _div_table is None:
-            t = np.ones((_DIV_N, _DIV_X + 1), dtype=np.float32)
+            t = np.ones((_DIV_N, _DIV_X + 1), dtype=np.int16)
             for d in range(2, _DIV_X + 1):  # larger divisors overwrite smaller ones
                 t[d::d, d:] = d
             _div_table = t.ravel()
@@ -338,11 +338,16 @@ class _Candidate:
         self.local_pj, self.hops, self.fields = local_pj, hops, fields
 
 
-def _port_cycles(words: dict, dist: dict, bw: float):
-    """GLB port cycles of the array-side traffic: one access per cycle, for one operand in one direction,
+def _port_per_word(dist, bw: float):
+    """GLB port cycles per word of an operand: one access per cycle, for one operand in one direction,
     of at most ``bw`` words; each access step of an operand carries its ``dist`` distinct words (one per
     group of PEs that share them), so it takes ``ceil(dist / bw)`` cycles, however few words it moves."""
-    return sum(words[x] * (_cdiv(dist[x], bw) / dist[x]) for x in words)
+    return _cdiv(dist, bw) / dist
+
+
+def _port_cycles(words: dict, dist: dict, bw: float):
+    """GLB port cycles of the array-side traffic ``words`` per operand (see :func:`_port_per_word`)."""
+    return sum(words[x] * _port_per_word(dist[x], bw) for x in words)
 
 
 class AnalyticalModel:
@@ -495,7 +500,7 @@ class AnalyticalModel:
         # the GLB, else in tiles of the usable half), the other re-fetched once per tile; input tiles are
         # bands of output rows, each fetching its input rows with the kernel halo.
         glb_bytes = accels.glb_bytes.astype(DT)[None, :]
-        cap = glb_bytes * 8 / wbits / 2
+        cap = hw.glb_tile_words(glb_bytes)
         G, dw = lay["G"], lay["dw"]
         ig, wg = i_tot / G, w_tot / G
         # channels whose input planes must be in the GLB together: all Cg of a group (dense), the
@@ -599,17 +604,18 @@ class AnalyticalModel:
 
         ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
         ``dist``, relevance to the groups ``rel``). Returns (words per operand, fills per PE per operand,
-        order index). Fills = tile × Π bounds ÷ Π bounds of the innermost run of irrelevant groups, so
-        orders that skip the same groups for every operand are the same mapping and computed once.
+        order index, GLB port cycles including ``fixed_port``). Fills = tile × Π bounds ÷ Π bounds of the
+        innermost run of irrelevant groups, so orders that skip the same groups for every operand are the
+        same mapping and computed once.
         The order kept is the best under the mapper objective: least array-side cycles
         ``max(compute, GLB port cycles)`` (``fixed_port``: the port cycles of operands not in ``ops``),
         ties to fewer GLB words; with ``mapper_objective="energy"`` fewer words first.
         """
         bw = self.hardware.glb_words_per_cycle
         total = bounds[0] * bounds[1] * bounds[2]
-        per_word = {x: _cdiv(dist, bw) / dist for x, (_, dist, _) in ops.items()}  # port cycles per word
+        per_word = {x: _port_per_word(dist, bw) for x, (_, dist, _) in ops.items()}
         energy_first = self.mapper_objective == "energy"
-        opts: list[tuple[int, dict, tuple]] = []
+        opts: list[tuple] = []
         seen: set = set()
         for n, order in enumerate(ORDERS):
             # the groups each operand skips (innermost run it does not depend on); arithmetic only for
@@ -618,8 +624,7 @@ class AnalyticalModel:
             if key in seen:
                 continue
             seen.add(key)
-            fills = {}
-            tot = cyc = 0.0
+            fills, words = {}, {}
             for x, (fp, dist, rel) in ops.items():
                 div, run = 1.0, True
                 for g in order:
@@ -632,34 +637,26 @@ class AnalyticalModel:
                         run = np.logical_and(run, ~r)
                         div = div * np.where(run, bounds[g], 1.0)
                 fills[x] = fp * total / div
-                words = fills[x] * dist
+                words[x] = fills[x] * dist
                 if x == "o":  # psum writes, and read-backs of all but the first
-                    words = words + np.maximum(words - o_tot, 0.0)
-                tot = tot + words
-                cyc = cyc + words * per_word[x]
-            cyc = np.maximum(compute, fixed_port + cyc)
-            opts.append((n, fills, (tot, cyc) if energy_first else (cyc, tot)))
-        shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[2]))
-        if len(opts) == 1:
-            n, fills, (k1, _) = opts[0]
-            order = np.full(shape, float(n), dtype=np.result_type(k1))
-        else:
-            b1, b2 = opts[0][2]
-            fills = dict(opts[0][1])
-            order = np.full(shape, float(opts[0][0]), dtype=np.result_type(b1))
-            for o in opts[1:]:  # a later order replaces the best only if strictly better: first on ties
-                k1, k2 = o[2]
-                b = np.where(np.abs(k1 - b1) <= _TIE * np.abs(b1), k2 < b2 * (1 - _TIE), k1 < b1)
-                if not b.any():
-                    continue
-                b1, b2 = np.where(b, k1, b1), np.where(b, k2, b2)
-                fills = {x: np.where(b, o[1][x], fills[x]) for x in ops}
-                order = np.where(b, o[0], order)
-            fills = {x: np.broadcast_to(v, shape) for x, v in fills.items()}
-        words = {x: fills[x] * ops[x][1] for x in ops}
-        if "o" in words:
-            words["o"] = words["o"] + np.maximum(words["o"] - o_tot, 0.0)
-        return words, fills, order
+                    words[x] = words[x] + np.maximum(words[x] - o_tot, 0.0)
+            tot = sum(words.values())
+            port = fixed_port + sum(words[x] * per_word[x] for x in words)
+            cyc = np.maximum(compute, port)
+            opts.append((n, fills, words, port, (tot, cyc) if energy_first else (cyc, tot)))
+        shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[4]))
+        n, fills, words, port, (b1, b2) = opts[0]
+        order = np.full(shape, float(n), dtype=np.result_type(b1))
+        for n, f_o, w_o, p_o, (k1, k2) in opts[1:]:  # a later order replaces the best only if strictly
+            b = np.where(np.abs(k1 - b1) <= _TIE * np.abs(b1), k2 < b2 * (1 - _TIE), k1 < b1)  # better
+            if not b.any():
+                continue
+            b1, b2 = np.where(b, k1, b1), np.where(b, k2, b2)
+            fills = {x: np.where(b, f_o[x], fills[x]) for x in ops}
+            words = {x: np.where(b, w_o[x], words[x]) for x in ops}
+            port, order = np.where(b, p_o, port), np.where(b, n, order)
+        bc = lambda d: {x: np.broadcast_to(v, shape) for x, v in d.items()}  # noqa: E731
+        return bc(words), bc(fills), order, np.broadcast_to(port, shape)
 
     # -- weight-stationary ---------------------------------------------------------------------
     def _ws(self, lay: dict, acc: dict, e: dict):
@@ -691,12 +688,11 @@ class AnalyticalModel:
             bounds = (N * P * Q, _cdiv(Ct, c) * n_tc, Kt)
             ops = dict(w=(c * s_in, dist["w"], rel["w"]), o=(np.ones_like(c), dist["o"], rel["o"]))
             i = compute * dist["i"]             # 1-word input register, taps innermost: a word per MAC
-            words, f, order = self._orders(ops, bounds, lay["o_tot"], compute,
-                                           _port_cycles(dict(i=i), dist, bw))
+            words, f, order, port = self._orders(ops, bounds, lay["o_tot"], compute,
+                                                 _port_cycles(dict(i=i), dist, bw))
             w, o = words["w"], words["o"]
             local = (lay["macs"] * (e_rf + 3 * e["reg"]) + f["w"] * act * e_rf
                      + (compute + 2 * f["o"]) * act * e["reg"])
-            port = _port_cycles(dict(w=w, i=i, o=o), dist, bw)
             cands.append(_Candidate(np.ones_like(compute, dtype=bool), w, i, o, port, local,
                                     np.zeros_like(compute),
                                     dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in)))
@@ -738,15 +734,14 @@ class AnalyticalModel:
                 i_fwd = N * Pt * Qt * tile_h * tile_w * np.where(dw, uK * Kt, Ct * (Kt if mode == 0 else kb))
                 hops = np.maximum(i - i_fwd, 0.0)
                 i = np.minimum(i, i_fwd)
-            words, f, order = self._orders(dict(o=(k, dist["o"], rel["o"])), bounds, lay["o_tot"], compute,
-                                           _port_cycles(dict(w=w, i=i), dist, bw))
+            words, f, order, port = self._orders(dict(o=(k, dist["o"], rel["o"])), bounds, lay["o_tot"],
+                                                 compute, _port_cycles(dict(w=w, i=i), dist, bw))
             o = words["o"]
             # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
             i_reads = lay["macs"] / np.where((mode == 1) & self.hardware.operand_latch & ~dw, k, 1.0)
             local = (lay["macs"] * (2 * e_rf + e["reg"]) + i_reads * e["reg"] + 2 * f["o"] * act * e_rf
                      + (compute + i_fills) * act * e["reg"])
             valid = np.ones_like(compute, dtype=bool) if mode == 0 else k_inner_ok
-            port = _port_cycles(dict(w=w, i=i, o=o), dist, bw)
             cands.append(_Candidate(valid, w, i, o, port, local, hops,
                                     dict(mode=float(mode), order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=S)))
         return compute, cands, uK
@@ -810,7 +805,7 @@ class AnalyticalModel:
             q_lat = q if latch else np.ones_like(q)
             if not stream:
                 ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
-                words, f, order = self._orders(ops, bounds, lay["o_tot"], compute)
+                words, f, order, port = self._orders(ops, bounds, lay["o_tot"], compute)
                 k_lat = np.where(dw | (not latch), 1.0, k)
                 save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat),
                                  e_b["i"] * (1 - 1 / k_lat)])
@@ -824,15 +819,14 @@ class AnalyticalModel:
                 f_i = compute / np.where(kin, k, 1.0)
                 i_words = f_i * dist["i"]
                 ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
-                words, f, order = self._orders(ops, bounds, lay["o_tot"], compute,
-                                               _port_cycles(dict(i=i_words), dist, bw))
-                words["i"] = i_words
+                words, f, order, port = self._orders(ops, bounds, lay["o_tot"], compute,
+                                                     _port_cycles(dict(i=i_words), dist, bw))
+                words = {**words, "i": i_words}
                 w_reads = lay["macs"] / np.where(kin, 1.0, q_lat)
                 mode = np.where(kin, 5.0, np.where(q_lat > 1, 4.0, 3.0))
                 local = (w_reads * e_b["w"] + 2 * lay["macs"] * e_b["o"] + 2 * f_i * act * e_b["i"]
                          + (f["w"] * e_b["w"] + 2 * f["o"] * e_b["o"]) * act)
             w, i, o = words["w"], words["i"], words["o"]
-            port = _port_cycles(dict(w=w, i=i, o=o), dist, bw)
             cands.append(_Candidate(valid, w, i, o, port, local, np.zeros_like(compute),
                                     dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q,
                                          s_in=s_)))

@@ -193,6 +193,11 @@ class HardwareParams(StrictModel):
     def word_bytes(self) -> float:
         return self.word_bits / 8
 
+    def glb_tile_words(self, glb_bytes):
+        """The usable half of a GLB of ``glb_bytes`` (a scalar or an array), in words: what a
+        double-buffered tile may hold (the other half receives the next one)."""
+        return glb_bytes * 8 / self.word_bits / 2
+
     def spad_words(self, rf_words):
         """RS scratchpads (weights, inputs, partial sums) in words for an RF of ``rf_words`` words
         (a scalar or an array): inputs and psums ``max(1, floor(rf_words · share))``, weights the rest
