@@ -21,7 +21,9 @@ from hdx.metrics import cycles_to_ms, um2_to_mm2
 from hdx.space.accelerator import AccelTable
 from hdx.workload import LayerTable
 
-ENERGY_PARTS: tuple[str, ...] = ("mac", "rf", "glb", "dram")
+# ``static``: leakage power × latency (zero with a technology table without leakage); a model that does
+# not report a part (e.g. ZigZag has no leakage) counts it as zero
+ENERGY_PARTS: tuple[str, ...] = ("mac", "rf", "glb", "dram", "static")
 AREA_PARTS: tuple[str, ...] = ("pe", "rf", "glb", "noc")
 
 
@@ -46,7 +48,7 @@ class LayerCosts:
 
     @property
     def energy_total_pj(self) -> np.ndarray:
-        return sum(self.energy_pj[p] for p in ENERGY_PARTS)
+        return sum(self.energy_pj.get(p, 0.0) for p in ENERGY_PARTS)
 
     @property
     def area_total_um2(self) -> np.ndarray:
@@ -97,7 +99,7 @@ class NetworkCosts:
 
     @property
     def energy_total_pj(self) -> np.ndarray:
-        return sum(self.energy_pj[p] for p in ENERGY_PARTS)
+        return sum(self.energy_pj.get(p, 0.0) for p in ENERGY_PARTS)
 
     @property
     def area_total_um2(self) -> np.ndarray:
@@ -118,7 +120,7 @@ def check_finite(costs: LayerCosts, layers: LayerTable, accels: AccelTable, *, m
     """
     per_layer = {"latency": costs.latency_cycles, "compute cycles": costs.compute_cycles,
                  "memory cycles": costs.memory_cycles, "utilisation": costs.utilisation,
-                 **{f"{p} energy": costs.energy_pj[p] for p in ENERGY_PARTS}}
+                 **{f"{p} energy": costs.energy_pj[p] for p in ENERGY_PARTS if p in costs.energy_pj}}
     for what, arr in per_layer.items():
         a = np.broadcast_to(np.asarray(arr, dtype=np.float64), (len(layers), len(accels)))
         bad = ~np.isfinite(a) | (a < 0)

@@ -1,0 +1,252 @@
+"""The analytical cost model: dispatch per dataflow, the array-level mapper, the GLB ↔ DRAM schedule
+and the assembly of latency, energy and area (every assumption, with units: docs/cost-model.md).
+
+Read top to bottom, :meth:`AnalyticalModel._evaluate` is the model: per dataflow, the candidates of
+:mod:`.dataflows` and the best one of :func:`.mapper.select`; then the DRAM schedule of
+:mod:`.memory` for each (layer, accelerator) given the array side's cycles; then the totals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hdx.cost.base import LayerCosts, check_finite
+from hdx.cost.tech import TechTable, load_tech
+from hdx.errors import HDXError
+from hdx.space.accelerator import DATAFLOWS, AccelTable, HardwareParams
+from hdx.workload import LAYER_FIELDS, LayerTable
+
+from . import memory
+from .dataflows import DATAFLOW_MAPPERS
+from .dims import ArrayDims, LayerDims
+from .mapper import MapperObjective, MapperSettings, MapperSpace, MapperTiles, select
+from .rows import Precision, all_finite, chunks, empty_like_rows, put_rows, take_rows
+
+# minimum RF words per dataflow (one word per operand the dataflow holds in its RF)
+MIN_RF_WORDS: dict[str, tuple[int, str]] = {
+    "ws": (1, "one weight"),
+    "os": (1, "one partial sum"),
+    "rs": (3, "one weight, one input and one partial sum"),
+}
+# fields of the chosen mapping kept per (layer, accelerator) for ``--explain``: the array level (mode,
+# GLB-level order, PE-local tile, GLB words and port cycles, hops) and the DRAM level (memory.DRAM_FIELDS)
+MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "glb_cycles",
+                                   "hops", *memory.DRAM_FIELDS)
+
+
+class AnalyticalModel:
+    """Vectorised analytical cost model with a mapper (docs/cost-model.md lists every assumption).
+
+    ``evaluate(layers, accels)`` broadcasts layers [L] × accelerators [A] in numpy (no Python loop over
+    layers or accelerators; one pass per dataflow over the accelerators that use it, and one per mapping
+    candidate of that dataflow). ``mapper_objective`` orders the mappings of one (layer, accelerator):
+    ``latency`` (ties: energy; the default, as ZigZag's minimal-latency reduction), ``energy`` (ties:
+    latency) or ``edp``. ``mapper_space``: ``full`` (default) or ``taps-innermost`` (the kernel taps
+    always innermost, as ZigZag's LOMA with FX/FY pinned: OS's ``k-inner`` only for 1×1 kernels).
+    ``mapper_tiles``: ``divisors`` (default: every PE-local tile and tap chunk is shrunk to the largest
+    divisor of its loop, the perfect factorisation of ZigZag's and Timeloop's mappers) or ``any`` (a
+    PE-local tile may leave a partial last tile, e.g. 8 + 3 filters of 11). ``precision``: ``float32``
+    (default, faster) or ``float64`` internal arithmetic.
+    """
+
+    name = "analytical"
+    version = "3.0"
+
+    def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
+                 mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
+                 precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors"):
+        self.hardware = hardware if hardware is not None else HardwareParams()
+        if isinstance(tech, TechTable):
+            self.tech = tech
+        else:
+            self.tech = load_tech(tech if tech is not None else self.hardware.tech)
+        if mapper_objective not in ("latency", "energy", "edp"):
+            raise HDXError(f"mapper_objective must be latency, energy or edp, got {mapper_objective!r}")
+        self.mapper_objective: MapperObjective = mapper_objective
+        if mapper_space not in ("full", "taps-innermost"):
+            raise HDXError(f"mapper_space must be full or taps-innermost, got {mapper_space!r}")
+        self.mapper_space: MapperSpace = mapper_space
+        if mapper_tiles not in ("any", "divisors"):
+            raise HDXError(f"mapper_tiles must be any or divisors, got {mapper_tiles!r}")
+        self.mapper_tiles: MapperTiles = mapper_tiles
+        if precision not in ("float32", "float64"):
+            raise HDXError(f"precision must be float32 or float64, got {precision!r}")
+        self.precision: Precision = precision
+
+    @property
+    def settings(self) -> MapperSettings:
+        return MapperSettings(self.hardware, self.tech, self.mapper_objective, self.mapper_space,
+                              self.mapper_tiles)
+
+    def fingerprint(self) -> str:
+        """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
+        blob = {"model": self.name, "version": self.version, "mapper": self.mapper_objective,
+                "mapper_space": self.mapper_space, "mapper_tiles": self.mapper_tiles,
+                "precision": self.precision,
+                "hardware": self.hardware.model_dump(mode="json"),
+                "tech": self.tech.model_dump(mode="json")}
+        return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        return (f"AnalyticalModel(v{self.version}, tech={self.tech.name}, "
+                f"word_bits={self.hardware.word_bits}, noc={self.hardware.noc})")
+
+    # ------------------------------------------------------------------------------------------
+    def _check_rf(self, layers: LayerTable, accels: AccelTable, rfw: np.ndarray) -> None:
+        hw = self.hardware
+        for d, df in enumerate(DATAFLOWS):
+            need, what = MIN_RF_WORDS[df]
+            bad = np.nonzero((accels.dataflow == d) & (rfw < need))[0]
+            if bad.size:
+                acc = accels.accelerator(int(bad[0]))
+                name = layers.names[0] or "0"
+                need_bytes = int(np.ceil(need * hw.word_bits / 8))
+                raise HDXError(
+                    f"layer '{name}' on accelerator {acc}: no tile fits the RF: {acc.rf_bytes} B holds "
+                    f"{int(rfw[bad[0]])} word(s) of {hw.word_bits} bits but {df.upper()} must hold {what} "
+                    f"({need} word(s)); use rf >= {need_bytes} bytes, smaller word_bits or another dataflow")
+
+    def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
+        """Costs of every layer on every accelerator: [L, A] arrays (cycles, pJ) and area [A] (µm²);
+        ``mapping`` holds the chosen mapping of each pair (:data:`MAPPING_FIELDS`). A non-finite cost
+        (from extreme hardware or technology values) is an :class:`HDXError`, never a result."""
+        res = self._evaluate_chunks(layers, accels, self.precision)
+        if self.precision == "float32" and not all_finite(res):
+            res = self._evaluate_chunks(layers, accels, "float64")  # beyond float32's range: redo
+        return check_finite(res, layers, accels, model=f"{self.name} v{self.version}")
+
+    def _evaluate_chunks(self, layers: LayerTable, accels: AccelTable, precision: Precision) -> LayerCosts:
+        # layers of the same shape cost the same: each distinct shape is evaluated once
+        shapes = np.stack([layers.kind, *(getattr(layers, f) for f in LAYER_FIELDS)], axis=1)
+        _, first, inverse = np.unique(shapes, axis=0, return_index=True, return_inverse=True)
+        if len(first) < len(layers):
+            return take_rows(self._evaluate_chunks(layers[first], accels, precision), inverse.ravel())
+        with np.errstate(over="ignore", invalid="ignore"):  # refused by check_finite
+            # chunks of layers (the [L, A] temporaries stay cache-sized), depthwise and dense apart and
+            # sorted by output width: within a chunk more mapping candidates coincide and run once
+            parts = chunks(layers)
+            if len(parts) == 1:
+                return self._evaluate(layers, accels, precision)
+            res = None
+            for idx in parts:
+                part = self._evaluate(layers[idx], accels, precision)
+                if res is None:  # the first chunk sets the fields; every chunk writes its rows
+                    res = empty_like_rows(part, len(layers))
+                put_rows(res, idx, part)
+            assert res is not None
+            return res
+
+    def _evaluate(self, layers: LayerTable, accels: AccelTable, precision: Precision) -> LayerCosts:
+        hw, tech, cfg = self.hardware, self.tech, self.settings
+        wbits = hw.word_bits
+        n_acc = len(accels)
+        if n_acc == 0:
+            raise HDXError("no accelerators to evaluate: give at least one")
+        rfw_all = np.floor(accels.rf_bytes * 8 / wbits)
+        self._check_rf(layers, accels, rfw_all)
+        dt = np.float32 if precision == "float32" else np.float64
+        ly = LayerDims.of(layers, dt)
+        shape = (len(layers), n_acc)
+        out = {k: np.empty(shape, dtype=dt) for k in ("compute", "glb_arr", "glb_port", "local_pj", "hops",
+                                                      "inflight")}
+        mapping = {k: np.zeros(shape, dtype=dt) for k in MAPPING_FIELDS}
+        e_reg = tech.register_energy_pj(wbits)  # a 1-word register access; a hop is one write
+        glb_bytes = accels.glb_bytes.astype(dt)[None, :]
+        e_glb = tech.sram_energy_pj(glb_bytes, wbits)
+
+        # 1. the array level, per dataflow: candidates and the best of them (array-side cycles, energy)
+        for d, df in enumerate(DATAFLOWS):
+            idx = np.nonzero(accels.dataflow == d)[0]
+            if idx.size == 0:
+                continue
+            rfb = np.asarray(accels.rf_bytes[idx], dtype=dt)[None, :]
+            ad = ArrayDims(x=np.asarray(accels.pe_x[idx], dtype=dt)[None, :],
+                           y=np.asarray(accels.pe_y[idx], dtype=dt)[None, :],
+                           rfb=rfb, rfw=np.floor(rfb * 8 / wbits), e_rf=tech.sram_energy_pj(rfb, wbits),
+                           e_glb=e_glb[:, idx])
+            compute, cands, inflight = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg)
+            out["inflight"][:, idx] = inflight
+            best = select(cfg, compute, cands, ad.e_glb, e_reg)
+            out["compute"][:, idx] = compute
+            for k in ("glb_arr", "glb_port", "local_pj", "hops"):
+                out[k][:, idx] = best[k]
+            for k, v in best["fields"].items():
+                mapping[k][:, idx] = v
+
+        # 2. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size); its
+        #    transfers overlap the array side (double-buffered GLB), so latency = max(array, DRAM)
+        glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / wbits
+        col, keys_glb, keys_infl = _schedule_keys(glb_words, out["inflight"], np.asarray(ly.dw)[:, 0])
+        sched = memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :])
+        for k in memory.DRAM_FIELDS:
+            mapping[k] = sched.fields[k][col]
+        dram_words = sched.words[col]
+        e_dram = tech.dram_energy_pj(wbits)
+        dram_cycles = dram_words * (hw.word_bytes / hw.dram_bytes_per_cycle)
+        latency = np.maximum(np.maximum(out["compute"], out["glb_port"]), dram_cycles)
+
+        # 3. totals: results in float64; MACs exactly, from the integer loop bounds
+        f64 = lambda a: np.broadcast_to(np.asarray(a, dtype=np.float64), shape).copy()  # noqa: E731
+        macs64 = np.prod(np.stack([np.asarray(v, dtype=np.int64) for v in (
+            layers.n, layers.k, np.asarray(layers.c) // np.asarray(layers.groups), layers.p, layers.q,
+            layers.r, layers.s)]), axis=0)
+        pes = accels.num_pes.astype(np.float64)
+        latency64 = f64(latency)
+        pad_area = sum(tech.sram_area_um2(v * wbits / 8) for v in hw.spad_words(rfw_all))  # RS pads
+        is_rs = accels.dataflow == DATAFLOWS.index("rs")
+        leak_mw = _leakage_mw(tech, accels, hw, rfw_all, is_rs)
+        energy = {
+            "mac": f64(macs64[:, None] * tech.mac_energy_pj(wbits)),
+            "rf": f64(out["local_pj"] + out["hops"] * e_reg),
+            "glb": f64((out["glb_arr"] + dram_words) * e_glb),
+            "dram": f64(dram_words * e_dram),
+            # leakage power (mW) × time: mW · cycles / MHz = nJ → pJ
+            "static": latency64 * (leak_mw[None, :] / hw.clock_mhz * 1e3),
+        }
+        fwd_regs = 1.0 if hw.noc == "forwarding" else 0.0
+        area = {
+            "pe": pes * tech.mac_area_um2(wbits),
+            "rf": pes * np.where(is_rs, pad_area, tech.sram_area_um2(accels.rf_bytes.astype(np.float64))),
+            "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64)),
+            "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
+        }
+        compute = f64(out["compute"])
+        util = macs64[:, None] / (latency64 * pes[None, :])
+        return LayerCosts(latency_cycles=latency64, compute_cycles=compute, memory_cycles=latency64 - compute,
+                          energy_pj=energy, area_um2=area, utilisation=util, macs=macs64,
+                          clock_mhz=hw.clock_mhz, mapping={k: f64(v) for k, v in mapping.items()})
+
+
+def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (GLB words, filters in flight) pairs the DRAM schedules depend on (filters in flight
+    only for depthwise layers) and, per (layer, accelerator), the column of the schedule fronts
+    (layer × key) that holds its schedules."""
+    g_vals, g_inv = np.unique(glb_words, return_inverse=True)
+    if not dw.any():
+        return (np.arange(len(dw))[:, None] * len(g_vals) + g_inv[None, :]), g_vals, np.ones(len(g_vals))
+    infl = np.where(dw[:, None], inflight, 0.0).astype(np.float64)
+    key = g_inv[None, :] * (float(infl.max()) + 1.0) + infl
+    k_vals, k_inv = np.unique(key, return_inverse=True)
+    k_inv = k_inv.reshape(key.shape)
+    n_inf = float(infl.max()) + 1.0
+    kg = np.floor(k_vals / n_inf).astype(np.intp)
+    return (np.arange(len(dw))[:, None] * len(k_vals) + k_inv), g_vals[kg], np.maximum(k_vals - kg * n_inf, 1.0)
+
+
+def _leakage_mw(tech: TechTable, accels: AccelTable, hw: HardwareParams, rfw: np.ndarray,
+                is_rs: np.ndarray) -> np.ndarray:
+    """Leakage power of each accelerator (mW): the GLB, every PE's RF (RS: its three pads) and MAC.
+    Zero with a technology table that gives no leakage."""
+    leak = getattr(tech, "sram_leakage_mw", None)
+    if leak is None:
+        return np.zeros(len(accels))
+    wbits = hw.word_bits
+    pads = sum(leak(v * wbits / 8) for v in hw.spad_words(rfw))
+    rf = np.where(is_rs, pads, leak(accels.rf_bytes.astype(np.float64)))
+    mac = tech.mac_leakage_mw(wbits) if hasattr(tech, "mac_leakage_mw") else 0.0
+    return np.asarray(leak(accels.glb_bytes.astype(np.float64)) + accels.num_pes * (rf + mac), dtype=np.float64)

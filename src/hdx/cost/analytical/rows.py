@@ -1,0 +1,60 @@
+"""Row bookkeeping of the analytical model's results: evaluation chunks, distinct layer shapes evaluated
+once, and the float32 → float64 fallback check (docs/cost-model.md, "Numerics")."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from hdx.cost.base import LayerCosts
+from hdx.workload import LayerTable
+
+# internal precision: float32 (default) halves the memory traffic; its results agree with float64
+# within 1e-6 relative (tests/test_cost_model.py). Results are returned as float64 either way.
+Precision = Literal["float32", "float64"]
+CHUNK = 64  # layers per vectorised pass
+
+
+def all_finite(c: LayerCosts) -> bool:
+    return bool(np.isfinite(c.latency_cycles).all() and np.isfinite(c.compute_cycles).all()
+                and all(np.isfinite(v).all() for v in c.energy_pj.values()))
+
+
+def empty_like_rows(part: LayerCosts, n: int) -> LayerCosts:
+    rows = lambda a: np.empty((n, *a.shape[1:]), dtype=a.dtype)  # noqa: E731
+    return LayerCosts(latency_cycles=rows(part.latency_cycles), compute_cycles=rows(part.compute_cycles),
+                      memory_cycles=rows(part.memory_cycles),
+                      energy_pj={k: rows(v) for k, v in part.energy_pj.items()}, area_um2=part.area_um2,
+                      utilisation=rows(part.utilisation), macs=rows(part.macs), clock_mhz=part.clock_mhz,
+                      mapping=None if part.mapping is None else {k: rows(v) for k, v in part.mapping.items()})
+
+
+def take_rows(part: LayerCosts, idx: np.ndarray) -> LayerCosts:
+    """Rows ``idx`` of ``part`` (a layer's costs repeated for every layer of the same shape)."""
+    res = empty_like_rows(part, len(idx))
+    put_rows(res, np.arange(len(idx)), part, idx)
+    return res
+
+
+def put_rows(res: LayerCosts, idx: np.ndarray, part: LayerCosts, src: np.ndarray | slice = slice(None)) -> None:
+    for name in ("latency_cycles", "compute_cycles", "memory_cycles", "utilisation", "macs"):
+        getattr(res, name)[idx] = getattr(part, name)[src]
+    for k, v in part.energy_pj.items():
+        res.energy_pj[k][idx] = v[src]
+    if res.mapping is not None and part.mapping is not None:
+        for k, v in part.mapping.items():
+            res.mapping[k][idx] = v[src]
+
+
+def chunks(layers: LayerTable) -> list[np.ndarray]:
+    """Layer indices in evaluation chunks: depthwise and dense layers apart, each sorted by output width
+    (then kernel size), at most :data:`CHUNK` layers each."""
+    n = len(layers)
+    dw = np.asarray(layers.is_depthwise)
+    if n <= CHUNK and (dw.all() or not dw.any()):
+        return [np.arange(n)]
+    order = np.lexsort((np.asarray(layers.r), np.asarray(layers.q), dw))
+    n_dw = int(dw.sum())
+    groups = [order[:n - n_dw], order[n - n_dw:]]  # dense first (dw sorts last)
+    return [g[i:i + CHUNK] for g in groups for i in range(0, len(g), CHUNK) if len(g)]
