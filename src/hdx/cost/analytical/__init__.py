@@ -20,5 +20,6 @@ from .spatial import largest_divisor
 
 _largest_divisor = largest_divisor  # the name the tests of v2.4 used
 
-__all__ = ["GROUPS", "MAPPING_FIELDS", "MIN_RF_WORDS", "ORDERS", "OS_MODES", "RS_MODES", "AnalyticalModel",
-           "MapperObjective", "MapperSpace", "MapperTiles", "Precision", "describe_mapping", "largest_divisor"]
+__all__ = ["GROUPS", "MAPPING_FIELDS", "MIN_RF_WORDS", "ORDERS", "OS_MODES", "RS_MODES",
+           "AnalyticalModel", "MapperObjective", "MapperSpace", "MapperTiles", "Precision",
+           "describe_mapping", "largest_divisor"]

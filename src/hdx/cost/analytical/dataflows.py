@@ -55,7 +55,8 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float):
                                            port_cycles(dict(i=i), dist, bw))
         w, o = words["w"], words["o"]
         local = (ly.macs * (e_rf + 3 * e_reg) + f["w"] * act * e_rf + (compute + 2 * f["o"]) * act * e_reg)
-        cands.append(Candidate(np.ones_like(compute, dtype=bool), w, i, o, port, local, np.zeros_like(compute),
+        cands.append(Candidate(np.ones_like(compute, dtype=bool), w, i, o, port, local,
+                               np.zeros_like(compute),
                                dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in)))
     return compute, cands, uk
 

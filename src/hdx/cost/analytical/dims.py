@@ -51,7 +51,8 @@ class LayerDims:
         cg = c / g
         return cls(n=n, k=k, c=c, g=g, h=h, w=w, r=r, s=s, p=p, q=q, st=col(layers.stride),
                    pad=col(layers.padding), cg=cg, dw=(cg == 1) & (k == g) & (g > 1),
-                   macs=n * k * cg * p * q * r * s, w_tot=k * cg * r * s, i_tot=n * c * h * w, o_tot=n * k * p * q)
+                   macs=n * k * cg * p * q * r * s, w_tot=k * cg * r * s, i_tot=n * c * h * w,
+                   o_tot=n * k * p * q)
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,8 @@ def select(cfg: MapperSettings, compute: np.ndarray, cands: list[Candidate], e_g
     valid = stack([c.valid for c in cands])
     cyc = np.where(valid, np.maximum(compute[None], port), np.inf)
     energy = np.where(valid, local + words * e_glb + hops * e_hop, np.inf)
-    key1, key2 = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}[cfg.objective]
+    keys = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}
+    key1, key2 = keys[cfg.objective]
     m1 = key1.min(0)
     if not np.all(np.isfinite(m1)):
         raise HDXError("no legal mapping for some (layer, accelerator) pair: the RF is too small")

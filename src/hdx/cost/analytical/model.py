@@ -235,7 +235,8 @@ def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray
     k_inv = k_inv.reshape(key.shape)
     n_inf = float(infl.max()) + 1.0
     kg = np.floor(k_vals / n_inf).astype(np.intp)
-    return (np.arange(len(dw))[:, None] * len(k_vals) + k_inv), g_vals[kg], np.maximum(k_vals - kg * n_inf, 1.0)
+    col = np.arange(len(dw))[:, None] * len(k_vals) + k_inv
+    return col, g_vals[kg], np.maximum(k_vals - kg * n_inf, 1.0)
 
 
 def _leakage_mw(tech: TechTable, accels: AccelTable, hw: HardwareParams, rfw: np.ndarray,
@@ -249,4 +250,5 @@ def _leakage_mw(tech: TechTable, accels: AccelTable, hw: HardwareParams, rfw: np
     pads = sum(leak(v * wbits / 8) for v in hw.spad_words(rfw))
     rf = np.where(is_rs, pads, leak(accels.rf_bytes.astype(np.float64)))
     mac = tech.mac_leakage_mw(wbits) if hasattr(tech, "mac_leakage_mw") else 0.0
-    return np.asarray(leak(accels.glb_bytes.astype(np.float64)) + accels.num_pes * (rf + mac), dtype=np.float64)
+    glb = leak(accels.glb_bytes.astype(np.float64))
+    return np.asarray(glb + accels.num_pes * (rf + mac), dtype=np.float64)

@@ -37,7 +37,8 @@ def take_rows(part: LayerCosts, idx: np.ndarray) -> LayerCosts:
     return res
 
 
-def put_rows(res: LayerCosts, idx: np.ndarray, part: LayerCosts, src: np.ndarray | slice = slice(None)) -> None:
+def put_rows(res: LayerCosts, idx: np.ndarray, part: LayerCosts,
+             src: np.ndarray | slice = slice(None)) -> None:
     for name in ("latency_cycles", "compute_cycles", "memory_cycles", "utilisation", "macs"):
         getattr(res, name)[idx] = getattr(part, name)[src]
     for k, v in part.energy_pj.items():
