@@ -2,7 +2,9 @@
 
 Each function returns ``(compute cycles, candidates, uK)`` for one dataflow's accelerators: [L, A]
 arrays of per-PE temporal iterations, a list of :class:`~.mapper.Candidate` (PE-local tile + its best
-GLB-level order), and the filters (depthwise: channels) in flight on the array.
+GLB-level order), and the filters (depthwise: channels) in flight on the array. ``floor`` ([L, A]
+cycles) is the DRAM schedule's bound, which no array mapping can beat: GLB-level orders faster than it
+tie, and the one with fewer GLB words is kept.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-
                              "streamed k-inner")
 
 
-def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float):
+def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0):
     """Weight-stationary: Y ← Cg (spare rows replicate K), X ← K; RF: weights of ``c_in`` channels."""
     bw = cfg.hardware.glb_words_per_cycle
     rfw, e_rf = ad.rfw, ad.e_rf
@@ -51,7 +53,7 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float):
         bounds = (ly.n * ly.p * ly.q, cdiv(ct, c) * n_tc, kt)
         ops = dict(w=(c * s_in, dist["w"], rel["w"]), o=(np.ones_like(c), dist["o"], rel["o"]))
         i = compute * dist["i"]             # 1-word input register, taps innermost: a word per MAC
-        words, f, order, port = best_order(cfg, ops, bounds, ly.o_tot, compute,
+        words, f, order, port = best_order(cfg, floor, ops, bounds, ly.o_tot, compute,
                                            port_cycles(dict(i=i), dist, bw))
         w, o = words["w"], words["o"]
         local = (ly.macs * (e_rf + 3 * e_reg) + f["w"] * act * e_rf + (compute + 2 * f["o"]) * act * e_reg)
@@ -61,7 +63,7 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float):
     return compute, cands, uk
 
 
-def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float):
+def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0):
     """Output-stationary: X ← Q, Y ← P (spare PEs replicate K); RF: ``k_in`` partial sums."""
     bw = cfg.hardware.glb_words_per_cycle
     rfw, e_rf, dw, st = ad.rfw, ad.e_rf, ly.dw, ly.st
@@ -94,7 +96,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float):
             i_fwd = ly.n * pt * qt * tile_h * tile_w * np.where(dw, uk * kt, ct * (kt if mode == 0 else kb))
             hops = np.maximum(i - i_fwd, 0.0)
             i = np.minimum(i, i_fwd)
-        words, f, order, port = best_order(cfg, dict(o=(k, dist["o"], rel["o"])), bounds, ly.o_tot,
+        words, f, order, port = best_order(cfg, floor, dict(o=(k, dist["o"], rel["o"])), bounds, ly.o_tot,
                                            compute, port_cycles(dict(w=w, i=i), dist, bw))
         o = words["o"]
         # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
@@ -107,7 +109,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float):
     return compute, cands, uk
 
 
-def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float):
+def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0):
     """Row-stationary (Eyeriss): Y ← R, X ← P; three scratchpads for weights, inputs and psums."""
     hw, tech = cfg.hardware, cfg.tech
     bw, dw, st, latch = hw.glb_words_per_cycle, ly.dw, ly.st, hw.operand_latch
@@ -161,7 +163,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float):
         q_lat = q if latch else np.ones_like(q)
         if not stream:
             ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
-            words, f, order, port = best_order(cfg, ops, bounds, ly.o_tot, compute)
+            words, f, order, port = best_order(cfg, floor, ops, bounds, ly.o_tot, compute)
             k_lat = np.where(dw | (not latch), 1.0, k)
             save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat), e_b["i"] * (1 - 1 / k_lat)])
             mode = np.argmax(save >= save.max(0) * (1 - TIE) + (save.max(0) == 0), axis=0)
@@ -174,7 +176,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float):
             f_i = compute / np.where(kin, k, 1.0)
             i_words = f_i * dist["i"]
             ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
-            words, f, order, port = best_order(cfg, ops, bounds, ly.o_tot, compute,
+            words, f, order, port = best_order(cfg, floor, ops, bounds, ly.o_tot, compute,
                                                port_cycles(dict(i=i_words), dist, bw))
             words = {**words, "i": i_words}
             w_reads = ly.macs / np.where(kin, 1.0, q_lat)

@@ -97,8 +97,8 @@ def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
     return out
 
 
-def best_order(cfg: MapperSettings, ops: dict, bounds: tuple, o_tot: np.ndarray, compute: np.ndarray,
-               fixed_port: np.ndarray | float = 0.0):
+def best_order(cfg: MapperSettings, floor: np.ndarray | float, ops: dict, bounds: tuple, o_tot: np.ndarray,
+               compute: np.ndarray, fixed_port: np.ndarray | float = 0.0):
     """GLB words of the operands held in PE-local tiles under the best GLB-level loop order.
 
     ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
@@ -107,8 +107,8 @@ def best_order(cfg: MapperSettings, ops: dict, bounds: tuple, o_tot: np.ndarray,
     innermost run of irrelevant groups, so orders that skip the same groups for every operand are the
     same mapping and computed once.
     The order kept is the best under the mapper objective: least array-side cycles
-    ``max(compute, GLB port cycles)`` (``fixed_port``: the port cycles of operands not in ``ops``),
-    ties to fewer GLB words; with ``objective="energy"`` fewer words first.
+    ``max(compute, GLB port cycles, floor)`` (``fixed_port``: the port cycles of operands not in ``ops``;
+    ``floor``: the DRAM bound), ties to fewer GLB words; with ``objective="energy"`` fewer words first.
     """
     bw = cfg.hardware.glb_words_per_cycle
     total = bounds[0] * bounds[1] * bounds[2]
@@ -141,7 +141,7 @@ def best_order(cfg: MapperSettings, ops: dict, bounds: tuple, o_tot: np.ndarray,
                 words[x] = words[x] + np.maximum(words[x] - o_tot, 0.0)
         tot = sum(words.values())
         port = fixed_port + sum(words[x] * per_word[x] for x in words)
-        cyc = np.maximum(compute, port)
+        cyc = np.maximum(np.maximum(compute, port), floor)
         opts.append((n, fills, words, port, (tot, cyc) if energy_first else (cyc, tot)))
     shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[4]))
     n, fills, words, port, (b1, b2) = opts[0]
@@ -159,12 +159,13 @@ def best_order(cfg: MapperSettings, ops: dict, bounds: tuple, o_tot: np.ndarray,
 
 
 def select(cfg: MapperSettings, compute: np.ndarray, cands: list[Candidate], e_glb: np.ndarray,
-           e_hop: float) -> dict:
+           e_hop: float, floor: np.ndarray | float = 0.0) -> dict:
     """The best candidate per (layer, accelerator) under the mapper objective (each candidate already
-    carries its best GLB-level order), judged on the array side: ``max(compute, GLB port cycles)`` and
-    the energy of the PE-local and GLB↔array accesses (the DRAM schedule is chosen after it, in
-    :mod:`.memory`). Ties (within :data:`TIE` relative, so float32 and float64 see the same ties) go to
-    the second key, then to the first candidate."""
+    carries its best GLB-level order): latency ``max(compute, GLB port cycles, floor)`` — ``floor`` the
+    DRAM cycles of the layer's DRAM schedule (:mod:`.memory`), the same for every candidate — and the
+    energy of the PE-local and GLB↔array accesses (the DRAM energy is the same for every candidate). So a
+    DRAM-bound layer takes the cheapest array mapping that the DRAM hides. Ties (within :data:`TIE`
+    relative, so float32 and float64 see the same ties) go to the second key, then to the first candidate."""
     shape = compute.shape
     stack = lambda vals: np.stack([np.broadcast_to(v, shape) for v in vals])  # noqa: E731
     words = stack([c.w + c.i + c.o for c in cands])
@@ -172,7 +173,7 @@ def select(cfg: MapperSettings, compute: np.ndarray, cands: list[Candidate], e_g
     hops = stack([c.hops for c in cands])
     port = stack([c.port for c in cands])
     valid = stack([c.valid for c in cands])
-    cyc = np.where(valid, np.maximum(compute[None], port), np.inf)
+    cyc = np.where(valid, np.maximum(np.maximum(compute[None], port), floor), np.inf)
     energy = np.where(valid, local + words * e_glb + hops * e_hop, np.inf)
     keys = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}
     key1, key2 = keys[cfg.objective]

@@ -25,6 +25,7 @@ from .dataflows import DATAFLOW_MAPPERS
 from .dims import ArrayDims, LayerDims
 from .mapper import MapperObjective, MapperSettings, MapperSpace, MapperTiles, select
 from .rows import Precision, all_finite, chunks, empty_like_rows, put_rows, take_rows
+from .spatial import unroll
 
 # minimum RF words per dataflow (one word per operand the dataflow holds in its RF)
 MIN_RF_WORDS: dict[str, tuple[int, str]] = {
@@ -151,14 +152,16 @@ class AnalyticalModel:
         dt = np.float32 if precision == "float32" else np.float64
         ly = LayerDims.of(layers, dt)
         shape = (len(layers), n_acc)
-        out = {k: np.empty(shape, dtype=dt) for k in ("compute", "glb_arr", "glb_port", "local_pj", "hops",
-                                                      "inflight")}
+        out = {k: np.empty(shape, dtype=dt) for k in ("compute", "glb_arr", "glb_port", "local_pj", "hops")}
         mapping = {k: np.zeros(shape, dtype=dt) for k in MAPPING_FIELDS}
         e_reg = tech.register_energy_pj(wbits)  # a 1-word register access; a hop is one write
         glb_bytes = accels.glb_bytes.astype(dt)[None, :]
         e_glb = tech.sram_energy_pj(glb_bytes, wbits)
 
-        # 1. the array level, per dataflow: candidates and the best of them (array-side cycles, energy)
+        glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / wbits
+        dram_words = np.empty(shape, dtype=dt)
+        cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
+        dw = np.asarray(ly.dw)[:, 0]
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size == 0:
@@ -168,28 +171,30 @@ class AnalyticalModel:
                            y=np.asarray(accels.pe_y[idx], dtype=dt)[None, :],
                            rfb=rfb, rfw=np.floor(rfb * 8 / wbits), e_rf=tech.sram_energy_pj(rfb, wbits),
                            e_glb=e_glb[:, idx])
-            compute, cands, inflight = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg)
-            out["inflight"][:, idx] = inflight
-            best = select(cfg, compute, cands, ad.e_glb, e_reg)
+            # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, and for
+            #    a depthwise layer the channels in flight on the array); its transfers overlap the array
+            #    side (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
+            infl = np.broadcast_to(unroll(df, ly, ad.x, ad.y)["uK"], (len(layers), idx.size))
+            col, keys_glb, keys_infl = _schedule_keys(glb_words[idx], infl, dw)
+            sched = memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :])
+            for k in memory.DRAM_FIELDS:
+                mapping[k][:, idx] = sched.fields[k][col]
+            dram_words[:, idx] = sched.words[col]
+            floor = dram_words[:, idx] * cyc_per_word
+            # 2. the array level: the dataflow's PE-local tile candidates, each with its best GLB-level order
+            compute, cands, _ = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg, floor)
+            # 3. the best array mapping given the DRAM bound (one objective for both levels: the DRAM
+            #    schedule is the best for every array mapping, see memory)
+            best = select(cfg, compute, cands, ad.e_glb, e_reg, floor=floor)
             out["compute"][:, idx] = compute
             for k in ("glb_arr", "glb_port", "local_pj", "hops"):
                 out[k][:, idx] = best[k]
             for k, v in best["fields"].items():
                 mapping[k][:, idx] = v
-
-        # 2. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size); its
-        #    transfers overlap the array side (double-buffered GLB), so latency = max(array, DRAM)
-        glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / wbits
-        col, keys_glb, keys_infl = _schedule_keys(glb_words, out["inflight"], np.asarray(ly.dw)[:, 0])
-        sched = memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :])
-        for k in memory.DRAM_FIELDS:
-            mapping[k] = sched.fields[k][col]
-        dram_words = sched.words[col]
         e_dram = tech.dram_energy_pj(wbits)
-        dram_cycles = dram_words * (hw.word_bytes / hw.dram_bytes_per_cycle)
-        latency = np.maximum(np.maximum(out["compute"], out["glb_port"]), dram_cycles)
+        latency = np.maximum(np.maximum(out["compute"], out["glb_port"]), dram_words * cyc_per_word)
 
-        # 3. totals: results in float64; MACs exactly, from the integer loop bounds
+        # 4. totals: results in float64; MACs exactly, from the integer loop bounds
         f64 = lambda a: np.broadcast_to(np.asarray(a, dtype=np.float64), shape).copy()  # noqa: E731
         macs64 = np.prod(np.stack([np.asarray(v, dtype=np.int64) for v in (
             layers.n, layers.k, np.asarray(layers.c) // np.asarray(layers.groups), layers.p, layers.q,

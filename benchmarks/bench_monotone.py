@@ -1,0 +1,115 @@
+"""Monotonicity in resources: does more of a resource ever make the best mapping slower?
+
+With everything else equal, a bigger GLB, more GLB bandwidth, more DRAM bandwidth or a bigger RF keeps
+every mapping of the smaller machine runnable, so the best latency can never rise. This benchmark walks
+a ladder of each resource for ``--networks`` seeded random networks of the default space on every
+design of the default grid (1152: PE array, RF size, dataflow) and counts the steps where a network's
+latency rises (relative tolerance ``--tol``, above float32 rounding).
+
+Energy: a bigger memory costs more per access (and leaks more), so energy may rise with it; what must
+not rise is the energy of the *accesses the mapping makes*. The second count re-prices the bigger
+machine's mapping with a technology table whose SRAM energy does not depend on the capacity (and no
+leakage): at equal latency the access energy must not rise (goal 0). Where the latency falls the
+latency-first mapper may spend energy for it: those steps are counted apart, for information.
+
+Run: ``python benchmarks/bench_monotone.py [--networks 50] [--seed 0]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.tech import TechTable
+from hdx.space.accelerator import AcceleratorSpace, AccelTable
+from hdx.space.network import NetworkSpace
+from hdx.workload import LayerTable
+
+LADDERS = {
+    "glb_kib": [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
+    "glb_words_per_cycle": [2, 4, 8, 16, 32, 64, 128],
+    "dram_bytes_per_cycle": [2, 4, 8, 16, 32, 64],
+    "rf_bytes": [8, 16, 32, 64, 128, 256, 512],
+}
+
+
+def flat_tech(tech: TechTable) -> TechTable:
+    """``tech`` with one energy per access for every SRAM and register, whatever its capacity (that of
+    the largest point), and no leakage: the prices under which only the access counts of a mapping
+    can change its energy."""
+    e = tech.sram[-1].energy_pj
+    sram = [p.model_copy(update={"energy_pj": e}) for p in tech.sram]
+    update: dict = {"sram": sram}
+    for field in ("sram_leakage_mw", "mac_leakage_mw"):  # optional leakage fields, if the table has them
+        if field in type(tech).model_fields:
+            update[field] = None
+    return tech.model_copy(update=update)
+
+
+def network_rows(space: NetworkSpace, n: int, seed: int) -> tuple[LayerTable, list[np.ndarray]]:
+    """The layers of ``n`` random networks in one table, and each network's row indices."""
+    rng = np.random.default_rng(seed)
+    layers, rows = [], []
+    for _ in range(n):
+        ls = space.layers(space.sample(rng))
+        rows.append(np.arange(len(layers), len(layers) + len(ls)))
+        layers += ls
+    return LayerTable(layers), rows
+
+
+def ladder_costs(model: AnalyticalModel, layers: LayerTable, rows: list[np.ndarray], accels: AccelTable):
+    c = model.evaluate(layers, accels)
+    lat = np.stack([c.latency_cycles[r].sum(0) for r in rows])          # [networks, accels]
+    en = np.stack([c.energy_total_pj[r].sum(0) for r in rows])
+    return lat, en
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--networks", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
+    args = ap.parse_args()
+    grid = AcceleratorSpace.load()
+    space = NetworkSpace.load()
+    layers, rows = network_rows(space, args.networks, args.seed)
+    t = grid.table
+    print(f"{args.networks} random networks ({len(layers)} layers) x {len(t)} designs of {grid.name}; "
+          f"a step = one design of one network, one rung up the ladder; tolerance {args.tol:g}")
+    print(f"{'resource':<22} {'ladder':<34} {'steps':>8} {'latency up':>10} {'worst':>8} "
+          f"{'E up, =lat':>10} {'E up, lat down':>14} {'seconds':>8}")
+    total_viol = 0
+    for knob, ladder in LADDERS.items():
+        t0 = time.perf_counter()
+        lats, ens_flat = [], []
+        for v in ladder:
+            hw = grid.hardware
+            if knob in ("glb_words_per_cycle", "dram_bytes_per_cycle"):
+                hw = hw.model_copy(update={knob: float(v)})
+                acc = t
+            elif knob == "glb_kib":
+                acc = AccelTable(t.pe_x, t.pe_y, t.rf_bytes, t.dataflow, np.full(len(t), v * 1024))
+            else:
+                acc = AccelTable(t.pe_x, t.pe_y, np.full(len(t), v), t.dataflow, t.glb_bytes)
+            model = AnalyticalModel(hw)
+            lat, _ = ladder_costs(model, layers, rows, acc)
+            lats.append(lat)
+            ens_flat.append(ladder_costs(AnalyticalModel(hw, flat_tech(model.tech)), layers, rows, acc))
+        lat = np.stack(lats)                                             # [rungs, networks, designs]
+        up = lat[1:] > lat[:-1] * (1 + args.tol)
+        lat_f, en = (np.stack([x[i] for x in ens_flat]) for i in (0, 1))  # the same under flat prices
+        same = np.abs(lat_f[1:] - lat_f[:-1]) <= lat_f[:-1] * args.tol
+        e_up = en[1:] > en[:-1] * (1 + args.tol)
+        worst = float(np.max(lat[1:] / lat[:-1]) - 1)
+        total_viol += int(up.sum())
+        print(f"{knob:<22} {','.join(map(str, ladder)):<34} {up.size:>8} {int(up.sum()):>10} "
+              f"{max(worst, 0.0):>7.2%} {int((e_up & same).sum()):>10} {int((e_up & ~same).sum()):>14} "
+              f"{time.perf_counter() - t0:>8.1f}")
+    print(f"latency violations in all: {total_viol} (goal 0)")
+
+
+if __name__ == "__main__":
+    main()

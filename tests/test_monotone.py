@@ -1,0 +1,101 @@
+"""Monotone in resources (hypothesis): with everything else equal, a bigger GLB, more GLB bandwidth, more
+DRAM bandwidth or a bigger RF never raises the best latency of a layer, and a bigger GLB never raises the
+energy of its accesses at equal latency (priced with one energy per SRAM access, so that the bigger
+memory's own per-access energy is not counted). Any mapping of the smaller machine runs on the bigger
+one; these tests check that the mapper's candidate sets keep them (docs/cost-model.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hdx.cost.analytical import AnalyticalModel
+from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
+from hdx.workload import Layer, LayerTable
+
+HW = AcceleratorSpace.load().hardware
+MODEL = AnalyticalModel(HW)
+TOL = 1e-6
+SETTINGS = settings(max_examples=60, deadline=None)
+
+
+@st.composite
+def layers(draw) -> Layer:
+    kind = draw(st.sampled_from(["conv", "depthwise", "pointwise", "fc"]))
+    c = draw(st.sampled_from([1, 3, 8, 16, 24, 48, 96, 160, 384, 768]))
+    k = c if kind == "depthwise" else draw(st.sampled_from([8, 10, 16, 40, 64, 96, 128, 320, 1280]))
+    hw_ = 1 if kind == "fc" else draw(st.sampled_from([1, 4, 7, 8, 14, 16, 28, 32, 56]))
+    r = 1 if kind in ("pointwise", "fc") else draw(st.sampled_from([1, 3, 5, 7]))
+    r = min(r, hw_ + 2 * (r // 2))
+    stride = draw(st.sampled_from([1, 2])) if kind in ("conv", "depthwise") else 1
+    groups = c if kind == "depthwise" else 1
+    return Layer(kind, c=c, k=k, h=hw_, w=hw_, r=r, s=r, stride=stride, padding=r // 2, groups=groups)
+
+
+designs = st.tuples(st.integers(2, 40), st.integers(2, 40), st.sampled_from([8, 16, 32, 64, 128, 256]),
+                    st.sampled_from(DATAFLOWS))
+
+
+def _ladder(layer: Layer, accs: list[Accelerator], model: AnalyticalModel = MODEL):
+    c = model.evaluate(LayerTable([layer]), AccelTable.from_accels(accs))
+    return c.latency_cycles[0], c.energy_total_pj[0]
+
+
+def _non_increasing(a: np.ndarray) -> bool:
+    return bool(np.all(a[1:] <= a[:-1] * (1 + TOL)))
+
+
+@SETTINGS
+@given(layers(), designs)
+def test_more_glb_capacity_never_slower(layer, d):
+    x, y, rf, df = d
+    glbs = (4, 8, 16, 32, 64, 128, 512, 2048)
+    lat, _ = _ladder(layer, [Accelerator(x, y, rf, df, glb_kib=g) for g in glbs])
+    assert _non_increasing(lat), lat
+
+
+@SETTINGS
+@given(layers(), designs)
+def test_more_rf_never_slower(layer, d):
+    x, y, _, df = d
+    lat, _ = _ladder(layer, [Accelerator(x, y, rf, df) for rf in (8, 16, 32, 64, 128, 256, 512)])
+    assert _non_increasing(lat), lat
+
+
+@settings(max_examples=30, deadline=None)
+@given(layers(), designs, st.sampled_from(["glb_words_per_cycle", "dram_bytes_per_cycle"]))
+def test_more_bandwidth_never_slower(layer, d, knob):
+    acc = [Accelerator(*d)]
+    lat = np.array([_ladder(layer, acc, AnalyticalModel(HW.model_copy(update={knob: v})))[0][0]
+                    for v in (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)])
+    assert _non_increasing(lat), lat
+
+
+def _flat(model: AnalyticalModel) -> AnalyticalModel:
+    e = model.tech.sram[-1].energy_pj
+    sram = [p.model_copy(update={"energy_pj": e}) for p in model.tech.sram]
+    tech = model.tech.model_copy(update={"sram": sram})
+    return AnalyticalModel(model.hardware, tech)
+
+
+@SETTINGS
+@given(layers(), designs)
+def test_more_glb_capacity_never_costs_more_accesses_at_equal_latency(layer, d):
+    x, y, rf, df = d
+    lat, en = _ladder(layer, [Accelerator(x, y, rf, df, glb_kib=g) for g in (4, 8, 16, 32, 64, 128, 512)],
+                      _flat(MODEL))
+    same = np.abs(lat[1:] - lat[:-1]) <= lat[:-1] * TOL
+    assert np.all(en[1:][same] <= en[:-1][same] * (1 + TOL)), (lat, en)
+
+
+def test_dram_words_fall_with_capacity_on_a_layer_that_does_not_fit():
+    # pointwise 768 -> 128 on 8x8 (I 49152, W 98304, O 8192 words): from 16 KiB to 512 KiB the DRAM words
+    # fall to the compulsory 155648 (every word once) and never rise on the way; latency follows
+    layer = Layer("pointwise", c=768, k=128, h=8, w=8)
+    c = MODEL.evaluate(LayerTable([layer]), AccelTable.from_accels(
+        [Accelerator(8, 8, 64, "os", glb_kib=g) for g in (16, 32, 64, 128, 512)]))
+    words = c.mapping["dram_w"][0] + c.mapping["dram_i"][0] + c.mapping["dram_o"][0]
+    assert _non_increasing(words) and words[0] > words[-1]
+    assert words[-1] == 49152 + 98304 + 8192
+    assert _non_increasing(c.latency_cycles[0])
