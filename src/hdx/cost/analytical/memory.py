@@ -108,10 +108,6 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray) -> Schedul
             better = m < best * (1 - TIE)
             best, best_order = np.where(better, m, best), np.where(better, float(j), best_order)
     assert best is not None and best_order is not None
-    # per-operand words of the chosen order (for --explain)
-    oi = best_order.astype(np.intp)
-    f_w, f_i, f_o = (np.choose(oi, [_refetch(rel, o, n) * np.ones_like(best) for o in ORDERS])
-                     for rel in (rel_w, rel_i, rel_o))
     several = gm > 1
     rep_w = several | (nk * nc > 1)
     rep_i = several | (nc * ny * np.where(dw, nk, 1.0) > 1)
@@ -121,19 +117,24 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray) -> Schedul
     # a GLB too small for any schedule: the smallest one stands in (the model still gives a number)
     fits = fits | ((~fits.any(0)) & (space <= space.min(0)))
     m = np.where(fits, best * gm, np.inf)
-    # innermost non-trivial DRAM loop -> resident operand (K: inputs, Y: weights, C/none: outputs)
-    res = np.full(best.shape, 2.0)
-    ones = np.ones_like(best)
-    for pos in (2, 1, 0):  # from outermost to innermost, the last non-trivial one wins
-        lp = np.choose(oi, [ones * o[pos] for o in ORDERS]).astype(np.intp)
-        nontriv = np.choose(lp, [nk * ones, nc * ones, ny * ones]) > 1
-        res = np.where(nontriv, np.choose(lp, [0.0, 2.0, 1.0]), res)
     shape = m.shape
     cols = shape[1] * shape[2]
     m2 = m.reshape(shape[0], cols)
     pick = m2.argmin(0)  # the fewest DRAM words; ties to the first candidate
+    # the chosen schedule's fields, from its tile counts and order ([cols] arrays)
     take = lambda a: np.broadcast_to(a, shape).reshape(shape[0], cols)[pick, np.arange(cols)]  # noqa: E731
-    fields = dict(dram_res=take(res), dram_order=take(best_order), dram_kt=take(kt), dram_ct=take(ct),
-                  dram_bt=take(bt), dram_w=take(w_all * f_w * gm), dram_i=take(i_all * f_i * gm),
-                  dram_o=take(o_all * (2 * f_o - 1) * gm))
+    order = take(best_order).astype(np.intp)
+    n_c = tuple(take(x) for x in n)
+    dw_c, gm_c = take(dw), take(gm)
+    f = {x: np.choose(order, [np.broadcast_to(_refetch(rel, o, n_c), order.shape) for o in ORDERS])
+         for x, rel in (("w", rel_w), ("i", (dw_c, True, True)), ("o", rel_o))}
+    # innermost non-trivial DRAM loop -> resident operand (K: inputs, Y: weights, C/none: outputs)
+    res = np.full(order.shape, 2.0)
+    for pos in (2, 1, 0):  # from outermost to innermost, the last non-trivial one wins
+        lp = np.asarray(ORDERS, dtype=np.intp)[order, pos]
+        nontriv = np.choose(lp, n_c) > 1
+        res = np.where(nontriv, np.asarray([0.0, 2.0, 1.0])[lp], res)
+    fields = dict(dram_res=res, dram_order=order.astype(float), dram_kt=take(kt), dram_ct=take(ct),
+                  dram_bt=take(bt), dram_w=take(w_all) * f["w"] * gm_c, dram_i=take(i_all) * f["i"] * gm_c,
+                  dram_o=take(o_all) * (2 * f["o"] - 1) * gm_c)
     return Schedules(words=m2[pick, np.arange(cols)], fields=fields)

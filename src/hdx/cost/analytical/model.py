@@ -162,6 +162,7 @@ class AnalyticalModel:
         dram_words = np.empty(shape, dtype=dt)
         cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
         dw = np.asarray(ly.dw)[:, 0]
+        schedules: dict[tuple, memory.Schedules] = {}
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size == 0:
@@ -176,7 +177,11 @@ class AnalyticalModel:
             #    side (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
             infl = np.broadcast_to(unroll(df, ly, ad.x, ad.y)["uK"], (len(layers), idx.size))
             col, keys_glb, keys_infl = _schedule_keys(glb_words[idx], infl, dw)
-            sched = memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :])
+            key = (keys_glb.tobytes(), keys_infl.tobytes())
+            if key not in schedules:  # dense layers: the same for every dataflow
+                schedules[key] = memory.schedules(ly, keys_glb.astype(dt)[None, :],
+                                                  keys_infl.astype(dt)[None, :])
+            sched = schedules[key]
             for k in memory.DRAM_FIELDS:
                 mapping[k][:, idx] = sched.fields[k][col]
             dram_words[:, idx] = sched.words[col]
