@@ -1,0 +1,168 @@
+"""Memory sizing against ZigZag: decision agreement at every GLB size and bandwidth, and the GLB size
+each model would pick.
+
+For every setting of GLB size (``--glbs``, KiB) × GLB bandwidth (``--bws``, words per cycle), HDX's
+analytical model and ZigZag (LOMA, through ``hdx.cost.zigzag_backend``; cached as in
+``bench_zigzag_decisions.py``, whose machinery this script reuses) cost the same networks (3 fixed +
+``--random`` seeded ones; default seed 11, not the seed the model was developed on) on the same designs
+(PEx, PEy ∈ ``--pes``, RF ∈ ``--rf``, WS/OS/RS). One row per setting: the median over networks of the
+Spearman rank correlation of the designs' latency, energy and EDAP, and the median and maximum EDAP
+regret of HDX's pick measured in ZigZag — against ZigZag's LOMA alone and, with ``--hdx-mappings``,
+against the better of LOMA's mapping and HDX's own mapping costed by ZigZag (the strengthened reference).
+
+Leakage: ZigZag has no static energy. Where the technology table gives leakage, the same leakage power ×
+ZigZag's own latency is added to ZigZag's energy, so both models price the same hardware.
+
+Last table, per bandwidth: with the GLB size a searched knob (the designs × every ``--glbs`` size), the
+fraction of networks whose EDAP-best design has the same GLB size in both models (goal ≥ 80 %), and the
+sizes each model picks.
+
+Run: ``python benchmarks/bench_memory_sizing.py [--random 5] [--seed 11] [--lpf 1] [--jobs 2]
+[--hdx-mappings] [--zigzag-only]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_zigzag_decisions import (  # noqa: E402  (the ZigZag machinery of the per-setting benchmark)
+    agreement_rows,
+    design_table,
+    hdx_mapping_runs,
+    networks,
+    zigzag_costs,
+    zz_arrays,
+)
+from hdx.cost.analytical import AnalyticalModel  # noqa: E402
+from hdx.cost.tech import load_tech  # noqa: E402
+from hdx.cost.zigzag_backend import ZigZagModel  # noqa: E402
+from hdx.space.accelerator import AcceleratorSpace  # noqa: E402
+from hdx.space.network import NetworkSpace  # noqa: E402
+from hdx.workload import Layer, LayerTable  # noqa: E402
+
+
+def leakage_mw(model: AnalyticalModel, accels) -> np.ndarray:
+    """Leakage power per design (mW) as the analytical model charges it (0 without leakage)."""
+    c = model.evaluate(LayerTable([Layer("fc", c=1, k=1)]), accels)
+    return c.energy_pj["static"][0] / c.latency_cycles[0] * model.hardware.clock_mhz / 1e3
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--glbs", default="32,128,512", help="GLB sizes in KiB (default 32,128,512)")
+    ap.add_argument("--bws", default="8,32", help="GLB <-> array words per cycle (default 8,32)")
+    ap.add_argument("--random", type=int, default=5, help="random networks besides the 3 fixed (default 5)")
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--pes", default="8,16,32")
+    ap.add_argument("--rf", default="16,64,256")
+    ap.add_argument("--lpf", type=int, default=1)
+    ap.add_argument("--pin", choices=("fxfy", "none"), default="fxfy")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--tech", default=None, help="technology table for both models (default: the grid's)")
+    ap.add_argument("--hdx-mappings", action="store_true",
+                    help="also offer ZigZag HDX's own mapping of every pair (the strengthened reference)")
+    ap.add_argument("--zigzag-only", action="store_true", help="fill the ZigZag caches and stop")
+    ap.add_argument("--mapper-tiles", default="divisors")
+    ap.add_argument("--mapper-space", default="full")
+    args = ap.parse_args()
+
+    space, grid = NetworkSpace.load(), AcceleratorSpace.load()
+    nets = networks(space, args.random, args.seed)
+    net_layers = [space.layers(a) for _, a in nets]
+    unique: list[Layer] = list(dict.fromkeys(ly for layers in net_layers for ly in layers))
+    index = {ly: u for u, ly in enumerate(unique)}
+    glbs = [int(v) for v in args.glbs.split(",")]
+    bws = [float(v) for v in args.bws.split(",")]
+    hw0 = grid.hardware if args.tech is None else grid.hardware.model_copy(update={"tech": args.tech})
+    tech = load_tech(hw0.tech)
+    per_bw: dict[float, list[tuple]] = {}
+    rows_out = []
+    t_start = time.perf_counter()
+    for bw in bws:
+        hw = hw0.model_copy(update={"glb_words_per_cycle": bw})
+        for g in glbs:
+            accels = design_table(grid, [int(v) for v in args.pes.split(",")],
+                                  [int(v) for v in args.rf.split(",")], g)
+            zz_model = ZigZagModel(hw, lpf_limit=args.lpf, pin=args.pin)
+            zz_fp = zz_model.fingerprint()[:12]
+            cache = HERE / ".cache" / f"zigzag-{zz_fp}.jsonl"
+            zz = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1), args.lpf, args.pin)
+            if args.zigzag_only and not args.hdx_mappings:
+                continue
+            model = AnalyticalModel(hw, tech, mapper_space=args.mapper_space, mapper_tiles=args.mapper_tiles)
+            ours = model.evaluate(LayerTable(unique), accels)
+            ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(len(accels))]
+            seeded = None
+            if args.hdx_mappings:
+                class _A:  # the options hdx_mapping_runs reads
+                    jobs, lpf, pin = args.jobs, args.lpf, args.pin
+                seeded, _ = hdx_mapping_runs(unique, accels, ours, ztexts, hw, _A, zz_fp)
+            if args.zigzag_only:
+                continue
+            leak = leakage_mw(model, accels)  # the same leakage power on ZigZag's latency
+            o = (ours.latency_cycles, ours.energy_total_pj, ours.area_total_um2)
+            refs = {}
+            for label, sd in (("LOMA", None), ("LOMA+HDX", seeded)):
+                if label != "LOMA" and sd is None:
+                    continue
+                zl, ze, za, failed, _ = zz_arrays(zz, unique, ztexts, None, None, None,
+                                                  None if sd is None else dict(sd))
+                ze = ze + zl * leak[None, :] / hw.clock_mhz * 1e3
+                refs[label] = (zl, ze, za)
+                r = np.array([row[2] for row in agreement_rows(nets, net_layers, index, o, (zl, ze, za))])
+                med = np.nanmedian(r, axis=0)
+                rows_out.append((g, bw, label, med[0], med[1], med[2], med[3], np.nanmax(r[:, 3]),
+                                 float(np.nanmin(r[:, :3])), failed))
+            per_bw.setdefault(bw, []).append((g, accels, o, refs))
+    if args.zigzag_only:
+        print(f"ZigZag caches filled in {time.perf_counter() - t_start:.0f} s")
+        return
+
+    n_des = len(per_bw[bws[0]][0][1])
+    print(f"Memory sizing vs ZigZag: {len(nets)} networks (3 fixed + {args.random} random, seed {args.seed}) "
+          f"x {n_des} designs per setting (PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, WS/OS/RS); "
+          f"tech '{tech.name}'; ZigZag LOMA lpf {args.lpf}, pin {args.pin}; "
+          f"HDX {AnalyticalModel.name} v{AnalyticalModel.version}")
+    hdr = (f"{'GLB KiB':>7} {'words/cy':>8}  {'reference':<10}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}"
+           f"{'regret':>8}{'max reg':>8}{'min rho':>8}{'fail':>5}  goal")
+    print(hdr)
+    print("-" * len(hdr))
+    for g, bw, label, rl, re_, rd, reg, mreg, mn, failed in rows_out:
+        ok = min(rl, re_, rd) >= 0.85 and reg <= 0.05 and mreg <= 0.15
+        print(f"{g:>7} {bw:>8g}  {label:<10}{rl:>8.3f}{re_:>7.3f}{rd:>9.3f}{reg:>7.1%}{mreg:>8.1%}{mn:>8.3f}"
+              f"{failed:>5}  {'met' if ok else 'NOT met'}")
+    print("goal per setting: median Spearman >= 0.85 (latency, energy, EDAP), median EDAP regret <= 5 %, "
+          "max <= 15 %")
+
+    print()
+    print("GLB size as a searched knob: the EDAP-best design over designs x GLB sizes, per network")
+    for bw, settings in per_bw.items():
+        for label in settings[0][3]:
+            same, picks = 0, []
+            for (_, layers) in zip(nets, net_layers, strict=True):
+                ids = np.array([index[ly] for ly in layers])
+                best = {}
+                for who in ("hdx", label):
+                    vals = []
+                    for g, _, o, refs in settings:
+                        lat, en, area = o if who == "hdx" else refs[label]
+                        e = lat[ids].sum(0) * en[ids].sum(0) * area
+                        vals.append((np.nanmin(e), g))
+                    best[who] = min(vals)[1]
+                same += best["hdx"] == best[label]
+                picks.append(f"{best['hdx']}/{best[label]}")
+            print(f"  {bw:g} words/cycle, vs {label:<9}: same GLB size for {same}/{len(nets)} networks "
+                  f"({same / len(nets):.0%}; goal >= 80 %); HDX/ZigZag picks (KiB): {' '.join(picks)}")
+    print(f"total {time.perf_counter() - t_start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
