@@ -13,11 +13,10 @@ import pytest
 import yaml
 
 from hdx.cli.main import main
-from runs import tiny_run
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
+def run(tiny_run, tmp_path_factory) -> Path:
     return tiny_run(tmp_path_factory.mktemp("runs"), "hdx")
 
 

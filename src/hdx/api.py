@@ -3,23 +3,25 @@ returns. The CLI is a thin layer over these; benchmarks and notebooks use them t
 
 Units everywhere: latency ms, energy mJ, area mm² (per-layer costs also in cycles and pJ).
 
->>> import hdx
->>> r = hdx.cost(arch="mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3", accel="16x16,rf=16,df=ws")
+>>> from hdx.api import best_accelerator, cost, search, train
+>>> r = cost(arch="mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3", accel="16x16,rf=16,df=ws")
 >>> r.total["latency_ms"], r.total["energy_pj"] * 1e-9          # ms, mJ          # doctest: +SKIP
->>> best = hdx.best_accelerator(arch="mb5e3,...", budgets="latency<=2ms")       # doctest: +SKIP
+>>> best = best_accelerator(arch="mb5e3,...", budgets="latency<=2ms")           # doctest: +SKIP
 >>> best.accelerator, best.choice.metrics                                      # doctest: +SKIP
->>> run = hdx.search(budgets=["latency<=2ms"], epochs=4, out="runs/s1")         # doctest: +SKIP
+>>> run = search(budgets=["latency<=2ms"], epochs=4, out="runs/s1")             # doctest: +SKIP
 >>> run.final.feasible, run.final.accelerator.accelerator                       # doctest: +SKIP
->>> hdx.train(arch=run.final.arch, epochs=30, out="runs/t1")                    # doctest: +SKIP
+>>> train(arch=run.final.arch, epochs=30, out="runs/t1").test_accuracy          # doctest: +SKIP
+
+Nothing here imports torch until :func:`search` or :func:`train` runs (``hdx cost`` stays light).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
 
@@ -27,10 +29,20 @@ from hdx.budgets import Budget, parse_budgets
 from hdx.errors import HDXError
 from hdx.metrics import Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
 
+if TYPE_CHECKING:
+    from hdx.cost.base import LayerCosts
+    from hdx.cost.grid import BestAccelerator
+    from hdx.search.config import SearchConfig
+    from hdx.search.loop import SearchSetup
+    from hdx.search.records import SearchFinal
+    from hdx.train.config import TrainConfig
+    from hdx.train.records import TrainFinal
+
 __all__ = ["CostReport", "SearchRun", "best_accelerator", "cost", "search", "train"]
 
 
-def _objective(objective: str, weights: dict[str, float] | None, reference) -> Objective:
+def _objective(objective: str, weights: dict[str, float] | None,
+               reference: Callable[[], dict[str, float]]) -> Objective:
     """The objective (validated by :class:`Objective`); ``reference()`` gives the per-metric reference
     values, asked for only by ``weighted``."""
     obj = Objective(objective, weights if objective == "weighted" else None)
@@ -39,6 +51,41 @@ def _objective(objective: str, weights: dict[str, float] | None, reference) -> O
 
 # ---------------------------------------------------------------------------------------------------
 # cost
+class LayerCost(TypedDict):
+    """One layer's costs on the reported accelerator (cycles, ms, pJ, mm², MACs, PE utilisation)."""
+
+    name: str
+    kind: str
+    latency_cycles: float
+    latency_ms: float
+    energy_pj: float
+    area_mm2: float
+    macs: int
+    utilisation: float
+    mapping: NotRequired[str]  # with explain=True
+
+
+class TotalCost(TypedDict):
+    """The whole network's costs (cycles, ms, pJ, mm², MACs)."""
+
+    latency_cycles: float
+    latency_ms: float
+    energy_pj: float
+    area_mm2: float
+    macs: int
+
+
+class DesignCost(TypedDict):
+    """One design of the grid (``all_designs=True``): cycles, ms, pJ, mJ, mm²."""
+
+    accelerator: str
+    latency_cycles: float
+    latency_ms: float
+    energy_pj: float
+    energy_mj: float
+    area_mm2: float
+
+
 @dataclass
 class CostReport:
     """Costs of one network on one accelerator (per layer and total), and with ``accel="grid"`` the
@@ -48,16 +95,16 @@ class CostReport:
     accelerator: str
     backend: str
     model: str
-    layers: list[dict[str, Any]]
-    total: dict[str, float]
-    best: Any = None  # BestAccelerator with accel="grid"
-    designs: list[dict[str, Any]] | None = None
+    layers: list[LayerCost]
+    total: TotalCost
+    best: BestAccelerator | None = None  # with accel="grid"
+    designs: list[DesignCost] | None = None
     seconds: float = 0.0
     grid_name: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON of ``hdx cost --json``."""
-        out: dict[str, Any] = {"arch": self.arch, "accelerator": self.accelerator, "backend": self.backend,
+        out: dict[str, object] = {"arch": self.arch, "accelerator": self.accelerator, "backend": self.backend,
                                "model": self.model, "total": self.total, "layers": self.layers}
         if self.best is not None:
             extra = {k: self.total[k] for k in ("latency_cycles", "energy_pj", "macs")}
@@ -141,7 +188,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
 
     area_mm2 = float(um2_to_mm2(np.asarray(costs.area_total_um2).reshape(-1)[col]))
     e_layer = costs.energy_total_pj[:, col]
-    rows = []
+    rows: list[LayerCost] = []
     for i, ly in enumerate(layers):
         cyc = float(costs.latency_cycles[i, col])
         rows.append({"name": ly.name, "kind": ly.kind, "latency_cycles": cyc,
@@ -151,9 +198,11 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
         if explain:
             rows[-1]["mapping"] = _explain(costs, i, col, acc.dataflow)
     total_cyc = float(costs.latency_cycles[:, col].sum())
-    total = {"latency_cycles": total_cyc, "latency_ms": float(cycles_to_ms(total_cyc, costs.clock_mhz)),
-             "energy_pj": float(e_layer.sum()), "area_mm2": area_mm2, "macs": int(table.macs.sum())}
-    designs = None
+    total: TotalCost = {"latency_cycles": total_cyc,
+                        "latency_ms": float(cycles_to_ms(total_cyc, costs.clock_mhz)),
+                        "energy_pj": float(e_layer.sum()), "area_mm2": area_mm2,
+                        "macs": int(table.macs.sum())}
+    designs: list[DesignCost] | None = None
     if all_designs:
         lat = costs.latency_cycles.sum(0)
         en = costs.energy_total_pj.sum(0)
@@ -166,7 +215,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                       designs, seconds, grid.name)
 
 
-def _explain(costs, i: int, col: int, dataflow: str) -> str:
+def _explain(costs: LayerCosts, i: int, col: int, dataflow: str) -> str:
     from hdx.cost.analytical import describe_mapping
 
     if costs.mapping is None:
@@ -176,7 +225,8 @@ def _explain(costs, i: int, col: int, dataflow: str) -> str:
 
 def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, float] | None = None,
                      budgets: str | Sequence[str | Budget] | None = None, space: str = "dance_cifar10",
-                     accel_space: str = "eyeriss_like", backend: str = "analytical", require: bool = True):
+                     accel_space: str = "eyeriss_like", backend: str = "analytical", require: bool = True
+                     ) -> BestAccelerator:
     """The accelerator of ``accel_space`` minimising ``objective`` for ``arch`` under the hard ``budgets``
     (exhaustive). ``require=False`` returns the closest design (``choice.feasible`` False) instead of
     raising when nothing fits. Returns a :class:`~hdx.cost.grid.BestAccelerator`."""
@@ -201,18 +251,23 @@ def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, f
 class SearchRun:
     """A finished search: its :class:`~hdx.search.records.SearchFinal`, run directory and config."""
 
-    final: Any  # SearchFinal
+    final: SearchFinal
     out: Path
-    config: Any  # SearchConfig
-    extra: dict[str, Any] = field(default_factory=dict)
+    config: SearchConfig
 
 
-SEARCH_RESUME_FREE = ("progress", "threads", "data")
+#: ``on_start(cfg, setup, out, threads)`` of :func:`search`
+OnStart = Callable[["SearchConfig", "SearchSetup", Path, int], None]
 
 
-def search(*, config: str | Path | Any | None = None, out: str | Path | None = None, resume: bool = False,
-           budgets: str | Sequence[str] | None = None, overrides: dict[str, Any] | None = None,
-           on_start: Callable | None = None, **fields: Any) -> SearchRun:
+def _given(overrides: dict[str, object] | None, fields: dict[str, object]) -> dict[str, object]:
+    return {**(overrides or {}), **fields}
+
+
+def search(*, config: str | Path | SearchConfig | None = None, out: str | Path | None = None,
+           resume: bool = False, budgets: str | Sequence[str] | None = None,
+           overrides: dict[str, object] | None = None, on_start: OnStart | None = None,
+           **fields: object) -> SearchRun:
     """Run ``hdx search``: co-design a network and its accelerator under ``budgets``.
 
     ``config``: a shipped name, a YAML path or a :class:`~hdx.search.config.SearchConfig` (default: the
@@ -223,58 +278,58 @@ def search(*, config: str | Path | Any | None = None, out: str | Path | None = N
     training. Bad input raises a one-line :class:`~hdx.errors.HDXError` before any work.
     """
     from hdx.config import load_config, with_overrides
-    from hdx.report.rundir import check_out_dir, resume_config
+    from hdx.report.rundir import RunDir
     from hdx.runtime import apply_threads
     from hdx.search.config import SearchConfig
     from hdx.search.loop import prepare, run_search
 
-    given = {**(overrides or {}), **fields}
+    given = _given(overrides, fields)
     if budgets is not None:
         given["budgets"] = [budgets] if isinstance(budgets, str) else list(budgets)
+    if resume and out is None:
+        raise HDXError("resume needs out (the run directory to continue)")
+    out = Path(out or f"runs/search-{time.strftime('%Y%m%d-%H%M%S')}")
+    run = RunDir.checked(out, resume=resume)  # the run-directory rule and a writable folder, once
     if resume:
-        if out is None:
-            raise HDXError("resume needs out (the run directory to continue)")
-        cfg = resume_config(SearchConfig, out, given, free=SEARCH_RESUME_FREE, command="hdx search")
+        cfg = run.resumed_config(SearchConfig, given)
     else:
         base = config if isinstance(config, SearchConfig) else load_config(SearchConfig, config or "default",
                                                                             "search")
         cfg = with_overrides(base, given) if given else base
-        out = out or f"runs/search-{time.strftime('%Y%m%d-%H%M%S')}"
-        check_out_dir(out)  # the run-directory rule and a writable folder, before any work
     n_threads = apply_threads(cfg.threads)
     setup = prepare(cfg)  # every input error is raised here, before any data loading or training
     if on_start is not None:
-        on_start(cfg, setup, Path(out), n_threads)
-    final = run_search(cfg, out, resume=resume, setup=setup)
-    return SearchRun(final, Path(out), cfg)
+        on_start(cfg, setup, out, n_threads)
+    final = run_search(cfg, run, setup=setup)
+    return SearchRun(final, out, cfg)
 
 
-TRAIN_RESUME_FREE = ("data", "device", "threads", "channels_last")
-
-
-def train(*, config: str | Path | Any | None = None, out: str | Path | None = None, resume: bool = False,
-          progress: bool = True, overrides: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+def train(*, config: str | Path | TrainConfig | None = None, out: str | Path | None = None,
+          resume: bool = False, progress: bool = True, overrides: dict[str, object] | None = None,
+          **fields: object) -> TrainFinal:
     """Run ``hdx train``: train one architecture (``arch="..."``) from scratch on CIFAR-10.
 
     ``config``: shipped name, YAML path or :class:`~hdx.train.config.TrainConfig`; ``fields`` /
     ``overrides``: any config field; ``resume`` continues the run in ``out`` (same rule as
-    :func:`search`). Returns the run's ``final.json`` content (test accuracy, params, MACs, ...).
+    :func:`search`). Returns the run's :class:`~hdx.train.records.TrainFinal` (``final.json``: test
+    accuracy in [0, 1], params, MACs, ...).
     """
     from datetime import UTC, datetime
 
     from hdx.config import load_config, with_overrides
-    from hdx.report.rundir import resume_config
+    from hdx.report.rundir import RunDir
     from hdx.train.config import TrainConfig
     from hdx.train.trainer import train as run_train
 
-    given = {**(overrides or {}), **fields}
+    given = _given(overrides, fields)
+    if resume and out is None:
+        raise HDXError("resume needs out (the run directory to continue)")
+    out = Path(out or Path("runs") / f"train-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}")
+    run = RunDir.checked(out, resume=resume)
     if resume:
-        if out is None:
-            raise HDXError("resume needs out (the run directory to continue)")
-        cfg = resume_config(TrainConfig, out, given, free=TRAIN_RESUME_FREE, command="hdx train")
+        cfg = run.resumed_config(TrainConfig, given)
     else:
         base = (config if isinstance(config, TrainConfig)
                 else load_config(TrainConfig, config or "default", "train"))
         cfg = with_overrides(base, given) if given else base
-        out = out or Path("runs") / f"train-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
-    return run_train(cfg, out, resume=resume, progress=progress)
+    return run_train(cfg, run, progress=progress)

@@ -16,8 +16,8 @@ try:  # newer typer vendors click and raises its own Exit/Abort (even when click
 except ModuleNotFoundError:  # typer < 0.20 depends on click
     from click.exceptions import Abort, ClickException, Exit
 
-from hdx import __version__
 from hdx.errors import HDXError, Interrupted
+from hdx.version import __version__
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="HDX: co-design a neural network and its accelerator under hard budgets.")

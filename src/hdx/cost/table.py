@@ -19,9 +19,9 @@ accelerator (:meth:`CostTable.min_per_accel`) and the reference values of the ``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel, check_finite
 from hdx.errors import HDXError
@@ -29,6 +29,9 @@ from hdx.metrics import METRICS, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
 from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
+
+if TYPE_CHECKING:
+    from hdx.cost.table_torch import CostTableTorch
 
 # columns of the additive part of the table: latency (cycles) and energy per part (pJ)
 _COLS: tuple[str, ...] = ("latency_cycles", *(f"energy_{p}_pj" for p in ENERGY_PARTS))
@@ -166,28 +169,8 @@ class CostTable:
         return Objective(name, weights or {m: 1.0 for m in METRICS}).with_reference(self.reference())
 
     def torch_view(self, dtype=None) -> CostTableTorch:
-        """The table as a torch module (buffers follow ``.to(device)``) for differentiable lookups."""
+        """The table as a torch module (buffers follow ``.to(device)``) for differentiable lookups
+        (:mod:`hdx.cost.table_torch`; torch is imported here, never by this module)."""
+        from hdx.cost.table_torch import CostTableTorch
+
         return CostTableTorch(self, dtype)
-
-
-class CostTableTorch(torch.nn.Module):
-    """Torch view of a :class:`CostTable`: :meth:`expected` is differentiable in the probabilities."""
-
-    def __init__(self, table: CostTable, dtype=None):
-        super().__init__()
-        dtype = dtype or torch.float64
-        L, n_ops, A, C = table.per_op.shape
-        self.register_buffer("fixed", torch.as_tensor(table.fixed, dtype=dtype), persistent=False)
-        self.register_buffer("per_op", torch.as_tensor(table.per_op.reshape(L * n_ops, A * C), dtype=dtype),
-                             persistent=False)
-        self.register_buffer("area", torch.as_tensor(table.area_mm2, dtype=dtype), persistent=False)
-        self.clock_mhz = float(table.clock_mhz)
-        self.shape = (A, C)
-
-    def expected(self, probs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Exact expected metrics of every accelerator [B, A] under probabilities [B, L, n_ops]."""
-        B = probs.shape[0]
-        A, C = self.shape
-        add = self.fixed + (probs.to(self.per_op.dtype).reshape(B, -1) @ self.per_op).reshape(B, A, C)
-        return {"latency": cycles_to_ms(add[..., 0], self.clock_mhz),
-                "energy": pj_to_mj(add[..., 1:].sum(-1)), "area": self.area.expand(B, -1)}

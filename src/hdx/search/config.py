@@ -6,13 +6,14 @@ directory as ``config.yaml``. Validation errors are one line naming the field.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from hdx.budgets import parse_budgets
 from hdx.config import StrictModel, load_config, validate
 from hdx.metrics import OBJECTIVES
+from hdx.runtime import check_device
 
 Method = Literal["hdx", "dance", "nas-then-hw"]
 METHODS: tuple[str, ...] = ("hdx", "dance", "nas-then-hw")
@@ -20,6 +21,9 @@ METHODS: tuple[str, ...] = ("hdx", "dance", "nas-then-hw")
 
 class SearchConfig(StrictModel):
     """One co-exploration search (network + accelerator) on CIFAR-10."""
+
+    #: fields a resumed run may change (they cannot change its result; :func:`hdx.report.rundir.resume_rule`)
+    RESUME_FREE: ClassVar[tuple[str, ...]] = ("progress", "threads", "data")
 
     method: Method = Field("hdx", description="hdx (hard budgets), dance (soft cost), nas-then-hw")
     budgets: list[str] = Field(default_factory=list, max_length=16,
@@ -110,7 +114,6 @@ class SearchConfig(StrictModel):
     @field_validator("device")
     @classmethod
     def _device(cls, v: str) -> str:
-        from hdx.train.config import check_device
         return check_device(v)
 
     @model_validator(mode="after")

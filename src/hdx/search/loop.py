@@ -50,8 +50,9 @@ from hdx.cost.table import CostTable
 from hdx.errors import HDXError
 from hdx.metrics import METRICS, UNITS, Objective
 from hdx.model.supernet import tau_schedule
-from hdx.report.rundir import RunDir, atomic_write_json, versions
+from hdx.report.rundir import RunDir, versions
 from hdx.runtime import StepTimer, apply_threads, degrade_on_stall
+from hdx.safeio import atomic_write_json
 from hdx.search.config import SearchConfig
 from hdx.search.finish import Achievable, design_record, ensure_compatible, require_achievable
 from hdx.search.guard import BudgetGuard, Correction, MethodPolicy, policy
@@ -226,7 +227,7 @@ class Searcher:
 
     def __init__(self, setup: SearchSetup, data: SearchData, run: RunDir):
         from hdx.model.supernet import SuperNet
-        from hdx.train.trainer import resolve_device
+        from hdx.runtime import resolve_device
 
         cfg = self.cfg = setup.cfg
         self.s, self.data, self.run = setup, data, run
@@ -566,17 +567,18 @@ class Searcher:
         return final
 
 
-def run_search(cfg: SearchConfig, out: str | Path, *, resume: bool = False,
+def run_search(cfg: SearchConfig, out: str | Path | RunDir, *, resume: bool = False,
                setup: SearchSetup | None = None) -> SearchFinal:
-    """Prepare (unless given), load data, search, finish; returns the :class:`SearchFinal` (final.json)."""
-    from hdx.report.rundir import check_out_dir
+    """Prepare (unless given), load data, search, finish; returns the :class:`SearchFinal` (final.json).
 
-    check_out_dir(out, resume=resume)  # output-folder problems before any work
-    from hdx.train.trainer import resolve_device
+    ``out``: the run directory (a path, or a :class:`RunDir` its caller checked already, whose
+    ``resume`` flag then applies)."""
+    from hdx.runtime import resolve_device
 
+    run = RunDir.of(out, resume=resume)  # output-folder problems before any work
     setup = setup or prepare(cfg)
     data = load_data(cfg, resolve_device(cfg.device))
-    run = RunDir(out, resume=resume)
-    if not resume or run.restartable:
+    run.open()
+    if run.config_to_write:
         run.write_config(cfg)
-    return Searcher(setup, data, run).run_all(resume=resume)
+    return Searcher(setup, data, run).run_all(resume=run.resume)
