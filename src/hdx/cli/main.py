@@ -80,5 +80,7 @@ def run() -> None:
     sys.exit(main())
 
 
-if __name__ == "__main__":
-    run()
+if __name__ == "__main__":  # `python -m hdx.cli.main`: the commands register on hdx.cli.main's app
+    from hdx.cli.main import run as _run
+
+    _run()
