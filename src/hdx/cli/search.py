@@ -92,6 +92,8 @@ def search_cmd(
                        f"from the beginning with its saved config", err=True)
 
     def announce(cfg: SearchConfig, setup, out_dir: Path, n_threads: int) -> None:
+        for note in setup.notes:
+            typer.echo(f"note: {note}", err=True)
         typer.echo(f"hdx search: method {cfg.method}, objective {cfg.objective}, budgets "
                    f"{', '.join(cfg.budgets) or 'none'}, evaluator {setup.evaluator_kind}, "
                    f"{cfg.epochs} epochs ({cfg.warmup_epochs} warm-up), width {cfg.width_mult}, subset "

@@ -33,7 +33,9 @@ class SearchConfig(StrictModel):
     hw_lambda: float = Field(0.1, ge=0, le=1000, description="λ of the DANCE cost term λ·log(J/J_ref)")
     soft_lambda: float = Field(0.5, ge=0, le=1000, description="λ of TF-NAS soft budgets λ·|t/T−1|")
     evaluator: str = Field("auto", max_length=4096,
-                           description="auto, learned, oracle, or a .safetensors path")
+                           description="auto (the shipped learned evaluator when it was built for this "
+                           "space, grid, cost model and objective, else the exact oracle, with a note), "
+                           "learned, oracle, or a .safetensors path")
     oracle_temperature: float = Field(0.02, gt=0, le=1000,
                                       description="softmin temperature of the oracle evaluator")
     space: str = Field("dance_cifar10", max_length=4096)

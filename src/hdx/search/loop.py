@@ -86,6 +86,7 @@ class SearchSetup:
     objective: Objective
     cost_term: CostTerm
     achievable: Achievable
+    notes: list[str] = field(default_factory=list)  # one line each, said before the search starts
 
     @property
     def policy(self) -> MethodPolicy:
@@ -104,14 +105,28 @@ class SearchSetup:
                            tighten=c.tighten)
 
 
-def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Objective
+def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Objective, notes: list[str]
                     ) -> tuple[torch.nn.Module, str]:
+    """The evaluator ``cfg.evaluator`` names. ``auto``: the shipped learned evaluator for this space,
+    grid and objective when its metadata fits the run (space and grid configs, cost-model fingerprint),
+    else the exact oracle with a note in ``notes``; a file or ``learned`` named explicitly is refused
+    with one line when it does not fit."""
     from hdx.evaluator import default_evaluator_path, load_evaluator
 
     kind = cfg.evaluator
     if kind == "auto":
-        shipped = default_evaluator_path(space.name, grid.name, cfg.objective).is_file()
-        kind = "learned" if shipped else "oracle"
+        shipped = default_evaluator_path(space.name, grid.name, cfg.objective)
+        kind = "oracle"
+        if shipped.is_file():
+            from hdx.evaluator.learned import LearnedEvaluator, mismatch
+
+            problem = mismatch(LearnedEvaluator.read_meta(shipped)[0], space=space, grid=grid, model=model,
+                               objective=cfg.objective)
+            if problem:
+                notes.append(f"evaluator auto: the shipped learned evaluator was built for {problem}; "
+                             f"using the exact oracle")
+            else:
+                kind = "learned"
     if kind == "oracle":
         ev = load_evaluator("oracle", space=space, grid=grid, model=model, objective=objective,
                             table=table, temperature=cfg.oracle_temperature)
@@ -144,12 +159,14 @@ def prepare(cfg: SearchConfig) -> SearchSetup:
 
     check_retrain(cfg)  # a bad retrain option never costs a search
     objective = table.objective(cfg.objective, cfg.weights)
-    evaluator, kind = _load_evaluator(cfg, space, grid, model, table, objective)
+    notes: list[str] = []
+    evaluator, kind = _load_evaluator(cfg, space, grid, model, table, objective, notes)
     cost_term = CostTerm(objective)
     uniform = torch.as_tensor(table.uniform_probs(), dtype=torch.float32)
     with torch.no_grad():
         cost_term.calibrate(evaluator(uniform).costs)
-    return SearchSetup(cfg, space, grid, table, budgets, evaluator, kind, objective, cost_term, achievable)
+    return SearchSetup(cfg, space, grid, table, budgets, evaluator, kind, objective, cost_term, achievable,
+                       notes)
 
 
 @dataclass
