@@ -12,6 +12,17 @@ import pytest
 import torch
 import yaml
 
+
+def pytest_configure(config):
+    """No test downloads anything or touches the user's data cache: ``HDX_OFFLINE`` is set (the data
+    tests that serve an archive from a local server lift it) and ``HDX_CACHE_DIR`` is a fresh folder."""
+    import os
+    import tempfile
+
+    os.environ["HDX_OFFLINE"] = "1"
+    os.environ["HDX_CACHE_DIR"] = tempfile.mkdtemp(prefix="hdx-test-cache-")
+
+
 #: a 6-position network space small enough for a search in a few seconds
 TINY_SPACE = {
     "name": "tiny", "resolution": 16, "num_classes": 10,

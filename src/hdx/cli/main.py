@@ -39,7 +39,7 @@ def _register() -> None:
     """Import the command modules (each adds its commands to ``app``)."""
     import importlib
 
-    for mod in ("cost", "train", "search", "evaluator", "report", "export", "sweep", "tabulate"):
+    for mod in ("cost", "train", "search", "evaluator", "report", "export", "sweep", "tabulate", "data"):
         importlib.import_module(f"hdx.cli.{mod}")
 
 

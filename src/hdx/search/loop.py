@@ -192,7 +192,7 @@ def load_data(cfg: SearchConfig, device: torch.device | str = "cpu") -> SearchDa
         x, y = fake_images(cfg.subset or 512, cfg.seed + 12345)
         test_x, test_y = x[: cfg.eval_images], y[: cfg.eval_images]
     else:
-        ds = load_cifar10(cfg.data)
+        ds = load_cifar10(cfg.data, download=True, progress=cfg.progress)  # fetched on first use
         x, y = subset(ds.train_x, ds.train_y, cfg.subset, seed=cfg.seed)
         test_x, test_y = subset(ds.test_x, ds.test_y, max(1, cfg.eval_images), seed=cfg.seed)
     n_val = max(1, int(round(x.shape[0] * cfg.val_fraction)))

@@ -125,7 +125,7 @@ def train(cfg: TrainConfig, out: str | Path | RunDir, *, resume: bool = False, p
     arch = space.parse_arch(cfg.arch)
     run = RunDir.of(out, resume=resume)  # run-directory rule + writable, once; creates nothing
     resume = run.resume
-    data = load_cifar10(cfg.data)  # bad data fails before the run directory is touched
+    data = load_cifar10(cfg.data, download=True, progress=progress, log=say)  # before the folder is made
     run.open()
     state = run.load_checkpoint(keys=CHECKPOINT_KEYS) if resume else None
     if state is not None:
