@@ -166,11 +166,3 @@ def parse_budgets(texts: Iterable[str | Budget] | str | None) -> list[Budget]:
         seen[b.metric, b.kind] = b
         out.append(b)
     return out
-
-
-def hard_budgets(budgets: Iterable[Budget]) -> list[Budget]:
-    return [b for b in budgets if b.hard]
-
-
-def soft_budgets(budgets: Iterable[Budget]) -> list[Budget]:
-    return [b for b in budgets if not b.hard]

@@ -16,7 +16,6 @@ from hdx.metrics import OBJECTIVES
 from hdx.runtime import check_device
 
 Method = Literal["hdx", "dance", "nas-then-hw"]
-METHODS: tuple[str, ...] = ("hdx", "dance", "nas-then-hw")
 
 
 class SearchConfig(StrictModel):
