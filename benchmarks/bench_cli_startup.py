@@ -42,7 +42,7 @@ def main() -> None:
     runs = {name: [sys.executable, "-m", "hdx", *cmd] for name, cmd in COMMANDS.items()}
     runs["python -c 'import torch'"] = [sys.executable, "-c", "import torch"]
     times: dict[str, list[float]] = {name: [] for name in runs}
-    for name, argv in runs.items():  # one warm-up run each (file cache), not counted
+    for argv in runs.values():  # one warm-up run each (file cache), not counted
         wall(argv)
     for _ in range(args.repeats):
         for name, argv in runs.items():
@@ -53,7 +53,8 @@ def main() -> None:
         torch_used[name] = out.stdout.strip().splitlines()[-1]
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} CPU cores, 1-min load average {load:.2f}; {args.repeats} runs per command")
-    print(f"{'command':<40} {'median s':>9} {'min s':>7} {'max s':>7} {'vs --help':>10} {'imports torch':>14}")
+    print(f"{'command':<40} {'median s':>9} {'min s':>7} {'max s':>7} {'vs --help':>10} "
+          f"{'imports torch':>14}")
     base = statistics.median(times["hdx --help"])
     for name, ts in times.items():
         med = statistics.median(ts)

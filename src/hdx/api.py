@@ -19,22 +19,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
 
-from hdx.budgets import Budget, parse_budgets
+from hdx.budgets import Budget, BudgetSpec, RelativeBudget, parse_budget_specs
 from hdx.errors import HDXError
 from hdx.metrics import Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
 
 if TYPE_CHECKING:
-    from hdx.cost.base import LayerCosts
+    from hdx.cost.base import CostModel, LayerCosts
     from hdx.cost.grid import BestAccelerator
+    from hdx.cost.table import CostTable
     from hdx.search.config import SearchConfig
     from hdx.search.loop import SearchSetup
     from hdx.search.records import SearchFinal
+    from hdx.space.accelerator import AcceleratorSpace
+    from hdx.space.network import NetworkSpace
     from hdx.train.config import TrainConfig
     from hdx.train.records import TrainFinal
 
@@ -101,6 +104,7 @@ class CostReport:
     designs: list[DesignCost] | None = None
     seconds: float = 0.0
     grid_name: str = ""
+    notes: list[str] = field(default_factory=list)  # what each relative budget (latency<=p20) resolved to
 
     def to_dict(self) -> dict[str, object]:
         """The JSON of ``hdx cost --json``."""
@@ -135,7 +139,6 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     from hdx.cost import BACKENDS, get_cost_model
     from hdx.cost.base import check_finite
     from hdx.cost.grid import best_on_grid, evaluate_grid
-    from hdx.cost.table import CostTable
     from hdx.space.accelerator import AcceleratorSpace, AccelTable
     from hdx.space.network import NetworkSpace
     from hdx.workload import LayerTable
@@ -149,7 +152,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     if (arch is None) == (onnx is None):
         raise HDXError("give exactly one of arch (--arch, a network of the space) or onnx "
                        "(--onnx MODEL.onnx)")
-    blist = parse_budgets(budgets)
+    specs = parse_budget_specs(budgets)
     net = NetworkSpace.load(space)
     grid = AcceleratorSpace.load(accel_space)
     if onnx is not None:
@@ -164,20 +167,23 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
 
     t0 = time.perf_counter()
     best = None
+    notes: list[str] = []
     if grid_mode:
         pairs = len(layers) * len(grid)
         if backend == "zigzag" and pairs > 200:
             raise HDXError(f"accel grid with backend zigzag would run {pairs} ZigZag layer evaluations "
                            f"(~0.05-0.3 s each); use backend analytical for the grid, or one accelerator")
         costs, metrics = evaluate_grid(model, table, grid)
+        space_table = _SpaceTable(net, grid, model)
         if onnx is None:  # the space's one reference
-            obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model).reference())
+            obj = _objective(objective, weights, lambda: space_table().reference())
         else:  # a network outside the space: the median over the grid of its own metrics
             obj = _objective(objective, weights, lambda: {m: float(np.median(v)) for m, v in metrics.items()})
+        blist, notes = space_table.resolve(specs)
         best = best_on_grid(metrics, grid, obj, blist, seconds=time.perf_counter() - t0)
         col, acc = best.index, best.accelerator
     else:
-        if blist:
+        if specs:
             raise HDXError("budgets apply to accel='grid' only (--accel grid); drop them or search the grid")
         acc = grid.parse(accel)
         accels = AccelTable.from_accels([acc])
@@ -212,7 +218,31 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                     "energy_mj": float(pj_to_mj(en[j])), "area_mm2": float(np.broadcast_to(ar, lat.shape)[j])}
                    for j in range(len(grid))]
     return CostReport(name, str(acc), backend, getattr(model, "name", backend), rows, total, best,
-                      designs, seconds, grid.name)
+                      designs, seconds, grid.name, notes)
+
+
+class _SpaceTable:
+    """The space's cost table on the grid, built on first use (the ``weighted`` reference and relative
+    budgets need it; a plain ``hdx cost`` does not)."""
+
+    def __init__(self, net: NetworkSpace, grid: AcceleratorSpace, model: CostModel):
+        self.net, self.grid, self.model = net, grid, model
+        self._table: CostTable | None = None
+
+    def __call__(self) -> CostTable:
+        from hdx.cost.table import CostTable
+
+        if self._table is None:
+            self._table = CostTable.build(self.net, self.grid, self.model)
+        return self._table
+
+    def resolve(self, specs: list[BudgetSpec]) -> tuple[list[Budget], list[str]]:
+        """Absolute budgets (relative ones resolved on the space, :mod:`hdx.cost.relative`) and notes."""
+        if not any(isinstance(b, RelativeBudget) for b in specs):
+            return list(specs), []  # type: ignore[arg-type]
+        from hdx.cost.relative import resolve
+
+        return resolve(specs, self(), self.net)
 
 
 def _explain(costs: LayerCosts, i: int, col: int, dataflow: str) -> str:
@@ -232,7 +262,6 @@ def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, f
     raising when nothing fits. Returns a :class:`~hdx.cost.grid.BestAccelerator`."""
     from hdx.cost import get_cost_model
     from hdx.cost.grid import best_for_layers
-    from hdx.cost.table import CostTable
     from hdx.space.accelerator import AcceleratorSpace
     from hdx.space.network import NetworkSpace
     from hdx.workload import LayerTable
@@ -240,9 +269,11 @@ def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, f
     net = NetworkSpace.load(space)
     grid = AcceleratorSpace.load(accel_space)
     model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
-    obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model).reference())
+    space_table = _SpaceTable(net, grid, model)
+    obj = _objective(objective, weights, lambda: space_table().reference())
     layers = LayerTable(net.layers(net.parse_arch(arch)))
-    return best_for_layers(model, layers, grid, obj, parse_budgets(budgets), require=require)[0]
+    blist, _ = space_table.resolve(parse_budget_specs(budgets))
+    return best_for_layers(model, layers, grid, obj, blist, require=require)[0]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ from hdx.workload import LayerTable
 if TYPE_CHECKING:
     from hdx.cost.table_torch import CostTableTorch
 
+#: architectures gathered at once by :meth:`CostTable.network_additive` (bounds its [B, L, A, C] temporary)
+CHUNK = 128
 # columns of the additive part of the table: latency (cycles) and energy per part (pJ)
 _COLS: tuple[str, ...] = ("latency_cycles", *(f"energy_{p}_pj" for p in ENERGY_PARTS))
 
@@ -103,18 +105,35 @@ class CostTable:
         return {"latency": lat_ms, "energy": energy_mj, "area": np.broadcast_to(self.area_mm2, lat_ms.shape)}
 
     def network_additive(self, op_idx: np.ndarray) -> np.ndarray:
-        """Raw additive columns [B, A, C] for architectures given as op indices [B, L]."""
+        """Raw additive columns [B, A, C] for architectures given as op indices [B, L] (gathered in
+        chunks of :data:`CHUNK` architectures: the [B, L, A, C] gather stays small)."""
         op_idx = np.atleast_2d(np.asarray(op_idx, dtype=np.int64))
         L = self.num_positions
         if op_idx.shape[-1] != L:
             raise HDXError(f"architecture has {op_idx.shape[-1]} positions, table has {L}")
         if not np.all(self.allowed_mask[np.arange(L), op_idx]):
             raise HDXError("architecture uses an op not allowed at its position (e.g. zero at a stage start)")
-        return self.fixed[None] + self.per_op[np.arange(L)[None, :], op_idx].sum(1)
+        pos = np.arange(L)[None, :]
+        parts = [self.fixed[None] + self.per_op[pos, op_idx[i: i + CHUNK]].sum(1)
+                 for i in range(0, op_idx.shape[0], CHUNK)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def network(self, op_idx: np.ndarray) -> dict[str, np.ndarray]:
         """Ground-truth metrics (ms, mJ, mm²) of architectures [B, L] on every accelerator: [B, A] each."""
         return self._to_metrics(self.network_additive(op_idx))
+
+    def optimal(self, op_idx: np.ndarray, objective: Objective) -> dict[str, np.ndarray]:
+        """Metrics of each network (op indices [B, L]) on its ``objective``-optimal accelerator: [B] each
+        (ms, mJ, mm²), plus ``accel_index`` [B] (exhaustive over the grid)."""
+        op_idx = np.atleast_2d(np.asarray(op_idx, dtype=np.int64))
+        out: dict[str, list[np.ndarray]] = {}
+        for i in range(0, op_idx.shape[0], CHUNK):
+            m = self.network(op_idx[i: i + CHUNK])
+            best = np.argmin(objective.of(m), axis=1)
+            for k, v in m.items():
+                out.setdefault(k, []).append(np.take_along_axis(v, best[:, None], 1)[:, 0])
+            out.setdefault("accel_index", []).append(best)
+        return {k: np.concatenate(v) for k, v in out.items()}
 
     def arch_metrics(self, op_idx: np.ndarray) -> dict[str, np.ndarray]:
         """Ground-truth metrics of one architecture (op indices [L]) on every accelerator: [A] each."""

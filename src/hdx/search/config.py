@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from hdx.budgets import parse_budgets
+from hdx.budgets import parse_budget_specs
 from hdx.config import StrictModel, load_config, validate
 from hdx.metrics import OBJECTIVES
 from hdx.runtime import check_device
@@ -26,7 +26,8 @@ class SearchConfig(StrictModel):
 
     method: Method = Field("hdx", description="hdx (hard budgets), dance (soft cost), nas-then-hw")
     budgets: list[str] = Field(default_factory=list, max_length=16,
-                               description="e.g. latency<=2ms, area<=1.7mm2:soft")
+                               description="e.g. latency<=2ms, area<=1.7mm2:soft, latency<=p20 (the 20th "
+                               "percentile of the space: hdx.cost.relative)")
     objective: str = Field("edap", description="hardware objective: edap, latency, energy, area, weighted")
     weights: dict[str, float] | None = Field(None, description="per-metric weights of 'weighted'")
     hw_lambda: float = Field(0.1, ge=0, le=1000, description="λ of the DANCE cost term λ·log(J/J_ref)")
@@ -110,7 +111,7 @@ class SearchConfig(StrictModel):
     @field_validator("budgets")
     @classmethod
     def _budgets(cls, v: list[str]) -> list[str]:
-        return [b.text() for b in parse_budgets(v)]  # canonical text; errors are one line
+        return [b.text() for b in parse_budget_specs(v)]  # canonical text (p20 stays p20); one-line errors
 
     @field_validator("device")
     @classmethod

@@ -43,9 +43,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hdx.budgets import Budget, parse_budgets
+from hdx.budgets import Budget, parse_budget_specs
 from hdx.cost import get_cost_model
 from hdx.cost.feasibility import choose_accelerator
+from hdx.cost.relative import resolve as resolve_relative
 from hdx.cost.table import CostTable
 from hdx.errors import HDXError
 from hdx.metrics import METRICS, UNITS, Objective
@@ -149,17 +150,17 @@ def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Obj
 
 def prepare(cfg: SearchConfig) -> SearchSetup:
     """Validate everything that does not need training; one-line :class:`HDXError` on bad input."""
-    budgets = parse_budgets(cfg.budgets)
+    specs = parse_budget_specs(cfg.budgets)
     space = NetworkSpace.load(cfg.space)
     grid = AcceleratorSpace.load(cfg.accel_space)
     model = get_cost_model(cfg.cost_backend, grid.hardware)
     table = CostTable.build(space, grid, model)
+    budgets, notes = resolve_relative(specs, table, space)  # latency<=p20 -> its value on this space
     achievable = require_achievable(table, budgets, grid)
     from hdx.train.retrain import check_retrain
 
     check_retrain(cfg)  # a bad retrain option never costs a search
     objective = table.objective(cfg.objective, cfg.weights)
-    notes: list[str] = []
     evaluator, kind = _load_evaluator(cfg, space, grid, model, table, objective, notes)
     cost_term = CostTerm(objective)
     uniform = torch.as_tensor(table.uniform_probs(), dtype=torch.float32)
