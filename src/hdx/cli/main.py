@@ -79,8 +79,3 @@ def run() -> None:
     """Console-script entry: exit with :func:`main`'s code."""
     sys.exit(main())
 
-
-if __name__ == "__main__":  # `python -m hdx.cli.main`: the commands register on hdx.cli.main's app
-    from hdx.cli.main import run as _run
-
-    _run()

@@ -32,7 +32,7 @@ def get_cost_model(backend: Literal["analytical", "zigzag"] | str = "analytical"
         except ImportError:
             raise HDXError("the zigzag backend needs the optional extra: pip install 'hdx[zigzag]'") from None
         try:
-            from hdx.cost.zigzag_backend import ZigZagModel
+            from hdx.cost.zigzag.adapter import ZigZagModel
         except ModuleNotFoundError as e:
             if e.name and e.name.startswith("hdx"):
                 raise HDXError("the zigzag backend is not part of this build of hdx; "
