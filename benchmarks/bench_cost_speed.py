@@ -6,7 +6,7 @@
 2. Exhaustive accelerator search of one CIFAR-10 search-space network over the grid: (a) from its
    layers (evaluate all layers × 1152, sum, objective, argmin: tabulation *included*); (b) by lookup in a
    CostTable built once (tabulation *excluded*; its one-off build time is printed separately).
-3. ZigZag (``hdx.cost.zigzag_backend``), if importable: seconds per layer on one accelerator for a few
+3. ZigZag (``hdx.cost.zigzag``), if importable: seconds per layer on one accelerator for a few
    layers, measured in the same run, and the speed ratio to the analytical model.
 
 The machine is shared, so absolute rates move with its load. ``--against REV`` also times the
@@ -156,7 +156,7 @@ def main() -> None:
     if args.no_zigzag:
         return
     try:
-        from hdx.cost.zigzag_backend import ZigZagModel
+        from hdx.cost.zigzag.adapter import ZigZagModel
 
         zz = ZigZagModel(grid.hardware)
     except Exception as e:  # optional extra missing or backend unavailable

@@ -2,7 +2,7 @@
 each model would pick.
 
 For every setting of GLB size (``--glbs``, KiB) × GLB bandwidth (``--bws``, words per cycle), HDX's
-analytical model and ZigZag (LOMA, through ``hdx.cost.zigzag_backend``; cached as in
+analytical model and ZigZag (LOMA, through ``hdx.cost.zigzag``; cached as in
 ``bench_zigzag_decisions.py``, whose machinery this script reuses) cost the same networks (3 fixed +
 ``--random`` seeded ones; default seed 11, not the seed the model was developed on) on the same designs
 (PEx, PEy ∈ ``--pes``, RF ∈ ``--rf``, WS/OS/RS). One row per setting: the median over networks of the
@@ -43,7 +43,7 @@ from bench_zigzag_decisions import (  # noqa: E402  (the ZigZag machinery of the
 )
 from hdx.cost.analytical import AnalyticalModel  # noqa: E402
 from hdx.cost.tech import load_tech  # noqa: E402
-from hdx.cost.zigzag_backend import ZigZagModel  # noqa: E402
+from hdx.cost.zigzag import ZigZagModel  # noqa: E402
 from hdx.space.accelerator import AcceleratorSpace  # noqa: E402
 from hdx.space.network import NetworkSpace  # noqa: E402
 from hdx.workload import Layer, LayerTable  # noqa: E402

@@ -3,10 +3,10 @@ run as one ``hdx sweep`` (the shipped sweep file ``hdx/configs/sweep/paper_cifar
 
 ``python benchmarks/bench_search_budgets.py`` prints:
 
-1. Three latency budgets from the space itself: the 20th (tight), 50th (medium) and 80th (loose)
-   percentile of the latency of 2 000 random networks of the space, each on its EDAP-optimal
-   accelerator (exhaustive search with the ground-truth model). They are recomputed here; when the
-   cost model has moved them away from the sweep file's values the recomputed ones are used (printed).
+1. Three latency budgets from the space itself: ``latency<=p20`` (tight), ``p50`` (medium) and ``p80``
+   (loose), the percentiles of the latency of 2 000 random networks of the space, each on its
+   EDAP-optimal accelerator (exhaustive search with the ground-truth model; :mod:`hdx.cost.relative`).
+   Every run resolves them for the cost model it uses; their values are printed.
 2. The sweep: per seed one weight-only warm-up is trained and **shared** by every trial of that seed
    (``shared_warmup``: the warm-up never reads α, budgets or the method; same final.json as unshared).
    HDX (hard budget, λ=0) per level; DANCE (CE + λ·log(latency/ref)) per λ, each λ's network checked
@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hdx.metrics import Objective
+from hdx.budgets import parse_budget_specs
+from hdx.cost.relative import SpaceDistribution
 from hdx.search.config import SearchConfig
-from hdx.search.finish import exhaustive_optimal
 from hdx.search.loop import prepare
 from hdx.sweep import SweepSpec, load_sweep, run_sweep
 from hdx.sweep.spec import expand
@@ -44,14 +44,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the 
 LEVELS = ("tight", "medium", "loose")
 
 
-def levels(setup, n: int = 2000) -> dict[str, float]:
-    rng = np.random.default_rng(0)
-    lat = exhaustive_optimal(setup.table, setup.space.sample_indices(rng, n), Objective("edap"))["latency"]
-    return dict(zip(LEVELS, (float(np.quantile(lat, q)) for q in (0.2, 0.5, 0.8)), strict=True))
-
-
-def scaled_spec(args) -> tuple[SweepSpec, dict[str, str], str]:
-    """The shipped sweep, scaled by the flags, with the latency levels recomputed for this cost model."""
+def scaled_spec(args) -> tuple[SweepSpec, dict[str, str], dict[str, float], str]:
+    """The shipped sweep, scaled by the flags; its judge budgets (tight, medium, loose) with their values
+    on this space, grid and cost model."""
     spec = load_sweep(args.sweep)
     d = spec.model_dump()
     base = {**d["base"], "data": args.data, "subset": args.subset, "epochs": args.epochs,
@@ -59,22 +54,17 @@ def scaled_spec(args) -> tuple[SweepSpec, dict[str, str], str]:
     d["base"] = base
     d["axes"] = {**d["axes"], "seed": list(range(args.seeds))}
     d["threads_per_trial"] = args.threads
-    lv_file = [t.split("<=")[1] for t in d["judge_budgets"]]
-    setup = prepare(SearchConfig(**{**base, "budgets": []}))
-    lv = levels(setup)
-    fresh = [f"{v:.6g}ms" for v in lv.values()]
-    note = ""
-    if fresh != lv_file:
-        note = f" (recomputed: the sweep file has {', '.join(lv_file)})"
-    texts = {lvl: f"latency<={t}" for lvl, t in zip(LEVELS, fresh, strict=True)}
-    swap = dict(zip([f"latency<={t}" for t in lv_file], texts.values(), strict=True))
-    d["judge_budgets"] = list(texts.values())
     for var in d["variants"]:
-        if "budgets" in var:
-            var["budgets"] = [[swap.get(b, b) for b in bs] for bs in var["budgets"]]
         if "hw_lambda" in var and args.lambdas:
             var["hw_lambda"] = [float(x) for x in args.lambdas.split(",")]
-    return SweepSpec(**d), texts, f"{setup.evaluator_kind} evaluator" + note
+    setup = prepare(SearchConfig(**{**base, "budgets": []}))
+    dist = SpaceDistribution(setup.table, setup.space)
+    texts = dict(zip(LEVELS, d["judge_budgets"], strict=True))
+    values = {}
+    for lvl, text in texts.items():
+        b = parse_budget_specs(text)[0]
+        values[lvl] = dist.percentile(b.metric, b.percentile) if hasattr(b, "percentile") else b.limit
+    return SweepSpec(**d), texts, values, f"{setup.evaluator_kind} evaluator"
 
 
 def main() -> None:
@@ -95,7 +85,7 @@ def main() -> None:
                     default=os.environ.get("HDX_DATA", str(SHARED / "data/cifar-10-batches-py")))
     args = ap.parse_args()
     t_start = time.perf_counter()
-    spec, lv, ev_text = scaled_spec(args)
+    spec, lv, lv_ms, ev_text = scaled_spec(args)
     n = len(expand(spec))
     print(f"setting: CIFAR-10 subset {args.subset} (half train, half val), width {args.width}, "
           f"{args.epochs} epochs ({args.warmup} shared warm-up), batch 64, {args.threads} thread(s) per "
@@ -104,7 +94,8 @@ def main() -> None:
     hdx_two = [bs for v in spec.variants if v.get("method") == ["hdx"] for bs in v["budgets"]
                if len(bs) > 1][0]
     print("latency budgets (percentiles of the EDAP-optimal latency of 2000 random networks): "
-          + ", ".join(f"{k} {v.split('<=')[1]}" for k, v in lv.items()) + f"; area budget {hdx_two[1]}")
+          + ", ".join(f"{k} {v.split('<=')[1]} = {lv_ms[k]:.6g} ms" for k, v in lv.items())
+          + f"; area budget {hdx_two[1]} (every run prints its value)")
     tmp = tempfile.TemporaryDirectory(prefix="bench_sweep_")
     root = Path(args.out) if args.out else Path(tmp.name)
     runs = {}
@@ -117,11 +108,12 @@ def main() -> None:
         print(f"sweep on {res.executor}: {res.ran} of {n} trials run now (the others were finished in "
               f"{out}) in {runs[ex][1] / 60:.1f} min", flush=True)
     res = runs.get("ray", runs.get("serial"))[0]
-    print_tables(res.rows, spec, lv, args)
+    print_tables(res.rows, spec, lv, lv_ms, args)
     print_time(res, runs, spec, t_start)
 
 
-def print_tables(rows: list[dict], spec: SweepSpec, lv: dict[str, str], args) -> None:
+def print_tables(rows: list[dict], spec: SweepSpec, lv: dict[str, str], lv_ms: dict[str, float],
+                 args) -> None:
     lambdas = [lam for v in spec.variants if "hw_lambda" in v for lam in v["hw_lambda"]]
     table: dict[tuple[str, str], list[tuple[float, bool, float]]] = {}
     two = []
@@ -148,8 +140,8 @@ def print_tables(rows: list[dict], spec: SweepSpec, lv: dict[str, str], args) ->
     print(f"{'level':<7} {'budget':>9}  {'method':<16}" + seeds + f" {'met':>5} {'mean acc':>9}")
     methods = ["hdx", *[f"dance λ={lam:g}" for lam in lambdas], "nas-then-hw"]
     best_dance = {}
-    for lvl, b in lv.items():
-        t = float(b.split("<=")[1].removesuffix("ms"))
+    for lvl in lv:
+        t = lv_ms[lvl]
         cands = [(sum(ok for _, ok, _ in table[(f"dance λ={lam:g}", lvl)]),
                   np.mean([a for _, ok, a in table[(f"dance λ={lam:g}", lvl)] if ok] or [0.0]), lam)
                  for lam in lambdas]

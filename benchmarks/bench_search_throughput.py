@@ -37,11 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train_throughput import plain_sequential  # noqa: E402
 from hdx.model import Network  # noqa: E402
 from hdx.report.rundir import RunDir  # noqa: E402
+from hdx.runtime import resolve_device  # noqa: E402
 from hdx.search.config import load_search_config  # noqa: E402
 from hdx.search.loop import Searcher, load_data, prepare  # noqa: E402
 from hdx.search.manipulation import manipulate  # noqa: E402
 from hdx.train.config import load_train_config  # noqa: E402
-from hdx.train.trainer import autocast, param_groups, resolve_device  # noqa: E402
+from hdx.train.trainer import autocast, param_groups  # noqa: E402
 
 ARCH = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
 

@@ -57,15 +57,15 @@ def main() -> None:
     print()
     print(f"{'item':<30} value")
     rows = [
-        ("architecture", final["arch"]),
+        ("architecture", final.arch),
         ("width multiplier", f"{cfg.width_mult}"),
-        ("params / MACs", f"{final['params']:,} / {final['macs'] / 1e6:.1f} M"),
-        ("training images x epochs", f"{final['train_images']:,} x {cfg.epochs} (batch {cfg.batch_size}, "
+        ("params / MACs", f"{final.params:,} / {final.macs / 1e6:.1f} M"),
+        ("training images x epochs", f"{final.train_images:,} x {cfg.epochs} (batch {cfg.batch_size}, "
                                      f"lr {cfg.lr})"),
-        ("final train accuracy", f"{final['final_train_accuracy']:.2%}"),
-        ("TEST ACCURACY (10 000 images)", f"{final['test_accuracy']:.2%}  (goal >= {a.goal:.0%})"),
+        ("final train accuracy", f"{final.final_train_accuracy:.2%}"),
+        ("TEST ACCURACY (10 000 images)", f"{final.test_accuracy:.2%}  (goal >= {a.goal:.0%})"),
         ("wall time, total", f"{wall / 60:.1f} min  (goal <= {a.budget_min:.0f} min)"),
-        ("  of which training", f"{final['train_seconds'] / 60:.1f} min"),
+        ("  of which training", f"{final.train_seconds / 60:.1f} min"),
         ("CPU time obtained", f"{cpu / 60:.1f} min = {cpu / wall:.2f} cores on average "
                               f"({cfg.threads} thread(s) requested)"),
         ("load average before / after", f"{load0[0]:.2f} / {load1[0]:.2f} (1-min)"),
@@ -73,7 +73,7 @@ def main() -> None:
     ]
     for k, v in rows:
         print(f"{k:<30} {v}")
-    ok = final["test_accuracy"] >= a.goal and wall <= a.budget_min * 60
+    ok = final.test_accuracy >= a.goal and wall <= a.budget_min * 60
     print(f"result: {'PASS' if ok else 'MISS'}")
 
 

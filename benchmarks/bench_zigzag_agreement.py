@@ -27,7 +27,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from hdx.cost.analytical import AnalyticalModel
-from hdx.cost.zigzag_backend import ZigZagModel
+from hdx.cost.zigzag.adapter import ZigZagModel
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace
 from hdx.space.network import NetworkSpace

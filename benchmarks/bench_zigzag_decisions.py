@@ -5,7 +5,7 @@ Networks: ``--fixed`` named networks of the default space (smallest, largest, th
 plus ``--random`` seeded random ones. Designs: a sub-grid of the default accelerator grid spanning
 every dataflow and RF size (default PEx, PEy ∈ {8, 16, 24, 32}, RF ∈ {16, 64, 256} B, WS/OS/RS: 144).
 Both models use the grid's hardware parameters and technology table. ZigZag is driven through HDX's
-own translation (``hdx.cost.zigzag_backend``, LOMA with ``--lpf``, default ``lpf_limit=1``, FX/FY innermost).
+own translation (``hdx.cost.zigzag``, LOMA with ``--lpf``, default ``lpf_limit=1``, FX/FY innermost).
 
 ZigZag runs once per *unique* (layer shape, design) and its results are cached, one JSON line each, in
 ``--cache`` (default ``benchmarks/.cache/zigzag-<fingerprint>.jsonl``, keyed by ZigZag's fingerprint:
@@ -43,7 +43,8 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
-from hdx.cost.zigzag_backend import ZigZagModel, ordering_from_mapping
+from hdx.cost.zigzag.adapter import ZigZagModel
+from hdx.cost.zigzag.crosscheck import ordering_from_mapping
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace

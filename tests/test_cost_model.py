@@ -362,17 +362,6 @@ def test_speed_whole_grid(random_layers):
 
 
 # ------------------------------------------------------------------ reference cases (Timeloop + Accelergy)
-def _fidelity_module():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_cost_fidelity.py"
-    spec = importlib.util.spec_from_file_location("bench_cost_fidelity", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return mod
-
-
 def test_timeloop_reference_fidelity():
     import json
     import os
@@ -382,12 +371,13 @@ def test_timeloop_reference_fidelity():
     ref = Path(os.environ.get("HDX_REFERENCE", shared / "reference/reference_cases.json"))
     if not ref.is_file():
         pytest.skip(f"reference cases not found at {ref} (set HDX_REFERENCE)")
-    mod = _fidelity_module()
-    cases = mod.select_cases(json.loads(ref.read_text()))
+    from hdx.cost.reference_cases import case_setup, select_cases
+
+    cases = select_cases(json.loads(ref.read_text()))
     assert len(cases) >= 10
     err_c, err_e = [], []
     for case in cases:
-        hw, tech, acc, lt = mod.case_setup(case)
+        hw, tech, acc, lt = case_setup(case)
         c = AnalyticalModel(hw, tech).evaluate(lt, acc)
         err_c.append(abs(c.latency_cycles[0, 0] / case["result"]["cycles"] - 1))
         err_e.append(abs(c.energy_total_pj[0, 0] / case["result"]["energy_pJ"] - 1))

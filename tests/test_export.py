@@ -13,11 +13,10 @@ import pytest
 import yaml
 
 from hdx.cli.main import main
-from runs import tiny_run
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
+def run(tiny_run, tmp_path_factory) -> Path:
     return tiny_run(tmp_path_factory.mktemp("runs"), "hdx")
 
 
@@ -82,7 +81,7 @@ def test_zigzag_yaml_validates_and_equals_backend(run, tmp_path, capsys, monkeyp
     pytest.importorskip("zigzag")
     from zigzag.parser.accelerator_validator import AcceleratorValidator
 
-    from hdx.cost import zigzag_backend
+    from hdx.cost.zigzag import adapter
 
     out = tmp_path / "accel.yaml"
     assert main(["export", str(run), "--zigzag", str(out)]) == 0
@@ -100,7 +99,7 @@ def test_zigzag_yaml_validates_and_equals_backend(run, tmp_path, capsys, monkeyp
     assert main(args) == 0
     ref = json.loads(capsys.readouterr().out)
     # ZigZag again, now fed the exported file's accelerator instead of the backend's own description
-    monkeypatch.setattr(zigzag_backend, "accelerator_data", lambda *a, **k: yaml.safe_load(out.read_text()))
+    monkeypatch.setattr(adapter, "accelerator_data", lambda *a, **k: yaml.safe_load(out.read_text()))
     assert main(args) == 0
     got = json.loads(capsys.readouterr().out)
     assert got["total"] == ref["total"] and got["layers"] == ref["layers"]

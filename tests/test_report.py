@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from hdx.cli.main import main
-from runs import tiny_run
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> list[Path]:
+def runs(tiny_run, tmp_path_factory) -> list[Path]:
     base = tmp_path_factory.mktemp("runs")
     # hdx under the budgets, and DANCE with no cost term: the latter typically misses the latency budget
     return [tiny_run(base, "hdx"), tiny_run(base, "dance", method="dance", hw_lambda=0.0)]

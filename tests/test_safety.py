@@ -109,11 +109,10 @@ def test_checkpoint_with_unexpected_keys_is_one_line(tmp_path):
         RunDir(run, resume=True).load_checkpoint()
 
 
-def test_search_checkpoint_loads_weights_only(tmp_path):
+def test_search_checkpoint_loads_weights_only(tmp_path, tiny_config):
     """A real search checkpoint holds only what weights_only accepts (the state a resume needs)."""
     from hdx.search.config import load_search_config
     from hdx.search.loop import CHECKPOINT_KEYS, run_search
-    from test_search_loop import tiny_config
 
     cfg = load_search_config(str(tiny_config(tmp_path, epochs=2, eval_images=0, recheck_rounds=0)))
     run_search(cfg, tmp_path / "run")
@@ -196,9 +195,7 @@ def test_strict_json_everywhere(tmp_path):
         run.log({"loss": float("inf")})
 
 
-def test_search_that_diverges_stops_with_one_line_and_keeps_its_checkpoint(tmp_path, capsys):
-    from test_search_loop import tiny_config
-
+def test_search_that_diverges_stops_with_one_line_and_keeps_its_checkpoint(tmp_path, capsys, tiny_config):
     conf = tiny_config(tmp_path, epochs=2, warmup_epochs=1, supernet_mode="gumbel", tau0=1e-300)
     rc = main(["search", "--config", str(conf), "--out", str(tmp_path / "run")])
     assert rc == 2
@@ -223,11 +220,9 @@ def test_accelerator_text_overflow_is_one_line(text, msg, capsys):
     _one_line(capsys)
 
 
-def test_space_sizes_are_bounded_and_macs_never_wrap():
-    from test_search_loop import TINY_SPACE
-
+def test_space_sizes_are_bounded_and_macs_never_wrap(tiny_space):
     with pytest.raises(ValueError, match="less than or equal to 16384"):
-        NetworkSpaceConfig.model_validate({**TINY_SPACE, "stages": [{"channels": 4_000_000_000, "depth": 2}]})
+        NetworkSpaceConfig.model_validate({**tiny_space, "stages": [{"channels": 4_000_000_000, "depth": 2}]})
     with pytest.raises(HDXError, match="MACs, more than"):
         Layer("conv", c=16384, k=16384, h=2048, w=2048, r=15, s=15, padding=7)
     assert Layer("pointwise", c=1 << 14, k=1 << 14, h=64, w=64).macs > 0
@@ -304,9 +299,7 @@ def test_run_directory_rule(tmp_path):
     assert not any(p.name.startswith(".hdx-probe") for p in d.iterdir())
 
 
-def test_search_killed_before_first_checkpoint_restarts_in_place(tmp_path, capsys):
-    from test_search_loop import tiny_config
-
+def test_search_killed_before_first_checkpoint_restarts_in_place(tmp_path, capsys, tiny_config):
     conf = tiny_config(tmp_path, epochs=2, eval_images=0, recheck_rounds=0)
     run = tmp_path / "run"
     run.mkdir()

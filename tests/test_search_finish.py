@@ -3,16 +3,11 @@ accelerator choice under budgets, budget re-check, evaluator compatibility."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
 from hdx.budgets import parse_budgets
-from hdx.config import validate
-from hdx.cost.base import LayerCosts
 from hdx.cost.feasibility import choose_accelerator
-from hdx.cost.table import CostTable
 from hdx.errors import HDXError
 from hdx.metrics import Objective
 from hdx.search.finish import (
@@ -22,71 +17,14 @@ from hdx.search.finish import (
     min_achievable,
     require_achievable,
 )
-from hdx.space.accelerator import AcceleratorSpace, AcceleratorSpaceConfig
-from hdx.space.network import NetworkSpace, NetworkSpaceConfig
-
-
-class FakeCostModel:
-    """A small closed-form cost model (not the real one): more PEs → faster but larger; bigger RF →
-    less DRAM energy but larger; dataflows differ in utilisation. Enough trade-offs to test search."""
-
-    name = "fake"
-    version = "1"
-
-    def fingerprint(self) -> str:
-        return "fake-1"
-
-    def evaluate(self, layers, accels) -> LayerCosts:
-        macs = layers.macs.astype(np.float64)[:, None]
-        pes = (accels.pe_x * accels.pe_y).astype(np.float64)[None]
-        rf = accels.rf_bytes.astype(np.float64)[None]
-        util = np.array([0.9, 0.7, 0.8])[accels.dataflow][None]
-        dw = layers.is_depthwise[:, None]
-        util = np.where(dw, util * 0.35, util)
-        compute = np.ceil(macs / (pes * util))
-        data = (layers.c * layers.h * layers.w + layers.k * layers.p * layers.q).astype(np.float64)[:, None]
-        memory = data / 8.0 + 0 * pes
-        e_mac = macs * 1.0 + 0 * pes
-        e_rf = macs * 0.02 * np.sqrt(rf)
-        e_dram = data * 200.0 / np.log2(rf + 1) * np.array([1.0, 1.3, 0.8])[accels.dataflow][None]
-        zeros = np.zeros_like(e_mac)
-        area = {"pe": accels.pe_x * accels.pe_y * 400.0, "rf": accels.pe_x * accels.pe_y * rf[0] * 60.0,
-                "glb": accels.glb_bytes * 1.0, "noc": (accels.pe_x + accels.pe_y) * 50.0}
-        return LayerCosts(latency_cycles=np.maximum(compute, memory), compute_cycles=compute,
-                          memory_cycles=memory, energy_pj={"mac": e_mac, "rf": e_rf, "glb": zeros,
-                                                           "dram": e_dram},
-                          area_um2={k: np.asarray(v, dtype=np.float64) for k, v in area.items()},
-                          utilisation=np.minimum(1.0, macs / (compute * pes)), macs=layers.macs,
-                          clock_mhz=200.0)
-
-
-SMALL_SPACE = {
-    "name": "tiny", "resolution": 16, "num_classes": 10,
-    "stem": {"channels": 8}, "first_block": {"channels": 8, "expansion": 1},
-    "stages": [{"channels": 8, "depth": 2, "stride": 1}, {"channels": 16, "depth": 2, "stride": 2}],
-    "head": {"channels": 32}, "candidate_ops": ["mb3e3", "mb5e3", "mb3e6", "zero"],
-}
-SMALL_GRID = {"name": "tinygrid", "knobs": {"pe_x": [4, 8, 16], "pe_y": [4, 8], "rf_bytes": [16, 64],
-                                            "dataflow": ["ws", "os", "rs"], "glb_kib": [64]}}
-
-
-def small_setup():
-    space = NetworkSpace(validate(NetworkSpaceConfig, SMALL_SPACE, "test space"))
-    grid = AcceleratorSpace(validate(AcceleratorSpaceConfig, SMALL_GRID, "test grid"))
-    return space, grid, CostTable.build(space, grid, FakeCostModel())
 
 
 @pytest.fixture(scope="module")
-def setup():
-    return small_setup()
+def setup(small_setup):
+    return small_setup
 
 
-def all_archs(space: NetworkSpace) -> np.ndarray:
-    choices = [[space.op_names.index(o) for o in p.ops] for p in space.positions]
-    return np.array(list(itertools.product(*choices)), dtype=np.int64)
-
-
-def test_min_per_accel_matches_brute_force(setup):
+def test_min_per_accel_matches_brute_force(setup, all_archs):
     space, grid, table = setup
     archs = all_archs(space)
     assert len(archs) == space.size
@@ -99,7 +37,7 @@ def test_min_per_accel_matches_brute_force(setup):
                 np.testing.assert_allclose(table.network(arg[a][None])[metric][0, a], got[a], rtol=1e-12)
 
 
-def test_single_budget_detection_vs_brute_force(setup):
+def test_single_budget_detection_vs_brute_force(setup, all_archs):
     space, grid, table = setup
     m = table.network(all_archs(space))
     for metric, unit in (("latency", "ms"), ("energy", "mJ"), ("area", "mm2")):
@@ -115,7 +53,7 @@ def test_single_budget_detection_vs_brute_force(setup):
         assert min_achievable(table, parse_budgets([f"{metric}<={lo * 0.5}{unit}:soft"]), grid).feasible
 
 
-def test_joint_latency_area_detection_vs_brute_force(setup):
+def test_joint_latency_area_detection_vs_brute_force(setup, all_archs):
     space, grid, table = setup
     m = table.network(all_archs(space))
     lat, area = m["latency"], m["area"]
@@ -142,7 +80,7 @@ def test_joint_message_names_the_conflict(setup):
     assert not r.feasible and "cannot all be met" in r.message
 
 
-def test_best_accelerator_under_budgets_vs_brute_force(setup):
+def test_best_accelerator_under_budgets_vs_brute_force(setup, all_archs):
     space, grid, table = setup
     rng = np.random.default_rng(1)
     archs = all_archs(space)[rng.choice(space.size, 20, replace=False)]

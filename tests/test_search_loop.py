@@ -25,27 +25,8 @@ from hdx.search.finish import exhaustive_optimal
 from hdx.search.loop import run_search
 from hdx.space import AcceleratorSpace, NetworkSpace
 
-TINY_SPACE = {
-    "name": "tiny", "resolution": 16, "num_classes": 10,
-    "stem": {"channels": 8}, "first_block": {"channels": 8, "expansion": 1},
-    "stages": [{"channels": 16, "depth": 3, "stride": 1}, {"channels": 24, "depth": 3, "stride": 2}],
-    "head": {"channels": 64}, "candidate_ops": ["mb3e3", "mb3e6", "mb5e3", "mb7e6", "zero"],
-}
 
-
-def tiny_config(tmp: Path, **kw) -> Path:
-    space = tmp / "tiny_space.yaml"
-    space.write_text(yaml.safe_dump(TINY_SPACE))
-    cfg = {"space": str(space), "fake_data": True, "subset": 192, "val_fraction": 0.5, "eval_images": 64,
-           "batch_size": 32, "width_mult": 0.5, "epochs": 4, "warmup_epochs": 1, "arch_lr": 0.1,
-           "threads": 1, "progress": False, "bn_batches": 2, "recheck_steps": 10, "budgets": []}
-    cfg.update(kw)
-    p = tmp / "search.yaml"
-    p.write_text(yaml.safe_dump(cfg))
-    return p
-
-
-def tight_latency(tmp: Path) -> float:
+def tight_latency(tmp: Path, tiny_config) -> float:
     """~20th percentile of the exhaustive-optimal latency of random networks of the tiny space, and
     below the latency of the initial argmax network (so the search must act)."""
     space = NetworkSpace.load(tiny_config(tmp).parent / "tiny_space.yaml")
@@ -58,8 +39,8 @@ def tight_latency(tmp: Path) -> float:
     return float(min(np.quantile(lat, 0.2), 0.9 * init_lat))
 
 
-def test_short_hdx_search_meets_tight_budget(tmp_path):
-    t = tight_latency(tmp_path)
+def test_short_hdx_search_meets_tight_budget(tmp_path, tiny_config):
+    t = tight_latency(tmp_path, tiny_config)
     # no DANCE cost term: only the manipulation can bring latency down
     cfg = load_search_config(str(tiny_config(tmp_path, hw_lambda=0.0, budgets=[f"latency<={t:.6f}ms"])))
     final = run_search(cfg, tmp_path / "run").to_json()
@@ -77,7 +58,7 @@ def test_short_hdx_search_meets_tight_budget(tmp_path):
     assert "seconds" not in json.dumps(final)  # wall-clock only in timing.json
 
 
-def test_missed_budget_is_reported_infeasible_never_as_success(tmp_path, capsys):
+def test_missed_budget_is_reported_infeasible_never_as_success(tmp_path, capsys, tiny_config, tiny_space):
     # a budget 1 % above the fastest design of the whole space: a CE-only search (NAS->HW) will not
     # find that network, and the result must say so (exit code 3, feasible false, closest design)
     space = NetworkSpace.load(tiny_config(tmp_path).parent / "tiny_space.yaml")
@@ -101,8 +82,8 @@ def _cli(args: list[str], cwd: Path) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-def test_sigkill_and_resume_gives_identical_final(tmp_path):
-    t = tight_latency(tmp_path)
+def test_sigkill_and_resume_gives_identical_final(tmp_path, tiny_config):
+    t = tight_latency(tmp_path, tiny_config)
     conf = tiny_config(tmp_path, epochs=5, budgets=[f"latency<={t:.6f}ms"])
     a = _cli(["--config", str(conf), "--out", "A"], tmp_path)
     assert a.wait(timeout=600) == 0, a.stderr.read()
@@ -152,7 +133,7 @@ def test_cli_bad_input_exits_2_with_one_line_before_training(args, needle, tmp_p
     assert not out.exists()  # nothing trained, no run directory
 
 
-def test_cli_resume_refuses_other_options(tmp_path, capsys):
+def test_cli_resume_refuses_other_options(tmp_path, capsys, tiny_config):
     from hdx.config import dump_yaml
 
     (tmp_path / "config.yaml").write_text(dump_yaml(load_search_config(str(tiny_config(tmp_path)))))
@@ -164,14 +145,14 @@ def test_cli_resume_refuses_other_options(tmp_path, capsys):
     assert rc == 2 and "drop --config" in capsys.readouterr().err
 
 
-def test_cli_refuses_an_evaluator_of_another_space_grid_or_objective(tmp_path, capsys):
+def test_cli_refuses_an_evaluator_of_another_space_grid_or_objective(tmp_path, capsys, tiny_space):
     from hdx.evaluator import default_evaluator_path
 
     shipped = default_evaluator_path("dance_cifar10", "eyeriss_like", "edap")
     if not shipped.is_file():
         pytest.skip("no shipped learned evaluator in this build")
     space = tmp_path / "tiny.yaml"
-    space.write_text(yaml.safe_dump(TINY_SPACE))
+    space.write_text(yaml.safe_dump(tiny_space))
     grid = tmp_path / "grid.yaml"
     knobs = {"pe_x": [8, 16], "pe_y": [8, 16], "rf_bytes": [16, 64], "dataflow": ["ws"]}
     grid.write_text(yaml.safe_dump({"name": "othergrid", "knobs": knobs}))
@@ -186,7 +167,7 @@ def test_cli_refuses_an_evaluator_of_another_space_grid_or_objective(tmp_path, c
         assert not out.exists()
 
 
-def test_short_hdx_search_meets_latency_and_area_together(tmp_path):
+def test_short_hdx_search_meets_latency_and_area_together(tmp_path, tiny_config, tiny_space):
     from hdx.budgets import Budget
     from hdx.search.finish import min_achievable
 

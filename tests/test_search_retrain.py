@@ -53,9 +53,7 @@ def _final(path: Path) -> dict:
 
 
 @pytest.mark.skipif(CUDA, reason="the default device is CUDA here")
-def test_device_cpu_equals_default(tmp_path):
-    from tests.test_search_loop import tiny_config
-
+def test_device_cpu_equals_default(tmp_path, tiny_config):
     conf = tiny_config(tmp_path, epochs=2)
     assert main(["search", "--config", str(conf), "--out", str(tmp_path / "A")]) == 0
     assert main(["search", "--config", str(conf), "--device", "cpu", "--out", str(tmp_path / "B")]) == 0

@@ -63,7 +63,7 @@ def test_run_directory_and_final(fake, tmp_path):
     disk = json.loads((out / "final.json").read_text())
     assert disk["arch"] == DANCE_LAT and disk["epochs"] == 3 and 0 <= disk["test_accuracy"] <= 1
     assert disk["params"] > 0 and disk["macs"] > 0 and "torch" in disk["versions"]
-    assert final["test_accuracy"] == disk["test_accuracy"]
+    assert final.test_accuracy == disk["test_accuracy"]
     with pytest.raises(HDXError, match="already holds a run"):
         train(_cfg(fake), out, progress=False, log=lambda s: None)
 
@@ -104,7 +104,7 @@ def test_training_learns_fake_data(fake, tmp_path):
     # the fake classes differ by mean colour: a few epochs should beat chance (10 %) clearly
     final = train(_cfg(fake, epochs=6, lr=0.1, width_mult=0.5), tmp_path / "r", progress=False,
                   log=lambda s: None)
-    assert final["final_train_accuracy"] > 0.3
+    assert final.final_train_accuracy > 0.3
 
 
 # ----- CLI -------------------------------------------------------------------------------------------

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import types
 
 import numpy as np
 import pytest
 import torch
 
 import hdx
+from hdx import api
 from hdx.budgets import Budget, parse_budgets
 from hdx.cli.main import main
 from hdx.config import parse_overrides, with_overrides
@@ -21,14 +23,13 @@ from hdx.search.config import SearchConfig, load_search_config
 from hdx.search.guard import POLICIES, BudgetGuard
 from hdx.search.manipulation import manipulate
 from hdx.search.records import SCHEMA_VERSION, EpochRecord, SearchFinal, StepRecord
-from test_search_finish import all_archs, small_setup
 
 ARCH = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
 
 
 # ----- metrics and the one reference -------------------------------------------------------------------
-def test_reference_is_the_grid_median_of_the_mean_network_by_brute_force():
-    space, grid, table = small_setup()
+def test_reference_is_the_grid_median_of_the_mean_network_by_brute_force(small_setup, all_archs):
+    space, grid, table = small_setup
     m = table.network(all_archs(space))  # every network of the space [N, A]
     # uniform probabilities over each position's allowed ops: the expected cost is the plain mean over
     # all networks of the space (all_archs enumerates exactly the allowed ops per position)
@@ -84,8 +85,8 @@ def test_method_policies():
     assert set(POLICIES) == set(SearchConfig.model_fields["method"].annotation.__args__)
 
 
-def test_guard_targets_correction_and_state():
-    space, grid, table = small_setup()
+def test_guard_targets_correction_and_state(small_setup, all_archs):
+    space, grid, table = small_setup
     b = parse_budgets(["latency<=0.5ms", "area<=0.3mm2"])
     g = BudgetGuard(b, table, delta0=0.1, w=1.5, delta_max=1.0)
     assert [x.metric for x in g.steered] == ["latency"]
@@ -157,9 +158,8 @@ def test_every_search_config_field_can_be_overridden():
         with_overrides(base, {"epochs": 0})
 
 
-def test_cli_key_value_overrides_reach_the_run_config(tmp_path, capsys):
+def test_cli_key_value_overrides_reach_the_run_config(tmp_path, capsys, tiny_config):
     from hdx.config import read_yaml
-    from test_search_loop import tiny_config
 
     conf = tiny_config(tmp_path, epochs=2, recheck_rounds=0)
     rc = main(["search", "--config", str(conf), "--no-budget", "hw_lambda=0.3", "delta0=0.07", "seed=5",
@@ -191,15 +191,17 @@ def test_cost_budget_grammars_agree(capsys):
 
 
 def test_python_api_matches_the_cli(capsys):
-    r = hdx.cost(arch=ARCH, accel="16x16,rf=16,df=ws")
+    r = api.cost(arch=ARCH, accel="16x16,rf=16,df=ws")
     assert main(["cost", "--arch", ARCH, "--accel", "16x16,rf=16,df=ws", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(r.to_dict()))
     assert r.total["latency_ms"] == pytest.approx(sum(x["latency_ms"] for x in r.layers))
-    # hdx.search / hdx.train / hdx.cost are the callable packages (the API functions)
-    importlib.import_module("hdx.search.loop")  # binds hdx.search to the package
-    assert callable(hdx.search) and callable(hdx.train) and callable(hdx.cost)
+    # hdx.api is the facade (also reachable from `import hdx`); hdx.search / hdx.train / hdx.cost are
+    # plain packages, whatever was imported before
+    importlib.import_module("hdx.search.loop")
+    assert hdx.api is api and hdx.best_accelerator is api.best_accelerator
+    assert all(isinstance(m, types.ModuleType) for m in (hdx.search, hdx.train, hdx.cost))
     with pytest.raises(HDXError, match="epochs"):
-        hdx.search(epochs=0)
+        api.search(epochs=0)
     w = hdx.best_accelerator(arch=ARCH, objective="weighted", weights={"latency": 1, "energy": 1})
     lat = hdx.best_accelerator(arch=ARCH, objective="latency")
     assert w.choice.metrics["latency"] >= lat.choice.metrics["latency"]

@@ -25,7 +25,7 @@ ACCELS = [Accelerator(16, 16, 16, "ws"), Accelerator(8, 12, 32, "rs"), Accelerat
 @pytest.fixture(scope="module")
 def model():
     pytest.importorskip("zigzag", reason="zigzag-dse not installed (pip install 'hdx[zigzag]')")
-    from hdx.cost.zigzag_backend import ZigZagModel
+    from hdx.cost.zigzag.adapter import ZigZagModel
 
     return ZigZagModel(HardwareParams())
 
@@ -82,7 +82,7 @@ def test_depthwise_uses_more_than_one_row(model):
 
 @pytest.mark.zigzag
 def test_deterministic(model):
-    from hdx.cost.zigzag_backend import ZigZagModel
+    from hdx.cost.zigzag.adapter import ZigZagModel
 
     fresh = ZigZagModel(HardwareParams())  # no shared cache
     for layer in (LAYERS[0], LAYERS[2]):
@@ -100,7 +100,7 @@ def test_bad_inputs_raise_hdx_error(model):
         model.evaluate_one("conv", ACCELS[0])  # type: ignore[arg-type]
     with pytest.raises(HDXError, match="RF"):
         model.evaluate_one(LAYERS[0], Accelerator(4, 4, 1, "rs"))  # 1 byte holds no 16-bit word
-    from hdx.cost.zigzag_backend import ZigZagModel
+    from hdx.cost.zigzag.adapter import ZigZagModel
 
     with pytest.raises(HDXError, match="lpf_limit"):
         ZigZagModel(HardwareParams(), lpf_limit=0)
@@ -116,7 +116,7 @@ def test_zigzag_failure_is_wrapped(model):
 
 def test_missing_extra_gives_install_hint(monkeypatch):
     """Without zigzag-dse the backend says how to install it (no ImportError traceback)."""
-    from hdx.cost import zigzag_backend
+    from hdx.cost.zigzag import adapter
 
     real_import = builtins.__import__
 
@@ -127,13 +127,13 @@ def test_missing_extra_gives_install_hint(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(HDXError, match=r"pip install 'hdx\[zigzag\]'"):
-        zigzag_backend.ZigZagModel(HardwareParams())
+        adapter.ZigZagModel(HardwareParams())
 
 
 def test_spatial_unrolling_fits_loops_and_array():
     """Pure translation (no ZigZag needed): every unrolled loop stays within its bound, every axis within
     its PEs, and a depthwise layer unrolls G (never K or C)."""
-    from hdx.cost.zigzag_backend import spatial_unrolling
+    from hdx.cost.zigzag.translate import spatial_unrolling
 
     for layer in LAYERS + [Layer("conv", c=64, k=10, h=7, w=7, r=7, s=7, padding=3, name="k7")]:
         bounds = {"K": layer.k // layer.groups, "C": layer.c // layer.groups, "G": layer.groups,
@@ -170,7 +170,8 @@ def _hdx_mappings(accels: list[Accelerator]):
 def test_ordering_from_mapping_is_complete():
     # the ordering must cover exactly ZigZag's temporal loops (else ZigZag would search instead of
     # costing the given mapping), for every layer kind, dataflow and both roundings
-    from hdx.cost.zigzag_backend import ordering_from_mapping, temporal_sizes
+    from hdx.cost.zigzag.crosscheck import ordering_from_mapping
+    from hdx.cost.zigzag.translate import temporal_sizes
 
     accels = ACCELS + [Accelerator(4, 4, 8, "rs"), Accelerator(32, 8, 256, "ws"),
                        Accelerator(8, 32, 16, "os")]
@@ -193,7 +194,8 @@ def test_output_tiles_move_outside_the_reduction():
     # 1280 filters x 8x8 outputs on 16x32 RS: with the reduction (C) outermost, every psum would be held
     # across it (more than a 128 KiB GLB's half); with psum_words the output loops move outside C until
     # the psums held fit, as the analytical model's output tiles
-    from hdx.cost.zigzag_backend import _RED_DIMS, ordering_from_mapping, spatial_unrolling
+    from hdx.cost.zigzag.crosscheck import _RED_DIMS, ordering_from_mapping
+    from hdx.cost.zigzag.translate import spatial_unrolling
 
     layer = Layer("pointwise", c=128, k=1280, h=8, w=8, name="pw")
     acc = Accelerator(16, 32, 16, "rs")
@@ -218,7 +220,7 @@ def test_same_mapping_same_energy_in_both_models(model):
     # and technology table. Energy per (layer, accelerator): MAC energy equal; total within 20 % on
     # every pair, and the median |log ratio| below 0.1 (benchmarks/bench_zigzag_decisions.py
     # --hdx-mappings prints the same comparison over 7,000+ pairs)
-    from hdx.cost.zigzag_backend import ordering_from_mapping
+    from hdx.cost.zigzag.crosscheck import ordering_from_mapping
 
     ours, mapping = _hdx_mappings(ACCELS)
     logs = []
@@ -237,7 +239,7 @@ def test_grouped_convolutions_same_mapping_same_energy(model):
     # grouped (not depthwise) convolutions: G groups of C/G -> K/G channels. The same independent truth
     # as above: ZigZag's cost of the analytical mapper's own mapping, energy within 20 % on every pair
     from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
-    from hdx.cost.zigzag_backend import ordering_from_mapping
+    from hdx.cost.zigzag.crosscheck import ordering_from_mapping
 
     layers = [Layer("conv", c=32, k=64, h=16, w=16, r=3, s=3, padding=1, groups=4, name="g4"),
               Layer("conv", c=64, k=64, h=8, w=8, groups=8, name="g8pw")]

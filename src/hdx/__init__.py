@@ -1,26 +1,40 @@
 """HDX: co-design a neural network and its hardware accelerator by gradient descent under hard budgets.
 
-The Python API (:mod:`hdx.api`; the ``hdx`` commands are a thin layer over it)::
+The Python API is :mod:`hdx.api` (the ``hdx`` commands are a thin layer over it)::
 
-    hdx.cost(arch=..., accel="16x16,rf=16,df=ws" | "grid", budgets=..., objective=...)  -> CostReport
-    hdx.best_accelerator(arch=..., budgets="latency<=2ms", objective="edap")           -> BestAccelerator
-    hdx.search(budgets=["latency<=2ms"], epochs=8, out="runs/s1")                      -> SearchRun
-    hdx.train(arch=..., epochs=30, out="runs/t1")                                       -> dict (final.json)
+    from hdx.api import best_accelerator, cost, search, train
+
+    cost(arch=..., accel="16x16,rf=16,df=ws" | "grid", budgets=..., objective=...)  -> CostReport
+    best_accelerator(arch=..., budgets="latency<=2ms", objective="edap")           -> BestAccelerator
+    search(budgets=["latency<=2ms"], epochs=8, out="runs/s1")                      -> SearchRun
+    train(arch=..., epochs=30, out="runs/t1")                                       -> TrainFinal
+
+``hdx.best_accelerator`` and ``hdx.api`` are also reachable from ``import hdx`` alone (loaded on first
+use: ``import hdx`` imports neither numpy nor torch). ``hdx.cost``, ``hdx.search`` and ``hdx.train``
+are the packages of those names (cost models, the search, training), not the API functions.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-__all__ = ["__version__", "best_accelerator", "cost", "search", "train"]
+from typing import TYPE_CHECKING
+
+from hdx.version import __version__
+
+if TYPE_CHECKING:
+    from hdx import api
+    from hdx.api import best_accelerator
+
+__all__ = ["__version__", "api", "best_accelerator"]
 
 
-def __getattr__(name: str):
-    # lazy: `import hdx` stays light (no torch) until an API function is used
-    if name in ("cost", "search", "train"):  # callable packages (hdx._callable)
-        import importlib
+def __getattr__(name: str) -> object:
+    # PEP 562, lazy: `import hdx` stays light until the API is used
+    if name == "api":
+        import hdx.api  # sets the attribute; `from hdx import api` here would recurse into __getattr__
 
-        return importlib.import_module(f"hdx.{name}")
+        return hdx.api
     if name == "best_accelerator":
-        from hdx import api
+        from hdx.api import best_accelerator
 
-        return api.best_accelerator
+        return best_accelerator
     raise AttributeError(f"module 'hdx' has no attribute '{name}'")

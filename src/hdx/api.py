@@ -3,14 +3,16 @@ returns. The CLI is a thin layer over these; benchmarks and notebooks use them t
 
 Units everywhere: latency ms, energy mJ, area mm² (per-layer costs also in cycles and pJ).
 
->>> import hdx
->>> r = hdx.cost(arch="mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3", accel="16x16,rf=16,df=ws")
+>>> from hdx.api import best_accelerator, cost, search, train
+>>> r = cost(arch="mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3", accel="16x16,rf=16,df=ws")
 >>> r.total["latency_ms"], r.total["energy_pj"] * 1e-9          # ms, mJ          # doctest: +SKIP
->>> best = hdx.best_accelerator(arch="mb5e3,...", budgets="latency<=2ms")       # doctest: +SKIP
+>>> best = best_accelerator(arch="mb5e3,...", budgets="latency<=2ms")           # doctest: +SKIP
 >>> best.accelerator, best.choice.metrics                                      # doctest: +SKIP
->>> run = hdx.search(budgets=["latency<=2ms"], epochs=4, out="runs/s1")         # doctest: +SKIP
+>>> run = search(budgets=["latency<=2ms"], epochs=4, out="runs/s1")             # doctest: +SKIP
 >>> run.final.feasible, run.final.accelerator.accelerator                       # doctest: +SKIP
->>> hdx.train(arch=run.final.arch, epochs=30, out="runs/t1")                    # doctest: +SKIP
+>>> train(arch=run.final.arch, epochs=30, out="runs/t1").test_accuracy          # doctest: +SKIP
+
+Nothing here imports torch until :func:`search` or :func:`train` runs (``hdx cost`` stays light).
 """
 
 from __future__ import annotations
@@ -19,18 +21,31 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
 
-from hdx.budgets import Budget, parse_budgets
+from hdx.budgets import Budget, BudgetSpec, RelativeBudget, parse_budget_specs
 from hdx.errors import HDXError
 from hdx.metrics import Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
+
+if TYPE_CHECKING:
+    from hdx.cost.base import CostModel, LayerCosts
+    from hdx.cost.grid import BestAccelerator
+    from hdx.cost.table import CostTable
+    from hdx.search.config import SearchConfig
+    from hdx.search.loop import SearchSetup
+    from hdx.search.records import SearchFinal
+    from hdx.space.accelerator import AcceleratorSpace
+    from hdx.space.network import NetworkSpace
+    from hdx.train.config import TrainConfig
+    from hdx.train.records import TrainFinal
 
 __all__ = ["CostReport", "SearchRun", "best_accelerator", "cost", "search", "train"]
 
 
-def _objective(objective: str, weights: dict[str, float] | None, reference) -> Objective:
+def _objective(objective: str, weights: dict[str, float] | None,
+               reference: Callable[[], dict[str, float]]) -> Objective:
     """The objective (validated by :class:`Objective`); ``reference()`` gives the per-metric reference
     values, asked for only by ``weighted``."""
     obj = Objective(objective, weights if objective == "weighted" else None)
@@ -39,6 +54,41 @@ def _objective(objective: str, weights: dict[str, float] | None, reference) -> O
 
 # ---------------------------------------------------------------------------------------------------
 # cost
+class LayerCost(TypedDict):
+    """One layer's costs on the reported accelerator (cycles, ms, pJ, mm², MACs, PE utilisation)."""
+
+    name: str
+    kind: str
+    latency_cycles: float
+    latency_ms: float
+    energy_pj: float
+    area_mm2: float
+    macs: int
+    utilisation: float
+    mapping: NotRequired[str]  # with explain=True
+
+
+class TotalCost(TypedDict):
+    """The whole network's costs (cycles, ms, pJ, mm², MACs)."""
+
+    latency_cycles: float
+    latency_ms: float
+    energy_pj: float
+    area_mm2: float
+    macs: int
+
+
+class DesignCost(TypedDict):
+    """One design of the grid (``all_designs=True``): cycles, ms, pJ, mJ, mm²."""
+
+    accelerator: str
+    latency_cycles: float
+    latency_ms: float
+    energy_pj: float
+    energy_mj: float
+    area_mm2: float
+
+
 @dataclass
 class CostReport:
     """Costs of one network on one accelerator (per layer and total), and with ``accel="grid"`` the
@@ -48,16 +98,17 @@ class CostReport:
     accelerator: str
     backend: str
     model: str
-    layers: list[dict[str, Any]]
-    total: dict[str, float]
-    best: Any = None  # BestAccelerator with accel="grid"
-    designs: list[dict[str, Any]] | None = None
+    layers: list[LayerCost]
+    total: TotalCost
+    best: BestAccelerator | None = None  # with accel="grid"
+    designs: list[DesignCost] | None = None
     seconds: float = 0.0
     grid_name: str = ""
+    notes: list[str] = field(default_factory=list)  # what each relative budget (latency<=p20) resolved to
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON of ``hdx cost --json``."""
-        out: dict[str, Any] = {"arch": self.arch, "accelerator": self.accelerator, "backend": self.backend,
+        out: dict[str, object] = {"arch": self.arch, "accelerator": self.accelerator, "backend": self.backend,
                                "model": self.model, "total": self.total, "layers": self.layers}
         if self.best is not None:
             extra = {k: self.total[k] for k in ("latency_cycles", "energy_pj", "macs")}
@@ -88,7 +139,6 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     from hdx.cost import BACKENDS, get_cost_model
     from hdx.cost.base import check_finite
     from hdx.cost.grid import best_on_grid, evaluate_grid
-    from hdx.cost.table import CostTable
     from hdx.space.accelerator import AcceleratorSpace, AccelTable
     from hdx.space.network import NetworkSpace
     from hdx.workload import LayerTable
@@ -102,7 +152,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     if (arch is None) == (onnx is None):
         raise HDXError("give exactly one of arch (--arch, a network of the space) or onnx "
                        "(--onnx MODEL.onnx)")
-    blist = parse_budgets(budgets)
+    specs = parse_budget_specs(budgets)
     net = NetworkSpace.load(space)
     grid = AcceleratorSpace.load(accel_space)
     if onnx is not None:
@@ -117,20 +167,23 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
 
     t0 = time.perf_counter()
     best = None
+    notes: list[str] = []
     if grid_mode:
         pairs = len(layers) * len(grid)
         if backend == "zigzag" and pairs > 200:
             raise HDXError(f"accel grid with backend zigzag would run {pairs} ZigZag layer evaluations "
                            f"(~0.05-0.3 s each); use backend analytical for the grid, or one accelerator")
         costs, metrics = evaluate_grid(model, table, grid)
+        space_table = _SpaceTable(net, grid, model)
         if onnx is None:  # the space's one reference
-            obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model).reference())
+            obj = _objective(objective, weights, lambda: space_table().reference())
         else:  # a network outside the space: the median over the grid of its own metrics
             obj = _objective(objective, weights, lambda: {m: float(np.median(v)) for m, v in metrics.items()})
+        blist, notes = space_table.resolve(specs)
         best = best_on_grid(metrics, grid, obj, blist, seconds=time.perf_counter() - t0)
         col, acc = best.index, best.accelerator
     else:
-        if blist:
+        if specs:
             raise HDXError("budgets apply to accel='grid' only (--accel grid); drop them or search the grid")
         acc = grid.parse(accel)
         accels = AccelTable.from_accels([acc])
@@ -141,7 +194,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
 
     area_mm2 = float(um2_to_mm2(np.asarray(costs.area_total_um2).reshape(-1)[col]))
     e_layer = costs.energy_total_pj[:, col]
-    rows = []
+    rows: list[LayerCost] = []
     for i, ly in enumerate(layers):
         cyc = float(costs.latency_cycles[i, col])
         rows.append({"name": ly.name, "kind": ly.kind, "latency_cycles": cyc,
@@ -151,9 +204,11 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
         if explain:
             rows[-1]["mapping"] = _explain(costs, i, col, acc.dataflow)
     total_cyc = float(costs.latency_cycles[:, col].sum())
-    total = {"latency_cycles": total_cyc, "latency_ms": float(cycles_to_ms(total_cyc, costs.clock_mhz)),
-             "energy_pj": float(e_layer.sum()), "area_mm2": area_mm2, "macs": int(table.macs.sum())}
-    designs = None
+    total: TotalCost = {"latency_cycles": total_cyc,
+                        "latency_ms": float(cycles_to_ms(total_cyc, costs.clock_mhz)),
+                        "energy_pj": float(e_layer.sum()), "area_mm2": area_mm2,
+                        "macs": int(table.macs.sum())}
+    designs: list[DesignCost] | None = None
     if all_designs:
         lat = costs.latency_cycles.sum(0)
         en = costs.energy_total_pj.sum(0)
@@ -163,10 +218,34 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                     "energy_mj": float(pj_to_mj(en[j])), "area_mm2": float(np.broadcast_to(ar, lat.shape)[j])}
                    for j in range(len(grid))]
     return CostReport(name, str(acc), backend, getattr(model, "name", backend), rows, total, best,
-                      designs, seconds, grid.name)
+                      designs, seconds, grid.name, notes)
 
 
-def _explain(costs, i: int, col: int, dataflow: str) -> str:
+class _SpaceTable:
+    """The space's cost table on the grid, built on first use (the ``weighted`` reference and relative
+    budgets need it; a plain ``hdx cost`` does not)."""
+
+    def __init__(self, net: NetworkSpace, grid: AcceleratorSpace, model: CostModel):
+        self.net, self.grid, self.model = net, grid, model
+        self._table: CostTable | None = None
+
+    def __call__(self) -> CostTable:
+        from hdx.cost.table import CostTable
+
+        if self._table is None:
+            self._table = CostTable.build(self.net, self.grid, self.model)
+        return self._table
+
+    def resolve(self, specs: list[BudgetSpec]) -> tuple[list[Budget], list[str]]:
+        """Absolute budgets (relative ones resolved on the space, :mod:`hdx.cost.relative`) and notes."""
+        if not any(isinstance(b, RelativeBudget) for b in specs):
+            return list(specs), []  # type: ignore[arg-type]
+        from hdx.cost.relative import resolve
+
+        return resolve(specs, self(), self.net)
+
+
+def _explain(costs: LayerCosts, i: int, col: int, dataflow: str) -> str:
     from hdx.cost.analytical import describe_mapping
 
     if costs.mapping is None:
@@ -176,13 +255,13 @@ def _explain(costs, i: int, col: int, dataflow: str) -> str:
 
 def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, float] | None = None,
                      budgets: str | Sequence[str | Budget] | None = None, space: str = "dance_cifar10",
-                     accel_space: str = "eyeriss_like", backend: str = "analytical", require: bool = True):
+                     accel_space: str = "eyeriss_like", backend: str = "analytical", require: bool = True
+                     ) -> BestAccelerator:
     """The accelerator of ``accel_space`` minimising ``objective`` for ``arch`` under the hard ``budgets``
     (exhaustive). ``require=False`` returns the closest design (``choice.feasible`` False) instead of
     raising when nothing fits. Returns a :class:`~hdx.cost.grid.BestAccelerator`."""
     from hdx.cost import get_cost_model
     from hdx.cost.grid import best_for_layers
-    from hdx.cost.table import CostTable
     from hdx.space.accelerator import AcceleratorSpace
     from hdx.space.network import NetworkSpace
     from hdx.workload import LayerTable
@@ -190,9 +269,11 @@ def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, f
     net = NetworkSpace.load(space)
     grid = AcceleratorSpace.load(accel_space)
     model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
-    obj = _objective(objective, weights, lambda: CostTable.build(net, grid, model).reference())
+    space_table = _SpaceTable(net, grid, model)
+    obj = _objective(objective, weights, lambda: space_table().reference())
     layers = LayerTable(net.layers(net.parse_arch(arch)))
-    return best_for_layers(model, layers, grid, obj, parse_budgets(budgets), require=require)[0]
+    blist, _ = space_table.resolve(parse_budget_specs(budgets))
+    return best_for_layers(model, layers, grid, obj, blist, require=require)[0]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -201,18 +282,23 @@ def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, f
 class SearchRun:
     """A finished search: its :class:`~hdx.search.records.SearchFinal`, run directory and config."""
 
-    final: Any  # SearchFinal
+    final: SearchFinal
     out: Path
-    config: Any  # SearchConfig
-    extra: dict[str, Any] = field(default_factory=dict)
+    config: SearchConfig
 
 
-SEARCH_RESUME_FREE = ("progress", "threads", "data")
+#: ``on_start(cfg, setup, out, threads)`` of :func:`search`
+OnStart = Callable[["SearchConfig", "SearchSetup", Path, int], None]
 
 
-def search(*, config: str | Path | Any | None = None, out: str | Path | None = None, resume: bool = False,
-           budgets: str | Sequence[str] | None = None, overrides: dict[str, Any] | None = None,
-           on_start: Callable | None = None, **fields: Any) -> SearchRun:
+def _given(overrides: dict[str, object] | None, fields: dict[str, object]) -> dict[str, object]:
+    return {**(overrides or {}), **fields}
+
+
+def search(*, config: str | Path | SearchConfig | None = None, out: str | Path | None = None,
+           resume: bool = False, budgets: str | Sequence[str] | None = None,
+           overrides: dict[str, object] | None = None, on_start: OnStart | None = None,
+           **fields: object) -> SearchRun:
     """Run ``hdx search``: co-design a network and its accelerator under ``budgets``.
 
     ``config``: a shipped name, a YAML path or a :class:`~hdx.search.config.SearchConfig` (default: the
@@ -223,58 +309,58 @@ def search(*, config: str | Path | Any | None = None, out: str | Path | None = N
     training. Bad input raises a one-line :class:`~hdx.errors.HDXError` before any work.
     """
     from hdx.config import load_config, with_overrides
-    from hdx.report.rundir import check_out_dir, resume_config
+    from hdx.report.rundir import RunDir
     from hdx.runtime import apply_threads
     from hdx.search.config import SearchConfig
     from hdx.search.loop import prepare, run_search
 
-    given = {**(overrides or {}), **fields}
+    given = _given(overrides, fields)
     if budgets is not None:
         given["budgets"] = [budgets] if isinstance(budgets, str) else list(budgets)
+    if resume and out is None:
+        raise HDXError("resume needs out (the run directory to continue)")
+    out = Path(out or f"runs/search-{time.strftime('%Y%m%d-%H%M%S')}")
+    run = RunDir.checked(out, resume=resume)  # the run-directory rule and a writable folder, once
     if resume:
-        if out is None:
-            raise HDXError("resume needs out (the run directory to continue)")
-        cfg = resume_config(SearchConfig, out, given, free=SEARCH_RESUME_FREE, command="hdx search")
+        cfg = run.resumed_config(SearchConfig, given)
     else:
         base = config if isinstance(config, SearchConfig) else load_config(SearchConfig, config or "default",
                                                                             "search")
         cfg = with_overrides(base, given) if given else base
-        out = out or f"runs/search-{time.strftime('%Y%m%d-%H%M%S')}"
-        check_out_dir(out)  # the run-directory rule and a writable folder, before any work
     n_threads = apply_threads(cfg.threads)
     setup = prepare(cfg)  # every input error is raised here, before any data loading or training
     if on_start is not None:
-        on_start(cfg, setup, Path(out), n_threads)
-    final = run_search(cfg, out, resume=resume, setup=setup)
-    return SearchRun(final, Path(out), cfg)
+        on_start(cfg, setup, out, n_threads)
+    final = run_search(cfg, run, setup=setup)
+    return SearchRun(final, out, cfg)
 
 
-TRAIN_RESUME_FREE = ("data", "device", "threads", "channels_last")
-
-
-def train(*, config: str | Path | Any | None = None, out: str | Path | None = None, resume: bool = False,
-          progress: bool = True, overrides: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+def train(*, config: str | Path | TrainConfig | None = None, out: str | Path | None = None,
+          resume: bool = False, progress: bool = True, overrides: dict[str, object] | None = None,
+          **fields: object) -> TrainFinal:
     """Run ``hdx train``: train one architecture (``arch="..."``) from scratch on CIFAR-10.
 
     ``config``: shipped name, YAML path or :class:`~hdx.train.config.TrainConfig`; ``fields`` /
     ``overrides``: any config field; ``resume`` continues the run in ``out`` (same rule as
-    :func:`search`). Returns the run's ``final.json`` content (test accuracy, params, MACs, ...).
+    :func:`search`). Returns the run's :class:`~hdx.train.records.TrainFinal` (``final.json``: test
+    accuracy in [0, 1], params, MACs, ...).
     """
     from datetime import UTC, datetime
 
     from hdx.config import load_config, with_overrides
-    from hdx.report.rundir import resume_config
+    from hdx.report.rundir import RunDir
     from hdx.train.config import TrainConfig
     from hdx.train.trainer import train as run_train
 
-    given = {**(overrides or {}), **fields}
+    given = _given(overrides, fields)
+    if resume and out is None:
+        raise HDXError("resume needs out (the run directory to continue)")
+    out = Path(out or Path("runs") / f"train-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}")
+    run = RunDir.checked(out, resume=resume)
     if resume:
-        if out is None:
-            raise HDXError("resume needs out (the run directory to continue)")
-        cfg = resume_config(TrainConfig, out, given, free=TRAIN_RESUME_FREE, command="hdx train")
+        cfg = run.resumed_config(TrainConfig, given)
     else:
         base = (config if isinstance(config, TrainConfig)
                 else load_config(TrainConfig, config or "default", "train"))
         cfg = with_overrides(base, given) if given else base
-        out = out or Path("runs") / f"train-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
-    return run_train(cfg, out, resume=resume, progress=progress)
+    return run_train(cfg, run, progress=progress)

@@ -1,4 +1,5 @@
-"""CPU thread policy and step timing shared by ``hdx search`` and ``hdx train``.
+"""Where a run computes: the device (:func:`resolve_device`), the CPU thread policy and step timing,
+shared by ``hdx search`` and ``hdx train``.
 
 **Default thread policy** (``threads: null``). torch's own default uses every core, and its OpenMP
 workers spin-wait for each other: when other processes keep cores busy, one descheduled worker stalls
@@ -21,6 +22,35 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
+
+from hdx.errors import HDXError
+
+if TYPE_CHECKING:
+    import torch
+
+#: device names every config accepts (besides ``cuda:N``)
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+
+
+def check_device(v: str) -> str:
+    """A device name HDX accepts: auto, cpu, cuda, cuda:N (or mps); ValueError otherwise (a config
+    validator turns it into one line naming the field)."""
+    if v not in DEVICES and not (v.startswith("cuda:") and v[5:].isdigit()):
+        raise ValueError(f"device '{v}': use auto, cpu, cuda or cuda:N")
+    return v
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when present, else CPU; an unavailable CUDA device is a clear error."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise HDXError(f"device '{name}' requested but CUDA is not available here; use --device cpu or auto")
+    return dev
 
 #: the most threads any option accepts
 MAX_THREADS = 1024

@@ -145,6 +145,13 @@ class LayerTable:
             raise HDXError("empty workload: at least one layer is needed")
         return out
 
+    def to_layers(self) -> list[Layer]:
+        """The table's rows as :class:`Layer` objects (names kept)."""
+        return [Layer(kind=LAYER_KINDS[int(self.kind[i])], c=int(self.c[i]), k=int(self.k[i]),  # type: ignore[arg-type]
+                      h=int(self.h[i]), w=int(self.w[i]), r=int(self.r[i]), s=int(self.s[i]),
+                      stride=int(self.stride[i]), padding=int(self.padding[i]), groups=int(self.groups[i]),
+                      n=int(self.n[i]), name=self.names[i]) for i in range(len(self))]
+
     @property
     def is_depthwise(self) -> np.ndarray:
         return self.kind == KIND_CODE["depthwise"]

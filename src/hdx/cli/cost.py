@@ -34,7 +34,7 @@ def cost_cmd(
                                 "reference, so equal weights count 1 % of each alike)."),
     budget: list[str] = typer.Option(None, "--budget", help="Hard budgets for the grid search, repeatable or "
                                      "comma-separated: 'latency<=2ms', 'energy<=0.8mJ', latency=2,area=1.5 "
-                                     "(no unit: ms, mJ, mm2)."),
+                                     "(no unit: ms, mJ, mm2), 'latency<=p20' (the space's 20th percentile)."),
     backend: str = typer.Option("analytical", "--backend", help="Cost model: analytical or zigzag."),
     space: str = typer.Option("dance_cifar10", "--space", help="Network space: shipped name or YAML path."),
     accel_space: str = typer.Option("eyeriss_like", "--accel-space", help="Accelerator space (grid and "
@@ -63,6 +63,8 @@ def cost_cmd(
     report = cost(arch=arch, onnx=onnx, accel=accel, objective=objective, weights=parse_weights(weights),
                   budgets=budget, backend=backend, space=space, accel_space=accel_space, explain=explain,
                   all_designs=all_designs)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
     out = report.to_dict()
     if as_json:
         from hdx.safeio import dumps_json

@@ -16,8 +16,8 @@ try:  # newer typer vendors click and raises its own Exit/Abort (even when click
 except ModuleNotFoundError:  # typer < 0.20 depends on click
     from click.exceptions import Abort, ClickException, Exit
 
-from hdx import __version__
 from hdx.errors import HDXError, Interrupted
+from hdx.version import __version__
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="HDX: co-design a neural network and its accelerator under hard budgets.")
@@ -39,7 +39,7 @@ def _register() -> None:
     """Import the command modules (each adds its commands to ``app``)."""
     import importlib
 
-    for mod in ("cost", "train", "search", "evaluator", "report", "export", "sweep", "tabulate"):
+    for mod in ("cost", "train", "search", "evaluator", "report", "export", "sweep", "tabulate", "data"):
         importlib.import_module(f"hdx.cli.{mod}")
 
 
@@ -79,6 +79,3 @@ def run() -> None:
     """Console-script entry: exit with :func:`main`'s code."""
     sys.exit(main())
 
-
-if __name__ == "__main__":
-    run()

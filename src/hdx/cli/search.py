@@ -92,8 +92,11 @@ def search_cmd(
                        f"from the beginning with its saved config", err=True)
 
     def announce(cfg: SearchConfig, setup, out_dir: Path, n_threads: int) -> None:
-        typer.echo(f"hdx search: method {cfg.method}, objective {cfg.objective}, budgets "
-                   f"{', '.join(cfg.budgets) or 'none'}, evaluator {setup.evaluator_kind}, "
+        for note in setup.notes:
+            typer.echo(f"note: {note}", err=True)
+        budgets = ", ".join(b.text() for b in setup.budgets) or "none"
+        typer.echo(f"hdx search: method {cfg.method}, objective {cfg.objective}, budgets {budgets}, "
+                   f"evaluator {setup.evaluator_kind}, "
                    f"{cfg.epochs} epochs ({cfg.warmup_epochs} warm-up), width {cfg.width_mult}, subset "
                    f"{cfg.subset or 'all'}, seed {cfg.seed}, {n_threads} thread(s) -> {out_dir}", err=True)
 

@@ -52,7 +52,5 @@ def train_cmd(
         final = train(config=config, out=out, resume=resume, progress=not quiet, overrides=given)
     except KeyboardInterrupt:
         raise Interrupted(f"resume with `hdx train --out {out} --resume`") from None
-    typer.echo(f"arch {final['arch']}  test accuracy {final['test_accuracy']:.2%}  "
-               f"params {final['params']:,}  "
-               f"MACs {final['macs'] / 1e6:.1f} M  epochs {final['epochs']}  "
-               f"train {final['train_seconds']:.0f} s")
+    typer.echo(f"arch {final.arch}  test accuracy {final.test_accuracy:.2%}  params {final.params:,}  "
+               f"MACs {final.macs / 1e6:.1f} M  epochs {final.epochs}  train {final.train_seconds:.0f} s")

@@ -1,6 +1,6 @@
 """Ground-truth hardware cost models behind one interface (:class:`hdx.cost.base.CostModel`).
 
-The package is callable: ``hdx.cost(...)`` is :func:`hdx.api.cost`.
+The costing of a network (``hdx cost``) is :func:`hdx.api.cost`; nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def get_cost_model(backend: Literal["analytical", "zigzag"] | str = "analytical"
         except ImportError:
             raise HDXError("the zigzag backend needs the optional extra: pip install 'hdx[zigzag]'") from None
         try:
-            from hdx.cost.zigzag_backend import ZigZagModel
+            from hdx.cost.zigzag.adapter import ZigZagModel
         except ModuleNotFoundError as e:
             if e.name and e.name.startswith("hdx"):
                 raise HDXError("the zigzag backend is not part of this build of hdx; "
@@ -46,7 +46,3 @@ def get_cost_model(backend: Literal["analytical", "zigzag"] | str = "analytical"
         return TabulatedModel(backend, hardware)
     raise HDXError(f"unknown cost backend '{backend}': use one of {', '.join(BACKENDS)} or a cost table "
                    f"file (.npz, made by hdx cost tabulate)")
-
-from hdx._callable import make_callable  # noqa: E402
-
-make_callable(__name__, "cost")

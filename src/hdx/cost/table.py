@@ -19,9 +19,9 @@ accelerator (:meth:`CostTable.min_per_accel`) and the reference values of the ``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel, check_finite
 from hdx.errors import HDXError
@@ -30,6 +30,11 @@ from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
 
+if TYPE_CHECKING:
+    from hdx.cost.table_torch import CostTableTorch
+
+#: architectures gathered at once by :meth:`CostTable.network_additive` (bounds its [B, L, A, C] temporary)
+CHUNK = 128
 # columns of the additive part of the table: latency (cycles) and energy per part (pJ)
 _COLS: tuple[str, ...] = ("latency_cycles", *(f"energy_{p}_pj" for p in ENERGY_PARTS))
 
@@ -100,18 +105,35 @@ class CostTable:
         return {"latency": lat_ms, "energy": energy_mj, "area": np.broadcast_to(self.area_mm2, lat_ms.shape)}
 
     def network_additive(self, op_idx: np.ndarray) -> np.ndarray:
-        """Raw additive columns [B, A, C] for architectures given as op indices [B, L]."""
+        """Raw additive columns [B, A, C] for architectures given as op indices [B, L] (gathered in
+        chunks of :data:`CHUNK` architectures: the [B, L, A, C] gather stays small)."""
         op_idx = np.atleast_2d(np.asarray(op_idx, dtype=np.int64))
         L = self.num_positions
         if op_idx.shape[-1] != L:
             raise HDXError(f"architecture has {op_idx.shape[-1]} positions, table has {L}")
         if not np.all(self.allowed_mask[np.arange(L), op_idx]):
             raise HDXError("architecture uses an op not allowed at its position (e.g. zero at a stage start)")
-        return self.fixed[None] + self.per_op[np.arange(L)[None, :], op_idx].sum(1)
+        pos = np.arange(L)[None, :]
+        parts = [self.fixed[None] + self.per_op[pos, op_idx[i: i + CHUNK]].sum(1)
+                 for i in range(0, op_idx.shape[0], CHUNK)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def network(self, op_idx: np.ndarray) -> dict[str, np.ndarray]:
         """Ground-truth metrics (ms, mJ, mm²) of architectures [B, L] on every accelerator: [B, A] each."""
         return self._to_metrics(self.network_additive(op_idx))
+
+    def optimal(self, op_idx: np.ndarray, objective: Objective) -> dict[str, np.ndarray]:
+        """Metrics of each network (op indices [B, L]) on its ``objective``-optimal accelerator: [B] each
+        (ms, mJ, mm²), plus ``accel_index`` [B] (exhaustive over the grid)."""
+        op_idx = np.atleast_2d(np.asarray(op_idx, dtype=np.int64))
+        out: dict[str, list[np.ndarray]] = {}
+        for i in range(0, op_idx.shape[0], CHUNK):
+            m = self.network(op_idx[i: i + CHUNK])
+            best = np.argmin(objective.of(m), axis=1)
+            for k, v in m.items():
+                out.setdefault(k, []).append(np.take_along_axis(v, best[:, None], 1)[:, 0])
+            out.setdefault("accel_index", []).append(best)
+        return {k: np.concatenate(v) for k, v in out.items()}
 
     def arch_metrics(self, op_idx: np.ndarray) -> dict[str, np.ndarray]:
         """Ground-truth metrics of one architecture (op indices [L]) on every accelerator: [A] each."""
@@ -166,28 +188,8 @@ class CostTable:
         return Objective(name, weights or {m: 1.0 for m in METRICS}).with_reference(self.reference())
 
     def torch_view(self, dtype=None) -> CostTableTorch:
-        """The table as a torch module (buffers follow ``.to(device)``) for differentiable lookups."""
+        """The table as a torch module (buffers follow ``.to(device)``) for differentiable lookups
+        (:mod:`hdx.cost.table_torch`; torch is imported here, never by this module)."""
+        from hdx.cost.table_torch import CostTableTorch
+
         return CostTableTorch(self, dtype)
-
-
-class CostTableTorch(torch.nn.Module):
-    """Torch view of a :class:`CostTable`: :meth:`expected` is differentiable in the probabilities."""
-
-    def __init__(self, table: CostTable, dtype=None):
-        super().__init__()
-        dtype = dtype or torch.float64
-        L, n_ops, A, C = table.per_op.shape
-        self.register_buffer("fixed", torch.as_tensor(table.fixed, dtype=dtype), persistent=False)
-        self.register_buffer("per_op", torch.as_tensor(table.per_op.reshape(L * n_ops, A * C), dtype=dtype),
-                             persistent=False)
-        self.register_buffer("area", torch.as_tensor(table.area_mm2, dtype=dtype), persistent=False)
-        self.clock_mhz = float(table.clock_mhz)
-        self.shape = (A, C)
-
-    def expected(self, probs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Exact expected metrics of every accelerator [B, A] under probabilities [B, L, n_ops]."""
-        B = probs.shape[0]
-        A, C = self.shape
-        add = self.fixed + (probs.to(self.per_op.dtype).reshape(B, -1) @ self.per_op).reshape(B, A, C)
-        return {"latency": cycles_to_ms(add[..., 0], self.clock_mhz),
-                "energy": pj_to_mj(add[..., 1:].sum(-1)), "area": self.area.expand(B, -1)}

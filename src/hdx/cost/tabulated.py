@@ -102,10 +102,8 @@ class TabulatedModel:
         return str(self.meta["fingerprint"])
 
     def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
-        from hdx.cost.zigzag_backend import _layers_of
-
         rows = []
-        for ly in _layers_of(layers):
+        for ly in layers.to_layers():
             i = self._rows.get(layer_key(ly))
             if i is None:
                 raise HDXError(f"layer {ly.name or ly.kind} ({ly.kind} c={ly.c} k={ly.k} {ly.h}x{ly.w} "

@@ -1,9 +1,10 @@
-"""CIFAR-10 from a folder in the standard python pickle layout (DESIGN.md §9).
+"""CIFAR-10 from a folder in the standard python pickle layout.
 
 The folder holds ``data_batch_1`` … ``data_batch_5`` and ``test_batch`` (each a pickled dict with
-``data``: uint8 [N, 3072] in CHW order and ``labels``: N ints in 0..9). Nothing is downloaded and
-nothing is cached: the files are read, validated (shape, dtype, label range — not the official md5,
-which these files do not match) and returned as tensors.
+``data``: uint8 [N, 3072] in CHW order and ``labels``: N ints in 0..9). The files are read, validated
+(shape, dtype, label range; the archive's md5 is checked when :mod:`hdx.data.fetch` downloads it) and
+returned as tensors. Where the folder is found: :func:`resolve_data_dir` (an explicit path, then
+``$HDX_DATA``, then the user cache, then a download where the command allows it).
 
 The pickles are read with :class:`hdx.safeio.RestrictedUnpickler`: numpy array reconstruction and plain
 builtins only, so a crafted file can never run code; a file naming any other global is refused with
@@ -13,6 +14,8 @@ one line naming the file. Each file is capped at :data:`MAX_BATCH_BYTES` before 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +33,9 @@ IMAGE_SHAPE = (3, 32, 32)
 #: a real batch is ~31 MB (10 000 images); refuse anything far larger before parsing it
 MAX_BATCH_BYTES = 64 << 20
 
-_WHERE = (f"put the CIFAR-10 python files (cifar-10-batches-py: data_batch_1..5, test_batch) in a folder "
-          f"and point to it with --data PATH or the {ENV_VAR} environment variable")
+_WHERE = (f"fetch it with `hdx data fetch cifar10`, or put the CIFAR-10 python files (cifar-10-batches-py: "
+          f"data_batch_1..5, test_batch) in a folder and point to it with --data PATH or the {ENV_VAR} "
+          f"environment variable")
 
 
 @dataclass(frozen=True)
@@ -45,17 +49,53 @@ class Cifar10:
     path: Path
 
 
-def resolve_data_dir(path: str | Path | None = None) -> Path:
-    """The CIFAR-10 folder: ``path`` if given, else ``$HDX_DATA``; a clear error if neither exists."""
-    if path is None:
-        env = os.environ.get(ENV_VAR)
-        if not env:
-            raise DataError(f"no CIFAR-10 folder given: {_WHERE}")
-        path = env
-    p = Path(path).expanduser()
-    if not p.is_dir():
-        raise DataError(f"CIFAR-10 folder not found: {p}; {_WHERE}")
-    return p
+def _cifar_in(folder: Path) -> Path | None:
+    """``folder`` or ``folder/cifar-10-batches-py``, whichever holds the CIFAR-10 files (None: neither)."""
+    from hdx.data.fetch import CIFAR10, complete
+
+    for cand in (folder, folder / CIFAR10.folder):
+        if complete(cand, CIFAR10):
+            return cand
+    return None
+
+
+def _partial(folder: Path) -> bool:
+    """Whether ``folder`` holds some CIFAR-10 batch file (a damaged copy: reading it names what is wrong)."""
+    return folder.is_dir() and any((folder / f).exists() for f in (*TRAIN_FILES, TEST_FILE))
+
+
+def resolve_data_dir(path: str | Path | None = None, *, download: bool = False,
+                     progress: bool = True, log: Callable[[str], None] | None = None) -> Path:
+    """The CIFAR-10 folder: ``path`` if given (the folder itself or one holding
+    ``cifar-10-batches-py``), else the first of ``$HDX_DATA`` and the user cache
+    (:func:`hdx.data.fetch.cache_dir`) that holds it, else — with ``download`` and unless
+    ``HDX_OFFLINE`` is set — a download (:func:`hdx.data.fetch.fetch`, said on ``log``). One-line
+    :class:`DataError` otherwise."""
+    from hdx.data import fetch
+
+    if path is not None:
+        p = Path(path).expanduser()
+        found = _cifar_in(p)
+        if found is None and not p.is_dir():
+            raise DataError(f"CIFAR-10 folder not found: {p}; {_WHERE}")
+        return found or p  # a folder with missing or damaged files: reading it names the file
+    env = os.environ.get(ENV_VAR)
+    places = ([Path(env).expanduser()] if env else []) + [fetch.cache_dir()]
+    for place in places:
+        found = _cifar_in(place)
+        if found is not None:
+            return found
+        if _partial(place):
+            return place
+    looked = " nor ".join(str(p) for p in places)
+    if not download:
+        raise DataError(f"no CIFAR-10 in {looked} ({ENV_VAR} {'is ' + env if env else 'unset'}); {_WHERE}")
+    if fetch.offline():
+        raise DataError(fetch.offline_message(fetch.source(), f"{fetch.ENV_OFFLINE} is set"))
+    say = log or (lambda s: print(s, file=sys.stderr, flush=True))
+    say(f"CIFAR-10 is neither in {looked}: downloading it once into {fetch.download_dir()} "
+        f"(`hdx data fetch cifar10` does the same)")
+    return fetch.fetch("cifar10", progress=progress, log=say)
 
 
 def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -91,9 +131,11 @@ def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(-1, *IMAGE_SHAPE), y
 
 
-def load_cifar10(path: str | Path | None = None) -> Cifar10:
-    """Read and validate CIFAR-10 from ``path`` (else ``$HDX_DATA``). No download, no cache."""
-    root = resolve_data_dir(path)
+def load_cifar10(path: str | Path | None = None, *, download: bool = False, progress: bool = True,
+                 log: Callable[[str], None] | None = None) -> Cifar10:
+    """Read and validate CIFAR-10 from the folder :func:`resolve_data_dir` finds (``download``: fetch
+    it when it is nowhere; ``hdx search`` and ``hdx train`` allow that)."""
+    root = resolve_data_dir(path, download=download, progress=progress, log=log)
     tr = [read_batch(root / f) for f in TRAIN_FILES]
     tx, ty = read_batch(root / TEST_FILE)
     return Cifar10(train_x=torch.from_numpy(np.concatenate([b[0] for b in tr])),

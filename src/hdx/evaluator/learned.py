@@ -172,19 +172,9 @@ class LearnedEvaluator(Evaluator):
         fix = (f"rebuild it with `hdx evaluator build --space {space.name} --accel-space {grid.name} "
                f"--objective {objective or meta['objective']} --out FILE`")
         if check:
-            checks = [("space", meta["space"], space.name),
-                      ("space config", meta["space_hash"], config_hash(space.config)),
-                      ("accelerator grid", meta["grid"], grid.name),
-                      ("grid config", meta["grid_hash"], config_hash(grid.config))]
-            if model is not None:
-                checks.append(("cost-model fingerprint", meta["model_fingerprint"], model.fingerprint()))
-            if objective is not None:
-                checks.append(("objective", meta["objective"], objective))
-            for what, have, want in checks:
-                if have != want:
-                    short = (lambda s: s[:12] + "…" if len(s) > 16 else s)  # noqa: E731
-                    raise HDXError(f"evaluator {path} was built for {what} '{short(have)}', this run uses "
-                                   f"'{short(want)}'; {fix}")
+            problem = mismatch(meta, space=space, grid=grid, model=model, objective=objective)
+            if problem:
+                raise HDXError(f"evaluator {path} was built for {problem}; {fix}")
         bad = set(opts) - {"tau", "hard", "noise"}
         if bad:
             raise HDXError(f"unknown learned-evaluator option(s) {sorted(bad)}: use tau, hard, noise")
@@ -206,6 +196,29 @@ class LearnedEvaluator(Evaluator):
             raise HDXError(f"evaluator file {path} does not match its own network config (corrupt); "
                            f"{fix}") from None
         return cls(space, grid, gen, est, meta, cfg)
+
+
+def mismatch(meta: dict, *, space: NetworkSpace, grid: AcceleratorSpace, model: CostModel | None = None,
+             objective: str | None = None) -> str | None:
+    """What an evaluator file's metadata was built for that this run differs in (space, space config,
+    grid, grid config, cost-model fingerprint, objective), as ``"<what> '<theirs>', this run uses
+    '<ours>'"``; None when it fits."""
+    checks = [("space", meta["space"], space.name),
+              ("space config", meta["space_hash"], config_hash(space.config)),
+              ("accelerator grid", meta["grid"], grid.name),
+              ("grid config", meta["grid_hash"], config_hash(grid.config))]
+    if model is not None:
+        checks.append(("cost-model fingerprint", meta["model_fingerprint"], model.fingerprint()))
+    if objective is not None:
+        checks.append(("objective", meta["objective"], objective))
+    for what, have, want in checks:
+        if have != want:
+            return f"{what} '{_short(have)}', this run uses '{_short(want)}'"
+    return None
+
+
+def _short(s: str) -> str:
+    return s[:12] + "…" if len(s) > 16 else s
 
 
 def make_meta(space: NetworkSpace, grid: AcceleratorSpace, model_meta: dict, objective: str,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -57,11 +56,6 @@ class EvaluatorConfig(StrictModel):
     hard: bool = Field(True, description="straight-through: the estimator sees the argmax one-hot")
     noise: bool = Field(False, description="Gumbel noise in the relaxed choice during search")
     seed: int = Field(0, ge=0, le=2**32 - 1)
-
-
-@dataclass
-class TrainResult:
-    metrics: dict = field(default_factory=dict)
 
 
 def split_archs(n_archs: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

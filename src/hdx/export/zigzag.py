@@ -1,7 +1,7 @@
 """The accelerator as ZigZag inputs (``hdx export --zigzag FILE``).
 
-The hardware YAML is exactly the description :mod:`hdx.cost.zigzag_backend` feeds ZigZag for
-``hdx cost --backend zigzag`` (:func:`~hdx.cost.zigzag_backend.accelerator_data`, same technology
+The hardware YAML is exactly the description :mod:`hdx.cost.zigzag` feeds ZigZag for
+``hdx cost --backend zigzag`` (:func:`~hdx.cost.zigzag.translate.accelerator_data`, same technology
 table), validated by ZigZag's own ``AcceleratorValidator`` before it is written. Beside it go the
 network's workload (``<stem>.workload.yaml``: one grouped-convolution layer per HDX layer, ids in
 order) and the per-layer spatial mappings (``<stem>.mapping.yaml``: each layer's dataflow unrolling,
@@ -23,7 +23,8 @@ from hdx.workload import Layer
 def hardware_data(acc: Accelerator, hardware: HardwareParams) -> dict[str, Any]:
     """ZigZag accelerator description of ``acc``, checked by ZigZag's validator."""
     from hdx.cost.tech import load_tech
-    from hdx.cost.zigzag_backend import _import_zigzag, accelerator_data, tech_for
+    from hdx.cost.zigzag.adapter import _import_zigzag
+    from hdx.cost.zigzag.translate import accelerator_data, tech_for
 
     zz = _import_zigzag()
     data = accelerator_data(acc, hardware, tech_for(load_tech(hardware.tech), hardware, acc))
@@ -36,7 +37,7 @@ def hardware_data(acc: Accelerator, hardware: HardwareParams) -> dict[str, Any]:
 def workload_and_mapping(layers: list[Layer], acc: Accelerator, word_bits: int
                          ) -> tuple[list[dict], list[dict]]:
     """ZigZag workload (one entry per layer, ids 0..L-1, unique names) and per-layer mappings."""
-    from hdx.cost.zigzag_backend import mapping_data, workload_data
+    from hdx.cost.zigzag.translate import mapping_data, workload_data
 
     work, maps = [], []
     for i, ly in enumerate(layers):

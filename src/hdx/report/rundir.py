@@ -10,7 +10,11 @@ is a run that died before its first checkpoint: a plain start restarts it in pla
 are cleared), and ``--resume`` restarts it from the beginning with its saved config.
 
 :func:`check_out_dir` applies the rule and probes that the folder can be written *before any work
-starts*, without creating anything.
+starts*, without creating anything; :class:`RunDir` is one run's folder: checked once
+(:meth:`RunDir.checked`), opened when the work starts (:meth:`RunDir.open`), and every file written
+atomically. **Resume rule** (:func:`resume_config`): a resumed run keeps its saved config; only the
+fields its config class declares free (``RESUME_FREE``: those that cannot change the result, e.g.
+threads, progress, the data path) may take new values.
 """
 
 from __future__ import annotations
@@ -18,15 +22,15 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from hdx import __version__
 from hdx.config import dump_yaml
-from hdx.errors import HDXError
-from hdx.safeio import (  # noqa: F401 - re-exported: atomic writes live in hdx.safeio
+from hdx.errors import ConfigError, HDXError
+from hdx.safeio import (
     append_line,
     atomic_write_bytes,
     atomic_write_json,
@@ -34,8 +38,8 @@ from hdx.safeio import (  # noqa: F401 - re-exported: atomic writes live in hdx.
     dumps_json,
     load_torch,
     os_errors,
-    read_text,
 )
+from hdx.version import __version__
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -81,7 +85,7 @@ def _probe_writable(folder: Path) -> None:
             os.unlink(tmp)
 
 
-def check_out_dir(path: str | Path, *, resume: bool = False, command: str = "hdx search") -> str:
+def check_out_dir(path: str | Path, *, resume: bool = False) -> str:
     """Apply the run-directory rule and probe writability before any work; creates nothing.
 
     Returns the :func:`run_state`. Errors are one line naming the folder and the fix.
@@ -109,30 +113,28 @@ def check_out_dir(path: str | Path, *, resume: bool = False, command: str = "hdx
     return state
 
 
-def resume_config(model: type[M], out: str | Path, overrides: dict[str, Any], *, free: tuple[str, ...],
-                  command: str) -> M:
-    """The config of the run being resumed in ``out`` (its saved ``config.yaml``): the one resume rule of
-    ``hdx search`` and ``hdx train``.
+def resume_rule(saved: M, given: dict[str, Any], *, free: tuple[str, ...], where: str | Path) -> M:
+    """The config a resumed run continues with: ``saved`` with the ``free`` fields of ``given`` applied;
+    any other field of ``given`` must equal the saved value (after validation), else one line names the
+    field and the fix. The one resume rule of ``hdx search``, ``hdx train`` and the retrain."""
+    from hdx.config import validate
 
-    Only the fields in ``free`` (those that cannot change the result: threads, progress, data path,
-    device) may be given new values; any other override must equal the saved value, else one line
-    names the field and the fix.
-    """
-    from hdx.config import read_yaml, validate
-
-    check_out_dir(out, resume=True, command=command)
-    p = Path(out) / CONFIG
-    if not p.is_file():
-        raise HDXError(f"nothing to resume in {out}: no {CONFIG} there (start without --resume)")
-    saved = validate(model, read_yaml(p), f"saved config {p}")
+    model = type(saved)
     data = saved.model_dump()
-    for k, v in overrides.items():
+    for k, v in given.items():
         if k in free:
             data[k] = v
         elif data.get(k) != v and validate(model, {**data, k: v}, "options").model_dump()[k] != data[k]:
-            raise HDXError(f"--resume continues the run in {out} with its saved config: {k} is "
-                           f"{data.get(k)!r} there, not {v!r}; drop that option or choose another --out")
-    return validate(model, data, f"saved config {p}")
+            raise ConfigError(f"--resume continues the run in {where} with its saved config: {k} is "
+                              f"{data.get(k)!r} there, not {v!r}; drop that option or choose another --out")
+    return validate(model, data, f"saved config in {where}")
+
+
+def resume_config(model: type[M], out: str | Path, overrides: dict[str, Any], *,
+                  free: tuple[str, ...] | None = None) -> M:
+    """The config of the run being resumed in ``out`` (its saved ``config.yaml``) under
+    :func:`resume_rule`; ``free`` defaults to ``model.RESUME_FREE``. Checks the folder first."""
+    return RunDir.checked(out, resume=True).resumed_config(model, overrides, free=free)
 
 
 def versions() -> dict[str, str]:
@@ -145,10 +147,12 @@ def versions() -> dict[str, str]:
 
 
 class RunDir:
-    """One run's folder, opened under the rule of the module docstring.
+    """One run's folder under the rule of the module docstring.
 
     ``resume=False`` refuses a folder that holds a run and restarts one that died before its first
-    checkpoint; ``resume=True`` needs a started run.
+    checkpoint; ``resume=True`` needs a started run. ``RunDir(path)`` checks and opens at once;
+    :meth:`checked` checks only (creates nothing), so that bad input fails before any work, and
+    :meth:`open` creates the folder when the work starts (the folder is checked once per run).
     """
 
     CONFIG = CONFIG
@@ -156,15 +160,56 @@ class RunDir:
     FINAL = FINAL
     CHECKPOINT = CHECKPOINT
 
-    def __init__(self, path: str | Path, *, resume: bool = False):
+    def __init__(self, path: str | Path, *, resume: bool = False, open: bool = True):
         self.path = Path(path)
+        self.resume = resume
         self.state = check_out_dir(self.path, resume=resume)
+        self.opened = False
+        if open:
+            self.open()
+
+    @classmethod
+    def checked(cls, path: str | Path, *, resume: bool = False) -> RunDir:
+        """The run directory checked (rule + writable), not yet created: :meth:`open` it to start."""
+        return cls(path, resume=resume, open=False)
+
+    @classmethod
+    def of(cls, run: str | Path | RunDir, *, resume: bool = False) -> RunDir:
+        """``run`` if it is a :class:`RunDir` already (checked by the caller), else the path checked."""
+        return run if isinstance(run, RunDir) else cls.checked(run, resume=resume)
+
+    def open(self) -> RunDir:
+        """Create the folder; a plain start of a run that died before its first checkpoint clears its
+        stale files (restart in place). Idempotent."""
+        if self.opened:
+            return self
         with os_errors(self.path, "create run directory"):
             self.path.mkdir(parents=True, exist_ok=True)
-        if not resume and self.state == "started":  # restart in place: a run with no checkpoint
+        if not self.resume and self.state == "started":  # restart in place: a run with no checkpoint
             for name in _STALE:
                 with os_errors(self.file(name), "remove"):
                     self.file(name).unlink(missing_ok=True)
+        self.opened = True
+        return self
+
+    def resumed_config(self, model: type[M], overrides: dict[str, Any], *,
+                       free: tuple[str, ...] | None = None) -> M:
+        """The saved ``config.yaml`` of this (resumed) run under :func:`resume_rule` with ``overrides``;
+        ``free`` defaults to ``model.RESUME_FREE``."""
+        from hdx.config import read_yaml, validate
+
+        p = self.file(CONFIG)
+        if not p.is_file():
+            raise HDXError(f"nothing to resume in {self.path}: no {CONFIG} there (start without --resume)")
+        saved = validate(model, read_yaml(p), f"saved config {p}")
+        return resume_rule(saved, overrides, free=getattr(model, "RESUME_FREE", ()) if free is None else free,
+                           where=self.path)
+
+    @property
+    def config_to_write(self) -> bool:
+        """Whether this run writes its ``config.yaml``: a new run, a restart in place, or a resumed run
+        that never checkpointed."""
+        return not self.resume or self.restartable
 
     @property
     def restartable(self) -> bool:
@@ -183,14 +228,9 @@ class RunDir:
         append_line(self.file(self.METRICS), dumps_json(record, what=self.METRICS))
 
     def _metric_lines(self) -> list[str]:
-        p = self.file(self.METRICS)
-        if not p.exists():
-            return []
-        with os_errors(p, "read"):
-            raw = p.read_bytes()
-        return raw.decode("utf-8", errors="replace").splitlines()
+        return _metric_lines(self.file(self.METRICS))
 
-    def truncate_metrics(self, keep: callable) -> None:
+    def truncate_metrics(self, keep: Callable[[dict[str, Any]], bool]) -> None:
         """On resume: keep only the metric lines for which ``keep(record)`` is true (drops steps
         logged after the checkpoint that is resumed)."""
         if not self.file(self.METRICS).exists():
@@ -203,7 +243,8 @@ class RunDir:
         atomic_write_text(self.file(self.METRICS), "".join(k + "\n" for k in kept))
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        return [r for r in map(_parse_line, self._metric_lines()) if r is not None]
+        """The records of ``metrics.jsonl`` (a line cut by a kill is skipped)."""
+        return read_metrics(self.path)
 
     def write_final(self, final: dict[str, Any]) -> None:
         atomic_write_json(self.file(self.FINAL), final)
@@ -237,6 +278,19 @@ class RunDir:
             raise HDXError(f"checkpoint {p} is not a checkpoint of this command (unexpected or missing "
                            f"keys: {', '.join(diff)}); delete it to start over or choose another --out")
         return st
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """The records of the ``metrics.jsonl`` of the run in ``path`` (a line cut by a kill is skipped)."""
+    return [r for r in map(_parse_line, _metric_lines(Path(path) / METRICS)) if r is not None]
+
+
+def _metric_lines(p: Path) -> list[str]:
+    if not p.exists():
+        return []
+    with os_errors(p, "read"):
+        raw = p.read_bytes()
+    return raw.decode("utf-8", errors="replace").splitlines()
 
 
 def _parse_line(ln: str) -> dict | None:

@@ -6,30 +6,36 @@ directory as ``config.yaml``. Validation errors are one line naming the field.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from hdx.budgets import parse_budgets
+from hdx.budgets import parse_budget_specs
 from hdx.config import StrictModel, load_config, validate
 from hdx.metrics import OBJECTIVES
+from hdx.runtime import check_device
 
 Method = Literal["hdx", "dance", "nas-then-hw"]
-METHODS: tuple[str, ...] = ("hdx", "dance", "nas-then-hw")
 
 
 class SearchConfig(StrictModel):
     """One co-exploration search (network + accelerator) on CIFAR-10."""
 
+    #: fields a resumed run may change (they cannot change its result; :func:`hdx.report.rundir.resume_rule`)
+    RESUME_FREE: ClassVar[tuple[str, ...]] = ("progress", "threads", "data")
+
     method: Method = Field("hdx", description="hdx (hard budgets), dance (soft cost), nas-then-hw")
     budgets: list[str] = Field(default_factory=list, max_length=16,
-                               description="e.g. latency<=2ms, area<=1.7mm2:soft")
+                               description="e.g. latency<=2ms, area<=1.7mm2:soft, latency<=p20 (the 20th "
+                               "percentile of the space: hdx.cost.relative)")
     objective: str = Field("edap", description="hardware objective: edap, latency, energy, area, weighted")
     weights: dict[str, float] | None = Field(None, description="per-metric weights of 'weighted'")
     hw_lambda: float = Field(0.1, ge=0, le=1000, description="λ of the DANCE cost term λ·log(J/J_ref)")
     soft_lambda: float = Field(0.5, ge=0, le=1000, description="λ of TF-NAS soft budgets λ·|t/T−1|")
     evaluator: str = Field("auto", max_length=4096,
-                           description="auto, learned, oracle, or a .safetensors path")
+                           description="auto (the shipped learned evaluator when it was built for this "
+                           "space, grid, cost model and objective, else the exact oracle, with a note), "
+                           "learned, oracle, or a .safetensors path")
     oracle_temperature: float = Field(0.02, gt=0, le=1000,
                                       description="softmin temperature of the oracle evaluator")
     space: str = Field("dance_cifar10", max_length=4096)
@@ -105,12 +111,11 @@ class SearchConfig(StrictModel):
     @field_validator("budgets")
     @classmethod
     def _budgets(cls, v: list[str]) -> list[str]:
-        return [b.text() for b in parse_budgets(v)]  # canonical text; errors are one line
+        return [b.text() for b in parse_budget_specs(v)]  # canonical text (p20 stays p20); one-line errors
 
     @field_validator("device")
     @classmethod
     def _device(cls, v: str) -> str:
-        from hdx.train.config import check_device
         return check_device(v)
 
     @model_validator(mode="after")

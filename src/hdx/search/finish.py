@@ -88,12 +88,8 @@ def require_achievable(table: CostTable, budgets: list[Budget], grid: Accelerato
 
 def exhaustive_optimal(table: CostTable, op_idx: np.ndarray, objective: Objective) -> dict[str, np.ndarray]:
     """Metrics of each network (op indices [B, L]) on its objective-optimal accelerator: [B] each, plus
-    ``accel_index`` [B]."""
-    m = table.network(op_idx)
-    best = np.argmin(objective.of(m), axis=1)
-    out = {k: np.take_along_axis(v, best[:, None], 1)[:, 0] for k, v in m.items()}
-    out["accel_index"] = best
-    return out
+    ``accel_index`` [B] (:meth:`CostTable.optimal`)."""
+    return table.optimal(op_idx, objective)
 
 
 def ensure_compatible(evaluator, table: CostTable) -> None:

@@ -43,15 +43,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hdx.budgets import Budget, parse_budgets
+from hdx.budgets import Budget, parse_budget_specs
 from hdx.cost import get_cost_model
 from hdx.cost.feasibility import choose_accelerator
+from hdx.cost.relative import resolve as resolve_relative
 from hdx.cost.table import CostTable
 from hdx.errors import HDXError
 from hdx.metrics import METRICS, UNITS, Objective
 from hdx.model.supernet import tau_schedule
-from hdx.report.rundir import RunDir, atomic_write_json, versions
+from hdx.report.rundir import RunDir, versions
 from hdx.runtime import StepTimer, apply_threads, degrade_on_stall
+from hdx.safeio import atomic_write_json
 from hdx.search.config import SearchConfig
 from hdx.search.finish import Achievable, design_record, ensure_compatible, require_achievable
 from hdx.search.guard import BudgetGuard, Correction, MethodPolicy, policy
@@ -85,6 +87,7 @@ class SearchSetup:
     objective: Objective
     cost_term: CostTerm
     achievable: Achievable
+    notes: list[str] = field(default_factory=list)  # one line each, said before the search starts
 
     @property
     def policy(self) -> MethodPolicy:
@@ -103,14 +106,28 @@ class SearchSetup:
                            tighten=c.tighten)
 
 
-def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Objective
+def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Objective, notes: list[str]
                     ) -> tuple[torch.nn.Module, str]:
+    """The evaluator ``cfg.evaluator`` names. ``auto``: the shipped learned evaluator for this space,
+    grid and objective when its metadata fits the run (space and grid configs, cost-model fingerprint),
+    else the exact oracle with a note in ``notes``; a file or ``learned`` named explicitly is refused
+    with one line when it does not fit."""
     from hdx.evaluator import default_evaluator_path, load_evaluator
 
     kind = cfg.evaluator
     if kind == "auto":
-        shipped = default_evaluator_path(space.name, grid.name, cfg.objective).is_file()
-        kind = "learned" if shipped else "oracle"
+        shipped = default_evaluator_path(space.name, grid.name, cfg.objective)
+        kind = "oracle"
+        if shipped.is_file():
+            from hdx.evaluator.learned import LearnedEvaluator, mismatch
+
+            problem = mismatch(LearnedEvaluator.read_meta(shipped)[0], space=space, grid=grid, model=model,
+                               objective=cfg.objective)
+            if problem:
+                notes.append(f"evaluator auto: the shipped learned evaluator was built for {problem}; "
+                             f"using the exact oracle")
+            else:
+                kind = "learned"
     if kind == "oracle":
         ev = load_evaluator("oracle", space=space, grid=grid, model=model, objective=objective,
                             table=table, temperature=cfg.oracle_temperature)
@@ -133,22 +150,24 @@ def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Obj
 
 def prepare(cfg: SearchConfig) -> SearchSetup:
     """Validate everything that does not need training; one-line :class:`HDXError` on bad input."""
-    budgets = parse_budgets(cfg.budgets)
+    specs = parse_budget_specs(cfg.budgets)
     space = NetworkSpace.load(cfg.space)
     grid = AcceleratorSpace.load(cfg.accel_space)
     model = get_cost_model(cfg.cost_backend, grid.hardware)
     table = CostTable.build(space, grid, model)
+    budgets, notes = resolve_relative(specs, table, space)  # latency<=p20 -> its value on this space
     achievable = require_achievable(table, budgets, grid)
     from hdx.train.retrain import check_retrain
 
     check_retrain(cfg)  # a bad retrain option never costs a search
     objective = table.objective(cfg.objective, cfg.weights)
-    evaluator, kind = _load_evaluator(cfg, space, grid, model, table, objective)
+    evaluator, kind = _load_evaluator(cfg, space, grid, model, table, objective, notes)
     cost_term = CostTerm(objective)
     uniform = torch.as_tensor(table.uniform_probs(), dtype=torch.float32)
     with torch.no_grad():
         cost_term.calibrate(evaluator(uniform).costs)
-    return SearchSetup(cfg, space, grid, table, budgets, evaluator, kind, objective, cost_term, achievable)
+    return SearchSetup(cfg, space, grid, table, budgets, evaluator, kind, objective, cost_term, achievable,
+                       notes)
 
 
 @dataclass
@@ -174,7 +193,7 @@ def load_data(cfg: SearchConfig, device: torch.device | str = "cpu") -> SearchDa
         x, y = fake_images(cfg.subset or 512, cfg.seed + 12345)
         test_x, test_y = x[: cfg.eval_images], y[: cfg.eval_images]
     else:
-        ds = load_cifar10(cfg.data)
+        ds = load_cifar10(cfg.data, download=True, progress=cfg.progress)  # fetched on first use
         x, y = subset(ds.train_x, ds.train_y, cfg.subset, seed=cfg.seed)
         test_x, test_y = subset(ds.test_x, ds.test_y, max(1, cfg.eval_images), seed=cfg.seed)
     n_val = max(1, int(round(x.shape[0] * cfg.val_fraction)))
@@ -226,7 +245,7 @@ class Searcher:
 
     def __init__(self, setup: SearchSetup, data: SearchData, run: RunDir):
         from hdx.model.supernet import SuperNet
-        from hdx.train.trainer import resolve_device
+        from hdx.runtime import resolve_device
 
         cfg = self.cfg = setup.cfg
         self.s, self.data, self.run = setup, data, run
@@ -566,17 +585,18 @@ class Searcher:
         return final
 
 
-def run_search(cfg: SearchConfig, out: str | Path, *, resume: bool = False,
+def run_search(cfg: SearchConfig, out: str | Path | RunDir, *, resume: bool = False,
                setup: SearchSetup | None = None) -> SearchFinal:
-    """Prepare (unless given), load data, search, finish; returns the :class:`SearchFinal` (final.json)."""
-    from hdx.report.rundir import check_out_dir
+    """Prepare (unless given), load data, search, finish; returns the :class:`SearchFinal` (final.json).
 
-    check_out_dir(out, resume=resume)  # output-folder problems before any work
-    from hdx.train.trainer import resolve_device
+    ``out``: the run directory (a path, or a :class:`RunDir` its caller checked already, whose
+    ``resume`` flag then applies)."""
+    from hdx.runtime import resolve_device
 
+    run = RunDir.of(out, resume=resume)  # output-folder problems before any work
     setup = setup or prepare(cfg)
     data = load_data(cfg, resolve_device(cfg.device))
-    run = RunDir(out, resume=resume)
-    if not resume or run.restartable:
+    run.open()
+    if run.config_to_write:
         run.write_config(cfg)
-    return Searcher(setup, data, run).run_all(resume=resume)
+    return Searcher(setup, data, run).run_all(resume=run.resume)

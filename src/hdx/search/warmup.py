@@ -68,7 +68,7 @@ def make_warmup(cfg, path: str | Path) -> Path:
     apply_threads(cfg.threads)
     cfg = cfg.model_copy(update={"warmup_from": None})
     with tempfile.TemporaryDirectory(prefix="hdx-warmup-") as tmp:
-        from hdx.train.trainer import resolve_device
+        from hdx.runtime import resolve_device
 
         s = Searcher(prepare(cfg), load_data(cfg, resolve_device(cfg.device)), RunDir(Path(tmp) / "run"))
         s.warm_up()

@@ -354,7 +354,3 @@ class AcceleratorSpace:
             if n in self.searched_knobs:
                 ki[..., j] = np.asarray(one_hot[n]).argmax(-1)
         return self.index_of_knobs(ki)
-
-
-def load_accelerator_space(name_or_path: str | Path = DEFAULT_ACCEL_SPACE) -> AcceleratorSpace:
-    return AcceleratorSpace.load(name_or_path)

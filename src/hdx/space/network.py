@@ -361,8 +361,3 @@ def _mbconv_layers(name: str, c_in: int, c_out: int, kernel: int, expansion: int
     out_size = (size + 2 * (kernel // 2) - kernel) // stride + 1
     out.append(Layer("pointwise", c=mid, k=c_out, h=out_size, w=out_size, n=batch, name=f"{name}.project"))
     return out
-
-
-def load_space(name_or_path: str | Path = DEFAULT_SPACE) -> NetworkSpace:
-    """Shorthand for :meth:`NetworkSpace.load`."""
-    return NetworkSpace.load(name_or_path)

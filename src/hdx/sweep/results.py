@@ -6,7 +6,8 @@ Row columns: ``trial``, ``status`` (``feasible``, ``infeasible``: finished with 
 ground-truth ``latency_ms``, ``energy_mJ``, ``area_mm2``, ``objective_value``; ``budgets`` (the trial's
 own) and ``verdicts`` (``budget:met|missed`` each); for every judge budget B of the sweep (checked for
 trials without budgets of their own) ``judge[B]`` (met/missed) and ``judge_value[B]`` (the metric on
-the EDAP-best accelerator meeting B); ``val_acc``, ``test_acc`` (inherited supernet weights);
+the EDAP-best accelerator meeting B; a relative B such as ``latency<=p20`` is resolved on the trial's
+space, grid and cost model, :mod:`hdx.cost.relative`); ``val_acc``, ``test_acc`` (inherited supernet weights);
 ``wall_s`` (seconds of the call that finished the trial).
 
 Summary: rows grouped by variant (every swept key except ``seed`` and ``budgets``) × budget (the
@@ -50,6 +51,7 @@ class _Judge:
 
     def setup(self, cfg):
         from hdx.cost import get_cost_model
+        from hdx.cost.relative import SpaceDistribution
         from hdx.cost.table import CostTable
         from hdx.space.accelerator import AcceleratorSpace
         from hdx.space.network import NetworkSpace
@@ -58,28 +60,31 @@ class _Judge:
         if key not in self._cache:
             space = NetworkSpace.load(cfg.space)
             grid = AcceleratorSpace.load(cfg.accel_space)
-            self._cache[key] = (space, CostTable.build(space, grid, get_cost_model(cfg.cost_backend,
-                                                                                     grid.hardware)))
+            table = CostTable.build(space, grid, get_cost_model(cfg.cost_backend, grid.hardware))
+            self._cache[key] = (space, table, SpaceDistribution(table, space))
         return self._cache[key]
 
     def check(self, cfg, arch: str, budget) -> tuple[float, bool]:
-        """The budget's metric on the EDAP-best accelerator meeting ``budget`` for ``arch``, and met."""
+        """The budget's metric on the EDAP-best accelerator meeting ``budget`` (a relative one resolved on
+        the trial's space, grid and cost model) for ``arch``, and met."""
         from hdx.cost.feasibility import choose_accelerator
+        from hdx.cost.relative import resolve
         from hdx.metrics import Objective
 
-        space, table = self.setup(cfg)
-        c = choose_accelerator(table.arch_metrics(space.encode(arch)), Objective("edap"), [budget])
-        return c.metrics[budget.metric], c.feasible
+        space, table, dist = self.setup(cfg)
+        b = resolve([budget], table, space, dist)[0][0]
+        c = choose_accelerator(table.arch_metrics(space.encode(arch)), Objective("edap"), [b])
+        return c.metrics[b.metric], c.feasible
 
 
 def collect(out: str | Path, spec: SweepSpec, trials: list[Trial]) -> list[dict]:
     """One row per trial, read from the run directories (the same whichever way they were run)."""
-    from hdx.budgets import parse_budgets
+    from hdx.budgets import parse_budget_specs
     from hdx.search.records import SearchFinal
 
     out = Path(out)
     keys = axis_keys(spec)
-    judge_budgets = [parse_budgets([b])[0] for b in spec.judge_budgets]
+    judge_budgets = [parse_budget_specs([b])[0] for b in spec.judge_budgets]
     judge = _Judge()
     rows = []
     for t in trials:

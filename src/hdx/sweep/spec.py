@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from hdx.budgets import parse_budgets
+from hdx.budgets import parse_budget_specs
 from hdx.config import StrictModel, read_yaml, validate
 from hdx.errors import ConfigError, HDXError
 from hdx.search.config import SearchConfig, load_search_config
@@ -93,7 +93,7 @@ class SweepSpec(StrictModel):
     @classmethod
     def _judge(cls, v: list[str]) -> list[str]:
         try:  # each judge budget is checked on its own: several on one metric are fine
-            return [parse_budgets([b])[0].text() for b in v]
+            return [parse_budget_specs([b])[0].text() for b in v]
         except HDXError as e:
             raise ValueError(str(e)) from None
 

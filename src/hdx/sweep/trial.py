@@ -34,7 +34,8 @@ def run_trial(config, out_dir: str | Path, resume: bool = False) -> dict:
     this call), also written to ``out_dir/trial.json``.
     """
     from hdx.api import search
-    from hdx.report.rundir import atomic_write_json, run_state
+    from hdx.report.rundir import run_state
+    from hdx.safeio import atomic_write_json
 
     out = Path(out_dir)
     t0 = time.perf_counter()

@@ -1,13 +1,25 @@
 """Training from scratch of a fixed architecture (:mod:`.trainer`) with a typed config (:mod:`.config`).
 
-The package is callable: ``hdx.train(...)`` is :func:`hdx.api.train`.
+Running it is :func:`hdx.api.train` (``hdx train``). The trainer's names are loaded on first use, so
+that importing :mod:`hdx.train.config` never imports torch.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from hdx.train.config import TrainConfig, load_train_config
-from hdx.train.trainer import evaluate, resolve_device, train
 
-__all__ = ["TrainConfig", "evaluate", "load_train_config", "resolve_device", "train"]
+if TYPE_CHECKING:
+    from hdx.train.trainer import evaluate, train
 
-from hdx._callable import make_callable  # noqa: E402
+__all__ = ["TrainConfig", "evaluate", "load_train_config", "train"]
 
-make_callable(__name__, "train")
+
+def __getattr__(name: str) -> object:
+    # PEP 562: the trainer (torch) is imported when one of its names is used
+    if name in ("evaluate", "train"):
+        from hdx.train import trainer
+
+        return getattr(trainer, name)
+    raise AttributeError(f"module 'hdx.train' has no attribute '{name}'")

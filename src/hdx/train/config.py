@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from hdx.config import StrictModel, load_config
+from hdx.runtime import check_device
 
 
 class TrainConfig(StrictModel):
     """Training of one fixed architecture from scratch on CIFAR-10."""
+
+    #: fields a resumed run may change (they cannot change its result; :func:`hdx.report.rundir.resume_rule`)
+    RESUME_FREE: ClassVar[tuple[str, ...]] = ("data", "device", "threads", "channels_last")
 
     arch: str | None = Field(None, max_length=4096,
                              description="one op per searchable layer, comma-separated")
@@ -38,18 +42,15 @@ class TrainConfig(StrictModel):
                            "mirror image")
     amp: bool = Field(True, description="CUDA only: bf16 autocast (the CPU always trains in float32)")
 
+    @field_validator("arch")
+    @classmethod
+    def _arch(cls, v: str | None) -> str | None:
+        return None if v is None else "".join(v.split()).lower()  # the space parses it case-insensitively
+
     @field_validator("device")
     @classmethod
     def _device(cls, v: str) -> str:
         return check_device(v)
-
-
-def check_device(v: str) -> str:
-    """A device name HDX accepts: auto, cpu, cuda, cuda:N (or mps); ValueError otherwise."""
-    if v != "auto" and not (v == "cpu" or v == "cuda" or (v.startswith("cuda:") and v[5:].isdigit())
-                            or v == "mps"):
-        raise ValueError(f"device '{v}': use auto, cpu, cuda or cuda:N")
-    return v
 
 
 def load_train_config(name_or_path: str = "default", overrides: dict | None = None) -> TrainConfig:

@@ -13,17 +13,17 @@ device; each file cites where its choices come from.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import Field
 
 from hdx.errors import ConfigError
-from hdx.report.rundir import holds_run
+from hdx.report.rundir import holds_run, read_metrics
+from hdx.runtime import resolve_device
 from hdx.search.records import RetrainRecord
 from hdx.train.config import TrainConfig, load_train_config
-from hdx.train.trainer import resolve_device, train
+from hdx.train.trainer import train
 
 RETRAIN_DIR = "retrain"
 
@@ -71,12 +71,11 @@ def retrain(arch: str, out_dir: str | Path, *, epochs: int, device: str = "auto"
                                seed=seed, threads=threads, overrides=overrides)
     out = Path(out_dir)
     final = train(cfg, out, resume=holds_run(out), progress=progress, log=log)
-    hist = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines() if ln.strip()]
+    hist = read_metrics(out)
     return RetrainResult(
-        arch=final["arch"], width_mult=float(final["width_mult"]), epochs=int(final["epochs"]),
-        test_accuracy=float(final["test_accuracy"]), test_images=int(final["test_images"]),
-        params=int(final["params"]), macs=int(final["macs"]), train_images=int(final["train_images"]),
-        device=str(final["device"]), config=config if config != "auto" else _auto_name(device),
+        arch=final.arch, width_mult=final.width_mult, epochs=final.epochs, test_accuracy=final.test_accuracy,
+        test_images=final.test_images, params=final.params, macs=final.macs, train_images=final.train_images,
+        device=final.device, config=config if config != "auto" else _auto_name(device),
         run_dir=str(out), seconds_per_epoch=[float(r["seconds"]) for r in hist if "seconds" in r])
 
 

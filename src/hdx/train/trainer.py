@@ -31,24 +31,15 @@ from hdx.data import Augment, BatchLoader, load_cifar10, subset
 from hdx.data.cifar import IMAGE_SHAPE, NUM_CLASSES
 from hdx.errors import ConfigError, HDXError
 from hdx.model import Network, count_macs, count_params
-from hdx.report.rundir import RunDir, check_out_dir, versions
-from hdx.runtime import StepTimer, apply_threads, degrade_on_stall
+from hdx.report.rundir import RunDir, resume_rule, versions
+from hdx.runtime import StepTimer, apply_threads, degrade_on_stall, resolve_device
 from hdx.safeio import atomic_write_bytes
 from hdx.space.network import NetworkSpace
 from hdx.train.config import TrainConfig
+from hdx.train.records import TrainFinal
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 CHECKPOINT_KEYS = {"model", "optimizer", "scheduler", "rng", "epoch", "config"}
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when present, else CPU; an unavailable CUDA device is a clear error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise HDXError(f"device '{name}' requested but CUDA is not available here; use --device cpu or auto")
-    return dev
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -117,13 +108,14 @@ def _check_space(space: NetworkSpace) -> None:
                           f"10 classes): use a CIFAR-10 space such as dance_cifar10")
 
 
-def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
+def train(cfg: TrainConfig, out: str | Path | RunDir, *, resume: bool = False, progress: bool = True,
           on_epoch_end: EpochCallback | None = None, log: Callable[[str], None] | None = None
-          ) -> dict[str, Any]:
+          ) -> TrainFinal:
     """Train ``cfg.arch`` and return the final record (also written to ``out/final.json``).
 
-    With ``resume=True`` the run in ``out`` continues from its last checkpoint; ``cfg`` must equal the
-    run's saved config except for ``data``, ``device`` and ``threads``.
+    ``out``: the run directory (a path, or a :class:`RunDir` its caller checked already). With
+    ``resume=True`` the run in ``out`` continues from its last checkpoint; ``cfg`` must equal the run's
+    saved config except for the fields of ``TrainConfig.RESUME_FREE`` (:func:`resume_rule`).
     """
     say = log or (lambda s: print(s, flush=True))
     if cfg.arch is None:
@@ -131,14 +123,16 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
     space = NetworkSpace.load(cfg.space)
     _check_space(space)
     arch = space.parse_arch(cfg.arch)
-    check_out_dir(out, resume=resume, command="hdx train")  # run-directory rule + writable; creates nothing
-    data = load_cifar10(cfg.data)  # bad data fails before the run directory is touched
-    run = RunDir(out, resume=resume)
+    run = RunDir.of(out, resume=resume)  # run-directory rule + writable, once; creates nothing
+    resume = run.resume
+    data = load_cifar10(cfg.data, download=True, progress=progress, log=say)  # before the folder is made
+    run.open()
     state = run.load_checkpoint(keys=CHECKPOINT_KEYS) if resume else None
     if state is not None:
         from hdx.config import validate
 
-        _check_resume_config(validate(TrainConfig, state["config"], f"config saved in {run.path}"), cfg)
+        saved = validate(TrainConfig, state["config"], f"config saved in {run.path}")
+        resume_rule(saved, cfg.model_dump(), free=TrainConfig.RESUME_FREE, where=run.path)
     cfg = cfg.model_copy(update={"arch": space.arch_text(arch), "data": str(data.path)})
 
     apply_threads(cfg.threads)
@@ -199,17 +193,15 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, progress: 
     atomic_write_bytes(run.file("model.safetensors"),
                        save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}))
     history = run.read_metrics()
-    final = {
-        "arch": space.arch_text(arch), "space": space.name, "width_mult": cfg.width_mult,
-        "test_accuracy": test_acc, "test_loss": test_loss, "test_images": test_loader.num_samples,
-        "tta_flip": cfg.tta_flip, "epochs": cfg.epochs,
-        "train_images": train_loader.num_samples,
-        "final_train_accuracy": history[-1]["train_acc"] if history else None,
-        "train_seconds": sum(r["seconds"] for r in history), "eval_seconds": time.perf_counter() - t0,
-        "params": params, "macs": count_macs(model, IMAGE_SHAPE), "macs_space_width1": space.macs(arch),
-        "device": str(device), "seed": cfg.seed, "versions": versions(),
-    }
-    run.write_final(final)
+    final = TrainFinal(
+        arch=space.arch_text(arch), space=space.name, width_mult=cfg.width_mult, test_accuracy=test_acc,
+        test_loss=test_loss, test_images=test_loader.num_samples, tta_flip=cfg.tta_flip, epochs=cfg.epochs,
+        train_images=train_loader.num_samples,
+        final_train_accuracy=history[-1]["train_acc"] if history else None,
+        train_seconds=sum(r["seconds"] for r in history), eval_seconds=time.perf_counter() - t0,
+        params=params, macs=count_macs(model, IMAGE_SHAPE), macs_space_width1=space.macs(arch),
+        device=str(device), seed=cfg.seed, versions=versions())
+    run.write_final(final.to_json())
     say(f"test accuracy {test_acc:.2%} (loss {test_loss:.4f}); run directory {run.path}")
     return final
 
@@ -256,29 +248,3 @@ def _bar(total: int, desc: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True)
-
-
-_RESUME_FREE = ("data", "device", "threads", "channels_last")
-
-
-def _check_resume_config(saved: TrainConfig, given: TrainConfig) -> None:
-    for k in TrainConfig.model_fields:
-        if k in _RESUME_FREE:
-            continue
-        a, b = getattr(saved, k), getattr(given, k)
-        if k == "arch" and b is not None and a is not None:
-            a, b = a.replace(" ", "").lower(), b.replace(" ", "").lower()
-        if a != b:
-            raise ConfigError(f"--resume: {k} is {getattr(given, k)!r} but the run being resumed used "
-                              f"{getattr(saved, k)!r}; resume with the same options or choose another --out")
-
-
-def saved_config(out: str | Path) -> TrainConfig:
-    """The resolved config of the run in ``out`` (its ``config.yaml``), for ``--resume``."""
-    from hdx.config import read_yaml, validate
-
-    check_out_dir(out, resume=True, command="hdx train")
-    p = Path(out) / RunDir.CONFIG
-    if not p.is_file():
-        raise HDXError(f"nothing to resume in {out}: no {RunDir.CONFIG} there (start without --resume)")
-    return validate(TrainConfig, read_yaml(p), f"run config {p}")

@@ -1,0 +1,297 @@
+"""HDX's cost-model interface over ZigZag (:class:`ZigZagModel`): each (layer, accelerator) pair is
+translated in memory (:mod:`hdx.cost.zigzag.translate`) and run through ZigZag's own pipeline; results
+are cached per pair. ``zigzag-dse`` is an optional extra, imported when a model is made.
+
+Units: latency in cycles, energy in pJ, area in µm² (see :mod:`hdx.cost.zigzag`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, LayerCosts
+from hdx.cost.tech import TechTable, load_tech
+from hdx.cost.zigzag.translate import (
+    _PAD_NAMES,
+    PinMode,
+    ZigZagTech,
+    accelerator_data,
+    mapping_data,
+    tech_for,
+    workload_data,
+)
+from hdx.errors import HDXError
+from hdx.space.accelerator import Accelerator, AccelTable, HardwareParams
+from hdx.workload import Layer, LayerTable
+
+BACKEND_VERSION = "3"
+INSTALL_HINT = "pip install 'hdx[zigzag]'"
+
+
+def _import_zigzag() -> dict[str, Any]:
+    """Import the ZigZag pieces we drive; a missing extra becomes one clear :class:`HDXError`."""
+    try:
+        from zigzag.mapping.temporal_mapping import TemporalMappingType
+        from zigzag.parser.accelerator_factory import AcceleratorFactory
+        from zigzag.parser.accelerator_validator import AcceleratorValidator
+        from zigzag.parser.mapping_validator import MappingValidator
+        from zigzag.parser.workload_factory import WorkloadFactory
+        from zigzag.parser.workload_validator import WorkloadValidator
+        from zigzag.stages.evaluation.cost_model_evaluation import CostModelStage
+        from zigzag.stages.main import MainStage
+        from zigzag.stages.mapping.spatial_mapping_generation import SpatialMappingGeneratorStage
+        from zigzag.stages.mapping.temporal_mapping_generator_stage import TemporalMappingGeneratorStage
+        from zigzag.stages.results.reduce_stages import MinimalLatencyStage
+        from zigzag.stages.workload_iterator import WorkloadStage
+    except ImportError as e:  # zigzag-dse or one of its undeclared dependencies (six) is missing
+        raise HDXError(f"the zigzag cost model needs the optional extra zigzag-dse ({e}); "
+                       f"install it with: {INSTALL_HINT}") from None
+    _silence_zigzag()
+    return dict(TemporalMappingType=TemporalMappingType, AcceleratorFactory=AcceleratorFactory,
+                AcceleratorValidator=AcceleratorValidator, MappingValidator=MappingValidator,
+                WorkloadFactory=WorkloadFactory, WorkloadValidator=WorkloadValidator,
+                CostModelStage=CostModelStage, MainStage=MainStage,
+                SpatialMappingGeneratorStage=SpatialMappingGeneratorStage,
+                TemporalMappingGeneratorStage=TemporalMappingGeneratorStage,
+                MinimalLatencyStage=MinimalLatencyStage, WorkloadStage=WorkloadStage)
+
+
+def _silence_zigzag() -> None:
+    """ZigZag logs warnings and criticals for routine events; keep them out of HDX's output."""
+    lg = logging.getLogger("zigzag")
+    lg.setLevel(logging.CRITICAL + 1)
+    lg.propagate = False
+
+
+def zigzag_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("zigzag-dse")
+    except Exception:  # noqa: BLE001 - not installed or no metadata
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class ZigZagResult:
+    """ZigZag's costs of one layer on one accelerator (cycles, pJ, µm²) and the time it took (s)."""
+
+    latency_cycles: float
+    compute_cycles: float
+    memory_cycles: float
+    energy_pj: dict[str, float]
+    area_um2: dict[str, float]
+    utilisation: float
+    macs: int
+    seconds: float
+    spatial_mapping: str
+    temporal_mapping: str
+
+    @property
+    def energy_total_pj(self) -> float:
+        return float(sum(self.energy_pj[p] for p in ENERGY_PARTS))
+
+    @property
+    def area_total_um2(self) -> float:
+        return float(sum(self.area_um2[p] for p in AREA_PARTS))
+
+
+def _describe(layer: Layer, acc: Accelerator) -> str:
+    name = f" '{layer.name}'" if layer.name else ""
+    return (f"layer{name} ({layer.kind} c={layer.c} k={layer.k} {layer.h}x{layer.w} "
+            f"kernel {layer.r}x{layer.s} stride {layer.stride}) on accelerator {acc.text(with_glb=True)}")
+
+
+def _first_line(e: BaseException) -> str:
+    msg = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {msg[0]}" if msg else type(e).__name__
+
+
+class ZigZagModel:
+    """ZigZag behind HDX's :class:`~hdx.cost.base.CostModel` interface.
+
+    ``lpf_limit``: LOMA's loop-prime-factor budget (small = fast; ZigZag's API default is 6).
+    ``pin``: ``fxfy`` pins the kernel loops FX, FY innermost (fast, deterministic), ``none`` lets LOMA
+    order every loop (slower). Results are cached per (layer, accelerator) in the instance.
+    """
+
+    name = "zigzag"
+
+    def __init__(self, hardware: HardwareParams | None = None, *, tech: TechTable | str | Path | None = None,
+                 lpf_limit: int = 1, pin: PinMode = "fxfy"):
+        self._zz = _import_zigzag()
+        self.hardware = hardware if hardware is not None else HardwareParams()
+        self.tech = tech if isinstance(tech, TechTable) else load_tech(tech if tech is not None
+                                                                       else self.hardware.tech)
+        if self.hardware.noc != "multicast":
+            raise HDXError(f"zigzag cannot model PE-to-PE forwarding (hardware.noc: {self.hardware.noc}); "
+                           "use noc: multicast, or the analytical model")
+        if not isinstance(lpf_limit, int) or lpf_limit < 1:
+            raise HDXError(f"zigzag lpf_limit must be an integer >= 1, got {lpf_limit!r}")
+        if pin not in ("fxfy", "none"):
+            raise HDXError(f"zigzag pin must be 'fxfy' or 'none', got {pin!r}")
+        self.lpf_limit = lpf_limit
+        self.pin: PinMode = pin
+        self.version = f"zigzag-dse {zigzag_version()} / hdx-backend {BACKEND_VERSION}"
+        self._cache: dict[tuple, ZigZagResult] = {}
+        self.seconds_spent = 0.0
+        self.layers_run = 0
+
+    # -- interface ---------------------------------------------------------------------------------
+
+    def fingerprint(self) -> str:
+        """Stable hash of ZigZag's version, this translation, its options and the hardware parameters."""
+        blob = dict(name=self.name, version=self.version, lpf_limit=self.lpf_limit, pin=self.pin,
+                    hardware=self.hardware.model_dump(), tech=self.tech.model_dump(mode="json"))
+        return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
+
+    def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
+        """Costs of every layer on every accelerator ([L, A] arrays); one ZigZag run per new pair."""
+        L, A = len(layers), len(accels)
+        lat = np.zeros((L, A))
+        comp = np.zeros((L, A))
+        mem = np.zeros((L, A))
+        util = np.zeros((L, A))
+        energy = {p: np.zeros((L, A)) for p in ENERGY_PARTS}
+        area = {p: np.zeros(A) for p in AREA_PARTS}
+        layer_objs = layers.to_layers()
+        for j in range(A):
+            acc = accels.accelerator(j)
+            for i, layer in enumerate(layer_objs):
+                r = self.evaluate_one(layer, acc)
+                lat[i, j], comp[i, j], mem[i, j], util[i, j] = (r.latency_cycles, r.compute_cycles,
+                                                                r.memory_cycles, r.utilisation)
+                for p in ENERGY_PARTS:
+                    energy[p][i, j] = r.energy_pj[p]
+            for p in AREA_PARTS:
+                area[p][j] = r.area_um2[p]
+        return LayerCosts(latency_cycles=lat, compute_cycles=comp, memory_cycles=mem, energy_pj=energy,
+                          area_um2=area, utilisation=util, macs=layers.macs.astype(np.int64),
+                          clock_mhz=self.hardware.clock_mhz)
+
+    def evaluate_one(self, layer: Layer, acc: Accelerator,
+                     ordering: list[list] | None = None) -> ZigZagResult:
+        """Run ZigZag on one layer and one accelerator (cached). ``ordering``: a complete temporal
+        ordering (innermost first, ``[dim, factor]``, e.g. :func:`ordering_from_mapping`): ZigZag then
+        costs that one mapping instead of searching (a bound that does not match ZigZag's temporal
+        loops makes LOMA search under it as a constraint)."""
+        if not isinstance(layer, Layer):
+            raise HDXError(f"zigzag evaluate_one needs a Layer, got {type(layer).__name__}")
+        if not isinstance(acc, Accelerator):
+            raise HDXError(f"zigzag evaluate_one needs an Accelerator, got {type(acc).__name__}")
+        key = (layer, acc, None if ordering is None else tuple(tuple(x) for x in ordering))
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._run(layer, acc, ordering)
+            self._cache[key] = hit
+        return hit
+
+    # -- one ZigZag run ----------------------------------------------------------------------------
+
+    def _run(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None) -> ZigZagResult:
+        zz = self._zz
+        hw = self.hardware
+        what = _describe(layer, acc)
+        if acc.rf_bytes * 8 < hw.word_bits:
+            raise HDXError(f"zigzag: {what}: the RF ({acc.rf_bytes} B) holds less than one "
+                           f"{hw.word_bits}-bit word; use rf_bytes >= {math.ceil(hw.word_bits / 8)}")
+        tech = tech_for(self.tech, hw, acc)
+        t0 = time.perf_counter()
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                accel = self._build_accelerator(acc, tech)
+                workload = self._build_workload(layer, acc, ordering)
+                main = zz["MainStage"](
+                    [zz["WorkloadStage"], zz["MinimalLatencyStage"], zz["SpatialMappingGeneratorStage"],
+                     zz["MinimalLatencyStage"], zz["TemporalMappingGeneratorStage"], zz["CostModelStage"]],
+                    accelerator=accel, workload=workload, loma_lpf_limit=self.lpf_limit,
+                    loma_show_progress_bar=False, nb_mappings_generated=1,
+                    enable_mix_spatial_mapping_generation=False,
+                    access_same_data_considered_as_no_access=hw.operand_latch,
+                    temporal_mapping_type=zz["TemporalMappingType"]("uneven"))
+                answers = main.run()
+        except HDXError:
+            raise
+        except Exception as e:  # noqa: BLE001 - ZigZag raises bare assertions and its own exceptions
+            if type(e).__name__ == "NoValidLoopOrderingFoundException":
+                why = "no loop ordering fits the memories (NoValidLoopOrderingFound): use a larger GLB"
+            else:
+                why = _first_line(e)
+            raise HDXError(f"zigzag failed on {what}: {why}") from None
+        seconds = time.perf_counter() - t0
+        self.seconds_spent += seconds
+        self.layers_run += 1
+        if len(answers) != 1:
+            raise HDXError(f"zigzag returned {len(answers)} results for {what} (expected 1)")
+        return self._result(answers[0][0], layer, acc, tech, seconds)
+
+    def _build_accelerator(self, acc: Accelerator, tech: ZigZagTech):
+        zz = self._zz
+        validator = zz["AcceleratorValidator"](accelerator_data(acc, self.hardware, tech))
+        data = validator.normalized_data
+        if not validator.validate():
+            raise HDXError(f"zigzag rejected accelerator {acc.text(with_glb=True)}: "
+                           f"{validator.validator.errors or 'invalid description'}")
+        return zz["AcceleratorFactory"](data).create()
+
+    def _build_workload(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None):
+        zz = self._zz
+        wv = zz["WorkloadValidator"](workload_data(layer, self.hardware.word_bits))
+        wdata = wv.normalized_data
+        if not wv.validate():
+            raise HDXError(f"zigzag rejected {_describe(layer, acc)}: "
+                           f"{wv.validator.errors or 'invalid layer'}")
+        mv = zz["MappingValidator"](mapping_data(layer, acc, self.pin, ordering))
+        mdata = mv.normalized_data
+        if not mv.validate():
+            raise HDXError(f"zigzag rejected the mapping of {_describe(layer, acc)}: "
+                           f"{mv.validator.errors or 'invalid mapping'}")
+        return zz["WorkloadFactory"](wdata, mdata).create()
+
+    def _result(self, cme, layer: Layer, acc: Accelerator, tech: ZigZagTech, seconds: float) -> ZigZagResult:
+        latency = float(cme.latency_total2)
+        compute = float(cme.ideal_temporal_cycle)
+        energy = {p: 0.0 for p in ENERGY_PARTS}
+        energy["mac"] = float(cme.mac_energy)
+        part = {"rf": "rf", "reg_i": "rf", "reg_w": "rf", "reg_o": "rf", "glb": "glb", "dram": "dram",
+                **{name: "rf" for name in _PAD_NAMES}}
+        hierarchy = cme.accelerator.memory_hierarchy
+        for layer_op, per_level in cme.mem_energy_breakdown.items():
+            mem_op = cme.memory_operand_links.layer_to_mem_op(layer_op)
+            for e, level in zip(per_level, hierarchy.get_memory_levels(mem_op=mem_op), strict=True):
+                energy[part[level.name]] += float(e)
+        # area: memory instance × number of instances + operational array (ZigZag never sums it)
+        area = {p: 0.0 for p in AREA_PARTS}
+        for level in hierarchy.mem_level_list:
+            if level.name != "dram":
+                where = "noc" if level.name.startswith("reg_") else part[level.name]
+                area[where] += float(level.memory_instance.area) * float(level.unroll_count)
+        area["pe"] = float(cme.accelerator.operational_array.total_area)
+        macs = layer.macs
+        result = ZigZagResult(
+            latency_cycles=latency, compute_cycles=compute, memory_cycles=max(latency - compute, 0.0),
+            energy_pj=energy, area_um2=area, utilisation=macs / (latency * acc.num_pes), macs=macs,
+            seconds=seconds, spatial_mapping=str(cme.spatial_mapping),
+            temporal_mapping=str(cme.temporal_mapping))
+        checks = (("latency", latency), ("energy", result.energy_total_pj))
+        bad = [k for k, v in checks if not math.isfinite(v) or v <= 0]
+        if bad:
+            raise HDXError(f"zigzag gave a non-positive or non-finite {' and '.join(bad)} for "
+                           f"{_describe(layer, acc)}")
+        return result
+
+
+__all__ = ["BACKEND_VERSION", "ZigZagModel", "ZigZagResult", "zigzag_version"]

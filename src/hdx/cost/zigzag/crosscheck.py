@@ -1,0 +1,127 @@
+"""HDX's mapping costed by ZigZag: the analytical model's chosen mapping as a complete ZigZag temporal
+ordering (:func:`ordering_from_mapping`), so that ZigZag evaluates that one mapping instead of searching
+its own. Used to cross-check the two models decision by decision (tests, ``bench_zigzag_decisions``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from hdx.cost.zigzag.translate import spatial_unrolling, temporal_sizes
+from hdx.space.accelerator import Accelerator
+from hdx.workload import Layer
+
+
+def _divisor(n: int, want: float, rounding: Literal["down", "up"]) -> int:
+    """The divisor of ``n`` nearest ``want`` from below (``down``) or above (``up``)."""
+    divs = [d for d in range(1, n + 1) if n % d == 0]
+    if rounding == "down":
+        return max(d for d in divs if d <= max(want, 1))
+    return min(d for d in divs if d >= min(want, n))
+
+
+def _prime_factors(n: int) -> list[int]:
+    out, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    return out
+
+
+def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
+                          rounding: Literal["down", "up"] = "down",
+                          psum_words: float | None = None) -> list[list]:
+    """A complete ZigZag temporal ordering (innermost first, ``[dim, factor]``) of the mapping the
+    analytical model chose (:data:`hdx.cost.analytical.MAPPING_FIELDS`): its PE-local tile loops
+    innermost, then the GLB-level groups in its order, each split into prime factors (ZigZag's memory
+    allocator then fills each memory with as many of them as fit, as for LOMA's orderings). Tile sizes
+    are rounded ``down`` or ``up`` to divisors of ZigZag's temporal bounds (ZigZag takes integer
+    factors, and its spatial unrolling may differ from the analytical model's balanced one). ZigZag
+    evaluating this ordering is the HDX mapping costed by ZigZag.
+
+    ``psum_words`` (the GLB's usable half, in words): the analytical model produces outputs in tiles
+    that fit it, so partial sums never go to DRAM. When the partial sums held across the outermost
+    reduction loop exceed it, output loops (outermost first) move outside that loop: the DRAM-level
+    loop over output tiles, inside which the GLB-level order is kept."""
+    from hdx.cost.analytical import GROUPS, ORDERS  # the analytical model's loop groups
+
+    left = temporal_sizes(layer, acc)
+    out: list[list] = []
+    kdim = "G" if layer.kind == "depthwise" else "K"
+
+    def take(dim: str, want: float = math.inf) -> None:
+        n = left.get(dim, 1)
+        if want >= n:  # the whole remaining loop, innermost prime factor first
+            out.extend([dim, f] for f in _prime_factors(n))
+            left[dim] = 1
+            return
+        f = _divisor(n, want, rounding)
+        if f > 1:
+            out.append([dim, f])
+            left[dim] = n // f
+
+    taps = (("FX", m["s_in"]), ("FY", max(m["s_in"] // max(layer.s, 1), 1)))
+    if acc.dataflow == "ws":
+        for d, want in taps:
+            take(d, want)
+        take("C", m["c_in"])
+    elif acc.dataflow == "os":
+        if m["mode"] == 0:  # taps innermost, then the psums of k_in filters
+            take("FX")
+            take("FY")
+            take(kdim, m["k_in"])
+        else:  # k-inner: the input register is reused across k_in filters
+            take(kdim, m["k_in"])
+            take("FX")
+            take("FY")
+    else:  # the PE's innermost loop first (RS_MODES: taps, outputs of the row or filters), then the rest
+        tile = [("FX", m["s_in"]), ("C", m["c_in"]), (kdim, m["k_in"]),
+                ("OX", m["q_in"] if m["q_in"] > 0 else math.inf)]
+        inner = ("FX", "OX", kdim)[int(m["mode"]) % 3]  # RS_MODES (3-5: inputs streamed, no window held)
+        for d, want in sorted(tile, key=lambda t: t[0] != inner):
+            take(d, want)
+    n_tile = len(out)  # the PE-local tile loops stay innermost
+    group_dims = {"pq": ("OX", "OY", "B"), "red": ("C", "FY", "FX"), "k": (kdim,)}
+    for g in ORDERS[int(m["order"])]:
+        for d in group_dims[GROUPS[g]]:
+            take(d)
+    for d in list(left):  # anything left (a grouped layer's G) goes outermost
+        take(d)
+    if psum_words is not None and m.get("dram_res", 0.0) != 2:  # (2: all outputs stay in the GLB)
+        # output tiles along K when inputs stay resident, else along PQ
+        first = (kdim,) if m.get("dram_res", 0.0) == 0 else ("OY", "OX", "B")
+        out = _output_tiles_outside(out, n_tile, psum_words, layer, acc, first)
+    return out
+
+
+_OUT_DIMS = ("B", "G", "K", "OY", "OX")
+_RED_DIMS = ("C", "FY", "FX")
+
+
+def _output_tiles_outside(out: list[list], n_tile: int, cap: float, layer: Layer, acc: Accelerator,
+                          first: tuple[str, ...]) -> list[list]:
+    """Move output loops from inside the outermost reduction loop to the outside (the dims ``first``
+    before the others, outermost first) until the partial sums held across it fit ``cap`` words (see
+    :func:`ordering_from_mapping`)."""
+    reds = [i for i, (d, _) in enumerate(out) if d in _RED_DIMS]
+    if not reds:
+        return out
+    last = reds[-1]
+    spatial = math.prod(f for per_dim in spatial_unrolling(layer, acc).values()
+                        for d, f in per_dim.items() if d in _OUT_DIMS)
+    held = spatial * math.prod(f for d, f in out[:last] if d in _OUT_DIMS)
+    inner, moved = list(out[:last]), []
+    for dims in (first, _OUT_DIMS):
+        for i in range(len(inner) - 1, n_tile - 1, -1):
+            if held <= cap:
+                break
+            if inner[i][0] in dims:
+                held /= inner[i][1]
+                moved.insert(0, inner.pop(i))
+    return inner + out[last:] + moved
+
+
+__all__ = ["ordering_from_mapping"]
