@@ -21,8 +21,8 @@ is the flavour a low-power accelerator would use; Accelergy's CACTI plug-in uses
 reference cases computed with that plug-in (TL03, TL04, TL06, TL07: 128 KiB, 64-bit access) are
 reproduced within 0.3 % in read and write energy and area. ``--compare-cells`` prints the comparison;
 ``--cell`` regenerates the table with another flavour (``cacti7_45nm_lop``, ``cacti7_45nm_hp``).
-lstp arrays cycle within the 5 ns clock up to 1 MiB at any width and up to 4 MiB at 8 bytes or less
-(each point's cycle time is written as a comment).
+One-port lstp arrays cycle within the 5 ns clock at every width up to 512 KiB and at accesses up to 8
+bytes up to 4 MiB; bigger, wider ones take 8-9 ns (each point's cycle time is written as a comment).
 
 Temperature: 300 K, as Accelergy's plug-in runs CACTI (its leakage for the 128 KiB reference GLB,
 0.00335 pJ per 1 ns cycle, is this table's 0.0033 mW) and as the Aladdin MAC and register-file
@@ -47,7 +47,10 @@ Run (CACTI is not part of HDX: fetch github.com/HewlettPackard/cacti and build i
 
 It prints every point (energy per access and per 16-bit word, area, leakage, cycle time), writes the
 YAML atomically (about 4 minutes on one core) and, with ``--compare-cells``, the cell comparison.
-``--sizes/--widths/--ports`` shrink the grid for a quick look.
+``--sizes/--widths/--ports`` shrink the grid for a quick look; ``--banks N`` prints CACTI's multi-bank
+organisation (not a table axis: CACTI's banks share no crossbar, so more banks make an access cheaper
+and cost little area, which would make bandwidth look free). ``--summary TABLE`` prints a written
+table as markdown without running CACTI.
 """
 
 from __future__ import annotations
@@ -162,7 +165,7 @@ def parse(size: int, width: int, ports: int, row: dict[str, str], banks: int = 1
 
 
 def sweep(cacti: Path, sizes, widths, ports, cell: str, node_um: float, temperature_k: int,
-          timeout: float) -> tuple[list[Point], list[str]]:
+          timeout: float, banks: int = 1) -> tuple[list[Point], list[str]]:
     """Every grid point CACTI can organise, and one line per point it cannot."""
     template = TEMPLATE.read_text()
     points, skipped = [], []
@@ -170,12 +173,12 @@ def sweep(cacti: Path, sizes, widths, ports, cell: str, node_um: float, temperat
         for w in widths:
             for n in ports:
                 for s in sizes:
-                    row = run_point(cacti, render(template, s, w, n, cell, node_um, temperature_k),
+                    row = run_point(cacti, render(template, s, w, n, cell, node_um, temperature_k, banks),
                                     Path(tmp), timeout)
                     if isinstance(row, str):
                         skipped.append(f"{s} B x {w} B/access x {n} ports: {row}")
                         continue
-                    points.append(parse(s, w, n, row))
+                    points.append(parse(s, w, n, row, banks))
                 done = sum(p.width == w and p.ports == n for p in points)
                 print(f"  {cell}: width {w:4d} B, {n} ports: {done}/{len(sizes)} sizes", file=sys.stderr,
                       flush=True)
@@ -317,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="capacities (bytes)")
     ap.add_argument("--widths", type=int, nargs="+", default=WIDTHS, help="access widths (bytes)")
     ap.add_argument("--ports", type=int, nargs="+", default=PORTS, help="read/write port counts")
+    ap.add_argument("--banks", type=int, default=1, help="CACTI banks per memory (print only; the table "
+                    "is written for 1 bank)")
     ap.add_argument("--base", default="accelergy_45nm", help="table giving MAC, DRAM, NoC and small SRAMs")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per CACTI run")
     ap.add_argument("--out", default=None, help="YAML to write (default: print only)")
@@ -339,11 +344,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {cacti.parent}/tech_params is missing; give the binary inside CACTI's source folder",
               file=sys.stderr)
         return 2
+    if args.banks != 1 and args.out:
+        print("error: --banks is for printing only; drop --out (tables are written for 1 bank)",
+              file=sys.stderr)
+        return 2
+    if args.banks < 1 or args.banks & (args.banks - 1):
+        print("error: --banks must be a power of two (CACTI's banks)", file=sys.stderr)
+        return 2
     if not 300 <= args.temperature <= 400 or args.temperature % 10:
         print("error: --temperature must be 300..400 K in steps of 10 (CACTI's tables)", file=sys.stderr)
         return 2
     points, skipped = sweep(cacti, sorted(set(args.sizes)), sorted(set(args.widths)), sorted(set(args.ports)),
-                            args.cell, args.node_um, args.temperature, args.timeout)
+                            args.cell, args.node_um, args.temperature, args.timeout, args.banks)
     if not points:
         print("error: CACTI produced no point: " + "; ".join(skipped[:3]), file=sys.stderr)
         return 2

@@ -115,6 +115,21 @@ def test_cacti_second_port_costs_area_energy_and_leakage():
         assert q.leakage_mw > p.leakage_mw, k
 
 
+def test_cell_flavours_order_leakage_by_orders_of_magnitude():
+    """Same grid in the three shipped CACTI tables; at every point lstp leaks least and hp most, and
+    the register-file, MAC and DRAM entries are the same."""
+    lop, hp = load_tech("cacti7_45nm_lop"), load_tech("cacti7_45nm_hp")
+    key = [(p.width_bits, p.ports, p.bytes) for p in CACTI.sram]
+    assert [(p.width_bits, p.ports, p.bytes) for p in lop.sram] == key
+    assert [(p.width_bits, p.ports, p.bytes) for p in hp.sram] == key
+    for a, b, c in zip(CACTI.sram, lop.sram, hp.sram, strict=True):
+        if a.width_bits is None:
+            assert a == b == c
+        else:
+            assert 100 * a.leakage_mw < b.leakage_mw < c.leakage_mw, (a.bytes, a.width_bits, a.ports)
+    assert CACTI.mac == lop.mac == hp.mac
+
+
 def test_cacti_table_joins_the_register_file_points_monotonically_in_energy_and_area():
     sizes = np.array([2, 24, 32, 384, 1 * KIB, 2 * KIB, 4 * KIB, 8 * KIB, 128 * KIB, 4096 * KIB], dtype=float)
     assert np.all(np.diff(CACTI.sram_energy_pj(sizes, 16)) > 0)

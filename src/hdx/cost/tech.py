@@ -19,11 +19,14 @@ access widths and ports, values are interpolated linearly in log-width / log-por
 between the two neighbouring curves. Outside the table's width range the energy *per bit* of the
 nearest width is kept (an access of ``w`` bits costs ``energy_pj · w / width_bits``, the rule of a
 table with one width, where it reproduces the historical ``energy_pj · w / ref_word_bits``), while area
-and leakage keep the nearest width's values; outside the ports range, the nearest ports' values.
+and leakage keep the nearest width's values; outside the ports range, the nearest ports' values. A
+curve that starts at a larger capacity than another (CACTI's wide accesses start at 2 KiB, register
+files at 2 B) is extended below its first point by its first segment's power law.
 
 Leakage is all-or-nothing per list: every ``sram`` point gives ``leakage_mw`` or none does (likewise
-``mac``); a table without leakage reports 0 mW everywhere, so static energy (leakage × time) is 0 and
-every other number is exactly that of the table without the field.
+``mac``); a table without leakage reports 0 mW everywhere, so static energy is 0 and every other
+number is exactly that of the table without the field. Static energy = leakage power × powered time:
+mW × ns = pJ (e.g. ``leak_mw * latency_cycles * 1e3 / clock_mhz`` pJ).
 
 Load with :func:`load_tech` by shipped name (``accelergy_45nm``, ``cacti7_45nm_lstp``) or YAML path, as
 named in :attr:`hdx.space.accelerator.HardwareParams.tech`.
@@ -31,8 +34,10 @@ named in :attr:`hdx.space.accelerator.HardwareParams.tech`.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -102,10 +107,25 @@ def _all_or_none(values: list[float], what: str) -> None:
                          f"{given} of {len(values)} give it")
 
 
-class _SramGrid:
-    """The sram points as curves against capacity, one per (width_bits, ports) pair (logs precomputed)."""
+class _Curve:
+    """One power-law curve against capacity, with its logs and slopes precomputed (float64 and float32)."""
 
-    FIELDS = ("read", "write", "area", "leak")
+    def __init__(self, xs: list[float], ys: list[float]):
+        self.xs, self.ys = xs, ys
+        self._by_dtype = {}
+        for dt in (np.float64, np.float32):
+            lx, ly = np.log(np.asarray(xs, dtype=dt)), np.log(np.asarray(ys, dtype=dt))
+            self._by_dtype[dt] = (lx, ly, np.diff(ly) / np.diff(lx))
+
+    def log_at(self, t: np.ndarray, dt) -> np.ndarray:
+        """log of the curve at log-sizes ``t`` (end segments extended)."""
+        lx, ly, slope = self._by_dtype[dt]
+        i = np.clip(np.searchsorted(lx, t) - 1, 0, len(lx) - 2)
+        return ly[i] + slope[i] * (t - lx[i])
+
+
+class _SramGrid:
+    """The sram points as curves against capacity, one per (width_bits, ports) pair."""
 
     def __init__(self, points: list[SramPoint], ref_word_bits: int):
         self.source, self.ref = points, ref_word_bits
@@ -119,19 +139,34 @@ class _SramGrid:
         self.lw = np.log(np.asarray(self.widths, dtype=np.float64))
         self.lp = np.log(np.asarray(self.ports, dtype=np.float64))
         self.lists: dict[tuple[int, int], dict[str, tuple[list[float], list[float]]]] = {}
+        self.curves: dict[tuple[int, int], dict[str, _Curve]] = {}
         for (w, n), pts in groups.items():
             xs = [p.bytes for p in pts]
-            self.lists[(self.widths.index(w), self.ports.index(n))] = {
+            key = (self.widths.index(w), self.ports.index(n))
+            self.lists[key] = {
                 "read": (xs, [p.energy_pj for p in pts]),
                 "write": (xs, [p.write_energy_pj or p.energy_pj for p in pts]),
                 "area": (xs, [p.area_um2 for p in pts]),
                 "leak": (xs, [p.leakage_mw for p in pts]),
             }
+            if not self.single:
+                self.curves[key] = {f: _Curve(*xy) for f, xy in self.lists[key].items()
+                                    if f != "leak" or self.has_leak}
 
     def __eq__(self, other: object) -> bool:  # a cache of the points: equal when built from equal points
         return isinstance(other, _SramGrid) and (self.ref, self.source) == (other.ref, other.source)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _scalar_bracket(values: list[int], v: float) -> tuple[int, float, float]:
+    """(segment index, fraction 0..1 in log-space, v clamped to the range) of ``v`` on ascending
+    ``values``; one value: (0, 0, that value)."""
+    c = min(max(float(v), values[0]), values[-1])
+    if len(values) == 1:
+        return 0, 0.0, c
+    i = min(max(bisect.bisect_right(values, c) - 1, 0), len(values) - 2)
+    return i, math.log(c / values[i]) / math.log(values[i + 1] / values[i]), c
 
 
 class TechTable(StrictModel):
@@ -211,19 +246,23 @@ class TechTable(StrictModel):
             xs, ys = g.lists[(0, 0)][field]
             return _loglog(x, xs, ys), g.widths[0]
         dt = np.float32 if x.dtype == np.float32 else np.float64
-        wc = np.clip(np.asarray(width_bits, dtype=np.float64), g.widths[0], g.widths[-1])
-        iw, tw = _bracket(g.lw, np.log(wc))
-        ip, tp = _bracket(g.lp, np.log(np.clip(np.asarray(ports, dtype=np.float64), g.ports[0], g.ports[-1])))
         t = np.log(x.astype(dt, copy=False))
-        if iw.ndim == 0 and ip.ndim == 0:  # one width and port count (the usual call): four curves at most
-            acc = np.zeros(t.shape, dtype=np.float64)
-            for a, wa in ((0, 1.0 - float(tw)), (1, float(tw))):
-                for b, wb in ((0, 1.0 - float(tp)), (1, float(tp))):
-                    if wa * wb > 0:
-                        acc = acc + wa * wb * _log_curve(t, g.lists[(int(iw) + a, int(ip) + b)][field], dt)
+        if np.ndim(width_bits) == 0 and np.ndim(ports) == 0:  # the usual call: at most four curves
+            iw, tw, wc = _scalar_bracket(g.widths, width_bits)
+            ip, tp, _ = _scalar_bracket(g.ports, ports)
+            terms = [(wa * wb, g.curves[(iw + a, ip + b)][field]) for a, wa in ((0, 1.0 - tw), (1, tw))
+                     for b, wb in ((0, 1.0 - tp), (1, tp)) if wa * wb > 0]
+            k, curve = terms[0]
+            acc = curve.log_at(t, dt) if k == 1.0 else k * curve.log_at(t, dt)
+            for k, curve in terms[1:]:
+                acc = acc + k * curve.log_at(t, dt)
         else:  # widths or ports per element: every curve, then pick per element
+            wc = np.clip(np.asarray(width_bits, dtype=np.float64), g.widths[0], g.widths[-1])
+            iw, tw = _bracket(g.lw, np.log(wc))
+            pc = np.clip(np.asarray(ports, dtype=np.float64), g.ports[0], g.ports[-1])
+            ip, tp = _bracket(g.lp, np.log(pc))
             shape = np.broadcast_shapes(t.shape, iw.shape, ip.shape)
-            table = np.stack([np.stack([np.broadcast_to(_log_curve(t, g.lists[(i, j)][field], dt), shape)
+            table = np.stack([np.stack([np.broadcast_to(g.curves[(i, j)][field].log_at(t, dt), shape)
                                         for j in range(len(g.ports))]) for i in range(len(g.widths))])
             iw, tw, ip, tp = (np.broadcast_to(a, shape) for a in (iw, tw, ip, tp))
             idx = np.indices(shape)
@@ -310,14 +349,6 @@ def _bracket(axis: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(np.shape(t), dtype=np.intp), np.zeros(np.shape(t))
     i = np.clip(np.searchsorted(axis, t) - 1, 0, len(axis) - 2)
     return i, np.clip((t - axis[i]) / (axis[i + 1] - axis[i]), 0.0, 1.0)
-
-
-def _log_curve(t: np.ndarray, curve: tuple[list[float], list[float]], dt) -> np.ndarray:
-    """log of the piecewise power law through ``curve`` at log-sizes ``t`` (end segments extended)."""
-    xs, ys = curve
-    lx, ly = np.log(np.asarray(xs, dtype=dt)), np.log(np.asarray(ys, dtype=dt))
-    i = np.clip(np.searchsorted(lx, t) - 1, 0, len(lx) - 2)
-    return ly[i] + (ly[i + 1] - ly[i]) / (lx[i + 1] - lx[i]) * (t - lx[i])
 
 
 def _loglog(x, xs: list[float], ys: list[float]) -> np.ndarray:
