@@ -570,3 +570,19 @@ def test_golden_dram_outputs_resident():
     small = MODEL.evaluate(LayerTable([ly]), small_glb)
     assert small.energy_pj["dram"][0, 0] > (147456 + 8192) * E_DRAM
     assert small.mapping["dram_kt"][0, 0] * small.mapping["dram_bt"][0, 0] * 8 < 8192  # output tiles
+
+
+def test_static_energy_is_leakage_power_times_latency():
+    # the CACTI lstp table gives leakage: static = (GLB at its 32-word width + 64 PEs x (RF + MAC + 3 NoC
+    # registers)) mW x latency cycles / 200 MHz (mW x ns = pJ); the table without leakage gives 0
+    hw = GRID.hardware.model_copy(update={"tech": "cacti7_45nm_lstp"})
+    model = AnalyticalModel(hw)
+    t = model.tech
+    ly = LayerTable([Layer("conv", c=16, k=32, h=16, w=16, r=3, s=3, padding=1)])
+    acc = AccelTable.from_accels([Accelerator(8, 8, 64, "ws", glb_kib=128)])
+    c = model.evaluate(ly, acc)
+    leak = (float(t.sram_leakage_mw(131072.0, width_words=32, word_bits=16))
+            + 64 * (float(t.sram_leakage_mw(64.0)) + t.mac_leakage_mw(16) + 3 * t.register_leakage_mw(16)))
+    assert leak > 0
+    assert c.energy_pj["static"][0, 0] == pytest.approx(leak * c.latency_cycles[0, 0] / 200 * 1e3, rel=1e-6)
+    assert np.all(MODEL.evaluate(ly, acc).energy_pj["static"] == 0)

@@ -65,6 +65,7 @@ class LayerCost(TypedDict):
     area_mm2: float
     macs: int
     utilisation: float
+    energy_parts_pj: dict[str, float]  # mac, rf, glb, dram, static (leakage x latency)
     mapping: NotRequired[str]  # with explain=True
 
 
@@ -76,6 +77,7 @@ class TotalCost(TypedDict):
     energy_pj: float
     area_mm2: float
     macs: int
+    energy_parts_pj: dict[str, float]  # mac, rf, glb, dram, static (leakage x latency)
 
 
 class DesignCost(TypedDict):
@@ -200,14 +202,16 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
         rows.append({"name": ly.name, "kind": ly.kind, "latency_cycles": cyc,
                      "latency_ms": float(cycles_to_ms(cyc, costs.clock_mhz)), "energy_pj": float(e_layer[i]),
                      "area_mm2": area_mm2, "macs": int(ly.macs),
-                     "utilisation": float(costs.utilisation[i, col])})
+                     "utilisation": float(costs.utilisation[i, col]),
+                     "energy_parts_pj": {p: float(v[i, col]) for p, v in costs.energy_pj.items()}})
         if explain:
             rows[-1]["mapping"] = _explain(costs, i, col, acc.dataflow)
     total_cyc = float(costs.latency_cycles[:, col].sum())
     total: TotalCost = {"latency_cycles": total_cyc,
                         "latency_ms": float(cycles_to_ms(total_cyc, costs.clock_mhz)),
                         "energy_pj": float(e_layer.sum()), "area_mm2": area_mm2,
-                        "macs": int(table.macs.sum())}
+                        "macs": int(table.macs.sum()),
+                        "energy_parts_pj": {p: float(v[:, col].sum()) for p, v in costs.energy_pj.items()}}
     designs: list[DesignCost] | None = None
     if all_designs:
         lat = costs.latency_cycles.sum(0)

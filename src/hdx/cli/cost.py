@@ -92,6 +92,9 @@ def _print_tables(out: dict, grid_name: str) -> None:
     if any("mapping" in r for r in out["layers"]):
         for r in out["layers"]:
             console.print(f"  {r['name']:<16} {r['mapping']}", soft_wrap=True)
+        parts = tot.get("energy_parts_pj", {})
+        console.print("energy by part (µJ): " + ", ".join(f"{p} {v / 1e6:.3f}" for p, v in parts.items())
+                      + " (static: leakage power x latency)")
     if "designs" in out:
         console.print(f"{len(out['designs'])} designs listed (use --json to read them)")
     console.print(f"area {tot['area_mm2']:.4f} mm²   latency {tot['latency_ms']:.4f} ms   "

@@ -156,7 +156,8 @@ class AnalyticalModel:
         mapping = {k: np.zeros(shape, dtype=dt) for k in MAPPING_FIELDS}
         e_reg = tech.register_energy_pj(wbits)  # a 1-word register access; a hop is one write
         glb_bytes = accels.glb_bytes.astype(dt)[None, :]
-        e_glb = tech.sram_energy_pj(glb_bytes, wbits)
+        bw = hw.glb_words_per_cycle  # the GLB's access width in words: its per-word energy, area and leakage
+        e_glb = tech.sram_energy_pj(glb_bytes, wbits, width_words=bw)
 
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / wbits
         dram_words = np.empty(shape, dtype=dt)
@@ -221,7 +222,7 @@ class AnalyticalModel:
         area = {
             "pe": pes * tech.mac_area_um2(wbits),
             "rf": pes * np.where(is_rs, pad_area, tech.sram_area_um2(accels.rf_bytes.astype(np.float64))),
-            "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64)),
+            "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64), width_words=bw, word_bits=wbits),
             "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
         }
         compute = f64(out["compute"])
@@ -251,14 +252,15 @@ def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray
 
 def _leakage_mw(tech: TechTable, accels: AccelTable, hw: HardwareParams, rfw: np.ndarray,
                 is_rs: np.ndarray) -> np.ndarray:
-    """Leakage power of each accelerator (mW): the GLB, every PE's RF (RS: its three pads) and MAC.
-    Zero with a technology table that gives no leakage."""
-    leak = getattr(tech, "sram_leakage_mw", None)
-    if leak is None:
+    """Leakage power of each accelerator (mW): the GLB (at its access width), and per PE its RF (RS: its
+    three pads), its MAC and its interconnect registers. Zero with a technology table without leakage."""
+    if not tech.has_leakage:
         return np.zeros(len(accels))
     wbits = hw.word_bits
-    pads = sum(leak(v * wbits / 8) for v in hw.spad_words(rfw))
-    rf = np.where(is_rs, pads, leak(accels.rf_bytes.astype(np.float64)))
-    mac = tech.mac_leakage_mw(wbits) if hasattr(tech, "mac_leakage_mw") else 0.0
-    glb = leak(accels.glb_bytes.astype(np.float64))
-    return np.asarray(glb + accels.num_pes * (rf + mac), dtype=np.float64)
+    pads = sum(tech.sram_leakage_mw(v * wbits / 8) for v in hw.spad_words(rfw))
+    rf = np.where(is_rs, pads, tech.sram_leakage_mw(accels.rf_bytes.astype(np.float64)))
+    n_regs = tech.noc_registers_per_pe + (1.0 if hw.noc == "forwarding" else 0.0)
+    regs = n_regs * tech.register_leakage_mw(wbits)
+    glb = tech.sram_leakage_mw(accels.glb_bytes.astype(np.float64), width_words=hw.glb_words_per_cycle,
+                               word_bits=wbits)
+    return np.asarray(glb + accels.num_pes * (rf + tech.mac_leakage_mw(wbits) + regs), dtype=np.float64)
