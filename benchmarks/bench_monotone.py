@@ -23,7 +23,6 @@ import time
 import numpy as np
 
 from hdx.cost.analytical import AnalyticalModel
-from hdx.cost.tech import TechTable
 from hdx.space.accelerator import AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
@@ -34,19 +33,6 @@ LADDERS = {
     "dram_bytes_per_cycle": [2, 4, 8, 16, 32, 64],
     "rf_bytes": [8, 16, 32, 64, 128, 256, 512],
 }
-
-
-def flat_tech(tech: TechTable) -> TechTable:
-    """``tech`` with one energy per access for every SRAM and register, whatever its capacity (that of
-    the largest point), and no leakage: the prices under which only the access counts of a mapping
-    can change its energy."""
-    e = tech.sram[-1].energy_pj
-    sram = [p.model_copy(update={"energy_pj": e}) for p in tech.sram]
-    update: dict = {"sram": sram}
-    for field in ("sram_leakage_mw", "mac_leakage_mw"):  # optional leakage fields, if the table has them
-        if field in type(tech).model_fields:
-            update[field] = None
-    return tech.model_copy(update=update)
 
 
 def network_rows(space: NetworkSpace, n: int, seed: int) -> tuple[LayerTable, list[np.ndarray]]:
@@ -97,7 +83,7 @@ def main() -> None:
             model = AnalyticalModel(hw)
             lat, _ = ladder_costs(model, layers, rows, acc)
             lats.append(lat)
-            ens_flat.append(ladder_costs(AnalyticalModel(hw, flat_tech(model.tech)), layers, rows, acc))
+            ens_flat.append(ladder_costs(AnalyticalModel(hw, model.tech.flat_prices()), layers, rows, acc))
         lat = np.stack(lats)                                             # [rungs, networks, designs]
         up = lat[1:] > lat[:-1] * (1 + args.tol)
         lat_f, en = (np.stack([x[i] for x in ens_flat]) for i in (0, 1))  # the same under flat prices

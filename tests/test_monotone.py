@@ -73,10 +73,7 @@ def test_more_bandwidth_never_slower(layer, d, knob):
 
 
 def _flat(model: AnalyticalModel) -> AnalyticalModel:
-    e = model.tech.sram[-1].energy_pj
-    sram = [p.model_copy(update={"energy_pj": e}) for p in model.tech.sram]
-    tech = model.tech.model_copy(update={"sram": sram})
-    return AnalyticalModel(model.hardware, tech)
+    return AnalyticalModel(model.hardware, model.tech.flat_prices())
 
 
 @SETTINGS

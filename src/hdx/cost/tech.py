@@ -46,7 +46,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 
 from hdx.config import StrictModel, load_config
 
-DEFAULT_TECH = "accelergy_45nm"
+DEFAULT_TECH = "cacti7_45nm_lstp"
 
 
 # Physical ranges (every value is also finite: NaN/inf are refused by StrictModel):
@@ -337,6 +337,19 @@ class TechTable(StrictModel):
     def dram_energy_pj(self, word_bits: int) -> float:
         """DRAM energy per ``word_bits``-bit word (pJ)."""
         return self.dram_pj_per_64bit * word_bits / 64
+
+    def flat_prices(self) -> TechTable:
+        """This table with one energy per SRAM access at every capacity (that of the largest point; per
+        width curve) and no leakage: the prices under which only a mapping's access counts can change
+        its energy (used to check that more of a resource never costs more accesses)."""
+        e = self.sram[-1].energy_pj
+        sram = [p.model_copy(update={"energy_pj": e, "write_energy_pj": None, "leakage_mw": 0.0})
+                for p in self.sram]
+        mac = [p.model_copy(update={"leakage_mw": 0.0}) for p in self.mac]
+        return type(self).model_validate({**self.model_dump(mode="json"),
+                                          "sram": [p.model_dump(mode="json") for p in sram],
+                                          "mac": [p.model_dump(mode="json") for p in mac],
+                                          "name": f"{self.name}-flat"})
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
