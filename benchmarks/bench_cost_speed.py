@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -51,21 +53,29 @@ def best_of(fn, repeats: int = 5) -> float:
 
 
 def model_at(rev: str, hardware):
-    """The AnalyticalModel class of git revision ``rev``, loaded as a separate module."""
+    """The AnalyticalModel class of git revision ``rev``, loaded as a separate module: the single file
+    ``src/hdx/cost/analytical.py`` (up to v2.4) or the package ``src/hdx/cost/analytical/`` (v3.0 on)."""
     root = Path(__file__).resolve().parents[1]
+    tmp = Path(tempfile.mkdtemp())
+    git = lambda *a: subprocess.run(["git", *a], cwd=root, check=True, capture_output=True)  # noqa: E731
     try:
-        src = subprocess.run(["git", "show", f"{rev}:src/hdx/cost/analytical.py"], cwd=root, check=True,
-                             capture_output=True, text=True).stdout
+        try:
+            single = git("show", f"{rev}:src/hdx/cost/analytical.py").stdout
+            (tmp / "analytical_at_rev.py").write_bytes(single)
+            path, search = tmp / "analytical_at_rev.py", None
+        except subprocess.CalledProcessError:
+            with tarfile.open(fileobj=io.BytesIO(git("archive", rev, "src/hdx/cost/analytical").stdout)) as t:
+                t.extractall(tmp, filter="data")
+            pkg = tmp / "src/hdx/cost/analytical"
+            path, search = pkg / "__init__.py", [str(pkg)]
     except (OSError, subprocess.CalledProcessError) as e:
-        raise SystemExit(f"--against: cannot read src/hdx/cost/analytical.py at {rev!r}: {e}") from None
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(src)
-    spec = importlib.util.spec_from_file_location("analytical_at_rev", f.name)
+        raise SystemExit(f"--against: cannot read the analytical model at {rev!r}: {e}") from None
+    spec = importlib.util.spec_from_file_location("analytical_at_rev", path,
+                                                  submodule_search_locations=search)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     sys.modules["analytical_at_rev"] = mod
     spec.loader.exec_module(mod)
-    os.unlink(f.name)
     return mod.AnalyticalModel(hardware)
 
 
