@@ -170,7 +170,8 @@ def test_inventory_of_examples(capsys):
     for blocks in ALL.values():
         for b in blocks:
             if b.lang not in RUN_LANGS + OTHER_LANGS:
-                problems.append(f"{b.where}: fence language '{b.lang}' (use one of {RUN_LANGS + OTHER_LANGS})")
+                known = ", ".join(RUN_LANGS + OTHER_LANGS)
+                problems.append(f"{b.where}: fence language '{b.lang}' (use one of: {known})")
             problems += [f"{b.where}: unknown marker {c}" for c in b.bad_markers]
             if "no-test" in b.markers and not b.markers["no-test"]:
                 problems.append(f"{b.where}: no-test needs a reason")
@@ -195,9 +196,11 @@ def test_marker_parsing(tmp_path):
     """The parser keeps fence order, stacked markers, the code verbatim and flags unknown comments."""
     md = tmp_path / "x.md"
     md.write_text("text\n<!-- slow: minutes -->\n<!-- exit: 2 -->\n```bash\necho 'a  b'\n```\n"
-                  "<!-- nottest: typo -->\n```python\nprint(1)\n```\n<!-- file: s.yaml -->\n```yaml\nk: 1\n```\n")
+                  "<!-- nottest: typo -->\n```python\nprint(1)\n```\n"
+                  "<!-- file: s.yaml -->\n```yaml\nk: 1\n```\n")
     a, b, c = parse_blocks(md)
-    assert (a.lang, a.line, a.code, a.markers) == ("bash", 4, "echo 'a  b'\n", {"slow": "minutes", "exit": "2"})
+    assert (a.lang, a.line, a.code) == ("bash", 4, "echo 'a  b'\n")
+    assert a.markers == {"slow": "minutes", "exit": "2"}
     assert b.bad_markers == ["<!-- nottest: typo -->"] and b.markers == {}
     assert (c.lang, c.markers, c.runs) == ("yaml", {"file": "s.yaml"}, False)
 
@@ -217,3 +220,63 @@ def test_examples_run_with_slow_ones(path, tiny_data, tmp_path):
     if not any(b.runs and "slow" in b.markers for b in ALL[path]):
         pytest.skip("no slow example")
     _run_file(path, tmp_path / "work", tiny_data, slow=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# links and citations
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+CITATION = re.compile(r"\bdocs/([\w-]+\.md)(?:#([\w-]+))?")
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor of a markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)  # no code
+    return {slug(m.group(1)) for m in re.finditer(r"^#+\s+(.*)$", text, flags=re.M)}
+
+
+def test_slug_matches_github():
+    assert slug("The evaluator (DANCE)") == "the-evaluator-dance"
+    assert slug("`hdx cost tabulate`") == "hdx-cost-tabulate"
+    assert slug("Hard budgets: HDX, DANCE and NAS-then-HW") == "hard-budgets-hdx-dance-and-nas-then-hw"
+
+
+def test_links_between_the_docs_resolve():
+    """Every relative link of README.md and docs/*.md to a file that exists names a heading it has;
+    links to files that do not exist are printed (docs written on other branches)."""
+    bad, missing = [], []
+    for path in DOCS:
+        for m in LINK.finditer(path.read_text(encoding="utf-8")):
+            target = m.group(1)
+            if re.match(r"[a-z]+:", target):
+                continue
+            file, _, anchor = target.partition("#")
+            dest = (path.parent / file).resolve() if file else path
+            if not dest.exists():
+                missing.append(f"{_rel(path)} -> {target}")
+            elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+                bad.append(f"{_rel(path)} -> {target}: no such heading")
+    assert not bad, "\n".join(bad)
+    if missing:
+        print("links to files not in this checkout:", *missing, sep="\n  ")
+
+
+def test_source_citations_name_existing_docs():
+    """Docstrings and shipped configs cite docs/*.md (with a heading that exists), never a file outside
+    the repository."""
+    bad = []
+    for f in sorted((ROOT / "src").rglob("*")):
+        if f.suffix not in (".py", ".yaml"):
+            continue
+        text = f.read_text(encoding="utf-8")
+        for m in CITATION.finditer(text):
+            doc = ROOT / "docs" / m.group(1)
+            if not doc.exists():
+                bad.append(f"{_rel(f)}: cites {m.group(0)}, which does not exist")
+            elif m.group(2) and m.group(2) not in anchors(doc):
+                bad.append(f"{_rel(f)}: cites {m.group(0)}: no such heading")
+    assert not bad, "\n".join(bad)

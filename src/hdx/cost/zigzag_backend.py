@@ -1,4 +1,4 @@
-"""ZigZag (KU Leuven ``zigzag-dse``) as a second, independent ground-truth cost model (DESIGN.md §5).
+"""ZigZag (``zigzag-dse``): a second ground-truth cost model (docs/design.md#ground-truth-cost-models).
 
 Each (layer, accelerator) pair is translated **in memory** into ZigZag inputs and run through ZigZag's
 own pipeline (``AcceleratorValidator`` → ``AcceleratorFactory``, ``WorkloadValidator`` +

@@ -1,4 +1,4 @@
-"""Co-exploration search (DESIGN.md §7): budgets, HDX gradient manipulation, objectives, the bilevel
+"""Co-exploration search (docs/design.md#the-search): budgets, HDX gradient manipulation, objectives, bilevel
 search loop, and the ground-truth finish (derive, exhaustive accelerator, budget re-check).
 
 The package is callable: ``hdx.search(...)`` is :func:`hdx.api.search`.
