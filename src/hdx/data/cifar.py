@@ -1,4 +1,4 @@
-"""CIFAR-10 from a folder in the standard python pickle layout.
+"""CIFAR-10 from a folder in the standard python pickle layout (docs/reference.md#data).
 
 The folder holds ``data_batch_1`` … ``data_batch_5`` and ``test_batch`` (each a pickled dict with
 ``data``: uint8 [N, 3072] in CHW order and ``labels``: N ints in 0..9). The files are read, validated

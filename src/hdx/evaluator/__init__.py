@@ -1,4 +1,4 @@
-"""Hardware-cost evaluators behind one interface (DESIGN.md §6).
+"""Hardware-cost evaluators behind one interface (docs/design.md#the-evaluator-dance).
 
 * ``"learned"``: the DANCE evaluator (hardware generator + cost estimator networks,
   :mod:`hdx.evaluator.learned`), pre-trained on ground-truth samples; a default ships in

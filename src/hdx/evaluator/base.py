@@ -1,4 +1,4 @@
-"""The evaluator interface (DESIGN.md §6) shared by the learned DANCE evaluator and the exact oracle.
+"""The evaluator interface (docs/design.md#the-evaluator-dance): the learned DANCE evaluator and the oracle.
 
 An :class:`Evaluator` maps architecture probabilities ``softmax(α)`` — ``[B, L, n_ops]`` (or
 ``[L, n_ops]``, then B = 1) — to an :class:`EvalResult`:

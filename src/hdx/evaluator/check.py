@@ -1,4 +1,4 @@
-"""Fidelity report of a learned evaluator against the ground-truth cost table (DESIGN.md §6 figures).
+"""Fidelity of a learned evaluator against the ground-truth cost table (docs/design.md#the-evaluator-dance).
 
 All figures are measured on **fresh** architectures drawn with a seed the build never used:
 

@@ -1,4 +1,4 @@
-"""Labelled samples for the DANCE evaluator networks (DESIGN.md §6), from the exact cost table.
+"""Labelled samples for the DANCE evaluator networks (docs/design.md#the-evaluator-dance), exact cost table.
 
 For ``n_archs`` architectures of a space — uniform one-hot ones (:meth:`NetworkSpace.sample_indices`)
 and *soft* distributions like those a search visits (softmax of N(0, 1) logits at a temperature drawn

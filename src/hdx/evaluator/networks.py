@@ -1,4 +1,4 @@
-"""The two DANCE evaluator networks (DESIGN.md §6).
+"""The two DANCE evaluator networks (docs/design.md#the-evaluator-dance).
 
 * :class:`HardwareGenerator`: ``softmax(α)`` flattened (L·n_ops numbers) → residual MLP → one
   categorical head per searched knob (logits), relaxed by :func:`relax` (Gumbel-softmax, optional

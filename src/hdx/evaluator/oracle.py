@@ -1,4 +1,4 @@
-"""Exact oracle evaluator: no network, no surrogate error (DESIGN.md §6 baseline).
+"""Exact oracle evaluator: no network, no surrogate error (docs/design.md#the-evaluator-dance).
 
 Costs come straight from the :class:`~hdx.cost.table.CostTable` of the ground-truth model:
 

@@ -1,4 +1,4 @@
-"""Op modules of the search space (DESIGN.md §3): conv-BN-ReLU6, MBConv, Zero.
+"""Op modules of the search space (docs/design.md#the-network-space): conv-BN-ReLU6, MBConv, Zero.
 
 An MBConv is 1×1 expand conv (omitted when the expansion is 1) → k×k depthwise conv (stride) →
 1×1 project conv; BN + ReLU6 after the first two convs, BN after the project. ``residual`` adds the

@@ -1,4 +1,4 @@
-"""One-shot supernet over a network space with two relaxations (DESIGN.md §3).
+"""One-shot supernet over a network space with two relaxations (docs/design.md#the-network-space).
 
 ``alpha`` [positions, ops] holds one logit per candidate (order = ``space.op_names``); disallowed
 candidates (e.g. Zero on a stage's first layer) are masked to −∞ wherever a softmax is taken, so

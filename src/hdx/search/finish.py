@@ -1,4 +1,4 @@
-"""After the search: ground-truth re-check and whole-space feasibility (DESIGN.md §7).
+"""After the search: ground-truth re-check and whole-space feasibility (docs/design.md#the-hdx-rule).
 
 Everything here uses the exact :class:`~hdx.cost.table.CostTable` of the ground-truth model, never
 the evaluator; the accelerator choice itself is :func:`hdx.cost.feasibility.choose_accelerator`

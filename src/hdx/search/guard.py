@@ -1,4 +1,4 @@
-"""The hard-budget guard of HDX (DESIGN.md §7) and the methods as a small table of policies.
+"""The hard-budget guard of HDX (docs/design.md#the-hdx-rule) and the methods as a small table of policies.
 
 :class:`BudgetGuard` is the one object that enforces hard budgets during a search. The loop calls it
 at three points:

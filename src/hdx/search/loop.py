@@ -1,4 +1,4 @@
-"""The bilevel co-exploration search (DESIGN.md §7): ``hdx search``.
+"""The bilevel co-exploration search (docs/design.md#the-search): ``hdx search``.
 
 Setup (:func:`prepare`, everything that can fail on bad input, before any training):
 budgets parsed → spaces and cost model → exact :class:`~hdx.cost.table.CostTable` → budgets below

@@ -1,4 +1,4 @@
-"""HDX gradient manipulation for hard budgets (DESIGN.md §7), pure tensor math.
+"""HDX gradient manipulation for hard budgets (docs/design.md#the-hdx-rule), pure tensor math.
 
 Let ``d`` be the direction the architecture step will move *against* (``α ← α − lr·d``) and ``g_i``
 the gradient of the i-th constrained metric ``t_i`` wrt α. While a budget is violated (``t_i ≥ T_i``)

@@ -1,4 +1,4 @@
-"""Search objectives: the hardware cost term and the soft penalties (DESIGN.md §7).
+"""Search objectives: the hardware cost term and the soft penalties (docs/design.md#the-search).
 
 The hardware objective ``J`` is a :class:`hdx.metrics.Objective` (EDAP, one metric, or ``weighted`` on
 metrics normalised by the cost table's reference). It enters the loss *normalised* so that λ is

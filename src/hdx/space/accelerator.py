@@ -1,4 +1,4 @@
-"""Accelerator design space (DESIGN.md §4).
+"""Accelerator design space (docs/design.md#the-accelerator-space).
 
 Template: DRAM ↔ global buffer (GLB) ↔ PE array of ``pe_x`` × ``pe_y`` PEs, each with an RF of
 ``rf_bytes`` bytes and one MAC; ``dataflow`` ∈ {ws, os, rs}. The knobs and their values come from

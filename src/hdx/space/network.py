@@ -1,4 +1,4 @@
-"""Network search space from config (DESIGN.md §3).
+"""Network search space from config (docs/design.md#the-network-space).
 
 A space is a ProxylessNAS-style backbone read from YAML (:class:`NetworkSpaceConfig`):
 
