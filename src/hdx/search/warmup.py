@@ -5,8 +5,8 @@ budgets, the method, the objective or any architecture-step setting. Searches wh
 everything the warm-up *does* read (:data:`WARMUP_FIELDS`) therefore pass through the same state at
 the end of the warm-up, and can all start from one saved copy of it instead of recomputing it.
 
-* :func:`make_warmup` runs the warm-up of a config and saves it (``torch.save``, atomic): the weight
-  state, the RNG state and the values of :data:`WARMUP_FIELDS` it was made with;
+* :func:`hdx.search.loop.make_warmup` runs the warm-up of a config and saves it (``torch.save``,
+  atomic): the weight state, the RNG state and the values of :data:`WARMUP_FIELDS` it was made with;
 * a search with ``warmup_from: FILE`` in its config starts from that file (when it starts from
   scratch; a resumed run continues from its own checkpoint). The file is refused with one line if it
   was made under a different value of any field in :data:`WARMUP_FIELDS`.
@@ -47,48 +47,14 @@ def warmup_key(cfg) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def make_warmup(cfg, path: str | Path) -> Path:
-    """Run the weight-only warm-up of ``cfg`` and save it to ``path`` (atomic). Returns the path.
-
-    Wall time: ``warmup_epochs`` weight-only epochs of ``cfg``.
-    """
-    import io
-    import tempfile
-
-    import torch
-
-    from hdx.report.rundir import RunDir
-    from hdx.runtime import apply_threads
-    from hdx.safeio import atomic_write_bytes, os_errors
-    from hdx.search.loop import Searcher, load_data, prepare
-
-    path = Path(path)
-    if cfg.warmup_epochs == 0:
-        raise HDXError("warmup_epochs is 0: there is no warm-up to share")
-    apply_threads(cfg.threads)
-    cfg = cfg.model_copy(update={"warmup_from": None})
-    with tempfile.TemporaryDirectory(prefix="hdx-warmup-") as tmp:
-        from hdx.runtime import resolve_device
-
-        s = Searcher(prepare(cfg), load_data(cfg, resolve_device(cfg.device)), RunDir(Path(tmp) / "run"))
-        s.warm_up()
-        st = {**s.warm_state(), "warmup_config": json.dumps(warmup_config(cfg), sort_keys=True),
-              "format": FORMAT}
-    buf = io.BytesIO()
-    torch.save(st, buf)
-    with os_errors(path.parent, "create folder"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
-
-
 def load_warmup(path: str | Path, cfg) -> dict:
-    """The warm state saved by :func:`make_warmup`, checked against ``cfg`` (one-line errors)."""
+    """The warm state saved by :func:`hdx.search.loop.make_warmup`, checked against ``cfg`` (one-line
+    errors)."""
     from hdx.safeio import load_torch
 
     p = Path(path)
     if not p.is_file():
-        raise HDXError(f"warmup_from: no warm-up file {p} (make one with hdx.search.warmup.make_warmup, "
+        raise HDXError(f"warmup_from: no warm-up file {p} (make one with hdx.search.loop.make_warmup, "
                        f"or set warmup_from: null)")
     st = load_torch(p, what="warm-up file")
     if not isinstance(st, dict) or set(st) != WARM_KEYS or st.get("format") != FORMAT:

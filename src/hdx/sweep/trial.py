@@ -55,10 +55,10 @@ def run_trial(config, out_dir: str | Path, resume: bool = False) -> dict:
 
 
 def run_warmup(config, path: str | Path) -> dict:
-    """Make the shared warm-up file of ``config`` at ``path`` (:func:`hdx.search.warmup.make_warmup`);
+    """Make the shared warm-up file of ``config`` at ``path`` (:func:`hdx.search.loop.make_warmup`);
     never raises: ``{"status", "error", "wall_s", "path"}``."""
     from hdx.runtime import apply_threads
-    from hdx.search.warmup import make_warmup
+    from hdx.search.loop import make_warmup
 
     t0 = time.perf_counter()
     try:

@@ -49,9 +49,7 @@ def retrain_train_config(arch: str, *, epochs: int, device: str = "auto", config
                          threads: int | None = None, overrides: dict | None = None) -> TrainConfig:
     """The validated train config of a retrain (``config`` ``auto``: ``retrain_gpu`` on CUDA, else
     ``retrain_cpu``); ``overrides`` (TrainConfig fields) win over everything else."""
-    name = config
-    if config == "auto":
-        name = "retrain_gpu" if resolve_device(device).type == "cuda" else "retrain_cpu"
+    name = _auto_name(device) if config == "auto" else config
     given = {"arch": arch, "epochs": epochs, "device": device, "space": space, "data": data, "seed": seed,
              "threads": threads, **(overrides or {})}
     return load_train_config(name, given)

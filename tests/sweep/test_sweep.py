@@ -20,8 +20,8 @@ import yaml
 
 from hdx.cli.main import main
 from hdx.errors import HDXError
-from hdx.search.loop import run_search
-from hdx.search.warmup import load_warmup, make_warmup
+from hdx.search.loop import make_warmup, run_search
+from hdx.search.warmup import load_warmup
 from hdx.sweep import SweepSpec, expand, run_sweep
 from hdx.sweep import runner as sweep_runner
 

@@ -191,7 +191,7 @@ def test_loader_seeded_complete_and_batched():
     assert len(ld2) == 3 and len(list(ld2.epoch(0))) == 3
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the repository
+SHARED = Path(__file__).resolve().parents[3] / "shared"  # ../shared beside the repository
 REAL_DATA = os.environ.get("HDX_DATA", str(SHARED / "data/cifar-10-batches-py"))
 
 

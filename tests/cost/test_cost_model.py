@@ -369,7 +369,7 @@ def test_timeloop_reference_fidelity():
     import os
     from pathlib import Path
 
-    shared = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the repository
+    shared = Path(__file__).resolve().parents[3] / "shared"  # ../shared beside the repository
     ref = Path(os.environ.get("HDX_REFERENCE", shared / "reference/reference_cases.json"))
     if not ref.is_file():
         pytest.skip(f"reference cases not found at {ref} (set HDX_REFERENCE)")

@@ -1,0 +1,168 @@
+"""The search's setup (:func:`prepare`): everything that can fail on bad input, before any training —
+budgets parsed (relative ones resolved on the space: :mod:`hdx.cost.relative`) → spaces and cost model →
+exact :class:`~hdx.cost.table.CostTable` → budgets below the minimum achievable refused → evaluator
+loaded and checked against this space/grid/cost model (``auto``: the shipped one only where it fits,
+else the exact oracle) → objective calibrated on the uniform architecture distribution. And the data
+of a search (:func:`load_data`: train, held-out, BN-calibration and test loaders).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from hdx.budgets import Budget, parse_budget_specs
+from hdx.cost import get_cost_model
+from hdx.cost.relative import resolve as resolve_relative
+from hdx.cost.table import CostTable
+from hdx.errors import HDXError
+from hdx.metrics import Objective
+from hdx.search.config import SearchConfig
+from hdx.search.finish import Achievable, ensure_compatible, require_achievable
+from hdx.search.guard import BudgetGuard, MethodPolicy, policy
+from hdx.search.objectives import CostTerm
+from hdx.space.accelerator import AcceleratorSpace
+from hdx.space.network import NetworkSpace
+
+
+@dataclass
+class SearchSetup:
+    """Everything a search needs except data and the supernet (built by :func:`prepare`)."""
+
+    cfg: SearchConfig
+    space: NetworkSpace
+    grid: AcceleratorSpace
+    table: CostTable
+    budgets: list[Budget]
+    evaluator: torch.nn.Module
+    evaluator_kind: str
+    objective: Objective
+    cost_term: CostTerm
+    achievable: Achievable
+    notes: list[str] = field(default_factory=list)  # one line each, said before the search starts
+
+    @property
+    def policy(self) -> MethodPolicy:
+        return policy(self.cfg.method)
+
+    @property
+    def penalised(self) -> list[Budget]:
+        """Budgets that add a TF-NAS penalty under this method."""
+        return self.policy.penalised_budgets(self.budgets)
+
+    def guard(self) -> BudgetGuard:
+        """A fresh :class:`BudgetGuard` for the budgets this method guards (none but under ``hdx``)."""
+        c = self.cfg
+        return BudgetGuard(self.policy.guarded_budgets(self.budgets), self.table, delta0=c.delta0,
+                           w=c.delta_w, delta_max=c.delta_max, violation_check=c.violation_check,
+                           tighten=c.tighten)
+
+
+def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Objective, notes: list[str]
+                    ) -> tuple[torch.nn.Module, str]:
+    """The evaluator ``cfg.evaluator`` names. ``auto``: the shipped learned evaluator for this space,
+    grid and objective when its metadata fits the run (space and grid configs, cost-model fingerprint),
+    else the exact oracle with a note in ``notes``; a file or ``learned`` named explicitly is refused
+    with one line when it does not fit."""
+    from hdx.evaluator import default_evaluator_path, load_evaluator
+
+    kind = cfg.evaluator
+    if kind == "auto":
+        shipped = default_evaluator_path(space.name, grid.name, cfg.objective)
+        kind = "oracle"
+        if shipped.is_file():
+            from hdx.evaluator.learned import LearnedEvaluator, mismatch
+
+            problem = mismatch(LearnedEvaluator.read_meta(shipped)[0], space=space, grid=grid, model=model,
+                               objective=cfg.objective)
+            if problem:
+                notes.append(f"evaluator auto: the shipped learned evaluator was built for {problem}; "
+                             f"using the exact oracle")
+            else:
+                kind = "learned"
+    if kind == "oracle":
+        ev = load_evaluator("oracle", space=space, grid=grid, model=model, objective=objective,
+                            table=table, temperature=cfg.oracle_temperature)
+        label = "oracle"
+    elif kind == "learned":
+        ev = load_evaluator("learned", None, space=space, grid=grid, model=model, objective=cfg.objective)
+        label = "learned (shipped)"
+    else:
+        p = Path(kind)
+        if not p.is_file():
+            raise HDXError(f"evaluator '{kind}': use auto, learned, oracle or the path of an evaluator file")
+        ev = load_evaluator("learned", p, space=space, grid=grid, model=model, objective=cfg.objective)
+        label = f"learned ({p})"
+    ensure_compatible(ev, table)
+    ev.eval()
+    for prm in ev.parameters():
+        prm.requires_grad_(False)
+    return ev, label
+
+
+def prepare(cfg: SearchConfig) -> SearchSetup:
+    """Validate everything that does not need training; one-line :class:`HDXError` on bad input."""
+    specs = parse_budget_specs(cfg.budgets)
+    space = NetworkSpace.load(cfg.space)
+    grid = AcceleratorSpace.load(cfg.accel_space)
+    model = get_cost_model(cfg.cost_backend, grid.hardware)
+    table = CostTable.build(space, grid, model)
+    budgets, notes = resolve_relative(specs, table, space)  # latency<=p20 -> its value on this space
+    achievable = require_achievable(table, budgets, grid)
+    from hdx.train.retrain import check_retrain
+
+    check_retrain(cfg)  # a bad retrain option never costs a search
+    objective = table.objective(cfg.objective, cfg.weights)
+    evaluator, kind = _load_evaluator(cfg, space, grid, model, table, objective, notes)
+    cost_term = CostTerm(objective)
+    uniform = torch.as_tensor(table.uniform_probs(), dtype=torch.float32)
+    with torch.no_grad():
+        cost_term.calibrate(evaluator(uniform).costs)
+    return SearchSetup(cfg, space, grid, table, budgets, evaluator, kind, objective, cost_term, achievable,
+                       notes)
+
+
+@dataclass
+class SearchData:
+    """Loaders of one search: train (augmented), val (arch steps), BN calibration, test subset."""
+
+    train: object
+    val: object
+    calib: object
+    val_eval: object
+    test: object | None
+    sizes: dict = field(default_factory=dict)
+
+
+def load_data(cfg: SearchConfig, device: torch.device | str = "cpu") -> SearchData:
+    from hdx.data import Augment, BatchLoader, load_cifar10, split_train_val, subset
+
+    dev = {"device": device, "device_rng": torch.device(device).type == "cuda"}  # data held on the device
+
+    if cfg.fake_data:
+        from hdx.data.fake import fake_images
+
+        x, y = fake_images(cfg.subset or 512, cfg.seed + 12345)
+        test_x, test_y = x[: cfg.eval_images], y[: cfg.eval_images]
+    else:
+        ds = load_cifar10(cfg.data, download=True, progress=cfg.progress)  # fetched on first use
+        x, y = subset(ds.train_x, ds.train_y, cfg.subset, seed=cfg.seed)
+        test_x, test_y = subset(ds.test_x, ds.test_y, max(1, cfg.eval_images), seed=cfg.seed)
+    n_val = max(1, int(round(x.shape[0] * cfg.val_fraction)))
+    (tx, ty), (vx, vy) = split_train_val(x, y, val_size=n_val, seed=cfg.seed)
+    bs = cfg.batch_size
+    train = BatchLoader(tx, ty, batch_size=bs, augment=Augment(), shuffle=True, drop_last=True, seed=cfg.seed,
+                        **dev)
+    val = BatchLoader(vx, vy, batch_size=bs, augment=None, shuffle=True, drop_last=True, seed=cfg.seed + 1,
+                      **dev)
+    if len(train) == 0 or len(val) == 0:
+        raise HDXError(f"subset too small for batch size {bs}: {tx.shape[0]} train / {vx.shape[0]} val "
+                       f"images; raise --subset or lower batch_size")
+    calib = BatchLoader(tx, ty, batch_size=bs, augment=None, shuffle=False, **dev)
+    val_eval = BatchLoader(vx, vy, batch_size=500, augment=None, shuffle=False, **dev)
+    test = (BatchLoader(test_x, test_y, batch_size=500, augment=None, shuffle=False, **dev) if cfg.eval_images
+            else None)
+    return SearchData(train, val, calib, val_eval, test,
+                      {"train": int(tx.shape[0]), "val": int(vx.shape[0]), "test": int(test_x.shape[0])})
