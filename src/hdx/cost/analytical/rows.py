@@ -11,7 +11,7 @@ from hdx.cost.base import LayerCosts
 from hdx.workload import LayerTable
 
 # internal precision: float32 (default) halves the memory traffic; its results agree with float64
-# within 1e-6 relative (tests/test_cost_model.py). Results are returned as float64 either way.
+# within 1e-6 relative (tests/cost/test_cost_model.py). Results are returned as float64 either way.
 Precision = Literal["float32", "float64"]
 CHUNK = 64  # layers per vectorised pass
 
