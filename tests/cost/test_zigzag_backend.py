@@ -64,7 +64,8 @@ def test_mac_energy_and_area_from_tech_table(model, costs):
     np.testing.assert_allclose(costs.energy_pj["mac"], expected)
     pes = np.array([a.num_pes for a in ACCELS], dtype=float)
     np.testing.assert_allclose(costs.area_um2["pe"], pes * tech.mac_area_um2(wb))
-    np.testing.assert_allclose(costs.area_um2["glb"], tech.sram_area_um2(128 * 1024) * np.ones(len(ACCELS)))
+    glb = tech.sram_area_um2(128 * 1024, width_words=model.hardware.glb_words_per_cycle, word_bits=wb)
+    np.testing.assert_allclose(costs.area_um2["glb"], glb * np.ones(len(ACCELS)))  # at the GLB's access width
     # WS/OS: one RF of rf_bytes; RS (8x12, 32 B = 16 words): pads of 14, 1 and 1 words (Eyeriss
     # proportions 192:12:16, inputs and psums at least one word) = 28 B + 2 B + 2 B
     rf = np.array([tech.sram_area_um2(16), tech.sram_area_um2(28) + 2 * tech.sram_area_um2(2),

@@ -75,7 +75,9 @@ class CostTable:
         lt = LayerTable(layers)
         costs = check_finite(model.evaluate(lt, grid.table), lt, grid.table,
                              model=getattr(model, "name", "cost model"))
-        cols = np.stack([costs.latency_cycles] + [costs.energy_pj[p] for p in ENERGY_PARTS], axis=-1)
+        zero = np.zeros_like(costs.latency_cycles)  # a part a model does not report (e.g. static) is 0
+        parts = [costs.energy_pj.get(p, zero) for p in ENERGY_PARTS]
+        cols = np.stack([costs.latency_cycles, *parts], axis=-1)
         group_arr = np.asarray(group)
         fixed = cols[group_arr == -1].sum(0)
         per_op = np.zeros((space.num_positions * n_ops, len(grid), len(_COLS)))

@@ -90,7 +90,7 @@ def _chunk(meta: dict, cols: list[int], path: str) -> dict:
     arrays = {"cols": np.asarray(cols, dtype=np.int64), "latency_cycles": c.latency_cycles,
               "compute_cycles": c.compute_cycles, "memory_cycles": c.memory_cycles,
               "utilisation": c.utilisation,
-              **{f"energy_{p}_pj": c.energy_pj[p] for p in ENERGY_PARTS},
+              **{f"energy_{p}_pj": c.energy_pj.get(p, np.zeros_like(c.latency_cycles)) for p in ENERGY_PARTS},
               **{f"area_{p}_um2": np.broadcast_to(np.asarray(c.area_um2[p], dtype=np.float64), (len(cols),))
                  for p in AREA_PARTS}}
     buf = io.BytesIO()

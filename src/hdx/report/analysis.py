@@ -86,7 +86,8 @@ def layer_view(run: Run) -> LayerView:
     costs = check_finite(model.evaluate(table, accels), table, accels, model=backend)
     return LayerView(names=[ly.name for ly in layers], kinds=[ly.kind for ly in layers],
                      macs=np.asarray(table.macs), latency_ms=np.asarray(costs.latency_ms[:, 0]),
-                     energy_uj={p: np.asarray(costs.energy_pj[p][:, 0]) * 1e-6 for p in ENERGY_PARTS},
+                     energy_uj={p: np.asarray(costs.energy_pj[p][:, 0]) * 1e-6 for p in ENERGY_PARTS
+                                if p in costs.energy_pj},
                      backend=backend)
 
 

@@ -101,7 +101,7 @@ class ZigZagResult:
 
     @property
     def energy_total_pj(self) -> float:
-        return float(sum(self.energy_pj[p] for p in ENERGY_PARTS))
+        return float(sum(self.energy_pj.get(p, 0.0) for p in ENERGY_PARTS))
 
     @property
     def area_total_um2(self) -> float:
@@ -174,7 +174,7 @@ class ZigZagModel:
                 lat[i, j], comp[i, j], mem[i, j], util[i, j] = (r.latency_cycles, r.compute_cycles,
                                                                 r.memory_cycles, r.utilisation)
                 for p in ENERGY_PARTS:
-                    energy[p][i, j] = r.energy_pj[p]
+                    energy[p][i, j] = r.energy_pj.get(p, 0.0)  # ZigZag has no static energy
             for p in AREA_PARTS:
                 area[p][j] = r.area_um2[p]
         return LayerCosts(latency_cycles=lat, compute_cycles=comp, memory_cycles=mem, energy_pj=energy,

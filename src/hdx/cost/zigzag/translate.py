@@ -43,8 +43,10 @@ def tech_for(table: TechTable, hardware: HardwareParams, acc: Accelerator) -> Zi
         rf_pj=float(table.sram_energy_pj(acc.rf_bytes, wb)),
         rf_um2=float(table.sram_area_um2(acc.rf_bytes)),
         reg_pj=table.register_energy_pj(wb), reg_um2=table.register_area_um2(wb),
-        glb_pj=float(table.sram_energy_pj(acc.glb_bytes, wb)),
-        glb_um2=float(table.sram_area_um2(acc.glb_bytes)),
+        # the GLB at its access width (glb_words_per_cycle words), as the analytical model prices it
+        glb_pj=float(table.sram_energy_pj(acc.glb_bytes, wb, width_words=hardware.glb_words_per_cycle)),
+        glb_um2=float(table.sram_area_um2(acc.glb_bytes, width_words=hardware.glb_words_per_cycle,
+                                          word_bits=wb)),
         dram_pj=table.dram_energy_pj(wb),
         pads=tuple((float(w), float(table.sram_energy_pj(w * wb / 8, wb)),
                     float(table.sram_area_um2(w * wb / 8)))
