@@ -7,7 +7,8 @@
 * **Reads are bounded**: :func:`read_text` caps the size and refuses non-UTF-8 (binary) input.
 * **Loading never runs code**: :func:`load_torch` uses ``weights_only=True``; CIFAR pickles go through
   :class:`RestrictedUnpickler` (numpy array reconstruction and plain builtins only).
-* **Every OSError becomes one line naming the path** (:func:`os_errors`).
+* **Every OSError becomes one line naming the path** (:func:`os_errors`); :func:`first_line` gives a
+  printable line for any exception, even one whose message is empty.
 """
 
 from __future__ import annotations
@@ -29,6 +30,19 @@ from hdx.errors import HDXError
 MAX_TEXT_BYTES = 1 << 20
 #: cap on a checkpoint file (bytes): the search/train checkpoints are a few MB
 MAX_CHECKPOINT_BYTES = 2 << 30
+
+
+def first_line(e: BaseException, limit: int = 160) -> str:
+    """The first non-empty line of ``e``'s message (at most ``limit`` characters), or the exception's type
+    name when the message is empty (``IndexError()``) or cannot be turned into text."""
+    try:
+        text = str(e)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not break the error path
+        text = ""
+    for ln in text.splitlines():
+        if ln.strip():
+            return " ".join(ln.split())[:limit]
+    return type(e).__name__
 
 
 @contextlib.contextmanager
@@ -109,12 +123,20 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"non-finite number {name} (strict JSON has none)")
 
 
+def _finite_float(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):  # 1e999 parses as inf
+        raise ValueError(f"number {text[:40]} overflows a float (strict JSON has no inf)")
+    return v
+
+
 def loads_json(text: str, *, what: str = "JSON") -> Any:
-    """Parse strict JSON (NaN/Infinity refused); a one-line :class:`HDXError` names ``what``."""
+    """Parse strict JSON (NaN/Infinity and numbers that overflow to inf, such as ``1e999``, refused); a
+    one-line :class:`HDXError` names ``what``."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as e:
-        raise HDXError(f"{what} is not valid JSON: {str(e).splitlines()[0][:120]}") from None
+        raise HDXError(f"{what} is not valid JSON: {first_line(e, 120)}") from None
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
@@ -174,42 +196,66 @@ def load_torch(path: str | Path, *, what: str = "checkpoint") -> Any:
         raise HDXError(f"{what} {path} {kind}; delete it to start over") from None
 
 
-def load_npz(path: str | Path, *, max_bytes: int, what: str = "array file") -> dict[str, Any]:
-    """Arrays of an ``.npz`` without pickles, after checking every member's header: a member whose
-    declared shape needs more bytes than it holds (a crafted header that would make numpy allocate
-    terabytes), object arrays, or a total above ``max_bytes`` are one-line errors."""
+def npz_members(path: str | Path, *, max_bytes: int, what: str = "array file"
+                ) -> dict[str, tuple[tuple[int, ...], Any]]:
+    """The members of an ``.npz`` as ``{name: (shape, dtype)}``, from their headers only (no array is
+    read). Refused in one line: a file or a declared total above ``max_bytes``, more than 256 members,
+    object (pickled) arrays, and a member whose declared shape needs more bytes than it holds (a crafted
+    header that would make numpy allocate terabytes). The declared sizes bound what :func:`load_npz`
+    allocates: the zip reader never inflates a member past its declared size."""
     import zipfile
 
     import numpy as np
 
     path = Path(path)
     with os_errors(path, "read"):
+        if not path.is_file():
+            raise HDXError(f"{what} {path} is not a regular file")
         size = path.stat().st_size
     if size > max_bytes:
         raise HDXError(f"{what} {path} is {size >> 20} MiB, more than {max_bytes >> 20} MiB")
-    out: dict[str, Any] = {}
+    out: dict[str, tuple[tuple[int, ...], Any]] = {}
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-            if sum(i.file_size for i in infos) > max_bytes or len(infos) > 256:
-                raise HDXError(f"{what} {path} expands to more than {max_bytes >> 20} MiB; "
-                               f"is it the right file?")
+            if len(infos) > 256 or sum(i.file_size for i in infos) > max_bytes:
+                raise HDXError(f"{what} {path} expands to more than {max_bytes >> 20} MiB or holds more "
+                               f"than 256 arrays; is it the right file?")
             for info in infos:
                 with zf.open(info) as f:
                     fmt = np.lib.format
-                    read_header = (fmt.read_array_header_1_0 if fmt.read_magic(f) == (1, 0)
-                                   else fmt.read_array_header_2_0)
+                    version = fmt.read_magic(f)
+                    read_header = fmt.read_array_header_1_0 if version == (1, 0) else \
+                        fmt.read_array_header_2_0
                     shape, _, dtype = read_header(f, max_header_size=10_000)
                     need = int(np.prod(shape, dtype=object)) * dtype.itemsize
                     if dtype.hasobject or need > info.file_size:
                         raise HDXError(f"{what} {path}: member {info.filename} declares {shape} {dtype}, "
                                        f"which its {info.file_size} bytes cannot hold; regenerate the file")
-            with np.load(path, allow_pickle=False) as z:
-                for k in z.files:
-                    out[k] = z[k]
+                out[info.filename.removesuffix(".npy")] = (tuple(int(d) for d in shape), dtype)
     except HDXError:
         raise
-    except Exception as e:  # noqa: BLE001 - zip, header or array errors of a truncated or foreign file
+    except Exception as e:  # noqa: BLE001 - zip or header errors of a truncated or foreign file
+        raise HDXError(f"{what} {path} is corrupt or not an .npz ({type(e).__name__}); "
+                       f"regenerate it") from None
+    return out
+
+
+def load_npz(path: str | Path, *, max_bytes: int, what: str = "array file",
+             only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Arrays of an ``.npz`` without pickles, after checking every member's header
+    (:func:`npz_members`); ``only``: read just these members (those present)."""
+    import numpy as np
+
+    path = Path(path)
+    members = npz_members(path, max_bytes=max_bytes, what=what)
+    out: dict[str, Any] = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for k in z.files:
+                if k in members and (only is None or k in only):
+                    out[k] = z[k]
+    except Exception as e:  # noqa: BLE001 - zip, CRC or array errors of a damaged file
         raise HDXError(f"{what} {path} is corrupt or not an .npz ({type(e).__name__}); "
                        f"regenerate it") from None
     return out
