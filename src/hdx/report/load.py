@@ -181,6 +181,17 @@ def check_run(run: Run) -> None:
         space.parse_arch(run.final.arch)
     except HDXError as e:
         raise HDXError(f"{where}: its network does not fit the run's space ({e})") from None
+    from hdx.metrics import METRICS
+
+    for key in ("accelerator", "accelerator_generator"):
+        d = getattr(run.final, key)
+        lacks = sorted(set(METRICS) - set(d.metrics))
+        if lacks:
+            raise HDXError(f"{where}: {key}.metrics lacks {', '.join(lacks)}; the file is damaged")
+        for b in d.budgets:
+            if b.metric not in METRICS or b.kind not in ("hard", "soft"):
+                raise HDXError(f"{where}: {key}.budgets holds a budget on '{b.metric[:40]}' ({b.kind[:20]}); "
+                               f"budgets are hard or soft limits on {', '.join(METRICS)}")
     probs = run.final.alpha_probs
     if probs:
         shape_ok = len(probs) == space.num_positions and all(len(r) == space.num_ops for r in probs)

@@ -316,9 +316,10 @@ def fold(graph, shapes: dict[str, list[int]], budget: Budget) -> int:
                     continue
                 out = evaluate(node.op_type, [lookup(n, what) if n else None for n in ins], attrs, budget,
                                what)
+            out = np.array(out, order="C")  # (np.ascontiguousarray would turn a 0-d result into 1-d)
             if out.dtype not in _NP_DTYPES:
                 continue
-            tensor = numpy_helper.from_array(np.ascontiguousarray(out), node.output[0])
+            tensor = numpy_helper.from_array(out, node.output[0])
         except Exception:  # noqa: BLE001 - _Skip, or a malformed attribute or input: leave the node as is
             continue
         known[node.output[0]] = out
