@@ -78,7 +78,11 @@ def onnx_external(d: Path, where: str) -> Path:
     onnx, T, helper, nh = _onnx()
     decoys(d)
     loc = {"rel": "weights.bin", "abs": str((d / "abs_weights.bin").resolve()), "up": "../up_weights.bin"}
-    m = conv_graph()
+    # pads computed in the graph (as PyTorch's exporter writes them): shapes are static only after
+    # constant folding, the step that once handed the model, external data and all, to onnxruntime
+    n8 = nh.from_array(np.array([8], np.int64), "n8")
+    zeros = helper.make_node("ConstantOfShape", ["n8"], ["pads"], value=nh.from_array(np.zeros(1, np.int64)))
+    m = conv_graph([zeros], [n8], pads="pads")
     if where in loc:
         _external(m.graph.initializer[0], loc[where])
     elif where == "flag":
@@ -182,9 +186,11 @@ def onnx_odd(d: Path, kind: str) -> Path:
         inner = leaf
         for i in range(30):
             nodes = [helper.make_node("If", ["cond"], [f"o{i}"], then_branch=inner, else_branch=leaf)]
-            inner = helper.make_graph(nodes, f"g{i}", [], [helper.make_tensor_value_info(f"o{i}", T.FLOAT, None)])
+            out = helper.make_tensor_value_info(f"o{i}", T.FLOAT, None)
+            inner = helper.make_graph(nodes, f"g{i}", [], [out])
         m.graph.initializer.append(nh.from_array(np.array(True), "cond"))
-        m.graph.node.insert(0, helper.make_node("If", ["cond"], ["deep"], then_branch=inner, else_branch=leaf))
+        m.graph.node.insert(0, helper.make_node("If", ["cond"], ["deep"], then_branch=inner,
+                                                else_branch=leaf))
     elif kind == "custom_domain":
         m.graph.node.insert(0, helper.make_node("Evil", ["x"], ["e"], domain="com.evil"))
     elif kind == "loop":
@@ -274,7 +280,7 @@ def zip_bomb_table(d: Path, arrays: dict) -> Path:
 def _magic_header(shape: tuple) -> bytes:
     b = io.BytesIO()
     np.lib.format.write_array_header_1_0(b, {"descr": "<f8", "fortran_order": False, "shape": shape})
-    return np.lib.format.magic(1, 0) + b.getvalue()
+    return b.getvalue()  # magic string and header
 
 
 def lying_member_table(d: Path, arrays: dict) -> Path:

@@ -158,8 +158,13 @@ def read_bytes(path: str | Path, *, max_bytes: int, what: str = "file") -> bytes
     with os_errors(path, "read"):
         if not path.is_file():
             raise HDXError(f"{what} {path} is not a regular file")
-        with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)
+        with open(path, "rb") as f:  # read what is there (a read of max_bytes would allocate it all)
+            data = f.read(min(max_bytes, os.fstat(f.fileno()).st_size) + 1)
+            while len(data) <= max_bytes:  # a file that grew, or reports size 0 (/proc): read on
+                more = f.read(min(1 << 20, max_bytes + 1 - len(data)))
+                if not more:
+                    break
+                data += more
     if len(data) > max_bytes:
         raise HDXError(f"{what} {path} is larger than {max_bytes // 1024} KiB; is it the right file?")
     return data

@@ -135,7 +135,8 @@ def count_trials(spec: SweepSpec) -> int:
 
 def _count_text(spec: SweepSpec) -> str:
     def prod(d: dict[str, list[Any]]) -> str:
-        return " x ".join(str(len(v)) for v in d.values()) or "1"
+        sizes = [str(len(v)) for v in d.values()]
+        return " x ".join(sizes[:6]) + (f" x ... ({len(sizes)} lists)" if len(sizes) > 6 else "") or "1"
 
     variants = " + ".join(f"({prod(v)})" for v in spec.variants[:4]) + (" + ..." if len(spec.variants) > 4
                                                                          else "")
