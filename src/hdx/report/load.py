@@ -73,12 +73,12 @@ class Run:
 # readers: the typed run records of hdx.search.records, and the validated SearchConfig
 
 
-def _read_text(p: Path, max_bytes: int = MAX_FINAL_BYTES) -> str:
+def _read_text(p: Path) -> str:
     from hdx.safeio import read_text
 
     if not p.is_file():
         raise HDXError(f"{p} is missing: give the --out folder of a finished `hdx search` run")
-    return read_text(p, max_bytes=max_bytes, what=p.name)
+    return read_text(p, max_bytes=MAX_FINAL_BYTES, what=p.name)
 
 
 def load_config(path: Path) -> SearchConfig:
@@ -132,8 +132,8 @@ def load_metrics(path: Path) -> Metrics:
     with os_errors(p, "read"):
         size = p.stat().st_size
     if size > MAX_METRICS_BYTES:
-        raise HDXError(f"{p} is {size >> 20} MiB, more than {MAX_METRICS_BYTES >> 20} MiB: not the metrics "
-                       f"of an `hdx search` run; give the right folder")
+        raise HDXError(f"{p} is {size:,} bytes, more than {MAX_METRICS_BYTES:,} bytes: not the metrics of an "
+                       f"`hdx search` run; give the right folder")
     stride, epoch_stride, n_epochs = 1, 1, 0
     with os_errors(p, "read"), open(p, "rb") as f:
         for raw in f:
