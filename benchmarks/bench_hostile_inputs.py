@@ -472,6 +472,10 @@ def sweep_cases() -> list[Case]:
     C = [Case(name, lambda d, sp=spec: ["sweep", str(H.sweep_file(d, sp)), "--out", str(d / "sw"),
                                          "--serial"])
          for name, spec in specs]
+    C.append(Case("sweep --resume with sweep.json nested 100000 deep", lambda d: [
+        "sweep", str(H.sweep_file(d, {"base": base, "axes": {"seed": [0]}})), "--out", str(d / "sw"),
+        "--resume", "--serial"], setup=lambda d: ((d / "sw").mkdir(), (d / "sw" / "sweep.json").write_text(
+            "[" * 100_000 + "]" * 100_000))))
     C.append(Case("sweep python tag payload", lambda d: ["sweep", str(H.sweep_file(
         d, f'name: !!python/object/apply:os.system ["touch {marker(d)}"]\n')), "--out", str(d / "sw"),
         "--serial"]))

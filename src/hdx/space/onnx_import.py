@@ -226,19 +226,14 @@ def _load(path: str | Path):
         if len(dims) and not dims[0].HasField("dim_value"):
             dims[0].dim_value = 1
     model = _infer(model, p)
-    stopped = ""
-    for _ in range(MAX_FOLD_ROUNDS):  # e.g. pads computed in the graph (PyTorch's TorchScript exporter)
-        if _all_static(model):
-            break
-        from hdx.space.onnx_fold import Budget, fold
+    from hdx.space.onnx_fold import Budget, fold
 
-        budget = Budget()
-        n = fold(model.graph, _static_shapes(model), budget)
-        stopped = budget.stopped or stopped
-        if not n:
+    budget = Budget()  # one budget (elements and time) for every round
+    for _ in range(MAX_FOLD_ROUNDS):  # e.g. pads computed in the graph (PyTorch's TorchScript exporter)
+        if _all_static(model) or not fold(model.graph, _static_shapes(model), budget):
             break
         model = _infer(model, p)
-    return model, stopped
+    return model, budget.stopped
 
 
 def _static_shapes(model) -> dict[str, list[int]]:
