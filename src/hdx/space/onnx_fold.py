@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,10 +38,11 @@ class _Skip(Exception):
 
 @dataclass
 class Budget:
-    """What folding may still spend: elements over all folded tensors, and a deadline."""
+    """What folding may still spend: elements over all folded tensors, and seconds of folding (the time
+    between :func:`fold` calls, e.g. shape inference, does not count)."""
 
     elements_left: int = MAX_TOTAL_ELEMENTS
-    deadline: float = field(default_factory=lambda: time.monotonic() + MAX_SECONDS)
+    seconds_left: float = MAX_SECONDS
     stopped: str = ""  # why the last node over a limit was not folded ("" when none was)
 
     def take(self, shape: tuple[int, ...] | list[int], what: str) -> tuple[int, ...]:
@@ -295,8 +296,9 @@ def fold(graph, shapes: dict[str, list[int]], budget: Budget) -> int:
         return known[name]
 
     folded = 0
+    deadline = time.monotonic() + budget.seconds_left
     for i, node in enumerate(graph.node):
-        if time.monotonic() > budget.deadline:
+        if time.monotonic() > deadline:
             budget.stopped = f"constant folding took more than {MAX_SECONDS:g} s"
             break
         if (node.domain not in ("", "ai.onnx") or node.op_type not in FOLDABLE or len(node.output) != 1
@@ -327,6 +329,7 @@ def fold(graph, shapes: dict[str, list[int]], budget: Budget) -> int:
                                                 value=tensor))
         protos[node.output[0]] = graph.node[i]
         folded += 1
+    budget.seconds_left = max(0.0, deadline - time.monotonic())
     return folded
 
 
