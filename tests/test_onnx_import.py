@@ -465,3 +465,48 @@ def test_shape_and_size_fold_from_static_shapes():
 
     assert evaluate("Shape", [], {"start": 1, "end": -1}, Budget(), "s", [2, 3, 5, 7]).tolist() == [3, 5]
     assert evaluate("Size", [], {}, Budget(), "s", [2, 3, 5]).tolist() == 30
+
+
+def test_weights_are_never_read_only_shapes(tmp_path):
+    """The wire-level copy leaves out large payloads without reading them: it parses to the same model as
+    the full file with those payloads cleared, and costs a small fraction of the file in memory."""
+    import tracemalloc
+
+    from onnx import TensorProto, helper, numpy_helper
+
+    from hdx.space.onnx_import import onnx_layers
+    from hdx.space.onnx_wire import KEEP_DATA_BYTES, slim_bytes
+
+    w = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w")
+    fc = numpy_helper.from_array(np.ones((144, 20_000), np.float32), "fc")  # 11.5 MB
+    cw = numpy_helper.from_array(np.ones((20_000, 10), np.float32), "cw")  # 800 KB, in a Constant node
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv"),
+             helper.make_node("Flatten", ["y"], ["f"]),
+             helper.make_node("MatMul", ["f", "fc"], ["h"], name="fc"),
+             helper.make_node("Constant", [], ["cw"], value=cw),
+             helper.make_node("MatMul", ["h", "cw"], ["o"])]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    out = helper.make_tensor_value_info("o", TensorProto.FLOAT, None)
+    g = helper.make_graph(nodes, "g", [x], [out], [w, fc])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    p = tmp_path / "w.onnx"
+    onnx.save(m, str(p))
+    tracemalloc.start()
+    data, dropped = slim_bytes(p)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert dropped > 12_000_000 and len(data) < 10_000 and peak < 1_000_000
+    for t in [m.graph.initializer[1], m.graph.node[3].attribute[0].t]:
+        assert len(t.raw_data) > KEEP_DATA_BYTES
+        t.ClearField("raw_data")
+    assert onnx.ModelProto.FromString(data) == m
+    assert [(ly.kind, ly.c, ly.k) for ly in onnx_layers(p)] == [("conv", 3, 4), ("fc", 144, 20_000),
+                                                                 ("fc", 20_000, 10)]
+
+
+@pytest.mark.parametrize("raw", [b"\x0a\xff\xff\xff\xff\x0f", b"\x3a\x05abc", b"\x0b\x0c", b"\x00\x01",
+                                 b"\xff" * 20])
+def test_malformed_wire_data_is_one_line(raw, tmp_path, capsys):
+    p = tmp_path / "bad.onnx"
+    p.write_bytes(raw)  # a length past the end, a field past its message, a group, field 0, a long varint
+    assert "not an ONNX model" in _err(capsys, "--onnx", str(p))

@@ -97,6 +97,11 @@ def _axis(ax: int, rank: int, what: str) -> int:
     return ax % max(rank, 1)
 
 
+def _same_type(what: str, *xs: np.ndarray) -> None:
+    if len({v.dtype for v in xs}) > 1:  # ONNX needs one type; numpy would promote silently
+        raise _Skip(f"{what}: inputs of different types")
+
+
 def _bshape(budget: Budget, what: str, *shapes) -> tuple[int, ...]:
     try:
         out = np.broadcast_shapes(*(tuple(s) for s in shapes))
@@ -138,6 +143,7 @@ def evaluate(op: str, x: list[np.ndarray | None], attrs: dict, budget: Budget, w
         return np.asarray(_UNARY[op](a))
     if op in _BINARY or op == "Div":
         b = arg(1)
+        _same_type(what, a, b)
         _bshape(budget, what, a.shape, b.shape)
         if op != "Div":
             return np.asarray(_BINARY[op](a, b))
@@ -149,6 +155,7 @@ def evaluate(op: str, x: list[np.ndarray | None], attrs: dict, budget: Budget, w
         return np.asarray(np.divide(a, b))
     if op in ("Min", "Max"):
         xs = [arg(i) for i in range(len(x))]
+        _same_type(what, *xs)
         _bshape(budget, what, *(v.shape for v in xs))
         f = np.minimum if op == "Min" else np.maximum
         out = xs[0]
@@ -157,6 +164,7 @@ def evaluate(op: str, x: list[np.ndarray | None], attrs: dict, budget: Budget, w
         return np.asarray(out)
     if op == "Where":
         b, c = arg(1), arg(2)
+        _same_type(what, b, c)
         _bshape(budget, what, a.shape, b.shape, c.shape)
         return np.asarray(np.where(a.astype(bool), b, c))
     if op == "Cast":
@@ -194,6 +202,7 @@ def evaluate(op: str, x: list[np.ndarray | None], attrs: dict, budget: Budget, w
         return a.reshape([1 if i in axes else next(it) for i in range(rank)])
     if op == "Concat":
         xs = [arg(i) for i in range(len(x))]
+        _same_type(what, *xs)
         if any(v.ndim != xs[0].ndim for v in xs) or xs[0].ndim == 0:
             raise _Skip(f"{what}: ranks differ")
         ax = _axis(int(attrs.get("axis", 0)), xs[0].ndim, what)

@@ -19,11 +19,11 @@ dimension is taken as 1).
 
 Loading an untrusted file is bounded and never runs the graph:
 
-* the file is read with a size cap and parsed as a protobuf; a model that keeps any tensor in an
-  external file (in the main graph, a subgraph, a function or a sparse tensor) is refused before any
-  library sees it, so nothing outside the given path is ever opened;
-* large weight payloads are dropped right after parsing (only their shapes are used), so memory stays
-  near the file's size;
+* the file is memory-mapped and copied without its weight payloads (:mod:`hdx.space.onnx_wire`: the
+  skipped bytes are never read; only shapes are used), so memory follows the graph, not the weights;
+* the rest is parsed as a protobuf; a model that keeps any tensor in an external file (in the main
+  graph, a subgraph, a function or a sparse tensor) is refused before any library sees it, so nothing
+  outside the given path is ever opened;
 * shapes come from ONNX's shape inference (no kernel runs) and from :mod:`hdx.space.onnx_fold`, a
   small numpy evaluator of shape-handling ops that sizes every output before allocating it and stops
   at explicit element and time limits (no onnxruntime);
@@ -199,7 +199,7 @@ def load_model(path: str | Path):
 
 def _load(path: str | Path):
     """(model with inferred shapes, why constant folding stopped early or "")."""
-    from hdx.safeio import read_bytes
+    from hdx.space.onnx_wire import slim_bytes
 
     onnx = _onnx()
     p = Path(path)
@@ -209,7 +209,7 @@ def _load(path: str | Path):
     size = p.stat().st_size
     if size > MAX_BYTES:
         raise HDXError(f"ONNX model {p} is {size / 2**30:.1f} GiB, more than {MAX_BYTES / 2**30:.0f} GiB")
-    data = read_bytes(p, max_bytes=MAX_BYTES, what="ONNX model")
+    data, _ = slim_bytes(p)  # the file without its weight payloads (never read): memory ~ the graph
     try:
         model = onnx.ModelProto.FromString(data)
     except Exception as e:  # noqa: BLE001 - protobuf raises DecodeError and others on a bad file
