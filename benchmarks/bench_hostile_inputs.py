@@ -240,6 +240,8 @@ def cases() -> list[Case]:
              "--resume"], setup=lambda d: torch_ckpt(d, {"epoch": Payload(marker(d))})))
     add(Case("train checkpoint with eval payload", lambda d: ["train", "--out", str(d / "run"), "--resume",
              "--quiet"], setup=lambda d: torch_ckpt(d, {"model": EvalPayload(marker(d))}, cfg="train")))
+    add(Case("search checkpoint zip bomb (1 GiB from 1 MB)", lambda d: ["search", "--out", str(d / "run"),
+             "--resume"], setup=lambda d: (torch_ckpt(d, {}), H.torch_zip_bomb(d / "run" / "checkpoint.pt"))))
     add(Case("search checkpoint with unexpected keys", lambda d: ["search", "--out", str(d / "run"),
              "--resume"], setup=lambda d: torch_ckpt(d, {"foo": 1, "epoch": 0})))
     add(Case("train checkpoint with unexpected keys", lambda d: ["train", "--out", str(d / "run"),

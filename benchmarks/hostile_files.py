@@ -307,3 +307,37 @@ def edit_final(run: Path, edit) -> Path:
     edit(data)
     p.write_text(json.dumps(data))
     return run
+
+
+# ----- torch checkpoints -----------------------------------------------------------------------------------
+def torch_zip_bomb(p: Path, nbytes: int = 1 << 30) -> Path:
+    """A valid ``torch.save`` zip whose one uint8 tensor declares ``nbytes`` elements, stored deflated:
+    about 1 MB on disk per GiB that torch would allocate and inflate."""
+    import struct
+
+    import torch
+
+    small = p.with_suffix(".small")
+    torch.save({"net": {"w": torch.zeros(5, dtype=torch.uint8)}}, small)
+    with zipfile.ZipFile(small) as z:
+        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    small.unlink()
+    big = b"J" + struct.pack("<i", nbytes)
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_STORED) as out:
+        for name, data in members:
+            if name.endswith("data.pkl"):
+                old = b"cpuq\x08K\x05tq\tQK\x00K\x05\x85"  # storage numel 5, tensor shape (5,)
+                assert old in data, "torch.save wrote another pickle layout"
+                data = data.replace(old, b"cpuq\x08" + big + b"tq\tQK\x00" + big + b"\x85")
+                out.writestr(name, data)
+            elif name.endswith("data/0"):
+                info = zipfile.ZipInfo(name)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with out.open(info, "w", force_zip64=True) as f:
+                    chunk = bytes(1 << 24)
+                    for _ in range(nbytes // len(chunk)):
+                        f.write(chunk)
+                    f.write(bytes(nbytes % len(chunk)))
+            else:
+                out.writestr(name, data)
+    return p

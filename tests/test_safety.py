@@ -603,3 +603,21 @@ def test_strict_json_refuses_numbers_that_overflow():
     for text in ('{"a": 1e999}', '[-1e400]', '{"a": NaN}', '{"a": Infinity}'):
         with pytest.raises(HDXError, match="not valid JSON"):
             loads_json(text)
+
+
+def test_compressed_checkpoint_is_refused_before_torch_inflates_it(tmp_path):
+    """torch.load inflates a deflated zip member to its declared size (a 64 KB file -> 64 MB, 1000x);
+    torch.save never compresses, so a compressed member is refused first."""
+    p = tmp_path / "c.pt"
+    torch.save({"net": {"w": torch.zeros((16 << 20) // 4)}}, p)
+    with zipfile.ZipFile(p) as z:
+        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    packed = tmp_path / "packed.pt"
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            z.writestr(name, data)
+    assert packed.stat().st_size < p.stat().st_size // 50
+    assert torch.load(packed, weights_only=True)["net"]["w"].numel() == (16 << 20) // 4  # torch would
+    with pytest.raises(HDXError, match="compressed member"):
+        load_torch(packed)
+    assert load_torch(p)["net"]["w"].numel() == (16 << 20) // 4  # torch.save's own files still load

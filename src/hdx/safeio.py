@@ -182,6 +182,25 @@ def read_text(path: str | Path, *, max_bytes: int = MAX_TEXT_BYTES, what: str = 
                        f"give a UTF-8 text file") from None
 
 
+def _check_torch_zip(path: Path, what: str) -> None:
+    """A zip checkpoint inflates to its members' declared sizes: ``torch.save`` stores them uncompressed,
+    so a compressed member (a 1 MB file that would inflate to gigabytes) or a declared total above the
+    cap is refused before torch reads it."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return  # the legacy format (or garbage): its bytes are all there is
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return  # torch.load reports it as corrupt
+    packed = [i.filename for i in infos if i.compress_type != zipfile.ZIP_STORED]
+    if packed or len(infos) > 1_000_000 or sum(i.file_size for i in infos) > MAX_CHECKPOINT_BYTES:
+        why = f"compressed member {packed[0][:60]}" if packed else "members larger than any HDX checkpoint"
+        raise HDXError(f"{what} {path} is not a checkpoint written by HDX ({why}); delete it to start over")
+
+
 def load_torch(path: str | Path, *, what: str = "checkpoint") -> Any:
     """``torch.load`` with ``weights_only=True`` (tensors, containers and numbers only; no code runs)."""
     import torch
@@ -192,6 +211,7 @@ def load_torch(path: str | Path, *, what: str = "checkpoint") -> Any:
     if size > MAX_CHECKPOINT_BYTES:
         raise HDXError(f"{what} {path} is {size >> 20} MiB, larger than any HDX {what}; delete it to "
                        f"start over")
+    _check_torch_zip(path, what)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - corrupt, truncated, or a refused (code-carrying) pickle

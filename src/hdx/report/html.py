@@ -164,7 +164,9 @@ def write_report(run_dirs: list[str | Path] | str | Path, out: str | Path | None
     if not dirs:
         raise HDXError("no run directory given: pass at least one `hdx search` --out folder")
     sweep = len(dirs) == 1 and is_sweep_dir(dirs[0])
-    runs = [load_run(d) for d in expand_run_dirs(dirs)]
+    found = expand_run_dirs(dirs)
+    # more runs than sections: only the comparison is drawn, which needs no trajectory
+    runs = [load_run(d, metrics=len(found) <= MAX_RUN_SECTIONS) for d in found]
     if out is None:
         out = (Path(dirs[0]) / "report" if sweep or len(runs) == 1
                else runs[0].path.parent / "compare-report")

@@ -32,8 +32,11 @@ MAX_FINAL_BYTES = 8 << 20
 MAX_METRICS_BYTES = 64 << 20
 #: a metrics line longer than this (bytes) is not a record of HDX's and is skipped
 MAX_LINE_BYTES = 64 << 10
-#: step (and epoch) records kept in memory; a longer trajectory is thinned to every 2nd, 4th, ... step
-MAX_KEPT_STEPS = 20_000
+#: step (and epoch) records kept in memory (below twice this); a longer trajectory is thinned to every
+#: 2nd, 4th, ... step (a record takes about 4 KB: a report of six runs stays under 300 MB)
+MAX_KEPT_STEPS = 5_000
+#: the most runs one report reads (a sweep directory's finished trials included)
+MAX_RUNS = 1_000
 #: largest weights file of ``hdx train`` read (bytes)
 MAX_WEIGHTS_BYTES = 1 << 30
 
@@ -214,23 +217,32 @@ def expand_run_dirs(paths: list[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if is_sweep_dir(p):
-            done = sorted(d for d in (p / "trials").iterdir() if (d / FINAL).is_file())
+            done = []
+            for d in (p / "trials").iterdir():
+                if (d / FINAL).is_file():
+                    done.append(d)
+                if len(done) > MAX_RUNS:
+                    break
             if not done:
                 raise HDXError(f"sweep {p} has no finished trial yet; run `hdx sweep ... --resume` first")
-            out.extend(done)
+            out.extend(sorted(done))
         else:
             out.append(p)
+        if len(out) > MAX_RUNS:
+            raise HDXError(f"more than {MAX_RUNS} runs to report; report a subset (or the trials of a "
+                           f"smaller sweep)")
     return out
 
 
-def load_run(path: str | Path) -> Run:
-    """Read one finished search run directory."""
+def load_run(path: str | Path, metrics: bool = True) -> Run:
+    """Read one finished search run directory (``metrics=False``: not its ``metrics.jsonl``, for
+    reports that compare final designs only)."""
     p = Path(path)
     if not p.is_dir():
         raise HDXError(f"run directory {p} does not exist; give the --out folder of an `hdx search` run")
     final = load_final(p)
     cfg = load_config(p)
-    m = load_metrics(p)
+    m = load_metrics(p) if metrics else Metrics()
     run = Run(path=p, config=cfg, final=final, steps=m.steps, epochs=m.epochs, step_index=m.step_index,
               step_count=m.step_count, fired_count=m.fired_count)
     check_run(run)
