@@ -233,6 +233,12 @@ def cases() -> list[Case]:
     add(Case("cifar payload nested in the batch dict", lambda d: ["train", "--arch", ARCH, "--data",
              str(d / "cifar"), "--out", str(d / "run"), "--quiet"],
              setup=lambda d: cifar_with(d, "data_batch_3", {"data": Payload(marker(d)), "labels": [0]})))
+    for raw, text in [(b"cbuiltins\nbytearray\n(J\xff\xff\xff\x7ftR.", "bytearray(2**31-1)"),
+                      (b"cnumpy\nndarray\n((J\x00\x00\x00@J\x00\x00\x00@ttR.",
+                       "numpy.ndarray((2**30, 2**30))")]:
+        add(Case(f"cifar pickle asks for {text}", lambda d: ["train", "--arch", ARCH, "--data",
+                 str(d / "cifar"), "--out", str(d / "run"), "--quiet"],
+                 setup=lambda d, r=raw: (fake_cifar(d), (d / "cifar" / "data_batch_1").write_bytes(r))))
     add(Case("cifar huge labels (2**70)", lambda d: ["train", "--arch", ARCH, "--data", str(d / "cifar"),
              "--out", str(d / "run"), "--quiet"], setup=lambda d: cifar_with(
                  d, "data_batch_2", {"data": np.zeros((1, 3072), "uint8"), "labels": [2**70]})))

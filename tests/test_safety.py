@@ -621,3 +621,24 @@ def test_compressed_checkpoint_is_refused_before_torch_inflates_it(tmp_path):
     with pytest.raises(HDXError, match="compressed member"):
         load_torch(packed)
     assert load_torch(p)["net"]["w"].numel() == (16 << 20) // 4  # torch.save's own files still load
+
+
+@pytest.mark.parametrize("raw", [b"cbuiltins\nbytearray\n(J\x00\x00\x00@tR.",  # bytearray(2**30): 30 bytes
+                                 b"cbuiltins\nbytes\n(J\x00\x00\x00@tR.",
+                                 b"cnumpy\nndarray\n((J\x00\x00\x00@ttR.",
+                                 b"cnumpy.core.multiarray\n_reconstruct\n(cnumpy\nndarray\n(J\x00\x00\x00@tC\x01btR."])
+def test_pickle_cannot_ask_for_gigabytes_with_a_number(tmp_path, raw):
+    import tracemalloc
+
+    from hdx.safeio import restricted_pickle_load
+
+    tracemalloc.start()
+    with pytest.raises(pickle.UnpicklingError, match="1,073,741,824 elements"):
+        restricted_pickle_load(raw, source="t")
+    assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    tracemalloc.stop()
+    (tmp_path / "c").mkdir()
+    write_fake_cifar10(tmp_path / "c", per_batch=8, test=8)
+    (tmp_path / "c" / "data_batch_1").write_bytes(raw)
+    with pytest.raises(DataError, match="corrupt"):
+        read_batch(tmp_path / "c" / "data_batch_1")

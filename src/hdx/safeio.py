@@ -287,11 +287,65 @@ def load_npz(path: str | Path, *, max_bytes: int, what: str = "array file",
 
 
 # ----- restricted unpickling -----------------------------------------------------------------------------
+#: the most bytes / elements a pickle may ask an allowed constructor to create from a number (the data
+#: of a real array is in the file; ``bytearray(2**31)`` in a 30-byte pickle is not)
+MAX_PICKLE_ALLOC = 1 << 20
+
+
+def _refuse_size(what: str, n: int) -> None:
+    if n > MAX_PICKLE_ALLOC:
+        raise pickle.UnpicklingError(f"a {what} of {n:,} elements asked for by a number in the pickle")
+
+
+def _count(shape: Any) -> int:
+    dims = [shape] if isinstance(shape, int) else list(shape) if isinstance(shape, tuple | list) else []
+    n = 1
+    for d in dims:
+        n *= d if isinstance(d, int) and d >= 0 else MAX_PICKLE_ALLOC + 1
+    return n
+
+
+class _SizedNdarray:
+    """``numpy.ndarray`` as a pickle sees it: a direct call is sized first; :func:`_sized_reconstruct`
+    maps it back to the class."""
+
+    def __call__(self, shape=(), *args: Any, **kwargs: Any) -> Any:
+        import numpy as np
+
+        _refuse_size("numpy array", _count(shape))
+        return np.ndarray(shape, *args, **kwargs)
+
+
+_NDARRAY = _SizedNdarray()
+
+
+def _sized_reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
+    """numpy's ``_reconstruct`` (the empty array a pickled array's state then fills), sized first."""
+    import numpy as np
+
+    _refuse_size("numpy array", _count(shape))
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct
+    return _reconstruct(np.ndarray if subtype is _NDARRAY else subtype, shape, dtype)
+
+
+def _sized_bytes(kind: type) -> Any:
+    def make(*args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], int) and not isinstance(args[0], bool):
+            _refuse_size(kind.__name__, args[0])
+        return kind(*args, **kwargs)
+    return make
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that can rebuild numpy arrays and plain builtins and nothing else.
 
     Any other global a pickle names (``os.system``, ``builtins.eval``, ``subprocess.Popen``…) is refused
-    before it is looked up, so a payload never runs.
+    before it is looked up, so a payload never runs. The allowed constructors that could allocate from a
+    bare number (``bytes(n)``, ``bytearray(n)``, an empty numpy array of a given shape) are sized first:
+    at most :data:`MAX_PICKLE_ALLOC`, so a tiny pickle cannot ask for gigabytes.
     """
 
     ALLOWED: frozenset[tuple[str, str]] = frozenset({
@@ -307,6 +361,12 @@ class RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refused global {module}.{name}")
+        if name == "_reconstruct":
+            return _sized_reconstruct
+        if (module, name) == ("numpy", "ndarray"):
+            return _NDARRAY
+        if (module, name) in (("builtins", "bytes"), ("builtins", "bytearray")):
+            return _sized_bytes(bytes if name == "bytes" else bytearray)
         return super().find_class(module, name)
 
 
