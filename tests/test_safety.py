@@ -642,3 +642,16 @@ def test_pickle_cannot_ask_for_gigabytes_with_a_number(tmp_path, raw):
     (tmp_path / "c" / "data_batch_1").write_bytes(raw)
     with pytest.raises(DataError, match="corrupt"):
         read_batch(tmp_path / "c" / "data_batch_1")
+
+
+def test_npz_zip_bomb_is_refused_from_the_zip_directory(tmp_path):
+    """A compressed member that inflates 1000x (zeros) is refused before numpy inflates it, even under
+    the caller's size cap; ordinary compressed data still loads."""
+    p = tmp_path / "bomb.npz"
+    np.savez_compressed(p, a=np.zeros(32 << 20, np.uint8))  # 32 MiB of zeros in ~32 KB
+    assert p.stat().st_size < 100_000
+    with pytest.raises(HDXError, match="zip bomb"):
+        load_npz(p, max_bytes=1 << 30)
+    ok = tmp_path / "ok.npz"
+    np.savez_compressed(ok, a=np.random.default_rng(0).normal(size=1 << 16))
+    assert load_npz(ok, max_bytes=1 << 30)["a"].shape == (1 << 16,)

@@ -30,6 +30,8 @@ from hdx.errors import HDXError
 MAX_TEXT_BYTES = 1 << 20
 #: cap on a checkpoint file (bytes): the search/train checkpoints are a few MB
 MAX_CHECKPOINT_BYTES = 2 << 30
+#: an .npz member may inflate at most this many times (plus 1 MiB): more is a zip bomb, not data
+MAX_INFLATION = 100
 
 
 def first_line(e: BaseException, limit: int = 160) -> str:
@@ -246,6 +248,12 @@ def npz_members(path: str | Path, *, max_bytes: int, what: str = "array file"
             if len(infos) > 256 or sum(i.file_size for i in infos) > max_bytes:
                 raise HDXError(f"{what} {path} expands to more than {max_bytes >> 20} MiB or holds more "
                                f"than 256 arrays; is it the right file?")
+            inflating = (i for i in infos if i.file_size > MAX_INFLATION * i.compress_size + (1 << 20))
+            bomb = next(inflating, None)
+            if bomb is not None:  # HDX writes .npz uncompressed; real data never inflates 100x
+                raise HDXError(f"{what} {path}: member {bomb.filename[:60]} inflates from "
+                               f"{bomb.compress_size:,} to {bomb.file_size:,} bytes (a zip bomb?); "
+                               f"regenerate the file")
             for info in infos:
                 with zf.open(info) as f:
                     fmt = np.lib.format
