@@ -552,6 +552,8 @@ def table_cases() -> list[Case]:
             "energy_mac_pj", a["energy_mac_pj"].astype(np.int8)))),
         _table_case("table NaN cost", _arrays(lambda a: a["latency_cycles"].__setitem__((0, 0), np.nan))),
         _table_case("table zip bomb member (1 GiB of zeros)", lambda d, a: H.zip_bomb_table(d, a)),
+        _table_case("table zip bomb under the size cap (256 MiB)", lambda d, a: H.zip_bomb_table(
+            d, a, 256 << 20, "latency_cycles")),
         _table_case("table member header declares 8 TB", lambda d, a: H.lying_member_table(d, a)),
         _table_case("table object array (pickle)", lambda d, a: _pickled_table(d, a)),
     ]

@@ -261,18 +261,20 @@ def write_table(d: Path, arrays: dict, compress: bool = False) -> Path:
     return p
 
 
-def zip_bomb_table(d: Path, arrays: dict) -> Path:
-    """A valid table beside a member that inflates to 1 GiB of zeros (1 MB on disk)."""
+def zip_bomb_table(d: Path, arrays: dict, nbytes: int = 1 << 30, member: str = "padding") -> Path:
+    """The table's arrays plus a member (``member``; an existing name replaces that array) that inflates
+    to ``nbytes`` of zeros: about 1 MB on disk per GiB."""
     p = d / "t.npz"
     with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zf:
         for k, v in arrays.items():
-            b = io.BytesIO()
-            np.save(b, v)
-            zf.writestr(f"{k}.npy", b.getvalue())
-        with zf.open("padding.npy", "w", force_zip64=True) as f:
-            f.write(_magic_header((2**27,)))
+            if k != member:
+                b = io.BytesIO()
+                np.save(b, v)
+                zf.writestr(f"{k}.npy", b.getvalue())
+        with zf.open(f"{member}.npy", "w", force_zip64=True) as f:
+            f.write(_magic_header((nbytes // 8,)))
             chunk = bytes(1 << 24)
-            for _ in range(2**30 // len(chunk)):
+            for _ in range(nbytes // len(chunk)):
                 f.write(chunk)
     return p
 

@@ -38,7 +38,7 @@ MAX_KEPT_STEPS = 5_000
 #: the most runs one report reads (a sweep directory's finished trials included)
 MAX_RUNS = 1_000
 #: largest weights file of ``hdx train`` read (bytes)
-MAX_WEIGHTS_BYTES = 1 << 30
+MAX_WEIGHTS_BYTES = 256 << 20
 
 
 @dataclass
