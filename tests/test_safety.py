@@ -453,3 +453,198 @@ def test_a_stall_drops_to_one_thread_unless_threads_were_given():
         assert len(said) == 1 and "continuing with 1 thread" in said[0]
     finally:
         torch.set_num_threads(n)
+
+
+# ----- (issue 19) cost tables: the header is validated before any field or array is used ----------------
+TABLE_SPACE = {"name": "tiny", "resolution": 16, "num_classes": 10, "stem": {"channels": 8},
+               "first_block": {"channels": 8, "expansion": 1},
+               "stages": [{"channels": 16, "depth": 2, "stride": 1},
+                          {"channels": 24, "depth": 2, "stride": 2}],
+               "head": {"channels": 32}, "candidate_ops": ["mb3e3", "zero"]}
+TABLE_GRID = {"name": "two", "knobs": {"pe_x": [8], "pe_y": [8, 16], "rf_bytes": [32], "dataflow": ["rs"],
+                                       "glb_kib": [128]}}
+
+
+@pytest.fixture(scope="module")
+def table_files(tmp_path_factory):
+    """A real (analytical) cost table of a tiny space on a 2-accelerator grid, and its arrays."""
+    from hdx.cost.tabulate import tabulate
+
+    d = tmp_path_factory.mktemp("table")
+    (d / "s.yaml").write_text(yaml.safe_dump(TABLE_SPACE))
+    (d / "g.yaml").write_text(yaml.safe_dump(TABLE_GRID))
+    tabulate(space=str(d / "s.yaml"), accel_space=str(d / "g.yaml"), backend="analytical", out=d / "t.npz",
+             use_ray=False, log=lambda s: None)
+    with np.load(d / "t.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    return d, arrays
+
+
+def _table_with(d: Path, arrays: dict, header=None) -> Path:
+    out = dict(arrays)
+    if header is not None:
+        raw = header if isinstance(header, bytes) else (header if isinstance(header, str)
+                                                        else json.dumps(header)).encode()
+        out["meta"] = np.frombuffer(raw, dtype=np.uint8)
+    p = d / "doctored.npz"
+    np.savez(p, **out)
+    return p
+
+
+def _header(arrays: dict) -> dict:
+    return json.loads(arrays["meta"].tobytes().decode())
+
+
+def _edit(path: str, value=None, drop: bool = False):
+    def f(m: dict) -> None:
+        *parents, last = path.split(".")
+        for k in parents:
+            m = m[int(k)] if isinstance(m, list) else m[k]
+        m.pop(last) if drop else m.__setitem__(last, value)
+    return f
+
+
+@pytest.mark.parametrize("edit,msg", [
+    (_edit("hardware", drop=True), "hardware: Field required"),  # was KeyError: 'hardware'
+    (_edit("layers.0.c", "twelve"), "layers.0.c: Input should be a valid integer"),  # was int('twelve')
+    (_edit("layers.0.k", 8.0), "layers.0.k: Input should be a valid integer"),
+    (_edit("layers.0.h", 2**70), "layers.0: layer .* field 'h' must be in"),
+    (_edit("layers.0.kind", "$x$"), "unknown kind"),
+    (_edit("layers.0.macs", 1), "macs do not follow from its geometry"),
+    (_edit("exec", "rm -rf /"), "exec: Extra inputs are not permitted"),
+    (_edit("layers", {"0": 1}), "layers: Input should be a valid list"),
+    (_edit("accels", []), "accels: List should have at least 1 item"),
+    (_edit("clock_mhz", 400.0), "clock_mhz 400 differs from hardware.clock_mhz 200"),
+    (_edit("hardware.clock_mhz", -1), "hardware.clock_mhz"),
+    (lambda m: m["accels"].append(m["accels"][0]), "listed twice"),
+])
+def test_table_header_is_validated_before_use(table_files, edit, msg):
+    from hdx.cost.tabulated import TabulatedModel
+
+    d, arrays = table_files
+    header = _header(arrays)
+    edit(header)
+    with pytest.raises(HDXError, match=msg):
+        TabulatedModel(_table_with(d, arrays, header), HardwareParams())
+
+
+@pytest.mark.parametrize("raw,msg", [
+    ('{"format": ', "not valid JSON"), (b"\xff\xfe{}", "unreadable header"),
+    ("[" * 100_000 + "]" * 100_000, "not valid JSON"), ("[1, 2]", "not an HDX cost table"),
+])
+def test_table_header_that_is_not_a_header(table_files, raw, msg):
+    from hdx.cost.tabulated import TabulatedModel
+
+    d, arrays = table_files
+    with pytest.raises(HDXError, match=msg):
+        TabulatedModel(_table_with(d, arrays, raw), HardwareParams())
+    text = json.dumps(_header(arrays)).replace('"clock_mhz": 200.0', '"clock_mhz": 1e999')
+    with pytest.raises(HDXError, match="overflows a float"):
+        TabulatedModel(_table_with(d, arrays, text), HardwareParams())
+
+
+def test_table_arrays_are_checked_against_the_header_before_reading(table_files, capsys):
+    from hdx.cost.tabulated import MAX_HEADER_BYTES, TabulatedModel
+
+    d, arrays = table_files
+    n_l, n_a = arrays["latency_cycles"].shape
+    assert TabulatedModel(_table_with(d, arrays), HardwareParams()).evaluate  # the intact table loads
+    cases = [({k: v for k, v in arrays.items() if k != "latency_cycles"}, "lacks array 'latency_cycles'"),
+             ({**arrays, "latency_cycles": arrays["latency_cycles"][:, :1]}, rf"is \[{n_l}, 1\] float64"),
+             ({**arrays, "energy_mac_pj": arrays["energy_mac_pj"].astype(np.int8)}, "int8"),
+             ({**arrays, "meta": arrays["meta"].astype(np.float64)}, "its header is"),
+             ({**arrays, "meta": np.zeros(MAX_HEADER_BYTES + 1, np.uint8)}, "at most 8 MiB")]
+    for a, msg in cases:
+        with pytest.raises(HDXError, match=msg):
+            TabulatedModel(_table_with(d, a), HardwareParams())
+    # through the CLI: one line, exit 2
+    bad = _header(arrays)
+    bad.pop("hardware")
+    p = _table_with(d, arrays, bad)
+    capsys.readouterr()
+    assert main(["cost", "--arch", "mb3e3,mb3e3,mb3e3,mb3e3", "--space", str(d / "s.yaml"), "--accel-space",
+                 str(d / "g.yaml"), "--backend", str(p)]) == 2
+    assert "hardware: Field required" in _one_line(capsys)
+
+
+def test_npz_members_are_read_from_headers_only(tmp_path):
+    from hdx.safeio import npz_members
+
+    p = tmp_path / "a.npz"
+    np.savez(p, a=np.zeros((3, 4)), b=np.arange(5, dtype=np.int8))
+    assert npz_members(p, max_bytes=1 << 20) == {"a": ((3, 4), np.dtype("float64")),
+                                                  "b": ((5,), np.dtype("int8"))}
+    assert set(load_npz(p, max_bytes=1 << 20, only=("b",))) == {"b"}
+
+
+def test_reads_never_preallocate_their_cap(tmp_path):
+    """read_bytes with a cap far above memory (1 TiB) reads a small file (it once asked for cap + 1)."""
+    from hdx.safeio import read_bytes
+
+    p = tmp_path / "x"
+    p.write_bytes(b"abc")
+    assert read_bytes(p, max_bytes=1 << 40) == b"abc"
+    p.write_bytes(b"x" * 100)
+    with pytest.raises(HDXError, match="larger than"):
+        read_bytes(p, max_bytes=99)
+
+
+def test_strict_json_refuses_numbers_that_overflow():
+    from hdx.safeio import loads_json
+
+    assert loads_json('{"a": 1e308}') == {"a": 1e308}
+    for text in ('{"a": 1e999}', '[-1e400]', '{"a": NaN}', '{"a": Infinity}'):
+        with pytest.raises(HDXError, match="not valid JSON"):
+            loads_json(text)
+
+
+def test_compressed_checkpoint_is_refused_before_torch_inflates_it(tmp_path):
+    """torch.load inflates a deflated zip member to its declared size (a 64 KB file -> 64 MB, 1000x);
+    torch.save never compresses, so a compressed member is refused first."""
+    p = tmp_path / "c.pt"
+    torch.save({"net": {"w": torch.zeros((16 << 20) // 4)}}, p)
+    with zipfile.ZipFile(p) as z:
+        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    packed = tmp_path / "packed.pt"
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            z.writestr(name, data)
+    assert packed.stat().st_size < p.stat().st_size // 50
+    assert torch.load(packed, weights_only=True)["net"]["w"].numel() == (16 << 20) // 4  # torch would
+    with pytest.raises(HDXError, match="compressed member"):
+        load_torch(packed)
+    assert load_torch(p)["net"]["w"].numel() == (16 << 20) // 4  # torch.save's own files still load
+
+
+@pytest.mark.parametrize("raw", [b"cbuiltins\nbytearray\n(J\x00\x00\x00@tR.",  # bytearray(2**30): 30 bytes
+                                 b"cbuiltins\nbytes\n(J\x00\x00\x00@tR.",
+                                 b"cnumpy\nndarray\n((J\x00\x00\x00@ttR.",
+                                 b"cnumpy.core.multiarray\n_reconstruct\n(cnumpy\nndarray\n(J\x00\x00\x00@tC\x01btR."])
+def test_pickle_cannot_ask_for_gigabytes_with_a_number(tmp_path, raw):
+    import tracemalloc
+
+    from hdx.safeio import restricted_pickle_load
+
+    tracemalloc.start()
+    with pytest.raises(pickle.UnpicklingError, match="1,073,741,824 elements"):
+        restricted_pickle_load(raw, source="t")
+    assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    tracemalloc.stop()
+    (tmp_path / "c").mkdir()
+    write_fake_cifar10(tmp_path / "c", per_batch=8, test=8)
+    (tmp_path / "c" / "data_batch_1").write_bytes(raw)
+    with pytest.raises(DataError, match="corrupt"):
+        read_batch(tmp_path / "c" / "data_batch_1")
+
+
+def test_npz_zip_bomb_is_refused_from_the_zip_directory(tmp_path):
+    """A compressed member that inflates 1000x (zeros) is refused before numpy inflates it, even under
+    the caller's size cap; ordinary compressed data still loads."""
+    p = tmp_path / "bomb.npz"
+    np.savez_compressed(p, a=np.zeros(32 << 20, np.uint8))  # 32 MiB of zeros in ~32 KB
+    assert p.stat().st_size < 100_000
+    with pytest.raises(HDXError, match="zip bomb"):
+        load_npz(p, max_bytes=1 << 30)
+    ok = tmp_path / "ok.npz"
+    np.savez_compressed(ok, a=np.random.default_rng(0).normal(size=1 << 16))
+    assert load_npz(ok, max_bytes=1 << 30)["a"].shape == (1 << 16,)

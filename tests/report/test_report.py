@@ -123,3 +123,101 @@ def test_page_renders_in_headless_chromium(runs, tmp_path):
         assert all(v.startswith(("FEASIBLE", "INFEASIBLE")) for v in verdicts)
     finally:
         d.quit()
+
+
+# ----- issue 19: every run field is drawn literally and escaped; reads are bounded -------------------------
+MARKUP = "$\\frac{1}{$ \\ <script>alert(1)</script> {} {0} %s $$"
+
+
+def _copy(runs, tmp_path, name="r") -> Path:
+    run = tmp_path / name
+    shutil.copytree(runs[0], run)
+    return run
+
+
+def _edit_final(run: Path, edit) -> None:
+    f = json.loads((run / "final.json").read_text())
+    edit(f)
+    (run / "final.json").write_text(json.dumps(f))
+
+
+def test_markup_and_mathtext_in_run_fields_are_plain_text(runs, tmp_path, capsys):
+    # the issue's crash: matplotlib parsed a run field holding $...$ as mathtext (ParseFatalException)
+    run = _copy(runs, tmp_path, "r$x$<b>")
+
+    def edit(f):
+        f["method"] = MARKUP
+        f["evaluator"] = MARKUP
+        for b in f["accelerator"]["budgets"]:
+            b["budget"] = MARKUP + "\n" * 50
+    _edit_final(run, edit)
+    capsys.readouterr()
+    assert main(["report", str(run), str(runs[1]), "--out", str(tmp_path / "rep")]) == 0
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "<script" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "r$x$&lt;b&gt;" in html
+    assert len(list((tmp_path / "rep").glob("*.png"))) == 1 + 4 * 2
+
+
+def test_plain_labels():
+    from hdx.report.figures import MAX_LABEL_CHARS, plain
+
+    assert plain("$\\frac{1}{2}$") == "$\\frac{1}{2}$"  # kept as characters: mathtext is off
+    assert plain("a\nb\tc\x00d") == "a b c d"
+    long = plain("x" * 10_000)
+    assert len(long) == MAX_LABEL_CHARS and long.endswith("…")
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (lambda f: f.__setitem__("alpha_probs", [[0.5], [0.2, 0.8]]), "alpha_probs is not"),
+    (lambda f: f["alpha_probs"][0].__setitem__(0, 1e300), "outside [0, 1]"),
+    (lambda f: f["accelerator"]["budgets"][0].__setitem__("metric", "$joy$"), "budget on '$joy$'"),
+    (lambda f: f["accelerator"]["metrics"].pop("area"), "metrics lacks area"),
+    (lambda f: f.__setitem__("arch", "mb3e3"), "does not fit the run's space"),
+])
+def test_run_records_are_checked_against_the_space(runs, tmp_path, capsys, edit, needle):
+    run = _copy(runs, tmp_path)
+    _edit_final(run, edit)
+    capsys.readouterr()
+    assert main(["report", str(run), "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+
+
+def test_metrics_are_streamed_and_thinned_with_exact_counts(runs, tmp_path, monkeypatch):
+    from hdx.report import load
+
+    run = _copy(runs, tmp_path)
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    step = next(ln for ln in lines if '"phase": "search"' in ln)
+    fired = json.dumps({**json.loads(step), "fired": True})
+    own = sum('"phase": "search"' in ln or '"phase": "recheck"' in ln for ln in lines)
+    own_fired = sum(json.loads(ln).get("fired", False) for ln in lines if '"phase": "' in ln
+                    and json.loads(ln).get("phase") in ("search", "recheck"))
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write("\n".join([step, step, step, fired] * 250) + "\n")  # 1000 more, 250 of them fired
+        f.write('{"phase": "search", "x": "' + "y" * (load.MAX_LINE_BYTES + 1) + '"}\n')  # skipped
+    monkeypatch.setattr(load, "MAX_KEPT_STEPS", 50)
+    m = load.load_metrics(run)
+    assert m.step_count == own + 1000 and m.fired_count == own_fired + 250
+    assert len(m.steps) == len(m.step_index) < 2 * 50
+    strides = {b - a for a, b in zip(m.step_index, m.step_index[1:], strict=False)}
+    assert m.step_index[0] == 0 and len(strides) == 1 and strides.pop() * len(m.steps) >= m.step_count - 64
+    r = load.load_run(run)
+    assert r.step_count == m.step_count and r.fired_count == m.fired_count
+
+
+def test_oversized_run_files_are_one_line(runs, tmp_path, capsys, monkeypatch):
+    from hdx.report import load
+
+    run = _copy(runs, tmp_path)
+    monkeypatch.setattr(load, "MAX_METRICS_BYTES", 1000)
+    capsys.readouterr()
+    assert main(["report", str(run), "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "metrics.jsonl" in err and "more than 1,000 bytes" in err
+    monkeypatch.setattr(load, "MAX_METRICS_BYTES", 64 << 20)
+    monkeypatch.setattr(load, "MAX_FINAL_BYTES", 100)
+    assert main(["report", str(run), "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "final.json" in err and "Traceback" not in err

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -217,3 +218,295 @@ def test_symbolic_batch_is_batch_one(tmp_path):
     p = export(nn.Conv2d(3, 4, 3), (2, 3, 8, 8), tmp_path / "b.onnx", input_names=["x"],
                dynamic_axes={"x": {0: "batch"}})
     assert onnx_layers(p)[0].n == 1 and onnx_layers(p)[0].macs == 4 * 6 * 6 * 27
+
+
+# ----- issue 19: untrusted models ------------------------------------------------------------------------
+def _conv_model(pre_nodes=(), pre_inits=(), pads=None, extra_outputs=()):
+    """x [1,3,8,8] -> [Pad(pads)] -> Conv 3->4 3x3 -> y, with extra nodes and initializers before it."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.zeros((4, 3, 3, 3), np.float32), "w")
+    nodes, src = list(pre_nodes), "x"
+    if pads:
+        nodes.append(helper.make_node("Pad", ["x", pads], ["xp"], name="pad"))
+        src = "xp"
+    nodes.append(helper.make_node("Conv", [src, "w"], ["y"], name="conv"))
+    outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("y", *extra_outputs)]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          outs, [w, *pre_inits])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _computed_pads(hw: int = 0):
+    """pads = Cast(ConstantOfShape([8], 1.0) * [0, 0, hw, hw, 0, 0, hw, hw]): static only after constant
+    folding (shape inference alone does not evaluate Cast or Mul)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    n8 = numpy_helper.from_array(np.array([8], np.int64), "n8")
+    mask = numpy_helper.from_array(np.array([0, 0, hw, hw, 0, 0, hw, hw], np.float32), "mask")
+    nodes = [helper.make_node("ConstantOfShape", ["n8"], ["ones"],
+                              value=numpy_helper.from_array(np.array([1.0], np.float32))),
+             helper.make_node("Mul", ["ones", "mask"], ["pf"]),
+             helper.make_node("Cast", ["pf"], ["pads"], to=TensorProto.INT64)]
+    return nodes, [n8, mask]
+
+
+def _external(t, location: str) -> None:
+    t.ClearField("raw_data")
+    t.data_location = 1
+    e = t.external_data.add()
+    e.key, e.value = "location", location
+
+
+@pytest.mark.parametrize("where", ["weight", "absolute", "subgraph", "constant", "flag"])
+def test_external_data_is_refused_before_anything_reads_it(where, tmp_path, capsys, monkeypatch):
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    # pads computed in the graph: the old import folded such a model with onnxruntime, which opened
+    # the external file relative to the working directory
+    monkeypatch.chdir(tmp_path)
+    decoy = tmp_path / "weights.bin"
+    decoy.write_bytes(np.zeros(108, np.float32).tobytes())
+    nodes, inits = _computed_pads()
+    m = _conv_model(nodes, inits, pads="pads")
+    if where == "weight":
+        _external(m.graph.initializer[0], "weights.bin")
+    elif where == "absolute":
+        _external(m.graph.initializer[0], str(decoy))
+    elif where == "flag":
+        m.graph.initializer[0].ClearField("raw_data")
+        m.graph.initializer[0].data_location = 1
+    elif where == "subgraph":
+        c = numpy_helper.from_array(np.zeros(3, np.float32), "sub_w")
+        _external(c, "../weights.bin")
+        body = helper.make_graph([helper.make_node("Identity", ["sub_w"], ["o"])], "b", [],
+                                 [helper.make_tensor_value_info("o", TensorProto.FLOAT, None)], [c])
+        m.graph.initializer.append(numpy_helper.from_array(np.array(True), "cond"))
+        m.graph.node.insert(0, helper.make_node("If", ["cond"], ["i"], then_branch=body, else_branch=body))
+    else:
+        c = numpy_helper.from_array(np.zeros(3, np.float32), "cw")
+        _external(c, "weights.bin")
+        m.graph.node.insert(0, helper.make_node("Constant", [], ["cw"], value=c))
+    (tmp_path / "m").mkdir()
+    p = tmp_path / "m" / "m.onnx"
+    onnx.save(m, str(p))
+    before = decoy.stat().st_atime_ns
+    err = _err(capsys, "--onnx", str(p))
+    assert "external file" in err and "self-contained" in err
+    assert decoy.stat().st_atime_ns == before  # a fresh file's atime moves on a read (relatime too)
+
+
+def test_onnxruntime_never_runs(tmp_path, capsys, monkeypatch):
+    import sys
+
+    class Trap:
+        def __getattr__(self, name):
+            raise AssertionError(f"onnxruntime.{name} used on an untrusted model")
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", Trap())
+    nodes, inits = _computed_pads(1)  # pads of 1 on every side: 10x10 input, 8x8 output
+    p = tmp_path / "p.onnx"
+    onnx.save(_conv_model(nodes, inits, pads="pads"), str(p))
+    out = cost_json(capsys, "--onnx", str(p))
+    assert [r["macs"] for r in out["layers"]] == [8 * 8 * 4 * 3 * 9]
+
+
+@pytest.mark.parametrize("kind", ["tile", "tile_chain", "expand", "constant_of_shape", "range"])
+def test_constant_bombs_are_refused_before_allocating(kind, tmp_path, capsys):
+    import tracemalloc
+
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from hdx.space import onnx_fold
+    from hdx.space.onnx_import import _load
+
+    i64 = lambda n, v: numpy_helper.from_array(np.asarray(v, np.int64), n)  # noqa: E731
+    one = numpy_helper.from_array(np.ones(1, np.float32), "one")
+    node = helper.make_node
+    big = {"tile": ([node("Tile", ["one", "r"], ["big"])], [one, i64("r", [10**8])]),
+           "tile_chain": ([node("Tile", ["one", "r"], ["t1"]), node("Tile", ["t1", "r"], ["t2"]),
+                           node("Tile", ["t2", "r"], ["big"])], [one, i64("r", [1000])]),
+           "expand": ([node("Expand", ["one", "s"], ["big"])], [one, i64("s", [10**9])]),
+           "constant_of_shape": ([node("ConstantOfShape", ["s"], ["big"])], [i64("s", [10**12])]),
+           "range": ([node("Range", ["a", "b", "c"], ["big"])],
+                     [numpy_helper.from_array(np.asarray(v, np.float32), n)
+                      for n, v in (("a", 0), ("b", 1e10), ("c", 1))])}[kind]
+    cut = [node("Slice", ["big", "s0", "s8"], ["pf"]), node("Cast", ["pf"], ["pads"], to=TensorProto.INT64)]
+    m = _conv_model(big[0] + cut, big[1] + [i64("s0", [0]), i64("s8", [8])], pads="pads")
+    p = tmp_path / "b.onnx"
+    onnx.save(m, str(p))
+    tracemalloc.start()
+    _, stopped = _load(p)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 << 20 and "would hold" in stopped and f"{onnx_fold.MAX_TENSOR_ELEMENTS:,}" in stopped
+    err = _err(capsys, "--onnx", str(p))
+    assert "constant folding stopped" in err and "dynamic" in err
+
+
+def test_issue_tile_outputs_do_not_block_the_costs(tmp_path, capsys):
+    """The issue's 1.2 KB file: two Tile(ones[1], [1e8]) as graph outputs; the convolution is costed."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    nodes = [helper.make_node("Tile", ["one", "r"], ["t1"]), helper.make_node("Tile", ["one", "r"], ["t2"]),
+             helper.make_node("Add", ["t1", "t2"], ["t3"])]
+    inits = [numpy_helper.from_array(np.ones(1, np.float32), "one"),
+             numpy_helper.from_array(np.array([10**8], np.int64), "r")]
+    p = tmp_path / "t.onnx"
+    onnx.save(_conv_model(nodes, inits, extra_outputs=["t3"]), str(p))
+    assert p.stat().st_size < 2000
+    assert [r["macs"] for r in cost_json(capsys, "--onnx", str(p))["layers"]] == [6 * 6 * 4 * 3 * 9]
+
+
+def test_shapes_that_ranks_blow_up_are_one_line(tmp_path, capsys):
+    """A rank-60000 tensor through 3000 nodes: ONNX's own inference would build 1.8e8 dimensions; it
+    runs in a memory-limited child and the answer is one line."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    nodes = [helper.make_node("ConstantOfShape", ["s"], ["r0"])]
+    nodes += [helper.make_node("Relu", [f"r{i}"], [f"r{i + 1}"]) for i in range(3000)]
+    p = tmp_path / "r.onnx"
+    onnx.save(_conv_model(nodes, [numpy_helper.from_array(np.ones(60_000, np.int64), "s")],
+                          extra_outputs=["r3000"]), str(p))
+    err = _err(capsys, "--onnx", str(p))
+    assert "shape inference" in err
+
+
+@pytest.mark.parametrize("breakage,needle", [
+    ("no_weight", "IndexError"), ("pads", "pads"), ("deep", "deep"), ("negative", "positive"),
+])
+def test_malformed_graphs_are_one_line_even_without_a_message(breakage, needle, tmp_path, capsys):
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    m = _conv_model()
+    conv = m.graph.node[-1]
+    if breakage == "no_weight":  # IndexError() has an empty message: the line must still say something
+        del conv.input[1]
+    elif breakage == "pads":
+        conv.attribute.append(helper.make_attribute("pads", [1, 2, 3]))
+    elif breakage == "negative":
+        m.graph.input[0].type.tensor_type.shape.dim[2].dim_value = -8
+    else:
+        leaf = helper.make_graph([helper.make_node("Identity", ["x"], ["l"])], "l", [],
+                                 [helper.make_tensor_value_info("l", TensorProto.FLOAT, None)])
+        g = leaf
+        for i in range(20):
+            out = helper.make_tensor_value_info(f"o{i}", TensorProto.FLOAT, None)
+            g = helper.make_graph([helper.make_node("If", ["c"], [f"o{i}"], then_branch=g, else_branch=leaf)],
+                                  f"g{i}", [], [out])
+        m.graph.initializer.append(numpy_helper.from_array(np.array(True), "c"))
+        m.graph.node.insert(0, helper.make_node("If", ["c"], ["d"], then_branch=g, else_branch=leaf))
+    p = tmp_path / "m.onnx"
+    onnx.save(m, str(p))
+    assert needle in _err(capsys, "--onnx", str(p))
+
+
+def test_first_line_of_an_empty_exception():
+    from hdx.safeio import first_line
+
+    assert first_line(IndexError()) == "IndexError"
+    assert first_line(ValueError("\n\n  two  words \nmore")) == "two words"
+    assert len(first_line(ValueError("x" * 1000), 50)) == 50
+
+
+# the bounded evaluator against ONNX's reference implementation (an independent truth), op by op
+_FOLD_CASES = [
+    ("Add", [[1, 2, 3], [10]], {}), ("Sub", [[[1.5], [2.5]], [1.0, 2.0]], {}), ("Mul", [[2, -3], [4, 5]], {}),
+    ("Div", [[7, -7, 7, -7], [2, 2, -2, -2]], {}), ("Div", [[1.0, -3.0], [4.0, 2.0]], {}),
+    ("Equal", [[1, 2, 3], [1, 0, 3]], {}), ("Where", [[True, False], [1, 2], [3, 4]], {}),
+    ("Cast", [[1.7, -2.2]], {"to": 7}), ("Neg", [[1, -2]], {}), ("Abs", [[-1.5]], {}),
+    ("Floor", [[-1.5, 2.5]], {}), ("Ceil", [[-1.5, 2.5]], {}), ("Min", [[1, 5], [3, 2], [4, 0]], {}),
+    ("Max", [[1, 5], [3, 2]], {}),
+    ("Gather", [[[1, 2, 3], [4, 5, 6]], [-1, 0]], {"axis": 1}), ("Gather", [[5, 6, 7], 1], {}),
+    ("Unsqueeze", [[1, 2], [0, -1]], {}), ("Squeeze", [[[[3]], [[4]]], [1]], {}),
+    ("Concat", [[[1], [2]], [[3, 4], [5, 6]]], {"axis": -1}),
+    ("Reshape", [[[1, 2, 3], [4, 5, 6]], [0, -1, 1]], {}),
+    ("Flatten", [np.arange(24).reshape(2, 3, 4)], {"axis": 2}),
+    ("Transpose", [np.arange(6).reshape(1, 2, 3)], {"perm": [2, 0, 1]}),
+    ("Slice", [np.arange(10), [8], [-(2**63)], [0], [-3]], {}),
+    ("Slice", [np.arange(12).reshape(3, 4), [1, 0], [2**63 - 1, 3], [0, 1]], {}),
+    ("ConstantOfShape", [[2, 3]], {"value": "i7"}), ("Tile", [[[1, 2]], [2, 3]], {}),
+    ("Expand", [[[1], [2]], [2, 1, 3]], {}), ("Range", [np.int64(3), np.int64(-5), np.int64(-2)], {}),
+    ("Range", [np.float32(0), np.float32(1), np.float32(0.25)], {}),
+]
+
+
+@pytest.mark.parametrize("op,inputs,attrs", _FOLD_CASES,
+                         ids=[f"{c[0]}{i}" for i, c in enumerate(_FOLD_CASES)])
+def test_folding_matches_onnx_reference(op, inputs, attrs):
+    import numpy as np
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    from hdx.space.onnx_fold import Budget, evaluate
+
+    arrays = [np.asarray(v) for v in inputs]
+    arrays = [a.astype({"i": np.int64, "f": np.float32}.get(a.dtype.kind, a.dtype)) for a in arrays]
+    if op == "ConstantOfShape":
+        attrs = {"value": numpy_helper.from_array(np.array([7], np.int64))}
+    names = [f"i{k}" for k in range(len(arrays))]
+    node = helper.make_node(op, names, ["o"], **attrs)
+    g = helper.make_graph([node], "g", [], [helper.make_tensor_value_info("o", 0, None)],
+                          [numpy_helper.from_array(a, n) for a, n in zip(arrays, names, strict=True)])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    want = ReferenceEvaluator(model).run(None, {})[0]
+    got = evaluate(op, arrays, {a.name: helper.get_attribute_value(a) for a in node.attribute}, Budget(), op)
+    assert got.shape == want.shape and got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_shape_and_size_fold_from_static_shapes():
+    from hdx.space.onnx_fold import Budget, evaluate
+
+    assert evaluate("Shape", [], {"start": 1, "end": -1}, Budget(), "s", [2, 3, 5, 7]).tolist() == [3, 5]
+    assert evaluate("Size", [], {}, Budget(), "s", [2, 3, 5]).tolist() == 30
+
+
+def test_weights_are_never_read_only_shapes(tmp_path):
+    """The wire-level copy leaves out large payloads without reading them: it parses to the same model as
+    the full file with those payloads cleared, and costs a small fraction of the file in memory."""
+    import tracemalloc
+
+    from onnx import TensorProto, helper, numpy_helper
+
+    from hdx.space.onnx_import import onnx_layers
+    from hdx.space.onnx_wire import KEEP_DATA_BYTES, slim_bytes
+
+    w = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w")
+    fc = numpy_helper.from_array(np.ones((144, 20_000), np.float32), "fc")  # 11.5 MB
+    cw = numpy_helper.from_array(np.ones((20_000, 10), np.float32), "cw")  # 800 KB, in a Constant node
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv"),
+             helper.make_node("Flatten", ["y"], ["f"]),
+             helper.make_node("MatMul", ["f", "fc"], ["h"], name="fc"),
+             helper.make_node("Constant", [], ["cw"], value=cw),
+             helper.make_node("MatMul", ["h", "cw"], ["o"])]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    out = helper.make_tensor_value_info("o", TensorProto.FLOAT, None)
+    g = helper.make_graph(nodes, "g", [x], [out], [w, fc])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    p = tmp_path / "w.onnx"
+    onnx.save(m, str(p))
+    tracemalloc.start()
+    data, dropped = slim_bytes(p)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert dropped > 12_000_000 and len(data) < 10_000 and peak < 1_000_000
+    for t in [m.graph.initializer[1], m.graph.node[3].attribute[0].t]:
+        assert len(t.raw_data) > KEEP_DATA_BYTES
+        t.ClearField("raw_data")
+    assert onnx.ModelProto.FromString(data) == m
+    assert [(ly.kind, ly.c, ly.k) for ly in onnx_layers(p)] == [("conv", 3, 4), ("fc", 144, 20_000),
+                                                                 ("fc", 20_000, 10)]
+
+
+@pytest.mark.parametrize("raw", [b"\x0a\xff\xff\xff\xff\x0f", b"\x3a\x05abc", b"\x0b\x0c", b"\x00\x01",
+                                 b"\xff" * 20])
+def test_malformed_wire_data_is_one_line(raw, tmp_path, capsys):
+    p = tmp_path / "bad.onnx"
+    p.write_bytes(raw)  # a length past the end, a field past its message, a group, field 0, a long varint
+    assert "not an ONNX model" in _err(capsys, "--onnx", str(p))

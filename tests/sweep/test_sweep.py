@@ -191,6 +191,45 @@ def test_bad_sweep_files_are_one_line_errors(tmp_path, capsys):
     assert "differs" in capsys.readouterr().err
 
 
+def test_count_is_arithmetic_and_equals_the_trials():
+    from hdx.sweep.spec import count_trials
+
+    for axes, variants in [({"seed": [0, 1, 2]}, [{}]), ({}, [{"method": ["hdx", "dance"]}]),
+                           ({"seed": [0, 1]}, [{"method": ["hdx"], "hw_lambda": [0.1, 0.2, 0.3]},
+                                               {"method": ["nas-then-hw"]}])]:
+        spec = SweepSpec(base=BASE, axes=axes, variants=variants)
+        assert count_trials(spec) == len(expand(spec))  # 3, 2, (3 + 1) * 2 = 8
+
+
+def test_huge_sweep_is_refused_with_its_count_before_anything_is_built(tmp_path, capsys, monkeypatch):
+    import time
+
+    from hdx.sweep import spec as spec_mod
+
+    # four axes of 1000 values: 10^12 trials. Counting must not build a single trial or config
+    monkeypatch.setattr(spec_mod, "load_search_config", lambda *a, **k: pytest.fail("built a config"))
+    spec = SweepSpec(axes={k: list(range(1000)) for k in ("seed", "epochs", "subset", "eval_images")})
+    t0 = time.perf_counter()
+    with pytest.raises(HDXError, match="1,000,000,000,000 trials"):
+        expand(spec)
+    assert time.perf_counter() - t0 < 1.0
+    # the same through the CLI: one line, exit 2, the count in it
+    f = tmp_path / "huge.yaml"
+    f.write_text(yaml.safe_dump({"base": BASE, "axes": {"seed": list(range(1000)),
+                                                         "epochs": list(range(1, 1001)),
+                                                         "subset": list(range(1000, 2000)),
+                                                         "eval_images": list(range(1000))}}))
+    capsys.readouterr()
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--serial"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "1,000,000,000,000 trials" in err and "10,000" in err
+    # 10,000 is allowed by the count (it is the limit), 10,001 is not
+    ok = SweepSpec(axes={"seed": list(range(100)), "epochs": list(range(1, 101))})
+    assert spec_mod.count_trials(ok) == spec_mod.MAX_TRIALS and spec_mod.check_size(ok) == 10_000
+    with pytest.raises(HDXError, match="10,100 trials"):
+        spec_mod.check_size(SweepSpec(axes={"seed": list(range(101)), "epochs": list(range(1, 101))}))
+
+
 def test_warmup_file_is_refused_for_another_config(tmp_path):
     trial = expand(SweepSpec(**SWEEP))[0]
     path = make_warmup(trial.config, tmp_path / "w.pt")

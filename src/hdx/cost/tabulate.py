@@ -143,7 +143,7 @@ def tabulate(*, space: str = "dance_cifar10", accel_space: str = "eyeriss_like",
     if mf.is_file():
         try:
             saved = json.loads(read_text(mf, what="table header"))
-        except ValueError:
+        except (ValueError, RecursionError):
             saved = None
         if saved != {**meta, "chunk_accels": per}:
             raise HDXError(f"{parts} holds a partial table of other inputs (space, grid, backend, layers or "
@@ -225,12 +225,15 @@ def _assemble(out: Path, meta: dict, chunks: list[list[int]], path) -> None:
     full.update({k: np.full(n_a, np.nan) for k in ACCEL_ARRAYS})
     for i, cols in enumerate(chunks):
         z = load_npz(path(i), max_bytes=1 << 30, what="table chunk")
-        if list(z.get("cols", [])) != cols:
-            raise HDXError(f"{path(i)} does not hold chunk {i}; delete it and rerun")
-        for k in PAIR_ARRAYS:
-            full[k][:, cols] = z[k]
-        for k in ACCEL_ARRAYS:
-            full[k][cols] = z[k]
+        try:  # a damaged or foreign chunk (missing array, other shape or type) is one line
+            if np.asarray(z.get("cols", [])).tolist() != cols:
+                raise KeyError("cols")
+            for k in PAIR_ARRAYS:
+                full[k][:, cols] = np.reshape(z[k], (n_l, len(cols)))
+            for k in ACCEL_ARRAYS:
+                full[k][cols] = np.reshape(z[k], (len(cols),))
+        except (KeyError, ValueError, TypeError):
+            raise HDXError(f"{path(i)} does not hold chunk {i} of this table; delete it and rerun") from None
     if not all(np.isfinite(v).all() for v in full.values()):
         raise HDXError(f"{out}: some chunk holds non-finite costs; delete {path(0).parent} and rerun")
     buf = io.BytesIO()

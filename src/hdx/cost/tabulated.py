@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, LayerCosts
 from hdx.errors import HDXError
@@ -23,10 +24,56 @@ from hdx.space.accelerator import AccelTable, HardwareParams
 from hdx.workload import Layer, LayerTable
 
 FORMAT = "hdx-cost-table-1"
-MAX_TABLE_BYTES = 4 << 30
+#: the largest table read (bytes, as declared by its arrays): 1000 layers x 5000 accelerators fit
+MAX_TABLE_BYTES = 512 << 20
+#: the largest JSON header (bytes): 20,000 layers and 100,000 accelerator names fit
+MAX_HEADER_BYTES = 8 << 20
+MAX_TABLE_LAYERS = 20_000
+MAX_TABLE_ACCELS = 200_000
 PAIR_ARRAYS = ("latency_cycles", "compute_cycles", "memory_cycles", "utilisation",
                *(f"energy_{p}_pj" for p in ENERGY_PARTS))
 ACCEL_ARRAYS = tuple(f"area_{p}_um2" for p in AREA_PARTS)
+
+
+class TableLayer(BaseModel):
+    """One layer of the header: :class:`~hdx.workload.Layer`'s fields (integers, no strings or floats in
+    their place), its name, and the derived ``p q macs`` written beside them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    kind: str = Field(max_length=32)
+    c: StrictInt
+    k: StrictInt
+    h: StrictInt
+    w: StrictInt
+    r: StrictInt
+    s: StrictInt
+    stride: StrictInt
+    padding: StrictInt
+    groups: StrictInt
+    n: StrictInt
+    name: str = Field("", max_length=400)
+    p: StrictInt | None = None
+    q: StrictInt | None = None
+    macs: StrictInt | None = None
+
+
+class TableHeader(BaseModel):
+    """Schema of a cost table's JSON header, validated before any field is used or any array read."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    format: str = Field(max_length=64)
+    backend: str = Field(max_length=64)
+    fingerprint: str = Field(max_length=128)
+    model: str = Field(max_length=200)
+    hardware: HardwareParams
+    space: str = Field(max_length=200)
+    grid: str = Field(max_length=200)
+    archs: list[str] = Field(max_length=10_000)
+    clock_mhz: float = Field(gt=0)
+    layers: list[TableLayer] = Field(min_length=1, max_length=MAX_TABLE_LAYERS)
+    accels: list[str] = Field(min_length=1, max_length=MAX_TABLE_ACCELS)
 
 
 def layer_key(ly: Layer) -> tuple:
@@ -45,14 +92,40 @@ def encode_meta(meta: dict) -> np.ndarray:
 
 
 def decode_meta(arr: np.ndarray, path: Path) -> dict:
+    """The header of a table file, parsed (strict JSON) and validated against :class:`TableHeader`
+    and the layers' own rules; any defect is one line naming the field."""
+    from hdx.safeio import loads_json
+
+    fix = "regenerate it with hdx cost tabulate"
     try:
-        meta = json.loads(np.asarray(arr, dtype=np.uint8).tobytes().decode())
+        text = np.asarray(arr, dtype=np.uint8).tobytes().decode()
     except (ValueError, UnicodeDecodeError):
-        raise HDXError(f"cost table {path} has an unreadable header; regenerate it with hdx cost "
-                       f"tabulate") from None
+        raise HDXError(f"cost table {path} has an unreadable header; {fix}") from None
+    meta = loads_json(text, what=f"the header of cost table {path}")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise HDXError(f"{path} is not an HDX cost table (hdx cost tabulate); regenerate it")
-    return meta
+        raise HDXError(f"{path} is not an HDX cost table ({FORMAT}); {fix}")
+    try:
+        header = TableHeader.model_validate(meta)
+    except ValidationError as e:
+        from hdx.config import format_validation_error
+
+        raise HDXError(f"{format_validation_error(e, f'header of cost table {path}')}; {fix}") from None
+    for i, d in enumerate(header.layers):
+        try:
+            ly = layer_from_dict(d.model_dump())
+        except HDXError as e:
+            raise HDXError(f"header of cost table {path}: layers.{i}: {e}; {fix}") from None
+        derived = {"p": ly.p, "q": ly.q, "macs": ly.macs}
+        bad = [k for k, v in derived.items() if getattr(d, k) not in (None, v)]
+        if bad:
+            raise HDXError(f"header of cost table {path}: layers.{i}: {', '.join(bad)} do not follow from "
+                           f"its geometry; {fix}")
+    if len(set(header.accels)) != len(header.accels):
+        raise HDXError(f"header of cost table {path}: an accelerator is listed twice; {fix}")
+    if header.clock_mhz != header.hardware.clock_mhz:
+        raise HDXError(f"header of cost table {path}: clock_mhz {header.clock_mhz:g} differs from "
+                       f"hardware.clock_mhz {header.hardware.clock_mhz:g}; {fix}")
+    return header.model_dump(mode="json")
 
 
 def is_table_file(backend: str) -> bool:
@@ -62,19 +135,30 @@ def is_table_file(backend: str) -> bool:
 
 class TabulatedModel:
     """Costs looked up in a table file (see the module docstring). Units as every cost model:
-    cycles, pJ, µm²."""
+    cycles, pJ, µm².
+
+    Reading is bounded and checked in order: the members' headers (:func:`hdx.safeio.npz_members`:
+    sizes, no pickles), then the JSON header alone (at most :data:`MAX_HEADER_BYTES`, validated by
+    :class:`TableHeader`), then each cost array's declared shape and type against the header, and only
+    then the arrays themselves (float64, finite)."""
 
     def __init__(self, path: str | Path, hardware: HardwareParams | None = None):
-        from hdx.safeio import load_npz
+        from hdx.safeio import load_npz, npz_members
 
         self.path = Path(path)
+        fix = "regenerate it with hdx cost tabulate"
         if not self.path.is_file():
             raise HDXError(f"cost table {self.path} not found: make it with `hdx cost tabulate --out "
                            f"{self.path}` or use cost backend analytical|zigzag")
-        z = load_npz(self.path, max_bytes=MAX_TABLE_BYTES, what="cost table")
-        if "meta" not in z:
-            raise HDXError(f"{self.path} is not an HDX cost table (hdx cost tabulate); regenerate it")
-        self.meta = meta = decode_meta(z["meta"], self.path)
+        members = npz_members(self.path, max_bytes=MAX_TABLE_BYTES, what="cost table")
+        m_shape, m_dtype = members.get("meta", ((), None))
+        if m_dtype is None:
+            raise HDXError(f"{self.path} is not an HDX cost table (no header); {fix}")
+        if m_dtype != np.uint8 or len(m_shape) != 1 or m_shape[0] > MAX_HEADER_BYTES:
+            raise HDXError(f"cost table {self.path}: its header is {m_shape} {m_dtype}, not a text of at "
+                           f"most {MAX_HEADER_BYTES >> 20} MiB; {fix}")
+        self.meta = meta = decode_meta(load_npz(self.path, max_bytes=MAX_TABLE_BYTES, what="cost table",
+                                                only=("meta",))["meta"], self.path)
         hw = (hardware or HardwareParams()).model_dump(mode="json")
         if meta["hardware"] != hw:
             diff = sorted(k for k in hw if meta["hardware"].get(k) != hw[k])
@@ -82,16 +166,19 @@ class TabulatedModel:
                            f"({', '.join(diff)}); "
                            f"tabulate this accelerator space")
         n_l, n_a = len(meta["layers"]), len(meta["accels"])
-        try:
-            self._pair = {k: np.asarray(z[k], dtype=np.float64) for k in PAIR_ARRAYS}
-            self._acc = {k: np.asarray(z[k], dtype=np.float64) for k in ACCEL_ARRAYS}
-        except KeyError as e:
-            raise HDXError(f"cost table {self.path} lacks array {e}; regenerate it") from None
-        if any(v.shape != (n_l, n_a) for v in self._pair.values()) or any(
-                v.shape != (n_a,) for v in self._acc.values()):
-            raise HDXError(f"cost table {self.path}: array shapes do not match its header; regenerate it")
+        want = {**{k: (n_l, n_a) for k in PAIR_ARRAYS}, **{k: (n_a,) for k in ACCEL_ARRAYS}}
+        for k, shape in want.items():
+            if k not in members:
+                raise HDXError(f"cost table {self.path} lacks array '{k}'; {fix}")
+            have, dtype = members[k]
+            if have != shape or dtype != np.float64:
+                raise HDXError(f"cost table {self.path}: array '{k}' is {list(have)} {dtype}, its header "
+                               f"({n_l} layers, {n_a} accelerators) needs {list(shape)} float64; {fix}")
+        z = load_npz(self.path, max_bytes=MAX_TABLE_BYTES, what="cost table", only=tuple(want))
+        self._pair = {k: z[k] for k in PAIR_ARRAYS}
+        self._acc = {k: z[k] for k in ACCEL_ARRAYS}
         if not all(np.isfinite(v).all() for v in (*self._pair.values(), *self._acc.values())):
-            raise HDXError(f"cost table {self.path} holds non-finite costs; regenerate it")
+            raise HDXError(f"cost table {self.path} holds non-finite costs; {fix}")
         self._rows = {layer_key(layer_from_dict(d)): i for i, d in enumerate(meta["layers"])}
         self._cols = {a: j for j, a in enumerate(meta["accels"])}
         self.hardware = hardware or HardwareParams()

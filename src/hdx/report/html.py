@@ -2,7 +2,9 @@
 
 The page embeds every figure as a ``data:image/png;base64`` URI (the PNGs are also written beside
 it), uses inline CSS only and loads nothing from the network. Every text taken from a run is
-HTML-escaped.
+HTML-escaped (and drawn literally in the figures, :func:`hdx.report.figures.plain`). A figure that
+cannot be drawn from a run's records (a damaged run directory the schema let through) is one line
+naming the run and the figure, never a traceback.
 """
 
 from __future__ import annotations
@@ -105,6 +107,37 @@ def _compare_table(runs: list[Run]) -> str:
             "<th>verdict</th></tr>" + "".join(rows) + "</table>")
 
 
+def _draw(what: str, runs: list[Run], make):
+    """``make()`` (draw and save one figure); an unexpected error of the drawing libraries on a run's
+    records becomes one line naming the figure and the run(s)."""
+    from hdx.safeio import first_line
+
+    try:
+        return make()
+    except HDXError:
+        raise
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError, ZeroDivisionError, RuntimeError,
+            AttributeError, MemoryError) as e:
+        names = ", ".join(str(r.path) for r in runs[:3]) + (" ..." if len(runs) > 3 else "")
+        raise HDXError(f"cannot draw the {what} figure of {names}: {type(e).__name__}: {first_line(e, 120)}; "
+                       f"the run directory is damaged or from another HDX version") from None
+
+
+#: the figures of each run: (file stem, how to draw it from (figures, analysis, run), caption)
+_RUN_FIGURES = [
+    ("trajectory", lambda F, A, r: F.fig_trajectory(r),
+     "Search trajectory: predicted budgeted metrics per architecture step vs limit and internal target, "
+     "HDX correction steps, ground-truth value of the final design"),
+    ("architecture", lambda F, A, r: F.fig_architecture(r, A.op_names(r)),
+     "Architecture over time: argmax op per layer per epoch, final α distribution"),
+    ("grid", lambda F, A, r: F.fig_grid(r, A.grid_view(r)),
+     "Accelerator grid for the final network: latency vs energy (area as colour), Pareto front, budgets, "
+     "chosen design and the generator's choice"),
+    ("layers", lambda F, A, r: F.fig_layers(r, A.layer_view(r)),
+     "Per-layer latency and energy by level (MAC / RF / GLB / DRAM) of the chosen design"),
+]
+
+
 def _slug(run: Run, i: int, n: int) -> str:
     import re
 
@@ -131,7 +164,9 @@ def write_report(run_dirs: list[str | Path] | str | Path, out: str | Path | None
     if not dirs:
         raise HDXError("no run directory given: pass at least one `hdx search` --out folder")
     sweep = len(dirs) == 1 and is_sweep_dir(dirs[0])
-    runs = [load_run(d) for d in expand_run_dirs(dirs)]
+    found = expand_run_dirs(dirs)
+    # more runs than sections: only the comparison is drawn, which needs no trajectory
+    runs = [load_run(d, metrics=len(found) <= MAX_RUN_SECTIONS) for d in found]
     if out is None:
         out = (Path(dirs[0]) / "report" if sweep or len(runs) == 1
                else runs[0].path.parent / "compare-report")
@@ -142,7 +177,7 @@ def write_report(run_dirs: list[str | Path] | str | Path, out: str | Path | None
         out.mkdir(parents=True, exist_ok=True)
     parts = []
     if len(runs) > 1:
-        p = F.save(F.fig_compare(runs), out / "compare.png")
+        p = _draw("comparison", runs, lambda: F.save(F.fig_compare(runs), out / "compare.png"))
         parts.append("<section id=\"compare\"><h2>Comparison</h2>" + _img(
             p, "Accuracy vs ground-truth latency of every run, budget lines; hollow red = missed")
             + _compare_table(runs) + "</section>")
@@ -151,18 +186,11 @@ def write_report(run_dirs: list[str | Path] | str | Path, out: str | Path | None
                      f"draw them with <code>hdx report RUN_DIR</code> on a run's folder.</p>")
     for i, run in enumerate(runs if len(runs) <= MAX_RUN_SECTIONS else []):
         s = _slug(run, i, len(runs))
-        figs = [
-            (F.save(F.fig_trajectory(run), out / f"{s}trajectory.png"),
-             "Search trajectory: predicted budgeted metrics per architecture step vs limit and internal "
-             "target, HDX correction steps, ground-truth value of the final design"),
-            (F.save(F.fig_architecture(run, analysis.op_names(run)), out / f"{s}architecture.png"),
-             "Architecture over time: argmax op per layer per epoch, final α distribution"),
-            (F.save(F.fig_grid(run, analysis.grid_view(run)), out / f"{s}grid.png"),
-             "Accelerator grid for the final network: latency vs energy (area as colour), Pareto front, "
-             "budgets, chosen design and the generator's choice"),
-            (F.save(F.fig_layers(run, analysis.layer_view(run)), out / f"{s}layers.png"),
-             "Per-layer latency and energy by level (MAC / RF / GLB / DRAM) of the chosen design"),
-        ]
+        figs = []
+        for name, make, caption in _RUN_FIGURES:
+            png = out / f"{s}{name}.png"
+            draw = lambda r=run, m=make, f=png: F.save(m(F, analysis, r), f)  # noqa: E731
+            figs.append((_draw(name, [run], draw), caption))
         parts.append(_run_section(run, figs))
     title = (f"HDX report: {runs[0].final.arch}" if len(runs) == 1 else f"HDX report: {len(runs)} runs")
     page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"

@@ -67,7 +67,7 @@ def _prepare_dir(out: Path, spec: SweepSpec, trials: list[Trial], resume: bool) 
                            f"--out")
         try:
             saved = json.loads(read_text(f, what="sweep record"))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise HDXError(f"{f} is corrupt; delete {out} to start over") from None
         if saved != json.loads(json.dumps(record)):
             raise HDXError(f"the sweep file differs from the one {out} was started with; resume with the "

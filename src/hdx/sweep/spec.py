@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,16 +111,45 @@ class Trial:
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
-    """Read and validate a sweep file (shipped name under ``configs/sweep`` or a YAML path)."""
+    """Read and validate a sweep file (shipped name under ``configs/sweep`` or a YAML path); a sweep of
+    more than :data:`MAX_TRIALS` trials is refused before anything is built."""
     from hdx.config import resolve_config_path
 
     p = resolve_config_path(path, "sweep")
-    return validate(SweepSpec, read_yaml(p), f"sweep file {p.name}")
+    spec = validate(SweepSpec, read_yaml(p), f"sweep file {p.name}")
+    check_size(spec)
+    return spec
 
 
-def _product(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
+def _product(axes: dict[str, list[Any]]) -> Iterator[dict[str, Any]]:
     keys = list(axes)
-    return [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(axes[k] for k in keys))]
+    return (dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(axes[k] for k in keys)))
+
+
+def count_trials(spec: SweepSpec) -> int:
+    """The number of trials, counted arithmetically (nothing is built): Σ over variants of the product of
+    their list lengths, times the product of the axes' list lengths."""
+    per_variant = sum(math.prod(len(v) for v in var.values()) for var in spec.variants)
+    return per_variant * math.prod(len(v) for v in spec.axes.values())
+
+
+def _count_text(spec: SweepSpec) -> str:
+    def prod(d: dict[str, list[Any]]) -> str:
+        sizes = [str(len(v)) for v in d.values()]
+        return " x ".join(sizes[:6]) + (f" x ... ({len(sizes)} lists)" if len(sizes) > 6 else "") or "1"
+
+    variants = " + ".join(f"({prod(v)})" for v in spec.variants[:4]) + (" + ..." if len(spec.variants) > 4
+                                                                         else "")
+    return f"variants {variants} x axes ({prod(spec.axes)})"
+
+
+def check_size(spec: SweepSpec) -> int:
+    """:func:`count_trials`, refused in one line above :data:`MAX_TRIALS` (the count and how it comes)."""
+    n = count_trials(spec)
+    if n > MAX_TRIALS:
+        raise ConfigError(f"sweep '{spec.name[:60]}' has {n:,} trials ({_count_text(spec)}), more than "
+                          f"{MAX_TRIALS:,}; shorten the axes or split the sweep")
+    return n
 
 
 def axis_keys(spec: SweepSpec) -> list[str]:
@@ -130,15 +161,14 @@ def axis_keys(spec: SweepSpec) -> list[str]:
 
 
 def expand(spec: SweepSpec) -> list[Trial]:
-    """The trials of a sweep: every variant crossed with the product of the axes, each config validated."""
+    """The trials of a sweep: every variant crossed with the product of the axes, each config validated.
+    The count is checked (:func:`check_size`) before any trial or config is built."""
+    check_size(spec)
     base = load_search_config(spec.base_config, spec.base)
     base_d = base.model_dump()
     if "threads" not in spec.base:
         base_d["threads"] = spec.threads_per_trial
     base_d["progress"] = False
-    n = sum(len(_product(var)) for var in spec.variants) * max(1, len(_product(spec.axes)))
-    if n > MAX_TRIALS:
-        raise ConfigError(f"sweep has {n} trials, more than {MAX_TRIALS}; shorten the axes")
     trials: list[Trial] = []
     seen: dict[str, int] = {}
     for var in spec.variants:
