@@ -547,8 +547,12 @@ class Searcher:
             self.run.save_checkpoint(self.state())
         tf = time.perf_counter()
         gt, rounds = self.recheck()
+        from hdx.search.fill import finish_fill  # grow the derived network into its hard budgets
+
+        gt, fill = finish_fill(self, gt)
         acc = self.accuracy(gt.arch)
         final = self.final(gt, rounds, acc)
+        final.fill = fill
         tr = time.perf_counter()
         retrained = None
         if cfg.retrain_epochs:  # search -> retrain: the derived network from scratch, in RUN/retrain
