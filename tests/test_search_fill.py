@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_search_finish import all_archs, small_setup
 
 from hdx.budgets import parse_budgets
 from hdx.cost.feasibility import choose_accelerator, feasible_mask
 from hdx.metrics import Objective
 from hdx.search.config import SearchConfig
 from hdx.search.fill import budget_usage, grow_to_budgets, growth_order, op_macs, resolve_mode
+from test_search_finish import all_archs, small_setup
 
 EDAP = Objective("edap")
 SETUP = small_setup()
@@ -136,7 +136,7 @@ def test_evidence_weighs_the_moves():
     """With every budget loose the fill ends at the largest op everywhere; raising the supernet's odds
     for one op 1000x never moves its change later, and moves some earlier."""
     space, _, table = SETUP
-    L, O = space.num_positions, space.num_ops
+    L = space.num_positions
     order = growth_order(space.op_names)
     zero = space.op_names.index("zero")
     start = np.array([zero if table.allowed_mask[p, zero] else 0 for p in range(L)])
@@ -230,8 +230,6 @@ def test_summary_slack_counts_only_runs_meeting_the_budget():
 @pytest.fixture(scope="module")
 def grow_and_off(tmp_path_factory):
     """The same tiny HDX search (fake data, λ 0, a median latency budget) with fill grow and fill off."""
-    from runs import TINY_SPACE, tiny_run
-
     from hdx.config import validate
     from hdx.cost import get_cost_model
     from hdx.cost.table import CostTable
@@ -239,6 +237,7 @@ def grow_and_off(tmp_path_factory):
     from hdx.search.records import SearchFinal
     from hdx.space import AcceleratorSpace, NetworkSpace
     from hdx.space.network import NetworkSpaceConfig
+    from runs import TINY_SPACE, tiny_run
 
     space = NetworkSpace(validate(NetworkSpaceConfig, TINY_SPACE, "tiny"))
     grid = AcceleratorSpace.load()

@@ -184,10 +184,9 @@ def test_exhaustive_active_sets_agree_with_kkt():
 def test_guard_records_its_corrections_so_the_unguarded_logits_are_exact():
     """α + lr·pushed equals the logits the same directions reach without any correction, and the sum
     survives a checkpoint (an older checkpoint without it loads as no correction yet)."""
-    from test_search_finish import small_setup
-
     from hdx.budgets import parse_budgets
     from hdx.search.guard import BudgetGuard
+    from test_search_finish import small_setup
 
     space, _, table = small_setup()
     view = table.torch_view()

@@ -11,8 +11,8 @@ of their own) ``judge[B]`` (met/missed), ``judge_value[B]`` (the metric on the E
 meeting B) and ``judge_slack[B]``; the HDX budget fill (:mod:`hdx.search.fill`): ``fill`` (grow/off),
 ``fill_applied``, and the derived network before it (the published HDX result) ``unfilled_arch``,
 ``unfilled_latency_ms``, ``unfilled_slack``, ``unfilled_objective_value``, ``unfilled_val_acc``;
-``val_acc``, ``test_acc`` (inherited supernet weights); ``retrained_acc`` (test accuracy after a retrain from scratch, when one
-was recorded); ``wall_s`` (seconds of the call that finished the trial).
+``val_acc``, ``test_acc`` (inherited supernet weights); ``retrained_acc`` (test accuracy after a
+retrain from scratch, when one was recorded); ``wall_s`` (seconds of the call that finished the trial).
 
 Summary: rows grouped by variant (every swept key except ``seed`` and ``budgets``) × budget (the
 trial's own budgets, met = every hard budget met; or each judge budget): met k/n, failed, median and
