@@ -27,8 +27,10 @@ Finish (:mod:`hdx.search.finish`): derive the argmax network, take its accelerat
 evaluator's generator and from exhaustive ground-truth search under the hard budgets, and re-check
 every budget with the ground-truth table. Under ``hdx`` a miss triggers up to ``recheck_rounds``
 rounds of ``recheck_steps`` extra arch steps with internally tightened targets; still missing →
-``feasible: false`` with the closest design. Records (:mod:`hdx.search.records`): a
-:class:`StepRecord` per arch step in ``metrics.jsonl``, the :class:`SearchFinal` in ``final.json``.
+``feasible: false`` with the closest design. Then (``hdx``) the budget fill (:mod:`hdx.search.fill`,
+config ``fill``) may grow the derived network into its hard budgets on the ground truth. Records
+(:mod:`hdx.search.records`): a :class:`StepRecord` per arch step in ``metrics.jsonl``, the
+:class:`SearchFinal` in ``final.json``.
 """
 
 from __future__ import annotations
