@@ -175,9 +175,9 @@ def _reason(mode: str, cfg, grown: Grown, applied: bool) -> str:
         return f"nothing to grow: {grown.stopped}"
     if cfg.fill == "off":
         return "fill off (the published HDX finish): the derived network is kept"
-    return (f"kept the derived network: the loss has a hardware term (hw_lambda {cfg.hw_lambda:g}"
-            f"{' or a soft budget' if cfg.hw_lambda == 0 else ''}), so its slack is the trade the search "
-            f"made; fill=grow adopts the grown network")
+    term = f"hw_lambda {cfg.hw_lambda:g}" if cfg.hw_lambda > 0 else "a soft budget"
+    return (f"kept the derived network: the loss has a hardware term ({term}), so its slack is the trade "
+            f"the search made; fill=grow adopts the grown network")
 
 
 def finish_fill(searcher, gt):
@@ -249,7 +249,10 @@ def fill_summary(final) -> list[str]:
                 f"{f.objective_grown:.4g}; the published HDX finish (fill=off) gives {f.start_arch}"]
     if not f.moves or not hard:
         return [f"no fill: {f.reason}"]
+    other = f"the network that fills it ({f.grown_arch}: {slacks(f.grown)} left)"
+    if f.objective_grown <= f.objective_start:
+        return [f"the unused budget ({slacks(f.start)}) bought nothing in {obj}: {other} has {obj} "
+                f"{f.objective_grown:.4g} vs {f.objective_start:.4g}; {f.reason}"]
     gain = 1 - f.objective_start / f.objective_grown
     return [f"the unused budget ({slacks(f.start)}) bought a {100 * gain:.1f}% lower {obj} "
-            f"({f.objective_start:.4g} vs {f.objective_grown:.4g}) than the network that fills it "
-            f"({f.grown_arch}: {slacks(f.grown)} left); {f.reason}"]
+            f"({f.objective_start:.4g} vs {f.objective_grown:.4g}) than {other}; {f.reason}"]
