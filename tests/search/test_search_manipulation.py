@@ -179,3 +179,40 @@ def test_exhaustive_active_sets_agree_with_kkt():
         assert np.all(np.abs(lam * slack) < 1e-8)
         for i, j in itertools.combinations(range(3), 2):
             assert np.isfinite(lam[i] + lam[j])
+
+
+def test_guard_records_its_corrections_so_the_unguarded_logits_are_exact():
+    """α + lr·pushed equals the logits the same directions reach without any correction, and the sum
+    survives a checkpoint (an older checkpoint without it loads as no correction yet)."""
+    from test_search_finish import small_setup
+
+    from hdx.budgets import parse_budgets
+    from hdx.search.guard import BudgetGuard
+
+    space, _, table = small_setup()
+    view = table.torch_view()
+    mask = torch.as_tensor(table.allowed_mask)
+    lat_min = float(table.min_per_accel("latency")[0].min())
+    guard = BudgetGuard(parse_budgets([f"latency<={lat_min:.6g}ms"]), table, delta0=0.5, w=1.05, delta_max=5)
+    rng = np.random.default_rng(0)
+    alpha = torch.zeros(space.num_positions, space.num_ops, dtype=torch.float64, requires_grad=True)
+    raw = alpha.detach().clone()
+    lr, fired = 0.05, 0
+    for _ in range(25):
+        probs = torch.softmax(alpha.masked_fill(~mask, float("-inf")), -1)
+        lat = view.expected(probs[None])["latency"].mean()  # a cost with a graph to α
+        d = _rand(rng, *alpha.shape)
+        # always over the target (the limit is the minimum of the whole space): every step is checked
+        out, corr = guard.correct(d, {"latency": lat}, {"latency": 10 * lat_min}, alpha)
+        fired += corr.fired
+        with torch.no_grad():
+            alpha -= lr * out
+        raw -= lr * d
+    assert fired > 0
+    torch.testing.assert_close(guard.unguarded(alpha, lr), raw)
+    again = BudgetGuard(guard.budgets, table, delta0=0.5, w=1.05, delta_max=5)
+    again.load_state_dict(guard.state_dict())
+    torch.testing.assert_close(again.unguarded(alpha, lr), raw)
+    old = {k: v for k, v in guard.state_dict().items() if k != "pushed"}
+    again.load_state_dict(old)
+    assert torch.equal(again.unguarded(alpha, lr), alpha.detach())

@@ -86,6 +86,25 @@ def test_ray_sweep_writes_results(ray_run):
     assert json.loads((out / "results.json").read_text())["rows"][0]["trial"] == "t0000"
 
 
+def test_results_carry_slack_and_the_fill(serial_run):
+    """Slack columns agree with final.json and the budget; HDX rows carry the fill, the others none."""
+    out = serial_run.out
+    for r in _csv(out / "results.csv"):
+        final = json.loads((out / "trials" / r["trial"] / "final.json").read_text())
+        if r["method"] == "hdx":
+            assert float(r["slack"]) == pytest.approx(final["slack"]["latency<=3ms"])
+            assert float(r["slack"]) == pytest.approx((3 - float(r["latency_ms"])) / 3)
+            assert r["fill"] == final["fill"]["mode"] and r["unfilled_arch"] == final["fill"]["start_arch"]
+            if final["feasible"]:  # the fill only uses budget
+                assert float(r["unfilled_slack"]) >= float(r["slack"]) - 1e-12
+            assert r["judge_slack[latency<=3ms]"] == ""
+        else:
+            assert r["slack"] == r["fill"] == r["unfilled_arch"] == ""
+            for b, t in (("latency<=3ms", 3.0), ("latency<=1.5ms", 1.5)):
+                lat = float(r[f"judge_value[{b}]"])
+                assert float(r[f"judge_slack[{b}]"]) == pytest.approx((t - lat) / t)
+
+
 def test_report_of_a_sweep_directory_compares_its_trials(serial_run):
     from hdx.report import write_report
 

@@ -141,6 +141,9 @@ def format_result(final, out: str | Path) -> str:
         mark = "met" if b.met else "MISSED"
         lines.append(f"budget       {b.budget:<22} {b.kind:<4} value {b.value:.4g}  "
                      f"slack {100 * b.slack:+.1f}%  {mark}")
+    from hdx.search.fill import fill_summary
+
+    lines += [f"fill         {ln}" for ln in fill_summary(final)]  # what the fill did, or the slack bought
     accs = ", ".join(f"{k.replace('_acc', '')} {100 * v:.1f}%" for k, v in final.accuracy_inherited.items())
     lines.append(f"accuracy     {accs}  (inherited supernet weights; retrain: "
                  f"hdx train --arch {final.arch})")

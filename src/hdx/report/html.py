@@ -48,6 +48,8 @@ def verdict_text(run: Run) -> str:
 
 
 def _run_section(run: Run, figs: list[tuple[Path, str]]) -> str:
+    from hdx.search.fill import fill_summary
+
     f = run.final
     c, g = f.accelerator, f.accelerator_generator
     acc = (", ".join(f"{k.replace('_acc', '')} {100 * v:.1f}%" for k, v in f.accuracy_inherited.items())
@@ -81,6 +83,7 @@ def _run_section(run: Run, figs: list[tuple[Path, str]]) -> str:
         f"<tr><th>search</th><td>method {_e(f.method)}, {cfg.epochs} epochs ({cfg.warmup_epochs} warm-up), "
         f"width {cfg.width_mult:g}, seed {cfg.seed}, {_e(data)}, {len(run.steps)} architecture steps, "
         f"{len(f.recheck_rounds)} re-check round(s)</td></tr>",
+        *[f"<tr><th>budget fill</th><td class=\"fill\">{_e(x)}</td></tr>" for x in fill_summary(f)],
         "</table>", budgets,
     ]
     out += [_img(p, cap) for p, cap in figs]
@@ -95,7 +98,7 @@ def _compare_table(runs: list[Run]) -> str:
     for r in runs:
         f, c = r.final, r.final.accelerator
         acc, which = accuracy_of(r)
-        budgets = "; ".join(f"{b.budget} {'met' if b.met else 'MISSED'}"
+        budgets = "; ".join(f"{b.budget} {'met' if b.met else 'MISSED'}, slack {100 * b.slack:+.1f}%"
                             for b in f.accelerator.budgets) or "none"
         rows.append(f"<tr><td><code>{_e(r.name)}</code></td><td>{_e(f.method)}</td><td><code>{_e(f.arch)}"
                     f"</code></td><td><code>{_e(c.accelerator)}</code></td><td>{c.latency_ms:.4g}</td>"

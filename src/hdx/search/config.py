@@ -72,6 +72,10 @@ class SearchConfig(StrictModel):
                                 description="HDX: extra arch-step rounds after a ground-truth miss")
     recheck_steps: int = Field(20, gt=0, le=100_000, description="arch steps per re-check round")
     tighten: float = Field(0.97, gt=0, lt=1, description="internal target factor per re-check round")
+    fill: Literal["auto", "grow", "off"] = Field(
+        "auto", description="HDX finish: grow the derived network into its hard budgets (ground truth; "
+        "docs/budget-filling.md); auto: grow when the loss is CE alone (hw_lambda 0, no soft budget), "
+        "else keep the network and report what its slack bought; off: the published HDX finish")
     bn_batches: int = Field(10, ge=0, le=10_000,
                             description="train batches to recalibrate BN of the derived network")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="random seed, 0..4294967295")

@@ -20,6 +20,11 @@ evaluator's prediction for the argmax network and ``gt_i`` that network's ground
 the accelerators meeting the accelerator-only (area) budgets. This corrects both the evaluator's error
 and the difference between its accelerator choice and those the budgets allow; it never loosens T_i.
 
+**What the guard did** (:attr:`BudgetGuard.pushed`): the sum of every correction ``m`` it added to
+the step direction. With ``α ← α − lr·(d + m)`` the logits the search's own loss would have reached
+without the guard are exactly ``α + lr·pushed``: the evidence the budget fill ranks its moves by
+(:mod:`hdx.search.fill`), since there the budgets are enforced on the ground truth instead.
+
 **Steered budgets**: hard latency and energy budgets. Area depends on the accelerator only, so it is
 met by the accelerator choice (exhaustive, under the budgets) and enters through ``gt_i``.
 """
@@ -50,7 +55,8 @@ class MethodPolicy:
     """What a search method puts in the loss and whether hard budgets are guarded.
 
     ``cost_term``: the DANCE term ``λ·log(J/J_ref)``; ``guard``: hard budgets enforced by the
-    :class:`BudgetGuard` and re-check rounds; ``penalised``: the budgets that add a TF-NAS penalty
+    :class:`BudgetGuard` and re-check rounds, and the derived network grown into them at the finish
+    (:mod:`hdx.search.fill`, config ``fill``); ``penalised``: the budgets that add a TF-NAS penalty
     (``soft`` ones, ``all`` of them, or ``none``).
     """
 
@@ -118,6 +124,7 @@ class BudgetGuard:
         self.delta = DeltaSchedule(len(self.steered), delta0=delta0, w=w, delta_max=delta_max)
         self.targets = np.array([b.limit for b in self.steered], dtype=np.float64)
         self.tight = np.ones(len(self.steered))
+        self.pushed: torch.Tensor | None = None  # Σ of the corrections m (shape of α), once one happened
 
     def __bool__(self) -> bool:
         return bool(self.steered)
@@ -159,17 +166,29 @@ class BudgetGuard:
                                      retain_graph=True)[0] if v else torch.zeros_like(alpha)
                  for i, (b, v) in enumerate(zip(self.steered, violated, strict=True))]
         man = manipulate(direction, grads, self.delta.delta, violated)
+        if man.any_fired or self.pushed is not None:
+            m = man.correction.detach()
+            self.pushed = m.clone() if self.pushed is None else self.pushed.to(m.device) + m
         info = Correction(self.delta.delta.tolist(), violated, bool(man.any_fired), bool(man.verified),
                           self.targets.tolist())
         self.delta.update(violated)
         return man.direction, info
 
     # ----- state -------------------------------------------------------------------------------------
+    def unguarded(self, alpha: torch.Tensor, lr: float) -> torch.Tensor:
+        """The logits without this guard's corrections, ``α + lr·pushed`` (``lr``: the arch step size of
+        every applied step, constant in :class:`~hdx.search.manipulation.ArchAdam`)."""
+        a = alpha.detach()
+        return a if self.pushed is None else a + lr * self.pushed.to(a.device, a.dtype)
+
     def state_dict(self) -> dict:
         return {"delta": self.delta.state_dict(), "targets": self.targets.tolist(),
-                "tight": self.tight.tolist()}
+                "tight": self.tight.tolist(),
+                "pushed": (torch.empty(0) if self.pushed is None else self.pushed.detach().cpu().clone())}
 
     def load_state_dict(self, s: dict) -> None:
+        pushed = s.get("pushed")  # absent in checkpoints written before the budget fill
+        self.pushed = pushed.clone() if isinstance(pushed, torch.Tensor) and pushed.numel() else None
         self.delta.load_state_dict(s["delta"])
         targets = np.asarray(s["targets"], dtype=np.float64)
         tight = np.asarray(s["tight"], dtype=np.float64)

@@ -9,7 +9,9 @@ finish → the run.
 
 A checkpoint is written at every epoch end (atomic); ``resume`` continues from it with the saved RNG
 state, so a killed and resumed run ends with the same ``final.json`` as an uninterrupted one (CPU,
-same thread count). Wall-clock figures go to ``timing.json`` only. Records
+same thread count). Wall-clock figures go to ``timing.json`` only. After the finish, under ``hdx``,
+the budget fill (:mod:`hdx.search.fill`, config ``fill``) may grow the derived network into its hard
+budgets on the ground truth. Records
 (:mod:`hdx.search.records`): a :class:`StepRecord` per arch step in ``metrics.jsonl``, the
 :class:`SearchFinal` in ``final.json``.
 """
@@ -65,8 +67,12 @@ class Searcher(SearchFinish, SearchSteps):
             self.run.save_checkpoint(self.state())
         tf = time.perf_counter()
         gt, rounds = self.recheck()
+        from hdx.search.fill import finish_fill  # grow the derived network into its hard budgets
+
+        gt, fill = finish_fill(self, gt)
         acc = self.accuracy(gt.arch)
         final = self.final(gt, rounds, acc)
+        final.fill = fill
         tr = time.perf_counter()
         retrained = None
         if cfg.retrain_epochs:  # search -> retrain: the derived network from scratch, in RUN/retrain

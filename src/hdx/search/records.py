@@ -8,7 +8,9 @@ benchmarks. Every record is a strict pydantic model (unknown keys refused) with 
 * :class:`EpochRecord` — one epoch's end;
 * :class:`DesignRecord` — a (network, accelerator) design re-checked on the ground truth, with a
   :class:`~hdx.budgets.BudgetCheck` per budget;
-* :class:`SearchFinal` — the result of a search (``final.json``).
+* :class:`FillRecord` — what the budget-filling finish did (:mod:`hdx.search.fill`);
+* :class:`SearchFinal` — the result of a search (``final.json``), with each budget's ground-truth
+  ``slack`` as a first-class figure.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hdx.budgets import BudgetCheck
 from hdx.errors import HDXError
@@ -134,6 +136,48 @@ class RetrainRecord(Record):
     run_dir: str
 
 
+class FillMove(Record):
+    """One accepted change of the budget fill: layer ``position`` from ``op_from`` to the larger
+    ``op_to``; ``log_ratio`` = log p(op_to) − log p(op_from) at that position under the search's
+    evidence (α without the guard's corrections, :mod:`hdx.search.fill`); ``macs_added`` (per
+    image) and ``usage_added`` (the share of the binding budget it took, :func:`~hdx.search.fill.
+    budget_usage`); ``metrics`` and ``slack`` (per hard budget) of the network after the change on its
+    chosen accelerator (ground truth)."""
+
+    position: int
+    op_from: str
+    op_to: str
+    log_ratio: float
+    macs_added: int
+    usage_added: float
+    metrics: dict[str, float]
+    slack: dict[str, float]
+
+
+class FillRecord(Record):
+    """The budget-filling finish of an HDX search (:mod:`hdx.search.fill`, docs/budget-filling.md).
+
+    ``mode``: the resolved setting (``grow``: the grown network is the result; ``off``: the published
+    HDX finish, the argmax network as it is). ``applied``: the result is the grown network (it differs
+    from the start). ``start``: the derived (argmax) network's design, the published HDX result;
+    ``grown``: the network grown into the hard budgets from it (computed in every mode, so a run that
+    keeps its slack states what the slack bought: ``objective_start`` vs ``objective_grown``).
+    ``start_accuracy``: inherited accuracy of the start network when the grown one replaced it.
+    """
+
+    mode: Literal["grow", "off"]
+    applied: bool
+    reason: str
+    start_arch: str
+    start: DesignRecord
+    grown_arch: str
+    grown: DesignRecord
+    moves: list[FillMove]
+    objective_start: float
+    objective_grown: float
+    start_accuracy: dict[str, float] | None = None
+
+
 class SearchFinal(Record):
     """The result of a search (``final.json``); deterministic (no wall-clock figures)."""
 
@@ -163,6 +207,15 @@ class SearchFinal(Record):
     versions: dict[str, str]
     units: dict[str, str]
     retrained: RetrainRecord | None = None  # with retrain_epochs > 0
+    slack: dict[str, float] = Field(default_factory=dict)  # per budget: (limit − value)/limit, ground truth
+    fill: FillRecord | None = None  # HDX: the budget-filling finish (hdx.search.fill)
+
+    @model_validator(mode="after")
+    def _slack(self) -> SearchFinal:
+        """Each budget's slack on the chosen design (ground truth), filled in from ``accelerator``."""
+        if not self.slack:
+            self.slack = {b.budget: b.slack for b in self.accelerator.budgets}
+        return self
 
     @classmethod
     def read(cls, run_dir: str | Path) -> SearchFinal:
