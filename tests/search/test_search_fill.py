@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_search_finish import all_archs, small_setup
 
 from hdx.budgets import parse_budgets
 from hdx.cost.feasibility import choose_accelerator, feasible_mask
@@ -19,8 +18,6 @@ from hdx.search.config import SearchConfig
 from hdx.search.fill import budget_usage, grow_to_budgets, growth_order, op_macs, resolve_mode
 
 EDAP = Objective("edap")
-SETUP = small_setup()
-MACS = op_macs(SETUP[0])
 
 
 def test_growth_order_by_hand():
@@ -44,7 +41,7 @@ def test_growth_order_is_a_strict_partial_order():
     assert not ((g.astype(int) @ g.astype(int) > 0) & ~g).any()  # transitive
 
 
-def _latency_range(table, space):
+def _latency_range(table, space, all_archs):
     lat = table.network(all_archs(space))["latency"].min(1)  # each network on its fastest accelerator
     return float(lat.min()), float(lat.max())
 
@@ -71,10 +68,10 @@ def _macs(space, idx) -> int:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1), q=st.floats(0.02, 1.2), with_area=st.booleans())
-def test_growth_against_brute_force(seed, q, with_area):
-    space, grid, table = SETUP
+def test_growth_against_brute_force(small_setup, all_archs, seed, q, with_area):
+    space, grid, table = small_setup
     rng = np.random.default_rng(seed)
-    lo, hi = _latency_range(table, space)
+    lo, hi = _latency_range(table, space, all_archs)
     texts = [f"latency<={lo + q * (hi - lo):.9g}ms"]
     if with_area:
         texts.append(f"area<={float(np.quantile(table.area_mm2, rng.uniform(0.3, 1.0))):.9g}mm2")
@@ -83,7 +80,7 @@ def test_growth_against_brute_force(seed, q, with_area):
     probs = rng.dirichlet(np.ones(space.num_ops), size=space.num_positions) * table.allowed_mask
     probs /= probs.sum(1, keepdims=True)
     order = growth_order(space.op_names)
-    g = grow_to_budgets(start, probs, table, budgets, EDAP, order, MACS)
+    g = grow_to_budgets(start, probs, table, budgets, EDAP, order, op_macs(small_setup[0]))
     np.testing.assert_array_equal(g.start, start)
     if not _feasible(table, start, budgets):
         assert not g.moves and np.array_equal(g.end, start)  # a missed budget is never "filled"
@@ -132,21 +129,22 @@ def test_budget_usage_by_hand():
     assert budget_usage(lat, parse_budgets(["area<=0.5mm2"]))[0] == np.inf
 
 
-def test_evidence_weighs_the_moves():
+def test_evidence_weighs_the_moves(small_setup, all_archs):
     """With every budget loose the fill ends at the largest op everywhere; raising the supernet's odds
     for one op 1000x never moves its change later, and moves some earlier."""
-    space, _, table = SETUP
+    space, _, table = small_setup
     L = space.num_positions
     order = growth_order(space.op_names)
     zero = space.op_names.index("zero")
     start = np.array([zero if table.allowed_mask[p, zero] else 0 for p in range(L)])
-    budgets = parse_budgets([f"latency<={_latency_range(table, space)[1] * 2:.6g}ms"])  # everything fits
+    top = _latency_range(table, space, all_archs)[1]
+    budgets = parse_budgets([f"latency<={top * 2:.6g}ms"])  # everything fits
     flat = table.uniform_probs()
 
     def rank(g, p, o) -> int:
         return next((i for i, m in enumerate(g.moves) if m[:3] == (p, start[p], o)), len(g.moves))
 
-    base = grow_to_budgets(start, flat, table, budgets, EDAP, order, MACS)
+    base = grow_to_budgets(start, flat, table, budgets, EDAP, order, op_macs(small_setup[0]))
     assert all(not (order[base.end[q]] & table.allowed_mask[q]).any() for q in range(L))
     earlier = 0
     for p in range(L):
@@ -154,29 +152,29 @@ def test_evidence_weighs_the_moves():
             probs = flat.copy()
             probs[p, o] *= 1000.0
             probs /= probs.sum(1, keepdims=True)
-            g = grow_to_budgets(start, probs, table, budgets, EDAP, order, MACS)
+            g = grow_to_budgets(start, probs, table, budgets, EDAP, order, op_macs(small_setup[0]))
             assert rank(g, p, o) <= rank(base, p, o)
             earlier += rank(g, p, o) < rank(base, p, o)
     assert earlier > 0
 
 
-def test_nothing_to_fill_without_hard_budgets_or_when_missed():
-    space, _, table = SETUP
+def test_nothing_to_fill_without_hard_budgets_or_when_missed(small_setup, all_archs):
+    space, _, table = small_setup
     start = space.sample_indices(np.random.default_rng(0), 1)[0]
     probs = table.uniform_probs()
     order = growth_order(space.op_names)
-    lo, hi = _latency_range(table, space)
+    lo, hi = _latency_range(table, space, all_archs)
     for texts in ([], [f"latency<={lo:.6g}ms:soft"], [f"latency<={lo * 0.5:.6g}ms"]):
-        g = grow_to_budgets(start, probs, table, parse_budgets(texts), EDAP, order, MACS)
+        g = grow_to_budgets(start, probs, table, parse_budgets(texts), EDAP, order, op_macs(small_setup[0]))
         assert not g.moves and np.array_equal(g.end, start) and g.stopped
 
 
-def test_fill_uses_budget_and_never_exceeds_it():
+def test_fill_uses_budget_and_never_exceeds_it(small_setup, all_archs):
     """On 200 random feasible starts and budgets the grown network is at least as slow as the start on
     its fastest accelerator, and still within the budget there and on its chosen design."""
-    space, _, table = SETUP
+    space, _, table = small_setup
     rng = np.random.default_rng(3)
-    lo, hi = _latency_range(table, space)
+    lo, hi = _latency_range(table, space, all_archs)
     order = growth_order(space.op_names)
     n = 0
     while n < 200:
@@ -186,7 +184,7 @@ def test_fill_uses_budget_and_never_exceeds_it():
         if not _feasible(table, start, b):
             continue
         n += 1
-        g = grow_to_budgets(start, table.uniform_probs(), table, b, EDAP, order, MACS)
+        g = grow_to_budgets(start, table.uniform_probs(), table, b, EDAP, order, op_macs(small_setup[0]))
         before = table.arch_metrics(start)["latency"].min()
         after = table.arch_metrics(g.end)["latency"].min()
         assert before <= after <= t
@@ -228,10 +226,8 @@ def test_summary_slack_counts_only_runs_meeting_the_budget():
 
 
 @pytest.fixture(scope="module")
-def grow_and_off(tmp_path_factory):
+def grow_and_off(tmp_path_factory, tiny_run, tiny_space):
     """The same tiny HDX search (fake data, λ 0, a median latency budget) with fill grow and fill off."""
-    from runs import TINY_SPACE, tiny_run
-
     from hdx.config import validate
     from hdx.cost import get_cost_model
     from hdx.cost.table import CostTable
@@ -240,7 +236,7 @@ def grow_and_off(tmp_path_factory):
     from hdx.space import AcceleratorSpace, NetworkSpace
     from hdx.space.network import NetworkSpaceConfig
 
-    space = NetworkSpace(validate(NetworkSpaceConfig, TINY_SPACE, "tiny"))
+    space = NetworkSpace(validate(NetworkSpaceConfig, tiny_space, "tiny"))
     grid = AcceleratorSpace.load()
     table = CostTable.build(space, grid, get_cost_model("analytical", grid.hardware))
     lat = exhaustive_optimal(table, space.sample_indices(np.random.default_rng(0), 400), EDAP)["latency"]
