@@ -112,7 +112,7 @@ def test_sigkill_and_resume_gives_identical_final(tmp_path, tiny_config):
     (["no_such_key=1"], "unknown key"),
     (["--budget", "power<=1W"], "unknown metric"),
     (["--budget", "latency<=0.01ms"], "below the minimum achievable"),
-    (["--budget", "area<=0.5mm2"], "below the minimum achievable"),
+    (["--budget", "area<=0.2mm2"], "below the minimum achievable"),
     (["--method", "magic"], "unknown --method"),
     (["--objective", "speed"], "objective"),
     (["--evaluator", "nowhere.safetensors"], "evaluator"),

@@ -181,15 +181,13 @@ def test_exhaustive_active_sets_agree_with_kkt():
             assert np.isfinite(lam[i] + lam[j])
 
 
-def test_guard_records_its_corrections_so_the_unguarded_logits_are_exact():
+def test_guard_records_its_corrections_so_the_unguarded_logits_are_exact(small_setup):
     """α + lr·pushed equals the logits the same directions reach without any correction, and the sum
     survives a checkpoint (an older checkpoint without it loads as no correction yet)."""
-    from test_search_finish import small_setup
-
     from hdx.budgets import parse_budgets
     from hdx.search.guard import BudgetGuard
 
-    space, _, table = small_setup()
+    space, _, table = small_setup
     view = table.torch_view()
     mask = torch.as_tensor(table.allowed_mask)
     lat_min = float(table.min_per_accel("latency")[0].min())

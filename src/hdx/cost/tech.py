@@ -46,7 +46,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 
 from hdx.config import StrictModel, load_config
 
-DEFAULT_TECH = "cacti7_45nm_lstp"
+DEFAULT_TECH = "accelergy_45nm"
 
 
 # Physical ranges (every value is also finite: NaN/inf are refused by StrictModel):

@@ -182,13 +182,18 @@ class BudgetGuard:
         return a if self.pushed is None else a + lr * self.pushed.to(a.device, a.dtype)
 
     def state_dict(self) -> dict:
+        # plain JSON values only (the state is also written as JSON): the correction sum as nested lists
+        pushed = [] if self.pushed is None else self.pushed.detach().cpu().tolist()
+        dtype = "" if self.pushed is None else str(self.pushed.dtype).removeprefix("torch.")
         return {"delta": self.delta.state_dict(), "targets": self.targets.tolist(),
-                "tight": self.tight.tolist(),
-                "pushed": (torch.empty(0) if self.pushed is None else self.pushed.detach().cpu().clone())}
+                "tight": self.tight.tolist(), "pushed": pushed, "pushed_dtype": dtype}
 
     def load_state_dict(self, s: dict) -> None:
         pushed = s.get("pushed")  # absent in checkpoints written before the budget fill
-        self.pushed = pushed.clone() if isinstance(pushed, torch.Tensor) and pushed.numel() else None
+        if isinstance(pushed, torch.Tensor):
+            pushed = pushed.tolist()
+        dtype = getattr(torch, s.get("pushed_dtype") or "float64", torch.float64)
+        self.pushed = torch.tensor(pushed, dtype=dtype) if pushed else None
         self.delta.load_state_dict(s["delta"])
         targets = np.asarray(s["targets"], dtype=np.float64)
         tight = np.asarray(s["tight"], dtype=np.float64)

@@ -166,7 +166,7 @@ class HardwareParams(StrictModel):
                                        "(words/cycle), 0.001..1e12 (1e9+: unlimited)")
     dram_bytes_per_cycle: float = Field(16.0, ge=1e-3, le=1e12, description="DRAM <-> GLB bandwidth "
                                         "(bytes/cycle), 0.001..1e12 (1e9+: unlimited)")
-    tech: str = Field("cacti7_45nm_lstp", max_length=4096, description="technology table name or YAML path")
+    tech: str = Field("accelergy_45nm", max_length=4096, description="technology table name or YAML path")
     noc: Literal["multicast", "forwarding"] = Field(
         "multicast", description="array interconnect: GLB multicast + spatial reduction only, or also "
                                  "input forwarding between neighbouring PEs (costed: hdx.cost.analytical)")
