@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer
 
 from hdx.errors import ConfigError
 
@@ -30,6 +30,21 @@ class StrictModel(BaseModel):
     accepts NaN or ±inf (``.inf`` / ``.nan`` in YAML are one-line errors, never results)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class OmitDefaults(StrictModel):
+    """A config that serialises without the optional fields (``_optional``: name, default) left at their
+    defaults, so a file written before those fields existed dumps (and fingerprints) exactly as it did."""
+
+    _optional: tuple[tuple[str, object], ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults(self, handler):
+        d = handler(self)
+        for key, default in self._optional:
+            if key in d and d[key] == default:
+                del d[key]
+        return d
 
 
 def builtin_config_dir(kind: str) -> Path:

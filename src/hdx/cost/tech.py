@@ -42,9 +42,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_serializer
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 
-from hdx.config import StrictModel, load_config
+from hdx.config import OmitDefaults, StrictModel, load_config
 
 DEFAULT_TECH = "accelergy_45nm"
 
@@ -57,22 +57,7 @@ _A = {"ge": 1e-6, "le": 1e12}
 _L = {"ge": 0.0, "le": 1e6}
 
 
-class _OmitDefaults(StrictModel):
-    """Serialises without the optional fields left at their defaults, so a table written before those
-    fields existed dumps (and fingerprints) exactly as it did."""
-
-    _optional: tuple[tuple[str, object], ...] = ()
-
-    @model_serializer(mode="wrap")
-    def _omit_defaults(self, handler):
-        d = handler(self)
-        for key, default in self._optional:
-            if key in d and d[key] == default:
-                del d[key]
-        return d
-
-
-class MacPoint(_OmitDefaults):
+class MacPoint(OmitDefaults):
     _optional = (("leakage_mw", 0.0),)
     bits: int = Field(ge=1, le=64, description="operand width (bits), 1..64")
     energy_pj: float = Field(**_E, description="energy per MAC (pJ), 1e-6..1e6")
@@ -80,7 +65,7 @@ class MacPoint(_OmitDefaults):
     leakage_mw: float = Field(0.0, **_L, description="leakage power of one MAC unit (mW), 0..1e6")
 
 
-class SramPoint(_OmitDefaults):
+class SramPoint(OmitDefaults):
     _optional = (("width_bits", None), ("ports", 1), ("write_energy_pj", None), ("leakage_mw", 0.0))
     bytes: float = Field(ge=1e-3, le=float(1 << 40),
                          description="capacity of one instance (bytes), up to 1 TiB")

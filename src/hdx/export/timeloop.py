@@ -103,9 +103,9 @@ def architecture(acc: Accelerator, hardware: HardwareParams) -> dict:
             "width": max(wb, int(round(hardware.dram_bytes_per_cycle * 8))), "datawidth": wb,
             "depth": 2**40, "read_energy": e["DRAM"], "write_energy": e["DRAM"]}),
         Tagged("!Component", name="glb", **{"class": "smartbuffer_SRAM"}, attributes={
-            "depth": words(acc.glb_bytes), "width": max(wb, int(round(hardware.glb_words_per_cycle * wb))),
+            "depth": words(acc.glb_bytes), "width": max(wb, int(round(acc.bw(hardware) * wb))),
             "datawidth": wb, "size_bytes": acc.glb_bytes, "read_energy": e["glb"], "write_energy": e["glb"],
-            "read_bandwidth": hardware.glb_words_per_cycle, "write_bandwidth": hardware.glb_words_per_cycle}),
+            "read_bandwidth": acc.bw(hardware), "write_bandwidth": acc.bw(hardware)}),
         Tagged("!Container", name="PE", spatial={"meshX": acc.pe_x, "meshY": acc.pe_y}),
         *(Tagged("!Component", name=name, **{"class": "smartbuffer_RF"}, attributes={
             "depth": words(nbytes), "width": wb, "datawidth": wb, "size_bytes": nbytes,

@@ -6,14 +6,19 @@ YAML (:class:`AcceleratorSpaceConfig`); a knob with one value is fixed, with sev
 Fixed hardware parameters (clock, word width, bandwidths, technology table) are in
 :class:`HardwareParams`.
 
-Grid order is row-major over (pe_x, pe_y, rf_bytes, dataflow, glb_kib): index ⇄ config is a
-mixed-radix number, so the whole grid enumerates without Python loops.
+Grid order is row-major over (pe_x, pe_y, rf_bytes, dataflow, glb_kib, glb_bw): index ⇄ config is a
+mixed-radix number, so the whole grid enumerates without Python loops, and any slice of indices of a
+space too large to hold at once becomes an :class:`AccelTable` on its own (:meth:`AcceleratorSpace.table_of`).
+A numeric knob is a list or a range (``{from: 4, to: 64, step: 2}``, or ``{from: 8, to: 4096, times: 2}``
+for log steps).
 
-Text form of one accelerator: ``16x16,rf=16,df=ws`` (PEx × PEy), optionally ``,glb=128`` (KiB).
+Text form of one accelerator: ``16x16,rf=16,df=ws`` (PEx × PEy), optionally ``,glb=128`` (KiB) and
+``,bw=32`` (GLB ↔ array words per cycle; absent: the template's ``hardware.glb_words_per_cycle``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,13 +28,13 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from hdx.config import StrictModel, load_config
+from hdx.config import OmitDefaults, StrictModel, load_config
 from hdx.errors import HDXError
 
 DEFAULT_ACCEL_SPACE = "eyeriss_like"
 Dataflow = Literal["ws", "os", "rs"]
 DATAFLOWS: tuple[str, ...] = ("ws", "os", "rs")
-KNOBS: tuple[str, ...] = ("pe_x", "pe_y", "rf_bytes", "dataflow", "glb_kib")
+KNOBS: tuple[str, ...] = ("pe_x", "pe_y", "rf_bytes", "dataflow", "glb_kib", "glb_bw")
 
 #: physical range of every accelerator field (inclusive): a value outside is a one-line error, so no
 #: size can overflow int64 arithmetic or allocate absurd memory downstream
@@ -39,20 +44,29 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "rf_bytes": (1, 1 << 20),     # register file per PE: 1 B .. 1 MiB
     "glb_kib": (1, 1 << 20),      # global buffer: 1 KiB .. 1 GiB
 }
-#: the most accelerators one grid may enumerate (every cost table holds all of them)
+#: GLB <-> array bandwidth of one design (words per cycle), as HardwareParams.glb_words_per_cycle
+BW_BOUNDS: tuple[float, float] = (1e-3, 1e12)
+#: the most accelerators one cost table (and so the exact oracle and one in-memory AccelTable of the
+#: whole space) holds; larger spaces are searched in slices (hdx.cost.hwsearch)
 MAX_GRID = 200_000
+#: the most accelerators one space may describe (indices stay far inside int64)
+MAX_SPACE = 10**12
+#: the most values one knob may list or one range may expand to
+MAX_VALUES = 4096
 _MAX_TEXT = 200
 
 
 @dataclass(frozen=True)
 class Accelerator:
-    """One accelerator configuration. ``rf_bytes`` per PE (bytes), ``glb_kib`` (KiB)."""
+    """One accelerator configuration. ``rf_bytes`` per PE (bytes), ``glb_kib`` (KiB), ``glb_bw`` the GLB
+    ↔ array bandwidth (words per cycle; ``None``: the template's ``hardware.glb_words_per_cycle``)."""
 
     pe_x: int
     pe_y: int
     rf_bytes: int
     dataflow: Dataflow
     glb_kib: int = 128
+    glb_bw: float | None = None
 
     def __post_init__(self) -> None:
         for f in ("pe_x", "pe_y", "rf_bytes", "glb_kib"):
@@ -64,6 +78,17 @@ class Accelerator:
                 raise HDXError(f"accelerator field '{f}' must be in {lo}..{hi}, got {_short(v)}")
         if self.dataflow not in DATAFLOWS:
             raise HDXError(f"unknown dataflow '{self.dataflow}': use one of {', '.join(DATAFLOWS)}")
+        if self.glb_bw is not None:
+            bw = self.glb_bw
+            ok = isinstance(bw, int | float | np.integer | np.floating) and not isinstance(bw, bool)
+            if not ok or not BW_BOUNDS[0] <= float(bw) <= BW_BOUNDS[1]:
+                raise HDXError(f"accelerator field 'glb_bw' must be a number of words per cycle in "
+                               f"{BW_BOUNDS[0]:g}..{BW_BOUNDS[1]:g}, got {_short(bw)}")
+            object.__setattr__(self, "glb_bw", float(bw))
+
+    def bw(self, hardware: HardwareParams) -> float:
+        """The GLB ↔ array bandwidth of this design (words per cycle): its own, else the template's."""
+        return self.glb_bw if self.glb_bw is not None else hardware.glb_words_per_cycle
 
     @property
     def num_pes(self) -> int:
@@ -75,15 +100,16 @@ class Accelerator:
 
     def text(self, with_glb: bool = False) -> str:
         s = f"{self.pe_x}x{self.pe_y},rf={self.rf_bytes},df={self.dataflow}"
-        return s + (f",glb={self.glb_kib}" if with_glb else "")
+        s += f",glb={self.glb_kib}" if with_glb else ""
+        return s + (f",bw={self.glb_bw:g}" if self.glb_bw is not None else "")
 
     def __str__(self) -> str:
         return self.text(with_glb=self.glb_kib != 128)
 
     @classmethod
-    def parse(cls, text: str, default_glb_kib: int = 128) -> Accelerator:
-        """Parse ``PExxPEy,rf=BYTES,df=ws|os|rs[,glb=KIB]``."""
-        fmt = "expected e.g. '16x16,rf=16,df=ws' (PExxPEy,rf=bytes,df=ws|os|rs[,glb=KiB])"
+    def parse(cls, text: str, default_glb_kib: int = 128, default_glb_bw: float | None = None) -> Accelerator:
+        """Parse ``PExxPEy,rf=BYTES,df=ws|os|rs[,glb=KIB][,bw=WORDS_PER_CYCLE]``."""
+        fmt = "expected e.g. '16x16,rf=16,df=ws' (PExxPEy,rf=bytes,df=ws|os|rs[,glb=KiB][,bw=words/cycle])"
         if not isinstance(text, str) or len(text) > _MAX_TEXT:
             raise HDXError(f"accelerator text too long ({len(text)} characters); {fmt}")
         parts = [p.strip() for p in text.strip().lower().split(",") if p.strip()]
@@ -95,7 +121,7 @@ class Accelerator:
         fields: dict[str, str] = {}
         for p in parts[1:]:
             key, sep, val = p.partition("=")
-            if not sep or key not in ("rf", "df", "glb"):
+            if not sep or key not in ("rf", "df", "glb", "bw"):
                 raise HDXError(f"malformed accelerator '{text}': unknown part '{p}'; {fmt}")
             if key in fields:
                 raise HDXError(f"malformed accelerator '{text}': '{key}' given twice")
@@ -110,8 +136,14 @@ class Accelerator:
                 lo, hi = BOUNDS[f]
                 raise HDXError(f"malformed accelerator '{text}': {f} '{_short(v)}' must be an integer in "
                                f"{lo}..{hi}; {fmt}")
+        bw: float | None = default_glb_bw
+        if "bw" in fields:
+            if not re.fullmatch(r"[0-9]{1,13}(\.[0-9]{1,6})?", fields["bw"]):
+                raise HDXError(f"malformed accelerator '{text}': bw '{_short(fields['bw'])}' must be a number "
+                               f"of words per cycle in {BW_BOUNDS[0]:g}..{BW_BOUNDS[1]:g}; {fmt}")
+            bw = float(fields["bw"])
         return cls(int(num["pe_x"]), int(num["pe_y"]), int(num["rf_bytes"]), fields["df"],  # type: ignore[arg-type]
-                   int(num["glb_kib"]))
+                   int(num["glb_kib"]), bw)
 
 
 def _short(v: object) -> str:
@@ -119,32 +151,86 @@ def _short(v: object) -> str:
     return t if len(t) <= 24 else t[:20] + "..."
 
 
-class Knobs(StrictModel):
-    """Values per knob; one value = fixed, several = searched. Ranges: :data:`BOUNDS`; at most
-    :data:`MAX_GRID` accelerators in all."""
+def expand_range(v, integer: bool):
+    """A knob's values from YAML: a list as it is, or a range ``{from: A, to: B, step: S}`` (A, A+S, …
+    ≤ B) or ``{from: A, to: B, times: F}`` (A, A·F, A·F², … ≤ B; rounded to integers for integer knobs).
+    The count is checked (≤ :data:`MAX_VALUES`) before any value is made."""
+    if not isinstance(v, dict):
+        return v
+    keys = set(v)
+    if not {"from", "to"} <= keys or len(keys & {"step", "times"}) != 1 or keys - {"from", "to", "step", "times"}:
+        raise ValueError("a range is {from: A, to: B, step: S} or {from: A, to: B, times: F}")
+    nums = {}
+    for k, x in v.items():
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+            raise ValueError(f"range '{k}' must be a finite number, got {_short(x)}")
+        if integer and k in ("from", "to", "step") and x != int(x):
+            raise ValueError(f"range '{k}' must be an integer for this knob, got {x}")
+        nums[k] = x
+    a, b = nums["from"], nums["to"]
+    if not 0 < a <= b:
+        raise ValueError(f"range needs 0 < from <= to, got from {a}, to {b}")
+    if "step" in nums:
+        if not nums["step"] > 0:
+            raise ValueError(f"range step must be > 0, got {nums['step']}")
+        n = math.floor((b - a) / nums["step"] * (1 + 1e-12)) + 1
+    else:
+        if not nums["times"] > 1:
+            raise ValueError(f"range times must be > 1, got {nums['times']}")
+        n = math.floor(math.log(b / a) / math.log(nums["times"]) * (1 + 1e-12)) + 1
+    if n > MAX_VALUES:
+        raise ValueError(f"the range has {n} values, more than {MAX_VALUES}")
+    if "step" in nums:
+        vals = [a + i * nums["step"] for i in range(n)]
+    else:
+        vals = [a * nums["times"] ** i for i in range(n)]
+    if integer:
+        vals = list(dict.fromkeys(int(round(x)) for x in vals))
+    return vals
 
-    pe_x: list[int] = Field(min_length=1, max_length=4096, description="PE array widths, 1..4096")
-    pe_y: list[int] = Field(min_length=1, max_length=4096, description="PE array heights, 1..4096")
+
+class Knobs(OmitDefaults):
+    """Values per knob; one value = fixed, several = searched. Each numeric knob is a list or a range
+    (:func:`expand_range`). Ranges: :data:`BOUNDS`; at most :data:`MAX_SPACE` accelerators in all (and
+    :data:`MAX_GRID` where a whole cost table is built)."""
+
+    _optional = (("glb_bw", None),)
+    pe_x: list[int] = Field(min_length=1, max_length=MAX_VALUES, description="PE array widths, 1..4096")
+    pe_y: list[int] = Field(min_length=1, max_length=MAX_VALUES, description="PE array heights, 1..4096")
     rf_bytes: list[int] = Field(min_length=1, max_length=1024, description="RF bytes per PE, 1..1048576")
     dataflow: list[Dataflow] = Field(min_length=1, max_length=3)
     glb_kib: list[int] = Field([128], min_length=1, max_length=1024, description="GLB KiB, 1..1048576")
+    glb_bw: list[float] | None = Field(None, min_length=1, max_length=1024, description=(
+        "GLB <-> array bandwidth per design (words per cycle), 0.001..1e12; absent: the template's "
+        "hardware.glb_words_per_cycle"))
 
-    @field_validator("pe_x", "pe_y", "rf_bytes", "glb_kib")
+    @field_validator("pe_x", "pe_y", "rf_bytes", "glb_kib", "glb_bw", mode="before")
     @classmethod
-    def _bounded_unique(cls, v: list[int], info) -> list[int]:
-        lo, hi = BOUNDS[info.field_name]
+    def _ranges(cls, v, info):
+        return expand_range(v, integer=info.field_name != "glb_bw")
+
+    @field_validator("pe_x", "pe_y", "rf_bytes", "glb_kib", "glb_bw")
+    @classmethod
+    def _bounded_unique(cls, v: list | None, info) -> list | None:
+        if v is None:
+            return v
+        lo, hi = BOUNDS[info.field_name] if info.field_name in BOUNDS else BW_BOUNDS
         bad = [x for x in v if not lo <= x <= hi]
         if bad:
-            raise ValueError(f"values must be in {lo}..{hi}, got {_short(bad[0])}")
+            raise ValueError(f"values must be in {lo:g}..{hi:g}, got {_short(bad[0])}")
         if len(set(v)) != len(v):
-            raise ValueError(f"values must be distinct, got {v}")
+            raise ValueError(f"values must be distinct, got {_short(v)}")
         return sorted(v)
+
+    @property
+    def size(self) -> int:
+        n = len(self.pe_x) * len(self.pe_y) * len(self.rf_bytes) * len(self.dataflow) * len(self.glb_kib)
+        return n * (len(self.glb_bw) if self.glb_bw is not None else 1)
 
     @model_validator(mode="after")
     def _grid_size(self) -> Knobs:
-        n = len(self.pe_x) * len(self.pe_y) * len(self.rf_bytes) * len(self.dataflow) * len(self.glb_kib)
-        if n > MAX_GRID:
-            raise ValueError(f"the grid has {n} accelerators, more than {MAX_GRID}; fix some knobs")
+        if self.size > MAX_SPACE:
+            raise ValueError(f"the space has {self.size} accelerators, more than {MAX_SPACE}; fix some knobs")
         return self
 
     @field_validator("dataflow")
@@ -216,33 +302,43 @@ class AcceleratorSpaceConfig(StrictModel):
 
 
 class AccelTable:
-    """Struct-of-arrays view of accelerators (numpy int64 columns): ``pe_x pe_y rf_bytes dataflow
-    glb_bytes`` (``dataflow`` is the index into :data:`DATAFLOWS`)."""
+    """Struct-of-arrays view of accelerators (numpy columns): ``pe_x pe_y rf_bytes dataflow glb_bytes``
+    (int64; ``dataflow`` is the index into :data:`DATAFLOWS`) and ``glb_bw`` (float64, words per cycle;
+    0 = the template's ``hardware.glb_words_per_cycle``, see :meth:`bandwidth`)."""
 
-    __slots__ = ("pe_x", "pe_y", "rf_bytes", "dataflow", "glb_bytes")
+    __slots__ = ("pe_x", "pe_y", "rf_bytes", "dataflow", "glb_bytes", "glb_bw")
 
-    def __init__(self, pe_x, pe_y, rf_bytes, dataflow, glb_bytes):
+    def __init__(self, pe_x, pe_y, rf_bytes, dataflow, glb_bytes, glb_bw=None):
         self.pe_x = np.asarray(pe_x, dtype=np.int64)
         self.pe_y = np.asarray(pe_y, dtype=np.int64)
         self.rf_bytes = np.asarray(rf_bytes, dtype=np.int64)
         self.dataflow = np.asarray(dataflow, dtype=np.int64)
         self.glb_bytes = np.asarray(glb_bytes, dtype=np.int64)
+        self.glb_bw = (np.zeros(self.pe_x.shape) if glb_bw is None
+                       else np.broadcast_to(np.asarray(glb_bw, dtype=np.float64), self.pe_x.shape))
 
     @classmethod
     def from_accels(cls, accels: list[Accelerator] | tuple[Accelerator, ...]) -> AccelTable:
         return cls([a.pe_x for a in accels], [a.pe_y for a in accels], [a.rf_bytes for a in accels],
-                   [DATAFLOWS.index(a.dataflow) for a in accels], [a.glb_bytes for a in accels])
+                   [DATAFLOWS.index(a.dataflow) for a in accels], [a.glb_bytes for a in accels],
+                   [a.glb_bw or 0.0 for a in accels])
 
     def __len__(self) -> int:
         return int(self.pe_x.shape[0])
 
     def __getitem__(self, idx) -> AccelTable:
         return AccelTable(self.pe_x[idx], self.pe_y[idx], self.rf_bytes[idx], self.dataflow[idx],
-                          self.glb_bytes[idx])
+                          self.glb_bytes[idx], self.glb_bw[idx])
+
+    def bandwidth(self, hardware: HardwareParams) -> np.ndarray:
+        """GLB ↔ array words per cycle of every design (float64 [A]): its own, else the template's."""
+        return np.where(self.glb_bw > 0, self.glb_bw, hardware.glb_words_per_cycle)
 
     def accelerator(self, i: int) -> Accelerator:
+        bw = float(self.glb_bw[i])
         return Accelerator(int(self.pe_x[i]), int(self.pe_y[i]), int(self.rf_bytes[i]),
-                           DATAFLOWS[int(self.dataflow[i])], int(self.glb_bytes[i]) // 1024)  # type: ignore[arg-type]
+                           DATAFLOWS[int(self.dataflow[i])], int(self.glb_bytes[i]) // 1024,  # type: ignore[arg-type]
+                           bw if bw > 0 else None)
 
     @property
     def num_pes(self) -> np.ndarray:
@@ -271,7 +367,8 @@ class AcceleratorSpace:
     def knob_values(self) -> dict[str, tuple]:
         """Values of every knob in grid order (fixed knobs have one value)."""
         k = self.config.knobs
-        return {name: tuple(getattr(k, name)) for name in KNOBS}
+        vals = {name: tuple(getattr(k, name)) for name in KNOBS if name != "glb_bw"}
+        return {**vals, "glb_bw": tuple(k.glb_bw) if k.glb_bw is not None else (None,)}
 
     @cached_property
     def searched_knobs(self) -> tuple[str, ...]:
@@ -286,7 +383,7 @@ class AcceleratorSpace:
         return int(np.prod(self.radices))
 
     def knob_indices(self, index: np.ndarray | int) -> np.ndarray:
-        """Per-knob value indices of grid indices: int64 [..., 5] in :data:`KNOBS` order."""
+        """Per-knob value indices of grid indices: int64 [..., 6] in :data:`KNOBS` order."""
         idx = np.asarray(index, dtype=np.int64)
         if np.any(idx < 0) or np.any(idx >= len(self)):
             raise HDXError(f"accelerator index out of range 0..{len(self) - 1}")
@@ -297,7 +394,7 @@ class AcceleratorSpace:
         return np.stack(out[::-1], axis=-1)
 
     def index_of_knobs(self, knob_idx: np.ndarray) -> np.ndarray:
-        """Grid index from per-knob value indices [..., 5]."""
+        """Grid index from per-knob value indices [..., 6]."""
         knob_idx = np.asarray(knob_idx, dtype=np.int64)
         idx = np.zeros(knob_idx.shape[:-1], dtype=np.int64)
         for j, r in enumerate(self.radices):
@@ -317,6 +414,8 @@ class AcceleratorSpace:
         for n in KNOBS:
             v = getattr(acc, n)
             vals = self.knob_values[n]
+            if n == "glb_bw" and v is None and vals != (None,):
+                v = self.hardware.glb_words_per_cycle  # the template's bandwidth
             if v not in vals:
                 raise HDXError(f"accelerator {acc.text(True)}: {n}={v} is not in grid '{self.name}' "
                                f"(values: {', '.join(map(str, vals))})")
@@ -324,18 +423,29 @@ class AcceleratorSpace:
         return int(self.index_of_knobs(np.array(ki)))
 
     def parse(self, text: str) -> Accelerator:
-        """Parse the text form; a missing ``glb=`` takes the grid's first GLB size."""
-        return Accelerator.parse(text, default_glb_kib=self.knob_values["glb_kib"][0])
+        """Parse the text form; a missing ``glb=`` (``bw=``) takes the grid's first GLB size (bandwidth)."""
+        return Accelerator.parse(text, default_glb_kib=self.knob_values["glb_kib"][0],
+                                 default_glb_bw=self.knob_values["glb_bw"][0])
 
     @cached_property
     def table(self) -> AccelTable:
-        """The whole grid as an :class:`AccelTable` (length ``len(self)``, grid order)."""
-        ki = self.knob_indices(np.arange(len(self)))
-        col = {n: np.asarray(self.knob_values[n], dtype=object)[ki[:, j]] for j, n in enumerate(KNOBS)}
-        return AccelTable(col["pe_x"].astype(np.int64), col["pe_y"].astype(np.int64),
-                          col["rf_bytes"].astype(np.int64),
-                          np.array([DATAFLOWS.index(d) for d in self.knob_values["dataflow"]])[ki[:, 3]],
-                          col["glb_kib"].astype(np.int64) * 1024)
+        """The whole grid as an :class:`AccelTable` (length ``len(self)``, grid order); a space of more
+        than :data:`MAX_GRID` designs is a one-line error (search it in slices: :meth:`table_of`)."""
+        if len(self) > MAX_GRID:
+            raise HDXError(f"accelerator space '{self.name}' has {len(self)} designs, more than the {MAX_GRID} "
+                           f"one cost table holds: use it where HDX searches it in slices (hdx cost --accel "
+                           f"grid, hdx.best_accelerator) or fix some knobs")
+        return self.table_of(np.arange(len(self)))
+
+    def table_of(self, index: np.ndarray) -> AccelTable:
+        """The designs of grid indices ``index`` ([N]) as an :class:`AccelTable`, in that order."""
+        ki = self.knob_indices(np.asarray(index, dtype=np.int64).reshape(-1))
+        kv = self.knob_values
+        col = {n: np.asarray(kv[n], dtype=np.int64)[ki[:, KNOBS.index(n)]]
+               for n in ("pe_x", "pe_y", "rf_bytes", "glb_kib")}
+        df = np.array([DATAFLOWS.index(d) for d in kv["dataflow"]])[ki[:, 3]]
+        bw = np.array([v or 0.0 for v in kv["glb_bw"]], dtype=np.float64)[ki[:, 5]]
+        return AccelTable(col["pe_x"], col["pe_y"], col["rf_bytes"], df, col["glb_kib"] * 1024, bw)
 
     def one_hot(self, index: np.ndarray | int) -> dict[str, np.ndarray]:
         """Per-knob one-hot (float32 [..., n_values]) for every *searched* knob."""

@@ -28,7 +28,7 @@ RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-
 
 def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0):
     """Weight-stationary: Y ← Cg (spare rows replicate K), X ← K; RF: weights of ``c_in`` channels."""
-    bw = cfg.hardware.glb_words_per_cycle
+    bw = ad.bw
     rfw, e_rf = ad.rfw, ad.e_rf
     u = unroll("ws", ly, ad.x, ad.y)
     uk, act = u["uK"], u["act"]
@@ -53,7 +53,7 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         bounds = (ly.n * ly.p * ly.q, cdiv(ct, c) * n_tc, kt)
         ops = dict(w=(c * s_in, dist["w"], rel["w"]), o=(np.ones_like(c), dist["o"], rel["o"]))
         i = compute * dist["i"]             # 1-word input register, taps innermost: a word per MAC
-        words, f, order, port = best_order(cfg, floor, ops, bounds, ly.o_tot, compute,
+        words, f, order, port = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute,
                                            port_cycles(dict(i=i), dist, bw))
         w, o = words["w"], words["o"]
         local = (ly.macs * (e_rf + 3 * e_reg) + f["w"] * act * e_rf + (compute + 2 * f["o"]) * act * e_reg)
@@ -65,7 +65,7 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
 
 def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0):
     """Output-stationary: X ← Q, Y ← P (spare PEs replicate K); RF: ``k_in`` partial sums."""
-    bw = cfg.hardware.glb_words_per_cycle
+    bw = ad.bw
     rfw, e_rf, dw, st = ad.rfw, ad.e_rf, ly.dw, ly.st
     u = unroll("os", ly, ad.x, ad.y)
     qx, py, uk, act = u["qx"], u["py"], u["uK"], u["act"]
@@ -96,7 +96,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
             i_fwd = ly.n * pt * qt * tile_h * tile_w * np.where(dw, uk * kt, ct * (kt if mode == 0 else kb))
             hops = np.maximum(i - i_fwd, 0.0)
             i = np.minimum(i, i_fwd)
-        words, f, order, port = best_order(cfg, floor, dict(o=(k, dist["o"], rel["o"])), bounds, ly.o_tot,
+        words, f, order, port = best_order(cfg, bw, floor, dict(o=(k, dist["o"], rel["o"])), bounds, ly.o_tot,
                                            compute, port_cycles(dict(w=w, i=i), dist, bw))
         o = words["o"]
         # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
@@ -112,7 +112,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
 def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0):
     """Row-stationary (Eyeriss): Y ← R, X ← P; three scratchpads for weights, inputs and psums."""
     hw, tech = cfg.hardware, cfg.tech
-    bw, dw, st, latch = hw.glb_words_per_cycle, ly.dw, ly.st, hw.operand_latch
+    bw, dw, st, latch = ad.bw, ly.dw, ly.st, hw.operand_latch
     wbits = hw.word_bits
     # the RF is three fixed scratchpads (words): weights, inputs, partial sums
     pads = dict(zip("wio", (v.astype(ad.rfw.dtype) for v in hw.spad_words(ad.rfw)), strict=True))
@@ -163,7 +163,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         q_lat = q if latch else np.ones_like(q)
         if not stream:
             ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
-            words, f, order, port = best_order(cfg, floor, ops, bounds, ly.o_tot, compute)
+            words, f, order, port = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute)
             k_lat = np.where(dw | (not latch), 1.0, k)
             save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat), e_b["i"] * (1 - 1 / k_lat)])
             mode = np.argmax(save >= save.max(0) * (1 - TIE) + (save.max(0) == 0), axis=0)
@@ -176,7 +176,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
             f_i = compute / np.where(kin, k, 1.0)
             i_words = f_i * dist["i"]
             ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
-            words, f, order, port = best_order(cfg, floor, ops, bounds, ly.o_tot, compute,
+            words, f, order, port = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute,
                                                port_cycles(dict(i=i_words), dist, bw))
             words = {**words, "i": i_words}
             w_reads = ly.macs / np.where(kin, 1.0, q_lat)

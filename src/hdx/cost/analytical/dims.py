@@ -58,8 +58,8 @@ class LayerDims:
 @dataclass(frozen=True)
 class ArrayDims:
     """The accelerators of one dataflow as [1, A] rows: ``x`` columns and ``y`` rows of PEs, the RF in
-    bytes (``rfb``) and words (``rfw``), and the per-word access energies of the RF (``e_rf``) and the
-    GLB (``e_glb``) in pJ."""
+    bytes (``rfb``) and words (``rfw``), the per-word access energies of the RF (``e_rf``) and the GLB
+    (``e_glb``) in pJ, and the GLB ↔ array bandwidth (``bw``, words per cycle)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -67,3 +67,4 @@ class ArrayDims:
     rfw: np.ndarray
     e_rf: np.ndarray
     e_glb: np.ndarray
+    bw: np.ndarray

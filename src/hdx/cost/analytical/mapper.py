@@ -97,8 +97,8 @@ def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
     return out
 
 
-def best_order(cfg: MapperSettings, floor: np.ndarray | float, ops: dict, bounds: tuple, o_tot: np.ndarray,
-               compute: np.ndarray, fixed_port: np.ndarray | float = 0.0):
+def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | float, ops: dict, bounds: tuple,
+               o_tot: np.ndarray, compute: np.ndarray, fixed_port: np.ndarray | float = 0.0):
     """GLB words of the operands held in PE-local tiles under the best GLB-level loop order.
 
     ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
@@ -109,8 +109,8 @@ def best_order(cfg: MapperSettings, floor: np.ndarray | float, ops: dict, bounds
     The order kept is the best under the mapper objective: least array-side cycles
     ``max(compute, GLB port cycles, floor)`` (``fixed_port``: the port cycles of operands not in ``ops``;
     ``floor``: the DRAM bound), ties to fewer GLB words; with ``objective="energy"`` fewer words first.
+    ``bw``: the GLB ↔ array bandwidth of each accelerator (words per cycle; a scalar or [1, A]).
     """
-    bw = cfg.hardware.glb_words_per_cycle
     total = bounds[0] * bounds[1] * bounds[2]
     per_word = {x: port_per_word(dist, bw) for x, (_, dist, _) in ops.items()}
     energy_first = cfg.objective == "energy"

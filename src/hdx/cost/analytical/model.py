@@ -156,7 +156,10 @@ class AnalyticalModel:
         mapping = {k: np.zeros(shape, dtype=dt) for k in MAPPING_FIELDS}
         e_reg = tech.register_energy_pj(wbits)  # a 1-word register access; a hop is one write
         glb_bytes = accels.glb_bytes.astype(dt)[None, :]
-        bw = hw.glb_words_per_cycle  # the GLB's access width in words: its per-word energy, area and leakage
+        # each design's GLB <-> array bandwidth is the GLB's access width in words: its per-word energy,
+        # area and leakage
+        bw_all = accels.bandwidth(hw)
+        bw = bw_all.astype(dt)[None, :]
         e_glb = tech.sram_energy_pj(glb_bytes, wbits, width_words=bw)
 
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / wbits
@@ -172,7 +175,7 @@ class AnalyticalModel:
             ad = ArrayDims(x=np.asarray(accels.pe_x[idx], dtype=dt)[None, :],
                            y=np.asarray(accels.pe_y[idx], dtype=dt)[None, :],
                            rfb=rfb, rfw=np.floor(rfb * 8 / wbits), e_rf=tech.sram_energy_pj(rfb, wbits),
-                           e_glb=e_glb[:, idx])
+                           e_glb=e_glb[:, idx], bw=bw[:, idx])
             # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, and for
             #    a depthwise layer the channels in flight on the array); its transfers overlap the array
             #    side (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
@@ -222,7 +225,7 @@ class AnalyticalModel:
         area = {
             "pe": pes * tech.mac_area_um2(wbits),
             "rf": pes * np.where(is_rs, pad_area, tech.sram_area_um2(accels.rf_bytes.astype(np.float64))),
-            "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64), width_words=bw, word_bits=wbits),
+            "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64), width_words=bw_all, word_bits=wbits),
             "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
         }
         compute = f64(out["compute"])
@@ -261,6 +264,6 @@ def _leakage_mw(tech: TechTable, accels: AccelTable, hw: HardwareParams, rfw: np
     rf = np.where(is_rs, pads, tech.sram_leakage_mw(accels.rf_bytes.astype(np.float64)))
     n_regs = tech.noc_registers_per_pe + (1.0 if hw.noc == "forwarding" else 0.0)
     regs = n_regs * tech.register_leakage_mw(wbits)
-    glb = tech.sram_leakage_mw(accels.glb_bytes.astype(np.float64), width_words=hw.glb_words_per_cycle,
+    glb = tech.sram_leakage_mw(accels.glb_bytes.astype(np.float64), width_words=accels.bandwidth(hw),
                                word_bits=wbits)
     return np.asarray(glb + accels.num_pes * (rf + tech.mac_leakage_mw(wbits) + regs), dtype=np.float64)

@@ -44,8 +44,8 @@ def tech_for(table: TechTable, hardware: HardwareParams, acc: Accelerator) -> Zi
         rf_um2=float(table.sram_area_um2(acc.rf_bytes)),
         reg_pj=table.register_energy_pj(wb), reg_um2=table.register_area_um2(wb),
         # the GLB at its access width (glb_words_per_cycle words), as the analytical model prices it
-        glb_pj=float(table.sram_energy_pj(acc.glb_bytes, wb, width_words=hardware.glb_words_per_cycle)),
-        glb_um2=float(table.sram_area_um2(acc.glb_bytes, width_words=hardware.glb_words_per_cycle,
+        glb_pj=float(table.sram_energy_pj(acc.glb_bytes, wb, width_words=acc.bw(hardware))),
+        glb_um2=float(table.sram_area_um2(acc.glb_bytes, width_words=acc.bw(hardware),
                                           word_bits=wb)),
         dram_pj=table.dram_energy_pj(wb),
         pads=tuple((float(w), float(table.sram_energy_pj(w * wb / 8, wb)),
@@ -87,7 +87,7 @@ def accelerator_data(acc: Accelerator, hardware: HardwareParams, tech: ZigZagTec
     fraction), so the per-word energies are multiplied by the words per full-width access.
     """
     wb = hardware.word_bits
-    glb_bw = max(int(round(hardware.glb_words_per_cycle * wb)), wb)
+    glb_bw = max(int(round(acc.bw(hardware) * wb)), wb)
     dram_bw = max(int(round(hardware.dram_bytes_per_cycle * 8)), wb)
     rf_ops = RF_OPERANDS[acc.dataflow]
     if acc.dataflow == "rs":  # three fixed scratchpads (HardwareParams.spad_words), as the analytical model
