@@ -472,9 +472,9 @@ def test_float32_result_out_of_range_is_recomputed_in_float64(monkeypatch, rando
     orig = analytical.AnalyticalModel._evaluate
     seen = []
 
-    def overflowing(self, layers, accels, precision):
+    def overflowing(self, layers, accels, precision, bounds=False):
         seen.append(precision)
-        res = orig(self, layers, accels, precision)
+        res = orig(self, layers, accels, precision, bounds)
         if precision == "float32":
             res.energy_pj["glb"][0, 0] = np.inf  # as an overflow past float32's range would give
         return res

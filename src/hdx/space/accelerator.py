@@ -139,8 +139,8 @@ class Accelerator:
         bw: float | None = default_glb_bw
         if "bw" in fields:
             if not re.fullmatch(r"[0-9]{1,13}(\.[0-9]{1,6})?", fields["bw"]):
-                raise HDXError(f"malformed accelerator '{text}': bw '{_short(fields['bw'])}' must be a number "
-                               f"of words per cycle in {BW_BOUNDS[0]:g}..{BW_BOUNDS[1]:g}; {fmt}")
+                raise HDXError(f"malformed accelerator '{text}': bw '{_short(fields['bw'])}' must be a "
+                               f"number of words per cycle in {BW_BOUNDS[0]:g}..{BW_BOUNDS[1]:g}; {fmt}")
             bw = float(fields["bw"])
         return cls(int(num["pe_x"]), int(num["pe_y"]), int(num["rf_bytes"]), fields["df"],  # type: ignore[arg-type]
                    int(num["glb_kib"]), bw)
@@ -158,7 +158,8 @@ def expand_range(v, integer: bool):
     if not isinstance(v, dict):
         return v
     keys = set(v)
-    if not {"from", "to"} <= keys or len(keys & {"step", "times"}) != 1 or keys - {"from", "to", "step", "times"}:
+    if not {"from", "to"} <= keys or len(keys & {"step", "times"}) != 1 or keys - {"from", "to", "step",
+                                                                                      "times"}:
         raise ValueError("a range is {from: A, to: B, step: S} or {from: A, to: B, times: F}")
     nums = {}
     for k, x in v.items():
@@ -214,7 +215,7 @@ class Knobs(OmitDefaults):
     def _bounded_unique(cls, v: list | None, info) -> list | None:
         if v is None:
             return v
-        lo, hi = BOUNDS[info.field_name] if info.field_name in BOUNDS else BW_BOUNDS
+        lo, hi = BOUNDS.get(info.field_name, BW_BOUNDS)
         bad = [x for x in v if not lo <= x <= hi]
         if bad:
             raise ValueError(f"values must be in {lo:g}..{hi:g}, got {_short(bad[0])}")
@@ -432,9 +433,9 @@ class AcceleratorSpace:
         """The whole grid as an :class:`AccelTable` (length ``len(self)``, grid order); a space of more
         than :data:`MAX_GRID` designs is a one-line error (search it in slices: :meth:`table_of`)."""
         if len(self) > MAX_GRID:
-            raise HDXError(f"accelerator space '{self.name}' has {len(self)} designs, more than the {MAX_GRID} "
-                           f"one cost table holds: use it where HDX searches it in slices (hdx cost --accel "
-                           f"grid, hdx.best_accelerator) or fix some knobs")
+            raise HDXError(f"accelerator space '{self.name}' has {len(self)} designs, more than the "
+                           f"{MAX_GRID} one cost table holds: use it where HDX searches it in slices "
+                           f"(hdx cost --accel grid, hdx.best_accelerator) or fix some knobs")
         return self.table_of(np.arange(len(self)))
 
     def table_of(self, index: np.ndarray) -> AccelTable:

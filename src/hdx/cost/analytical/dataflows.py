@@ -53,13 +53,13 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         bounds = (ly.n * ly.p * ly.q, cdiv(ct, c) * n_tc, kt)
         ops = dict(w=(c * s_in, dist["w"], rel["w"]), o=(np.ones_like(c), dist["o"], rel["o"]))
         i = compute * dist["i"]             # 1-word input register, taps innermost: a word per MAC
-        words, f, order, port = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute,
+        words, f, order, port, cyc_lb = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute,
                                            port_cycles(dict(i=i), dist, bw))
         w, o = words["w"], words["o"]
         local = (ly.macs * (e_rf + 3 * e_reg) + f["w"] * act * e_rf + (compute + 2 * f["o"]) * act * e_reg)
         cands.append(Candidate(np.ones_like(compute, dtype=bool), w, i, o, port, local,
                                np.zeros_like(compute),
-                               dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in)))
+                               dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), cyc_lb))
     return compute, cands, uk
 
 
@@ -96,8 +96,8 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
             i_fwd = ly.n * pt * qt * tile_h * tile_w * np.where(dw, uk * kt, ct * (kt if mode == 0 else kb))
             hops = np.maximum(i - i_fwd, 0.0)
             i = np.minimum(i, i_fwd)
-        words, f, order, port = best_order(cfg, bw, floor, dict(o=(k, dist["o"], rel["o"])), bounds, ly.o_tot,
-                                           compute, port_cycles(dict(w=w, i=i), dist, bw))
+        words, f, order, port, cyc_lb = best_order(cfg, bw, floor, dict(o=(k, dist["o"], rel["o"])), bounds,
+                                                   ly.o_tot, compute, port_cycles(dict(w=w, i=i), dist, bw))
         o = words["o"]
         # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
         i_reads = ly.macs / np.where((mode == 1) & cfg.hardware.operand_latch & ~dw, k, 1.0)
@@ -105,7 +105,8 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
                  + (compute + i_fills) * act * e_reg)
         valid = np.ones_like(compute, dtype=bool) if mode == 0 else k_inner_ok
         cands.append(Candidate(valid, w, i, o, port, local, hops,
-                               dict(mode=float(mode), order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=ly.s)))
+                               dict(mode=float(mode), order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=ly.s),
+                               cyc_lb))
     return compute, cands, uk
 
 
@@ -163,7 +164,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         q_lat = q if latch else np.ones_like(q)
         if not stream:
             ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
-            words, f, order, port = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute)
+            words, f, order, port, cyc_lb = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute)
             k_lat = np.where(dw | (not latch), 1.0, k)
             save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat), e_b["i"] * (1 - 1 / k_lat)])
             mode = np.argmax(save >= save.max(0) * (1 - TIE) + (save.max(0) == 0), axis=0)
@@ -176,7 +177,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
             f_i = compute / np.where(kin, k, 1.0)
             i_words = f_i * dist["i"]
             ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
-            words, f, order, port = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute,
+            words, f, order, port, cyc_lb = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute,
                                                port_cycles(dict(i=i_words), dist, bw))
             words = {**words, "i": i_words}
             w_reads = ly.macs / np.where(kin, 1.0, q_lat)
@@ -185,7 +186,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
                      + (f["w"] * e_b["w"] + 2 * f["o"] * e_b["o"]) * act)
         cands.append(Candidate(valid, words["w"], words["i"], words["o"], port, local, np.zeros_like(compute),
                                dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q,
-                                    s_in=s_)))
+                                    s_in=s_), cyc_lb))
     return compute, cands, uk
 
 

@@ -61,13 +61,14 @@ class Distinct:
 
 class Candidate:
     """Traffic of one mapping candidate on one dataflow's [L, A_d] slice: GLB words per operand ``w i
-    o``, GLB port cycles, PE-local energy (pJ), hops, validity and the mapping fields it reports."""
+    o``, GLB port cycles, PE-local energy (pJ), hops, validity and the mapping fields it reports;
+    ``cyc_lb``: the least array-side cycles over every GLB-level order of its tile (for bounds)."""
 
-    __slots__ = ("valid", "w", "i", "o", "port", "local_pj", "hops", "fields")
+    __slots__ = ("valid", "w", "i", "o", "port", "local_pj", "hops", "fields", "cyc_lb")
 
-    def __init__(self, valid, w, i, o, port, local_pj, hops, fields):
+    def __init__(self, valid, w, i, o, port, local_pj, hops, fields, cyc_lb=None):
         self.valid, self.w, self.i, self.o, self.port = valid, w, i, o, port
-        self.local_pj, self.hops, self.fields = local_pj, hops, fields
+        self.local_pj, self.hops, self.fields, self.cyc_lb = local_pj, hops, fields, cyc_lb
 
 
 def port_per_word(dist, bw: float):
@@ -97,15 +98,15 @@ def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
     return out
 
 
-def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | float, ops: dict, bounds: tuple,
-               o_tot: np.ndarray, compute: np.ndarray, fixed_port: np.ndarray | float = 0.0):
+def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | float, ops: dict,
+               bounds: tuple, o_tot: np.ndarray, compute: np.ndarray, fixed_port: np.ndarray | float = 0.0):
     """GLB words of the operands held in PE-local tiles under the best GLB-level loop order.
 
     ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
     ``dist``, relevance to the groups ``rel``). Returns (words per operand, fills per PE per operand,
-    order index, GLB port cycles including ``fixed_port``). Fills = tile × Π bounds ÷ Π bounds of the
-    innermost run of irrelevant groups, so orders that skip the same groups for every operand are the
-    same mapping and computed once.
+    order index, GLB port cycles including ``fixed_port``, least cycles over all orders). Fills = tile ×
+    Π bounds ÷ Π bounds of the innermost run of irrelevant groups, so orders that skip the same groups
+    for every operand are the same mapping and computed once.
     The order kept is the best under the mapper objective: least array-side cycles
     ``max(compute, GLB port cycles, floor)`` (``fixed_port``: the port cycles of operands not in ``ops``;
     ``floor``: the DRAM bound), ties to fewer GLB words; with ``objective="energy"`` fewer words first.
@@ -115,6 +116,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     per_word = {x: port_per_word(dist, bw) for x, (_, dist, _) in ops.items()}
     energy_first = cfg.objective == "energy"
     opts: list[tuple] = []
+    cyc_lb: np.ndarray | float = np.inf
     seen: set = set()
     for n, order in enumerate(ORDERS):
         # the groups each operand skips (innermost run it does not depend on); arithmetic only for
@@ -143,6 +145,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         port = fixed_port + sum(words[x] * per_word[x] for x in words)
         cyc = np.maximum(np.maximum(compute, port), floor)
         opts.append((n, fills, words, port, (tot, cyc) if energy_first else (cyc, tot)))
+        cyc_lb = np.minimum(cyc_lb, cyc)
     shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[4]))
     n, fills, words, port, (b1, b2) = opts[0]
     order = np.full(shape, float(n), dtype=np.result_type(b1))
@@ -155,17 +158,22 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         words = {x: np.where(b, w_o[x], words[x]) for x in ops}
         port, order = np.where(b, p_o, port), np.where(b, n, order)
     bc = lambda d: {x: np.broadcast_to(v, shape) for x, v in d.items()}  # noqa: E731
-    return bc(words), bc(fills), order, np.broadcast_to(port, shape)
+    return bc(words), bc(fills), order, np.broadcast_to(port, shape), np.broadcast_to(cyc_lb, shape)
 
 
 def select(cfg: MapperSettings, compute: np.ndarray, cands: list[Candidate], e_glb: np.ndarray,
-           e_hop: float, floor: np.ndarray | float = 0.0) -> dict:
+           e_hop: float, floor: np.ndarray | float = 0.0, bounds: bool = False) -> dict:
     """The best candidate per (layer, accelerator) under the mapper objective (each candidate already
     carries its best GLB-level order): latency ``max(compute, GLB port cycles, floor)`` — ``floor`` the
     DRAM cycles of the layer's DRAM schedule (:mod:`.memory`), the same for every candidate — and the
     energy of the PE-local and GLB↔array accesses (the DRAM energy is the same for every candidate). So a
     DRAM-bound layer takes the cheapest array mapping that the DRAM hides. Ties (within :data:`TIE`
-    relative, so float32 and float64 see the same ties) go to the second key, then to the first candidate."""
+    relative, so float32 and float64 see the same ties) go to the second key, then to the first candidate.
+
+    ``bounds``: also the least value over *every* legal mapping (candidate and order) of the array-side
+    cycles (``lb_cycles``), of the GLB words (``lb_glb_words``; exact when the orders were chosen for
+    fewest words, i.e. under the ``energy`` objective) and of the PE-local energy with hops
+    (``lb_local_pj``): each mapping of this accelerator is at least as costly in each, separately."""
     shape = compute.shape
     stack = lambda vals: np.stack([np.broadcast_to(v, shape) for v in vals])  # noqa: E731
     words = stack([c.w + c.i + c.o for c in cands])
@@ -194,4 +202,9 @@ def select(cfg: MapperSettings, compute: np.ndarray, cands: list[Candidate], e_g
     best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops),
                 fields=fields)
     fields.update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"])
+    if bounds:
+        best["bounds"] = dict(
+            lb_cycles=np.where(valid, stack([c.cyc_lb for c in cands]), np.inf).min(0),
+            lb_glb_words=np.where(valid, words, np.inf).min(0),
+            lb_local_pj=np.where(valid, local + hops * e_hop, np.inf).min(0))
     return best

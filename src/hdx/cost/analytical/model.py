@@ -37,6 +37,8 @@ MIN_RF_WORDS: dict[str, tuple[int, str]] = {
 # GLB-level order, PE-local tile, GLB words and port cycles, hops) and the DRAM level (memory.DRAM_FIELDS)
 MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "glb_cycles",
                                    "hops", *memory.DRAM_FIELDS)
+# per (layer, accelerator), the least over every legal mapping of each cost part (mapper.select(bounds=True))
+BOUND_FIELDS: tuple[str, ...] = ("lb_cycles", "lb_glb_words", "lb_local_pj")
 
 
 class AnalyticalModel:
@@ -120,28 +122,107 @@ class AnalyticalModel:
             res = self._evaluate_chunks(layers, accels, "float64")  # beyond float32's range: redo
         return check_finite(res, layers, accels, model=f"{self.name} v{self.version}")
 
-    def _evaluate_chunks(self, layers: LayerTable, accels: AccelTable, precision: Precision) -> LayerCosts:
+    # ---- per-design parts without the mapper (hdx.cost.hwsearch bounds whole spaces with them) ----
+    def area_um2(self, accels: AccelTable) -> dict[str, np.ndarray]:
+        """Area of each accelerator by part (µm², float64 [A]): MACs, RFs (RS: its three pads), the GLB at
+        its access width, and the interconnect registers."""
+        hw, tech, wbits = self.hardware, self.tech, self.hardware.word_bits
+        pes = accels.num_pes.astype(np.float64)
+        rfw = np.floor(accels.rf_bytes * 8 / wbits)
+        pad_area = sum(tech.sram_area_um2(v * wbits / 8) for v in hw.spad_words(rfw))  # RS pads
+        is_rs = accels.dataflow == DATAFLOWS.index("rs")
+        fwd_regs = 1.0 if hw.noc == "forwarding" else 0.0
+        return {
+            "pe": pes * tech.mac_area_um2(wbits),
+            "rf": pes * np.where(is_rs, pad_area, tech.sram_area_um2(accels.rf_bytes.astype(np.float64))),
+            "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64), width_words=accels.bandwidth(hw),
+                                      word_bits=wbits),
+            "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
+        }
+
+    def leakage_mw(self, accels: AccelTable) -> np.ndarray:
+        """Leakage power of each accelerator (mW, float64 [A]): the GLB (at its access width), and per PE
+        its RF (RS: its three pads), its MAC and its interconnect registers. Zero with a technology table
+        without leakage."""
+        tech, hw = self.tech, self.hardware
+        if not tech.has_leakage:
+            return np.zeros(len(accels))
+        wbits = hw.word_bits
+        rfw = np.floor(accels.rf_bytes * 8 / wbits)
+        is_rs = accels.dataflow == DATAFLOWS.index("rs")
+        pads = sum(tech.sram_leakage_mw(v * wbits / 8) for v in hw.spad_words(rfw))
+        rf = np.where(is_rs, pads, tech.sram_leakage_mw(accels.rf_bytes.astype(np.float64)))
+        n_regs = tech.noc_registers_per_pe + (1.0 if hw.noc == "forwarding" else 0.0)
+        regs = n_regs * tech.register_leakage_mw(wbits)
+        glb = tech.sram_leakage_mw(accels.glb_bytes.astype(np.float64), width_words=accels.bandwidth(hw),
+                                   word_bits=wbits)
+        return np.asarray(glb + accels.num_pes * (rf + tech.mac_leakage_mw(wbits) + regs), dtype=np.float64)
+
+    def glb_energy_pj(self, accels: AccelTable) -> np.ndarray:
+        """Energy of one GLB word access of each accelerator (pJ, float64 [A]), at its access width."""
+        e = self.tech.sram_energy_pj(accels.glb_bytes.astype(np.float64), self.hardware.word_bits,
+                                     width_words=accels.bandwidth(self.hardware))
+        return np.asarray(e, dtype=np.float64)
+
+    def dram_words(self, layers: LayerTable, accels: AccelTable) -> np.ndarray:
+        """DRAM words of each (layer, accelerator) under its DRAM schedule (float64 [L, A]): the fewest
+        the accelerator's GLB size allows (docs/cost-model.md, "GLB ↔ DRAM"); no array-level mapping."""
+        glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
+        out = np.empty((len(layers), len(accels)))
+        dw = np.asarray(layers.is_depthwise)
+        for rows in (np.nonzero(~dw)[0], np.nonzero(dw)[0]):  # dense layers: keyed by the GLB size alone
+            if rows.size == 0:
+                continue
+            ly = LayerDims.of(layers[rows], np.float64)
+            cache: dict = {}
+            for d, df in enumerate(DATAFLOWS):
+                idx = np.nonzero(accels.dataflow == d)[0]
+                if idx.size:
+                    x, y = (np.asarray(a[idx], dtype=np.float64)[None, :] for a in (accels.pe_x, accels.pe_y))
+                    sched, col = _dram_schedules(ly, df, x, y, glb_words[idx], np.float64, cache)
+                    out[rows[:, None], idx[None, :]] = sched.words[col]
+        return out
+
+    def mapping_bounds(self, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
+        """Per (layer, accelerator), the least over every legal mapping (PE-local tile and GLB-level
+        order) of: the cycles ``max(compute, GLB port, DRAM)`` (``lb_cycles``), the GLB ↔ array words
+        (``lb_glb_words``) and the PE-local energy with hops in pJ (``lb_local_pj``), each float64
+        [L, A]. Each minimum is taken separately, so every mapping — the one the mapper picks under any
+        objective included — costs at least these. The candidate tiles and their words depend only on
+        the PE array, the RF and the dataflow, so these bounds of a design with the largest GLB and
+        bandwidth hold for every design that differs from it only in smaller memories
+        (:mod:`hdx.cost.hwsearch`)."""
+        fewest = AnalyticalModel(self.hardware, self.tech, "energy", self.mapper_space, "float64",
+                                 self.mapper_tiles)  # orders chosen for the fewest GLB words
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = fewest._evaluate_chunks(layers, accels, "float64", bounds=True)
+        assert res.mapping is not None
+        return {k: res.mapping[k] for k in BOUND_FIELDS}
+
+    def _evaluate_chunks(self, layers: LayerTable, accels: AccelTable, precision: Precision,
+                         bounds: bool = False) -> LayerCosts:
         # layers of the same shape cost the same: each distinct shape is evaluated once
         shapes = np.stack([layers.kind, *(getattr(layers, f) for f in LAYER_FIELDS)], axis=1)
         _, first, inverse = np.unique(shapes, axis=0, return_index=True, return_inverse=True)
         if len(first) < len(layers):
-            return take_rows(self._evaluate_chunks(layers[first], accels, precision), inverse.ravel())
+            return take_rows(self._evaluate_chunks(layers[first], accels, precision, bounds), inverse.ravel())
         with np.errstate(over="ignore", invalid="ignore"):  # refused by check_finite
             # chunks of layers (the [L, A] temporaries stay cache-sized), depthwise and dense apart and
             # sorted by output width: within a chunk more mapping candidates coincide and run once
             parts = chunks(layers)
             if len(parts) == 1:
-                return self._evaluate(layers, accels, precision)
+                return self._evaluate(layers, accels, precision, bounds)
             res = None
             for idx in parts:
-                part = self._evaluate(layers[idx], accels, precision)
+                part = self._evaluate(layers[idx], accels, precision, bounds)
                 if res is None:  # the first chunk sets the fields; every chunk writes its rows
                     res = empty_like_rows(part, len(layers))
                 put_rows(res, idx, part)
             assert res is not None
             return res
 
-    def _evaluate(self, layers: LayerTable, accels: AccelTable, precision: Precision) -> LayerCosts:
+    def _evaluate(self, layers: LayerTable, accels: AccelTable, precision: Precision,
+                  bounds: bool = False) -> LayerCosts:
         hw, tech, cfg = self.hardware, self.tech, self.settings
         wbits = hw.word_bits
         n_acc = len(accels)
@@ -153,19 +234,17 @@ class AnalyticalModel:
         ly = LayerDims.of(layers, dt)
         shape = (len(layers), n_acc)
         out = {k: np.empty(shape, dtype=dt) for k in ("compute", "glb_arr", "glb_port", "local_pj", "hops")}
-        mapping = {k: np.zeros(shape, dtype=dt) for k in MAPPING_FIELDS}
+        mapping = {k: np.zeros(shape, dtype=dt) for k in MAPPING_FIELDS + (BOUND_FIELDS if bounds else ())}
         e_reg = tech.register_energy_pj(wbits)  # a 1-word register access; a hop is one write
         glb_bytes = accels.glb_bytes.astype(dt)[None, :]
         # each design's GLB <-> array bandwidth is the GLB's access width in words: its per-word energy,
         # area and leakage
-        bw_all = accels.bandwidth(hw)
-        bw = bw_all.astype(dt)[None, :]
+        bw = accels.bandwidth(hw).astype(dt)[None, :]
         e_glb = tech.sram_energy_pj(glb_bytes, wbits, width_words=bw)
 
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / wbits
         dram_words = np.empty(shape, dtype=dt)
         cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
-        dw = np.asarray(ly.dw)[:, 0]
         schedules: dict[tuple, memory.Schedules] = {}
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
@@ -179,13 +258,7 @@ class AnalyticalModel:
             # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, and for
             #    a depthwise layer the channels in flight on the array); its transfers overlap the array
             #    side (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
-            infl = np.broadcast_to(unroll(df, ly, ad.x, ad.y)["uK"], (len(layers), idx.size))
-            col, keys_glb, keys_infl = _schedule_keys(glb_words[idx], infl, dw)
-            key = (keys_glb.tobytes(), keys_infl.tobytes())
-            if key not in schedules:  # dense layers: the same for every dataflow
-                schedules[key] = memory.schedules(ly, keys_glb.astype(dt)[None, :],
-                                                  keys_infl.astype(dt)[None, :])
-            sched = schedules[key]
+            sched, col = _dram_schedules(ly, df, ad.x, ad.y, glb_words[idx], dt, schedules)
             for k in memory.DRAM_FIELDS:
                 mapping[k][:, idx] = sched.fields[k][col]
             dram_words[:, idx] = sched.words[col]
@@ -194,11 +267,11 @@ class AnalyticalModel:
             compute, cands, _ = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg, floor)
             # 3. the best array mapping given the DRAM bound (one objective for both levels: the DRAM
             #    schedule is the best for every array mapping, see memory)
-            best = select(cfg, compute, cands, ad.e_glb, e_reg, floor=floor)
+            best = select(cfg, compute, cands, ad.e_glb, e_reg, floor=floor, bounds=bounds)
             out["compute"][:, idx] = compute
             for k in ("glb_arr", "glb_port", "local_pj", "hops"):
                 out[k][:, idx] = best[k]
-            for k, v in best["fields"].items():
+            for k, v in {**best["fields"], **best.get("bounds", {})}.items():
                 mapping[k][:, idx] = v
         e_dram = tech.dram_energy_pj(wbits)
         latency = np.maximum(np.maximum(out["compute"], out["glb_port"]), dram_words * cyc_per_word)
@@ -210,9 +283,7 @@ class AnalyticalModel:
             layers.r, layers.s)]), axis=0)
         pes = accels.num_pes.astype(np.float64)
         latency64 = f64(latency)
-        pad_area = sum(tech.sram_area_um2(v * wbits / 8) for v in hw.spad_words(rfw_all))  # RS pads
-        is_rs = accels.dataflow == DATAFLOWS.index("rs")
-        leak_mw = _leakage_mw(tech, accels, hw, rfw_all, is_rs)
+        leak_mw = self.leakage_mw(accels)
         energy = {
             "mac": f64(macs64[:, None] * tech.mac_energy_pj(wbits)),
             "rf": f64(out["local_pj"] + out["hops"] * e_reg),
@@ -221,18 +292,27 @@ class AnalyticalModel:
             # leakage power (mW) × time: mW · cycles / MHz = nJ → pJ
             "static": latency64 * (leak_mw[None, :] / hw.clock_mhz * 1e3),
         }
-        fwd_regs = 1.0 if hw.noc == "forwarding" else 0.0
-        area = {
-            "pe": pes * tech.mac_area_um2(wbits),
-            "rf": pes * np.where(is_rs, pad_area, tech.sram_area_um2(accels.rf_bytes.astype(np.float64))),
-            "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64), width_words=bw_all, word_bits=wbits),
-            "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
-        }
+        area = self.area_um2(accels)
         compute = f64(out["compute"])
         util = macs64[:, None] / (latency64 * pes[None, :])
         return LayerCosts(latency_cycles=latency64, compute_cycles=compute, memory_cycles=latency64 - compute,
                           energy_pj=energy, area_um2=area, utilisation=util, macs=macs64,
                           clock_mhz=hw.clock_mhz, mapping={k: f64(v) for k, v in mapping.items()})
+
+
+def _dram_schedules(ly: LayerDims, df: str, x: np.ndarray, y: np.ndarray, glb_words: np.ndarray, dt,
+                    cache: dict) -> tuple[memory.Schedules, np.ndarray]:
+    """The DRAM schedules of layers ``ly`` on one dataflow's accelerators (``x``, ``y``: [1, A] PEs,
+    ``glb_words``: [A]) and, per (layer, accelerator), the column of its schedule. ``cache`` keeps the
+    schedules of (GLB size, filters in flight) keys already computed (dense layers: the same for every
+    dataflow)."""
+    dw = np.asarray(ly.dw)[:, 0]
+    infl = np.broadcast_to(unroll(df, ly, x, y)["uK"], (ly.k.shape[0], glb_words.size))
+    col, keys_glb, keys_infl = _schedule_keys(glb_words, infl, dw)
+    key = (keys_glb.tobytes(), keys_infl.tobytes())
+    if key not in cache:
+        cache[key] = memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :])
+    return cache[key], col
 
 
 def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray
@@ -251,19 +331,3 @@ def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray
     kg = np.floor(k_vals / n_inf).astype(np.intp)
     col = np.arange(len(dw))[:, None] * len(k_vals) + k_inv
     return col, g_vals[kg], np.maximum(k_vals - kg * n_inf, 1.0)
-
-
-def _leakage_mw(tech: TechTable, accels: AccelTable, hw: HardwareParams, rfw: np.ndarray,
-                is_rs: np.ndarray) -> np.ndarray:
-    """Leakage power of each accelerator (mW): the GLB (at its access width), and per PE its RF (RS: its
-    three pads), its MAC and its interconnect registers. Zero with a technology table without leakage."""
-    if not tech.has_leakage:
-        return np.zeros(len(accels))
-    wbits = hw.word_bits
-    pads = sum(tech.sram_leakage_mw(v * wbits / 8) for v in hw.spad_words(rfw))
-    rf = np.where(is_rs, pads, tech.sram_leakage_mw(accels.rf_bytes.astype(np.float64)))
-    n_regs = tech.noc_registers_per_pe + (1.0 if hw.noc == "forwarding" else 0.0)
-    regs = n_regs * tech.register_leakage_mw(wbits)
-    glb = tech.sram_leakage_mw(accels.glb_bytes.astype(np.float64), width_words=accels.bandwidth(hw),
-                               word_bits=wbits)
-    return np.asarray(glb + accels.num_pes * (rf + tech.mac_leakage_mw(wbits) + regs), dtype=np.float64)

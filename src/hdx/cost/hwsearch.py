@@ -1,0 +1,293 @@
+"""The best accelerator of one network over a space of any size, exactly, in bounded memory.
+
+A space of up to :data:`~hdx.space.accelerator.MAX_GRID` designs is enumerated (one cost-model call,
+:func:`hdx.cost.grid.best_for_layers`). A larger one is searched by **branch and bound** over slices of
+the space, with bounds that come from the analytical model itself (docs/hw-search.md):
+
+* A design is a *core* (PE x, PE y, RF, dataflow) with *memories* (GLB size, GLB bandwidth). Grid
+  order puts the memories last, so the designs of a run of cores are one contiguous range of indices.
+* **Relaxation.** Per core, the model is run once on the core with the space's largest GLB and
+  bandwidth and returns, per layer, the least array-side cycles ``Lr``, the least GLB words ``Wr`` and
+  the least PE-local energy ``Pr`` over *every* legal mapping
+  (:meth:`~hdx.cost.analytical.AnalyticalModel.mapping_bounds`). The candidate tiles and their words
+  depend only on the core, and the GLB port is never slower with more bandwidth, so no mapping of a
+  design with smaller memories beats these (``bench_monotone.py`` and the hypothesis tests check the
+  monotonicity this rests on).
+* **Per-design bounds, no mapper.** From the design's own DRAM words ``D`` (its GLB size, exact),
+  GLB energy per word ``e``, leakage ``P`` and area ``A`` (all exact and cheap):
+  ``L ≥ Σ_l max(Lr, D·c)``, ``E ≥ Σ_l (MACs·e_mac + Pr + (Wr + D)·e + D·e_dram) + P·L_lb``; so the
+  objective (monotone in latency, energy and area) ≥ its value at the bounds, and a design whose bound
+  misses a hard budget misses it.
+* **Search.** Slice by slice, designs whose bound misses a budget or cannot beat the best design found
+  so far are dropped; the best few of each slice by bound are evaluated exactly (the incumbent), and at
+  the end the survivors are evaluated in order of their bound until the next bound is no better than the
+  incumbent. The result is the enumerated optimum (within the model's float32 rounding, which the bounds'
+  margin :data:`MARGIN` covers); the counts of designs bounded, pruned and evaluated are returned.
+
+Other cost models have no bounds: spaces beyond one table are then enumerated slice by slice
+(:func:`enumerate_space`), exact but as slow as the model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hdx.budgets import Budget
+from hdx.cost.base import CostModel, check_finite
+from hdx.cost.feasibility import Choice, checks, explain_infeasible, feasible_mask, worst_ratio
+from hdx.errors import HDXError
+from hdx.metrics import METRICS, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
+from hdx.space.accelerator import AcceleratorSpace, AccelTable
+from hdx.workload import LayerTable
+
+#: relative margin on every bound (the exact model computes in float32; its results may sit this far
+#: below the float64 bound without the bound being wrong)
+MARGIN = 1e-4
+#: designs bounded per slice (the per-layer bound arrays of one slice: layers × this many floats)
+SLICE_DESIGNS = 1 << 17
+#: designs evaluated exactly per batch
+BATCH = 1024
+#: designs of each slice evaluated at once to improve the incumbent
+PROBE = 16
+
+
+@dataclass
+class SearchStats:
+    """What a search over a space did: designs in the space, bounded, pruned by a budget, pruned by the
+    incumbent, evaluated exactly, and the wall time (s)."""
+
+    method: str
+    designs: int
+    bounded: int = 0
+    pruned_budget: int = 0
+    pruned_bound: int = 0
+    evaluated: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class SpaceBest:
+    """The best design found: its grid index, metrics (ms, mJ, mm²), objective value, whether it meets
+    every hard budget (when none does, the closest design evaluated), and the search's statistics."""
+
+    index: int
+    metrics: dict[str, float]
+    objective_value: float
+    feasible: bool
+    stats: SearchStats
+
+
+def _metrics(model: CostModel, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
+    costs = check_finite(model.evaluate(layers, accels), layers, accels, model=getattr(model, "name", "model"))
+    net = costs.network()
+    lat = cycles_to_ms(np.asarray(net.latency_cycles, dtype=np.float64), float(costs.clock_mhz))
+    return {"latency": lat, "energy": pj_to_mj(np.asarray(net.energy_total_pj, dtype=np.float64)),
+            "area": np.broadcast_to(um2_to_mm2(np.asarray(net.area_total_um2, dtype=np.float64)), lat.shape)}
+
+
+class _Incumbent:
+    """The best design evaluated so far: feasible ones by objective; while none is feasible, the
+    closest (smallest worst budget ratio, then objective)."""
+
+    def __init__(self, objective: Objective, budgets: Sequence[Budget]):
+        self.objective, self.budgets = objective, list(budgets)
+        self.index, self.value, self.feasible, self.ratio = -1, np.inf, False, np.inf
+        self.metrics: dict[str, float] = {}
+
+    def offer(self, index: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
+        J = np.asarray(self.objective.of(metrics), dtype=np.float64)
+        ok = feasible_mask(metrics, self.budgets)
+        if ok.any():
+            j = int(np.argmin(np.where(ok, J, np.inf)))
+            better = not self.feasible or J[j] < self.value or (J[j] == self.value and index[j] < self.index)
+            if better:
+                self._take(j, index, metrics, J[j], True, 0.0)
+        elif not self.feasible:
+            r = worst_ratio(metrics, self.budgets)
+            j = int(np.lexsort((J, r))[0])
+            if (r[j], J[j]) < (self.ratio, self.value):
+                self._take(j, index, metrics, J[j], False, float(r[j]))
+
+    def _take(self, j, index, metrics, value, feasible, ratio) -> None:
+        self.index, self.value, self.feasible, self.ratio = int(index[j]), float(value), feasible, ratio
+        self.metrics = {m: float(np.asarray(metrics[m])[j]) for m in METRICS}
+
+    @property
+    def cutoff(self) -> float:
+        """A design whose objective bound is not below this cannot improve the answer."""
+        return self.value if self.feasible else np.inf
+
+
+class _Bounds:
+    """Lower bounds of latency, energy and objective of every design of a slice of cores, from one
+    relaxed model run per core (see the module docstring)."""
+
+    def __init__(self, model, layers: LayerTable, space: AcceleratorSpace):
+        self.model, self.layers, self.space = model, layers, space
+        kv = space.knob_values
+        self.n_mem = len(kv["glb_kib"]) * len(kv["glb_bw"])
+        hw, tech = model.hardware, model.tech
+        self.cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
+        macs = np.prod(np.stack([np.asarray(v, dtype=np.float64) for v in (
+            layers.n, layers.k, np.asarray(layers.c) // np.asarray(layers.groups), layers.p, layers.q,
+            layers.r, layers.s)]), axis=0)
+        self.e_mac = float(macs.sum() * tech.mac_energy_pj(hw.word_bits))
+        self.e_dram = tech.dram_energy_pj(hw.word_bits)
+        self.clock = hw.clock_mhz
+        # the relaxed memories: the largest GLB and the widest GLB port of the space
+        self.glb_max = max(kv["glb_kib"]) * 1024
+        bws = [b for b in kv["glb_bw"] if b is not None]
+        self.bw_max = max(bws) if bws else 0.0
+        self._dram_cache: dict[tuple, np.ndarray] = {}
+
+    def slice(self, core_lo: int, core_hi: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Grid indices of the designs of cores ``core_lo..core_hi-1`` and their bounds (ms, mJ, mm²)."""
+        idx = np.arange(core_lo * self.n_mem, core_hi * self.n_mem, dtype=np.int64)
+        acc = self.space.table_of(idx)
+        n_core = core_hi - core_lo
+        core_of = np.repeat(np.arange(n_core), self.n_mem)
+        first = acc[np.arange(n_core) * self.n_mem]  # one design per core
+        relaxed = AccelTable(first.pe_x, first.pe_y, first.rf_bytes, first.dataflow,
+                             np.full(n_core, self.glb_max), np.full(n_core, self.bw_max))
+        b = self.model.mapping_bounds(self.layers, relaxed)                     # [L, cores]
+        dram = self._dram_words(acc)                                            # [L, designs]
+        lat = np.maximum(b["lb_cycles"][:, core_of], dram * self.cyc_per_word).sum(0)
+        e_glb = self.model.glb_energy_pj(acc)
+        dram_tot = dram.sum(0)
+        energy = (self.e_mac + b["lb_local_pj"].sum(0)[core_of] + (b["lb_glb_words"].sum(0)[core_of] + dram_tot)
+                  * e_glb + dram_tot * self.e_dram + lat * self.model.leakage_mw(acc) / self.clock * 1e3)
+        area = sum(self.model.area_um2(acc).values())
+        m = {"latency": cycles_to_ms(lat, self.clock), "energy": pj_to_mj(energy), "area": um2_to_mm2(area)}
+        return idx, {k: v * (1 - MARGIN) for k, v in m.items()}
+
+    def _dram_words(self, acc: AccelTable) -> np.ndarray:
+        """DRAM words per (layer, design): the schedule depends on the GLB size (and for a depthwise layer
+        on the core), not on the bandwidth, so it is computed once per (core, GLB size)."""
+        n_bw = len(self.space.knob_values["glb_bw"])
+        if n_bw == 1:
+            return self.model.dram_words(self.layers, acc)
+        return np.repeat(self.model.dram_words(self.layers, acc[::n_bw]), n_bw, axis=1)
+
+
+def _slices(space: AcceleratorSpace, n_mem: int):
+    n_core = len(space) // n_mem
+    step = max(1, SLICE_DESIGNS // n_mem)
+    for lo in range(0, n_core, step):
+        yield lo, min(n_core, lo + step)
+
+
+def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
+                     budgets: Sequence[Budget] = ()) -> SpaceBest:
+    """Exact best design of ``space`` for ``layers`` under the hard ``budgets`` (analytical model only;
+    see the module docstring). When no design meets the budgets, the closest design evaluated is
+    returned with ``feasible=False`` (the caller decides whether that is an error)."""
+    if not all(hasattr(model, a) for a in ("mapping_bounds", "dram_words", "area_um2", "leakage_mw")):
+        raise HDXError(f"cost model '{getattr(model, 'name', model)}' gives no bounds: the space's "
+                       f"{len(space)} designs can only be enumerated (hdx.cost.hwsearch.enumerate_space)")
+    t0 = time.perf_counter()
+    hard = [b for b in budgets if b.hard]
+    bounds = _Bounds(model, layers, space)
+    inc = _Incumbent(objective, hard)
+    stats = SearchStats("branch and bound", len(space))
+    keep_j: list[np.ndarray] = []
+    keep_i: list[np.ndarray] = []
+    closest: tuple[float, int] | None = None  # (worst bound ratio, index): a design to report if none fits
+    for lo, hi in _slices(space, bounds.n_mem):
+        idx, m = bounds.slice(lo, hi)
+        stats.bounded += idx.size
+        ok = feasible_mask(m, hard)
+        if not ok.all():
+            r = worst_ratio(m, hard)
+            j = int(np.argmin(r))
+            if closest is None or r[j] < closest[0]:
+                closest = (float(r[j]), int(idx[j]))
+        stats.pruned_budget += int((~ok).sum())
+        J = np.asarray(objective.of(m), dtype=np.float64)
+        live = ok & (J < inc.cutoff)
+        idx, J = idx[live], J[live]
+        if idx.size:
+            order = np.argsort(J, kind="stable")[:PROBE]  # the most promising of the slice, exactly
+            inc.offer(idx[order], _metrics(model, layers, space.table_of(idx[order])))
+            stats.evaluated += order.size
+            rest = np.ones(idx.size, dtype=bool)
+            rest[order] = False
+            live = rest & (J < inc.cutoff)
+            keep_j.append(J[live])
+            keep_i.append(idx[live])
+        if len(keep_j) > 64:  # bounded memory: merge and drop what the incumbent already beats
+            keep_j, keep_i = _merge(keep_j, keep_i, inc.cutoff)
+    keep_j, keep_i = _merge(keep_j, keep_i, inc.cutoff)
+    J_all, I_all = (keep_j[0], keep_i[0]) if keep_j else (np.empty(0), np.empty(0, dtype=np.int64))
+    order = np.argsort(J_all, kind="stable")
+    J_all, I_all = J_all[order], I_all[order]
+    pos = 0
+    while pos < J_all.size and J_all[pos] < inc.cutoff:
+        take = I_all[pos:pos + BATCH]
+        take = take[J_all[pos:pos + BATCH] < inc.cutoff]
+        inc.offer(take, _metrics(model, layers, space.table_of(take)))
+        stats.evaluated += take.size
+        pos += BATCH
+    stats.pruned_bound = stats.bounded - stats.pruned_budget - stats.evaluated
+    if not inc.feasible and closest is not None and inc.index < 0:
+        inc.offer(np.array([closest[1]]), _metrics(model, layers, space.table_of(np.array([closest[1]]))))
+        stats.evaluated += 1
+    stats.seconds = time.perf_counter() - t0
+    return SpaceBest(inc.index, inc.metrics, inc.value, inc.feasible, stats)
+
+
+def _merge(js: list[np.ndarray], ix: list[np.ndarray], cutoff: float) -> tuple[list, list]:
+    if not js:
+        return [], []
+    J, I = np.concatenate(js), np.concatenate(ix)
+    live = J < cutoff
+    return [J[live]], [I[live]]
+
+
+def enumerate_space(model: CostModel, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
+                    budgets: Sequence[Budget] = ()) -> SpaceBest:
+    """Exact best design by evaluating every design, slice by slice (bounded memory; any cost model)."""
+    t0 = time.perf_counter()
+    hard = [b for b in budgets if b.hard]
+    inc = _Incumbent(objective, hard)
+    stats = SearchStats("enumeration", len(space))
+    for lo in range(0, len(space), SLICE_DESIGNS):
+        idx = np.arange(lo, min(len(space), lo + SLICE_DESIGNS), dtype=np.int64)
+        inc.offer(idx, _metrics(model, layers, space.table_of(idx)))
+        stats.evaluated += idx.size
+    stats.bounded = stats.evaluated
+    stats.seconds = time.perf_counter() - t0
+    return SpaceBest(inc.index, inc.metrics, inc.value, inc.feasible, stats)
+
+
+def best_in_space(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
+                  budgets: Sequence[Budget] = (), *, method: str = "auto") -> SpaceBest:
+    """The best design of ``space``: ``method`` ``enumerate`` (every design), ``bound`` (branch and
+    bound, analytical model) or ``auto`` (branch and bound where the model gives bounds and the space is
+    larger than one slice, else enumeration)."""
+    if method not in ("auto", "enumerate", "bound"):
+        raise HDXError(f"search method must be auto, enumerate or bound, got {method!r}")
+    has_bounds = hasattr(model, "mapping_bounds")
+    if method == "bound" or (method == "auto" and has_bounds and len(space) > SLICE_DESIGNS // 4):
+        return branch_and_bound(model, layers, space, objective, budgets)
+    return enumerate_space(model, layers, space, objective, budgets)
+
+
+def choice_of(best: SpaceBest, budgets: Sequence[Budget]) -> Choice:
+    """The :class:`~hdx.cost.feasibility.Choice` record of a search's result."""
+    return Choice(best.index, best.feasible, -1, dict(best.metrics), best.objective_value,
+                  checks({m: np.array([v]) for m, v in best.metrics.items()}, 0, budgets))
+
+
+def require_found(best: SpaceBest, space: AcceleratorSpace, layers: LayerTable, model, budgets) -> None:
+    """A one-line error when no design of ``space`` meets the hard budgets (naming the closest)."""
+    if best.feasible:
+        return
+    m = {k: np.array([v]) for k, v in best.metrics.items()}
+    why = explain_infeasible(m, [b for b in budgets if b.hard], labels=lambda _: str(space[best.index]))
+    raise HDXError(f"no accelerator of the space meets the budget (closest: {space[best.index]}): {why}; "
+                   f"relax the budget")
+
