@@ -82,7 +82,8 @@ class SpaceBest:
 
 
 def _metrics(model: CostModel, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
-    costs = check_finite(model.evaluate(layers, accels), layers, accels, model=getattr(model, "name", "model"))
+    name = getattr(model, "name", "cost model")
+    costs = check_finite(model.evaluate(layers, accels), layers, accels, model=name)
     net = costs.network()
     lat = cycles_to_ms(np.asarray(net.latency_cycles, dtype=np.float64), float(costs.clock_mhz))
     return {"latency": lat, "energy": pj_to_mj(np.asarray(net.energy_total_pj, dtype=np.float64)),
@@ -99,18 +100,18 @@ class _Incumbent:
         self.metrics: dict[str, float] = {}
 
     def offer(self, index: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
-        J = np.asarray(self.objective.of(metrics), dtype=np.float64)
+        jb = np.asarray(self.objective.of(metrics), dtype=np.float64)
         ok = feasible_mask(metrics, self.budgets)
         if ok.any():
-            j = int(np.argmin(np.where(ok, J, np.inf)))
-            better = not self.feasible or J[j] < self.value or (J[j] == self.value and index[j] < self.index)
-            if better:
-                self._take(j, index, metrics, J[j], True, 0.0)
+            j = int(np.argmin(np.where(ok, jb, np.inf)))
+            tie = jb[j] == self.value and index[j] < self.index  # ties to the lower index, as enumeration
+            if not self.feasible or jb[j] < self.value or tie:
+                self._take(j, index, metrics, jb[j], True, 0.0)
         elif not self.feasible:
             r = worst_ratio(metrics, self.budgets)
-            j = int(np.lexsort((J, r))[0])
-            if (r[j], J[j]) < (self.ratio, self.value):
-                self._take(j, index, metrics, J[j], False, float(r[j]))
+            j = int(np.lexsort((jb, r))[0])
+            if (r[j], jb[j]) < (self.ratio, self.value):
+                self._take(j, index, metrics, jb[j], False, float(r[j]))
 
     def _take(self, j, index, metrics, value, feasible, ratio) -> None:
         self.index, self.value, self.feasible, self.ratio = int(index[j]), float(value), feasible, ratio
@@ -158,8 +159,9 @@ class _Bounds:
         lat = np.maximum(b["lb_cycles"][:, core_of], dram * self.cyc_per_word).sum(0)
         e_glb = self.model.glb_energy_pj(acc)
         dram_tot = dram.sum(0)
-        energy = (self.e_mac + b["lb_local_pj"].sum(0)[core_of] + (b["lb_glb_words"].sum(0)[core_of] + dram_tot)
-                  * e_glb + dram_tot * self.e_dram + lat * self.model.leakage_mw(acc) / self.clock * 1e3)
+        words = b["lb_glb_words"].sum(0)[core_of] + dram_tot  # GLB accesses: array side and DRAM fills
+        energy = (self.e_mac + b["lb_local_pj"].sum(0)[core_of] + words * e_glb + dram_tot * self.e_dram
+                  + lat * self.model.leakage_mw(acc) / self.clock * 1e3)
         area = sum(self.model.area_um2(acc).values())
         m = {"latency": cycles_to_ms(lat, self.clock), "energy": pj_to_mj(energy), "area": um2_to_mm2(area)}
         return idx, {k: v * (1 - MARGIN) for k, v in m.items()}
@@ -206,28 +208,28 @@ def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objecti
             if closest is None or r[j] < closest[0]:
                 closest = (float(r[j]), int(idx[j]))
         stats.pruned_budget += int((~ok).sum())
-        J = np.asarray(objective.of(m), dtype=np.float64)
-        live = ok & (J < inc.cutoff)
-        idx, J = idx[live], J[live]
+        jb = np.asarray(objective.of(m), dtype=np.float64)
+        live = ok & (inc.cutoff > jb)
+        idx, jb = idx[live], jb[live]
         if idx.size:
-            order = np.argsort(J, kind="stable")[:PROBE]  # the most promising of the slice, exactly
+            order = np.argsort(jb, kind="stable")[:PROBE]  # the most promising of the slice, exactly
             inc.offer(idx[order], _metrics(model, layers, space.table_of(idx[order])))
             stats.evaluated += order.size
             rest = np.ones(idx.size, dtype=bool)
             rest[order] = False
-            live = rest & (J < inc.cutoff)
-            keep_j.append(J[live])
+            live = rest & (inc.cutoff > jb)
+            keep_j.append(jb[live])
             keep_i.append(idx[live])
         if len(keep_j) > 64:  # bounded memory: merge and drop what the incumbent already beats
             keep_j, keep_i = _merge(keep_j, keep_i, inc.cutoff)
     keep_j, keep_i = _merge(keep_j, keep_i, inc.cutoff)
-    J_all, I_all = (keep_j[0], keep_i[0]) if keep_j else (np.empty(0), np.empty(0, dtype=np.int64))
-    order = np.argsort(J_all, kind="stable")
-    J_all, I_all = J_all[order], I_all[order]
+    jb_all, ix_all = (keep_j[0], keep_i[0]) if keep_j else (np.empty(0), np.empty(0, dtype=np.int64))
+    order = np.argsort(jb_all, kind="stable")
+    jb_all, ix_all = jb_all[order], ix_all[order]
     pos = 0
-    while pos < J_all.size and J_all[pos] < inc.cutoff:
-        take = I_all[pos:pos + BATCH]
-        take = take[J_all[pos:pos + BATCH] < inc.cutoff]
+    while pos < jb_all.size and jb_all[pos] < inc.cutoff:
+        take = ix_all[pos:pos + BATCH]
+        take = take[jb_all[pos:pos + BATCH] < inc.cutoff]
         inc.offer(take, _metrics(model, layers, space.table_of(take)))
         stats.evaluated += take.size
         pos += BATCH
@@ -242,9 +244,9 @@ def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objecti
 def _merge(js: list[np.ndarray], ix: list[np.ndarray], cutoff: float) -> tuple[list, list]:
     if not js:
         return [], []
-    J, I = np.concatenate(js), np.concatenate(ix)
-    live = J < cutoff
-    return [J[live]], [I[live]]
+    jb, ix_ = np.concatenate(js), np.concatenate(ix)
+    live = cutoff > jb
+    return [jb[live]], [ix_[live]]
 
 
 def enumerate_space(model: CostModel, layers: LayerTable, space: AcceleratorSpace, objective: Objective,

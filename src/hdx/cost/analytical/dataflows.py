@@ -53,13 +53,16 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         bounds = (ly.n * ly.p * ly.q, cdiv(ct, c) * n_tc, kt)
         ops = dict(w=(c * s_in, dist["w"], rel["w"]), o=(np.ones_like(c), dist["o"], rel["o"]))
         i = compute * dist["i"]             # 1-word input register, taps innermost: a word per MAC
-        words, f, order, port, cyc_lb = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute,
-                                           port_cycles(dict(i=i), dist, bw))
+        words, f, order, port, least = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute,
+                                                  port_cycles(dict(i=i), dist, bw))
         w, o = words["w"], words["o"]
-        local = (ly.macs * (e_rf + 3 * e_reg) + f["w"] * act * e_rf + (compute + 2 * f["o"]) * act * e_reg)
-        cands.append(Candidate(np.ones_like(compute, dtype=bool), w, i, o, port, local,
+
+        def local(f):
+            return ly.macs * (e_rf + 3 * e_reg) + f["w"] * act * e_rf + (compute + 2 * f["o"]) * act * e_reg
+        lb = (least.cycles, least.words["w"] + i + least.words["o"], local(least.fills))
+        cands.append(Candidate(np.ones_like(compute, dtype=bool), w, i, o, port, local(f),
                                np.zeros_like(compute),
-                               dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), cyc_lb))
+                               dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), lb))
     return compute, cands, uk
 
 
@@ -96,17 +99,20 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
             i_fwd = ly.n * pt * qt * tile_h * tile_w * np.where(dw, uk * kt, ct * (kt if mode == 0 else kb))
             hops = np.maximum(i - i_fwd, 0.0)
             i = np.minimum(i, i_fwd)
-        words, f, order, port, cyc_lb = best_order(cfg, bw, floor, dict(o=(k, dist["o"], rel["o"])), bounds,
-                                                   ly.o_tot, compute, port_cycles(dict(w=w, i=i), dist, bw))
+        words, f, order, port, least = best_order(cfg, bw, floor, dict(o=(k, dist["o"], rel["o"])), bounds,
+                                                  ly.o_tot, compute, port_cycles(dict(w=w, i=i), dist, bw))
         o = words["o"]
         # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
         i_reads = ly.macs / np.where((mode == 1) & cfg.hardware.operand_latch & ~dw, k, 1.0)
-        local = (ly.macs * (2 * e_rf + e_reg) + i_reads * e_reg + 2 * f["o"] * act * e_rf
-                 + (compute + i_fills) * act * e_reg)
+
+        def local(f, i_reads=i_reads, i_fills=i_fills):
+            return (ly.macs * (2 * e_rf + e_reg) + i_reads * e_reg + 2 * f["o"] * act * e_rf
+                    + (compute + i_fills) * act * e_reg)
+        lb = (least.cycles, w + i + least.words["o"], local(least.fills))
         valid = np.ones_like(compute, dtype=bool) if mode == 0 else k_inner_ok
-        cands.append(Candidate(valid, w, i, o, port, local, hops,
+        cands.append(Candidate(valid, w, i, o, port, local(f), hops,
                                dict(mode=float(mode), order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=ly.s),
-                               cyc_lb))
+                               lb))
     return compute, cands, uk
 
 
@@ -164,12 +170,15 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         q_lat = q if latch else np.ones_like(q)
         if not stream:
             ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
-            words, f, order, port, cyc_lb = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute)
+            words, f, order, port, least = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute)
             k_lat = np.where(dw | (not latch), 1.0, k)
             save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat), e_b["i"] * (1 - 1 / k_lat)])
             mode = np.argmax(save >= save.max(0) * (1 - TIE) + (save.max(0) == 0), axis=0)
-            local = (ly.macs * (e_b["w"] + e_b["i"] + 2 * e_b["o"] - save.max(0))
-                     + (f["w"] * e_b["w"] + f["i"] * e_b["i"] + 2 * f["o"] * e_b["o"]) * act)
+
+            def local(f, saved=save.max(0)):
+                return (ly.macs * (e_b["w"] + e_b["i"] + 2 * e_b["o"] - saved)
+                        + (f["w"] * e_b["w"] + f["i"] * e_b["i"] + 2 * f["o"] * e_b["o"]) * act)
+            lb = (least.cycles, sum(least.words.values()), local(least.fills))
         else:
             # every MAC's input comes from the GLB (a write into the input pad and one read), or once
             # per k filters with k innermost (dense layers: the latch holds it across them)
@@ -177,16 +186,19 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
             f_i = compute / np.where(kin, k, 1.0)
             i_words = f_i * dist["i"]
             ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
-            words, f, order, port, cyc_lb = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute,
-                                               port_cycles(dict(i=i_words), dist, bw))
+            words, f, order, port, least = best_order(cfg, bw, floor, ops, bounds, ly.o_tot, compute,
+                                                      port_cycles(dict(i=i_words), dist, bw))
             words = {**words, "i": i_words}
             w_reads = ly.macs / np.where(kin, 1.0, q_lat)
             mode = np.where(kin, 5.0, np.where(q_lat > 1, 4.0, 3.0))
-            local = (w_reads * e_b["w"] + 2 * ly.macs * e_b["o"] + 2 * f_i * act * e_b["i"]
-                     + (f["w"] * e_b["w"] + 2 * f["o"] * e_b["o"]) * act)
-        cands.append(Candidate(valid, words["w"], words["i"], words["o"], port, local, np.zeros_like(compute),
+
+            def local(f, w_reads=w_reads, f_i=f_i):
+                return (w_reads * e_b["w"] + 2 * ly.macs * e_b["o"] + 2 * f_i * act * e_b["i"]
+                        + (f["w"] * e_b["w"] + 2 * f["o"] * e_b["o"]) * act)
+            lb = (least.cycles, least.words["w"] + i_words + least.words["o"], local(least.fills))
+        cands.append(Candidate(valid, words["w"], words["i"], words["o"], port, local(f), 0.0 * compute,
                                dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q,
-                                    s_in=s_), cyc_lb))
+                                    s_in=s_), lb))
     return compute, cands, uk
 
 

@@ -59,16 +59,28 @@ class Distinct:
         return True
 
 
+@dataclass
+class Least:
+    """The least value over every GLB-level order of one PE-local tile (each taken separately): the
+    array-side cycles, and per operand the fills per PE and the GLB words. The PE-local energy and the GLB
+    words of a tile grow with its fills, so these bound every order's (hdx.cost.hwsearch)."""
+
+    cycles: np.ndarray | float
+    fills: dict
+    words: dict
+
+
 class Candidate:
     """Traffic of one mapping candidate on one dataflow's [L, A_d] slice: GLB words per operand ``w i
     o``, GLB port cycles, PE-local energy (pJ), hops, validity and the mapping fields it reports;
-    ``cyc_lb``: the least array-side cycles over every GLB-level order of its tile (for bounds)."""
+    ``lb``: (least cycles, least GLB words, least PE-local energy) over every GLB-level order of its tile
+    (:class:`Least`; for bounds)."""
 
-    __slots__ = ("valid", "w", "i", "o", "port", "local_pj", "hops", "fields", "cyc_lb")
+    __slots__ = ("valid", "w", "i", "o", "port", "local_pj", "hops", "fields", "lb")
 
-    def __init__(self, valid, w, i, o, port, local_pj, hops, fields, cyc_lb=None):
+    def __init__(self, valid, w, i, o, port, local_pj, hops, fields, lb=None):
         self.valid, self.w, self.i, self.o, self.port = valid, w, i, o, port
-        self.local_pj, self.hops, self.fields, self.cyc_lb = local_pj, hops, fields, cyc_lb
+        self.local_pj, self.hops, self.fields, self.lb = local_pj, hops, fields, lb
 
 
 def port_per_word(dist, bw: float):
@@ -104,7 +116,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
 
     ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
     ``dist``, relevance to the groups ``rel``). Returns (words per operand, fills per PE per operand,
-    order index, GLB port cycles including ``fixed_port``, least cycles over all orders). Fills = tile ×
+    order index, GLB port cycles including ``fixed_port``, :class:`Least`). Fills = tile ×
     Π bounds ÷ Π bounds of the innermost run of irrelevant groups, so orders that skip the same groups
     for every operand are the same mapping and computed once.
     The order kept is the best under the mapper objective: least array-side cycles
@@ -116,7 +128,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     per_word = {x: port_per_word(dist, bw) for x, (_, dist, _) in ops.items()}
     energy_first = cfg.objective == "energy"
     opts: list[tuple] = []
-    cyc_lb: np.ndarray | float = np.inf
+    least = Least(np.inf, {x: np.inf for x in ops}, {x: np.inf for x in ops})
     seen: set = set()
     for n, order in enumerate(ORDERS):
         # the groups each operand skips (innermost run it does not depend on); arithmetic only for
@@ -145,7 +157,10 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         port = fixed_port + sum(words[x] * per_word[x] for x in words)
         cyc = np.maximum(np.maximum(compute, port), floor)
         opts.append((n, fills, words, port, (tot, cyc) if energy_first else (cyc, tot)))
-        cyc_lb = np.minimum(cyc_lb, cyc)
+        least.cycles = np.minimum(least.cycles, cyc)
+        for x in ops:
+            least.fills[x] = np.minimum(least.fills[x], fills[x])
+            least.words[x] = np.minimum(least.words[x], words[x])
     shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[4]))
     n, fills, words, port, (b1, b2) = opts[0]
     order = np.full(shape, float(n), dtype=np.result_type(b1))
@@ -158,7 +173,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         words = {x: np.where(b, w_o[x], words[x]) for x in ops}
         port, order = np.where(b, p_o, port), np.where(b, n, order)
     bc = lambda d: {x: np.broadcast_to(v, shape) for x, v in d.items()}  # noqa: E731
-    return bc(words), bc(fills), order, np.broadcast_to(port, shape), np.broadcast_to(cyc_lb, shape)
+    return bc(words), bc(fills), order, np.broadcast_to(port, shape), least
 
 
 def select(cfg: MapperSettings, compute: np.ndarray, cands: list[Candidate], e_glb: np.ndarray,
@@ -171,8 +186,7 @@ def select(cfg: MapperSettings, compute: np.ndarray, cands: list[Candidate], e_g
     relative, so float32 and float64 see the same ties) go to the second key, then to the first candidate.
 
     ``bounds``: also the least value over *every* legal mapping (candidate and order) of the array-side
-    cycles (``lb_cycles``), of the GLB words (``lb_glb_words``; exact when the orders were chosen for
-    fewest words, i.e. under the ``energy`` objective) and of the PE-local energy with hops
+    cycles (``lb_cycles``), of the GLB words (``lb_glb_words``) and of the PE-local energy with hops
     (``lb_local_pj``): each mapping of this accelerator is at least as costly in each, separately."""
     shape = compute.shape
     stack = lambda vals: np.stack([np.broadcast_to(v, shape) for v in vals])  # noqa: E731
@@ -204,7 +218,7 @@ def select(cfg: MapperSettings, compute: np.ndarray, cands: list[Candidate], e_g
     fields.update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"])
     if bounds:
         best["bounds"] = dict(
-            lb_cycles=np.where(valid, stack([c.cyc_lb for c in cands]), np.inf).min(0),
-            lb_glb_words=np.where(valid, words, np.inf).min(0),
-            lb_local_pj=np.where(valid, local + hops * e_hop, np.inf).min(0))
+            lb_cycles=np.where(valid, stack([c.lb[0] for c in cands]), np.inf).min(0),
+            lb_glb_words=np.where(valid, stack([c.lb[1] for c in cands]), np.inf).min(0),
+            lb_local_pj=np.where(valid, stack([c.lb[2] for c in cands]) + hops * e_hop, np.inf).min(0))
     return best

@@ -167,6 +167,11 @@ class AnalyticalModel:
     def dram_words(self, layers: LayerTable, accels: AccelTable) -> np.ndarray:
         """DRAM words of each (layer, accelerator) under its DRAM schedule (float64 [L, A]): the fewest
         the accelerator's GLB size allows (docs/cost-model.md, "GLB ↔ DRAM"); no array-level mapping."""
+        # the schedule depends on the PE array, the dataflow and the GLB size only: distinct ones once
+        key = np.stack([accels.pe_x, accels.pe_y, accels.dataflow, accels.glb_bytes], axis=1)
+        uniq, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        if len(uniq) < len(accels):
+            return self.dram_words(layers, accels[first])[:, inverse.ravel()]
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
         out = np.empty((len(layers), len(accels)))
         dw = np.asarray(layers.is_depthwise)
@@ -192,10 +197,8 @@ class AnalyticalModel:
         the PE array, the RF and the dataflow, so these bounds of a design with the largest GLB and
         bandwidth hold for every design that differs from it only in smaller memories
         (:mod:`hdx.cost.hwsearch`)."""
-        fewest = AnalyticalModel(self.hardware, self.tech, "energy", self.mapper_space, "float64",
-                                 self.mapper_tiles)  # orders chosen for the fewest GLB words
         with np.errstate(over="ignore", invalid="ignore"):
-            res = fewest._evaluate_chunks(layers, accels, "float64", bounds=True)
+            res = self._evaluate_chunks(layers, accels, self.precision, bounds=True)
         assert res.mapping is not None
         return {k: res.mapping[k] for k in BOUND_FIELDS}
 

@@ -1,0 +1,149 @@
+"""The search of a whole accelerator space (hdx.cost.hwsearch) against enumeration, the independent truth:
+branch and bound must return the enumerated optimum, under any objective and hard budgets, and its
+bounds must never exceed the exact costs they bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hdx.budgets import Budget
+from hdx.cost import hwsearch
+from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.hwsearch import _Bounds, branch_and_bound, enumerate_space
+from hdx.errors import HDXError
+from hdx.metrics import Objective
+from hdx.space.accelerator import Accelerator, AcceleratorSpace, AcceleratorSpaceConfig, AccelTable
+from hdx.space.network import NetworkSpace
+from hdx.workload import Layer, LayerTable
+
+NET = NetworkSpace.load()
+
+
+def _space(**knobs) -> AcceleratorSpace:
+    base = dict(pe_x=[4, 8, 16], pe_y=[4, 12, 32], rf_bytes=[16, 64, 256], dataflow=["ws", "os", "rs"],
+                glb_kib=[8, 32, 128, 1024], glb_bw=[4, 16, 64])
+    return AcceleratorSpace(AcceleratorSpaceConfig(name="t", knobs={**base, **knobs}))
+
+
+def _network(seed: int) -> LayerTable:
+    rng = np.random.default_rng(seed)
+    return LayerTable(NET.layers(NET.decode(NET.sample_indices(rng, 1)[0])))
+
+
+@pytest.mark.parametrize("objective", ["edap", "latency", "energy", "area"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_branch_and_bound_returns_the_enumerated_optimum(objective, seed):
+    space, model = _space(), AnalyticalModel(_space().hardware)
+    layers = _network(seed)
+    obj = Objective(objective)
+    e = enumerate_space(model, layers, space, obj)
+    b = branch_and_bound(model, layers, space, obj)
+    assert b.objective_value == pytest.approx(e.objective_value, rel=1e-9)
+    assert b.feasible and e.feasible
+    assert b.stats.evaluated < len(space)  # it did prune
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5, 6])
+def test_branch_and_bound_under_hard_budgets(seed):
+    space = _space()
+    model = AnalyticalModel(space.hardware)
+    layers = _network(seed)
+    m = hwsearch._metrics(model, layers, space.table)
+    rng = np.random.default_rng(seed)
+    lat = float(np.quantile(m["latency"], rng.uniform(0.05, 0.5)))
+    area = float(np.quantile(m["area"], rng.uniform(0.2, 0.8)))
+    budgets = [Budget("latency", lat), Budget("area", area)]
+    e = enumerate_space(model, layers, space, Objective("edap"), budgets)
+    b = branch_and_bound(model, layers, space, Objective("edap"), budgets)
+    assert e.feasible == b.feasible
+    if e.feasible:
+        assert b.objective_value == pytest.approx(e.objective_value, rel=1e-9)
+        assert b.metrics["latency"] <= lat and b.metrics["area"] <= area
+        assert b.stats.pruned_budget > 0
+
+
+def test_no_design_meets_the_budget_is_reported_not_invented():
+    space = _space()
+    model = AnalyticalModel(space.hardware)
+    layers = _network(7)
+    budgets = [Budget("latency", 1e-6)]
+    b = branch_and_bound(model, layers, space, Objective("edap"), budgets)
+    assert not b.feasible and b.index >= 0
+    with pytest.raises(HDXError, match="no accelerator of the space meets the budget"):
+        hwsearch.require_found(b, space, layers, model, budgets)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(["ws", "os", "rs"]), st.integers(2, 40), st.integers(2, 40),
+       st.sampled_from([8, 16, 32, 64, 256]))
+def test_bounds_never_exceed_the_exact_costs(seed, df, x, y, rf):
+    """For one core, the bounds of every memory option are at most its exact latency, energy and area."""
+    space = _space(pe_x=[x], pe_y=[y], rf_bytes=[rf], dataflow=[df])
+    model = AnalyticalModel(space.hardware)
+    layers = _network(seed)
+    idx, lb = _Bounds(model, layers, space).slice(0, 1)
+    exact = hwsearch._metrics(model, layers, space.table_of(idx))
+    for k in ("latency", "energy", "area"):
+        assert np.all(lb[k] <= exact[k]), (k, lb[k] / exact[k])
+        assert np.all(lb[k] > 0)
+
+
+def test_mapping_bounds_are_below_the_chosen_mapping():
+    space = _space()
+    model = AnalyticalModel(space.hardware)
+    layers = _network(8)
+    acc = space.table
+    b = model.mapping_bounds(layers, acc)
+    c = model.evaluate(layers, acc)
+    tol = 1 + 1e-5
+    assert np.all(b["lb_cycles"] <= c.latency_cycles * tol)
+    assert np.all(b["lb_glb_words"] <= c.mapping["glb_words"] * tol)
+    assert np.all(b["lb_local_pj"] <= c.energy_pj["rf"] * tol)
+
+
+def test_dram_words_are_the_models_own():
+    space = _space()
+    model = AnalyticalModel(space.hardware)
+    layers = _network(9)
+    c = model.evaluate(layers, space.table)
+    own = c.mapping["dram_w"] + c.mapping["dram_i"] + c.mapping["dram_o"]
+    np.testing.assert_allclose(model.dram_words(layers, space.table), own, rtol=1e-5)
+
+
+def test_slices_cover_the_space_once(monkeypatch):
+    """With tiny slices the search still sees every design exactly once (bounded + pruned + evaluated)."""
+    monkeypatch.setattr(hwsearch, "SLICE_DESIGNS", 50)
+    space = _space()
+    model = AnalyticalModel(space.hardware)
+    layers = _network(10)
+    b = branch_and_bound(model, layers, space, Objective("edap"))
+    e = enumerate_space(model, layers, space, Objective("edap"))
+    assert b.stats.bounded == len(space)
+    assert b.stats.pruned_budget + b.stats.pruned_bound + b.stats.evaluated == len(space)
+    assert b.objective_value == pytest.approx(e.objective_value, rel=1e-9)
+
+
+def test_glb_bandwidth_knob_prices_each_design():
+    """A design's own bandwidth is its GLB's access width: the same as the template at that width."""
+    space = _space()
+    model = AnalyticalModel(space.hardware)
+    layer = LayerTable([Layer("conv", c=32, k=64, h=16, w=16, r=3, s=3, padding=1)])
+    for bw in (4, 16, 64):
+        hw = space.hardware.model_copy(update={"glb_words_per_cycle": float(bw)})
+        own = model.evaluate(layer, AccelTable.from_accels([Accelerator(8, 8, 64, "ws", 128, bw)]))
+        tmpl = AnalyticalModel(hw).evaluate(layer, AccelTable.from_accels([Accelerator(8, 8, 64, "ws", 128)]))
+        assert own.latency_cycles[0, 0] == tmpl.latency_cycles[0, 0]
+        assert own.energy_total_pj[0, 0] == pytest.approx(tmpl.energy_total_pj[0, 0], rel=1e-12)
+        assert float(np.sum(own.area_total_um2)) == pytest.approx(float(np.sum(tmpl.area_total_um2)))
+
+
+def test_more_glb_bandwidth_never_slower():
+    model = AnalyticalModel(_space().hardware)
+    layers = _network(11)
+    for df in ("ws", "os", "rs"):
+        accs = [Accelerator(12, 8, 64, df, 64, bw) for bw in (1, 2, 4, 8, 16, 32, 64, 128)]
+        lat = model.evaluate(layers, AccelTable.from_accels(accs)).latency_cycles.sum(0)
+        assert np.all(lat[1:] <= lat[:-1] * (1 + 1e-6)), (df, lat)
