@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from hdx.space.network import NetworkSpace
     from hdx.train.config import TrainConfig
     from hdx.train.records import TrainFinal
+    from hdx.workload import LayerTable
 
 __all__ = ["CostReport", "SearchRun", "best_accelerator", "cost", "search", "train"]
 
@@ -141,7 +142,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     from hdx.cost import BACKENDS, get_cost_model
     from hdx.cost.base import check_finite
     from hdx.cost.grid import best_on_grid, evaluate_grid
-    from hdx.space.accelerator import AcceleratorSpace, AccelTable
+    from hdx.space.accelerator import MAX_GRID, AcceleratorSpace, AccelTable
     from hdx.space.network import NetworkSpace
     from hdx.workload import LayerTable
 
@@ -175,15 +176,27 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
         if backend == "zigzag" and pairs > 200:
             raise HDXError(f"accel grid with backend zigzag would run {pairs} ZigZag layer evaluations "
                            f"(~0.05-0.3 s each); use backend analytical for the grid, or one accelerator")
-        costs, metrics = evaluate_grid(model, table, grid)
         space_table = _SpaceTable(net, grid, model)
-        if onnx is None:  # the space's one reference
+        if len(grid) > MAX_GRID:  # too large for one call: searched exactly (hdx.cost.hwsearch)
+            if all_designs:
+                raise HDXError(f"all_designs (--all) lists every design: the space has {len(grid)}, more "
+                               f"than {MAX_GRID}; use a smaller space")
             obj = _objective(objective, weights, lambda: space_table().reference())
-        else:  # a network outside the space: the median over the grid of its own metrics
-            obj = _objective(objective, weights, lambda: {m: float(np.median(v)) for m, v in metrics.items()})
-        blist, notes = space_table.resolve(specs)
-        best = best_on_grid(metrics, grid, obj, blist, seconds=time.perf_counter() - t0)
-        col, acc = best.index, best.accelerator
+            blist, notes = space_table.resolve(specs)
+            best = _best(model, table, grid, obj, blist, True)
+            acc = best.accelerator
+            accels = AccelTable.from_accels([acc])
+            costs, col = check_finite(model.evaluate(table, accels), table, accels, model=model.name), 0
+        else:
+            costs, metrics = evaluate_grid(model, table, grid)
+            if onnx is None:  # the space's one reference
+                obj = _objective(objective, weights, lambda: space_table().reference())
+            else:  # a network outside the space: the median over the grid of its own metrics
+                obj = _objective(objective, weights,
+                                 lambda: {m: float(np.median(v)) for m, v in metrics.items()})
+            blist, notes = space_table.resolve(specs)
+            best = best_on_grid(metrics, grid, obj, blist, seconds=time.perf_counter() - t0)
+            col, acc = best.index, best.accelerator
     else:
         if specs:
             raise HDXError("budgets apply to accel='grid' only (--accel grid); drop them or search the grid")
@@ -235,7 +248,13 @@ class _SpaceTable:
 
     def __call__(self) -> CostTable:
         from hdx.cost.table import CostTable
+        from hdx.space.accelerator import MAX_GRID
 
+        if len(self.grid) > MAX_GRID:
+            raise HDXError(f"relative budgets (e.g. latency<=p20) and the weighted objective need the cost "
+                           f"table of the space on the grid, and '{self.grid.name}' has {len(self.grid)} "
+                           f"designs (at most {MAX_GRID}): give absolute budgets (e.g. latency<=2ms) and "
+                           f"objective edap, latency, energy or area")
         if self._table is None:
             self._table = CostTable.build(self.net, self.grid, self.model)
         return self._table
@@ -262,10 +281,11 @@ def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, f
                      accel_space: str = "eyeriss_like", backend: str = "analytical", require: bool = True
                      ) -> BestAccelerator:
     """The accelerator of ``accel_space`` minimising ``objective`` for ``arch`` under the hard ``budgets``
-    (exhaustive). ``require=False`` returns the closest design (``choice.feasible`` False) instead of
-    raising when nothing fits. Returns a :class:`~hdx.cost.grid.BestAccelerator`."""
+    (exact: every design evaluated, or for a space larger than one cost table an exact branch and bound,
+    :mod:`hdx.cost.hwsearch`, whose counts are in ``.search``). ``require=False`` returns the closest
+    design (``choice.feasible`` False) instead of raising when nothing fits. Returns a
+    :class:`~hdx.cost.grid.BestAccelerator`."""
     from hdx.cost import get_cost_model
-    from hdx.cost.grid import best_for_layers
     from hdx.space.accelerator import AcceleratorSpace
     from hdx.space.network import NetworkSpace
     from hdx.workload import LayerTable
@@ -277,6 +297,18 @@ def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, f
     obj = _objective(objective, weights, lambda: space_table().reference())
     layers = LayerTable(net.layers(net.parse_arch(arch)))
     blist, _ = space_table.resolve(parse_budget_specs(budgets))
+    return _best(model, layers, grid, obj, blist, require)
+
+
+def _best(model: CostModel, layers: LayerTable, grid: AcceleratorSpace, obj: Objective, blist: list[Budget],
+          require: bool) -> BestAccelerator:
+    """The best design: one cost-model call over a grid that fits one table, else hdx.cost.hwsearch."""
+    from hdx.cost.grid import best_for_layers
+    from hdx.cost.hwsearch import best_accelerator as search_space
+    from hdx.space.accelerator import MAX_GRID
+
+    if len(grid) > MAX_GRID:
+        return search_space(model, layers, grid, obj, blist, require=require)
     return best_for_layers(model, layers, grid, obj, blist, require=require)[0]
 
 

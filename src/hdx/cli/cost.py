@@ -102,6 +102,12 @@ def _print_tables(out: dict, grid_name: str) -> None:
     if "best" in out:
         b = out["best"]
         lim = ", ".join(b["budgets"]) or "none"
-        console.print(f"best of {out['evaluated']} accelerators of grid '{grid_name}' by {b['objective']} "
-                      f"(budgets: {lim}; {b['n_feasible']} feasible): [bold]{b['accelerator']}[/bold]  "
+        if "search" in b:  # a space beyond one table, searched exactly (hdx.cost.hwsearch)
+            s = b["search"]
+            how = (f"{s['designs']} designs of space '{grid_name}' by {s['method']} ({s['pruned_budget']} "
+                   f"pruned by a budget bound, {s['pruned_bound']} by the objective bound, {s['evaluated']} "
+                   f"evaluated)")
+        else:
+            how = f"{out['evaluated']} accelerators of grid '{grid_name}' ({b['n_feasible']} feasible)"
+        console.print(f"best of {how} by {b['objective']} (budgets: {lim}): [bold]{b['accelerator']}[/bold]  "
                       f"objective {b['objective_value']:.4g}  ({out['seconds'] * 1e3:.1f} ms)")

@@ -39,6 +39,8 @@ class BestAccelerator:
     evaluated: int
     seconds: float
     budgets: list[str] = field(default_factory=list)
+    #: how a space too large for one table was searched (hdx.cost.hwsearch.SearchStats as a dict)
+    search: dict | None = None
 
     @property
     def index(self) -> int:
@@ -49,7 +51,8 @@ class BestAccelerator:
         return {"accelerator": str(self.accelerator), "index": c.index, "latency_ms": c.metrics["latency"],
                 "energy_mj": c.metrics["energy"], "area_mm2": c.metrics["area"], "objective": self.objective,
                 "objective_value": c.objective_value, "feasible": c.feasible, "n_feasible": c.n_feasible,
-                "budgets": list(self.budgets), "checks": [k.model_dump() for k in c.checks]}
+                "budgets": list(self.budgets), "checks": [k.model_dump() for k in c.checks],
+                **({"search": self.search} if self.search is not None else {})}
 
 
 def metrics_from_costs(costs: LayerCosts) -> dict[str, np.ndarray]:

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from hdx.budgets import Budget
 from hdx.cost.base import CostModel, check_finite
-from hdx.cost.feasibility import Choice, checks, explain_infeasible, feasible_mask, worst_ratio
+from hdx.cost.feasibility import Choice, checks, feasible_mask, worst_ratio
+from hdx.cost.grid import BestAccelerator
 from hdx.errors import HDXError
 from hdx.metrics import METRICS, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
 from hdx.space.accelerator import AcceleratorSpace, AccelTable
@@ -197,16 +198,10 @@ def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objecti
     stats = SearchStats("branch and bound", len(space))
     keep_j: list[np.ndarray] = []
     keep_i: list[np.ndarray] = []
-    closest: tuple[float, int] | None = None  # (worst bound ratio, index): a design to report if none fits
     for lo, hi in _slices(space, bounds.n_mem):
         idx, m = bounds.slice(lo, hi)
         stats.bounded += idx.size
         ok = feasible_mask(m, hard)
-        if not ok.all():
-            r = worst_ratio(m, hard)
-            j = int(np.argmin(r))
-            if closest is None or r[j] < closest[0]:
-                closest = (float(r[j]), int(idx[j]))
         stats.pruned_budget += int((~ok).sum())
         jb = np.asarray(objective.of(m), dtype=np.float64)
         live = ok & (inc.cutoff > jb)
@@ -234,11 +229,29 @@ def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objecti
         stats.evaluated += take.size
         pos += BATCH
     stats.pruned_bound = stats.bounded - stats.pruned_budget - stats.evaluated
-    if not inc.feasible and closest is not None and inc.index < 0:
-        inc.offer(np.array([closest[1]]), _metrics(model, layers, space.table_of(np.array([closest[1]]))))
-        stats.evaluated += 1
+    if not inc.feasible and hard:
+        # nothing meets the budgets: the closest design (least worst ratio metric / limit), by the same
+        # search with that ratio as the objective (it is monotone in the metrics too)
+        near = branch_and_bound(model, layers, space, _WorstRatio(hard))
+        m1 = _metrics(model, layers, space.table_of(np.array([near.index])))
+        inc = _Incumbent(objective, hard)
+        inc.offer(np.array([near.index]), m1)
+        stats.evaluated += near.stats.evaluated + 1
     stats.seconds = time.perf_counter() - t0
     return SpaceBest(inc.index, inc.metrics, inc.value, inc.feasible, stats)
+
+
+class _WorstRatio:
+    """``max_i metric_i / limit_i`` over hard budgets, as an objective (for the closest design)."""
+
+    def __init__(self, budgets: Sequence[Budget]):
+        self.budgets = list(budgets)
+
+    def of(self, metrics: dict) -> np.ndarray:
+        return worst_ratio(metrics, self.budgets)
+
+    def __str__(self) -> str:
+        return "worst budget ratio"
 
 
 def _merge(js: list[np.ndarray], ix: list[np.ndarray], cutoff: float) -> tuple[list, list]:
@@ -278,18 +291,30 @@ def best_in_space(model, layers: LayerTable, space: AcceleratorSpace, objective:
     return enumerate_space(model, layers, space, objective, budgets)
 
 
-def choice_of(best: SpaceBest, budgets: Sequence[Budget]) -> Choice:
-    """The :class:`~hdx.cost.feasibility.Choice` record of a search's result."""
-    return Choice(best.index, best.feasible, -1, dict(best.metrics), best.objective_value,
-                  checks({m: np.array([v]) for m, v in best.metrics.items()}, 0, budgets))
+def best_accelerator(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
+                     budgets: Sequence[Budget] = (), *, require: bool = True, method: str = "auto"
+                     ) -> BestAccelerator:
+    """:func:`best_in_space` as a :class:`~hdx.cost.grid.BestAccelerator` (what ``hdx cost --accel
+    grid`` and :func:`hdx.best_accelerator` report); ``require``: a one-line error when no design meets
+    the hard budgets, else the closest design with ``choice.feasible`` False. ``n_feasible`` is -1: a
+    search that prunes does not count the feasible designs."""
+    best = best_in_space(model, layers, space, objective, budgets, method=method)
+    if require:
+        require_found(best, space, budgets)
+    choice = Choice(best.index, best.feasible, -1, dict(best.metrics), best.objective_value,
+                    checks({m: np.array([v]) for m, v in best.metrics.items()}, 0, budgets))
+    s = best.stats
+    return BestAccelerator(space[best.index], choice, str(objective), s.evaluated, s.seconds,
+                           [b.text() for b in budgets], search=asdict(s))
 
 
-def require_found(best: SpaceBest, space: AcceleratorSpace, layers: LayerTable, model, budgets) -> None:
+def require_found(best: SpaceBest, space: AcceleratorSpace, budgets: Sequence[Budget]) -> None:
     """A one-line error when no design of ``space`` meets the hard budgets (naming the closest)."""
     if best.feasible:
         return
-    m = {k: np.array([v]) for k, v in best.metrics.items()}
-    why = explain_infeasible(m, [b for b in budgets if b.hard], labels=lambda _: str(space[best.index]))
-    raise HDXError(f"no accelerator of the space meets the budget (closest: {space[best.index]}): {why}; "
-                   f"relax the budget")
+    hard = [b for b in budgets if b.hard]
+    has = ", ".join(f"{b.metric} {best.metrics[b.metric]:.4g} {b.unit}" for b in hard)
+    raise HDXError(f"no accelerator of space '{space.name}' meets {', '.join(b.text() for b in hard)}: the "
+                   f"closest ({space[best.index]}, least worst ratio value/limit) has {has}; relax the "
+                   f"budget")
 
