@@ -92,6 +92,15 @@ class DesignCost(TypedDict):
     area_mm2: float
 
 
+class FrontDesign(TypedDict):
+    """One design of a Pareto front (``pareto=True``): ms, mJ, mm²."""
+
+    accelerator: str
+    latency_ms: float
+    energy_mj: float
+    area_mm2: float
+
+
 @dataclass
 class CostReport:
     """Costs of one network on one accelerator (per layer and total), and with ``accel="grid"`` the
@@ -105,6 +114,9 @@ class CostReport:
     total: TotalCost
     best: BestAccelerator | None = None  # with accel="grid"
     designs: list[DesignCost] | None = None
+    #: with pareto=True: the latency–energy–area Pareto front under the budgets, and how it was found
+    pareto: list[FrontDesign] | None = None
+    pareto_search: dict | None = None
     seconds: float = 0.0
     grid_name: str = ""
     notes: list[str] = field(default_factory=list)  # what each relative budget (latency<=p20) resolved to
@@ -119,6 +131,9 @@ class CostReport:
                        seconds=self.seconds)
         if self.designs is not None:
             out["designs"] = self.designs
+        if self.pareto is not None:
+            out["pareto"] = self.pareto
+            out["pareto_search"] = self.pareto_search
         return out
 
 
@@ -126,7 +141,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
          objective: str = "edap", weights: dict[str, float] | None = None,
          budgets: str | Sequence[str | Budget] | None = None, backend: str = "analytical",
          space: str = "dance_cifar10", accel_space: str = "eyeriss_like", explain: bool = False,
-         all_designs: bool = False) -> CostReport:
+         all_designs: bool = False, pareto: bool = False) -> CostReport:
     """Per-layer and total latency (cycles, ms), energy (pJ) and area (mm²) of a network on ``accel``.
 
     The network: ``arch`` (one op per searchable layer of ``space``) or ``onnx`` (the path of an ONNX
@@ -152,6 +167,8 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     grid_mode = accel.strip().lower() == "grid"
     if all_designs and not grid_mode:
         raise HDXError("all_designs (--all) lists the designs of the grid: use it with accel='grid'")
+    if pareto and not grid_mode:
+        raise HDXError("pareto (--pareto) is the front of the grid: use it with accel='grid'")
     if (arch is None) == (onnx is None):
         raise HDXError("give exactly one of arch (--arch, a network of the space) or onnx "
                        "(--onnx MODEL.onnx)")
@@ -234,8 +251,20 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                     "latency_ms": float(cycles_to_ms(lat[j], costs.clock_mhz)), "energy_pj": float(en[j]),
                     "energy_mj": float(pj_to_mj(en[j])), "area_mm2": float(np.broadcast_to(ar, lat.shape)[j])}
                    for j in range(len(grid))]
+    front: list[FrontDesign] | None = None
+    front_search: dict | None = None
+    if pareto:
+        from dataclasses import asdict
+
+        from hdx.cost.hwsearch import pareto_front
+
+        f = pareto_front(model, table, grid, blist)
+        front = [{"accelerator": str(grid[int(j)]), "latency_ms": float(f.metrics["latency"][n]),
+                  "energy_mj": float(f.metrics["energy"][n]), "area_mm2": float(f.metrics["area"][n])}
+                 for n, j in enumerate(f.index)]
+        front_search = asdict(f.stats)
     return CostReport(name, str(acc), backend, getattr(model, "name", backend), rows, total, best,
-                      designs, seconds, grid.name, notes)
+                      designs, front, front_search, seconds, grid.name, notes)
 
 
 class _SpaceTable:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hdx.budgets import Budget
 from hdx.cost import hwsearch
 from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.feasibility import feasible_mask
 from hdx.cost.hwsearch import _Bounds, branch_and_bound, enumerate_space
 from hdx.errors import HDXError
 from hdx.metrics import Objective
@@ -147,3 +148,38 @@ def test_more_glb_bandwidth_never_slower():
         accs = [Accelerator(12, 8, 64, df, 64, bw) for bw in (1, 2, 4, 8, 16, 32, 64, 128)]
         lat = model.evaluate(layers, AccelTable.from_accels(accs)).latency_cycles.sum(0)
         assert np.all(lat[1:] <= lat[:-1] * (1 + 1e-6)), (df, lat)
+
+
+@pytest.mark.parametrize("seed,with_budget", [(12, False), (13, True)])
+def test_pareto_front_with_bounds_is_the_enumerated_front(seed, with_budget):
+    space = _space()
+    model = AnalyticalModel(space.hardware)
+    layers = _network(seed)
+    m = hwsearch._metrics(model, layers, space.table)
+    budgets = [Budget("latency", float(np.quantile(m["latency"], 0.3)))] if with_budget else []
+    f = hwsearch.pareto_front(model, layers, space, budgets)
+    ok = feasible_mask(m, budgets)
+    pts = np.stack([m[k] for k in ("latency", "energy", "area")], 1)
+    idx = np.nonzero(ok)[0]
+    truth = idx[hwsearch._nondominated(pts[ok])]
+    assert set(f.index.tolist()) == set(truth.tolist())
+    assert f.stats.evaluated < len(space)
+    # every front design: no other feasible design is at least as good in all three metrics and better in one
+    for j in f.index[:20]:
+        p = pts[j]
+        better = ok & (pts <= p).all(1) & (pts < p).any(1)
+        assert not better.any()
+
+
+def test_nondominated_against_brute_force():
+    rng = np.random.default_rng(0)
+    p = np.round(rng.uniform(size=(700, 3)), 2)  # ties included
+    keep = hwsearch._nondominated(p)
+    for i in range(len(p)):
+        dominated = ((p <= p[i]).all(1) & (p < p[i]).any(1)).any()
+        dup_before = ((p == p[i]).all(1) & (np.arange(len(p)) != i)).any()
+        if dominated:
+            assert not keep[i]
+        elif not dup_before:
+            assert keep[i]
+    assert len(np.unique(p[keep], axis=0)) == keep.sum()

@@ -44,6 +44,8 @@ def cost_cmd(
                                  "(analytical backend)."),
     all_designs: bool = typer.Option(False, "--all", help="With --accel grid: also list every design of the "
                                      "grid (latency, energy, area; JSON key 'designs')."),
+    pareto: bool = typer.Option(False, "--pareto", help="With --accel grid: also the latency-energy-area "
+                                "Pareto front of the space under the budgets (exact; JSON key 'pareto')."),
 ) -> None:
     """Per-layer and total latency, energy and area; with --accel grid, the best accelerator."""
     from hdx.api import cost
@@ -62,7 +64,7 @@ def cost_cmd(
         raise HDXError("give exactly one of --arch (a network of the space) or --onnx MODEL.onnx")
     report = cost(arch=arch, onnx=onnx, accel=accel, objective=objective, weights=parse_weights(weights),
                   budgets=budget, backend=backend, space=space, accel_space=accel_space, explain=explain,
-                  all_designs=all_designs)
+                  all_designs=all_designs, pareto=pareto)
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
     out = report.to_dict()
@@ -72,6 +74,24 @@ def cost_cmd(
         typer.echo(dumps_json(out))
         return
     _print_tables(out, report.grid_name)
+
+
+def _print_front(console, front: list[dict], s: dict, rows: int = 40) -> None:
+    from rich.table import Table
+
+    how = (f"{s['designs']} designs, {s['evaluated']} evaluated exactly ({s['pruned_budget']} pruned by a "
+           f"budget bound, {s['pruned_bound']} dominated by their bounds), {s['seconds']:.1f} s")
+    t = Table(title=f"Pareto front: {len(front)} designs (latency, energy, area; {how})")
+    for c in ("accelerator", "latency ms", "energy mJ", "area mm²"):
+        t.add_column(c, justify="left" if c == "accelerator" else "right")
+    pick = range(len(front)) if len(front) <= rows else sorted({round(i * (len(front) - 1) / (rows - 1))
+                                                                for i in range(rows)})
+    for i in pick:
+        d = front[i]
+        t.add_row(d["accelerator"], f"{d['latency_ms']:.4f}", f"{d['energy_mj']:.5f}", f"{d['area_mm2']:.4f}")
+    console.print(t)
+    if len(front) > rows:
+        console.print(f"{rows} of {len(front)} front designs shown, evenly by latency (all in --json)")
 
 
 def _print_tables(out: dict, grid_name: str) -> None:
@@ -97,6 +117,8 @@ def _print_tables(out: dict, grid_name: str) -> None:
                       + " (static: leakage power x latency)")
     if "designs" in out:
         console.print(f"{len(out['designs'])} designs listed (use --json to read them)")
+    if "pareto" in out:
+        _print_front(console, out["pareto"], out["pareto_search"])
     console.print(f"area {tot['area_mm2']:.4f} mm²   latency {tot['latency_ms']:.4f} ms   "
                   f"energy {tot['energy_pj'] * 1e-9:.5f} mJ")
     if "best" in out:

@@ -291,6 +291,98 @@ def best_in_space(model, layers: LayerTable, space: AcceleratorSpace, objective:
     return enumerate_space(model, layers, space, objective, budgets)
 
 
+@dataclass
+class Front:
+    """The latency–energy–area Pareto front of a space for one network under hard budgets: grid indices
+    and metrics (ms, mJ, mm², each [F], sorted by latency), and the search's statistics."""
+
+    index: np.ndarray
+    metrics: dict[str, np.ndarray]
+    stats: SearchStats
+
+
+def _nondominated(p: np.ndarray) -> np.ndarray:
+    """Mask of the rows of ``p`` ([N, 3], lower is better) that no other row dominates (≤ in every
+    column, < in one; of equal rows the first is kept)."""
+    order = np.lexsort(p.T[::-1])
+    keep = np.zeros(len(p), dtype=bool)
+    front = np.empty((0, p.shape[1]))
+    for lo in range(0, len(order), 512):
+        blk = order[lo:lo + 512]
+        q = p[blk]
+        dom = (front[None, :, :] <= q[:, None, :]).all(-1).any(-1) if len(front) else np.zeros(len(q), bool)
+        # within the block: sorted, so only an earlier row can dominate (or equal) a later one, and a
+        # dominated dominator is itself dominated by a kept row (transitivity): any earlier row counts
+        le = (q[None, :, :] <= q[:, None, :]).all(-1) & np.tri(len(q), k=-1, dtype=bool)
+        ok = ~dom & ~le.any(-1)
+        keep[blk[ok]] = True
+        front = np.concatenate([front, q[ok]])
+    return keep
+
+
+def pareto_front(model, layers: LayerTable, space: AcceleratorSpace, budgets: Sequence[Budget] = ()) -> Front:
+    """Every design of ``space`` that meets the hard ``budgets`` and that no other such design beats in
+    latency, energy and area together. A space that fits one table is evaluated whole; a larger one
+    with the analytical model's bounds: a design whose lower-bound vector (latency, energy, area) is
+    already matched or beaten by a front design cannot be on the front, so only the others are
+    evaluated, most promising first (exact: the bounds never exceed the costs)."""
+    t0 = time.perf_counter()
+    hard = [b for b in budgets if b.hard]
+    stats = SearchStats("enumeration" if not hasattr(model, "mapping_bounds") else "bounds", len(space))
+    if not hasattr(model, "mapping_bounds"):
+        idx_all, met = [], []
+        for lo in range(0, len(space), SLICE_DESIGNS):
+            idx = np.arange(lo, min(len(space), lo + SLICE_DESIGNS), dtype=np.int64)
+            m = _metrics(model, layers, space.table_of(idx))
+            ok = feasible_mask(m, hard)
+            idx_all.append(idx[ok])
+            met.append(np.stack([m[k][ok] for k in METRICS], 1))
+            stats.evaluated += idx.size
+        ix, pts = np.concatenate(idx_all), np.concatenate(met)
+    else:
+        bounds = _Bounds(model, layers, space)
+        lb_i, lb_p = [], []
+        for lo, hi in _slices(space, bounds.n_mem):
+            idx, m = bounds.slice(lo, hi)
+            stats.bounded += idx.size
+            ok = feasible_mask(m, hard)
+            stats.pruned_budget += int((~ok).sum())
+            # every bound is kept: a design whose bound another design's *bound* dominates may still
+            # be on the front; designs are pruned only against evaluated front designs below
+            lb_i.append(idx[ok])
+            lb_p.append(np.stack([m[k][ok] for k in METRICS], 1))
+        bi, bp = np.concatenate(lb_i), np.concatenate(lb_p)
+        order = np.argsort(np.prod(bp, axis=1), kind="stable")  # most promising (least EDAP bound) first
+        bi, bp = bi[order], bp[order]
+        front_i, front_p = np.empty(0, np.int64), np.empty((0, 3))
+        lo, step = 0, 64  # small batches first, while the front that prunes is still small
+        while lo < len(bi):
+            ci, cp = bi[lo:lo + step], bp[lo:lo + step]
+            lo, step = lo + step, min(step * 2, BATCH * 4)
+            if len(front_p):
+                dom = np.zeros(len(cp), bool)
+                for f in range(0, len(front_p), 2048):
+                    fp = front_p[f:f + 2048]
+                    dom |= (fp[None, :, :] <= cp[:, None, :]).all(-1).any(-1)
+                ci = ci[~dom]
+            if not len(ci):
+                continue
+            m = _metrics(model, layers, space.table_of(ci))
+            stats.evaluated += ci.size
+            ok = feasible_mask(m, hard)
+            cand_i = np.concatenate([front_i, ci[ok]])
+            cand_p = np.concatenate([front_p, np.stack([m[k][ok] for k in METRICS], 1)])
+            keep = _nondominated(cand_p)
+            front_i, front_p = cand_i[keep], cand_p[keep]
+        ix, pts = front_i, front_p
+        stats.pruned_bound = stats.bounded - stats.pruned_budget - stats.evaluated
+    keep = _nondominated(pts) if len(pts) else np.zeros(0, bool)
+    ix, pts = ix[keep], pts[keep]
+    order = np.lexsort(pts.T[::-1])
+    stats.seconds = time.perf_counter() - t0
+    return Front(ix[order], {k: pts[order, j] for j, k in enumerate(METRICS)}, stats)
+
+
 def best_accelerator(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
                      budgets: Sequence[Budget] = (), *, require: bool = True, method: str = "auto"
                      ) -> BestAccelerator:
