@@ -198,6 +198,8 @@ def test_fill_uses_budget_and_never_exceeds_it(small_setup, all_archs):
     ({"hw_lambda": 0.0, "budgets": ["latency<=2ms", "energy<=1mJ:soft"]}, "off"),
     ({"hw_lambda": 0.5, "budgets": ["latency<=2ms"], "fill": "grow"}, "grow"),
     ({"hw_lambda": 0.0, "budgets": ["latency<=2ms"], "fill": "off"}, "off"),
+    ({"hw_lambda": 0.0, "budgets": ["latency<=p50", "area<=p1"]}, "grow"),  # relative budgets, as the sweep
+    ({"hw_lambda": 0.0, "budgets": ["latency<=p50", "energy<=p20:soft"]}, "off"),
 ])
 def test_mode_rule(kw, mode):
     assert resolve_mode(SearchConfig(**kw)) == mode

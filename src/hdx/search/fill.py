@@ -162,9 +162,10 @@ def resolve_mode(cfg) -> str:
     search's loss is cross-entropy alone, i.e. ``hw_lambda`` 0 and no soft budget)."""
     if cfg.fill != "auto":
         return cfg.fill
-    from hdx.budgets import parse_budgets
+    from hdx.budgets import parse_budget_specs
 
-    ce_only = cfg.hw_lambda == 0 and all(b.hard for b in parse_budgets(cfg.budgets))
+    # relative budgets (area<=p1) count as they are: only hard or soft matters here
+    ce_only = cfg.hw_lambda == 0 and all(b.hard for b in parse_budget_specs(cfg.budgets))
     return "grow" if ce_only else "off"
 
 
