@@ -197,3 +197,27 @@ def test_timeloop_rs_has_the_cost_models_three_pads():
     assert targets["ifmap_spad"]["keep"] == ["Inputs"] and targets["psum_spad"]["keep"] == ["Outputs"]
     assert targets["weights_spad"]["bypass"] == ["Inputs", "Outputs"]
     assert "system.PE.psum_spad" in {t["name"] for t in ert(acc, hw)["ERT"]["tables"]}
+
+
+@pytest.mark.parametrize("bw", [None, 4.0, 64.0])
+def test_exports_carry_the_designs_own_glb_bandwidth(bw):
+    """A design's GLB bandwidth (bw=) reaches both exports: the port width and the per-word energy the
+    analytical model charges (its GLB at that access width)."""
+    from hdx.cost.analytical import AnalyticalModel
+    from hdx.cost.tech import load_tech
+    from hdx.cost.zigzag.translate import accelerator_data, tech_for
+    from hdx.export.timeloop import _dump, architecture, loader
+    from hdx.space.accelerator import Accelerator, AccelTable, HardwareParams
+
+    hw = HardwareParams()
+    acc = Accelerator(8, 8, 64, "ws", 256, bw)
+    want_bw = bw if bw is not None else hw.glb_words_per_cycle
+    e_model = float(AnalyticalModel(hw).glb_energy_pj(AccelTable.from_accels([acc]))[0])
+    glb = {n["name"]: n.get("attributes", {}) for n in
+           yaml.load(_dump(architecture(acc, hw)), Loader=loader())["architecture"]["nodes"]}["glb"]
+    assert glb["read_bandwidth"] == want_bw and glb["width"] == int(want_bw * hw.word_bits)
+    assert glb["read_energy"] == pytest.approx(e_model)
+    zz = tech_for(load_tech(hw.tech), hw, acc)
+    assert zz.glb_pj == pytest.approx(e_model)
+    ports = accelerator_data(acc, hw, zz)
+    assert str(int(want_bw * hw.word_bits)) in str(ports)

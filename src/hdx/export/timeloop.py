@@ -87,7 +87,8 @@ def energies(acc: Accelerator, hardware: HardwareParams) -> dict[str, float]:
 
     t = load_tech(hardware.tech)
     wb = hardware.word_bits
-    return {"DRAM": float(t.dram_energy_pj(wb)), "glb": float(t.sram_energy_pj(acc.glb_bytes, wb)),
+    glb = float(t.sram_energy_pj(acc.glb_bytes, wb, width_words=acc.bw(hardware)))  # at its access width
+    return {"DRAM": float(t.dram_energy_pj(wb)), "glb": glb,
             **{name: float(t.sram_energy_pj(nbytes, wb)) for name, _, nbytes in pe_buffers(acc, hardware)},
             "mac": float(t.mac_energy_pj(wb))}
 
