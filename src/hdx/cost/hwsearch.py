@@ -39,7 +39,7 @@ import numpy as np
 from hdx.budgets import Budget
 from hdx.cost.base import CostModel, check_finite
 from hdx.cost.feasibility import Choice, checks, feasible_mask, worst_ratio
-from hdx.cost.grid import BestAccelerator
+from hdx.cost.grid import BestAccelerator, metrics_from_costs
 from hdx.errors import HDXError
 from hdx.metrics import METRICS, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
 from hdx.space.accelerator import AcceleratorSpace, AccelTable
@@ -84,11 +84,7 @@ class SpaceBest:
 
 def _metrics(model: CostModel, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
     name = getattr(model, "name", "cost model")
-    costs = check_finite(model.evaluate(layers, accels), layers, accels, model=name)
-    net = costs.network()
-    lat = cycles_to_ms(np.asarray(net.latency_cycles, dtype=np.float64), float(costs.clock_mhz))
-    return {"latency": lat, "energy": pj_to_mj(np.asarray(net.energy_total_pj, dtype=np.float64)),
-            "area": np.broadcast_to(um2_to_mm2(np.asarray(net.area_total_um2, dtype=np.float64)), lat.shape)}
+    return metrics_from_costs(check_finite(model.evaluate(layers, accels), layers, accels, model=name))
 
 
 class _Incumbent:
