@@ -16,6 +16,11 @@ table with three parts, over random networks of the CIFAR-10 space, each with ra
     ``--trials``; the EDAP ratio of each to the optimum (DOSA reports 2.80× over random search for its
     gradient search) and the fraction that found a feasible design.
 (c) **Speed**: seconds per network of branch and bound on the full space under budgets (goal ≤ 5 s).
+(d) **Pareto front** (``--pareto-networks``, default 3): the exact latency–energy–area front of the full
+    space under the budgets (``hwsearch.pareto_front``) against NSGA-II (Optuna, three objectives, the
+    budgets as constraints, ``--trials``) and random search given as many evaluations as the exact front
+    used: the hypervolume of each one's feasible non-dominated designs as a fraction of the exact front's
+    (reference point 1.1 × the front's worst value per metric).
 
 Random networks and budgets come from ``--seed`` (default 5, not a seed the search was developed on).
 """
@@ -30,7 +35,14 @@ import numpy as np
 from hdx.budgets import Budget
 from hdx.cost.analytical import AnalyticalModel
 from hdx.cost.feasibility import feasible_mask
-from hdx.cost.hwsearch import SLICE_DESIGNS, _metrics, branch_and_bound, enumerate_space
+from hdx.cost.hwsearch import (
+    SLICE_DESIGNS,
+    _metrics,
+    _nondominated,
+    branch_and_bound,
+    enumerate_space,
+    pareto_front,
+)
 from hdx.metrics import Objective
 from hdx.space.accelerator import AcceleratorSpace, AcceleratorSpaceConfig
 from hdx.space.network import NetworkSpace
@@ -92,11 +104,69 @@ def tpe_search(model, layers, space, budgets, n: int, seed: int) -> float:
     return min(vals) if vals else np.inf
 
 
+def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
+    """Exact hypervolume dominated by ``points`` ([N, 3], minimised) up to ``ref``: slabs along the third
+    metric, each the 2-D staircase area of the points below it."""
+    p = points[(points < ref).all(1)]
+    if not len(p):
+        return 0.0
+    p = p[np.argsort(p[:, 2])]
+    vol = 0.0
+    for i in range(len(p)):
+        top = p[i + 1, 2] if i + 1 < len(p) else ref[2]
+        if top <= p[i, 2]:
+            continue
+        q = p[: i + 1, :2]
+        q = q[np.argsort(q[:, 0])]
+        area, best_y = 0.0, ref[1]
+        for j in range(len(q)):  # staircase: x ascending, keep the lowest y so far
+            x_next = q[j + 1, 0] if j + 1 < len(q) else ref[0]
+            best_y = min(best_y, q[j, 1])
+            area += (x_next - q[j, 0]) * (ref[1] - best_y)
+        vol += area * (top - p[i, 2])
+    return vol
+
+
+def nsga2_front(model, layers, space, budgets, n: int, seed: int) -> np.ndarray:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    kv = space.knob_values
+    study = optuna.create_study(directions=["minimize"] * 3, sampler=optuna.samplers.NSGAIISampler(seed=seed))
+    pts = []
+
+    def objective(trial):
+        ki = [trial.suggest_int(k, 0, len(kv[k]) - 1) if len(kv[k]) > 1 else 0 for k in kv]
+        m = _metrics(model, layers, space.table_of(space.index_of_knobs(np.array([ki]))))
+        for b in budgets:
+            trial.set_constraint(b.metric, float(m[b.metric][0] / b.limit - 1))
+        vals = [float(m[k][0]) for k in ("latency", "energy", "area")]
+        if feasible_mask(m, budgets)[0]:
+            pts.append(vals)
+        return vals
+
+    study.optimize(objective, n_trials=n)
+    return np.array(pts).reshape(-1, 3)
+
+
+def random_front(model, layers, space, budgets, n: int, rng) -> np.ndarray:
+    pts = []
+    for lo in range(0, n, SLICE_DESIGNS):
+        idx = rng.integers(0, len(space), size=min(SLICE_DESIGNS, n - lo))
+        m = _metrics(model, layers, space.table_of(idx))
+        ok = feasible_mask(m, budgets)
+        p = np.stack([m[k][ok] for k in ("latency", "energy", "area")], 1)
+        pts.append(p[_nondominated(p)] if len(p) else p)
+    return np.concatenate(pts) if pts else np.empty((0, 3))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--networks", type=int, default=50)
     ap.add_argument("--optuna-networks", type=int, default=10, help="networks of part (b) (TPE is slow)")
+    ap.add_argument("--parts", default="abcd", help="which parts to run (default all: abcd)")
     ap.add_argument("--trials", type=int, default=1000, help="TPE and random trials of part (b)")
+    ap.add_argument("--pareto-networks", type=int, default=3, help="networks of part (d)")
     ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args()
     net = NetworkSpace.load()
@@ -110,9 +180,12 @@ def main() -> None:
           f"designs; {args.networks} random networks of '{net.name}' (seed {args.seed}), random budgets; "
           f"objective edap")
 
-    # (a) exactness against enumeration
+    cores = len(full) // (len(full.knob_values["glb_kib"]) * len(full.knob_values["glb_bw"]))
+
+    # (a) exactness against enumeration (each part draws its budgets from its own generator)
     gaps, agree, t_en, t_bb, n_eval, rows = [], 0, [], [], [], []
-    for i, layers in enumerate(nets):
+    rng = np.random.default_rng(args.seed + 1)
+    for i, layers in enumerate(nets if "a" in args.parts else []):
         budgets = random_budgets(rng, _metrics(model, layers, sub.table_of(probe % len(sub))))
         t0 = time.perf_counter()
         e = enumerate_space(model, layers, sub, EDAP, budgets)
@@ -128,14 +201,14 @@ def main() -> None:
               f"gap {gaps[-1]:+.2e}  enum {t_en[-1]:.1f} s  b&b {t_bb[-1]:.2f} s ({n_eval[-1]} evaluated)",
               flush=True)
     g = np.asarray(gaps)
-    within = float(np.mean(g <= 0.01))
+    within = float(np.mean(g <= 0.01)) if len(g) else np.nan
 
     # (b) against random search and TPE on the full space
     cmp_rows = []
-    for i, layers in enumerate(nets[:args.optuna_networks]):
+    rng = np.random.default_rng(args.seed + 2)
+    for i, layers in enumerate(nets[:args.optuna_networks] if "b" in args.parts else []):
         budgets = random_budgets(rng, _metrics(model, layers, full.table_of(probe)))
         b = branch_and_bound(model, layers, full, EDAP, budgets)
-        cores = len(full) // (len(full.knob_values["glb_kib"]) * len(full.knob_values["glb_bw"]))
         n_bb = cores + b.stats.evaluated
         r_same = random_search(model, layers, full, budgets, n_bb, np.random.default_rng(i))
         r_few = random_search(model, layers, full, budgets, args.trials, np.random.default_rng(100 + i))
@@ -155,22 +228,48 @@ def main() -> None:
 
     # (c) speed on the full space
     secs = []
-    for layers in nets:
+    rng = np.random.default_rng(args.seed + 3)
+    for layers in nets if "c" in args.parts else []:
         budgets = random_budgets(rng, _metrics(model, layers, full.table_of(probe)))
         secs.append(branch_and_bound(model, layers, full, EDAP, budgets).stats.seconds)
+
+    # (d) the Pareto front: exact against NSGA-II and random search
+    hv_rows = []
+    rng = np.random.default_rng(args.seed + 4)
+    for i, layers in enumerate(nets[:args.pareto_networks] if "d" in args.parts else []):
+        budgets = random_budgets(rng, _metrics(model, layers, full.table_of(probe)))
+        f = pareto_front(model, layers, full, budgets)
+        exact = np.stack([f.metrics[k] for k in ("latency", "energy", "area")], 1)
+        if not len(exact):
+            continue
+        ref = exact.max(0) * 1.1
+        n_ex = f.stats.evaluated + cores  # its exact evaluations and one relaxed run per core
+        hv = hypervolume(exact, ref)
+        rnd = random_front(model, layers, full, budgets, n_ex, np.random.default_rng(200 + i))
+        try:
+            nsga = nsga2_front(model, layers, full, budgets, args.trials, seed=i)
+        except ImportError:
+            nsga = None
+        r_hv = hypervolume(rnd, ref) / hv
+        n_hv = hypervolume(nsga, ref) / hv if nsga is not None else np.nan
+        hv_rows.append((len(exact), n_ex, f.stats.seconds, r_hv, n_hv))
+        print(f"  (d) network {i:2d} budgets {', '.join(x.text() for x in budgets) or 'none':34s} exact "
+              f"front {len(exact)} designs ({n_ex} evaluations, {f.stats.seconds:.0f} s); hypervolume vs "
+              f"exact: random x{n_ex} {r_hv:.3f}, NSGA-II x{args.trials} {n_hv:.3f}", flush=True)
 
     print()
     print("Accelerator search at scale (objective EDAP, hard budgets; ratios are found / optimum)")
     print(f"{'part':48} {'value':>30}  goal")
     print("-" * 92)
-    print(f"{'(a) b&b = enumerated optimum (gap <= 1 %)':48} {f'{within:.0%} of {len(g)}':>30}  >= 95 %")
-    fin = g[np.isfinite(g)]
-    print(f"{'(a) EDAP gap median / max':48} {f'{np.median(fin):.2e} / {fin.max():.2e}':>30}")
-    print(f"{'(a) feasibility agrees':48} {f'{agree}/{len(g)}':>30}")
-    print(f"{'(a) seconds: enumeration / b&b (median)':48} "
-          f"{f'{np.median(t_en):.2f} / {np.median(t_bb):.2f}':>30}")
-    ev = f"{np.median(n_eval):.0f} of {len(sub)}"
-    print(f"{'(a) designs evaluated exactly by b&b (median)':48} {ev:>30}")
+    if len(g):
+        print(f"{'(a) b&b = enumerated optimum (gap <= 1 %)':48} {f'{within:.0%} of {len(g)}':>30}  >= 95 %")
+        fin = g[np.isfinite(g)]
+        print(f"{'(a) EDAP gap median / max':48} {f'{np.median(fin):.2e} / {fin.max():.2e}':>30}")
+        print(f"{'(a) feasibility agrees':48} {f'{agree}/{len(g)}':>30}")
+        print(f"{'(a) seconds: enumeration / b&b (median)':48} "
+              f"{f'{np.median(t_en):.2f} / {np.median(t_bb):.2f}':>30}")
+        ev = f"{np.median(n_eval):.0f} of {len(sub)}"
+        print(f"{'(a) designs evaluated exactly by b&b (median)':48} {ev:>30}")
     if cmp_rows:
         c = np.array([r[:4] for r in cmp_rows], dtype=float)
         ok = np.isfinite(c[:, 0])
@@ -184,8 +283,17 @@ def main() -> None:
         print(f"{'(b) TPE (Optuna), ' + str(args.trials) + ' evaluations':48} {fmt(ratio(3)):>30}  "
               f"({np.nanmedian([r[6] for r in cmp_rows]):.0f} s each)")
         print(f"{'(b) b&b seconds (median)':48} {np.median([r[5] for r in cmp_rows]):>30.2f}")
-    print(f"{'(c) b&b seconds per network, full space (median / max)':48} "
-          f"{f'{np.median(secs):.2f} / {np.max(secs):.2f}':>30}  <= 5 s")
+    if secs:
+        print(f"{'(c) b&b seconds per network, full space (median / max)':48} "
+              f"{f'{np.median(secs):.2f} / {np.max(secs):.2f}':>30}  <= 5 s")
+    if hv_rows:
+        h = np.array(hv_rows, dtype=float)
+        print(f"{'(d) exact front: designs / evaluations / s (median)':48} "
+              f"{f'{np.median(h[:, 0]):.0f} / {np.median(h[:, 1]):.0f} / {np.median(h[:, 2]):.0f}':>30}")
+        print(f"{'(d) hypervolume / exact: random, same evaluations':48} "
+              f"{f'{np.median(h[:, 3]):.3f} (min {h[:, 3].min():.3f})':>30}")
+        print(f"{'(d) hypervolume / exact: NSGA-II, ' + str(args.trials) + ' evaluations':48} "
+              f"{f'{np.nanmedian(h[:, 4]):.3f} (min {np.nanmin(h[:, 4]):.3f})':>30}")
 
 
 if __name__ == "__main__":
