@@ -140,7 +140,6 @@ class _Bounds:
         self.glb_max = max(kv["glb_kib"]) * 1024
         bws = [b for b in kv["glb_bw"] if b is not None]
         self.bw_max = max(bws) if bws else 0.0
-        self._dram_cache: dict[tuple, np.ndarray] = {}
 
     def slice(self, core_lo: int, core_hi: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Grid indices of the designs of cores ``core_lo..core_hi-1`` and their bounds (ms, mJ, mm²)."""
@@ -152,24 +151,20 @@ class _Bounds:
         relaxed = AccelTable(first.pe_x, first.pe_y, first.rf_bytes, first.dataflow,
                              np.full(n_core, self.glb_max), np.full(n_core, self.bw_max))
         b = self.model.mapping_bounds(self.layers, relaxed)                     # [L, cores]
-        dram = self._dram_words(acc)                                            # [L, designs]
-        lat = np.maximum(b["lb_cycles"][:, core_of], dram * self.cyc_per_word).sum(0)
+        # the DRAM words and the latency bound do not depend on the bandwidth: per (core, GLB size)
+        n_bw = len(self.space.knob_values["glb_bw"])
+        cg = acc[::n_bw]
+        dram = self.model.dram_words(self.layers, cg)                           # [L, cores x GLB sizes]
+        core_cg = core_of[::n_bw]
+        lat_cg = np.maximum(b["lb_cycles"][:, core_cg], dram * self.cyc_per_word).sum(0)
+        lat, dram_tot = np.repeat(lat_cg, n_bw), np.repeat(dram.sum(0), n_bw)
         e_glb = self.model.glb_energy_pj(acc)
-        dram_tot = dram.sum(0)
         words = b["lb_glb_words"].sum(0)[core_of] + dram_tot  # GLB accesses: array side and DRAM fills
         energy = (self.e_mac + b["lb_local_pj"].sum(0)[core_of] + words * e_glb + dram_tot * self.e_dram
                   + lat * self.model.leakage_mw(acc) / self.clock * 1e3)
         area = sum(self.model.area_um2(acc).values())
         m = {"latency": cycles_to_ms(lat, self.clock), "energy": pj_to_mj(energy), "area": um2_to_mm2(area)}
         return idx, {k: v * (1 - MARGIN) for k, v in m.items()}
-
-    def _dram_words(self, acc: AccelTable) -> np.ndarray:
-        """DRAM words per (layer, design): the schedule depends on the GLB size (and for a depthwise layer
-        on the core), not on the bandwidth, so it is computed once per (core, GLB size)."""
-        n_bw = len(self.space.knob_values["glb_bw"])
-        if n_bw == 1:
-            return self.model.dram_words(self.layers, acc)
-        return np.repeat(self.model.dram_words(self.layers, acc[::n_bw]), n_bw, axis=1)
 
 
 def _slices(space: AcceleratorSpace, n_mem: int):
