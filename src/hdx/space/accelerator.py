@@ -434,8 +434,9 @@ class AcceleratorSpace:
         than :data:`MAX_GRID` designs is a one-line error (search it in slices: :meth:`table_of`)."""
         if len(self) > MAX_GRID:
             raise HDXError(f"accelerator space '{self.name}' has {len(self)} designs, more than the "
-                           f"{MAX_GRID} one cost table holds: use it where HDX searches it in slices "
-                           f"(hdx cost --accel grid, hdx.best_accelerator) or fix some knobs")
+                           f"{MAX_GRID} one cost table holds (the search, its evaluator and tabulation need "
+                           f"one): search it with hdx cost --accel grid or hdx.best_accelerator, or fix some "
+                           f"knobs")
         return self.table_of(np.arange(len(self)))
 
     def table_of(self, index: np.ndarray) -> AccelTable:
