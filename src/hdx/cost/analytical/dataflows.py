@@ -59,7 +59,8 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
 
         def local(f):
             return ly.macs * (e_rf + 3 * e_reg) + f["w"] * act * e_rf + (compute + 2 * f["o"]) * act * e_reg
-        lb = (least.cycles, least.words["w"] + i + least.words["o"], local(least.fills))
+        lb = None if least is None else (least.cycles, least.words["w"] + i + least.words["o"],
+                                         local(least.fills))
         cands.append(Candidate(np.ones_like(compute, dtype=bool), w, i, o, port, local(f),
                                np.zeros_like(compute),
                                dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), lb))
@@ -108,7 +109,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
         def local(f, i_reads=i_reads, i_fills=i_fills):
             return (ly.macs * (2 * e_rf + e_reg) + i_reads * e_reg + 2 * f["o"] * act * e_rf
                     + (compute + i_fills) * act * e_reg)
-        lb = (least.cycles, w + i + least.words["o"], local(least.fills))
+        lb = None if least is None else (least.cycles, w + i + least.words["o"], local(least.fills))
         valid = np.ones_like(compute, dtype=bool) if mode == 0 else k_inner_ok
         cands.append(Candidate(valid, w, i, o, port, local(f), hops,
                                dict(mode=float(mode), order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=ly.s),
@@ -178,7 +179,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
             def local(f, saved=save.max(0)):
                 return (ly.macs * (e_b["w"] + e_b["i"] + 2 * e_b["o"] - saved)
                         + (f["w"] * e_b["w"] + f["i"] * e_b["i"] + 2 * f["o"] * e_b["o"]) * act)
-            lb = (least.cycles, sum(least.words.values()), local(least.fills))
+            lb = None if least is None else (least.cycles, sum(least.words.values()), local(least.fills))
         else:
             # every MAC's input comes from the GLB (a write into the input pad and one read), or once
             # per k filters with k innermost (dense layers: the latch holds it across them)
@@ -195,7 +196,8 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
             def local(f, w_reads=w_reads, f_i=f_i):
                 return (w_reads * e_b["w"] + 2 * ly.macs * e_b["o"] + 2 * f_i * act * e_b["i"]
                         + (f["w"] * e_b["w"] + 2 * f["o"] * e_b["o"]) * act)
-            lb = (least.cycles, least.words["w"] + i_words + least.words["o"], local(least.fills))
+            lb = None if least is None else (least.cycles, least.words["w"] + i_words + least.words["o"],
+                                             local(least.fills))
         cands.append(Candidate(valid, words["w"], words["i"], words["o"], port, local(f), 0.0 * compute,
                                dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q,
                                     s_in=s_), lb))

@@ -41,6 +41,7 @@ class MapperSettings:
     objective: MapperObjective
     space: MapperSpace
     tiles: MapperTiles
+    bounds: bool = False  # also track the least cost of every tile over all orders (Least; for bounds)
 
 
 class Distinct:
@@ -128,7 +129,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     per_word = {x: port_per_word(dist, bw) for x, (_, dist, _) in ops.items()}
     energy_first = cfg.objective == "energy"
     opts: list[tuple] = []
-    least = Least(np.inf, {x: np.inf for x in ops}, {x: np.inf for x in ops})
+    least = Least(np.inf, {x: np.inf for x in ops}, {x: np.inf for x in ops}) if cfg.bounds else None
     seen: set = set()
     for n, order in enumerate(ORDERS):
         # the groups each operand skips (innermost run it does not depend on); arithmetic only for
@@ -157,6 +158,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         port = fixed_port + sum(words[x] * per_word[x] for x in words)
         cyc = np.maximum(np.maximum(compute, port), floor)
         opts.append((n, fills, words, port, (tot, cyc) if energy_first else (cyc, tot)))
+        if least is None:
+            continue
         least.cycles = np.minimum(least.cycles, cyc)
         for x in ops:
             least.fills[x] = np.minimum(least.fills[x], fills[x])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -226,7 +227,7 @@ class AnalyticalModel:
 
     def _evaluate(self, layers: LayerTable, accels: AccelTable, precision: Precision,
                   bounds: bool = False) -> LayerCosts:
-        hw, tech, cfg = self.hardware, self.tech, self.settings
+        hw, tech, cfg = self.hardware, self.tech, replace(self.settings, bounds=bounds)
         wbits = hw.word_bits
         n_acc = len(accels)
         if n_acc == 0:
