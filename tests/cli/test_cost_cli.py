@@ -118,3 +118,44 @@ def test_all_lists_every_design_of_the_grid(capsys):
     assert best["latency_ms"] * best["energy_pj"] * best["area_mm2"] == pytest.approx(min(edap))
     rc, out, err = run(capsys, "--arch", ARCH, "--accel", "16x16,rf=16,df=ws", "--all")
     assert rc == 2 and "--all" in err
+
+
+def _big_space(tmp_path) -> str:
+    """A space of 215 040 designs: more than one cost table holds (hdx.space.accelerator.MAX_GRID)."""
+    p = tmp_path / "big.yaml"
+    p.write_text("name: big\nknobs:\n  pe_x: {from: 4, to: 34, step: 2}\n  pe_y: {from: 4, to: 34, step: 2}\n"
+                 "  rf_bytes: {from: 8, to: 512, times: 2}\n  dataflow: [ws, os, rs]\n"
+                 "  glb_kib: {from: 16, to: 2048, times: 2}\n  glb_bw: [8, 16, 32, 64, 128]\n")
+    return str(p)
+
+
+def test_grid_beyond_one_table_is_searched_exactly(capsys, tmp_path):
+    """Beyond one table `--accel grid` is the branch and bound: the design it prints is the best of the
+    space, checked here against every design of the space evaluated slice by slice."""
+    from hdx.budgets import parse_budget
+    from hdx.cost.analytical import AnalyticalModel
+    from hdx.cost.hwsearch import enumerate_space
+    from hdx.metrics import Objective
+    from hdx.space.accelerator import MAX_GRID, AcceleratorSpace
+    from hdx.space.network import NetworkSpace
+    from hdx.workload import LayerTable
+
+    path = _big_space(tmp_path)
+    space = AcceleratorSpace.load(path)
+    assert len(space) > MAX_GRID
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel-space", path, "--budget", "latency<=3ms", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    s = d["best"]["search"]
+    assert s["method"] == "branch and bound" and s["designs"] == len(space)
+    assert s["pruned_budget"] + s["pruned_bound"] + s["evaluated"] == len(space)
+    net = NetworkSpace.load()
+    truth = enumerate_space(AnalyticalModel(space.hardware), LayerTable(net.layers(ARCH)), space,
+                            Objective("edap"), [parse_budget("latency<=3ms")])
+    assert d["best"]["accelerator"] == str(space[truth.index])
+    assert d["best"]["latency_ms"] <= 3
+    # the table output names the search; a relative budget there is one line, exit 2
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel-space", path, "--budget", "latency<=3ms")
+    assert rc == 0 and "by branch and bound" in out
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel-space", path, "--budget", "latency<=p20")
+    assert rc == 2 and "relative budgets" in err and len(err.strip().splitlines()) == 1
