@@ -272,12 +272,15 @@ def enumerate_space(model: CostModel, layers: LayerTable, space: AcceleratorSpac
 def best_in_space(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
                   budgets: Sequence[Budget] = (), *, method: str = "auto") -> SpaceBest:
     """The best design of ``space``: ``method`` ``enumerate`` (every design), ``bound`` (branch and
-    bound, analytical model) or ``auto`` (branch and bound where the model gives bounds and the space is
-    larger than one slice, else enumeration)."""
+    bound, analytical model) or ``auto`` (branch and bound where the model gives bounds, the space has
+    several memory options per core and more than a quarter slice of designs; else enumeration)."""
     if method not in ("auto", "enumerate", "bound"):
         raise HDXError(f"search method must be auto, enumerate or bound, got {method!r}")
     has_bounds = hasattr(model, "mapping_bounds")
-    if method == "bound" or (method == "auto" and has_bounds and len(space) > SLICE_DESIGNS // 4):
+    kv = space.knob_values
+    memories = len(kv["glb_kib"]) * len(kv["glb_bw"])  # designs per core: what one relaxed run bounds
+    large = len(space) > SLICE_DESIGNS // 4
+    if method == "bound" or (method == "auto" and has_bounds and memories > 1 and large):
         return branch_and_bound(model, layers, space, objective, budgets)
     return enumerate_space(model, layers, space, objective, budgets)
 
