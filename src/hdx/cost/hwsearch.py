@@ -130,10 +130,7 @@ class _Bounds:
         self.n_mem = len(kv["glb_kib"]) * len(kv["glb_bw"])
         hw, tech = model.hardware, model.tech
         self.cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
-        macs = np.prod(np.stack([np.asarray(v, dtype=np.float64) for v in (
-            layers.n, layers.k, np.asarray(layers.c) // np.asarray(layers.groups), layers.p, layers.q,
-            layers.r, layers.s)]), axis=0)
-        self.e_mac = float(macs.sum() * tech.mac_energy_pj(hw.word_bits))
+        self.e_mac = float(np.sum(layers.macs, dtype=np.float64) * tech.mac_energy_pj(hw.word_bits))
         self.e_dram = tech.dram_energy_pj(hw.word_bits)
         self.clock = hw.clock_mhz
         # the relaxed memories: the largest GLB and the widest GLB port of the space
@@ -224,10 +221,9 @@ def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objecti
         # nothing meets the budgets: the closest design (least worst ratio metric / limit), by the same
         # search with that ratio as the objective (it is monotone in the metrics too)
         near = branch_and_bound(model, layers, space, _WorstRatio(hard))
-        m1 = _metrics(model, layers, space.table_of(np.array([near.index])))
         inc = _Incumbent(objective, hard)
-        inc.offer(np.array([near.index]), m1)
-        stats.evaluated += near.stats.evaluated + 1
+        inc.offer(np.array([near.index]), {k: np.array([v]) for k, v in near.metrics.items()})
+        stats.evaluated += near.stats.evaluated
     stats.seconds = time.perf_counter() - t0
     return SpaceBest(inc.index, inc.metrics, inc.value, inc.feasible, stats)
 
