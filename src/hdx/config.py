@@ -47,6 +47,13 @@ class OmitDefaults(StrictModel):
         return d
 
 
+def config_hash(cfg: BaseModel) -> str:
+    """Short stable hash of a pydantic config (detects an edited YAML with the same name)."""
+    import hashlib
+
+    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:16]
+
+
 def builtin_config_dir(kind: str) -> Path:
     """Folder of the configs shipped with the package for ``kind`` (``network``, ``accelerator``...)."""
     return Path(str(resources.files("hdx") / "configs" / kind))

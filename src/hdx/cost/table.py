@@ -18,7 +18,9 @@ accelerator (:meth:`CostTable.min_per_accel`) and the reference values of the ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,7 +28,7 @@ import numpy as np
 from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel, check_finite
 from hdx.errors import HDXError
 from hdx.metrics import METRICS, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
-from hdx.space.accelerator import AcceleratorSpace
+from hdx.space.accelerator import MAX_GRID, AcceleratorSpace
 from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
 
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 
 #: architectures gathered at once by :meth:`CostTable.network_additive` (bounds its [B, L, A, C] temporary)
 CHUNK = 128
+#: the most (architecture × design) metric values one step of a batch computes (bounds the [B, A]
+#: temporaries of a table of 10⁶ designs: a few architectures at a time)
+MAX_BATCH_CELLS = 1 << 22
 # columns of the additive part of the table: latency (cycles) and energy per part (pJ)
 _COLS: tuple[str, ...] = ("latency_cycles", *(f"energy_{p}_pj" for p in ENERGY_PARTS))
 
@@ -43,9 +48,11 @@ _COLS: tuple[str, ...] = ("latency_cycles", *(f"energy_{p}_pj" for p in ENERGY_P
 class CostTable:
     """Per-(position, op, accelerator) cost table of one space on one grid under one cost model.
 
-    ``fixed`` [A, C] and ``per_op`` [L, n_ops, A, C] hold latency (cycles) and energy parts (pJ)
-    in the columns ``latency_cycles, energy_{mac,rf,glb,dram}_pj``; Zero and disallowed ops are 0
-    (disallowed ones are also excluded by ``allowed_mask``). ``area_um2`` [A, 4] per area part.
+    ``fixed`` [A, C] and ``per_op`` [L, n_ops, A, C] hold latency (cycles) and energy (pJ): in float64
+    the columns ``latency_cycles, energy_{mac,rf,glb,dram,static}_pj``, or — a table of more than
+    :data:`~hdx.space.accelerator.MAX_GRID` designs (:mod:`hdx.cost.table_build`) — float32 columns
+    ``latency_cycles, energy_pj`` (the total); sums are taken in float64 either way. Zero and disallowed
+    ops are 0 (disallowed ones are also excluded by ``allowed_mask``). ``area_um2`` [A, 4] per area part.
     """
 
     space_name: str
@@ -58,9 +65,19 @@ class CostTable:
     allowed_mask: np.ndarray
 
     @classmethod
-    def build(cls, space: NetworkSpace, grid: AcceleratorSpace, model: CostModel,
-              batch: int = 1) -> CostTable:
-        """Evaluate every distinct layer of the space on every accelerator of the grid (one call)."""
+    def build(cls, space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int = 1, *,
+              workers: int = 1, cache: str | Path | None = None,
+              progress: Callable[[int, int], None] | None = None,
+              log: Callable[[str], None] | None = None) -> CostTable:
+        """Evaluate every distinct layer of the space on every accelerator of the grid: one call up to
+        :data:`~hdx.space.accelerator.MAX_GRID` designs (float64, the energy by part); beyond, the compact
+        table in slices of designs (:func:`hdx.cost.table_build.build_sliced`: float32, latency and total
+        energy; ``workers`` processes, ``cache`` folder, ``progress``, ``log``)."""
+        if len(grid) > MAX_GRID:
+            from hdx.cost.table_build import build_sliced
+
+            return build_sliced(space, grid, model, batch, workers=workers, cache=cache, progress=progress,
+                                log=log)
         layers, group = [], []
         for ly in space.prefix_layers(batch) + space.suffix_layers(batch):
             layers.append(ly)
@@ -115,10 +132,21 @@ class CostTable:
             raise HDXError(f"architecture has {op_idx.shape[-1]} positions, table has {L}")
         if not np.all(self.allowed_mask[np.arange(L), op_idx]):
             raise HDXError("architecture uses an op not allowed at its position (e.g. zero at a stage start)")
-        pos = np.arange(L)[None, :]
-        parts = [self.fixed[None] + self.per_op[pos, op_idx[i: i + CHUNK]].sum(1)
-                 for i in range(0, op_idx.shape[0], CHUNK)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        A, C = self.per_op.shape[2:]
+        if self.num_accels * L * C * CHUNK <= MAX_BATCH_CELLS * 16:
+            pos = np.arange(L)[None, :]
+            parts = [self.fixed[None] + self.per_op[pos, op_idx[i: i + CHUNK]].sum(1, dtype=np.float64)
+                     for i in range(0, op_idx.shape[0], CHUNK)]
+            return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        out = np.empty((op_idx.shape[0], A, C))  # a large table: summed position by position
+        step = max(1, MAX_BATCH_CELLS // (A * C))
+        for i in range(0, op_idx.shape[0], step):
+            rows = op_idx[i: i + step]
+            acc = np.broadcast_to(self.fixed, (len(rows), A, C)).astype(np.float64)
+            for p in range(L):
+                acc += self.per_op[p, rows[:, p]]
+            out[i: i + step] = acc
+        return out
 
     def network(self, op_idx: np.ndarray) -> dict[str, np.ndarray]:
         """Ground-truth metrics (ms, mJ, mm²) of architectures [B, L] on every accelerator: [B, A] each."""
@@ -129,8 +157,9 @@ class CostTable:
         (ms, mJ, mm²), plus ``accel_index`` [B] (exhaustive over the grid)."""
         op_idx = np.atleast_2d(np.asarray(op_idx, dtype=np.int64))
         out: dict[str, list[np.ndarray]] = {}
-        for i in range(0, op_idx.shape[0], CHUNK):
-            m = self.network(op_idx[i: i + CHUNK])
+        step = max(1, min(CHUNK, MAX_BATCH_CELLS // self.num_accels))
+        for i in range(0, op_idx.shape[0], step):
+            m = self.network(op_idx[i: i + step])
             best = np.argmin(objective.of(m), axis=1)
             for k, v in m.items():
                 out.setdefault(k, []).append(np.take_along_axis(v, best[:, None], 1)[:, 0])
@@ -152,8 +181,12 @@ class CostTable:
             probs = probs[None]
         n = probs.shape[0]
         L, n_ops, A, C = self.per_op.shape
-        add = self.fixed[None] + (probs.reshape(n, L * n_ops) @ self.per_op.reshape(L * n_ops, A * C)
-                                  ).reshape(n, A, C)
+        flat = self.per_op.reshape(L * n_ops, A * C)
+        step = max(1, MAX_BATCH_CELLS // A) if A > MAX_GRID else max(n, 1)  # large tables: a few rows a step
+        probs = probs.astype(flat.dtype, copy=False)  # float32 table: the product in float32 (no copy)
+        add = np.concatenate([self.fixed[None] + (probs[i: i + step].reshape(-1, L * n_ops) @ flat
+                                                  ).reshape(-1, A, C).astype(np.float64)
+                              for i in range(0, n, step)]) if n else np.zeros((0, A, C))
         return {k: np.ascontiguousarray(v) for k, v in self._to_metrics(add).items()}
 
     def min_per_accel(self, metric: str) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,6 @@ metadata record (space, grid, cost model name/version/fingerprint, seed, counts,
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hdx.config import StrictModel, format_validation_error
+from hdx.config import StrictModel, config_hash, format_validation_error
 from hdx.cost.base import CostModel
 from hdx.cost.table import CostTable
 from hdx.errors import DataError, HDXError
@@ -182,11 +181,6 @@ class EvalDataset:
         if m.get("space_hash") != config_hash(space.config) or m.get("grid_hash") != config_hash(grid.config):
             raise DataError("dataset was generated for another version of the space or grid config; "
                             "regenerate it")
-
-
-def config_hash(cfg) -> str:
-    """Short stable hash of a pydantic config (detects an edited YAML with the same name)."""
-    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:16]
 
 
 # ----- generation --------------------------------------------------------------------------------

@@ -25,10 +25,10 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hdx.config import config_hash
 from hdx.cost.base import CostModel
 from hdx.errors import HDXError
 from hdx.evaluator.base import EvalResult, Evaluator
-from hdx.evaluator.data import config_hash
 from hdx.evaluator.networks import CostEstimator, HardwareGenerator, relax
 from hdx.evaluator.train import EvaluatorConfig
 from hdx.metrics import METRICS

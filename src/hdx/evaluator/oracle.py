@@ -70,7 +70,8 @@ class OracleEvaluator(Evaluator):
         self.radices = grid.radices
         self.searched_knobs = grid.searched_knobs
         self.table = table
-        self.view = table.torch_view(torch.float64)
+        # a compact (float32) table of a large space is viewed as it is: no float64 copy of it
+        self.view = table.torch_view(torch.float64 if table.per_op.dtype.itemsize == 8 else torch.float32)
 
     def accel_metrics(self, arch_probs: torch.Tensor) -> dict[str, torch.Tensor]:
         """Exact expected metrics of every accelerator: ``latency`` / ``energy`` / ``area`` [B, A]."""

@@ -22,18 +22,19 @@ class GridView:
     latency_ms: np.ndarray
     energy_mj: np.ndarray
     area_mm2: np.ndarray
-    labels: list[str]
     backend: str
 
-    def pareto(self) -> np.ndarray:
-        """Indices of the latency/energy Pareto front, sorted by latency."""
-        order = np.lexsort((self.energy_mj, self.latency_ms))
-        front, best = [], np.inf
-        for i in order:
-            if self.energy_mj[i] < best:
-                front.append(int(i))
-                best = self.energy_mj[i]
-        return np.array(front, dtype=np.int64)
+    @property
+    def designs(self) -> int:
+        return int(self.latency_ms.shape[0])
+
+    def pareto(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Indices of the latency/energy Pareto front (of the designs in ``mask``), sorted by latency."""
+        idx = np.arange(self.designs) if mask is None else np.nonzero(mask)[0]
+        order = idx[np.lexsort((self.energy_mj[idx], self.latency_ms[idx]))]
+        e = self.energy_mj[order]
+        before = np.concatenate([[np.inf], np.minimum.accumulate(e)[:-1]])  # best energy of faster designs
+        return order[e < before].astype(np.int64)
 
 
 @dataclass
@@ -61,15 +62,28 @@ def _setup(run: Run):
 
 def grid_view(run: Run) -> GridView:
     """Latency, energy and area of the final network on every accelerator of the run's grid
-    (analytical model: the whole grid in one call; ZigZag would need one run per pair)."""
+    (analytical model: the whole grid in one call; ZigZag would need one run per pair). A space beyond
+    :data:`~hdx.space.accelerator.MAX_GRID` designs reads the search's cached cost table
+    (:mod:`hdx.cost.table_build`; built again if the cache was cleared)."""
+    import os
+
     from hdx.cost import get_cost_model
     from hdx.cost.grid import evaluate_grid
+    from hdx.space.accelerator import MAX_GRID
 
-    _, grid, _, table = _setup(run)
+    space, grid, _, table = _setup(run)
     model = get_cost_model("analytical", grid.hardware)
-    _, m = evaluate_grid(model, table, grid)
+    if len(grid) > MAX_GRID:
+        from hdx.cost.table import CostTable
+        from hdx.data.fetch import cache_dir
+
+        workers = max(1, min(8, os.cpu_count() or 1))
+        ct = CostTable.build(space, grid, model, workers=workers, cache=cache_dir())
+        m = ct.arch_metrics(space.encode(run.final.arch))
+    else:
+        _, m = evaluate_grid(model, table, grid)
     return GridView(latency_ms=m["latency"], energy_mj=m["energy"], area_mm2=np.asarray(m["area"]),
-                    labels=[str(grid[i]) for i in range(len(grid))], backend="analytical")
+                    backend="analytical")
 
 
 def layer_view(run: Run) -> LayerView:

@@ -26,6 +26,8 @@ from hdx.report.analysis import GridView, LayerView  # noqa: E402
 from hdx.report.load import Run  # noqa: E402
 
 UNITS = {"latency": "ms", "energy": "mJ", "area": "mm²"}
+#: a grid of more designs than this is drawn as a density (hexbin) instead of one point per design
+DENSITY_ABOVE = 20_000
 LEVEL_COLOURS = {"mac": "#4c72b0", "rf": "#55a868", "glb": "#dd8452", "dram": "#c44e52"}
 DPI = 110
 MAX_LABEL_CHARS = 120
@@ -51,6 +53,19 @@ def literal(fn):
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+def _plain_log(*axes) -> None:
+    """Plain tick labels (1, 2, 5, 10, 0.2 ...) on log axes: the default ones are mathtext, which
+    :func:`literal` turns off."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    fmt = FuncFormatter(lambda v, _: f"{v:g}")
+    for axis in axes:
+        axis.set_major_locator(LogLocator(base=10))
+        axis.set_major_formatter(fmt)
+        axis.set_minor_locator(LogLocator(base=10, subs=(2, 5)))
+        axis.set_minor_formatter(fmt)
 
 
 @literal
@@ -170,9 +185,17 @@ def fig_grid(run: Run, gv: GridView) -> Figure:
     """Latency vs energy of every accelerator of the grid for the final network (area as colour), the
     Pareto front, the budget lines, the chosen design and the generator's choice."""
     fig, ax = plt.subplots(figsize=(8.5, 6))
-    sc = ax.scatter(gv.latency_ms, gv.energy_mj, c=gv.area_mm2, cmap="viridis", s=10, alpha=0.75,
-                    linewidths=0)
-    fig.colorbar(sc, ax=ax, label="area (mm²)")
+    dense = gv.designs > DENSITY_ABOVE
+    if dense:  # too many points to see: their density (log count per hexagon)
+        from matplotlib.colors import LogNorm
+
+        hb = ax.hexbin(gv.latency_ms, gv.energy_mj, xscale="log", yscale="log", norm=LogNorm(), gridsize=70,
+                       cmap="Greys", mincnt=1, linewidths=0)
+        _plain_log(fig.colorbar(hb, ax=ax, label="designs per cell").ax.yaxis)
+    else:
+        sc = ax.scatter(gv.latency_ms, gv.energy_mj, c=gv.area_mm2, cmap="viridis", s=10, alpha=0.75,
+                        linewidths=0)
+        fig.colorbar(sc, ax=ax, label="area (mm²)")
     front = gv.pareto()
     ax.plot(gv.latency_ms[front], gv.energy_mj[front], color="k", lw=1.2, drawstyle="steps-post",
             label=f"Pareto front ({len(front)} designs)")
@@ -183,7 +206,11 @@ def fig_grid(run: Run, gv: GridView) -> Figure:
             ax.axhline(b.limit, color="#d62728", ls=":", lw=1.2, label=f"budget {plain(b.budget)}")
         elif b.metric == "area":
             hi = gv.area_mm2 > b.limit
-            if hi.any():
+            if dense and hi.any():  # the front of the designs the area budget allows
+                ok = gv.pareto(~hi)
+                ax.plot(gv.latency_ms[ok], gv.energy_mj[ok], color="#2ca02c", lw=1.2, drawstyle="steps-post",
+                        label=f"front within {plain(b.budget)} ({len(ok)} designs)")
+            elif hi.any():
                 ax.scatter(gv.latency_ms[hi], gv.energy_mj[hi], marker="x", s=8, color="#bbbbbb", lw=0.6,
                            label=f"over budget {plain(b.budget)}")
     c, g = run.final.accelerator, run.final.accelerator_generator
@@ -193,9 +220,10 @@ def fig_grid(run: Run, gv: GridView) -> Figure:
                lw=2, zorder=6, label=f"generator's choice: {plain(g.accelerator)}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log(ax.xaxis, ax.yaxis)
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("energy (mJ)")
-    ax.set_title(f"Accelerator grid for {plain(run.final.arch)} ({len(gv.labels)} designs, "
+    ax.set_title(f"Accelerator grid for {plain(run.final.arch)} ({gv.designs} designs, "
                  f"{plain(gv.backend, 60)})", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="upper right")

@@ -38,6 +38,10 @@ class SearchConfig(StrictModel):
                            "learned, oracle, or a .safetensors path")
     oracle_temperature: float = Field(0.02, gt=0, le=1000,
                                       description="softmin temperature of the oracle evaluator")
+    table_memory_mb: int = Field(4096, ge=1, le=1 << 24,
+                                 description="the most memory (MiB) the exact cost table of the space on the "
+                                 "accelerator space may take (hdx.cost.table_build.table_bytes); a larger "
+                                 "one is refused before anything is built")
     space: str = Field("dance_cifar10", max_length=4096)
     accel_space: str = Field("eyeriss_like", max_length=4096)
     cost_backend: str = Field("analytical", max_length=4096, description="analytical, zigzag, or a cost "

@@ -102,14 +102,48 @@ def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Obj
     return ev, label
 
 
+def _build_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace, model
+                 ) -> tuple[CostTable, str | None]:
+    """The exact cost table, refused in one line when it would take more than ``table_memory_mb``. A
+    space beyond :data:`~hdx.space.accelerator.MAX_GRID` designs is built in slices on every core, with a
+    progress bar, and cached in the user cache (:mod:`hdx.cost.table_build`): the note says so."""
+    from hdx.cost.table_build import table_bytes
+    from hdx.space.accelerator import MAX_GRID
+
+    large = len(grid) > MAX_GRID
+    need = table_bytes(space, grid, compact=large)
+    if need > cfg.table_memory_mb * 2**20:
+        raise HDXError(f"the exact cost table of space '{space.name}' on accelerator space '{grid.name}' "
+                       f"({len(grid)} designs) needs {need / 2**20:.0f} MiB, more than table_memory_mb="
+                       f"{cfg.table_memory_mb}; raise table_memory_mb or fix some knobs of the space")
+    if not large:
+        return CostTable.build(space, grid, model), None
+    import os
+
+    from tqdm import tqdm
+
+    from hdx.data.fetch import cache_dir
+
+    lines: list[str] = []
+    with tqdm(total=1, desc="cost table", disable=not cfg.progress, leave=False) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+        table = CostTable.build(space, grid, model, workers=max(1, min(8, os.cpu_count() or 1)),
+                                cache=cache_dir(), progress=progress, log=lines.append)
+    return table, f"{'; '.join(lines)} ({need / 2**20:.0f} MiB in memory)"
+
+
 def prepare(cfg: SearchConfig) -> SearchSetup:
     """Validate everything that does not need training; one-line :class:`HDXError` on bad input."""
     specs = parse_budget_specs(cfg.budgets)
     space = NetworkSpace.load(cfg.space)
     grid = AcceleratorSpace.load(cfg.accel_space)
     model = get_cost_model(cfg.cost_backend, grid.hardware)
-    table = CostTable.build(space, grid, model)
+    table, table_note = _build_table(cfg, space, grid, model)
     budgets, notes = resolve_relative(specs, table, space)  # latency<=p20 -> its value on this space
+    notes[:0] = [table_note] if table_note else []
     achievable = require_achievable(table, budgets, grid)
     from hdx.train.retrain import check_retrain
 

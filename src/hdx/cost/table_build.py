@@ -1,0 +1,231 @@
+"""The cost table of an accelerator space too large for one cost-model call (more than
+:data:`~hdx.space.accelerator.MAX_GRID` designs): built in slices of designs, in a process pool, cached
+on disk and resumable (docs/hw-search.md, "The exact table at scale").
+
+:func:`build_sliced` evaluates the space's *distinct* layers on ``slice_designs`` designs at a time
+(each slice one vectorised cost-model call, its temporaries bounded), sums them per (position, op) with
+one matrix product, and keeps two columns per design — latency (cycles) and total energy (pJ, static
+included) — in float32: 2 × 4 bytes per (position, op, design) instead of 6 × 8, so a 10⁶-design space of
+the shipped network space holds in about 0.5 GB (:func:`table_bytes` says it before anything is built).
+The energy breakdown of a chosen design comes from the cost model (``hdx cost --explain``), not the table.
+
+Every finished slice is written atomically under ``<cache>/tables/<key>.parts/``; the assembled table is
+``<cache>/tables/<key>.npz`` (``key``: the space and grid configs, the cost model's fingerprint and the
+batch). A killed build resumes from its slices; a second build with the same inputs loads the file. A
+damaged file or slice is rebuilt, never trusted (no pickle is read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hdx.config import config_hash
+from hdx.cost.base import AREA_PARTS, CostModel, check_finite
+from hdx.errors import HDXError
+from hdx.safeio import atomic_write_bytes, atomic_write_json, load_npz, read_text
+from hdx.space.accelerator import AcceleratorSpace
+from hdx.space.network import NetworkSpace
+from hdx.workload import LAYER_FIELDS, LayerTable
+
+if TYPE_CHECKING:
+    from hdx.cost.table import CostTable
+
+#: designs per slice: one cost-model call on (distinct layers × this many designs) stays ~0.3 GB
+SLICE_DESIGNS = 16_384
+#: format of the cached table (bumped when the layout changes)
+FORMAT_VERSION = 1
+#: the largest cached table file HDX opens
+MAX_TABLE_BYTES = 64 << 30
+#: columns of a sliced table: latency (cycles) and total energy (pJ)
+COMPACT_COLS: tuple[str, ...] = ("latency_cycles", "energy_pj")
+
+
+def table_bytes(space: NetworkSpace, grid: AcceleratorSpace, compact: bool) -> int:
+    """Bytes the cost table of ``space`` on ``grid`` takes in memory: the (position, op) and fixed
+    columns per design (float32 × 2 when ``compact``, float64 × 6 otherwise) and the area parts."""
+    cells = (space.num_positions * space.num_ops + 1) * (2 * 4 if compact else 6 * 8)
+    per_design = cells + len(AREA_PARTS) * 8
+    return per_design * len(grid)
+
+
+def _layers(space: NetworkSpace, batch: int) -> tuple[LayerTable, np.ndarray]:
+    """The space's distinct layers and the [groups, distinct] count matrix that sums them per group:
+    row ``p · n_ops + o`` for (position p, op o), the last row for the fixed layers."""
+    layers, group = [], []
+    for ly in space.prefix_layers(batch) + space.suffix_layers(batch):
+        layers.append(ly)
+        group.append(-1)
+    n_ops = space.num_ops
+    for p in space.positions:
+        for op in p.ops:
+            g = p.index * n_ops + space.op_names.index(op)
+            for ly in space.position_layers(p.index, op, batch):
+                layers.append(ly)
+                group.append(g)
+    lt = LayerTable(layers)
+    shapes = np.stack([lt.kind, *(getattr(lt, f) for f in LAYER_FIELDS)], axis=1)
+    _, first, inverse = np.unique(shapes, axis=0, return_index=True, return_inverse=True)
+    n_groups = space.num_positions * n_ops + 1
+    count = np.zeros((n_groups, len(first)))
+    np.add.at(count, (np.asarray(group), inverse.ravel()), 1.0)  # group -1 is the last row
+    return lt[np.asarray(first)], count
+
+
+_W: dict = {}  # per-process state of the pool
+
+
+def _init(state: dict) -> None:
+    _W.clear()
+    _W.update(state)
+
+
+def _slice(i: int) -> dict[str, np.ndarray]:
+    """Columns [groups, designs, 2] (float32) and area parts [designs, 4] of slice ``i``."""
+    grid: AcceleratorSpace = _W["grid"]
+    model: CostModel = _W["model"]
+    lt: LayerTable = _W["layers"]
+    lo = i * _W["slice"]
+    idx = np.arange(lo, min(lo + _W["slice"], len(grid)))
+    accels = grid.table_of(idx)
+    costs = check_finite(model.evaluate(lt, accels), lt, accels, model=getattr(model, "name", "cost model"))
+    count: np.ndarray = _W["count"]
+    cols = np.stack([count @ costs.latency_cycles, count @ costs.energy_total_pj], axis=-1)
+    area = np.stack([np.broadcast_to(costs.area_um2[p], (len(idx),)) for p in AREA_PARTS], axis=-1)
+    return {"cols": cols.astype(np.float32), "area": area.astype(np.float64),
+            "clock_mhz": np.float64(costs.clock_mhz)}
+
+
+def cache_key(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int) -> str:
+    blob = json.dumps({"space": config_hash(space.config), "grid": config_hash(grid.config),
+                       "model": model.fingerprint(), "batch": batch, "format": FORMAT_VERSION},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int = 1, *,
+                 workers: int = 1, cache: str | Path | None = None, slice_designs: int = SLICE_DESIGNS,
+                 progress: Callable[[int, int], None] | None = None,
+                 log: Callable[[str], None] | None = None) -> CostTable:
+    """The compact :class:`~hdx.cost.table.CostTable` of ``space`` on ``grid`` (see the module docstring).
+
+    ``cache``: the folder of cached tables (None: no file is read or written); ``workers``: processes
+    (1: in this one); ``progress(done, total)`` after every slice; ``log``: one line when the table is
+    loaded from the cache or built (with the designs/s).
+    """
+
+    if workers < 1:
+        raise HDXError(f"workers must be >= 1 (got {workers})")
+    if slice_designs < 1:
+        raise HDXError(f"slice_designs must be >= 1 (got {slice_designs})")
+    say = log or (lambda s: None)
+    t0 = time.perf_counter()
+    key = cache_key(space, grid, model, batch)
+    name = f"{space.name}_{grid.name}_{key}"
+    file = parts = None
+    if cache is not None:
+        file = Path(cache) / "tables" / f"{name}.npz"
+        parts = Path(cache) / "tables" / f"{name}.parts"
+        if file.is_file():
+            try:
+                z = load_npz(file, max_bytes=MAX_TABLE_BYTES, what="cost table")
+                table = _from_arrays(z, space, grid, model)
+                say(f"cost table of {len(grid)} designs loaded from {file}")
+                return table
+            except (HDXError, KeyError, ValueError):
+                file.unlink(missing_ok=True)  # damaged or another layout: rebuilt below
+    lt, count = _layers(space, batch)
+    n_slices = -(-len(grid) // slice_designs)
+    done: dict[int, dict[str, np.ndarray]] = {}
+    if parts is not None:
+        parts.mkdir(parents=True, exist_ok=True)
+        manifest = parts / "manifest.json"
+        want = {"key": key, "slice": slice_designs, "designs": len(grid)}
+        try:
+            have = json.loads(read_text(manifest, what="slice manifest")) if manifest.is_file() else None
+        except (HDXError, ValueError):
+            have = None
+        if have != want:  # slices of other settings are never mixed in
+            for f in parts.glob("slice-*.npz"):
+                f.unlink()
+            atomic_write_json(manifest, want)
+        for i in range(n_slices):
+            f = parts / f"slice-{i:05d}.npz"
+            if f.is_file():
+                try:
+                    z = load_npz(f, max_bytes=MAX_TABLE_BYTES, what="cost table slice")
+                    want_shape = (count.shape[0], min(slice_designs, len(grid) - i * slice_designs), 2)
+                    if z["cols"].shape == want_shape:
+                        done[i] = z
+                except (HDXError, KeyError):
+                    f.unlink(missing_ok=True)
+    todo = [i for i in range(n_slices) if i not in done]
+    before = len(done)
+    state = {"grid": grid, "model": model, "layers": lt, "count": count, "slice": slice_designs}
+
+    def store(i: int, part: dict[str, np.ndarray]) -> None:
+        done[i] = part
+        if parts is not None:
+            atomic_write_bytes(parts / f"slice-{i:05d}.npz", _npz(part))
+        if progress:
+            progress(len(done), n_slices)
+
+    if workers == 1 or len(todo) <= 1:
+        _init(state)
+        for i in todo:
+            store(i, _slice(i))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(state,)) as ex:
+            for i, part in zip(todo, ex.map(_slice, todo), strict=True):
+                store(i, part)
+    arrays = _assemble([done[i] for i in range(n_slices)], space)
+    table = _from_arrays(arrays, space, grid, model)
+    secs = time.perf_counter() - t0
+    built = sum(min(slice_designs, len(grid) - i * slice_designs) for i in todo)
+    say(f"cost table of {len(grid)} designs x {len(lt)} distinct layers built in {secs:.1f} s "
+        f"({built / max(secs, 1e-9):.0f} designs/s, {workers} worker(s)"
+        + (f", {before} of {n_slices} slices from an earlier run" if before else "") + ")")
+    if file is not None and parts is not None:
+        atomic_write_bytes(file, _npz(arrays))
+        for f in parts.glob("slice-*.npz"):
+            f.unlink()
+        (parts / "manifest.json").unlink(missing_ok=True)
+        parts.rmdir()
+    return table
+
+
+def _assemble(slices: list[dict[str, np.ndarray]], space: NetworkSpace) -> dict[str, np.ndarray]:
+    cols = np.concatenate([s["cols"] for s in slices], axis=1)  # [groups, A, 2]
+    L, n_ops = space.num_positions, space.num_ops
+    return {"per_op": np.ascontiguousarray(cols[:-1].reshape(L, n_ops, cols.shape[1], 2)),
+            "fixed": np.ascontiguousarray(cols[-1]), "area_um2": np.concatenate([s["area"] for s in slices]),
+            "clock_mhz": np.float64(slices[0]["clock_mhz"])}
+
+
+def _from_arrays(z: dict[str, np.ndarray], space: NetworkSpace, grid: AcceleratorSpace, model: CostModel
+                 ) -> CostTable:
+    from hdx.cost.table import CostTable
+
+    A = len(grid)
+    per_op, fixed, area = z["per_op"], z["fixed"], z["area_um2"]
+    if per_op.shape != (space.num_positions, space.num_ops, A, 2) or fixed.shape != (A, 2) \
+            or area.shape != (A, len(AREA_PARTS)) or per_op.dtype != np.float32:
+        raise HDXError("cached cost table has another shape")
+    if not (np.isfinite(per_op).all() and np.isfinite(fixed).all() and np.isfinite(area).all()):
+        raise HDXError("cached cost table holds NaN or inf")
+    return CostTable(space.name, grid.name, model.fingerprint(), float(z["clock_mhz"]), fixed, per_op, area,
+                     space.allowed_mask.copy())

@@ -1,0 +1,142 @@
+"""The cost table of a space beyond one cost-model call (hdx.cost.table_build): built in slices, in a
+process pool, cached and resumable; the same numbers as the one-call table and as the cost model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.table import CostTable
+from hdx.cost.table_build import build_sliced, table_bytes
+from hdx.errors import HDXError
+from hdx.metrics import cycles_to_ms, pj_to_mj
+from hdx.space.accelerator import AcceleratorSpace
+from hdx.space.network import NetworkSpace
+from hdx.workload import LayerTable
+
+
+@pytest.fixture(scope="module")
+def setup():
+    space = NetworkSpace.load("dance_cifar10")
+    grid = AcceleratorSpace.load("eyeriss_like")
+    model = AnalyticalModel(grid.hardware)
+    return space, grid, model, CostTable.build(space, grid, model)
+
+
+def test_sliced_table_is_the_cost_model(setup, tmp_path):
+    """Networks on the sliced table = the model on the network's own layers (an independent path: no
+    table, no grouping), and = the one-call table, within float32 rounding."""
+    space, grid, model, full = setup
+    sliced = build_sliced(space, grid, model, slice_designs=257)
+    assert sliced.per_op.dtype == np.float32 and sliced.per_op.shape[-1] == 2
+    rng = np.random.default_rng(3)
+    archs = space.sample_indices(rng, 6)
+    got = sliced.network(archs)
+    ref = full.network(archs)
+    for k in ("latency", "energy", "area"):
+        np.testing.assert_allclose(got[k], ref[k], rtol=2e-6)
+    cols = rng.choice(len(grid), 5, replace=False)
+    for b, arch in enumerate(archs):
+        lt = LayerTable(space.layers(space.decode(arch)))
+        c = model.evaluate(lt, grid.table_of(cols))
+        np.testing.assert_allclose(got["latency"][b, cols],
+                                   cycles_to_ms(c.latency_cycles.sum(0), c.clock_mhz), rtol=2e-6)
+        np.testing.assert_allclose(got["energy"][b, cols], pj_to_mj(c.energy_total_pj.sum(0)), rtol=2e-6)
+    # expected costs under soft distributions and the per-design minimum agree too
+    p = rng.random((3, space.num_positions, space.num_ops)) * space.allowed_mask
+    p /= p.sum(-1, keepdims=True)
+    e1, e2 = sliced.expected(p), full.expected(p)
+    for k in ("latency", "energy"):
+        np.testing.assert_allclose(e1[k], e2[k], rtol=2e-6)
+        np.testing.assert_allclose(sliced.min_per_accel(k)[0], full.min_per_accel(k)[0], rtol=2e-6)
+    assert table_bytes(space, grid, True) == sliced.per_op.nbytes + sliced.fixed.nbytes + sliced.area_um2.nbytes
+    assert table_bytes(space, grid, False) == full.per_op.nbytes + full.fixed.nbytes + full.area_um2.nbytes
+
+
+def test_workers_and_cache_give_the_same_table(setup, tmp_path):
+    space, grid, model, _ = setup
+    lines: list[str] = []
+    a = build_sliced(space, grid, model, slice_designs=400, workers=2, cache=tmp_path, log=lines.append)
+    assert "built" in lines[-1]
+    b = build_sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
+    assert "loaded" in lines[-1]
+    assert np.array_equal(a.per_op, b.per_op) and np.array_equal(a.fixed, b.fixed)
+    # a damaged cache file is rebuilt, never trusted
+    (f,) = (tmp_path / "tables").glob("*.npz")
+    f.write_bytes(f.read_bytes()[:1000])
+    c = build_sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
+    assert "built" in lines[-1] and np.array_equal(a.per_op, c.per_op)
+
+
+def test_a_killed_build_resumes_from_its_slices(setup, tmp_path, monkeypatch):
+    import hdx.cost.table_build as tb
+
+    space, grid, model, _ = setup
+    real, calls = tb._slice, []
+
+    def dies_on_third(i):
+        calls.append(i)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(i)
+
+    monkeypatch.setattr(tb, "_slice", dies_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        build_sliced(space, grid, model, slice_designs=300, cache=tmp_path)
+    monkeypatch.setattr(tb, "_slice", real)
+    lines: list[str] = []
+    t = build_sliced(space, grid, model, slice_designs=300, cache=tmp_path, log=lines.append)
+    assert "2 of 4 slices from an earlier run" in lines[-1]
+    ref = build_sliced(space, grid, model, slice_designs=300)
+    assert np.array_equal(t.per_op, ref.per_op)
+    assert not list((tmp_path / "tables").glob("*.parts"))  # the slices are gone once assembled
+
+
+def test_large_table_batches_match_small(setup, monkeypatch):
+    """The position-by-position sum of a large table (bounded temporaries) = the one-gather sum."""
+    import hdx.cost.table as ct
+
+    space, grid, _, full = setup
+    archs = space.sample_indices(np.random.default_rng(5), 9)
+    ref = full.network_additive(archs)
+    monkeypatch.setattr(ct, "MAX_BATCH_CELLS", 3000)
+    np.testing.assert_allclose(full.network_additive(archs), ref, rtol=1e-12)
+    opt = full.optimal(archs, full.objective("edap"))
+    assert np.array_equal(opt["accel_index"], full.objective("edap").of(full.network(archs)).argmin(1))
+
+
+def test_search_beyond_one_table(tmp_path, monkeypatch, tiny_config):
+    """A space beyond MAX_GRID designs (here: the limit lowered to 100) is searched end to end on its
+    sliced table without ever building the whole AccelTable; a table over table_memory_mb is refused."""
+    import hdx.cost.table as ct
+    import hdx.space.accelerator as acc
+    from hdx.search.config import load_search_config
+    from hdx.search.loop import run_search
+    from hdx.search.setup import prepare
+
+    monkeypatch.setattr(acc, "MAX_GRID", 100)
+    monkeypatch.setattr(ct, "MAX_GRID", 100)
+    conf = tiny_config(tmp_path, epochs=2, budgets=["latency<=0.09ms"])
+    cfg = load_search_config(str(conf))
+    setup = prepare(cfg)
+    assert setup.table.per_op.dtype == np.float32 and setup.table.num_accels == 1152
+    assert any("cost table of 1152 designs" in n for n in setup.notes)
+    run_search(cfg, tmp_path / "run")
+    import json
+
+    final = json.loads((tmp_path / "run" / "final.json").read_text())
+    assert final["accelerator"]["feasible"] is True
+    small = load_search_config(str(conf), {"table_memory_mb": 1})
+    monkeypatch.setattr(acc, "MAX_GRID", 1)
+    with pytest.raises(HDXError, match="table_memory_mb"):
+        bigger = small.model_copy(update={"accel_space": _big(tmp_path)})
+        prepare(bigger)
+
+
+def _big(tmp_path) -> str:
+    p = tmp_path / "big.yaml"
+    p.write_text("name: big\nknobs:\n  pe_x: {from: 4, to: 64, step: 2}\n  pe_y: {from: 4, to: 64, step: 2}\n"
+                 "  rf_bytes: {from: 8, to: 512, times: 2}\n  dataflow: [ws, os, rs]\n"
+                 "  glb_kib: {from: 8, to: 4096, times: 2}\n  glb_bw: [4, 8, 16, 32, 64]\n")
+    return str(p)
