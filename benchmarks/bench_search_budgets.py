@@ -69,12 +69,14 @@ def levels(setup, n: int = 2000) -> dict[str, float]:
     return dict(zip(LEVELS, (float(np.quantile(lat, q)) for q in (0.2, 0.5, 0.8)), strict=True))
 
 
-def scaled_spec(args) -> tuple[SweepSpec, dict[str, str], str]:
+def scaled_spec(args) -> tuple[SweepSpec, dict[str, str], str, object]:
     """The shipped sweep, scaled by the flags, with the latency levels recomputed for this cost model."""
     spec = load_sweep(args.sweep)
     d = spec.model_dump()
     base = {**d["base"], "data": args.data, "subset": args.subset, "epochs": args.epochs,
             "warmup_epochs": args.warmup, "width_mult": args.width, "evaluator": args.evaluator}
+    if args.accel_space:
+        base["accel_space"] = args.accel_space
     d["base"] = base
     d["axes"] = {**d["axes"], "seed": list(range(args.seeds))}
     d["threads_per_trial"] = args.threads
@@ -93,7 +95,7 @@ def scaled_spec(args) -> tuple[SweepSpec, dict[str, str], str]:
             var["budgets"] = [[swap.get(b, b) for b in bs] for bs in var["budgets"]]
         if "hw_lambda" in var and args.lambdas:
             var["hw_lambda"] = [float(x) for x in args.lambdas.split(",")]
-    return SweepSpec(**d), texts, f"{setup.evaluator_kind} evaluator" + note
+    return SweepSpec(**d), texts, f"{setup.evaluator_kind} evaluator" + note, setup
 
 
 def main() -> None:
@@ -107,6 +109,8 @@ def main() -> None:
     ap.add_argument("--lambdas", type=str, default=None, help="DANCE λ values (default: the sweep file's)")
     ap.add_argument("--threads", type=int, default=1, help="threads per trial")
     ap.add_argument("--evaluator", type=str, default="auto")
+    ap.add_argument("--accel-space", type=str, default=None,
+                    help="accelerator space of every trial (default: the sweep file's), e.g. dse_large")
     ap.add_argument("--executor", choices=("both", "ray", "serial"), default="both",
                     help="both: run the sweep serially and on local Ray (2 workers), compare, time both")
     ap.add_argument("--out", type=str, default=None, help="keep the sweep directories here (default: temp)")
@@ -120,7 +124,7 @@ def main() -> None:
                     "many minutes (the next call with the same --out continues)")
     args = ap.parse_args()
     t_start = time.perf_counter()
-    spec, lv, ev_text = scaled_spec(args)
+    spec, lv, ev_text, setup = scaled_spec(args)
     n = len(expand(spec))
     print(f"setting: CIFAR-10 subset {args.subset} (half train, half val), width {args.width}, "
           f"{args.epochs} epochs ({args.warmup} shared warm-up), batch 64, {args.threads} thread(s) per "
@@ -143,6 +147,7 @@ def main() -> None:
               f"{out}) in {runs[ex][1] / 60:.1f} min", flush=True)
     res = runs.get("ray", runs.get("serial"))[0]
     print_slack(res.rows, spec, lv, args)
+    print_generator_regret(res, setup)
     if args.retrain_epochs:
         from hdx.report import write_report
         from hdx.sweep.results import collect, write_results
@@ -260,6 +265,34 @@ def print_slack(rows: list[dict], spec: SweepSpec, lv: dict[str, str], args) -> 
                   f"{float(r['area_mm2']):.4f} mm2, {'both met' if r['status'] == 'feasible' else 'MISSED'}; "
                   f"{sl}")
         print(f"  HDX met both in {sum(r['status'] == 'feasible' for r in two)}/{len(two)} seeds")
+
+
+def print_generator_regret(res, setup) -> None:
+    """Per search: the hardware objective of the evaluator's own accelerator (the generator's, or the
+    oracle's softmin argmax) for the final network against that network's optimum over the whole space
+    (exhaustive, ground-truth table), and the search's chosen design (the exhaustive search under the
+    hard budgets). Also the cost table: designs, memory, where it came from."""
+    rows = [r for r in res.rows if r["status"] not in ("failed", "pending")]
+    if not rows:
+        return
+    trials = Path(res.out) / "trials"
+    finals = {r["trial"]: json.loads((trials / r["trial"] / "final.json").read_text()) for r in rows}
+    table = setup.table
+    regrets: dict[str, list[float]] = {}
+    print(f"\nThe evaluator's accelerator vs the space's optimum for the final network "
+          f"({setup.evaluator_kind} evaluator; {table.num_accels} designs; "
+          f"ground truth from the exact table, "
+          f"{table.per_op.nbytes / 2**20:.0f} MiB)")
+    for r in rows:
+        f = finals[r["trial"]]
+        obj = Objective(f["objective"]) if f["objective"] != "weighted" else table.objective("weighted")
+        m = table.arch_metrics(setup.space.encode(f["arch"]))
+        j = obj.of(m)
+        gen = float(j[f["accelerator_generator"]["accel_index"]])
+        regrets.setdefault(f["objective"], []).append(gen / float(j.min()) - 1)
+    for obj, rs in regrets.items():
+        print(f"  {obj} regret of the evaluator's accelerator over {len(rs)} searches (objective {obj}): "
+              f"median {_pct(float(np.median(rs)))}, max {_pct(float(np.max(rs)))}")
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -66,17 +66,23 @@ class CostTable:
 
     @classmethod
     def build(cls, space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int = 1, *,
-              workers: int = 1, cache: str | Path | None = None,
+              workers: int | None = None, cache: str | Path | bool = True,
               progress: Callable[[int, int], None] | None = None,
               log: Callable[[str], None] | None = None) -> CostTable:
         """Evaluate every distinct layer of the space on every accelerator of the grid: one call up to
         :data:`~hdx.space.accelerator.MAX_GRID` designs (float64, the energy by part); beyond, the compact
         table in slices of designs (:func:`hdx.cost.table_build.build_sliced`: float32, latency and total
-        energy; ``workers`` processes, ``cache`` folder, ``progress``, ``log``)."""
+        energy; ``workers`` processes (None: every core, at most 8), ``cache``: True the user cache
+        (:func:`hdx.data.fetch.cache_dir`), a folder, or False; ``progress``, ``log``)."""
         if len(grid) > MAX_GRID:
-            from hdx.cost.table_build import build_sliced
+            import os
 
-            return build_sliced(space, grid, model, batch, workers=workers, cache=cache, progress=progress,
+            from hdx.cost.table_build import build_sliced
+            from hdx.data.fetch import cache_dir
+
+            folder = cache_dir() if cache is True else (cache or None)
+            workers = workers or max(1, min(8, os.cpu_count() or 1))
+            return build_sliced(space, grid, model, batch, workers=workers, cache=folder, progress=progress,
                                 log=log)
         layers, group = [], []
         for ly in space.prefix_layers(batch) + space.suffix_layers(batch):

@@ -65,8 +65,6 @@ def grid_view(run: Run) -> GridView:
     (analytical model: the whole grid in one call; ZigZag would need one run per pair). A space beyond
     :data:`~hdx.space.accelerator.MAX_GRID` designs reads the search's cached cost table
     (:mod:`hdx.cost.table_build`; built again if the cache was cleared)."""
-    import os
-
     from hdx.cost import get_cost_model
     from hdx.cost.grid import evaluate_grid
     from hdx.space.accelerator import MAX_GRID
@@ -75,10 +73,8 @@ def grid_view(run: Run) -> GridView:
     model = get_cost_model("analytical", grid.hardware)
     if len(grid) > MAX_GRID:
         from hdx.cost.table import CostTable
-        from hdx.data.fetch import cache_dir
 
-        workers = max(1, min(8, os.cpu_count() or 1))
-        ct = CostTable.build(space, grid, model, workers=workers, cache=cache_dir())
+        ct = CostTable.build(space, grid, model)
         m = ct.arch_metrics(space.encode(run.final.arch))
     else:
         _, m = evaluate_grid(model, table, grid)

@@ -72,7 +72,11 @@ def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Obj
     if kind == "auto":
         shipped = default_evaluator_path(space.name, grid.name, cfg.objective)
         kind = "oracle"
-        if shipped.is_file():
+        if not shipped.is_file():
+            notes.append(f"evaluator auto: no learned evaluator ships for space '{space.name}' on "
+                         f"'{grid.name}' ({cfg.objective}); the exact oracle over the cost table's "
+                         f"{table.num_accels} designs")
+        else:
             from hdx.evaluator.learned import LearnedEvaluator, mismatch
 
             problem = mismatch(LearnedEvaluator.read_meta(shipped)[0], space=space, grid=grid, model=model,
@@ -118,11 +122,7 @@ def _build_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace,
                        f"{cfg.table_memory_mb}; raise table_memory_mb or fix some knobs of the space")
     if not large:
         return CostTable.build(space, grid, model), None
-    import os
-
     from tqdm import tqdm
-
-    from hdx.data.fetch import cache_dir
 
     lines: list[str] = []
     with tqdm(total=1, desc="cost table", disable=not cfg.progress, leave=False) as bar:
@@ -130,8 +130,7 @@ def _build_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace,
             bar.total = total
             bar.n = done
             bar.refresh()
-        table = CostTable.build(space, grid, model, workers=max(1, min(8, os.cpu_count() or 1)),
-                                cache=cache_dir(), progress=progress, log=lines.append)
+        table = CostTable.build(space, grid, model, progress=progress, log=lines.append)
     return table, f"{'; '.join(lines)} ({need / 2**20:.0f} MiB in memory)"
 
 
