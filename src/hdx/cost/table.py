@@ -18,7 +18,7 @@ accelerator (:meth:`CostTable.min_per_accel`) and the reference values of the ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,10 +124,11 @@ class CostTable:
         """Area of every accelerator [A] (mm²)."""
         return um2_to_mm2(self.area_um2.sum(-1))
 
-    def _to_metrics(self, additive: np.ndarray) -> dict[str, np.ndarray]:
+    def _to_metrics(self, additive: np.ndarray, area: np.ndarray | None = None) -> dict[str, np.ndarray]:
         lat_ms = cycles_to_ms(additive[..., 0], self.clock_mhz)
-        energy_mj = pj_to_mj(additive[..., 1:].sum(-1))
-        return {"latency": lat_ms, "energy": energy_mj, "area": np.broadcast_to(self.area_mm2, lat_ms.shape)}
+        energy_mj = pj_to_mj(additive[..., 1] if additive.shape[-1] == 2 else additive[..., 1:].sum(-1))
+        area = self.area_mm2 if area is None else area
+        return {"latency": lat_ms, "energy": energy_mj, "area": np.broadcast_to(area, lat_ms.shape)}
 
     def network_additive(self, op_idx: np.ndarray) -> np.ndarray:
         """Raw additive columns [B, A, C] for architectures given as op indices [B, L] (gathered in
@@ -194,6 +195,49 @@ class CostTable:
                                                   ).reshape(-1, A, C).astype(np.float64)
                               for i in range(0, n, step)]) if n else np.zeros((0, A, C))
         return {k: np.ascontiguousarray(v) for k, v in self._to_metrics(add).items()}
+
+    def best(self, probs: np.ndarray, objectives: Sequence[Objective]) -> tuple[np.ndarray, np.ndarray]:
+        """Per distribution (op probabilities [n, L, n_ops]) and objective, the grid index minimising the
+        objective of the exact expected metrics, and that minimum: int64 [n, k], float64 [n, k] for k
+        objectives (exhaustive over the grid, in blocks of designs: never [n, A] whole)."""
+        probs = np.asarray(probs, dtype=np.float64)
+        n = probs.shape[0]
+        L, n_ops, A, C = self.per_op.shape
+        p = probs.reshape(n, L * n_ops).astype(self.per_op.dtype, copy=False)
+        index = np.zeros((n, len(objectives)), dtype=np.int64)
+        value = np.full((n, len(objectives)), np.inf)
+        rows, area = np.arange(n), self.area_mm2
+        block = max(1, MAX_BATCH_CELLS // max(n, 1))  # designs per pass: the table is read once per call
+        for a0 in range(0, A, block):
+            a1 = min(A, a0 + block)
+            cols = self.per_op[:, :, a0:a1].reshape(L * n_ops, (a1 - a0) * C)
+            add = self.fixed[a0:a1][None] + (p @ cols).reshape(n, a1 - a0, C)  # a compact table: float32
+            m = self._to_metrics(add, area[a0:a1])
+            for j, obj in enumerate(objectives):
+                J = obj.of(m)
+                arg = J.argmin(-1)
+                v = J[rows, arg]
+                better = v < value[:, j]  # strictly: ties keep the earlier design, as one argmin would
+                index[better, j] = a0 + arg[better]
+                value[better, j] = v[better]
+        return index, value
+
+    def expected_at(self, probs: np.ndarray, designs: np.ndarray) -> dict[str, np.ndarray]:
+        """Exact expected metrics of distribution ``i`` (op probabilities [n, L, n_ops]) on the designs
+        ``designs[i]`` (grid indices [n, k]): [n, k] each (ms, mJ, mm²); only those columns are read."""
+        probs = np.asarray(probs, dtype=np.float64)
+        designs = np.asarray(designs, dtype=np.int64)
+        n, k = designs.shape
+        L, n_ops, A, C = self.per_op.shape
+        p = probs.reshape(n, L * n_ops)
+        out = np.empty((n, k, C))
+        step = max(1, MAX_BATCH_CELLS // max(1, L * n_ops * k))
+        for i in range(0, n, step):
+            d = designs[i: i + step]
+            cols = self.per_op.reshape(L * n_ops, A, C)[:, d]  # [L·n_ops, b, k, C]
+            out[i: i + step] = self.fixed[d] + np.einsum("bl,lbkc->bkc", p[i: i + step], cols,
+                                                         dtype=np.float64)
+        return self._to_metrics(out, self.area_mm2[designs])
 
     def min_per_accel(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
         """Minimum over all networks of ``metric`` on each accelerator [A] (canonical unit), and the

@@ -22,7 +22,7 @@ import time
 import numpy as np
 import torch
 
-from hdx.cost.table import CostTable
+from hdx.cost.table import MAX_BATCH_CELLS, CostTable
 from hdx.evaluator.data import sample_arch_probs
 from hdx.evaluator.learned import LearnedEvaluator
 from hdx.evaluator.oracle import OracleEvaluator
@@ -64,23 +64,24 @@ def fidelity(ev: LearnedEvaluator, space: NetworkSpace, grid: AcceleratorSpace, 
     rep: dict = {"objective": obj, "n_archs": n_archs, "seed": seed}
     for kind, frac in (("onehot", 0.0), ("soft", 1.0)):
         probs, _ = sample_arch_probs(rng, space, n_archs, frac, (0.1, 0.3, 1.0, 3.0))
-        m = table.expected(probs)  # [n, A] each
-        J = Objective.from_coefficients(obj, weights).of(m)
-        best = J.argmin(-1)
-        rows = np.arange(n_archs)
+        objective = Objective.from_coefficients(obj, weights)
+        best_i, best_j = table.best(probs, [objective])
+        best, j_best = best_i[:, 0], best_j[:, 0]
         pred, idx = _eval(ev, probs)
+        m_idx = table.expected_at(probs, idx[:, None])  # the ground truth of the generated accelerator
         # generator
         kb, kp = grid.knob_indices(best), grid.knob_indices(idx)
         acc = {k: float(100 * np.mean(kb[:, KNOBS.index(k)] == kp[:, KNOBS.index(k)]))
                for k in grid.searched_knobs}
-        regret = J[rows, idx] / J[rows, best] - 1.0
+        regret = objective.of(m_idx)[:, 0] / j_best - 1.0
         # best constant predictor (most frequent optimum / knob value of this very set): a baseline
         const_acc = {k: float(100 * np.bincount(kb[:, KNOBS.index(k)]).max() / n_archs)
                      for k in grid.searched_knobs}
-        mode = np.bincount(best, minlength=len(grid)).argmax()
-        const_regret = J[:, mode] / J[rows, best] - 1.0
+        mode = int(np.bincount(best).argmax())
+        m_mode = table.expected_at(probs, np.full((n_archs, 1), mode))
+        const_regret = objective.of(m_mode)[:, 0] / j_best - 1.0
         sec = {"accuracy_pct": acc, "exact_pct": float(100 * np.mean(idx == best)),
-               "constant_accuracy_pct": const_acc, "constant_accel": str(grid[int(mode)]),
+               "constant_accuracy_pct": const_acc, "constant_accel": str(grid[mode]),
                "constant_regret_median_pct": float(100 * np.median(const_regret)),
                "constant_regret_p95_pct": float(100 * np.percentile(const_regret, 95)),
                "regret_median_pct": float(100 * np.median(regret)),
@@ -92,8 +93,9 @@ def fidelity(ev: LearnedEvaluator, space: NetworkSpace, grid: AcceleratorSpace, 
         with torch.no_grad():
             x = torch.as_tensor(probs.reshape(n_archs, -1), dtype=torch.float32)
             est = ev.estimator.metrics(x, {k: torch.as_tensor(oh[k]) for k in ev.knobs}).double().numpy()
-        sec["estimator"] = {mm: _rel_stats(est[:, i], m[mm][rows, acc_r]) for i, mm in enumerate(METRICS)}
-        sec["end_to_end"] = {mm: _rel_stats(pred[:, i], m[mm][rows, idx]) for i, mm in enumerate(METRICS)}
+        m_r = table.expected_at(probs, acc_r[:, None])
+        sec["estimator"] = {mm: _rel_stats(est[:, i], m_r[mm][:, 0]) for i, mm in enumerate(METRICS)}
+        sec["end_to_end"] = {mm: _rel_stats(pred[:, i], m_idx[mm][:, 0]) for i, mm in enumerate(METRICS)}
         rep[kind] = sec
     rep["gradient"] = gradient_agreement(ev, space, grid, table, n_archs=grad_archs, seed=seed,
                                          temperature=oracle_temperature)
@@ -121,17 +123,17 @@ def gradient_agreement(ev: LearnedEvaluator, space: NetworkSpace, grid: Accelera
 
     def grads(evaluator, dtype) -> dict[str, np.ndarray]:
         out = {}
+        step = max(1, MAX_BATCH_CELLS // len(grid))  # a large space: a few networks at a time
         for what in ("objective", *METRICS):
             a = alpha0.clone().to(dtype).masked_fill(~mask, -torch.inf).requires_grad_(True)
-            r = evaluator(torch.softmax(a, -1))
-            c = r.costs
-            val = (Objective.from_coefficients(ev.objective, ev.meta.get("weights")).of(c)
-                   if what == "objective" else c[what])
-            if not val.requires_grad:  # e.g. area at the oracle's fixed optimum: constant in α
-                out[what] = np.zeros(len(coords))
-                continue
-            torch.log(val).sum().backward()
-            out[what] = a.grad.reshape(-1).numpy()[coords].astype(np.float64)
+            for i in range(0, n_archs, step):  # each network's cost depends on its own α only
+                c = evaluator(torch.softmax(a[i: i + step], -1)).costs
+                val = (Objective.from_coefficients(ev.objective, ev.meta.get("weights")).of(c)
+                       if what == "objective" else c[what])
+                if val.requires_grad:  # not e.g. area at the oracle's fixed optimum: constant in α
+                    torch.log(val).sum().backward()
+            out[what] = (np.zeros(len(coords)) if a.grad is None
+                         else a.grad.reshape(-1).numpy()[coords].astype(np.float64))
         return out
 
     g_l = grads(ev, torch.float32)

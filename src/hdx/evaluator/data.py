@@ -219,22 +219,17 @@ def _make_chunk(i: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng([spec.seed, i])
     n = min(spec.chunk_size, spec.n_archs - i * spec.chunk_size)
     probs, is_soft = sample_arch_probs(rng, space, n, spec.soft_fraction, spec.temperatures)
-    m = table.expected(probs)
     A = table.num_accels
-    opt_index = np.empty((n, len(LABEL_OBJECTIVES)), dtype=np.int32)
-    opt_value = np.empty((n, len(LABEL_OBJECTIVES)))
-    for j, obj in enumerate(LABEL_OBJECTIVES):
-        J = Objective.from_coefficients(obj, weights).of(m)
-        best = J.argmin(-1)
-        opt_index[:, j] = best
-        opt_value[:, j] = J[np.arange(n), best]
+    index, opt_value = table.best(probs, [Objective.from_coefficients(o, weights) for o in LABEL_OBJECTIVES])
+    opt_index = index.astype(np.int32)
     k = spec.pairs_per_arch
     accel = np.empty((n, k), dtype=np.int32)
     accel[:, :len(LABEL_OBJECTIVES)] = opt_index
     accel[:, len(LABEL_OBJECTIVES):] = rng.integers(0, A, (n, k - len(LABEL_OBJECTIVES)))
     rows = np.repeat(np.arange(n), k)
     cols = accel.reshape(-1)
-    costs = np.stack([m[x][rows, cols] for x in METRICS], axis=-1).astype(np.float32)
+    m = table.expected_at(probs, accel)
+    costs = np.stack([m[x].reshape(-1) for x in METRICS], axis=-1).astype(np.float32)
     return {"arch_probs": probs.astype(np.float32), "is_soft": is_soft, "opt_index": opt_index,
             "opt_value": opt_value, "pair_arch": rows.astype(np.int32), "pair_accel": cols,
             "pair_costs": costs}
