@@ -277,14 +277,16 @@ class _SpaceTable:
 
     def __call__(self) -> CostTable:
         from hdx.cost.table import CostTable
+        from hdx.cost.table_build import TABLE_MEMORY_MB, table_bytes
         from hdx.space.accelerator import MAX_GRID
 
-        if len(self.grid) > MAX_GRID:
+        need = table_bytes(self.net, self.grid, compact=len(self.grid) > MAX_GRID)
+        if need > TABLE_MEMORY_MB * 2**20:
             raise HDXError(f"relative budgets (e.g. latency<=p20) and the weighted objective need the cost "
-                           f"table of the space on the grid, and '{self.grid.name}' has {len(self.grid)} "
-                           f"designs (at most {MAX_GRID}): give absolute budgets (e.g. latency<=2ms) and "
-                           f"objective edap, latency, energy or area")
-        if self._table is None:
+                           f"table of the space on the grid, and '{self.grid.name}' ({len(self.grid)} "
+                           f"designs) needs {need / 2**20:.0f} MiB, more than {TABLE_MEMORY_MB}: give "
+                           f"absolute budgets (e.g. latency<=2ms) and objective edap, latency, energy, area")
+        if self._table is None:  # beyond MAX_GRID: built in slices and cached (hdx.cost.table_build)
             self._table = CostTable.build(self.net, self.grid, self.model)
         return self._table
 

@@ -129,7 +129,7 @@ def _big_space(tmp_path) -> str:
     return str(p)
 
 
-def test_grid_beyond_one_table_is_searched_exactly(capsys, tmp_path):
+def test_grid_beyond_one_table_is_searched_exactly(capsys, tmp_path, monkeypatch):
     """Beyond one table `--accel grid` is the branch and bound: the design it prints is the best of the
     space, checked here against every design of the space evaluated slice by slice."""
     from hdx.budgets import parse_budget
@@ -154,8 +154,34 @@ def test_grid_beyond_one_table_is_searched_exactly(capsys, tmp_path):
                             Objective("edap"), [parse_budget("latency<=3ms")])
     assert d["best"]["accelerator"] == str(space[truth.index])
     assert d["best"]["latency_ms"] <= 3
-    # the table output names the search; a relative budget there is one line, exit 2
+    # the table output names the search; a relative budget whose table would not fit the memory cap
+    # is one line, exit 2
     rc, out, err = run(capsys, "--arch", ARCH, "--accel-space", path, "--budget", "latency<=3ms")
     assert rc == 0 and "by branch and bound" in out
+    import hdx.cost.table_build as tb
+
+    monkeypatch.setattr(tb, "TABLE_MEMORY_MB", 64)
     rc, out, err = run(capsys, "--arch", ARCH, "--accel-space", path, "--budget", "latency<=p20")
-    assert rc == 2 and "relative budgets" in err and len(err.strip().splitlines()) == 1
+    assert rc == 2 and "relative budgets" in err and "MiB" in err and len(err.strip().splitlines()) == 1
+
+
+def test_relative_budget_beyond_one_table(capsys, monkeypatch):
+    """Beyond one cost-model call (MAX_GRID lowered to 100 here) a relative budget is resolved on the
+    sliced table: the same value, and the same best design, as on the one-call table."""
+    import hdx.cost.table as ct
+    import hdx.space.accelerator as acc
+
+    rc, out, err = run(capsys, "--arch", ARCH, "--budget", "latency<=p20", "--json")
+    assert rc == 0, err
+    ref = json.loads(out)
+    monkeypatch.setattr(acc, "MAX_GRID", 100)
+    monkeypatch.setattr(ct, "MAX_GRID", 100)
+    rc, out, err = run(capsys, "--arch", ARCH, "--budget", "latency<=p20", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    import os
+    from pathlib import Path
+
+    assert list((Path(os.environ["HDX_CACHE_DIR"]) / "tables").glob("dance_cifar10_eyeriss_like_*.npz"))
+    assert d["best"]["budgets"] == ref["best"]["budgets"]  # the resolved value, to the printed digits
+    assert d["best"]["accelerator"] == ref["best"]["accelerator"]

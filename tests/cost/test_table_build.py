@@ -8,7 +8,7 @@ import pytest
 
 from hdx.cost.analytical import AnalyticalModel
 from hdx.cost.table import CostTable
-from hdx.cost.table_build import build_sliced, table_bytes
+from hdx.cost.table_build import table_bytes
 from hdx.errors import HDXError
 from hdx.metrics import cycles_to_ms, pj_to_mj
 from hdx.space.accelerator import AcceleratorSpace
@@ -28,7 +28,7 @@ def test_sliced_table_is_the_cost_model(setup, tmp_path):
     """Networks on the sliced table = the model on the network's own layers (an independent path: no
     table, no grouping), and = the one-call table, within float32 rounding."""
     space, grid, model, full = setup
-    sliced = build_sliced(space, grid, model, slice_designs=257)
+    sliced = CostTable.sliced(space, grid, model, slice_designs=257)
     assert sliced.per_op.dtype == np.float32 and sliced.per_op.shape[-1] == 2
     rng = np.random.default_rng(3)
     archs = space.sample_indices(rng, 6)
@@ -50,22 +50,22 @@ def test_sliced_table_is_the_cost_model(setup, tmp_path):
     for k in ("latency", "energy"):
         np.testing.assert_allclose(e1[k], e2[k], rtol=2e-6)
         np.testing.assert_allclose(sliced.min_per_accel(k)[0], full.min_per_accel(k)[0], rtol=2e-6)
-    assert table_bytes(space, grid, True) == sliced.per_op.nbytes + sliced.fixed.nbytes + sliced.area_um2.nbytes
-    assert table_bytes(space, grid, False) == full.per_op.nbytes + full.fixed.nbytes + full.area_um2.nbytes
+    for t, compact in ((sliced, True), (full, False)):
+        assert table_bytes(space, grid, compact) == t.per_op.nbytes + t.fixed.nbytes + t.area_um2.nbytes
 
 
 def test_workers_and_cache_give_the_same_table(setup, tmp_path):
     space, grid, model, _ = setup
     lines: list[str] = []
-    a = build_sliced(space, grid, model, slice_designs=400, workers=2, cache=tmp_path, log=lines.append)
+    a = CostTable.sliced(space, grid, model, slice_designs=400, workers=2, cache=tmp_path, log=lines.append)
     assert "built" in lines[-1]
-    b = build_sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
+    b = CostTable.sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
     assert "loaded" in lines[-1]
     assert np.array_equal(a.per_op, b.per_op) and np.array_equal(a.fixed, b.fixed)
     # a damaged cache file is rebuilt, never trusted
     (f,) = (tmp_path / "tables").glob("*.npz")
     f.write_bytes(f.read_bytes()[:1000])
-    c = build_sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
+    c = CostTable.sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
     assert "built" in lines[-1] and np.array_equal(a.per_op, c.per_op)
 
 
@@ -83,12 +83,12 @@ def test_a_killed_build_resumes_from_its_slices(setup, tmp_path, monkeypatch):
 
     monkeypatch.setattr(tb, "_slice", dies_on_third)
     with pytest.raises(KeyboardInterrupt):
-        build_sliced(space, grid, model, slice_designs=300, cache=tmp_path)
+        CostTable.sliced(space, grid, model, slice_designs=300, cache=tmp_path)
     monkeypatch.setattr(tb, "_slice", real)
     lines: list[str] = []
-    t = build_sliced(space, grid, model, slice_designs=300, cache=tmp_path, log=lines.append)
+    t = CostTable.sliced(space, grid, model, slice_designs=300, cache=tmp_path, log=lines.append)
     assert "2 of 4 slices from an earlier run" in lines[-1]
-    ref = build_sliced(space, grid, model, slice_designs=300)
+    ref = CostTable.sliced(space, grid, model, slice_designs=300)
     assert np.array_equal(t.per_op, ref.per_op)
     assert not list((tmp_path / "tables").glob("*.parts"))  # the slices are gone once assembled
 

@@ -77,13 +77,12 @@ class CostTable:
         if len(grid) > MAX_GRID:
             import os
 
-            from hdx.cost.table_build import build_sliced
             from hdx.data.fetch import cache_dir
 
             folder = cache_dir() if cache is True else (cache or None)
             workers = workers or max(1, min(8, os.cpu_count() or 1))
-            return build_sliced(space, grid, model, batch, workers=workers, cache=folder, progress=progress,
-                                log=log)
+            return cls.sliced(space, grid, model, batch, workers=workers, cache=folder, progress=progress,
+                              log=log)
         layers, group = [], []
         for ly in space.prefix_layers(batch) + space.suffix_layers(batch):
             layers.append(ly)
@@ -110,6 +109,17 @@ class CostTable:
         return cls(space.name, grid.name, model.fingerprint(), float(costs.clock_mhz), fixed,
                    per_op.reshape(space.num_positions, n_ops, len(grid), len(_COLS)), area,
                    space.allowed_mask.copy())
+
+    @classmethod
+    def sliced(cls, space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int = 1,
+               **opts) -> CostTable:
+        """The compact table built in slices of designs (:func:`hdx.cost.table_build.build_sliced`, whose
+        keyword options ``opts`` are: ``workers``, ``cache``, ``slice_designs``, ``progress``, ``log``)."""
+        from hdx.cost.table_build import build_sliced
+
+        z = build_sliced(space, grid, model, batch, **opts)
+        return cls(space.name, grid.name, model.fingerprint(), float(z["clock_mhz"]), z["fixed"], z["per_op"],
+                   z["area_um2"], space.allowed_mask.copy())
 
     @property
     def num_accels(self) -> int:

@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,15 +35,14 @@ from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
 from hdx.workload import LAYER_FIELDS, LayerTable
 
-if TYPE_CHECKING:
-    from hdx.cost.table import CostTable
-
 #: designs per slice: one cost-model call on (distinct layers × this many designs) stays ~0.3 GB
 SLICE_DESIGNS = 16_384
 #: format of the cached table (bumped when the layout changes)
 FORMAT_VERSION = 1
 #: the largest cached table file HDX opens
 MAX_TABLE_BYTES = 64 << 30
+#: the most memory (MiB) a cost table may take by default (hdx search's table_memory_mb; hdx cost)
+TABLE_MEMORY_MB = 4096
 #: columns of a sliced table: latency (cycles) and total energy (pJ)
 COMPACT_COLS: tuple[str, ...] = ("latency_cycles", "energy_pj")
 
@@ -120,8 +118,10 @@ def _npz(arrays: dict[str, np.ndarray]) -> bytes:
 def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int = 1, *,
                  workers: int = 1, cache: str | Path | None = None, slice_designs: int = SLICE_DESIGNS,
                  progress: Callable[[int, int], None] | None = None,
-                 log: Callable[[str], None] | None = None) -> CostTable:
-    """The compact :class:`~hdx.cost.table.CostTable` of ``space`` on ``grid`` (see the module docstring).
+                 log: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of the compact cost table of ``space`` on ``grid`` (see the module docstring):
+    ``per_op`` float32 [L, n_ops, A, 2], ``fixed`` float32 [A, 2], ``area_um2`` [A, 4], ``clock_mhz``
+    (:meth:`hdx.cost.table.CostTable.sliced` makes the table of them).
 
     ``cache``: the folder of cached tables (None: no file is read or written); ``workers``: processes
     (1: in this one); ``progress(done, total)`` after every slice; ``log``: one line when the table is
@@ -142,10 +142,9 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
         parts = Path(cache) / "tables" / f"{name}.parts"
         if file.is_file():
             try:
-                z = load_npz(file, max_bytes=MAX_TABLE_BYTES, what="cost table")
-                table = _from_arrays(z, space, grid, model)
+                z = _checked(load_npz(file, max_bytes=MAX_TABLE_BYTES, what="cost table"), space, grid)
                 say(f"cost table of {len(grid)} designs loaded from {file}")
-                return table
+                return z
             except (HDXError, KeyError, ValueError):
                 file.unlink(missing_ok=True)  # damaged or another layout: rebuilt below
     lt, count = _layers(space, batch)
@@ -192,8 +191,7 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
         with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(state,)) as ex:
             for i, part in zip(todo, ex.map(_slice, todo), strict=True):
                 store(i, part)
-    arrays = _assemble([done[i] for i in range(n_slices)], space)
-    table = _from_arrays(arrays, space, grid, model)
+    arrays = _checked(_assemble([done[i] for i in range(n_slices)], space), space, grid)
     secs = time.perf_counter() - t0
     built = sum(min(slice_designs, len(grid) - i * slice_designs) for i in todo)
     say(f"cost table of {len(grid)} designs x {len(lt)} distinct layers built in {secs:.1f} s "
@@ -205,7 +203,7 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
             f.unlink()
         (parts / "manifest.json").unlink(missing_ok=True)
         parts.rmdir()
-    return table
+    return arrays
 
 
 def _assemble(slices: list[dict[str, np.ndarray]], space: NetworkSpace) -> dict[str, np.ndarray]:
@@ -216,10 +214,8 @@ def _assemble(slices: list[dict[str, np.ndarray]], space: NetworkSpace) -> dict[
             "clock_mhz": np.float64(slices[0]["clock_mhz"])}
 
 
-def _from_arrays(z: dict[str, np.ndarray], space: NetworkSpace, grid: AcceleratorSpace, model: CostModel
-                 ) -> CostTable:
-    from hdx.cost.table import CostTable
-
+def _checked(z: dict[str, np.ndarray], space: NetworkSpace, grid: AcceleratorSpace) -> dict[str, np.ndarray]:
+    """The table's arrays if their shapes and values are those of ``space`` on ``grid``, else HDXError."""
     A = len(grid)
     per_op, fixed, area = z["per_op"], z["fixed"], z["area_um2"]
     if per_op.shape != (space.num_positions, space.num_ops, A, 2) or fixed.shape != (A, 2) \
@@ -227,5 +223,4 @@ def _from_arrays(z: dict[str, np.ndarray], space: NetworkSpace, grid: Accelerato
         raise HDXError("cached cost table has another shape")
     if not (np.isfinite(per_op).all() and np.isfinite(fixed).all() and np.isfinite(area).all()):
         raise HDXError("cached cost table holds NaN or inf")
-    return CostTable(space.name, grid.name, model.fingerprint(), float(z["clock_mhz"]), fixed, per_op, area,
-                     space.allowed_mask.copy())
+    return {"per_op": per_op, "fixed": fixed, "area_um2": area, "clock_mhz": np.float64(z["clock_mhz"])}

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hdx.budgets import parse_budget_specs
 from hdx.config import StrictModel, load_config, validate
+from hdx.cost.table_build import TABLE_MEMORY_MB
 from hdx.metrics import OBJECTIVES
 from hdx.runtime import check_device
 
@@ -38,7 +39,7 @@ class SearchConfig(StrictModel):
                            "learned, oracle, or a .safetensors path")
     oracle_temperature: float = Field(0.02, gt=0, le=1000,
                                       description="softmin temperature of the oracle evaluator")
-    table_memory_mb: int = Field(4096, ge=1, le=1 << 24,
+    table_memory_mb: int = Field(TABLE_MEMORY_MB, ge=1, le=1 << 24,
                                  description="the most memory (MiB) the exact cost table of the space on the "
                                  "accelerator space may take (hdx.cost.table_build.table_bytes); a larger "
                                  "one is refused before anything is built")
