@@ -140,3 +140,30 @@ def _big(tmp_path) -> str:
                  "  rf_bytes: {from: 8, to: 512, times: 2}\n  dataflow: [ws, os, rs]\n"
                  "  glb_kib: {from: 8, to: 4096, times: 2}\n  glb_bw: [4, 8, 16, 32, 64]\n")
     return str(p)
+
+
+def test_slices_as_ray_tasks(setup, tmp_path, ray_local):
+    """The slices as Ray tasks give the same table, and the stats say where they ran and how fast."""
+    from hdx.cost.table_build import BuildStats
+
+    space, grid, model, _ = setup
+    stats = BuildStats()
+    t = CostTable.sliced(space, grid, model, slice_designs=400, use_ray=True, cache=tmp_path, stats=stats)
+    ref = CostTable.sliced(space, grid, model, slice_designs=400)
+    assert np.array_equal(t.per_op, ref.per_op) and np.array_equal(t.area_um2, ref.area_um2)
+    assert stats.executor.startswith("ray") and stats.slices == stats.slices_run == 3
+    assert stats.designs_run == len(grid) and stats.designs_per_s_per_worker > 0
+    assert stats.seconds_for(2 * len(grid), 2) == pytest.approx(stats.seconds_for(len(grid), 1))
+
+
+def test_cost_table_command(tmp_path, capsys):
+    """`hdx cost table` builds the cached table (speed and extrapolation printed), then finds it."""
+    from hdx.cli.main import main
+
+    args = ["cost", "table", "--accel-space", "eyeriss_like", "--workers", "1", "--cache", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "designs/s per worker" in out and "64-core cluster" in out and "complete" in out
+    assert main(args) == 0
+    assert "already built" in capsys.readouterr().out
+    assert main(["cost", "table", "--workers", "0"]) == 2

@@ -39,7 +39,8 @@ def _register() -> None:
     """Import the command modules (each adds its commands to ``app``)."""
     import importlib
 
-    for mod in ("cost", "train", "search", "evaluator", "report", "export", "sweep", "tabulate", "data"):
+    for mod in ("cost", "train", "search", "evaluator", "report", "export", "sweep", "tabulate", "table",
+                "data"):
         importlib.import_module(f"hdx.cli.{mod}")
 
 
@@ -47,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 user error, 130 interrupted)."""
     _register()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:2] == ["cost", "tabulate"]:  # `hdx cost tabulate` (hdx.cli.tabulate); `hdx cost` stays as is
-        argv = ["cost-tabulate", *argv[2:]]
+    if argv[:2] in (["cost", "tabulate"], ["cost", "table"]):  # hdx.cli.tabulate / .table; `hdx cost` as is
+        argv = [f"cost-{argv[1]}", *argv[2:]]
     try:
         rc = app(args=argv, standalone_mode=False)  # an Exit(code) raised by a command comes back here
     except Interrupted as e:

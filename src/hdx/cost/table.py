@@ -114,7 +114,8 @@ class CostTable:
     def sliced(cls, space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int = 1,
                **opts) -> CostTable:
         """The compact table built in slices of designs (:func:`hdx.cost.table_build.build_sliced`, whose
-        keyword options ``opts`` are: ``workers``, ``cache``, ``slice_designs``, ``progress``, ``log``)."""
+        keyword options ``opts`` are: ``workers``, ``cache``, ``slice_designs``, ``progress``, ``log``,
+        ``use_ray``, ``address``, ``stats``)."""
         from hdx.cost.table_build import build_sliced
 
         z = build_sliced(space, grid, model, batch, **opts)

@@ -23,6 +23,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +88,8 @@ def _init(state: dict) -> None:
 
 
 def _slice(i: int) -> dict[str, np.ndarray]:
-    """Columns [groups, designs, 2] (float32) and area parts [designs, 4] of slice ``i``."""
+    """Columns [groups, designs, 2] (float32), area parts [designs, 4] and the seconds of slice ``i``."""
+    t0 = time.perf_counter()
     grid: AcceleratorSpace = _W["grid"]
     model: CostModel = _W["model"]
     lt: LayerTable = _W["layers"]
@@ -99,7 +101,39 @@ def _slice(i: int) -> dict[str, np.ndarray]:
     cols = np.stack([count @ costs.latency_cycles, count @ costs.energy_total_pj], axis=-1)
     area = np.stack([np.broadcast_to(costs.area_um2[p], (len(idx),)) for p in AREA_PARTS], axis=-1)
     return {"cols": cols.astype(np.float32), "area": area.astype(np.float64),
-            "clock_mhz": np.float64(costs.clock_mhz)}
+            "clock_mhz": np.float64(costs.clock_mhz), "seconds": np.float64(time.perf_counter() - t0)}
+
+
+def _ray_slice(state: dict, i: int) -> dict[str, np.ndarray]:
+    """One Ray task: slice ``i`` (the state is set once per worker process)."""
+    if _W.get("key") != state["key"]:
+        _init(state)
+    return _slice(i)
+
+
+@dataclass
+class BuildStats:
+    """What :func:`build_sliced` did: slices run now and on disk before, designs per second of one worker
+    (designs of the slices run now / the seconds of their tasks), workers and where they ran."""
+
+    slices: int = 0
+    slices_before: int = 0
+    slices_run: int = 0
+    designs_run: int = 0
+    task_seconds: float = 0.0
+    seconds: float = 0.0
+    workers: int = 1
+    executor: str = "this process"
+    loaded: bool = False
+
+    @property
+    def designs_per_s_per_worker(self) -> float | None:
+        return self.designs_run / self.task_seconds if self.task_seconds > 0 else None
+
+    def seconds_for(self, designs: int, workers: int) -> float | None:
+        """Extrapolated seconds to tabulate ``designs`` on ``workers`` workers."""
+        rate = self.designs_per_s_per_worker
+        return designs / (rate * workers) if rate else None
 
 
 def cache_key(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int) -> str:
@@ -118,15 +152,19 @@ def _npz(arrays: dict[str, np.ndarray]) -> bytes:
 def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int = 1, *,
                  workers: int = 1, cache: str | Path | None = None, slice_designs: int = SLICE_DESIGNS,
                  progress: Callable[[int, int], None] | None = None,
-                 log: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
+                 log: Callable[[str], None] | None = None, use_ray: bool = False, address: str | None = None,
+                 stats: BuildStats | None = None) -> dict[str, np.ndarray]:
     """The arrays of the compact cost table of ``space`` on ``grid`` (see the module docstring):
     ``per_op`` float32 [L, n_ops, A, 2], ``fixed`` float32 [A, 2], ``area_um2`` [A, 4], ``clock_mhz``
     (:meth:`hdx.cost.table.CostTable.sliced` makes the table of them).
 
     ``cache``: the folder of cached tables (None: no file is read or written); ``workers``: processes
-    (1: in this one); ``progress(done, total)`` after every slice; ``log``: one line when the table is
-    loaded from the cache or built (with the designs/s).
+    (1: in this one); ``use_ray`` / ``address``: the slices as Ray tasks instead (a local Ray of
+    ``workers`` CPUs, or the cluster at ``address``); ``progress(done, total)`` after every slice;
+    ``log``: one line when the table is loaded from the cache or built (with the designs/s); ``stats``:
+    filled with what was done (:class:`BuildStats`).
     """
+    stats = stats if stats is not None else BuildStats()
 
     if workers < 1:
         raise HDXError(f"workers must be >= 1 (got {workers})")
@@ -144,6 +182,7 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
             try:
                 z = _checked(load_npz(file, max_bytes=MAX_TABLE_BYTES, what="cost table"), space, grid)
                 say(f"cost table of {len(grid)} designs loaded from {file}")
+                stats.loaded = True
                 return z
             except (HDXError, KeyError, ValueError):
                 file.unlink(missing_ok=True)  # damaged or another layout: rebuilt below
@@ -174,28 +213,34 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
                     f.unlink(missing_ok=True)
     todo = [i for i in range(n_slices) if i not in done]
     before = len(done)
-    state = {"grid": grid, "model": model, "layers": lt, "count": count, "slice": slice_designs}
+    state = {"grid": grid, "model": model, "layers": lt, "count": count, "slice": slice_designs, "key": key}
+    stats.slices, stats.slices_before, stats.slices_run = n_slices, before, len(todo)
 
     def store(i: int, part: dict[str, np.ndarray]) -> None:
         done[i] = part
+        stats.designs_run += part["cols"].shape[1]
+        stats.task_seconds += float(part["seconds"])
         if parts is not None:
             atomic_write_bytes(parts / f"slice-{i:05d}.npz", _npz(part))
         if progress:
             progress(len(done), n_slices)
 
-    if workers == 1 or len(todo) <= 1:
+    if use_ray or address:
+        _run_ray(state, todo, store, workers, address, stats)
+    elif workers == 1 or len(todo) <= 1:
+        stats.workers, stats.executor = 1, "this process"
         _init(state)
         for i in todo:
             store(i, _slice(i))
     else:
+        stats.workers, stats.executor = workers, f"a pool of {workers} processes"
         with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(state,)) as ex:
             for i, part in zip(todo, ex.map(_slice, todo), strict=True):
                 store(i, part)
     arrays = _checked(_assemble([done[i] for i in range(n_slices)], space), space, grid)
-    secs = time.perf_counter() - t0
-    built = sum(min(slice_designs, len(grid) - i * slice_designs) for i in todo)
+    secs = stats.seconds = time.perf_counter() - t0
     say(f"cost table of {len(grid)} designs x {len(lt)} distinct layers built in {secs:.1f} s "
-        f"({built / max(secs, 1e-9):.0f} designs/s, {workers} worker(s)"
+        f"({stats.designs_run / max(secs, 1e-9):.0f} designs/s on {stats.executor}"
         + (f", {before} of {n_slices} slices from an earlier run" if before else "") + ")")
     if file is not None and parts is not None:
         atomic_write_bytes(file, _npz(arrays))
@@ -204,6 +249,40 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
         (parts / "manifest.json").unlink(missing_ok=True)
         parts.rmdir()
     return arrays
+
+
+def _run_ray(state: dict, todo: list[int], store: Callable, workers: int, address: str | None,
+             stats: BuildStats) -> None:
+    """The slices ``todo`` as Ray tasks (a local Ray of ``workers`` CPUs, or the cluster at ``address``);
+    every finished slice is stored as it arrives, so a failed or killed run resumes from them."""
+    try:
+        import ray
+    except ImportError:
+        raise HDXError("Ray is not installed: pip install 'hdx[ray]', or build without use_ray / "
+                       "address") from None
+    started = False
+    if not ray.is_initialized():
+        kw = {"include_dashboard": False, "log_to_driver": False}
+        ray.init(address=address, **kw) if address else ray.init(num_cpus=workers, **kw)
+        started = True
+    try:
+        stats.workers = int(ray.cluster_resources().get("CPU", 1))
+        stats.executor = f"ray ({stats.workers} CPUs, {address or 'local'})"
+        task = ray.remote(_ray_slice).options(num_cpus=1, max_retries=2)
+        ref = ray.put(state)
+        pending = {task.remote(ref, i): i for i in todo}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            i = pending.pop(ready[0])
+            try:
+                part = ray.get(ready[0])
+            except Exception as e:  # noqa: BLE001 - the slice stays missing; a rerun retries it
+                raise HDXError(f"slice {i} failed ({type(e).__name__}: {' '.join(str(e).split())[:200]}); "
+                               f"finished slices are kept, rerun to resume") from None
+            store(i, part)
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _assemble(slices: list[dict[str, np.ndarray]], space: NetworkSpace) -> dict[str, np.ndarray]:
