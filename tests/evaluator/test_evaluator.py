@@ -176,3 +176,15 @@ def test_dataset_corrupt_file(tmp_path):
         EvalDataset.load(p)
     with pytest.raises(DataError, match="not found"):
         EvalDataset.load(tmp_path / "missing.npz")
+
+
+def test_dataset_as_ray_tasks(setup, tmp_path, ray_local):
+    """Sample chunks as Ray tasks: the same dataset as in one process (chunk i draws from its own seed),
+    with the labelled networks per second of one worker in the metadata."""
+    space, grid, model, table = setup
+    spec = DataSpec(n_archs=60, pairs_per_arch=6, chunk_size=20, seed=4)
+    ref = generate(space, grid, model, spec, table=table)
+    ds = generate(space, grid, model, spec, table=table, use_ray=True, work_dir=tmp_path / "w")
+    for k in EvalDataset._ARRAYS:
+        assert np.array_equal(getattr(ds, k), getattr(ref, k)), k
+    assert ds.meta["labels_per_s_per_worker"] > 0

@@ -58,7 +58,10 @@ def build_cmd(
     width: int = typer.Option(None, "--width", help="Hidden width of both networks (default from config)."),
     epochs: int = typer.Option(None, "--epochs", help="Training epochs of each network (default: config)."),
     config: Path = typer.Option(None, "--config", help="YAML EvaluatorConfig (networks and training)."),
-    workers: int = typer.Option(1, "--workers", help="Processes for sample generation."),
+    workers: int = typer.Option(1, "--workers", help="Processes (or local Ray CPUs) for sample generation."),
+    ray: bool = typer.Option(False, "--ray", help="Sample chunks as Ray tasks on a local Ray."),
+    address: str = typer.Option(None, "--address", help="Sample chunks on an existing Ray cluster: auto or "
+                                "ray://host:port."),
     threads: int = typer.Option(1, "--threads", help="Torch CPU threads for training."),
     work_dir: Path = typer.Option(None, "--work-dir", help="Keep sample chunks here (resumable)."),
     save_data: Path = typer.Option(None, "--save-data", help="Also write the samples as .npz here."),
@@ -99,7 +102,7 @@ def build_cmd(
     out = out or default_evaluator_path(net.name, grid.name, objective)
     ev, ds = build_evaluator(net, grid, model, objective=objective, data_spec=spec, config=cfg,
                              workers=workers, work_dir=work_dir, threads=threads, progress=True,
-                             log=typer.echo)
+                             log=typer.echo, use_ray=ray, address=address)
     if save_data:
         ds.save(save_data)
         typer.echo(f"samples: {save_data}")

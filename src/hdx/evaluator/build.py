@@ -25,8 +25,10 @@ def build_evaluator(space: NetworkSpace, grid: AcceleratorSpace, model: CostMode
                     data_spec: DataSpec | None = None, config: EvaluatorConfig | None = None,
                     dataset: EvalDataset | None = None, table: CostTable | None = None, workers: int = 1,
                     work_dir=None, threads: int | None = 1, progress: bool = True,
-                    log: Callable[[str], None] | None = None) -> tuple[LearnedEvaluator, EvalDataset]:
-    """Generate samples (unless ``dataset`` is given), train both networks, return the evaluator.
+                    log: Callable[[str], None] | None = None, use_ray: bool = False,
+                    address: str | None = None) -> tuple[LearnedEvaluator, EvalDataset]:
+    """Generate samples (unless ``dataset`` is given; ``use_ray`` / ``address``: as Ray tasks,
+    :func:`hdx.evaluator.data.generate`), train both networks, return the evaluator.
 
     ``threads``: torch CPU threads while training (1 is fastest on a shared 2-core machine; None:
     leave torch's setting).
@@ -46,9 +48,12 @@ def build_evaluator(space: NetworkSpace, grid: AcceleratorSpace, model: CostMode
         if dataset is None:
             say(f"generating samples: {(data_spec or DataSpec()).n_archs} architectures on {len(grid)} "
                 f"accelerators")
-            dataset = generate(space, grid, model, data_spec, workers=workers, work_dir=work_dir, table=table)
+            dataset = generate(space, grid, model, data_spec, workers=workers, work_dir=work_dir, table=table,
+                               use_ray=use_ray, address=address)
+            rate = dataset.meta.get("labels_per_s_per_worker")
             say(f"  {dataset.num_pairs} pairs, {dataset.num_archs} optimal-accelerator labels in "
-                f"{dataset.meta['seconds']:.1f} s")
+                f"{dataset.meta['seconds']:.1f} s" + (f" ({rate:.1f} labelled networks/s per Ray worker, "
+                f"{dataset.num_archs / (rate * 64) / 60:.1f} min on 64 cores)" if rate else ""))
         dataset.check_matches(space=space, grid=grid, fingerprint=model.fingerprint())
         tr, va = split_archs(dataset.num_archs, config.val_fraction, config.seed)
         say(f"training the hardware generator ({objective}) on {len(tr)} networks")

@@ -184,6 +184,42 @@ class EvalDataset:
 
 
 # ----- generation --------------------------------------------------------------------------------
+def _run_ray(state: dict, todo: list[int], store: Callable, workers: int, address: str | None
+             ) -> float | None:
+    """The chunks ``todo`` as Ray tasks; each is stored as it arrives (a killed run resumes from the
+    work folder). Returns the labelled networks per second of one worker (None if none ran)."""
+    try:
+        import ray
+    except ImportError:
+        raise HDXError("Ray is not installed: pip install 'hdx[ray]', or generate without --ray / "
+                       "--address") from None
+    started = False
+    if not ray.is_initialized():
+        kw = {"include_dashboard": False, "log_to_driver": False}
+        ray.init(address=address, **kw) if address else ray.init(num_cpus=workers, **kw)
+        started = True
+    try:
+        task = ray.remote(_ray_chunk).options(num_cpus=1, max_retries=2)
+        ref = ray.put(state)
+        pending = {task.remote(ref, i): i for i in todo}
+        n, secs = 0, 0.0
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            i = pending.pop(ready[0])
+            try:
+                chunk, t = ray.get(ready[0])
+            except Exception as e:  # noqa: BLE001 - the chunk stays missing; a rerun retries it
+                raise HDXError(f"sample chunk {i} failed ({type(e).__name__}: "
+                               f"{' '.join(str(e).split())[:200]}); finished chunks are kept in the work "
+                               f"folder, rerun to resume") from None
+            n, secs = n + chunk["arch_probs"].shape[0], secs + t
+            store(i, chunk)
+        return n / secs if secs > 0 else None
+    finally:
+        if started:
+            ray.shutdown()
+
+
 _W: dict = {}  # per-process state for the worker pool
 
 
@@ -235,13 +271,26 @@ def _make_chunk(i: int) -> dict[str, np.ndarray]:
             "pair_costs": costs}
 
 
+def _ray_chunk(state: dict, i: int) -> tuple[dict[str, np.ndarray], float]:
+    """One Ray task: chunk ``i`` and its seconds (the state, with the cost table, is set once per worker
+    process and shared through Ray's object store)."""
+    t0 = time.perf_counter()
+    if _W.get("key") != state["key"]:
+        _init_worker(state)
+    return _make_chunk(i), time.perf_counter() - t0
+
+
 def generate(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, spec: DataSpec | None = None, *,
              workers: int = 1, work_dir: str | Path | None = None, table: CostTable | None = None,
-             progress: Callable[[int, int], None] | None = None) -> EvalDataset:
+             progress: Callable[[int, int], None] | None = None, use_ray: bool = False,
+             address: str | None = None) -> EvalDataset:
     """Generate an :class:`EvalDataset` (see the module docstring).
 
-    ``workers`` > 1 runs chunks in a process pool; ``work_dir`` keeps chunk files and a manifest so
-    that a second call with the same arguments resumes; ``progress(done, total)`` is called per chunk.
+    ``workers`` > 1 runs chunks in a process pool; ``use_ray`` / ``address``: as Ray tasks instead (a
+    local Ray of ``workers`` CPUs, or the cluster at ``address``; ``meta["labels_per_s_per_worker"]``
+    then says the labelled networks per second of one worker); ``work_dir`` keeps chunk files and a
+    manifest so that a second call with the same arguments resumes; ``progress(done, total)`` is called
+    per chunk.
     """
     spec = spec or DataSpec()
     if workers < 1:
@@ -287,7 +336,8 @@ def generate(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, spec
                 except Exception:  # a broken chunk is simply made again
                     f.unlink()
     todo = [i for i in range(n_chunks) if i not in done]
-    state = {"spec": spec, "table": table, "space": space, "weights": weights}
+    state = {"spec": spec, "table": table, "space": space, "weights": weights,
+             "key": (meta["space_hash"], meta["grid_hash"], fingerprint, spec.model_dump_json())}
 
     def _store(i: int, c: dict[str, np.ndarray]) -> None:
         done[i] = c
@@ -298,7 +348,11 @@ def generate(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, spec
         if progress:
             progress(len(done), n_chunks)
 
-    if workers == 1 or len(todo) <= 1:
+    if use_ray or address:
+        rate = _run_ray(state, todo, _store, workers, address)
+        if rate is not None:
+            meta["labels_per_s_per_worker"] = round(rate, 2)
+    elif workers == 1 or len(todo) <= 1:
         _init_worker(state)
         for i in todo:
             _store(i, _make_chunk(i))
