@@ -58,6 +58,26 @@ def _tiny_run(folder: Path, name: str, **kw) -> Path:
     return folder / name
 
 
+def _big_space_yaml(folder: Path, name: str = "big", pe_to: int = 34, glb_kib=(16, 2048),
+                    glb_bw=(8, 16, 32, 64, 128)) -> str:
+    """Write ``folder/<name>.yaml``: an accelerator space of more designs than one cost-model call holds
+    (defaults: 215 040 designs; ``pe_to=64, glb_kib=(8, 4096), glb_bw=(4, 8, 16, 32, 64)``: dse_large's
+    1 009 050); returns its path."""
+    p = folder / f"{name}.yaml"
+    p.write_text(f"name: {name}\nknobs:\n  pe_x: {{from: 4, to: {pe_to}, step: 2}}\n"
+                 f"  pe_y: {{from: 4, to: {pe_to}, step: 2}}\n  rf_bytes: {{from: 8, to: 512, times: 2}}\n"
+                 f"  dataflow: [ws, os, rs]\n  glb_kib: {{from: {glb_kib[0]}, to: {glb_kib[1]}, times: 2}}\n"
+                 f"  glb_bw: {list(glb_bw)}\n")
+    return str(p)
+
+
+@pytest.fixture(scope="session")
+def big_space_yaml() -> Callable[..., str]:
+    """``big_space_yaml(folder, name="big", pe_to=34, glb_kib=(16, 2048), glb_bw=(8, ..., 128))``: the
+    path of a large accelerator space's YAML (:func:`_big_space_yaml`)."""
+    return _big_space_yaml
+
+
 @pytest.fixture(scope="session")
 def tiny_space() -> dict:
     """The tiny network space's config (:data:`TINY_SPACE`, a fresh copy)."""

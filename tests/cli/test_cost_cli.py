@@ -120,16 +120,7 @@ def test_all_lists_every_design_of_the_grid(capsys):
     assert rc == 2 and "--all" in err
 
 
-def _big_space(tmp_path) -> str:
-    """A space of 215 040 designs: more than one cost table holds (hdx.space.accelerator.MAX_GRID)."""
-    p = tmp_path / "big.yaml"
-    p.write_text("name: big\nknobs:\n  pe_x: {from: 4, to: 34, step: 2}\n  pe_y: {from: 4, to: 34, step: 2}\n"
-                 "  rf_bytes: {from: 8, to: 512, times: 2}\n  dataflow: [ws, os, rs]\n"
-                 "  glb_kib: {from: 16, to: 2048, times: 2}\n  glb_bw: [8, 16, 32, 64, 128]\n")
-    return str(p)
-
-
-def test_grid_beyond_one_table_is_searched_exactly(capsys, tmp_path, monkeypatch):
+def test_grid_beyond_one_table_is_searched_exactly(capsys, tmp_path, monkeypatch, big_space_yaml):
     """Beyond one table `--accel grid` is the branch and bound: the design it prints is the best of the
     space, checked here against every design of the space evaluated slice by slice."""
     from hdx.budgets import parse_budget
@@ -140,7 +131,7 @@ def test_grid_beyond_one_table_is_searched_exactly(capsys, tmp_path, monkeypatch
     from hdx.space.network import NetworkSpace
     from hdx.workload import LayerTable
 
-    path = _big_space(tmp_path)
+    path = big_space_yaml(tmp_path)  # 215 040 designs
     space = AcceleratorSpace.load(path)
     assert len(space) > MAX_GRID
     rc, out, err = run(capsys, "--arch", ARCH, "--accel-space", path, "--budget", "latency<=3ms", "--json")

@@ -106,7 +106,7 @@ def test_large_table_batches_match_small(setup, monkeypatch):
     assert np.array_equal(opt["accel_index"], full.objective("edap").of(full.network(archs)).argmin(1))
 
 
-def test_search_beyond_one_table(tmp_path, monkeypatch, tiny_config):
+def test_search_beyond_one_table(tmp_path, monkeypatch, tiny_config, big_space_yaml):
     """A space beyond MAX_GRID designs (here: the limit lowered to 100) is searched end to end on its
     sliced table without ever building the whole AccelTable; a table over table_memory_mb is refused."""
     import hdx.cost.table as ct
@@ -130,16 +130,9 @@ def test_search_beyond_one_table(tmp_path, monkeypatch, tiny_config):
     small = load_search_config(str(conf), {"table_memory_mb": 1})
     monkeypatch.setattr(acc, "MAX_GRID", 1)
     with pytest.raises(HDXError, match="table_memory_mb"):
-        bigger = small.model_copy(update={"accel_space": _big(tmp_path)})
+        big = big_space_yaml(tmp_path, pe_to=64, glb_kib=(8, 4096), glb_bw=(4, 8, 16, 32, 64))
+        bigger = small.model_copy(update={"accel_space": big})
         prepare(bigger)
-
-
-def _big(tmp_path) -> str:
-    p = tmp_path / "big.yaml"
-    p.write_text("name: big\nknobs:\n  pe_x: {from: 4, to: 64, step: 2}\n  pe_y: {from: 4, to: 64, step: 2}\n"
-                 "  rf_bytes: {from: 8, to: 512, times: 2}\n  dataflow: [ws, os, rs]\n"
-                 "  glb_kib: {from: 8, to: 4096, times: 2}\n  glb_bw: [4, 8, 16, 32, 64]\n")
-    return str(p)
 
 
 def test_slices_as_ray_tasks(setup, tmp_path, ray_local):

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel, check_finite
+from hdx.cost.table_build import grouped_layers
 from hdx.errors import HDXError
 from hdx.metrics import METRICS, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
 from hdx.space.accelerator import MAX_GRID, AcceleratorSpace
 from hdx.space.network import NetworkSpace
-from hdx.workload import LayerTable
 
 if TYPE_CHECKING:
     from hdx.cost.table_torch import CostTableTorch
@@ -83,24 +83,13 @@ class CostTable:
             workers = workers or max(1, min(8, os.cpu_count() or 1))
             return cls.sliced(space, grid, model, batch, workers=workers, cache=folder, progress=progress,
                               log=log)
-        layers, group = [], []
-        for ly in space.prefix_layers(batch) + space.suffix_layers(batch):
-            layers.append(ly)
-            group.append(-1)
+        lt, group_arr = grouped_layers(space, batch)
         n_ops = space.num_ops
-        for p in space.positions:
-            for op in p.ops:
-                g = p.index * n_ops + space.op_names.index(op)
-                for ly in space.position_layers(p.index, op, batch):
-                    layers.append(ly)
-                    group.append(g)
-        lt = LayerTable(layers)
         costs = check_finite(model.evaluate(lt, grid.table), lt, grid.table,
                              model=getattr(model, "name", "cost model"))
         zero = np.zeros_like(costs.latency_cycles)  # a part a model does not report (e.g. static) is 0
         parts = [costs.energy_pj.get(p, zero) for p in ENERGY_PARTS]
         cols = np.stack([costs.latency_cycles, *parts], axis=-1)
-        group_arr = np.asarray(group)
         fixed = cols[group_arr == -1].sum(0)
         per_op = np.zeros((space.num_positions * n_ops, len(grid), len(_COLS)))
         sel = group_arr >= 0

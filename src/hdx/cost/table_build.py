@@ -56,9 +56,9 @@ def table_bytes(space: NetworkSpace, grid: AcceleratorSpace, compact: bool) -> i
     return per_design * len(grid)
 
 
-def _layers(space: NetworkSpace, batch: int) -> tuple[LayerTable, np.ndarray]:
-    """The space's distinct layers and the [groups, distinct] count matrix that sums them per group:
-    row ``p · n_ops + o`` for (position p, op o), the last row for the fixed layers."""
+def grouped_layers(space: NetworkSpace, batch: int = 1) -> tuple[LayerTable, np.ndarray]:
+    """Every layer of the space and its group [layers]: ``p · n_ops + o`` for a layer of op o at
+    position p, -1 for the fixed layers (stem, fixed block, head)."""
     layers, group = [], []
     for ly in space.prefix_layers(batch) + space.suffix_layers(batch):
         layers.append(ly)
@@ -70,12 +70,17 @@ def _layers(space: NetworkSpace, batch: int) -> tuple[LayerTable, np.ndarray]:
             for ly in space.position_layers(p.index, op, batch):
                 layers.append(ly)
                 group.append(g)
-    lt = LayerTable(layers)
+    return LayerTable(layers), np.asarray(group, dtype=np.int64)
+
+
+def _layers(space: NetworkSpace, batch: int) -> tuple[LayerTable, np.ndarray]:
+    """The space's distinct layers and the [groups, distinct] count matrix that sums them per group:
+    row ``p · n_ops + o`` for (position p, op o), the last row for the fixed layers."""
+    lt, group = grouped_layers(space, batch)
     shapes = np.stack([lt.kind, *(getattr(lt, f) for f in LAYER_FIELDS)], axis=1)
     _, first, inverse = np.unique(shapes, axis=0, return_index=True, return_inverse=True)
-    n_groups = space.num_positions * n_ops + 1
-    count = np.zeros((n_groups, len(first)))
-    np.add.at(count, (np.asarray(group), inverse.ravel()), 1.0)  # group -1 is the last row
+    count = np.zeros((space.num_positions * space.num_ops + 1, len(first)))
+    np.add.at(count, (group, inverse.ravel()), 1.0)  # group -1 is the last row
     return lt[np.asarray(first)], count
 
 
@@ -226,7 +231,10 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
             progress(len(done), n_slices)
 
     if use_ray or address:
-        _run_ray(state, todo, store, workers, address, stats)
+        from hdx.raytasks import run_tasks
+
+        stats.executor, stats.workers = run_tasks(_ray_slice, state, todo, store, num_cpus=workers,
+                                                  address=address, what="cost table slice")
     elif workers == 1 or len(todo) <= 1:
         stats.workers, stats.executor = 1, "this process"
         _init(state)
@@ -249,40 +257,6 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
         (parts / "manifest.json").unlink(missing_ok=True)
         parts.rmdir()
     return arrays
-
-
-def _run_ray(state: dict, todo: list[int], store: Callable, workers: int, address: str | None,
-             stats: BuildStats) -> None:
-    """The slices ``todo`` as Ray tasks (a local Ray of ``workers`` CPUs, or the cluster at ``address``);
-    every finished slice is stored as it arrives, so a failed or killed run resumes from them."""
-    try:
-        import ray
-    except ImportError:
-        raise HDXError("Ray is not installed: pip install 'hdx[ray]', or build without use_ray / "
-                       "address") from None
-    started = False
-    if not ray.is_initialized():
-        kw = {"include_dashboard": False, "log_to_driver": False}
-        ray.init(address=address, **kw) if address else ray.init(num_cpus=workers, **kw)
-        started = True
-    try:
-        stats.workers = int(ray.cluster_resources().get("CPU", 1))
-        stats.executor = f"ray ({stats.workers} CPUs, {address or 'local'})"
-        task = ray.remote(_ray_slice).options(num_cpus=1, max_retries=2)
-        ref = ray.put(state)
-        pending = {task.remote(ref, i): i for i in todo}
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            i = pending.pop(ready[0])
-            try:
-                part = ray.get(ready[0])
-            except Exception as e:  # noqa: BLE001 - the slice stays missing; a rerun retries it
-                raise HDXError(f"slice {i} failed ({type(e).__name__}: {' '.join(str(e).split())[:200]}); "
-                               f"finished slices are kept, rerun to resume") from None
-            store(i, part)
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _assemble(slices: list[dict[str, np.ndarray]], space: NetworkSpace) -> dict[str, np.ndarray]:

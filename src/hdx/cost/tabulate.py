@@ -186,35 +186,19 @@ def tabulate(*, space: str = "dance_cifar10", accel_space: str = "eyeriss_like",
 
 
 def _run_ray(meta, chunks, todo, path, address, num_cpus, stats, log) -> tuple[str, int]:
-    import ray
+    from hdx.raytasks import run_tasks
 
-    started = False
-    if not ray.is_initialized():
-        kw = {"include_dashboard": False, "log_to_driver": False}
-        ray.init(address=address, **kw) if address else ray.init(num_cpus=num_cpus or os.cpu_count() or 1,
-                                                                 **kw)
-        started = True
-    try:
-        workers = int(ray.cluster_resources().get("CPU", 1))
-        task = ray.remote(_chunk).options(num_cpus=1, max_retries=2)
-        meta_ref = ray.put(meta)
-        pending = {task.remote(meta_ref, chunks[i], str(path(i))): i for i in todo}
-        k = 0
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            i = pending.pop(ready[0])
-            try:
-                st = ray.get(ready[0])
-            except Exception as e:  # noqa: BLE001 - the chunk stays missing; a rerun retries it
-                raise HDXError(f"chunk {i} failed ({type(e).__name__}: {' '.join(str(e).split())[:200]}); "
-                               f"finished chunks are kept, rerun to resume") from None
-            stats.append(st)
-            k += 1
-            log(f"[{k}/{len(todo)}] chunk {i}: {st['pairs']} pairs in {st['seconds']:.1f} s")
-        return f"ray ({workers} CPUs{', ' + address if address else ', local'})", workers
-    finally:
-        if started:
-            ray.shutdown()
+    def done(item: tuple[int, tuple], st: dict) -> None:
+        stats.append(st)
+        log(f"[{len(stats)}/{len(todo)}] chunk {item[0]}: {st['pairs']} pairs in {st['seconds']:.1f} s")
+
+    items = [(i, (chunks[i], str(path(i)))) for i in todo]
+    return run_tasks(_ray_indexed, meta, items, done, num_cpus=num_cpus or os.cpu_count() or 1,
+                     address=address, what="chunk", label=lambda item: item[0])
+
+
+def _ray_indexed(meta: dict, item: tuple[int, tuple[list[int], str]]) -> dict:
+    return _chunk(meta, *item[1])
 
 
 def _assemble(out: Path, meta: dict, chunks: list[list[int]], path) -> None:

@@ -184,42 +184,6 @@ class EvalDataset:
 
 
 # ----- generation --------------------------------------------------------------------------------
-def _run_ray(state: dict, todo: list[int], store: Callable, workers: int, address: str | None
-             ) -> float | None:
-    """The chunks ``todo`` as Ray tasks; each is stored as it arrives (a killed run resumes from the
-    work folder). Returns the labelled networks per second of one worker (None if none ran)."""
-    try:
-        import ray
-    except ImportError:
-        raise HDXError("Ray is not installed: pip install 'hdx[ray]', or generate without --ray / "
-                       "--address") from None
-    started = False
-    if not ray.is_initialized():
-        kw = {"include_dashboard": False, "log_to_driver": False}
-        ray.init(address=address, **kw) if address else ray.init(num_cpus=workers, **kw)
-        started = True
-    try:
-        task = ray.remote(_ray_chunk).options(num_cpus=1, max_retries=2)
-        ref = ray.put(state)
-        pending = {task.remote(ref, i): i for i in todo}
-        n, secs = 0, 0.0
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            i = pending.pop(ready[0])
-            try:
-                chunk, t = ray.get(ready[0])
-            except Exception as e:  # noqa: BLE001 - the chunk stays missing; a rerun retries it
-                raise HDXError(f"sample chunk {i} failed ({type(e).__name__}: "
-                               f"{' '.join(str(e).split())[:200]}); finished chunks are kept in the work "
-                               f"folder, rerun to resume") from None
-            n, secs = n + chunk["arch_probs"].shape[0], secs + t
-            store(i, chunk)
-        return n / secs if secs > 0 else None
-    finally:
-        if started:
-            ray.shutdown()
-
-
 _W: dict = {}  # per-process state for the worker pool
 
 
@@ -349,9 +313,19 @@ def generate(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, spec
             progress(len(done), n_chunks)
 
     if use_ray or address:
-        rate = _run_ray(state, todo, _store, workers, address)
-        if rate is not None:
-            meta["labels_per_s_per_worker"] = round(rate, 2)
+        from hdx.raytasks import run_tasks
+
+        timed = {"archs": 0, "seconds": 0.0}
+
+        def _store_timed(i: int, result: tuple[dict[str, np.ndarray], float]) -> None:
+            timed["archs"] += result[0]["arch_probs"].shape[0]
+            timed["seconds"] += result[1]
+            _store(i, result[0])
+
+        run_tasks(_ray_chunk, state, todo, _store_timed, num_cpus=workers, address=address,
+                  what="sample chunk")
+        if timed["seconds"] > 0:
+            meta["labels_per_s_per_worker"] = round(timed["archs"] / timed["seconds"], 2)
     elif workers == 1 or len(todo) <= 1:
         _init_worker(state)
         for i in todo:
