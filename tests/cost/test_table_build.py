@@ -160,3 +160,25 @@ def test_cost_table_command(tmp_path, capsys):
     assert main(args) == 0
     assert "already built" in capsys.readouterr().out
     assert main(["cost", "table", "--workers", "0"]) == 2
+
+
+def test_concurrent_builds_build_once(setup, tmp_path):
+    """Two processes asking for the same cached table: one builds it, the other waits and loads it."""
+    import multiprocessing as mp
+
+    space, grid, model, _ = setup
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        lines = pool.starmap(_build_and_say, [(str(tmp_path),)] * 2)
+    assert sorted("loaded" if "loaded from" in s else "built" if " built in " in s else s for s in lines) \
+        == ["built", "loaded"]
+    assert not list((tmp_path / "tables").glob("*.parts"))
+
+
+def _build_and_say(cache: str) -> str:
+    space = NetworkSpace.load("dance_cifar10")
+    grid = AcceleratorSpace.load("eyeriss_like")
+    lines: list[str] = []
+    CostTable.sliced(space, grid, AnalyticalModel(grid.hardware), slice_designs=300, cache=cache,
+                     log=lines.append)
+    return lines[-1]

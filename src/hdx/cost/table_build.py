@@ -23,6 +23,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,14 +176,43 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
         raise HDXError(f"workers must be >= 1 (got {workers})")
     if slice_designs < 1:
         raise HDXError(f"slice_designs must be >= 1 (got {slice_designs})")
+    if cache is None:
+        return _build(space, grid, model, batch, None, workers, slice_designs, progress, log, use_ray,
+                      address, stats)
+    lock = Path(cache) / "tables" / f"{space.name}_{grid.name}_{cache_key(space, grid, model, batch)}.lock"
+    with _exclusive(lock):  # one process builds, the others then load its file
+        return _build(space, grid, model, batch, Path(cache), workers, slice_designs, progress, log, use_ray,
+                      address, stats)
+
+
+@contextmanager
+def _exclusive(path: Path):
+    """An exclusive lock on ``path`` (POSIX ``flock``; no lock where the platform has none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _build(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int, cache: Path | None,
+           workers: int, slice_designs: int, progress, log, use_ray: bool, address: str | None,
+           stats: BuildStats) -> dict[str, np.ndarray]:
     say = log or (lambda s: None)
     t0 = time.perf_counter()
     key = cache_key(space, grid, model, batch)
     name = f"{space.name}_{grid.name}_{key}"
     file = parts = None
     if cache is not None:
-        file = Path(cache) / "tables" / f"{name}.npz"
-        parts = Path(cache) / "tables" / f"{name}.parts"
+        file = cache / "tables" / f"{name}.npz"
+        parts = cache / "tables" / f"{name}.parts"
         if file.is_file():
             try:
                 z = _checked(load_npz(file, max_bytes=MAX_TABLE_BYTES, what="cost table"), space, grid)
@@ -253,9 +283,10 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
     if file is not None and parts is not None:
         atomic_write_bytes(file, _npz(arrays))
         for f in parts.glob("slice-*.npz"):
-            f.unlink()
+            f.unlink(missing_ok=True)
         (parts / "manifest.json").unlink(missing_ok=True)
-        parts.rmdir()
+        with suppress(OSError):  # something else was put there: left as it is
+            parts.rmdir()
     return arrays
 
 
