@@ -188,3 +188,17 @@ def test_dataset_as_ray_tasks(setup, tmp_path, ray_local):
     for k in EvalDataset._ARRAYS:
         assert np.array_equal(getattr(ds, k), getattr(ref, k)), k
     assert ds.meta["labels_per_s_per_worker"] > 0
+
+
+def test_shipped_evaluator_config_by_name(tmp_path, capsys):
+    """`--config large` names the shipped config for large spaces; an unknown name is one line, exit 2."""
+    from hdx.cli.main import main
+    from hdx.config import load_config
+    from hdx.evaluator.train import EvaluatorConfig
+
+    cfg = load_config(EvaluatorConfig, "large", "evaluator")
+    assert cfg.estimator.width > EvaluatorConfig().estimator.width
+    rc = main(["evaluator", "build", "--config", "nope", "--networks", "10", "--pairs", "40",
+               "--out", str(tmp_path / "e.safetensors")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "large" in err and len(err.strip().splitlines()) == 1

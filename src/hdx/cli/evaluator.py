@@ -57,7 +57,8 @@ def build_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed of sampling and training."),
     width: int = typer.Option(None, "--width", help="Hidden width of both networks (default from config)."),
     epochs: int = typer.Option(None, "--epochs", help="Training epochs of each network (default: config)."),
-    config: Path = typer.Option(None, "--config", help="YAML EvaluatorConfig (networks and training)."),
+    config: str = typer.Option(None, "--config", help="EvaluatorConfig (networks and training): a YAML path "
+                               "or a shipped name (large: for 10^6-design spaces)."),
     workers: int = typer.Option(1, "--workers", help="Processes (or local Ray CPUs) for sample generation."),
     ray: bool = typer.Option(False, "--ray", help="Sample chunks as Ray tasks on a local Ray."),
     address: str = typer.Option(None, "--address", help="Sample chunks on an existing Ray cluster: auto or "
@@ -67,7 +68,7 @@ def build_cmd(
     save_data: Path = typer.Option(None, "--save-data", help="Also write the samples as .npz here."),
 ) -> None:
     """Generate labelled samples with the ground-truth model and train generator + estimator."""
-    from hdx.config import read_yaml, validate
+    from hdx.config import load_config, validate
     from hdx.errors import HDXError
     from hdx.evaluator import default_evaluator_path
     from hdx.evaluator.build import build_evaluator
@@ -84,10 +85,7 @@ def build_cmd(
     net, grid, model = _setup(space, accel_space, backend)
     from hdx.evaluator.train import EvaluatorConfig
 
-    if config is not None:
-        cfg = validate(EvaluatorConfig, read_yaml(config), f"evaluator config {config.name}")
-    else:
-        cfg = EvaluatorConfig()
+    cfg = load_config(EvaluatorConfig, config, "evaluator") if config is not None else EvaluatorConfig()
     data = cfg.model_dump()
     data["seed"] = seed
     for part in ("generator", "estimator"):
