@@ -66,6 +66,8 @@ def build_cmd(
     threads: int = typer.Option(1, "--threads", help="Torch CPU threads for training."),
     work_dir: Path = typer.Option(None, "--work-dir", help="Keep sample chunks here (resumable)."),
     save_data: Path = typer.Option(None, "--save-data", help="Also write the samples as .npz here."),
+    samples: Path = typer.Option(None, "--samples", help="Train on these samples (a --save-data file of the "
+                                 "same space, grid and cost model) instead of generating them."),
 ) -> None:
     """Generate labelled samples with the ground-truth model and train generator + estimator."""
     from hdx.config import load_config, validate
@@ -98,9 +100,16 @@ def build_cmd(
     spec = validate(DataSpec, {"n_archs": networks, "pairs_per_arch": per, "soft_fraction": soft_fraction,
                                "seed": seed}, "evaluator options (--networks, --pairs, --soft-fraction)")
     out = out or default_evaluator_path(net.name, grid.name, objective)
+    dataset = None
+    if samples is not None:
+        from hdx.evaluator.data import EvalDataset
+
+        dataset = EvalDataset.load(samples)  # checked against this space, grid and model by the build
+        typer.echo(f"samples: {samples} ({dataset.num_archs} networks, {dataset.num_pairs} pairs; --networks "
+                   f"and --pairs do not apply)")
     ev, ds = build_evaluator(net, grid, model, objective=objective, data_spec=spec, config=cfg,
-                             workers=workers, work_dir=work_dir, threads=threads, progress=True,
-                             log=typer.echo, use_ray=ray, address=address)
+                             dataset=dataset, workers=workers, work_dir=work_dir, threads=threads,
+                             progress=True, log=typer.echo, use_ray=ray, address=address)
     if save_data:
         ds.save(save_data)
         typer.echo(f"samples: {save_data}")
