@@ -125,12 +125,18 @@ def _build_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace,
     from tqdm import tqdm
 
     lines: list[str] = []
-    with tqdm(total=1, desc="cost table", disable=not cfg.progress, leave=False) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+    bars: list = []  # a bar only while slices are built (none when the table comes from the cache)
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc="cost table (slices)", disable=not cfg.progress, leave=False))
+        bars[0].n = done
+        bars[0].refresh()
+    try:
         table = CostTable.build(space, grid, model, progress=progress, log=lines.append)
+    finally:
+        for bar in bars:
+            bar.close()
     return table, f"{'; '.join(lines)} ({need / 2**20:.0f} MiB in memory)"
 
 
