@@ -200,6 +200,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                                f"than {MAX_GRID}; use a smaller space")
             obj = _objective(objective, weights, lambda: space_table().reference())
             blist, notes = space_table.resolve(specs)
+            notes = [*space_table.lines, *notes]
             best = _best(model, table, grid, obj, blist, True)
             acc = best.accelerator
             accels = AccelTable.from_accels([acc])
@@ -274,6 +275,7 @@ class _SpaceTable:
     def __init__(self, net: NetworkSpace, grid: AcceleratorSpace, model: CostModel):
         self.net, self.grid, self.model = net, grid, model
         self._table: CostTable | None = None
+        self.lines: list[str] = []  # how a large space's table was had (built in slices, or from the cache)
 
     def __call__(self) -> CostTable:
         from hdx.cost.table import CostTable
@@ -287,7 +289,7 @@ class _SpaceTable:
                            f"designs) needs {need / 2**20:.0f} MiB, more than {TABLE_MEMORY_MB}: give "
                            f"absolute budgets (e.g. latency<=2ms) and objective edap, latency, energy, area")
         if self._table is None:  # beyond MAX_GRID: built in slices and cached (hdx.cost.table_build)
-            self._table = CostTable.build(self.net, self.grid, self.model)
+            self._table = CostTable.build(self.net, self.grid, self.model, log=self.lines.append)
         return self._table
 
     def resolve(self, specs: list[BudgetSpec]) -> tuple[list[Budget], list[str]]:
