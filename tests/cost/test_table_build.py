@@ -182,3 +182,25 @@ def _build_and_say(cache: str) -> str:
     CostTable.sliced(space, grid, AnalyticalModel(grid.hardware), slice_designs=300, cache=cache,
                      log=lines.append)
     return lines[-1]
+
+
+def test_oracle_on_the_sliced_table(setup):
+    """The exact oracle over a sliced (float32) table: the same costs and choice as over the float64 one,
+    and its torch view shares the table's memory (no float64 copy of a 0.5 GB table)."""
+    import torch
+
+    from hdx.evaluator.oracle import OracleEvaluator
+
+    space, grid, model, full = setup
+    sliced = CostTable.sliced(space, grid, model, slice_designs=500)
+    a = OracleEvaluator(space, grid, model, table=full)
+    b = OracleEvaluator(space, grid, model, table=sliced)
+    assert b.view.per_op.dtype == torch.float32
+    assert b.view.per_op.data_ptr() == sliced.per_op.__array_interface__["data"][0]
+    p = torch.as_tensor(np.random.default_rng(2).random((4, space.num_positions, space.num_ops))
+                        * space.allowed_mask)
+    p = p / p.sum(-1, keepdim=True)
+    ra, rb = a(p), b(p)
+    assert torch.equal(ra.accel_index, rb.accel_index)
+    for k in ("latency", "energy", "area"):
+        np.testing.assert_allclose(rb.costs[k].double().numpy(), ra.costs[k].numpy(), rtol=1e-5)
