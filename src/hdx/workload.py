@@ -145,6 +145,13 @@ class LayerTable:
             raise HDXError("empty workload: at least one layer is needed")
         return out
 
+    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        """Layers of the same shape (kind and :data:`LAYER_FIELDS`) cost the same: the index of the first
+        layer of each distinct shape [U] and, per layer, the row of its shape among them [len(self)]."""
+        shapes = np.stack([self.kind, *(getattr(self, f) for f in LAYER_FIELDS)], axis=1)
+        _, first, inverse = np.unique(shapes, axis=0, return_index=True, return_inverse=True)
+        return first, inverse.ravel()
+
     def to_layers(self) -> list[Layer]:
         """The table's rows as :class:`Layer` objects (names kept)."""
         return [Layer(kind=LAYER_KINDS[int(self.kind[i])], c=int(self.c[i]), k=int(self.k[i]),  # type: ignore[arg-type]

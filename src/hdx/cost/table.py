@@ -40,6 +40,9 @@ CHUNK = 128
 #: the most (architecture × design) metric values one step of a batch computes (bounds the [B, A]
 #: temporaries of a table of 10⁶ designs: a few architectures at a time)
 MAX_BATCH_CELLS = 1 << 22
+#: the largest [CHUNK, L, A, C] gather :meth:`CostTable.network_additive` makes in one step (512 MB in
+#: float64); a larger table is summed position by position instead
+MAX_GATHER_CELLS = 16 * MAX_BATCH_CELLS
 # columns of the additive part of the table: latency (cycles) and energy per part (pJ)
 _COLS: tuple[str, ...] = ("latency_cycles", *(f"energy_{p}_pj" for p in ENERGY_PARTS))
 
@@ -140,7 +143,7 @@ class CostTable:
         if not np.all(self.allowed_mask[np.arange(L), op_idx]):
             raise HDXError("architecture uses an op not allowed at its position (e.g. zero at a stage start)")
         A, C = self.per_op.shape[2:]
-        if self.num_accels * L * C * CHUNK <= MAX_BATCH_CELLS * 16:
+        if CHUNK * L * A * C <= MAX_GATHER_CELLS:
             pos = np.arange(L)[None, :]
             parts = [self.fixed[None] + self.per_op[pos, op_idx[i: i + CHUNK]].sum(1, dtype=np.float64)
                      for i in range(0, op_idx.shape[0], CHUNK)]

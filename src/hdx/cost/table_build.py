@@ -35,7 +35,7 @@ from hdx.errors import HDXError
 from hdx.safeio import atomic_write_bytes, atomic_write_json, load_npz, read_text
 from hdx.space.accelerator import AcceleratorSpace
 from hdx.space.network import NetworkSpace
-from hdx.workload import LAYER_FIELDS, LayerTable
+from hdx.workload import LayerTable
 
 #: designs per slice: one cost-model call on (distinct layers × this many designs) stays ~0.3 GB
 SLICE_DESIGNS = 16_384
@@ -45,8 +45,6 @@ FORMAT_VERSION = 1
 MAX_TABLE_BYTES = 64 << 30
 #: the most memory (MiB) a cost table may take by default (hdx search's table_memory_mb; hdx cost)
 TABLE_MEMORY_MB = 4096
-#: columns of a sliced table: latency (cycles) and total energy (pJ)
-COMPACT_COLS: tuple[str, ...] = ("latency_cycles", "energy_pj")
 
 
 def table_bytes(space: NetworkSpace, grid: AcceleratorSpace, compact: bool) -> int:
@@ -78,11 +76,10 @@ def _layers(space: NetworkSpace, batch: int) -> tuple[LayerTable, np.ndarray]:
     """The space's distinct layers and the [groups, distinct] count matrix that sums them per group:
     row ``p · n_ops + o`` for (position p, op o), the last row for the fixed layers."""
     lt, group = grouped_layers(space, batch)
-    shapes = np.stack([lt.kind, *(getattr(lt, f) for f in LAYER_FIELDS)], axis=1)
-    _, first, inverse = np.unique(shapes, axis=0, return_index=True, return_inverse=True)
+    first, inverse = lt.distinct()
     count = np.zeros((space.num_positions * space.num_ops + 1, len(first)))
-    np.add.at(count, (group, inverse.ravel()), 1.0)  # group -1 is the last row
-    return lt[np.asarray(first)], count
+    np.add.at(count, (group, inverse), 1.0)  # group -1 is the last row
+    return lt[first], count
 
 
 _W: dict = {}  # per-process state of the pool

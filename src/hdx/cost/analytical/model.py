@@ -19,7 +19,7 @@ from hdx.cost.base import LayerCosts, check_finite
 from hdx.cost.tech import TechTable, load_tech
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, AccelTable, HardwareParams
-from hdx.workload import LAYER_FIELDS, LayerTable
+from hdx.workload import LayerTable
 
 from . import memory
 from .dataflows import DATAFLOW_MAPPERS
@@ -206,10 +206,9 @@ class AnalyticalModel:
     def _evaluate_chunks(self, layers: LayerTable, accels: AccelTable, precision: Precision,
                          bounds: bool = False) -> LayerCosts:
         # layers of the same shape cost the same: each distinct shape is evaluated once
-        shapes = np.stack([layers.kind, *(getattr(layers, f) for f in LAYER_FIELDS)], axis=1)
-        _, first, inverse = np.unique(shapes, axis=0, return_index=True, return_inverse=True)
+        first, inverse = layers.distinct()
         if len(first) < len(layers):
-            return take_rows(self._evaluate_chunks(layers[first], accels, precision, bounds), inverse.ravel())
+            return take_rows(self._evaluate_chunks(layers[first], accels, precision, bounds), inverse)
         with np.errstate(over="ignore", invalid="ignore"):  # refused by check_finite
             # chunks of layers (the [L, A] temporaries stay cache-sized), depthwise and dense apart and
             # sorted by output width: within a chunk more mapping candidates coincide and run once
