@@ -279,15 +279,11 @@ class _SpaceTable:
 
     def __call__(self) -> CostTable:
         from hdx.cost.table import CostTable
-        from hdx.cost.table_build import TABLE_MEMORY_MB, table_bytes
-        from hdx.space.accelerator import MAX_GRID
+        from hdx.cost.table_build import TABLE_MEMORY_MB, require_fits
 
-        need = table_bytes(self.net, self.grid, compact=len(self.grid) > MAX_GRID)
-        if need > TABLE_MEMORY_MB * 2**20:
-            raise HDXError(f"relative budgets (e.g. latency<=p20) and the weighted objective need the cost "
-                           f"table of the space on the grid, and '{self.grid.name}' ({len(self.grid)} "
-                           f"designs) needs {need / 2**20:.0f} MiB, more than {TABLE_MEMORY_MB}: give "
-                           f"absolute budgets (e.g. latency<=2ms) and objective edap, latency, energy, area")
+        require_fits(self.net, self.grid, TABLE_MEMORY_MB, "relative budgets (e.g. latency<=p20) and the "
+                     "weighted objective need it: give absolute budgets (e.g. latency<=2ms) and objective "
+                     "edap, latency, energy or area")
         if self._table is None:  # beyond MAX_GRID: built in slices and cached (hdx.cost.table_build)
             self._table = CostTable.build(self.net, self.grid, self.model, log=self.lines.append)
         return self._table

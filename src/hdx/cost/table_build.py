@@ -55,6 +55,19 @@ def table_bytes(space: NetworkSpace, grid: AcceleratorSpace, compact: bool) -> i
     return per_design * len(grid)
 
 
+def require_fits(space: NetworkSpace, grid: AcceleratorSpace, limit_mb: float, fix: str) -> int:
+    """The bytes of the cost table of ``space`` on ``grid`` (compact beyond
+    :data:`~hdx.space.accelerator.MAX_GRID` designs); a one-line :class:`HDXError` ending in ``fix`` when
+    they exceed ``limit_mb`` MiB."""
+    from hdx.space.accelerator import MAX_GRID
+
+    need = table_bytes(space, grid, compact=len(grid) > MAX_GRID)
+    if need > limit_mb * 2**20:
+        raise HDXError(f"the exact cost table of space '{space.name}' on accelerator space '{grid.name}' "
+                       f"({len(grid)} designs) needs {need / 2**20:.0f} MiB, more than {limit_mb:g}; {fix}")
+    return need
+
+
 def grouped_layers(space: NetworkSpace, batch: int = 1) -> tuple[LayerTable, np.ndarray]:
     """Every layer of the space and its group [layers]: ``p · n_ops + o`` for a layer of op o at
     position p, -1 for the fixed layers (stem, fixed block, head)."""

@@ -111,16 +111,12 @@ def _build_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace,
     """The exact cost table, refused in one line when it would take more than ``table_memory_mb``. A
     space beyond :data:`~hdx.space.accelerator.MAX_GRID` designs is built in slices on every core, with a
     progress bar, and cached in the user cache (:mod:`hdx.cost.table_build`): the note says so."""
-    from hdx.cost.table_build import table_bytes
+    from hdx.cost.table_build import require_fits
     from hdx.space.accelerator import MAX_GRID
 
-    large = len(grid) > MAX_GRID
-    need = table_bytes(space, grid, compact=large)
-    if need > cfg.table_memory_mb * 2**20:
-        raise HDXError(f"the exact cost table of space '{space.name}' on accelerator space '{grid.name}' "
-                       f"({len(grid)} designs) needs {need / 2**20:.0f} MiB, more than table_memory_mb="
-                       f"{cfg.table_memory_mb}; raise table_memory_mb or fix some knobs of the space")
-    if not large:
+    need = require_fits(space, grid, cfg.table_memory_mb, "raise table_memory_mb (search config) or fix "
+                        "some knobs of the space")
+    if len(grid) <= MAX_GRID:
         return CostTable.build(space, grid, model), None
     from tqdm import tqdm
 
