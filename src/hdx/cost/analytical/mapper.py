@@ -1,10 +1,11 @@
 """The array-level mapper: candidate PE-local tiles, the GLB-level loop order of each, and the choice of
 the best candidate per (layer, accelerator) (docs/cost-model.md, "Mapper").
 
-A dataflow (:mod:`.dataflows`) proposes :class:`Candidate` tiles as [L, A] arrays; :func:`best_order`
-gives each its best order of the three GLB-level loop groups and :func:`select` keeps the best
-candidate under the mapper objective. Everything is vectorised over [layers × accelerators]: the only
-Python loops run over candidates and orders.
+A dataflow (:mod:`.dataflows`) proposes a ladder of PE-local tiles as a [candidates × layers ×
+accelerators] stack; :class:`Flat` keeps, per (layer, accelerator), the candidates whose tile differs
+from every earlier one's, as one flat array of entries; :func:`best_order` gives each entry its best
+order of the three GLB-level loop groups and :func:`select` keeps the best entry of each pair under the
+mapper objective. Everything is vectorised: the only Python loops run over candidate groups and orders.
 """
 
 from __future__ import annotations
@@ -44,20 +45,65 @@ class MapperSettings:
     bounds: bool = False  # also track the least cost of every tile over all orders (Least; for bounds)
 
 
-class Distinct:
-    """Remembers the tile parameters of the candidates evaluated so far: a candidate whose parameters
-    equal an earlier one's for every (layer, accelerator) is the same mapping and is skipped (ties go to
-    the first candidate anyway, so skipping it changes nothing)."""
+class Flat:
+    """The entries of one group of mapping candidates that are evaluated, flattened pair-major.
 
-    def __init__(self) -> None:
-        self.seen: set[tuple] = set()
+    A group's candidate tiles form a [C, L, A] stack; ``keep`` marks, per (layer, accelerator) pair, the
+    candidates whose tile differs from every earlier candidate's on that pair (an equal tile is the same
+    mapping, and ties go to the first candidate anyway, so skipping it changes nothing). Calling the
+    object gathers an array that broadcasts to [C, L, A] (or [L, A]) at the kept entries, so everything
+    after the tile choice runs on [M] arrays of distinct (candidate, pair) entries only. ``gid``: each
+    candidate's place in the dataflow's candidate order (ties go to the smaller)."""
 
-    def new(self, *params) -> bool:
-        key = tuple((np.shape(p), np.asarray(p).tobytes()) for p in params)
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        return True
+    def __init__(self, keep: np.ndarray, gid) -> None:
+        n_c = keep.shape[0]
+        l_idx, a_idx, c_idx = np.nonzero(np.moveaxis(keep, 0, -1))
+        self.shape = keep.shape
+        self.c, self.l, self.a = c_idx, l_idx, a_idx
+        self.pair = l_idx * keep.shape[2] + a_idx
+        self.gid = np.asarray(gid, dtype=np.intp).reshape(n_c)[c_idx]
+        self._index: dict[tuple[int, int, int], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return int(self.pair.size)
+
+    def subset(self, idx: np.ndarray) -> Flat:
+        """The entries ``idx`` (e.g. the legal ones) of this set, as a set of their own."""
+        out = Flat.__new__(Flat)
+        out.shape, out._index = self.shape, {}
+        out.c, out.l, out.a = self.c[idx], self.l[idx], self.a[idx]
+        out.pair, out.gid = self.pair[idx], self.gid[idx]
+        return out
+
+    def __call__(self, x):
+        if np.ndim(x) == 0:
+            return x
+        x = np.asarray(x)
+        shape = (1,) * (3 - x.ndim) + x.shape
+        if shape not in self._index:  # the entries' positions in x, flattened (an axis of 1 broadcasts)
+            n_c, n_l, n_a = shape
+            idx = self.a if n_a > 1 else np.zeros_like(self.a)
+            if n_l > 1:
+                idx = idx + self.l * n_a
+            if n_c > 1:
+                idx = idx + self.c * (n_l * n_a)
+            self._index[shape] = idx
+        return np.ascontiguousarray(x).reshape(-1).take(self._index[shape])
+
+
+def first_of_runs(vals: np.ndarray, axis: int) -> np.ndarray:
+    """True where ``vals`` differs from its predecessor along ``axis`` (the first is always True): for a
+    tile that does not fall along a candidate ladder, the first candidate of each run of equal tiles."""
+    vals = np.moveaxis(vals, axis, 0)
+    out = np.ones(vals.shape, dtype=bool)
+    out[1:] = vals[1:] != vals[:-1]
+    return np.moveaxis(out, 0, axis)
+
+
+def ladder(dtype, *values) -> tuple[np.ndarray, ...]:
+    """The candidate parameters of ``itertools.product(*values)`` as [C, 1, 1] arrays, one per factor."""
+    grid = np.array(list(itertools.product(*values)), dtype=dtype).reshape(-1, len(values))
+    return tuple(grid[:, j].reshape(-1, 1, 1) for j in range(len(values)))
 
 
 @dataclass
@@ -71,16 +117,16 @@ class Least:
     words: dict
 
 
-class Candidate:
-    """Traffic of one mapping candidate on one dataflow's [L, A_d] slice: GLB words per operand ``w i
-    o``, GLB port cycles, PE-local energy (pJ), hops, validity and the mapping fields it reports;
-    ``lb``: (least cycles, least GLB words, least PE-local energy) over every GLB-level order of its tile
-    (:class:`Least`; for bounds)."""
+class Entries:
+    """Traffic of a group of mapping candidates at its :class:`Flat` entries ([M] arrays or scalars): GLB
+    words per operand ``w i o``, GLB port cycles, PE-local energy (pJ), hops, legality ``valid``, the
+    mapping fields it reports; ``lb``: (least cycles, least GLB words, least PE-local energy) over every
+    GLB-level order of its tile (:class:`Least`; for bounds)."""
 
-    __slots__ = ("valid", "w", "i", "o", "port", "local_pj", "hops", "fields", "lb")
+    __slots__ = ("flat", "valid", "w", "i", "o", "port", "local_pj", "hops", "fields", "lb")
 
-    def __init__(self, valid, w, i, o, port, local_pj, hops, fields, lb=None):
-        self.valid, self.w, self.i, self.o, self.port = valid, w, i, o, port
+    def __init__(self, flat: Flat, valid, w, i, o, port, local_pj, hops, fields, lb=None):
+        self.flat, self.valid, self.w, self.i, self.o, self.port = flat, valid, w, i, o, port
         self.local_pj, self.hops, self.fields, self.lb = local_pj, hops, fields, lb
 
 
@@ -130,56 +176,84 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     energy_first = cfg.objective == "energy"
     opts: list[tuple] = []
     least = Least(np.inf, {x: np.inf for x in ops}, {x: np.inf for x in ops}) if cfg.bounds else None
+    # an operand's fills depend on the order only through the groups it skips: each distinct skip list
+    # of an operand is computed once (its fills, GLB words and their port cycles)
+    variants: dict[str, dict[tuple, tuple]] = {x: {} for x in ops}
     seen: set = set()
     for n, order in enumerate(ORDERS):
         # the groups each operand skips (innermost run it does not depend on); arithmetic only for
         # orders not seen before
-        key = tuple((x, tuple(_skipped(rel, order))) for x, (_, _, rel) in ops.items())
+        skips = {x: tuple(_skipped(rel, order)) for x, (_, _, rel) in ops.items()}
+        key = tuple(skips.items())
         if key in seen:
             continue
         seen.add(key)
-        fills, words = {}, {}
-        for x, (fp, dist, rel) in ops.items():
-            div, run = 1.0, True
-            for g in order:
-                r = rel[g]
-                if isinstance(r, bool | np.bool_):
-                    if r:
-                        break
-                    div = div * bounds[g] if run is True else div * np.where(run, bounds[g], 1.0)
-                else:
-                    run = np.logical_and(run, ~r)
-                    div = div * np.where(run, bounds[g], 1.0)
-            fills[x] = fp * total / div
-            words[x] = fills[x] * dist
-            if x == "o":  # psum writes, and read-backs of all but the first
-                words[x] = words[x] + np.maximum(words[x] - o_tot, 0.0)
+        for x, (fp, dist, _) in ops.items():
+            if skips[x] not in variants[x]:
+                variants[x][skips[x]] = _fills(x, fp, dist, per_word[x], skips[x], ops[x][2], bounds, total,
+                                               o_tot)
+        fills = {x: variants[x][skips[x]][0] for x in ops}
+        words = {x: variants[x][skips[x]][1] for x in ops}
         tot = sum(words.values())
-        port = fixed_port + sum(words[x] * per_word[x] for x in words)
+        port = fixed_port + sum(variants[x][skips[x]][2] for x in ops)
         cyc = np.maximum(np.maximum(compute, port), floor)
-        opts.append((n, fills, words, port, (tot, cyc) if energy_first else (cyc, tot)))
+        opts.append((n, skips, port, (tot, cyc) if energy_first else (cyc, tot)))
         if least is None:
             continue
         least.cycles = np.minimum(least.cycles, cyc)
         for x in ops:
             least.fills[x] = np.minimum(least.fills[x], fills[x])
             least.words[x] = np.minimum(least.words[x], words[x])
-    shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[4]))
-    n, fills, words, port, (b1, b2) = opts[0]
+    shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[3]))
+    n, _, port, (b1, b2) = opts[0]
     order = np.full(shape, float(n), dtype=np.result_type(b1))
-    for n, f_o, w_o, p_o, (k1, k2) in opts[1:]:  # a later order replaces the best only if strictly
-        b = np.where(np.abs(k1 - b1) <= TIE * np.abs(b1), k2 < b2 * (1 - TIE), k1 < b1)  # better
+    pick = np.zeros(shape, dtype=np.intp)  # the option (index in opts) kept
+    for j, (n, _, p_o, (k1, k2)) in enumerate(opts[1:], 1):  # a later order replaces the best only if
+        b = np.where(np.abs(k1 - b1) <= TIE * np.abs(b1), k2 < b2 * (1 - TIE), k1 < b1)  # strictly better
         if not b.any():
             continue
         b1, b2 = np.where(b, k1, b1), np.where(b, k2, b2)
-        fills = {x: np.where(b, f_o[x], fills[x]) for x in ops}
-        words = {x: np.where(b, w_o[x], words[x]) for x in ops}
-        port, order = np.where(b, p_o, port), np.where(b, n, order)
+        port, order, pick = np.where(b, p_o, port), np.where(b, n, order), np.where(b, j, pick)
+    fills, words = {}, {}
+    for x in ops:  # the kept option's fills and words: one of the operand's few variants
+        keys = list(variants[x])
+        var = np.asarray([keys.index(o[1][x]) for o in opts])[pick] if len(keys) > 1 else 0
+        fills[x], words[x] = variants[x][keys[0]][:2]
+        for v, k in enumerate(keys[1:], 1):
+            fills[x] = np.where(var == v, variants[x][k][0], fills[x])
+            words[x] = np.where(var == v, variants[x][k][1], words[x])
     bc = lambda d: {x: np.broadcast_to(v, shape) for x, v in d.items()}  # noqa: E731
     return bc(words), bc(fills), order, np.broadcast_to(port, shape), least
 
 
-def select(cfg: MapperSettings, compute: np.ndarray, cands: list[Candidate], e_glb: np.ndarray,
+def _fills(x: str, fp, dist, per_word, skipped: tuple, rel: tuple, bounds: tuple, total, o_tot) -> tuple:
+    """Fills per PE, GLB words and their GLB port cycles of operand ``x`` (tile ``fp``, ``dist`` copies)
+    when the innermost run of groups it does not depend on is ``skipped`` (:func:`_skipped`): fills =
+    tile × Π bounds ÷ Π bounds of that run (array relevance: only where the operand does not depend on
+    the group)."""
+    div, run = 1.0, True
+    for g in skipped:
+        if isinstance(g, tuple):  # ("a", group): relevance that differs per (layer, accelerator)
+            run = np.logical_and(run, ~rel[g[1]])
+            div = div * np.where(run, bounds[g[1]], 1.0)
+        else:
+            div = div * bounds[g] if run is True else div * np.where(run, bounds[g], 1.0)
+    fills = fp * total / div
+    words = fills * dist
+    if x == "o":  # psum writes, and read-backs of all but the first
+        words = words + np.maximum(words - o_tot, 0.0)
+    return fills, words, words * per_word
+
+
+def _seg_min(v: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
+    """Per segment ``seg`` (ids < ``n``), the least of ``v`` (inf, or the largest integer, where empty)."""
+    big = np.inf if np.issubdtype(v.dtype, np.floating) else np.iinfo(v.dtype).max
+    out = np.full(n, big, dtype=v.dtype)
+    np.minimum.at(out, seg, v)
+    return out
+
+
+def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_glb: np.ndarray,
            e_hop: float, floor: np.ndarray | float = 0.0, bounds: bool = False) -> dict:
     """The best candidate per (layer, accelerator) under the mapper objective (each candidate already
     carries its best GLB-level order): latency ``max(compute, GLB port cycles, floor)`` — ``floor`` the
@@ -188,40 +262,49 @@ def select(cfg: MapperSettings, compute: np.ndarray, cands: list[Candidate], e_g
     DRAM-bound layer takes the cheapest array mapping that the DRAM hides. Ties (within :data:`TIE`
     relative, so float32 and float64 see the same ties) go to the second key, then to the first candidate.
 
+    ``groups`` hold the candidates' :class:`Entries` (each at the distinct (candidate, pair) entries of its
+    :class:`Flat`); the choice is a minimum per pair over them. Returns [L, A] arrays.
+
     ``bounds``: also the least value over *every* legal mapping (candidate and order) of the array-side
     cycles (``lb_cycles``), of the GLB words (``lb_glb_words``) and of the PE-local energy with hops
     (``lb_local_pj``): each mapping of this accelerator is at least as costly in each, separately."""
     shape = compute.shape
-    stack = lambda vals: np.stack([np.broadcast_to(v, shape) for v in vals])  # noqa: E731
-    words = stack([c.w + c.i + c.o for c in cands])
-    local = stack([c.local_pj for c in cands])
-    hops = stack([c.hops for c in cands])
-    port = stack([c.port for c in cands])
-    valid = stack([c.valid for c in cands])
-    cyc = np.where(valid, np.maximum(np.maximum(compute[None], port), floor), np.inf)
-    energy = np.where(valid, local + words * e_glb + hops * e_hop, np.inf)
+    n_pairs = int(np.prod(shape))
+    dt = compute.dtype
+    cat = lambda vals: np.concatenate([np.broadcast_to(np.asarray(v, dtype=dt), (len(g.flat),))  # noqa: E731
+                                       for v, g in zip(vals, groups, strict=True)])
+    pair = np.concatenate([g.flat.pair for g in groups])
+    gid = np.concatenate([g.flat.gid for g in groups])
+    valid = np.concatenate([np.broadcast_to(g.valid, (len(g.flat),)) for g in groups])
+    at_pair = lambda a: np.broadcast_to(a, shape).reshape(-1)[pair]  # noqa: E731
+    words = cat([g.w + g.i + g.o for g in groups])
+    local = cat([g.local_pj for g in groups])
+    hops = cat([g.hops for g in groups])
+    port = cat([g.port for g in groups])
+    cyc = np.where(valid, np.maximum(np.maximum(at_pair(compute), port), at_pair(floor)), np.inf)
+    energy = np.where(valid, local + words * at_pair(e_glb) + hops * e_hop, np.inf)
     keys = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}
     key1, key2 = keys[cfg.objective]
-    m1 = key1.min(0)
+    m1 = _seg_min(key1, pair, n_pairs)
     if not np.all(np.isfinite(m1)):
         raise HDXError("no legal mapping for some (layer, accelerator) pair: the RF is too small")
+    m1 = m1[pair]
     k2 = np.where(key1 <= m1 + TIE * np.abs(m1), key2, np.inf)
-    m2 = k2.min(0)
-    pick = (k2 <= m2 + TIE * np.abs(m2)).argmax(0)[None]  # the first within the tie of both keys
-    take = lambda a: np.take_along_axis(a, pick, 0)[0]  # noqa: E731
-    fields = {}
-    for k in cands[0].fields:
-        vals = [c.fields[k] for c in cands]
-        if all(np.ndim(v) == 0 for v in vals):  # one number per candidate: look it up
-            fields[k] = np.asarray(vals, dtype=compute.dtype)[pick[0]]
-        else:
-            fields[k] = take(stack(vals))
+    m2 = _seg_min(k2, pair, n_pairs)[pair]
+    tie = k2 <= m2 + TIE * np.abs(m2)
+    first = _seg_min(np.where(tie, gid, np.iinfo(np.intp).max), pair, n_pairs)  # the first within the tie
+    win = np.nonzero(tie & (gid == first[pair]))[0]
+    pick = np.empty(n_pairs, dtype=np.intp)
+    pick[pair[win]] = win
+    take = lambda a: a[pick].reshape(shape)  # noqa: E731
+    fields = {k: take(cat([g.fields[k] for g in groups])) for k in groups[0].fields}
     best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops),
                 fields=fields)
     fields.update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"])
     if bounds:
+        least = lambda vals: _seg_min(np.where(valid, cat(vals), np.inf), pair, n_pairs).reshape(shape)  # noqa: E731
         best["bounds"] = dict(
-            lb_cycles=np.where(valid, stack([c.lb[0] for c in cands]), np.inf).min(0),
-            lb_glb_words=np.where(valid, stack([c.lb[1] for c in cands]), np.inf).min(0),
-            lb_local_pj=np.where(valid, stack([c.lb[2] for c in cands]) + hops * e_hop, np.inf).min(0))
+            lb_cycles=least([g.lb[0] for g in groups]),
+            lb_glb_words=least([g.lb[1] for g in groups]),
+            lb_local_pj=least([g.lb[2] + g.hops * e_hop for g in groups]))
     return best

@@ -52,17 +52,25 @@ class Schedules:
     fields: dict[str, np.ndarray]
 
 
-def _refetch(rel: tuple, order: tuple[int, int, int], n: tuple) -> np.ndarray:
+def _refetch(rel: tuple, order: tuple[int, int, int], n: tuple, single: tuple | None = None) -> np.ndarray:
     """How often an operand with relevance ``rel`` (per DRAM loop) is fetched whole: the product of the
     bounds of the loops it does not depend on, outside the innermost run of such loops (a loop of bound
-    1 does not end the run)."""
-    in_run = np.bool_(True)
+    1 does not end the run). ``single``: ``n[lp] <= 1`` per loop, if already computed."""
+    single = tuple(x <= 1 for x in n) if single is None else single
+    in_run = True  # still in the innermost run of loops the operand does not depend on
     f = 1.0
     for lp in order:
         r = rel[lp]
-        f = f * np.where(~np.asarray(r) & ~in_run, n[lp], 1.0)
-        in_run = in_run & ~(np.asarray(r) & (n[lp] > 1))
-    return f
+        if isinstance(r, bool | np.bool_):  # the same for every layer: no arithmetic where it cannot matter
+            if r:
+                in_run = single[lp] if in_run is True else in_run & single[lp]
+            elif in_run is not True:
+                f = f * np.where(~in_run, n[lp], 1.0)
+            continue
+        r = np.asarray(r)
+        f = f * np.where(~r & ~np.asarray(in_run), n[lp], 1.0)
+        in_run = in_run & ~(r & ~single[lp])
+    return np.asarray(f)
 
 
 def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray) -> Schedules:
@@ -97,11 +105,13 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray) -> Schedul
     halo = np.maximum(np.minimum(p * ly.st + nyb * (ly.r - ly.st), nyb * hp) / hp, 1.0)
     w_all, i_all, o_all = ly.w_tot / gm, ly.i_tot / gm * halo, ly.o_tot / gm
     n = (nk, nc, ny)
+    single = tuple(x <= 1 for x in n)
     rel_w, rel_i, rel_o = (True, True, False), (dw, True, True), (True, False, True)
     best = best_order = None
     for j, order in enumerate(ORDERS):
-        f_o = _refetch(rel_o, order, n)
-        m = w_all * _refetch(rel_w, order, n) + i_all * _refetch(rel_i, order, n) + o_all * (2 * f_o - 1)
+        f_o = _refetch(rel_o, order, n, single)
+        m = (w_all * _refetch(rel_w, order, n, single) + i_all * _refetch(rel_i, order, n, single)
+             + o_all * (2 * f_o - 1))
         if best is None:
             best, best_order = m, np.zeros(m.shape)
         else:

@@ -185,7 +185,8 @@ class AnalyticalModel:
                 idx = np.nonzero(accels.dataflow == d)[0]
                 if idx.size:
                     x, y = (np.asarray(a[idx], dtype=np.float64)[None, :] for a in (accels.pe_x, accels.pe_y))
-                    sched, col = _dram_schedules(ly, df, x, y, glb_words[idx], np.float64, cache)
+                    uk = unroll(df, ly, x, y)["uK"]
+                    sched, col = _dram_schedules(ly, uk, glb_words[idx], np.float64, cache)
                     out[rows[:, None], idx[None, :]] = sched.words[col]
         return out
 
@@ -261,13 +262,14 @@ class AnalyticalModel:
             # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, and for
             #    a depthwise layer the channels in flight on the array); its transfers overlap the array
             #    side (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
-            sched, col = _dram_schedules(ly, df, ad.x, ad.y, glb_words[idx], dt, schedules)
+            u = unroll(df, ly, ad.x, ad.y)
+            sched, col = _dram_schedules(ly, u["uK"], glb_words[idx], dt, schedules)
             for k in memory.DRAM_FIELDS:
                 mapping[k][:, idx] = sched.fields[k][col]
             dram_words[:, idx] = sched.words[col]
             floor = dram_words[:, idx] * cyc_per_word
             # 2. the array level: the dataflow's PE-local tile candidates, each with its best GLB-level order
-            compute, cands, _ = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg, floor)
+            compute, cands, _ = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg, floor, u)
             # 3. the best array mapping given the DRAM bound (one objective for both levels: the DRAM
             #    schedule is the best for every array mapping, see memory)
             best = select(cfg, compute, cands, ad.e_glb, e_reg, floor=floor, bounds=bounds)
@@ -303,14 +305,14 @@ class AnalyticalModel:
                           clock_mhz=hw.clock_mhz, mapping={k: f64(v) for k, v in mapping.items()})
 
 
-def _dram_schedules(ly: LayerDims, df: str, x: np.ndarray, y: np.ndarray, glb_words: np.ndarray, dt,
+def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt,
                     cache: dict) -> tuple[memory.Schedules, np.ndarray]:
-    """The DRAM schedules of layers ``ly`` on one dataflow's accelerators (``x``, ``y``: [1, A] PEs,
-    ``glb_words``: [A]) and, per (layer, accelerator), the column of its schedule. ``cache`` keeps the
-    schedules of (GLB size, filters in flight) keys already computed (dense layers: the same for every
-    dataflow)."""
+    """The DRAM schedules of layers ``ly`` on one dataflow's accelerators (``uk``: [L, A] filters in
+    flight on the array, :func:`~.spatial.unroll`; ``glb_words``: [A]) and, per (layer, accelerator), the
+    column of its schedule. ``cache`` keeps the schedules of (GLB size, filters in flight) keys already
+    computed (dense layers: the same for every dataflow)."""
     dw = np.asarray(ly.dw)[:, 0]
-    infl = np.broadcast_to(unroll(df, ly, x, y)["uK"], (ly.k.shape[0], glb_words.size))
+    infl = np.broadcast_to(uk, (ly.k.shape[0], glb_words.size))
     col, keys_glb, keys_infl = _schedule_keys(glb_words, infl, dw)
     key = (keys_glb.tobytes(), keys_infl.tobytes())
     if key not in cache:
