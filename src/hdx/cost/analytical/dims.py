@@ -54,6 +54,10 @@ class LayerDims:
                    macs=n * k * cg * p * q * r * s, w_tot=k * cg * r * s, i_tot=n * c * h * w,
                    o_tot=n * k * p * q)
 
+    def rows(self, idx: np.ndarray) -> LayerDims:
+        """The layers ``idx`` only."""
+        return LayerDims(**{f: getattr(self, f)[idx] for f in self.__dataclass_fields__})
+
 
 @dataclass(frozen=True)
 class ArrayDims:

@@ -211,8 +211,7 @@ class AnalyticalModel:
         if len(first) < len(layers):
             return take_rows(self._evaluate_chunks(layers[first], accels, precision, bounds), inverse)
         with np.errstate(over="ignore", invalid="ignore"):  # refused by check_finite
-            # chunks of layers (the [L, A] temporaries stay cache-sized), depthwise and dense apart and
-            # sorted by output width: within a chunk more mapping candidates coincide and run once
+            # chunks of layers (the [L, A] temporaries stay cache-sized)
             parts = chunks(layers)
             if len(parts) == 1:
                 return self._evaluate(layers, accels, precision, bounds)
@@ -263,10 +262,10 @@ class AnalyticalModel:
             #    a depthwise layer the channels in flight on the array); its transfers overlap the array
             #    side (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
             u = unroll(df, ly, ad.x, ad.y)
-            sched, col = _dram_schedules(ly, u["uK"], glb_words[idx], dt, schedules)
+            words, fields = _dram_level(ly, u["uK"], glb_words[idx], dt, schedules)
             for k in memory.DRAM_FIELDS:
-                mapping[k][:, idx] = sched.fields[k][col]
-            dram_words[:, idx] = sched.words[col]
+                mapping[k][:, idx] = fields[k]
+            dram_words[:, idx] = words
             floor = dram_words[:, idx] * cyc_per_word
             # 2. the array level: the dataflow's PE-local tile candidates, each with its best GLB-level order
             compute, cands, _ = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg, floor, u)
@@ -303,6 +302,25 @@ class AnalyticalModel:
         return LayerCosts(latency_cycles=latency64, compute_cycles=compute, memory_cycles=latency64 - compute,
                           energy_pj=energy, area_um2=area, utilisation=util, macs=macs64,
                           clock_mhz=hw.clock_mhz, mapping={k: f64(v) for k, v in mapping.items()})
+
+
+def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, cache: dict
+                ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The DRAM words and schedule fields ([L, A] each) of layers ``ly`` on one dataflow's accelerators
+    (:func:`_dram_schedules`; dense and depthwise layers apart, as their schedules have different keys).
+    ``cache``: the schedules already computed for these layers."""
+    dw = np.asarray(ly.dw)[:, 0]
+    parts = [np.arange(len(dw))] if dw.all() or not dw.any() else [np.nonzero(~dw)[0], np.nonzero(dw)[0]]
+    shape = (len(dw), glb_words.size)
+    words, fields = np.empty(shape, dtype=dt), {k: np.empty(shape, dtype=dt) for k in memory.DRAM_FIELDS}
+    for part, rows in enumerate(parts):
+        sub = ly if len(parts) == 1 else ly.rows(rows)
+        sched, col = _dram_schedules(sub, np.broadcast_to(uk, shape)[rows], glb_words, dt,
+                                     cache.setdefault(part, {}))
+        words[rows] = sched.words[col]
+        for k in memory.DRAM_FIELDS:
+            fields[k][rows] = sched.fields[k][col]
+    return words, fields
 
 
 def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt,

@@ -49,13 +49,8 @@ def put_rows(res: LayerCosts, idx: np.ndarray, part: LayerCosts,
 
 
 def chunks(layers: LayerTable) -> list[np.ndarray]:
-    """Layer indices in evaluation chunks: depthwise and dense layers apart, each sorted by output width
-    (then kernel size), at most :data:`CHUNK` layers each."""
+    """Layer indices in evaluation chunks of at most :data:`CHUNK` layers (the [L, A] temporaries stay
+    cache-sized; the mapper deduplicates candidates per (layer, accelerator), so any layers may share a
+    chunk)."""
     n = len(layers)
-    dw = np.asarray(layers.is_depthwise)
-    if n <= CHUNK and (dw.all() or not dw.any()):
-        return [np.arange(n)]
-    order = np.lexsort((np.asarray(layers.r), np.asarray(layers.q), dw))
-    n_dw = int(dw.sum())
-    groups = [order[:n - n_dw], order[n - n_dw:]]  # dense first (dw sorts last)
-    return [g[i:i + CHUNK] for g in groups for i in range(0, len(g), CHUNK) if len(g)]
+    return [np.arange(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]

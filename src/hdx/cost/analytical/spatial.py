@@ -67,22 +67,35 @@ def unroll(dataflow: str, ly, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndar
     return dict(ry=ry, px=px, uC=np.where(dw, 1.0, fy), uK=np.where(dw, fy * fx, fx), act=ry * fy * px * fx)
 
 
-_DIV_N, _DIV_X = 4096, 1024  # the largest-divisor table covers loops < 4096 and caps <= 1024
-_div_table: np.ndarray | None = None
+_DIV_N, _DIV_X = 4096, 1024  # the largest-divisor lookup covers loops < 4096 and caps <= 1024
+# one row per loop bound n met so far: row[x] = the largest divisor of n that is <= x (x <= _DIV_X)
+_div_rows = np.zeros((0, _DIV_X + 1), dtype=np.int16)
+_div_row_of = np.full(_DIV_N, -1, dtype=np.intp)  # n -> its row in _div_rows (-1: not built yet)
+
+
+def _add_divisor_rows(ns: np.ndarray) -> None:
+    global _div_rows
+    rows = np.zeros((len(ns), _DIV_X + 1), dtype=np.int16)
+    for j, n in enumerate(ns.tolist()):
+        d = np.arange(1, min(n, _DIV_X) + 1)
+        divs = d[n % d == 0]
+        rows[j, divs] = divs
+    _div_row_of[ns] = np.arange(len(_div_rows), len(_div_rows) + len(ns))
+    _div_rows = np.concatenate([_div_rows, np.maximum.accumulate(rows, axis=1)])
 
 
 def largest_divisor(n: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The largest divisor of ``n`` that is at most ``x`` (elementwise; integer-valued arrays, x >= 1):
-    a table lookup (built once, 8 MB) for loops < 4096, a loop over the candidates beyond it."""
-    global _div_table
+    a lookup in rows built once per loop bound for loops < 4096, a loop over the candidates beyond it."""
     x = np.minimum(np.maximum(x, 1.0), n)
     if np.size(n) and np.max(n) < _DIV_N and np.max(x) <= _DIV_X:
-        if _div_table is None:
-            t = np.ones((_DIV_N, _DIV_X + 1), dtype=np.int16)
-            for d in range(2, _DIV_X + 1):  # larger divisors overwrite smaller ones
-                t[d::d, d:] = d
-            _div_table = t.ravel()
-        return _div_table.take((n * (_DIV_X + 1) + x).astype(np.intp)).astype(np.result_type(n, x))
+        rows = _div_row_of.take(np.asarray(n, dtype=np.intp))
+        if rows.min(initial=0) < 0:
+            ni = np.asarray(n, dtype=np.intp)
+            _add_divisor_rows(np.array(sorted(set(ni[rows < 0].tolist())), dtype=np.intp))
+            rows = _div_row_of.take(ni)
+        idx = rows * (_DIV_X + 1) + np.asarray(x, dtype=np.intp)
+        return _div_rows.reshape(-1).take(idx).astype(np.result_type(n, x))
     n, x = np.broadcast_arrays(n, x)
     best = np.ones(n.shape, dtype=n.dtype)
     for d in range(2, int(np.max(x, initial=1)) + 1):
