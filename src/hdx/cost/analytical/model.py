@@ -173,22 +173,15 @@ class AnalyticalModel:
         uniq, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
         if len(uniq) < len(accels):
             return self.dram_words(layers, accels[first])[:, inverse.ravel()]
+        ly = LayerDims.of(layers, np.float64)
+        uk = np.empty((len(layers), len(accels)))
+        for d, df in enumerate(DATAFLOWS):
+            idx = np.nonzero(accels.dataflow == d)[0]
+            if idx.size:
+                x, y = (np.asarray(a[idx], dtype=np.float64)[None, :] for a in (accels.pe_x, accels.pe_y))
+                uk[:, idx] = unroll(df, ly, x, y)["uK"]
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
-        out = np.empty((len(layers), len(accels)))
-        dw = np.asarray(layers.is_depthwise)
-        for rows in (np.nonzero(~dw)[0], np.nonzero(dw)[0]):  # dense layers: keyed by the GLB size alone
-            if rows.size == 0:
-                continue
-            ly = LayerDims.of(layers[rows], np.float64)
-            cache: dict = {}
-            for d, df in enumerate(DATAFLOWS):
-                idx = np.nonzero(accels.dataflow == d)[0]
-                if idx.size:
-                    x, y = (np.asarray(a[idx], dtype=np.float64)[None, :] for a in (accels.pe_x, accels.pe_y))
-                    uk = unroll(df, ly, x, y)["uK"]
-                    sched, col = _dram_schedules(ly, uk, glb_words[idx], np.float64, cache)
-                    out[rows[:, None], idx[None, :]] = sched.words[col]
-        return out
+        return _dram_level(ly, uk, glb_words, np.float64)[0]
 
     def mapping_bounds(self, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
         """Per (layer, accelerator), the least over every legal mapping (PE-local tile and GLB-level
@@ -246,9 +239,10 @@ class AnalyticalModel:
         e_glb = tech.sram_energy_pj(glb_bytes, wbits, width_words=bw)
 
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / wbits
-        dram_words = np.empty(shape, dtype=dt)
         cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
-        schedules: dict[tuple, memory.Schedules] = {}
+        # each dataflow's accelerators and their spatial unrolling
+        arrays: dict[str, tuple] = {}
+        inflight = np.empty(shape, dtype=dt)
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size == 0:
@@ -258,14 +252,15 @@ class AnalyticalModel:
                            y=np.asarray(accels.pe_y[idx], dtype=dt)[None, :],
                            rfb=rfb, rfw=np.floor(rfb * 8 / wbits), e_rf=tech.sram_energy_pj(rfb, wbits),
                            e_glb=e_glb[:, idx], bw=bw[:, idx])
-            # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, and for
-            #    a depthwise layer the channels in flight on the array); its transfers overlap the array
-            #    side (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
-            u = unroll(df, ly, ad.x, ad.y)
-            words, fields = _dram_level(ly, u["uK"], glb_words[idx], dt, schedules)
-            for k in memory.DRAM_FIELDS:
-                mapping[k][:, idx] = fields[k]
-            dram_words[:, idx] = words
+            arrays[df] = idx, ad, unroll(df, ly, ad.x, ad.y)
+            inflight[:, idx] = arrays[df][2]["uK"]
+        # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, and for a
+        #    depthwise layer the channels in flight on the array); its transfers overlap the array side
+        #    (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
+        dram_words, fields = _dram_level(ly, inflight, glb_words, dt)
+        for k in memory.DRAM_FIELDS:
+            mapping[k][:] = fields[k]
+        for df, (idx, ad, u) in arrays.items():
             floor = dram_words[:, idx] * cyc_per_word
             # 2. the array level: the dataflow's PE-local tile candidates, each with its best GLB-level order
             compute, cands, _ = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg, floor, u)
@@ -304,38 +299,34 @@ class AnalyticalModel:
                           clock_mhz=hw.clock_mhz, mapping={k: f64(v) for k, v in mapping.items()})
 
 
-def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, cache: dict
+def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt
                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The DRAM words and schedule fields ([L, A] each) of layers ``ly`` on one dataflow's accelerators
-    (:func:`_dram_schedules`; dense and depthwise layers apart, as their schedules have different keys).
-    ``cache``: the schedules already computed for these layers."""
+    """The DRAM words and schedule fields ([L, A] each) of layers ``ly`` on accelerators with ``uk``
+    ([L, A]) filters in flight and ``glb_words`` ([A]) (:func:`_dram_schedules`; dense and depthwise layers
+    apart, as their schedules have different keys)."""
     dw = np.asarray(ly.dw)[:, 0]
     parts = [np.arange(len(dw))] if dw.all() or not dw.any() else [np.nonzero(~dw)[0], np.nonzero(dw)[0]]
     shape = (len(dw), glb_words.size)
     words, fields = np.empty(shape, dtype=dt), {k: np.empty(shape, dtype=dt) for k in memory.DRAM_FIELDS}
-    for part, rows in enumerate(parts):
+    for rows in parts:
         sub = ly if len(parts) == 1 else ly.rows(rows)
-        sched, col = _dram_schedules(sub, np.broadcast_to(uk, shape)[rows], glb_words, dt,
-                                     cache.setdefault(part, {}))
+        sched, col = _dram_schedules(sub, np.broadcast_to(uk, shape)[rows], glb_words, dt)
         words[rows] = sched.words[col]
         for k in memory.DRAM_FIELDS:
             fields[k][rows] = sched.fields[k][col]
     return words, fields
 
 
-def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt,
-                    cache: dict) -> tuple[memory.Schedules, np.ndarray]:
-    """The DRAM schedules of layers ``ly`` on one dataflow's accelerators (``uk``: [L, A] filters in
-    flight on the array, :func:`~.spatial.unroll`; ``glb_words``: [A]) and, per (layer, accelerator), the
-    column of its schedule. ``cache`` keeps the schedules of (GLB size, filters in flight) keys already
-    computed (dense layers: the same for every dataflow)."""
+def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt
+                    ) -> tuple[memory.Schedules, np.ndarray]:
+    """The DRAM schedules of layers ``ly`` (all dense or all depthwise) on accelerators with ``uk``
+    ([L, A]) filters in flight on the array (:func:`~.spatial.unroll`) and ``glb_words`` ([A]) and, per
+    (layer, accelerator), the column of its schedule: each distinct (GLB size, and for depthwise layers
+    filters in flight) key is computed once."""
     dw = np.asarray(ly.dw)[:, 0]
     infl = np.broadcast_to(uk, (ly.k.shape[0], glb_words.size))
     col, keys_glb, keys_infl = _schedule_keys(glb_words, infl, dw)
-    key = (keys_glb.tobytes(), keys_infl.tobytes())
-    if key not in cache:
-        cache[key] = memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :])
-    return cache[key], col
+    return memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :]), col
 
 
 def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray
