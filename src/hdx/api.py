@@ -224,6 +224,10 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                              model=getattr(model, "name", backend))
         col = 0
     seconds = time.perf_counter() - t0
+    mapped, mcol = costs, col
+    if explain and costs.mapping is None:  # the grid is costed without mappings: the chosen design's
+        one = AccelTable.from_accels([acc])
+        mapped, mcol = check_finite(model.evaluate(table, one), table, one, model=model.name), 0
 
     area_mm2 = float(um2_to_mm2(np.asarray(costs.area_total_um2).reshape(-1)[col]))
     e_layer = costs.energy_total_pj[:, col]
@@ -236,7 +240,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                      "utilisation": float(costs.utilisation[i, col]),
                      "energy_parts_pj": {p: float(v[i, col]) for p, v in costs.energy_pj.items()}})
         if explain:
-            rows[-1]["mapping"] = _explain(costs, i, col, acc.dataflow)
+            rows[-1]["mapping"] = _explain(mapped, i, mcol, acc.dataflow)
     total_cyc = float(costs.latency_cycles[:, col].sum())
     total: TotalCost = {"latency_cycles": total_cyc,
                         "latency_ms": float(cycles_to_ms(total_cyc, costs.clock_mhz)),

@@ -1,7 +1,7 @@
 """The one cost interface every ground-truth model implements.
 
 A cost model evaluates a batch of layers on a batch of accelerators in one call:
-``model.evaluate(layers, accels)`` → :class:`LayerCosts` whose per-layer arrays have shape
+``model.evaluate(layers, accels[, mapping=False])`` → :class:`LayerCosts` whose per-layer arrays have shape
 ``[len(layers), len(accels)]`` and per-accelerator arrays shape ``[len(accels)]``.
 
 Units: latency in cycles (ms at ``clock_mhz``), energy in pJ, area in µm².
@@ -149,8 +149,9 @@ class CostModel(Protocol):
     name: str
     version: str
 
-    def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
-        """Costs of every layer on every accelerator ([L, A] arrays)."""
+    def evaluate(self, layers: LayerTable, accels: AccelTable, *, mapping: bool = True) -> LayerCosts:
+        """Costs of every layer on every accelerator ([L, A] arrays). ``mapping``: also report the mapping
+        chosen for each pair (models with a mapper; ``False`` skips that work where only costs count)."""
         ...
 
     def fingerprint(self) -> str:

@@ -66,8 +66,9 @@ def metrics_from_costs(costs: LayerCosts) -> dict[str, np.ndarray]:
 
 def evaluate_grid(model: CostModel, layers: LayerTable, grid: AcceleratorSpace
                   ) -> tuple[LayerCosts, dict[str, np.ndarray]]:
-    """Per-layer costs of a network on every accelerator of ``grid`` (one call) and its metrics."""
-    costs = check_finite(model.evaluate(layers, grid.table), layers, grid.table,
+    """Per-layer costs of a network on every accelerator of ``grid`` (one call; no mappings) and its
+    metrics."""
+    costs = check_finite(model.evaluate(layers, grid.table, mapping=False), layers, grid.table,
                          model=getattr(model, "name", "cost model"))
     return costs, metrics_from_costs(costs)
 

@@ -84,7 +84,8 @@ class SpaceBest:
 
 def _metrics(model: CostModel, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
     name = getattr(model, "name", "cost model")
-    return metrics_from_costs(check_finite(model.evaluate(layers, accels), layers, accels, model=name))
+    return metrics_from_costs(check_finite(model.evaluate(layers, accels, mapping=False), layers, accels,
+                                           model=name))
 
 
 class _Incumbent:

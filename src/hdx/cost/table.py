@@ -88,7 +88,7 @@ class CostTable:
                               log=log)
         lt, group_arr = grouped_layers(space, batch)
         n_ops = space.num_ops
-        costs = check_finite(model.evaluate(lt, grid.table), lt, grid.table,
+        costs = check_finite(model.evaluate(lt, grid.table, mapping=False), lt, grid.table,
                              model=getattr(model, "name", "cost model"))
         zero = np.zeros_like(costs.latency_cycles)  # a part a model does not report (e.g. static) is 0
         parts = [costs.energy_pj.get(p, zero) for p in ENERGY_PARTS]

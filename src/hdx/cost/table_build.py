@@ -112,7 +112,8 @@ def _slice(i: int) -> dict[str, np.ndarray]:
     lo = i * _W["slice"]
     idx = np.arange(lo, min(lo + _W["slice"], len(grid)))
     accels = grid.table_of(idx)
-    costs = check_finite(model.evaluate(lt, accels), lt, accels, model=getattr(model, "name", "cost model"))
+    costs = check_finite(model.evaluate(lt, accels, mapping=False), lt, accels,
+                         model=getattr(model, "name", "cost model"))
     count: np.ndarray = _W["count"]
     cols = np.stack([count @ costs.latency_cycles, count @ costs.energy_total_pj], axis=-1)
     area = np.stack([np.broadcast_to(costs.area_um2[p], (len(idx),)) for p in AREA_PARTS], axis=-1)

@@ -86,7 +86,7 @@ def _chunk(meta: dict, cols: list[int], path: str) -> dict:
     model = get_cost_model(meta["backend"], hw)
     layers = LayerTable([layer_from_dict(d) for d in meta["layers"]])
     accels = AccelTable.from_accels([Accelerator.parse(meta["accels"][j]) for j in cols])
-    c = model.evaluate(layers, accels)
+    c = model.evaluate(layers, accels, mapping=False)
     arrays = {"cols": np.asarray(cols, dtype=np.int64), "latency_cycles": c.latency_cycles,
               "compute_cycles": c.compute_cycles, "memory_cycles": c.memory_cycles,
               "utilisation": c.utilisation,

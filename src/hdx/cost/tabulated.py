@@ -188,7 +188,8 @@ class TabulatedModel:
         """The fingerprint of the backend that filled the table."""
         return str(self.meta["fingerprint"])
 
-    def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
+    def evaluate(self, layers: LayerTable, accels: AccelTable, *, mapping: bool = True) -> LayerCosts:
+        """The tabulated costs of every layer on every accelerator (a table holds no mapping)."""
         rows = []
         for ly in layers.to_layers():
             i = self._rows.get(layer_key(ly))

@@ -91,7 +91,8 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
     if cfg.tiles == "divisors":
         k = largest_divisor(kt, k)
     new = first_of_runs(k.reshape(2, len(FACTORS), *k.shape[1:]), 1).reshape(k.shape)  # per mode
-    fl = Flat(new & ((mode == 0) | k_inner_ok), range(len(k)))
+    # a depthwise layer's input is read once per MAC either way: its k-inner tile is its taps-inner one
+    fl = Flat(new & ((mode == 0) | (k_inner_ok & ~dw)), range(len(k)))
     k, mode, comp, dwf, ktf = fl(k), fl(mode), fl(compute), fl(dw), fl(kt)
     d = {x: fl(v) for x, v in dist.items()}
     bw = fl(ad.bw)

@@ -254,7 +254,7 @@ def _seg_min(v: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
 
 
 def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_glb: np.ndarray,
-           e_hop: float, floor: np.ndarray | float = 0.0, bounds: bool = False) -> dict:
+           e_hop: float, floor: np.ndarray | float = 0.0, bounds: bool = False, fields: bool = True) -> dict:
     """The best candidate per (layer, accelerator) under the mapper objective (each candidate already
     carries its best GLB-level order): latency ``max(compute, GLB port cycles, floor)`` — ``floor`` the
     DRAM cycles of the layer's DRAM schedule (:mod:`.memory`), the same for every candidate — and the
@@ -265,7 +265,8 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
     ``groups`` hold the candidates' :class:`Entries` (each at the distinct (candidate, pair) entries of its
     :class:`Flat`); the choice is a minimum per pair over them. Returns [L, A] arrays.
 
-    ``bounds``: also the least value over *every* legal mapping (candidate and order) of the array-side
+    ``fields``: also the chosen mapping's fields (``--explain``). ``bounds``: also the least value over
+    *every* legal mapping (candidate and order) of the array-side
     cycles (``lb_cycles``), of the GLB words (``lb_glb_words``) and of the PE-local energy with hops
     (``lb_local_pj``): each mapping of this accelerator is at least as costly in each, separately."""
     shape = compute.shape
@@ -297,10 +298,10 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
     pick = np.empty(n_pairs, dtype=np.intp)
     pick[pair[win]] = win
     take = lambda a: a[pick].reshape(shape)  # noqa: E731
-    fields = {k: take(cat([g.fields[k] for g in groups])) for k in groups[0].fields}
-    best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops),
-                fields=fields)
-    fields.update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"])
+    best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops), fields={})
+    if fields:
+        best["fields"] = {k: take(cat([g.fields[k] for g in groups])) for k in groups[0].fields}
+        best["fields"].update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"])
     if bounds:
         least = lambda vals: _seg_min(np.where(valid, cat(vals), np.inf), pair, n_pairs).reshape(shape)  # noqa: E731
         best["bounds"] = dict(

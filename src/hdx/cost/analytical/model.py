@@ -114,13 +114,15 @@ class AnalyticalModel:
                     f"{int(rfw[bad[0]])} word(s) of {hw.word_bits} bits but {df.upper()} must hold {what} "
                     f"({need} word(s)); use rf >= {need_bytes} bytes, smaller word_bits or another dataflow")
 
-    def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
+    def evaluate(self, layers: LayerTable, accels: AccelTable, *, mapping: bool = True) -> LayerCosts:
         """Costs of every layer on every accelerator: [L, A] arrays (cycles, pJ) and area [A] (µm²);
-        ``mapping`` holds the chosen mapping of each pair (:data:`MAPPING_FIELDS`). A non-finite cost
-        (from extreme hardware or technology values) is an :class:`HDXError`, never a result."""
-        res = self._evaluate_chunks(layers, accels, self.precision)
-        if self.precision == "float32" and not all_finite(res):
-            res = self._evaluate_chunks(layers, accels, "float64")  # beyond float32's range: redo
+        with ``mapping``, ``LayerCosts.mapping`` holds the chosen mapping of each pair
+        (:data:`MAPPING_FIELDS`; ``False``: not reported, which a search over designs does not need). A
+        non-finite cost (from extreme hardware or technology values) is an :class:`HDXError`, never a
+        result."""
+        res = self._evaluate_chunks(layers, accels, self.precision, mapping=mapping)
+        if self.precision == "float32" and not all_finite(res):  # beyond float32's range: redo
+            res = self._evaluate_chunks(layers, accels, "float64", mapping=mapping)
         return check_finite(res, layers, accels, model=f"{self.name} v{self.version}")
 
     # ---- per-design parts without the mapper (hdx.cost.hwsearch bounds whole spaces with them) ----
@@ -193,24 +195,25 @@ class AnalyticalModel:
         bandwidth hold for every design that differs from it only in smaller memories
         (:mod:`hdx.cost.hwsearch`)."""
         with np.errstate(over="ignore", invalid="ignore"):
-            res = self._evaluate_chunks(layers, accels, self.precision, bounds=True)
+            res = self._evaluate_chunks(layers, accels, self.precision, bounds=True, mapping=False)
         assert res.mapping is not None
         return {k: res.mapping[k] for k in BOUND_FIELDS}
 
     def _evaluate_chunks(self, layers: LayerTable, accels: AccelTable, precision: Precision,
-                         bounds: bool = False) -> LayerCosts:
+                         bounds: bool = False, mapping: bool = True) -> LayerCosts:
         # layers of the same shape cost the same: each distinct shape is evaluated once
         first, inverse = layers.distinct()
         if len(first) < len(layers):
-            return take_rows(self._evaluate_chunks(layers[first], accels, precision, bounds), inverse)
+            part = self._evaluate_chunks(layers[first], accels, precision, bounds, mapping)
+            return take_rows(part, inverse)
         with np.errstate(over="ignore", invalid="ignore"):  # refused by check_finite
             # chunks of layers (the [L, A] temporaries stay cache-sized)
             parts = chunks(layers)
             if len(parts) == 1:
-                return self._evaluate(layers, accels, precision, bounds)
+                return self._evaluate(layers, accels, precision, bounds, mapping)
             res = None
             for idx in parts:
-                part = self._evaluate(layers[idx], accels, precision, bounds)
+                part = self._evaluate(layers[idx], accels, precision, bounds, mapping)
                 if res is None:  # the first chunk sets the fields; every chunk writes its rows
                     res = empty_like_rows(part, len(layers))
                 put_rows(res, idx, part)
@@ -218,7 +221,7 @@ class AnalyticalModel:
             return res
 
     def _evaluate(self, layers: LayerTable, accels: AccelTable, precision: Precision,
-                  bounds: bool = False) -> LayerCosts:
+                  bounds: bool = False, report: bool = True) -> LayerCosts:
         hw, tech, cfg = self.hardware, self.tech, replace(self.settings, bounds=bounds)
         wbits = hw.word_bits
         n_acc = len(accels)
@@ -230,7 +233,8 @@ class AnalyticalModel:
         ly = LayerDims.of(layers, dt)
         shape = (len(layers), n_acc)
         out = {k: np.empty(shape, dtype=dt) for k in ("compute", "glb_arr", "glb_port", "local_pj", "hops")}
-        mapping = {k: np.zeros(shape, dtype=dt) for k in MAPPING_FIELDS + (BOUND_FIELDS if bounds else ())}
+        mapping = {k: np.zeros(shape, dtype=dt)
+                   for k in (MAPPING_FIELDS if report else ()) + (BOUND_FIELDS if bounds else ())}
         e_reg = tech.register_energy_pj(wbits)  # a 1-word register access; a hop is one write
         glb_bytes = accels.glb_bytes.astype(dt)[None, :]
         # each design's GLB <-> array bandwidth is the GLB's access width in words: its per-word energy,
@@ -258,7 +262,7 @@ class AnalyticalModel:
         #    depthwise layer the channels in flight on the array); its transfers overlap the array side
         #    (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
         dram_words, fields = _dram_level(ly, inflight, glb_words, dt)
-        for k in memory.DRAM_FIELDS:
+        for k in memory.DRAM_FIELDS if report else ():
             mapping[k][:] = fields[k]
         for df, (idx, ad, u) in arrays.items():
             floor = dram_words[:, idx] * cyc_per_word
@@ -266,7 +270,7 @@ class AnalyticalModel:
             compute, cands, _ = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg, floor, u)
             # 3. the best array mapping given the DRAM bound (one objective for both levels: the DRAM
             #    schedule is the best for every array mapping, see memory)
-            best = select(cfg, compute, cands, ad.e_glb, e_reg, floor=floor, bounds=bounds)
+            best = select(cfg, compute, cands, ad.e_glb, e_reg, floor=floor, bounds=bounds, fields=report)
             out["compute"][:, idx] = compute
             for k in ("glb_arr", "glb_port", "local_pj", "hops"):
                 out[k][:, idx] = best[k]
@@ -296,7 +300,8 @@ class AnalyticalModel:
         util = macs64[:, None] / (latency64 * pes[None, :])
         return LayerCosts(latency_cycles=latency64, compute_cycles=compute, memory_cycles=latency64 - compute,
                           energy_pj=energy, area_um2=area, utilisation=util, macs=macs64,
-                          clock_mhz=hw.clock_mhz, mapping={k: f64(v) for k, v in mapping.items()})
+                          clock_mhz=hw.clock_mhz,
+                          mapping={k: f64(v) for k, v in mapping.items()} if mapping else None)
 
 
 def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt

@@ -157,8 +157,9 @@ class ZigZagModel:
                     hardware=self.hardware.model_dump(), tech=self.tech.model_dump(mode="json"))
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
-    def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
-        """Costs of every layer on every accelerator ([L, A] arrays); one ZigZag run per new pair."""
+    def evaluate(self, layers: LayerTable, accels: AccelTable, *, mapping: bool = True) -> LayerCosts:
+        """Costs of every layer on every accelerator ([L, A] arrays); one ZigZag run per new pair (no
+        mapping is reported, so ``mapping`` changes nothing)."""
         L, A = len(layers), len(accels)
         lat = np.zeros((L, A))
         comp = np.zeros((L, A))
