@@ -472,9 +472,9 @@ def test_float32_result_out_of_range_is_recomputed_in_float64(monkeypatch, rando
     orig = analytical.AnalyticalModel._evaluate
     seen = []
 
-    def overflowing(self, layers, accels, precision, bounds=False):
+    def overflowing(self, layers, accels, precision, bounds=False, report=True):
         seen.append(precision)
-        res = orig(self, layers, accels, precision, bounds)
+        res = orig(self, layers, accels, precision, bounds, report)
         if precision == "float32":
             res.energy_pj["glb"][0, 0] = np.inf  # as an overflow past float32's range would give
         return res

@@ -1,7 +1,7 @@
 """The one cost interface every ground-truth model implements.
 
 A cost model evaluates a batch of layers on a batch of accelerators in one call:
-``model.evaluate(layers, accels[, mapping=False])`` → :class:`LayerCosts` whose per-layer arrays have shape
+``model.evaluate(layers, accels)`` → :class:`LayerCosts` whose per-layer arrays have shape
 ``[len(layers), len(accels)]`` and per-accelerator arrays shape ``[len(accels)]``.
 
 Units: latency in cycles (ms at ``clock_mhz``), energy in pJ, area in µm².
@@ -11,6 +11,7 @@ The search never knows which model sits behind this interface.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -149,11 +150,21 @@ class CostModel(Protocol):
     name: str
     version: str
 
-    def evaluate(self, layers: LayerTable, accels: AccelTable, *, mapping: bool = True) -> LayerCosts:
-        """Costs of every layer on every accelerator ([L, A] arrays). ``mapping``: also report the mapping
-        chosen for each pair (models with a mapper; ``False`` skips that work where only costs count)."""
+    def evaluate(self, layers: LayerTable, accels: AccelTable) -> LayerCosts:
+        """Costs of every layer on every accelerator ([L, A] arrays). A model with a mapper may take
+        ``mapping=False`` to skip reporting the chosen mappings (see :func:`costs_only`)."""
         ...
 
     def fingerprint(self) -> str:
         """Stable hash of the model version and all its parameters (evaluators are tied to it)."""
         ...
+
+
+def costs_only(model: CostModel, layers: LayerTable, accels: AccelTable) -> LayerCosts:
+    """``model.evaluate(layers, accels)`` where only the costs count (a search over designs, a table): a
+    model whose ``evaluate`` takes ``mapping`` is asked not to report the chosen mappings."""
+    try:
+        takes_mapping = "mapping" in inspect.signature(model.evaluate).parameters
+    except (TypeError, ValueError):
+        takes_mapping = False
+    return model.evaluate(layers, accels, mapping=False) if takes_mapping else model.evaluate(layers, accels)

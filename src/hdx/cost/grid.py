@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hdx.budgets import Budget
-from hdx.cost.base import CostModel, LayerCosts, check_finite
+from hdx.cost.base import CostModel, LayerCosts, check_finite, costs_only
 from hdx.cost.feasibility import Choice, choose_accelerator, require_feasible
 from hdx.cost.table import CostTable
 from hdx.errors import HDXError
@@ -68,7 +68,7 @@ def evaluate_grid(model: CostModel, layers: LayerTable, grid: AcceleratorSpace
                   ) -> tuple[LayerCosts, dict[str, np.ndarray]]:
     """Per-layer costs of a network on every accelerator of ``grid`` (one call; no mappings) and its
     metrics."""
-    costs = check_finite(model.evaluate(layers, grid.table, mapping=False), layers, grid.table,
+    costs = check_finite(costs_only(model, layers, grid.table), layers, grid.table,
                          model=getattr(model, "name", "cost model"))
     return costs, metrics_from_costs(costs)
 

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from hdx.budgets import Budget
-from hdx.cost.base import CostModel, check_finite
+from hdx.cost.base import CostModel, check_finite, costs_only
 from hdx.cost.feasibility import Choice, checks, feasible_mask, worst_ratio
 from hdx.cost.grid import BestAccelerator, metrics_from_costs
 from hdx.errors import HDXError
@@ -84,7 +84,7 @@ class SpaceBest:
 
 def _metrics(model: CostModel, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
     name = getattr(model, "name", "cost model")
-    return metrics_from_costs(check_finite(model.evaluate(layers, accels, mapping=False), layers, accels,
+    return metrics_from_costs(check_finite(costs_only(model, layers, accels), layers, accels,
                                            model=name))
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel, check_finite
+from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel, check_finite, costs_only
 from hdx.cost.table_build import grouped_layers
 from hdx.errors import HDXError
 from hdx.metrics import METRICS, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
@@ -88,7 +88,7 @@ class CostTable:
                               log=log)
         lt, group_arr = grouped_layers(space, batch)
         n_ops = space.num_ops
-        costs = check_finite(model.evaluate(lt, grid.table, mapping=False), lt, grid.table,
+        costs = check_finite(costs_only(model, lt, grid.table), lt, grid.table,
                              model=getattr(model, "name", "cost model"))
         zero = np.zeros_like(costs.latency_cycles)  # a part a model does not report (e.g. static) is 0
         parts = [costs.energy_pj.get(p, zero) for p in ENERGY_PARTS]

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from hdx.config import config_hash
-from hdx.cost.base import AREA_PARTS, CostModel, check_finite
+from hdx.cost.base import AREA_PARTS, CostModel, check_finite, costs_only
 from hdx.errors import HDXError
 from hdx.safeio import atomic_write_bytes, atomic_write_json, load_npz, read_text
 from hdx.space.accelerator import AcceleratorSpace
@@ -112,7 +112,7 @@ def _slice(i: int) -> dict[str, np.ndarray]:
     lo = i * _W["slice"]
     idx = np.arange(lo, min(lo + _W["slice"], len(grid)))
     accels = grid.table_of(idx)
-    costs = check_finite(model.evaluate(lt, accels, mapping=False), lt, accels,
+    costs = check_finite(costs_only(model, lt, accels), lt, accels,
                          model=getattr(model, "name", "cost model"))
     count: np.ndarray = _W["count"]
     cols = np.stack([count @ costs.latency_cycles, count @ costs.energy_total_pj], axis=-1)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hdx.cost.base import AREA_PARTS, ENERGY_PARTS
+from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, costs_only
 from hdx.cost.tabulated import ACCEL_ARRAYS, FORMAT, PAIR_ARRAYS, encode_meta, layer_from_dict, layer_key
 from hdx.errors import HDXError
 from hdx.safeio import atomic_write_bytes, atomic_write_json, load_npz, os_errors, read_text
@@ -86,7 +86,7 @@ def _chunk(meta: dict, cols: list[int], path: str) -> dict:
     model = get_cost_model(meta["backend"], hw)
     layers = LayerTable([layer_from_dict(d) for d in meta["layers"]])
     accels = AccelTable.from_accels([Accelerator.parse(meta["accels"][j]) for j in cols])
-    c = model.evaluate(layers, accels, mapping=False)
+    c = costs_only(model, layers, accels)
     arrays = {"cols": np.asarray(cols, dtype=np.int64), "latency_cycles": c.latency_cycles,
               "compute_cycles": c.compute_cycles, "memory_cycles": c.memory_cycles,
               "utilisation": c.utilisation,

@@ -27,6 +27,9 @@ from .spatial import cdiv, largest_divisor, unroll
 FACTORS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
 ROW_FACTORS: tuple[int, ...] = (1, 4, 16, 0)
 OS_MODES: tuple[str, ...] = ("taps-inner", "k-inner")
+#: skip a candidate whose tile equals an earlier candidate's on a pair (False: evaluate every candidate on
+#: every pair, which gives the same result, only slower; the tests compare the two)
+DEDUPLICATE = True
 # RS: the PE's innermost loop, with the input window in its pad or the inputs streamed from the GLB
 RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-inner", "streamed q-inner",
                              "streamed k-inner")
@@ -52,7 +55,8 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     if cfg.tiles == "divisors":
         c = largest_divisor(ct, c)
     # c rises along the ladder while the channels' taps fit, then falls back to c_in = 1's tile
-    fl = Flat(first_of_runs(c, 0) & ((c != c[:1]) | (np.arange(len(c)) == 0)[:, None, None]), range(len(c)))
+    new = first_of_runs(c, 0) & ((c != c[:1]) | (np.arange(len(c)) == 0)[:, None, None])
+    fl = Flat(new if DEDUPLICATE else np.ones(c.shape, dtype=bool), range(len(c)))
     c, comp, s_in = fl(c), fl(compute), fl(s_in)
     d = {x: fl(v) for x, v in dist.items()}
     bw = fl(ad.bw)
@@ -92,7 +96,8 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
         k = largest_divisor(kt, k)
     new = first_of_runs(k.reshape(2, len(FACTORS), *k.shape[1:]), 1).reshape(k.shape)  # per mode
     # a depthwise layer's input is read once per MAC either way: its k-inner tile is its taps-inner one
-    fl = Flat(new & ((mode == 0) | (k_inner_ok & ~dw)), range(len(k)))
+    new = new & ((mode == 0) | ~dw) if DEDUPLICATE else np.ones(k.shape, dtype=bool)
+    fl = Flat(new & ((mode == 0) | k_inner_ok), range(len(k)))
     k, mode, comp, dwf, ktf = fl(k), fl(mode), fl(compute), fl(dw), fl(kt)
     d = {x: fl(v) for x, v in dist.items()}
     bw = fl(ad.bw)
@@ -150,6 +155,8 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         n_q, n_c = len(rows), len(FACTORS)
         new = (first_of_runs(q.reshape(n_q, n_c, *q.shape[1:]), 0)
                & first_of_runs(c.reshape(n_q, n_c, *c.shape[1:]), 1)).reshape(len(c), *c.shape[1:])
+        if not DEDUPLICATE:
+            new = np.ones(new.shape, dtype=bool)
         groups.append(_rs_group(cfg, ly, Flat(new, range(gid, gid + len(c))), stream, q, c, arrays, latch))
         gid += len(c)
     return compute, groups, uk

@@ -295,8 +295,11 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
     tie = k2 <= m2 + TIE * np.abs(m2)
     first = _seg_min(np.where(tie, gid, np.iinfo(np.intp).max), pair, n_pairs)  # the first within the tie
     win = np.nonzero(tie & (gid == first[pair]))[0]
-    pick = np.empty(n_pairs, dtype=np.intp)
+    pick = np.full(n_pairs, -1, dtype=np.intp)
     pick[pair[win]] = win
+    if win.size < n_pairs:  # keys that compare with nothing (a NaN cost, refused later): the first entry
+        lost = pick < 0
+        pick[lost] = _seg_min(np.arange(len(pair)), pair, n_pairs)[lost]
     take = lambda a: a[pick].reshape(shape)  # noqa: E731
     best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops), fields={})
     if fields:

@@ -1,0 +1,102 @@
+"""The mapper evaluates each distinct (candidate tile, layer, accelerator) entry once
+(hdx.cost.analytical.mapper.Flat): skipping a candidate whose tile equals an earlier one's on a pair, and
+the illegal RS tiles, must change no cost and no chosen mapping. Checked against the same model with the
+deduplication off (every candidate on every pair), bit for bit, on random layers and designs with random
+GLB sizes and bandwidths, for every mapper objective, space and tile rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hdx.cost.analytical import AnalyticalModel, dataflows
+from hdx.cost.analytical.mapper import Flat, first_of_runs
+from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
+from hdx.workload import Layer, LayerTable
+
+HW = AcceleratorSpace.load().hardware
+KINDS = ("conv", "depthwise", "pointwise", "fc")
+
+
+def _layers(rng: np.random.Generator, n: int) -> LayerTable:
+    out = []
+    for _ in range(n):
+        kind = KINDS[rng.integers(len(KINDS))]
+        c = int(rng.choice([1, 3, 8, 16, 24, 48, 96, 160, 384]))
+        k = c if kind == "depthwise" else int(rng.choice([8, 10, 16, 40, 64, 96, 128, 320, 1280]))
+        hw = 1 if kind == "fc" else int(rng.choice([1, 4, 7, 8, 14, 16, 28, 32]))
+        r = 1 if kind in ("pointwise", "fc") else int(rng.choice([1, 3, 5, 7]))
+        stride = int(rng.choice([1, 2])) if kind in ("conv", "depthwise") else 1
+        out.append(Layer(kind, c=c, k=k, h=hw, w=hw, r=r, s=r, stride=stride, padding=r // 2,
+                         groups=c if kind == "depthwise" else 1))
+    return LayerTable(out)
+
+
+def _designs(rng: np.random.Generator, n: int) -> AccelTable:
+    return AccelTable.from_accels([
+        Accelerator(int(rng.integers(2, 40)), int(rng.integers(2, 40)), int(rng.choice([8, 16, 32, 64, 256])),
+                    DATAFLOWS[rng.integers(3)], glb_kib=int(rng.choice([8, 32, 128, 1024])),
+                    glb_bw=float(rng.choice([2, 8, 32]))) for _ in range(n)])
+
+
+def _all_arrays(c) -> dict[str, np.ndarray]:
+    out = {"latency": c.latency_cycles, "compute": c.compute_cycles, "util": c.utilisation}
+    out.update({f"energy_{k}": v for k, v in c.energy_pj.items()})
+    out.update({f"mapping_{k}": v for k, v in (c.mapping or {}).items()})
+    return out
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["latency", "energy", "edp"]),
+       st.sampled_from(["full", "taps-innermost"]), st.sampled_from(["divisors", "any"]))
+def test_deduplicated_entries_give_the_same_costs_and_mappings(seed, objective, space, tiles):
+    rng = np.random.default_rng(seed)
+    layers, accels = _layers(rng, 12), _designs(rng, 24)
+    model = AnalyticalModel(HW, mapper_objective=objective, mapper_space=space, mapper_tiles=tiles)
+    fast = _all_arrays(model.evaluate(layers, accels))
+    bounds = model.mapping_bounds(layers, accels)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(dataflows, "DEDUPLICATE", False)
+        full = _all_arrays(model.evaluate(layers, accels))
+        full_bounds = model.mapping_bounds(layers, accels)
+    assert fast.keys() == full.keys()
+    for k in fast:
+        np.testing.assert_array_equal(fast[k], full[k], err_msg=k)
+    for k in bounds:
+        np.testing.assert_array_equal(bounds[k], full_bounds[k], err_msg=k)
+
+
+def test_costs_without_the_mapping_report_are_the_same():
+    rng = np.random.default_rng(3)
+    layers, accels = _layers(rng, 16), _designs(rng, 40)
+    model = AnalyticalModel(HW)
+    with_map, without = model.evaluate(layers, accels), model.evaluate(layers, accels, mapping=False)
+    assert with_map.mapping is not None and without.mapping is None
+    a, b = _all_arrays(with_map), _all_arrays(without)
+    for k in b:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_first_of_runs_marks_the_first_of_each_run_of_equal_values():
+    v = np.array([[1, 5], [1, 5], [2, 5], [2, 6], [1, 6]])
+    np.testing.assert_array_equal(first_of_runs(v, 0), [[True, True], [False, False], [True, False],
+                                                        [False, True], [True, False]])
+    np.testing.assert_array_equal(first_of_runs(v.T, 1), first_of_runs(v, 0).T)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (3, 4, 1), (3, 1, 5), (1, 4, 5), (4, 5), (4, 1), (1, 5)])
+def test_flat_gathers_like_broadcast_indexing(shape):
+    rng = np.random.default_rng(0)
+    keep = rng.random((3, 4, 5)) < 0.4
+    fl = Flat(keep, [7, 8, 9])
+    x = rng.random(shape)
+    c, l_, a = np.nonzero(keep)
+    want = np.broadcast_to(x, keep.shape)[c, l_, a]
+    order = np.lexsort((c, a, l_))  # the entries are pair-major, candidates in order within a pair
+    np.testing.assert_array_equal(fl(x), want[order])
+    np.testing.assert_array_equal(fl.gid, np.asarray([7, 8, 9])[c[order]])
+    np.testing.assert_array_equal(fl.pair, (l_ * 5 + a)[order])
+    sub = fl.subset(np.arange(0, len(fl), 2))
+    np.testing.assert_array_equal(sub(x), want[order][::2])
