@@ -147,18 +147,19 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     gid = 0
     for stream in (False, True):
         rows = ROW_FACTORS if not stream else tuple(v for v in ROW_FACTORS if v not in (4, 16))
-        q_in, c_in = ladder(compute.dtype, rows, FACTORS)
-        q = np.where(q_in == 0, ly.q, np.minimum(q_in, ly.q))  # [C, L, 1]
-        c = np.where(dw, 1.0, np.minimum(c_in, ct))            # [C, L, A]
+        (q_in,), (c_in,) = ladder(compute.dtype, rows), ladder(compute.dtype, FACTORS)
+        q = np.where(q_in == 0, ly.q, np.minimum(q_in, ly.q))  # [Q, L, 1]
+        c = np.where(dw, 1.0, np.minimum(c_in, ct))            # [F, L, A]
         if cfg.tiles == "divisors":
             q, c = largest_divisor(ly.q, q), largest_divisor(ct, c)
-        n_q, n_c = len(rows), len(FACTORS)
-        new = (first_of_runs(q.reshape(n_q, n_c, *q.shape[1:]), 0)
-               & first_of_runs(c.reshape(n_q, n_c, *c.shape[1:]), 1)).reshape(len(c), *c.shape[1:])
+        n_q, n_c = len(rows), len(FACTORS)  # candidates: every (q_in, c_in), c_in innermost
+        new = first_of_runs(q, 0)[:, None] & first_of_runs(c, 0)[None]
         if not DEDUPLICATE:
             new = np.ones(new.shape, dtype=bool)
-        groups.append(_rs_group(cfg, ly, Flat(new, range(gid, gid + len(c))), stream, q, c, arrays, latch))
-        gid += len(c)
+        fl = Flat(np.broadcast_to(new, (n_q, n_c, *c.shape[1:])).reshape(n_q * n_c, *c.shape[1:]),
+                  range(gid, gid + n_q * n_c))
+        groups.append(_rs_group(cfg, ly, fl, stream, fl(q, fl.c // n_c), fl(c, fl.c % n_c), arrays, latch))
+        gid += n_q * n_c
     return compute, groups, uk
 
 
@@ -189,9 +190,8 @@ def _rs_tile(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, p
 def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, arrays: dict,
               latch: bool) -> Entries:
     """One RS candidate group (inputs held in the input pad, or ``stream``-ed from the GLB) at the
-    entries of ``fl``; ``q``, ``c``: the group's [C, L, ·] tile factors, ``arrays``: the dataflow's
-    [L, A] quantities. Only the legal tiles go on to the GLB-level order and the choice."""
-    q, c = fl(q), fl(c)
+    entries of ``fl``; ``q``, ``c``: the entries' tile factors, ``arrays``: the dataflow's [L, A]
+    quantities. Only the legal tiles go on to the GLB-level order and the choice."""
     s_, k, w_ext, valid = _rs_tile(cfg, ly, fl, stream, q, c, {x: fl(v) for x, v in arrays["pads"].items()},
                                    fl(arrays["kt"]))
     if not valid.all():  # an illegal tile is never chosen: drop it here

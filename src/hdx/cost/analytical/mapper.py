@@ -46,7 +46,7 @@ class MapperSettings:
 
 
 class Flat:
-    """The entries of one group of mapping candidates that are evaluated, flattened pair-major.
+    """The entries of one group of mapping candidates that are evaluated, flattened.
 
     A group's candidate tiles form a [C, L, A] stack; ``keep`` marks, per (layer, accelerator) pair, the
     candidates whose tile differs from every earlier candidate's on that pair (an equal tile is the same
@@ -57,7 +57,7 @@ class Flat:
 
     def __init__(self, keep: np.ndarray, gid) -> None:
         n_c = keep.shape[0]
-        l_idx, a_idx, c_idx = np.nonzero(np.moveaxis(keep, 0, -1))
+        c_idx, l_idx, a_idx = np.nonzero(keep)
         self.shape = keep.shape
         self.c, self.l, self.a = c_idx, l_idx, a_idx
         self.pair = l_idx * keep.shape[2] + a_idx
@@ -75,20 +75,25 @@ class Flat:
         out.pair, out.gid = self.pair[idx], self.gid[idx]
         return out
 
-    def __call__(self, x):
+    def __call__(self, x, cand: np.ndarray | None = None):
+        """``x`` (broadcasting to [K, L, A] or [L, A]) at the entries; ``cand``: the index into ``x``'s
+        first axis of each entry (default: its candidate)."""
         if np.ndim(x) == 0:
             return x
         x = np.asarray(x)
         shape = (1,) * (3 - x.ndim) + x.shape
-        if shape not in self._index:  # the entries' positions in x, flattened (an axis of 1 broadcasts)
+        key = shape if cand is None else None
+        idx = self._index.get(key) if key is not None else None
+        if idx is None:  # the entries' positions in x, flattened (an axis of 1 broadcasts)
             n_c, n_l, n_a = shape
             idx = self.a if n_a > 1 else np.zeros_like(self.a)
             if n_l > 1:
                 idx = idx + self.l * n_a
             if n_c > 1:
-                idx = idx + self.c * (n_l * n_a)
-            self._index[shape] = idx
-        return np.ascontiguousarray(x).reshape(-1).take(self._index[shape])
+                idx = idx + (self.c if cand is None else cand) * (n_l * n_a)
+            if key is not None:
+                self._index[key] = idx
+        return np.ascontiguousarray(x).reshape(-1).take(idx)
 
 
 def first_of_runs(vals: np.ndarray, axis: int) -> np.ndarray:
