@@ -156,6 +156,9 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         new = first_of_runs(q, 0)[:, None] & first_of_runs(c, 0)[None]
         if not DEDUPLICATE:
             new = np.ones(new.shape, dtype=bool)
+        # a tile is legal only if its q partial sums fit the psum pad and one tap of its c channels the
+        # weight pad (_rs_tile): the others are dropped here already
+        new = new & (q <= pads["o"])[:, None] & (c <= pads["w"])[None]
         fl = Flat(np.broadcast_to(new, (n_q, n_c, *c.shape[1:])).reshape(n_q * n_c, *c.shape[1:]),
                   range(gid, gid + n_q * n_c))
         groups.append(_rs_group(cfg, ly, fl, stream, fl(q, fl.c // n_c), fl(c, fl.c % n_c), arrays, latch))
