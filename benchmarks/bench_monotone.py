@@ -4,7 +4,9 @@ With everything else equal, a bigger GLB, more GLB bandwidth, more DRAM bandwidt
 every mapping of the smaller machine runnable, so the best latency can never rise. This benchmark walks
 a ladder of each resource for ``--networks`` seeded random networks of the default space on every
 design of the default grid (1152: PE array, RF size, dataflow) and counts the steps where a network's
-latency rises (relative tolerance ``--tol``, above float32 rounding).
+latency rises (relative tolerance ``--tol``, above float32 rounding). The per-operand scratchpads
+(``pad_w``, ``pad_i``, ``pad_o``) are walked one at a time on the grid's RS designs, the other two at the
+split of the design's RF.
 
 Energy: a bigger memory costs more per access (and leaks more), so energy may rise with it; what must
 not rise is the energy of the *accesses the mapping makes*. The second count re-prices the bigger
@@ -23,7 +25,7 @@ import time
 import numpy as np
 
 from hdx.cost.analytical import AnalyticalModel
-from hdx.space.accelerator import AcceleratorSpace, AccelTable
+from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
 
@@ -32,7 +34,11 @@ LADDERS = {
     "glb_words_per_cycle": [2, 4, 8, 16, 32, 64, 128],
     "dram_bytes_per_cycle": [2, 4, 8, 16, 32, 64],
     "rf_bytes": [8, 16, 32, 64, 128, 256, 512],
+    "pad_w": [8, 16, 32, 64, 128, 256, 512],
+    "pad_i": [2, 4, 8, 16, 32, 64],
+    "pad_o": [2, 4, 8, 16, 32, 64],
 }
+PADS = ("pad_w", "pad_i", "pad_o")
 
 
 def network_rows(space: NetworkSpace, n: int, seed: int) -> tuple[LayerTable, list[np.ndarray]]:
@@ -78,6 +84,11 @@ def main() -> None:
                 acc = t
             elif knob == "glb_kib":
                 acc = AccelTable(t.pe_x, t.pe_y, t.rf_bytes, t.dataflow, np.full(len(t), v * 1024))
+            elif knob in PADS:  # the grid's RS designs, this pad set to v, the others as the RF's split
+                rs = t[t.dataflow == DATAFLOWS.index("rs")]
+                pads = [b.astype(np.int64) for b in rs.storage(hw)[0]]
+                pads[PADS.index(knob)] = np.full(len(rs), v)
+                acc = AccelTable(rs.pe_x, rs.pe_y, sum(pads), rs.dataflow, rs.glb_bytes, None, pads)
             else:
                 acc = AccelTable(t.pe_x, t.pe_y, np.full(len(t), v), t.dataflow, t.glb_bytes)
             model = AnalyticalModel(hw)

@@ -17,7 +17,7 @@ from hdx.cli.main import main
 from hdx.config import load_config
 from hdx.errors import HDXError
 from hdx.search.config import SearchConfig
-from hdx.space.accelerator import BOUNDS, DATAFLOWS, Accelerator, AcceleratorSpaceConfig
+from hdx.space.accelerator import BOUNDS, DATAFLOWS, PAD_BOUNDS, Accelerator, AcceleratorSpaceConfig
 from hdx.space.network import NetworkSpace, NetworkSpaceConfig
 
 ARCH = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
@@ -76,6 +76,9 @@ accel_texts = st.one_of(
         st.sampled_from([*DATAFLOWS, "WS", "xs", ""]),
         st.one_of(st.none(), numbers),
     ),
+    st.builds(  # storage per operand
+        lambda x, y, w, i, o, df: f"{x}x{y},pads={w}/{i}/{o},df={df}", numbers, numbers, numbers, numbers,
+        numbers, st.sampled_from([*DATAFLOWS, "rs,rf=8", ""])),
     st.text(max_size=60),
 )
 arch_texts = st.one_of(
@@ -137,6 +140,8 @@ def test_accelerator_text_is_in_range_or_one_line_error(text):
         return
     for f, (lo, hi) in BOUNDS.items():
         assert lo <= getattr(a, f) <= hi
+    if a.pads is not None:
+        assert all(PAD_BOUNDS[0] <= v <= PAD_BOUNDS[1] for v in a.pads) and a.rf_bytes == sum(a.pads) > 0
     assert Accelerator.parse(a.text(with_glb=True)) == a
 
 

@@ -147,7 +147,8 @@ class _Bounds:
         core_of = np.repeat(np.arange(n_core), self.n_mem)
         first = acc[np.arange(n_core) * self.n_mem]  # one design per core
         relaxed = AccelTable(first.pe_x, first.pe_y, first.rf_bytes, first.dataflow,
-                             np.full(n_core, self.glb_max), np.full(n_core, self.bw_max))
+                             np.full(n_core, self.glb_max), np.full(n_core, self.bw_max),
+                             (first.pad_w, first.pad_i, first.pad_o))
         b = self.model.mapping_bounds(self.layers, relaxed)                     # [L, cores]
         # the DRAM words and the latency bound do not depend on the bandwidth: per (core, GLB size)
         n_bw = len(self.space.knob_values["glb_bw"])

@@ -132,8 +132,10 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     hw, tech = cfg.hardware, cfg.tech
     dw, latch = ly.dw, hw.operand_latch
     wbits = hw.word_bits
-    # the RF is three fixed scratchpads (words): weights, inputs, partial sums
-    pads = dict(zip("wio", (v.astype(ad.rfw.dtype) for v in hw.spad_words(ad.rfw)), strict=True))
+    # three scratchpads (words): weights, inputs, partial sums (the RF split by hardware.rs_spads, or as
+    # given per operand)
+    pads = ad.pads if ad.pads is not None else dict(
+        zip("wio", (v.astype(ad.rfw.dtype) for v in hw.spad_words(ad.rfw)), strict=True))
     e_b = {x: tech.sram_energy_pj(pads[x] * wbits / 8, wbits) for x in "wio"}
     u = unroll("rs", ly, ad.x, ad.y) if u is None else u
     ry, px, uc, uk, act = u["ry"], u["px"], u["uC"], u["uK"], u["act"]

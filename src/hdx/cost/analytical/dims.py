@@ -62,8 +62,10 @@ class LayerDims:
 @dataclass(frozen=True)
 class ArrayDims:
     """The accelerators of one dataflow as [1, A] rows: ``x`` columns and ``y`` rows of PEs, the RF in
-    bytes (``rfb``) and words (``rfw``), the per-word access energies of the RF (``e_rf``) and the GLB
-    (``e_glb``) in pJ, and the GLB ↔ array bandwidth (``bw``, words per cycle)."""
+    bytes (``rfb``) and words (``rfw``; WS and OS: the storage of the operand they keep), the per-word
+    access energies of the RF (``e_rf``) and the GLB (``e_glb``) in pJ, the GLB ↔ array bandwidth
+    (``bw``, words per cycle) and the per-PE storage per operand in words (``pads``: ``w``, ``i``,
+    ``o``; RS's three scratchpads)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -72,3 +74,4 @@ class ArrayDims:
     e_rf: np.ndarray
     e_glb: np.ndarray
     bw: np.ndarray
+    pads: dict | None = None

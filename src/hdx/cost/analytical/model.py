@@ -34,6 +34,9 @@ MIN_RF_WORDS: dict[str, tuple[int, str]] = {
     "os": (1, "one partial sum"),
     "rs": (3, "one weight, one input and one partial sum"),
 }
+# the operands (0 weights, 1 inputs, 2 partial sums) each dataflow keeps in its PE-local storage
+KEEPS: dict[str, tuple[int, ...]] = {"ws": (0,), "os": (2,), "rs": (0, 1, 2)}
+OPERAND_NAMES: tuple[str, ...] = ("weights", "inputs", "partial sums")
 # fields of the chosen mapping kept per (layer, accelerator) for ``--explain``: the array level (mode,
 # GLB-level order, PE-local tile, GLB words and port cycles, hops) and the DRAM level (memory.DRAM_FIELDS)
 MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "glb_cycles",
@@ -102,9 +105,21 @@ class AnalyticalModel:
     # ------------------------------------------------------------------------------------------
     def _check_rf(self, layers: LayerTable, accels: AccelTable, rfw: np.ndarray) -> None:
         hw = self.hardware
+        _, words = accels.storage(hw)
+        given = accels.per_operand
         for d, df in enumerate(DATAFLOWS):
+            # storage per operand: each operand the dataflow keeps in the PE needs a word of its own
+            for j in (KEEPS[df]):
+                bad = np.nonzero((accels.dataflow == d) & given & (words[j] < 1))[0]
+                if bad.size:
+                    acc = accels.accelerator(int(bad[0]))
+                    pad = ("pad_w", "pad_i", "pad_o")[j]
+                    raise HDXError(
+                        f"layer '{layers.names[0] or '0'}' on accelerator {acc}: {df.upper()} keeps its "
+                        f"{OPERAND_NAMES[j]} in the PE but {pad} = {int(getattr(acc, pad))} B holds no "
+                        f"{hw.word_bits}-bit word; use {pad} >= {int(np.ceil(hw.word_bits / 8))} bytes")
             need, what = MIN_RF_WORDS[df]
-            bad = np.nonzero((accels.dataflow == d) & (rfw < need))[0]
+            bad = np.nonzero((accels.dataflow == d) & ~given & (rfw < need))[0]
             if bad.size:
                 acc = accels.accelerator(int(bad[0]))
                 name = layers.names[0] or "0"
@@ -126,18 +141,30 @@ class AnalyticalModel:
         return check_finite(res, layers, accels, model=f"{self.name} v{self.version}")
 
     # ---- per-design parts without the mapper (hdx.cost.hwsearch bounds whole spaces with them) ----
+    def _per_operand(self, accels: AccelTable, per_pad) -> np.ndarray:
+        """Σ over the pads of designs with storage per operand of ``per_pad(bytes)`` (a pad of 0 bytes is
+        a register, counted with the interconnect registers); 0 for the others."""
+        given = accels.per_operand
+        if not given.any():
+            return np.zeros(len(accels))
+        nbytes, _ = accels.storage(self.hardware)
+        return sum(np.where(given & (b > 0), per_pad(np.maximum(b, 1.0)), 0.0) for b in nbytes)
+
     def area_um2(self, accels: AccelTable) -> dict[str, np.ndarray]:
-        """Area of each accelerator by part (µm², float64 [A]): MACs, RFs (RS: its three pads), the GLB at
-        its access width, and the interconnect registers."""
+        """Area of each accelerator by part (µm², float64 [A]): MACs, RFs (RS: its three pads; storage per
+        operand: every pad, used by the dataflow or not), the GLB at its access width, and the
+        interconnect registers."""
         hw, tech, wbits = self.hardware, self.tech, self.hardware.word_bits
         pes = accels.num_pes.astype(np.float64)
         rfw = np.floor(accels.rf_bytes * 8 / wbits)
         pad_area = sum(tech.sram_area_um2(v * wbits / 8) for v in hw.spad_words(rfw))  # RS pads
         is_rs = accels.dataflow == DATAFLOWS.index("rs")
         fwd_regs = 1.0 if hw.noc == "forwarding" else 0.0
+        one_rf = np.where(is_rs, pad_area, tech.sram_area_um2(accels.rf_bytes.astype(np.float64)))
+        rf = np.where(accels.per_operand, self._per_operand(accels, tech.sram_area_um2), one_rf)
         return {
             "pe": pes * tech.mac_area_um2(wbits),
-            "rf": pes * np.where(is_rs, pad_area, tech.sram_area_um2(accels.rf_bytes.astype(np.float64))),
+            "rf": pes * rf,
             "glb": tech.sram_area_um2(accels.glb_bytes.astype(np.float64), width_words=accels.bandwidth(hw),
                                       word_bits=wbits),
             "noc": pes * (tech.noc_registers_per_pe + fwd_regs) * tech.register_area_um2(wbits),
@@ -155,6 +182,7 @@ class AnalyticalModel:
         is_rs = accels.dataflow == DATAFLOWS.index("rs")
         pads = sum(tech.sram_leakage_mw(v * wbits / 8) for v in hw.spad_words(rfw))
         rf = np.where(is_rs, pads, tech.sram_leakage_mw(accels.rf_bytes.astype(np.float64)))
+        rf = np.where(accels.per_operand, self._per_operand(accels, tech.sram_leakage_mw), rf)
         n_regs = tech.noc_registers_per_pe + (1.0 if hw.noc == "forwarding" else 0.0)
         regs = n_regs * tech.register_leakage_mw(wbits)
         glb = tech.sram_leakage_mw(accels.glb_bytes.astype(np.float64), width_words=accels.bandwidth(hw),
@@ -247,15 +275,21 @@ class AnalyticalModel:
         # each dataflow's accelerators and their spatial unrolling
         arrays: dict[str, tuple] = {}
         inflight = np.empty(shape, dtype=dt)
+        store_bytes, store_words = accels.storage(hw)  # per-PE storage of weights, inputs, psums
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size == 0:
                 continue
-            rfb = np.asarray(accels.rf_bytes[idx], dtype=dt)[None, :]
+            # WS and OS: the RF is the storage of the one operand they keep; RS: three pads
+            kept = KEEPS[df][0] if len(KEEPS[df]) == 1 else None
+            rfb = accels.rf_bytes[idx] if kept is None else store_bytes[kept][idx]
+            rfb = np.asarray(rfb, dtype=dt)[None, :]
             ad = ArrayDims(x=np.asarray(accels.pe_x[idx], dtype=dt)[None, :],
                            y=np.asarray(accels.pe_y[idx], dtype=dt)[None, :],
                            rfb=rfb, rfw=np.floor(rfb * 8 / wbits), e_rf=tech.sram_energy_pj(rfb, wbits),
-                           e_glb=e_glb[:, idx], bw=bw[:, idx])
+                           e_glb=e_glb[:, idx], bw=bw[:, idx],
+                           pads={x: np.asarray(w[idx], dtype=dt)[None, :] for x, w in zip("wio", store_words,
+                                                                                        strict=True)})
             arrays[df] = idx, ad, unroll(df, ly, ad.x, ad.y)
             inflight[:, idx] = arrays[df][2]["uK"]
         # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, and for a

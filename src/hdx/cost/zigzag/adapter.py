@@ -208,6 +208,11 @@ class ZigZagModel:
         if acc.rf_bytes * 8 < hw.word_bits:
             raise HDXError(f"zigzag: {what}: the RF ({acc.rf_bytes} B) holds less than one "
                            f"{hw.word_bits}-bit word; use rf_bytes >= {math.ceil(hw.word_bits / 8)}")
+        _, words = acc.storage(hw)
+        kept = {"ws": (0,), "os": (2,), "rs": (0, 1, 2)}[acc.dataflow]
+        if any(words[j] < 1 for j in kept):
+            raise HDXError(f"zigzag: {what}: a per-PE storage the {acc.dataflow.upper()} dataflow keeps an "
+                           f"operand in holds less than one {hw.word_bits}-bit word (pads {acc.text()})")
         tech = tech_for(self.tech, hw, acc)
         t0 = time.perf_counter()
         try:

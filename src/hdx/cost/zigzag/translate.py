@@ -36,12 +36,23 @@ class ZigZagTech:
     pads: tuple[tuple[float, float, float], ...] = ()
 
 
+def rf_bytes(acc: Accelerator, hardware: HardwareParams) -> float:
+    """Bytes of the one per-PE RF of a WS or OS design: the storage of the operand it keeps."""
+    nbytes, _ = acc.storage(hardware)
+    return nbytes[0] if acc.dataflow == "ws" else nbytes[2]
+
+
 def tech_for(table: TechTable, hardware: HardwareParams, acc: Accelerator) -> ZigZagTech:
     wb = hardware.word_bits
+    nbytes, words = acc.storage(hardware)
+    rf = rf_bytes(acc, hardware)
+    rf_um2 = float(table.sram_area_um2(rf))
+    if acc.pads is not None and acc.dataflow != "rs":  # pads the dataflow does not use still take area
+        rf_um2 = sum(float(table.sram_area_um2(b)) for b in nbytes if b > 0)
     return ZigZagTech(
         mac_pj=table.mac_energy_pj(wb), mac_um2=table.mac_area_um2(wb),
-        rf_pj=float(table.sram_energy_pj(acc.rf_bytes, wb)),
-        rf_um2=float(table.sram_area_um2(acc.rf_bytes)),
+        rf_pj=float(table.sram_energy_pj(rf, wb)),
+        rf_um2=rf_um2,
         reg_pj=table.register_energy_pj(wb), reg_um2=table.register_area_um2(wb),
         # the GLB at its access width (glb_words_per_cycle words), as the analytical model prices it
         glb_pj=float(table.sram_energy_pj(acc.glb_bytes, wb, width_words=acc.bw(hardware))),
@@ -50,7 +61,7 @@ def tech_for(table: TechTable, hardware: HardwareParams, acc: Accelerator) -> Zi
         dram_pj=table.dram_energy_pj(wb),
         pads=tuple((float(w), float(table.sram_energy_pj(w * wb / 8, wb)),
                     float(table.sram_area_um2(w * wb / 8)))
-                   for w in hardware.spad_words(math.floor(acc.rf_bytes * 8 / wb))))
+                   for w in words) if acc.dataflow == "rs" else ())
 
 
 # Per-PE storage per dataflow: which operands (ZigZag names: I1 inputs, I2 weights, O outputs) the
@@ -90,12 +101,12 @@ def accelerator_data(acc: Accelerator, hardware: HardwareParams, tech: ZigZagTec
     glb_bw = max(int(round(acc.bw(hardware) * wb)), wb)
     dram_bw = max(int(round(hardware.dram_bytes_per_cycle * 8)), wb)
     rf_ops = RF_OPERANDS[acc.dataflow]
-    if acc.dataflow == "rs":  # three fixed scratchpads (HardwareParams.spad_words), as the analytical model
+    if acc.dataflow == "rs":  # three scratchpads (Accelerator.storage), as the analytical model
         memories: dict[str, Any] = {
             name: _pe_memory(int(words) * wb, pj, um2, (op,), wb)
             for name, op, (words, pj, um2) in zip(_PAD_NAMES, ("I2", "I1", "O"), tech.pads, strict=True)}
     else:
-        memories = {"rf": _pe_memory(acc.rf_bytes * 8, tech.rf_pj, tech.rf_um2, rf_ops, wb)}
+        memories = {"rf": _pe_memory(int(rf_bytes(acc, hardware) * 8), tech.rf_pj, tech.rf_um2, rf_ops, wb)}
     for op in ("I1", "I2", "O"):
         if op not in rf_ops:
             memories[_REG_NAME[op]] = _pe_memory(wb, tech.reg_pj, tech.reg_um2, (op,), wb)
