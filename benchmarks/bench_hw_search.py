@@ -5,8 +5,9 @@ random search and Optuna's TPE.
 table with three parts, over random networks of the CIFAR-10 space, each with random hard budgets
 (latency at a random quantile of the network's latencies over the space, area likewise, or none):
 
-(a) **Exactness** on the subspace of ``dse_large`` with PE x, PE y ∈ {4, 10, …, 64} (127 050 designs),
-    small enough to enumerate: the fraction of (network, budgets) where branch and bound returns the
+(a) **Exactness** on the subspace of ``dse_large`` (or ``--accel-space``) with every s-th PE x and PE y
+    (``dse_large``: {4, 10, …, 64}, 127 050 designs), small enough to enumerate: the fraction of
+    (network, budgets) where branch and bound returns the
     enumerated optimum (EDAP gap ≤ 1 %; goal ≥ 95 %), its median / max gap, the agreement on
     feasibility, and the seconds of each method.
 (b) **Against black-box search** on the full ``dse_large`` (1 009 050 designs): branch and bound's
@@ -51,10 +52,16 @@ from hdx.workload import LayerTable
 EDAP = Objective("edap")
 
 
-def subspace(full: AcceleratorSpace) -> AcceleratorSpace:
-    d = full.config.model_dump()
-    d["name"] = "dse_large_pe6"
-    d["knobs"]["pe_x"] = d["knobs"]["pe_y"] = list(range(4, 65, 6))
+def subspace(full: AcceleratorSpace, most: int = 150_000) -> AcceleratorSpace:
+    """``full`` with every s-th value of PE x and PE y, s the least stride that leaves at most ``most``
+    designs (``dse_large``: PE x, PE y ∈ {4, 10, …, 64}, 127 050 designs)."""
+    d = full.config.model_dump(exclude_none=True)
+    xs, ys = list(full.knob_values["pe_x"]), list(full.knob_values["pe_y"])
+    s = 1
+    while len(full) * len(xs[::s]) * len(ys[::s]) > most * len(xs) * len(ys) and s < max(len(xs), len(ys)):
+        s += 1
+    d["name"] = f"{full.name}_pe_every_{s}"
+    d["knobs"]["pe_x"], d["knobs"]["pe_y"] = xs[::s], ys[::s]
     return AcceleratorSpace(AcceleratorSpaceConfig(**d))
 
 
@@ -168,9 +175,11 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=1000, help="TPE and random trials of part (b)")
     ap.add_argument("--pareto-networks", type=int, default=3, help="networks of part (d)")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--accel-space", default="dse_large",
+                    help="the large space (a shipped name or a YAML path)")
     args = ap.parse_args()
     net = NetworkSpace.load()
-    full = AcceleratorSpace.load("dse_large")
+    full = AcceleratorSpace.load(args.accel_space)
     sub = subspace(full)
     model = AnalyticalModel(full.hardware)
     rng = np.random.default_rng(args.seed)
