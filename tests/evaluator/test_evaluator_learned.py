@@ -158,3 +158,29 @@ def test_cli_check_prints_report(tiny, capsys):
     assert "hardware generator" in out and "end to end" in out and "gradient sign agreement" in out
     assert main(["evaluator", "check", "--path", str(path), "--objective", "energy"]) == 2
     assert "objective" in capsys.readouterr().err
+
+
+def test_generator_has_a_head_per_storage_knob_of_a_per_operand_space(tmp_path):
+    # a space that sizes each operand's storage: the generator predicts every pad knob and the file
+    # round-trips against the same space
+    import yaml
+
+    cfg = {"name": "pads_tiny", "knobs": {"pe_x": [8, 16], "pe_y": [8], "pad_w": [32, 128], "pad_i": [4, 16],
+                                          "pad_o": [8, 32], "dataflow": ["ws", "rs"]}}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(cfg))
+    space, grid = NetworkSpace.load("dance_cifar10"), AcceleratorSpace.load(tmp_path / "p.yaml")
+    model = get_cost_model("analytical", grid.hardware)
+    table = CostTable.build(space, grid, model)
+    small = EvaluatorConfig(generator=NetConfig(width=16, blocks=1), estimator=NetConfig(width=16, blocks=1),
+                            gen_train=TrainConfig(epochs=1, steps_per_epoch=5, batch_size=64, lr=3e-3),
+                            est_train=TrainConfig(epochs=1, steps_per_epoch=5, batch_size=64, lr=3e-3))
+    ev, _ = build_evaluator(space, grid, model, objective="edap", table=table, config=small, progress=False,
+                            data_spec=DataSpec(n_archs=100, pairs_per_arch=4, chunk_size=100, seed=2))
+    assert {"pad_w", "pad_i", "pad_o", "pe_x", "dataflow"} <= set(grid.searched_knobs)
+    assert set(ev.meta["training"]["generator"]["val_accuracy"]) == set(grid.searched_knobs)
+    path = ev.save(tmp_path / "pads.safetensors")
+    back = load_evaluator("learned", path, space=space, grid=grid, model=model, objective="edap")
+    x = torch.softmax(torch.randn(2, space.num_positions, space.num_ops).masked_fill(
+        ~torch.as_tensor(space.allowed_mask), -torch.inf), -1)
+    for m, v in ev(x).costs.items():
+        torch.testing.assert_close(v, back(x).costs[m])
