@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 
-_GROUPS_PER_AXIS: tuple[int, ...] = (1, 2, 3, 4)
+#: an axis's first loop may take 1/m of it, m in these, and leave the rest to replicate another loop
+GROUPS_PER_AXIS: tuple[int, ...] = (1, 2, 3, 4)
 
 
 def cdiv(a, b):
     """Elementwise ceil(a / b) (float arrays)."""
     return np.ceil(a / b)
+
+
+def balanced_tile(loop, pes):
+    """PEs given to a loop of bound ``loop`` on ``pes`` PEs (at least 1), balanced so that its passes are
+    even: ``ceil(loop / ceil(loop / min(loop, pes)))`` (elementwise; numpy arrays or Python numbers). The
+    one tile rule of the analytical model's unrolling and of the ZigZag translation's."""
+    t = np.maximum(np.minimum(loop, pes), 1.0)
+    return cdiv(loop, cdiv(loop, t))
 
 
 def axis(d1: np.ndarray, d2: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -24,11 +33,9 @@ def axis(d1: np.ndarray, d2: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, 
     is split into m ∈ {1..4} groups and the split with most busy PEs (ties: fewest groups) is kept.
     """
     best = best_t = best_f = None
-    for m in _GROUPS_PER_AXIS:
-        t = np.maximum(np.minimum(d1, np.floor(size / m)), 1.0)
-        t = cdiv(d1, cdiv(d1, t))
-        f = np.maximum(np.minimum(np.floor(size / t), d2), 1.0)
-        f = cdiv(d2, cdiv(d2, f))
+    for m in GROUPS_PER_AXIS:
+        t = balanced_tile(d1, np.floor(size / m))
+        f = balanced_tile(d2, np.floor(size / t))
         score = d1 / cdiv(d1, t) * (d2 / cdiv(d2, f))
         if best is None:
             best, best_t, best_f = score, t, f

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from hdx.cost.analytical.spatial import GROUPS_PER_AXIS, balanced_tile
 from hdx.cost.tech import TechTable
 from hdx.space.accelerator import Accelerator, HardwareParams
 from hdx.workload import Layer
@@ -141,9 +142,9 @@ def workload_data(layer: Layer, word_bits: int) -> list[dict[str, Any]]:
 
 
 def _tile(size: int, pes: int) -> int:
-    """PEs given to a loop of bound ``size`` on ``pes`` PEs, balanced so the passes are even."""
-    t = max(min(size, pes), 1)
-    return math.ceil(size / math.ceil(size / t))
+    """PEs given to a loop of bound ``size`` on ``pes`` PEs, balanced so the passes are even (the
+    analytical model's rule, :func:`~hdx.cost.analytical.spatial.balanced_tile`)."""
+    return int(balanced_tile(float(size), float(pes)))
 
 
 def _split(n: int, a_max: int, b_max: int) -> tuple[int, int]:
@@ -162,14 +163,11 @@ def _split(n: int, a_max: int, b_max: int) -> tuple[int, int]:
     return best[2], best[3]
 
 
-_GROUPS_PER_AXIS = (1, 2, 3, 4)
-
-
 def _tiles(n: int, pes: int) -> list[int]:
     """Candidate PE counts for a loop of bound ``n`` on an axis of ``pes`` PEs cut into m ∈ {1..4} groups
     (the rest of the axis replicates another loop), in order of m."""
     out: list[int] = []
-    for m in _GROUPS_PER_AXIS:
+    for m in GROUPS_PER_AXIS:
         t = _tile(n, max(pes // m, 1))
         if t not in out:
             out.append(t)
