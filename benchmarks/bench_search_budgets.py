@@ -122,6 +122,9 @@ def main() -> None:
     ap.add_argument("--retrain-threads", type=int, default=1, help="threads of each retrain")
     ap.add_argument("--retrain-minutes", type=float, default=None, help="start no new retrain after this "
                     "many minutes (the next call with the same --out continues)")
+    ap.add_argument("--retrain-methods", type=str, default=None, help="retrain only these methods' networks, "
+                    "comma-separated as the table names them (e.g. 'hdx,dance λ=0.02'; default: all); the "
+                    "others stay as cached")
     args = ap.parse_args()
     t_start = time.perf_counter()
     spec, lv, ev_text, setup = scaled_spec(args)
@@ -304,11 +307,16 @@ def _key(arch: str, seed: int, args) -> str:
 def retrain_jobs(table: dict[tuple[str, str], list[Cell]], spec: SweepSpec, lv, args
                  ) -> list[tuple[str, str, int]]:
     """(key, arch, seed) of every network to retrain: first HDX and every DANCE λ (the comparison the
-    benchmark judges), seed by seed, then NAS→HW and HDX before its fill; a network shared by several
-    runs once."""
+    benchmark judges), seed by seed, then NAS→HW and HDX before its fill (only ``--retrain-methods``
+    where given); a network shared by several runs once."""
     jobs, seen = [], set()
     dance = [m for m in methods_of(spec) if m.startswith("dance")]
-    for group in (["hdx", *dance], ["nas-then-hw", PUBLISHED]):
+    only = None if args.retrain_methods is None else {m.strip() for m in args.retrain_methods.split(",")}
+    if only is not None and only - set(methods_of(spec)):
+        raise SystemExit(f"--retrain-methods: unknown {', '.join(sorted(only - set(methods_of(spec))))}; the "
+                         f"methods are {', '.join(methods_of(spec))}")
+    for group in ([m for m in ("hdx", *dance) if only is None or m in only],
+                  [m for m in ("nas-then-hw", PUBLISHED) if only is None or m in only]):
         for seed in range(args.seeds):
             for meth in group:
                 for lvl in lv:
