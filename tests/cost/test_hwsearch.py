@@ -183,3 +183,20 @@ def test_nondominated_against_brute_force():
         elif not dup_before:
             assert keep[i]
     assert len(np.unique(p[keep], axis=0)) == keep.sum()
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_branch_and_bound_with_storage_per_operand(seed):
+    # the pads are part of a design's core (relaxed like the array); the memories stay the relaxation
+    base = dict(pe_x=[4, 16], pe_y=[8, 32], pad_w=[16, 128], pad_i=[4, 32], pad_o=[4, 32],
+                dataflow=["ws", "os", "rs"], glb_kib=[8, 128, 1024], glb_bw=[4, 64])
+    space = AcceleratorSpace(AcceleratorSpaceConfig(name="pads", knobs=base))
+    model = AnalyticalModel(space.hardware)
+    layers = _network(seed)
+    m = hwsearch._metrics(model, layers, space.table)
+    budgets = [Budget("latency", float(np.quantile(m["latency"], 0.3)))]
+    e = enumerate_space(model, layers, space, Objective("edap"), budgets)
+    b = branch_and_bound(model, layers, space, Objective("edap"), budgets)
+    assert b.feasible and e.feasible
+    assert b.objective_value == pytest.approx(e.objective_value, rel=1e-9)
+    assert space[b.index].pads is not None and b.stats.evaluated < len(space)
