@@ -19,17 +19,28 @@ from hdx.space.accelerator import AcceleratorSpace, HardwareParams
 from hdx.space.network import NetworkSpace
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def _build(grid: AcceleratorSpace, widths: tuple[int, int, int], train: tuple[int, ...], data: DataSpec):
+    """A small learned evaluator on ``grid``: generator / estimator ``widths`` (and blocks), ``train`` =
+    (generator epochs, steps, batch, estimator epochs, steps, batch)."""
     space = NetworkSpace.load("dance_cifar10")
-    grid = AcceleratorSpace.load("eyeriss_like")
     model = get_cost_model("analytical", grid.hardware)
     table = CostTable.build(space, grid, model)
-    cfg = EvaluatorConfig(generator=NetConfig(width=32, blocks=2), estimator=NetConfig(width=48, blocks=2),
-                          gen_train=TrainConfig(epochs=6, steps_per_epoch=40, batch_size=128, lr=3e-3),
-                          est_train=TrainConfig(epochs=10, steps_per_epoch=60, batch_size=256, lr=3e-3))
+    gw, ew, blocks = widths
+    ge, gs, gb, ee, es, eb = train
+    cfg = EvaluatorConfig(generator=NetConfig(width=gw, blocks=blocks),
+                          estimator=NetConfig(width=ew, blocks=blocks),
+                          gen_train=TrainConfig(epochs=ge, steps_per_epoch=gs, batch_size=gb, lr=3e-3),
+                          est_train=TrainConfig(epochs=ee, steps_per_epoch=es, batch_size=eb, lr=3e-3))
     ev, ds = build_evaluator(space, grid, model, objective="edap", table=table, config=cfg, progress=False,
-                             data_spec=DataSpec(n_archs=800, pairs_per_arch=12, chunk_size=400, seed=1))
+                             data_spec=data)
+    return space, model, table, ev, ds
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    grid = AcceleratorSpace.load("eyeriss_like")
+    space, model, table, ev, ds = _build(grid, (32, 48, 2), (6, 40, 128, 10, 60, 256),
+                                         DataSpec(n_archs=800, pairs_per_arch=12, chunk_size=400, seed=1))
     path = ev.save(tmp_path_factory.mktemp("ev") / "tiny.safetensors")
     return space, grid, model, table, ev, ds, path
 
@@ -168,14 +179,9 @@ def test_generator_has_a_head_per_storage_knob_of_a_per_operand_space(tmp_path):
     cfg = {"name": "pads_tiny", "knobs": {"pe_x": [8, 16], "pe_y": [8], "pad_w": [32, 128], "pad_i": [4, 16],
                                           "pad_o": [8, 32], "dataflow": ["ws", "rs"]}}
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(cfg))
-    space, grid = NetworkSpace.load("dance_cifar10"), AcceleratorSpace.load(tmp_path / "p.yaml")
-    model = get_cost_model("analytical", grid.hardware)
-    table = CostTable.build(space, grid, model)
-    small = EvaluatorConfig(generator=NetConfig(width=16, blocks=1), estimator=NetConfig(width=16, blocks=1),
-                            gen_train=TrainConfig(epochs=1, steps_per_epoch=5, batch_size=64, lr=3e-3),
-                            est_train=TrainConfig(epochs=1, steps_per_epoch=5, batch_size=64, lr=3e-3))
-    ev, _ = build_evaluator(space, grid, model, objective="edap", table=table, config=small, progress=False,
-                            data_spec=DataSpec(n_archs=100, pairs_per_arch=4, chunk_size=100, seed=2))
+    grid = AcceleratorSpace.load(tmp_path / "p.yaml")
+    space, model, _, ev, _ = _build(grid, (16, 16, 1), (1, 5, 64, 1, 5, 64),
+                                    DataSpec(n_archs=100, pairs_per_arch=4, chunk_size=100, seed=2))
     assert {"pad_w", "pad_i", "pad_o", "pe_x", "dataflow"} <= set(grid.searched_knobs)
     assert set(ev.meta["training"]["generator"]["val_accuracy"]) == set(grid.searched_knobs)
     path = ev.save(tmp_path / "pads.safetensors")
