@@ -73,11 +73,10 @@ def _dump(data: Any) -> str:
 def pe_buffers(acc: Accelerator, hardware: HardwareParams) -> list[tuple[str, list[str], int]]:
     """The per-PE storage, outer to inner: (name, data spaces kept, bytes). WS/OS: one ``rf``; RS: the
     three fixed scratchpads of the cost models (``HardwareParams.spad_words``), as in Timeloop's Eyeriss."""
-    nbytes, words = acc.storage(hardware)
     if acc.dataflow != "rs":
-        return [("rf", KEEP[acc.dataflow], int(nbytes[0] if acc.dataflow == "ws" else nbytes[2]))]
+        return [("rf", KEEP[acc.dataflow], int(acc.rf_bytes_kept(hardware)))]
     wb = hardware.word_bits
-    w, i, o = (int(v) * wb // 8 for v in words)
+    w, i, o = (int(v) * wb // 8 for v in acc.storage(hardware)[1])
     return [("ifmap_spad", ["Inputs"], i), ("weights_spad", ["Weights"], w), ("psum_spad", ["Outputs"], o)]
 
 

@@ -43,6 +43,8 @@ KNOBS: tuple[str, ...] = ("pe_x", "pe_y", "rf_bytes", "pad_w", "pad_i", "pad_o",
                           "glb_bw")
 #: per-operand storage knobs (bytes per PE: weights, inputs, partial sums); 0 = no pad (a 1-word register)
 PADS: tuple[str, ...] = ("pad_w", "pad_i", "pad_o")
+#: the operands (0 weights, 1 inputs, 2 partial sums, as PADS) each dataflow keeps in its PE-local storage
+KEEPS: dict[str, tuple[int, ...]] = {"ws": (0,), "os": (2,), "rs": (0, 1, 2)}
 
 #: physical range of every accelerator field (inclusive): a value outside is a one-line error, so no
 #: size can overflow int64 arithmetic or allocate absurd memory downstream
@@ -126,6 +128,10 @@ class Accelerator:
     @property
     def num_pes(self) -> int:
         return self.pe_x * self.pe_y
+
+    def rf_bytes_kept(self, hardware: HardwareParams) -> float:
+        """Bytes of the one per-PE RF of a WS or OS design: the storage of the operand it keeps."""
+        return self.storage(hardware)[0][KEEPS[self.dataflow][0]]
 
     def storage(self, hardware: HardwareParams) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-PE storage for weights, inputs and partial sums: ``(bytes, words)`` (see

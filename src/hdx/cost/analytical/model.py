@@ -18,7 +18,7 @@ import numpy as np
 from hdx.cost.base import LayerCosts, check_finite
 from hdx.cost.tech import TechTable, load_tech
 from hdx.errors import HDXError
-from hdx.space.accelerator import DATAFLOWS, AccelTable, HardwareParams
+from hdx.space.accelerator import DATAFLOWS, KEEPS, PADS, AccelTable, HardwareParams
 from hdx.workload import LayerTable
 
 from . import memory
@@ -34,8 +34,6 @@ MIN_RF_WORDS: dict[str, tuple[int, str]] = {
     "os": (1, "one partial sum"),
     "rs": (3, "one weight, one input and one partial sum"),
 }
-# the operands (0 weights, 1 inputs, 2 partial sums) each dataflow keeps in its PE-local storage
-KEEPS: dict[str, tuple[int, ...]] = {"ws": (0,), "os": (2,), "rs": (0, 1, 2)}
 OPERAND_NAMES: tuple[str, ...] = ("weights", "inputs", "partial sums")
 # fields of the chosen mapping kept per (layer, accelerator) for ``--explain``: the array level (mode,
 # GLB-level order, PE-local tile, GLB words and port cycles, hops) and the DRAM level (memory.DRAM_FIELDS)
@@ -109,11 +107,11 @@ class AnalyticalModel:
         given = accels.per_operand
         for d, df in enumerate(DATAFLOWS):
             # storage per operand: each operand the dataflow keeps in the PE needs a word of its own
-            for j in (KEEPS[df]):
+            for j in KEEPS[df]:
                 bad = np.nonzero((accels.dataflow == d) & given & (words[j] < 1))[0]
                 if bad.size:
                     acc = accels.accelerator(int(bad[0]))
-                    pad = ("pad_w", "pad_i", "pad_o")[j]
+                    pad = PADS[j]
                     raise HDXError(
                         f"layer '{layers.names[0] or '0'}' on accelerator {acc}: {df.upper()} keeps its "
                         f"{OPERAND_NAMES[j]} in the PE but {pad} = {int(getattr(acc, pad))} B holds no "

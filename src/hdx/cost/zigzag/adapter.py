@@ -33,7 +33,7 @@ from hdx.cost.zigzag.translate import (
     workload_data,
 )
 from hdx.errors import HDXError
-from hdx.space.accelerator import Accelerator, AccelTable, HardwareParams
+from hdx.space.accelerator import KEEPS, Accelerator, AccelTable, HardwareParams
 from hdx.workload import Layer, LayerTable
 
 BACKEND_VERSION = "3"
@@ -209,8 +209,7 @@ class ZigZagModel:
             raise HDXError(f"zigzag: {what}: the RF ({acc.rf_bytes} B) holds less than one "
                            f"{hw.word_bits}-bit word; use rf_bytes >= {math.ceil(hw.word_bits / 8)}")
         _, words = acc.storage(hw)
-        kept = {"ws": (0,), "os": (2,), "rs": (0, 1, 2)}[acc.dataflow]
-        if any(words[j] < 1 for j in kept):
+        if any(words[j] < 1 for j in KEEPS[acc.dataflow]):
             raise HDXError(f"zigzag: {what}: a per-PE storage the {acc.dataflow.upper()} dataflow keeps an "
                            f"operand in holds less than one {hw.word_bits}-bit word (pads {acc.text()})")
         tech = tech_for(self.tech, hw, acc)

@@ -37,16 +37,10 @@ class ZigZagTech:
     pads: tuple[tuple[float, float, float], ...] = ()
 
 
-def rf_bytes(acc: Accelerator, hardware: HardwareParams) -> float:
-    """Bytes of the one per-PE RF of a WS or OS design: the storage of the operand it keeps."""
-    nbytes, _ = acc.storage(hardware)
-    return nbytes[0] if acc.dataflow == "ws" else nbytes[2]
-
-
 def tech_for(table: TechTable, hardware: HardwareParams, acc: Accelerator) -> ZigZagTech:
     wb = hardware.word_bits
     nbytes, words = acc.storage(hardware)
-    rf = rf_bytes(acc, hardware)
+    rf = acc.rf_bytes_kept(hardware)
     rf_um2 = float(table.sram_area_um2(rf))
     if acc.pads is not None and acc.dataflow != "rs":  # pads the dataflow does not use still take area
         rf_um2 = sum(float(table.sram_area_um2(b)) for b in nbytes if b > 0)
@@ -107,7 +101,8 @@ def accelerator_data(acc: Accelerator, hardware: HardwareParams, tech: ZigZagTec
             name: _pe_memory(int(words) * wb, pj, um2, (op,), wb)
             for name, op, (words, pj, um2) in zip(_PAD_NAMES, ("I2", "I1", "O"), tech.pads, strict=True)}
     else:
-        memories = {"rf": _pe_memory(int(rf_bytes(acc, hardware) * 8), tech.rf_pj, tech.rf_um2, rf_ops, wb)}
+        rf_bits = int(acc.rf_bytes_kept(hardware) * 8)
+        memories = {"rf": _pe_memory(rf_bits, tech.rf_pj, tech.rf_um2, rf_ops, wb)}
     for op in ("I1", "I2", "O"):
         if op not in rf_ops:
             memories[_REG_NAME[op]] = _pe_memory(wb, tech.reg_pj, tech.reg_um2, (op,), wb)
