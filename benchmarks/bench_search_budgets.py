@@ -77,6 +77,8 @@ def scaled_spec(args) -> tuple[SweepSpec, dict[str, str], str, object]:
             "warmup_epochs": args.warmup, "width_mult": args.width, "evaluator": args.evaluator}
     if args.accel_space:
         base["accel_space"] = args.accel_space
+    if args.table_memory_mb:
+        base["table_memory_mb"] = args.table_memory_mb
     d["base"] = base
     d["axes"] = {**d["axes"], "seed": list(range(args.seeds))}
     d["threads_per_trial"] = args.threads
@@ -111,6 +113,9 @@ def main() -> None:
     ap.add_argument("--evaluator", type=str, default="auto")
     ap.add_argument("--accel-space", type=str, default=None,
                     help="accelerator space of every trial (default: the sweep file's), e.g. dse_large")
+    ap.add_argument("--table-memory-mb", type=int, default=None,
+                    help="table_memory_mb of every trial: below the table's size it stays on disk and the "
+                    "evaluator must be learned (e.g. --evaluator FILE)")
     ap.add_argument("--executor", choices=("both", "ray", "serial"), default="both",
                     help="both: run the sweep serially and on local Ray (2 workers), compare, time both")
     ap.add_argument("--out", type=str, default=None, help="keep the sweep directories here (default: temp)")

@@ -283,13 +283,18 @@ class _SpaceTable:
 
     def __call__(self) -> CostTable:
         from hdx.cost.table import CostTable
-        from hdx.cost.table_build import TABLE_MEMORY_MB, require_fits
 
-        require_fits(self.net, self.grid, TABLE_MEMORY_MB, "relative budgets (e.g. latency<=p20) and the "
-                     "weighted objective need it: give absolute budgets (e.g. latency<=2ms) and objective "
-                     "edap, latency, energy or area")
         if self._table is None:  # beyond MAX_GRID: built in slices and cached (hdx.cost.table_build)
-            self._table = CostTable.build(self.net, self.grid, self.model, log=self.lines.append)
+            from hdx.cost.table_build import TABLE_MEMORY_MB, require_disk, table_bytes
+            from hdx.data.fetch import cache_dir
+            from hdx.space.accelerator import MAX_GRID
+
+            on_disk = len(self.grid) > MAX_GRID and \
+                table_bytes(self.net, self.grid, compact=True) > TABLE_MEMORY_MB * 2**20
+            if on_disk:  # larger than the memory budget: read from disk, memory-mapped
+                require_disk(self.net, self.grid, cache_dir())
+            self._table = CostTable.build(self.net, self.grid, self.model, log=self.lines.append,
+                                          on_disk=on_disk)
         return self._table
 
     def resolve(self, specs: list[BudgetSpec]) -> tuple[list[Budget], list[str]]:

@@ -62,11 +62,48 @@ def test_workers_and_cache_give_the_same_table(setup, tmp_path):
     b = CostTable.sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
     assert "loaded" in lines[-1]
     assert np.array_equal(a.per_op, b.per_op) and np.array_equal(a.fixed, b.fixed)
-    # a damaged cache file is rebuilt, never trusted
-    (f,) = (tmp_path / "tables").glob("*.npz")
+    # a damaged cache file is rebuilt, never trusted: truncated, or a NaN written into it
+    (folder,) = (tmp_path / "tables").glob("*.table")
+    f = folder / "per_op.npy"
     f.write_bytes(f.read_bytes()[:1000])
     c = CostTable.sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
     assert "built" in lines[-1] and np.array_equal(a.per_op, c.per_op)
+    m = np.load(f, mmap_mode="r+")
+    m[3, 2, 7, 0] = np.nan
+    m.flush()
+    del m
+    d = CostTable.sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
+    assert "built" in lines[-1] and np.array_equal(a.per_op, d.per_op)
+
+
+def test_table_on_disk_is_the_table_in_memory(setup, tmp_path):
+    """A table kept on disk (memory-mapped) gives bit for bit the in-memory table's networks, expected
+    costs, exhaustive optima and per-design minima; it pickles as paths (a worker maps it again); the
+    exact oracle refuses it in one line."""
+    import pickle
+
+    space, grid, model, _ = setup
+    mem = CostTable.sliced(space, grid, model, slice_designs=500, cache=tmp_path)
+    disk = CostTable.sliced(space, grid, model, slice_designs=500, cache=tmp_path, on_disk=True)
+    assert disk.on_disk and not mem.on_disk and isinstance(disk.per_op, np.memmap)
+    archs = space.sample_indices(np.random.default_rng(8), 5)
+    for k, v in mem.network(archs).items():
+        assert np.array_equal(disk.network(archs)[k], v)
+    p = np.random.default_rng(9).random((3, space.num_positions, space.num_ops)) * space.allowed_mask
+    p /= p.sum(-1, keepdims=True)
+    obj = [mem.objective("edap"), mem.objective("latency")]
+    assert all(np.array_equal(x, y) for x, y in zip(mem.best(p, obj), disk.best(p, obj), strict=True))
+    for metric in ("latency", "energy", "area"):
+        for x, y in zip(mem.min_per_accel(metric), disk.min_per_accel(metric), strict=True):
+            assert np.array_equal(x, y)
+    blob = pickle.dumps(disk)
+    assert len(blob) < 100_000 < disk.per_op.nbytes  # paths, not the arrays
+    back = pickle.loads(blob)
+    assert back.on_disk and np.array_equal(back.network(archs)["latency"], mem.network(archs)["latency"])
+    with pytest.raises(HDXError, match="kept on disk"):
+        disk.torch_view()
+    with pytest.raises(HDXError, match="cache folder"):
+        CostTable.sliced(space, grid, model, slice_designs=500, on_disk=True)
 
 
 def test_a_killed_build_resumes_from_its_slices(setup, tmp_path, monkeypatch):

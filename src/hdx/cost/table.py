@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel, check_finite, costs_only
-from hdx.cost.table_build import grouped_layers
+from hdx.cost.table_build import TABLE_MEMORY_MB, grouped_layers, table_bytes
 from hdx.errors import HDXError
 from hdx.metrics import METRICS, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
 from hdx.space.accelerator import MAX_GRID, AcceleratorSpace
@@ -45,6 +45,21 @@ MAX_BATCH_CELLS = 1 << 22
 MAX_GATHER_CELLS = 16 * MAX_BATCH_CELLS
 # columns of the additive part of the table: latency (cycles) and energy per part (pJ)
 _COLS: tuple[str, ...] = ("latency_cycles", *(f"energy_{p}_pj" for p in ENERGY_PARTS))
+
+
+@dataclass(frozen=True)
+class _Mapped:
+    """A memory-mapped array of a table on disk, by path (see :meth:`CostTable.__getstate__`)."""
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: str
+
+    def open(self) -> np.ndarray:
+        a = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        if a.shape != self.shape or str(a.dtype) != self.dtype:
+            raise HDXError(f"cost table file {self.path} changed while in use; rebuild the table")
+        return a
 
 
 @dataclass
@@ -71,12 +86,14 @@ class CostTable:
     def build(cls, space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int = 1, *,
               workers: int | None = None, cache: str | Path | bool = True,
               progress: Callable[[int, int], None] | None = None,
-              log: Callable[[str], None] | None = None) -> CostTable:
+              log: Callable[[str], None] | None = None, on_disk: bool | None = None) -> CostTable:
         """Evaluate every distinct layer of the space on every accelerator of the grid: one call up to
         :data:`~hdx.space.accelerator.MAX_GRID` designs (float64, the energy by part); beyond, the compact
         table in slices of designs (:func:`hdx.cost.table_build.build_sliced`: float32, latency and total
         energy; ``workers`` processes (None: every core, at most 8), ``cache``: True the user cache
-        (:func:`hdx.data.fetch.cache_dir`), a folder, or False; ``progress``, ``log``)."""
+        (:func:`hdx.data.fetch.cache_dir`), a folder, or False; ``progress``, ``log``; ``on_disk``: the
+        compact table stays in its cache folder, memory-mapped, instead of being read into memory; None:
+        when it takes more than :data:`~hdx.cost.table_build.TABLE_MEMORY_MB`)."""
         if len(grid) > MAX_GRID:
             import os
 
@@ -84,8 +101,10 @@ class CostTable:
 
             folder = cache_dir() if cache is True else (cache or None)
             workers = workers or max(1, min(8, os.cpu_count() or 1))
+            if on_disk is None:
+                on_disk = table_bytes(space, grid, compact=True) > TABLE_MEMORY_MB * 2**20
             return cls.sliced(space, grid, model, batch, workers=workers, cache=folder, progress=progress,
-                              log=log)
+                              log=log, on_disk=on_disk)
         lt, group_arr = grouped_layers(space, batch)
         n_ops = space.num_ops
         costs = check_finite(costs_only(model, lt, grid.table), lt, grid.table,
@@ -107,7 +126,7 @@ class CostTable:
                **opts) -> CostTable:
         """The compact table built in slices of designs (:func:`hdx.cost.table_build.build_sliced`, whose
         keyword options ``opts`` are: ``workers``, ``cache``, ``slice_designs``, ``progress``, ``log``,
-        ``use_ray``, ``address``, ``stats``)."""
+        ``use_ray``, ``address``, ``stats``, ``on_disk``)."""
         from hdx.cost.table_build import build_sliced
 
         z = build_sliced(space, grid, model, batch, **opts)
@@ -122,10 +141,31 @@ class CostTable:
     def num_positions(self) -> int:
         return int(self.per_op.shape[0])
 
+    def __getstate__(self) -> dict:
+        """A table on disk pickles as the paths of its arrays (a process pool or a Ray worker maps them
+        again instead of receiving gigabytes)."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_area_mm2"}
+        for k in ("per_op", "fixed", "area_um2"):
+            v = state[k]
+            if isinstance(v, np.memmap) and v.filename:
+                state[k] = _Mapped(str(v.filename), tuple(v.shape), str(v.dtype))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({k: v.open() if isinstance(v, _Mapped) else v for k, v in state.items()})
+
+    @property
+    def on_disk(self) -> bool:
+        """Whether the table is memory-mapped from its cache folder rather than held in memory."""
+        return isinstance(self.per_op, np.memmap)
+
     @property
     def area_mm2(self) -> np.ndarray:
-        """Area of every accelerator [A] (mm²)."""
-        return um2_to_mm2(self.area_um2.sum(-1))
+        """Area of every accelerator [A] (mm²; computed once)."""
+        cached = self.__dict__.get("_area_mm2")
+        if cached is None or cached.shape[0] != self.area_um2.shape[0]:
+            cached = self.__dict__["_area_mm2"] = um2_to_mm2(np.asarray(self.area_um2).sum(-1))
+        return cached
 
     def _to_metrics(self, additive: np.ndarray, area: np.ndarray | None = None) -> dict[str, np.ndarray]:
         lat_ms = cycles_to_ms(additive[..., 0], self.clock_mhz)
@@ -250,12 +290,19 @@ class CostTable:
             raise HDXError(f"unknown metric '{metric}': use one of {', '.join(METRICS)}")
         if metric == "area":
             return self.area_mm2, np.zeros((self.num_accels, self.num_positions), dtype=np.int64)
-        col = self.per_op[..., 0] if metric == "latency" else self.per_op[..., 1:].sum(-1)  # [L, O, A]
-        fixed = self.fixed[:, 0] if metric == "latency" else self.fixed[:, 1:].sum(-1)  # [A]
-        col = np.where(self.allowed_mask[:, :, None], col, np.inf)
-        total = fixed + col.min(1).sum(0)
+        L, _, A, C = self.per_op.shape
+        total, arg = np.empty(A), np.empty((A, L), dtype=np.int64)
+        step = max(1, MAX_BATCH_CELLS // max(1, self.per_op[:, :, :1].size))  # designs per block
+        for a0 in range(0, A, step):  # in blocks of designs: a table on disk is never read whole
+            per = np.asarray(self.per_op[:, :, a0: a0 + step], dtype=np.float64)
+            col = per[..., 0] if metric == "latency" else per[..., 1:].sum(-1)  # [L, O, a]
+            fx = np.asarray(self.fixed[a0: a0 + step], dtype=np.float64)
+            fixed = fx[:, 0] if metric == "latency" else fx[:, 1:].sum(-1)  # [a]
+            col = np.where(self.allowed_mask[:, :, None], col, np.inf)
+            total[a0: a0 + step] = fixed + col.min(1).sum(0)
+            arg[a0: a0 + step] = col.argmin(1).T
         conv = cycles_to_ms(total, self.clock_mhz) if metric == "latency" else pj_to_mj(total)
-        return conv, col.argmin(1).T
+        return conv, arg
 
     def uniform_probs(self) -> np.ndarray:
         """The uniform distribution over the allowed ops of every position [L, n_ops]."""
@@ -280,4 +327,8 @@ class CostTable:
         (:mod:`hdx.cost.table_torch`; torch is imported here, never by this module)."""
         from hdx.cost.table_torch import CostTableTorch
 
+        if self.on_disk:
+            raise HDXError(f"the exact oracle differentiates through the whole cost table: this one "
+                           f"({self.num_accels} designs) is kept on disk; raise table_memory_mb or use a "
+                           f"learned evaluator")
         return CostTableTorch(self, dtype)

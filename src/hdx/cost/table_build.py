@@ -10,9 +10,17 @@ the shipped network space holds in about 0.5 GB (:func:`table_bytes` says it bef
 The energy breakdown of a chosen design comes from the cost model (``hdx cost --explain``), not the table.
 
 Every finished slice is written atomically under ``<cache>/tables/<key>.parts/``; the assembled table is
-``<cache>/tables/<key>.npz`` (``key``: the space and grid configs, the cost model's fingerprint and the
-batch). A killed build resumes from its slices; a second build with the same inputs loads the file. A
-damaged file or slice is rebuilt, never trusted (no pickle is read).
+the folder ``<cache>/tables/<key>.table/`` (``key``: the space and grid configs, the cost model's
+fingerprint and the batch) of three ``.npy`` arrays and a ``meta.json`` written last, assembled slice by
+slice on disk (one slice in memory at a time) and renamed into place. A killed build resumes from its
+slices; a second build with the same inputs opens the folder. A damaged table or slice is rebuilt, never
+trusted (no pickle is read; shapes, dtypes and finiteness are checked).
+
+A table larger than the memory a run may give it (``table_memory_mb``) stays **on disk**:
+``on_disk=True`` opens its arrays memory-mapped (read-only ``np.memmap``), so the ground truth of a search
+(:class:`~hdx.cost.table.CostTable`'s gathers, minima and exhaustive argmins, all in blocks of designs)
+reads it from the page cache without holding it; only the exact oracle, which differentiates through the
+whole table every step, needs it in memory (docs/hw-search.md, "Spaces beyond the memory budget").
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -39,8 +49,8 @@ from hdx.workload import LayerTable
 
 #: designs per slice: one cost-model call on (distinct layers × this many designs) stays ~0.3 GB
 SLICE_DESIGNS = 16_384
-#: format of the cached table (bumped when the layout changes)
-FORMAT_VERSION = 1
+#: format of the cached table (bumped when the layout changes; 2: a folder of .npy arrays)
+FORMAT_VERSION = 2
 #: the largest cached table file HDX opens
 MAX_TABLE_BYTES = 64 << 30
 #: the most memory (MiB) a cost table may take by default (hdx search's table_memory_mb; hdx cost)
@@ -65,6 +75,25 @@ def require_fits(space: NetworkSpace, grid: AcceleratorSpace, limit_mb: float, f
     if need > limit_mb * 2**20:
         raise HDXError(f"the exact cost table of space '{space.name}' on accelerator space '{grid.name}' "
                        f"({len(grid)} designs) needs {need / 2**20:.0f} MiB, more than {limit_mb:g}; {fix}")
+    return need
+
+
+def require_disk(space: NetworkSpace, grid: AcceleratorSpace, cache: Path) -> int:
+    """The bytes of the compact table of ``space`` on ``grid`` kept on disk under ``cache``; a one-line
+    :class:`HDXError` when they exceed :data:`MAX_TABLE_BYTES` or the free space there (unless the table
+    is already built)."""
+    need = table_bytes(space, grid, compact=True)
+    if need > MAX_TABLE_BYTES:
+        raise HDXError(f"the cost table of space '{space.name}' on accelerator space '{grid.name}' "
+                       f"({len(grid)} designs) needs {need / 2**30:.1f} GiB, more than HDX keeps on disk "
+                       f"({MAX_TABLE_BYTES / 2**30:.0f} GiB); fix some knobs of the space")
+    folder = Path(cache) / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if need > free and not any(folder.glob(f"{space.name}_{grid.name}_*.table")):
+        raise HDXError(f"the cost table of space '{space.name}' on '{grid.name}' needs {need / 2**30:.1f} "
+                       f"GiB on disk, {free / 2**30:.1f} GiB are free in {folder}; free some or set "
+                       f"HDX_CACHE_DIR to a larger disk")
     return need
 
 
@@ -170,13 +199,14 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
                  workers: int = 1, cache: str | Path | None = None, slice_designs: int = SLICE_DESIGNS,
                  progress: Callable[[int, int], None] | None = None,
                  log: Callable[[str], None] | None = None, use_ray: bool = False, address: str | None = None,
-                 stats: BuildStats | None = None) -> dict[str, np.ndarray]:
+                 stats: BuildStats | None = None, on_disk: bool = False) -> dict[str, np.ndarray]:
     """The arrays of the compact cost table of ``space`` on ``grid`` (see the module docstring):
     ``per_op`` float32 [L, n_ops, A, 2], ``fixed`` float32 [A, 2], ``area_um2`` [A, 4], ``clock_mhz``
     (:meth:`hdx.cost.table.CostTable.sliced` makes the table of them).
 
-    ``cache``: the folder of cached tables (None: no file is read or written); ``workers``: processes
-    (1: in this one); ``use_ray`` / ``address``: the slices as Ray tasks instead (a local Ray of
+    ``cache``: the folder of cached tables (None: no file is read or written); ``on_disk``: the arrays
+    memory-mapped from the cached table instead of read into memory (needs ``cache``); ``workers``:
+    processes (1: in this one); ``use_ray`` / ``address``: the slices as Ray tasks instead (a local Ray of
     ``workers`` CPUs, or the cluster at ``address``); ``progress(done, total)`` after every slice;
     ``log``: one line when the table is loaded from the cache or built (with the designs/s); ``stats``:
     filled with what was done (:class:`BuildStats`).
@@ -188,12 +218,14 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
     if slice_designs < 1:
         raise HDXError(f"slice_designs must be >= 1 (got {slice_designs})")
     if cache is None:
+        if on_disk:
+            raise HDXError("a cost table kept on disk needs a cache folder (cache=None was given)")
         return _build(space, grid, model, batch, None, workers, slice_designs, progress, log, use_ray,
-                      address, stats)
+                      address, stats, False)
     lock = Path(cache) / "tables" / f"{space.name}_{grid.name}_{cache_key(space, grid, model, batch)}.lock"
     with _exclusive(lock):  # one process builds, the others then load its file
         return _build(space, grid, model, batch, Path(cache), workers, slice_designs, progress, log, use_ray,
-                      address, stats)
+                      address, stats, on_disk)
 
 
 @contextmanager
@@ -215,26 +247,28 @@ def _exclusive(path: Path):
 
 def _build(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch: int, cache: Path | None,
            workers: int, slice_designs: int, progress, log, use_ray: bool, address: str | None,
-           stats: BuildStats) -> dict[str, np.ndarray]:
+           stats: BuildStats, on_disk: bool) -> dict[str, np.ndarray]:
     say = log or (lambda s: None)
     t0 = time.perf_counter()
     key = cache_key(space, grid, model, batch)
     name = f"{space.name}_{grid.name}_{key}"
-    file = parts = None
+    folder = parts = None
     if cache is not None:
-        file = cache / "tables" / f"{name}.npz"
+        folder = cache / "tables" / f"{name}.table"
         parts = cache / "tables" / f"{name}.parts"
-        if file.is_file():
+        if folder.is_dir():
             try:
-                z = _checked(load_npz(file, max_bytes=MAX_TABLE_BYTES, what="cost table"), space, grid)
-                say(f"cost table of {len(grid)} designs loaded from {file}")
+                z = _open(folder, space, grid, on_disk)
+                say(f"cost table of {len(grid)} designs {'opened on disk' if on_disk else 'loaded'} "
+                    f"from {folder}")
                 stats.loaded = True
                 return z
-            except (HDXError, KeyError, ValueError):
-                file.unlink(missing_ok=True)  # damaged or another layout: rebuilt below
+            except (HDXError, KeyError, ValueError, OSError):
+                shutil.rmtree(folder, ignore_errors=True)  # damaged or another layout: rebuilt below
     lt, count = _layers(space, batch)
     n_slices = -(-len(grid) // slice_designs)
-    done: dict[int, dict[str, np.ndarray]] = {}
+    held: dict[int, dict[str, np.ndarray]] = {}  # slices in memory (without a cache folder only)
+    done: set[int] = set()
     if parts is not None:
         parts.mkdir(parents=True, exist_ok=True)
         manifest = parts / "manifest.json"
@@ -248,26 +282,21 @@ def _build(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch:
                 f.unlink()
             atomic_write_json(manifest, want)
         for i in range(n_slices):
-            f = parts / f"slice-{i:05d}.npz"
-            if f.is_file():
-                try:
-                    z = load_npz(f, max_bytes=MAX_TABLE_BYTES, what="cost table slice")
-                    want_shape = (count.shape[0], min(slice_designs, len(grid) - i * slice_designs), 2)
-                    if z["cols"].shape == want_shape:
-                        done[i] = z
-                except (HDXError, KeyError):
-                    f.unlink(missing_ok=True)
+            if _read_slice(parts, i, count.shape[0], _slice_len(i, slice_designs, len(grid))) is not None:
+                done.add(i)
     todo = [i for i in range(n_slices) if i not in done]
     before = len(done)
     state = {"grid": grid, "model": model, "layers": lt, "count": count, "slice": slice_designs, "key": key}
     stats.slices, stats.slices_before, stats.slices_run = n_slices, before, len(todo)
 
     def store(i: int, part: dict[str, np.ndarray]) -> None:
-        done[i] = part
+        done.add(i)
         stats.designs_run += part["cols"].shape[1]
         stats.task_seconds += float(part["seconds"])
-        if parts is not None:
+        if parts is not None:  # on disk only: a large table's slices never pile up in memory
             atomic_write_bytes(parts / f"slice-{i:05d}.npz", _npz(part))
+        else:
+            held[i] = part
         if progress:
             progress(len(done), n_slices)
 
@@ -286,19 +315,94 @@ def _build(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(state,)) as ex:
             for i, part in zip(todo, ex.map(_slice, todo), strict=True):
                 store(i, part)
-    arrays = _checked(_assemble([done[i] for i in range(n_slices)], space), space, grid)
-    secs = stats.seconds = time.perf_counter() - t0
-    say(f"cost table of {len(grid)} designs x {len(lt)} distinct layers built in {secs:.1f} s "
-        f"({stats.designs_run / max(secs, 1e-9):.0f} designs/s on {stats.executor}"
-        + (f", {before} of {n_slices} slices from an earlier run" if before else "") + ")")
-    if file is not None and parts is not None:
-        atomic_write_bytes(file, _npz(arrays))
+    if folder is None or parts is None:
+        arrays = _checked(_assemble([held[i] for i in range(n_slices)], space), space, grid)
+    else:
+        def read(i: int) -> dict[str, np.ndarray]:
+            z = _read_slice(parts, i, count.shape[0], _slice_len(i, slice_designs, len(grid)))
+            if z is None:
+                raise HDXError(f"cost table slice {i} vanished from {parts} while assembling; build again")
+            return z
+        _write(folder, read, n_slices, space, len(grid))
         for f in parts.glob("slice-*.npz"):
             f.unlink(missing_ok=True)
         (parts / "manifest.json").unlink(missing_ok=True)
         with suppress(OSError):  # something else was put there: left as it is
             parts.rmdir()
+        arrays = _open(folder, space, grid, on_disk)
+    secs = stats.seconds = time.perf_counter() - t0
+    say(f"cost table of {len(grid)} designs x {len(lt)} distinct layers built in {secs:.1f} s "
+        f"({stats.designs_run / max(secs, 1e-9):.0f} designs/s on {stats.executor}"
+        + (f", {before} of {n_slices} slices from an earlier run" if before else "")
+        + (f"; kept on disk in {folder}" if on_disk else "") + ")")
     return arrays
+
+
+def _slice_len(i: int, slice_designs: int, designs: int) -> int:
+    return min(slice_designs, designs - i * slice_designs)
+
+
+def _read_slice(parts: Path, i: int, groups: int, n: int) -> dict[str, np.ndarray] | None:
+    """Slice ``i`` from ``parts`` when it is there and whole (a damaged one is deleted), else None."""
+    f = parts / f"slice-{i:05d}.npz"
+    if not f.is_file():
+        return None
+    try:
+        z = load_npz(f, max_bytes=MAX_TABLE_BYTES, what="cost table slice")
+        if z["cols"].shape == (groups, n, 2) and z["area"].shape == (n, len(AREA_PARTS)):
+            return z
+    except (HDXError, KeyError):
+        pass
+    f.unlink(missing_ok=True)
+    return None
+
+
+def _write(folder: Path, read: Callable[[int], dict[str, np.ndarray]], n_slices: int, space: NetworkSpace,
+           designs: int) -> None:
+    """Assemble the slices ``read(i)`` into the table folder ``folder``, one slice in memory at a time:
+    the arrays are written memory-mapped into a fresh folder beside it, ``meta.json`` last, then the
+    folder is renamed into place."""
+    L, n_ops = space.num_positions, space.num_ops
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    fmt = np.lib.format
+    per_op = fmt.open_memmap(tmp / "per_op.npy", mode="w+", dtype=np.float32, shape=(L, n_ops, designs, 2))
+    fixed = fmt.open_memmap(tmp / "fixed.npy", mode="w+", dtype=np.float32, shape=(designs, 2))
+    area = fmt.open_memmap(tmp / "area_um2.npy", mode="w+", dtype=np.float64,
+                           shape=(designs, len(AREA_PARTS)))
+    lo, clock = 0, None
+    for i in range(n_slices):
+        z = read(i)
+        cols = z["cols"]
+        n = cols.shape[1]
+        per_op[:, :, lo: lo + n] = cols[:-1].reshape(L, n_ops, n, 2)
+        fixed[lo: lo + n] = cols[-1]
+        area[lo: lo + n] = z["area"]
+        clock = float(z["clock_mhz"])
+        lo += n
+    for a in (per_op, fixed, area):
+        a.flush()
+    del per_op, fixed, area
+    atomic_write_json(tmp / "meta.json", {"format": FORMAT_VERSION, "designs": designs, "clock_mhz": clock})
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
+def _open(folder: Path, space: NetworkSpace, grid: AcceleratorSpace, on_disk: bool) -> dict[str, np.ndarray]:
+    """The arrays of the table folder ``folder``, checked (:func:`_checked`): memory-mapped read-only
+    when ``on_disk``, else read into memory. Each array is opened memory-mapped first, so a header that
+    claims another shape costs nothing."""
+    meta = json.loads(read_text(folder / "meta.json", what="cost table metadata"))
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or meta.get("designs") != len(grid):
+        raise HDXError(f"cost table {folder} has another format")
+    z = {k: np.load(folder / f"{k}.npy", mmap_mode="r", allow_pickle=False)
+         for k in ("per_op", "fixed", "area_um2")}
+    z["clock_mhz"] = np.float64(meta["clock_mhz"])
+    z = _checked(z, space, grid)
+    if not on_disk:
+        z = {k: np.array(v) for k, v in z.items()}
+    return z
 
 
 def _assemble(slices: list[dict[str, np.ndarray]], space: NetworkSpace) -> dict[str, np.ndarray]:
@@ -310,12 +414,18 @@ def _assemble(slices: list[dict[str, np.ndarray]], space: NetworkSpace) -> dict[
 
 
 def _checked(z: dict[str, np.ndarray], space: NetworkSpace, grid: AcceleratorSpace) -> dict[str, np.ndarray]:
-    """The table's arrays if their shapes and values are those of ``space`` on ``grid``, else HDXError."""
+    """The table's arrays if their shapes and values are those of ``space`` on ``grid``, else HDXError
+    (finiteness checked in blocks of designs: a memory-mapped table is never read whole at once)."""
     A = len(grid)
     per_op, fixed, area = z["per_op"], z["fixed"], z["area_um2"]
     if per_op.shape != (space.num_positions, space.num_ops, A, 2) or fixed.shape != (A, 2) \
-            or area.shape != (A, len(AREA_PARTS)) or per_op.dtype != np.float32:
+            or area.shape != (A, len(AREA_PARTS)) or per_op.dtype != np.float32 \
+            or fixed.dtype != np.float32 or area.dtype != np.float64:
         raise HDXError("cached cost table has another shape")
-    if not (np.isfinite(per_op).all() and np.isfinite(fixed).all() and np.isfinite(area).all()):
-        raise HDXError("cached cost table holds NaN or inf")
+    step = max(1, (1 << 24) // max(1, space.num_positions * space.num_ops * 2))
+    for a0 in range(0, A, step):
+        sl = slice(a0, a0 + step)
+        if not (np.isfinite(per_op[:, :, sl]).all() and np.isfinite(fixed[sl]).all()
+                and np.isfinite(area[sl]).all()):
+            raise HDXError("cached cost table holds NaN or inf")
     return {"per_op": per_op, "fixed": fixed, "area_um2": area, "clock_mhz": np.float64(z["clock_mhz"])}

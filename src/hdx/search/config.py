@@ -41,8 +41,10 @@ class SearchConfig(StrictModel):
                                       description="softmin temperature of the oracle evaluator")
     table_memory_mb: int = Field(TABLE_MEMORY_MB, ge=1, le=1 << 24,
                                  description="the most memory (MiB) the exact cost table of the space on the "
-                                 "accelerator space may take (hdx.cost.table_build.table_bytes); a larger "
-                                 "one is refused before anything is built")
+                                 "accelerator space may take in memory (hdx.cost.table_build.table_bytes); "
+                                 "a larger one of more than 200 000 designs stays on disk, memory-mapped, "
+                                 "with a learned evaluator (the exact oracle needs it in memory: refused "
+                                 "before anything is built)")
     space: str = Field("dance_cifar10", max_length=4096)
     accel_space: str = Field("eyeriss_like", max_length=4096)
     cost_backend: str = Field("analytical", max_length=4096, description="analytical, zigzag, or a cost "

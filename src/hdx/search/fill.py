@@ -38,7 +38,7 @@ import numpy as np
 
 from hdx.budgets import Budget
 from hdx.cost.feasibility import choose_accelerator, feasible_mask
-from hdx.cost.table import CostTable
+from hdx.cost.table import MAX_BATCH_CELLS, CostTable
 from hdx.metrics import Objective
 from hdx.search.records import FillMove, FillRecord
 from hdx.space.network import parse_op
@@ -86,6 +86,23 @@ def budget_usage(metrics: dict[str, np.ndarray], budgets: Sequence[Budget]) -> n
     return np.where(acc_ok, u, np.inf).min(-1)
 
 
+def _candidates(table: CostTable, cand: np.ndarray, hard: Sequence[Budget], objective: Objective
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate network (op indices [K, L]): whether some accelerator meets every hard budget, its
+    :func:`budget_usage` and its objective on the best such accelerator ([K] each). Candidates are
+    costed a few at a time, so the [K, A] metrics of a 10⁶-design table are never held at once."""
+    K = cand.shape[0]
+    fits, usage, J = np.zeros(K, dtype=bool), np.empty(K), np.empty(K)
+    step = max(1, MAX_BATCH_CELLS // max(1, table.num_accels))
+    for i in range(0, K, step):
+        metrics = table.network(cand[i: i + step])  # [k, A] each
+        ok = feasible_mask(metrics, hard)
+        fits[i: i + step] = ok.any(axis=1)
+        usage[i: i + step] = budget_usage(metrics, hard)
+        J[i: i + step] = np.where(ok, objective.of(metrics), np.inf).min(axis=1)  # on the chosen design
+    return fits, usage, J
+
+
 @dataclass
 class Grown:
     """Result of :func:`grow_to_budgets`: start and end op indices [L], the accepted moves (position,
@@ -128,18 +145,15 @@ def grow_to_budgets(start: np.ndarray, probs: np.ndarray, table: CostTable, budg
             break
         cand = np.repeat(cur[None], len(pos), axis=0)
         cand[np.arange(len(pos)), pos] = ops
-        metrics = table.network(cand)  # [K, A] each
-        ok = feasible_mask(metrics, hard)  # [K, A]
-        fits = ok.any(axis=1)
+        fits, usage, J = _candidates(table, cand, hard, objective)
         if not fits.any():
             out.stopped = "no larger op fits every hard budget"
             break
         log_ratio = logp[pos, ops] - logp[pos, cur[pos]]
         gain = (macs[pos, ops] - macs[pos, cur[pos]]) * np.exp(log_ratio)
-        used = budget_usage(metrics, hard) - budget_usage(table.arch_metrics(cur), hard)
+        used = usage - budget_usage(table.arch_metrics(cur), hard)
         with np.errstate(divide="ignore"):
             score = np.where(used > 0, gain / np.where(used > 0, used, 1.0), np.inf)
-        J = np.where(ok, objective.of(metrics), np.inf).min(axis=1)  # objective on the chosen accelerator
         # best: value per budget used, then value, then lower objective, position, op index
         order = np.lexsort((ops, pos, J, -gain, -score))
         k = int(next(i for i in order if fits[i]))

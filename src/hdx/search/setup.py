@@ -60,32 +60,42 @@ class SearchSetup:
                            tighten=c.tighten)
 
 
+def _shipped_learned(cfg: SearchConfig, space, grid, model) -> tuple[Path | None, str]:
+    """The learned evaluator ``auto`` would take for this run (its path), or None and why not."""
+    from hdx.evaluator import default_evaluator_path
+
+    shipped = default_evaluator_path(space.name, grid.name, cfg.objective)
+    if not shipped.is_file():
+        return None, (f"no learned evaluator ships for space '{space.name}' on '{grid.name}' "
+                      f"({cfg.objective})")
+    from hdx.evaluator.learned import LearnedEvaluator, mismatch
+
+    problem = mismatch(LearnedEvaluator.read_meta(shipped)[0], space=space, grid=grid, model=model,
+                       objective=cfg.objective)
+    if problem:
+        return None, f"the shipped learned evaluator was built for {problem}"
+    return shipped, ""
+
+
 def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Objective, notes: list[str]
                     ) -> tuple[torch.nn.Module, str]:
     """The evaluator ``cfg.evaluator`` names. ``auto``: the shipped learned evaluator for this space,
     grid and objective when its metadata fits the run (space and grid configs, cost-model fingerprint),
-    else the exact oracle with a note in ``notes``; a file or ``learned`` named explicitly is refused
-    with one line when it does not fit."""
-    from hdx.evaluator import default_evaluator_path, load_evaluator
+    else the exact oracle with a note in ``notes`` (a table kept on disk has been checked to have a learned
+    one: :func:`_plan_table`); a file or ``learned`` named explicitly is refused with one line when it
+    does not fit."""
+    from hdx.evaluator import load_evaluator
 
     kind = cfg.evaluator
     if kind == "auto":
-        shipped = default_evaluator_path(space.name, grid.name, cfg.objective)
-        kind = "oracle"
-        if not shipped.is_file():
-            notes.append(f"evaluator auto: no learned evaluator ships for space '{space.name}' on "
-                         f"'{grid.name}' ({cfg.objective}); the exact oracle over the cost table's "
+        shipped, why = _shipped_learned(cfg, space, grid, model)
+        kind = "learned" if shipped is not None else "oracle"
+        if shipped is None:
+            notes.append(f"evaluator auto: {why}; the exact oracle over the cost table's "
                          f"{table.num_accels} designs")
-        else:
-            from hdx.evaluator.learned import LearnedEvaluator, mismatch
-
-            problem = mismatch(LearnedEvaluator.read_meta(shipped)[0], space=space, grid=grid, model=model,
-                               objective=cfg.objective)
-            if problem:
-                notes.append(f"evaluator auto: the shipped learned evaluator was built for {problem}; "
-                             f"using the exact oracle")
-            else:
-                kind = "learned"
+        elif table.on_disk:
+            notes.append("evaluator auto: the learned evaluator (the cost table is kept on disk; the exact "
+                         "oracle needs it in memory)")
     if kind == "oracle":
         ev = load_evaluator("oracle", space=space, grid=grid, model=model, objective=objective,
                             table=table, temperature=cfg.oracle_temperature)
@@ -106,16 +116,47 @@ def _load_evaluator(cfg: SearchConfig, space, grid, model, table, objective: Obj
     return ev, label
 
 
-def _build_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace, model
-                 ) -> tuple[CostTable, str | None]:
-    """The exact cost table, refused in one line when it would take more than ``table_memory_mb``. A
-    space beyond :data:`~hdx.space.accelerator.MAX_GRID` designs is built in slices on every core, with a
-    progress bar, and cached in the user cache (:mod:`hdx.cost.table_build`): the note says so."""
-    from hdx.cost.table_build import require_fits
+def _plan_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace, model) -> tuple[int, bool]:
+    """The bytes of the exact cost table and whether it stays on disk (memory-mapped): a table of more
+    than :data:`~hdx.space.accelerator.MAX_GRID` designs beyond ``table_memory_mb`` does, when the
+    evaluator is learned (``auto`` only if a learned one is there for this space and grid; the exact
+    oracle needs the table in memory). Refused in one line otherwise, before anything is built."""
+    from hdx.cost.table_build import require_disk, require_fits
+    from hdx.data.fetch import cache_dir
     from hdx.space.accelerator import MAX_GRID
 
-    need = require_fits(space, grid, cfg.table_memory_mb, "raise table_memory_mb (search config) or fix "
-                        "some knobs of the space")
+    fix = "raise table_memory_mb (search config) or fix some knobs of the space"
+    if len(grid) <= MAX_GRID or cfg.evaluator == "oracle":
+        if len(grid) > MAX_GRID:
+            fix = (f"the exact oracle needs it in memory: raise table_memory_mb (search config), or build a "
+                   f"learned evaluator (hdx evaluator build --space {cfg.space} --accel-space "
+                   f"{cfg.accel_space} --objective {cfg.objective}) and use evaluator auto")
+        return require_fits(space, grid, cfg.table_memory_mb, fix), False
+    try:
+        return require_fits(space, grid, cfg.table_memory_mb, fix), False
+    except HDXError:
+        if cfg.evaluator == "auto":
+            shipped, why = _shipped_learned(cfg, space, grid, model)
+            if shipped is None:
+                need = require_fits(space, grid, 1 << 24, fix)
+                raise HDXError(
+                    f"evaluator auto: the exact cost table of {len(grid)} designs needs "
+                    f"{need / 2**20:.0f} MiB, more than table_memory_mb {cfg.table_memory_mb}, and {why}: "
+                    f"build one with `hdx evaluator build --space {cfg.space} --accel-space "
+                    f"{cfg.accel_space} --objective {cfg.objective}` (auto then finds it), or raise "
+                    f"table_memory_mb") from None
+        return require_disk(space, grid, cache_dir()), True
+
+
+def _build_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace, model
+                 ) -> tuple[CostTable, str | None]:
+    """The exact cost table (planned by :func:`_plan_table`). A space beyond
+    :data:`~hdx.space.accelerator.MAX_GRID` designs is built in slices on every core, with a progress
+    bar, and cached in the user cache (:mod:`hdx.cost.table_build`): the note says so, and whether the
+    table is held in memory or read from disk."""
+    from hdx.space.accelerator import MAX_GRID
+
+    need, on_disk = _plan_table(cfg, space, grid, model)
     if len(grid) <= MAX_GRID:
         return CostTable.build(space, grid, model), None
     from tqdm import tqdm
@@ -129,11 +170,13 @@ def _build_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace,
         bars[0].n = done
         bars[0].refresh()
     try:
-        table = CostTable.build(space, grid, model, progress=progress, log=lines.append)
+        table = CostTable.build(space, grid, model, progress=progress, log=lines.append, on_disk=on_disk)
     finally:
         for bar in bars:
             bar.close()
-    return table, f"{'; '.join(lines)} ({need / 2**20:.0f} MiB in memory)"
+    where = (f"{need / 2**20:.0f} MiB on disk, memory-mapped: more than table_memory_mb "
+             f"{cfg.table_memory_mb}" if on_disk else f"{need / 2**20:.0f} MiB in memory")
+    return table, f"{'; '.join(lines)} ({where})"
 
 
 def prepare(cfg: SearchConfig) -> SearchSetup:
