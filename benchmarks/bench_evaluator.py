@@ -79,6 +79,9 @@ def main() -> None:
     ev = load_evaluator("learned", a.path, space=space, grid=grid, model=model, objective=a.objective)
     rep = fidelity(ev, space, grid, table, n_archs=a.networks)
     print(format_report(rep, ev.meta))
+    if table.on_disk:
+        print("exact oracle for comparison: not run (its table is kept on disk, over the memory budget)")
+        return
     oracle = load_evaluator("oracle", space=space, grid=grid, model=model, objective=a.objective, table=table)
     t = inference_latency(oracle, space)
     print(f"exact oracle for comparison: forward batch 1 {t['forward_b1']:.3f} ms, batch 256 "

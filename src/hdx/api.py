@@ -292,7 +292,9 @@ class _SpaceTable:
             on_disk = len(self.grid) > MAX_GRID and \
                 table_bytes(self.net, self.grid, compact=True) > TABLE_MEMORY_MB * 2**20
             if on_disk:  # larger than the memory budget: read from disk, memory-mapped
-                require_disk(self.net, self.grid, cache_dir())
+                require_disk(self.net, self.grid, cache_dir(), self.model, fix="relative budgets (e.g. "
+                             "latency<=p20) and the weighted objective need it: give absolute budgets (e.g. "
+                             "latency<=2ms) and objective edap, latency, energy or area")
             self._table = CostTable.build(self.net, self.grid, self.model, log=self.lines.append,
                                           on_disk=on_disk)
         return self._table

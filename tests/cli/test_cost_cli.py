@@ -145,15 +145,16 @@ def test_grid_beyond_one_table_is_searched_exactly(capsys, tmp_path, monkeypatch
                             Objective("edap"), [parse_budget("latency<=3ms")])
     assert d["best"]["accelerator"] == str(space[truth.index])
     assert d["best"]["latency_ms"] <= 3
-    # the table output names the search; a relative budget whose table would not fit the memory cap
-    # is one line, exit 2
+    # the table output names the search; a relative budget whose table would fit neither the memory cap
+    # nor the most HDX keeps on disk is one line, exit 2
     rc, out, err = run(capsys, "--arch", ARCH, "--accel-space", path, "--budget", "latency<=3ms")
     assert rc == 0 and "by branch and bound" in out
     import hdx.cost.table_build as tb
 
     monkeypatch.setattr(tb, "TABLE_MEMORY_MB", 64)
+    monkeypatch.setattr(tb, "MAX_TABLE_BYTES", 64 << 20)
     rc, out, err = run(capsys, "--arch", ARCH, "--accel-space", path, "--budget", "latency<=p20")
-    assert rc == 2 and "relative budgets" in err and "MiB" in err and len(err.strip().splitlines()) == 1
+    assert rc == 2 and "relative budgets" in err and "GiB" in err and len(err.strip().splitlines()) == 1
 
 
 def test_relative_budget_beyond_one_table(capsys, monkeypatch):
@@ -173,6 +174,16 @@ def test_relative_budget_beyond_one_table(capsys, monkeypatch):
     import os
     from pathlib import Path
 
-    assert list((Path(os.environ["HDX_CACHE_DIR"]) / "tables").glob("dance_cifar10_eyeriss_like_*.npz"))
+    assert list((Path(os.environ["HDX_CACHE_DIR"]) / "tables").glob("dance_cifar10_eyeriss_like_*.table"))
     assert d["best"]["budgets"] == ref["best"]["budgets"]  # the resolved value, to the printed digits
     assert d["best"]["accelerator"] == ref["best"]["accelerator"]
+    # over the memory budget the table is read from disk, memory-mapped: the same answer
+    import hdx.cost.table_build as tb
+
+    monkeypatch.setattr(tb, "TABLE_MEMORY_MB", 0)
+    rc, out, err = run(capsys, "--arch", ARCH, "--budget", "latency<=p20", "--json")
+    assert rc == 0, err
+    def same(b: dict) -> dict:  # all but the search's statistics (its seconds)
+        return {k: v for k, v in b.items() if k != "search"}
+
+    assert same(json.loads(out)["best"]) == same(d["best"])

@@ -13,6 +13,8 @@ A killed build resumes from the slices on disk (run the same command again).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from hdx.cli.main import app
@@ -34,7 +36,7 @@ def table_cmd(
 
     from hdx.cost import get_cost_model
     from hdx.cost.table import CostTable
-    from hdx.cost.table_build import BuildStats, table_bytes
+    from hdx.cost.table_build import BuildStats, require_disk, table_bytes
     from hdx.data.fetch import cache_dir
     from hdx.errors import HDXError
     from hdx.space.accelerator import AcceleratorSpace
@@ -48,8 +50,11 @@ def table_cmd(
     folder = cache or str(cache_dir())
     typer.echo(f"table        {net.num_positions} positions x {net.num_ops} ops x {len(grid)} designs, "
                f"{table_bytes(net, grid, compact=True) / 2**20:.0f} MiB -> {folder}", err=True)
+    require_disk(net, grid, Path(folder), model)
+    # built (or found) on disk and opened memory-mapped: the command never holds the table in memory
     CostTable.sliced(net, grid, model, workers=workers or max(1, os.cpu_count() or 1), cache=folder,
-                     use_ray=ray, address=address, stats=stats, log=lambda s: typer.echo(s, err=True))
+                     use_ray=ray, address=address, stats=stats, log=lambda s: typer.echo(s, err=True),
+                     on_disk=True)
     if stats.loaded:
         typer.echo("result       already built (loaded from the cache)")
         return

@@ -56,7 +56,12 @@ class _Mapped:
     dtype: str
 
     def open(self) -> np.ndarray:
-        a = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        try:
+            a = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        except OSError as e:
+            raise HDXError(f"cost table file {self.path} cannot be opened here ({e.strerror or e}): a table "
+                           f"kept on disk is read by every worker from its cache folder, which must be "
+                           f"shared by every Ray node (HDX_CACHE_DIR on a shared file system)") from None
         if a.shape != self.shape or str(a.dtype) != self.dtype:
             raise HDXError(f"cost table file {self.path} changed while in use; rebuild the table")
         return a
@@ -250,7 +255,9 @@ class CostTable:
         index = np.zeros((n, len(objectives)), dtype=np.int64)
         value = np.full((n, len(objectives)), np.inf)
         rows, area = np.arange(n), self.area_mm2
-        block = max(1, MAX_BATCH_CELLS // max(n, 1))  # designs per pass: the table is read once per call
+        # designs per pass (the table is read once per call): bounds both the [L·n_ops, block] slice of the
+        # table and the [n, block] costs
+        block = max(1, MAX_BATCH_CELLS // (max(n, L * n_ops) * C))
         for a0 in range(0, A, block):
             a1 = min(A, a0 + block)
             cols = self.per_op[:, :, a0:a1].reshape(L * n_ops, (a1 - a0) * C)
@@ -282,16 +289,18 @@ class CostTable:
                                                          dtype=np.float64)
         return self._to_metrics(out, self.area_mm2[designs])
 
-    def min_per_accel(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    def min_per_accel(self, metric: str, argmin: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Minimum over all networks of ``metric`` on each accelerator [A] (canonical unit), and the
-        argmin op per position [A, L]. Exact: costs are additive per position, so the minimum is
+        argmin op per position [A, L] (None when not ``argmin``: an [A, L] array a 10⁷-design table need
+        not hold). Exact: costs are additive per position, so the minimum is
         ``fixed + Σ_pos min_op cost[pos, op]``; area depends on the accelerator only."""
         if metric not in METRICS:
             raise HDXError(f"unknown metric '{metric}': use one of {', '.join(METRICS)}")
         if metric == "area":
-            return self.area_mm2, np.zeros((self.num_accels, self.num_positions), dtype=np.int64)
+            return self.area_mm2, (np.zeros((self.num_accels, self.num_positions), dtype=np.int64)
+                                   if argmin else None)
         L, _, A, C = self.per_op.shape
-        total, arg = np.empty(A), np.empty((A, L), dtype=np.int64)
+        total, arg = np.empty(A), (np.empty((A, L), dtype=np.int64) if argmin else None)
         step = max(1, MAX_BATCH_CELLS // max(1, self.per_op[:, :, :1].size))  # designs per block
         for a0 in range(0, A, step):  # in blocks of designs: a table on disk is never read whole
             per = np.asarray(self.per_op[:, :, a0: a0 + step], dtype=np.float64)
@@ -300,7 +309,8 @@ class CostTable:
             fixed = fx[:, 0] if metric == "latency" else fx[:, 1:].sum(-1)  # [a]
             col = np.where(self.allowed_mask[:, :, None], col, np.inf)
             total[a0: a0 + step] = fixed + col.min(1).sum(0)
-            arg[a0: a0 + step] = col.argmin(1).T
+            if arg is not None:
+                arg[a0: a0 + step] = col.argmin(1).T
         conv = cycles_to_ms(total, self.clock_mhz) if metric == "latency" else pj_to_mj(total)
         return conv, arg
 
@@ -328,7 +338,8 @@ class CostTable:
         from hdx.cost.table_torch import CostTableTorch
 
         if self.on_disk:
-            raise HDXError(f"the exact oracle differentiates through the whole cost table: this one "
-                           f"({self.num_accels} designs) is kept on disk; raise table_memory_mb or use a "
-                           f"learned evaluator")
+            raise HDXError(f"the exact oracle differentiates through the whole cost table, and this one "
+                           f"({self.num_accels} designs) is kept on disk, over the memory budget: build "
+                           f"it in memory (CostTable.build(..., on_disk=False); hdx search: raise "
+                           f"table_memory_mb) or use a learned evaluator")
         return CostTableTorch(self, dtype)

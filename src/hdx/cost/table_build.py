@@ -78,22 +78,28 @@ def require_fits(space: NetworkSpace, grid: AcceleratorSpace, limit_mb: float, f
     return need
 
 
-def require_disk(space: NetworkSpace, grid: AcceleratorSpace, cache: Path) -> int:
+def require_disk(space: NetworkSpace, grid: AcceleratorSpace, cache: Path, model: CostModel | None = None,
+                 batch: int = 1, fix: str = "fix some knobs of the space") -> int:
     """The bytes of the compact table of ``space`` on ``grid`` kept on disk under ``cache``; a one-line
-    :class:`HDXError` when they exceed :data:`MAX_TABLE_BYTES` or the free space there (unless the table
-    is already built)."""
+    :class:`HDXError` ending in ``fix`` when they exceed :data:`MAX_TABLE_BYTES`, or when the disk there
+    has less free space than a build needs (its slices and the assembled table: twice the table, less the
+    slices already there) and the table (of ``model``'s key, when given) is not built yet."""
     need = table_bytes(space, grid, compact=True)
     if need > MAX_TABLE_BYTES:
         raise HDXError(f"the cost table of space '{space.name}' on accelerator space '{grid.name}' "
                        f"({len(grid)} designs) needs {need / 2**30:.1f} GiB, more than HDX keeps on disk "
-                       f"({MAX_TABLE_BYTES / 2**30:.0f} GiB); fix some knobs of the space")
+                       f"({MAX_TABLE_BYTES / 2**30:.0f} GiB); {fix}")
     folder = Path(cache) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(folder).free
-    if need > free and not any(folder.glob(f"{space.name}_{grid.name}_*.table")):
-        raise HDXError(f"the cost table of space '{space.name}' on '{grid.name}' needs {need / 2**30:.1f} "
-                       f"GiB on disk, {free / 2**30:.1f} GiB are free in {folder}; free some or set "
-                       f"HDX_CACHE_DIR to a larger disk")
+    name = f"{space.name}_{grid.name}_{cache_key(space, grid, model, batch)}" if model is not None else None
+    if name is not None and (folder / f"{name}.table" / "meta.json").is_file():
+        return need
+    have = sum(f.stat().st_size for f in (folder / f"{name}.parts").glob("slice-*.npz")) if name else 0
+    want, free = 2 * need - have, shutil.disk_usage(folder).free
+    if want > free:
+        raise HDXError(f"building the cost table of space '{space.name}' on '{grid.name}' needs "
+                       f"{want / 2**30:.1f} GiB on disk, {free / 2**30:.1f} GiB are free in {folder}; free "
+                       f"some or set HDX_CACHE_DIR to a larger disk")
     return need
 
 
@@ -219,7 +225,7 @@ def build_sliced(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, 
         raise HDXError(f"slice_designs must be >= 1 (got {slice_designs})")
     if cache is None:
         if on_disk:
-            raise HDXError("a cost table kept on disk needs a cache folder (cache=None was given)")
+            raise HDXError("a cost table kept on disk needs a cache folder (no cache folder was given)")
         return _build(space, grid, model, batch, None, workers, slice_designs, progress, log, use_ray,
                       address, stats, False)
     lock = Path(cache) / "tables" / f"{space.name}_{grid.name}_{cache_key(space, grid, model, batch)}.lock"
@@ -256,6 +262,12 @@ def _build(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch:
     if cache is not None:
         folder = cache / "tables" / f"{name}.table"
         parts = cache / "tables" / f"{name}.parts"
+        for old in (*folder.parent.glob(f"{folder.name}.tmp-*"),  # a build killed while assembling
+                    *folder.parent.glob(f"{space.name}_{grid.name}_*.npz")):  # format 1 (one .npz)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
         if folder.is_dir():
             try:
                 z = _open(folder, space, grid, on_disk)
@@ -263,8 +275,11 @@ def _build(space: NetworkSpace, grid: AcceleratorSpace, model: CostModel, batch:
                     f"from {folder}")
                 stats.loaded = True
                 return z
-            except (HDXError, KeyError, ValueError, OSError):
+            except (HDXError, KeyError, ValueError, EOFError, FileNotFoundError):
                 shutil.rmtree(folder, ignore_errors=True)  # damaged or another layout: rebuilt below
+            except OSError as e:  # the table may be fine (memory, file handles, permissions): kept
+                raise HDXError(f"cannot open the cost table {folder}: {e.strerror or e}; fix that and run "
+                               f"again (the table is kept)") from None
     lt, count = _layers(space, batch)
     n_slices = -(-len(grid) // slice_designs)
     held: dict[int, dict[str, np.ndarray]] = {}  # slices in memory (without a cache folder only)
@@ -366,11 +381,9 @@ def _write(folder: Path, read: Callable[[int], dict[str, np.ndarray]], n_slices:
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    fmt = np.lib.format
-    per_op = fmt.open_memmap(tmp / "per_op.npy", mode="w+", dtype=np.float32, shape=(L, n_ops, designs, 2))
-    fixed = fmt.open_memmap(tmp / "fixed.npy", mode="w+", dtype=np.float32, shape=(designs, 2))
-    area = fmt.open_memmap(tmp / "area_um2.npy", mode="w+", dtype=np.float64,
-                           shape=(designs, len(AREA_PARTS)))
+    per_op = _mapped_file(tmp / "per_op.npy", np.float32, (L, n_ops, designs, 2))
+    fixed = _mapped_file(tmp / "fixed.npy", np.float32, (designs, 2))
+    area = _mapped_file(tmp / "area_um2.npy", np.float64, (designs, len(AREA_PARTS)))
     lo, clock = 0, None
     for i in range(n_slices):
         z = read(i)
@@ -387,6 +400,24 @@ def _write(folder: Path, read: Callable[[int], dict[str, np.ndarray]], n_slices:
     atomic_write_json(tmp / "meta.json", {"format": FORMAT_VERSION, "designs": designs, "clock_mhz": clock})
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(tmp, folder)
+
+
+def _mapped_file(path: Path, dtype, shape: tuple[int, ...]) -> np.memmap:
+    """A new ``.npy`` file of ``shape`` mapped for writing, its blocks reserved first: a full disk is a
+    one-line error here, not a SIGBUS while the mapped pages are written."""
+    a = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    if hasattr(os, "posix_fallocate"):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+        except OSError as e:
+            del a
+            shutil.rmtree(path.parent, ignore_errors=True)
+            raise HDXError(f"cannot write the cost table in {path.parent.parent}: {e.strerror or e}; free "
+                           f"some disk or set HDX_CACHE_DIR to a larger disk") from None
+        finally:
+            os.close(fd)
+    return a
 
 
 def _open(folder: Path, space: NetworkSpace, grid: AcceleratorSpace, on_disk: bool) -> dict[str, np.ndarray]:

@@ -53,7 +53,7 @@ class OracleEvaluator(Evaluator):
         if table is None:
             if model is None:
                 raise HDXError("the oracle evaluator needs a cost model (or a prebuilt CostTable)")
-            table = CostTable.build(space, grid, model)
+            table = CostTable.build(space, grid, model, on_disk=False)  # differentiated whole: in memory
         if table.space_name != space.name or table.grid_name != grid.name:
             raise HDXError(f"cost table is for space '{table.space_name}' / grid '{table.grid_name}', "
                            f"not '{space.name}' / '{grid.name}'; rebuild it")

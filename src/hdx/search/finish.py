@@ -63,7 +63,7 @@ def min_achievable(table: CostTable, budgets: list[Budget], grid: AcceleratorSpa
     hard = [b for b in budgets if b.hard]
     if not hard:
         return Achievable(True, {}, {})
-    per_acc = {b.metric: table.min_per_accel(b.metric)[0] for b in hard}
+    per_acc = {b.metric: table.min_per_accel(b.metric, argmin=False)[0] for b in hard}
     minima = {m: float(v.min()) for m, v in per_acc.items()}
     joint = feasible_mask(per_acc, hard)
     joint_min = {}

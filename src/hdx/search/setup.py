@@ -125,6 +125,13 @@ def _plan_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace, 
     from hdx.data.fetch import cache_dir
     from hdx.space.accelerator import MAX_GRID
 
+    kind = cfg.evaluator  # a learned evaluator that is not there is refused before any table is built
+    if kind == "learned" and _shipped_learned(cfg, space, grid, model)[0] is None:
+        raise HDXError(f"evaluator learned: {_shipped_learned(cfg, space, grid, model)[1]}; build one with "
+                       f"`hdx evaluator build --space {cfg.space} --accel-space {cfg.accel_space} "
+                       f"--objective {cfg.objective}` or use evaluator auto")
+    if kind not in ("auto", "oracle", "learned") and not Path(kind).is_file():
+        raise HDXError(f"evaluator '{kind}': use auto, learned, oracle or the path of an evaluator file")
     fix = "raise table_memory_mb (search config) or fix some knobs of the space"
     if len(grid) <= MAX_GRID or cfg.evaluator == "oracle":
         if len(grid) > MAX_GRID:
@@ -145,7 +152,7 @@ def _plan_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace, 
                     f"build one with `hdx evaluator build --space {cfg.space} --accel-space "
                     f"{cfg.accel_space} --objective {cfg.objective}` (auto then finds it), or raise "
                     f"table_memory_mb") from None
-        return require_disk(space, grid, cache_dir()), True
+        return require_disk(space, grid, cache_dir(), model), True
 
 
 def _build_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace, model
