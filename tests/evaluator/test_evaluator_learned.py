@@ -160,6 +160,41 @@ def test_shipped_default_matches_current_cost_model():
         assert np.median(err) < 0.03, (m, float(np.median(err)))
 
 
+def test_shipped_large_space_evaluator_matches_current_cost_model():
+    """The learned evaluator shipped for the 10⁶-design ``dse_pads`` (where ``evaluator: auto`` takes it,
+    and where a table over ``table_memory_mb`` needs it) fits the current space, grid and cost model, and
+    its predicted costs of its own choice match the cost model on fresh networks (no table needed: the
+    model on each network's layers and its chosen design)."""
+    from hdx.cost.base import costs_only
+    from hdx.evaluator.learned import mismatch
+    from hdx.metrics import cycles_to_ms, pj_to_mj
+    from hdx.space.accelerator import AccelTable
+    from hdx.workload import LayerTable
+
+    space = NetworkSpace.load("dance_cifar10")
+    grid = AcceleratorSpace.load("dse_pads")
+    model = get_cost_model("analytical", grid.hardware)
+    path = default_evaluator_path(space.name, grid.name, "edap")
+    assert path.is_file()
+    assert mismatch(LearnedEvaluator.read_meta(path)[0], space=space, grid=grid, model=model,
+                    objective="edap") is None
+    ev = load_evaluator("learned", space=space, grid=grid, model=model)
+    idx = space.sample_indices(np.random.default_rng(11), 24)
+    with torch.no_grad():
+        r = ev(torch.as_tensor(np.stack([space.one_hot(space.decode(i)) for i in idx])))
+    err = {"latency": [], "energy": []}
+    for b, i in enumerate(idx):
+        lt = LayerTable(space.layers(space.decode(i)))
+        acc = AccelTable.from_accels([grid[int(r.accel_index[b])]])
+        c = costs_only(model, lt, acc)
+        truth = {"latency": cycles_to_ms(c.latency_cycles.sum(0), c.clock_mhz)[0],
+                 "energy": pj_to_mj(c.energy_total_pj.sum(0))[0]}
+        for m in err:
+            err[m].append(abs(float(r.costs[m][b]) / float(truth[m]) - 1))
+    for m, e in err.items():
+        assert np.median(e) < 0.03, (m, float(np.median(e)))
+
+
 def test_cli_check_prints_report(tiny, capsys):
     from hdx.cli.main import main
 
