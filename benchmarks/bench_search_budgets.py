@@ -95,8 +95,10 @@ def scaled_spec(args) -> tuple[SweepSpec, dict[str, str], str, object]:
     for var in d["variants"]:
         if "budgets" in var:
             var["budgets"] = [[swap.get(b, b) for b in bs] for bs in var["budgets"]]
-        if "hw_lambda" in var and args.lambdas:
+        if "hw_lambda" in var and args.lambdas and args.lambdas != "none":
             var["hw_lambda"] = [float(x) for x in args.lambdas.split(",")]
+    if args.lambdas == "none":  # no DANCE runs (e.g. with a learned evaluator of EDAP only)
+        d["variants"] = [v for v in d["variants"] if "hw_lambda" not in v]
     return SweepSpec(**d), texts, f"{setup.evaluator_kind} evaluator" + note, setup
 
 
@@ -108,7 +110,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--width", type=float, default=0.25)
-    ap.add_argument("--lambdas", type=str, default=None, help="DANCE λ values (default: the sweep file's)")
+    ap.add_argument("--lambdas", type=str, default=None, help="DANCE λ values (default: the sweep file's; "
+                    "none: no DANCE runs)")
     ap.add_argument("--threads", type=int, default=1, help="threads per trial")
     ap.add_argument("--evaluator", type=str, default="auto")
     ap.add_argument("--accel-space", type=str, default=None,
