@@ -14,7 +14,7 @@ from hdx.cost.table import CostTable
 from hdx.cost.table_build import table_bytes
 from hdx.errors import HDXError
 from hdx.evaluator.build import build_evaluator
-from hdx.evaluator.data import DataSpec
+from hdx.evaluator.data import DataSpec, generate
 from hdx.evaluator.networks import NetConfig
 from hdx.evaluator.train import EvaluatorConfig, TrainConfig
 from hdx.search.config import load_search_config
@@ -48,8 +48,16 @@ def test_search_with_the_table_on_disk(tmp_path, monkeypatch, tiny_config, big_s
     small = EvaluatorConfig(generator=NetConfig(width=16, blocks=1), estimator=NetConfig(width=16, blocks=1),
                             gen_train=TrainConfig(epochs=1, steps_per_epoch=5, batch_size=64, lr=3e-3),
                             est_train=TrainConfig(epochs=1, steps_per_epoch=5, batch_size=64, lr=3e-3))
-    ev, _ = build_evaluator(space, grid, model, objective="edap", config=small, progress=False,
-                            data_spec=DataSpec(n_archs=100, pairs_per_arch=4, chunk_size=100, seed=2))
+    # built on the table on disk, its samples in two worker processes (which map the table again)
+    on_disk = CostTable.build(space, grid, model, on_disk=True)
+    assert on_disk.on_disk
+    ev, ds = build_evaluator(space, grid, model, objective="edap", config=small, progress=False, workers=2,
+                             table=on_disk, data_spec=DataSpec(n_archs=100, pairs_per_arch=4, chunk_size=50,
+                                                               seed=2))
+    ref = generate(space, grid, model, DataSpec(n_archs=100, pairs_per_arch=4, chunk_size=50, seed=2),
+                   table=CostTable.build(space, grid, model, on_disk=False))
+    for k in ("opt_index", "opt_value", "pair_accel", "pair_costs"):
+        assert np.array_equal(getattr(ds, k), getattr(ref, k)), k
     cfg = cfg.model_copy(update={"evaluator": str(ev.save(tmp_path / "big.safetensors"))})
     setup = prepare(cfg)
     assert setup.table.on_disk and setup.evaluator_kind.startswith("learned")
