@@ -74,6 +74,14 @@ def test_workers_and_cache_give_the_same_table(setup, tmp_path):
     del m
     d = CostTable.sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
     assert "built" in lines[-1] and np.array_equal(a.per_op, d.per_op)
+    # a metadata file that is not the table's (not JSON, another format, a clock that is no number)
+    import json
+
+    for meta in ("{not json", json.dumps([1, 2]), json.dumps({"format": 2, "designs": len(grid),
+                                                               "clock_mhz": float("nan")})):
+        (folder / "meta.json").write_text(meta)
+        e = CostTable.sliced(space, grid, model, slice_designs=400, cache=tmp_path, log=lines.append)
+        assert "built" in lines[-1] and np.array_equal(a.per_op, e.per_op) and e.clock_mhz == a.clock_mhz
 
 
 def test_table_on_disk_is_the_table_in_memory(setup, tmp_path):

@@ -430,6 +430,8 @@ def _open(folder: Path, space: NetworkSpace, grid: AcceleratorSpace, on_disk: bo
     z = {k: np.load(folder / f"{k}.npy", mmap_mode="r", allow_pickle=False)
          for k in ("per_op", "fixed", "area_um2")}
     z["clock_mhz"] = np.float64(meta["clock_mhz"])
+    if not (np.isfinite(z["clock_mhz"]) and z["clock_mhz"] > 0):
+        raise HDXError(f"cost table {folder} has a clock of {z['clock_mhz']} MHz")
     z = _checked(z, space, grid)
     if not on_disk:
         z = {k: np.array(v) for k, v in z.items()}
