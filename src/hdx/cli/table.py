@@ -6,7 +6,7 @@ Examples::
     hdx cost table --accel-space dse_large                   # every core of this machine
     hdx cost table --accel-space dse_large --ray             # a local Ray
     hdx cost table --accel-space dse_large --address auto    # an existing Ray cluster
-    hdx search accel_space=dse_large                         # then loads it in under a second
+    hdx search accel_space=dse_large                         # then loads it (about 2 s)
 
 A killed build resumes from the slices on disk (run the same command again).
 """
