@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, CostModel, check_finite, costs_only
-from hdx.cost.table_build import TABLE_MEMORY_MB, grouped_layers, table_bytes
+from hdx.cost.table_build import TABLE_MEMORY_MB, grouped_layers, require_disk, table_bytes
 from hdx.errors import HDXError
 from hdx.metrics import METRICS, Objective, cycles_to_ms, pj_to_mj, um2_to_mm2
 from hdx.space.accelerator import MAX_GRID, AcceleratorSpace
@@ -108,6 +108,8 @@ class CostTable:
             workers = workers or max(1, min(8, os.cpu_count() or 1))
             if on_disk is None:
                 on_disk = table_bytes(space, grid, compact=True) > TABLE_MEMORY_MB * 2**20
+            if folder is not None:  # the disk can hold the build (or the table is there): one line if not
+                require_disk(space, grid, Path(folder), model, batch)
             return cls.sliced(space, grid, model, batch, workers=workers, cache=folder, progress=progress,
                               log=log, on_disk=on_disk)
         lt, group_arr = grouped_layers(space, batch)
