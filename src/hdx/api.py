@@ -284,19 +284,17 @@ class _SpaceTable:
     def __call__(self) -> CostTable:
         from hdx.cost.table import CostTable
 
-        if self._table is None:  # beyond MAX_GRID: built in slices and cached (hdx.cost.table_build)
-            from hdx.cost.table_build import TABLE_MEMORY_MB, require_disk, table_bytes
-            from hdx.data.fetch import cache_dir
-            from hdx.space.accelerator import MAX_GRID
+        if self._table is None:  # beyond MAX_GRID: built in slices and cached (hdx.cost.table_build);
+            from hdx.space.accelerator import MAX_GRID  # over the memory budget read from disk
 
-            on_disk = len(self.grid) > MAX_GRID and \
-                table_bytes(self.net, self.grid, compact=True) > TABLE_MEMORY_MB * 2**20
-            if on_disk:  # larger than the memory budget: read from disk, memory-mapped
+            if len(self.grid) > MAX_GRID:  # what the table is needed for, when the disk cannot hold it
+                from hdx.cost.table_build import require_disk
+                from hdx.data.fetch import cache_dir
+
                 require_disk(self.net, self.grid, cache_dir(), self.model, fix="relative budgets (e.g. "
                              "latency<=p20) and the weighted objective need it: give absolute budgets (e.g. "
                              "latency<=2ms) and objective edap, latency, energy or area")
-            self._table = CostTable.build(self.net, self.grid, self.model, log=self.lines.append,
-                                          on_disk=on_disk)
+            self._table = CostTable.build(self.net, self.grid, self.model, log=self.lines.append)
         return self._table
 
     def resolve(self, specs: list[BudgetSpec]) -> tuple[list[Budget], list[str]]:

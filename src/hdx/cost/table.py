@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -151,7 +152,7 @@ class CostTable:
     def __getstate__(self) -> dict:
         """A table on disk pickles as the paths of its arrays (a process pool or a Ray worker maps them
         again instead of receiving gigabytes)."""
-        state = {k: v for k, v in self.__dict__.items() if k != "_area_mm2"}
+        state = {k: v for k, v in self.__dict__.items() if k != "area_mm2"}  # derived: computed again
         for k in ("per_op", "fixed", "area_um2"):
             v = state[k]
             if isinstance(v, np.memmap) and v.filename:
@@ -166,13 +167,10 @@ class CostTable:
         """Whether the table is memory-mapped from its cache folder rather than held in memory."""
         return isinstance(self.per_op, np.memmap)
 
-    @property
+    @cached_property
     def area_mm2(self) -> np.ndarray:
         """Area of every accelerator [A] (mm²; computed once)."""
-        cached = self.__dict__.get("_area_mm2")
-        if cached is None or cached.shape[0] != self.area_um2.shape[0]:
-            cached = self.__dict__["_area_mm2"] = um2_to_mm2(np.asarray(self.area_um2).sum(-1))
-        return cached
+        return um2_to_mm2(np.asarray(self.area_um2).sum(-1))
 
     def _to_metrics(self, additive: np.ndarray, area: np.ndarray | None = None) -> dict[str, np.ndarray]:
         lat_ms = cycles_to_ms(additive[..., 0], self.clock_mhz)

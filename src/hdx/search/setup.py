@@ -120,39 +120,37 @@ def _plan_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace, 
     """The bytes of the exact cost table and whether it stays on disk (memory-mapped): a table of more
     than :data:`~hdx.space.accelerator.MAX_GRID` designs beyond ``table_memory_mb`` does, when the
     evaluator is learned (``auto`` only if a learned one is there for this space and grid; the exact
-    oracle needs the table in memory). Refused in one line otherwise, before anything is built."""
-    from hdx.cost.table_build import require_disk, require_fits
-    from hdx.data.fetch import cache_dir
+    oracle needs the table in memory). Refused in one line otherwise, before anything is built (the disk
+    itself is checked by :meth:`CostTable.build`)."""
+    from hdx.cost.table_build import require_fits, table_bytes
     from hdx.space.accelerator import MAX_GRID
 
     kind = cfg.evaluator  # a learned evaluator that is not there is refused before any table is built
-    if kind == "learned" and _shipped_learned(cfg, space, grid, model)[0] is None:
-        raise HDXError(f"evaluator learned: {_shipped_learned(cfg, space, grid, model)[1]}; build one with "
-                       f"`hdx evaluator build --space {cfg.space} --accel-space {cfg.accel_space} "
-                       f"--objective {cfg.objective}` or use evaluator auto")
-    if kind not in ("auto", "oracle", "learned") and not Path(kind).is_file():
+    build = (f"hdx evaluator build --space {cfg.space} --accel-space {cfg.accel_space} --objective "
+             f"{cfg.objective}")
+    if kind == "learned":
+        shipped, why = _shipped_learned(cfg, space, grid, model)
+        if shipped is None:
+            raise HDXError(f"evaluator learned: {why}; build one with `{build}` or use evaluator auto")
+    elif kind not in ("auto", "oracle") and not Path(kind).is_file():
         raise HDXError(f"evaluator '{kind}': use auto, learned, oracle or the path of an evaluator file")
-    fix = "raise table_memory_mb (search config) or fix some knobs of the space"
-    if len(grid) <= MAX_GRID or cfg.evaluator == "oracle":
-        if len(grid) > MAX_GRID:
-            fix = (f"the exact oracle needs it in memory: raise table_memory_mb (search config), or build a "
-                   f"learned evaluator (hdx evaluator build --space {cfg.space} --accel-space "
-                   f"{cfg.accel_space} --objective {cfg.objective}) and use evaluator auto")
-        return require_fits(space, grid, cfg.table_memory_mb, fix), False
-    try:
-        return require_fits(space, grid, cfg.table_memory_mb, fix), False
-    except HDXError:
-        if cfg.evaluator == "auto":
-            shipped, why = _shipped_learned(cfg, space, grid, model)
-            if shipped is None:
-                need = require_fits(space, grid, 1 << 24, fix)
-                raise HDXError(
-                    f"evaluator auto: the exact cost table of {len(grid)} designs needs "
-                    f"{need / 2**20:.0f} MiB, more than table_memory_mb {cfg.table_memory_mb}, and {why}: "
-                    f"build one with `hdx evaluator build --space {cfg.space} --accel-space "
-                    f"{cfg.accel_space} --objective {cfg.objective}` (auto then finds it), or raise "
-                    f"table_memory_mb") from None
-        return require_disk(space, grid, cache_dir(), model), True
+    if len(grid) <= MAX_GRID:
+        return require_fits(space, grid, cfg.table_memory_mb, "raise table_memory_mb (search config) or "
+                            "fix some knobs of the space"), False
+    need = table_bytes(space, grid, compact=True)
+    if need <= cfg.table_memory_mb * 2**20:
+        return need, False
+    if kind == "oracle":  # refused: the oracle differentiates through the whole table
+        require_fits(space, grid, cfg.table_memory_mb, f"the exact oracle needs it in memory: raise "
+                     f"table_memory_mb (search config), or build a learned evaluator ({build}) and use "
+                     f"evaluator auto")
+    if kind == "auto":
+        shipped, why = _shipped_learned(cfg, space, grid, model)
+        if shipped is None:
+            raise HDXError(f"evaluator auto: the exact cost table of {len(grid)} designs needs "
+                           f"{need / 2**20:.0f} MiB, more than table_memory_mb {cfg.table_memory_mb}, and "
+                           f"{why}: build one with `{build}` (auto then finds it), or raise table_memory_mb")
+    return need, True
 
 
 def _build_table(cfg: SearchConfig, space: NetworkSpace, grid: AcceleratorSpace, model
