@@ -59,7 +59,7 @@ class AnalyticalModel:
     """
 
     name = "analytical"
-    version = "3.0"
+    version = "3.1"
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",

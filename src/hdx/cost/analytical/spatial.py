@@ -26,52 +26,96 @@ def balanced_tile(loop, pes):
     return cdiv(loop, cdiv(loop, t))
 
 
-def axis(d1: np.ndarray, d2: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unroll primary loop ``d1`` on an axis of ``size`` PEs and replicate ``d2`` on the spare PEs.
+def second_copies(loop, first, spare):
+    """Copies of a loop of bound ``loop`` already unrolled ``first`` times on one axis that ``spare`` PEs
+    of the other axis take: balanced, and never more than the loop has left (``first`` × copies <=
+    ``loop``, as ZigZag requires of a loop on two axes)."""
+    return np.minimum(balanced_tile(cdiv(loop, first), spare), np.maximum(np.floor(loop / first), 1.0))
 
-    Returns (t, f): PEs given to each ``d1`` tile (balanced) and the replication of ``d2``; the axis
-    is split into m ∈ {1..4} groups and the split with most busy PEs (ties: fewest groups) is kept.
-    """
-    best = best_t = best_f = None
-    for m in GROUPS_PER_AXIS:
-        t = balanced_tile(d1, np.floor(size / m))
-        f = balanced_tile(d2, np.floor(size / t))
-        score = d1 / cdiv(d1, t) * (d2 / cdiv(d2, f))
-        if best is None:
-            best, best_t, best_f = score, t, f
-        else:
-            better = score > best * (1 + 1e-12)
-            best = np.where(better, score, best)
-            best_t = np.where(better, t, best_t)
-            best_f = np.where(better, f, best_f)
-    return best_t, best_f
+
+def _pick(cands: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The candidate unrolling with the fewest passes over the array on each pair; ties: the fewest PEs
+    given to loops, then the earliest candidate (fewest groups)."""
+    passes = np.stack([c["passes"] for c in cands])
+    act = np.stack([c["act"] for c in cands])
+    act = np.where(passes == passes.min(axis=0), act, np.inf)
+    pick = np.argmin(act, axis=0)[None]
+    return {k: np.take_along_axis(np.stack([c[k] for c in cands]), pick, 0)[0] for k in cands[0]}
+
+
+def _unroll(dataflow: str, k, cg, dw, q, p, r, x, y) -> dict[str, np.ndarray]:
+    """Every candidate unrolling of :func:`unroll` (an axis's first loop on 1/m of it, m per axis),
+    and the pick among them."""
+    ladder = [(np.floor(x / m), np.floor(y / m)) for m in GROUPS_PER_AXIS]
+    cands = []
+    if dataflow == "ws":  # Y <- Cg, spare rows replicate K (fy); X <- K (kx)
+        for _, ym in ladder:
+            cy = balanced_tile(cg, ym)
+            fy = balanced_tile(k, np.floor(y / cy))
+            kx = second_copies(k, fy, x)
+            cands.append(dict(cy=cy, fy=fy, kx=kx, passes=cdiv(cg, cy) * cdiv(k, fy * kx), act=cy * fy * kx))
+    elif dataflow == "os":  # X <- Q, spare columns replicate K (fx); Y <- P, spare rows replicate K (fy)
+        for xm, _ in ladder:
+            qx = balanced_tile(q, xm)
+            fx = balanced_tile(k, np.floor(x / qx))
+            for _, ym in ladder:
+                py = balanced_tile(p, ym)
+                fy = second_copies(k, fx, np.floor(y / py))
+                cands.append(dict(qx=qx, fx=fx, py=py, fy=fy,
+                                  passes=cdiv(q, qx) * cdiv(p, py) * cdiv(k, fx * fy), act=qx * fx * py * fy))
+    else:  # Y <- R, spare rows replicate Cg (depthwise: K) (fy); X <- P, spare columns replicate K (fx)
+        rep_y = np.where(dw, k, cg)
+        for _, ym in ladder:
+            ry = balanced_tile(r, ym)
+            fy = balanced_tile(rep_y, np.floor(y / ry))
+            for xm, _ in ladder:
+                px = balanced_tile(p, xm)
+                fx = np.where(dw, second_copies(k, fy, np.floor(x / px)), balanced_tile(k, np.floor(x / px)))
+                rest = np.where(dw, cdiv(k, fy * fx), cdiv(cg, fy) * cdiv(k, fx))
+                cands.append(dict(ry=ry, fy=fy, px=px, fx=fx, passes=cdiv(r, ry) * cdiv(p, px) * rest,
+                                  act=ry * fy * px * fx))
+    return _pick(cands)
 
 
 def unroll(dataflow: str, ly, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """The spatial unrolling of ``dataflow`` ([L, A] arrays of PEs per loop; ``ly`` a
-    :class:`~hdx.cost.analytical.dims.LayerDims`, ``x``/``y`` the array's columns and rows):
+    :class:`~hdx.cost.analytical.dims.LayerDims`, ``x``/``y`` the array's columns and rows, [1, A]):
 
-    * ``ws``: ``cy`` reduction channels on Y, ``uK`` filters (Y replicas × X);
-    * ``os``: ``qx`` output columns on X, ``py`` output rows on Y, ``uK`` filters replicated on both;
-    * ``rs``: ``ry`` filter rows on Y, ``px`` output rows on X, ``uC`` channels and ``uK`` filters
-      replicated (depthwise: the channel loop is K).
+    * ``ws``: ``cy`` reduction channels on Y, ``fy`` copies of them replicating K on the spare rows,
+      ``kx`` filters on X;
+    * ``os``: ``qx`` output columns on X, ``py`` output rows on Y, K replicated ``fx`` times on the
+      spare columns and ``fy`` times on the spare rows;
+    * ``rs``: ``ry`` filter rows on Y, ``px`` output rows on X, ``fy`` channels (depthwise: filters)
+      replicated on the spare rows, ``fx`` filters on the spare columns.
 
-    ``act`` is the number of busy PEs and ``uK`` the filters (depthwise: channels) in flight.
+    Each axis's first loop may take 1/m of the axis (m in ``GROUPS_PER_AXIS``, its tile balanced) and
+    leave the rest to a replicated loop; of the m on both axes, the unrolling with the fewest passes
+    over the array is kept (ties: fewest PEs given to loops, then fewest groups). A loop replicated on
+    both axes (K) never gets more copies than its bound (:func:`second_copies`). The ZigZag translation
+    (:func:`hdx.cost.zigzag.translate.spatial_unrolling`) gives ZigZag this unrolling.
+
+    Also: ``uK`` filters (depthwise: channels) and, RS, ``uC`` channels in flight; ``act`` the PEs given
+    to loops; ``passes`` over the array (docs/cost-model.md, "Spatial mapping").
     """
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 2 and x.shape[0] == 1 and y.shape == x.shape and x.shape[1] > 1:
+        # the unrolling depends on the array's shape only: each distinct shape once
+        key = x[0].astype(np.float64) * 65536.0 + y[0]
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        if len(first) < x.shape[1]:
+            u = unroll(dataflow, ly, x[:, first], y[:, first])
+            return {key: v.take(inverse.ravel(), axis=1) for key, v in u.items()}
     k, cg, dw = ly.k, ly.cg, ly.dw
+    u = _unroll(dataflow, k, cg, dw, ly.q, ly.p, ly.r, x, y)
     if dataflow == "ws":
-        cy, fy = axis(cg, k, y)
-        kx, _ = axis(cdiv(k, fy), np.ones_like(k), x)
-        uk = fy * kx
-        return dict(cy=cy, uK=uk, act=cy * uk)
-    if dataflow == "os":
-        qx, fx = axis(ly.q, k, x)
-        py, fy = axis(ly.p, cdiv(k, fx), y)
-        uk = fx * fy
-        return dict(qx=qx, py=py, uK=uk, act=qx * py * uk)
-    ry, fy = axis(ly.r, np.where(dw, k, cg), y)
-    px, fx = axis(ly.p, np.where(dw, cdiv(k, fy), k), x)
-    return dict(ry=ry, px=px, uC=np.where(dw, 1.0, fy), uK=np.where(dw, fy * fx, fx), act=ry * fy * px * fx)
+        u["uK"] = u["fy"] * u["kx"]
+    elif dataflow == "os":
+        u["uK"] = u["fx"] * u["fy"]
+    else:
+        u["uC"] = np.where(dw, 1.0, u["fy"])
+        u["uK"] = np.where(dw, u["fy"] * u["fx"], u["fx"])
+    shape = np.broadcast_shapes(k.shape, x.shape)
+    return {key: np.broadcast_to(v, shape) for key, v in u.items()}
 
 
 _DIV_N, _DIV_X = 4096, 1024  # the largest-divisor lookup covers loops < 4096 and caps <= 1024

@@ -11,10 +11,13 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hdx.cost.analytical.spatial import GROUPS_PER_AXIS, balanced_tile
+import numpy as np
+
+from hdx.cost.analytical.dims import LayerDims
+from hdx.cost.analytical.spatial import unroll
 from hdx.cost.tech import TechTable
 from hdx.space.accelerator import Accelerator, HardwareParams
-from hdx.workload import Layer
+from hdx.workload import Layer, LayerTable
 
 PinMode = Literal["fxfy", "none"]
 
@@ -136,82 +139,40 @@ def workload_data(layer: Layer, word_bits: int) -> list[dict[str, Any]]:
     )]
 
 
-def _tile(size: int, pes: int) -> int:
-    """PEs given to a loop of bound ``size`` on ``pes`` PEs, balanced so the passes are even (the
-    analytical model's rule, :func:`~hdx.cost.analytical.spatial.balanced_tile`)."""
-    return int(balanced_tile(float(size), float(pes)))
-
-
-def _split(n: int, a_max: int, b_max: int) -> tuple[int, int]:
-    """Unroll factors (a, b), a ≤ ``a_max``, b ≤ ``b_max``, of one loop of bound ``n`` spread over two
-    array axes: fewest passes ``ceil(n / (a·b))``, then fewest PEs; a·b ≤ n (ZigZag cannot unroll a
-    loop beyond its bound)."""
-    best = (math.inf, math.inf, 1, 1)
-    for a in range(max(min(a_max, n), 1), 0, -1):
-        b = max(min(b_max, n // a), 1)
-        passes = math.ceil(n / (a * b))
-        b = max(math.ceil(n / passes / a), 1) if passes > 1 else b  # balance the last pass
-        b = min(b, b_max, max(n // a, 1))
-        key = (math.ceil(n / (a * b)), a * b, a, b)
-        if key[:2] < best[:2]:
-            best = key
-    return best[2], best[3]
-
-
-def _tiles(n: int, pes: int) -> list[int]:
-    """Candidate PE counts for a loop of bound ``n`` on an axis of ``pes`` PEs cut into m ∈ {1..4} groups
-    (the rest of the axis replicates another loop), in order of m."""
-    out: list[int] = []
-    for m in GROUPS_PER_AXIS:
-        t = _tile(n, max(pes // m, 1))
-        if t not in out:
-            out.append(t)
-    return out
-
-
 def spatial_unrolling(layer: Layer, acc: Accelerator) -> dict[str, dict[str, int]]:
-    """Dataflow as a spatial unrolling on ``D1`` = ``pe_x`` (columns) and ``D2`` = ``pe_y`` (rows).
+    """The analytical model's spatial unrolling (:func:`~hdx.cost.analytical.spatial.unroll`, one policy
+    for both) as ZigZag's, on ``D1`` = ``pe_x`` (columns) and ``D2`` = ``pe_y`` (rows).
 
-    WS = K × C, OS = OX × OY, RS = OY × FY, each axis replicating a second loop (output channels, or
-    input channels for RS rows) on the PEs its first loop leaves idle, as in the template of
-    :mod:`hdx.cost.analytical`: an axis's first loop may take 1/m of it (m ∈ 1..4) to leave room for
-    the replication, and the choice with fewest passes over the array wins. A depthwise layer has
-    K = C = 1 per group: its group dimension G takes the place of K (and of C). Factors of 1 are dropped.
+    WS = K × (C, K), OS = (OX, K) × (OY, K), RS = (OY, K) × (FY, C): each axis's first loop and the
+    loop replicated on the PEs it leaves idle. A depthwise layer has K = C = 1 per group: its group
+    dimension G takes the place of K (and of C). A grouped layer's filters in flight may span groups
+    (the model's K loop is every group's filters): on each axis they become K (at most what is left of K
+    per group) × G, within ZigZag's bounds, so a grouped layer's passes can differ from the model's.
+    Factors of 1 are dropped.
     """
-    dw = layer.kind == "depthwise"
-    kd, kn = ("G", layer.groups) if dw else ("K", layer.k // layer.groups)
-    cn = layer.c // layer.groups
-    X, Y = acc.pe_x, acc.pe_y
-    best: tuple[int, dict[str, int], dict[str, int]] | None = None
+    ly = LayerDims.of(LayerTable([layer]), np.float64)
+    one = lambda v: np.full((1, 1), float(v))  # noqa: E731
+    u = {k: int(v[0, 0]) for k, v in unroll(acc.dataflow, ly, one(acc.pe_x), one(acc.pe_y)).items()}
+    dw, g = bool(ly.dw[0, 0]), layer.groups
+    left = {"K": layer.k // g, "G": g}  # ZigZag's bounds of the loops the model's filters span
 
-    def consider(passes: int, cols: dict[str, int], rows: dict[str, int]) -> None:
-        nonlocal best
-        if best is None or passes < best[0]:
-            best = (passes, cols, rows)
+    def kdims(f: int) -> dict[str, int]:  # f of the model's filters (all groups) in flight on one axis
+        if dw:
+            return {"G": f}
+        k = min(f, left["K"])
+        gf = min(max(f // k, 1), left["G"])
+        left["K"], left["G"] = left["K"] // k, left["G"] // gf  # the loop has that much left to unroll
+        return {"K": k, "G": gf}
 
     if acc.dataflow == "ws":
-        for cy in [1] if dw else _tiles(cn, Y):
-            a, b = _split(kn, Y // cy, X)
-            consider(math.ceil(cn / cy) * math.ceil(kn / (a * b)), {kd: b}, {"C": cy, kd: a})
+        cols = kdims(u["kx"])
+        rows = {"C": u["cy"], **kdims(u["fy"])}
     elif acc.dataflow == "os":
-        for qx in _tiles(layer.q, X):
-            for py in _tiles(layer.p, Y):
-                a, b = _split(kn, X // qx, Y // py)
-                passes = math.ceil(layer.q / qx) * math.ceil(layer.p / py) * math.ceil(kn / (a * b))
-                consider(passes, {"OX": qx, kd: a}, {"OY": py, kd: b})
+        cols = {"OX": u["qx"], **kdims(u["fx"])}
+        rows = {"OY": u["py"], **kdims(u["fy"])}
     else:
-        for ry in _tiles(layer.r, Y):
-            for px in _tiles(layer.p, X):
-                base = math.ceil(layer.r / ry) * math.ceil(layer.p / px)
-                if dw:
-                    a, b = _split(kn, Y // ry, X // px)
-                    consider(base * math.ceil(kn / (a * b)), {"OY": px, kd: b}, {"FY": ry, kd: a})
-                else:
-                    c, k = _tile(cn, Y // ry), _tile(kn, X // px)
-                    passes = base * math.ceil(cn / c) * math.ceil(kn / k)
-                    consider(passes, {"OY": px, kd: k}, {"FY": ry, "C": c})
-    assert best is not None
-    _, cols, rows = best
+        cols = {"OY": u["px"], **kdims(u["fx"])}
+        rows = {"FY": u["ry"], **(kdims(u["fy"]) if dw else {"C": u["fy"]})}
 
     def drop(d: dict[str, int]) -> dict[str, int]:
         return {k: v for k, v in d.items() if v > 1} or {next(iter(d)): 1}
@@ -220,13 +181,13 @@ def spatial_unrolling(layer: Layer, acc: Accelerator) -> dict[str, dict[str, int
 
 
 def temporal_sizes(layer: Layer, acc: Accelerator,
-                   unroll: dict[str, dict[str, int]] | None = None) -> dict[str, int]:
+                   spatial: dict[str, dict[str, int]] | None = None) -> dict[str, int]:
     """ZigZag's temporal loop bounds of ``layer`` on ``acc`` (> 1 only): each loop's bound divided,
-    rounded up, by its spatial unrolling (``unroll``, default :func:`spatial_unrolling`), as ZigZag's
+    rounded up, by its spatial unrolling (``spatial``, default :func:`spatial_unrolling`), as ZigZag's
     LOMA engine computes them."""
     sizes = {"B": layer.n, "G": layer.groups, "K": layer.k // layer.groups, "C": layer.c // layer.groups,
              "OY": layer.p, "OX": layer.q, "FY": layer.r, "FX": layer.s}
-    for per_dim in (unroll if unroll is not None else spatial_unrolling(layer, acc)).values():
+    for per_dim in (spatial if spatial is not None else spatial_unrolling(layer, acc)).values():
         for d, f in per_dim.items():
             sizes[d] = math.ceil(sizes[d] / f)
     return {d: v for d, v in sizes.items() if v > 1}
@@ -236,13 +197,13 @@ def mapping_data(layer: Layer, acc: Accelerator, pin: PinMode,
                  ordering: list[list] | None = None) -> list[dict[str, Any]]:
     """ZigZag mapping input: the dataflow's spatial unrolling and, as the temporal ordering, either the
     pinned kernel loops (``pin``) or a complete ``ordering`` (then ZigZag evaluates that one mapping)."""
-    unroll = spatial_unrolling(layer, acc)
+    spatial = spatial_unrolling(layer, acc)
     ordering = [list(x) for x in ordering] if ordering is not None else []
     if pin == "fxfy" and not ordering:  # innermost first; a pinned loop must be temporal or LOMA fails
-        temporal = temporal_sizes(layer, acc, unroll)
+        temporal = temporal_sizes(layer, acc, spatial)
         ordering = [[d, "*"] for d in ("FX", "FY") if d in temporal]
     return [dict(name="default",
-                 spatial_mapping={d: [f"{ld}, {f}" for ld, f in per.items()] for d, per in unroll.items()},
+                 spatial_mapping={d: [f"{ld}, {f}" for ld, f in per.items()] for d, per in spatial.items()},
                  memory_operand_links=dict(O="O", W="I2", I="I1"),
                  temporal_ordering=ordering)]
 
