@@ -52,9 +52,10 @@ def best_of(fn, repeats: int = 5) -> float:
     return min(times)
 
 
-def model_at(rev: str, hardware):
-    """The AnalyticalModel class of git revision ``rev``, loaded as a separate module: the single file
-    ``src/hdx/cost/analytical.py`` (up to v2.4) or the package ``src/hdx/cost/analytical/`` (v3.0 on)."""
+def analytical_at(rev: str):
+    """The analytical model package (module) of git revision ``rev``, loaded as a separate module: the
+    single file ``src/hdx/cost/analytical.py`` (up to v2.4) or the package ``src/hdx/cost/analytical/``
+    (v3.0 on)."""
     root = Path(__file__).resolve().parents[1]
     tmp = Path(tempfile.mkdtemp())
     git = lambda *a: subprocess.run(["git", *a], cwd=root, check=True, capture_output=True)  # noqa: E731
@@ -70,13 +71,35 @@ def model_at(rev: str, hardware):
             path, search = pkg / "__init__.py", [str(pkg)]
     except (OSError, subprocess.CalledProcessError) as e:
         raise SystemExit(f"--against: cannot read the analytical model at {rev!r}: {e}") from None
-    spec = importlib.util.spec_from_file_location("analytical_at_rev", path,
-                                                  submodule_search_locations=search)
+    return _load("analytical_at_rev", path, search)
+
+
+def file_at(rev: str, path: str, name: str):
+    """One module file of git revision ``rev`` (``path`` from the repository root) loaded as ``name``
+    (its imports resolve against the installed package)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        text = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, check=True,
+                              capture_output=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"--against: cannot read {path} at {rev!r}: {e}") from None
+    target = Path(tempfile.mkdtemp()) / f"{name}.py"
+    target.write_bytes(text)
+    return _load(name, target, None)
+
+
+def _load(name: str, path: Path, search):
+    spec = importlib.util.spec_from_file_location(name, path, submodule_search_locations=search)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
-    sys.modules["analytical_at_rev"] = mod
+    sys.modules[name] = mod
     spec.loader.exec_module(mod)
-    return mod.AnalyticalModel(hardware)
+    return mod
+
+
+def model_at(rev: str, hardware):
+    """The AnalyticalModel of git revision ``rev`` (:func:`analytical_at`)."""
+    return analytical_at(rev).AnalyticalModel(hardware)
 
 
 def best_pair(fn_a, fn_b, repeats: int = 5) -> tuple[float, float]:

@@ -26,11 +26,31 @@ def balanced_tile(loop, pes):
     return cdiv(loop, cdiv(loop, t))
 
 
-def second_copies(loop, first, spare):
-    """Copies of a loop of bound ``loop`` already unrolled ``first`` times on one axis that ``spare`` PEs
-    of the other axis take: balanced, and never more than the loop has left (``first`` × copies <=
-    ``loop``, as ZigZag requires of a loop on two axes)."""
-    return np.minimum(balanced_tile(cdiv(loop, first), spare), np.maximum(np.floor(loop / first), 1.0))
+def split(n, a_max, b_max):
+    """Unroll factors (a, b) of one loop of bound ``n`` spread over two axes, a <= ``a_max`` and
+    b <= ``b_max`` PEs, with a·b <= n (as ZigZag requires of a loop on two axes), taking the fewest
+    passes ``ceil(n / (a·b))``. Elementwise, integer-valued float arrays.
+
+    Exact without a search over a: while a <= n / b_max, b = b_max and the passes fall as a grows, so
+    the largest such a is the best there; beyond it b = floor(n / a) and a·b > n - a, so one pass needs a
+    divisor of n (the largest <= a_max) and otherwise the largest a takes the fewest passes. Of these
+    three candidates, each with the least b that keeps its passes, the one with the fewest passes and
+    then the fewest PEs is kept (not always the fewest PEs of every split with those passes)."""
+    n = np.maximum(n, 1.0)
+    a_max, b_max = np.clip(a_max, 1.0, n), np.clip(b_max, 1.0, n)
+    best_p = best_a = best_b = best_pe = None
+    for a in (np.maximum(np.minimum(a_max, np.floor(n / b_max)), 1.0), largest_divisor(n, a_max), a_max):
+        b = np.minimum(b_max, np.floor(n / a))
+        p = cdiv(n, a * b)
+        b = np.minimum(cdiv(n, p * a), b)  # the fewest PEs with the same passes
+        pe = a * b
+        if best_p is None:
+            best_p, best_a, best_b, best_pe = p, a, b, pe
+        else:
+            better = (p < best_p) | ((p == best_p) & (pe < best_pe))
+            best_p, best_a, best_b, best_pe = (np.where(better, v, w) for v, w in
+                                               ((p, best_p), (a, best_a), (b, best_b), (pe, best_pe)))
+    return best_a, best_b
 
 
 def _pick(cands: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -51,26 +71,25 @@ def _unroll(dataflow: str, k, cg, dw, q, p, r, x, y) -> dict[str, np.ndarray]:
     if dataflow == "ws":  # Y <- Cg, spare rows replicate K (fy); X <- K (kx)
         for _, ym in ladder:
             cy = balanced_tile(cg, ym)
-            fy = balanced_tile(k, np.floor(y / cy))
-            kx = second_copies(k, fy, x)
+            fy, kx = split(k, np.floor(y / cy), x)
             cands.append(dict(cy=cy, fy=fy, kx=kx, passes=cdiv(cg, cy) * cdiv(k, fy * kx), act=cy * fy * kx))
     elif dataflow == "os":  # X <- Q, spare columns replicate K (fx); Y <- P, spare rows replicate K (fy)
         for xm, _ in ladder:
             qx = balanced_tile(q, xm)
-            fx = balanced_tile(k, np.floor(x / qx))
             for _, ym in ladder:
                 py = balanced_tile(p, ym)
-                fy = second_copies(k, fx, np.floor(y / py))
+                fx, fy = split(k, np.floor(x / qx), np.floor(y / py))
                 cands.append(dict(qx=qx, fx=fx, py=py, fy=fy,
                                   passes=cdiv(q, qx) * cdiv(p, py) * cdiv(k, fx * fy), act=qx * fx * py * fy))
     else:  # Y <- R, spare rows replicate Cg (depthwise: K) (fy); X <- P, spare columns replicate K (fx)
-        rep_y = np.where(dw, k, cg)
         for _, ym in ladder:
             ry = balanced_tile(r, ym)
-            fy = balanced_tile(rep_y, np.floor(y / ry))
             for xm, _ in ladder:
                 px = balanced_tile(p, xm)
-                fx = np.where(dw, second_copies(k, fy, np.floor(x / px)), balanced_tile(k, np.floor(x / px)))
+                spare_y, spare_x = np.floor(y / ry), np.floor(x / px)
+                dy, dx = split(k, spare_y, spare_x)  # depthwise: the filters on both axes
+                fy = np.where(dw, dy, balanced_tile(cg, spare_y))
+                fx = np.where(dw, dx, balanced_tile(k, spare_x))
                 rest = np.where(dw, cdiv(k, fy * fx), cdiv(cg, fy) * cdiv(k, fx))
                 cands.append(dict(ry=ry, fy=fy, px=px, fx=fx, passes=cdiv(r, ry) * cdiv(p, px) * rest,
                                   act=ry * fy * px * fx))
@@ -91,7 +110,7 @@ def unroll(dataflow: str, ly, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndar
     Each axis's first loop may take 1/m of the axis (m in ``GROUPS_PER_AXIS``, its tile balanced) and
     leave the rest to a replicated loop; of the m on both axes, the unrolling with the fewest passes
     over the array is kept (ties: fewest PEs given to loops, then fewest groups). A loop replicated on
-    both axes (K) never gets more copies than its bound (:func:`second_copies`). The ZigZag translation
+    both axes (K) is spread by :func:`split`, never beyond its bound. The ZigZag translation
     (:func:`hdx.cost.zigzag.translate.spatial_unrolling`) gives ZigZag this unrolling.
 
     Also: ``uK`` filters (depthwise: channels) and, RS, ``uC`` channels in flight; ``act`` the PEs given
