@@ -36,7 +36,7 @@ from hdx.errors import HDXError
 from hdx.space.accelerator import KEEPS, Accelerator, AccelTable, HardwareParams
 from hdx.workload import Layer, LayerTable
 
-BACKEND_VERSION = "3"
+BACKEND_VERSION = "4"  # 4: the spatial unrolling is the analytical model's (one policy)
 INSTALL_HINT = "pip install 'hdx[zigzag]'"
 
 
