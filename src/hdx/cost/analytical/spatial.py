@@ -53,47 +53,40 @@ def split(n, a_max, b_max):
     return best_a, best_b
 
 
-def _pick(cands: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """The candidate unrolling with the fewest passes over the array on each pair; ties: the fewest PEs
-    given to loops, then the earliest candidate (fewest groups)."""
-    passes = np.stack([c["passes"] for c in cands])
-    act = np.stack([c["act"] for c in cands])
-    act = np.where(passes == passes.min(axis=0), act, np.inf)
+def _pick(cands: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Of candidate unrollings stacked on the first axis ([C, ...] each), on each pair the one with the
+    fewest passes over the array; ties: the fewest PEs given to loops, then the first (fewest groups)."""
+    passes = cands["passes"]
+    act = np.where(passes == passes.min(axis=0), cands["act"], np.inf)
     pick = np.argmin(act, axis=0)[None]
-    return {k: np.take_along_axis(np.stack([c[k] for c in cands]), pick, 0)[0] for k in cands[0]}
+    return {k: np.take_along_axis(v, pick, 0)[0] for k, v in cands.items()}
 
 
 def _unroll(dataflow: str, k, cg, dw, q, p, r, x, y) -> dict[str, np.ndarray]:
-    """Every candidate unrolling of :func:`unroll` (an axis's first loop on 1/m of it, m per axis),
-    and the pick among them."""
-    ladder = [(np.floor(x / m), np.floor(y / m)) for m in GROUPS_PER_AXIS]
-    cands = []
+    """Every candidate unrolling of :func:`unroll` (an axis's first loop on 1/m of it, m per axis;
+    stacked as [m, ...] or [m_first, m_second, ...] and flattened in that order), and the pick."""
+    m = np.asarray(GROUPS_PER_AXIS, dtype=x.dtype).reshape(-1, 1, 1)
+    xm, ym = np.floor(x / m), np.floor(y / m)  # [m, 1, A]
     if dataflow == "ws":  # Y <- Cg, spare rows replicate K (fy); X <- K (kx)
-        for _, ym in ladder:
-            cy = balanced_tile(cg, ym)
-            fy, kx = split(k, np.floor(y / cy), x)
-            cands.append(dict(cy=cy, fy=fy, kx=kx, passes=cdiv(cg, cy) * cdiv(k, fy * kx), act=cy * fy * kx))
+        cy = balanced_tile(cg, ym)
+        fy, kx = split(k, np.floor(y / cy), x)
+        c = dict(cy=cy, fy=fy, kx=kx, passes=cdiv(cg, cy) * cdiv(k, fy * kx), act=cy * fy * kx)
     elif dataflow == "os":  # X <- Q, spare columns replicate K (fx); Y <- P, spare rows replicate K (fy)
-        for xm, _ in ladder:
-            qx = balanced_tile(q, xm)
-            for _, ym in ladder:
-                py = balanced_tile(p, ym)
-                fx, fy = split(k, np.floor(x / qx), np.floor(y / py))
-                cands.append(dict(qx=qx, fx=fx, py=py, fy=fy,
-                                  passes=cdiv(q, qx) * cdiv(p, py) * cdiv(k, fx * fy), act=qx * fx * py * fy))
+        qx, py = balanced_tile(q, xm)[:, None], balanced_tile(p, ym)[None]
+        fx, fy = split(k, np.floor(x / qx), np.floor(y / py))
+        c = dict(qx=qx, fx=fx, py=py, fy=fy, passes=cdiv(q, qx) * cdiv(p, py) * cdiv(k, fx * fy),
+                 act=qx * fx * py * fy)
     else:  # Y <- R, spare rows replicate Cg (depthwise: K) (fy); X <- P, spare columns replicate K (fx)
-        for _, ym in ladder:
-            ry = balanced_tile(r, ym)
-            for xm, _ in ladder:
-                px = balanced_tile(p, xm)
-                spare_y, spare_x = np.floor(y / ry), np.floor(x / px)
-                dy, dx = split(k, spare_y, spare_x)  # depthwise: the filters on both axes
-                fy = np.where(dw, dy, balanced_tile(cg, spare_y))
-                fx = np.where(dw, dx, balanced_tile(k, spare_x))
-                rest = np.where(dw, cdiv(k, fy * fx), cdiv(cg, fy) * cdiv(k, fx))
-                cands.append(dict(ry=ry, fy=fy, px=px, fx=fx, passes=cdiv(r, ry) * cdiv(p, px) * rest,
-                                  act=ry * fy * px * fx))
-    return _pick(cands)
+        ry, px = balanced_tile(r, ym)[:, None], balanced_tile(p, xm)[None]
+        spare_y, spare_x = np.floor(y / ry), np.floor(x / px)
+        dy, dx = split(k, spare_y, spare_x)  # depthwise: the filters on both axes
+        fy = np.where(dw, dy, balanced_tile(cg, spare_y))
+        fx = np.where(dw, dx, balanced_tile(k, spare_x))
+        rest = np.where(dw, cdiv(k, fy * fx), cdiv(cg, fy) * cdiv(k, fx))
+        c = dict(ry=ry, fy=fy, px=px, fx=fx, passes=cdiv(r, ry) * cdiv(p, px) * rest, act=ry * fy * px * fx)
+    shape = np.broadcast_shapes(*(v.shape for v in c.values()))
+    n = len(GROUPS_PER_AXIS) ** (2 if dataflow != "ws" else 1)
+    return _pick({key: np.broadcast_to(v, shape).reshape(n, *shape[-2:]) for key, v in c.items()})
 
 
 def unroll(dataflow: str, ly, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
