@@ -38,19 +38,18 @@ def split(n, a_max, b_max):
     then the fewest PEs is kept (not always the fewest PEs of every split with those passes)."""
     n = np.maximum(n, 1.0)
     a_max, b_max = np.clip(a_max, 1.0, n), np.clip(b_max, 1.0, n)
-    best_p = best_a = best_b = best_pe = None
+    best = None
     for a in (np.maximum(np.minimum(a_max, np.floor(n / b_max)), 1.0), largest_divisor(n, a_max), a_max):
         b = np.minimum(b_max, np.floor(n / a))
         p = cdiv(n, a * b)
-        b = np.minimum(cdiv(n, p * a), b)  # the fewest PEs with the same passes
-        pe = a * b
-        if best_p is None:
-            best_p, best_a, best_b, best_pe = p, a, b, pe
-        else:
-            better = (p < best_p) | ((p == best_p) & (pe < best_pe))
-            best_p, best_a, best_b, best_pe = (np.where(better, v, w) for v, w in
-                                               ((p, best_p), (a, best_a), (b, best_b), (pe, best_pe)))
-    return best_a, best_b
+        b = np.minimum(cdiv(n, p * a), b)  # the least b that keeps the passes
+        if best is None:
+            best = [p, a, b]
+            continue
+        better = (p < best[0]) | ((p == best[0]) & (a * b < best[1] * best[2]))
+        for j, v in enumerate((p, a, b)):
+            np.copyto(best[j], v, where=better)
+    return best[1], best[2]
 
 
 def _pick(cands: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -126,8 +125,7 @@ def unroll(dataflow: str, ly, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndar
     else:
         u["uC"] = np.where(dw, 1.0, u["fy"])
         u["uK"] = np.where(dw, u["fy"] * u["fx"], u["fx"])
-    shape = np.broadcast_shapes(k.shape, x.shape)
-    return {key: np.broadcast_to(v, shape) for key, v in u.items()}
+    return u
 
 
 _DIV_N, _DIV_X = 4096, 1024  # the largest-divisor lookup covers loops < 4096 and caps <= 1024

@@ -17,8 +17,9 @@ Translation of the Eyeriss-like template (:mod:`hdx.space.accelerator`):
   (``dram_bytes_per_cycle``). Per-PE memories move one word per operand per cycle;
 * operational array ``D1 = pe_x`` (columns) × ``D2 = pe_y`` (rows) MACs;
 * the dataflow is the spatial unrolling (columns × rows): WS = K × C, OS = OX × OY, RS = OY × FY, each
-  axis replicating output channels (RS rows: input channels) on the PEs its first loop leaves idle,
-  the same loop-to-axis assignment as :mod:`hdx.cost.analytical`. A depthwise layer has K = C = 1 per
+  axis replicating output channels (RS rows: input channels) on the PEs its first loop leaves idle:
+  the analytical model's own unrolling (:func:`hdx.cost.analytical.spatial.unroll`, one policy for
+  both), translated by :func:`.translate.spatial_unrolling`. A depthwise layer has K = C = 1 per
   group, so its group dimension G takes their place (otherwise it would collapse to one PE row);
 * the temporal mapping is searched by ZigZag's LOMA mapper (``loma_lpf_limit`` small, FX/FY pinned
   innermost where they are temporal loops), which is deterministic; the minimum-latency mapping wins.
