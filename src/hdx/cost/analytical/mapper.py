@@ -56,12 +56,12 @@ class Flat:
     candidate's place in the dataflow's candidate order (ties go to the smaller)."""
 
     def __init__(self, keep: np.ndarray, gid) -> None:
-        n_c = keep.shape[0]
-        c_idx, l_idx, a_idx = np.nonzero(keep)
+        n_c, n_l, n_a = keep.shape
         self.shape = keep.shape
-        self.c, self.l, self.a = c_idx, l_idx, a_idx
-        self.pair = l_idx * keep.shape[2] + a_idx
-        self.gid = np.asarray(gid, dtype=np.intp).reshape(n_c)[c_idx]
+        self.flat = np.flatnonzero(keep)  # entry -> position in [C, L, A]
+        self.c = self.flat // (n_l * n_a)
+        self.pair = self.flat - self.c * (n_l * n_a)
+        self.gid = np.asarray(gid, dtype=np.intp).reshape(n_c)[self.c]
         self._index: dict[tuple[int, int, int], np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -71,8 +71,7 @@ class Flat:
         """The entries ``idx`` (e.g. the legal ones) of this set, as a set of their own."""
         out = Flat.__new__(Flat)
         out.shape, out._index = self.shape, {}
-        out.c, out.l, out.a = self.c[idx], self.l[idx], self.a[idx]
-        out.pair, out.gid = self.pair[idx], self.gid[idx]
+        out.flat, out.c, out.pair, out.gid = self.flat[idx], self.c[idx], self.pair[idx], self.gid[idx]
         return out
 
     def __call__(self, x, cand: np.ndarray | None = None):
@@ -86,11 +85,15 @@ class Flat:
         idx = self._index.get(key) if key is not None else None
         if idx is None:  # the entries' positions in x, flattened (an axis of 1 broadcasts)
             n_c, n_l, n_a = shape
-            idx = self.a if n_a > 1 else np.zeros_like(self.a)
-            if n_l > 1:
-                idx = idx + self.l * n_a
-            if n_c > 1:
-                idx = idx + (self.c if cand is None else cand) * (n_l * n_a)
+            if n_l > 1 and n_a > 1:
+                idx = self.pair if n_c == 1 else (self.flat if cand is None else None)
+            if idx is None:
+                n_la = self.shape[2]
+                idx = self.pair % n_la if n_a > 1 else np.zeros_like(self.pair)
+                if n_l > 1:
+                    idx = idx + (self.pair // n_la) * n_a
+                if n_c > 1:
+                    idx = idx + (self.c if cand is None else cand) * (n_l * n_a)
             if key is not None:
                 self._index[key] = idx
         return np.ascontiguousarray(x).reshape(-1).take(idx)

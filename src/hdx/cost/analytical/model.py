@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hdx.cost.base import LayerCosts, check_finite
+from hdx.cost.heap import keep_freed_memory
 from hdx.cost.tech import TechTable, load_tech
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, KEEPS, PADS, AccelTable, HardwareParams
@@ -64,6 +65,7 @@ class AnalyticalModel:
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
                  precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors"):
+        keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
             self.tech = tech
