@@ -20,15 +20,18 @@ import os
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 MMAP_THRESHOLD = 32 * 2**20
 TRIM_THRESHOLD = 128 * 2**20
-_done = False
+_set: bool | None = None  # None: not tried yet in this process
 
 
 def keep_freed_memory() -> bool:
     """Raise glibc's mmap and trim thresholds once per process; True when they are set."""
-    global _done
-    if _done:
-        return True
-    _done = True
+    global _set
+    if _set is None:
+        _set = _mallopt()
+    return _set
+
+
+def _mallopt() -> bool:
     if os.environ.get("HDX_KEEP_HEAP", "1") == "0":
         return False
     try:
