@@ -61,6 +61,8 @@ class AnalyticalModel:
 
     name = "analytical"
     version = "3.1"
+    #: every result of :meth:`evaluate` has passed :func:`~hdx.cost.base.check_finite` already
+    checks_finite = True
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
@@ -314,7 +316,11 @@ class AnalyticalModel:
         latency = np.maximum(np.maximum(out["compute"], out["glb_port"]), dram_words * cyc_per_word)
 
         # 4. totals: results in float64; MACs exactly, from the integer loop bounds
-        f64 = lambda a: np.broadcast_to(np.asarray(a, dtype=np.float64), shape).copy()  # noqa: E731
+        def f64(a) -> np.ndarray:  # a float64 [L, A] array of its own (one copy)
+            a = np.asarray(a)
+            if a.shape == shape and a.dtype != np.float64:
+                return a.astype(np.float64)
+            return np.broadcast_to(a.astype(np.float64, copy=False), shape).copy()
         macs64 = np.prod(np.stack([np.asarray(v, dtype=np.int64) for v in (
             layers.n, layers.k, np.asarray(layers.c) // np.asarray(layers.groups), layers.p, layers.q,
             layers.r, layers.s)]), axis=0)
