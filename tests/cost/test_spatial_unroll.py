@@ -119,3 +119,32 @@ def test_unroll_per_shape_equals_per_design():
             alone = unroll(df, ly, xs[:, j:j + 1], ys[:, j:j + 1])
             for key, v in alone.items():
                 np.testing.assert_array_equal(together[key][:, j], v[:, 0], err_msg=f"{df} {key}")
+
+
+def test_grouped_layers_get_the_fewest_zigzag_passes_within_bounds():
+    """A grouped (not depthwise) layer: the model counts every group's filters as one K loop, ZigZag has K
+    per group and G. On every axis the translation's K × G stays within the model's filters on that
+    axis and within ZigZag's bounds, and its passes are the fewest of every such split (enumerated)."""
+    from hdx.cost.analytical.spatial import unroll as model_unroll
+
+    for g in (2, 4, 8, 32):
+        layer = Layer("conv", c=32, k=64, h=16, w=16, r=3, s=3, padding=1, groups=g, name=f"g{g}")
+        kn = layer.k // g
+        ly = LayerDims.of(LayerTable([layer]), np.float64)
+        for x, y in itertools.product((1, 3, 7, 16, 32), (1, 5, 16, 100)):
+            for df in ("ws", "os", "rs"):
+                acc = Accelerator(x, y, 16, df)  # type: ignore[arg-type]
+                sp = spatial_unrolling(layer, acc)
+                assert math.prod(sp["D1"].values()) <= x and math.prod(sp["D2"].values()) <= y
+                tot = {d: math.prod(a.get(d, 1) for a in sp.values()) for d in ("K", "G")}
+                assert tot["K"] <= kn and tot["G"] <= g
+                u = model_unroll(df, ly, np.full((1, 1), float(x)), np.full((1, 1), float(y)))
+                fx = int(u["kx"][0, 0] if df == "ws" else u["fx"][0, 0])
+                fy = int(u["fy"][0, 0]) if df in ("ws", "os") else 1
+                for axis, f in (("D1", fx), ("D2", fy)):
+                    assert sp[axis].get("K", 1) * sp[axis].get("G", 1) <= f
+                best = min(math.ceil(kn / (k1 * k2)) * math.ceil(g / (g1 * g2))
+                           for k1, g1, k2, g2 in itertools.product(range(1, kn + 1), range(1, g + 1),
+                                                                   range(1, kn + 1), range(1, g + 1))
+                           if k1 * g1 <= fx and k2 * g2 <= fy and k1 * k2 <= kn and g1 * g2 <= g)
+                assert math.ceil(kn / tot["K"]) * math.ceil(g / tot["G"]) == best, (g, x, y, df, sp)

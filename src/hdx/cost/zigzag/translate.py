@@ -139,6 +139,24 @@ def workload_data(layer: Layer, word_bits: int) -> list[dict[str, Any]]:
     )]
 
 
+def _grouped_filters(k: int, g: int, fx: int, fy: int) -> tuple[dict[str, int], dict[str, int]]:
+    """ZigZag's K (per group, bound ``k``) and G (bound ``g``) factors on each axis for ``fx`` and ``fy``
+    of a grouped layer's filters in flight (the model counts every group's filters as one loop): on each
+    axis K × G <= its filters, each loop within its bound, with the fewest passes
+    ``ceil(k / Kx·Ky) · ceil(g / Gx·Gy)``, then the fewest PEs, then the most filters of one group (whose
+    inputs are shared, as the model's multicast assumes), by trying every K factor."""
+    best: tuple = (math.inf, math.inf, 0)
+    pick = ({"K": 1, "G": 1}, {"K": 1, "G": 1})
+    for k1 in range(1, min(fx, k) + 1):
+        g1 = min(fx // k1, g)
+        for k2 in range(1, min(fy, k // k1) + 1):
+            g2 = min(fy // k2, g // g1)
+            key = (math.ceil(k / (k1 * k2)) * math.ceil(g / (g1 * g2)), k1 * g1 + k2 * g2, -k1 * k2)
+            if key < best:
+                best, pick = key, ({"K": k1, "G": g1}, {"K": k2, "G": g2})
+    return pick
+
+
 def spatial_unrolling(layer: Layer, acc: Accelerator) -> dict[str, dict[str, int]]:
     """The analytical model's spatial unrolling (:func:`~hdx.cost.analytical.spatial.unroll`, one policy
     for both) as ZigZag's, on ``D1`` = ``pe_x`` (columns) and ``D2`` = ``pe_y`` (rows).
@@ -146,33 +164,31 @@ def spatial_unrolling(layer: Layer, acc: Accelerator) -> dict[str, dict[str, int
     WS = K × (C, K), OS = (OX, K) × (OY, K), RS = (OY, K) × (FY, C): each axis's first loop and the
     loop replicated on the PEs it leaves idle. A depthwise layer has K = C = 1 per group: its group
     dimension G takes the place of K (and of C). A grouped layer's filters in flight may span groups
-    (the model's K loop is every group's filters): on each axis they become K (at most what is left of K
-    per group) × G, within ZigZag's bounds, so a grouped layer's passes can differ from the model's.
-    Factors of 1 are dropped.
+    (the model's K loop is every group's filters): on each axis they become K per group × G, within
+    ZigZag's bounds and with the fewest passes (:func:`_grouped_filters`), which can still be more than
+    the model's. Factors of 1 are dropped.
     """
     ly = LayerDims.of(LayerTable([layer]), np.float64)
     one = lambda v: np.full((1, 1), float(v))  # noqa: E731
     u = {k: int(v[0, 0]) for k, v in unroll(acc.dataflow, ly, one(acc.pe_x), one(acc.pe_y)).items()}
     dw, g = bool(ly.dw[0, 0]), layer.groups
-    left = {"K": layer.k // g, "G": g}  # ZigZag's bounds of the loops the model's filters span
-
-    def kdims(f: int) -> dict[str, int]:  # f of the model's filters (all groups) in flight on one axis
-        if dw:
-            return {"G": f}
-        k = min(f, left["K"])
-        gf = min(max(f // k, 1), left["G"])
-        left["K"], left["G"] = left["K"] // k, left["G"] // gf  # the loop has that much left to unroll
-        return {"K": k, "G": gf}
-
     if acc.dataflow == "ws":
-        cols = kdims(u["kx"])
-        rows = {"C": u["cy"], **kdims(u["fy"])}
+        cols, rows, fk = {}, {"C": u["cy"]}, (u["kx"], u["fy"])
     elif acc.dataflow == "os":
-        cols = {"OX": u["qx"], **kdims(u["fx"])}
-        rows = {"OY": u["py"], **kdims(u["fy"])}
+        cols, rows, fk = {"OX": u["qx"]}, {"OY": u["py"]}, (u["fx"], u["fy"])
+    elif dw:
+        cols, rows, fk = {"OY": u["px"]}, {"FY": u["ry"]}, (u["fx"], u["fy"])
     else:
-        cols = {"OY": u["px"], **kdims(u["fx"])}
-        rows = {"FY": u["ry"], **(kdims(u["fy"]) if dw else {"C": u["fy"]})}
+        cols, rows, fk = {"OY": u["px"]}, {"FY": u["ry"], "C": u["fy"]}, (u["fx"], 1)
+    # the model's filters in flight on each axis (all groups' filters are its one K loop)
+    if dw:
+        kx, ky = {"G": fk[0]}, {"G": fk[1]}
+    elif g == 1:
+        kx, ky = {"K": fk[0]}, {"K": fk[1]}
+    else:
+        kx, ky = _grouped_filters(layer.k // g, g, *fk)
+    cols.update(kx)
+    rows.update(ky)
 
     def drop(d: dict[str, int]) -> dict[str, int]:
         return {k: v for k, v in d.items() if v > 1} or {next(iter(d)): 1}
