@@ -73,10 +73,11 @@ def _refetch(rel: tuple, order: tuple[int, int, int], n: tuple, single: tuple | 
     return np.asarray(f)
 
 
-def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray) -> Schedules:
+def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bool = True) -> Schedules:
     """Every schedule of :data:`LADDER` for layers ``ly`` ([L, 1]) on the keys ``glb_words`` ([1, U] or
     [L, U], the GLB in words) with ``infl`` ([L, U]) filters in flight on the array (a depthwise layer's
-    GLB tile holds at least the channels the array works on); the best of each of the L × U columns."""
+    GLB tile holds at least the channels the array works on); the best of each of the L × U columns
+    (``fields=False``: its DRAM words only)."""
     dw = ly.dw
     dense_any = not bool(np.all(dw))
     lad = np.asarray(LADDER, dtype=ly.k.dtype)
@@ -116,7 +117,9 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray) -> Schedul
             best, best_order = m, np.zeros(m.shape)
         else:
             better = m < best * (1 - TIE)
-            best, best_order = np.where(better, m, best), np.where(better, float(j), best_order)
+            best = np.where(better, m, best)
+            if fields:  # the order kept (the words alone need only the least)
+                best_order = np.where(better, float(j), best_order)
     assert best is not None and best_order is not None
     several = gm > 1
     rep_w = several | (nk * nc > 1)
@@ -131,6 +134,8 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray) -> Schedul
     cols = shape[1] * shape[2]
     m2 = m.reshape(shape[0], cols)
     pick = m2.argmin(0)  # the fewest DRAM words; ties to the first candidate
+    if not fields:
+        return Schedules(words=m2[pick, np.arange(cols)], fields={})
     # the chosen schedule's fields, from its tile counts and order ([cols] arrays)
     take = lambda a: np.broadcast_to(a, shape).reshape(shape[0], cols)[pick, np.arange(cols)]  # noqa: E731
     order = take(best_order).astype(np.intp)

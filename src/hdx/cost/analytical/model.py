@@ -213,7 +213,7 @@ class AnalyticalModel:
                 x, y = (np.asarray(a[idx], dtype=np.float64)[None, :] for a in (accels.pe_x, accels.pe_y))
                 uk[:, idx] = unroll(df, ly, x, y)["uK"]
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
-        return _dram_level(ly, uk, glb_words, np.float64)[0]
+        return _dram_level(ly, uk, glb_words, np.float64, fields=False)[0]
 
     def mapping_bounds(self, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
         """Per (layer, accelerator), the least over every legal mapping (PE-local tile and GLB-level
@@ -297,7 +297,7 @@ class AnalyticalModel:
         # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, and for a
         #    depthwise layer the channels in flight on the array); its transfers overlap the array side
         #    (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
-        dram_words, fields = _dram_level(ly, inflight, glb_words, dt)
+        dram_words, fields = _dram_level(ly, inflight, glb_words, dt, fields=report)
         for k in memory.DRAM_FIELDS if report else ():
             mapping[k][:] = fields[k]
         for df, (idx, ad, u) in arrays.items():
@@ -344,25 +344,26 @@ class AnalyticalModel:
                           mapping={k: f64(v) for k, v in mapping.items()} if mapping else None)
 
 
-def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt
+def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True
                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The DRAM words and schedule fields ([L, A] each) of layers ``ly`` on accelerators with ``uk``
-    ([L, A]) filters in flight and ``glb_words`` ([A]) (:func:`_dram_schedules`; dense and depthwise layers
-    apart, as their schedules have different keys)."""
+    """The DRAM words and (with ``fields``) schedule fields ([L, A] each) of layers ``ly`` on accelerators
+    with ``uk`` ([L, A]) filters in flight and ``glb_words`` ([A]) (:func:`_dram_schedules`; dense and
+    depthwise layers apart, as their schedules have different keys)."""
     dw = np.asarray(ly.dw)[:, 0]
     parts = [np.arange(len(dw))] if dw.all() or not dw.any() else [np.nonzero(~dw)[0], np.nonzero(dw)[0]]
     shape = (len(dw), glb_words.size)
-    words, fields = np.empty(shape, dtype=dt), {k: np.empty(shape, dtype=dt) for k in memory.DRAM_FIELDS}
+    names = memory.DRAM_FIELDS if fields else ()
+    words, out = np.empty(shape, dtype=dt), {k: np.empty(shape, dtype=dt) for k in names}
     for rows in parts:
         sub = ly if len(parts) == 1 else ly.rows(rows)
-        sched, col = _dram_schedules(sub, np.broadcast_to(uk, shape)[rows], glb_words, dt)
+        sched, col = _dram_schedules(sub, np.broadcast_to(uk, shape)[rows], glb_words, dt, fields)
         words[rows] = sched.words[col]
-        for k in memory.DRAM_FIELDS:
-            fields[k][rows] = sched.fields[k][col]
-    return words, fields
+        for k in names:
+            out[k][rows] = sched.fields[k][col]
+    return words, out
 
 
-def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt
+def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True
                     ) -> tuple[memory.Schedules, np.ndarray]:
     """The DRAM schedules of layers ``ly`` (all dense or all depthwise) on accelerators with ``uk``
     ([L, A]) filters in flight on the array (:func:`~.spatial.unroll`) and ``glb_words`` ([A]) and, per
@@ -371,7 +372,7 @@ def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt
     dw = np.asarray(ly.dw)[:, 0]
     infl = np.broadcast_to(uk, (ly.k.shape[0], glb_words.size))
     col, keys_glb, keys_infl = _schedule_keys(glb_words, infl, dw)
-    return memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :]), col
+    return memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :], fields), col
 
 
 def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray
