@@ -23,6 +23,7 @@ import argparse
 import importlib.util
 import io
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -128,9 +129,11 @@ def main() -> None:
     print()
     # the first search of this process, before anything else ran (what one `hdx cost --accel grid` reports)
     lt_arch = LayerTable(space.layers(ARCH))
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     t0 = time.perf_counter()
     best_for_layers(model, lt_arch, grid, Objective("edap"))
     t_first = time.perf_counter() - t0
+    faults_first = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
 
     # 1. batched evaluation rate
     distinct = space.prefix_layers() + space.suffix_layers()
@@ -189,6 +192,11 @@ def main() -> None:
     print(f"{'from layers: evaluate + sum + argmin (tabulation included)':58} {t_layers * 1e3:>8.2f}  "
           f"{r1.accelerator}")
     print(f"{'  the same, first call of the process (hdx cost --accel grid)':58} {t_first * 1e3:>8.2f}")
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    best_for_layers(model, lt_arch, grid, Objective("edap"))
+    faults_later = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+    print(f"{'  page faults (memory touched for the first time): first call':58} {faults_first:>8d}  "
+          f"a later call {faults_later}")
     if t_ref_layers is not None:
         r_ref, _ = best_for_layers(ref, lt, grid, Objective("edap"))
         print(f"{'  the same at ' + args.against[:10] + ' (same process)':58} {t_ref_layers * 1e3:>8.2f}  "
