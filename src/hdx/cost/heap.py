@@ -2,9 +2,10 @@
 
 The analytical model allocates and frees many arrays of 0.1-5 MB per call. glibc's malloc serves
 blocks above ``M_MMAP_THRESHOLD`` (128 KiB at start, raised dynamically) with fresh ``mmap`` pages and
-gives them back on ``free``, and trims the heap top above ``M_TRIM_THRESHOLD``: every call then touches
-pages the kernel must fault in and zero again (about 2 000 page faults per search of one network on the
-1152-design grid, several milliseconds on a virtual machine). :func:`keep_freed_memory` raises both
+gives them back on ``free``, and trims the heap top above ``M_TRIM_THRESHOLD``: until the dynamic
+threshold has grown, calls touch pages the kernel must fault in and zero again (the first search of one
+network on the 1152-design grid: about 4 500 page faults, 3 000 with the thresholds raised; several
+milliseconds on a virtual machine). :func:`keep_freed_memory` raises both
 thresholds once per process (32 MiB, glibc's largest mmap threshold, and 128 MiB), so blocks up to 32 MiB
 come from the heap and freed ones are reused: the same results, fewer page faults. Larger blocks (big
 cost tables) still get their own mappings. A no-op where the C library is not glibc or
