@@ -529,8 +529,15 @@ def main() -> None:
         m = accels.dataflow == d
         cells = []
         for p, zv in z_parts.items():
-            r = np.abs(np.log(zv[:, m] / ours.energy_pj[p][:, m]))
-            cells.append(f"{np.nanmedian(r):>8.3f} /{np.nanpercentile(r, 90):>5.2f} /{np.nanmean(r):>5.3f}")
+            zo, oo = zv[:, m], ours.energy_pj[p][:, m]
+            both = (zo > 0) & (oo > 0)  # a part neither model prices (no leakage) has no ratio
+            if not both.any():  # (a failed ZigZag run is NaN, not a price)
+                z_any, o_any = bool(np.nanmax(zo, initial=0.0) > 0), bool(np.nanmax(oo, initial=0.0) > 0)
+                zero = "both" if not (z_any or o_any) else ("ZigZag" if not z_any else "HDX")
+                cells.append(f"{'- (0 in ' + zero + ')':>21}")
+                continue
+            r = np.abs(np.log(zo[both] / oo[both]))
+            cells.append(f"{np.median(r):>8.3f} /{np.percentile(r, 90):>5.2f} /{np.mean(r):>5.3f}")
         print(f"{df:<10}" + "".join(cells))
 
     print()
