@@ -1,8 +1,8 @@
 """Spatial unrolling of a layer's loops on the PE array, and the tile arithmetic shared by the mapper
 (docs/cost-model.md, "Spatial mapping").
 
-Everything here is vectorised over numpy arrays: ``_axis`` over [layers × accelerators], the divisor
-lookup over any shape.
+Everything here is vectorised over numpy arrays: :func:`unroll` over [layers × distinct array shapes]
+with every candidate stacked, :func:`split` and the divisor lookup over any shape.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def unroll(dataflow: str, ly, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndar
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         if len(first) < x.shape[1]:
             u = unroll(dataflow, ly, x[:, first], y[:, first])
-            return {key: v.take(inverse.ravel(), axis=1) for key, v in u.items()}
+            return {name: v.take(inverse.ravel(), axis=1) for name, v in u.items()}
     k, cg, dw = ly.k, ly.cg, ly.dw
     u = _unroll(dataflow, k, cg, dw, ly.q, ly.p, ly.r, x, y)
     if dataflow == "ws":
