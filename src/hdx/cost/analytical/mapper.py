@@ -182,7 +182,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     total = bounds[0] * bounds[1] * bounds[2]
     per_word = {x: port_per_word(dist, bw) for x, (_, dist, _) in ops.items()}
     energy_first = cfg.objective == "energy"
-    opts: list[tuple] = []
+    opts: list[tuple] = []  # (order index, skips) of each distinct option, in order
+    shapes: list[tuple] = []
     least = Least(np.inf, {x: np.inf for x in ops}, {x: np.inf for x in ops}) if cfg.bounds else None
     # an operand's fills depend on the order only through the groups it skips: each distinct skip list
     # of an operand is computed once (its fills, GLB words and their port cycles)
@@ -205,23 +206,32 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         tot = sum(words.values())
         port = fixed_port + sum(variants[x][skips[x]][2] for x in ops)
         cyc = np.maximum(np.maximum(compute, port), floor)
-        opts.append((n, skips, port, (tot, cyc) if energy_first else (cyc, tot)))
+        k1, k2 = (tot, cyc) if energy_first else (cyc, tot)
+        j = len(opts)
+        opts.append((n, skips))
+        shapes += [np.shape(k1), np.shape(k2)]
+        if j == 0:
+            b1, b2, best_port = k1, k2, port
+            first = np.broadcast_shapes(np.shape(k1), np.shape(k2))
+            best_order = np.full(first, float(n), dtype=np.result_type(k1))
+            pick = np.zeros(first, dtype=np.intp)  # the option (index in opts) kept
+        else:  # a later order replaces the best only if strictly better (kept as it goes: no option's
+            # arrays outlive its turn)
+            b = np.where(np.abs(k1 - b1) <= TIE * np.abs(b1), k2 < b2 * (1 - TIE), k1 < b1)
+            if b.any():
+                b1, b2 = np.where(b, k1, b1), np.where(b, k2, b2)
+                best_port, best_order, pick = (np.where(b, port, best_port), np.where(b, n, best_order),
+                                               np.where(b, j, pick))
         if least is None:
             continue
         least.cycles = np.minimum(least.cycles, cyc)
         for x in ops:
             least.fills[x] = np.minimum(least.fills[x], fills[x])
             least.words[x] = np.minimum(least.words[x], words[x])
-    shape = np.broadcast_shapes(*(np.shape(k) for o in opts for k in o[3]))
-    n, _, port, (b1, b2) = opts[0]
-    order = np.full(shape, float(n), dtype=np.result_type(b1))
-    pick = np.zeros(shape, dtype=np.intp)  # the option (index in opts) kept
-    for j, (n, _, p_o, (k1, k2)) in enumerate(opts[1:], 1):  # a later order replaces the best only if
-        b = np.where(np.abs(k1 - b1) <= TIE * np.abs(b1), k2 < b2 * (1 - TIE), k1 < b1)  # strictly better
-        if not b.any():
-            continue
-        b1, b2 = np.where(b, k1, b1), np.where(b, k2, b2)
-        port, order, pick = np.where(b, p_o, port), np.where(b, n, order), np.where(b, j, pick)
+    shape = np.broadcast_shapes(*shapes)
+    order, port = best_order, best_port
+    if order.shape != shape:
+        order, pick = np.broadcast_to(order, shape).copy(), np.broadcast_to(pick, shape)
     fills, words = {}, {}
     for x in ops:  # the kept option's fills and words: one of the operand's few variants
         keys = list(variants[x])
