@@ -16,23 +16,17 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 MMAP_THRESHOLD = 32 * 2**20
 TRIM_THRESHOLD = 128 * 2**20
-_set: bool | None = None  # None: not tried yet in this process
 
 
+@functools.cache
 def keep_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds once per process; True when they are set."""
-    global _set
-    if _set is None:
-        _set = _mallopt()
-    return _set
-
-
-def _mallopt() -> bool:
+    """Raise glibc's mmap and trim thresholds (once per process: the answer is kept); True when set."""
     if os.environ.get("HDX_KEEP_HEAP", "1") == "0":
         return False
     try:
