@@ -34,6 +34,9 @@ CACTI_GROUPS = _groups(CACTI)
 
 # ----- tables without the new fields keep today's numbers ---------------------------------------------
 # Golden values: today's (pre-leakage) lookups of accelergy_45nm, printed by the code before this change.
+# numpy's exp and log differ in the last bits between CPUs (its AVX-512 and AVX2 kernels are different
+# approximations, each within a few ulp): equal to within 4 ulp, the same numbers on any machine.
+ULP64, ULP32 = 4 * np.finfo(np.float64).eps, 4 * np.finfo(np.float32).eps
 SIZES = np.array([1, 2, 3, 8, 24, 100, 384, 1000, 8192, 131072, 1 << 20, 4 << 20], dtype=float)
 GOLDEN_E16 = [0.0041209733939301385, 0.010000000000000004, 0.01679618593098064, 0.05888441689127503,
               0.24000000000000002, 0.5839274773559837, 1.59, 2.38476265984922, 5.8115617789717335, 18.805,
@@ -47,14 +50,17 @@ GOLDEN_E8_F32 = [0.0020604869350790977, 0.004999999422580004, 0.0083980914205312
 
 
 def test_table_without_leakage_gives_exactly_todays_numbers():
-    assert ACC.sram_energy_pj(SIZES, 16).tolist() == GOLDEN_E16
-    assert ACC.sram_area_um2(SIZES).tolist() == GOLDEN_AREA
+    e16 = ACC.sram_energy_pj(SIZES, 16)
+    np.testing.assert_allclose(e16, GOLDEN_E16, rtol=ULP64, atol=0)
+    np.testing.assert_allclose(ACC.sram_area_um2(SIZES), GOLDEN_AREA, rtol=ULP64, atol=0)
     e8 = ACC.sram_energy_pj(SIZES.astype(np.float32), 8)
-    assert e8.dtype == np.float32 and e8.tolist() == GOLDEN_E8_F32
-    # one width in the table: the access width and ports change nothing (energy scales with the bits)
+    assert e8.dtype == np.float32
+    np.testing.assert_allclose(e8, GOLDEN_E8_F32, rtol=ULP32, atol=0)
+    # one width in the table: the access width and ports change nothing (energy scales with the bits),
+    # bit for bit on this machine
     for kw in ({"width_words": 4}, {"width_words": 32, "ports": 2}, {"write": True}):
-        assert ACC.sram_energy_pj(SIZES, 16, **kw).tolist() == GOLDEN_E16
-    assert ACC.sram_area_um2(SIZES, width_words=32, ports=2).tolist() == GOLDEN_AREA
+        assert ACC.sram_energy_pj(SIZES, 16, **kw).tolist() == e16.tolist()
+    assert ACC.sram_area_um2(SIZES, width_words=32, ports=2).tolist() == ACC.sram_area_um2(SIZES).tolist()
     # and no leakage anywhere
     assert not ACC.has_leakage
     assert ACC.sram_leakage_mw(SIZES).tolist() == [0.0] * len(SIZES)

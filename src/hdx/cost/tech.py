@@ -134,9 +134,8 @@ class _SramGrid:
                 "area": (xs, [p.area_um2 for p in pts]),
                 "leak": (xs, [p.leakage_mw for p in pts]),
             }
-            if not self.single:
-                self.curves[key] = {f: _Curve(*xy) for f, xy in self.lists[key].items()
-                                    if f != "leak" or self.has_leak}
+            self.curves[key] = {f: _Curve(*xy) for f, xy in self.lists[key].items()
+                                if f != "leak" or self.has_leak}
 
     def __eq__(self, other: object) -> bool:  # a cache of the points: equal when built from equal points
         return isinstance(other, _SramGrid) and (self.ref, self.source) == (other.ref, other.source)
@@ -227,11 +226,11 @@ class TechTable(StrictModel):
         """(value at the width clamped to the table's range, that clamped width in bits)."""
         g = self._sram_grid_cache
         x = np.asarray(size_bytes)
-        if g.single:
-            xs, ys = g.lists[(0, 0)][field]
-            return _loglog(x, xs, ys), g.widths[0]
         dt = np.float32 if x.dtype == np.float32 else np.float64
         t = np.log(x.astype(dt, copy=False))
+        if g.single:  # one curve (its logs and slopes kept: the arithmetic of _loglog)
+            with np.errstate(over="ignore"):  # an overflow is inf, refused by hdx.cost.base.check_finite
+                return np.exp(g.curves[(0, 0)][field].log_at(t, dt)), g.widths[0]
         if np.ndim(width_bits) == 0 and np.ndim(ports) == 0:  # the usual call: at most four curves
             iw, tw, wc = _scalar_bracket(g.widths, width_bits)
             ip, tp, _ = _scalar_bracket(g.ports, ports)

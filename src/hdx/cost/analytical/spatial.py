@@ -136,11 +136,8 @@ _div_row_of = np.full(_DIV_N, -1, dtype=np.intp)  # n -> its row in _div_rows (-
 
 def _add_divisor_rows(ns: np.ndarray) -> None:
     global _div_rows
-    rows = np.zeros((len(ns), _DIV_X + 1), dtype=np.int16)
-    for j, n in enumerate(ns.tolist()):
-        d = np.arange(1, min(n, _DIV_X) + 1)
-        divs = d[n % d == 0]
-        rows[j, divs] = divs
+    d, n = np.arange(_DIV_X + 1), ns[:, None]
+    rows = np.where((d >= 1) & (d <= n) & (n % np.maximum(d, 1) == 0), d, 0).astype(np.int16)  # divisors
     _div_row_of[ns] = np.arange(len(_div_rows), len(_div_rows) + len(ns))
     _div_rows = np.concatenate([_div_rows, np.maximum.accumulate(rows, axis=1)])
 
