@@ -73,6 +73,13 @@ def _refetch(rel: tuple, order: tuple[int, int, int], n: tuple, single: tuple | 
     return np.asarray(f)
 
 
+def _refetch_key(rel: tuple, order: tuple[int, int, int]) -> tuple:
+    """What :func:`_refetch` depends on in ``order``: each loop the operand may not depend on (``rel`` not
+    True), in order, with the set of loops inside it (their effect on the run does not depend on their
+    order), so two orders with the same key fetch the operand equally often."""
+    return tuple((lp, frozenset(order[:k])) for k, lp in enumerate(order) if rel[lp] is not True)
+
+
 def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bool = True) -> Schedules:
     """Every schedule of :data:`LADDER` for layers ``ly`` ([L, 1]) on the keys ``glb_words`` ([1, U] or
     [L, U], the GLB in words) with ``infl`` ([L, U]) filters in flight on the array (a depthwise layer's
@@ -108,11 +115,20 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bo
     n = (nk, nc, ny)
     single = tuple(x <= 1 for x in n)
     rel_w, rel_i, rel_o = (True, True, False), (dw, True, True), (True, False, True)
+    # each operand's words under an order depend on it only through _refetch_key: computed once per key
+    words: dict[tuple, np.ndarray] = {}
+
+    def traffic(x: str, rel: tuple, order: tuple[int, int, int], whole, spill: bool = False):
+        key = (x, _refetch_key(rel, order))
+        if key not in words:
+            f = _refetch(rel, order, n, single)
+            words[key] = whole * (2 * f - 1) if spill else whole * f
+        return words[key]
+
     best = best_order = None
     for j, order in enumerate(ORDERS):
-        f_o = _refetch(rel_o, order, n, single)
-        m = (w_all * _refetch(rel_w, order, n, single) + i_all * _refetch(rel_i, order, n, single)
-             + o_all * (2 * f_o - 1))
+        m = (traffic("w", rel_w, order, w_all) + traffic("i", rel_i, order, i_all)
+             + traffic("o", rel_o, order, o_all, spill=True))
         if best is None:
             best, best_order = m, np.zeros(m.shape)
         else:

@@ -368,26 +368,34 @@ def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fi
     """The DRAM schedules of layers ``ly`` (all dense or all depthwise) on accelerators with ``uk``
     ([L, A]) filters in flight on the array (:func:`~.spatial.unroll`) and ``glb_words`` ([A]) and, per
     (layer, accelerator), the column of its schedule: each distinct (GLB size, and for depthwise layers
-    filters in flight) key is computed once."""
+    filters in flight) key is computed once, for the layers that meet it."""
     dw = np.asarray(ly.dw)[:, 0]
     infl = np.broadcast_to(uk, (ly.k.shape[0], glb_words.size))
-    col, keys_glb, keys_infl = _schedule_keys(glb_words, infl, dw)
-    return memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :], fields), col
+    col, layer, keys_glb, keys_infl = _schedule_keys(glb_words, infl, dw, np.asarray(ly.k)[:, 0])
+    if layer is None:  # dense: every layer on every GLB size
+        return memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :], fields), col
+    return memory.schedules(ly.rows(layer), keys_glb.astype(dt)[:, None], keys_infl.astype(dt)[:, None],
+                            fields), col
 
 
-def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct (GLB words, filters in flight) pairs the DRAM schedules depend on (filters in flight
-    only for depthwise layers) and, per (layer, accelerator), the column of the schedule fronts
-    (layer × key) that holds its schedules."""
+def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray, k: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """The columns of the DRAM schedules and, per (layer, accelerator), its column. Dense layers: one
+    column per (layer, GLB size), ``layer`` None (column ``l · G + g``). Depthwise layers: one column per
+    distinct (layer, GLB size, filters in flight) triple that occurs, with its ``layer``; the filters in
+    flight count only up to the layer's ``k`` (a GLB tile holds at least ``min(in flight, K)`` channels,
+    :func:`.memory.schedules`), so the accelerators that differ beyond it share a column. Returns
+    (column per (layer, accelerator), layer per column, GLB words per column, filters in flight per
+    column)."""
     g_vals, g_inv = np.unique(glb_words, return_inverse=True)
+    n_l = len(dw)
     if not dw.any():
-        return (np.arange(len(dw))[:, None] * len(g_vals) + g_inv[None, :]), g_vals, np.ones(len(g_vals))
-    infl = np.where(dw[:, None], inflight, 0.0).astype(np.float64)
-    key = g_inv[None, :] * (float(infl.max()) + 1.0) + infl
-    k_vals, k_inv = np.unique(key, return_inverse=True)
-    k_inv = k_inv.reshape(key.shape)
+        col = np.arange(n_l)[:, None] * len(g_vals) + g_inv[None, :]
+        return col, None, g_vals, np.ones(len(g_vals))
+    infl = np.where(dw[:, None], np.minimum(inflight, np.asarray(k, dtype=np.float64)[:, None]), 0.0)
     n_inf = float(infl.max()) + 1.0
-    kg = np.floor(k_vals / n_inf).astype(np.intp)
-    col = np.arange(len(dw))[:, None] * len(k_vals) + k_inv
-    return col, g_vals[kg], np.maximum(k_vals - kg * n_inf, 1.0)
+    key = (np.arange(n_l)[:, None] * len(g_vals) + g_inv[None, :]) * n_inf + infl  # exact in float64
+    k_vals, col = np.unique(key, return_inverse=True)
+    lg = np.floor(k_vals / n_inf)  # layer · G + GLB size index
+    layer, g = np.divmod(lg.astype(np.intp), len(g_vals))
+    return col.reshape(key.shape), layer, g_vals[g], np.maximum(k_vals - lg * n_inf, 1.0)
