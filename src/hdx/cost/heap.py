@@ -16,7 +16,9 @@ kernel to back that part with transparent huge pages (``madvise(MADV_HUGEPAGE)``
 ``glibc.malloc.hugetlb=1`` tunable does, which can only be set before a process starts): a first touch
 then maps a zeroed 2 MiB page instead of a 4 KiB one, so the first search takes a few hundred page
 faults instead of about 3 000, at the price of at most the reserve in resident memory. Where the
-kernel's THP mode is ``never`` the advice changes nothing; under ``always`` it is not needed.
+kernel's THP mode is ``never`` the advice changes nothing; under ``always`` it is not needed. With
+``defrag`` at ``madvise`` (a common default) a first touch may make the kernel compact memory where it
+is fragmented; ``HDX_KEEP_HEAP=0`` opts out.
 
 A no-op where the C library is not glibc or ``HDX_KEEP_HEAP=0`` is set (measured by
 ``benchmarks/bench_cost_speed.py``).
