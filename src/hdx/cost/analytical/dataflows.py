@@ -63,7 +63,7 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     bounds = (fl(ly.n * ly.p * ly.q), cdiv(fl(ct), c) * fl(n_tc), fl(kt))
     ops = dict(w=(c * s_in, d["w"], rel["w"]), o=(np.ones_like(c), d["o"], rel["o"]))
     i = comp * d["i"]                       # 1-word input register, taps innermost: a word per MAC
-    words, f, order, port, least = best_order(cfg, bw, fl(floor), ops, bounds, fl(ly.o_tot), comp,
+    words, f, order, port, least, cyc = best_order(cfg, bw, fl(floor), ops, bounds, fl(ly.o_tot), comp,
                                               port_cycles(dict(i=i), d, bw))
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
 
@@ -72,7 +72,7 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     lb = None if least is None else (least.cycles, least.words["w"] + i + least.words["o"],
                                      local(least.fills))
     group = Entries(fl, True, words["w"], i, words["o"], port, local(f), 0.0,
-                    dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), lb)
+                    dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), lb, cyc)
     return compute, [group], uk
 
 
@@ -112,7 +112,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
             dwf, fl(uk * kt), fl(np.broadcast_to(ct, kt.shape)) * np.where(mode == 0, ktf, kb))
         hops = np.maximum(i - i_fwd, 0.0)
         i = np.minimum(i, i_fwd)
-    words, f, order, port, least = best_order(cfg, bw, fl(floor), dict(o=(k, d["o"], rel["o"])), bounds,
+    words, f, order, port, least, cyc = best_order(cfg, bw, fl(floor), dict(o=(k, d["o"], rel["o"])), bounds,
                                               fl(ly.o_tot), comp, port_cycles(dict(w=w, i=i), d, bw))
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
@@ -123,7 +123,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
                 + (comp + i_fills) * act * e_reg)
     lb = None if least is None else (least.cycles, w + i + least.words["o"], local(least.fills))
     group = Entries(fl, True, w, i, words["o"], port, local(f), hops,
-                    dict(mode=mode, order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=fl(ly.s)), lb)
+                    dict(mode=mode, order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=fl(ly.s)), lb, cyc)
     return compute, [group], uk
 
 
@@ -216,7 +216,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     q_lat = q if latch else np.ones_like(q)
     if not stream:
         ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
-        words, f, order, port, least = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), compute)
+        words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), compute)
         k_lat = np.where(dw | (not latch), 1.0, k)
         save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat), e_b["i"] * (1 - 1 / k_lat)])
         mode = np.argmax(save >= save.max(0) * (1 - TIE) + (save.max(0) == 0), axis=0)
@@ -232,7 +232,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         f_i = compute / np.where(kin, k, 1.0)
         i_words = f_i * dist["i"]
         ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
-        words, f, order, port, least = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), compute,
+        words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), compute,
                                                   port_cycles(dict(i=i_words), dist, bw))
         words = {**words, "i": i_words}
         w_reads = macs / np.where(kin, 1.0, q_lat)
@@ -243,8 +243,8 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
                     + (f["w"] * e_b["w"] + 2 * f["o"] * e_b["o"]) * act)
         lb = None if least is None else (least.cycles, least.words["w"] + i_words + least.words["o"],
                                          local(least.fills))
-    return Entries(fl, True, words["w"], words["i"], words["o"], port, local(f), 0.0,
-                   dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q, s_in=s_), lb)
+    fields = dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q, s_in=s_)
+    return Entries(fl, True, words["w"], words["i"], words["o"], port, local(f), 0.0, fields, lb, cyc)
 
 
 DATAFLOW_MAPPERS = {"ws": ws, "os": os_, "rs": rs}

@@ -129,13 +129,16 @@ class Entries:
     """Traffic of a group of mapping candidates at its :class:`Flat` entries ([M] arrays or scalars): GLB
     words per operand ``w i o``, GLB port cycles, PE-local energy (pJ), hops, legality ``valid``, the
     mapping fields it reports; ``lb``: (least cycles, least GLB words, least PE-local energy) over every
-    GLB-level order of its tile (:class:`Least`; for bounds)."""
+    GLB-level order of its tile (:class:`Least`; for bounds); ``cycles``: the array-side cycles
+    ``max(compute, port, floor)`` of the kept order (:func:`best_order`'s), so :func:`select` need not
+    recompute them."""
 
-    __slots__ = ("flat", "valid", "w", "i", "o", "port", "local_pj", "hops", "fields", "lb")
+    __slots__ = ("flat", "valid", "w", "i", "o", "port", "local_pj", "hops", "fields", "lb", "cycles")
 
-    def __init__(self, flat: Flat, valid, w, i, o, port, local_pj, hops, fields, lb=None):
+    def __init__(self, flat: Flat, valid, w, i, o, port, local_pj, hops, fields, lb=None, cycles=None):
         self.flat, self.valid, self.w, self.i, self.o, self.port = flat, valid, w, i, o, port
         self.local_pj, self.hops, self.fields, self.lb = local_pj, hops, fields, lb
+        self.cycles = cycles  # array-side cycles max(compute, port, floor), if already known
 
 
 def port_per_word(dist, bw: float):
@@ -171,7 +174,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
 
     ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
     ``dist``, relevance to the groups ``rel``). Returns (words per operand, fills per PE per operand,
-    order index, GLB port cycles including ``fixed_port``, :class:`Least`). Fills = tile ×
+    order index, GLB port cycles including ``fixed_port``, :class:`Least`, array-side cycles). Fills = tile ×
     Π bounds ÷ Π bounds of the innermost run of irrelevant groups, so orders that skip the same groups
     for every operand are the same mapping and computed once.
     The order kept is the best under the mapper objective: least array-side cycles
@@ -241,7 +244,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
             fills[x] = np.where(var == v, variants[x][k][0], fills[x])
             words[x] = np.where(var == v, variants[x][k][1], words[x])
     bc = lambda d: {x: np.broadcast_to(v, shape) for x, v in d.items()}  # noqa: E731
-    return bc(words), bc(fills), order, np.broadcast_to(port, shape), least
+    cycles = b2 if energy_first else b1  # the kept order's max(compute, port, floor)
+    return bc(words), bc(fills), order, np.broadcast_to(port, shape), least, np.broadcast_to(cycles, shape)
 
 
 def _fills(x: str, fp, dist, per_word, skipped: tuple, rel: tuple, bounds: tuple, total, o_tot) -> tuple:
@@ -294,14 +298,20 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
                                        for v, g in zip(vals, groups, strict=True)])
     pair = np.concatenate([g.flat.pair for g in groups])
     gid = np.concatenate([g.flat.gid for g in groups])
-    valid = np.concatenate([np.broadcast_to(g.valid, (len(g.flat),)) for g in groups])
+    all_valid = all(g.valid is True for g in groups)  # the dataflows drop illegal tiles before
+    valid = True if all_valid else np.concatenate([np.broadcast_to(g.valid, (len(g.flat),)) for g in groups])
     at_pair = lambda a: np.broadcast_to(a, shape).reshape(-1)[pair]  # noqa: E731
     words = cat([g.w + g.i + g.o for g in groups])
     local = cat([g.local_pj for g in groups])
     hops = cat([g.hops for g in groups])
     port = cat([g.port for g in groups])
-    cyc = np.where(valid, np.maximum(np.maximum(at_pair(compute), port), at_pair(floor)), np.inf)
-    energy = np.where(valid, local + words * at_pair(e_glb) + hops * e_hop, np.inf)
+    if all(g.cycles is not None for g in groups):  # as computed here, by best_order
+        cyc = cat([g.cycles for g in groups])
+    else:
+        cyc = np.maximum(np.maximum(at_pair(compute), port), at_pair(floor))
+    energy = local + words * at_pair(e_glb) + hops * e_hop
+    if not all_valid:
+        cyc, energy = np.where(valid, cyc, np.inf), np.where(valid, energy, np.inf)
     keys = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}
     key1, key2 = keys[cfg.objective]
     m1 = _seg_min(key1, pair, n_pairs)
