@@ -52,13 +52,18 @@ def split(n, a_max, b_max):
     return best[1], best[2]
 
 
-def _pick(cands: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Of candidate unrollings stacked on the first axis ([C, ...] each), on each pair the one with the
-    fewest passes over the array; ties: the fewest PEs given to loops, then the first (fewest groups)."""
-    passes = cands["passes"]
-    act = np.where(passes == passes.min(axis=0), cands["act"], np.inf)
-    pick = np.argmin(act, axis=0)[None]
-    return {k: np.take_along_axis(v, pick, 0)[0] for k, v in cands.items()}
+def _pick(cands: dict[str, np.ndarray], n_axes: int) -> dict[str, np.ndarray]:
+    """Of candidate unrollings stacked on the first ``n_axes`` axes (``[m, ..., L, A]``, or broadcasting
+    to it), on each pair the one with the fewest passes over the array (candidates in C order); ties:
+    the fewest PEs given to loops, then the first (fewest groups). Only ``passes`` and ``act`` are
+    expanded to every candidate; the other fields are gathered at the pick."""
+    shape = np.broadcast_shapes(*(v.shape for v in cands.values()))
+    flat = lambda v: np.broadcast_to(v, shape).reshape(-1, *shape[n_axes:])  # noqa: E731
+    passes = flat(cands["passes"])
+    act = np.where(passes == passes.min(axis=0), flat(cands["act"]), np.inf)
+    pick = np.unravel_index(np.argmin(act, axis=0), shape[:n_axes])  # the candidate's index on each axis
+    rest = tuple(np.indices(shape[n_axes:], sparse=True))
+    return {k: np.broadcast_to(v, shape)[(*pick, *rest)] for k, v in cands.items()}
 
 
 def _unroll(dataflow: str, k, cg, dw, q, p, r, x, y) -> dict[str, np.ndarray]:
@@ -83,9 +88,7 @@ def _unroll(dataflow: str, k, cg, dw, q, p, r, x, y) -> dict[str, np.ndarray]:
         fx = np.where(dw, dx, balanced_tile(k, spare_x))
         rest = np.where(dw, cdiv(k, fy * fx), cdiv(cg, fy) * cdiv(k, fx))
         c = dict(ry=ry, fy=fy, px=px, fx=fx, passes=cdiv(r, ry) * cdiv(p, px) * rest, act=ry * fy * px * fx)
-    shape = np.broadcast_shapes(*(v.shape for v in c.values()))
-    n = len(GROUPS_PER_AXIS) ** (2 if dataflow != "ws" else 1)
-    return _pick({key: np.broadcast_to(v, shape).reshape(n, *shape[-2:]) for key, v in c.items()})
+    return _pick(c, 2 if dataflow != "ws" else 1)
 
 
 def unroll(dataflow: str, ly, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
