@@ -1,0 +1,156 @@
+"""The GLB <-> DRAM level (hdx.cost.analytical.memory) against a walk of the DRAM-level loop nest.
+
+For every tiling of the ladder and every order of the three DRAM loops (K, C, Y), the loops are walked
+one iteration at a time: an operand's tile is fetched whenever the iteration needs another tile than
+the one the GLB holds, and an output tile visited again after leaving it spills its partial sums
+(written on every visit, read back on all but the first). The fewest DRAM words over the schedules
+whose tiles fit the GLB (docs/cost-model.md, "GLB <-> DRAM") must be the model's, and the schedule it
+reports must cost what it says. The depthwise columns the model shares between accelerators must give
+every (layer, accelerator) pair what it gets on its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hdx.cost.analytical import memory
+from hdx.cost.analytical.dims import LayerDims
+from hdx.cost.analytical.model import _dram_level
+from hdx.workload import Layer, LayerTable
+
+K_, C_, Y_ = 0, 1, 2  # the DRAM loops, as indexed by memory.ORDERS (innermost first)
+
+
+def _walk(order: tuple[int, int, int], bounds: tuple[int, int, int], depends: tuple[int, ...]) -> float:
+    """Fetches per tile of an operand that depends on the loops ``depends``, walking the nest ``order``
+    (innermost first): a fetch each time the needed tile changes, the first iteration included."""
+    nest = order[::-1]  # outermost first: np.indices' last axis runs fastest
+    it = np.indices([bounds[lp] for lp in nest]).reshape(3, -1)
+    tile = np.zeros(it.shape[1], dtype=np.int64)
+    for pos, lp in enumerate(nest):
+        if lp in depends:
+            tile = tile * bounds[lp] + it[pos]
+    fetches = 1 + int(np.count_nonzero(tile[1:] != tile[:-1]))
+    return fetches / len(np.unique(tile))
+
+
+def _brute_force(layer: Layer, glb_words: float, inflight: float) -> tuple[float, dict]:
+    """The fewest DRAM words over every ladder schedule that fits (the smallest ones if none fits), and
+    the words of every schedule by (k tile, c tile, band rows, order index)."""
+    dw = layer.kind == "depthwise"
+    gm = 1 if dw else layer.groups
+    kg = layer.k if dw else layer.k // layer.groups
+    cg = layer.c // layer.groups
+    p, q = (layer.h + 2 * layer.padding - layer.r) // layer.stride + 1, \
+        (layer.w + 2 * layer.padding - layer.s) // layer.stride + 1
+    hp, wp = layer.h + 2 * layer.padding, layer.w + 2 * layer.padding
+    w_tot = layer.k * cg * layer.r * layer.s
+    i_tot, o_tot = layer.n * layer.c * layer.h * layer.w, layer.n * layer.k * p * q
+
+    def tile(dim: int, req: int) -> int:  # tile size of `req` tiles (0: tiles of one element)
+        n = dim if req == 0 else min(req, dim)
+        return -(-dim // n)
+
+    words, space = {}, {}
+    c_ladder = memory.LADDER if not dw else memory.LADDER[:1]
+    for rk, rc, ry in itertools.product(memory.LADDER, c_ladder, memory.LADDER):
+        kt = tile(kg, rk)
+        if dw:  # a depthwise GLB tile holds at least the channels in flight on the array
+            kt = max(kt, min(inflight, kg))
+        ct, bt = tile(cg, rc), tile(p, ry)
+        nk, nc, nyb = -(-kg // kt), -(-cg // ct), -(-p // bt)
+        bounds = (int(nk), int(nc), int(layer.n * nyb))
+        rows = min((bt - 1) * layer.stride + layer.r, hp)
+        halo = max(min(p * layer.stride + nyb * (layer.r - layer.stride), nyb * hp) / hp, 1.0)
+        w_all, i_all, o_all = w_tot / gm, i_tot / gm * halo, o_tot / gm
+        dep_i = (K_, C_, Y_) if dw else (C_, Y_)
+        # a tile replaced during the layer (more than one of them, or several groups) is double-buffered
+        several = gm > 1
+        rep = {"w": several or nk * nc > 1, "i": several or nc * bounds[Y_] * (nk if dw else 1) > 1,
+               "o": several or nk * bounds[Y_] > 1}
+        size = {"w": kt * ct * layer.r * layer.s, "i": (kt if dw else ct) * wp * rows, "o": kt * bt * q}
+        s = sum(size[x] * (1 + rep[x]) for x in "wio")
+        for j, order in enumerate(memory.ORDERS):
+            f_w, f_i = _walk(order, bounds, (K_, C_)), _walk(order, bounds, dep_i)
+            f_o = _walk(order, bounds, (K_, Y_))
+            words[(kt, ct, bt, j)] = gm * (w_all * f_w + i_all * f_i + o_all * (2 * f_o - 1))
+            space[(kt, ct, bt, j)] = s
+    fits = [key for key in words if space[key] <= glb_words]
+    if not fits:
+        smallest = min(space.values())
+        fits = [key for key in words if space[key] <= smallest]
+    return min(words[key] for key in fits), words
+
+
+# each operand's relevance to (K, C, Y) as memory.schedules gives it, and the loops it depends on
+OPERANDS = {"w": ((True, True, False), (K_, C_)), "i": ((False, True, True), (C_, Y_)),
+            "i (depthwise)": ((np.array([True]), True, True), (K_, C_, Y_)),
+            "o": ((True, False, True), (K_, Y_))}
+BOUNDS = list(itertools.product((1, 2, 3), (1, 2, 4), (1, 3, 5)))
+
+
+def test_refetch_matches_a_walk_of_the_loop_nest():
+    for (rel, depends), order, n in itertools.product(OPERANDS.values(), memory.ORDERS, BOUNDS):
+        got = float(memory._refetch(rel, order, tuple(np.array([float(b)]) for b in n)).reshape(-1)[0])
+        assert got == _walk(order, n, depends), (rel, order, n)
+
+
+def test_orders_with_one_refetch_key_fetch_alike():
+    # schedules() computes an operand's traffic once per key: orders that share a key must fetch alike
+    for name, (rel, depends) in OPERANDS.items():
+        for a, b in itertools.combinations(memory.ORDERS, 2):
+            if memory._refetch_key(rel, a) == memory._refetch_key(rel, b):
+                assert all(_walk(a, n, depends) == _walk(b, n, depends) for n in BOUNDS), (name, a, b)
+
+
+@st.composite
+def small_layers(draw) -> Layer:
+    kind = draw(st.sampled_from(["conv", "depthwise", "pointwise", "grouped"]))
+    c = draw(st.sampled_from([2, 3, 6, 8, 12]))
+    hw = draw(st.sampled_from([3, 5, 7, 8]))
+    r = 1 if kind == "pointwise" else draw(st.sampled_from([1, 3]))
+    stride = draw(st.sampled_from([1, 2]))
+    if kind == "depthwise":
+        return Layer("depthwise", c=c, k=c, h=hw, w=hw, r=r, s=r, stride=stride, padding=r // 2, groups=c)
+    if kind == "grouped":
+        g = 2
+        c = c * g // np.gcd(c, g)
+        return Layer("conv", c=c, k=draw(st.sampled_from([2, 4, 8])) * g, h=hw, w=hw, r=r, s=r,
+                     stride=stride, padding=r // 2, groups=g)
+    return Layer("pointwise" if r == 1 else "conv", c=c, k=draw(st.sampled_from([1, 4, 10, 16])), h=hw,
+                 w=hw, r=r, s=r, stride=stride, padding=r // 2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(small_layers(), st.sampled_from([0.02, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.2, 2.5]), st.integers(1, 20))
+def test_fewest_dram_words_match_a_walk_of_the_loop_nest(layer, glb_share, inflight):
+    ly = LayerDims.of(LayerTable([layer]), np.float64)
+    # a GLB of a share of the layer's words: from none of the schedules fitting to all of them
+    glb_words = glb_share * float(ly.w_tot[0, 0] + ly.i_tot[0, 0] + ly.o_tot[0, 0])
+    sched = memory.schedules(ly, np.array([[glb_words]]), np.array([[float(inflight)]]))
+    best, every = _brute_force(layer, glb_words, inflight)
+    np.testing.assert_allclose(sched.words[0], best, rtol=1e-9)
+    # the reported schedule is one of the ladder's and costs what the model says
+    f = {k: float(v[0]) for k, v in sched.fields.items()}
+    key = (f["dram_kt"], f["dram_ct"], f["dram_bt"], int(f["dram_order"]))
+    np.testing.assert_allclose(every[key], best, rtol=1e-9)
+    np.testing.assert_allclose(f["dram_w"] + f["dram_i"] + f["dram_o"], best, rtol=1e-9)
+
+
+def test_depthwise_columns_give_each_pair_its_own_schedule():
+    rng = np.random.default_rng(5)
+    layers = [Layer("depthwise", c=c, k=c, h=hw, w=hw, r=r, s=r, stride=st_, padding=r // 2, groups=c)
+              for c, hw, r, st_ in ((8, 8, 3, 1), (24, 14, 5, 2), (96, 7, 3, 1), (16, 28, 7, 2))]
+    ly = LayerDims.of(LayerTable(layers), np.float64)
+    glb = np.array([256.0, 4096.0, 4096.0, 65536.0, 256.0, 65536.0])
+    uk = rng.integers(1, 200, size=(len(layers), len(glb))).astype(np.float64)
+    words, fields = _dram_level(ly, uk, glb, np.float64)
+    for i, j in itertools.product(range(len(layers)), range(len(glb))):
+        one = memory.schedules(ly.rows(np.array([i])), glb[None, j:j + 1], uk[i:i + 1, j:j + 1])
+        assert words[i, j] == one.words[0]
+        for k in memory.DRAM_FIELDS:
+            assert fields[k][i, j] == one.fields[k][0], k
