@@ -13,12 +13,17 @@ against the better of LOMA's mapping and HDX's own mapping costed by ZigZag (the
 Leakage: ZigZag has no static energy. Where the technology table gives leakage, the same leakage power ×
 ZigZag's own latency is added to ZigZag's energy, so both models price the same hardware.
 
+``--parts``: also, per setting and dataflow, against the last reference: the median over networks of
+the energy Spearman within that dataflow's designs, and of the ratio HDX / ZigZag of each energy part
+(network totals per design; ZigZag's static part is its latency × the same leakage power) — where an
+energy disagreement comes from.
+
 Last table, per bandwidth: with the GLB size a searched knob (the designs × every ``--glbs`` size), the
 fraction of networks whose EDAP-best design has the same GLB size in both models (goal ≥ 80 %), and the
 sizes each model picks.
 
 Run: ``python benchmarks/bench_memory_sizing.py [--random 5] [--seed 11] [--lpf 1] [--jobs 2]
-[--hdx-mappings] [--zigzag-only]``.
+[--hdx-mappings] [--zigzag-only] [--parts]``.
 """
 
 from __future__ import annotations
@@ -38,13 +43,14 @@ from bench_zigzag_decisions import (  # noqa: E402  (the ZigZag machinery of the
     design_table,
     hdx_mapping_runs,
     networks,
+    spearman,
     zigzag_costs,
     zz_arrays,
 )
 from hdx.cost.analytical import AnalyticalModel  # noqa: E402
 from hdx.cost.tech import load_tech  # noqa: E402
 from hdx.cost.zigzag import ZigZagModel  # noqa: E402
-from hdx.space.accelerator import AcceleratorSpace  # noqa: E402
+from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace  # noqa: E402
 from hdx.space.network import NetworkSpace  # noqa: E402
 from hdx.workload import Layer, LayerTable  # noqa: E402
 
@@ -53,6 +59,36 @@ def leakage_mw(model: AnalyticalModel, accels) -> np.ndarray:
     """Leakage power per design (mW) as the analytical model charges it (0 without leakage)."""
     c = model.evaluate(LayerTable([Layer("fc", c=1, k=1)]), accels)
     return c.energy_pj["static"][0] / c.latency_cycles[0] * model.hardware.clock_mhz / 1e3
+
+
+def print_parts(parts_out: dict, nets, net_layers, index) -> None:
+    """Per setting and dataflow: median over networks of the energy Spearman within the dataflow's
+    designs and of the HDX / ZigZag ratio of each energy part (network totals per design)."""
+    print()
+    names = None
+    for (g, bw), (label, accels, ours, zparts) in parts_out.items():
+        if names is None:
+            names = [p for p in ours.energy_pj if p in zparts]
+            print(f"Energy by part against {label}: median over networks of the Spearman within each "
+                  f"dataflow and of HDX / ZigZag per part")
+            head = f"{'GLB KiB':>7} {'words/cy':>8}  {'df':<3}{'rho E':>7}"
+            print(head + "".join(f"{p:>8}" for p in names))
+        for d, df in enumerate(DATAFLOWS):
+            cols = accels.dataflow == d
+            rhos, ratios = [], {p: [] for p in names}
+            for layers in net_layers:
+                ids = np.array([index[ly] for ly in layers])
+                mine = {p: ours.energy_pj[p][ids].sum(0)[cols] for p in names}
+                theirs = {p: zparts[p][ids].sum(0)[cols] for p in names}
+                zt, mt = sum(theirs.values()), sum(mine.values())
+                ok = np.isfinite(zt)
+                rhos.append(spearman(mt[ok], zt[ok]) if ok.sum() > 2 else np.nan)
+                for p in names:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        r = mine[p][ok] / theirs[p][ok]
+                    ratios[p].append(float(np.nanmedian(r)) if ok.any() else np.nan)
+            print(f"{g:>7} {bw:>8g}  {df:<3}{np.nanmedian(rhos):>7.3f}"
+                  + "".join(f"{np.nanmedian(ratios[p]):>8.2f}" for p in names))
 
 
 def main() -> None:
@@ -70,6 +106,8 @@ def main() -> None:
     ap.add_argument("--hdx-mappings", action="store_true",
                     help="also offer ZigZag HDX's own mapping of every pair (the strengthened reference)")
     ap.add_argument("--zigzag-only", action="store_true", help="fill the ZigZag caches and stop")
+    ap.add_argument("--parts", action="store_true",
+                    help="also print, per setting and dataflow, the energy rank and HDX / ZigZag per part")
     ap.add_argument("--mapper-tiles", default="divisors")
     ap.add_argument("--mapper-space", default="full")
     args = ap.parse_args()
@@ -84,6 +122,7 @@ def main() -> None:
     hw0 = grid.hardware if args.tech is None else grid.hardware.model_copy(update={"tech": args.tech})
     tech = load_tech(hw0.tech)
     per_bw: dict[float, list[tuple]] = {}
+    parts_out: dict[tuple, tuple] = {}  # per setting: the last reference's energy parts
     rows_out = []
     t_start = time.perf_counter()
     for bw in bws:
@@ -113,9 +152,12 @@ def main() -> None:
             for label, sd in (("LOMA", None), ("LOMA+HDX", seeded)):
                 if label != "LOMA" and sd is None:
                     continue
-                zl, ze, za, failed, _ = zz_arrays(zz, unique, ztexts, None, None, None,
+                zparts: dict = {}
+                zl, ze, za, failed, _ = zz_arrays(zz, unique, ztexts, None, zparts, None,
                                                   None if sd is None else dict(sd))
-                ze = ze + zl * leak[None, :] / hw.clock_mhz * 1e3
+                zparts["static"] = zl * leak[None, :] / hw.clock_mhz * 1e3
+                ze = ze + zparts["static"]
+                parts_out[(g, bw)] = (label, accels, ours, zparts)
                 refs[label] = (zl, ze, za)
                 r = np.array([row[2] for row in agreement_rows(nets, net_layers, index, o, (zl, ze, za))])
                 med = np.nanmedian(r, axis=0)
@@ -142,6 +184,8 @@ def main() -> None:
     print("goal per setting: median Spearman >= 0.85 (latency, energy, EDAP), median EDAP regret <= 5 %, "
           "max <= 15 %")
 
+    if args.parts:
+        print_parts(parts_out, nets, net_layers, index)
     print()
     print("GLB size as a searched knob: the EDAP-best design over designs x GLB sizes, per network")
     for bw, settings in per_bw.items():

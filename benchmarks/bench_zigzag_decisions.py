@@ -275,8 +275,9 @@ def diagnose(nets, net_layers, index, ours, z_parts: dict, accels: AccelTable, k
 def hdx_mapping_runs(unique: list[Layer], accels: AccelTable, ours, ztexts: list[str], hw, args,
                      zz_fp: str) -> tuple[dict, dict]:
     """ZigZag's costs of the mapping HDX chose for every (layer, design) pair, as a complete temporal
-    ordering (``ordering_from_mapping``, tiles rounded down and up to ZigZag's integer factors; cached).
-    Returns (per pair the better rounding by latency then energy, per pair the rounded-down one)."""
+    ordering (``ordering_from_mapping``, tiles rounded down and up to ZigZag's integer factors, with the
+    DRAM level left to ZigZag's allocator and with HDX's own DRAM schedule; cached). Returns (per pair the
+    best of these by latency then energy, per pair the rounded-down one without the DRAM schedule)."""
     jobs: list[tuple] = []
     per_pair: dict[str, list[str]] = {}
     for u, ly in enumerate(unique):
@@ -285,8 +286,10 @@ def hdx_mapping_runs(unique: list[Layer], accels: AccelTable, ours, ztexts: list
             m = {k: float(ours.mapping[k][u, j]) for k in MAPPING_FIELDS}
             base = layer_key(ly, ztexts[j])
             keys = per_pair.setdefault(base, [])
-            for rounding in ("down", "up"):
-                ordering = ordering_from_mapping(ly, acc, m, rounding,  # output tiles fit the GLB's half
+            for rounding, dram in (("down", False), ("up", False), ("down", True), ("up", True)):
+                # output tiles fit the GLB's half, or (dram) the whole two-level mapping with HDX's DRAM
+                # schedule
+                ordering = ordering_from_mapping(ly, acc, m, rounding, dram=dram,
                                                  psum_words=hw.glb_tile_words(acc.glb_bytes))
                 key = json.dumps([base, ordering])
                 if key not in keys:

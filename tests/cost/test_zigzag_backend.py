@@ -179,8 +179,10 @@ def test_ordering_from_mapping_is_complete():
     _, mapping = _hdx_mappings(accels)
     for i, layer in enumerate(LAYERS):
         for j, acc in enumerate(accels):
-            for rounding, cap in (("down", None), ("up", None), ("down", 64.0)):
-                ordering = ordering_from_mapping(layer, acc, mapping(i, j), rounding, psum_words=cap)
+            for rounding, cap, dram in (("down", None, False), ("up", None, False), ("down", 64.0, False),
+                                        ("down", None, True), ("up", None, True)):
+                ordering = ordering_from_mapping(layer, acc, mapping(i, j), rounding, psum_words=cap,
+                                                 dram=dram)
                 got: dict[str, int] = {}
                 for dim, f in ordering:
                     assert isinstance(f, int) and f > 1

@@ -33,7 +33,7 @@ def _prime_factors(n: int) -> list[int]:
 
 def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
                           rounding: Literal["down", "up"] = "down",
-                          psum_words: float | None = None) -> list[list]:
+                          psum_words: float | None = None, dram: bool = False) -> list[list]:
     """A complete ZigZag temporal ordering (innermost first, ``[dim, factor]``) of the mapping the
     analytical model chose (:data:`hdx.cost.analytical.MAPPING_FIELDS`): its PE-local tile loops
     innermost, then the GLB-level groups in its order, each split into prime factors (ZigZag's memory
@@ -45,8 +45,15 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
     ``psum_words`` (the GLB's usable half, in words): the analytical model produces outputs in tiles
     that fit it, so partial sums never go to DRAM. When the partial sums held across the outermost
     reduction loop exceed it, output loops (outermost first) move outside that loop: the DRAM-level
-    loop over output tiles, inside which the GLB-level order is kept."""
+    loop over output tiles, inside which the GLB-level order is kept.
+
+    ``dram``: the whole two-level mapping instead — the GLB-level groups within the GLB tile of the
+    chosen DRAM schedule (``dram_kt`` filters, ``dram_ct`` channels, ``dram_bt`` output rows, whole
+    output rows and kernels, one image), then the DRAM-level loops over those tiles in the schedule's
+    order (``dram_order``; docs/cost-model.md, "GLB ↔ DRAM"), so that ZigZag costs the DRAM traffic of
+    HDX's schedule too (``psum_words`` is then not used: the schedule says where partial sums go)."""
     from hdx.cost.analytical import GROUPS, ORDERS  # the analytical model's loop groups
+    from hdx.cost.analytical.memory import DRAM_LOOPS
 
     left = temporal_sizes(layer, acc)
     out: list[list] = []
@@ -85,6 +92,28 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
             take(d, want)
     n_tile = len(out)  # the PE-local tile loops stay innermost
     group_dims = {"pq": ("OX", "OY", "B"), "red": ("C", "FY", "FX"), "k": (kdim,)}
+    if dram and "dram_order" in m:
+        spatial: dict[str, int] = {}
+        for per_dim in spatial_unrolling(layer, acc).values():
+            for d, f in per_dim.items():
+                spatial[d] = spatial.get(d, 1) * f
+        held: dict[str, int] = {}  # what the PE-local tile loops already cover
+        for d, f in out:
+            held[d] = held.get(d, 1) * f
+        glb_tile = {kdim: m["dram_kt"], "C": m["dram_ct"], "OY": m["dram_bt"], "B": 1.0}
+        for g in ORDERS[int(m["order"])]:
+            for d in group_dims[GROUPS[g]]:
+                if d in glb_tile:
+                    take(d, glb_tile[d] / (spatial.get(d, 1) * held.get(d, 1)))
+                else:
+                    take(d)
+        dram_dims = {"k": (kdim,), "c": ("C",), "y": ("OY", "B")}
+        for lp in ORDERS[int(m["dram_order"])]:
+            for d in dram_dims[DRAM_LOOPS[lp]]:
+                take(d)
+        for d in list(left):  # a grouped layer's G: groups one after another, outermost
+            take(d)
+        return out
     for g in ORDERS[int(m["order"])]:
         for d in group_dims[GROUPS[g]]:
             take(d)
