@@ -51,7 +51,10 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
     chosen DRAM schedule (``dram_kt`` filters, ``dram_ct`` channels, ``dram_bt`` output rows, whole
     output rows and kernels, one image), then the DRAM-level loops over those tiles in the schedule's
     order (``dram_order``; docs/cost-model.md, "GLB ↔ DRAM"), so that ZigZag costs the DRAM traffic of
-    HDX's schedule too (``psum_words`` is then not used: the schedule says where partial sums go)."""
+    HDX's schedule too (``psum_words`` is then not used: the schedule says where partial sums go). Where
+    the schedule's GLB tile is smaller than what the PE-local tile and the spatial unrolling cover (the
+    analytical model does not forbid it for dense layers; docs/results.md, "Memory sizing"), the tile
+    loops already hold more than the GLB tile and the ordering is HDX's mapping only approximately."""
     from hdx.cost.analytical import GROUPS, ORDERS  # the analytical model's loop groups
     from hdx.cost.analytical.memory import DRAM_LOOPS
 
