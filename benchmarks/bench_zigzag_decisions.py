@@ -21,9 +21,10 @@ the median latency and energy ratio ZigZag/HDX per dataflow, and which dataflow 
 The reference is ZigZag's cost model with its LOMA mapper, which is incomplete at a small ``lpf``.
 ``--refine-lpf N`` (with ``--refine-slice DF:KIND`` and a random control ``--refine-sample``) takes the
 lower-latency mapping of a larger search where it was run; ``--hdx-mappings`` also offers ZigZag the
-mapping HDX chose (a complete temporal ordering, costed by ZigZag's own model) and takes it where ZigZag
-rates it better. The run prints the same-mapping agreement (both cost models, one mapping) and the
-medians against each reference.
+mapping HDX chose (complete temporal orderings: the array level with ZigZag's allocator placing the
+DRAM-level loops, and the whole two-level mapping with HDX's DRAM schedule; costed by ZigZag's own model)
+and takes the best of them where ZigZag rates it better. The run prints the same-mapping agreement (both
+cost models, one mapping) and the medians against each reference.
 
 Run: ``python benchmarks/bench_zigzag_decisions.py --lpf 5 --pin none --refine-lpf 6 --refine-slice
 os:pointwise --refine-sample 96 --hdx-mappings [--random 7] [--seed 0] [--jobs 2]``.
@@ -170,7 +171,7 @@ def zz_arrays(zz: dict, unique: list[Layer], ztexts: list[str], refine: dict | N
               parts: dict | None = None, pairs: list | None = None, seeded: dict | None = None):
     """ZigZag latency and energy per unique layer [U, A], area [A] (NaN where ZigZag failed).
 
-    ``seeded``: ZigZag's costs of HDX's own mapping per pair (the better of its two roundings); where
+    ``seeded``: ZigZag's costs of HDX's own mapping per pair (the best of its orderings); where
     ZigZag rates it better than its search's mapping (latency, then energy), it is the reference
     (``seeded["taken"]`` counts those pairs on return).
 
