@@ -85,10 +85,12 @@ def print_parts(parts_out: dict, nets, net_layers, index) -> None:
                 rhos.append(spearman(mt[ok], zt[ok]) if ok.sum() > 2 else np.nan)
                 for p in names:
                     with np.errstate(divide="ignore", invalid="ignore"):
-                        r = mine[p][ok] / theirs[p][ok]
-                    ratios[p].append(float(np.nanmedian(r)) if ok.any() else np.nan)
+                        r = mine[p][ok] / theirs[p][ok]  # 0 / 0 (no leakage in the table): no ratio
+                    r = r[np.isfinite(r)]
+                    ratios[p].append(float(np.median(r)) if r.size else np.nan)
+            cells = [np.array([v for v in ratios[p] if np.isfinite(v)]) for p in names]
             print(f"{g:>7} {bw:>8g}  {df:<3}{np.nanmedian(rhos):>7.3f}"
-                  + "".join(f"{np.nanmedian(ratios[p]):>8.2f}" for p in names))
+                  + "".join(f"{np.median(c):>8.2f}" if c.size else f"{'-':>8}" for c in cells))
 
 
 def main() -> None:
