@@ -71,8 +71,8 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         return macs * (e_rf + 3 * e_reg) + f["w"] * act * e_rf + (comp + 2 * f["o"]) * act * e_reg
     lb = None if least is None else (least.cycles, least.words["w"] + i + least.words["o"],
                                      local(least.fills))
-    group = Entries(fl, True, words["w"], i, words["o"], port, local(f), 0.0,
-                    dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), lb, cyc)
+    group = Entries(fl, words["w"], i, words["o"], port, local(f), 0.0, cyc,
+                    dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), lb)
     return compute, [group], uk
 
 
@@ -122,8 +122,8 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
         return (macs * (2 * e_rf + e_reg) + i_reads * e_reg + 2 * f["o"] * act * e_rf
                 + (comp + i_fills) * act * e_reg)
     lb = None if least is None else (least.cycles, w + i + least.words["o"], local(least.fills))
-    group = Entries(fl, True, w, i, words["o"], port, local(f), hops,
-                    dict(mode=mode, order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=fl(ly.s)), lb, cyc)
+    group = Entries(fl, w, i, words["o"], port, local(f), hops, cyc,
+                    dict(mode=mode, order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=fl(ly.s)), lb)
     return compute, [group], uk
 
 
@@ -244,7 +244,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         lb = None if least is None else (least.cycles, least.words["w"] + i_words + least.words["o"],
                                          local(least.fills))
     fields = dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q, s_in=s_)
-    return Entries(fl, True, words["w"], words["i"], words["o"], port, local(f), 0.0, fields, lb, cyc)
+    return Entries(fl, words["w"], words["i"], words["o"], port, local(f), 0.0, cyc, fields, lb)
 
 
 DATAFLOW_MAPPERS = {"ws": ws, "os": os_, "rs": rs}

@@ -126,19 +126,18 @@ class Least:
 
 
 class Entries:
-    """Traffic of a group of mapping candidates at its :class:`Flat` entries ([M] arrays or scalars): GLB
-    words per operand ``w i o``, GLB port cycles, PE-local energy (pJ), hops, legality ``valid``, the
-    mapping fields it reports; ``lb``: (least cycles, least GLB words, least PE-local energy) over every
-    GLB-level order of its tile (:class:`Least`; for bounds); ``cycles``: the array-side cycles
-    ``max(compute, port, floor)`` of the kept order (:func:`best_order`'s), so :func:`select` need not
-    recompute them."""
+    """Traffic of a group of mapping candidates at its :class:`Flat` entries ([M] arrays or scalars), all
+    legal (the dataflows drop illegal tiles first): GLB words per operand ``w i o``, GLB port cycles,
+    PE-local energy (pJ), hops, the array-side cycles ``max(compute, port, floor)`` of each entry's kept
+    GLB-level order (:func:`best_order`'s), the mapping fields it reports; ``lb``: (least cycles, least
+    GLB words, least PE-local energy) over every GLB-level order of its tile (:class:`Least`; for
+    bounds)."""
 
-    __slots__ = ("flat", "valid", "w", "i", "o", "port", "local_pj", "hops", "fields", "lb", "cycles")
+    __slots__ = ("flat", "w", "i", "o", "port", "local_pj", "hops", "cycles", "fields", "lb")
 
-    def __init__(self, flat: Flat, valid, w, i, o, port, local_pj, hops, fields, lb=None, cycles=None):
-        self.flat, self.valid, self.w, self.i, self.o, self.port = flat, valid, w, i, o, port
-        self.local_pj, self.hops, self.fields, self.lb = local_pj, hops, fields, lb
-        self.cycles = cycles  # array-side cycles max(compute, port, floor), if already known
+    def __init__(self, flat: Flat, w, i, o, port, local_pj, hops, cycles, fields, lb=None):
+        self.flat, self.w, self.i, self.o, self.port = flat, w, i, o, port
+        self.local_pj, self.hops, self.cycles, self.fields, self.lb = local_pj, hops, cycles, fields, lb
 
 
 def port_per_word(dist, bw: float):
@@ -276,10 +275,11 @@ def _seg_min(v: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
 
 
 def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_glb: np.ndarray,
-           e_hop: float, floor: np.ndarray | float = 0.0, bounds: bool = False, fields: bool = True) -> dict:
+           e_hop: float, bounds: bool = False, fields: bool = True) -> dict:
     """The best candidate per (layer, accelerator) under the mapper objective (each candidate already
-    carries its best GLB-level order): latency ``max(compute, GLB port cycles, floor)`` — ``floor`` the
-    DRAM cycles of the layer's DRAM schedule (:mod:`.memory`), the same for every candidate — and the
+    carries its best GLB-level order): latency ``max(compute, GLB port cycles, floor)`` (the entries'
+    ``cycles``; ``floor`` the DRAM cycles of the layer's DRAM schedule, :mod:`.memory`, the same for
+    every candidate) and the
     energy of the PE-local and GLB↔array accesses (the DRAM energy is the same for every candidate). So a
     DRAM-bound layer takes the cheapest array mapping that the DRAM hides. Ties (within :data:`TIE`
     relative, so float32 and float64 see the same ties) go to the second key, then to the first candidate.
@@ -298,20 +298,12 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
                                        for v, g in zip(vals, groups, strict=True)])
     pair = np.concatenate([g.flat.pair for g in groups])
     gid = np.concatenate([g.flat.gid for g in groups])
-    all_valid = all(g.valid is True for g in groups)  # the dataflows drop illegal tiles before
-    valid = True if all_valid else np.concatenate([np.broadcast_to(g.valid, (len(g.flat),)) for g in groups])
-    at_pair = lambda a: np.broadcast_to(a, shape).reshape(-1)[pair]  # noqa: E731
     words = cat([g.w + g.i + g.o for g in groups])
     local = cat([g.local_pj for g in groups])
     hops = cat([g.hops for g in groups])
     port = cat([g.port for g in groups])
-    if all(g.cycles is not None for g in groups):  # as computed here, by best_order
-        cyc = cat([g.cycles for g in groups])
-    else:
-        cyc = np.maximum(np.maximum(at_pair(compute), port), at_pair(floor))
-    energy = local + words * at_pair(e_glb) + hops * e_hop
-    if not all_valid:
-        cyc, energy = np.where(valid, cyc, np.inf), np.where(valid, energy, np.inf)
+    cyc = cat([g.cycles for g in groups])
+    energy = local + words * np.broadcast_to(e_glb, shape).reshape(-1)[pair] + hops * e_hop
     keys = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}
     key1, key2 = keys[cfg.objective]
     m1 = _seg_min(key1, pair, n_pairs)
@@ -334,7 +326,7 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
         best["fields"] = {k: take(cat([g.fields[k] for g in groups])) for k in groups[0].fields}
         best["fields"].update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"])
     if bounds:
-        least = lambda vals: _seg_min(np.where(valid, cat(vals), np.inf), pair, n_pairs).reshape(shape)  # noqa: E731
+        least = lambda vals: _seg_min(cat(vals), pair, n_pairs).reshape(shape)  # noqa: E731
         best["bounds"] = dict(
             lb_cycles=least([g.lb[0] for g in groups]),
             lb_glb_words=least([g.lb[1] for g in groups]),

@@ -306,7 +306,7 @@ class AnalyticalModel:
             compute, cands, _ = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg, floor, u)
             # 3. the best array mapping given the DRAM bound (one objective for both levels: the DRAM
             #    schedule is the best for every array mapping, see memory)
-            best = select(cfg, compute, cands, ad.e_glb, e_reg, floor=floor, bounds=bounds, fields=report)
+            best = select(cfg, compute, cands, ad.e_glb, e_reg, bounds=bounds, fields=report)
             out["compute"][:, idx] = compute
             for k in ("glb_arr", "glb_port", "local_pj", "hops"):
                 out[k][:, idx] = best[k]
