@@ -95,34 +95,27 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
             take(d, want)
     n_tile = len(out)  # the PE-local tile loops stay innermost
     group_dims = {"pq": ("OX", "OY", "B"), "red": ("C", "FY", "FX"), "k": (kdim,)}
-    if dram and "dram_order" in m:
-        spatial: dict[str, int] = {}
-        for per_dim in spatial_unrolling(layer, acc).values():
-            for d, f in per_dim.items():
-                spatial[d] = spatial.get(d, 1) * f
-        held: dict[str, int] = {}  # what the PE-local tile loops already cover
-        for d, f in out:
-            held[d] = held.get(d, 1) * f
-        glb_tile = {kdim: m["dram_kt"], "C": m["dram_ct"], "OY": m["dram_bt"], "B": 1.0}
-        for g in ORDERS[int(m["order"])]:
-            for d in group_dims[GROUPS[g]]:
-                if d in glb_tile:
-                    take(d, glb_tile[d] / (spatial.get(d, 1) * held.get(d, 1)))
-                else:
-                    take(d)
+    dram = dram and "dram_order" in m
+    cap: dict[str, float] = {}  # dram: the GLB-level loops stay within the schedule's GLB tile
+    if dram:
+        covered: dict[str, int] = {}  # what the spatial unrolling and the PE-local tile loops cover
+        spatial = [kv for per_dim in spatial_unrolling(layer, acc).values() for kv in per_dim.items()]
+        for d, f in spatial + out:
+            covered[d] = covered.get(d, 1) * f
+        cap = {d: tile / covered.get(d, 1) for d, tile in
+               ((kdim, m["dram_kt"]), ("C", m["dram_ct"]), ("OY", m["dram_bt"]), ("B", 1.0))}
+    for g in ORDERS[int(m["order"])]:
+        for d in group_dims[GROUPS[g]]:
+            take(d, cap.get(d, math.inf))
+    if dram:  # the DRAM-level loops over the GLB tiles, in the schedule's order
         dram_dims = {"k": (kdim,), "c": ("C",), "y": ("OY", "B")}
         for lp in ORDERS[int(m["dram_order"])]:
             for d in dram_dims[DRAM_LOOPS[lp]]:
                 take(d)
-        for d in list(left):  # a grouped layer's G: groups one after another, outermost
-            take(d)
-        return out
-    for g in ORDERS[int(m["order"])]:
-        for d in group_dims[GROUPS[g]]:
-            take(d)
-    for d in list(left):  # anything left (a grouped layer's G) goes outermost
+    for d in list(left):  # anything left (a grouped layer's G: groups one after another) goes outermost
         take(d)
-    if psum_words is not None and m.get("dram_res", 0.0) != 2:  # (2: all outputs stay in the GLB)
+    # (dram_res 2: all outputs stay in the GLB; with dram the schedule says where partial sums go)
+    if psum_words is not None and not dram and m.get("dram_res", 0.0) != 2:
         # output tiles along K when inputs stay resident, else along PQ
         first = (kdim,) if m.get("dram_res", 0.0) == 0 else ("OY", "OX", "B")
         out = _output_tiles_outside(out, n_tile, psum_words, layer, acc, first)
