@@ -22,14 +22,14 @@ from hdx.cost.analytical.dims import LayerDims
 from hdx.cost.analytical.model import _dram_level
 from hdx.workload import Layer, LayerTable
 
-K_, C_, Y_ = 0, 1, 2  # the DRAM loops, as indexed by memory.ORDERS (innermost first)
+K_, C_, Y_, X_ = 0, 1, 2, 3  # the DRAM loops, as indexed by memory.ORDERS (innermost first)
 
 
-def _walk(order: tuple[int, int, int], bounds: tuple[int, int, int], depends: tuple[int, ...]) -> float:
+def _walk(order: tuple[int, ...], bounds: tuple[int, ...], depends: tuple[int, ...]) -> float:
     """Fetches per tile of an operand that depends on the loops ``depends``, walking the nest ``order``
     (innermost first): a fetch each time the needed tile changes, the first iteration included."""
     nest = order[::-1]  # outermost first: np.indices' last axis runs fastest
-    it = np.indices([bounds[lp] for lp in nest]).reshape(3, -1)
+    it = np.indices([bounds[lp] for lp in nest]).reshape(len(nest), -1)
     tile = np.zeros(it.shape[1], dtype=np.int64)
     for pos, lp in enumerate(nest):
         if lp in depends:
@@ -38,9 +38,12 @@ def _walk(order: tuple[int, int, int], bounds: tuple[int, int, int], depends: tu
     return fetches / len(np.unique(tile))
 
 
-def _brute_force(layer: Layer, glb_words: float, inflight: float) -> tuple[float, dict]:
+def _brute_force(layer: Layer, glb_words: float, inflight: float | None = None,
+                 floor: tuple | None = None) -> tuple[float, dict]:
     """The fewest DRAM words over every ladder schedule that fits (the smallest ones if none fits), and
-    the words of every schedule by (k tile, c tile, band rows, order index)."""
+    the words of every schedule by (k tile, c tile, band rows, band columns, order index). Without
+    ``floor``: memory.schedules (whole rows; a depthwise tile raised to ``inflight`` channels); with it:
+    memory.held_schedules (column bands too; only the tiles that hold the floor)."""
     dw = layer.kind == "depthwise"
     gm = 1 if dw else layer.groups
     kg = layer.k if dw else layer.k // layer.groups
@@ -57,28 +60,37 @@ def _brute_force(layer: Layer, glb_words: float, inflight: float) -> tuple[float
 
     words, space = {}, {}
     c_ladder = memory.LADDER if not dw else memory.LADDER[:1]
-    for rk, rc, ry in itertools.product(memory.LADDER, c_ladder, memory.LADDER):
+    x_ladder = (1,) if floor is None else memory.X_LADDER
+    orders = memory.ROW_ORDERS if floor is None else memory.ORDERS
+    for rk, rc, ry, rx in itertools.product(memory.LADDER, c_ladder, memory.LADDER, x_ladder):
         kt = tile(kg, rk)
-        if dw:  # a depthwise GLB tile holds at least the channels in flight on the array
+        if dw and inflight is not None:  # a depthwise GLB tile holds at least the channels in flight
             kt = max(kt, min(inflight, kg))
-        ct, bt = tile(cg, rc), tile(p, ry)
-        nk, nc, nyb = -(-kg // kt), -(-cg // ct), -(-p // bt)
-        bounds = (int(nk), int(nc), int(layer.n * nyb))
+        ct, bt, qt = tile(cg, rc), tile(p, ry), tile(q, rx)
+        if floor is not None and not all(t >= min(f, d) for t, f, d in zip((kt, ct, bt, qt), floor,
+                                                                          (kg, cg, p, q), strict=True)):
+            continue  # the tile does not hold the array's working set
+        nk, nc, nyb, nxb = -(-kg // kt), -(-cg // ct), -(-p // bt), -(-q // qt)
+        bounds = (int(nk), int(nc), int(layer.n * nyb), int(nxb))
         rows = min((bt - 1) * layer.stride + layer.r, hp)
+        cols = min((qt - 1) * layer.stride + layer.s, wp) if nxb > 1 else wp
         halo = max(min(p * layer.stride + nyb * (layer.r - layer.stride), nyb * hp) / hp, 1.0)
+        halo *= max(min(q * layer.stride + nxb * (layer.s - layer.stride), nxb * wp) / wp, 1.0)
         w_all, i_all, o_all = w_tot / gm, i_tot / gm * halo, o_tot / gm
-        dep_i = (K_, C_, Y_) if dw else (C_, Y_)
+        dep_i = (K_, C_, Y_, X_) if dw else (C_, Y_, X_)
         # a tile replaced during the layer (more than one of them, or several groups) is double-buffered
         several = gm > 1
-        rep = {"w": several or nk * nc > 1, "i": several or nc * bounds[Y_] * (nk if dw else 1) > 1,
-               "o": several or nk * bounds[Y_] > 1}
-        size = {"w": kt * ct * layer.r * layer.s, "i": (kt if dw else ct) * wp * rows, "o": kt * bt * q}
+        rep = {"w": several or nk * nc > 1,
+               "i": several or nc * bounds[Y_] * nxb * (nk if dw else 1) > 1,
+               "o": several or nk * bounds[Y_] * nxb > 1}
+        size = {"w": kt * ct * layer.r * layer.s, "i": (kt if dw else ct) * cols * rows, "o": kt * bt * qt}
         s = sum(size[x] * (1 + rep[x]) for x in "wio")
-        for j, order in enumerate(memory.ORDERS):
+        for order in orders:
+            j = memory.ORDERS.index(order)
             f_w, f_i = _walk(order, bounds, (K_, C_)), _walk(order, bounds, dep_i)
-            f_o = _walk(order, bounds, (K_, Y_))
-            words[(kt, ct, bt, j)] = gm * (w_all * f_w + i_all * f_i + o_all * (2 * f_o - 1))
-            space[(kt, ct, bt, j)] = s
+            f_o = _walk(order, bounds, (K_, Y_, X_))
+            words[(kt, ct, bt, qt, j)] = gm * (w_all * f_w + i_all * f_i + o_all * (2 * f_o - 1))
+            space[(kt, ct, bt, qt, j)] = s
     fits = [key for key in words if space[key] <= glb_words]
     if not fits:
         smallest = min(space.values())
@@ -87,10 +99,10 @@ def _brute_force(layer: Layer, glb_words: float, inflight: float) -> tuple[float
 
 
 # each operand's relevance to (K, C, Y) as memory.schedules gives it, and the loops it depends on
-OPERANDS = {"w": ((True, True, False), (K_, C_)), "i": ((False, True, True), (C_, Y_)),
-            "i (depthwise)": ((np.array([True]), True, True), (K_, C_, Y_)),
-            "o": ((True, False, True), (K_, Y_))}
-BOUNDS = list(itertools.product((1, 2, 3), (1, 2, 4), (1, 3, 5)))
+OPERANDS = {"w": ((True, True, False, False), (K_, C_)), "i": ((False, True, True, True), (C_, Y_, X_)),
+            "i (depthwise)": ((np.array([True]), True, True, True), (K_, C_, Y_, X_)),
+            "o": ((True, False, True, True), (K_, Y_, X_))}
+BOUNDS = list(itertools.product((1, 2, 3), (1, 2, 4), (1, 3, 5), (1, 2)))
 
 
 def test_refetch_matches_a_walk_of_the_loop_nest():
@@ -136,7 +148,7 @@ def test_fewest_dram_words_match_a_walk_of_the_loop_nest(layer, glb_share, infli
     np.testing.assert_allclose(sched.words[0], best, rtol=1e-9)
     # the reported schedule is one of the ladder's and costs what the model says
     f = {k: float(v[0]) for k, v in sched.fields.items()}
-    key = (f["dram_kt"], f["dram_ct"], f["dram_bt"], int(f["dram_order"]))
+    key = (f["dram_kt"], f["dram_ct"], f["dram_bt"], f["dram_qt"], int(f["dram_order"]))
     np.testing.assert_allclose(every[key], best, rtol=1e-9)
     np.testing.assert_allclose(f["dram_w"] + f["dram_i"] + f["dram_o"], best, rtol=1e-9)
 
@@ -154,3 +166,52 @@ def test_depthwise_columns_give_each_pair_its_own_schedule():
         assert words[i, j] == one.words[0]
         for k in memory.DRAM_FIELDS:
             assert fields[k][i, j] == one.fields[k][0], k
+
+
+@settings(max_examples=40, deadline=None)
+@given(small_layers(), st.sampled_from([0.02, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.2, 2.5]),
+       st.tuples(*(st.integers(1, 20) for _ in range(4))))
+def test_held_schedules_match_a_walk_of_the_loop_nest(layer, glb_share, floor):
+    # dram_tiles="hold-array": column bands too, and only the tiles that hold the working set
+    ly = LayerDims.of(LayerTable([layer]), np.float64)
+    glb_words = glb_share * float(ly.w_tot[0, 0] + ly.i_tot[0, 0] + ly.o_tot[0, 0])
+    fl = tuple(np.array([[float(v)]]) for v in floor)
+    sched = memory.held_schedules(ly, np.array([[glb_words]]), fl, np.array([0]))
+    best, every = _brute_force(layer, glb_words, floor=floor)
+    np.testing.assert_allclose(sched.words[0], best, rtol=1e-9)
+    f = {k: float(v[0]) for k, v in sched.fields.items()}
+    key = (f["dram_kt"], f["dram_ct"], f["dram_bt"], f["dram_qt"], int(f["dram_order"]))
+    np.testing.assert_allclose(every[key], best, rtol=1e-9)  # one of the candidates, costed as reported
+    np.testing.assert_allclose(f["dram_w"] + f["dram_i"] + f["dram_o"], best, rtol=1e-9)
+
+
+def test_held_schedules_look_up_each_accelerators_corner():
+    # the corner lookup over several accelerators and GLB sizes gives each pair what it gets on its own
+    rng = np.random.default_rng(7)
+    layers = [Layer("conv", c=16, k=32, h=16, w=16, r=3, s=3, padding=1),
+              Layer("depthwise", c=24, k=24, h=14, w=14, r=5, s=5, stride=2, padding=2, groups=24),
+              Layer("pointwise", c=40, k=12, h=8, w=8)]
+    ly = LayerDims.of(LayerTable(layers), np.float64)
+    glb = np.array([512.0, 4096.0, 512.0, 65536.0, 4096.0])
+    g_vals, g_of = np.unique(glb, return_inverse=True)
+    floor = tuple(rng.integers(1, 40, size=(len(layers), len(glb))).astype(np.float64) for _ in range(4))
+    both = memory.held_schedules(ly, g_vals[None, :], floor, g_of)
+    for i, j in itertools.product(range(len(layers)), range(len(glb))):
+        one = memory.held_schedules(ly.rows(np.array([i])), glb[None, j:j + 1],
+                                    tuple(f[i:i + 1, j:j + 1] for f in floor), np.array([0]))
+        assert both.words[i * len(glb) + j] == one.words[0]
+        for k in memory.DRAM_FIELDS:
+            assert both.fields[k][i * len(glb) + j] == one.fields[k][0], k
+
+
+def test_held_words_never_rise_with_the_glb_and_the_floor_only_raises_them():
+    layer = Layer("conv", c=32, k=64, h=16, w=16, r=3, s=3, padding=1)
+    ly = LayerDims.of(LayerTable([layer]), np.float64)
+    sizes = np.array([[256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0]])
+    none = tuple(np.ones((1, sizes.size)) for _ in range(4))
+    big = tuple(np.full((1, sizes.size), v) for v in (16.0, 8.0, 8.0, 8.0))
+    free = memory.held_schedules(ly, sizes, none, np.arange(sizes.size)).words
+    held = memory.held_schedules(ly, sizes, big, np.arange(sizes.size)).words
+    fits = sizes[0] >= 4096  # the floor's smallest tile fits from there on
+    assert np.all(np.diff(held[fits]) <= 0) and np.all(np.diff(free) <= 0)
+    assert np.all(held[fits] >= free[fits])

@@ -7,6 +7,7 @@ import numpy as np
 from .dataflows import OS_MODES, RS_MODES
 from .mapper import GROUPS, ORDERS
 from .memory import DRAM_LOOPS, RESIDENT
+from .memory import ORDERS as DRAM_ORDERS
 
 
 def describe_mapping(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: str) -> str:
@@ -27,7 +28,8 @@ def describe_mapping(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: s
             f"{m['glb_words']:,.0f} GLB words in {m['glb_cycles']:,.0f} port cycles{hops}")
     if "dram_res" not in m:
         return text
-    d_order = " < ".join(DRAM_LOOPS[g].upper() for g in ORDERS[int(m["dram_order"])])
+    d_order = " < ".join(DRAM_LOOPS[g].upper() for g in DRAM_ORDERS[int(m["dram_order"])])
     return (f"{text}; DRAM: {RESIDENT[int(m['dram_res'])]} resident, GLB tile {m['dram_kt']:.0f} filter(s) x "
-            f"{m['dram_ct']:.0f} channel(s) x {m['dram_bt']:.0f} row(s), loops {d_order}; DRAM words "
-            f"W {m['dram_w']:,.0f} I {m['dram_i']:,.0f} O {m['dram_o']:,.0f}")
+            f"{m['dram_ct']:.0f} channel(s) x {m['dram_bt']:.0f} row(s) x {m.get('dram_qt', 0):.0f} "
+            f"column(s), loops {d_order}; DRAM words W {m['dram_w']:,.0f} I {m['dram_i']:,.0f} "
+            f"O {m['dram_o']:,.0f}")

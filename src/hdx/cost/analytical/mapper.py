@@ -25,6 +25,7 @@ from .spatial import cdiv
 MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
+DramTiles = Literal["free", "hold-array"]
 
 TIE = 1e-6  # mapping keys within this relative difference tie (above float32 rounding)
 # outer (GLB-level) loop groups and their orders, innermost first

@@ -31,28 +31,37 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dims import LayerDims
-from .mapper import ORDERS, TIE
+from .mapper import TIE
 
 #: tile counts tried per DRAM-level loop; 0 = one tile per element of the loop (tile size 1)
 LADDER: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 0)
+#: column bands tried (an output row cut into that many bands)
+X_LADDER: tuple[int, ...] = (1, 2, 4, 8)
 #: DRAM-level loops, in the order their indices are used in ORDERS (innermost first there)
-DRAM_LOOPS: tuple[str, ...] = ("k", "c", "y")
-#: what the innermost non-trivial DRAM-level loop keeps resident: K -> inputs, Y -> weights, C -> outputs
+DRAM_LOOPS: tuple[str, ...] = ("k", "c", "y", "x")
+#: orders of the four DRAM-level loops, innermost first
+ORDERS: tuple[tuple[int, ...], ...] = tuple(itertools.permutations(range(4)))
+#: what the innermost non-trivial DRAM-level loop keeps resident: K -> inputs, C -> outputs, Y and X ->
+#: weights
 RESIDENT: tuple[str, ...] = ("inputs", "weights", "outputs")
-DRAM_FIELDS: tuple[str, ...] = ("dram_res", "dram_order", "dram_kt", "dram_ct", "dram_bt", "dram_w", "dram_i",
-                                "dram_o")
+_RES_OF_LOOP = (0.0, 2.0, 1.0, 1.0)  # index into RESIDENT per DRAM loop
+DRAM_FIELDS: tuple[str, ...] = ("dram_res", "dram_order", "dram_kt", "dram_ct", "dram_bt", "dram_qt",
+                                "dram_w",
+                                "dram_i", "dram_o")
 
 
 @dataclass
 class Schedules:
-    """The best schedule of every column (layer × key, flattened ``l · U + u``): its DRAM words ``words``
-    and its fields (:data:`DRAM_FIELDS`), each a [cols] array."""
+    """The best schedule of every column (layer × key, flattened ``l · U + u``): its DRAM words ``words``,
+    its GLB tile ``tiles`` (filters, channels, output rows, output columns) and its fields
+    (:data:`DRAM_FIELDS`), each a [cols] array."""
 
     words: np.ndarray
+    tiles: tuple[np.ndarray, ...]
     fields: dict[str, np.ndarray]
 
 
-def _refetch(rel: tuple, order: tuple[int, int, int], n: tuple, single: tuple | None = None) -> np.ndarray:
+def _refetch(rel: tuple, order: tuple[int, ...], n: tuple, single: tuple | None = None) -> np.ndarray:
     """How often an operand with relevance ``rel`` (per DRAM loop) is fetched whole: the product of the
     bounds of the loops it does not depend on, outside the innermost run of such loops (a loop of bound
     1 does not end the run). ``single``: ``n[lp] <= 1`` per loop, if already computed."""
@@ -73,64 +82,103 @@ def _refetch(rel: tuple, order: tuple[int, int, int], n: tuple, single: tuple | 
     return np.asarray(f)
 
 
-def _refetch_key(rel: tuple, order: tuple[int, int, int]) -> tuple:
+def _refetch_key(rel: tuple, order: tuple[int, ...]) -> tuple:
     """What :func:`_refetch` depends on in ``order``: each loop the operand may not depend on (``rel`` not
     True), in order, with the set of loops inside it (their effect on the run does not depend on their
     order), so two orders with the same key fetch the operand equally often."""
     return tuple((lp, frozenset(order[:k])) for k, lp in enumerate(order) if rel[lp] is not True)
 
 
-def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bool = True) -> Schedules:
-    """Every schedule of :data:`LADDER` for layers ``ly`` ([L, 1]) on the keys ``glb_words`` ([1, U] or
-    [L, U], the GLB in words) with ``infl`` ([L, U]) filters in flight on the array (a depthwise layer's
-    GLB tile holds at least the channels the array works on); the best of each of the L × U columns
-    (``fields=False``: its DRAM words only)."""
+def _prefix_best(key: np.ndarray, grid: tuple[int, ...], tie: np.ndarray | None = None) -> np.ndarray:
+    """Per cell of the candidate grid (``key`` [D, ...] with D = Π ``grid``, each axis a ladder from the
+    biggest tile down), the flat index of the least ``key`` (then the least ``tie``) over the cells at
+    or before it on every axis: the best candidate whose tiles are all at least that cell's. Ties go to
+    the first candidate in flat order, as an argmin over the cells would."""
+    rest = key.shape[1:]
+    val = key.reshape(*grid, *rest).copy()
+    sec = None if tie is None else np.broadcast_to(tie, key.shape).reshape(*grid, *rest).copy()
+    idx = np.broadcast_to(np.arange(key.shape[0]).reshape(*grid, *([1] * len(rest))), val.shape).copy()
+    for ax in reversed(range(len(grid))):  # the first axis last: it decides ties first
+        for i in range(1, grid[ax]):
+            cur = (slice(None),) * ax + (i,)
+            prev = (slice(None),) * ax + (i - 1,)
+            keep = val[prev] <= val[cur] if sec is None else (
+                (val[prev] < val[cur]) | ((val[prev] == val[cur]) & (sec[prev] <= sec[cur])))
+            val[cur] = np.where(keep, val[prev], val[cur])
+            idx[cur] = np.where(keep, idx[prev], idx[cur])
+            if sec is not None:
+                sec[cur] = np.where(keep, sec[prev], sec[cur])
+    return idx.reshape(key.shape)
+
+
+@dataclass
+class _Grid:
+    """Every candidate schedule of a set of layers ([D, L, 1] arrays; D the ladders' grid, ``shape``):
+    its tiles, loop counts, GLB space, fewest DRAM words per group over the orders and that order."""
+
+    shape: tuple[int, ...]
+    tiles: tuple
+    n: tuple
+    space: np.ndarray
+    best: np.ndarray
+    order: np.ndarray
+    whole: tuple
+    gm: np.ndarray
+    dw: np.ndarray
+
+
+def _grid(ly: LayerDims, x_ladder: tuple[int, ...], orders: tuple, infl=None, fields: bool = True) -> _Grid:
+    """The candidate schedules of the ladders (:data:`LADDER` for K, C and Y, ``x_ladder`` for X) under
+    ``orders``; ``infl`` ([L, U]): a depthwise tile's filters are raised to at least that many."""
     dw = ly.dw
     dense_any = not bool(np.all(dw))
     lad = np.asarray(LADDER, dtype=ly.k.dtype)
     c_lad = lad if dense_any else lad[:1]
-    req = np.array(list(itertools.product(lad, c_lad, lad)), dtype=ly.k.dtype)  # [D, 3]
-    rk, rc, ry = (req[:, j][:, None, None] for j in range(3))
+    shape = (len(lad), len(c_lad), len(lad), len(x_ladder))
+    req = np.array(list(itertools.product(lad, c_lad, lad, x_ladder)), dtype=ly.k.dtype)  # [D, 4]
+    rk, rc, ry, rx = (req[:, j][:, None, None] for j in range(4))
     gm = np.where(dw, 1.0, ly.g)                     # groups processed one after another
     kg = np.where(dw, ly.k, ly.k / ly.g)             # filters per group (depthwise: all channels)
-    cg, p = ly.cg, ly.p
+    cg, p, q = ly.cg, ly.p, ly.q
     hp, wp = ly.h + 2 * ly.pad, ly.w + 2 * ly.pad
 
     def tile(dim, r):
         n = np.where(r == 0, dim, np.minimum(r, dim))
         return np.ceil(dim / n)
 
-    kt = tile(kg, rk)
-    kt = np.where(dw, np.maximum(kt, np.minimum(infl, kg)), kt)
-    ct, bt = tile(cg, rc), tile(p, ry)
-    nk, nc, nyb = np.ceil(kg / kt), np.ceil(cg / ct), np.ceil(p / bt)
-    ny = ly.n * nyb                                   # bands of every image
+    kt, ct, bt, qt = tile(kg, rk), tile(cg, rc), tile(p, ry), tile(q, rx)
+    if infl is not None:
+        kt = np.where(dw, np.maximum(kt, np.minimum(infl, kg)), kt)
+    nk, nc, nyb, nxb = np.ceil(kg / kt), np.ceil(cg / ct), np.ceil(p / bt), np.ceil(q / qt)
+    ny = ly.n * nyb                                   # row bands of every image
     rows = np.minimum((bt - 1) * ly.st + ly.r, hp)
+    cols = np.where(nxb > 1, np.minimum((qt - 1) * ly.st + ly.s, wp), wp)
     w_t = kt * ct * ly.r * ly.s
-    i_t = np.where(dw, kt, ct) * wp * rows
-    o_t = kt * bt * ly.q
-    # whole-layer words per group (inputs unpadded; bands re-fetch their halo rows)
-    halo = np.maximum(np.minimum(p * ly.st + nyb * (ly.r - ly.st), nyb * hp) / hp, 1.0)
-    w_all, i_all, o_all = ly.w_tot / gm, ly.i_tot / gm * halo, ly.o_tot / gm
-    n = (nk, nc, ny)
+    i_t = np.where(dw, kt, ct) * cols * rows
+    o_t = kt * bt * qt
+    # whole-layer words per group (inputs unpadded; bands re-fetch their halo rows and columns)
+    halo_y = np.maximum(np.minimum(p * ly.st + nyb * (ly.r - ly.st), nyb * hp) / hp, 1.0)
+    halo_x = np.maximum(np.minimum(q * ly.st + nxb * (ly.s - ly.st), nxb * wp) / wp, 1.0)
+    whole = (ly.w_tot / gm, ly.i_tot / gm * halo_y * halo_x, ly.o_tot / gm)
+    n = (nk, nc, ny, nxb)
     single = tuple(x <= 1 for x in n)
-    rel_w, rel_i, rel_o = (True, True, False), (dw, True, True), (True, False, True)
     # each operand's words under an order depend on it only through _refetch_key: computed once per key
     words: dict[tuple, np.ndarray] = {}
 
-    def traffic(x: str, rel: tuple, order: tuple[int, int, int], whole, spill: bool = False):
+    def traffic(x: str, rel: tuple, order: tuple[int, ...], all_, spill: bool = False):
         key = (x, _refetch_key(rel, order))
         if key not in words:
             f = _refetch(rel, order, n, single)
-            words[key] = whole * (2 * f - 1) if spill else whole * f
+            words[key] = all_ * (2 * f - 1) if spill else all_ * f
         return words[key]
 
     best = best_order = None
-    for j, order in enumerate(ORDERS):
-        m = (traffic("w", rel_w, order, w_all) + traffic("i", rel_i, order, i_all)
-             + traffic("o", rel_o, order, o_all, spill=True))
+    for order in orders:
+        j = ORDERS.index(order)
+        m = (traffic("w", REL["w"], order, whole[0]) + traffic("i", (dw, True, True, True), order, whole[1])
+             + traffic("o", REL["o"], order, whole[2], spill=True))
         if best is None:
-            best, best_order = m, np.zeros(m.shape)
+            best, best_order = m, np.full(m.shape, float(j))
         else:
             better = m < best * (1 - TIE)
             best = np.where(better, m, best)
@@ -139,33 +187,95 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bo
     assert best is not None and best_order is not None
     several = gm > 1
     rep_w = several | (nk * nc > 1)
-    rep_i = several | (nc * ny * np.where(dw, nk, 1.0) > 1)
-    rep_o = several | (nk * ny > 1)
+    rep_i = several | (nc * ny * nxb * np.where(dw, nk, 1.0) > 1)
+    rep_o = several | (nk * ny * nxb > 1)
     space = w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)
-    fits = space <= glb_words
-    # a GLB too small for any schedule: the smallest one stands in (the model still gives a number)
-    fits = fits | ((~fits.any(0)) & (space <= space.min(0)))
-    m = np.where(fits, best * gm, np.inf)
-    shape = m.shape
-    cols = shape[1] * shape[2]
-    m2 = m.reshape(shape[0], cols)
-    pick = m2.argmin(0)  # the fewest DRAM words; ties to the first candidate
+    return _Grid(shape, (kt, ct, bt, qt), n, space, best * gm, best_order, whole, gm, dw)
+
+
+#: each operand's relevance to the DRAM loops K, C, Y, X (depthwise inputs depend on K too)
+REL = {"w": (True, True, False, False), "o": (True, False, True, True)}
+#: the orders of the GLB tiling that does not cut columns: X innermost, where its one tile changes nothing
+ROW_ORDERS = tuple(o for o in ORDERS if o[0] == 3)
+
+
+def _chosen(g: _Grid, take, fields: bool) -> Schedules:
+    """The schedule ``take`` picks per column (``take``: an array broadcasting to [D, L, U] -> [cols])."""
+    words, tiles = take(g.best), tuple(take(t) for t in g.tiles)
     if not fields:
-        return Schedules(words=m2[pick, np.arange(cols)], fields={})
-    # the chosen schedule's fields, from its tile counts and order ([cols] arrays)
-    take = lambda a: np.broadcast_to(a, shape).reshape(shape[0], cols)[pick, np.arange(cols)]  # noqa: E731
-    order = take(best_order).astype(np.intp)
-    n_c = tuple(take(x) for x in n)
-    dw_c, gm_c = take(dw), take(gm)
+        return Schedules(words=words, tiles=tiles, fields={})
+    order = take(g.order).astype(np.intp)
+    n_c = tuple(take(x) for x in g.n)
+    dw_c, gm_c = take(g.dw), take(g.gm)
     f = {x: np.choose(order, [np.broadcast_to(_refetch(rel, o, n_c), order.shape) for o in ORDERS])
-         for x, rel in (("w", rel_w), ("i", (dw_c, True, True)), ("o", rel_o))}
-    # innermost non-trivial DRAM loop -> resident operand (K: inputs, Y: weights, C/none: outputs)
+         for x, rel in (("w", REL["w"]), ("i", (dw_c, True, True, True)), ("o", REL["o"]))}
+    # innermost non-trivial DRAM loop -> resident operand (K: inputs, Y/X: weights, C/none: outputs)
     res = np.full(order.shape, 2.0)
-    for pos in (2, 1, 0):  # from outermost to innermost, the last non-trivial one wins
+    for pos in (3, 2, 1, 0):  # from outermost to innermost, the last non-trivial one wins
         lp = np.asarray(ORDERS, dtype=np.intp)[order, pos]
         nontriv = np.choose(lp, n_c) > 1
-        res = np.where(nontriv, np.asarray([0.0, 2.0, 1.0])[lp], res)
-    fields = dict(dram_res=res, dram_order=order.astype(float), dram_kt=take(kt), dram_ct=take(ct),
-                  dram_bt=take(bt), dram_w=take(w_all) * f["w"] * gm_c, dram_i=take(i_all) * f["i"] * gm_c,
-                  dram_o=take(o_all) * (2 * f["o"] - 1) * gm_c)
-    return Schedules(words=m2[pick, np.arange(cols)], fields=fields)
+        res = np.where(nontriv, np.asarray(_RES_OF_LOOP)[lp], res)
+    w_all, i_all, o_all = (take(a) for a in g.whole)
+    out = dict(dram_res=res, dram_order=order.astype(float), dram_kt=tiles[0], dram_ct=tiles[1],
+               dram_bt=tiles[2], dram_qt=tiles[3], dram_w=w_all * f["w"] * gm_c, dram_i=i_all * f["i"] * gm_c,
+               dram_o=o_all * (2 * f["o"] - 1) * gm_c)
+    return Schedules(words=words, tiles=tiles, fields=out)
+
+
+def _taker(pick, li, gi):
+    def take(a):  # the chosen candidate's value of an array broadcasting to [D, L, U]
+        a = np.asarray(a)
+        a = a.reshape((1,) * (3 - a.ndim) + a.shape)
+        return a[pick if a.shape[0] > 1 else 0, li if a.shape[1] > 1 else 0, gi if a.shape[2] > 1 else 0]
+    return take
+
+
+def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bool = True) -> Schedules:
+    """Every schedule of :data:`LADDER` tiling K, C and output rows (whole rows) for layers ``ly`` ([L, 1])
+    on the keys ``glb_words`` ([1, U] or [L, U], the GLB in words) with ``infl`` ([L, U]) filters in
+    flight on the array (a depthwise layer's GLB tile holds at least the channels the array works on);
+    the best of each of the L × U columns, flattened ``l · U + u`` (``fields=False``: its DRAM words and
+    tiles only). The analytical model's default DRAM level (``dram_tiles="free"``)."""
+    g = _grid(ly, (1,), ROW_ORDERS, infl, fields)
+    fits = g.space <= glb_words
+    # a GLB too small for any schedule: the smallest one stands in (the model still gives a number)
+    fits = fits | ((~fits.any(0)) & (g.space <= g.space.min(0)))
+    m = np.where(fits, g.best, np.inf)
+    shape = m.shape
+    m2 = m.reshape(shape[0], -1)
+    pick = m2.argmin(0)  # the fewest DRAM words; ties to the first candidate
+    li, gi = (a.reshape(-1) for a in np.indices(shape[1:]))
+    return _chosen(g, _taker(pick, li, gi), fields)
+
+
+def held_schedules(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
+                   fields: bool = True) -> Schedules:
+    """The best schedule tiling K, C, output rows and output columns for layers ``ly`` ([L, 1]) on each
+    (layer, accelerator) column ``l · A + a``, among those whose GLB tiles hold the accelerator's working
+    set ``floor`` (filters, reduction channels, output rows, output columns; each [L, A], capped here at
+    the layer's loops): the PEs work on that many at once (the spatial unrolling), so a smaller tile
+    cannot feed them (docs/cost-model.md, "GLB ↔ DRAM"). ``glb_words``: the distinct GLB sizes ([1, U],
+    words), ``glb_of`` ([A]): each accelerator's. ``dram_tiles="hold-array"``.
+
+    The ladders are the same for every accelerator and their tiles fall along them, so the candidates
+    holding a working set are a corner of the ladders' grid: the best of every corner is found once per
+    (layer, GLB size) (:func:`_prefix_best`) and each accelerator looks its own up. If none of its
+    candidates fits, the smallest of them stands in."""
+    g = _grid(ly, X_LADDER, ORDERS, None, fields)
+    m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
+    space = np.broadcast_to(g.space, m.shape)
+    pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
+    ps = _prefix_best(space, g.shape, np.broadcast_to(g.best, m.shape))  # smallest per corner
+    n_l = m.shape[1]
+    pos = []  # per axis, how many of the ladder's tiles hold the floor (the first, the whole loop, does)
+    dims = (np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q)
+    for j, (t, f, dim) in enumerate(zip(g.tiles, floor, dims, strict=True)):
+        line = np.broadcast_to(t, (m.shape[0], n_l, 1)).reshape(*g.shape, n_l, 1)
+        line = line[tuple(slice(None) if a == j else 0 for a in range(4))]  # [n_j, L, 1]
+        pos.append((line >= np.minimum(f, dim)[None]).sum(0) - 1)      # [L, A]
+    corner = np.ravel_multi_index(tuple(pos), g.shape)
+    li = np.broadcast_to(np.arange(n_l)[:, None], corner.shape)
+    gi = np.broadcast_to(np.asarray(glb_of, dtype=np.intp)[None, :], corner.shape)
+    pick = pw[corner, li, gi]
+    pick = np.where(np.isfinite(m[pick, li, gi]), pick, ps[corner, li, gi])
+    return _chosen(g, _taker(pick.reshape(-1), li.reshape(-1), gi.reshape(-1)), fields)

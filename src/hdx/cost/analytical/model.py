@@ -25,7 +25,7 @@ from hdx.workload import LayerTable
 from . import memory
 from .dataflows import DATAFLOW_MAPPERS
 from .dims import ArrayDims, LayerDims
-from .mapper import MapperObjective, MapperSettings, MapperSpace, MapperTiles, select
+from .mapper import DramTiles, MapperObjective, MapperSettings, MapperSpace, MapperTiles, select
 from .rows import Precision, all_finite, chunks, empty_like_rows, put_rows, take_rows
 from .spatial import unroll
 
@@ -56,7 +56,10 @@ class AnalyticalModel:
     ``mapper_tiles``: ``divisors`` (default: every PE-local tile and tap chunk is shrunk to the largest
     divisor of its loop, the perfect factorisation of ZigZag's and Timeloop's mappers) or ``any`` (a
     PE-local tile may leave a partial last tile, e.g. 8 + 3 filters of 11). ``precision``: ``float32``
-    (default, faster) or ``float64`` internal arithmetic.
+    (default, faster) or ``float64`` internal arithmetic. ``dram_tiles``: ``free`` (default: GLB tiles
+    cut K, C and whole output rows, of any size, :func:`.memory.schedules`) or ``hold-array`` (they also
+    cut output columns and must hold the array's working set, :func:`working_set` and
+    :func:`.memory.held_schedules`; docs/cost-model.md, "GLB ↔ DRAM").
     """
 
     name = "analytical"
@@ -66,7 +69,8 @@ class AnalyticalModel:
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
-                 precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors"):
+                 precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors",
+                 dram_tiles: DramTiles = "free"):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
@@ -85,6 +89,9 @@ class AnalyticalModel:
         if precision not in ("float32", "float64"):
             raise HDXError(f"precision must be float32 or float64, got {precision!r}")
         self.precision: Precision = precision
+        if dram_tiles not in ("free", "hold-array"):
+            raise HDXError(f"dram_tiles must be free or hold-array, got {dram_tiles!r}")
+        self.dram_tiles: DramTiles = dram_tiles
 
     @property
     def settings(self) -> MapperSettings:
@@ -98,6 +105,8 @@ class AnalyticalModel:
                 "precision": self.precision,
                 "hardware": self.hardware.model_dump(mode="json"),
                 "tech": self.tech.model_dump(mode="json")}
+        if self.dram_tiles != "free":  # (absent for the default: the shipped evaluators' fingerprints hold)
+            blob["dram_tiles"] = self.dram_tiles
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def __repr__(self) -> str:
@@ -206,14 +215,22 @@ class AnalyticalModel:
         if len(uniq) < len(accels):
             return self.dram_words(layers, accels[first])[:, inverse.ravel()]
         ly = LayerDims.of(layers, np.float64)
-        uk = np.empty((len(layers), len(accels)))
+        floors = tuple(np.empty((len(layers), len(accels))) for _ in range(4))
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size:
                 x, y = (np.asarray(a[idx], dtype=np.float64)[None, :] for a in (accels.pe_x, accels.pe_y))
-                uk[:, idx] = unroll(df, ly, x, y)["uK"]
+                for j, f in enumerate(working_set(df, unroll(df, ly, x, y))):
+                    floors[j][:, idx] = f
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
-        return _dram_level(ly, uk, glb_words, np.float64, fields=False)[0]
+        return self._dram(ly, floors, glb_words, np.float64, fields=False)[0]
+
+    def _dram(self, ly: LayerDims, floors: tuple, glb_words: np.ndarray, dt, fields: bool
+              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The DRAM level under ``dram_tiles`` ([L, A] words and fields; ``floors``: the working sets)."""
+        if self.dram_tiles == "hold-array":
+            return _held_dram_level(ly, floors, glb_words, dt, fields)
+        return _dram_level(ly, floors[0], glb_words, dt, fields)
 
     def mapping_bounds(self, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
         """Per (layer, accelerator), the least over every legal mapping (PE-local tile and GLB-level
@@ -276,7 +293,7 @@ class AnalyticalModel:
         cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
         # each dataflow's accelerators and their spatial unrolling
         arrays: dict[str, tuple] = {}
-        inflight = np.empty(shape, dtype=dt)
+        floors = tuple(np.empty(shape, dtype=dt) for _ in range(4))  # the array's working set
         store_bytes, store_words = accels.storage(hw)  # per-PE storage of weights, inputs, psums
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
@@ -293,11 +310,12 @@ class AnalyticalModel:
                            pads={x: np.asarray(w[idx], dtype=dt)[None, :] for x, w in zip("wio", store_words,
                                                                                         strict=True)})
             arrays[df] = idx, ad, unroll(df, ly, ad.x, ad.y)
-            inflight[:, idx] = arrays[df][2]["uK"]
-        # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, and for a
-        #    depthwise layer the channels in flight on the array); its transfers overlap the array side
-        #    (double-buffered GLB), so a mapping's latency is max(array side, DRAM)
-        dram_words, fields = _dram_level(ly, inflight, glb_words, dt, fields=report)
+            for j, f in enumerate(working_set(df, arrays[df][2])):
+                floors[j][:, idx] = f
+        # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working
+        #    set of the array); its transfers overlap the array side (double-buffered GLB), so a
+        #    mapping's latency is max(array side, DRAM)
+        dram_words, fields = self._dram(ly, floors, glb_words, dt, fields=report)
         for k in memory.DRAM_FIELDS if report else ():
             mapping[k][:] = fields[k]
         for df, (idx, ad, u) in arrays.items():
@@ -342,6 +360,17 @@ class AnalyticalModel:
                           energy_pj=energy, area_um2=area, utilisation=util, macs=macs64,
                           clock_mhz=hw.clock_mhz,
                           mapping={k: f64(v) for k, v in mapping.items()} if mapping else None)
+
+
+def working_set(dataflow: str, u: dict[str, np.ndarray]) -> tuple:
+    """The array's working set of a dataflow's unrolling ``u`` (:func:`~.spatial.unroll`): the filters
+    (depthwise: channels), reduction channels, output rows and output columns its PEs work on at once
+    ([L, A] arrays or 1.0). A GLB tile must hold at least these (:func:`.memory.schedules`)."""
+    if dataflow == "ws":  # Y <- Cg: cy channels; X and the spare rows: uK filters
+        return u["uK"], u["cy"], 1.0, 1.0
+    if dataflow == "os":  # X <- Q, Y <- P: qx columns of py rows; uK filters on the spare PEs
+        return u["uK"], 1.0, u["py"], u["qx"]
+    return u["uK"], u["uC"], u["px"], 1.0  # RS: X <- P: px output rows; uC channels and uK filters
 
 
 def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True
@@ -399,3 +428,18 @@ def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray, 
     lg = np.floor(k_vals / n_inf)  # layer · G + GLB size index
     layer, g = np.divmod(lg.astype(np.intp), len(g_vals))
     return col.reshape(key.shape), layer, g_vals[g], np.maximum(k_vals - lg * n_inf, 1.0)
+
+
+def _held_dram_level(ly: LayerDims, floors: tuple, glb_words: np.ndarray, dt, fields: bool = True
+                     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``dram_tiles="hold-array"``: the DRAM words and (with ``fields``) schedule fields ([L, A] each) of
+    layers ``ly`` on accelerators with the working sets ``floors`` ((filters, channels, output rows,
+    output columns), each broadcasting to [L, A]; :func:`working_set`) and ``glb_words`` ([A]): every
+    schedule once per (layer, distinct GLB size), each accelerator's best among those that hold its
+    working set (:func:`.memory.held_schedules`)."""
+    n_l, n_a = ly.k.shape[0], glb_words.size
+    g_vals, g_inv = np.unique(glb_words, return_inverse=True)
+    floors = tuple(np.broadcast_to(f, (n_l, n_a)) for f in floors)
+    sched = memory.held_schedules(ly, g_vals.astype(dt)[None, :], floors, g_inv.reshape(-1), fields)
+    return (sched.words.reshape(n_l, n_a),
+            {k: v.reshape(n_l, n_a) for k, v in sched.fields.items()})

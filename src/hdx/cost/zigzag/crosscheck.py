@@ -48,15 +48,16 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
     loop over output tiles, inside which the GLB-level order is kept.
 
     ``dram``: the whole two-level mapping instead — the GLB-level groups within the GLB tile of the
-    chosen DRAM schedule (``dram_kt`` filters, ``dram_ct`` channels, ``dram_bt`` output rows, whole
-    output rows and kernels, one image), then the DRAM-level loops over those tiles in the schedule's
-    order (``dram_order``; docs/cost-model.md, "GLB ↔ DRAM"), so that ZigZag costs the DRAM traffic of
-    HDX's schedule too (``psum_words`` is then not used: the schedule says where partial sums go). Where
-    the schedule's GLB tile is smaller than what the PE-local tile and the spatial unrolling cover (the
-    analytical model does not forbid it for dense layers; docs/results.md, "Memory sizing"), the tile
-    loops already hold more than the GLB tile and the ordering is HDX's mapping only approximately."""
+    chosen DRAM schedule (``dram_kt`` filters, ``dram_ct`` channels, ``dram_bt`` output rows of
+    ``dram_qt`` columns, whole kernels, one image), then the DRAM-level loops over those tiles in the
+    schedule's order (``dram_order``; docs/cost-model.md, "GLB ↔ DRAM"), so that ZigZag costs the DRAM
+    traffic of HDX's schedule too (``psum_words`` is then not used: the schedule says where partial sums
+    go). The schedule's GLB tile holds the spatial unrolling's working set; where it is smaller than what
+    the PE-local tile covers as well, the tile loops already hold more than the GLB tile and the
+    ordering is HDX's mapping only approximately."""
     from hdx.cost.analytical import GROUPS, ORDERS  # the analytical model's loop groups
     from hdx.cost.analytical.memory import DRAM_LOOPS
+    from hdx.cost.analytical.memory import ORDERS as DRAM_ORDERS
 
     left = temporal_sizes(layer, acc)
     out: list[list] = []
@@ -103,13 +104,14 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
         for d, f in spatial + out:
             covered[d] = covered.get(d, 1) * f
         cap = {d: tile / covered.get(d, 1) for d, tile in
-               ((kdim, m["dram_kt"]), ("C", m["dram_ct"]), ("OY", m["dram_bt"]), ("B", 1.0))}
+               ((kdim, m["dram_kt"]), ("C", m["dram_ct"]), ("OY", m["dram_bt"]),
+                ("OX", m.get("dram_qt", math.inf)), ("B", 1.0))}
     for g in ORDERS[int(m["order"])]:
         for d in group_dims[GROUPS[g]]:
             take(d, cap.get(d, math.inf))
     if dram:  # the DRAM-level loops over the GLB tiles, in the schedule's order
-        dram_dims = {"k": (kdim,), "c": ("C",), "y": ("OY", "B")}
-        for lp in ORDERS[int(m["dram_order"])]:
+        dram_dims = {"k": (kdim,), "c": ("C",), "y": ("OY", "B"), "x": ("OX",)}
+        for lp in DRAM_ORDERS[int(m["dram_order"])]:
             for d in dram_dims[DRAM_LOOPS[lp]]:
                 take(d)
     for d in list(left):  # anything left (a grouped layer's G: groups one after another) goes outermost
