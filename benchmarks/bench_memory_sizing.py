@@ -113,7 +113,7 @@ def main() -> None:
     ap.add_argument("--mapper-tiles", default="divisors")
     ap.add_argument("--mapper-space", default="full")
     ap.add_argument("--dram-tiles", default="free", choices=("free", "hold-array"),
-                    help="the analytical model's GLB tiles (hdx.cost.analytical.AnalyticalModel's dram_tiles)")
+                    help="the analytical model's GLB tiles (AnalyticalModel's dram_tiles)")
     args = ap.parse_args()
 
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()
