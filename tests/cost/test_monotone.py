@@ -16,6 +16,7 @@ from hdx.workload import Layer, LayerTable
 
 HW = AcceleratorSpace.load().hardware
 MODEL = AnalyticalModel(HW)
+HELD = AnalyticalModel(HW, dram_tiles="hold-array")  # GLB tiles that hold the array's working set
 TOL = 1e-6
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -60,6 +61,18 @@ def test_more_glb_capacity_never_slower(layer, d):
 def test_more_rf_never_slower(layer, d):
     x, y, _, df = d
     lat, _ = _ladder(layer, [Accelerator(x, y, rf, df) for rf in (8, 16, 32, 64, 128, 256, 512)])
+    assert _non_increasing(lat), lat
+
+
+@settings(max_examples=40, deadline=None)
+@given(layers(), designs)
+def test_hold_array_more_glb_or_rf_never_slower(layer, d):
+    # the working set depends on the array's shape and dataflow only: more GLB or RF keeps every schedule
+    x, y, rf, df = d
+    glbs = (4, 8, 16, 32, 64, 128, 512, 2048)
+    lat, _ = _ladder(layer, [Accelerator(x, y, rf, df, glb_kib=g) for g in glbs], HELD)
+    assert _non_increasing(lat), lat
+    lat, _ = _ladder(layer, [Accelerator(x, y, r, df) for r in (8, 16, 32, 64, 128, 256, 512)], HELD)
     assert _non_increasing(lat), lat
 
 
