@@ -17,6 +17,11 @@ per DRAM word. Both fall with the DRAM words alone, so the schedule with the few
 best under every mapper objective (latency, energy, EDP), whatever the array-level mapping: the joint
 search separates exactly, and the schedule is chosen once per (layer, GLB size).
 
+With ``dram_tiles="hold-array"`` (:func:`held_schedules`) the schedule also cuts each output row into
+``n_x`` column bands (a fourth DRAM-level loop X, :data:`X_LADDER`; bands read their halo columns), and
+only the schedules whose tiles hold the array's working set are candidates; the default
+(:func:`schedules`) keeps whole rows (one band, X innermost, which changes nothing).
+
 The candidate tilings come from a fixed ladder of tile counts (:data:`LADDER`) that does not depend on
 the GLB size; only their feasibility does. So a bigger GLB keeps every schedule of a smaller one, and
 neither the DRAM words nor the latency can rise with capacity (nor with DRAM bandwidth, which scales
@@ -46,8 +51,7 @@ ORDERS: tuple[tuple[int, ...], ...] = tuple(itertools.permutations(range(4)))
 RESIDENT: tuple[str, ...] = ("inputs", "weights", "outputs")
 _RES_OF_LOOP = (0.0, 2.0, 1.0, 1.0)  # index into RESIDENT per DRAM loop
 DRAM_FIELDS: tuple[str, ...] = ("dram_res", "dram_order", "dram_kt", "dram_ct", "dram_bt", "dram_qt",
-                                "dram_w",
-                                "dram_i", "dram_o")
+                                "dram_w", "dram_i", "dram_o")
 
 
 @dataclass
@@ -174,7 +178,7 @@ def _grid(ly: LayerDims, x_ladder: tuple[int, ...], orders: tuple, infl=None, fi
 
     best = best_order = None
     for order in orders:
-        j = ORDERS.index(order)
+        j = ORDERS.index(order)  # the field indexes every order of the four loops
         m = (traffic("w", REL["w"], order, whole[0]) + traffic("i", (dw, True, True, True), order, whole[1])
              + traffic("o", REL["o"], order, whole[2], spill=True))
         if best is None:

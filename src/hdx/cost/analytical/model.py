@@ -215,19 +215,25 @@ class AnalyticalModel:
         if len(uniq) < len(accels):
             return self.dram_words(layers, accels[first])[:, inverse.ravel()]
         ly = LayerDims.of(layers, np.float64)
-        floors = tuple(np.empty((len(layers), len(accels))) for _ in range(4))
+        floors = tuple(np.empty((len(layers), len(accels))) for _ in range(self._n_floors))
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size:
                 x, y = (np.asarray(a[idx], dtype=np.float64)[None, :] for a in (accels.pe_x, accels.pe_y))
-                for j, f in enumerate(working_set(df, unroll(df, ly, x, y))):
-                    floors[j][:, idx] = f
+                for fl, f in zip(floors, working_set(df, unroll(df, ly, x, y)), strict=False):
+                    fl[:, idx] = f
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
         return self._dram(ly, floors, glb_words, np.float64, fields=False)[0]
 
+    @property
+    def _n_floors(self) -> int:
+        """How many parts of the working set (:func:`working_set`) the DRAM level uses."""
+        return 4 if self.dram_tiles == "hold-array" else 1
+
     def _dram(self, ly: LayerDims, floors: tuple, glb_words: np.ndarray, dt, fields: bool
               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """The DRAM level under ``dram_tiles`` ([L, A] words and fields; ``floors``: the working sets)."""
+        """The DRAM level under ``dram_tiles`` ([L, A] words and fields; ``floors``: the working sets,
+        the first :attr:`_n_floors` parts)."""
         if self.dram_tiles == "hold-array":
             return _held_dram_level(ly, floors, glb_words, dt, fields)
         return _dram_level(ly, floors[0], glb_words, dt, fields)
@@ -293,7 +299,7 @@ class AnalyticalModel:
         cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
         # each dataflow's accelerators and their spatial unrolling
         arrays: dict[str, tuple] = {}
-        floors = tuple(np.empty(shape, dtype=dt) for _ in range(4))  # the array's working set
+        floors = tuple(np.empty(shape, dtype=dt) for _ in range(self._n_floors))  # the array's working set
         store_bytes, store_words = accels.storage(hw)  # per-PE storage of weights, inputs, psums
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
@@ -310,8 +316,8 @@ class AnalyticalModel:
                            pads={x: np.asarray(w[idx], dtype=dt)[None, :] for x, w in zip("wio", store_words,
                                                                                         strict=True)})
             arrays[df] = idx, ad, unroll(df, ly, ad.x, ad.y)
-            for j, f in enumerate(working_set(df, arrays[df][2])):
-                floors[j][:, idx] = f
+            for fl, f in zip(floors, working_set(df, arrays[df][2]), strict=False):
+                fl[:, idx] = f
         # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working
         #    set of the array); its transfers overlap the array side (double-buffered GLB), so a
         #    mapping's latency is max(array side, DRAM)
@@ -365,7 +371,9 @@ class AnalyticalModel:
 def working_set(dataflow: str, u: dict[str, np.ndarray]) -> tuple:
     """The array's working set of a dataflow's unrolling ``u`` (:func:`~.spatial.unroll`): the filters
     (depthwise: channels), reduction channels, output rows and output columns its PEs work on at once
-    ([L, A] arrays or 1.0). A GLB tile must hold at least these (:func:`.memory.schedules`)."""
+    ([L, A] arrays or 1.0). With ``dram_tiles="hold-array"`` a GLB tile must hold all four
+    (:func:`.memory.held_schedules`); the default uses the first only, as a depthwise tile's channels
+    (:func:`.memory.schedules`)."""
     if dataflow == "ws":  # Y <- Cg: cy channels; X and the spare rows: uK filters
         return u["uK"], u["cy"], 1.0, 1.0
     if dataflow == "os":  # X <- Q, Y <- P: qx columns of py rows; uK filters on the spare PEs
