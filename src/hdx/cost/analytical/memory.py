@@ -56,12 +56,10 @@ DRAM_FIELDS: tuple[str, ...] = ("dram_res", "dram_order", "dram_kt", "dram_ct", 
 
 @dataclass
 class Schedules:
-    """The best schedule of every column (layer × key, flattened ``l · U + u``): its DRAM words ``words``,
-    its GLB tile ``tiles`` (filters, channels, output rows, output columns) and its fields
-    (:data:`DRAM_FIELDS`), each a [cols] array."""
+    """The best schedule of every column: its DRAM words ``words`` and its fields (:data:`DRAM_FIELDS`),
+    each a [cols] array."""
 
     words: np.ndarray
-    tiles: tuple[np.ndarray, ...]
     fields: dict[str, np.ndarray]
 
 
@@ -121,6 +119,7 @@ class _Grid:
     its tiles, loop counts, GLB space, fewest DRAM words per group over the orders and that order."""
 
     shape: tuple[int, ...]
+    orders: tuple
     tiles: tuple
     n: tuple
     space: np.ndarray
@@ -150,22 +149,27 @@ def _grid(ly: LayerDims, x_ladder: tuple[int, ...], orders: tuple, infl=None, fi
         n = np.where(r == 0, dim, np.minimum(r, dim))
         return np.ceil(dim / n)
 
-    kt, ct, bt, qt = tile(kg, rk), tile(cg, rc), tile(p, ry), tile(q, rx)
+    kt, ct, bt = tile(kg, rk), tile(cg, rc), tile(p, ry)
     if infl is not None:
         kt = np.where(dw, np.maximum(kt, np.minimum(infl, kg)), kt)
-    nk, nc, nyb, nxb = np.ceil(kg / kt), np.ceil(cg / ct), np.ceil(p / bt), np.ceil(q / qt)
+    nk, nc, nyb = np.ceil(kg / kt), np.ceil(cg / ct), np.ceil(p / bt)
     ny = ly.n * nyb                                   # row bands of every image
     rows = np.minimum((bt - 1) * ly.st + ly.r, hp)
-    cols = np.where(nxb > 1, np.minimum((qt - 1) * ly.st + ly.s, wp), wp)
+    if tuple(x_ladder) == (1,):  # whole rows: one band (a plain 1, so no loop arithmetic is spent on X)
+        qt, nxb, cols, halo_x = q, 1, wp, 1.0
+    else:
+        qt = tile(q, rx)
+        nxb = np.ceil(q / qt)
+        cols = np.where(nxb > 1, np.minimum((qt - 1) * ly.st + ly.s, wp), wp)
+        halo_x = np.maximum(np.minimum(q * ly.st + nxb * (ly.s - ly.st), nxb * wp) / wp, 1.0)
     w_t = kt * ct * ly.r * ly.s
     i_t = np.where(dw, kt, ct) * cols * rows
     o_t = kt * bt * qt
     # whole-layer words per group (inputs unpadded; bands re-fetch their halo rows and columns)
     halo_y = np.maximum(np.minimum(p * ly.st + nyb * (ly.r - ly.st), nyb * hp) / hp, 1.0)
-    halo_x = np.maximum(np.minimum(q * ly.st + nxb * (ly.s - ly.st), nxb * wp) / wp, 1.0)
     whole = (ly.w_tot / gm, ly.i_tot / gm * halo_y * halo_x, ly.o_tot / gm)
     n = (nk, nc, ny, nxb)
-    single = tuple(x <= 1 for x in n)
+    single = tuple(x <= 1 if isinstance(x, np.ndarray) else bool(x <= 1) for x in n)
     # each operand's words under an order depend on it only through _refetch_key: computed once per key
     words: dict[tuple, np.ndarray] = {}
 
@@ -194,7 +198,7 @@ def _grid(ly: LayerDims, x_ladder: tuple[int, ...], orders: tuple, infl=None, fi
     rep_i = several | (nc * ny * nxb * np.where(dw, nk, 1.0) > 1)
     rep_o = several | (nk * ny * nxb > 1)
     space = w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)
-    return _Grid(shape, (kt, ct, bt, qt), n, space, best * gm, best_order, whole, gm, dw)
+    return _Grid(shape, tuple(orders), (kt, ct, bt, qt), n, space, best * gm, best_order, whole, gm, dw)
 
 
 #: each operand's relevance to the DRAM loops K, C, Y, X (depthwise inputs depend on K too)
@@ -205,13 +209,16 @@ ROW_ORDERS = tuple(o for o in ORDERS if o[0] == 3)
 
 def _chosen(g: _Grid, take, fields: bool) -> Schedules:
     """The schedule ``take`` picks per column (``take``: an array broadcasting to [D, L, U] -> [cols])."""
-    words, tiles = take(g.best), tuple(take(t) for t in g.tiles)
+    words = take(g.best)
     if not fields:
-        return Schedules(words=words, tiles=tiles, fields={})
+        return Schedules(words=words, fields={})
+    tiles = tuple(take(t) for t in g.tiles)
     order = take(g.order).astype(np.intp)
     n_c = tuple(take(x) for x in g.n)
     dw_c, gm_c = take(g.dw), take(g.gm)
-    f = {x: np.choose(order, [np.broadcast_to(_refetch(rel, o, n_c), order.shape) for o in ORDERS])
+    at = np.zeros(len(ORDERS), dtype=np.intp)  # each order's place among those searched
+    at[[ORDERS.index(o) for o in g.orders]] = np.arange(len(g.orders))
+    f = {x: np.choose(at[order], [np.broadcast_to(_refetch(rel, o, n_c), order.shape) for o in g.orders])
          for x, rel in (("w", REL["w"]), ("i", (dw_c, True, True, True)), ("o", REL["o"]))}
     # innermost non-trivial DRAM loop -> resident operand (K: inputs, Y/X: weights, C/none: outputs)
     res = np.full(order.shape, 2.0)
@@ -223,14 +230,15 @@ def _chosen(g: _Grid, take, fields: bool) -> Schedules:
     out = dict(dram_res=res, dram_order=order.astype(float), dram_kt=tiles[0], dram_ct=tiles[1],
                dram_bt=tiles[2], dram_qt=tiles[3], dram_w=w_all * f["w"] * gm_c, dram_i=i_all * f["i"] * gm_c,
                dram_o=o_all * (2 * f["o"] - 1) * gm_c)
-    return Schedules(words=words, tiles=tiles, fields=out)
+    return Schedules(words=words, fields=out)
 
 
 def _taker(pick, li, gi):
     def take(a):  # the chosen candidate's value of an array broadcasting to [D, L, U]
         a = np.asarray(a)
         a = a.reshape((1,) * (3 - a.ndim) + a.shape)
-        return a[pick if a.shape[0] > 1 else 0, li if a.shape[1] > 1 else 0, gi if a.shape[2] > 1 else 0]
+        got = a[pick if a.shape[0] > 1 else 0, li if a.shape[1] > 1 else 0, gi if a.shape[2] > 1 else 0]
+        return np.broadcast_to(got, pick.shape)
     return take
 
 
@@ -238,8 +246,8 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bo
     """Every schedule of :data:`LADDER` tiling K, C and output rows (whole rows) for layers ``ly`` ([L, 1])
     on the keys ``glb_words`` ([1, U] or [L, U], the GLB in words) with ``infl`` ([L, U]) filters in
     flight on the array (a depthwise layer's GLB tile holds at least the channels the array works on);
-    the best of each of the L × U columns, flattened ``l · U + u`` (``fields=False``: its DRAM words and
-    tiles only). The analytical model's default DRAM level (``dram_tiles="free"``)."""
+    the best of each of the L × U columns, flattened ``l · U + u`` (``fields=False``: its DRAM words
+    only). The analytical model's default DRAM level (``dram_tiles="free"``)."""
     g = _grid(ly, (1,), ROW_ORDERS, infl, fields)
     fits = g.space <= glb_words
     # a GLB too small for any schedule: the smallest one stands in (the model still gives a number)
