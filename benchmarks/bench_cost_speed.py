@@ -18,7 +18,11 @@ analytical model of git revision ``REV`` (its ``src/hdx/cost/analytical.py``, lo
 same batches in the same process, interleaved with the current one, and prints the speed ratio: a
 before/after figure that does not depend on the load.
 
-Run: ``python benchmarks/bench_cost_speed.py [--zigzag-layers 3] [--no-zigzag] [--against REV] [--fresh N]``.
+``--dram-tiles hold-array`` times the opt-in GLB level instead of the default (``--against REV`` still
+times REV's default: the ratio is then the option's cost).
+
+Run: ``python benchmarks/bench_cost_speed.py [--zigzag-layers 3] [--no-zigzag] [--against REV] [--fresh N]
+[--dram-tiles hold-array]``.
 """
 
 from __future__ import annotations
@@ -149,12 +153,14 @@ def main() -> None:
                     help="also time the analytical model of this git revision, interleaved; print the ratio")
     ap.add_argument("--fresh", type=int, default=0, metavar="N",
                     help="also run `hdx cost --accel grid --json` in N fresh processes (its seconds)")
+    ap.add_argument("--dram-tiles", default="free", choices=("free", "hold-array"),
+                    help="the timed model's GLB level (--against times its default)")
     args = ap.parse_args()
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()
-    model = AnalyticalModel(grid.hardware)
+    model = AnalyticalModel(grid.hardware, dram_tiles=args.dram_tiles)
     ref = model_at(args.against, grid.hardware) if args.against else None
     print(f"machine: {os.cpu_count()} CPU cores visible; numpy {np.__version__}; "
-          f"grid {len(grid)} accelerators")
+          f"grid {len(grid)} accelerators; dram_tiles {args.dram_tiles}")
     print()
     # the first search of this process, before anything else ran (what one `hdx cost --accel grid` reports)
     lt_arch = LayerTable(space.layers(ARCH))

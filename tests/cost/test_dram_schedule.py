@@ -59,10 +59,10 @@ def _brute_force(layer: Layer, glb_words: float, inflight: float | None = None,
         return -(-dim // n)
 
     words, space = {}, {}
-    c_ladder = memory.LADDER if not dw else memory.LADDER[:1]
-    x_ladder = (1,) if floor is None else memory.X_LADDER
+    k_lad, c_lad, y_lad, x_lad = ((memory.LADDER,) * 3 + ((1,),)) if floor is None else memory.HELD_LADDERS
+    c_lad = c_lad[:1] if dw else c_lad
     orders = memory.ROW_ORDERS if floor is None else memory.ORDERS
-    for rk, rc, ry, rx in itertools.product(memory.LADDER, c_ladder, memory.LADDER, x_ladder):
+    for rk, rc, ry, rx in itertools.product(k_lad, c_lad, y_lad, x_lad):
         kt = tile(kg, rk)
         if dw and inflight is not None:  # a depthwise GLB tile holds at least the channels in flight
             kt = max(kt, min(inflight, kg))

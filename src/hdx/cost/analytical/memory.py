@@ -42,6 +42,10 @@ from .mapper import TIE
 LADDER: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 0)
 #: column bands tried (an output row cut into that many bands)
 X_LADDER: tuple[int, ...] = (1, 2, 4, 8)
+#: ``dram_tiles="hold-array"``: tile counts per loop (K, C, Y, X). (A finer ladder for K, C and Y, with
+#: the counts 3, 6, 12 and 24 that make more working sets a tile exactly, was measured against ZigZag:
+#: better on one memory-sizing run, worse on the other; docs/results.md, "Memory sizing")
+HELD_LADDERS: tuple[tuple[int, ...], ...] = (LADDER, LADDER, LADDER, X_LADDER)
 #: DRAM-level loops, in the order their indices are used in ORDERS (innermost first there)
 DRAM_LOOPS: tuple[str, ...] = ("k", "c", "y", "x")
 #: orders of the four DRAM-level loops, innermost first
@@ -130,15 +134,15 @@ class _Grid:
     dw: np.ndarray
 
 
-def _grid(ly: LayerDims, x_ladder: tuple[int, ...], orders: tuple, infl=None, fields: bool = True) -> _Grid:
-    """The candidate schedules of the ladders (:data:`LADDER` for K, C and Y, ``x_ladder`` for X) under
-    ``orders``; ``infl`` ([L, U]): a depthwise tile's filters are raised to at least that many."""
+def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool = True) -> _Grid:
+    """The candidate schedules of the ``ladders`` (tile counts for K, C, Y and X) under ``orders``;
+    ``infl`` ([L, U]): a depthwise tile's filters are raised to at least that many."""
     dw = ly.dw
-    dense_any = not bool(np.all(dw))
-    lad = np.asarray(LADDER, dtype=ly.k.dtype)
-    c_lad = lad if dense_any else lad[:1]
-    shape = (len(lad), len(c_lad), len(lad), len(x_ladder))
-    req = np.array(list(itertools.product(lad, c_lad, lad, x_ladder)), dtype=ly.k.dtype)  # [D, 4]
+    k_lad, c_lad, y_lad, x_ladder = ladders
+    if np.all(dw):  # one reduction channel per group: its ladder is one tile
+        c_lad = c_lad[:1]
+    shape = (len(k_lad), len(c_lad), len(y_lad), len(x_ladder))
+    req = np.array(list(itertools.product(k_lad, c_lad, y_lad, x_ladder)), dtype=ly.k.dtype)  # [D, 4]
     rk, rc, ry, rx = (req[:, j][:, None, None] for j in range(4))
     gm = np.where(dw, 1.0, ly.g)                     # groups processed one after another
     kg = np.where(dw, ly.k, ly.k / ly.g)             # filters per group (depthwise: all channels)
@@ -248,7 +252,7 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bo
     flight on the array (a depthwise layer's GLB tile holds at least the channels the array works on);
     the best of each of the L × U columns, flattened ``l · U + u`` (``fields=False``: its DRAM words
     only). The analytical model's default DRAM level (``dram_tiles="free"``)."""
-    g = _grid(ly, (1,), ROW_ORDERS, infl, fields)
+    g = _grid(ly, (LADDER, LADDER, LADDER, (1,)), ROW_ORDERS, infl, fields)
     fits = g.space <= glb_words
     # a GLB too small for any schedule: the smallest one stands in (the model still gives a number)
     fits = fits | ((~fits.any(0)) & (g.space <= g.space.min(0)))
@@ -273,7 +277,7 @@ def held_schedules(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: n
     holding a working set are a corner of the ladders' grid: the best of every corner is found once per
     (layer, GLB size) (:func:`_prefix_best`) and each accelerator looks its own up. If none of its
     candidates fits, the smallest of them stands in."""
-    g = _grid(ly, X_LADDER, ORDERS, None, fields)
+    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     space = np.broadcast_to(g.space, m.shape)
     pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
