@@ -22,8 +22,9 @@ The reference is ZigZag's cost model with its LOMA mapper, which is incomplete a
 ``--refine-lpf N`` (with ``--refine-slice DF:KIND`` and a random control ``--refine-sample``) takes the
 lower-latency mapping of a larger search where it was run; ``--hdx-mappings`` also offers ZigZag the
 mapping HDX chose (complete temporal orderings: the array level with ZigZag's allocator placing the
-DRAM-level loops, and the whole two-level mapping with HDX's DRAM schedule; costed by ZigZag's own model)
-and takes the best of them where ZigZag rates it better. The run prints the same-mapping agreement (both
+DRAM-level loops, and the whole two-level mapping with HDX's DRAM schedule, once with ZigZag's allocator
+choosing each operand's GLB tile and once with HDX's GLB tiles given to it; costed by ZigZag's own
+model) and takes the best of them where ZigZag rates it better. The run prints the same-mapping agreement (both
 cost models, one mapping) and the medians against each reference.
 
 Run: ``python benchmarks/bench_zigzag_decisions.py --lpf 5 --pin none --refine-lpf 6 --refine-slice
@@ -45,7 +46,7 @@ from scipy.stats import spearmanr
 
 from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
 from hdx.cost.zigzag.adapter import ZigZagModel
-from hdx.cost.zigzag.crosscheck import ordering_from_mapping
+from hdx.cost.zigzag.crosscheck import ordering_from_mapping, two_level_ordering
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
@@ -100,10 +101,10 @@ def _worker_init(hw_json: str, lpf: int, pin: str = "fxfy") -> None:
 
 
 def _run_one(job: tuple) -> tuple[str, dict | None, str | None]:
-    key, layer, acc, *ordering = job
+    key, layer, acc, *given = job  # given: (ordering[, GLB loops])
     assert _ZZ is not None
     try:
-        r = _ZZ.evaluate_one(layer, acc, ordering[0] if ordering else None)
+        r = _ZZ.evaluate_one(layer, acc, *given)
     except HDXError as e:
         return key, None, str(e)
     return key, dict(latency=r.latency_cycles, compute=r.compute_cycles, energy=r.energy_pj,
@@ -277,8 +278,10 @@ def hdx_mapping_runs(unique: list[Layer], accels: AccelTable, ours, ztexts: list
                      zz_fp: str) -> tuple[dict, dict]:
     """ZigZag's costs of the mapping HDX chose for every (layer, design) pair, as a complete temporal
     ordering (``ordering_from_mapping``, tiles rounded down and up to ZigZag's integer factors, with the
-    DRAM level left to ZigZag's allocator and with HDX's own DRAM schedule; cached). Returns (per pair the
-    best of these by latency then energy, per pair the rounded-down one without the DRAM schedule)."""
+    DRAM level left to ZigZag's allocator and with HDX's own DRAM schedule, the latter also with HDX's
+    GLB tiles given to ZigZag's allocator instead of chosen by it, ``two_level_ordering``; cached).
+    Returns (per pair the best of these by latency then energy, per pair the rounded-down one without
+    the DRAM schedule)."""
     jobs: list[tuple] = []
     per_pair: dict[str, list[str]] = {}
     for u, ly in enumerate(unique):
@@ -296,6 +299,12 @@ def hdx_mapping_runs(unique: list[Layer], accels: AccelTable, ours, ztexts: list
                 if key not in keys:
                     keys.append(key)
                     jobs.append((key, ly, acc, ordering))
+                if dram and getattr(args, "given_glb", True):  # the same with HDX's GLB tiles
+                    ordering, n_glb = two_level_ordering(ly, acc, m, rounding)
+                    key = json.dumps([base, ordering, {"glb_loops": n_glb}])
+                    if key not in keys:
+                        keys.append(key)
+                        jobs.append((key, ly, acc, ordering, n_glb))
     cache = HERE / ".cache" / f"zigzag-{zz_fp}-hdxmap.jsonl"
     zs = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1), args.lpf, args.pin, seeds=jobs)
     seeded: dict = {}

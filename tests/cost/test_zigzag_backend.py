@@ -256,3 +256,58 @@ def test_grouped_convolutions_same_mapping_same_energy(model):
                 layer, acc, m, psum_words=hw.glb_tile_words(acc.glb_bytes)))
             assert r.energy_pj["mac"] == pytest.approx(ours.energy_pj["mac"][i, j])
             assert 0.8 <= r.energy_total_pj / ours.energy_total_pj[i, j] <= 1.2, (layer.name, str(acc))
+
+
+RELEVANT = {"W": {"K", "C", "FX", "FY"}, "I": {"C", "OX", "OY", "FX", "FY", "B"}, "O": {"K", "OX", "OY", "B"}}
+
+
+def _tm_levels(tm: str) -> dict[str, list[list[tuple[str, int]]]]:
+    """ZigZag's printed temporal mapping ``{O: [[(K, 2), ...], ...], W: ...}`` as per-operand levels."""
+    import ast
+    import re
+
+    return ast.literal_eval(re.sub(r"\b([A-Z]+)\b", r"'\1'", tm))
+
+
+@pytest.mark.zigzag
+def test_given_glb_tiles_are_what_zigzag_costs(model):
+    # hold-array's two-level mapping with its GLB tiles given: ZigZag's DRAM level of every operand is
+    # exactly the ordering's loops above the GLB tile (ZigZag's own allocator would choose per operand)
+    from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
+    from hdx.cost.zigzag.crosscheck import two_level_ordering
+
+    held = AnalyticalModel(HardwareParams(), dram_tiles="hold-array", precision="float64")
+    accels = [Accelerator(8, 8, 64, df, glb_kib=8) for df in ("ws", "os", "rs")]
+    ours = held.evaluate(LayerTable(LAYERS), AccelTable.from_accels(accels))
+    done = 0
+    for i, layer in enumerate(LAYERS):
+        for j, acc in enumerate(accels):
+            m = {k: float(ours.mapping[k][i, j]) for k in MAPPING_FIELDS}
+            ordering, n_glb = two_level_ordering(layer, acc, m)
+            try:
+                r = model.evaluate_one(layer, acc, ordering, glb_loops=n_glb)
+            except HDXError as e:  # tiles rounded to ZigZag's factors may not fit its GLB: said so
+                assert "do not fit" in str(e) or "does not fit" in str(e)
+                continue
+            for op, levels in _tm_levels(r.temporal_mapping).items():
+                # the loops an operand depends on keep the ordering's order across its levels (ZigZag
+                # moves the others between levels freely: the same schedule of that operand); none of
+                # the GLB tile's is at the DRAM level, and none above it at the GLB level (a memory
+                # below the GLB may hold some: ZigZag fills those first)
+                rel = RELEVANT[op] | ({"G"} if layer.kind == "depthwise" else set())
+                pos = [i for i, x in enumerate(ordering) if x[0] in rel]
+                level = [lv for lv, loops in enumerate(levels) for x in loops if x[0] in rel]
+                assert [tuple(x) for loops in levels for x in loops if x[0] in rel] == \
+                    [tuple(ordering[i]) for i in pos], (layer.name, str(acc), op)
+                top = len(levels) - 1
+                for at, lv in zip(pos, level, strict=True):
+                    assert (lv < top) if at < n_glb else (lv != top - 1), (layer.name, str(acc), op, at)
+            done += 1
+    assert done >= len(LAYERS) * len(accels) // 2
+    # a GLB tile of the whole layer on a 1 KiB GLB: refused with the reason, not costed
+    acc = Accelerator(8, 8, 64, "os", glb_kib=1)
+    layer = LAYERS[3]
+    m = {k: float(v[3, 1]) for k, v in ours.mapping.items()}
+    ordering, _ = two_level_ordering(layer, acc, m)
+    with pytest.raises(HDXError, match="MemoryTooSmallException"):
+        model.evaluate_one(layer, acc, ordering, glb_loops=len(ordering))

@@ -6,7 +6,9 @@ order of each, at the distinct (candidate, pair) entries of a :class:`~.mapper.F
 (depthwise: channels) in flight on the array. ``u``: the dataflow's :func:`~.spatial.unroll`, if
 already computed. ``floor`` ([L, A] cycles) is the DRAM schedule's bound,
 which no array mapping can beat: GLB-level orders faster than it tie, and the one with fewer GLB words
-is kept.
+is kept. With ``dram_tiles="hold-array"``, ``floor`` is a :class:`~.memory.EntryDram` instead: each
+candidate's GLB tiles must hold what it covers (the spatial unrolling times its PE-local tile), so each
+entry gets its own DRAM schedule, words and bound (:func:`_dram_floor`).
 
 A dataflow's candidates are a ladder of tile factors (:data:`FACTORS`, :data:`ROW_FACTORS`) whose tiles
 are clamped to the loops and the RF, so on a given pair many candidates coincide. The tile of a ladder
@@ -21,7 +23,8 @@ import numpy as np
 
 from .dims import ArrayDims, LayerDims
 from .mapper import TIE, Entries, Flat, MapperSettings, best_order, first_of_runs, ladder, port_cycles
-from .spatial import cdiv, largest_divisor, unroll
+from .memory import EntryDram
+from .spatial import cdiv, largest_divisor, unroll, working_set
 
 # RF tile factors the mapper tries for a channel loop (and, for RS, the output-row loop; 0 = whole row)
 FACTORS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
@@ -33,6 +36,19 @@ DEDUPLICATE = True
 # RS: the PE's innermost loop, with the input window in its pad or the inputs streamed from the GLB
 RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-inner", "streamed q-inner",
                              "streamed k-inner")
+
+
+def _dram_floor(floor, fl: Flat, cover, base):
+    """Each entry's DRAM bound (cycles, [M]) and, per entry, (DRAM words, schedule index, fits the GLB)
+    or None: the layer's bound ``floor`` ([L, A]) or, for an :class:`~.memory.EntryDram`, the best
+    schedule whose GLB tiles hold the entry's ``cover()`` (filters, reduction channels, output rows,
+    output columns, kernel rows; [M] arrays or floats, ``inf``: the whole loop; ``base()``: the spatial
+    unrolling's part of it, :func:`~.spatial.working_set`, for the entries whose cover fits nowhere;
+    both callables, called only here)."""
+    if isinstance(floor, EntryDram):
+        words, pick, fits = floor.lookup(fl.pair, cover(), base())
+        return words * floor.cyc, (words, pick, fits)
+    return fl(floor), None
 
 
 def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0, u=None):
@@ -63,7 +79,10 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     bounds = (fl(ly.n * ly.p * ly.q), cdiv(fl(ct), c) * fl(n_tc), fl(kt))
     ops = dict(w=(c * s_in, d["w"], rel["w"]), o=(np.ones_like(c), d["o"], rel["o"]))
     i = comp * d["i"]                       # 1-word input register, taps innermost: a word per MAC
-    words, f, order, port, least, cyc = best_order(cfg, bw, fl(floor), ops, bounds, fl(ly.o_tot), comp,
+    # what the array works on at once: uK filters, cy × c channels, the kernel rows of a tap chunk
+    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))),
+                              lambda: tuple(fl(x) for x in working_set("ws", u)))
+    words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), comp,
                                               port_cycles(dict(i=i), d, bw))
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
 
@@ -72,7 +91,7 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     lb = None if least is None else (least.cycles, least.words["w"] + i + least.words["o"],
                                      local(least.fills))
     group = Entries(fl, words["w"], i, words["o"], port, local(f), 0.0, cyc,
-                    dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), lb)
+                    dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), lb, dram)
     return compute, [group], uk
 
 
@@ -112,7 +131,10 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
             dwf, fl(uk * kt), fl(np.broadcast_to(ct, kt.shape)) * np.where(mode == 0, ktf, kb))
         hops = np.maximum(i - i_fwd, 0.0)
         i = np.minimum(i, i_fwd)
-    words, f, order, port, least, cyc = best_order(cfg, bw, fl(floor), dict(o=(k, d["o"], rel["o"])), bounds,
+    # what the array works on at once: uK × k filters, py rows of qx columns, every kernel row
+    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf),
+                              lambda: tuple(fl(x) for x in working_set("os", u)))
+    words, f, order, port, least, cyc = best_order(cfg, bw, floor, dict(o=(k, d["o"], rel["o"])), bounds,
                                               fl(ly.o_tot), comp, port_cycles(dict(w=w, i=i), d, bw))
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
@@ -123,7 +145,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
                 + (comp + i_fills) * act * e_reg)
     lb = None if least is None else (least.cycles, w + i + least.words["o"], local(least.fills))
     group = Entries(fl, w, i, words["o"], port, local(f), hops, cyc,
-                    dict(mode=mode, order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=fl(ly.s)), lb)
+                    dict(mode=mode, order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=fl(ly.s)), lb, dram)
     return compute, [group], uk
 
 
@@ -144,7 +166,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     diag = np.minimum((px - 1) * ly.st + ry, px * ry)  # distinct input rows (diagonal multicast)
     dist = dict(w=ry * uc * uk, i=diag * np.where(dw, uk, uc), o=px * uk)
     arrays = dict(pads=pads, e_b=e_b, dist=dist, compute=compute, kt=kt, ct=ct, rt=rt, pt=pt, act=act,
-                  bw=ad.bw, floor=floor)
+                  bw=ad.bw, floor=floor, u=u)
     groups = []
     gid = 0
     for stream in (False, True):
@@ -202,10 +224,16 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     if not valid.all():  # an illegal tile is never chosen: drop it here
         idx = np.nonzero(valid)[0]
         fl, q, c, s_, k, w_ext = fl.subset(idx), q[idx], c[idx], s_[idx], k[idx], w_ext[idx]
-    g = {x: fl(arrays[x]) for x in ("compute", "kt", "ct", "rt", "pt", "act", "bw", "floor")}
+    g = {x: fl(arrays[x]) for x in ("compute", "kt", "ct", "rt", "pt", "act", "bw")}
     e_b = {x: fl(v) for x, v in arrays["e_b"].items()}
     dist = {x: fl(v) for x, v in arrays["dist"].items()}
-    compute, act, bw, floor = g["compute"], g["act"], g["bw"], g["floor"]
+    compute, act, bw = g["compute"], g["act"], g["bw"]
+    # what the array works on at once: uK × k filters, uC × c channels, px rows of q columns, every
+    # kernel row
+    u = arrays["u"]
+    floor, dram = _dram_floor(arrays["floor"], fl, lambda: (fl(u["uK"]) * k, fl(u["uC"]) * c, fl(u["px"]), q,
+                                                            np.inf),
+                              lambda: tuple(fl(x) for x in working_set("rs", arrays["u"])))
     dw, s_l, q_l = fl(ly.dw), fl(ly.s), fl(ly.q)
     rel = dict(w=(False, True, True), i=(True, True, dw), o=(True, False, True))
     bounds = (fl(ly.n) * g["pt"] * cdiv(q_l, q), cdiv(g["ct"], c) * g["rt"] * cdiv(s_l, s_), cdiv(g["kt"], k))
@@ -244,7 +272,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         lb = None if least is None else (least.cycles, least.words["w"] + i_words + least.words["o"],
                                          local(least.fills))
     fields = dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q, s_in=s_)
-    return Entries(fl, words["w"], words["i"], words["o"], port, local(f), 0.0, cyc, fields, lb)
+    return Entries(fl, words["w"], words["i"], words["o"], port, local(f), 0.0, cyc, fields, lb, dram)
 
 
 DATAFLOW_MAPPERS = {"ws": ws, "os": os_, "rs": rs}

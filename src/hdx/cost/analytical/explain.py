@@ -31,5 +31,6 @@ def describe_mapping(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: s
     d_order = " < ".join(DRAM_LOOPS[g].upper() for g in DRAM_ORDERS[int(m["dram_order"])])
     return (f"{text}; DRAM: {RESIDENT[int(m['dram_res'])]} resident, GLB tile {m['dram_kt']:.0f} filter(s) x "
             f"{m['dram_ct']:.0f} channel(s) x {m['dram_bt']:.0f} row(s) x {m.get('dram_qt', 0):.0f} "
-            f"column(s), loops {d_order}; DRAM words W {m['dram_w']:,.0f} I {m['dram_i']:,.0f} "
+            f"column(s), inputs of {m.get('dram_rt', 0):.0f} kernel row(s), loops {d_order}; "
+            f"DRAM words W {m['dram_w']:,.0f} I {m['dram_i']:,.0f} "
             f"O {m['dram_o']:,.0f}")

@@ -132,13 +132,15 @@ class Entries:
     PE-local energy (pJ), hops, the array-side cycles ``max(compute, port, floor)`` of each entry's kept
     GLB-level order (:func:`best_order`'s), the mapping fields it reports; ``lb``: (least cycles, least
     GLB words, least PE-local energy) over every GLB-level order of its tile (:class:`Least`; for
-    bounds)."""
+    bounds); ``dram``: with a DRAM level chosen per entry (``dram_tiles="hold-array"``), (DRAM words,
+    schedule index, whether its GLB tiles fit) of each entry (:class:`.memory.EntryDram`), else None."""
 
-    __slots__ = ("flat", "w", "i", "o", "port", "local_pj", "hops", "cycles", "fields", "lb")
+    __slots__ = ("flat", "w", "i", "o", "port", "local_pj", "hops", "cycles", "fields", "lb", "dram")
 
-    def __init__(self, flat: Flat, w, i, o, port, local_pj, hops, cycles, fields, lb=None):
+    def __init__(self, flat: Flat, w, i, o, port, local_pj, hops, cycles, fields, lb=None, dram=None):
         self.flat, self.w, self.i, self.o, self.port = flat, w, i, o, port
         self.local_pj, self.hops, self.cycles, self.fields, self.lb = local_pj, hops, cycles, fields, lb
+        self.dram = dram
 
 
 def port_per_word(dist, bw: float):
@@ -276,7 +278,7 @@ def _seg_min(v: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
 
 
 def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_glb: np.ndarray,
-           e_hop: float, bounds: bool = False, fields: bool = True) -> dict:
+           e_hop: float, bounds: bool = False, fields: bool = True, e_dram: float = 0.0) -> dict:
     """The best candidate per (layer, accelerator) under the mapper objective (each candidate already
     carries its best GLB-level order): latency ``max(compute, GLB port cycles, floor)`` (the entries'
     ``cycles``; ``floor`` the DRAM cycles of the layer's DRAM schedule, :mod:`.memory`, the same for
@@ -291,7 +293,14 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
     ``fields``: also the chosen mapping's fields (``--explain``). ``bounds``: also the least value over
     *every* legal mapping (candidate and order) of the array-side
     cycles (``lb_cycles``), of the GLB words (``lb_glb_words``) and of the PE-local energy with hops
-    (``lb_local_pj``): each mapping of this accelerator is at least as costly in each, separately."""
+    (``lb_local_pj``): each mapping of this accelerator is at least as costly in each, separately.
+
+    With a DRAM level per entry (``Entries.dram``; ``dram_tiles="hold-array"``) the entries' cycles
+    include their own DRAM bound already, their energy adds a DRAM and a GLB access (``e_dram``,
+    ``e_glb``) per DRAM word, an entry whose GLB tiles do not fit is not a legal mapping (unless no
+    entry of the pair fits: then the model still gives a number, from the stand-ins of
+    :func:`.memory.held_lookup`), and the result adds ``dram`` (DRAM words) and ``dram_pick`` (schedule
+    index) of the chosen entry."""
     shape = compute.shape
     n_pairs = int(np.prod(shape))
     dt = compute.dtype
@@ -304,9 +313,19 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
     hops = cat([g.hops for g in groups])
     port = cat([g.port for g in groups])
     cyc = cat([g.cycles for g in groups])
-    energy = local + words * np.broadcast_to(e_glb, shape).reshape(-1)[pair] + hops * e_hop
+    e_glb_pair = np.broadcast_to(e_glb, shape).reshape(-1)[pair]
+    energy = local + words * e_glb_pair + hops * e_hop
+    joint = groups[0].dram is not None
+    if joint:  # each entry's own DRAM schedule: a DRAM and a GLB access per word
+        d_words = np.concatenate([g.dram[0] for g in groups]).astype(dt, copy=False)
+        energy = energy + d_words * (e_dram + e_glb_pair)
     keys = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}
     key1, key2 = keys[cfg.objective]
+    if joint:  # GLB tiles that do not fit: only where nothing fits
+        fits = np.concatenate([g.dram[2] for g in groups])
+        some = np.zeros(n_pairs, dtype=bool)
+        np.logical_or.at(some, pair, fits)
+        key1 = np.where(fits | ~some[pair], key1, np.inf)
     m1 = _seg_min(key1, pair, n_pairs)
     if not np.all(np.isfinite(m1)):
         raise HDXError("no legal mapping for some (layer, accelerator) pair: the RF is too small")
@@ -323,6 +342,9 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
         pick[lost] = _seg_min(np.arange(len(pair)), pair, n_pairs)[lost]
     take = lambda a: a[pick].reshape(shape)  # noqa: E731
     best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops), fields={})
+    if joint:
+        best["dram"] = take(d_words)
+        best["dram_pick"] = np.concatenate([g.dram[1] for g in groups])[pick].reshape(shape)
     if fields:
         best["fields"] = {k: take(cat([g.fields[k] for g in groups])) for k in groups[0].fields}
         best["fields"].update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"])

@@ -17,10 +17,12 @@ per DRAM word. Both fall with the DRAM words alone, so the schedule with the few
 best under every mapper objective (latency, energy, EDP), whatever the array-level mapping: the joint
 search separates exactly, and the schedule is chosen once per (layer, GLB size).
 
-With ``dram_tiles="hold-array"`` (:func:`held_schedules`) the schedule also cuts each output row into
-``n_x`` column bands (a fourth DRAM-level loop X, :data:`X_LADDER`; bands read their halo columns), and
-only the schedules whose tiles hold the array's working set are candidates; the default
-(:func:`schedules`) keeps whole rows (one band, X innermost, which changes nothing).
+With ``dram_tiles="hold-array"`` the schedule also cuts each output row into ``n_x`` column bands (a
+fourth DRAM-level loop X, :data:`X_LADDER`; bands read their halo columns) and may hold one kernel row's
+input rows at a time (a fifth loop R, innermost, :data:`R_LADDER`), and it is chosen per array-level
+mapping candidate among those whose tiles hold what the candidate covers (:func:`held_grid` once per
+layer chunk, :func:`held_lookup` / :class:`EntryDram` per candidate); the default (:func:`schedules`)
+keeps whole rows and kernels (one band, X innermost, which changes nothing).
 
 The candidate tilings come from a fixed ladder of tile counts (:data:`LADDER`) that does not depend on
 the GLB size; only their feasibility does. So a bigger GLB keeps every schedule of a smaller one, and
@@ -42,10 +44,12 @@ from .mapper import TIE
 LADDER: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 0)
 #: column bands tried (an output row cut into that many bands)
 X_LADDER: tuple[int, ...] = (1, 2, 4, 8)
+#: kernel-row chunks tried for the input tile: all kernel rows at once (1) or one row at a time (0)
+R_LADDER: tuple[int, ...] = (1, 0)
 #: ``dram_tiles="hold-array"``: tile counts per loop (K, C, Y, X). (A finer ladder for K, C and Y, with
 #: the counts 3, 6, 12 and 24 that make more working sets a tile exactly, was measured against ZigZag:
 #: better on one memory-sizing run, worse on the other; docs/results.md, "Memory sizing")
-HELD_LADDERS: tuple[tuple[int, ...], ...] = (LADDER, LADDER, LADDER, X_LADDER)
+HELD_LADDERS: tuple[tuple[int, ...], ...] = (LADDER, LADDER, LADDER, X_LADDER, R_LADDER)
 #: DRAM-level loops, in the order their indices are used in ORDERS (innermost first there)
 DRAM_LOOPS: tuple[str, ...] = ("k", "c", "y", "x")
 #: orders of the four DRAM-level loops, innermost first
@@ -55,7 +59,9 @@ ORDERS: tuple[tuple[int, ...], ...] = tuple(itertools.permutations(range(4)))
 RESIDENT: tuple[str, ...] = ("inputs", "weights", "outputs")
 _RES_OF_LOOP = (0.0, 2.0, 1.0, 1.0)  # index into RESIDENT per DRAM loop
 DRAM_FIELDS: tuple[str, ...] = ("dram_res", "dram_order", "dram_kt", "dram_ct", "dram_bt", "dram_qt",
-                                "dram_w", "dram_i", "dram_o")
+                                "dram_rt", "dram_w", "dram_i", "dram_o")
+#: the DRAM-level loop over kernel-row chunks of the input tile (index 4): always innermost
+R_LOOP = 4
 
 
 @dataclass
@@ -132,18 +138,22 @@ class _Grid:
     whole: tuple
     gm: np.ndarray
     dw: np.ndarray
+    inner: tuple = ()  # loops innermost of every order: (R_LOOP,) where kernel rows are chunked
 
 
 def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool = True) -> _Grid:
-    """The candidate schedules of the ``ladders`` (tile counts for K, C, Y and X) under ``orders``;
-    ``infl`` ([L, U]): a depthwise tile's filters are raised to at least that many."""
+    """The candidate schedules of the ``ladders`` (tile counts for K, C, Y and X, and kernel-row chunks
+    of the input tile) under ``orders``; ``infl`` ([L, U]): a depthwise tile's filters are raised to at
+    least that many."""
     dw = ly.dw
-    k_lad, c_lad, y_lad, x_ladder = ladders
+    k_lad, c_lad, y_lad, x_ladder, r_ladder = ladders
     if np.all(dw):  # one reduction channel per group: its ladder is one tile
         c_lad = c_lad[:1]
-    shape = (len(k_lad), len(c_lad), len(y_lad), len(x_ladder))
-    req = np.array(list(itertools.product(k_lad, c_lad, y_lad, x_ladder)), dtype=ly.k.dtype)  # [D, 4]
-    rk, rc, ry, rx = (req[:, j][:, None, None] for j in range(4))
+    if np.all(ly.r <= 1):  # one kernel row: nothing to chunk
+        r_ladder = r_ladder[:1]
+    shape = (len(k_lad), len(c_lad), len(y_lad), len(x_ladder), len(r_ladder))
+    req = np.array(list(itertools.product(k_lad, c_lad, y_lad, x_ladder, r_ladder)), dtype=ly.k.dtype)
+    rk, rc, ry, rx, rr = (req[:, j][:, None, None] for j in range(5))  # [D, 1, 1] each
     gm = np.where(dw, 1.0, ly.g)                     # groups processed one after another
     kg = np.where(dw, ly.k, ly.k / ly.g)             # filters per group (depthwise: all channels)
     cg, p, q = ly.cg, ly.p, ly.q
@@ -158,7 +168,12 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
         kt = np.where(dw, np.maximum(kt, np.minimum(infl, kg)), kt)
     nk, nc, nyb = np.ceil(kg / kt), np.ceil(cg / ct), np.ceil(p / bt)
     ny = ly.n * nyb                                   # row bands of every image
-    rows = np.minimum((bt - 1) * ly.st + ly.r, hp)
+    if tuple(r_ladder) == (1,):  # every kernel row in the tile (a plain 1: no arithmetic spent on it)
+        rt, nr, inner = ly.r, 1, ()
+    else:  # the input tile holds rt kernel rows' input rows; the chunks are the innermost DRAM loop
+        rt = tile(ly.r, rr)
+        nr, inner = np.ceil(ly.r / rt), (R_LOOP,)
+    rows = np.minimum((bt - 1) * ly.st + rt, hp)
     if tuple(x_ladder) == (1,):  # whole rows: one band (a plain 1, so no loop arithmetic is spent on X)
         qt, nxb, cols, halo_x = q, 1, wp, 1.0
     else:
@@ -170,24 +185,28 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     i_t = np.where(dw, kt, ct) * cols * rows
     o_t = kt * bt * qt
     # whole-layer words per group (inputs unpadded; bands re-fetch their halo rows and columns)
-    halo_y = np.maximum(np.minimum(p * ly.st + nyb * (ly.r - ly.st), nyb * hp) / hp, 1.0)
+    if inner:  # each chunk of rt kernel rows reads its own rows of every band
+        halo_y = np.maximum(np.minimum(p * ly.st + nyb * (rt - ly.st), nyb * hp) * nr / hp, 1.0)
+    else:
+        halo_y = np.maximum(np.minimum(p * ly.st + nyb * (ly.r - ly.st), nyb * hp) / hp, 1.0)
     whole = (ly.w_tot / gm, ly.i_tot / gm * halo_y * halo_x, ly.o_tot / gm)
-    n = (nk, nc, ny, nxb)
+    n = (nk, nc, ny, nxb, nr)
     single = tuple(x <= 1 if isinstance(x, np.ndarray) else bool(x <= 1) for x in n)
     # each operand's words under an order depend on it only through _refetch_key: computed once per key
     words: dict[tuple, np.ndarray] = {}
 
     def traffic(x: str, rel: tuple, order: tuple[int, ...], all_, spill: bool = False):
-        key = (x, _refetch_key(rel, order))
+        key = (x, _refetch_key(rel, inner + order))
         if key not in words:
-            f = _refetch(rel, order, n, single)
+            f = _refetch(rel, inner + order, n, single)
             words[key] = all_ * (2 * f - 1) if spill else all_ * f
         return words[key]
 
     best = best_order = None
     for order in orders:
         j = ORDERS.index(order)  # the field indexes every order of the four loops
-        m = (traffic("w", REL["w"], order, whole[0]) + traffic("i", (dw, True, True, True), order, whole[1])
+        m = (traffic("w", REL["w"], order, whole[0])
+             + traffic("i", (dw, True, True, True, True), order, whole[1])
              + traffic("o", REL["o"], order, whole[2], spill=True))
         if best is None:
             best, best_order = m, np.full(m.shape, float(j))
@@ -199,14 +218,17 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     assert best is not None and best_order is not None
     several = gm > 1
     rep_w = several | (nk * nc > 1)
-    rep_i = several | (nc * ny * nxb * np.where(dw, nk, 1.0) > 1)
+    rep_i = several | (nc * ny * nxb * nr * np.where(dw, nk, 1.0) > 1)
     rep_o = several | (nk * ny * nxb > 1)
     space = w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)
-    return _Grid(shape, tuple(orders), (kt, ct, bt, qt), n, space, best * gm, best_order, whole, gm, dw)
+    return _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, space, best * gm, best_order, whole, gm, dw,
+                 inner)
 
 
-#: each operand's relevance to the DRAM loops K, C, Y, X (depthwise inputs depend on K too)
-REL = {"w": (True, True, False, False), "o": (True, False, True, True)}
+#: each operand's relevance to the DRAM loops K, C, Y, X and R (depthwise inputs depend on K too; a
+#: chunk of kernel rows changes the input rows only: the weight tile holds every row, and the outputs
+#: stay in the GLB across the chunks)
+REL = {"w": (True, True, False, False, False), "o": (True, False, True, True, False)}
 #: the orders of the GLB tiling that does not cut columns: X innermost, where its one tile changes nothing
 ROW_ORDERS = tuple(o for o in ORDERS if o[0] == 3)
 
@@ -222,8 +244,9 @@ def _chosen(g: _Grid, take, fields: bool) -> Schedules:
     dw_c, gm_c = take(g.dw), take(g.gm)
     at = np.zeros(len(ORDERS), dtype=np.intp)  # each order's place among those searched
     at[[ORDERS.index(o) for o in g.orders]] = np.arange(len(g.orders))
-    f = {x: np.choose(at[order], [np.broadcast_to(_refetch(rel, o, n_c), order.shape) for o in g.orders])
-         for x, rel in (("w", REL["w"]), ("i", (dw_c, True, True, True)), ("o", REL["o"]))}
+    f = {x: np.choose(at[order], [np.broadcast_to(_refetch(rel, g.inner + o, n_c), order.shape)
+                                  for o in g.orders])
+         for x, rel in (("w", REL["w"]), ("i", (dw_c, True, True, True, True)), ("o", REL["o"]))}
     # innermost non-trivial DRAM loop -> resident operand (K: inputs, Y/X: weights, C/none: outputs)
     res = np.full(order.shape, 2.0)
     for pos in (3, 2, 1, 0):  # from outermost to innermost, the last non-trivial one wins
@@ -232,7 +255,8 @@ def _chosen(g: _Grid, take, fields: bool) -> Schedules:
         res = np.where(nontriv, np.asarray(_RES_OF_LOOP)[lp], res)
     w_all, i_all, o_all = (take(a) for a in g.whole)
     out = dict(dram_res=res, dram_order=order.astype(float), dram_kt=tiles[0], dram_ct=tiles[1],
-               dram_bt=tiles[2], dram_qt=tiles[3], dram_w=w_all * f["w"] * gm_c, dram_i=i_all * f["i"] * gm_c,
+               dram_bt=tiles[2], dram_qt=tiles[3], dram_rt=tiles[4], dram_w=w_all * f["w"] * gm_c,
+               dram_i=i_all * f["i"] * gm_c,
                dram_o=o_all * (2 * f["o"] - 1) * gm_c)
     return Schedules(words=words, fields=out)
 
@@ -252,7 +276,7 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bo
     flight on the array (a depthwise layer's GLB tile holds at least the channels the array works on);
     the best of each of the L × U columns, flattened ``l · U + u`` (``fields=False``: its DRAM words
     only). The analytical model's default DRAM level (``dram_tiles="free"``)."""
-    g = _grid(ly, (LADDER, LADDER, LADDER, (1,)), ROW_ORDERS, infl, fields)
+    g = _grid(ly, (LADDER, LADDER, LADDER, (1,), (1,)), ROW_ORDERS, infl, fields)
     fits = g.space <= glb_words
     # a GLB too small for any schedule: the smallest one stands in (the model still gives a number)
     fits = fits | ((~fits.any(0)) & (g.space <= g.space.min(0)))
@@ -264,34 +288,103 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bo
     return _chosen(g, _taker(pick, li, gi), fields)
 
 
-def held_schedules(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
-                   fields: bool = True) -> Schedules:
-    """The best schedule tiling K, C, output rows and output columns for layers ``ly`` ([L, 1]) on each
-    (layer, accelerator) column ``l · A + a``, among those whose GLB tiles hold the accelerator's working
-    set ``floor`` (filters, reduction channels, output rows, output columns; each [L, A], capped here at
-    the layer's loops): the PEs work on that many at once (the spatial unrolling), so a smaller tile
-    cannot feed them (docs/cost-model.md, "GLB ↔ DRAM"). ``glb_words``: the distinct GLB sizes ([1, U],
-    words), ``glb_of`` ([A]): each accelerator's. ``dram_tiles="hold-array"``.
+@dataclass
+class HeldGrid:
+    """``dram_tiles="hold-array"``: every schedule of a set of layers on each distinct GLB size, and per
+    cell of the ladders' grid the best fitting schedule at or before it on every axis (``pw``) and the
+    smallest one (``ps``), each [D, L, U] (:func:`held_grid`); :func:`held_lookup` finds a working
+    set's corner in them."""
 
-    The ladders are the same for every accelerator and their tiles fall along them, so the candidates
-    holding a working set are a corner of the ladders' grid: the best of every corner is found once per
-    (layer, GLB size) (:func:`_prefix_best`) and each accelerator looks its own up. If none of its
-    candidates fits, the smallest of them stands in."""
+    grid: _Grid
+    fit: np.ndarray
+    pw: np.ndarray
+    ps: np.ndarray
+    lines: tuple  # per axis, the ladder's tiles along it ([n_j, L])
+
+
+def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True) -> HeldGrid:
+    """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
+    the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
+    and the best of every corner of the ladders' grid (:func:`_prefix_best`), computed once."""
     g = _grid(ly, HELD_LADDERS, ORDERS, None, fields)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     space = np.broadcast_to(g.space, m.shape)
     pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
     ps = _prefix_best(space, g.shape, np.broadcast_to(g.best, m.shape))  # smallest per corner
     n_l = m.shape[1]
+    lines = []
+    for j, t in enumerate(g.tiles):
+        line = np.broadcast_to(t, (m.shape[0], n_l, 1)).reshape(*g.shape, n_l)
+        lines.append(line[tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))])  # [n_j, L]
+    return HeldGrid(g, np.isfinite(m), pw, ps, tuple(lines))
+
+
+def held_lookup(h: HeldGrid, ly: LayerDims, floor: tuple, li: np.ndarray, gi: np.ndarray,
+                fields: bool = True) -> tuple[Schedules, np.ndarray]:
+    """The best schedule whose tiles hold the working set ``floor`` (filters, reduction channels, output
+    rows, output columns, kernel rows; [M] arrays or floats, ``inf``: the whole loop) of layer ``li`` on
+    GLB size ``gi`` ([M] indices into :func:`held_grid`'s layers and sizes), for M entries at once: the
+    PEs work on that much at once, so a smaller tile cannot feed them. The ladders' tiles fall along
+    each axis, so the candidates that hold a working set are a corner of the grid, and its best is a
+    lookup; if none of them fits, the smallest stands in. Returns the schedules ([M]) and the index of
+    each in the grid ([M], :func:`held_fields` takes it)."""
+    dims = (np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r)
     pos = []  # per axis, how many of the ladder's tiles hold the floor (the first, the whole loop, does)
-    dims = (np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q)
-    for j, (t, f, dim) in enumerate(zip(g.tiles, floor, dims, strict=True)):
-        line = np.broadcast_to(t, (m.shape[0], n_l, 1)).reshape(*g.shape, n_l, 1)
-        line = line[tuple(slice(None) if a == j else 0 for a in range(4))]  # [n_j, L, 1]
-        pos.append((line >= np.minimum(f, dim)[None]).sum(0) - 1)      # [L, A]
-    corner = np.ravel_multi_index(tuple(pos), g.shape)
-    li = np.broadcast_to(np.arange(n_l)[:, None], corner.shape)
-    gi = np.broadcast_to(np.asarray(glb_of, dtype=np.intp)[None, :], corner.shape)
-    pick = pw[corner, li, gi]
-    pick = np.where(np.isfinite(m[pick, li, gi]), pick, ps[corner, li, gi])
-    return _chosen(g, _taker(pick.reshape(-1), li.reshape(-1), gi.reshape(-1)), fields)
+    for line, f, dim in zip(h.lines, floor, dims, strict=True):
+        cap = np.minimum(f, dim[li, 0])
+        pos.append((line[:, li] >= cap).sum(0) - 1)
+    corner = np.ravel_multi_index(tuple(pos), h.grid.shape)
+    pick = h.pw[corner, li, gi]
+    pick = np.where(h.fit[pick, li, gi], pick, h.ps[corner, li, gi])
+    return held_fields(h, pick, li, gi, fields), pick
+
+
+def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
+                fields: bool = True) -> Schedules:
+    """The schedules ``pick`` (grid indices, [M]) of layers ``li`` on GLB sizes ``gi``: their DRAM words
+    and (``fields``) :data:`DRAM_FIELDS`."""
+    return _chosen(h.grid, _taker(pick, li, gi), fields)
+
+
+def held_schedules(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
+                   fields: bool = True) -> Schedules:
+    """The best schedule (:func:`held_lookup`) of layers ``ly`` ([L, 1]) on each (layer, accelerator)
+    column ``l · A + a``, among those whose GLB tiles hold the accelerator's working set ``floor`` (five
+    [L, A] arrays, :func:`held_lookup`); ``glb_words``: the distinct GLB sizes ([1, U], words),
+    ``glb_of`` ([A]): each accelerator's (docs/cost-model.md, "GLB ↔ DRAM")."""
+    h = held_grid(ly, glb_words, fields)
+    n_l, n_a = ly.k.shape[0], len(glb_of)
+    li = np.repeat(np.arange(n_l), n_a)
+    gi = np.tile(np.asarray(glb_of, dtype=np.intp), n_l)
+    fl = tuple(np.broadcast_to(f, (n_l, n_a)).reshape(-1) for f in floor)
+    return held_lookup(h, ly, fl, li, gi, fields)[0]
+
+
+class EntryDram:
+    """``dram_tiles="hold-array"``: the DRAM level of each array-level mapping candidate, chosen with it.
+    A candidate's GLB tiles must hold what the array works on at once *including* its PE-local tile
+    (the ``cover`` a dataflow gives: filters, reduction channels, output rows, output columns, kernel
+    rows), so its DRAM words depend on the candidate: they are looked up per entry in the schedules of
+    :func:`held_grid` (one grid per layer chunk; ``glb_of``: the GLB-size index of each of the
+    dataflow's ``n_acc`` accelerators; ``cyc_per_word``: DRAM cycles per word)."""
+
+    def __init__(self, grid: HeldGrid, ly: LayerDims, glb_of: np.ndarray, n_acc: int, cyc_per_word: float):
+        self.grid, self.ly, self.glb_of, self.n_acc, self.cyc = grid, ly, glb_of, n_acc, cyc_per_word
+
+    def lookup(self, pair: np.ndarray, cover: tuple, base: tuple
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """DRAM words, grid index and whether it fits the GLB ([M] each) of the schedule of the entries of
+        (layer, accelerator) ``pair`` (``l · n_acc + a``): the best whose GLB tiles hold ``cover``, if
+        one fits; else the best that holds the spatial unrolling's working set ``base`` alone
+        (:func:`~.model.working_set`; what :meth:`~.model.AnalyticalModel.dram_words` gives), so that a
+        pair none of whose PE-local tiles fits takes the schedule of the working set, and no chosen
+        mapping moves fewer DRAM words than :meth:`~.model.AnalyticalModel.dram_words` says."""
+        li, ai = np.divmod(pair, self.n_acc)
+        gi = self.glb_of[ai]
+        sched, pick = held_lookup(self.grid, self.ly, cover, li, gi, fields=False)
+        fits = self.grid.fit[pick, li, gi]
+        if not fits.all():
+            alt, alt_pick = held_lookup(self.grid, self.ly, base, li, gi, fields=False)
+            pick = np.where(fits, pick, alt_pick)
+            return np.where(fits, sched.words, alt.words), pick, fits
+        return sched.words, pick, fits

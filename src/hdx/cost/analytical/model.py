@@ -27,7 +27,7 @@ from .dataflows import DATAFLOW_MAPPERS
 from .dims import ArrayDims, LayerDims
 from .mapper import DramTiles, MapperObjective, MapperSettings, MapperSpace, MapperTiles, select
 from .rows import Precision, all_finite, chunks, empty_like_rows, put_rows, take_rows
-from .spatial import unroll
+from .spatial import unroll, working_set
 
 # minimum RF words per dataflow (one word per operand the dataflow holds in its RF)
 MIN_RF_WORDS: dict[str, tuple[int, str]] = {
@@ -228,7 +228,7 @@ class AnalyticalModel:
     @property
     def _n_floors(self) -> int:
         """How many parts of the working set (:func:`working_set`) the DRAM level uses."""
-        return 4 if self.dram_tiles == "hold-array" else 1
+        return 5 if self.dram_tiles == "hold-array" else 1
 
     def _dram(self, ly: LayerDims, floors: tuple, glb_words: np.ndarray, dt, fields: bool
               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -318,25 +318,45 @@ class AnalyticalModel:
             arrays[df] = idx, ad, unroll(df, ly, ad.x, ad.y)
             for fl, f in zip(floors, working_set(df, arrays[df][2]), strict=False):
                 fl[:, idx] = f
-        # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working
-        #    set of the array); its transfers overlap the array side (double-buffered GLB), so a
-        #    mapping's latency is max(array side, DRAM)
-        dram_words, fields = self._dram(ly, floors, glb_words, dt, fields=report)
-        for k in memory.DRAM_FIELDS if report else ():
-            mapping[k][:] = fields[k]
+        e_dram = tech.dram_energy_pj(wbits)
+        joint = self.dram_tiles == "hold-array"
+        if joint:
+            # 1'. the DRAM level per array mapping candidate: every schedule of each (layer, GLB size)
+            #     once; each candidate takes the best whose GLB tiles hold what it covers (memory)
+            g_vals, g_of = np.unique(glb_words, return_inverse=True)
+            grid = memory.held_grid(ly, g_vals.astype(dt)[None, :], fields=report)
+            dram_words = np.empty(shape, dtype=dt)
+        else:
+            # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working
+            #    set of the array); its transfers overlap the array side (double-buffered GLB), so a
+            #    mapping's latency is max(array side, DRAM)
+            dram_words, fields = self._dram(ly, floors, glb_words, dt, fields=report)
+            for k in memory.DRAM_FIELDS if report else ():
+                mapping[k][:] = fields[k]
         for df, (idx, ad, u) in arrays.items():
-            floor = dram_words[:, idx] * cyc_per_word
+            if joint:
+                floor = memory.EntryDram(grid, ly, g_of.reshape(-1)[idx], idx.size, cyc_per_word)
+            else:
+                floor = dram_words[:, idx] * cyc_per_word
             # 2. the array level: the dataflow's PE-local tile candidates, each with its best GLB-level order
             compute, cands, _ = DATAFLOW_MAPPERS[df](cfg, ly, ad, e_reg, floor, u)
             # 3. the best array mapping given the DRAM bound (one objective for both levels: the DRAM
-            #    schedule is the best for every array mapping, see memory)
-            best = select(cfg, compute, cands, ad.e_glb, e_reg, bounds=bounds, fields=report)
+            #    schedule is the best for every array mapping, see memory; hold-array: the best pair of
+            #    both)
+            best = select(cfg, compute, cands, ad.e_glb, e_reg, bounds=bounds, fields=report, e_dram=e_dram)
+            if joint:
+                dram_words[:, idx] = best["dram"]
+                if report:
+                    li = np.broadcast_to(np.arange(shape[0])[:, None], best["dram_pick"].shape).reshape(-1)
+                    gi = np.broadcast_to(g_of.reshape(-1)[idx][None, :], best["dram_pick"].shape).reshape(-1)
+                    sched = memory.held_fields(grid, best["dram_pick"].reshape(-1), li, gi)
+                    for k in memory.DRAM_FIELDS:
+                        mapping[k][:, idx] = sched.fields[k].reshape(shape[0], idx.size)
             out["compute"][:, idx] = compute
             for k in ("glb_arr", "glb_port", "local_pj", "hops"):
                 out[k][:, idx] = best[k]
             for k, v in {**best["fields"], **best.get("bounds", {})}.items():
                 mapping[k][:, idx] = v
-        e_dram = tech.dram_energy_pj(wbits)
         latency = np.maximum(np.maximum(out["compute"], out["glb_port"]), dram_words * cyc_per_word)
 
         # 4. totals: results in float64; MACs exactly, from the integer loop bounds
@@ -366,19 +386,6 @@ class AnalyticalModel:
                           energy_pj=energy, area_um2=area, utilisation=util, macs=macs64,
                           clock_mhz=hw.clock_mhz,
                           mapping={k: f64(v) for k, v in mapping.items()} if mapping else None)
-
-
-def working_set(dataflow: str, u: dict[str, np.ndarray]) -> tuple:
-    """The array's working set of a dataflow's unrolling ``u`` (:func:`~.spatial.unroll`): the filters
-    (depthwise: channels), reduction channels, output rows and output columns its PEs work on at once
-    ([L, A] arrays or 1.0). With ``dram_tiles="hold-array"`` a GLB tile must hold all four
-    (:func:`.memory.held_schedules`); the default uses the first only, as a depthwise tile's channels
-    (:func:`.memory.schedules`)."""
-    if dataflow == "ws":  # Y <- Cg: cy channels; X and the spare rows: uK filters
-        return u["uK"], u["cy"], 1.0, 1.0
-    if dataflow == "os":  # X <- Q, Y <- P: qx columns of py rows; uK filters on the spare PEs
-        return u["uK"], 1.0, u["py"], u["qx"]
-    return u["uK"], u["uC"], u["px"], 1.0  # RS: X <- P: px output rows; uC channels and uK filters
 
 
 def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True

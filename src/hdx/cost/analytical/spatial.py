@@ -162,3 +162,21 @@ def largest_divisor(n: np.ndarray, x: np.ndarray) -> np.ndarray:
     for d in range(2, int(np.max(x, initial=1)) + 1):
         best = np.where((np.fmod(n, d) == 0) & (d <= x), float(d), best)
     return best
+
+
+def working_set(dataflow: str, u: dict[str, np.ndarray]) -> tuple:
+    """The array's working set of a dataflow's unrolling ``u`` (:func:`unroll`): the filters (depthwise:
+    channels), reduction channels, output rows, output columns and kernel rows its PEs work on at once
+    ([L, A] arrays or floats; ``inf``: all of the loop). The default DRAM level uses the first only, as
+    a depthwise tile's channels (:func:`.memory.schedules`). With ``dram_tiles="hold-array"`` a mapping
+    candidate's GLB tiles hold all five times its PE-local tile (:mod:`.dataflows`), and this alone
+    bounds every candidate's DRAM words from below (:meth:`.model.AnalyticalModel.dram_words`). Kernel
+    rows: WS takes one tap chunk after another with the band's pixels innermost (its partial sums
+    return to the GLB after each chunk), so its input tile may hold the inputs of a chunk's kernel rows;
+    OS keeps a pixel's partial sum in the PE across every tap and RS puts the kernel rows on the array,
+    so theirs hold all of them."""
+    if dataflow == "ws":  # Y <- Cg: cy channels; X and the spare rows: uK filters
+        return u["uK"], u["cy"], 1.0, 1.0, 1.0
+    if dataflow == "os":  # X <- Q, Y <- P: qx columns of py rows; uK filters on the spare PEs
+        return u["uK"], 1.0, u["py"], u["qx"], np.inf
+    return u["uK"], u["uC"], u["px"], 1.0, np.inf  # RS: X <- P: px output rows; uC channels, uK filters

@@ -182,26 +182,34 @@ class ZigZagModel:
                           area_um2=area, utilisation=util, macs=layers.macs.astype(np.int64),
                           clock_mhz=self.hardware.clock_mhz)
 
-    def evaluate_one(self, layer: Layer, acc: Accelerator,
-                     ordering: list[list] | None = None) -> ZigZagResult:
+    def evaluate_one(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None,
+                     glb_loops: int | None = None) -> ZigZagResult:
         """Run ZigZag on one layer and one accelerator (cached). ``ordering``: a complete temporal
         ordering (innermost first, ``[dim, factor]``, e.g. :func:`ordering_from_mapping`): ZigZag then
         costs that one mapping instead of searching (a bound that does not match ZigZag's temporal
-        loops makes LOMA search under it as a constraint)."""
+        loops makes LOMA search under it as a constraint); its memory allocator decides which loops each
+        memory holds. ``glb_loops`` (with a complete ``ordering``): the GLB holds, for every operand, the
+        tile of the ordering's ``glb_loops`` innermost loops (those a lower memory does not hold
+        already), and the loops above them are DRAM-level loops — a two-level mapping costed exactly as
+        given (:func:`~hdx.cost.zigzag.crosscheck.two_level_ordering`); a tile set that does not fit
+        ZigZag's GLB is an :class:`HDXError`."""
         if not isinstance(layer, Layer):
             raise HDXError(f"zigzag evaluate_one needs a Layer, got {type(layer).__name__}")
         if not isinstance(acc, Accelerator):
             raise HDXError(f"zigzag evaluate_one needs an Accelerator, got {type(acc).__name__}")
-        key = (layer, acc, None if ordering is None else tuple(tuple(x) for x in ordering))
+        if glb_loops is not None and ordering is None:
+            raise HDXError("zigzag evaluate_one: glb_loops needs a complete ordering")
+        key = (layer, acc, None if ordering is None else tuple(tuple(x) for x in ordering), glb_loops)
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._run(layer, acc, ordering)
+            hit = self._run(layer, acc, ordering, glb_loops)
             self._cache[key] = hit
         return hit
 
     # -- one ZigZag run ----------------------------------------------------------------------------
 
-    def _run(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None) -> ZigZagResult:
+    def _run(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None,
+             glb_loops: int | None = None) -> ZigZagResult:
         zz = self._zz
         hw = self.hardware
         what = _describe(layer, acc)
@@ -221,7 +229,10 @@ class ZigZagModel:
                 workload = self._build_workload(layer, acc, ordering)
                 main = zz["MainStage"](
                     [zz["WorkloadStage"], zz["MinimalLatencyStage"], zz["SpatialMappingGeneratorStage"],
-                     zz["MinimalLatencyStage"], zz["TemporalMappingGeneratorStage"], zz["CostModelStage"]],
+                     zz["MinimalLatencyStage"],
+                     (zz["TemporalMappingGeneratorStage"] if glb_loops is None
+                      else _given_glb_stage(glb_loops)),
+                     zz["CostModelStage"]],
                     accelerator=accel, workload=workload, loma_lpf_limit=self.lpf_limit,
                     loma_show_progress_bar=False, nb_mappings_generated=1,
                     enable_mix_spatial_mapping_generation=False,
@@ -297,6 +308,42 @@ class ZigZagModel:
             raise HDXError(f"zigzag gave a non-positive or non-finite {' and '.join(bad)} for "
                            f"{_describe(layer, acc)}")
         return result
+
+
+def _given_glb_stage(glb_loops: int):
+    """ZigZag's temporal-mapping stage with its memory allocator overruled at the GLB: every operand's
+    GLB tile is that of the ordering's ``glb_loops`` innermost loops (ZigZag's allocator otherwise picks
+    per operand, by its own estimate of the accesses above). The levels below and above are allocated
+    as ZigZag does."""
+    from zigzag.opt.loma.memory_allocator import MemoryAllocator, MemoryTooSmallException
+    from zigzag.stages.mapping.temporal_mapping_generator_stage import TemporalMappingGeneratorStage
+
+    class GivenGlbAllocator(MemoryAllocator):
+        def find_best_loop_combination(self, mem_ops, all_sizes, node, top_levels):
+            if node.name != "glb":
+                return super().find_best_loop_combination(mem_ops, all_sizes, node, top_levels)
+            idxs, total = [], 0
+            for op in mem_ops:
+                below = n_loops - len(self.unallocated[op])  # loops lower memories hold already
+                i = max(glb_loops - below, 0)
+                if i >= len(all_sizes[op]):  # the sizes stop at the first slice that overflows
+                    raise MemoryTooSmallException(f"the given GLB tile of {op} does not fit the GLB")
+                idxs.append(i)
+                total += all_sizes[op][i]
+            if total > node.memory_instance.size:
+                raise MemoryTooSmallException("the given GLB tiles do not fit the GLB together")
+            return idxs
+
+    class GivenGlbStage(TemporalMappingGeneratorStage):
+        def generate_temporal_mappings(self):
+            ordering = self.layer.temporal_ordering.to_legacy_format()
+            nonlocal n_loops
+            n_loops = len(ordering)
+            yield GivenGlbAllocator(self.accelerator, self.layer, self.spatial_mapping, ordering,
+                                    self.mapping_type).run()
+
+    n_loops = 0
+    return GivenGlbStage
 
 
 __all__ = ["BACKEND_VERSION", "ZigZagModel", "ZigZagResult", "zigzag_version"]

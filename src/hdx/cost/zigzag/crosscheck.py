@@ -31,6 +31,14 @@ def _prime_factors(n: int) -> list[int]:
     return out
 
 
+def two_level_ordering(layer: Layer, acc: Accelerator, m: dict[str, float],
+                       rounding: Literal["down", "up"] = "down") -> tuple[list[list], int]:
+    """HDX's whole two-level mapping (:func:`ordering_from_mapping` with ``dram``) and how many of its
+    innermost loops the chosen DRAM schedule's GLB tile holds: given both, ZigZag costs the mapping with
+    HDX's GLB tiles instead of its own allocator's (``ZigZagModel.evaluate_one(..., glb_loops=)``)."""
+    return _ordering(layer, acc, m, rounding, None, True)
+
+
 def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
                           rounding: Literal["down", "up"] = "down",
                           psum_words: float | None = None, dram: bool = False) -> list[list]:
@@ -55,6 +63,11 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
     go). The schedule's GLB tile holds the spatial unrolling's working set; where it is smaller than what
     the PE-local tile covers as well, the tile loops already hold more than the GLB tile and the
     ordering is HDX's mapping only approximately."""
+    return _ordering(layer, acc, m, rounding, psum_words, dram)[0]
+
+
+def _ordering(layer: Layer, acc: Accelerator, m: dict[str, float], rounding: Literal["down", "up"],
+              psum_words: float | None, dram: bool) -> tuple[list[list], int]:
     from hdx.cost.analytical import GROUPS, ORDERS  # the analytical model's loop groups
     from hdx.cost.analytical.memory import DRAM_LOOPS
     from hdx.cost.analytical.memory import ORDERS as DRAM_ORDERS
@@ -105,11 +118,13 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
             covered[d] = covered.get(d, 1) * f
         cap = {d: tile / covered.get(d, 1) for d, tile in
                ((kdim, m["dram_kt"]), ("C", m["dram_ct"]), ("OY", m["dram_bt"]),
-                ("OX", m.get("dram_qt", math.inf)), ("B", 1.0))}
+                ("OX", m.get("dram_qt", math.inf)), ("FY", m.get("dram_rt", math.inf)), ("B", 1.0))}
     for g in ORDERS[int(m["order"])]:
         for d in group_dims[GROUPS[g]]:
             take(d, cap.get(d, math.inf))
+    n_glb = len(out)  # the loops of the GLB tile (dram)
     if dram:  # the DRAM-level loops over the GLB tiles, in the schedule's order
+        take("FY")  # kernel-row chunks of the input tile (dram_rt), innermost
         dram_dims = {"k": (kdim,), "c": ("C",), "y": ("OY", "B"), "x": ("OX",)}
         for lp in DRAM_ORDERS[int(m["dram_order"])]:
             for d in dram_dims[DRAM_LOOPS[lp]]:
@@ -121,7 +136,7 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
         # output tiles along K when inputs stay resident, else along PQ
         first = (kdim,) if m.get("dram_res", 0.0) == 0 else ("OY", "OX", "B")
         out = _output_tiles_outside(out, n_tile, psum_words, layer, acc, first)
-    return out
+    return out, n_glb
 
 
 _OUT_DIMS = ("B", "G", "K", "OY", "OX")
@@ -151,4 +166,4 @@ def _output_tiles_outside(out: list[list], n_tile: int, cap: float, layer: Layer
     return inner + out[last:] + moved
 
 
-__all__ = ["ordering_from_mapping"]
+__all__ = ["ordering_from_mapping", "two_level_ordering"]

@@ -1,0 +1,105 @@
+"""``dram_tiles="hold-array"``: the DRAM schedule is chosen per array-level mapping candidate, so the
+GLB tile of the mapping the model reports holds everything the array works on at once — the spatial
+unrolling times the PE-local tile (docs/cost-model.md, "GLB ↔ DRAM") — and the reported schedule costs
+what the model charges. Checked over hypothesis layers and designs, with every GLB size from one that
+holds nothing to one that holds everything."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from hdx.cost.analytical import AnalyticalModel, memory
+from hdx.cost.analytical.dims import LayerDims
+from hdx.cost.analytical.spatial import unroll
+from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
+from hdx.workload import Layer, LayerTable
+
+HW = AcceleratorSpace.load().hardware
+HELD = AnalyticalModel(HW, dram_tiles="hold-array", precision="float64")
+
+
+@st.composite
+def cases(draw):
+    kind = draw(st.sampled_from(["conv", "depthwise", "pointwise"]))
+    c = draw(st.sampled_from([3, 8, 16, 48, 96, 384]))
+    k = c if kind == "depthwise" else draw(st.sampled_from([8, 16, 40, 64, 128]))
+    hw_ = draw(st.sampled_from([4, 7, 8, 16, 32]))
+    r = 1 if kind == "pointwise" else draw(st.sampled_from([3, 5, 7]))
+    stride = draw(st.sampled_from([1, 2]))
+    layer = Layer(kind, c=c, k=k, h=hw_, w=hw_, r=r, s=r, stride=stride, padding=r // 2,
+                  groups=c if kind == "depthwise" else 1)
+    accs = [Accelerator(pe_x=draw(st.integers(2, 32)), pe_y=draw(st.integers(2, 32)),
+                        rf_bytes=draw(st.sampled_from([16, 64, 256])), dataflow=df,
+                        glb_kib=draw(st.sampled_from([1, 4, 16, 64, 512]))) for df in DATAFLOWS]
+    return layer, accs
+
+
+# a GLB too small for the whole layer, where a WS PE-local tile of many channels pays (found by hand)
+TIGHT = (Layer("pointwise", c=128, k=384, h=8, w=8),
+         [Accelerator(pe_x=8, pe_y=8, rf_bytes=64, dataflow=df, glb_kib=4) for df in DATAFLOWS])
+
+
+@settings(max_examples=40, deadline=None)
+@given(cases())
+@example(TIGHT)
+@example((Layer("pointwise", c=48, k=40, h=7, w=7),
+          [Accelerator(pe_x=4, pe_y=4, rf_bytes=64, dataflow=df, glb_kib=1) for df in DATAFLOWS]))
+def test_the_glb_tile_holds_what_the_chosen_mapping_covers(case):
+    layer, accs = case
+    table = AccelTable.from_accels(accs)
+    res = HELD.evaluate(LayerTable([layer]), table)
+    lower = HELD.dram_words(LayerTable([layer]), table)
+    m = {k: v[0] for k, v in res.mapping.items()}
+    ly = LayerDims.of(LayerTable([layer]), np.float64)
+    kg = layer.k if layer.kind == "depthwise" else layer.k // layer.groups
+    cg = layer.c // layer.groups
+    p, q = int(ly.p[0, 0]), int(ly.q[0, 0])
+    for j, acc in enumerate(accs):
+        u = {key: np.asarray(v).reshape(-1)[0] for key, v in
+             unroll(acc.dataflow, ly, np.array([[float(acc.pe_x)]]), np.array([[float(acc.pe_y)]])).items()}
+        if acc.dataflow == "ws":  # uK filters, cy x c_in channels, the kernel rows of a tap chunk
+            cover = (u["uK"], u["cy"] * m["c_in"][j], 1, 1, np.ceil(m["s_in"][j] / layer.s))
+        elif acc.dataflow == "os":  # uK x k_in filters, py rows of qx columns, every kernel row
+            cover = (u["uK"] * m["k_in"][j], 1, u["py"], u["qx"], layer.r)
+        else:  # uK x k_in filters, uC x c_in channels, px rows of q_in columns, every kernel row
+            cover = (u["uK"] * m["k_in"][j], u["uC"] * m["c_in"][j], u["px"],
+                     q if m["q_in"][j] == 0 else m["q_in"][j], layer.r)
+        tile = (m["dram_kt"][j], m["dram_ct"][j], m["dram_bt"][j], m["dram_qt"][j], m["dram_rt"][j])
+        e_d = HELD.tech.dram_energy_pj(HW.word_bits)
+        words = m["dram_w"][j] + m["dram_i"][j] + m["dram_o"][j]
+        holds = all(t >= min(f, dim) for t, f, dim in zip(tile, cover, (kg, cg, p, q, layer.r), strict=True))
+        # the mapping's GLB tiles hold what it covers, unless no candidate's fit the GLB: then the
+        # schedule is the working set's alone (dram_words); WS and OS have a candidate of the least
+        # cover (one channel / one partial sum per PE), so that is known only if it does not fit
+        glb = np.array([[acc.glb_kib * 1024 * 8 / HW.word_bits]])
+        grid = memory.held_grid(ly, glb, fields=False)
+
+        def fits(c, grid=grid):
+            _, pick = memory.held_lookup(grid, ly, tuple(np.array([float(f)]) for f in c), np.array([0]),
+                                         np.array([0]), fields=False)
+            return bool(grid.fit[pick[0], 0, 0])
+        if fits(cover):
+            assert holds, (acc, tile, cover)
+        elif not holds:
+            assert words == lower[0, j], (acc, tile, cover)
+            if acc.dataflow in ("ws", "os"):
+                least = (cover[0], u["cy"]) + cover[2:] if acc.dataflow == "ws" else (u["uK"],) + cover[1:]
+                assert not fits(least), (acc, tile, cover)
+        # the reported schedule's words are what the model charges for DRAM
+        np.testing.assert_allclose(res.energy_pj["dram"][0, j], words * e_d, rtol=1e-9)
+        assert res.latency_cycles[0, j] >= words * HW.word_bytes / HW.dram_bytes_per_cycle * (1 - 1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(cases())
+def test_dram_words_bound_the_chosen_mappings_from_below(case):
+    # dram_words (no array mapping: the spatial unrolling's working set alone) is the least any mapping
+    # of the accelerator can move, as the hardware search's bounds need
+    layer, accs = case
+    table = AccelTable.from_accels(accs)
+    res = HELD.evaluate(LayerTable([layer]), table)
+    e_d = HELD.tech.dram_energy_pj(HW.word_bits)
+    lower = HELD.dram_words(LayerTable([layer]), table)
+    assert np.all(lower[0] <= res.energy_pj["dram"][0] / e_d * (1 + 1e-9))
