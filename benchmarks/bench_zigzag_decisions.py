@@ -24,8 +24,8 @@ lower-latency mapping of a larger search where it was run; ``--hdx-mappings`` al
 mapping HDX chose (complete temporal orderings: the array level with ZigZag's allocator placing the
 DRAM-level loops, and the whole two-level mapping with HDX's DRAM schedule, once with ZigZag's allocator
 choosing each operand's GLB tile and once with HDX's GLB tiles given to it; costed by ZigZag's own
-model) and takes the best of them where ZigZag rates it better. The run prints the same-mapping agreement (both
-cost models, one mapping) and the medians against each reference.
+model) and takes the best of them where ZigZag rates it better. The run prints the same-mapping
+agreement (both cost models, one mapping) and the medians against each reference.
 
 Run: ``python benchmarks/bench_zigzag_decisions.py --lpf 5 --pin none --refine-lpf 6 --refine-slice
 os:pointwise --refine-sample 96 --hdx-mappings [--random 7] [--seed 0] [--jobs 2]``.

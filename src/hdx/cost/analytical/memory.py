@@ -299,7 +299,8 @@ class HeldGrid:
     fit: np.ndarray
     pw: np.ndarray
     ps: np.ndarray
-    lines: tuple  # per axis, the ladder's tiles along it ([n_j, L])
+    dims: tuple  # per axis, the layers' loop bounds ([L])
+    pos: tuple  # per axis, [L, bound + 1]: how many of the ladder's tiles hold a tile of that size, - 1
 
 
 def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True) -> HeldGrid:
@@ -312,11 +313,15 @@ def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True) -> Held
     pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
     ps = _prefix_best(space, g.shape, np.broadcast_to(g.best, m.shape))  # smallest per corner
     n_l = m.shape[1]
-    lines = []
-    for j, t in enumerate(g.tiles):
+    dims = tuple(np.asarray(d, dtype=np.float64)[:, 0] for d in (
+        np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r))
+    pos = []  # per axis and layer, the corner's index for every integer size up to the loop's bound
+    for j, (t, dim) in enumerate(zip(g.tiles, dims, strict=True)):
         line = np.broadcast_to(t, (m.shape[0], n_l, 1)).reshape(*g.shape, n_l)
-        lines.append(line[tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))])  # [n_j, L]
-    return HeldGrid(g, np.isfinite(m), pw, ps, tuple(lines))
+        line = line[tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))]  # [n_j, L]
+        sizes = np.arange(int(dim.max()) + 1, dtype=np.float64)
+        pos.append(((line[:, :, None] >= sizes[None, None, :]).sum(0) - 1).astype(np.intp))
+    return HeldGrid(g, np.isfinite(m), pw, ps, dims, tuple(pos))
 
 
 def held_lookup(h: HeldGrid, ly: LayerDims, floor: tuple, li: np.ndarray, gi: np.ndarray,
@@ -328,14 +333,19 @@ def held_lookup(h: HeldGrid, ly: LayerDims, floor: tuple, li: np.ndarray, gi: np
     each axis, so the candidates that hold a working set are a corner of the grid, and its best is a
     lookup; if none of them fits, the smallest stands in. Returns the schedules ([M]) and the index of
     each in the grid ([M], :func:`held_fields` takes it)."""
-    dims = (np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r)
-    pos = []  # per axis, how many of the ladder's tiles hold the floor (the first, the whole loop, does)
-    for line, f, dim in zip(h.lines, floor, dims, strict=True):
-        cap = np.minimum(f, dim[li, 0])
-        pos.append((line[:, li] >= cap).sum(0) - 1)
-    corner = np.ravel_multi_index(tuple(pos), h.grid.shape)
-    pick = h.pw[corner, li, gi]
-    pick = np.where(h.fit[pick, li, gi], pick, h.ps[corner, li, gi])
+    corner = np.zeros(np.shape(li), dtype=np.intp)
+    stride = 1
+    for n_j, tab, f, dim in reversed(list(zip(h.grid.shape, h.pos, floor, h.dims, strict=True))):
+        # how many of the ladder's tiles hold the floor (the first, the whole loop, always does); tiles
+        # are integers, so a floor is its ceiling
+        cap = np.minimum(np.ceil(f), dim[li]).astype(np.intp)
+        corner += tab.reshape(-1).take(li * tab.shape[1] + cap) * stride
+        stride *= n_j
+    n_l, n_u = h.pw.shape[1:]
+    at = (corner * n_l + li) * n_u + gi
+    pick = h.pw.reshape(-1).take(at)
+    fits = h.fit.reshape(-1).take((pick * n_l + li) * n_u + gi)
+    pick = np.where(fits, pick, h.ps.reshape(-1).take(at))
     return held_fields(h, pick, li, gi, fields), pick
 
 
@@ -382,9 +392,13 @@ class EntryDram:
         li, ai = np.divmod(pair, self.n_acc)
         gi = self.glb_of[ai]
         sched, pick = held_lookup(self.grid, self.ly, cover, li, gi, fields=False)
-        fits = self.grid.fit[pick, li, gi]
-        if not fits.all():
-            alt, alt_pick = held_lookup(self.grid, self.ly, base, li, gi, fields=False)
-            pick = np.where(fits, pick, alt_pick)
-            return np.where(fits, sched.words, alt.words), pick, fits
+        n_l, n_u = self.grid.fit.shape[1:]
+        fits = self.grid.fit.reshape(-1).take((pick * n_l + li) * n_u + gi)
+        if not fits.all():  # the working set's schedule where the cover's does not fit
+            out = np.flatnonzero(~fits)
+            sub = tuple(x if np.ndim(x) == 0 else np.asarray(x)[out] for x in base)
+            alt, alt_pick = held_lookup(self.grid, self.ly, sub, li[out], gi[out], fields=False)
+            words, pick = sched.words.copy(), pick.copy()
+            words[out], pick[out] = alt.words, alt_pick
+            return words, pick, fits
         return sched.words, pick, fits
