@@ -77,9 +77,9 @@ def test_the_glb_tile_holds_what_the_chosen_mapping_covers(case):
         grid = memory.held_grid(ly, glb, fields=False)
 
         def fits(c, grid=grid):
-            _, pick = memory.held_lookup(grid, ly, tuple(np.array([float(f)]) for f in c), np.array([0]),
-                                         np.array([0]), fields=False)
-            return bool(grid.fit[pick[0], 0, 0])
+            _, _, fit = memory.held_lookup(grid, tuple(np.array([float(f)]) for f in c), np.array([0]),
+                                           np.array([0]), fields=False)
+            return bool(fit[0])
         if fits(cover):
             assert holds, (acc, tile, cover)
         elif not holds:

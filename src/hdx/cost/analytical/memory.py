@@ -289,11 +289,9 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bo
 
 
 @dataclass
-class HeldGrid:
-    """``dram_tiles="hold-array"``: every schedule of a set of layers on each distinct GLB size, and per
-    cell of the ladders' grid the best fitting schedule at or before it on every axis (``pw``) and the
-    smallest one (``ps``), each [D, L, U] (:func:`held_grid`); :func:`held_lookup` finds a working
-    set's corner in them."""
+class _HeldPart:
+    """The schedules of some layers on each distinct GLB size and, per cell of the ladders' grid, the best
+    fitting schedule at or before it on every axis (``pw``) and the smallest one (``ps``), [D, L, U]."""
 
     grid: _Grid
     fit: np.ndarray
@@ -303,10 +301,20 @@ class HeldGrid:
     pos: tuple  # per axis, [L, bound + 1]: how many of the ladder's tiles hold a tile of that size, - 1
 
 
-def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True) -> HeldGrid:
-    """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
-    the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
-    and the best of every corner of the ladders' grid (:func:`_prefix_best`), computed once."""
+@dataclass
+class HeldGrid:
+    """``dram_tiles="hold-array"``: every schedule of a set of layers on each distinct GLB size and the
+    best of every corner of the ladders' grid (:func:`held_grid`; the layers with one kernel row apart
+    from the others, whose grid has a kernel-row axis); :func:`held_lookup` finds a cover's corner.
+    A schedule's index counts across the parts (``offset``)."""
+
+    parts: list
+    part_of: np.ndarray  # [L] each layer's part
+    local: np.ndarray  # [L] its index in the part
+    offset: np.ndarray  # [P] the first schedule index of each part
+
+
+def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool) -> _HeldPart:
     g = _grid(ly, HELD_LADDERS, ORDERS, None, fields)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     space = np.broadcast_to(g.space, m.shape)
@@ -321,39 +329,95 @@ def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True) -> Held
         line = line[tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))]  # [n_j, L]
         sizes = np.arange(int(dim.max()) + 1, dtype=np.float64)
         pos.append(((line[:, :, None] >= sizes[None, None, :]).sum(0) - 1).astype(np.intp))
-    return HeldGrid(g, np.isfinite(m), pw, ps, dims, tuple(pos))
+    return _HeldPart(g, np.isfinite(m), pw, ps, dims, tuple(pos))
 
 
-def held_lookup(h: HeldGrid, ly: LayerDims, floor: tuple, li: np.ndarray, gi: np.ndarray,
-                fields: bool = True) -> tuple[Schedules, np.ndarray]:
-    """The best schedule whose tiles hold the working set ``floor`` (filters, reduction channels, output
-    rows, output columns, kernel rows; [M] arrays or floats, ``inf``: the whole loop) of layer ``li`` on
-    GLB size ``gi`` ([M] indices into :func:`held_grid`'s layers and sizes), for M entries at once: the
-    PEs work on that much at once, so a smaller tile cannot feed them. The ladders' tiles fall along
-    each axis, so the candidates that hold a working set are a corner of the grid, and its best is a
-    lookup; if none of them fits, the smallest stands in. Returns the schedules ([M]) and the index of
-    each in the grid ([M], :func:`held_fields` takes it)."""
-    corner = np.zeros(np.shape(li), dtype=np.intp)
-    stride = 1
-    for n_j, tab, f, dim in reversed(list(zip(h.grid.shape, h.pos, floor, h.dims, strict=True))):
-        # how many of the ladder's tiles hold the floor (the first, the whole loop, always does); tiles
-        # are integers, so a floor is its ceiling
-        cap = np.minimum(np.ceil(f), dim[li]).astype(np.intp)
-        corner += tab.reshape(-1).take(li * tab.shape[1] + cap) * stride
-        stride *= n_j
-    n_l, n_u = h.pw.shape[1:]
-    at = (corner * n_l + li) * n_u + gi
-    pick = h.pw.reshape(-1).take(at)
-    fits = h.fit.reshape(-1).take((pick * n_l + li) * n_u + gi)
-    pick = np.where(fits, pick, h.ps.reshape(-1).take(at))
-    return held_fields(h, pick, li, gi, fields), pick
+def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True) -> HeldGrid:
+    """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
+    the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
+    and the best of every corner of the ladders' grid (:func:`_prefix_best`), computed once (the layers
+    with one kernel row apart: their grid has no kernel-row axis, half the schedules)."""
+    n_l = ly.k.shape[0]
+    one_row = np.asarray(ly.r)[:, 0] <= 1
+    groups = ([np.arange(n_l)] if one_row.all() or not one_row.any()
+              else [np.flatnonzero(one_row), np.flatnonzero(~one_row)])
+    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields) for idx in groups]
+    part_of, local = np.zeros(n_l, dtype=np.intp), np.zeros(n_l, dtype=np.intp)
+    for p, idx in enumerate(groups):
+        part_of[idx], local[idx] = p, np.arange(idx.size)
+    offset = np.cumsum([0] + [h.pw.shape[0] for h in parts[:-1]]).astype(np.intp)
+    return HeldGrid(parts, part_of, local, offset)
+
+
+def _per_part(h: HeldGrid, li: np.ndarray):
+    """(part, the entries in it or None for all, their layers in the part) for the entries' layers."""
+    if len(h.parts) == 1:
+        yield 0, None, li
+        return
+    pid = h.part_of[li]
+    for p in range(len(h.parts)):
+        sel = np.flatnonzero(pid == p)
+        if sel.size:
+            yield p, sel, h.local[li[sel]]
+
+
+def _merge(n: int, pieces: list) -> tuple[Schedules, np.ndarray, np.ndarray]:
+    """The (schedules, pick, fits) of the entries of each part, ``pieces`` = [(entries, result)], as one."""
+    if len(pieces) == 1 and pieces[0][0] is None:
+        return pieces[0][1]
+    first = pieces[0][1]
+    words = np.empty(n, dtype=first[0].words.dtype)
+    pick, fits = np.empty(n, dtype=np.intp), np.empty(n, dtype=bool)
+    fields = {k: np.empty(n, dtype=v.dtype) for k, v in first[0].fields.items()}
+    for sel, (sched, pk, ft) in pieces:
+        words[sel], pick[sel], fits[sel] = sched.words, pk, ft
+        for k in fields:
+            fields[k][sel] = sched.fields[k]
+    return Schedules(words=words, fields=fields), pick, fits
+
+
+def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
+                fields: bool = True) -> tuple[Schedules, np.ndarray, np.ndarray]:
+    """The best schedule whose tiles hold ``floor`` (filters, reduction channels, output rows, output
+    columns, kernel rows; [M] arrays or floats, ``inf``: the whole loop) of layer ``li`` on GLB size
+    ``gi`` ([M] indices into :func:`held_grid`'s layers and sizes), for M entries at once: the PEs work
+    on that much at once, so a smaller tile cannot feed them. The ladders' tiles fall along each axis, so
+    the candidates that hold a floor are a corner of the grid, and its best is a lookup; if none of them
+    fits, the smallest stands in. Returns the schedules ([M]), the index of each ([M],
+    :func:`held_fields` takes it) and whether it fits the GLB ([M])."""
+    pieces = []
+    for p, sel, lp in _per_part(h, li):
+        part = h.parts[p]
+        sub = floor if sel is None else tuple(f if np.ndim(f) == 0 else np.asarray(f)[sel] for f in floor)
+        g_sub = gi if sel is None else gi[sel]
+        corner = np.zeros(np.shape(lp), dtype=np.intp)
+        stride = 1
+        for n_j, tab, f, dim in reversed(list(zip(part.grid.shape, part.pos, sub, part.dims, strict=True))):
+            # how many of the ladder's tiles hold the floor (the first, the whole loop, always does);
+            # tiles are integers, so a floor is its ceiling
+            cap = np.minimum(np.ceil(f), dim[lp]).astype(np.intp)
+            corner += tab.reshape(-1).take(lp * tab.shape[1] + cap) * stride
+            stride *= n_j
+        n_l, n_u = part.pw.shape[1:]
+        at = (corner * n_l + lp) * n_u + g_sub
+        pick = part.pw.reshape(-1).take(at)
+        fits = part.fit.reshape(-1).take((pick * n_l + lp) * n_u + g_sub)
+        pick = np.where(fits, pick, part.ps.reshape(-1).take(at))
+        fits = part.fit.reshape(-1).take((pick * n_l + lp) * n_u + g_sub)
+        pieces.append((sel, (_chosen(part.grid, _taker(pick, lp, g_sub), fields), pick + h.offset[p], fits)))
+    return _merge(np.size(li), pieces)
 
 
 def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
                 fields: bool = True) -> Schedules:
-    """The schedules ``pick`` (grid indices, [M]) of layers ``li`` on GLB sizes ``gi``: their DRAM words
-    and (``fields``) :data:`DRAM_FIELDS`."""
-    return _chosen(h.grid, _taker(pick, li, gi), fields)
+    """The schedules ``pick`` (:func:`held_lookup`'s indices, [M]) of layers ``li`` on GLB sizes ``gi``:
+    their DRAM words and (``fields``) :data:`DRAM_FIELDS`."""
+    pieces = []
+    for p, sel, lp in _per_part(h, li):
+        pk = (pick if sel is None else pick[sel]) - h.offset[p]
+        g_sub = gi if sel is None else gi[sel]
+        pieces.append((sel, (_chosen(h.parts[p].grid, _taker(pk, lp, g_sub), fields), pk, pk >= 0)))
+    return _merge(np.size(li), pieces)[0]
 
 
 def held_schedules(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
@@ -367,7 +431,7 @@ def held_schedules(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: n
     li = np.repeat(np.arange(n_l), n_a)
     gi = np.tile(np.asarray(glb_of, dtype=np.intp), n_l)
     fl = tuple(np.broadcast_to(f, (n_l, n_a)).reshape(-1) for f in floor)
-    return held_lookup(h, ly, fl, li, gi, fields)[0]
+    return held_lookup(h, fl, li, gi, fields)[0]
 
 
 class EntryDram:
@@ -378,8 +442,8 @@ class EntryDram:
     :func:`held_grid` (one grid per layer chunk; ``glb_of``: the GLB-size index of each of the
     dataflow's ``n_acc`` accelerators; ``cyc_per_word``: DRAM cycles per word)."""
 
-    def __init__(self, grid: HeldGrid, ly: LayerDims, glb_of: np.ndarray, n_acc: int, cyc_per_word: float):
-        self.grid, self.ly, self.glb_of, self.n_acc, self.cyc = grid, ly, glb_of, n_acc, cyc_per_word
+    def __init__(self, grid: HeldGrid, glb_of: np.ndarray, n_acc: int, cyc_per_word: float):
+        self.grid, self.glb_of, self.n_acc, self.cyc = grid, glb_of, n_acc, cyc_per_word
 
     def lookup(self, pair: np.ndarray, cover: tuple, base: tuple
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -391,13 +455,11 @@ class EntryDram:
         mapping moves fewer DRAM words than :meth:`~.model.AnalyticalModel.dram_words` says."""
         li, ai = np.divmod(pair, self.n_acc)
         gi = self.glb_of[ai]
-        sched, pick = held_lookup(self.grid, self.ly, cover, li, gi, fields=False)
-        n_l, n_u = self.grid.fit.shape[1:]
-        fits = self.grid.fit.reshape(-1).take((pick * n_l + li) * n_u + gi)
+        sched, pick, fits = held_lookup(self.grid, cover, li, gi, fields=False)
         if not fits.all():  # the working set's schedule where the cover's does not fit
             out = np.flatnonzero(~fits)
             sub = tuple(x if np.ndim(x) == 0 else np.asarray(x)[out] for x in base)
-            alt, alt_pick = held_lookup(self.grid, self.ly, sub, li[out], gi[out], fields=False)
+            alt, alt_pick, _ = held_lookup(self.grid, sub, li[out], gi[out], fields=False)
             words, pick = sched.words.copy(), pick.copy()
             words[out], pick[out] = alt.words, alt_pick
             return words, pick, fits
