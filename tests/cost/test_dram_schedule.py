@@ -39,7 +39,7 @@ def _walk(order: tuple[int, ...], bounds: tuple[int, ...], depends: tuple[int, .
 
 
 def _brute_force(layer: Layer, glb_words: float, inflight: float | None = None,
-                 floor: tuple | None = None) -> tuple[float, dict]:
+                 floor: tuple | None = None, double: bool = True) -> tuple[float, dict]:
     """The fewest DRAM words over every ladder schedule that fits (the smallest ones if none fits), and
     the words of every schedule by (k tile, c tile, band rows, band columns, kernel rows, order index).
     Without ``floor``: memory.schedules (whole rows and kernels; a depthwise tile raised to ``inflight``
@@ -87,7 +87,7 @@ def _brute_force(layer: Layer, glb_words: float, inflight: float | None = None,
                "i": several or nc * bounds[Y_] * nxb * nr * (nk if dw else 1) > 1,
                "o": several or nk * bounds[Y_] * nxb > 1}
         size = {"w": kt * ct * layer.r * layer.s, "i": (kt if dw else ct) * cols * rows, "o": kt * bt * qt}
-        s = sum(size[x] * (1 + rep[x]) for x in "wio")
+        s = sum(size[x] * (1 + rep[x]) if double else size[x] for x in "wio")  # single: each tile once
         for order in orders:
             j = memory.ORDERS.index(order)
             nest = (R_, *order)  # the kernel-row chunks innermost
@@ -174,14 +174,15 @@ def test_depthwise_columns_give_each_pair_its_own_schedule():
 
 @settings(max_examples=60, deadline=None)
 @given(small_layers(), st.sampled_from([0.02, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.2, 2.5]),
-       st.tuples(*(st.integers(1, 20) for _ in range(4)), st.sampled_from([1, 99])))
-def test_held_schedules_match_a_walk_of_the_loop_nest(layer, glb_share, floor):
-    # dram_tiles="hold-array": column bands too, and only the tiles that hold the working set
+       st.tuples(*(st.integers(1, 20) for _ in range(4)), st.sampled_from([1, 99])), st.booleans())
+def test_held_schedules_match_a_walk_of_the_loop_nest(layer, glb_share, floor, double):
+    # dram_tiles="hold-array": column bands too, and only the tiles that hold the working set; a
+    # double-buffered GLB (default) or a single-buffered one (glb_buffering="single")
     ly = LayerDims.of(LayerTable([layer]), np.float64)
     glb_words = glb_share * float(ly.w_tot[0, 0] + ly.i_tot[0, 0] + ly.o_tot[0, 0])
     fl = tuple(np.array([[float(v)]]) for v in floor)
-    sched = memory.held_schedules(ly, np.array([[glb_words]]), fl, np.array([0]))
-    best, every = _brute_force(layer, glb_words, floor=floor)
+    sched = memory.held_schedules(ly, np.array([[glb_words]]), fl, np.array([0]), double=double)
+    best, every = _brute_force(layer, glb_words, floor=floor, double=double)
     np.testing.assert_allclose(sched.words[0], best, rtol=1e-9)
     f = {k: float(v[0]) for k, v in sched.fields.items()}
     key = (f["dram_kt"], f["dram_ct"], f["dram_bt"], f["dram_qt"], f["dram_rt"], int(f["dram_order"]))

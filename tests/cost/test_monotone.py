@@ -7,7 +7,7 @@ one; these tests check that the mapper's candidate sets keep them (docs/cost-mod
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hdx.cost.analytical import AnalyticalModel
@@ -17,6 +17,7 @@ from hdx.workload import Layer, LayerTable
 HW = AcceleratorSpace.load().hardware
 MODEL = AnalyticalModel(HW)
 HELD = AnalyticalModel(HW, dram_tiles="hold-array")  # GLB tiles that hold the array's working set
+HELD_SINGLE = AnalyticalModel(HW, dram_tiles="hold-array", glb_buffering="single")  # and stall for DRAM
 TOL = 1e-6
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -65,14 +66,19 @@ def test_more_rf_never_slower(layer, d):
 
 
 @settings(max_examples=40, deadline=None)
-@given(layers(), designs)
-def test_hold_array_more_glb_or_rf_never_slower(layer, d):
-    # the working set depends on the array's shape and dataflow only: more GLB or RF keeps every schedule
+@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE]))
+# a bigger RF takes longer tap chunks: WS keeps the one-row chunks too (found by a search over layers)
+@example(Layer("depthwise", c=96, k=96, h=8, w=8, r=3, s=3, padding=1, groups=96), (8, 8, 8, "ws"), HELD)
+@example(Layer("depthwise", c=96, k=96, h=8, w=8, r=5, s=5, padding=2, groups=96), (16, 16, 8, "ws"), HELD)
+def test_hold_array_more_glb_or_rf_never_slower(layer, d, model):
+    # every candidate of a smaller machine stays a candidate with its schedule: more GLB or RF
     x, y, rf, df = d
     glbs = (4, 8, 16, 32, 64, 128, 512, 2048)
-    lat, _ = _ladder(layer, [Accelerator(x, y, rf, df, glb_kib=g) for g in glbs], HELD)
+    lat, _ = _ladder(layer, [Accelerator(x, y, rf, df, glb_kib=g) for g in glbs], model)
     assert _non_increasing(lat), lat
-    lat, _ = _ladder(layer, [Accelerator(x, y, r, df) for r in (8, 16, 32, 64, 128, 256, 512)], HELD)
+    glb = 4 if df == "ws" else 128  # (a small GLB, where the tap chunk decides what fits)
+    lat, _ = _ladder(layer, [Accelerator(x, y, r, df, glb_kib=glb) for r in (8, 16, 32, 64, 128, 256, 512)],
+                     model)
     assert _non_increasing(lat), lat
 
 

@@ -52,18 +52,42 @@ def _dram_floor(floor, fl: Flat, cover, base):
 
 
 def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0, u=None):
-    """Weight-stationary: Y ← Cg (spare rows replicate K), X ← K; RF: weights of ``c_in`` channels."""
-    rfw, e_rf = ad.rfw, ad.e_rf
+    """Weight-stationary: Y ← Cg (spare rows replicate K), X ← K; RF: weights of ``c_in`` channels × a
+    chunk of taps (as many as fit). With a DRAM level per candidate (``dram_tiles="hold-array"``) also
+    the tiles whose tap chunk stays within one kernel row, whose GLB input tile may then hold one kernel
+    row's inputs: a bigger RF must not force a bigger input tile (resources stay monotone)."""
     u = unroll("ws", ly, ad.x, ad.y) if u is None else u
+    compute = ly.n * ly.p * ly.q * ly.r * ly.s * cdiv(ly.k, u["uK"]) * cdiv(ly.cg, u["cy"])
+    groups = [_ws_group(cfg, ly, ad, e_reg, floor, u, compute, False)]
+    if isinstance(floor, EntryDram) and np.any(ly.r > 1):
+        row = _ws_group(cfg, ly, ad, e_reg, floor, u, compute, True, gid=len(FACTORS))
+        if row is not None:
+            groups.append(row)
+    return compute, groups, u["uK"]
+
+
+def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor, u, compute,
+              one_row: bool, gid: int = 0) -> Entries | None:
+    """The WS candidates of a ladder of ``c_in`` whose tap chunk is as many taps as fit the RF, or
+    (``one_row``) at most one kernel row's (only where that is a smaller chunk; None if nowhere)."""
+    rfw, e_rf = ad.rfw, ad.e_rf
     uk, act = u["uK"], u["act"]
     kt, ct = cdiv(ly.k, uk), cdiv(ly.cg, u["cy"])
-    compute = ly.n * ly.p * ly.q * ly.r * ly.s * kt * ct
     taps = ly.r * ly.s
     s_in = np.minimum(taps, rfw)            # taps of one weight chunk in the RF
     if cfg.tiles == "divisors":
         s_in = largest_divisor(taps, s_in)
+    keep = True
+    if one_row:  # the chunk within one kernel row: only where it is smaller than the chunk that fits
+        s_row = np.minimum(ly.s, rfw)
+        if cfg.tiles == "divisors":
+            s_row = largest_divisor(taps, s_row)
+        keep = s_row < s_in
+        if not np.any(keep):
+            return None
+        s_in = s_row
     n_tc = cdiv(taps, s_in)
-    pairs = np.floor(rfw / taps)            # (channel) filters whose taps all fit
+    pairs = np.floor(rfw / (s_in if one_row else taps))  # (channel) filters whose chunk of taps fits
     dist = dict(w=act, i=np.where(ly.dw, uk, u["cy"]), o=uk)
     rel = dict(w=(False, True, True), o=(True, False, True))
     (c_in,) = ladder(compute.dtype, FACTORS)
@@ -72,7 +96,7 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         c = largest_divisor(ct, c)
     # c rises along the ladder while the channels' taps fit, then falls back to c_in = 1's tile
     new = first_of_runs(c, 0) & ((c != c[:1]) | (np.arange(len(c)) == 0)[:, None, None])
-    fl = Flat(new if DEDUPLICATE else np.ones(c.shape, dtype=bool), range(len(c)))
+    fl = Flat((new if DEDUPLICATE else np.ones(c.shape, dtype=bool)) & keep, range(gid, gid + len(c)))
     c, comp, s_in = fl(c), fl(compute), fl(s_in)
     d = {x: fl(v) for x, v in dist.items()}
     bw = fl(ad.bw)
@@ -90,9 +114,8 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         return macs * (e_rf + 3 * e_reg) + f["w"] * act * e_rf + (comp + 2 * f["o"]) * act * e_reg
     lb = None if least is None else (least.cycles, least.words["w"] + i + least.words["o"],
                                      local(least.fills))
-    group = Entries(fl, words["w"], i, words["o"], port, local(f), 0.0, cyc,
-                    dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), lb, dram)
-    return compute, [group], uk
+    return Entries(fl, words["w"], i, words["o"], port, local(f), 0.0, cyc,
+                   dict(mode=0.0, order=order, c_in=c, k_in=1.0, q_in=1.0, s_in=s_in), lb, dram)
 
 
 def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0, u=None):

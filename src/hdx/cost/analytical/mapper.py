@@ -26,6 +26,7 @@ MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
+GlbBuffering = Literal["double", "single"]
 
 TIE = 1e-6  # mapping keys within this relative difference tie (above float32 rounding)
 # outer (GLB-level) loop groups and their orders, innermost first
@@ -44,6 +45,8 @@ class MapperSettings:
     space: MapperSpace
     tiles: MapperTiles
     bounds: bool = False  # also track the least cost of every tile over all orders (Least; for bounds)
+    #: DRAM transfers overlap the array (double-buffered GLB): cycles max(array, DRAM); else array + DRAM
+    dram_overlap: bool = True
 
 
 class Flat:
@@ -181,7 +184,9 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     for every operand are the same mapping and computed once.
     The order kept is the best under the mapper objective: least array-side cycles
     ``max(compute, GLB port cycles, floor)`` (``fixed_port``: the port cycles of operands not in ``ops``;
-    ``floor``: the DRAM bound), ties to fewer GLB words; with ``objective="energy"`` fewer words first.
+    ``floor``: the DRAM bound; ``max(compute, GLB port cycles) + floor`` where the DRAM transfers do not
+    overlap the array, ``cfg.dram_overlap`` False), ties to fewer GLB words; with ``objective="energy"``
+    fewer words first.
     ``bw``: the GLB ↔ array bandwidth of each accelerator (words per cycle; a scalar or [1, A]).
     """
     total = bounds[0] * bounds[1] * bounds[2]
@@ -210,7 +215,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         words = {x: variants[x][skips[x]][1] for x in ops}
         tot = sum(words.values())
         port = fixed_port + sum(variants[x][skips[x]][2] for x in ops)
-        cyc = np.maximum(np.maximum(compute, port), floor)
+        cyc = np.maximum(np.maximum(compute, port), floor) if cfg.dram_overlap else (
+            np.maximum(compute, port) + floor)
         k1, k2 = (tot, cyc) if energy_first else (cyc, tot)
         j = len(opts)
         opts.append((n, skips))

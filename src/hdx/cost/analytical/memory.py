@@ -141,7 +141,8 @@ class _Grid:
     inner: tuple = ()  # loops innermost of every order: (R_LOOP,) where kernel rows are chunked
 
 
-def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool = True) -> _Grid:
+def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool = True,
+          double: bool = True) -> _Grid:
     """The candidate schedules of the ``ladders`` (tile counts for K, C, Y and X, and kernel-row chunks
     of the input tile) under ``orders``; ``infl`` ([L, U]): a depthwise tile's filters are raised to at
     least that many."""
@@ -220,7 +221,9 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     rep_w = several | (nk * nc > 1)
     rep_i = several | (nc * ny * nxb * nr * np.where(dw, nk, 1.0) > 1)
     rep_o = several | (nk * ny * nxb > 1)
-    space = w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)
+    # double-buffered: a replaced tile's next one streams in beside it; single: each tile has its space
+    # once (its transfers then stall the array)
+    space = (w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)) if double else w_t + i_t + o_t
     return _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, space, best * gm, best_order, whole, gm, dw,
                  inner)
 
@@ -270,13 +273,14 @@ def _taker(pick, li, gi):
     return take
 
 
-def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bool = True) -> Schedules:
+def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bool = True,
+              double: bool = True) -> Schedules:
     """Every schedule of :data:`LADDER` tiling K, C and output rows (whole rows) for layers ``ly`` ([L, 1])
     on the keys ``glb_words`` ([1, U] or [L, U], the GLB in words) with ``infl`` ([L, U]) filters in
     flight on the array (a depthwise layer's GLB tile holds at least the channels the array works on);
     the best of each of the L × U columns, flattened ``l · U + u`` (``fields=False``: its DRAM words
     only). The analytical model's default DRAM level (``dram_tiles="free"``)."""
-    g = _grid(ly, (LADDER, LADDER, LADDER, (1,), (1,)), ROW_ORDERS, infl, fields)
+    g = _grid(ly, (LADDER, LADDER, LADDER, (1,), (1,)), ROW_ORDERS, infl, fields, double)
     fits = g.space <= glb_words
     # a GLB too small for any schedule: the smallest one stands in (the model still gives a number)
     fits = fits | ((~fits.any(0)) & (g.space <= g.space.min(0)))
@@ -314,8 +318,8 @@ class HeldGrid:
     offset: np.ndarray  # [P] the first schedule index of each part
 
 
-def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool) -> _HeldPart:
-    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields)
+def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool) -> _HeldPart:
+    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     space = np.broadcast_to(g.space, m.shape)
     pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
@@ -332,7 +336,7 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool) -> _HeldPart:
     return _HeldPart(g, np.isfinite(m), pw, ps, dims, tuple(pos))
 
 
-def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True) -> HeldGrid:
+def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True) -> HeldGrid:
     """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
     the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
     and the best of every corner of the ladders' grid (:func:`_prefix_best`), computed once (the layers
@@ -341,7 +345,8 @@ def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True) -> Held
     one_row = np.asarray(ly.r)[:, 0] <= 1
     groups = ([np.arange(n_l)] if one_row.all() or not one_row.any()
               else [np.flatnonzero(one_row), np.flatnonzero(~one_row)])
-    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields) for idx in groups]
+    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double)
+             for idx in groups]
     part_of, local = np.zeros(n_l, dtype=np.intp), np.zeros(n_l, dtype=np.intp)
     for p, idx in enumerate(groups):
         part_of[idx], local[idx] = p, np.arange(idx.size)
@@ -421,12 +426,12 @@ def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
 
 
 def held_schedules(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
-                   fields: bool = True) -> Schedules:
+                   fields: bool = True, double: bool = True) -> Schedules:
     """The best schedule (:func:`held_lookup`) of layers ``ly`` ([L, 1]) on each (layer, accelerator)
     column ``l · A + a``, among those whose GLB tiles hold the accelerator's working set ``floor`` (five
     [L, A] arrays, :func:`held_lookup`); ``glb_words``: the distinct GLB sizes ([1, U], words),
     ``glb_of`` ([A]): each accelerator's (docs/cost-model.md, "GLB ↔ DRAM")."""
-    h = held_grid(ly, glb_words, fields)
+    h = held_grid(ly, glb_words, fields, double)
     n_l, n_a = ly.k.shape[0], len(glb_of)
     li = np.repeat(np.arange(n_l), n_a)
     gi = np.tile(np.asarray(glb_of, dtype=np.intp), n_l)

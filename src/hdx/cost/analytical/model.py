@@ -25,7 +25,7 @@ from hdx.workload import LayerTable
 from . import memory
 from .dataflows import DATAFLOW_MAPPERS
 from .dims import ArrayDims, LayerDims
-from .mapper import DramTiles, MapperObjective, MapperSettings, MapperSpace, MapperTiles, select
+from .mapper import DramTiles, GlbBuffering, MapperObjective, MapperSettings, MapperSpace, MapperTiles, select
 from .rows import Precision, all_finite, chunks, empty_like_rows, put_rows, take_rows
 from .spatial import unroll, working_set
 
@@ -59,7 +59,10 @@ class AnalyticalModel:
     (default, faster) or ``float64`` internal arithmetic. ``dram_tiles``: ``free`` (default: GLB tiles
     cut K, C and whole output rows, of any size, :func:`.memory.schedules`) or ``hold-array`` (they also
     cut output columns and must hold the array's working set, :func:`working_set` and
-    :func:`.memory.held_schedules`; docs/cost-model.md, "GLB ↔ DRAM").
+    :func:`.memory.held_schedules`; docs/cost-model.md, "GLB ↔ DRAM"). ``glb_buffering``: ``double``
+    (default: a tile replaced during a layer takes twice its space, and the DRAM transfers overlap the
+    array, latency ``max(array, DRAM)``) or ``single`` (every tile takes its space once and the
+    transfers stall the array, latency ``array + DRAM``, as ZigZag's latency model has it).
     """
 
     name = "analytical"
@@ -70,7 +73,7 @@ class AnalyticalModel:
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
                  precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors",
-                 dram_tiles: DramTiles = "free"):
+                 dram_tiles: DramTiles = "free", glb_buffering: GlbBuffering = "double"):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
@@ -92,11 +95,14 @@ class AnalyticalModel:
         if dram_tiles not in ("free", "hold-array"):
             raise HDXError(f"dram_tiles must be free or hold-array, got {dram_tiles!r}")
         self.dram_tiles: DramTiles = dram_tiles
+        if glb_buffering not in ("double", "single"):
+            raise HDXError(f"glb_buffering must be double or single, got {glb_buffering!r}")
+        self.glb_buffering: GlbBuffering = glb_buffering
 
     @property
     def settings(self) -> MapperSettings:
         return MapperSettings(self.hardware, self.tech, self.mapper_objective, self.mapper_space,
-                              self.mapper_tiles)
+                              self.mapper_tiles, dram_overlap=self.glb_buffering == "double")
 
     def fingerprint(self) -> str:
         """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
@@ -107,6 +113,8 @@ class AnalyticalModel:
                 "tech": self.tech.model_dump(mode="json")}
         if self.dram_tiles != "free":  # (absent for the default: the shipped evaluators' fingerprints hold)
             blob["dram_tiles"] = self.dram_tiles
+        if self.glb_buffering != "double":
+            blob["glb_buffering"] = self.glb_buffering
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def __repr__(self) -> str:
@@ -235,8 +243,8 @@ class AnalyticalModel:
         """The DRAM level under ``dram_tiles`` ([L, A] words and fields; ``floors``: the working sets,
         the first :attr:`_n_floors` parts)."""
         if self.dram_tiles == "hold-array":
-            return _held_dram_level(ly, floors, glb_words, dt, fields)
-        return _dram_level(ly, floors[0], glb_words, dt, fields)
+            return _held_dram_level(ly, floors, glb_words, dt, fields, self.glb_buffering == "double")
+        return _dram_level(ly, floors[0], glb_words, dt, fields, self.glb_buffering == "double")
 
     def mapping_bounds(self, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
         """Per (layer, accelerator), the least over every legal mapping (PE-local tile and GLB-level
@@ -320,11 +328,12 @@ class AnalyticalModel:
                 fl[:, idx] = f
         e_dram = tech.dram_energy_pj(wbits)
         joint = self.dram_tiles == "hold-array"
+        double = self.glb_buffering == "double"
         if joint:
             # 1'. the DRAM level per array mapping candidate: every schedule of each (layer, GLB size)
             #     once; each candidate takes the best whose GLB tiles hold what it covers (memory)
             g_vals, g_of = np.unique(glb_words, return_inverse=True)
-            grid = memory.held_grid(ly, g_vals.astype(dt)[None, :], fields=report)
+            grid = memory.held_grid(ly, g_vals.astype(dt)[None, :], fields=report, double=double)
             dram_words = np.empty(shape, dtype=dt)
         else:
             # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working
@@ -357,7 +366,10 @@ class AnalyticalModel:
                 out[k][:, idx] = best[k]
             for k, v in {**best["fields"], **best.get("bounds", {})}.items():
                 mapping[k][:, idx] = v
-        latency = np.maximum(np.maximum(out["compute"], out["glb_port"]), dram_words * cyc_per_word)
+        if double:
+            latency = np.maximum(np.maximum(out["compute"], out["glb_port"]), dram_words * cyc_per_word)
+        else:  # the DRAM transfers stall the array
+            latency = np.maximum(out["compute"], out["glb_port"]) + dram_words * cyc_per_word
 
         # 4. totals: results in float64; MACs exactly, from the integer loop bounds
         def f64(a) -> np.ndarray:  # a float64 [L, A] array of its own (one copy)
@@ -388,8 +400,8 @@ class AnalyticalModel:
                           mapping={k: f64(v) for k, v in mapping.items()} if mapping else None)
 
 
-def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True
-                ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True,
+                double: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The DRAM words and (with ``fields``) schedule fields ([L, A] each) of layers ``ly`` on accelerators
     with ``uk`` ([L, A]) filters in flight and ``glb_words`` ([A]) (:func:`_dram_schedules`; dense and
     depthwise layers apart, as their schedules have different keys)."""
@@ -400,15 +412,15 @@ def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields
     words, out = np.empty(shape, dtype=dt), {k: np.empty(shape, dtype=dt) for k in names}
     for rows in parts:
         sub = ly if len(parts) == 1 else ly.rows(rows)
-        sched, col = _dram_schedules(sub, np.broadcast_to(uk, shape)[rows], glb_words, dt, fields)
+        sched, col = _dram_schedules(sub, np.broadcast_to(uk, shape)[rows], glb_words, dt, fields, double)
         words[rows] = sched.words[col]
         for k in names:
             out[k][rows] = sched.fields[k][col]
     return words, out
 
 
-def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True
-                    ) -> tuple[memory.Schedules, np.ndarray]:
+def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True,
+                    double: bool = True) -> tuple[memory.Schedules, np.ndarray]:
     """The DRAM schedules of layers ``ly`` (all dense or all depthwise) on accelerators with ``uk``
     ([L, A]) filters in flight on the array (:func:`~.spatial.unroll`) and ``glb_words`` ([A]) and, per
     (layer, accelerator), the column of its schedule: each distinct (GLB size, and for depthwise layers
@@ -417,9 +429,10 @@ def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fi
     infl = np.broadcast_to(uk, (ly.k.shape[0], glb_words.size))
     col, layer, keys_glb, keys_infl = _schedule_keys(glb_words, infl, dw, np.asarray(ly.k)[:, 0])
     if layer is None:  # dense: every layer on every GLB size
-        return memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :], fields), col
+        return memory.schedules(ly, keys_glb.astype(dt)[None, :], keys_infl.astype(dt)[None, :], fields,
+                                double), col
     return memory.schedules(ly.rows(layer), keys_glb.astype(dt)[:, None], keys_infl.astype(dt)[:, None],
-                            fields), col
+                            fields, double), col
 
 
 def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray, k: np.ndarray
@@ -445,8 +458,8 @@ def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray, 
     return col.reshape(key.shape), layer, g_vals[g], np.maximum(k_vals - lg * n_inf, 1.0)
 
 
-def _held_dram_level(ly: LayerDims, floors: tuple, glb_words: np.ndarray, dt, fields: bool = True
-                     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _held_dram_level(ly: LayerDims, floors: tuple, glb_words: np.ndarray, dt, fields: bool = True,
+                     double: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """``dram_tiles="hold-array"``: the DRAM words and (with ``fields``) schedule fields ([L, A] each) of
     layers ``ly`` on accelerators with the working sets ``floors`` ((filters, channels, output rows,
     output columns), each broadcasting to [L, A]; :func:`working_set`) and ``glb_words`` ([A]): every
@@ -455,6 +468,6 @@ def _held_dram_level(ly: LayerDims, floors: tuple, glb_words: np.ndarray, dt, fi
     n_l, n_a = ly.k.shape[0], glb_words.size
     g_vals, g_inv = np.unique(glb_words, return_inverse=True)
     floors = tuple(np.broadcast_to(f, (n_l, n_a)) for f in floors)
-    sched = memory.held_schedules(ly, g_vals.astype(dt)[None, :], floors, g_inv.reshape(-1), fields)
+    sched = memory.held_schedules(ly, g_vals.astype(dt)[None, :], floors, g_inv.reshape(-1), fields, double)
     return (sched.words.reshape(n_l, n_a),
             {k: v.reshape(n_l, n_a) for k, v in sched.fields.items()})
