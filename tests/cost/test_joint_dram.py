@@ -96,32 +96,32 @@ def test_the_glb_tile_holds_what_the_chosen_mapping_covers(case):
                                    max(array, words * HW.word_bytes / HW.dram_bytes_per_cycle), rtol=1e-9)
 
 
+def _dram_words(model: AnalyticalModel, case) -> tuple:
+    """(costs, DRAM words of the chosen mappings [A], dram_words [A]) of ``case`` on ``model``."""
+    layer, accs = case
+    lt, table = LayerTable([layer]), AccelTable.from_accels(accs)
+    res = model.evaluate(lt, table)
+    words = res.energy_pj["dram"][0] / model.tech.dram_energy_pj(HW.word_bits)
+    return res, words, model.dram_words(lt, table)[0]
+
+
 @settings(max_examples=30, deadline=None)
 @given(cases())
 def test_a_single_buffered_glb_stalls_for_dram_and_holds_more(case):
     # glb_buffering="single": latency = array side + DRAM cycles; tiles take their space once, so every
     # schedule that fits double-buffered fits single-buffered too, and the working set's schedule
     # (dram_words) moves no more DRAM words than the double-buffered one
-    layer, accs = case
-    table = AccelTable.from_accels(accs)
-    res = SINGLE.evaluate(LayerTable([layer]), table)
-    e_d = SINGLE.tech.dram_energy_pj(HW.word_bits)
-    words = res.energy_pj["dram"][0] / e_d
+    res, words, lower = _dram_words(SINGLE, case)
     array = np.maximum(res.compute_cycles[0], res.mapping["glb_cycles"][0])
     np.testing.assert_allclose(res.latency_cycles[0], array + words * HW.word_bytes / HW.dram_bytes_per_cycle,
                                rtol=1e-9)
-    assert np.all(SINGLE.dram_words(LayerTable([layer]), table)[0]
-                  <= HELD.dram_words(LayerTable([layer]), table)[0] * (1 + 1e-9))
+    assert np.all(lower <= _dram_words(HELD, case)[2] * (1 + 1e-9))
 
 
 @settings(max_examples=30, deadline=None)
-@given(cases())
-def test_dram_words_bound_the_chosen_mappings_from_below(case):
+@given(cases(), st.sampled_from([HELD, SINGLE]))
+def test_dram_words_bound_the_chosen_mappings_from_below(case, model):
     # dram_words (no array mapping: the spatial unrolling's working set alone) is the least any mapping
     # of the accelerator can move, as the hardware search's bounds need
-    layer, accs = case
-    table = AccelTable.from_accels(accs)
-    res = HELD.evaluate(LayerTable([layer]), table)
-    e_d = HELD.tech.dram_energy_pj(HW.word_bits)
-    lower = HELD.dram_words(LayerTable([layer]), table)
-    assert np.all(lower[0] <= res.energy_pj["dram"][0] / e_d * (1 + 1e-9))
+    _, words, lower = _dram_words(model, case)
+    assert np.all(lower <= words * (1 + 1e-9))
