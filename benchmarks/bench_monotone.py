@@ -14,7 +14,11 @@ machine's mapping with a technology table whose SRAM energy does not depend on t
 leakage): at equal latency the access energy must not rise (goal 0). Where the latency falls the
 latency-first mapper may spend energy for it: those steps are counted apart, for information.
 
-Run: ``python benchmarks/bench_monotone.py [--networks 50] [--seed 0]``.
+``--dram-tiles hold-array`` / ``--glb-buffering single`` walk the analytical model's opt-in GLB levels
+instead of the default.
+
+Run: ``python benchmarks/bench_monotone.py [--networks 50] [--seed 0] [--dram-tiles hold-array]
+[--glb-buffering single]``.
 """
 
 from __future__ import annotations
@@ -64,13 +68,17 @@ def main() -> None:
     ap.add_argument("--networks", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
+    ap.add_argument("--dram-tiles", default="free", choices=("free", "hold-array"))
+    ap.add_argument("--glb-buffering", default="double", choices=("double", "single"))
     args = ap.parse_args()
+    opts = dict(dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering)
     grid = AcceleratorSpace.load()
     space = NetworkSpace.load()
     layers, rows = network_rows(space, args.networks, args.seed)
     t = grid.table
     print(f"{args.networks} random networks ({len(layers)} layers) x {len(t)} designs of {grid.name}; "
-          f"a step = one design of one network, one rung up the ladder; tolerance {args.tol:g}")
+          f"a step = one design of one network, one rung up the ladder; tolerance {args.tol:g}; "
+          f"dram_tiles {args.dram_tiles}, glb_buffering {args.glb_buffering}")
     print(f"{'resource':<22} {'ladder':<34} {'steps':>8} {'latency up':>10} {'worst':>8} "
           f"{'E up, =lat':>10} {'E up, lat down':>14} {'seconds':>8}")
     total_viol = 0
@@ -91,10 +99,11 @@ def main() -> None:
                 acc = AccelTable(rs.pe_x, rs.pe_y, sum(pads), rs.dataflow, rs.glb_bytes, None, pads)
             else:
                 acc = AccelTable(t.pe_x, t.pe_y, np.full(len(t), v), t.dataflow, t.glb_bytes)
-            model = AnalyticalModel(hw)
+            model = AnalyticalModel(hw, **opts)
             lat, _ = ladder_costs(model, layers, rows, acc)
             lats.append(lat)
-            ens_flat.append(ladder_costs(AnalyticalModel(hw, model.tech.flat_prices()), layers, rows, acc))
+            flat = AnalyticalModel(hw, model.tech.flat_prices(), **opts)
+            ens_flat.append(ladder_costs(flat, layers, rows, acc))
         lat = np.stack(lats)                                             # [rungs, networks, designs]
         up = lat[1:] > lat[:-1] * (1 + args.tol)
         lat_f, en = (np.stack([x[i] for x in ens_flat]) for i in (0, 1))  # the same under flat prices

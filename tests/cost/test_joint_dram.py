@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hdx.cost.analytical import AnalyticalModel, memory
+from hdx.cost.analytical import AnalyticalModel
 from hdx.cost.analytical.dims import LayerDims
 from hdx.cost.analytical.spatial import unroll
 from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
@@ -45,13 +45,10 @@ TIGHT = (Layer("pointwise", c=128, k=384, h=8, w=8),
 @settings(max_examples=40, deadline=None)
 @given(cases())
 @example(TIGHT)
-@example((Layer("pointwise", c=48, k=40, h=7, w=7),
-          [Accelerator(pe_x=4, pe_y=4, rf_bytes=64, dataflow=df, glb_kib=1) for df in DATAFLOWS]))
 def test_the_glb_tile_holds_what_the_chosen_mapping_covers(case):
     layer, accs = case
     table = AccelTable.from_accels(accs)
     res = HELD.evaluate(LayerTable([layer]), table)
-    lower = HELD.dram_words(LayerTable([layer]), table)
     m = {k: v[0] for k, v in res.mapping.items()}
     ly = LayerDims.of(LayerTable([layer]), np.float64)
     kg = layer.k if layer.kind == "depthwise" else layer.k // layer.groups
@@ -71,23 +68,8 @@ def test_the_glb_tile_holds_what_the_chosen_mapping_covers(case):
         e_d = HELD.tech.dram_energy_pj(HW.word_bits)
         words = m["dram_w"][j] + m["dram_i"][j] + m["dram_o"][j]
         holds = all(t >= min(f, dim) for t, f, dim in zip(tile, cover, (kg, cg, p, q, layer.r), strict=True))
-        # the mapping's GLB tiles hold what it covers, unless no candidate's fit the GLB: then the
-        # schedule is the working set's alone (dram_words); WS and OS have a candidate of the least
-        # cover (one channel / one partial sum per PE), so that is known only if it does not fit
-        glb = np.array([[acc.glb_kib * 1024 * 8 / HW.word_bits]])
-        grid = memory.held_grid(ly, glb, fields=False)
-
-        def fits(c, grid=grid):
-            _, _, fit = memory.held_lookup(grid, tuple(np.array([float(f)]) for f in c), np.array([0]),
-                                           np.array([0]), fields=False)
-            return bool(fit[0])
-        if fits(cover):
-            assert holds, (acc, tile, cover)
-        elif not holds:
-            assert words == lower[0, j], (acc, tile, cover)
-            if acc.dataflow in ("ws", "os"):
-                least = (cover[0], u["cy"]) + cover[2:] if acc.dataflow == "ws" else (u["uK"],) + cover[1:]
-                assert not fits(least), (acc, tile, cover)
+        # the mapping's GLB tiles hold what it covers (fitting the GLB, or the smallest that holds it)
+        assert holds, (acc, tile, cover)
         # the reported schedule's words are what the model charges for DRAM
         np.testing.assert_allclose(res.energy_pj["dram"][0, j], words * e_d, rtol=1e-9)
         # double-buffered: the transfers overlap the array side (compute, GLB port)
@@ -107,21 +89,18 @@ def _dram_words(model: AnalyticalModel, case) -> tuple:
 
 @settings(max_examples=30, deadline=None)
 @given(cases())
-def test_a_single_buffered_glb_stalls_for_dram_and_holds_more(case):
-    # glb_buffering="single": latency = array side + DRAM cycles; tiles take their space once, so every
-    # schedule that fits double-buffered fits single-buffered too, and the working set's schedule
-    # (dram_words) moves no more DRAM words than the double-buffered one
-    res, words, lower = _dram_words(SINGLE, case)
+def test_a_single_buffered_glb_stalls_for_dram(case):
+    # glb_buffering="single": latency = array side + DRAM cycles
+    res, words, _ = _dram_words(SINGLE, case)
     array = np.maximum(res.compute_cycles[0], res.mapping["glb_cycles"][0])
     np.testing.assert_allclose(res.latency_cycles[0], array + words * HW.word_bytes / HW.dram_bytes_per_cycle,
                                rtol=1e-9)
-    assert np.all(lower <= _dram_words(HELD, case)[2] * (1 + 1e-9))
 
 
 @settings(max_examples=30, deadline=None)
 @given(cases(), st.sampled_from([HELD, SINGLE]))
 def test_dram_words_bound_the_chosen_mappings_from_below(case, model):
-    # dram_words (no array mapping: the spatial unrolling's working set alone) is the least any mapping
-    # of the accelerator can move, as the hardware search's bounds need
+    # dram_words (no array mapping: the spatial unrolling's working set alone, whatever the GLB size) is
+    # at most what any chosen mapping moves, as the hardware search's bounds need
     _, words, lower = _dram_words(model, case)
     assert np.all(lower <= words * (1 + 1e-9))

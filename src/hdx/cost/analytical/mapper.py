@@ -303,9 +303,9 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
 
     With a DRAM level per entry (``Entries.dram``; ``dram_tiles="hold-array"``) the entries' cycles
     include their own DRAM bound already, their energy adds a DRAM and a GLB access (``e_dram``,
-    ``e_glb``) per DRAM word, an entry whose GLB tiles do not fit is not a legal mapping (unless no
-    entry of the pair fits: then the model still gives a number, from the stand-ins of
-    :func:`.memory.held_lookup`), and the result adds ``dram`` (DRAM words) and ``dram_pick`` (schedule
+    ``e_glb``) per DRAM word (an entry none of whose schedules fits the GLB has the smallest one's, a
+    stand-in, :func:`.memory.held_lookup`: so every entry's cost falls with the GLB, and the best
+    latency never rises with it), and the result adds ``dram`` (DRAM words) and ``dram_pick`` (schedule
     index) of the chosen entry."""
     shape = compute.shape
     n_pairs = int(np.prod(shape))
@@ -327,11 +327,6 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
         energy = energy + d_words * (e_dram + e_glb_pair)
     keys = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}
     key1, key2 = keys[cfg.objective]
-    if joint:  # GLB tiles that do not fit: only where nothing fits
-        fits = np.concatenate([g.dram[2] for g in groups])
-        some = np.zeros(n_pairs, dtype=bool)
-        np.logical_or.at(some, pair, fits)
-        key1 = np.where(fits | ~some[pair], key1, np.inf)
     m1 = _seg_min(key1, pair, n_pairs)
     if not np.all(np.isfinite(m1)):
         raise HDXError("no legal mapping for some (layer, accelerator) pair: the RF is too small")

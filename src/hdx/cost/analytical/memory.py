@@ -395,14 +395,7 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
         part = h.parts[p]
         sub = floor if sel is None else tuple(f if np.ndim(f) == 0 else np.asarray(f)[sel] for f in floor)
         g_sub = gi if sel is None else gi[sel]
-        corner = np.zeros(np.shape(lp), dtype=np.intp)
-        stride = 1
-        for n_j, tab, f, dim in reversed(list(zip(part.grid.shape, part.pos, sub, part.dims, strict=True))):
-            # how many of the ladder's tiles hold the floor (the first, the whole loop, always does);
-            # tiles are integers, so a floor is its ceiling
-            cap = np.minimum(np.ceil(f), dim[lp]).astype(np.intp)
-            corner += tab.reshape(-1).take(lp * tab.shape[1] + cap) * stride
-            stride *= n_j
+        corner = _corner(part, sub, lp)
         n_l, n_u = part.pw.shape[1:]
         at = (corner * n_l + lp) * n_u + g_sub
         pick = part.pw.reshape(-1).take(at)
@@ -411,6 +404,39 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
         fits = part.fit.reshape(-1).take((pick * n_l + lp) * n_u + g_sub)
         pieces.append((sel, (_chosen(part.grid, _taker(pick, lp, g_sub), fields), pick + h.offset[p], fits)))
     return _merge(np.size(li), pieces)
+
+
+def _corner(part: _HeldPart, floor: tuple, lp: np.ndarray) -> np.ndarray:
+    """The flat grid cell of each entry's corner: per axis, how many of the ladder's tiles hold the
+    floor (the first, the whole loop, always does); tiles are integers, so a floor is its ceiling."""
+    corner = np.zeros(np.shape(lp), dtype=np.intp)
+    stride = 1
+    for n_j, tab, f, dim in reversed(list(zip(part.grid.shape, part.pos, floor, part.dims, strict=True))):
+        cap = np.minimum(np.ceil(f), dim[lp]).astype(np.intp)
+        corner += tab.reshape(-1).take(lp * tab.shape[1] + cap) * stride
+        stride *= n_j
+    return corner
+
+
+def held_bound(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray) -> np.ndarray:
+    """The fewest DRAM words ([L · A], columns ``l · A + a``) of any schedule whose tiles hold ``floor``
+    (five [L, A] arrays) — fitting the GLB or not, so at most the words of every mapping that
+    ``dram_tiles="hold-array"`` can choose on these accelerators, whose cover holds the floor and whose
+    schedule is the best fitting or the smallest one of its corner (a lower bound for the hardware
+    search; ``glb_words`` and ``glb_of`` only shape the result)."""
+    h = held_grid(ly, glb_words[:, :1], fields=False)
+    n_l, n_a = ly.k.shape[0], len(glb_of)
+    li = np.repeat(np.arange(n_l), n_a)
+    fl = tuple(np.broadcast_to(f, (n_l, n_a)).reshape(-1) for f in floor)
+    out = np.empty(n_l * n_a, dtype=h.parts[0].grid.best.dtype)
+    for p, sel, lp in _per_part(h, li):
+        part = h.parts[p]
+        sub = fl if sel is None else tuple(np.asarray(f)[sel] for f in fl)
+        best = np.asarray(part.grid.best)[:, :, :1]
+        least = best.reshape(-1).take(_prefix_best(best, part.grid.shape).reshape(-1).take(
+            _corner(part, sub, lp) * best.shape[1] + lp) * best.shape[1] + lp)
+        out[slice(None) if sel is None else sel] = least
+    return out
 
 
 def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
@@ -450,22 +476,10 @@ class EntryDram:
     def __init__(self, grid: HeldGrid, glb_of: np.ndarray, n_acc: int, cyc_per_word: float):
         self.grid, self.glb_of, self.n_acc, self.cyc = grid, glb_of, n_acc, cyc_per_word
 
-    def lookup(self, pair: np.ndarray, cover: tuple, base: tuple
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def lookup(self, pair: np.ndarray, cover: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """DRAM words, grid index and whether it fits the GLB ([M] each) of the schedule of the entries of
-        (layer, accelerator) ``pair`` (``l · n_acc + a``): the best whose GLB tiles hold ``cover``, if
-        one fits; else the best that holds the spatial unrolling's working set ``base`` alone
-        (:func:`~.model.working_set`; what :meth:`~.model.AnalyticalModel.dram_words` gives), so that a
-        pair none of whose PE-local tiles fits takes the schedule of the working set, and no chosen
-        mapping moves fewer DRAM words than :meth:`~.model.AnalyticalModel.dram_words` says."""
+        (layer, accelerator) ``pair`` (``l · n_acc + a``): the best whose GLB tiles hold ``cover``
+        (:func:`held_lookup`; the smallest if none fits)."""
         li, ai = np.divmod(pair, self.n_acc)
-        gi = self.glb_of[ai]
-        sched, pick, fits = held_lookup(self.grid, cover, li, gi, fields=False)
-        if not fits.all():  # the working set's schedule where the cover's does not fit
-            out = np.flatnonzero(~fits)
-            sub = tuple(x if np.ndim(x) == 0 else np.asarray(x)[out] for x in base)
-            alt, alt_pick, _ = held_lookup(self.grid, sub, li[out], gi[out], fields=False)
-            words, pick = sched.words.copy(), pick.copy()
-            words[out], pick[out] = alt.words, alt_pick
-            return words, pick, fits
+        sched, pick, fits = held_lookup(self.grid, cover, li, self.glb_of[ai], fields=False)
         return sched.words, pick, fits

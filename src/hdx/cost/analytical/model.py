@@ -216,7 +216,10 @@ class AnalyticalModel:
 
     def dram_words(self, layers: LayerTable, accels: AccelTable) -> np.ndarray:
         """DRAM words of each (layer, accelerator) under its DRAM schedule (float64 [L, A]): the fewest
-        the accelerator's GLB size allows (docs/cost-model.md, "GLB ↔ DRAM"); no array-level mapping."""
+        the accelerator's GLB size allows (docs/cost-model.md, "GLB ↔ DRAM"); no array-level mapping.
+        With ``dram_tiles="hold-array"``, where the schedule is chosen per array mapping, a lower bound
+        of every mapping's: the fewest of any schedule holding the spatial unrolling's working set,
+        whatever the GLB size (:func:`.memory.held_bound`)."""
         # the schedule depends on the PE array, the dataflow and the GLB size only: distinct ones once
         key = np.stack([accels.pe_x, accels.pe_y, accels.dataflow, accels.glb_bytes], axis=1)
         uniq, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
@@ -231,20 +234,15 @@ class AnalyticalModel:
                 for fl, f in zip(floors, working_set(df, unroll(df, ly, x, y)), strict=False):
                     fl[:, idx] = f
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
-        return self._dram(ly, floors, glb_words, np.float64, fields=False)[0]
+        if self.dram_tiles == "hold-array":
+            return memory.held_bound(ly, glb_words[None, :], floors, np.zeros(len(accels), dtype=np.intp)
+                                     ).reshape(len(layers), len(accels)).astype(np.float64)
+        return _dram_level(ly, floors[0], glb_words, np.float64, False, self.glb_buffering == "double")[0]
 
     @property
     def _n_floors(self) -> int:
         """How many parts of the working set (:func:`working_set`) the DRAM level uses."""
         return 5 if self.dram_tiles == "hold-array" else 1
-
-    def _dram(self, ly: LayerDims, floors: tuple, glb_words: np.ndarray, dt, fields: bool
-              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """The DRAM level under ``dram_tiles`` ([L, A] words and fields; ``floors``: the working sets,
-        the first :attr:`_n_floors` parts)."""
-        if self.dram_tiles == "hold-array":
-            return _held_dram_level(ly, floors, glb_words, dt, fields, self.glb_buffering == "double")
-        return _dram_level(ly, floors[0], glb_words, dt, fields, self.glb_buffering == "double")
 
     def mapping_bounds(self, layers: LayerTable, accels: AccelTable) -> dict[str, np.ndarray]:
         """Per (layer, accelerator), the least over every legal mapping (PE-local tile and GLB-level
@@ -339,7 +337,7 @@ class AnalyticalModel:
             # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working
             #    set of the array); its transfers overlap the array side (double-buffered GLB), so a
             #    mapping's latency is max(array side, DRAM)
-            dram_words, fields = self._dram(ly, floors, glb_words, dt, fields=report)
+            dram_words, fields = _dram_level(ly, floors[0], glb_words, dt, report, double)
             for k in memory.DRAM_FIELDS if report else ():
                 mapping[k][:] = fields[k]
         for df, (idx, ad, u) in arrays.items():
@@ -456,18 +454,3 @@ def _schedule_keys(glb_words: np.ndarray, inflight: np.ndarray, dw: np.ndarray, 
     lg = np.floor(k_vals / n_inf)  # layer · G + GLB size index
     layer, g = np.divmod(lg.astype(np.intp), len(g_vals))
     return col.reshape(key.shape), layer, g_vals[g], np.maximum(k_vals - lg * n_inf, 1.0)
-
-
-def _held_dram_level(ly: LayerDims, floors: tuple, glb_words: np.ndarray, dt, fields: bool = True,
-                     double: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """``dram_tiles="hold-array"``: the DRAM words and (with ``fields``) schedule fields ([L, A] each) of
-    layers ``ly`` on accelerators with the working sets ``floors`` ((filters, channels, output rows,
-    output columns), each broadcasting to [L, A]; :func:`working_set`) and ``glb_words`` ([A]): every
-    schedule once per (layer, distinct GLB size), each accelerator's best among those that hold its
-    working set (:func:`.memory.held_schedules`)."""
-    n_l, n_a = ly.k.shape[0], glb_words.size
-    g_vals, g_inv = np.unique(glb_words, return_inverse=True)
-    floors = tuple(np.broadcast_to(f, (n_l, n_a)) for f in floors)
-    sched = memory.held_schedules(ly, g_vals.astype(dt)[None, :], floors, g_inv.reshape(-1), fields, double)
-    return (sched.words.reshape(n_l, n_a),
-            {k: v.reshape(n_l, n_a) for k, v in sched.fields.items()})
