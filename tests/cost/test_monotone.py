@@ -76,8 +76,6 @@ def test_hold_array_more_glb_or_rf_never_slower(layer, d, model):
     glbs = (4, 8, 16, 32, 64, 128, 512, 2048)
     lat, _ = _ladder(layer, [Accelerator(x, y, rf, df, glb_kib=g) for g in glbs], model)
     assert _non_increasing(lat), lat
-    if df == "rs":  # not yet: its filters per PE are the largest its pads hold (docs/cost-model.md)
-        return
     glb = 4 if df == "ws" else 128  # (a small GLB, where the tap chunk decides what fits)
     lat, _ = _ladder(layer, [Accelerator(x, y, r, df, glb_kib=glb) for r in (8, 16, 32, 64, 128, 256, 512)],
                      model)

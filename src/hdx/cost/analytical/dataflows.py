@@ -24,7 +24,7 @@ import numpy as np
 from .dims import ArrayDims, LayerDims
 from .mapper import TIE, Entries, Flat, MapperSettings, best_order, first_of_runs, ladder, port_cycles
 from .memory import EntryDram
-from .spatial import cdiv, largest_divisor, unroll
+from .spatial import cdiv, largest_divisor, unroll, working_set
 
 # RF tile factors the mapper tries for a channel loop (and, for RS, the output-row loop; 0 = whole row)
 FACTORS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
@@ -38,15 +38,15 @@ RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-
                              "streamed k-inner")
 
 
-def _dram_floor(floor, fl: Flat, cover):
+def _dram_floor(floor, fl: Flat, cover, base):
     """Each entry's DRAM bound (cycles, [M]) and, per entry, (DRAM words, schedule index, fits the GLB)
     or None: the layer's bound ``floor`` ([L, A]) or, for an :class:`~.memory.EntryDram`, the best
     schedule whose GLB tiles hold the entry's ``cover()`` (filters, reduction channels, output rows,
-    output columns, kernel rows; [M] arrays or floats, ``inf``: the whole loop; a callable, called only
-    here)."""
+    output columns, kernel rows; [M] arrays or floats, ``inf``: the whole loop; ``base``: its spatial
+    unrolling's part, :func:`~.spatial.working_set`; callables, called only here)."""
     if isinstance(floor, EntryDram):
-        words, pick, fits = floor.lookup(fl.pair, cover())
-        return words * floor.cyc, (words, pick, fits)
+        words, pick, fits, least = floor.lookup(fl.pair, cover(), base())
+        return words * floor.cyc, (words, pick, fits, least)
     return fl(floor), None
 
 
@@ -103,7 +103,8 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     ops = dict(w=(c * s_in, d["w"], rel["w"]), o=(np.ones_like(c), d["o"], rel["o"]))
     i = comp * d["i"]                       # 1-word input register, taps innermost: a word per MAC
     # what the array works on at once: uK filters, cy × c channels, the kernel rows of a tap chunk
-    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))))
+    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))),
+                              lambda: tuple(fl(x) for x in working_set("ws", u)))
     words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), comp,
                                               port_cycles(dict(i=i), d, bw))
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
@@ -153,7 +154,8 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
         hops = np.maximum(i - i_fwd, 0.0)
         i = np.minimum(i, i_fwd)
     # what the array works on at once: uK × k filters, py rows of qx columns, every kernel row
-    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf))
+    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf),
+                              lambda: tuple(fl(x) for x in working_set("os", u)))
     words, f, order, port, least, cyc = best_order(cfg, bw, floor, dict(o=(k, d["o"], rel["o"])), bounds,
                                               fl(ly.o_tot), comp, port_cycles(dict(w=w, i=i), d, bw))
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
@@ -207,6 +209,13 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
                   range(gid, gid + n_q * n_c))
         groups.append(_rs_group(cfg, ly, fl, stream, fl(q, fl.c // n_c), fl(c, fl.c % n_c), arrays, latch))
         gid += n_q * n_c
+    if isinstance(floor, EntryDram):
+        # the least PE-local tile (one filter, one channel, one output; inputs streamed): its GLB tile
+        # holds the spatial unrolling's working set alone, the legal fall-back where no tile fits the GLB
+        # (mapper.select); the tiles above take as many filters as the pads hold
+        fl = Flat(np.ones((1, *compute.shape), dtype=bool), range(gid, gid + 1))
+        one = np.ones(len(fl), dtype=compute.dtype)
+        groups.append(_rs_group(cfg, ly, fl, True, one, one, arrays, latch, k_one=True))
     return compute, groups, uk
 
 
@@ -235,12 +244,14 @@ def _rs_tile(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, p
 
 
 def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, arrays: dict,
-              latch: bool) -> Entries:
+              latch: bool, k_one: bool = False) -> Entries:
     """One RS candidate group (inputs held in the input pad, or ``stream``-ed from the GLB) at the
     entries of ``fl``; ``q``, ``c``: the entries' tile factors, ``arrays``: the dataflow's [L, A]
     quantities. Only the legal tiles go on to the GLB-level order and the choice."""
     s_, k, w_ext, valid = _rs_tile(cfg, ly, fl, stream, q, c, {x: fl(v) for x, v in arrays["pads"].items()},
                                    fl(arrays["kt"]))
+    if k_one:  # one filter per PE (fits the pads whenever one tap of one channel does)
+        k, valid = np.ones_like(k), s_ >= 1
     if not valid.all():  # an illegal tile is never chosen: drop it here
         idx = np.nonzero(valid)[0]
         fl, q, c, s_, k, w_ext = fl.subset(idx), q[idx], c[idx], s_[idx], k[idx], w_ext[idx]
@@ -252,7 +263,8 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     # kernel row
     u = arrays["u"]
     floor, dram = _dram_floor(arrays["floor"], fl, lambda: (fl(u["uK"]) * k, fl(u["uC"]) * c, fl(u["px"]), q,
-                                                            np.inf))
+                                                            np.inf),
+                              lambda: tuple(fl(x) for x in working_set("rs", u)))
     dw, s_l, q_l = fl(ly.dw), fl(ly.s), fl(ly.q)
     rel = dict(w=(False, True, True), i=(True, True, dw), o=(True, False, True))
     bounds = (fl(ly.n) * g["pt"] * cdiv(q_l, q), cdiv(g["ct"], c) * g["rt"] * cdiv(s_l, s_), cdiv(g["kt"], k))

@@ -283,6 +283,13 @@ def _seg_min(v: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _seg_any(v: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
+    """Per segment ``seg`` (ids < ``n``), whether any of ``v`` is true."""
+    out = np.zeros(n, dtype=bool)
+    np.logical_or.at(out, seg, v)
+    return out
+
+
 def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_glb: np.ndarray,
            e_hop: float, bounds: bool = False, fields: bool = True, e_dram: float = 0.0) -> dict:
     """The best candidate per (layer, accelerator) under the mapper objective (each candidate already
@@ -303,10 +310,13 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
 
     With a DRAM level per entry (``Entries.dram``; ``dram_tiles="hold-array"``) the entries' cycles
     include their own DRAM bound already, their energy adds a DRAM and a GLB access (``e_dram``,
-    ``e_glb``) per DRAM word (an entry none of whose schedules fits the GLB has the smallest one's, a
-    stand-in, :func:`.memory.held_lookup`: so every entry's cost falls with the GLB, and the best
-    latency never rises with it), and the result adds ``dram`` (DRAM words) and ``dram_pick`` (schedule
-    index) of the chosen entry."""
+    ``e_glb``) per DRAM word, and an entry whose GLB tiles do not fit is not a legal mapping — unless no
+    entry of the pair fits: then the entries whose cover is the spatial unrolling's alone (the least
+    PE-local tiles) are, with the smallest schedule of their corner (a stand-in, so the model still
+    gives a number; were every entry allowed, a big PE-local tile's stand-in on a small GLB could beat
+    every tile that fits a bigger one, and latency would rise with the GLB; a pair with no such entry
+    allows all). The result adds ``dram`` (DRAM words) and ``dram_pick`` (schedule index) of the chosen
+    entry."""
     shape = compute.shape
     n_pairs = int(np.prod(shape))
     dt = compute.dtype
@@ -327,6 +337,11 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
         energy = energy + d_words * (e_dram + e_glb_pair)
     keys = {"latency": (cyc, energy), "energy": (energy, cyc), "edp": (cyc * energy, cyc)}
     key1, key2 = keys[cfg.objective]
+    if joint:  # legal: the entries that fit; where none does, those of the least cover; else all
+        fits, least = (np.concatenate([g.dram[j] for g in groups]) for j in (2, 3))
+        legal = fits | ~_seg_any(fits, pair, n_pairs)[pair] & least
+        legal = legal | ~_seg_any(legal, pair, n_pairs)[pair]
+        key1 = np.where(legal, key1, np.inf)
     m1 = _seg_min(key1, pair, n_pairs)
     if not np.all(np.isfinite(m1)):
         raise HDXError("no legal mapping for some (layer, accelerator) pair: the RF is too small")

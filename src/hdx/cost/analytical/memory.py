@@ -418,6 +418,16 @@ def _corner(part: _HeldPart, floor: tuple, lp: np.ndarray) -> np.ndarray:
     return corner
 
 
+def held_corner(h: HeldGrid, floor: tuple, li: np.ndarray) -> np.ndarray:
+    """An id of the corner of the grid that holds ``floor`` for each entry of layer ``li`` ([M])."""
+    out = np.empty(np.size(li), dtype=np.intp)
+    for p, sel, lp in _per_part(h, li):
+        sub = floor if sel is None else tuple(f if np.ndim(f) == 0 else np.asarray(f)[sel] for f in floor)
+        c = _corner(h.parts[p], sub, lp) + h.offset[p]
+        out[slice(None) if sel is None else sel] = c
+    return out
+
+
 def held_bound(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray) -> np.ndarray:
     """The fewest DRAM words ([L · A], columns ``l · A + a``) of any schedule whose tiles hold ``floor``
     (five [L, A] arrays) — fitting the GLB or not, so at most the words of every mapping that
@@ -476,10 +486,11 @@ class EntryDram:
     def __init__(self, grid: HeldGrid, glb_of: np.ndarray, n_acc: int, cyc_per_word: float):
         self.grid, self.glb_of, self.n_acc, self.cyc = grid, glb_of, n_acc, cyc_per_word
 
-    def lookup(self, pair: np.ndarray, cover: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """DRAM words, grid index and whether it fits the GLB ([M] each) of the schedule of the entries of
-        (layer, accelerator) ``pair`` (``l · n_acc + a``): the best whose GLB tiles hold ``cover``
-        (:func:`held_lookup`; the smallest if none fits)."""
+    def lookup(self, pair: np.ndarray, cover: tuple, base: tuple) -> tuple:
+        """DRAM words, grid index, whether it fits the GLB and whether the entry's cover has the
+        corner of the working set ``base`` (:func:`~.spatial.working_set`) ([M] each), of the schedule
+        of the entries of (layer, accelerator) ``pair`` (``l · n_acc + a``): the best whose GLB tiles
+        hold ``cover`` (:func:`held_lookup`; the smallest if none fits)."""
         li, ai = np.divmod(pair, self.n_acc)
         sched, pick, fits = held_lookup(self.grid, cover, li, self.glb_of[ai], fields=False)
-        return sched.words, pick, fits
+        return sched.words, pick, fits, held_corner(self.grid, cover, li) == held_corner(self.grid, base, li)
