@@ -10,9 +10,9 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.analytical import AnalyticalModel, memory
 from hdx.cost.analytical.dims import LayerDims
-from hdx.cost.analytical.spatial import unroll
+from hdx.cost.analytical.spatial import unroll, working_set
 from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
 from hdx.workload import Layer, LayerTable
 
@@ -45,6 +45,8 @@ TIGHT = (Layer("pointwise", c=128, k=384, h=8, w=8),
 @settings(max_examples=40, deadline=None)
 @given(cases())
 @example(TIGHT)
+@example((Layer("pointwise", c=48, k=40, h=7, w=7),
+          [Accelerator(pe_x=4, pe_y=4, rf_bytes=64, dataflow=df, glb_kib=1) for df in DATAFLOWS]))
 def test_the_glb_tile_holds_what_the_chosen_mapping_covers(case):
     layer, accs = case
     table = AccelTable.from_accels(accs)
@@ -70,6 +72,16 @@ def test_the_glb_tile_holds_what_the_chosen_mapping_covers(case):
         holds = all(t >= min(f, dim) for t, f, dim in zip(tile, cover, (kg, cg, p, q, layer.r), strict=True))
         # the mapping's GLB tiles hold what it covers (fitting the GLB, or the smallest that holds it)
         assert holds, (acc, tile, cover)
+        # tiles that do not fit the GLB only where no candidate's fit, not even the least cover's (the
+        # spatial unrolling's working set alone)
+        grid = memory.held_grid(ly, np.array([[acc.glb_kib * 1024 * 8 / HW.word_bits]]), fields=False)
+
+        def fits(c, grid=grid):
+            _, _, fit = memory.held_lookup(grid, tuple(np.array([float(f)]) for f in c), np.array([0]),
+                                           np.array([0]), fields=False)
+            return bool(fit[0])
+        if not fits(cover):
+            assert not fits(working_set(acc.dataflow, u)), (acc, tile, cover)
         # the reported schedule's words are what the model charges for DRAM
         np.testing.assert_allclose(res.energy_pj["dram"][0, j], words * e_d, rtol=1e-9)
         # double-buffered: the transfers overlap the array side (compute, GLB port)
