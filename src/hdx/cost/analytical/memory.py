@@ -428,14 +428,14 @@ def held_corner(h: HeldGrid, floor: tuple, li: np.ndarray) -> np.ndarray:
     return out
 
 
-def held_bound(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray) -> np.ndarray:
+def held_bound(ly: LayerDims, floor: tuple) -> np.ndarray:
     """The fewest DRAM words ([L · A], columns ``l · A + a``) of any schedule whose tiles hold ``floor``
     (five [L, A] arrays) — fitting the GLB or not, so at most the words of every mapping that
     ``dram_tiles="hold-array"`` can choose on these accelerators, whose cover holds the floor and whose
     schedule is the best fitting or the smallest one of its corner (a lower bound for the hardware
-    search; ``glb_words`` and ``glb_of`` only shape the result)."""
-    h = held_grid(ly, glb_words[:, :1], fields=False)
-    n_l, n_a = ly.k.shape[0], len(glb_of)
+    search)."""
+    h = held_grid(ly, np.array([[np.inf]]), fields=False)  # (the GLB size does not matter here)
+    n_l, n_a = np.broadcast_shapes(*(np.shape(f) for f in floor), (ly.k.shape[0], 1))
     li = np.repeat(np.arange(n_l), n_a)
     fl = tuple(np.broadcast_to(f, (n_l, n_a)).reshape(-1) for f in floor)
     out = np.empty(n_l * n_a, dtype=h.parts[0].grid.best.dtype)

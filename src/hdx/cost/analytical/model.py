@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
@@ -42,6 +43,15 @@ MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_i
                                    "hops", *memory.DRAM_FIELDS)
 # per (layer, accelerator), the least over every legal mapping of each cost part (mapper.select(bounds=True))
 BOUND_FIELDS: tuple[str, ...] = ("lb_cycles", "lb_glb_words", "lb_local_pj")
+
+
+def _option(name: str, value, allowed):
+    """``value`` if it is one of the Literal type ``allowed``'s values, else an :class:`HDXError` that
+    names them."""
+    choices = get_args(allowed)
+    if value not in choices:
+        raise HDXError(f"{name} must be {', '.join(map(str, choices[:-1]))} or {choices[-1]}, got {value!r}")
+    return value
 
 
 class AnalyticalModel:
@@ -80,24 +90,13 @@ class AnalyticalModel:
             self.tech = tech
         else:
             self.tech = load_tech(tech if tech is not None else self.hardware.tech)
-        if mapper_objective not in ("latency", "energy", "edp"):
-            raise HDXError(f"mapper_objective must be latency, energy or edp, got {mapper_objective!r}")
-        self.mapper_objective: MapperObjective = mapper_objective
-        if mapper_space not in ("full", "taps-innermost"):
-            raise HDXError(f"mapper_space must be full or taps-innermost, got {mapper_space!r}")
-        self.mapper_space: MapperSpace = mapper_space
-        if mapper_tiles not in ("any", "divisors"):
-            raise HDXError(f"mapper_tiles must be any or divisors, got {mapper_tiles!r}")
-        self.mapper_tiles: MapperTiles = mapper_tiles
-        if precision not in ("float32", "float64"):
-            raise HDXError(f"precision must be float32 or float64, got {precision!r}")
-        self.precision: Precision = precision
-        if dram_tiles not in ("free", "hold-array"):
-            raise HDXError(f"dram_tiles must be free or hold-array, got {dram_tiles!r}")
-        self.dram_tiles: DramTiles = dram_tiles
-        if glb_buffering not in ("double", "single"):
-            raise HDXError(f"glb_buffering must be double or single, got {glb_buffering!r}")
-        self.glb_buffering: GlbBuffering = glb_buffering
+        self.mapper_objective: MapperObjective = _option("mapper_objective", mapper_objective,
+                                                         MapperObjective)
+        self.mapper_space: MapperSpace = _option("mapper_space", mapper_space, MapperSpace)
+        self.mapper_tiles: MapperTiles = _option("mapper_tiles", mapper_tiles, MapperTiles)
+        self.precision: Precision = _option("precision", precision, Precision)
+        self.dram_tiles: DramTiles = _option("dram_tiles", dram_tiles, DramTiles)
+        self.glb_buffering: GlbBuffering = _option("glb_buffering", glb_buffering, GlbBuffering)
 
     @property
     def settings(self) -> MapperSettings:
@@ -233,10 +232,9 @@ class AnalyticalModel:
                 x, y = (np.asarray(a[idx], dtype=np.float64)[None, :] for a in (accels.pe_x, accels.pe_y))
                 for fl, f in zip(floors, working_set(df, unroll(df, ly, x, y)), strict=False):
                     fl[:, idx] = f
-        glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
         if self.dram_tiles == "hold-array":
-            return memory.held_bound(ly, glb_words[None, :], floors, np.zeros(len(accels), dtype=np.intp)
-                                     ).reshape(len(layers), len(accels)).astype(np.float64)
+            return memory.held_bound(ly, floors).reshape(len(layers), len(accels)).astype(np.float64)
+        glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
         return _dram_level(ly, floors[0], glb_words, np.float64, False, self.glb_buffering == "double")[0]
 
     @property
@@ -305,7 +303,8 @@ class AnalyticalModel:
         cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
         # each dataflow's accelerators and their spatial unrolling
         arrays: dict[str, tuple] = {}
-        floors = tuple(np.empty(shape, dtype=dt) for _ in range(self._n_floors))  # the array's working set
+        joint = self.dram_tiles == "hold-array"  # (the DRAM level per array candidate: no floors here)
+        floors = tuple(np.empty(shape, dtype=dt) for _ in range(0 if joint else 1))  # the working set
         store_bytes, store_words = accels.storage(hw)  # per-PE storage of weights, inputs, psums
         for d, df in enumerate(DATAFLOWS):
             idx = np.nonzero(accels.dataflow == d)[0]
@@ -325,7 +324,6 @@ class AnalyticalModel:
             for fl, f in zip(floors, working_set(df, arrays[df][2]), strict=False):
                 fl[:, idx] = f
         e_dram = tech.dram_energy_pj(wbits)
-        joint = self.dram_tiles == "hold-array"
         double = self.glb_buffering == "double"
         if joint:
             # 1'. the DRAM level per array mapping candidate: every schedule of each (layer, GLB size)
