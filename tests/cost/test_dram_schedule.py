@@ -123,6 +123,23 @@ def test_orders_with_one_refetch_key_fetch_alike():
                 assert all(_walk(a, n, depends) == _walk(b, n, depends) for n in BOUNDS), (name, a, b)
 
 
+def test_least_words_closed_form_is_the_least_over_every_order():
+    # the closed forms (memory._least_words) against the scan over the 24 orders, on loop counts with
+    # and without a trivial loop, dense and depthwise, kernel rows chunked or not (the walk above checks
+    # the scan's fetch counts)
+    counts = (1, 2, 3, 7)
+    n = [np.array([float(v) for v in col]) for col in zip(*itertools.product(counts, counts, counts, counts,
+                                                                              (1, 3)), strict=True)]
+    rng = np.random.default_rng(0)
+    m = n[0].size
+    whole = tuple(np.exp(rng.uniform(0.0, 12.0, m)) for _ in range(3))  # words of very different sizes
+    for dw in (np.zeros(m, dtype=bool), np.ones(m, dtype=bool)):
+        for inner in ((), (memory.R_LOOP,)):
+            nn = tuple(n[:4]) + ((n[4],) if inner else (np.ones(m),))
+            scanned, _ = memory._scan(memory.ORDERS, inner, nn, whole, dw)
+            np.testing.assert_array_equal(memory._least_words(whole, nn, dw), scanned)
+
+
 @st.composite
 def small_layers(draw) -> Layer:
     kind = draw(st.sampled_from(["conv", "depthwise", "pointwise", "grouped"]))

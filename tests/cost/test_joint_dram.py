@@ -77,7 +77,7 @@ def test_the_glb_tile_holds_what_the_chosen_mapping_covers(case):
         grid = memory.held_grid(ly, np.array([[acc.glb_kib * 1024 * 8 / HW.word_bits]]), fields=False)
 
         def fits(c, grid=grid):
-            _, _, fit = memory.held_lookup(grid, tuple(np.array([float(f)]) for f in c), np.array([0]),
+            _, _, fit, _ = memory.held_lookup(grid, tuple(np.array([float(f)]) for f in c), np.array([0]),
                                            np.array([0]), fields=False)
             return bool(fit[0])
         if not fits(cover):

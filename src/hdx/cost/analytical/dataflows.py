@@ -24,7 +24,7 @@ import numpy as np
 from .dims import ArrayDims, LayerDims
 from .mapper import TIE, Entries, Flat, MapperSettings, best_order, first_of_runs, ladder, port_cycles
 from .memory import EntryDram
-from .spatial import cdiv, largest_divisor, unroll, working_set
+from .spatial import cdiv, largest_divisor, unroll
 
 # RF tile factors the mapper tries for a channel loop (and, for RS, the output-row loop; 0 = whole row)
 FACTORS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
@@ -38,14 +38,14 @@ RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-
                              "streamed k-inner")
 
 
-def _dram_floor(floor, fl: Flat, cover, base):
+def _dram_floor(floor, fl: Flat, cover):
     """Each entry's DRAM bound (cycles, [M]) and, per entry, (DRAM words, schedule index, fits the GLB)
     or None: the layer's bound ``floor`` ([L, A]) or, for an :class:`~.memory.EntryDram`, the best
     schedule whose GLB tiles hold the entry's ``cover()`` (filters, reduction channels, output rows,
-    output columns, kernel rows; [M] arrays or floats, ``inf``: the whole loop; ``base``: its spatial
-    unrolling's part, :func:`~.spatial.working_set`; callables, called only here)."""
+    output columns, kernel rows; [M] arrays or floats, ``inf``: the whole loop; a callable, called only
+    here)."""
     if isinstance(floor, EntryDram):
-        words, pick, fits, least = floor.lookup(fl.pair, cover(), base())
+        words, pick, fits, least = floor.lookup(fl.pair, cover())
         return words * floor.cyc, (words, pick, fits, least)
     return fl(floor), None
 
@@ -103,8 +103,7 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     ops = dict(w=(c * s_in, d["w"], rel["w"]), o=(np.ones_like(c), d["o"], rel["o"]))
     i = comp * d["i"]                       # 1-word input register, taps innermost: a word per MAC
     # what the array works on at once: uK filters, cy × c channels, the kernel rows of a tap chunk
-    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))),
-                              lambda: tuple(fl(x) for x in working_set("ws", u)))
+    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))))
     words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), comp,
                                               port_cycles(dict(i=i), d, bw))
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
@@ -154,8 +153,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
         hops = np.maximum(i - i_fwd, 0.0)
         i = np.minimum(i, i_fwd)
     # what the array works on at once: uK × k filters, py rows of qx columns, every kernel row
-    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf),
-                              lambda: tuple(fl(x) for x in working_set("os", u)))
+    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf))
     words, f, order, port, least, cyc = best_order(cfg, bw, floor, dict(o=(k, d["o"], rel["o"])), bounds,
                                               fl(ly.o_tot), comp, port_cycles(dict(w=w, i=i), d, bw))
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
@@ -263,8 +261,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     # kernel row
     u = arrays["u"]
     floor, dram = _dram_floor(arrays["floor"], fl, lambda: (fl(u["uK"]) * k, fl(u["uC"]) * c, fl(u["px"]), q,
-                                                            np.inf),
-                              lambda: tuple(fl(x) for x in working_set("rs", u)))
+                                                            np.inf))
     dw, s_l, q_l = fl(ly.dw), fl(ly.s), fl(ly.q)
     rel = dict(w=(False, True, True), i=(True, True, dw), o=(True, False, True))
     bounds = (fl(ly.n) * g["pt"] * cdiv(q_l, q), cdiv(g["ct"], c) * g["rt"] * cdiv(s_l, s_), cdiv(g["kt"], k))

@@ -134,7 +134,7 @@ class _Grid:
     n: tuple
     space: np.ndarray
     best: np.ndarray
-    order: np.ndarray
+    order: np.ndarray | None  # None: found where a schedule is chosen (:func:`_chosen`)
     whole: tuple
     gm: np.ndarray
     dw: np.ndarray
@@ -192,6 +192,25 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
         halo_y = np.maximum(np.minimum(p * ly.st + nyb * (ly.r - ly.st), nyb * hp) / hp, 1.0)
     whole = (ly.w_tot / gm, ly.i_tot / gm * halo_y * halo_x, ly.o_tot / gm)
     n = (nk, nc, ny, nxb, nr)
+    if _every_order(orders, x_ladder):  # the least words in closed form; the order where one is chosen
+        best, best_order = _least_words(whole, n, dw), None
+    else:
+        best, best_order = _scan(orders, inner, n, whole, dw, fields)
+    several = gm > 1
+    rep_w = several | (nk * nc > 1)
+    rep_i = several | (nc * ny * nxb * nr * np.where(dw, nk, 1.0) > 1)
+    rep_o = several | (nk * ny * nxb > 1)
+    # double-buffered: a replaced tile's next one streams in beside it; single: each tile has its space
+    # once (its transfers then stall the array)
+    space = (w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)) if double else w_t + i_t + o_t
+    return _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, space, best * gm, best_order, whole, gm, dw,
+                 inner)
+
+
+def _scan(orders: tuple, inner: tuple, n: tuple, whole: tuple, dw, fields: bool = True) -> tuple:
+    """The fewest DRAM words over ``orders`` (in turn: a later order replaces the kept one only if it is
+    better by more than :data:`TIE`) and (``fields``) the index in :data:`ORDERS` of the order kept, of
+    schedules with loop counts ``n`` and whole-layer words ``whole`` (arrays of any one shape)."""
     single = tuple(x <= 1 if isinstance(x, np.ndarray) else bool(x <= 1) for x in n)
     # each operand's words under an order depend on it only through _refetch_key: computed once per key
     words: dict[tuple, np.ndarray] = {}
@@ -217,15 +236,33 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
             if fields:  # the order kept (the words alone need only the least)
                 best_order = np.where(better, float(j), best_order)
     assert best is not None and best_order is not None
-    several = gm > 1
-    rep_w = several | (nk * nc > 1)
-    rep_i = several | (nc * ny * nxb * nr * np.where(dw, nk, 1.0) > 1)
-    rep_o = several | (nk * ny * nxb > 1)
-    # double-buffered: a replaced tile's next one streams in beside it; single: each tile has its space
-    # once (its transfers then stall the array)
-    space = (w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)) if double else w_t + i_t + o_t
-    return _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, space, best * gm, best_order, whole, gm, dw,
-                 inner)
+    return best, best_order
+
+
+def _every_order(orders: tuple, x_ladder: tuple) -> bool:
+    """Whether ``orders`` put each of the loops K, C, Y and X that can have more than one tile innermost
+    (after R) in every way :func:`_least_words` needs: all 24 orders, or those with X innermost where X
+    has one tile."""
+    return tuple(orders) == ORDERS or (tuple(orders) == ROW_ORDERS and tuple(x_ladder) == (1,))
+
+
+def _least_words(whole: tuple, n: tuple, dw) -> np.ndarray:
+    """The fewest DRAM words over every order of the loops K, C, Y, X (R innermost) of schedules with
+    loop counts ``n`` (K, C, Y, X, R) and whole-layer words ``whole`` (weights, inputs, outputs):
+    exactly the least of :func:`_refetch` over the orders, in three closed forms. Only the first
+    loop with more than one tile matters: under K the inputs stay (unless R chunks them), the weights are
+    fetched per row and column band and the partial sums spill per channel tile; under C the outputs
+    stay; under Y (X) with X (Y) next the weights stay. Every other order is at least one of these."""
+    w_all, i_all, o_all = whole
+    nk, nc, ny, nx, nr = n
+    f_i = np.where(dw, 1.0, nk)  # depthwise inputs belong to one filter tile; dense: every filter tile
+    f_i_k = np.where(dw | (nr <= 1), 1.0, nk)  # K innermost: the inputs stay, unless kernel rows are chunked
+    w_yx = w_all * (ny * nx)
+    o_spill = o_all * (2 * nc - 1)
+    k_inner = w_yx + i_all * f_i_k + o_spill
+    c_inner = w_yx + i_all * f_i + o_all * 1.0
+    yx_inner = w_all * 1.0 + i_all * f_i + o_spill
+    return np.minimum(np.minimum(k_inner, c_inner), yx_inner)
 
 
 #: each operand's relevance to the DRAM loops K, C, Y, X and R (depthwise inputs depend on K too; a
@@ -242,9 +279,12 @@ def _chosen(g: _Grid, take, fields: bool) -> Schedules:
     if not fields:
         return Schedules(words=words, fields={})
     tiles = tuple(take(t) for t in g.tiles)
-    order = take(g.order).astype(np.intp)
     n_c = tuple(take(x) for x in g.n)
     dw_c, gm_c = take(g.dw), take(g.gm)
+    if g.order is None:  # the order the scan keeps, found at the chosen cells only (the same words)
+        order = _scan(g.orders, g.inner, n_c, tuple(take(a) for a in g.whole), dw_c)[1].astype(np.intp)
+    else:
+        order = take(g.order).astype(np.intp)
     at = np.zeros(len(ORDERS), dtype=np.intp)  # each order's place among those searched
     at[[ORDERS.index(o) for o in g.orders]] = np.arange(len(g.orders))
     f = {x: np.choose(at[order], [np.broadcast_to(_refetch(rel, g.inner + o, n_c), order.shape)
@@ -366,19 +406,20 @@ def _per_part(h: HeldGrid, li: np.ndarray):
             yield p, sel, h.local[li[sel]]
 
 
-def _merge(n: int, pieces: list) -> tuple[Schedules, np.ndarray, np.ndarray]:
-    """The (schedules, pick, fits) of the entries of each part, ``pieces`` = [(entries, result)], as one."""
+def _merge(n: int, pieces: list) -> tuple:
+    """The (schedules, pick, fits, corner) of the entries of each part, ``pieces`` = [(entries, result)], as
+    one."""
     if len(pieces) == 1 and pieces[0][0] is None:
         return pieces[0][1]
     first = pieces[0][1]
     words = np.empty(n, dtype=first[0].words.dtype)
-    pick, fits = np.empty(n, dtype=np.intp), np.empty(n, dtype=bool)
+    pick, fits, corner = np.empty(n, dtype=np.intp), np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
     fields = {k: np.empty(n, dtype=v.dtype) for k, v in first[0].fields.items()}
-    for sel, (sched, pk, ft) in pieces:
-        words[sel], pick[sel], fits[sel] = sched.words, pk, ft
+    for sel, (sched, pk, ft, cn) in pieces:
+        words[sel], pick[sel], fits[sel], corner[sel] = sched.words, pk, ft, cn
         for k in fields:
             fields[k][sel] = sched.fields[k]
-    return Schedules(words=words, fields=fields), pick, fits
+    return Schedules(words=words, fields=fields), pick, fits, corner
 
 
 def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
@@ -389,7 +430,8 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
     on that much at once, so a smaller tile cannot feed them. The ladders' tiles fall along each axis, so
     the candidates that hold a floor are a corner of the grid, and its best is a lookup; if none of them
     fits, the smallest stands in. Returns the schedules ([M]), the index of each ([M],
-    :func:`held_fields` takes it) and whether it fits the GLB ([M])."""
+    :func:`held_fields` takes it), whether it fits the GLB and the id of the floor's corner
+    (:func:`held_corner`) ([M] each)."""
     pieces = []
     for p, sel, lp in _per_part(h, li):
         part = h.parts[p]
@@ -402,7 +444,8 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
         fits = part.fit.reshape(-1).take((pick * n_l + lp) * n_u + g_sub)
         pick = np.where(fits, pick, part.ps.reshape(-1).take(at))
         fits = part.fit.reshape(-1).take((pick * n_l + lp) * n_u + g_sub)
-        pieces.append((sel, (_chosen(part.grid, _taker(pick, lp, g_sub), fields), pick + h.offset[p], fits)))
+        pieces.append((sel, (_chosen(part.grid, _taker(pick, lp, g_sub), fields), pick + h.offset[p], fits,
+                             corner + h.offset[p])))
     return _merge(np.size(li), pieces)
 
 
@@ -457,7 +500,7 @@ def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
     for p, sel, lp in _per_part(h, li):
         pk = (pick if sel is None else pick[sel]) - h.offset[p]
         g_sub = gi if sel is None else gi[sel]
-        pieces.append((sel, (_chosen(h.parts[p].grid, _taker(pk, lp, g_sub), fields), pk, pk >= 0)))
+        pieces.append((sel, (_chosen(h.parts[p].grid, _taker(pk, lp, g_sub), fields), pk, pk >= 0, pk)))
     return _merge(np.size(li), pieces)[0]
 
 
@@ -481,16 +524,22 @@ class EntryDram:
     (the ``cover`` a dataflow gives: filters, reduction channels, output rows, output columns, kernel
     rows), so its DRAM words depend on the candidate: they are looked up per entry in the schedules of
     :func:`held_grid` (one grid per layer chunk; ``glb_of``: the GLB-size index of each of the
-    dataflow's ``n_acc`` accelerators; ``cyc_per_word``: DRAM cycles per word)."""
+    dataflow's ``n_acc`` accelerators; ``cyc_per_word``: DRAM cycles per word; ``base``: the dataflow's
+    working set, :func:`~.spatial.working_set`, five [L, A] arrays or floats, whose corner is found once
+    per (layer, accelerator))."""
 
-    def __init__(self, grid: HeldGrid, glb_of: np.ndarray, n_acc: int, cyc_per_word: float):
+    def __init__(self, grid: HeldGrid, glb_of: np.ndarray, n_acc: int, cyc_per_word: float, base: tuple):
         self.grid, self.glb_of, self.n_acc, self.cyc = grid, glb_of, n_acc, cyc_per_word
+        n_l = int(np.sum([p.pw.shape[1] for p in grid.parts]))
+        li = np.repeat(np.arange(n_l), n_acc)
+        fl = tuple(f if np.ndim(f) == 0 else np.broadcast_to(f, (n_l, n_acc)).reshape(-1) for f in base)
+        self.base_corner = held_corner(grid, fl, li)  # [L · n_acc]
 
-    def lookup(self, pair: np.ndarray, cover: tuple, base: tuple) -> tuple:
+    def lookup(self, pair: np.ndarray, cover: tuple) -> tuple:
         """DRAM words, grid index, whether it fits the GLB and whether the entry's cover has the
-        corner of the working set ``base`` (:func:`~.spatial.working_set`) ([M] each), of the schedule
-        of the entries of (layer, accelerator) ``pair`` (``l · n_acc + a``): the best whose GLB tiles
-        hold ``cover`` (:func:`held_lookup`; the smallest if none fits)."""
+        corner of the working set ``base`` ([M] each), of the schedule of the entries of (layer,
+        accelerator) ``pair`` (``l · n_acc + a``): the best whose GLB tiles hold ``cover``
+        (:func:`held_lookup`; the smallest if none fits)."""
         li, ai = np.divmod(pair, self.n_acc)
-        sched, pick, fits = held_lookup(self.grid, cover, li, self.glb_of[ai], fields=False)
-        return sched.words, pick, fits, held_corner(self.grid, cover, li) == held_corner(self.grid, base, li)
+        sched, pick, fits, corner = held_lookup(self.grid, cover, li, self.glb_of[ai], fields=False)
+        return sched.words, pick, fits, corner == self.base_corner.take(pair)

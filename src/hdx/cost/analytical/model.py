@@ -340,7 +340,8 @@ class AnalyticalModel:
                 mapping[k][:] = fields[k]
         for df, (idx, ad, u) in arrays.items():
             if joint:
-                floor = memory.EntryDram(grid, g_of.reshape(-1)[idx], idx.size, cyc_per_word)
+                floor = memory.EntryDram(grid, g_of.reshape(-1)[idx], idx.size, cyc_per_word,
+                                         working_set(df, u))
             else:
                 floor = dram_words[:, idx] * cyc_per_word
             # 2. the array level: the dataflow's PE-local tile candidates, each with its best GLB-level order
