@@ -70,7 +70,12 @@ def main() -> None:
     ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
     ap.add_argument("--dram-tiles", default="free", choices=("free", "hold-array"))
     ap.add_argument("--glb-buffering", default="double", choices=("double", "single"))
+    ap.add_argument("--knobs", default=",".join(LADDERS), help="the resources to walk (comma-separated; "
+                    f"default all: {','.join(LADDERS)})")
     args = ap.parse_args()
+    knobs = [k.strip() for k in args.knobs.split(",") if k.strip()]
+    if unknown := [k for k in knobs if k not in LADDERS]:
+        ap.error(f"--knobs: unknown resource {unknown[0]!r}; choose from {', '.join(LADDERS)}")
     opts = dict(dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering)
     grid = AcceleratorSpace.load()
     space = NetworkSpace.load()
@@ -82,7 +87,8 @@ def main() -> None:
     print(f"{'resource':<22} {'ladder':<34} {'steps':>8} {'latency up':>10} {'worst':>8} "
           f"{'E up, =lat':>10} {'E up, lat down':>14} {'seconds':>8}")
     total_viol = 0
-    for knob, ladder in LADDERS.items():
+    for knob in knobs:
+        ladder = LADDERS[knob]
         t0 = time.perf_counter()
         lats, ens_flat = [], []
         for v in ladder:

@@ -82,6 +82,33 @@ def test_hold_array_more_glb_or_rf_never_slower(layer, d, model):
     assert _non_increasing(lat), lat
 
 
+PAD_LADDERS = {"w": (8, 16, 32, 64, 128, 256), "i": (2, 4, 8, 16, 32, 64), "o": (2, 4, 8, 16, 32, 64)}
+#: the other two pads (weights, inputs, psums in words): the default split of a 64-byte, a 256-byte and an
+#: 8-byte RF
+PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(layers(), designs, st.sampled_from("wio"), st.sampled_from(PAD_SPLITS),
+       st.sampled_from([MODEL, HELD, HELD_SINGLE]), st.sampled_from([16, 128]))
+# found by walking the pads of the grid's RS designs (benchmarks/bench_monotone.py), before the RS tiles
+# with fewer filters per PE
+@example(Layer("depthwise", c=32, k=32, h=32, w=32, r=3, s=3, padding=1, groups=32), (4, 20, 8, "rs"), "i",
+         (226, 12, 18), HELD, 128)
+@example(Layer("depthwise", c=384, k=384, h=8, w=8, r=3, s=3, padding=1, groups=384), (20, 32, 8, "rs"), "o",
+         (4, 2, 2), HELD, 128)
+def test_a_bigger_rs_pad_never_slower(layer, d, pad, split, model, glb):
+    # RS with its RF as three pads: one pad grows, the other two stay (a bigger pad lets a PE hold more
+    # filters; where the GLB tiles must hold them, the tiles with fewer filters stay candidates)
+    x, y, _, _ = d
+    others = dict(zip("wio", split, strict=True))
+    sets = [{**others, pad: v} for v in PAD_LADDERS[pad]]
+    accs = [Accelerator(x, y, sum(p.values()), "rs", glb_kib=glb, pads=tuple(p[k] for k in "wio"))
+            for p in sets]
+    lat, _ = _ladder(layer, accs, model)
+    assert _non_increasing(lat), lat
+
+
 @settings(max_examples=30, deadline=None)
 @given(layers(), designs, st.sampled_from(["glb_words_per_cycle", "dram_bytes_per_cycle"]))
 def test_more_bandwidth_never_slower(layer, d, knob):

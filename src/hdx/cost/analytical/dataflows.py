@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import memory
 from .dims import ArrayDims, LayerDims
 from .mapper import TIE, Entries, Flat, MapperSettings, best_order, first_of_runs, ladder, port_cycles
 from .memory import EntryDram
@@ -189,6 +190,9 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
                   bw=ad.bw, floor=floor, u=u)
     groups = []
     gid = 0
+    # with a DRAM level per candidate, each candidate also comes with fewer filters per PE (_rs_group):
+    # its variants take the places between it and the next candidate
+    scale = len(memory.LADDER) + 1 if isinstance(floor, EntryDram) else 1
     for stream in (False, True):
         rows = ROW_FACTORS if not stream else tuple(v for v in ROW_FACTORS if v not in (4, 16))
         (q_in,), (c_in,) = ladder(compute.dtype, rows), ladder(compute.dtype, FACTORS)
@@ -204,14 +208,14 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         # weight pad (_rs_tile): the others are dropped here already
         new = new & (q <= pads["o"])[:, None] & (c <= pads["w"])[None]
         fl = Flat(np.broadcast_to(new, (n_q, n_c, *c.shape[1:])).reshape(n_q * n_c, *c.shape[1:]),
-                  range(gid, gid + n_q * n_c))
+                  np.arange(gid, gid + n_q * n_c) * scale)
         groups.append(_rs_group(cfg, ly, fl, stream, fl(q, fl.c // n_c), fl(c, fl.c % n_c), arrays, latch))
         gid += n_q * n_c
     if isinstance(floor, EntryDram):
         # the least PE-local tile (one filter, one channel, one output; inputs streamed): its GLB tile
         # holds the spatial unrolling's working set alone, the legal fall-back where no tile fits the GLB
         # (mapper.select); the tiles above take as many filters as the pads hold
-        fl = Flat(np.ones((1, *compute.shape), dtype=bool), range(gid, gid + 1))
+        fl = Flat(np.ones((1, *compute.shape), dtype=bool), [gid * scale])
         one = np.ones(len(fl), dtype=compute.dtype)
         groups.append(_rs_group(cfg, ly, fl, True, one, one, arrays, latch, k_one=True))
     return compute, groups, uk
@@ -241,6 +245,31 @@ def _rs_tile(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, p
     return s_, k, w_ext, valid
 
 
+def _fewer_filters(ly: LayerDims, fl: Flat, uk, q, c, s_, k, w_ext) -> tuple:
+    """With a DRAM level per candidate: each RS entry (``k`` filters per PE, as many as its pads hold)
+    and, after it, the same tile with fewer filters, as many as fit each smaller filter tile of the DRAM
+    ladder (:data:`.memory.LADDER`): the GLB tiles must hold ``uK × k`` filters, so a tile with more
+    filters may leave only worse DRAM schedules, and a bigger pad (more filters) must not take away the
+    schedules a smaller one had (resources stay monotone). Returns the entries with their variants."""
+    kg, uk_e = fl(np.where(ly.dw, ly.k, ly.k / ly.g)), fl(uk)
+    idx, ks, step = [np.arange(len(fl))], [k], [np.zeros(len(fl), dtype=np.intp)]
+    prev = k
+    for j, n_j in enumerate(memory.LADDER):
+        tile = np.ceil(kg / (kg if n_j == 0 else np.minimum(n_j, kg)))  # the ladder's filter tile
+        kv = np.minimum(prev, np.floor(tile / uk_e))
+        new = np.flatnonzero((kv >= 1) & (kv < prev))
+        idx.append(new)
+        ks.append(kv[new])
+        step.append(np.full(new.size, j + 1, dtype=np.intp))
+        prev = np.where(kv >= 1, kv, prev)
+    if sum(i.size for i in idx[1:]) == 0:
+        return fl, q, c, s_, k, w_ext
+    at = np.concatenate(idx)
+    out = fl.subset(at)
+    out.gid = out.gid + np.concatenate(step)
+    return out, q[at], c[at], s_[at], np.concatenate(ks), w_ext[at]
+
+
 def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, arrays: dict,
               latch: bool, k_one: bool = False) -> Entries:
     """One RS candidate group (inputs held in the input pad, or ``stream``-ed from the GLB) at the
@@ -253,6 +282,8 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     if not valid.all():  # an illegal tile is never chosen: drop it here
         idx = np.nonzero(valid)[0]
         fl, q, c, s_, k, w_ext = fl.subset(idx), q[idx], c[idx], s_[idx], k[idx], w_ext[idx]
+    if isinstance(arrays["floor"], EntryDram) and not k_one:
+        fl, q, c, s_, k, w_ext = _fewer_filters(ly, fl, arrays["u"]["uK"], q, c, s_, k, w_ext)
     g = {x: fl(arrays[x]) for x in ("compute", "kt", "ct", "rt", "pt", "act", "bw")}
     e_b = {x: fl(v) for x, v in arrays["e_b"].items()}
     dist = {x: fl(v) for x, v in arrays["dist"].items()}
