@@ -18,11 +18,11 @@ analytical model of git revision ``REV`` (its ``src/hdx/cost/analytical.py``, lo
 same batches in the same process, interleaved with the current one, and prints the speed ratio: a
 before/after figure that does not depend on the load.
 
-``--dram-tiles hold-array`` times the opt-in GLB level instead of the default (``--against REV`` still
-times REV's default: the ratio is then the option's cost).
+``--dram-tiles free`` times v3.1's GLB level instead of the default (``hold-array`` since v3.2;
+``--against REV`` times REV's default).
 
 Run: ``python benchmarks/bench_cost_speed.py [--zigzag-layers 3] [--no-zigzag] [--against REV] [--fresh N]
-[--dram-tiles hold-array]``.
+[--dram-tiles free]``.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def main() -> None:
                     help="also time the analytical model of this git revision, interleaved; print the ratio")
     ap.add_argument("--fresh", type=int, default=0, metavar="N",
                     help="also run `hdx cost --accel grid --json` in N fresh processes (its seconds)")
-    ap.add_argument("--dram-tiles", default="free", choices=("free", "hold-array"),
+    ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"),
                     help="the timed model's GLB level (--against times its default)")
     args = ap.parse_args()
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()

@@ -23,7 +23,7 @@ fraction of networks whose EDAP-best design has the same GLB size in both models
 sizes each model picks.
 
 Run: ``python benchmarks/bench_memory_sizing.py [--random 5] [--seed 11] [--lpf 1] [--jobs 2]
-[--hdx-mappings] [--zigzag-only] [--parts] [--dram-tiles hold-array] [--glb-buffering single]``.
+[--hdx-mappings] [--zigzag-only] [--parts] [--dram-tiles free] [--glb-buffering single]``.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def main() -> None:
                     help="also print, per setting and dataflow, the energy rank and HDX / ZigZag per part")
     ap.add_argument("--mapper-tiles", default="divisors")
     ap.add_argument("--mapper-space", default="full")
-    ap.add_argument("--dram-tiles", default="free", choices=("free", "hold-array"),
+    ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"),
                     help="the analytical model's GLB tiles (AnalyticalModel's dram_tiles)")
     ap.add_argument("--glb-buffering", default="double", choices=("double", "single"),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")

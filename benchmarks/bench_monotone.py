@@ -14,10 +14,10 @@ machine's mapping with a technology table whose SRAM energy does not depend on t
 leakage): at equal latency the access energy must not rise (goal 0). Where the latency falls the
 latency-first mapper may spend energy for it: those steps are counted apart, for information.
 
-``--dram-tiles hold-array`` / ``--glb-buffering single`` walk the analytical model's opt-in GLB levels
-instead of the default.
+``--dram-tiles free`` (v3.1's GLB level) / ``--glb-buffering single`` walk the analytical model's other
+GLB levels instead of the default.
 
-Run: ``python benchmarks/bench_monotone.py [--networks 50] [--seed 0] [--dram-tiles hold-array]
+Run: ``python benchmarks/bench_monotone.py [--networks 50] [--seed 0] [--dram-tiles free]
 [--glb-buffering single]``.
 """
 
@@ -68,7 +68,7 @@ def main() -> None:
     ap.add_argument("--networks", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
-    ap.add_argument("--dram-tiles", default="free", choices=("free", "hold-array"))
+    ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"))
     ap.add_argument("--glb-buffering", default="double", choices=("double", "single"))
     ap.add_argument("--knobs", default=",".join(LADDERS), help="the resources to walk (comma-separated; "
                     f"default all: {','.join(LADDERS)})")

@@ -30,6 +30,7 @@ GRID = AcceleratorSpace.load()
 HW = GRID.hardware.model_copy(update={"tech": "accelergy_45nm"})
 SPACE = NetworkSpace.load()
 MODEL = AnalyticalModel(HW, precision="float64")  # golden values to 1e-9; float32 below
+FREE = AnalyticalModel(HW, precision="float64", dram_tiles="free")  # v3.1's GLB level
 
 
 def _pl(x: float, x0: float, y0: float, x1: float, y1: float) -> float:
@@ -122,6 +123,32 @@ def test_golden_dram_halo_of_the_channels_in_flight():
     # depthwise 3x3, 64 channels of 32x32 (pad 1: 34x34 planes), 16-bit words, 128 KiB GLB = 65536 words,
     # I = 64*32*32 = 65536, W = 576, O = 65536 words; a replaced GLB tile is double-buffered.
     ly = Layer("depthwise", c=64, k=64, h=32, w=32, r=3, s=3, padding=1, groups=64, name="dw")
+    # WS 8x8 works on 64 channels at once (8 on X, 8 replicated on Y), so its GLB tiles hold all 64 (the
+    #   default GLB level); their planes exceed the GLB, so the tiles cut output rows and columns into
+    #   bands: 2 row bands x 4 column bands (16 x 8 outputs) take 576 weights (held whole) + 2*64*18*10
+    #   inputs (15 + 3 rows, 7 + 3 columns) + 2*64*16*8 outputs = 40000 words (fit); each band reads its
+    #   halo: rows 32 + 2*2 = 36, columns 32 + 4*2 = 40 of the 34 padded. Whole rows would need 8 bands of
+    #   4 rows (43072 words), reading 48/34 of the rows: more. (8 x 16 bands tie with 16 x 8.)
+    ws = _eval(ly, "8x8,rf=64,df=ws")
+    assert ws.energy_pj["dram"][0, 0] == pytest.approx((65536 * 36 / 34 * 40 / 34 + 576 + 65536) * E_DRAM,
+                                                       rel=1e-9)
+    m = ws.mapping
+    assert m["dram_kt"][0, 0] == 64 and m["dram_bt"][0, 0] * m["dram_qt"][0, 0] == 128
+    # OS and RS work on fewer channels at once, and the pointwise layer's inputs stay whole: every word
+    #   once, as under whole rows (below, where it is worked out)
+    for acc in ("8x8,rf=64,df=os", "8x8,rf=64,df=rs"):
+        dram = _eval(ly, acc).energy_pj["dram"][0, 0]
+        assert dram == pytest.approx((65536 + 576 + 65536) * E_DRAM, rel=1e-9)
+    pw = _eval(Layer("pointwise", c=768, k=128, h=8, w=8, name="pw"), "8x8,rf=64,df=ws")
+    assert pw.energy_pj["dram"][0, 0] == pytest.approx((49152 + 98304 + 8192) * E_DRAM, rel=1e-9)
+    _golden_dram_of_whole_rows(ly)
+
+
+def _golden_dram_of_whole_rows(ly: Layer) -> None:
+    """The same layer (and a pointwise one) under ``dram_tiles="free"``: whole rows and kernels."""
+
+    def _eval(layer: Layer, acc: str):
+        return FREE.evaluate(LayerTable([layer]), AccelTable.from_accels([Accelerator.parse(acc)]))
     # WS 8x8: Y <- Cg = 1 with K replicated on all 8 rows, X <- the remaining K: 8 -> 64 channels in
     #   flight, so a GLB tile holds all 64 channels; their planes, 64*34*34 = 73984 words, exceed the GLB ->
     #   bands of output rows (tile counts 1, 2, 4, 8, ...): 2 bands of 16 rows need 2*64*34*18 input + 2*

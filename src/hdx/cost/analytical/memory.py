@@ -13,16 +13,17 @@ its kernel halo, so ``n_y`` bands read ``P·stride + n_y·(R − stride)`` rows.
 The GLB is double-buffered and filled by a stream in the order the array consumes the data, so a
 schedule's DRAM transfers overlap the computation: its latency is ``max(A, DRAM words · c)`` (``A`` the
 array side's cycles, ``c`` = word bytes / DRAM bytes per cycle) and its energy a DRAM and a GLB access
-per DRAM word. Both fall with the DRAM words alone, so the schedule with the fewest DRAM words is the
-best under every mapper objective (latency, energy, EDP), whatever the array-level mapping: the joint
-search separates exactly, and the schedule is chosen once per (layer, GLB size).
+per DRAM word.
 
-With ``dram_tiles="hold-array"`` the schedule also cuts each output row into ``n_x`` column bands (a
-fourth DRAM-level loop X, :data:`X_LADDER`; bands read their halo columns) and may hold one kernel row's
-input rows at a time (a fifth loop R, innermost, :data:`R_LADDER`), and it is chosen per array-level
-mapping candidate among those whose tiles hold what the candidate covers (:func:`held_grid` once per
-layer chunk, :func:`held_lookup` / :class:`EntryDram` per candidate); the default (:func:`schedules`)
-keeps whole rows and kernels (one band, X innermost, which changes nothing).
+By default (``dram_tiles="hold-array"``) the schedule also cuts each output row into ``n_x`` column
+bands (a fourth DRAM-level loop X, :data:`X_LADDER`; bands read their halo columns) and may hold one
+kernel row's input rows at a time (a fifth loop R, innermost, :data:`R_LADDER`), and it is chosen per
+array-level mapping candidate among those whose tiles hold what the candidate covers (:func:`held_grid`
+once per layer chunk, :func:`held_lookup` / :class:`EntryDram` per candidate). With
+``dram_tiles="free"`` (:func:`schedules`) the tiles keep whole rows and kernels (one band, X innermost,
+which changes nothing) and need not hold what the array covers; then latency and energy both fall with
+the DRAM words alone, so the schedule with the fewest DRAM words is the best under every mapper
+objective whatever the array-level mapping, and it is chosen once per (layer, GLB size).
 
 The candidate tilings come from a fixed ladder of tile counts (:data:`LADDER`) that does not depend on
 the GLB size; only their feasibility does. So a bigger GLB keeps every schedule of a smaller one, and
@@ -319,7 +320,7 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bo
     on the keys ``glb_words`` ([1, U] or [L, U], the GLB in words) with ``infl`` ([L, U]) filters in
     flight on the array (a depthwise layer's GLB tile holds at least the channels the array works on);
     the best of each of the L × U columns, flattened ``l · U + u`` (``fields=False``: its DRAM words
-    only). The analytical model's default DRAM level (``dram_tiles="free"``)."""
+    only). The DRAM level of ``dram_tiles="free"`` (v3.1's default)."""
     g = _grid(ly, (LADDER, LADDER, LADDER, (1,), (1,)), ROW_ORDERS, infl, fields, double)
     fits = g.space <= glb_words
     # a GLB too small for any schedule: the smallest one stands in (the model still gives a number)

@@ -66,24 +66,26 @@ class AnalyticalModel:
     ``mapper_tiles``: ``divisors`` (default: every PE-local tile and tap chunk is shrunk to the largest
     divisor of its loop, the perfect factorisation of ZigZag's and Timeloop's mappers) or ``any`` (a
     PE-local tile may leave a partial last tile, e.g. 8 + 3 filters of 11). ``precision``: ``float32``
-    (default, faster) or ``float64`` internal arithmetic. ``dram_tiles``: ``free`` (default: GLB tiles
-    cut K, C and whole output rows, of any size, :func:`.memory.schedules`) or ``hold-array`` (they also
-    cut output columns and must hold the array's working set, :func:`working_set` and
-    :func:`.memory.held_schedules`; docs/cost-model.md, "GLB ↔ DRAM"). ``glb_buffering``: ``double``
+    (default, faster) or ``float64`` internal arithmetic. ``dram_tiles``: ``hold-array`` (default since
+    v3.2: the GLB tiles, which may also cut output columns and kernel rows, are chosen with each
+    array-level mapping candidate and must hold what it covers, the spatial unrolling times its PE-local
+    tile, :class:`.memory.EntryDram`) or ``free`` (v3.1's: GLB tiles cut K, C and whole output rows, of
+    any size, chosen once per layer and GLB size, :func:`.memory.schedules`); docs/cost-model.md,
+    "GLB ↔ DRAM". ``glb_buffering``: ``double``
     (default: a tile replaced during a layer takes twice its space, and the DRAM transfers overlap the
     array, latency ``max(array, DRAM)``) or ``single`` (every tile takes its space once and the
     transfers stall the array, latency ``array + DRAM``, as ZigZag's latency model has it).
     """
 
     name = "analytical"
-    version = "3.1"
+    version = "3.2"
     #: every result of :meth:`evaluate` has passed :func:`~hdx.cost.base.check_finite` already
     checks_finite = True
 
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
                  precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors",
-                 dram_tiles: DramTiles = "free", glb_buffering: GlbBuffering = "double"):
+                 dram_tiles: DramTiles = "hold-array", glb_buffering: GlbBuffering = "double"):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
@@ -110,7 +112,7 @@ class AnalyticalModel:
                 "precision": self.precision,
                 "hardware": self.hardware.model_dump(mode="json"),
                 "tech": self.tech.model_dump(mode="json")}
-        if self.dram_tiles != "free":  # (absent for the default: the shipped evaluators' fingerprints hold)
+        if self.dram_tiles != "hold-array":  # (the options only where they are not the default)
             blob["dram_tiles"] = self.dram_tiles
         if self.glb_buffering != "double":
             blob["glb_buffering"] = self.glb_buffering

@@ -167,14 +167,14 @@ def largest_divisor(n: np.ndarray, x: np.ndarray) -> np.ndarray:
 def working_set(dataflow: str, u: dict[str, np.ndarray]) -> tuple:
     """The array's working set of a dataflow's unrolling ``u`` (:func:`unroll`): the filters (depthwise:
     channels), reduction channels, output rows, output columns and kernel rows its PEs work on at once
-    ([L, A] arrays or floats; ``inf``: all of the loop). The default DRAM level uses the first only, as
-    a depthwise tile's channels (:func:`.memory.schedules`). With ``dram_tiles="hold-array"`` a mapping
-    candidate's GLB tiles hold all five times its PE-local tile (:mod:`.dataflows`), and this alone
+    ([L, A] arrays or floats; ``inf``: all of the loop). A mapping candidate's GLB tiles hold all five
+    times its PE-local tile (the default ``dram_tiles="hold-array"``, :mod:`.dataflows`), and this alone
     bounds every candidate's DRAM words from below (:meth:`.model.AnalyticalModel.dram_words`). Kernel
     rows: WS takes one tap chunk after another with the band's pixels innermost (its partial sums
     return to the GLB after each chunk), so its input tile may hold the inputs of a chunk's kernel rows;
     OS keeps a pixel's partial sum in the PE across every tap and RS puts the kernel rows on the array,
-    so theirs hold all of them."""
+    so theirs hold all of them. ``dram_tiles="free"`` uses the first only, as a depthwise tile's channels
+    (:func:`.memory.schedules`)."""
     if dataflow == "ws":  # Y <- Cg: cy channels; X and the spare rows: uK filters
         return u["uK"], u["cy"], 1.0, 1.0, 1.0
     if dataflow == "os":  # X <- Q, Y <- P: qx columns of py rows; uK filters on the spare PEs
