@@ -112,7 +112,8 @@ def test_a_single_buffered_glb_stalls_for_dram(case):
 @settings(max_examples=30, deadline=None)
 @given(cases(), st.sampled_from([HELD, SINGLE]))
 def test_dram_words_bound_the_chosen_mappings_from_below(case, model):
-    # dram_words (no array mapping: the spatial unrolling's working set alone, whatever the GLB size) is
-    # at most what any chosen mapping moves, as the hardware search's bounds need
+    # dram_words (no array mapping: the best schedule holding the spatial unrolling's working set that
+    # fits the GLB, or the fewest words holding it where none fits) is at most what any chosen mapping
+    # moves, as the hardware search's bounds need
     _, words, lower = _dram_words(model, case)
     assert np.all(lower <= words * (1 + 1e-9))
