@@ -117,3 +117,21 @@ def test_dram_words_bound_the_chosen_mappings_from_below(case, model):
     # moves, as the hardware search's bounds need
     _, words, lower = _dram_words(model, case)
     assert np.all(lower <= words * (1 + 1e-9))
+
+
+@settings(max_examples=40, deadline=None)
+@given(cases())
+# found by a review: K = 512 on a 6x10 RS array (3 filters on the spare columns, 171 per PE) took 5
+@example((Layer("pointwise", c=16, k=512, h=8, w=8),
+          [Accelerator(pe_x=6, pe_y=10, rf_bytes=256, dataflow="rs", glb_kib=8)]))
+def test_rs_tiles_with_fewer_filters_still_divide_the_filter_loop(case):
+    # mapper_tiles="divisors" (the default): the RS tiles with fewer filters per PE (kept so that a bigger
+    # pad never takes a schedule away) are perfect factorisations too
+    layer, accs = case
+    rs = [a for a in accs if a.dataflow == "rs"]
+    table = AccelTable.from_accels(rs)
+    k_in = HELD.evaluate(LayerTable([layer]), table).mapping["k_in"][0]
+    ly = LayerDims.of(LayerTable([layer]), np.float64)
+    u = unroll("rs", ly, table.pe_x[None, :].astype(float), table.pe_y[None, :].astype(float))
+    kt = np.ceil(layer.k / u["uK"][0])
+    assert np.all(np.fmod(kt, k_in) == 0), (kt, k_in)

@@ -245,10 +245,11 @@ def _rs_tile(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, p
     return s_, k, w_ext, valid
 
 
-def _fewer_filters(ly: LayerDims, fl: Flat, uk, q, c, s_, k, w_ext) -> tuple:
+def _fewer_filters(cfg: MapperSettings, ly: LayerDims, fl: Flat, uk, kt, q, c, s_, k, w_ext) -> tuple:
     """With a DRAM level per candidate: each RS entry (``k`` filters per PE, as many as its pads hold)
     and, after it, the same tile with fewer filters, as many as fit each smaller filter tile of the DRAM
-    ladder (:data:`.memory.LADDER`): the GLB tiles must hold ``uK × k`` filters, so a tile with more
+    ladder (:data:`.memory.LADDER`; with ``mapper_tiles="divisors"`` the largest divisor of the PE's
+    filter loop ``kt`` that fits): the GLB tiles must hold ``uK × k`` filters, so a tile with more
     filters may leave only worse DRAM schedules, and a bigger pad (more filters) must not take away the
     schedules a smaller one had (resources stay monotone). Returns the entries with their variants."""
     kg, uk_e = fl(np.where(ly.dw, ly.k, ly.k / ly.g)), fl(uk)
@@ -256,7 +257,10 @@ def _fewer_filters(ly: LayerDims, fl: Flat, uk, q, c, s_, k, w_ext) -> tuple:
     prev = k
     for j, n_j in enumerate(memory.LADDER):
         tile = np.ceil(kg / (kg if n_j == 0 else np.minimum(n_j, kg)))  # the ladder's filter tile
-        kv = np.minimum(prev, np.floor(tile / uk_e))
+        cap = np.floor(tile / uk_e)
+        if cfg.tiles == "divisors":
+            cap = np.where(cap >= 1, largest_divisor(kt, np.maximum(cap, 1.0)), 0.0)
+        kv = np.minimum(prev, cap)
         new = np.flatnonzero((kv >= 1) & (kv < prev))
         idx.append(new)
         ks.append(kv[new])
@@ -283,7 +287,8 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         idx = np.nonzero(valid)[0]
         fl, q, c, s_, k, w_ext = fl.subset(idx), q[idx], c[idx], s_[idx], k[idx], w_ext[idx]
     if isinstance(arrays["floor"], EntryDram) and not k_one:
-        fl, q, c, s_, k, w_ext = _fewer_filters(ly, fl, arrays["u"]["uK"], q, c, s_, k, w_ext)
+        fl, q, c, s_, k, w_ext = _fewer_filters(cfg, ly, fl, arrays["u"]["uK"], fl(arrays["kt"]), q, c, s_, k,
+                                                w_ext)
     g = {x: fl(arrays[x]) for x in ("compute", "kt", "ct", "rt", "pt", "act", "bw")}
     e_b = {x: fl(v) for x, v in arrays["e_b"].items()}
     dist = {x: fl(v) for x, v in arrays["dist"].items()}
