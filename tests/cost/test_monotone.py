@@ -1,5 +1,6 @@
 """Monotone in resources (hypothesis): with everything else equal, a bigger GLB, more GLB bandwidth, more
-DRAM bandwidth or a bigger RF never raises the best latency of a layer, and a bigger GLB never raises the
+DRAM bandwidth, a bigger RF or RS pad never raises the best latency of a layer (both GLB levels:
+the default, chosen with the array mapping, and dram_tiles="free"), and a bigger GLB never raises the
 energy of its accesses at equal latency (priced with one energy per SRAM access, so that the bigger
 memory's own per-access energy is not counted). Any mapping of the smaller machine runs on the bigger
 one; these tests check that the mapper's candidate sets keep them (docs/cost-model.md)."""
@@ -15,9 +16,10 @@ from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, Acce
 from hdx.workload import Layer, LayerTable
 
 HW = AcceleratorSpace.load().hardware
-MODEL = AnalyticalModel(HW)
-HELD = AnalyticalModel(HW, dram_tiles="hold-array")  # GLB tiles that hold the array's working set
+MODEL = AnalyticalModel(HW)  # the default: GLB tiles chosen with the array mapping, holding what it covers
+HELD = MODEL
 HELD_SINGLE = AnalyticalModel(HW, dram_tiles="hold-array", glb_buffering="single")  # and stall for DRAM
+FREE = AnalyticalModel(HW, dram_tiles="free")  # v3.1's GLB level: one schedule per (layer, GLB size)
 TOL = 1e-6
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -49,19 +51,19 @@ def _non_increasing(a: np.ndarray) -> bool:
 
 
 @SETTINGS
-@given(layers(), designs)
-def test_more_glb_capacity_never_slower(layer, d):
+@given(layers(), designs, st.sampled_from([MODEL, FREE]))
+def test_more_glb_capacity_never_slower(layer, d, model):
     x, y, rf, df = d
     glbs = (4, 8, 16, 32, 64, 128, 512, 2048)
-    lat, _ = _ladder(layer, [Accelerator(x, y, rf, df, glb_kib=g) for g in glbs])
+    lat, _ = _ladder(layer, [Accelerator(x, y, rf, df, glb_kib=g) for g in glbs], model)
     assert _non_increasing(lat), lat
 
 
 @SETTINGS
-@given(layers(), designs)
-def test_more_rf_never_slower(layer, d):
+@given(layers(), designs, st.sampled_from([MODEL, FREE]))
+def test_more_rf_never_slower(layer, d, model):
     x, y, _, df = d
-    lat, _ = _ladder(layer, [Accelerator(x, y, rf, df) for rf in (8, 16, 32, 64, 128, 256, 512)])
+    lat, _ = _ladder(layer, [Accelerator(x, y, rf, df) for rf in (8, 16, 32, 64, 128, 256, 512)], model)
     assert _non_increasing(lat), lat
 
 
@@ -90,7 +92,7 @@ PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
 
 @settings(max_examples=60, deadline=None)
 @given(layers(), designs, st.sampled_from("wio"), st.sampled_from(PAD_SPLITS),
-       st.sampled_from([MODEL, HELD, HELD_SINGLE]), st.sampled_from([16, 128]))
+       st.sampled_from([MODEL, FREE, HELD_SINGLE]), st.sampled_from([16, 128]))
 # found by walking the pads of the grid's RS designs (benchmarks/bench_monotone.py), before the RS tiles
 # with fewer filters per PE
 @example(Layer("depthwise", c=32, k=32, h=32, w=32, r=3, s=3, padding=1, groups=32), (4, 20, 8, "rs"), "i",
@@ -110,11 +112,13 @@ def test_a_bigger_rs_pad_never_slower(layer, d, pad, split, model, glb):
 
 
 @settings(max_examples=30, deadline=None)
-@given(layers(), designs, st.sampled_from(["glb_words_per_cycle", "dram_bytes_per_cycle"]))
-def test_more_bandwidth_never_slower(layer, d, knob):
+@given(layers(), designs, st.sampled_from(["glb_words_per_cycle", "dram_bytes_per_cycle"]),
+       st.sampled_from(["hold-array", "free"]))
+def test_more_bandwidth_never_slower(layer, d, knob, tiles):
     acc = [Accelerator(*d)]
-    lat = np.array([_ladder(layer, acc, AnalyticalModel(HW.model_copy(update={knob: v})))[0][0]
-                    for v in (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)])
+    models = [AnalyticalModel(HW.model_copy(update={knob: v}), dram_tiles=tiles)
+              for v in (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)]
+    lat = np.array([_ladder(layer, acc, m)[0][0] for m in models])
     assert _non_increasing(lat), lat
 
 

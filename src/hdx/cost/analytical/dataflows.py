@@ -40,11 +40,11 @@ RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-
 
 
 def _dram_floor(floor, fl: Flat, cover):
-    """Each entry's DRAM bound (cycles, [M]) and, per entry, (DRAM words, schedule index, fits the GLB)
-    or None: the layer's bound ``floor`` ([L, A]) or, for an :class:`~.memory.EntryDram`, the best
-    schedule whose GLB tiles hold the entry's ``cover()`` (filters, reduction channels, output rows,
-    output columns, kernel rows; [M] arrays or floats, ``inf``: the whole loop; a callable, called only
-    here)."""
+    """Each entry's DRAM bound (cycles, [M]) and, per entry, (DRAM words, schedule index, fits the GLB,
+    its cover has the working set's corner) or None: the layer's bound ``floor`` ([L, A]) or, for an
+    :class:`~.memory.EntryDram`, the best schedule whose GLB tiles hold the entry's ``cover()``
+    (filters, reduction channels, output rows, output columns, kernel rows; [M] arrays or floats,
+    ``inf``: the whole loop; a callable, called only here)."""
     if isinstance(floor, EntryDram):
         words, pick, fits, least = floor.lookup(fl.pair, cover())
         return words * floor.cyc, (words, pick, fits, least)

@@ -135,8 +135,9 @@ class Entries:
     PE-local energy (pJ), hops, the array-side cycles ``max(compute, port, floor)`` of each entry's kept
     GLB-level order (:func:`best_order`'s), the mapping fields it reports; ``lb``: (least cycles, least
     GLB words, least PE-local energy) over every GLB-level order of its tile (:class:`Least`; for
-    bounds); ``dram``: with a DRAM level chosen per entry (``dram_tiles="hold-array"``), (DRAM words,
-    schedule index, whether its GLB tiles fit) of each entry (:class:`.memory.EntryDram`), else None."""
+    bounds); ``dram``: with a DRAM level chosen per entry (``dram_tiles="hold-array"``, the default),
+    (DRAM words, schedule index, whether its GLB tiles fit, whether its cover has the working set's
+    corner) of each entry (:class:`.memory.EntryDram`), else None."""
 
     __slots__ = ("flat", "w", "i", "o", "port", "local_pj", "hops", "cycles", "fields", "lb", "dram")
 

@@ -424,7 +424,7 @@ def _merge(n: int, pieces: list) -> tuple:
 
 
 def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
-                fields: bool = True) -> tuple[Schedules, np.ndarray, np.ndarray]:
+                fields: bool = True) -> tuple[Schedules, np.ndarray, np.ndarray, np.ndarray]:
     """The best schedule whose tiles hold ``floor`` (filters, reduction channels, output rows, output
     columns, kernel rows; [M] arrays or floats, ``inf``: the whole loop) of layer ``li`` on GLB size
     ``gi`` ([M] indices into :func:`held_grid`'s layers and sizes), for M entries at once: the PEs work
