@@ -257,10 +257,10 @@ def _fewer_filters(cfg: MapperSettings, ly: LayerDims, fl: Flat, uk, kt, q, c, s
     prev = k
     for j, n_j in enumerate(memory.LADDER):
         tile = np.ceil(kg / (kg if n_j == 0 else np.minimum(n_j, kg)))  # the ladder's filter tile
-        cap = np.floor(tile / uk_e)
-        if cfg.tiles == "divisors":
+        cap = np.minimum(np.floor(tile / uk_e), prev)
+        if cfg.tiles == "divisors":  # (prev divides kt: the largest divisor up to it is at most prev)
             cap = np.where(cap >= 1, largest_divisor(kt, np.maximum(cap, 1.0)), 0.0)
-        kv = np.minimum(prev, cap)
+        kv = cap
         new = np.flatnonzero((kv >= 1) & (kv < prev))
         idx.append(new)
         ks.append(kv[new])
