@@ -135,7 +135,6 @@ class _Grid:
     n: tuple
     space: np.ndarray
     best: np.ndarray
-    order: np.ndarray | None  # None: found where a schedule is chosen (:func:`_chosen`)
     whole: tuple
     gm: np.ndarray
     dw: np.ndarray
@@ -193,10 +192,8 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
         halo_y = np.maximum(np.minimum(p * ly.st + nyb * (ly.r - ly.st), nyb * hp) / hp, 1.0)
     whole = (ly.w_tot / gm, ly.i_tot / gm * halo_y * halo_x, ly.o_tot / gm)
     n = (nk, nc, ny, nxb, nr)
-    if _every_order(orders, x_ladder):  # the least words in closed form; the order where one is chosen
-        best, best_order = _least_words(whole, n, dw), None
-    else:
-        best, best_order = _scan(orders, inner, n, whole, dw, fields)
+    assert _every_order(orders, x_ladder), orders
+    best = _least_words(whole, n, dw)  # in closed form; the order is found where a schedule is chosen
     several = gm > 1
     rep_w = several | (nk * nc > 1)
     rep_i = several | (nc * ny * nxb * nr * np.where(dw, nk, 1.0) > 1)
@@ -204,8 +201,7 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     # double-buffered: a replaced tile's next one streams in beside it; single: each tile has its space
     # once (its transfers then stall the array)
     space = (w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)) if double else w_t + i_t + o_t
-    return _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, space, best * gm, best_order, whole, gm, dw,
-                 inner)
+    return _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, space, best * gm, whole, gm, dw, inner)
 
 
 def _scan(orders: tuple, inner: tuple, n: tuple, whole: tuple, dw, fields: bool = True) -> tuple:
@@ -282,10 +278,8 @@ def _chosen(g: _Grid, take, fields: bool) -> Schedules:
     tiles = tuple(take(t) for t in g.tiles)
     n_c = tuple(take(x) for x in g.n)
     dw_c, gm_c = take(g.dw), take(g.gm)
-    if g.order is None:  # the order the scan keeps, found at the chosen cells only (the same words)
-        order = _scan(g.orders, g.inner, n_c, tuple(take(a) for a in g.whole), dw_c)[1].astype(np.intp)
-    else:
-        order = take(g.order).astype(np.intp)
+    # the order the scan over the orders keeps, found at the chosen cells only (the same words)
+    order = _scan(g.orders, g.inner, n_c, tuple(take(a) for a in g.whole), dw_c)[1].astype(np.intp)
     at = np.zeros(len(ORDERS), dtype=np.intp)  # each order's place among those searched
     at[[ORDERS.index(o) for o in g.orders]] = np.arange(len(g.orders))
     f = {x: np.choose(at[order], [np.broadcast_to(_refetch(rel, g.inner + o, n_c), order.shape)
@@ -472,25 +466,26 @@ def held_corner(h: HeldGrid, floor: tuple, li: np.ndarray) -> np.ndarray:
     return out
 
 
-def held_bound(ly: LayerDims, floor: tuple) -> np.ndarray:
-    """The fewest DRAM words ([L · A], columns ``l · A + a``) of any schedule whose tiles hold ``floor``
-    (five [L, A] arrays) — fitting the GLB or not, so at most the words of every mapping that
-    ``dram_tiles="hold-array"`` can choose on these accelerators, whose cover holds the floor and whose
-    schedule is the best fitting or the smallest one of its corner (a lower bound for the hardware
-    search)."""
-    h = held_grid(ly, np.array([[np.inf]]), fields=False)  # (the GLB size does not matter here)
-    n_l, n_a = np.broadcast_shapes(*(np.shape(f) for f in floor), (ly.k.shape[0], 1))
-    li = np.repeat(np.arange(n_l), n_a)
-    fl = tuple(np.broadcast_to(f, (n_l, n_a)).reshape(-1) for f in floor)
-    out = np.empty(n_l * n_a, dtype=h.parts[0].grid.best.dtype)
+def held_bound(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
+               double: bool = True) -> np.ndarray:
+    """A lower bound ([L · A], columns ``l · A + a``) of the DRAM words of every mapping that
+    ``dram_tiles="hold-array"`` can choose on accelerators whose working set is ``floor`` (five [L, A]
+    arrays; ``glb_words``, ``glb_of`` as :func:`held_schedules`). Every candidate's cover holds the working
+    set, so its schedule lies in the working set's corner of the grid: where a schedule of that corner
+    fits the GLB, so does the least-cover candidate's (its corner is that one), a fitting candidate is
+    chosen, and its words are at least the fewest of the corner's fitting schedules; elsewhere no
+    candidate fits and a stand-in is taken, at least the fewest words of the corner, fitting or not."""
+    h = held_grid(ly, glb_words, fields=False, double=double)
+    (sched, _, fits, corner), li, _ = _lookup_pairs(h, floor, glb_of, False)
+    anywhere = np.empty(li.size, dtype=sched.words.dtype)
     for p, sel, lp in _per_part(h, li):
         part = h.parts[p]
-        sub = fl if sel is None else tuple(np.asarray(f)[sel] for f in fl)
-        best = np.asarray(part.grid.best)[:, :, :1]
+        best = np.asarray(part.grid.best)[:, :, :1]  # (the words do not depend on the GLB size)
+        at = (corner if sel is None else corner[sel]) - h.offset[p]
         least = best.reshape(-1).take(_prefix_best(best, part.grid.shape).reshape(-1).take(
-            _corner(part, sub, lp) * best.shape[1] + lp) * best.shape[1] + lp)
-        out[slice(None) if sel is None else sel] = least
-    return out
+            at * best.shape[1] + lp) * best.shape[1] + lp)
+        anywhere[slice(None) if sel is None else sel] = least
+    return np.where(fits, sched.words, anywhere)
 
 
 def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
@@ -511,12 +506,18 @@ def held_schedules(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: n
     column ``l · A + a``, among those whose GLB tiles hold the accelerator's working set ``floor`` (five
     [L, A] arrays, :func:`held_lookup`); ``glb_words``: the distinct GLB sizes ([1, U], words),
     ``glb_of`` ([A]): each accelerator's (docs/cost-model.md, "GLB ↔ DRAM")."""
-    h = held_grid(ly, glb_words, fields, double)
-    n_l, n_a = ly.k.shape[0], len(glb_of)
+    return _lookup_pairs(held_grid(ly, glb_words, fields, double), floor, glb_of, fields)[0][0]
+
+
+def _lookup_pairs(h: HeldGrid, floor: tuple, glb_of: np.ndarray, fields: bool) -> tuple:
+    """:func:`held_lookup` of every (layer, accelerator) column ``l · A + a`` of ``floor`` (five [L, A]
+    arrays or floats) on the accelerators' GLB sizes ``glb_of`` ([A]); also the columns' layers and
+    floors."""
+    n_l, n_a = int(sum(p.pw.shape[1] for p in h.parts)), len(glb_of)
     li = np.repeat(np.arange(n_l), n_a)
-    gi = np.tile(np.asarray(glb_of, dtype=np.intp), n_l)
-    fl = tuple(np.broadcast_to(f, (n_l, n_a)).reshape(-1) for f in floor)
-    return held_lookup(h, fl, li, gi, fields)[0]
+    gi = np.tile(np.asarray(glb_of, dtype=np.intp).reshape(-1), n_l)
+    fl = tuple(f if np.ndim(f) == 0 else np.broadcast_to(f, (n_l, n_a)).reshape(-1) for f in floor)
+    return held_lookup(h, fl, li, gi, fields), li, fl
 
 
 class EntryDram:
@@ -531,7 +532,7 @@ class EntryDram:
 
     def __init__(self, grid: HeldGrid, glb_of: np.ndarray, n_acc: int, cyc_per_word: float, base: tuple):
         self.grid, self.glb_of, self.n_acc, self.cyc = grid, glb_of, n_acc, cyc_per_word
-        n_l = int(np.sum([p.pw.shape[1] for p in grid.parts]))
+        n_l = int(sum(p.pw.shape[1] for p in grid.parts))
         li = np.repeat(np.arange(n_l), n_acc)
         fl = tuple(f if np.ndim(f) == 0 else np.broadcast_to(f, (n_l, n_acc)).reshape(-1) for f in base)
         self.base_corner = held_corner(grid, fl, li)  # [L · n_acc]

@@ -220,7 +220,7 @@ class AnalyticalModel:
         the accelerator's GLB size allows (docs/cost-model.md, "GLB ↔ DRAM"); no array-level mapping.
         With ``dram_tiles="hold-array"`` (the default), where the schedule is chosen per array mapping, a
         lower bound of every mapping's: the fewest of the schedules holding the spatial unrolling's
-        working set that fit the GLB, or of all of them where none fits (:meth:`_held_dram_words`)."""
+        working set that fit the GLB, or of all of them where none fits (:func:`.memory.held_bound`)."""
         # the schedule depends on the PE array, the dataflow and the GLB size only: distinct ones once
         key = np.stack([accels.pe_x, accels.pe_y, accels.dataflow, accels.glb_bytes], axis=1)
         uniq, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
@@ -234,28 +234,12 @@ class AnalyticalModel:
                 x, y = (np.asarray(a[idx], dtype=np.float64)[None, :] for a in (accels.pe_x, accels.pe_y))
                 for fl, f in zip(floors, working_set(df, unroll(df, ly, x, y)), strict=False):
                     fl[:, idx] = f
+        glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
         if self.dram_tiles == "hold-array":
-            return self._held_dram_words(ly, floors, accels)
-        glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
+            g_vals, g_of = np.unique(glb_words, return_inverse=True)
+            words = memory.held_bound(ly, g_vals[None, :], floors, g_of, self.glb_buffering == "double")
+            return words.reshape(len(layers), len(accels)).astype(np.float64)
         return _dram_level(ly, floors[0], glb_words, np.float64, False, self.glb_buffering == "double")[0]
-
-    def _held_dram_words(self, ly: LayerDims, floors: tuple, accels: AccelTable) -> np.ndarray:
-        """:meth:`dram_words` of ``dram_tiles="hold-array"`` ([L, A] float64). Every candidate's cover
-        holds the working set ``floors``, so its schedule lies in the working set's corner of the grid;
-        where a schedule of that corner fits the GLB, so does the least-cover candidate's (its corner is
-        that one), a fitting candidate is then chosen, and its words are at least the fewest of the
-        corner's fitting schedules. Elsewhere no candidate fits and a stand-in is taken: the fewest words
-        of the corner, fitting or not (:func:`.memory.held_bound`), bound it."""
-        n_l, n_a = len(ly.k), len(accels)
-        anywhere = memory.held_bound(ly, floors)  # [L · A]
-        glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
-        g_vals, g_of = np.unique(glb_words, return_inverse=True)
-        grid = memory.held_grid(ly, g_vals[None, :], fields=False, double=self.glb_buffering == "double")
-        li = np.repeat(np.arange(n_l), n_a)
-        gi = np.tile(g_of.reshape(-1), n_l)
-        fl = tuple(np.broadcast_to(f, (n_l, n_a)).reshape(-1) for f in floors)
-        sched, _, fits, _ = memory.held_lookup(grid, fl, li, gi, fields=False)
-        return np.where(fits, sched.words, anywhere).reshape(n_l, n_a).astype(np.float64)
 
     @property
     def _n_floors(self) -> int:
