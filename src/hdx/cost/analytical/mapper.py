@@ -287,7 +287,7 @@ def _seg_min(v: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
 def _seg_any(v: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
     """Per segment ``seg`` (ids < ``n``), whether any of ``v`` is true."""
     out = np.zeros(n, dtype=bool)
-    np.logical_or.at(out, seg, v)
+    out[seg[v]] = True
     return out
 
 

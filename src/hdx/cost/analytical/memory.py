@@ -33,6 +33,7 @@ the DRAM term down).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -106,21 +107,37 @@ def _prefix_best(key: np.ndarray, grid: tuple[int, ...], tie: np.ndarray | None 
     """Per cell of the candidate grid (``key`` [D, ...] with D = Π ``grid``, each axis a ladder from the
     biggest tile down), the flat index of the least ``key`` (then the least ``tie``) over the cells at
     or before it on every axis: the best candidate whose tiles are all at least that cell's. Ties go to
-    the first candidate in flat order, as an argmin over the cells would."""
+    the first candidate in flat order, as an argmin over the cells would. ``key`` and ``tie`` are
+    non-negative (DRAM words, GLB space)."""
     rest = key.shape[1:]
+    steps = [((slice(None),) * ax + (i - 1,), (slice(None),) * ax + (i,))
+             for ax in reversed(range(len(grid))) for i in range(1, grid[ax])]  # the first axis last
+    idx = np.broadcast_to(np.arange(key.shape[0]).reshape(*grid, *([1] * len(rest))), (*grid, *rest))
+    if key.dtype == np.float32 and (tie is None or tie.dtype == np.float32):
+        # the key and the second key (the tie, or the index) as one int64: a non-negative float32's bits
+        # order as its value does, so the least of the two keys is the least of one
+        low = idx if tie is None else np.broadcast_to(tie, key.shape).reshape(*grid, *rest).view(np.int32)
+        comp = (key.reshape(*grid, *rest).view(np.int32).astype(np.int64) << 32) | low
+        if tie is None:  # the index is in the key: a running minimum
+            for prev, cur in steps:
+                np.minimum(comp[prev], comp[cur], out=comp[cur])
+            return (comp & 0xFFFFFFFF).reshape(key.shape)
+        idx = idx.copy()
+        for prev, cur in steps:
+            keep = comp[prev] <= comp[cur]
+            np.minimum(comp[prev], comp[cur], out=comp[cur])
+            idx[cur] = np.where(keep, idx[prev], idx[cur])
+        return idx.reshape(key.shape)
     val = key.reshape(*grid, *rest).copy()
     sec = None if tie is None else np.broadcast_to(tie, key.shape).reshape(*grid, *rest).copy()
-    idx = np.broadcast_to(np.arange(key.shape[0]).reshape(*grid, *([1] * len(rest))), val.shape).copy()
-    for ax in reversed(range(len(grid))):  # the first axis last: it decides ties first
-        for i in range(1, grid[ax]):
-            cur = (slice(None),) * ax + (i,)
-            prev = (slice(None),) * ax + (i - 1,)
-            keep = val[prev] <= val[cur] if sec is None else (
-                (val[prev] < val[cur]) | ((val[prev] == val[cur]) & (sec[prev] <= sec[cur])))
-            val[cur] = np.where(keep, val[prev], val[cur])
-            idx[cur] = np.where(keep, idx[prev], idx[cur])
-            if sec is not None:
-                sec[cur] = np.where(keep, sec[prev], sec[cur])
+    idx = idx.copy()
+    for prev, cur in steps:
+        keep = val[prev] <= val[cur] if sec is None else (
+            (val[prev] < val[cur]) | ((val[prev] == val[cur]) & (sec[prev] <= sec[cur])))
+        val[cur] = np.where(keep, val[prev], val[cur])
+        idx[cur] = np.where(keep, idx[prev], idx[cur])
+        if sec is not None:
+            sec[cur] = np.where(keep, sec[prev], sec[cur])
     return idx.reshape(key.shape)
 
 
@@ -141,6 +158,14 @@ class _Grid:
     inner: tuple = ()  # loops innermost of every order: (R_LOOP,) where kernel rows are chunked
 
 
+@functools.lru_cache(maxsize=16)
+def _requests(ladders: tuple) -> np.ndarray:
+    """The ladders' grid of tile counts, [D, 5] (float64, read-only; the same for every call)."""
+    req = np.array(list(itertools.product(*ladders)), dtype=np.float64).reshape(-1, len(ladders))
+    req.flags.writeable = False
+    return req
+
+
 def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool = True,
           double: bool = True) -> _Grid:
     """The candidate schedules of the ``ladders`` (tile counts for K, C, Y and X, and kernel-row chunks
@@ -153,7 +178,7 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     if np.all(ly.r <= 1):  # one kernel row: nothing to chunk
         r_ladder = r_ladder[:1]
     shape = (len(k_lad), len(c_lad), len(y_lad), len(x_ladder), len(r_ladder))
-    req = np.array(list(itertools.product(k_lad, c_lad, y_lad, x_ladder, r_ladder)), dtype=ly.k.dtype)
+    req = _requests((k_lad, c_lad, y_lad, x_ladder, r_ladder)).astype(ly.k.dtype)
     rk, rc, ry, rx, rr = (req[:, j][:, None, None] for j in range(5))  # [D, 1, 1] each
     gm = np.where(dw, 1.0, ly.g)                     # groups processed one after another
     kg = np.where(dw, ly.k, ly.k / ly.g)             # filters per group (depthwise: all channels)
@@ -329,15 +354,22 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bo
 
 @dataclass
 class _HeldPart:
-    """The schedules of some layers on each distinct GLB size and, per cell of the ladders' grid, the best
-    fitting schedule at or before it on every axis (``pw``) and the smallest one (``ps``), [D, L, U]."""
+    """The schedules of some layers on each distinct GLB size and, per cell of the ladders' grid [D, L, U],
+    the schedule a cover with that corner takes (:func:`held_lookup`): the best fitting one at or before
+    the cell on every axis or, if none fits, the smallest one (``pick``), whether it fits (``fits``) and
+    its DRAM words (``words``)."""
 
     grid: _Grid
-    fit: np.ndarray
-    pw: np.ndarray
-    ps: np.ndarray
-    dims: tuple  # per axis, the layers' loop bounds ([L])
-    pos: tuple  # per axis, [L, bound + 1]: how many of the ladder's tiles hold a tile of that size, - 1
+    pick: np.ndarray
+    fits: np.ndarray
+    words: np.ndarray
+    #: per axis, [L, W]: the corner's index on that axis (times the axis' stride in the flat grid) of a
+    #: tile of each integer size 0 … W − 1; sizes beyond a layer's loop bound count as the whole loop
+    pos: tuple
+
+    @property
+    def n_layers(self) -> int:
+        return self.pick.shape[1]
 
 
 @dataclass
@@ -356,19 +388,23 @@ class HeldGrid:
 def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool) -> _HeldPart:
     g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
+    fit = np.isfinite(m)
     space = np.broadcast_to(g.space, m.shape)
     pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
     ps = _prefix_best(space, g.shape, np.broadcast_to(g.best, m.shape))  # smallest per corner
+    pick = np.where(np.take_along_axis(fit, pw, 0), pw, ps)
+    words = np.take_along_axis(np.broadcast_to(g.best, m.shape), pick, 0)
     n_l = m.shape[1]
     dims = tuple(np.asarray(d, dtype=np.float64)[:, 0] for d in (
         np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r))
-    pos = []  # per axis and layer, the corner's index for every integer size up to the loop's bound
+    strides = np.cumprod((1,) + g.shape[:0:-1])[::-1]  # of each axis in the flat grid
+    pos = []  # per axis and layer, the corner's index for every integer size up to the largest bound
     for j, (t, dim) in enumerate(zip(g.tiles, dims, strict=True)):
         line = np.broadcast_to(t, (m.shape[0], n_l, 1)).reshape(*g.shape, n_l)
         line = line[tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))]  # [n_j, L]
-        sizes = np.arange(int(dim.max()) + 1, dtype=np.float64)
-        pos.append(((line[:, :, None] >= sizes[None, None, :]).sum(0) - 1).astype(np.intp))
-    return _HeldPart(g, np.isfinite(m), pw, ps, dims, tuple(pos))
+        sizes = np.minimum(np.arange(int(dim.max()) + 1, dtype=np.float64)[None, :], dim[:, None])  # [L, W]
+        pos.append(((line[:, :, None] >= sizes[None]).sum(0) - 1).astype(np.intp) * int(strides[j]))
+    return _HeldPart(g, pick, np.take_along_axis(fit, pick, 0), words, tuple(pos))
 
 
 def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True) -> HeldGrid:
@@ -385,7 +421,7 @@ def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double:
     part_of, local = np.zeros(n_l, dtype=np.intp), np.zeros(n_l, dtype=np.intp)
     for p, idx in enumerate(groups):
         part_of[idx], local[idx] = p, np.arange(idx.size)
-    offset = np.cumsum([0] + [h.pw.shape[0] for h in parts[:-1]]).astype(np.intp)
+    offset = np.cumsum([0] + [h.pick.shape[0] for h in parts[:-1]]).astype(np.intp)
     return HeldGrid(parts, part_of, local, offset)
 
 
@@ -433,27 +469,27 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
         sub = floor if sel is None else tuple(f if np.ndim(f) == 0 else np.asarray(f)[sel] for f in floor)
         g_sub = gi if sel is None else gi[sel]
         corner = _corner(part, sub, lp)
-        n_l, n_u = part.pw.shape[1:]
+        n_l, n_u = part.pick.shape[1:]
         at = (corner * n_l + lp) * n_u + g_sub
-        pick = part.pw.reshape(-1).take(at)
-        fits = part.fit.reshape(-1).take((pick * n_l + lp) * n_u + g_sub)
-        pick = np.where(fits, pick, part.ps.reshape(-1).take(at))
-        fits = part.fit.reshape(-1).take((pick * n_l + lp) * n_u + g_sub)
-        pieces.append((sel, (_chosen(part.grid, _taker(pick, lp, g_sub), fields), pick + h.offset[p], fits,
-                             corner + h.offset[p])))
+        pick, fits = part.pick.reshape(-1).take(at), part.fits.reshape(-1).take(at)
+        sched = (_chosen(part.grid, _taker(pick, lp, g_sub), True) if fields
+                 else Schedules(words=part.words.reshape(-1).take(at), fields={}))
+        pieces.append((sel, (sched, pick + h.offset[p], fits, corner + h.offset[p])))
     return _merge(np.size(li), pieces)
 
 
 def _corner(part: _HeldPart, floor: tuple, lp: np.ndarray) -> np.ndarray:
     """The flat grid cell of each entry's corner: per axis, how many of the ladder's tiles hold the
     floor (the first, the whole loop, always does); tiles are integers, so a floor is its ceiling."""
-    corner = np.zeros(np.shape(lp), dtype=np.intp)
-    stride = 1
-    for n_j, tab, f, dim in reversed(list(zip(part.grid.shape, part.pos, floor, part.dims, strict=True))):
-        cap = np.minimum(np.ceil(f), dim[lp]).astype(np.intp)
-        corner += tab.reshape(-1).take(lp * tab.shape[1] + cap) * stride
-        stride *= n_j
-    return corner
+    corner = None
+    for tab, f in zip(part.pos, floor, strict=True):
+        w = tab.shape[1]
+        if np.ndim(f) == 0:  # the same size for every entry: a column of the table
+            at = tab[:, int(np.ceil(min(float(f), w - 1)))].take(lp)
+        else:
+            at = tab.reshape(-1).take(lp * w + np.minimum(np.ceil(f), w - 1).astype(np.intp))
+        corner = at if corner is None else corner + at
+    return np.broadcast_to(corner, np.shape(lp))
 
 
 def held_corner(h: HeldGrid, floor: tuple, li: np.ndarray) -> np.ndarray:
@@ -513,7 +549,7 @@ def _lookup_pairs(h: HeldGrid, floor: tuple, glb_of: np.ndarray, fields: bool) -
     """:func:`held_lookup` of every (layer, accelerator) column ``l · A + a`` of ``floor`` (five [L, A]
     arrays or floats) on the accelerators' GLB sizes ``glb_of`` ([A]); also the columns' layers and
     floors."""
-    n_l, n_a = int(sum(p.pw.shape[1] for p in h.parts)), len(glb_of)
+    n_l, n_a = int(sum(p.n_layers for p in h.parts)), len(glb_of)
     li = np.repeat(np.arange(n_l), n_a)
     gi = np.tile(np.asarray(glb_of, dtype=np.intp).reshape(-1), n_l)
     fl = tuple(f if np.ndim(f) == 0 else np.broadcast_to(f, (n_l, n_a)).reshape(-1) for f in floor)
@@ -532,7 +568,7 @@ class EntryDram:
 
     def __init__(self, grid: HeldGrid, glb_of: np.ndarray, n_acc: int, cyc_per_word: float, base: tuple):
         self.grid, self.glb_of, self.n_acc, self.cyc = grid, glb_of, n_acc, cyc_per_word
-        n_l = int(sum(p.pw.shape[1] for p in grid.parts))
+        n_l = int(sum(p.n_layers for p in grid.parts))
         li = np.repeat(np.arange(n_l), n_acc)
         fl = tuple(f if np.ndim(f) == 0 else np.broadcast_to(f, (n_l, n_acc)).reshape(-1) for f in base)
         self.base_corner = held_corner(grid, fl, li)  # [L · n_acc]
