@@ -253,19 +253,17 @@ def _fewer_filters(cfg: MapperSettings, ly: LayerDims, fl: Flat, uk, kt, q, c, s
     filters may leave only worse DRAM schedules, and a bigger pad (more filters) must not take away the
     schedules a smaller one had (resources stay monotone). Returns the entries with their variants."""
     kg, uk_e = fl(np.where(ly.dw, ly.k, ly.k / ly.g)), fl(uk)
-    idx, ks, step = [np.arange(len(fl))], [k], [np.zeros(len(fl), dtype=np.intp)]
-    prev = k
-    for j, n_j in enumerate(memory.LADDER):
-        tile = np.ceil(kg / (kg if n_j == 0 else np.minimum(n_j, kg)))  # the ladder's filter tile
-        cap = np.minimum(np.floor(tile / uk_e), prev)
-        if cfg.tiles == "divisors":  # (prev divides kt: the largest divisor up to it is at most prev)
-            cap = np.where(cap >= 1, largest_divisor(kt, np.maximum(cap, 1.0)), 0.0)
-        kv = cap
-        new = np.flatnonzero((kv >= 1) & (kv < prev))
-        idx.append(new)
-        ks.append(kv[new])
-        step.append(np.full(new.size, j + 1, dtype=np.intp))
-        prev = np.where(kv >= 1, kv, prev)
+    # the ladder's filter tiles fall along it, and so do the filters per PE that fit each (k a divisor of
+    # kt under "divisors", where the largest divisor below a falling cap falls): every rung at once
+    n_j = np.asarray([np.inf if n == 0 else n for n in memory.LADDER], dtype=kg.dtype)[:, None]
+    tile = np.ceil(kg / np.minimum(n_j, kg))  # [J, M]
+    kv = np.minimum(np.floor(tile / uk_e), k)
+    if cfg.tiles == "divisors":  # (where the cap is k, the divisor k itself: a lookup only below it)
+        j, m = np.nonzero(kv < k)
+        kv[j, m] = np.where(kv[j, m] >= 1, largest_divisor(kt[m], np.maximum(kv[j, m], 1.0)), 0.0)
+    # a rung adds a variant where it holds fewer filters than the rung before (or the entry itself)
+    step, at = np.nonzero((kv >= 1) & (kv < np.concatenate([k[None], kv[:-1]])))
+    idx, ks, step = [np.arange(len(fl)), at], [k, kv[step, at]], [np.zeros(len(fl), dtype=np.intp), step + 1]
     if sum(i.size for i in idx[1:]) == 0:
         return fl, q, c, s_, k, w_ext
     at = np.concatenate(idx)
