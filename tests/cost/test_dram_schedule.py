@@ -238,3 +238,34 @@ def test_held_words_never_rise_with_the_glb_and_the_floor_only_raises_them():
     fits = sizes[0] >= 4096  # the floor's smallest tile fits from there on
     assert np.all(np.diff(held[fits]) <= 0) and np.all(np.diff(free) <= 0)
     assert np.all(held[fits] >= free[fits])
+
+
+def _corner_argmin(key: np.ndarray, grid: tuple, tie: np.ndarray | None) -> np.ndarray:
+    """Brute force: per cell and column, the flat index of the least (key, tie, index) over the cells at
+    or before it on every axis."""
+    cells = np.array(list(itertools.product(*(range(n) for n in grid))))
+    flat_key = key.reshape(len(cells), -1)
+    flat_tie = (np.zeros_like(flat_key) if tie is None
+                else np.broadcast_to(tie, key.shape).reshape(len(cells), -1))
+    out = np.empty(flat_key.shape, dtype=np.intp)
+    for c, cell in enumerate(cells):
+        inside = np.flatnonzero((cells <= cell).all(axis=1))
+        for col in range(flat_key.shape[1]):
+            out[c, col] = min(inside, key=lambda j: (flat_key[j, col], flat_tie[j, col], j))
+    return out.reshape(key.shape)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([np.float32, np.float64]), st.booleans())
+def test_prefix_best_is_the_least_of_each_corner(seed, dtype, with_tie):
+    """Every path of memory._prefix_best (float32 packed into one integer key, or the general one) is the
+    lexicographic least (key, tie, flat index) of the cells at or before each cell; small integer values
+    force ties, and inf stands for a schedule that does not fit."""
+    rng = np.random.default_rng(seed)
+    grid = tuple(int(n) for n in rng.integers(1, 4, size=3))
+    shape = (int(np.prod(grid)), 2, 3)
+    key = rng.integers(0, 4, size=shape).astype(dtype)
+    key[rng.random(shape) < 0.2] = np.inf
+    tie = rng.integers(0, 3, size=shape).astype(dtype) if with_tie else None
+    got = memory._prefix_best(key, grid, tie)
+    assert np.array_equal(got, _corner_argmin(key, grid, tie))
