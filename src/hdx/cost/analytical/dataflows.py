@@ -188,6 +188,8 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     dist = dict(w=ry * uc * uk, i=diag * np.where(dw, uk, uc), o=px * uk)
     arrays = dict(pads=pads, e_b=e_b, dist=dist, compute=compute, kt=kt, ct=ct, rt=rt, pt=pt, act=act,
                   bw=ad.bw, floor=floor, u=u)
+    if isinstance(floor, EntryDram):
+        arrays["caps"] = _filter_caps(cfg, ly, uk, kt, pads["w"])
     groups = []
     gid = 0
     # with a DRAM level per candidate, each candidate also comes with fewer filters per PE (_rs_group):
@@ -245,31 +247,37 @@ def _rs_tile(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, p
     return s_, k, w_ext, valid
 
 
-def _fewer_filters(cfg: MapperSettings, ly: LayerDims, fl: Flat, uk, kt, q, c, s_, k, w_ext) -> tuple:
+def _filter_caps(cfg: MapperSettings, ly: LayerDims, uk, kt, most) -> np.ndarray:
+    """Per rung of the DRAM ladder's filter tiles (:data:`.memory.LADDER`) and (layer, accelerator), the
+    most filters per PE whose ``uK`` copies fit the rung's tile, up to ``most`` (the weight pad: no tile
+    holds more) ([J, L, A]; 0: none; with ``mapper_tiles="divisors"`` the largest divisor of the PE's
+    filter loop ``kt`` that fits). The tiles fall along the ladder, and so do these."""
+    kg = np.where(ly.dw, ly.k, ly.k / ly.g)
+    n_j = np.asarray([np.inf if n == 0 else n for n in memory.LADDER], dtype=kg.dtype).reshape(-1, 1, 1)
+    cap = np.minimum(np.floor(np.ceil(kg / np.minimum(n_j, kg)) / uk), most)
+    cap = np.broadcast_to(cap, (len(memory.LADDER), *np.broadcast_shapes(kg.shape, np.shape(uk))))
+    if cfg.tiles == "divisors":
+        cap = np.where(cap >= 1, largest_divisor(np.broadcast_to(kt, cap.shape), np.maximum(cap, 1.0)), 0.0)
+    return cap
+
+
+def _fewer_filters(fl: Flat, caps: np.ndarray, q, c, s_, k, w_ext) -> tuple:
     """With a DRAM level per candidate: each RS entry (``k`` filters per PE, as many as its pads hold)
     and, after it, the same tile with fewer filters, as many as fit each smaller filter tile of the DRAM
-    ladder (:data:`.memory.LADDER`; with ``mapper_tiles="divisors"`` the largest divisor of the PE's
-    filter loop ``kt`` that fits): the GLB tiles must hold ``uK × k`` filters, so a tile with more
-    filters may leave only worse DRAM schedules, and a bigger pad (more filters) must not take away the
-    schedules a smaller one had (resources stay monotone). Returns the entries with their variants."""
-    kg, uk_e = fl(np.where(ly.dw, ly.k, ly.k / ly.g)), fl(uk)
-    # the ladder's filter tiles fall along it, and so do the filters per PE that fit each (k a divisor of
-    # kt under "divisors", where the largest divisor below a falling cap falls): every rung at once
-    n_j = np.asarray([np.inf if n == 0 else n for n in memory.LADDER], dtype=kg.dtype)[:, None]
-    tile = np.ceil(kg / np.minimum(n_j, kg))  # [J, M]
-    kv = np.minimum(np.floor(tile / uk_e), k)
-    if cfg.tiles == "divisors":  # (where the cap is k, the divisor k itself: a lookup only below it)
-        j, m = np.nonzero(kv < k)
-        kv[j, m] = np.where(kv[j, m] >= 1, largest_divisor(kt[m], np.maximum(kv[j, m], 1.0)), 0.0)
+    ladder (``caps``, :func:`_filter_caps`): the GLB tiles must hold ``uK × k`` filters, so a tile with
+    more filters may leave only worse DRAM schedules, and a bigger pad (more filters) must not take away
+    the schedules a smaller one had (resources stay monotone). ``k`` is at most the weight pad and,
+    under ``"divisors"``, a divisor of the PE's filter loop, so the filters a rung leaves are
+    ``min(cap, k)``. Returns the entries with their variants."""
+    kv = np.minimum(caps.reshape(len(caps), -1).take(fl.pair, axis=1), k)  # [J, M]
     # a rung adds a variant where it holds fewer filters than the rung before (or the entry itself)
     step, at = np.nonzero((kv >= 1) & (kv < np.concatenate([k[None], kv[:-1]])))
-    idx, ks, step = [np.arange(len(fl)), at], [k, kv[step, at]], [np.zeros(len(fl), dtype=np.intp), step + 1]
-    if sum(i.size for i in idx[1:]) == 0:
+    if at.size == 0:
         return fl, q, c, s_, k, w_ext
-    at = np.concatenate(idx)
-    out = fl.subset(at)
-    out.gid = out.gid + np.concatenate(step)
-    return out, q[at], c[at], s_[at], np.concatenate(ks), w_ext[at]
+    every = np.concatenate([np.arange(len(fl)), at])
+    out = fl.subset(every)
+    out.gid = out.gid + np.concatenate([np.zeros(len(fl), dtype=np.intp), step + 1])
+    return out, q[every], c[every], s_[every], np.concatenate([k, kv[step, at]]), w_ext[every]
 
 
 def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, arrays: dict,
@@ -285,8 +293,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         idx = np.nonzero(valid)[0]
         fl, q, c, s_, k, w_ext = fl.subset(idx), q[idx], c[idx], s_[idx], k[idx], w_ext[idx]
     if isinstance(arrays["floor"], EntryDram) and not k_one:
-        fl, q, c, s_, k, w_ext = _fewer_filters(cfg, ly, fl, arrays["u"]["uK"], fl(arrays["kt"]), q, c, s_, k,
-                                                w_ext)
+        fl, q, c, s_, k, w_ext = _fewer_filters(fl, arrays["caps"], q, c, s_, k, w_ext)
     g = {x: fl(arrays[x]) for x in ("compute", "kt", "ct", "rt", "pt", "act", "bw")}
     e_b = {x: fl(v) for x, v in arrays["e_b"].items()}
     dist = {x: fl(v) for x, v in arrays["dist"].items()}
