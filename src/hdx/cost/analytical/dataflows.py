@@ -253,8 +253,8 @@ def _filter_caps(cfg: MapperSettings, ly: LayerDims, uk, kt, most) -> np.ndarray
     holds more) ([J, L, A]; 0: none; with ``mapper_tiles="divisors"`` the largest divisor of the PE's
     filter loop ``kt`` that fits). The tiles fall along the ladder, and so do these."""
     kg = np.where(ly.dw, ly.k, ly.k / ly.g)
-    n_j = np.asarray([np.inf if n == 0 else n for n in memory.LADDER], dtype=kg.dtype).reshape(-1, 1, 1)
-    cap = np.minimum(np.floor(np.ceil(kg / np.minimum(n_j, kg)) / uk), most)
+    tile = memory.ladder_tile(kg, np.asarray(memory.LADDER, dtype=kg.dtype).reshape(-1, 1, 1))  # [J, L, 1]
+    cap = np.minimum(np.floor(tile / uk), most)
     cap = np.broadcast_to(cap, (len(memory.LADDER), *np.broadcast_shapes(kg.shape, np.shape(uk))))
     if cfg.tiles == "divisors":
         cap = np.where(cap >= 1, largest_divisor(np.broadcast_to(kt, cap.shape), np.maximum(cap, 1.0)), 0.0)

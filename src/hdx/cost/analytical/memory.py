@@ -158,6 +158,12 @@ class _Grid:
     inner: tuple = ()  # loops innermost of every order: (R_LOOP,) where kernel rows are chunked
 
 
+def ladder_tile(dim, count):
+    """The tile of a loop of bound ``dim`` cut into ``count`` tiles of a ladder (0: one per element):
+    ``ceil(dim / min(count, dim))`` (elementwise)."""
+    return np.ceil(dim / np.where(count == 0, dim, np.minimum(count, dim)))
+
+
 @functools.lru_cache(maxsize=16)
 def _requests(ladders: tuple) -> np.ndarray:
     """The ladders' grid of tile counts, [D, 5] (float64, read-only; the same for every call)."""
@@ -185,11 +191,7 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     cg, p, q = ly.cg, ly.p, ly.q
     hp, wp = ly.h + 2 * ly.pad, ly.w + 2 * ly.pad
 
-    def tile(dim, r):
-        n = np.where(r == 0, dim, np.minimum(r, dim))
-        return np.ceil(dim / n)
-
-    kt, ct, bt = tile(kg, rk), tile(cg, rc), tile(p, ry)
+    kt, ct, bt = ladder_tile(kg, rk), ladder_tile(cg, rc), ladder_tile(p, ry)
     if infl is not None:
         kt = np.where(dw, np.maximum(kt, np.minimum(infl, kg)), kt)
     nk, nc, nyb = np.ceil(kg / kt), np.ceil(cg / ct), np.ceil(p / bt)
@@ -197,13 +199,13 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     if tuple(r_ladder) == (1,):  # every kernel row in the tile (a plain 1: no arithmetic spent on it)
         rt, nr, inner = ly.r, 1, ()
     else:  # the input tile holds rt kernel rows' input rows; the chunks are the innermost DRAM loop
-        rt = tile(ly.r, rr)
+        rt = ladder_tile(ly.r, rr)
         nr, inner = np.ceil(ly.r / rt), (R_LOOP,)
     rows = np.minimum((bt - 1) * ly.st + rt, hp)
     if tuple(x_ladder) == (1,):  # whole rows: one band (a plain 1, so no loop arithmetic is spent on X)
         qt, nxb, cols, halo_x = q, 1, wp, 1.0
     else:
-        qt = tile(q, rx)
+        qt = ladder_tile(q, rx)
         nxb = np.ceil(q / qt)
         cols = np.where(nxb > 1, np.minimum((qt - 1) * ly.st + ly.s, wp), wp)
         halo_x = np.maximum(np.minimum(q * ly.st + nxb * (ly.s - ly.st), nxb * wp) / wp, 1.0)
