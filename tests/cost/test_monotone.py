@@ -99,6 +99,10 @@ PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
          (226, 12, 18), HELD, 128)
 @example(Layer("depthwise", c=384, k=384, h=8, w=8, r=3, s=3, padding=1, groups=384), (20, 32, 8, "rs"), "o",
          (4, 2, 2), HELD, 128)
+# found by this test before the RS tiles with fewer taps per PE: an 8-word weight pad held 4 filters × 1
+# tap, a 16-word one 1 filter × all 5 taps (95 cycles against 79)
+@example(Layer("conv", c=1, k=8, h=1, w=1, r=5, s=5, padding=2), (2, 2, 8, "rs"), "w", (32, 12, 16), MODEL,
+         16)
 def test_a_bigger_rs_pad_never_slower(layer, d, pad, split, model, glb):
     # RS with its RF as three pads: one pad grows, the other two stay (a bigger pad lets a PE hold more
     # filters; where the GLB tiles must hold them, the tiles with fewer filters stay candidates)

@@ -192,9 +192,10 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
         arrays["caps"] = _filter_caps(cfg, ly, uk, kt, pads["w"])
     groups = []
     gid = 0
-    # with a DRAM level per candidate, each candidate also comes with fewer filters per PE (_rs_group):
-    # its variants take the places between it and the next candidate
-    scale = len(memory.LADDER) + 1 if isinstance(floor, EntryDram) else 1
+    # each candidate also comes with fewer taps per PE and, with a DRAM level per candidate, fewer
+    # filters (_rs_group): its variants take the places between it and the next candidate
+    arrays["stride"] = len(memory.LADDER) + 1 if isinstance(floor, EntryDram) else 1
+    scale = arrays["stride"] * max(int(np.max(ly.s)), 1)
     for stream in (False, True):
         rows = ROW_FACTORS if not stream else tuple(v for v in ROW_FACTORS if v not in (4, 16))
         (q_in,), (c_in,) = ladder(compute.dtype, rows), ladder(compute.dtype, FACTORS)
@@ -236,15 +237,66 @@ def _rs_tile(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, p
         s_ = np.minimum(s_l, np.floor(pads["w"] / c))
     if cfg.tiles == "divisors":
         s_ = np.where(s_ >= 1, largest_divisor(s_l, s_), s_)
-    w_ext = (q - 1) * st + s_
-    k_w = np.floor(pads["w"] / np.maximum(c * s_, 1.0))
-    k_dw = k_w if stream else np.minimum(np.floor(pads["i"] / np.maximum(w_ext, 1.0)), k_w)
-    k = np.minimum(np.minimum(np.where(dw, k_dw, k_w), np.floor(pads["o"] / q)), kt)
+    k, w_ext = _rs_filters(dw, st, stream, pads, q, c, s_, kt)
     valid = (s_ >= 1) & (k >= 1)
     s_, k, w_ext = np.maximum(s_, 1.0), np.maximum(k, 1.0), np.maximum(w_ext, 1.0)
     if cfg.tiles == "divisors":
         k = largest_divisor(kt, k)
     return s_, k, w_ext, valid
+
+
+def _rs_filters(dw, st, stream: bool, pads, q, c, s_, kt) -> tuple:
+    """The most filters per PE (up to the PE's filter loop ``kt``) of an RS tile of ``q`` outputs,
+    ``c`` channels and ``s_`` taps, and its input window's width: weights k·c·s and partial sums k·q fit
+    their pads, and, inputs held, a depthwise layer's k windows the input pad."""
+    w_ext = (q - 1) * st + s_
+    k_w = np.floor(pads["w"] / np.maximum(c * s_, 1.0))
+    k_dw = k_w if stream else np.minimum(np.floor(pads["i"] / np.maximum(w_ext, 1.0)), k_w)
+    return np.minimum(np.minimum(np.where(dw, k_dw, k_w), np.floor(pads["o"] / q)), kt), w_ext
+
+
+def _fewer_taps(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, s_, k, w_ext, pads, kt,
+                stride: int) -> tuple:
+    """Each RS entry (``s_`` taps per PE, as many as fit, and ``k`` filters) and, after it, the same
+    tile with fewer taps wherever that holds more filters: taking the most taps first would let a bigger
+    weight pad, by fitting one more tap, leave fewer filters per PE and a slower mapping (resources stay
+    monotone). Every tap count below ``s_`` (a divisor of the kernel width under ``"divisors"``) is
+    tried; one is kept where it holds more filters than the next larger count tried (fewer taps with as
+    many filters only reload partial sums more often). The variants' ``gid`` is the entry's plus
+    ``stride`` per tap left out. Returns the entries with their variants."""
+    top = int(s_.max()) if len(fl) else 1
+    if top <= 1:
+        return fl, q, c, s_, k, w_ext
+    d = np.arange(top - 1, 0, -1, dtype=s_.dtype)  # [T], the larger counts first
+    some = np.nonzero(s_ > 1)[0]
+    tried = d < s_[some, None]  # [M', T]
+    if cfg.tiles == "divisors":
+        s_l = fl(ly.s)
+        s_l = s_l[some, None] if np.ndim(s_l) else s_l
+        tried &= s_l == np.floor(s_l / d) * d
+    at, t = np.nonzero(tried)  # by entry, then fewer taps
+    at, dd = some[at], d[t]
+
+    def rows(v):
+        return v[at] if np.ndim(v) else v
+    kd, wd = _rs_filters(rows(fl(ly.dw)), rows(fl(ly.st)), stream, {x: rows(v) for x, v in pads.items()},
+                         q[at], c[at], dd, kt[at])
+    if cfg.tiles == "divisors":
+        kd = np.where(kd >= 1, largest_divisor(kt[at], np.maximum(kd, 1.0)), kd)
+    # the next larger count tried: the entry itself for an entry's first
+    prev = k[at]
+    later = np.nonzero(at[1:] == at[:-1])[0] + 1
+    prev[later] = kd[later - 1]
+    keep = np.nonzero(kd > prev)[0]
+    if keep.size == 0:
+        return fl, q, c, s_, k, w_ext
+    at, dd, kd, wd = at[keep], dd[keep], kd[keep], wd[keep]
+    every = np.concatenate([np.arange(len(fl)), at])
+    out = fl.subset(every)
+    left_out = (s_[at] - dd).astype(np.intp)
+    out.gid = out.gid + np.concatenate([np.zeros(len(fl), dtype=np.intp), left_out * stride])
+    return (out, q[every], c[every], np.concatenate([s_, dd]), np.concatenate([k, kd]),
+            np.concatenate([w_ext, wd]))
 
 
 def _filter_caps(cfg: MapperSettings, ly: LayerDims, uk, kt, most) -> np.ndarray:
@@ -285,13 +337,17 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     """One RS candidate group (inputs held in the input pad, or ``stream``-ed from the GLB) at the
     entries of ``fl``; ``q``, ``c``: the entries' tile factors, ``arrays``: the dataflow's [L, A]
     quantities. Only the legal tiles go on to the GLB-level order and the choice."""
-    s_, k, w_ext, valid = _rs_tile(cfg, ly, fl, stream, q, c, {x: fl(v) for x, v in arrays["pads"].items()},
-                                   fl(arrays["kt"]))
+    pads, kt = {x: fl(v) for x, v in arrays["pads"].items()}, fl(arrays["kt"])
+    s_, k, w_ext, valid = _rs_tile(cfg, ly, fl, stream, q, c, pads, kt)
     if k_one:  # one filter per PE (fits the pads whenever one tap of one channel does)
         k, valid = np.ones_like(k), s_ >= 1
     if not valid.all():  # an illegal tile is never chosen: drop it here
         idx = np.nonzero(valid)[0]
         fl, q, c, s_, k, w_ext = fl.subset(idx), q[idx], c[idx], s_[idx], k[idx], w_ext[idx]
+        pads, kt = {x: v[idx] for x, v in pads.items()}, kt[idx]
+    if not k_one:
+        fl, q, c, s_, k, w_ext = _fewer_taps(cfg, ly, fl, stream, q, c, s_, k, w_ext, pads, kt,
+                                             arrays["stride"])
     if isinstance(arrays["floor"], EntryDram) and not k_one:
         fl, q, c, s_, k, w_ext = _fewer_filters(fl, arrays["caps"], q, c, s_, k, w_ext)
     g = {x: fl(arrays[x]) for x in ("compute", "kt", "ct", "rt", "pt", "act", "bw")}

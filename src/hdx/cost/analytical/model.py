@@ -78,7 +78,7 @@ class AnalyticalModel:
     """
 
     name = "analytical"
-    version = "3.2"
+    version = "3.3"
     #: every result of :meth:`evaluate` has passed :func:`~hdx.cost.base.check_finite` already
     checks_finite = True
 
