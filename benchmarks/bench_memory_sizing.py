@@ -23,7 +23,8 @@ fraction of networks whose EDAP-best design has the same GLB size in both models
 sizes each model picks.
 
 Run: ``python benchmarks/bench_memory_sizing.py [--random 5] [--seed 11] [--lpf 1] [--jobs 2]
-[--hdx-mappings] [--zigzag-only] [--parts] [--dram-tiles free] [--glb-buffering single]``.
+[--hdx-mappings] [--zigzag-only] [--parts] [--dram-tiles free] [--glb-buffering single]
+[--glb-port packed]``.
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ def main() -> None:
                     help="the analytical model's GLB tiles (AnalyticalModel's dram_tiles)")
     ap.add_argument("--glb-buffering", default="double", choices=("double", "single"),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
+    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
+                    help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
     args = ap.parse_args()
 
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()
@@ -143,7 +146,8 @@ def main() -> None:
             if args.zigzag_only and not args.hdx_mappings:
                 continue
             model = AnalyticalModel(hw, tech, mapper_space=args.mapper_space, mapper_tiles=args.mapper_tiles,
-                                    dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering)
+                                    dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering,
+                                    glb_port=args.glb_port)
             ours = model.evaluate(LayerTable(unique), accels)
             ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(len(accels))]
             seeded = None
@@ -180,7 +184,7 @@ def main() -> None:
           f"x {n_des} designs per setting (PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, WS/OS/RS); "
           f"tech '{tech.name}'; ZigZag LOMA lpf {args.lpf}, pin {args.pin}; "
           f"HDX {AnalyticalModel.name} v{AnalyticalModel.version}, dram_tiles {args.dram_tiles}, "
-          f"glb_buffering {args.glb_buffering}")
+          f"glb_buffering {args.glb_buffering}, glb_port {args.glb_port}")
     hdr = (f"{'GLB KiB':>7} {'words/cy':>8}  {'reference':<10}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}"
            f"{'regret':>8}{'max reg':>8}{'min rho':>8}{'fail':>5}  goal")
     print(hdr)

@@ -106,7 +106,7 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     # what the array works on at once: uK filters, cy × c channels, the kernel rows of a tap chunk
     floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))))
     words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), comp,
-                                              port_cycles(dict(i=i), d, bw))
+                                              port_cycles(dict(i=i), d, bw, cfg.port_packed))
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
 
     def local(f):
@@ -155,8 +155,9 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
         i = np.minimum(i, i_fwd)
     # what the array works on at once: uK × k filters, py rows of qx columns, every kernel row
     floor, dram = _dram_floor(floor, fl, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf))
+    fixed = port_cycles(dict(w=w, i=i), d, bw, cfg.port_packed)
     words, f, order, port, least, cyc = best_order(cfg, bw, floor, dict(o=(k, d["o"], rel["o"])), bounds,
-                                              fl(ly.o_tot), comp, port_cycles(dict(w=w, i=i), d, bw))
+                                              fl(ly.o_tot), comp, fixed)
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
     i_reads = macs / np.where((mode == 1) & cfg.hardware.operand_latch & ~dwf, k, 1.0)
@@ -386,7 +387,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         i_words = f_i * dist["i"]
         ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
         words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), compute,
-                                                  port_cycles(dict(i=i_words), dist, bw))
+                                                  port_cycles(dict(i=i_words), dist, bw, cfg.port_packed))
         words = {**words, "i": i_words}
         w_reads = macs / np.where(kin, 1.0, q_lat)
         mode = np.where(kin, 5.0, np.where(q_lat > 1, 4.0, 3.0))

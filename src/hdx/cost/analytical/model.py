@@ -26,7 +26,16 @@ from hdx.workload import LayerTable
 from . import memory
 from .dataflows import DATAFLOW_MAPPERS
 from .dims import ArrayDims, LayerDims
-from .mapper import DramTiles, GlbBuffering, MapperObjective, MapperSettings, MapperSpace, MapperTiles, select
+from .mapper import (
+    DramTiles,
+    GlbBuffering,
+    GlbPort,
+    MapperObjective,
+    MapperSettings,
+    MapperSpace,
+    MapperTiles,
+    select,
+)
 from .rows import Precision, all_finite, chunks, empty_like_rows, put_rows, take_rows
 from .spatial import unroll, working_set
 
@@ -75,6 +84,9 @@ class AnalyticalModel:
     (default: a tile replaced during a layer takes twice its space, and the DRAM transfers overlap the
     array, latency ``max(array, DRAM)``) or ``single`` (every tile takes its space once and the
     transfers stall the array, latency ``array + DRAM``, as ZigZag's latency model has it).
+    ``glb_port``: how the GLB port's accesses carry words — ``step`` (default: each access step of an
+    operand its distinct words on the array, ``ceil(dist / bw)`` cycles), ``fill`` (a PE-local tile's
+    fill is one burst) or ``packed`` (words / bw); docs/cost-model.md, "Mapper".
     """
 
     name = "analytical"
@@ -85,7 +97,8 @@ class AnalyticalModel:
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
                  precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors",
-                 dram_tiles: DramTiles = "hold-array", glb_buffering: GlbBuffering = "double"):
+                 dram_tiles: DramTiles = "hold-array", glb_buffering: GlbBuffering = "double",
+                 glb_port: GlbPort = "step"):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
@@ -99,11 +112,13 @@ class AnalyticalModel:
         self.precision: Precision = _option("precision", precision, Precision)
         self.dram_tiles: DramTiles = _option("dram_tiles", dram_tiles, DramTiles)
         self.glb_buffering: GlbBuffering = _option("glb_buffering", glb_buffering, GlbBuffering)
+        self.glb_port: GlbPort = _option("glb_port", glb_port, GlbPort)
 
     @property
     def settings(self) -> MapperSettings:
         return MapperSettings(self.hardware, self.tech, self.mapper_objective, self.mapper_space,
-                              self.mapper_tiles, dram_overlap=self.glb_buffering == "double")
+                              self.mapper_tiles, dram_overlap=self.glb_buffering == "double",
+                              port_packed=self.glb_port == "packed", port_fill=self.glb_port == "fill")
 
     def fingerprint(self) -> str:
         """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
@@ -116,6 +131,8 @@ class AnalyticalModel:
             blob["dram_tiles"] = self.dram_tiles
         if self.glb_buffering != "double":
             blob["glb_buffering"] = self.glb_buffering
+        if self.glb_port != "step":
+            blob["glb_port"] = self.glb_port
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def __repr__(self) -> str:
