@@ -94,6 +94,12 @@ def print_parts(parts_out: dict, nets, net_layers, index) -> None:
                   + "".join(f"{np.median(c):>8.2f}" if c.size else f"{'-':>8}" for c in cells))
 
 
+def _meets(rho_lat: float, rho_e: float, rho_edap: float, regret: float, max_regret: float) -> bool:
+    """The goal of one setting: median Spearman >= 0.85 (latency, energy, EDAP), median EDAP regret <= 5 %
+    and max <= 15 %."""
+    return min(rho_lat, rho_e, rho_edap) >= 0.85 and regret <= 0.05 and max_regret <= 0.15
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--glbs", default="32,128,512", help="GLB sizes in KiB (default 32,128,512)")
@@ -190,11 +196,14 @@ def main() -> None:
     print(hdr)
     print("-" * len(hdr))
     for g, bw, label, rl, re_, rd, reg, mreg, mn, failed in rows_out:
-        ok = min(rl, re_, rd) >= 0.85 and reg <= 0.05 and mreg <= 0.15
+        ok = _meets(rl, re_, rd, reg, mreg)
         print(f"{g:>7} {bw:>8g}  {label:<10}{rl:>8.3f}{re_:>7.3f}{rd:>9.3f}{reg:>7.1%}{mreg:>8.1%}{mn:>8.3f}"
               f"{failed:>5}  {'met' if ok else 'NOT met'}")
     print("goal per setting: median Spearman >= 0.85 (latency, energy, EDAP), median EDAP regret <= 5 %, "
           "max <= 15 %")
+    for ref in dict.fromkeys(row[2] for row in rows_out):
+        met = [_meets(*row[3:8]) for row in rows_out if row[2] == ref]
+        print(f"settings met against {ref}: {sum(met)} of {len(met)}")
 
     if args.parts:
         print_parts(parts_out, nets, net_layers, index)
