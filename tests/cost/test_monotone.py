@@ -20,6 +20,7 @@ MODEL = AnalyticalModel(HW)  # the default: GLB tiles chosen with the array mapp
 HELD = MODEL
 HELD_SINGLE = AnalyticalModel(HW, dram_tiles="hold-array", glb_buffering="single")  # and stall for DRAM
 FREE = AnalyticalModel(HW, dram_tiles="free")  # v3.1's GLB level: one schedule per (layer, GLB size)
+PACKED = AnalyticalModel(HW, glb_port="packed")  # the GLB port's words packed (each costs the same)
 TOL = 1e-6
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -85,22 +86,22 @@ def test_hold_array_more_glb_or_rf_never_slower(layer, d, model):
 
 
 PAD_LADDERS = {"w": (8, 16, 32, 64, 128, 256), "i": (2, 4, 8, 16, 32, 64), "o": (2, 4, 8, 16, 32, 64)}
-#: the other two pads (weights, inputs, psums in words): the default split of a 64-byte, a 256-byte and an
+#: the other two pads (weights, inputs, psums in bytes): the default split of a 64-byte, a 256-byte and an
 #: 8-byte RF
 PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
 
 
 @settings(max_examples=60, deadline=None)
 @given(layers(), designs, st.sampled_from("wio"), st.sampled_from(PAD_SPLITS),
-       st.sampled_from([MODEL, FREE, HELD_SINGLE]), st.sampled_from([16, 128]))
+       st.sampled_from([MODEL, FREE, HELD_SINGLE, PACKED]), st.sampled_from([16, 128]))
 # found by walking the pads of the grid's RS designs (benchmarks/bench_monotone.py), before the RS tiles
 # with fewer filters per PE
 @example(Layer("depthwise", c=32, k=32, h=32, w=32, r=3, s=3, padding=1, groups=32), (4, 20, 8, "rs"), "i",
          (226, 12, 18), HELD, 128)
 @example(Layer("depthwise", c=384, k=384, h=8, w=8, r=3, s=3, padding=1, groups=384), (20, 32, 8, "rs"), "o",
          (4, 2, 2), HELD, 128)
-# found by this test before the RS tiles with fewer taps per PE: an 8-word weight pad held 4 filters × 1
-# tap, a 16-word one 1 filter × all 5 taps (95 cycles against 79)
+# found by this test before the RS tiles with fewer taps per PE: an 8-byte weight pad (4 words) held 4
+# filters × 1 tap, a 16-byte one 1 filter × all 5 taps (95 cycles against 79)
 @example(Layer("conv", c=1, k=8, h=1, w=1, r=5, s=5, padding=2), (2, 2, 8, "rs"), "w", (32, 12, 16), MODEL,
          16)
 def test_a_bigger_rs_pad_never_slower(layer, d, pad, split, model, glb):
