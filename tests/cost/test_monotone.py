@@ -3,7 +3,8 @@ DRAM bandwidth, a bigger RF or RS pad never raises the best latency of a layer (
 the default, chosen with the array mapping, and dram_tiles="free"), and a bigger GLB never raises the
 energy of its accesses at equal latency (priced with one energy per SRAM access, so that the bigger
 memory's own per-access energy is not counted). Any mapping of the smaller machine runs on the bigger
-one; these tests check that the mapper's candidate sets keep them (docs/cost-model.md)."""
+one; these tests check that the mapper's candidate sets keep them (docs/cost-model.md). Also: a coarser
+GLB port count (``glb_port``: step, fill, packed) never charges more, so it is never slower."""
 
 from __future__ import annotations
 
@@ -151,3 +152,16 @@ def test_dram_words_fall_with_capacity_on_a_layer_that_does_not_fit():
     assert _non_increasing(words) and words[0] > words[-1]
     assert words[-1] == 49152 + 98304 + 8192
     assert _non_increasing(c.latency_cycles[0])
+
+
+PORTS = {p: AnalyticalModel(HW, glb_port=p) for p in ("step", "fill", "packed")}
+
+
+@settings(max_examples=40, deadline=None)
+@given(layers(), designs)
+def test_a_coarser_port_count_is_never_slower(layer, d):
+    x, y, rf, df = d
+    accs = AccelTable.from_accels([Accelerator(x, y, rf, df, glb_kib=g) for g in (16, 128)])
+    lat = {p: m.evaluate(LayerTable([layer]), accs).latency_cycles[0] for p, m in PORTS.items()}
+    assert np.all(lat["fill"] <= lat["step"] * (1 + 1e-6)), (lat["fill"], lat["step"])
+    assert np.all(lat["packed"] <= lat["fill"] * (1 + 1e-6)), (lat["packed"], lat["fill"])
