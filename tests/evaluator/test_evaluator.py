@@ -202,3 +202,21 @@ def test_shipped_evaluator_config_by_name(tmp_path, capsys):
                "--out", str(tmp_path / "e.safetensors")])
     err = capsys.readouterr().err
     assert rc == 2 and "large" in err and len(err.strip().splitlines()) == 1
+
+
+def test_skewed_networks_are_one_hot_allowed_and_spread_over_the_compute_range():
+    from hdx.evaluator.data import sample_arch_probs, sample_skewed_probs
+    space = NetworkSpace.load()
+    rng = np.random.default_rng(0)
+    skew = sample_skewed_probs(rng, space, 300)
+    assert skew.shape == (300, space.num_positions, space.num_ops)
+    assert np.all(skew.sum(-1) == 1.0) and np.all((skew == 0) | (skew == 1))
+    assert not np.any(skew * ~space.allowed_mask[None])  # only allowed ops
+    uni, _ = sample_arch_probs(rng, space, 300, 0.0, (1.0,))
+
+    def macs(probs):
+        return np.array([space.macs(space.decode(p.argmax(-1))) for p in probs], dtype=float)
+    # the skewed draws reach further from the mean on both sides than uniform ones
+    m_skew, m_uni = macs(skew), macs(uni)
+    assert m_skew.std() > 1.5 * m_uni.std()
+    assert m_skew.min() < m_uni.min() and m_skew.max() > m_uni.max()

@@ -8,6 +8,8 @@ All figures are measured on **fresh** architectures drawn with a seed the build 
   error, %; the paper's "MSRE" column is printed beside it), median and p95 |relative error|;
 * end to end (generator + estimator) against the ground truth of the generated accelerator;
 * soft architecture distributions: estimator against the exact expected cost;
+* skewed one-hot architectures (each network its own op preference, so nearly all-light and all-heavy
+  networks too, :func:`~hdx.evaluator.data.sample_skewed_probs`): all of the above, away from the mean;
 * gradient: sign agreement of ∂cost/∂α (α = logits) between the learned evaluator and the oracle on
   random allowed coordinates;
 * inference latency (forward, CPU) at batch 1 and 256.
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 
 from hdx.cost.table import MAX_BATCH_CELLS, CostTable
-from hdx.evaluator.data import sample_arch_probs
+from hdx.evaluator.data import sample_arch_probs, sample_skewed_probs
 from hdx.evaluator.learned import LearnedEvaluator
 from hdx.evaluator.oracle import OracleEvaluator
 from hdx.metrics import METRICS, Objective
@@ -62,8 +64,11 @@ def fidelity(ev: LearnedEvaluator, space: NetworkSpace, grid: AcceleratorSpace, 
     weights = ev.meta.get("weights")
     obj = ev.objective
     rep: dict = {"objective": obj, "n_archs": n_archs, "seed": seed}
-    for kind, frac in (("onehot", 0.0), ("soft", 1.0)):
-        probs, _ = sample_arch_probs(rng, space, n_archs, frac, (0.1, 0.3, 1.0, 3.0))
+    for kind, frac in (("onehot", 0.0), ("soft", 1.0), ("skewed", None)):
+        if frac is None:  # one-hot, across the compute range (sample_skewed_probs)
+            probs = sample_skewed_probs(rng, space, n_archs)
+        else:
+            probs, _ = sample_arch_probs(rng, space, n_archs, frac, (0.1, 0.3, 1.0, 3.0))
         objective = Objective.from_coefficients(obj, weights)
         best_i, best_j = table.best(probs, [objective])
         best, j_best = best_i[:, 0], best_j[:, 0]
@@ -196,7 +201,7 @@ def format_report(rep: dict, meta: dict | None = None) -> str:
                      f"{ds.get('n_pairs')} pairs; build {tr.get('seconds_total')} s")
     L.append(f"held-out: {rep['n_archs']} fresh networks per kind (seed {rep['seed']}), "
              f"objective {rep['objective']}")
-    for kind in ("onehot", "soft"):
+    for kind in (k for k in ("onehot", "soft", "skewed") if k in rep):
         s = rep[kind]
         L.append("")
         L.append(f"[{kind} architectures] hardware generator")

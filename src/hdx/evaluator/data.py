@@ -211,6 +211,22 @@ def sample_arch_probs(rng: np.random.Generator, space: NetworkSpace, n: int, sof
     return probs, is_soft
 
 
+def sample_skewed_probs(rng: np.random.Generator, space: NetworkSpace, n: int,
+                        concentration: float = 0.3) -> np.ndarray:
+    """``n`` one-hot architectures [n, L, n_ops] spread over the compute range: each network draws its
+    own preference over the ops from a Dirichlet(``concentration``) and each position an allowed op from
+    it, so some networks are nearly all one op (all light, all heavy) where uniform draws sit near the
+    mean."""
+    L, n_ops = space.num_positions, space.num_ops
+    pref = rng.dirichlet(np.full(n_ops, concentration), size=n)  # [n, n_ops]
+    p = pref[:, None, :] * space.allowed_mask[None]
+    cum = np.cumsum(p / p.sum(-1, keepdims=True), axis=-1)
+    idx = np.minimum((rng.random((n, L, 1)) > cum).sum(-1), n_ops - 1)
+    probs = np.zeros((n, L, n_ops))
+    probs[np.arange(n)[:, None], np.arange(L)[None, :], idx] = 1.0
+    return probs
+
+
 def _make_chunk(i: int) -> dict[str, np.ndarray]:
     spec: DataSpec = _W["spec"]
     table: CostTable = _W["table"]
