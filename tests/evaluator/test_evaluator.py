@@ -169,6 +169,24 @@ def test_dataset_labels_roundtrip_determinism_and_resume(setup, tmp_path):
     assert np.array_equal(resumed.pair_arch, ds.pair_arch)
 
 
+
+def test_dataset_skewed_fraction_replaces_only_one_hot_networks(setup):
+    space, grid, model, table = setup
+    base = DataSpec(n_archs=60, pairs_per_arch=6, soft_fraction=0.5, chunk_size=30, seed=9)
+    ds0 = generate(space, grid, model, base, table=table)
+    ds1 = generate(space, grid, model, base.model_copy(update={"skewed_fraction": 0.6}), table=table)
+    assert np.array_equal(ds1.is_soft, ds0.is_soft)
+    soft = ds0.is_soft
+    assert np.array_equal(ds1.arch_probs[soft], ds0.arch_probs[soft])  # soft networks as before
+    changed = np.any(ds1.arch_probs != ds0.arch_probs, axis=(1, 2))
+    assert changed[~soft].sum() >= 5 and not changed[soft].any()
+    # the redrawn networks are one-hot on allowed ops and labelled with their own exhaustive optimum
+    hard = np.flatnonzero(~soft)
+    assert np.all(ds1.arch_probs[hard].max(-1) == 1.0)
+    assert not np.any(ds1.arch_probs[hard][:, ~space.allowed_mask])
+    J = Objective("edap").of(table.network(ds1.arch_probs[hard].argmax(-1)))
+    assert np.array_equal(ds1.labels("edap")[hard], J.argmin(-1))
+
 def test_dataset_corrupt_file(tmp_path):
     p = tmp_path / "bad.npz"
     p.write_bytes(b"PK\x03\x04 not really a zip")

@@ -52,6 +52,9 @@ def build_cmd(
                                  "accelerator by exhaustive search)."),
     soft_fraction: float = typer.Option(0.5, "--soft-fraction", help="Share of soft architecture "
                                         "distributions among the networks."),
+    skewed_fraction: float = typer.Option(0.0, "--skewed-fraction", help="Share of the one-hot networks "
+                                          "drawn across the compute range (each its own op preference) "
+                                          "instead of uniformly."),
     out: Path = typer.Option(None, "--out", help="Output .safetensors (default: the shipped asset for "
                              "this space/grid/objective)."),
     seed: int = typer.Option(0, "--seed", help="Seed of sampling and training."),
@@ -98,7 +101,8 @@ def build_cmd(
             data[part]["epochs"] = epochs
     cfg = validate(EvaluatorConfig, data, "evaluator options (--width, --epochs)")  # bounds re-checked
     spec = validate(DataSpec, {"n_archs": networks, "pairs_per_arch": per, "soft_fraction": soft_fraction,
-                               "seed": seed}, "evaluator options (--networks, --pairs, --soft-fraction)")
+                               "skewed_fraction": skewed_fraction, "seed": seed},
+                    "evaluator options (--networks, --pairs, --soft-fraction, --skewed-fraction)")
     out = out or default_evaluator_path(net.name, grid.name, objective)
     dataset = None
     if samples is not None:

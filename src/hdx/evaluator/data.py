@@ -52,6 +52,9 @@ class DataSpec(StrictModel):
     pairs_per_arch: int = Field(36, ge=len(LABEL_OBJECTIVES), le=10_000,
                                 description="accelerators per architecture, 4..10000")
     soft_fraction: float = Field(0.5, ge=0.0, le=1.0, description="share of soft (non one-hot) archs")
+    skewed_fraction: float = Field(0.0, ge=0.0, le=1.0,
+                                   description="share of the one-hot archs drawn across the compute range "
+                                               "(sample_skewed_probs) instead of uniformly")
     temperatures: tuple[float, ...] = Field((0.1, 0.3, 1.0, 3.0), min_length=1,
                                             description="softmax temperatures of soft archs")
     seed: int = Field(0, ge=0, le=2**32 - 1)
@@ -235,6 +238,10 @@ def _make_chunk(i: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng([spec.seed, i])
     n = min(spec.chunk_size, spec.n_archs - i * spec.chunk_size)
     probs, is_soft = sample_arch_probs(rng, space, n, spec.soft_fraction, spec.temperatures)
+    if spec.skewed_fraction > 0:  # (a stream of its own: the other draws stay as without it)
+        side = np.random.default_rng([spec.seed, i, 1])
+        skew = np.nonzero(~is_soft & (side.random(n) < spec.skewed_fraction))[0]
+        probs[skew] = sample_skewed_probs(side, space, len(skew))
     A = table.num_accels
     index, opt_value = table.best(probs, [Objective.from_coefficients(o, weights) for o in LABEL_OBJECTIVES])
     opt_index = index.astype(np.int32)
