@@ -25,10 +25,10 @@ def test_port_per_word_by_hand():
     # words (1 cycle); packed, 16 words / 16 per cycle (1 cycle)
     assert 16 * port_per_word(8.0, 16.0) == 2.0
     assert 16 * port_per_word(2.0 * 8.0, 16.0) == 1.0
-    assert 16 * port_per_word(8.0, 16.0, packed=True) == 1.0
+    assert 16 * port_per_word(8.0, 16.0, "packed") == 1.0
     # 24 distinct words a step on a 16-word port: 2 cycles (8 of the second access's lanes idle)
     assert 24 * port_per_word(24.0, 16.0) == 2.0
-    assert 24 * port_per_word(24.0, 16.0, packed=True) == 1.5
+    assert 24 * port_per_word(24.0, 16.0, "packed") == 1.5
 
 
 def test_the_counts_agree_where_the_port_is_one_word_wide():

@@ -106,7 +106,7 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     # what the array works on at once: uK filters, cy × c channels, the kernel rows of a tap chunk
     floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))))
     words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), comp,
-                                              port_cycles(dict(i=i), d, bw, cfg.port_packed))
+                                              port_cycles(dict(i=i), d, bw, cfg.port))
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
 
     def local(f):
@@ -155,7 +155,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
         i = np.minimum(i, i_fwd)
     # what the array works on at once: uK × k filters, py rows of qx columns, every kernel row
     floor, dram = _dram_floor(floor, fl, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf))
-    fixed = port_cycles(dict(w=w, i=i), d, bw, cfg.port_packed)
+    fixed = port_cycles(dict(w=w, i=i), d, bw, cfg.port)
     words, f, order, port, least, cyc = best_order(cfg, bw, floor, dict(o=(k, d["o"], rel["o"])), bounds,
                                               fl(ly.o_tot), comp, fixed)
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
@@ -272,16 +272,12 @@ def _fewer_taps(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c
     some = np.nonzero(s_ > 1)[0]
     tried = d < s_[some, None]  # [M', T]
     if cfg.tiles == "divisors":
-        s_l = fl(ly.s)
-        s_l = s_l[some, None] if np.ndim(s_l) else s_l
+        s_l = fl(ly.s)[some, None]
         tried &= s_l == np.floor(s_l / d) * d
     at, t = np.nonzero(tried)  # by entry, then fewer taps
     at, dd = some[at], d[t]
-
-    def rows(v):
-        return v[at] if np.ndim(v) else v
-    kd, wd = _rs_filters(rows(fl(ly.dw)), rows(fl(ly.st)), stream, {x: rows(v) for x, v in pads.items()},
-                         q[at], c[at], dd, kt[at])
+    kd, wd = _rs_filters(fl(ly.dw)[at], fl(ly.st)[at], stream, {x: v[at] for x, v in pads.items()}, q[at],
+                         c[at], dd, kt[at])
     if cfg.tiles == "divisors":
         kd = np.where(kd >= 1, largest_divisor(kt[at], np.maximum(kd, 1.0)), kd)
     # the next larger count tried: the entry itself for an entry's first
@@ -387,7 +383,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         i_words = f_i * dist["i"]
         ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
         words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), compute,
-                                                  port_cycles(dict(i=i_words), dist, bw, cfg.port_packed))
+                                                  port_cycles(dict(i=i_words), dist, bw, cfg.port))
         words = {**words, "i": i_words}
         w_reads = macs / np.where(kin, 1.0, q_lat)
         mode = np.where(kin, 5.0, np.where(q_lat > 1, 4.0, 3.0))

@@ -48,10 +48,8 @@ class MapperSettings:
     bounds: bool = False  # also track the least cost of every tile over all orders (Least; for bounds)
     #: DRAM transfers overlap the array (double-buffered GLB): cycles max(array, DRAM); else array + DRAM
     dram_overlap: bool = True
-    #: GLB port words of consecutive access steps share an access (``glb_port="packed"``)
-    port_packed: bool = False
-    #: a PE-local tile's fill is one burst: its words on the array share accesses (``glb_port="fill"``)
-    port_fill: bool = False
+    #: how the GLB port's accesses carry words (``AnalyticalModel(glb_port=...)``, :func:`port_per_word`)
+    port: GlbPort = "step"
 
 
 class Flat:
@@ -152,18 +150,19 @@ class Entries:
         self.dram = dram
 
 
-def port_per_word(dist, bw: float, packed: bool = False):
+def port_per_word(dist, bw: float, port: GlbPort = "step"):
     """GLB port cycles per word of an operand: one access per cycle, for one operand in one direction,
     of at most ``bw`` words; each access step of an operand carries its ``dist`` distinct words (one per
     group of PEs that share them), so it takes ``ceil(dist / bw)`` cycles, however few words it moves.
-    ``packed``: the words of consecutive steps share an access (a line of ``bw`` words, the rest staged
-    at the array's edge), so ``1 / bw`` cycles per word, as ZigZag and Timeloop count bandwidth."""
-    return 1.0 / bw if packed else cdiv(dist, bw) / dist
+    ``"packed"``: the words of consecutive steps share an access (a line of ``bw`` words, the rest staged
+    at the array's edge), so ``1 / bw`` cycles per word, as Timeloop counts bandwidth. (``"fill"``, a
+    PE-local tile's fill as one burst, is :func:`best_order`'s: it passes the fill's words as ``dist``.)"""
+    return 1.0 / bw if port == "packed" else cdiv(dist, bw) / dist
 
 
-def port_cycles(words: dict, dist: dict, bw: float, packed: bool = False):
+def port_cycles(words: dict, dist: dict, bw: float, port: GlbPort = "step"):
     """GLB port cycles of the array-side traffic ``words`` per operand (see :func:`port_per_word`)."""
-    return sum(words[x] * port_per_word(dist[x], bw, packed) for x in words)
+    return sum(words[x] * port_per_word(dist[x], bw, port) for x in words)
 
 
 def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
@@ -198,7 +197,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     ``bw``: the GLB ↔ array bandwidth of each accelerator (words per cycle; a scalar or [1, A]).
     """
     total = bounds[0] * bounds[1] * bounds[2]
-    per_word = {x: port_per_word(fp * dist if cfg.port_fill else dist, bw, cfg.port_packed)
+    per_word = {x: port_per_word(fp * dist if cfg.port == "fill" else dist, bw, cfg.port)
                 for x, (fp, dist, _) in ops.items()}
     energy_first = cfg.objective == "energy"
     opts: list[tuple] = []  # (order index, skips) of each distinct option, in order

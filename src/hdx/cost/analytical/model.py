@@ -118,7 +118,7 @@ class AnalyticalModel:
     def settings(self) -> MapperSettings:
         return MapperSettings(self.hardware, self.tech, self.mapper_objective, self.mapper_space,
                               self.mapper_tiles, dram_overlap=self.glb_buffering == "double",
-                              port_packed=self.glb_port == "packed", port_fill=self.glb_port == "fill")
+                              port=self.glb_port)
 
     def fingerprint(self) -> str:
         """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
