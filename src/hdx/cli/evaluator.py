@@ -52,7 +52,7 @@ def build_cmd(
                                  "accelerator by exhaustive search)."),
     soft_fraction: float = typer.Option(0.5, "--soft-fraction", help="Share of soft architecture "
                                         "distributions among the networks."),
-    skewed_fraction: float = typer.Option(0.0, "--skewed-fraction", help="Share of the one-hot networks "
+    skewed_fraction: float = typer.Option(0.3, "--skewed-fraction", help="Share of the one-hot networks "
                                           "drawn across the compute range (each its own op preference) "
                                           "instead of uniformly."),
     out: Path = typer.Option(None, "--out", help="Output .safetensors (default: the shipped asset for "

@@ -52,7 +52,7 @@ class DataSpec(StrictModel):
     pairs_per_arch: int = Field(36, ge=len(LABEL_OBJECTIVES), le=10_000,
                                 description="accelerators per architecture, 4..10000")
     soft_fraction: float = Field(0.5, ge=0.0, le=1.0, description="share of soft (non one-hot) archs")
-    skewed_fraction: float = Field(0.0, ge=0.0, le=1.0,
+    skewed_fraction: float = Field(0.3, ge=0.0, le=1.0,
                                    description="share of the one-hot archs drawn across the compute range "
                                                "(sample_skewed_probs) instead of uniformly")
     temperatures: tuple[float, ...] = Field((0.1, 0.3, 1.0, 3.0), min_length=1,
