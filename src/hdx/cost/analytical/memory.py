@@ -143,8 +143,10 @@ def _prefix_best(key: np.ndarray, grid: tuple[int, ...], tie: np.ndarray | None 
 
 @dataclass
 class _Grid:
-    """Every candidate schedule of a set of layers ([D, L, 1] arrays; D the ladders' grid, ``shape``):
-    its tiles, loop counts, GLB space, fewest DRAM words per group over the orders and that order."""
+    """Every candidate schedule of a set of layers (D = Π ``shape`` cells of the ladders' grid): its GLB
+    space and fewest DRAM words per group over the orders (``space``, ``best``: [D, L, 1] or [D, L, U]);
+    its tiles, loop counts and whole-layer words per axis of the grid (arrays broadcasting to
+    [*shape, L, U], each computed on the axes it depends on: :meth:`full` or :func:`_taker` spread them)."""
 
     shape: tuple[int, ...]
     orders: tuple
@@ -157,6 +159,13 @@ class _Grid:
     dw: np.ndarray
     inner: tuple = ()  # loops innermost of every order: (R_LOOP,) where kernel rows are chunked
 
+    def full(self, a) -> np.ndarray:
+        """``a`` (per axis, broadcasting to [*shape, L, U]) as a [D, L, U] array."""
+        a = np.asarray(a)
+        if a.ndim <= 2:  # [L, U]: the same in every cell
+            return a.reshape(1, *((1,) * (2 - a.ndim)), *a.shape)
+        return np.broadcast_to(a, (*self.shape, *a.shape[-2:])).reshape(-1, *a.shape[-2:])
+
 
 def ladder_tile(dim, count):
     """The tile of a loop of bound ``dim`` cut into ``count`` tiles of a ladder (0: one per element):
@@ -164,28 +173,29 @@ def ladder_tile(dim, count):
     return np.ceil(dim / np.where(count == 0, dim, np.minimum(count, dim)))
 
 
-@functools.lru_cache(maxsize=16)
-def _requests(ladders: tuple) -> np.ndarray:
-    """The ladders' grid of tile counts, [D, 5] (float64, read-only; the same for every call)."""
-    req = np.array(list(itertools.product(*ladders)), dtype=np.float64).reshape(-1, len(ladders))
-    req.flags.writeable = False
-    return req
+@functools.lru_cache(maxsize=64)
+def _axis(values: tuple, axis: int, n_axes: int, dtype) -> np.ndarray:
+    """A ladder as an array on ``axis`` of a grid of ``n_axes`` axes followed by [L, U] (read-only)."""
+    a = np.array(values, dtype=dtype).reshape((1,) * axis + (-1,) + (1,) * (n_axes - axis - 1 + 2))
+    a.flags.writeable = False
+    return a
 
 
 def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool = True,
           double: bool = True) -> _Grid:
     """The candidate schedules of the ``ladders`` (tile counts for K, C, Y and X, and kernel-row chunks
     of the input tile) under ``orders``; ``infl`` ([L, U]): a depthwise tile's filters are raised to at
-    least that many."""
+    least that many. Each quantity is computed on the axes of the grid it depends on (a tile on its
+    loop's axis only), and only the GLB space and the DRAM words on the whole grid."""
     dw = ly.dw
     k_lad, c_lad, y_lad, x_ladder, r_ladder = ladders
     if np.all(dw):  # one reduction channel per group: its ladder is one tile
         c_lad = c_lad[:1]
     if np.all(ly.r <= 1):  # one kernel row: nothing to chunk
         r_ladder = r_ladder[:1]
-    shape = (len(k_lad), len(c_lad), len(y_lad), len(x_ladder), len(r_ladder))
-    req = _requests((k_lad, c_lad, y_lad, x_ladder, r_ladder)).astype(ly.k.dtype)
-    rk, rc, ry, rx, rr = (req[:, j][:, None, None] for j in range(5))  # [D, 1, 1] each
+    lads = (k_lad, c_lad, y_lad, x_ladder, r_ladder)
+    shape = tuple(len(v) for v in lads)
+    rk, rc, ry, rx, rr = (_axis(tuple(v), j, 5, ly.k.dtype) for j, v in enumerate(lads))
     gm = np.where(dw, 1.0, ly.g)                     # groups processed one after another
     kg = np.where(dw, ly.k, ly.k / ly.g)             # filters per group (depthwise: all channels)
     cg, p, q = ly.cg, ly.p, ly.q
@@ -220,7 +230,9 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     whole = (ly.w_tot / gm, ly.i_tot / gm * halo_y * halo_x, ly.o_tot / gm)
     n = (nk, nc, ny, nxb, nr)
     assert _every_order(orders, x_ladder), orders
-    best = _least_words(whole, n, dw)  # in closed form; the order is found where a schedule is chosen
+    g = _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, None, None, whole, gm, dw, inner)
+    # in closed form; the order is found where a schedule is chosen
+    best = g.full(_least_words(whole, n, dw) * gm)
     several = gm > 1
     rep_w = several | (nk * nc > 1)
     rep_i = several | (nc * ny * nxb * nr * np.where(dw, nk, 1.0) > 1)
@@ -228,7 +240,10 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     # double-buffered: a replaced tile's next one streams in beside it; single: each tile has its space
     # once (its transfers then stall the array)
     space = (w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)) if double else w_t + i_t + o_t
-    return _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, space, best * gm, whole, gm, dw, inner)
+    if space.dtype != ly.k.dtype and space.max() < 2.0 ** 24:  # whole words, exact in float32 too:
+        space = space.astype(ly.k.dtype)  # in the layers' precision (_prefix_best's fast path)
+    g.space, g.best = g.full(space), best
+    return g
 
 
 def _scan(orders: tuple, inner: tuple, n: tuple, whole: tuple, dw, fields: bool = True) -> tuple:
@@ -326,9 +341,19 @@ def _chosen(g: _Grid, take, fields: bool) -> Schedules:
     return Schedules(words=words, fields=out)
 
 
-def _taker(pick, li, gi):
-    def take(a):  # the chosen candidate's value of an array broadcasting to [D, L, U]
+def _taker(pick, li, gi, shape: tuple[int, ...]):
+    """A function giving the chosen cells' values (``pick``: cells of a grid of ``shape``, ``li``, ``gi``:
+    layers and columns) of an array broadcasting to [D, L, U] or, per axis, to [*shape, L, U]."""
+    cell: list = []
+
+    def take(a):
         a = np.asarray(a)
+        if a.ndim > 3:  # per axis of the grid: the cell's index on each
+            if not cell:
+                cell.extend(np.unravel_index(pick, shape))
+            at = tuple(c if n > 1 else 0 for c, n in zip(cell, a.shape, strict=False))
+            got = a[(*at, li if a.shape[-2] > 1 else 0, gi if a.shape[-1] > 1 else 0)]
+            return np.broadcast_to(got, pick.shape)
         a = a.reshape((1,) * (3 - a.ndim) + a.shape)
         got = a[pick if a.shape[0] > 1 else 0, li if a.shape[1] > 1 else 0, gi if a.shape[2] > 1 else 0]
         return np.broadcast_to(got, pick.shape)
@@ -351,7 +376,7 @@ def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bo
     m2 = m.reshape(shape[0], -1)
     pick = m2.argmin(0)  # the fewest DRAM words; ties to the first candidate
     li, gi = (a.reshape(-1) for a in np.indices(shape[1:]))
-    return _chosen(g, _taker(pick, li, gi), fields)
+    return _chosen(g, _taker(pick, li, gi, g.shape), fields)
 
 
 @dataclass
@@ -402,8 +427,10 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool)
     strides = np.cumprod((1,) + g.shape[:0:-1])[::-1]  # of each axis in the flat grid
     pos = []  # per axis and layer, the corner's index for every integer size up to the largest bound
     for j, (t, dim) in enumerate(zip(g.tiles, dims, strict=True)):
-        line = np.broadcast_to(t, (m.shape[0], n_l, 1)).reshape(*g.shape, n_l)
-        line = line[tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))]  # [n_j, L]
+        t = np.asarray(t)
+        t = t.reshape((1,) * (len(g.shape) + 2 - t.ndim) + t.shape)  # per axis, [*shape, L, 1]
+        line = np.broadcast_to(t, (*g.shape, n_l, 1))[
+            tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))][..., 0]  # [n_j, L]
         sizes = np.minimum(np.arange(int(dim.max()) + 1, dtype=np.float64)[None, :], dim[:, None])  # [L, W]
         pos.append(((line[:, :, None] >= sizes[None]).sum(0) - 1).astype(np.intp) * int(strides[j]))
     return _HeldPart(g, pick, np.take_along_axis(fit, pick, 0), words, tuple(pos))
@@ -474,7 +501,7 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
         n_l, n_u = part.pick.shape[1:]
         at = (corner * n_l + lp) * n_u + g_sub
         pick, fits = part.pick.reshape(-1).take(at), part.fits.reshape(-1).take(at)
-        sched = (_chosen(part.grid, _taker(pick, lp, g_sub), True) if fields
+        sched = (_chosen(part.grid, _taker(pick, lp, g_sub, part.grid.shape), True) if fields
                  else Schedules(words=part.words.reshape(-1).take(at), fields={}))
         pieces.append((sel, (sched, pick + h.offset[p], fits, corner + h.offset[p])))
     return _merge(np.size(li), pieces)
@@ -534,7 +561,8 @@ def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
     for p, sel, lp in _per_part(h, li):
         pk = (pick if sel is None else pick[sel]) - h.offset[p]
         g_sub = gi if sel is None else gi[sel]
-        pieces.append((sel, (_chosen(h.parts[p].grid, _taker(pk, lp, g_sub), fields), pk, pk >= 0, pk)))
+        grid = h.parts[p].grid
+        pieces.append((sel, (_chosen(grid, _taker(pk, lp, g_sub, grid.shape), fields), pk, pk >= 0, pk)))
     return _merge(np.size(li), pieces)[0]
 
 
