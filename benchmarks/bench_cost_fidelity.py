@@ -47,12 +47,14 @@ def main() -> None:
     ap.add_argument("--ref", default=os.environ.get("HDX_REFERENCE", DEFAULT_REF))
     ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
                     help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
+    ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"),
+                    help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
     args = ap.parse_args()
     cases = select_cases(json.loads(Path(args.ref).read_text()))
     rows = []
     for c in cases:
         hw, tech, acc, lt = case_setup(c)
-        costs = AnalyticalModel(hw, tech, glb_port=args.glb_port).evaluate(lt, acc)
+        costs = AnalyticalModel(hw, tech, glb_port=args.glb_port, glb_buffering=args.glb_buffering).evaluate(lt, acc)
         cyc, en = float(costs.latency_cycles[0, 0]), float(costs.energy_total_pj[0, 0])
         ref_c, ref_e = float(c["result"]["cycles"]), float(c["result"]["energy_pJ"])
         rows.append((c, acc, cyc, en, cyc / ref_c - 1, en / ref_e - 1, float(costs.utilisation[0, 0])))

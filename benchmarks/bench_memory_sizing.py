@@ -121,7 +121,7 @@ def main() -> None:
     ap.add_argument("--mapper-space", default="full")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"),
                     help="the analytical model's GLB tiles (AnalyticalModel's dram_tiles)")
-    ap.add_argument("--glb-buffering", default="double", choices=("double", "single"),
+    ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
     ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
                     help="the analytical model's GLB port count (AnalyticalModel's glb_port)")

@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"))
-    ap.add_argument("--glb-buffering", default="double", choices=("double", "single"))
+    ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"))
     ap.add_argument("--knobs", default=",".join(LADDERS), help="the resources to walk (comma-separated; "
                     f"default all: {','.join(LADDERS)})")
     args = ap.parse_args()

@@ -20,6 +20,7 @@ HW = AcceleratorSpace.load().hardware
 MODEL = AnalyticalModel(HW)  # the default: GLB tiles chosen with the array mapping, holding what it covers
 HELD = MODEL
 HELD_SINGLE = AnalyticalModel(HW, dram_tiles="hold-array", glb_buffering="single")  # and stall for DRAM
+HELD_OVERLAP = AnalyticalModel(HW, glb_buffering="overlap")  # tiles once, transfers overlapped
 FREE = AnalyticalModel(HW, dram_tiles="free")  # v3.1's GLB level: one schedule per (layer, GLB size)
 PACKED = AnalyticalModel(HW, glb_port="packed")  # the GLB port's words packed (each costs the same)
 TOL = 1e-6
@@ -70,7 +71,7 @@ def test_more_rf_never_slower(layer, d, model):
 
 
 @settings(max_examples=40, deadline=None)
-@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE]))
+@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP]))
 # a bigger RF takes longer tap chunks: WS keeps the one-row chunks too (found by a search over layers)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=3, s=3, padding=1, groups=96), (8, 8, 8, "ws"), HELD)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=5, s=5, padding=2, groups=96), (16, 16, 8, "ws"), HELD)

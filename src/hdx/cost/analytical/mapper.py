@@ -26,7 +26,7 @@ MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
-GlbBuffering = Literal["double", "single"]
+GlbBuffering = Literal["double", "single", "overlap"]
 GlbPort = Literal["step", "fill", "packed"]
 
 TIE = 1e-6  # mapping keys within this relative difference tie (above float32 rounding)

@@ -83,7 +83,8 @@ class AnalyticalModel:
     "GLB ↔ DRAM". ``glb_buffering``: ``double``
     (default: a tile replaced during a layer takes twice its space, and the DRAM transfers overlap the
     array, latency ``max(array, DRAM)``) or ``single`` (every tile takes its space once and the
-    transfers stall the array, latency ``array + DRAM``, as ZigZag's latency model has it).
+    transfers stall the array, latency ``array + DRAM``, as ZigZag's latency model has it) or ``overlap``
+    (every tile takes its space once and the transfers still overlap the array: Timeloop's steady state).
     ``glb_port``: how the GLB port's accesses carry words — ``step`` (default: each access step of an
     operand its distinct words on the array, ``ceil(dist / bw)`` cycles), ``fill`` (a PE-local tile's
     fill is one burst) or ``packed`` (words / bw); docs/cost-model.md, "Mapper".
@@ -117,7 +118,7 @@ class AnalyticalModel:
     @property
     def settings(self) -> MapperSettings:
         return MapperSettings(self.hardware, self.tech, self.mapper_objective, self.mapper_space,
-                              self.mapper_tiles, dram_overlap=self.glb_buffering == "double",
+                              self.mapper_tiles, dram_overlap=self.glb_buffering != "single",
                               port=self.glb_port)
 
     def fingerprint(self) -> str:
@@ -254,9 +255,14 @@ class AnalyticalModel:
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
         if self.dram_tiles == "hold-array":
             g_vals, g_of = np.unique(glb_words, return_inverse=True)
-            words = memory.held_bound(ly, g_vals[None, :], floors, g_of, self.glb_buffering == "double")
+            words = memory.held_bound(ly, g_vals[None, :], floors, g_of, self._two_tiles)
             return words.reshape(len(layers), len(accels)).astype(np.float64)
-        return _dram_level(ly, floors[0], glb_words, np.float64, False, self.glb_buffering == "double")[0]
+        return _dram_level(ly, floors[0], glb_words, np.float64, False, self._two_tiles)[0]
+
+    @property
+    def _two_tiles(self) -> bool:
+        """Whether a GLB tile replaced during a layer takes twice its space (``glb_buffering="double"``)."""
+        return self.glb_buffering == "double"
 
     @property
     def _n_floors(self) -> int:
@@ -345,7 +351,7 @@ class AnalyticalModel:
             for fl, f in zip(floors, working_set(df, arrays[df][2]), strict=False):
                 fl[:, idx] = f
         e_dram = tech.dram_energy_pj(wbits)
-        double = self.glb_buffering == "double"
+        double = self._two_tiles  # a replaced GLB tile takes twice its space
         if joint:
             # 1'. the DRAM level per array mapping candidate: every schedule of each (layer, GLB size)
             #     once; each candidate takes the best whose GLB tiles hold what it covers (memory)
@@ -384,7 +390,7 @@ class AnalyticalModel:
                 out[k][:, idx] = best[k]
             for k, v in {**best["fields"], **best.get("bounds", {})}.items():
                 mapping[k][:, idx] = v
-        if double:
+        if cfg.dram_overlap:
             latency = np.maximum(np.maximum(out["compute"], out["glb_port"]), dram_words * cyc_per_word)
         else:  # the DRAM transfers stall the array
             latency = np.maximum(out["compute"], out["glb_port"]) + dram_words * cyc_per_word
