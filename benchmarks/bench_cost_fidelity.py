@@ -54,7 +54,8 @@ def main() -> None:
     rows = []
     for c in cases:
         hw, tech, acc, lt = case_setup(c)
-        costs = AnalyticalModel(hw, tech, glb_port=args.glb_port, glb_buffering=args.glb_buffering).evaluate(lt, acc)
+        model = AnalyticalModel(hw, tech, glb_port=args.glb_port, glb_buffering=args.glb_buffering)
+        costs = model.evaluate(lt, acc)
         cyc, en = float(costs.latency_cycles[0, 0]), float(costs.energy_total_pj[0, 0])
         ref_c, ref_e = float(c["result"]["cycles"]), float(c["result"]["energy_pJ"])
         rows.append((c, acc, cyc, en, cyc / ref_c - 1, en / ref_e - 1, float(costs.utilisation[0, 0])))

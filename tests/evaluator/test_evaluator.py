@@ -172,7 +172,8 @@ def test_dataset_labels_roundtrip_determinism_and_resume(setup, tmp_path):
 
 def test_dataset_skewed_fraction_replaces_only_one_hot_networks(setup):
     space, grid, model, table = setup
-    base = DataSpec(n_archs=60, pairs_per_arch=6, soft_fraction=0.5, skewed_fraction=0.0, chunk_size=30, seed=9)
+    base = DataSpec(n_archs=60, pairs_per_arch=6, soft_fraction=0.5, skewed_fraction=0.0, chunk_size=30,
+                    seed=9)
     ds0 = generate(space, grid, model, base, table=table)
     ds1 = generate(space, grid, model, base.model_copy(update={"skewed_fraction": 0.6}), table=table)
     assert np.array_equal(ds1.is_soft, ds0.is_soft)
