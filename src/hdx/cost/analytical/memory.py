@@ -146,7 +146,8 @@ class _Grid:
     """Every candidate schedule of a set of layers (D = Π ``shape`` cells of the ladders' grid): its GLB
     space and fewest DRAM words per group over the orders (``space``, ``best``: [D, L, 1] or [D, L, U]);
     its tiles, loop counts and whole-layer words per axis of the grid (arrays broadcasting to
-    [*shape, L, U], each computed on the axes it depends on: :meth:`full` or :func:`_taker` spread them)."""
+    [*shape, L, U], each computed on the axes it depends on: :func:`_spread` or :func:`_taker` spread
+    them)."""
 
     shape: tuple[int, ...]
     orders: tuple
@@ -159,12 +160,13 @@ class _Grid:
     dw: np.ndarray
     inner: tuple = ()  # loops innermost of every order: (R_LOOP,) where kernel rows are chunked
 
-    def full(self, a) -> np.ndarray:
-        """``a`` (per axis, broadcasting to [*shape, L, U]) as a [D, L, U] array."""
-        a = np.asarray(a)
-        if a.ndim <= 2:  # [L, U]: the same in every cell
-            return a.reshape(1, *((1,) * (2 - a.ndim)), *a.shape)
-        return np.broadcast_to(a, (*self.shape, *a.shape[-2:])).reshape(-1, *a.shape[-2:])
+
+def _spread(a, shape: tuple[int, ...]) -> np.ndarray:
+    """``a`` (per axis of a grid of ``shape``, broadcasting to [*shape, L, U]) as a [D, L, U] array."""
+    a = np.asarray(a)
+    if a.ndim <= 2:  # [L, U]: the same in every cell
+        return a.reshape(1, *((1,) * (2 - a.ndim)), *a.shape)
+    return np.broadcast_to(a, (*shape, *a.shape[-2:])).reshape(-1, *a.shape[-2:])
 
 
 def ladder_tile(dim, count):
@@ -230,9 +232,7 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     whole = (ly.w_tot / gm, ly.i_tot / gm * halo_y * halo_x, ly.o_tot / gm)
     n = (nk, nc, ny, nxb, nr)
     assert _every_order(orders, x_ladder), orders
-    g = _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, None, None, whole, gm, dw, inner)
-    # in closed form; the order is found where a schedule is chosen
-    best = g.full(_least_words(whole, n, dw) * gm)
+    best = _least_words(whole, n, dw) * gm  # in closed form; the order is found where a schedule is chosen
     several = gm > 1
     rep_w = several | (nk * nc > 1)
     rep_i = several | (nc * ny * nxb * nr * np.where(dw, nk, 1.0) > 1)
@@ -242,8 +242,8 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     space = (w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)) if double else w_t + i_t + o_t
     if space.dtype != ly.k.dtype and space.max() < 2.0 ** 24:  # whole words, exact in float32 too:
         space = space.astype(ly.k.dtype)  # in the layers' precision (_prefix_best's fast path)
-    g.space, g.best = g.full(space), best
-    return g
+    return _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, _spread(space, shape), _spread(best, shape),
+                 whole, gm, dw, inner)
 
 
 def _scan(orders: tuple, inner: tuple, n: tuple, whole: tuple, dw, fields: bool = True) -> tuple:
