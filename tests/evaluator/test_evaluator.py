@@ -169,7 +169,6 @@ def test_dataset_labels_roundtrip_determinism_and_resume(setup, tmp_path):
     assert np.array_equal(resumed.pair_arch, ds.pair_arch)
 
 
-
 def test_dataset_skewed_fraction_replaces_only_one_hot_networks(setup):
     space, grid, model, table = setup
     base = DataSpec(n_archs=60, pairs_per_arch=6, soft_fraction=0.5, skewed_fraction=0.0, chunk_size=30,
@@ -187,6 +186,7 @@ def test_dataset_skewed_fraction_replaces_only_one_hot_networks(setup):
     assert not np.any(ds1.arch_probs[hard][:, ~space.allowed_mask])
     J = Objective("edap").of(table.network(ds1.arch_probs[hard].argmax(-1)))
     assert np.array_equal(ds1.labels("edap")[hard], J.argmin(-1))
+
 
 def test_dataset_corrupt_file(tmp_path):
     p = tmp_path / "bad.npz"

@@ -195,14 +195,19 @@ def _init_worker(state: dict) -> None:
     _W.update(state)
 
 
+def _one_hot(idx: np.ndarray, n_ops: int) -> np.ndarray:
+    """One-hot architectures float64 [n, L, n_ops] of op indices ``idx`` [n, L]."""
+    probs = np.zeros((*idx.shape, n_ops))
+    np.put_along_axis(probs, idx[..., None], 1.0, axis=-1)
+    return probs
+
+
 def sample_arch_probs(rng: np.random.Generator, space: NetworkSpace, n: int, soft_fraction: float,
                       temperatures: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
     """``n`` architecture distributions float64 [n, L, n_ops] and the soft flags bool [n]."""
     L, n_ops = space.num_positions, space.num_ops
     is_soft = rng.random(n) < soft_fraction
-    probs = np.zeros((n, L, n_ops))
-    idx = space.sample_indices(rng, n)
-    probs[np.arange(n)[:, None], np.arange(L)[None, :], idx] = 1.0
+    probs = _one_hot(space.sample_indices(rng, n), n_ops)
     n_soft = int(is_soft.sum())
     if n_soft:
         temps = np.asarray(temperatures, dtype=np.float64)[rng.integers(0, len(temperatures), (n_soft, L, 1))]
@@ -224,10 +229,7 @@ def sample_skewed_probs(rng: np.random.Generator, space: NetworkSpace, n: int,
     pref = rng.dirichlet(np.full(n_ops, concentration), size=n)  # [n, n_ops]
     p = pref[:, None, :] * space.allowed_mask[None]
     cum = np.cumsum(p / p.sum(-1, keepdims=True), axis=-1)
-    idx = np.minimum((rng.random((n, L, 1)) > cum).sum(-1), n_ops - 1)
-    probs = np.zeros((n, L, n_ops))
-    probs[np.arange(n)[:, None], np.arange(L)[None, :], idx] = 1.0
-    return probs
+    return _one_hot(np.minimum((rng.random((n, L, 1)) > cum).sum(-1), n_ops - 1), n_ops)
 
 
 def _make_chunk(i: int) -> dict[str, np.ndarray]:
