@@ -92,6 +92,20 @@ class DesignCost(TypedDict):
     area_mm2: float
 
 
+class ValueDesign(TypedDict):
+    """The best design at one combination of knob values (``by=...``): ms, mJ, mm²; ``feasible`` False:
+    no design with these values meets the budgets, and this is the closest."""
+
+    values: dict[str, object]
+    accelerator: str
+    feasible: bool
+    latency_ms: float
+    energy_mj: float
+    area_mm2: float
+    objective_value: float
+    energy_parts_mj: dict[str, float]
+
+
 class FrontDesign(TypedDict):
     """One design of a Pareto front (``pareto=True``): ms, mJ, mm²."""
 
@@ -117,6 +131,9 @@ class CostReport:
     #: with pareto=True: the latency–energy–area Pareto front under the budgets, and how it was found
     pareto: list[FrontDesign] | None = None
     pareto_search: dict | None = None
+    #: with by=knobs: the best design at each combination of the knobs' values, and how they were found
+    by: list[ValueDesign] | None = None
+    by_search: dict | None = None
     seconds: float = 0.0
     grid_name: str = ""
     notes: list[str] = field(default_factory=list)  # what each relative budget (latency<=p20) resolved to
@@ -134,6 +151,9 @@ class CostReport:
         if self.pareto is not None:
             out["pareto"] = self.pareto
             out["pareto_search"] = self.pareto_search
+        if self.by is not None:
+            out["by"] = self.by
+            out["by_search"] = self.by_search
         return out
 
 
@@ -141,7 +161,8 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
          objective: str = "edap", weights: dict[str, float] | None = None,
          budgets: str | Sequence[str | Budget] | None = None, backend: str = "analytical",
          space: str = "dance_cifar10", accel_space: str = "eyeriss_like", explain: bool = False,
-         all_designs: bool = False, pareto: bool = False) -> CostReport:
+         all_designs: bool = False, pareto: bool = False, by: str | Sequence[str] | None = None
+         ) -> CostReport:
     """Per-layer and total latency (cycles, ms), energy (pJ) and area (mm²) of a network on ``accel``.
 
     The network: ``arch`` (one op per searchable layer of ``space``) or ``onnx`` (the path of an ONNX
@@ -152,7 +173,11 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     when none fits); the reported layers are then those on the chosen design. ``weights`` (objective
     ``weighted``) apply to metrics normalised by the space's reference (:mod:`hdx.metrics`; for an
     ONNX network, which is outside the space: the median over the grid of its own metrics).
-    ``explain``: add the mapping the model chose per layer (models with a mapper).
+    ``explain``: add the mapping the model chose per layer (models with a mapper). With ``accel="grid"``:
+    ``all_designs`` lists every design, ``pareto`` adds the latency–energy–area front under the budgets,
+    and ``by`` (knob names, e.g. ``"glb_kib"`` or ``"glb_kib,glb_bw"``) the best design at each value
+    (each combination of values) of those knobs under the objective and budgets, exactly
+    (:mod:`hdx.cost.sizing`).
     """
     from hdx.cost import BACKENDS, get_cost_model
     from hdx.cost.base import check_finite
@@ -169,6 +194,8 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
         raise HDXError("all_designs (--all) lists the designs of the grid: use it with accel='grid'")
     if pareto and not grid_mode:
         raise HDXError("pareto (--pareto) is the front of the grid: use it with accel='grid'")
+    if by is not None and not grid_mode:
+        raise HDXError("by (--by) gives the best design of the grid per knob value: use it with accel='grid'")
     if (arch is None) == (onnx is None):
         raise HDXError("give exactly one of arch (--arch, a network of the space) or onnx "
                        "(--onnx MODEL.onnx)")
@@ -183,6 +210,10 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
         layers, name = net.layers(net.parse_arch(arch)), ",".join(net.parse_arch(arch))
     table = LayerTable(layers)
     model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
+    if by is not None:  # bad knob names before any work
+        from hdx.cost.sizing import parse_knobs
+
+        parse_knobs(by, grid)
     Objective(objective, weights if objective == "weighted" else None)  # bad input before any work
 
     t0 = time.perf_counter()
@@ -268,8 +299,32 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                   "energy_mj": float(f.metrics["energy"][n]), "area_mm2": float(f.metrics["area"][n])}
                  for n, j in enumerate(f.index)]
         front_search = asdict(f.stats)
+    by_rows, by_search = (None, None) if by is None else _by_values(model, table, grid, obj, blist, by)
     return CostReport(name, str(acc), backend, getattr(model, "name", backend), rows, total, best,
-                      designs, front, front_search, seconds, grid.name, notes)
+                      designs, front, front_search, by_rows, by_search, seconds, grid.name, notes)
+
+
+def _by_values(model: CostModel, table: LayerTable, grid: AcceleratorSpace, obj: Objective,
+               blist: list[Budget], by: str | Sequence[str]) -> tuple[list[ValueDesign], dict]:
+    """The rows of ``by=``: each combination's best design (:func:`hdx.cost.sizing.best_per_value`) with
+    its energy by part (one cost-model call over the chosen designs)."""
+    from dataclasses import asdict
+
+    from hdx.cost.base import check_finite
+    from hdx.cost.sizing import best_per_value
+    from hdx.space.accelerator import AccelTable
+
+    found, stats = best_per_value(model, table, grid, obj, blist, knobs=by)
+    accels = AccelTable.from_accels([grid[r.best.index] for r in found])
+    costs = check_finite(model.evaluate(table, accels), table, accels, model=getattr(model, "name", "model"))
+    parts = {p: pj_to_mj(v.sum(0)) for p, v in costs.energy_pj.items()}
+    rows: list[ValueDesign] = [
+        {"values": dict(r.values), "accelerator": str(grid[r.best.index]), "feasible": bool(r.best.feasible),
+         "latency_ms": float(r.best.metrics["latency"]), "energy_mj": float(r.best.metrics["energy"]),
+         "area_mm2": float(r.best.metrics["area"]), "objective_value": float(r.best.objective_value),
+         "energy_parts_mj": {p: float(v[j]) for p, v in parts.items()}}
+        for j, r in enumerate(found)]
+    return rows, {**asdict(stats), "knobs": list(found[0].values)}
 
 
 class _SpaceTable:

@@ -5,6 +5,7 @@ Examples::
     hdx cost --arch mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3 --accel 16x16,rf=16,df=ws
     hdx cost --arch ... --accel grid --objective edap --budget latency=2,area=1.5 --json
     hdx cost --arch ... --budget 'latency<=2ms' --budget 'energy<=0.8mJ'
+    hdx cost --arch ... --accel-space dse_large --by glb_kib --budget 'latency<=2ms'
 
 A thin layer over :func:`hdx.api.cost`.
 
@@ -46,6 +47,9 @@ def cost_cmd(
                                      "grid (latency, energy, area; JSON key 'designs')."),
     pareto: bool = typer.Option(False, "--pareto", help="With --accel grid: also the latency-energy-area "
                                 "Pareto front of the space under the budgets (exact; JSON key 'pareto')."),
+    by: str = typer.Option(None, "--by", help="With --accel grid: also the best design at each value of "
+                           "these knobs, e.g. glb_kib (the GLB size) or glb_kib,glb_bw (each combination), "
+                           "under the objective and budgets (exact; JSON key 'by')."),
 ) -> None:
     """Per-layer and total latency, energy and area; with --accel grid, the best accelerator."""
     from hdx.api import cost
@@ -64,7 +68,7 @@ def cost_cmd(
         raise HDXError("give exactly one of --arch (a network of the space) or --onnx MODEL.onnx")
     report = cost(arch=arch, onnx=onnx, accel=accel, objective=objective, weights=parse_weights(weights),
                   budgets=budget, backend=backend, space=space, accel_space=accel_space, explain=explain,
-                  all_designs=all_designs, pareto=pareto)
+                  all_designs=all_designs, pareto=pareto, by=by)
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
     out = report.to_dict()
@@ -94,6 +98,39 @@ def _print_front(console, front: list[dict], s: dict, rows: int = 40) -> None:
         console.print(f"{rows} of {len(front)} front designs shown, evenly by latency (all in --json)")
 
 
+def _value_text(knob: str, v) -> str:
+    if knob == "glb_bw" and v is None:
+        return "template"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _print_by(rows: list[dict], s: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    knobs = s["knobs"]
+    ok = [r["objective_value"] for r in rows if r["feasible"]]
+    best = min(ok) if ok else None
+    static = any(r["energy_parts_mj"].get("static", 0.0) > 0 for r in rows)
+    how = f"{s['designs']} designs, {s['evaluated']} evaluated exactly by {s['method']}, {s['seconds']:.1f} s"
+    t = Table(title=f"Best design per {', '.join(knobs)} ({how})")
+    cols = [*knobs, "best design", "latency ms", "energy mJ", "DRAM mJ", *(["static mJ"] if static else []),
+            "area mm²", "objective", "x best"]
+    for c in cols:
+        t.add_column(c, justify="left" if c == "best design" else "right", no_wrap=True)
+    for r in rows:
+        parts = r["energy_parts_mj"]
+        rel = f"{r['objective_value'] / best:.2f}" if best and r["feasible"] else "none meets the budgets"
+        t.add_row(*(_value_text(k, r["values"][k]) for k in knobs), r["accelerator"],
+                  f"{r['latency_ms']:.4f}", f"{r['energy_mj']:.5f}", f"{parts.get('dram', 0.0):.5f}",
+                  *([f"{parts.get('static', 0.0):.5f}"] if static else []),
+                  f"{r['area_mm2']:.4f}", f"{r['objective_value']:.4g}", rel,
+                  style=None if r["feasible"] else "dim")
+    wide = Console()
+    wide.width = max(wide.width, 150)  # one row per design, never cut (a narrower terminal wraps it)
+    wide.print(t)
+
+
 def _print_tables(out: dict, grid_name: str) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -119,6 +156,8 @@ def _print_tables(out: dict, grid_name: str) -> None:
         console.print(f"{len(out['designs'])} designs listed (use --json to read them)")
     if "pareto" in out:
         _print_front(console, out["pareto"], out["pareto_search"])
+    if "by" in out:
+        _print_by(out["by"], out["by_search"])
     console.print(f"area {tot['area_mm2']:.4f} mm²   latency {tot['latency_ms']:.4f} ms   "
                   f"energy {tot['energy_pj'] * 1e-9:.5f} mJ")
     if "best" in out:

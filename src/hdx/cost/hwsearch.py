@@ -121,6 +121,32 @@ class _Incumbent:
         return self.value if self.feasible else np.inf
 
 
+class Groups:
+    """The groups of a search that keeps one best design per group (:func:`best_per_group`): ``n``
+    groups and the group of each grid index (``of``); the plain search has one group."""
+
+    def __init__(self, n: int = 1, of=None):
+        self.n, self._of = n, of
+
+    def of(self, index: np.ndarray) -> np.ndarray:
+        return np.zeros(np.shape(index), dtype=np.int64) if self._of is None else self._of(index)
+
+
+class _Incumbents:
+    """One :class:`_Incumbent` per group and the cutoff of each."""
+
+    def __init__(self, objective: Objective, budgets: Sequence[Budget], groups: Groups):
+        self.items = [_Incumbent(objective, budgets) for _ in range(groups.n)]
+        self.cut = np.full(groups.n, np.inf)
+
+    def offer(self, index: np.ndarray, group: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
+        for g in np.unique(group):
+            sel = np.flatnonzero(group == g)
+            inc = self.items[int(g)]
+            inc.offer(index[sel], {k: np.asarray(v)[sel] for k, v in metrics.items()})
+            self.cut[g] = inc.cutoff
+
+
 class _Bounds:
     """Lower bounds of latency, energy and objective of every design of a slice of cores, from one
     relaxed model run per core (see the module docstring)."""
@@ -178,13 +204,20 @@ def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objecti
     """Exact best design of ``space`` for ``layers`` under the hard ``budgets`` (analytical model only;
     see the module docstring). When no design meets the budgets, the closest design evaluated is
     returned with ``feasible=False`` (the caller decides whether that is an error)."""
+    return _branch_and_bound(model, layers, space, objective, budgets, Groups())[0]
+
+
+def _branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
+                      budgets: Sequence[Budget], groups: Groups) -> list[SpaceBest]:
+    """:func:`branch_and_bound` keeping the best design of each group: a design is pruned by its own
+    group's incumbent, so every group's answer is its exact optimum (one relaxation for all)."""
     if not all(hasattr(model, a) for a in ("mapping_bounds", "dram_words", "area_um2", "leakage_mw")):
         raise HDXError(f"cost model '{getattr(model, 'name', model)}' gives no bounds: the space's "
                        f"{len(space)} designs can only be enumerated (hdx.cost.hwsearch.enumerate_space)")
     t0 = time.perf_counter()
     hard = [b for b in budgets if b.hard]
     bounds = _Bounds(model, layers, space)
-    inc = _Incumbent(objective, hard)
+    inc = _Incumbents(objective, hard, groups)
     stats = SearchStats("branch and bound", len(space))
     keep_j: list[np.ndarray] = []
     keep_i: list[np.ndarray] = []
@@ -194,40 +227,60 @@ def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objecti
         ok = feasible_mask(m, hard)
         stats.pruned_budget += int((~ok).sum())
         jb = np.asarray(objective.of(m), dtype=np.float64)
-        live = ok & (inc.cutoff > jb)
-        idx, jb = idx[live], jb[live]
+        grp = groups.of(idx)
+        live = ok & (inc.cut[grp] > jb)
+        idx, jb, grp = idx[live], jb[live], grp[live]
         if idx.size:
-            order = np.argsort(jb, kind="stable")[:PROBE]  # the most promising of the slice, exactly
-            inc.offer(idx[order], _metrics(model, layers, space.table_of(idx[order])))
+            order = _probe(jb, grp)  # the most promising of the slice (of each group), exactly
+            inc.offer(idx[order], grp[order], _metrics(model, layers, space.table_of(idx[order])))
             stats.evaluated += order.size
             rest = np.ones(idx.size, dtype=bool)
             rest[order] = False
-            live = rest & (inc.cutoff > jb)
+            live = rest & (inc.cut[grp] > jb)
             keep_j.append(jb[live])
             keep_i.append(idx[live])
-        if len(keep_j) > 64:  # bounded memory: merge and drop what the incumbent already beats
-            keep_j, keep_i = _merge(keep_j, keep_i, inc.cutoff)
-    keep_j, keep_i = _merge(keep_j, keep_i, inc.cutoff)
+        if len(keep_j) > 64:  # bounded memory: merge and drop what the incumbents already beat
+            keep_j, keep_i = _merge(keep_j, keep_i, inc, groups)
+    keep_j, keep_i = _merge(keep_j, keep_i, inc, groups)
     jb_all, ix_all = (keep_j[0], keep_i[0]) if keep_j else (np.empty(0), np.empty(0, dtype=np.int64))
     order = np.argsort(jb_all, kind="stable")
     jb_all, ix_all = jb_all[order], ix_all[order]
+    gr_all = groups.of(ix_all)
     pos = 0
-    while pos < jb_all.size and jb_all[pos] < inc.cutoff:
-        take = ix_all[pos:pos + BATCH]
-        take = take[jb_all[pos:pos + BATCH] < inc.cutoff]
-        inc.offer(take, _metrics(model, layers, space.table_of(take)))
-        stats.evaluated += take.size
+    while pos < jb_all.size and jb_all[pos] < inc.cut.max():
+        sl = slice(pos, pos + BATCH)
+        live = jb_all[sl] < inc.cut[gr_all[sl]]
+        take, grp = ix_all[sl][live], gr_all[sl][live]
+        if take.size:
+            inc.offer(take, grp, _metrics(model, layers, space.table_of(take)))
+            stats.evaluated += take.size
         pos += BATCH
     stats.pruned_bound = stats.bounded - stats.pruned_budget - stats.evaluated
-    if not inc.feasible and hard:
-        # nothing meets the budgets: the closest design (least worst ratio metric / limit), by the same
-        # search with that ratio as the objective (it is monotone in the metrics too)
-        near = branch_and_bound(model, layers, space, _WorstRatio(hard))
-        inc = _Incumbent(objective, hard)
-        inc.offer(np.array([near.index]), {k: np.array([v]) for k, v in near.metrics.items()})
-        stats.evaluated += near.stats.evaluated
+    lost = [g for g, i in enumerate(inc.items) if not i.feasible]
+    if lost and hard:
+        # nothing of these groups meets the budgets: the closest design of each (least worst ratio metric
+        # / limit), by the same search with that ratio as the objective (it is monotone in the metrics too)
+        near = _branch_and_bound(model, layers, space, _WorstRatio(hard), (), groups)
+        for g in lost:
+            inc.items[g] = _Incumbent(objective, hard)
+            one = {k: np.array([v]) for k, v in near[g].metrics.items()}
+            inc.items[g].offer(np.array([near[g].index]), one)
+        stats.evaluated += near[0].stats.evaluated  # (one pass for every group)
     stats.seconds = time.perf_counter() - t0
-    return SpaceBest(inc.index, inc.metrics, inc.value, inc.feasible, stats)
+    return [SpaceBest(i.index, i.metrics, i.value, i.feasible, stats) for i in inc.items]
+
+
+def _probe(jb: np.ndarray, grp: np.ndarray) -> np.ndarray:
+    """Positions of the designs of a slice evaluated at once: the :data:`PROBE` least bounds, and the
+    least two of each group (so each group has an incumbent early)."""
+    order = np.argsort(jb, kind="stable")
+    if not grp.any():
+        return order[:PROBE]
+    by_group = order[np.argsort(grp[order], kind="stable")]  # by group, then by bound
+    g = grp[by_group]
+    start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    rank = np.arange(g.size) - np.repeat(start, np.diff(np.r_[start, g.size]))
+    return np.union1d(order[:PROBE], by_group[rank < 2])
 
 
 class _WorstRatio:
@@ -243,28 +296,35 @@ class _WorstRatio:
         return "worst budget ratio"
 
 
-def _merge(js: list[np.ndarray], ix: list[np.ndarray], cutoff: float) -> tuple[list, list]:
+def _merge(js: list[np.ndarray], ix: list[np.ndarray], inc: _Incumbents, groups: Groups
+           ) -> tuple[list, list]:
     if not js:
         return [], []
     jb, ix_ = np.concatenate(js), np.concatenate(ix)
-    live = cutoff > jb
+    live = inc.cut[groups.of(ix_)] > jb
     return [jb[live]], [ix_[live]]
 
 
 def enumerate_space(model: CostModel, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
                     budgets: Sequence[Budget] = ()) -> SpaceBest:
     """Exact best design by evaluating every design, slice by slice (bounded memory; any cost model)."""
+    return _enumerate(model, layers, space, objective, budgets, Groups())[0]
+
+
+def _enumerate(model: CostModel, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
+               budgets: Sequence[Budget], groups: Groups) -> list[SpaceBest]:
+    """:func:`enumerate_space` keeping the best design of each group."""
     t0 = time.perf_counter()
     hard = [b for b in budgets if b.hard]
-    inc = _Incumbent(objective, hard)
+    inc = _Incumbents(objective, hard, groups)
     stats = SearchStats("enumeration", len(space))
     for lo in range(0, len(space), SLICE_DESIGNS):
         idx = np.arange(lo, min(len(space), lo + SLICE_DESIGNS), dtype=np.int64)
-        inc.offer(idx, _metrics(model, layers, space.table_of(idx)))
+        inc.offer(idx, groups.of(idx), _metrics(model, layers, space.table_of(idx)))
         stats.evaluated += idx.size
     stats.bounded = stats.evaluated
     stats.seconds = time.perf_counter() - t0
-    return SpaceBest(inc.index, inc.metrics, inc.value, inc.feasible, stats)
+    return [SpaceBest(i.index, i.metrics, i.value, i.feasible, stats) for i in inc.items]
 
 
 def best_in_space(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
@@ -272,15 +332,26 @@ def best_in_space(model, layers: LayerTable, space: AcceleratorSpace, objective:
     """The best design of ``space``: ``method`` ``enumerate`` (every design), ``bound`` (branch and
     bound, analytical model) or ``auto`` (branch and bound where the model gives bounds, the space has
     several memory options per core and more than a quarter slice of designs; else enumeration)."""
+    return best_per_group(model, layers, space, objective, budgets, method=method)[0]
+
+
+def best_per_group(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
+                   budgets: Sequence[Budget] = (), *, groups: Groups | None = None,
+                   method: str = "auto") -> list[SpaceBest]:
+    """:func:`best_in_space` for each group of ``groups`` (default: the whole space, one group) in one
+    pass: each group's best design, exactly (a design is pruned only by its own group's incumbent), or
+    where none of a group meets the budgets its closest (``feasible`` False). The statistics are the
+    pass's, shared by the groups."""
     if method not in ("auto", "enumerate", "bound"):
         raise HDXError(f"search method must be auto, enumerate or bound, got {method!r}")
+    groups = groups if groups is not None else Groups()
     has_bounds = hasattr(model, "mapping_bounds")
     kv = space.knob_values
     memories = len(kv["glb_kib"]) * len(kv["glb_bw"])  # designs per core: what one relaxed run bounds
     large = len(space) > SLICE_DESIGNS // 4
     if method == "bound" or (method == "auto" and has_bounds and memories > 1 and large):
-        return branch_and_bound(model, layers, space, objective, budgets)
-    return enumerate_space(model, layers, space, objective, budgets)
+        return _branch_and_bound(model, layers, space, objective, budgets, groups)
+    return _enumerate(model, layers, space, objective, budgets, groups)
 
 
 @dataclass

@@ -1,0 +1,108 @@
+"""The best design per knob value (hdx.cost.sizing, ``hdx cost --by``) against the independent truth: every
+design of the space evaluated, the designs of each value combination masked out by hand and the best of
+them picked by the objective under the budgets (or, where none meets them, the least worst budget ratio)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hdx.budgets import Budget
+from hdx.cost import hwsearch
+from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.feasibility import feasible_mask, worst_ratio
+from hdx.cost.sizing import MAX_GROUPS, best_per_value, parse_knobs
+from hdx.errors import HDXError
+from hdx.metrics import Objective
+from hdx.space.accelerator import KNOBS, AcceleratorSpace, AcceleratorSpaceConfig
+from hdx.space.network import NetworkSpace
+from hdx.workload import LayerTable
+
+NET = NetworkSpace.load()
+SPACE = AcceleratorSpace(AcceleratorSpaceConfig(name="t", knobs=dict(
+    pe_x=[4, 8, 16], pe_y=[4, 12, 32], rf_bytes=[16, 64, 256], dataflow=["ws", "os", "rs"],
+    glb_kib=[8, 32, 128, 1024], glb_bw=[4, 16, 64])))
+MODEL = AnalyticalModel(SPACE.hardware)
+
+
+def _network(seed: int) -> LayerTable:
+    rng = np.random.default_rng(seed)
+    return LayerTable(NET.layers(NET.decode(NET.sample_indices(rng, 1)[0])))
+
+
+def _truth(metrics: dict, values: dict, objective: Objective, budgets: list[Budget]) -> tuple[bool, float]:
+    """(whether a design with ``values`` meets the budgets, the best objective among them, or the least
+    worst ratio of all of them if none does) from every design's metrics."""
+    ki = SPACE.knob_indices(np.arange(len(SPACE)))
+    sel = np.ones(len(SPACE), dtype=bool)
+    for k, v in values.items():
+        sel &= ki[:, KNOBS.index(k)] == SPACE.knob_values[k].index(v)
+    ok = sel & feasible_mask(metrics, budgets)
+    if ok.any():
+        return True, float(np.min(np.asarray(objective.of(metrics))[ok]))
+    return False, float(np.min(worst_ratio(metrics, budgets)[sel]))
+
+
+def _check(rows, metrics, objective, budgets) -> None:
+    for r in rows:
+        feasible, want = _truth(metrics, r.values, objective, budgets)
+        assert r.best.feasible == feasible, r.values
+        design = SPACE[r.best.index]
+        for k, v in r.values.items():  # the design has the row's values
+            assert getattr(design, k) == v, (k, getattr(design, k), v)
+        if feasible:
+            assert r.best.objective_value == pytest.approx(want, rel=1e-9), r.values
+        else:
+            m = {k: np.array([v]) for k, v in r.best.metrics.items()}
+            assert worst_ratio(m, budgets)[0] == pytest.approx(want, rel=1e-9), r.values
+
+
+@pytest.mark.parametrize("knobs", ["glb_kib", "glb_kib,glb_bw", "dataflow", "pe_x,rf_bytes"])
+@pytest.mark.parametrize("method, slice_designs", [("enumerate", None), ("bound", None), ("bound", 60)])
+def test_each_value_gets_its_own_optimum(knobs, method, slice_designs, monkeypatch):
+    if slice_designs:  # many slices: a group's designs are pruned by its own incumbent, slice after slice
+        monkeypatch.setattr(hwsearch, "SLICE_DESIGNS", slice_designs)
+    layers = _network(3)
+    metrics = hwsearch._metrics(MODEL, layers, SPACE.table)
+    obj = Objective("edap")
+    rows, stats = best_per_value(MODEL, layers, SPACE, obj, knobs=knobs, method=method)
+    n = int(np.prod([len(SPACE.knob_values[k]) for k in knobs.split(",")]))
+    assert len(rows) == n and len({tuple(r.values.items()) for r in rows}) == n
+    _check(rows, metrics, obj, [])
+    # the best row is the space's best
+    whole = hwsearch.best_in_space(MODEL, layers, SPACE, obj)
+    assert min(r.best.objective_value for r in rows) == pytest.approx(whole.objective_value, rel=1e-9)
+    if method == "bound":
+        assert stats.evaluated < len(SPACE)  # one branch and bound for all the groups, and it pruned
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(["edap", "latency", "energy", "area"]),
+       st.lists(st.sampled_from(["pe_x", "pe_y", "rf_bytes", "dataflow", "glb_kib", "glb_bw"]), min_size=1,
+                max_size=2, unique=True), st.floats(0.02, 0.6), st.sampled_from(["enumerate", "bound"]))
+def test_per_value_optimum_under_budgets(seed, objective, knobs, q, method):
+    """Random networks, objectives, knobs and latency budgets: every group's answer is the best of its
+    designs that meet the budget, or its closest design where none does."""
+    layers = _network(seed)
+    metrics = hwsearch._metrics(MODEL, layers, SPACE.table)
+    budgets = [Budget("latency", float(np.quantile(metrics["latency"], q)))]
+    obj = Objective(objective)
+    rows, _ = best_per_value(MODEL, layers, SPACE, obj, budgets, knobs=knobs, method=method)
+    _check(rows, metrics, obj, budgets)
+
+
+def test_knob_names_are_checked():
+    assert parse_knobs("glb_kib, glb_bw", SPACE) == ("glb_kib", "glb_bw")
+    assert parse_knobs(["dataflow"], SPACE) == ("dataflow",)
+    with pytest.raises(HDXError, match="unknown knob 'glb' for the table: use one of pe_x"):
+        parse_knobs("glb", SPACE)
+    with pytest.raises(HDXError, match="each knob once"):
+        parse_knobs("glb_kib,glb_kib", SPACE)
+    with pytest.raises(HDXError, match="give knob names"):
+        parse_knobs("glb_kib,", SPACE)
+    big = AcceleratorSpace(AcceleratorSpaceConfig(name="b", knobs=dict(
+        pe_x=list(range(1, 41)), pe_y=list(range(1, 41)), rf_bytes=[16], dataflow=["ws"])))
+    with pytest.raises(HDXError, match=f"1600 combinations, more than {MAX_GROUPS}; give fewer knobs"):
+        parse_knobs("pe_x,pe_y", big)
