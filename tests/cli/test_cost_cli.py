@@ -187,3 +187,35 @@ def test_relative_budget_beyond_one_table(capsys, monkeypatch):
         return {k: v for k, v in b.items() if k != "search"}
 
     assert same(json.loads(out)["best"]) == same(d["best"])
+
+
+def test_best_design_per_knob_value(capsys):
+    """`--by dataflow`: one row per dataflow, each the best design of that dataflow (checked against the
+    designs of the grid listed by `--all`), the best row the grid's best; energy parts add up."""
+    rc, out, err = run(capsys, "--arch", ARCH, "--by", "dataflow", "--all", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    rows = d["by"]
+    assert [r["values"] for r in rows] == [{"dataflow": df} for df in ("ws", "os", "rs")]
+    assert d["by_search"]["knobs"] == ["dataflow"] and d["by_search"]["designs"] == 1152
+    designs = d["designs"]
+    for r in rows:
+        assert f"df={r['values']['dataflow']}" in r["accelerator"] and r["feasible"]
+        mine = [x for x in designs if f"df={r['values']['dataflow']}" in x["accelerator"]]
+        edap = min(x["latency_ms"] * x["energy_mj"] * x["area_mm2"] for x in mine)
+        assert r["objective_value"] == pytest.approx(edap, rel=1e-6)
+        assert sum(r["energy_parts_mj"].values()) == pytest.approx(r["energy_mj"], rel=1e-6)
+    assert min(r["objective_value"] for r in rows) == pytest.approx(d["best"]["objective_value"], rel=1e-9)
+    rc, out, err = run(capsys, "--arch", ARCH, "--by", "pe_x", "--budget", "latency<=1.6ms")
+    assert rc == 0, err
+    assert "Best design per pe_x" in out and "none meets the budgets" in out  # 4-wide arrays are too slow
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--by", "glb"], "unknown knob 'glb' for the table: use one of pe_x"),
+    (["--by", "pe_x,pe_x"], "each knob once"),
+    (["--by", "glb_kib", "--accel", "16x16,rf=16,df=ws"], "use it with accel='grid'"),
+])
+def test_by_bad_input_is_one_line(capsys, args, needle):
+    rc, out, err = run(capsys, "--arch", ARCH, *args)
+    assert rc == 2 and needle in err and len(err.strip().splitlines()) == 1, err
