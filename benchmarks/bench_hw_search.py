@@ -23,6 +23,11 @@ table with three parts, over random networks of the CIFAR-10 space, each with ra
     used: the hypervolume of each one's feasible non-dominated designs as a fraction of the exact front's
     (reference point 1.1 × the front's worst value per metric).
 
+(e) **Sizing table** (``--sizing-networks``, default 3): the best design per GLB size (``hdx cost --by
+    glb_kib``, ``hdx.cost.sizing.best_per_value``: one branch and bound with one incumbent per GLB size)
+    against one branch and bound per GLB size on the space restricted to it: the same answers (objective
+    ratio, feasibility), and the seconds of each.
+
 Random networks and budgets come from ``--seed`` (default 5, not a seed the search was developed on).
 """
 
@@ -44,6 +49,7 @@ from hdx.cost.hwsearch import (
     enumerate_space,
     pareto_front,
 )
+from hdx.cost.sizing import best_per_value
 from hdx.metrics import Objective
 from hdx.space.accelerator import AcceleratorSpace, AcceleratorSpaceConfig
 from hdx.space.network import NetworkSpace
@@ -171,9 +177,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--networks", type=int, default=50)
     ap.add_argument("--optuna-networks", type=int, default=10, help="networks of part (b) (TPE is slow)")
-    ap.add_argument("--parts", default="abcd", help="which parts to run (default all: abcd)")
+    ap.add_argument("--parts", default="abcde", help="which parts to run (default all: abcde)")
     ap.add_argument("--trials", type=int, default=1000, help="TPE and random trials of part (b)")
     ap.add_argument("--pareto-networks", type=int, default=3, help="networks of part (d)")
+    ap.add_argument("--sizing-networks", type=int, default=3, help="networks of part (e)")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--accel-space", default="dse_large",
                     help="the large space (a shipped name or a YAML path)")
@@ -264,6 +271,30 @@ def main() -> None:
               f"front {len(exact)} designs ({n_ex} evaluations, {f.stats.seconds:.0f} s); hypervolume vs "
               f"exact: random x{n_ex} {r_hv:.3f}, NSGA-II x{args.trials} {n_hv:.3f}", flush=True)
 
+    # (e) the sizing table: one grouped search against one search per GLB size
+    size_rows = []
+    rng = np.random.default_rng(args.seed + 5)  # its own, as (d)'s
+    for i, layers in enumerate(nets[:args.sizing_networks] if "e" in args.parts else []):
+        budgets = random_budgets(rng, _metrics(model, layers, full.table_of(probe)))
+        t0 = time.perf_counter()
+        rows, _ = best_per_value(model, layers, full, EDAP, budgets, knobs="glb_kib")
+        t_one = time.perf_counter() - t0
+        t0, worst, same = time.perf_counter(), 0.0, 0
+        for r in rows:
+            d = full.config.model_dump(exclude_none=True)
+            d["knobs"]["glb_kib"] = [r.values["glb_kib"]]
+            one = AcceleratorSpace(AcceleratorSpaceConfig(**d))
+            each = branch_and_bound(model, layers, one, EDAP, budgets)
+            same += each.feasible == r.best.feasible
+            if each.feasible and r.best.feasible:
+                worst = max(worst, abs(r.best.objective_value / each.objective_value - 1))
+        t_each = time.perf_counter() - t0
+        size_rows.append((len(rows), same, worst, t_one, t_each))
+        print(f"  (e) network {i:2d} budgets {', '.join(x.text() for x in budgets) or 'none':34s} "
+              f"{len(rows)} GLB sizes: feasibility agrees {same}/{len(rows)}, largest objective difference "
+              f"{worst:.1e}; one grouped search {t_one:.1f} s, one search per size {t_each:.1f} s",
+              flush=True)
+
     print()
     print("Accelerator search at scale (objective EDAP, hard budgets; ratios are found / optimum)")
     print(f"{'part':48} {'value':>30}  goal")
@@ -301,6 +332,12 @@ def main() -> None:
               f"{f'{np.median(h[:, 3]):.3f} (min {h[:, 3].min():.3f})':>30}")
         print(f"{'(d) hypervolume / exact: NSGA-II, ' + str(args.trials) + ' evaluations':48} "
               f"{f'{np.nanmedian(h[:, 4]):.3f} (min {np.nanmin(h[:, 4]):.3f})':>30}")
+    if size_rows:
+        z = np.array(size_rows, dtype=float)
+        print(f"{'(e) sizing table = a search per GLB size':48} "
+              f"{f'{int(z[:, 1].sum())}/{int(z[:, 0].sum())} rows, max diff {z[:, 2].max():.1e}':>30}  all")
+        print(f"{'(e) seconds: grouped / one per size (median)':48} "
+              f"{f'{np.median(z[:, 3]):.1f} / {np.median(z[:, 4]):.1f}':>30}")
 
 
 if __name__ == "__main__":
