@@ -24,7 +24,8 @@ sizes each model picks.
 
 Run: ``python benchmarks/bench_memory_sizing.py [--random 5] [--seed 11] [--lpf 1] [--jobs 2]
 [--hdx-mappings] [--zigzag-only] [--parts] [--dram-tiles free] [--glb-buffering single]
-[--glb-port packed]``.
+[--glb-port packed] [--picks]``. ``--picks``: per setting, reference and network, the EDAP-best design of
+each model and the regret (where a regret comes from).
 """
 
 from __future__ import annotations
@@ -94,6 +95,18 @@ def print_parts(parts_out: dict, nets, net_layers, index) -> None:
                   + "".join(f"{np.median(c):>8.2f}" if c.size else f"{'-':>8}" for c in cells))
 
 
+def print_picks(picks_out: dict) -> None:
+    """Per setting, reference and network: HDX's EDAP-best design, the reference's, and the regret."""
+    print()
+    print(f"{'GLB KiB':>7} {'words/cy':>8}  {'reference':<10}{'network':<14}{'HDX pick':<28}"
+          f"{'ZigZag pick':<28}{'regret':>7}")
+    for (g, bw), refs in picks_out.items():
+        for label, (rows, texts) in refs.items():
+            for name, _, vals, mine, theirs in rows:
+                print(f"{g:>7} {bw:>8g}  {label:<10}{name[:13]:<14}{texts[mine]:<28}{texts[theirs]:<28}"
+                      f"{vals[3]:>7.1%}")
+
+
 def _meets(rho_lat: float, rho_e: float, rho_edap: float, regret: float, max_regret: float) -> bool:
     """The goal of one setting: median Spearman >= 0.85 (latency, energy, EDAP), median EDAP regret <= 5 %
     and max <= 15 %."""
@@ -123,6 +136,8 @@ def main() -> None:
                     help="the analytical model's GLB tiles (AnalyticalModel's dram_tiles)")
     ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
+    ap.add_argument("--picks", action="store_true",
+                    help="also, per setting and network, each model's EDAP-best design and the regret")
     ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
                     help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
     args = ap.parse_args()
@@ -139,6 +154,7 @@ def main() -> None:
     per_bw: dict[float, list[tuple]] = {}
     parts_out: dict[tuple, tuple] = {}  # per setting: the last reference's energy parts
     rows_out = []
+    picks_out: dict = {}
     t_start = time.perf_counter()
     for bw in bws:
         hw = hw0.model_copy(update={"glb_words_per_cycle": bw})
@@ -176,7 +192,10 @@ def main() -> None:
                 ze = ze + zparts["static"]
                 parts_out[(g, bw)] = (label, accels, ours, zparts)
                 refs[label] = (zl, ze, za)
-                r = np.array([row[2] for row in agreement_rows(nets, net_layers, index, o, (zl, ze, za))])
+                rows = agreement_rows(nets, net_layers, index, o, (zl, ze, za))
+                r = np.array([row[2] for row in rows])
+                if args.picks:
+                    picks_out.setdefault((g, bw), {})[label] = (rows, ztexts)
                 med = np.nanmedian(r, axis=0)
                 rows_out.append((g, bw, label, med[0], med[1], med[2], med[3], np.nanmax(r[:, 3]),
                                  float(np.nanmin(r[:, :3])), failed))
@@ -207,6 +226,8 @@ def main() -> None:
 
     if args.parts:
         print_parts(parts_out, nets, net_layers, index)
+    if args.picks:
+        print_picks(picks_out)
     print()
     print("GLB size as a searched knob: the EDAP-best design over designs x GLB sizes, per network")
     for bw, settings in per_bw.items():
