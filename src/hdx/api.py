@@ -324,7 +324,8 @@ def _by_values(model: CostModel, table: LayerTable, grid: AcceleratorSpace, obj:
          "area_mm2": float(r.best.metrics["area"]), "objective_value": float(r.best.objective_value),
          "energy_parts_mj": {p: float(v[j]) for p, v in parts.items()}}
         for j, r in enumerate(found)]
-    return rows, {**asdict(stats), "knobs": list(found[0].values)}
+    hard = [{"metric": b.metric, "limit": b.limit} for b in blist if b.hard]
+    return rows, {**asdict(stats), "knobs": list(found[0].values), "budgets": hard}
 
 
 class _SpaceTable:

@@ -219,3 +219,15 @@ def test_best_design_per_knob_value(capsys):
 def test_by_bad_input_is_one_line(capsys, args, needle):
     rc, out, err = run(capsys, "--arch", ARCH, *args)
     assert rc == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_by_plot_writes_the_sizing_figure(capsys, tmp_path):
+    png = tmp_path / "fig" / "sizing.png"
+    rc, out, err = run(capsys, "--arch", ARCH, "--by", "dataflow", "--budget", "latency<=1.6ms", "--plot",
+                       str(png))
+    assert rc == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"sizing figure: {png}" in err
+    for args in (["--plot", str(png)], ["--by", "pe_x,pe_y,rf_bytes", "--plot", str(png)]):
+        rc, out, err = run(capsys, "--arch", ARCH, *args)
+        assert rc == 2 and "--plot draws the table of --by with one or two knobs" in err, err
+        assert len(err.strip().splitlines()) == 1

@@ -50,6 +50,8 @@ def cost_cmd(
     by: str = typer.Option(None, "--by", help="With --accel grid: also the best design at each value of "
                            "these knobs, e.g. glb_kib (the GLB size) or glb_kib,glb_bw (each combination), "
                            "under the objective and budgets (exact; JSON key 'by')."),
+    plot: str = typer.Option(None, "--plot", help="With --by (one or two knobs): also draw the table as a "
+                             "PNG figure at this path (objective, latency, energy, area per value)."),
 ) -> None:
     """Per-layer and total latency, energy and area; with --accel grid, the best accelerator."""
     from hdx.api import cost
@@ -66,12 +68,21 @@ def cost_cmd(
         raise HDXError("--objective weighted needs --weights, e.g. latency=1,energy=1,area=1")
     if (arch is None) == (onnx is None):
         raise HDXError("give exactly one of --arch (a network of the space) or --onnx MODEL.onnx")
+    if plot is not None and (by is None or len([k for k in by.split(",") if k.strip()]) > 2):
+        raise HDXError("--plot draws the table of --by with one or two knobs, e.g. --by glb_kib --plot "
+                       "sizing.png")
     report = cost(arch=arch, onnx=onnx, accel=accel, objective=objective, weights=parse_weights(weights),
                   budgets=budget, backend=backend, space=space, accel_space=accel_space, explain=explain,
                   all_designs=all_designs, pareto=pareto, by=by)
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
     out = report.to_dict()
+    if plot is not None:
+        from hdx.report.sizing import save_sizing
+
+        path = save_sizing(out["by"], out["by_search"]["knobs"], plot, out["by_search"]["budgets"],
+                           title=f"{report.grid_name}: ")
+        typer.echo(f"sizing figure: {path}", err=True)
     if as_json:
         from hdx.safeio import dumps_json
 
