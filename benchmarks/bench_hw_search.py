@@ -326,18 +326,23 @@ def main() -> None:
               f"{f'{np.median(secs):.2f} / {np.max(secs):.2f}':>30}  <= 5 s")
     if hv_rows:
         h = np.array(hv_rows, dtype=float)
-        print(f"{'(d) exact front: designs / evaluations / s (median)':48} "
-              f"{f'{np.median(h[:, 0]):.0f} / {np.median(h[:, 1]):.0f} / {np.median(h[:, 2]):.0f}':>30}")
-        print(f"{'(d) hypervolume / exact: random, same evaluations':48} "
-              f"{f'{np.median(h[:, 3]):.3f} (min {h[:, 3].min():.3f})':>30}")
-        print(f"{'(d) hypervolume / exact: NSGA-II, ' + str(args.trials) + ' evaluations':48} "
-              f"{f'{np.nanmedian(h[:, 4]):.3f} (min {np.nanmin(h[:, 4]):.3f})':>30}")
+        _line("(d) exact front: designs / evaluations / s (median)",
+              f"{np.median(h[:, 0]):.0f} / {np.median(h[:, 1]):.0f} / {np.median(h[:, 2]):.0f}")
+        _line("(d) hypervolume / exact: random, same evaluations",
+              f"{np.median(h[:, 3]):.3f} (min {h[:, 3].min():.3f})")
+        _line(f"(d) hypervolume / exact: NSGA-II, {args.trials} evaluations",
+              f"{np.nanmedian(h[:, 4]):.3f} (min {np.nanmin(h[:, 4]):.3f})")
     if size_rows:
         z = np.array(size_rows, dtype=float)
-        print(f"{'(e) sizing table = a search per GLB size':48} "
-              f"{f'{int(z[:, 1].sum())}/{int(z[:, 0].sum())} rows, max diff {z[:, 2].max():.1e}':>30}  all")
-        print(f"{'(e) seconds: grouped / one per size (median)':48} "
-              f"{f'{np.median(z[:, 3]):.1f} / {np.median(z[:, 4]):.1f}':>30}")
+        _line("(e) sizing table = a search per GLB size",
+              f"{int(z[:, 1].sum())}/{int(z[:, 0].sum())} rows, max diff {z[:, 2].max():.1e}", "all")
+        _line("(e) seconds: grouped / one per size (median)",
+              f"{np.median(z[:, 3]):.1f} / {np.median(z[:, 4]):.1f}")
+
+
+def _line(label: str, value: str, goal: str = "") -> None:
+    """One row of the final table: the part, its value and the goal."""
+    print(f"{label:48} {value:>30}  {goal}".rstrip())
 
 
 if __name__ == "__main__":
