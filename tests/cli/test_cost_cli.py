@@ -215,10 +215,22 @@ def test_best_design_per_knob_value(capsys):
     (["--by", "glb"], "unknown knob 'glb' for the table: use one of pe_x"),
     (["--by", "pe_x,pe_x"], "each knob once"),
     (["--by", "glb_kib", "--accel", "16x16,rf=16,df=ws"], "use it with accel='grid'"),
+    (["--by", "pad_w"], "knob 'pad_w' is not one of space 'eyeriss_like': its designs have one RF"),
+    (["--by", "rf_bytes", "--accel-space", "dse_pads"], "it gives the storage per operand; use pad_w"),
+    (["--by", "glb_kib", "--plot", "fig.pdf"], "--plot writes a PNG figure: give a path ending in .png"),
+    (["--by", "glb_kib", "--plot", " "], "--plot needs a file path ending in .png"),
 ])
 def test_by_bad_input_is_one_line(capsys, args, needle):
     rc, out, err = run(capsys, "--arch", ARCH, *args)
     assert rc == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_plot_never_replaces_what_is_not_a_file(capsys, tmp_path):
+    """`--plot` onto a folder (or a device) is refused before the search, and the folder stays."""
+    folder = tmp_path / "looks.png"
+    folder.mkdir()
+    rc, out, err = run(capsys, "--arch", ARCH, "--by", "dataflow", "--plot", str(folder))
+    assert rc == 2 and "exists and is not a regular file" in err and folder.is_dir()
 
 
 def test_by_plot_writes_the_sizing_figure(capsys, tmp_path):

@@ -68,9 +68,13 @@ def cost_cmd(
         raise HDXError("--objective weighted needs --weights, e.g. latency=1,energy=1,area=1")
     if (arch is None) == (onnx is None):
         raise HDXError("give exactly one of --arch (a network of the space) or --onnx MODEL.onnx")
-    if plot is not None and (by is None or len([k for k in by.split(",") if k.strip()]) > 2):
-        raise HDXError("--plot draws the table of --by with one or two knobs, e.g. --by glb_kib --plot "
-                       "sizing.png")
+    if plot is not None:
+        if by is None or len([k for k in by.split(",") if k.strip()]) > 2:
+            raise HDXError("--plot draws the table of --by with one or two knobs, e.g. --by glb_kib --plot "
+                           "sizing.png")
+        from hdx.report.sizing import check_plot_path
+
+        check_plot_path(plot)  # before the search
     report = cost(arch=arch, onnx=onnx, accel=accel, objective=objective, weights=parse_weights(weights),
                   budgets=budget, backend=backend, space=space, accel_space=accel_space, explain=explain,
                   all_designs=all_designs, pareto=pareto, by=by)
@@ -124,6 +128,8 @@ def _print_by(rows: list[dict], s: dict) -> None:
     best = min(ok) if ok else None
     static = any(r["energy_parts_mj"].get("static", 0.0) > 0 for r in rows)
     how = f"{s['designs']} designs, {s['evaluated']} evaluated exactly by {s['method']}, {s['seconds']:.1f} s"
+    if s.get("closest_evaluated"):
+        how += f"; {s['closest_evaluated']} more for the closest designs"
     t = Table(title=f"Best design per {', '.join(knobs)} ({how})")
     cols = [*knobs, "best design", "latency ms", "energy mJ", "DRAM mJ", *(["static mJ"] if static else []),
             "area mm²", "objective", "x best"]

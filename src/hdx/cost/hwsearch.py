@@ -68,6 +68,9 @@ class SearchStats:
     pruned_bound: int = 0
     evaluated: int = 0
     seconds: float = 0.0
+    #: designs evaluated exactly to find the closest design where none meets the budgets (a second pass,
+    #: outside ``bounded = pruned_budget + pruned_bound + evaluated``)
+    closest_evaluated: int = 0
 
 
 @dataclass
@@ -98,17 +101,20 @@ class _Incumbent:
         self.metrics: dict[str, float] = {}
 
     def offer(self, index: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
+        """Take the best of designs ``index`` if it beats the incumbent; exact ties go to the lower grid
+        index, within a batch as across batches, so every search order gives enumeration's answer."""
+        index = np.asarray(index)
         jb = np.asarray(self.objective.of(metrics), dtype=np.float64)
         ok = feasible_mask(metrics, self.budgets)
+        mine = self.index if self.index >= 0 else np.iinfo(np.int64).max
         if ok.any():
-            j = int(np.argmin(np.where(ok, jb, np.inf)))
-            tie = jb[j] == self.value and index[j] < self.index  # ties to the lower index, as enumeration
-            if not self.feasible or jb[j] < self.value or tie:
+            j = int(np.lexsort((index, np.where(ok, jb, np.inf)))[0])
+            if not self.feasible or (jb[j], index[j]) < (self.value, mine):
                 self._take(j, index, metrics, jb[j], True, 0.0)
         elif not self.feasible:
             r = worst_ratio(metrics, self.budgets)
-            j = int(np.lexsort((jb, r))[0])
-            if (r[j], jb[j]) < (self.ratio, self.value):
+            j = int(np.lexsort((index, jb, r))[0])
+            if (r[j], jb[j], index[j]) < (self.ratio, self.value, mine):
                 self._take(j, index, metrics, jb[j], False, float(r[j]))
 
     def _take(self, j, index, metrics, value, feasible, ratio) -> None:
@@ -258,16 +264,34 @@ def _branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, object
     stats.pruned_bound = stats.bounded - stats.pruned_budget - stats.evaluated
     lost = [g for g, i in enumerate(inc.items) if not i.feasible]
     if lost and hard:
-        # nothing of these groups meets the budgets: the closest design of each (least worst ratio metric
-        # / limit), by the same search with that ratio as the objective (it is monotone in the metrics too)
-        near = _branch_and_bound(model, layers, space, _WorstRatio(hard), (), groups)
-        for g in lost:
-            inc.items[g] = _Incumbent(objective, hard)
-            one = {k: np.array([v]) for k, v in near[g].metrics.items()}
-            inc.items[g].offer(np.array([near[g].index]), one)
-        stats.evaluated += near[0].stats.evaluated  # (one pass for every group)
+        _closest(model, layers, space, objective, hard, groups, bounds, inc, lost, stats)
     stats.seconds = time.perf_counter() - t0
     return [SpaceBest(i.index, i.metrics, i.value, i.feasible, stats) for i in inc.items]
+
+
+def _closest(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective, hard: list[Budget],
+             groups: Groups, bounds: _Bounds, inc: _Incumbents, lost: list[int], stats: SearchStats) -> None:
+    """The closest design of each group ``lost`` (none of whose designs meets the ``hard`` budgets), as
+    enumeration chooses it: the least worst ratio metric / limit, then the least objective, then the
+    lowest index. The least ratio ``r*`` comes from the same search with that ratio as the objective (it is
+    monotone in the metrics too); then every design of the group whose ratio *bound* is at most ``r*`` —
+    all that may tie with it — is evaluated and offered."""
+    near = _branch_and_bound(model, layers, space, _WorstRatio(hard), (), groups)
+    stats.closest_evaluated += near[0].stats.evaluated  # (one pass for every group)
+    r_star = np.full(groups.n, -np.inf)
+    r_star[lost] = [near[g].objective_value for g in lost]
+    ties = _Incumbents(objective, hard, groups)
+    for lo, hi in _slices(space, bounds.n_mem):
+        idx, m = bounds.slice(lo, hi)
+        grp = groups.of(idx)
+        may = worst_ratio(m, hard) <= r_star[grp]
+        idx, grp = idx[may], grp[may]
+        for b in range(0, idx.size, BATCH):
+            take = idx[b:b + BATCH]
+            ties.offer(take, grp[b:b + BATCH], _metrics(model, layers, space.table_of(take)))
+            stats.closest_evaluated += take.size
+    for g in lost:
+        inc.items[g] = ties.items[g]
 
 
 def _probe(jb: np.ndarray, grp: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from hdx.budgets import Budget
 from hdx.cost.hwsearch import Groups, SearchStats, SpaceBest, best_per_group
 from hdx.errors import HDXError
 from hdx.metrics import Objective
-from hdx.space.accelerator import KNOBS, AcceleratorSpace
+from hdx.space.accelerator import KNOBS, PADS, AcceleratorSpace
 from hdx.workload import LayerTable
 
 #: the most groups (combinations of the knobs' values) one table may have
@@ -40,12 +40,23 @@ class ValueBest:
 def parse_knobs(knobs: str | Sequence[str], space: AcceleratorSpace) -> tuple[str, ...]:
     """The knob names of ``knobs`` (comma-separated text or a sequence), checked against the space: each
     a knob of :data:`~hdx.space.accelerator.KNOBS`, once, and at most :data:`MAX_GROUPS` combinations."""
-    names = [k.strip() for k in (knobs.split(",") if isinstance(knobs, str) else knobs)]
+    items = knobs.split(",") if isinstance(knobs, str) else knobs
+    if not isinstance(items, Sequence) or not all(isinstance(k, str) for k in items):
+        raise HDXError(f"knobs of the table must be names (text), e.g. 'glb_kib' or ['glb_kib', 'glb_bw']; "
+                       f"got {str(knobs)[:80]!r}")
+    names = [k.strip() for k in items]
     if not names or any(not k for k in names):
-        raise HDXError(f"give knob names for the table, e.g. glb_kib or glb_kib,glb_bw; got {knobs!r}")
+        raise HDXError(f"give knob names for the table, e.g. glb_kib or glb_kib,glb_bw; got "
+                       f"{str(knobs)[:80]!r}")
     for k in names:
         if k not in KNOBS:
             raise HDXError(f"unknown knob '{k}' for the table: use one of {', '.join(KNOBS)}")
+        if k in PADS and not space.per_operand:
+            raise HDXError(f"knob '{k}' is not one of space '{space.name}': its designs have one RF split by "
+                           f"the dataflow; use rf_bytes")
+        if k == "rf_bytes" and space.per_operand:
+            raise HDXError(f"knob 'rf_bytes' is not one of space '{space.name}': it gives the storage per "
+                           f"operand; use pad_w, pad_i or pad_o")
     if len(set(names)) != len(names):
         raise HDXError(f"each knob once in the table, got {','.join(names)}")
     n = int(np.prod([len(space.knob_values[k]) for k in names]))

@@ -68,6 +68,22 @@ def fig_sizing(rows: list[dict], knobs: list[str], budgets: list[dict] | None = 
     return fig
 
 
+def check_plot_path(path: str | Path) -> Path:
+    """``path`` if the figure may be written there (before any search runs): it names a ``.png`` file
+    that does not exist yet or is a regular file; else a one-line :class:`HDXError`."""
+    from hdx.errors import HDXError
+
+    text = str(path).strip()
+    if not text:
+        raise HDXError("--plot needs a file path ending in .png, e.g. --plot sizing.png")
+    p = Path(text)
+    if p.suffix.lower() != ".png":
+        raise HDXError(f"--plot writes a PNG figure: give a path ending in .png, got '{plain(text, 80)}'")
+    if p.exists() and not p.is_file():
+        raise HDXError(f"--plot {plain(text, 80)} exists and is not a regular file; give a new file path")
+    return p
+
+
 def save_sizing(rows: list[dict], knobs: list[str], path: str | Path, budgets: list[dict] | None = None,
                 title: str = "") -> Path:
     """Draw :func:`fig_sizing` and write it as PNG at ``path`` (atomically)."""

@@ -571,8 +571,11 @@ class AcceleratorSpace:
         return int(self.index_of_knobs(np.array(ki)))
 
     def parse(self, text: str) -> Accelerator:
-        """Parse the text form; a missing ``glb=`` (``bw=``) takes the grid's first GLB size (bandwidth)."""
-        return Accelerator.parse(text, default_glb_kib=self.knob_values["glb_kib"][0],
+        """Parse the text form; a missing ``glb=`` takes 128 KiB where the grid has that size (a design's
+        text leaves out ``glb=`` exactly there, :meth:`Accelerator.__str__`, so every printed design reads
+        back as itself), else the grid's first GLB size; a missing ``bw=`` the grid's first bandwidth."""
+        sizes = self.knob_values["glb_kib"]
+        return Accelerator.parse(text, default_glb_kib=128 if 128 in sizes else sizes[0],
                                  default_glb_bw=self.knob_values["glb_bw"][0])
 
     @cached_property
