@@ -274,22 +274,37 @@ def _closest(model, layers: LayerTable, space: AcceleratorSpace, objective: Obje
     """The closest design of each group ``lost`` (none of whose designs meets the ``hard`` budgets), as
     enumeration chooses it: the least worst ratio metric / limit, then the least objective, then the
     lowest index. The least ratio ``r*`` comes from the same search with that ratio as the objective (it is
-    monotone in the metrics too); then every design of the group whose ratio *bound* is at most ``r*`` —
-    all that may tie with it — is evaluated and offered."""
+    monotone in the metrics too) and gives a first such design; then the designs of the group that may tie
+    with it — ratio bound at most ``r*`` — and may beat it — objective bound at most its objective — are
+    evaluated, least objective bound first, until none is left below the group's closest design."""
     near = _branch_and_bound(model, layers, space, _WorstRatio(hard), (), groups)
     stats.closest_evaluated += near[0].stats.evaluated  # (one pass for every group)
-    r_star = np.full(groups.n, -np.inf)
-    r_star[lost] = [near[g].objective_value for g in lost]
     ties = _Incumbents(objective, hard, groups)
+    r_star = np.full(groups.n, -np.inf)
+    for g in lost:
+        r_star[g] = near[g].objective_value
+        ties.items[g].offer(np.array([near[g].index]), {k: np.array([v]) for k, v in near[g].metrics.items()})
+    best = np.array([i.value for i in ties.items])  # the closest design's objective, per group
+    keep_j: list[np.ndarray] = []
+    keep_i: list[np.ndarray] = []
     for lo, hi in _slices(space, bounds.n_mem):
         idx, m = bounds.slice(lo, hi)
         grp = groups.of(idx)
-        may = worst_ratio(m, hard) <= r_star[grp]
-        idx, grp = idx[may], grp[may]
-        for b in range(0, idx.size, BATCH):
-            take = idx[b:b + BATCH]
-            ties.offer(take, grp[b:b + BATCH], _metrics(model, layers, space.table_of(take)))
+        jb = np.asarray(objective.of(m), dtype=np.float64)
+        may = (worst_ratio(m, hard) <= r_star[grp]) & (jb <= best[grp])
+        keep_j.append(jb[may])
+        keep_i.append(idx[may])
+    jb, ix = np.concatenate(keep_j), np.concatenate(keep_i)
+    order = np.argsort(jb, kind="stable")
+    jb, ix = jb[order], ix[order]
+    grp = groups.of(ix)
+    for b in range(0, ix.size, BATCH):
+        live = jb[b:b + BATCH] <= best[grp[b:b + BATCH]]
+        take, g = ix[b:b + BATCH][live], grp[b:b + BATCH][live]
+        if take.size:
+            ties.offer(take, g, _metrics(model, layers, space.table_of(take)))
             stats.closest_evaluated += take.size
+            best = np.array([i.value for i in ties.items])
     for g in lost:
         inc.items[g] = ties.items[g]
 
