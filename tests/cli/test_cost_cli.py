@@ -231,6 +231,10 @@ def test_plot_never_replaces_what_is_not_a_file(capsys, tmp_path):
     folder.mkdir()
     rc, out, err = run(capsys, "--arch", ARCH, "--by", "dataflow", "--plot", str(folder))
     assert rc == 2 and "exists and is not a regular file" in err and folder.is_dir()
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    rc, out, err = run(capsys, "--arch", ARCH, "--by", "dataflow", "--plot", str(afile / "x.png"))
+    assert rc == 2 and "is a file, not a folder" in err and afile.read_text() == "keep"
 
 
 def test_by_plot_writes_the_sizing_figure(capsys, tmp_path):

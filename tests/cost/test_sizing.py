@@ -135,3 +135,15 @@ def test_exact_ties_go_to_the_lower_index(method):
     ties = np.flatnonzero(np.asarray(obj.of(metrics)) == row.best.objective_value)
     assert len(ties) > 1  # the case has a tie
     _check(rows, metrics, obj, budgets)
+
+
+@pytest.mark.parametrize("method", ["enumerate", "bound"])
+def test_a_limit_so_small_every_ratio_overflows(method):
+    """A budget limit like 1e-310 makes every worst ratio infinite: all designs tie on it, and each group's
+    closest design is its least objective (found by a review: the search used to fail there)."""
+    layers = _network(3)
+    metrics = hwsearch._metrics(MODEL, layers, SPACE.table)
+    budgets, obj = [Budget("area", 1e-310)], Objective("edap")
+    rows, _ = best_per_value(MODEL, layers, SPACE, obj, budgets, knobs="glb_kib", method=method)
+    assert not any(r.best.feasible for r in rows)
+    _check(rows, metrics, obj, budgets)

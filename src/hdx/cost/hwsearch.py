@@ -282,8 +282,10 @@ def _closest(model, layers: LayerTable, space: AcceleratorSpace, objective: Obje
     ties = _Incumbents(objective, hard, groups)
     r_star = np.full(groups.n, -np.inf)
     for g in lost:
-        r_star[g] = near[g].objective_value
-        ties.items[g].offer(np.array([near[g].index]), {k: np.array([v]) for k, v in near[g].metrics.items()})
+        r_star[g] = near[g].objective_value  # inf where every ratio overflows (a limit like 1e-310): all tie
+        if near[g].index >= 0:
+            one = {k: np.array([v]) for k, v in near[g].metrics.items()}
+            ties.items[g].offer(np.array([near[g].index]), one)
     best = np.array([i.value for i in ties.items])  # the closest design's objective, per group
     keep_j: list[np.ndarray] = []
     keep_i: list[np.ndarray] = []

@@ -50,7 +50,7 @@ def parse_knobs(knobs: str | Sequence[str], space: AcceleratorSpace) -> tuple[st
                        f"{str(knobs)[:80]!r}")
     for k in names:
         if k not in KNOBS:
-            raise HDXError(f"unknown knob '{k}' for the table: use one of {', '.join(KNOBS)}")
+            raise HDXError(f"unknown knob '{k[:40]}' for the table: use one of {', '.join(KNOBS)}")
         if k in PADS and not space.per_operand:
             raise HDXError(f"knob '{k}' is not one of space '{space.name}': its designs have one RF split by "
                            f"the dataflow; use rf_bytes")

@@ -81,6 +81,10 @@ def check_plot_path(path: str | Path) -> Path:
         raise HDXError(f"--plot writes a PNG figure: give a path ending in .png, got '{plain(text, 80)}'")
     if p.exists() and not p.is_file():
         raise HDXError(f"--plot {plain(text, 80)} exists and is not a regular file; give a new file path")
+    folder = next((a for a in p.parents if a.exists()), None)  # the nearest part of the path that exists
+    if folder is not None and not folder.is_dir():
+        raise HDXError(f"--plot {plain(text, 80)}: {plain(folder, 80)} is a file, not a folder; give a path "
+                       f"in a folder")
     return p
 
 
