@@ -113,15 +113,11 @@ def _print_front(console, front: list[dict], s: dict, rows: int = 40) -> None:
         console.print(f"{rows} of {len(front)} front designs shown, evenly by latency (all in --json)")
 
 
-def _value_text(knob: str, v) -> str:
-    if knob == "glb_bw" and v is None:
-        return "template"
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
 def _print_by(rows: list[dict], s: dict) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from hdx.cost.sizing import value_text
 
     knobs = s["knobs"]
     ok = [r["objective_value"] for r in rows if r["feasible"]]
@@ -138,7 +134,7 @@ def _print_by(rows: list[dict], s: dict) -> None:
     for r in rows:
         parts = r["energy_parts_mj"]
         rel = f"{r['objective_value'] / best:.2f}" if best and r["feasible"] else "none meets the budgets"
-        t.add_row(*(_value_text(k, r["values"][k]) for k in knobs), r["accelerator"],
+        t.add_row(*(value_text(k, r["values"][k]) for k in knobs), r["accelerator"],
                   f"{r['latency_ms']:.4f}", f"{r['energy_mj']:.5f}", f"{parts.get('dram', 0.0):.5f}",
                   *([f"{parts.get('static', 0.0):.5f}"] if static else []),
                   f"{r['area_mm2']:.4f}", f"{r['objective_value']:.4g}", rel,

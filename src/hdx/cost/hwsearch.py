@@ -248,19 +248,7 @@ def _branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, object
         if len(keep_j) > 64:  # bounded memory: merge and drop what the incumbents already beat
             keep_j, keep_i = _merge(keep_j, keep_i, inc, groups)
     keep_j, keep_i = _merge(keep_j, keep_i, inc, groups)
-    jb_all, ix_all = (keep_j[0], keep_i[0]) if keep_j else (np.empty(0), np.empty(0, dtype=np.int64))
-    order = np.argsort(jb_all, kind="stable")
-    jb_all, ix_all = jb_all[order], ix_all[order]
-    gr_all = groups.of(ix_all)
-    pos = 0
-    while pos < jb_all.size and jb_all[pos] < inc.cut.max():
-        sl = slice(pos, pos + BATCH)
-        live = jb_all[sl] < inc.cut[gr_all[sl]]
-        take, grp = ix_all[sl][live], gr_all[sl][live]
-        if take.size:
-            inc.offer(take, grp, _metrics(model, layers, space.table_of(take)))
-            stats.evaluated += take.size
-        pos += BATCH
+    stats.evaluated += _in_bound_order(model, layers, space, keep_j, keep_i, groups, inc, lambda: inc.cut)
     stats.pruned_bound = stats.bounded - stats.pruned_budget - stats.evaluated
     lost = [g for g, i in enumerate(inc.items) if not i.feasible]
     if lost and hard:
@@ -286,29 +274,42 @@ def _closest(model, layers: LayerTable, space: AcceleratorSpace, objective: Obje
         if near[g].index >= 0:
             one = {k: np.array([v]) for k, v in near[g].metrics.items()}
             ties.items[g].offer(np.array([near[g].index]), one)
-    best = np.array([i.value for i in ties.items])  # the closest design's objective, per group
+    def best() -> np.ndarray:  # each group's closest design's objective (its incumbents are infeasible)
+        return np.array([i.value for i in ties.items])
+
     keep_j: list[np.ndarray] = []
     keep_i: list[np.ndarray] = []
     for lo, hi in _slices(space, bounds.n_mem):
         idx, m = bounds.slice(lo, hi)
         grp = groups.of(idx)
         jb = np.asarray(objective.of(m), dtype=np.float64)
-        may = (worst_ratio(m, hard) <= r_star[grp]) & (jb <= best[grp])
+        may = (worst_ratio(m, hard) <= r_star[grp]) & (jb < best()[grp])
         keep_j.append(jb[may])
         keep_i.append(idx[may])
-    jb, ix = np.concatenate(keep_j), np.concatenate(keep_i)
-    order = np.argsort(jb, kind="stable")
-    jb, ix = jb[order], ix[order]
-    grp = groups.of(ix)
-    for b in range(0, ix.size, BATCH):
-        live = jb[b:b + BATCH] <= best[grp[b:b + BATCH]]
-        take, g = ix[b:b + BATCH][live], grp[b:b + BATCH][live]
-        if take.size:
-            ties.offer(take, g, _metrics(model, layers, space.table_of(take)))
-            stats.closest_evaluated += take.size
-            best = np.array([i.value for i in ties.items])
+    stats.closest_evaluated += _in_bound_order(model, layers, space, keep_j, keep_i, groups, ties, best)
     for g in lost:
         inc.items[g] = ties.items[g]
+
+
+def _in_bound_order(model, layers: LayerTable, space: AcceleratorSpace, js: list[np.ndarray],
+                    ix: list[np.ndarray], groups: Groups, inc: _Incumbents, cut) -> int:
+    """Evaluate the designs ``ix`` (lists of arrays) least objective bound ``js`` first, in batches, each
+    only while its bound is below its group's ``cut()`` (which falls as ``inc`` takes better designs; the
+    bounds' :data:`MARGIN` keeps a design that ties exactly below it); the number evaluated."""
+    jb = np.concatenate(js) if js else np.empty(0)
+    order = np.argsort(jb, kind="stable")
+    jb, idx = jb[order], (np.concatenate(ix) if ix else np.empty(0, dtype=np.int64))[order]
+    grp = groups.of(idx)
+    done = 0
+    for pos in range(0, jb.size, BATCH):
+        if jb[pos] >= cut().max():  # sorted: nothing left can beat any group
+            break
+        live = jb[pos:pos + BATCH] < cut()[grp[pos:pos + BATCH]]
+        take = idx[pos:pos + BATCH][live]
+        if take.size:
+            inc.offer(take, grp[pos:pos + BATCH][live], _metrics(model, layers, space.table_of(take)))
+            done += take.size
+    return done
 
 
 def _probe(jb: np.ndarray, grp: np.ndarray) -> np.ndarray:

@@ -37,6 +37,13 @@ class ValueBest:
     best: SpaceBest
 
 
+def value_text(knob: str, value: object) -> str:
+    """A knob value as the table and the figure print it (``glb_bw`` None: the template's bandwidth)."""
+    if knob == "glb_bw" and value is None:
+        return "template"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def parse_knobs(knobs: str | Sequence[str], space: AcceleratorSpace) -> tuple[str, ...]:
     """The knob names of ``knobs`` (comma-separated text or a sequence), checked against the space: each
     a knob of :data:`~hdx.space.accelerator.KNOBS`, once, and at most :data:`MAX_GROUPS` combinations."""

@@ -11,13 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hdx.cost.sizing import value_text
 from hdx.report.figures import UNITS, _plain_log, literal, plain, plt, save
-
-
-def _label(knob: str, v) -> str:
-    if knob == "glb_bw" and v is None:
-        return "template"
-    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 @literal
@@ -26,10 +21,10 @@ def fig_sizing(rows: list[dict], knobs: list[str], budgets: list[dict] | None = 
     x axis in the table's order). ``budgets``: ``{"metric", "limit"}`` of the hard budgets (ms, mJ, mm²)."""
     if not rows or not 1 <= len(knobs) <= 2:
         raise ValueError("the sizing figure draws rows of one or two knobs")
-    first = list(dict.fromkeys(_label(knobs[0], r["values"][knobs[0]]) for r in rows))
+    first = list(dict.fromkeys(value_text(knobs[0], r["values"][knobs[0]]) for r in rows))
     series: dict[str, list[dict]] = {}
     for r in rows:
-        key = ", ".join(f"{k}={_label(k, r['values'][k])}" for k in knobs[1:2])
+        key = ", ".join(f"{k}={value_text(k, r['values'][k])}" for k in knobs[1:2])
         series.setdefault(key, []).append(r)
     fig, grid = plt.subplots(2, 2, figsize=(11, 7.5))
     axes = grid.ravel()
@@ -41,7 +36,7 @@ def fig_sizing(rows: list[dict], knobs: list[str], budgets: list[dict] | None = 
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for n, (key, rs) in enumerate(series.items()):
         c = colours[n % len(colours)]
-        x = np.array([first.index(_label(knobs[0], r["values"][knobs[0]])) for r in rs])
+        x = np.array([first.index(value_text(knobs[0], r["values"][knobs[0]])) for r in rs])
         ok = np.array([r["feasible"] for r in rs])
         for ax, (metric, _, get) in zip(axes, panels, strict=True):
             y = np.array([get(r) for r in rs], dtype=float)
