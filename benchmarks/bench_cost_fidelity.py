@@ -47,6 +47,8 @@ def main() -> None:
     ap.add_argument("--ref", default=os.environ.get("HDX_REFERENCE", DEFAULT_REF))
     ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
                     help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
+    ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
+                    help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")
     ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
     args = ap.parse_args()
@@ -54,7 +56,8 @@ def main() -> None:
     rows = []
     for c in cases:
         hw, tech, acc, lt = case_setup(c)
-        model = AnalyticalModel(hw, tech, glb_port=args.glb_port, glb_buffering=args.glb_buffering)
+        model = AnalyticalModel(hw, tech, glb_port=args.glb_port, psum_port=args.psum_port,
+                                glb_buffering=args.glb_buffering)
         costs = model.evaluate(lt, acc)
         cyc, en = float(costs.latency_cycles[0, 0]), float(costs.energy_total_pj[0, 0])
         ref_c, ref_e = float(c["result"]["cycles"]), float(c["result"]["energy_pJ"])

@@ -41,6 +41,8 @@ def main() -> None:
     ap.add_argument("--ref", default=os.environ.get("HDX_REFERENCE", DEFAULT_REF))
     ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
                     help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
+    ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
+                    help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")
     args = ap.parse_args()
     rows = [c for c in json.loads(Path(args.ref).read_text()) if c["id"].startswith("MA")]
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -59,7 +61,8 @@ def main() -> None:
                             dram_bytes_per_cycle=1e9, operand_latch=False)  # MAESTRO reads L1 every MAC
         acc = AccelTable([side], [side], [int(hwf["L1Size"])], [DATAFLOWS.index(df)], [int(hwf["L2Size"])])
         lt = LayerTable([maestro_layer(c["layer"]) for c in cases])
-        ours = AnalyticalModel(hw, glb_port=args.glb_port).evaluate(lt, acc).latency_cycles[:, 0]
+        model = AnalyticalModel(hw, glb_port=args.glb_port, psum_port=args.psum_port)
+        ours = model.evaluate(lt, acc).latency_cycles[:, 0]
         ref = np.array([c["result"]["cycles"] for c in cases], dtype=float)
         rho = spearmanr(ours, ref).statistic
         one = np.array([c["layer"]["R"] * c["layer"]["S"] == 1 for c in cases])

@@ -140,6 +140,8 @@ def main() -> None:
                     help="also, per setting and network, each model's EDAP-best design and the regret")
     ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
                     help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
+    ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
+                    help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")
     args = ap.parse_args()
 
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()
@@ -169,7 +171,7 @@ def main() -> None:
                 continue
             model = AnalyticalModel(hw, tech, mapper_space=args.mapper_space, mapper_tiles=args.mapper_tiles,
                                     dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering,
-                                    glb_port=args.glb_port)
+                                    glb_port=args.glb_port, psum_port=args.psum_port)
             ours = model.evaluate(LayerTable(unique), accels)
             ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(len(accels))]
             seeded = None
@@ -209,7 +211,7 @@ def main() -> None:
           f"x {n_des} designs per setting (PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, WS/OS/RS); "
           f"tech '{tech.name}'; ZigZag LOMA lpf {args.lpf}, pin {args.pin}; "
           f"HDX {AnalyticalModel.name} v{AnalyticalModel.version}, dram_tiles {args.dram_tiles}, "
-          f"glb_buffering {args.glb_buffering}, glb_port {args.glb_port}")
+          f"glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, psum_port {args.psum_port}")
     hdr = (f"{'GLB KiB':>7} {'words/cy':>8}  {'reference':<10}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}"
            f"{'regret':>8}{'max reg':>8}{'min rho':>8}{'fail':>5}  goal")
     print(hdr)

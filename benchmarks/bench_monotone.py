@@ -70,20 +70,26 @@ def main() -> None:
     ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"))
     ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"))
+    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
+                    help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
+    ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
+                    help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")
     ap.add_argument("--knobs", default=",".join(LADDERS), help="the resources to walk (comma-separated; "
                     f"default all: {','.join(LADDERS)})")
     args = ap.parse_args()
     knobs = [k.strip() for k in args.knobs.split(",") if k.strip()]
     if unknown := [k for k in knobs if k not in LADDERS]:
         ap.error(f"--knobs: unknown resource {unknown[0]!r}; choose from {', '.join(LADDERS)}")
-    opts = dict(dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering)
+    opts = dict(dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering, glb_port=args.glb_port,
+                psum_port=args.psum_port)
     grid = AcceleratorSpace.load()
     space = NetworkSpace.load()
     layers, rows = network_rows(space, args.networks, args.seed)
     t = grid.table
     print(f"{args.networks} random networks ({len(layers)} layers) x {len(t)} designs of {grid.name}; "
           f"a step = one design of one network, one rung up the ladder; tolerance {args.tol:g}; "
-          f"dram_tiles {args.dram_tiles}, glb_buffering {args.glb_buffering}")
+          f"dram_tiles {args.dram_tiles}, glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, "
+          f"psum_port {args.psum_port}")
     print(f"{'resource':<22} {'ladder':<34} {'steps':>8} {'latency up':>10} {'worst':>8} "
           f"{'E up, =lat':>10} {'E up, lat down':>14} {'seconds':>8}")
     total_viol = 0

@@ -372,6 +372,8 @@ def main() -> None:
                          "reference takes it where ZigZag rates it better than its LOMA search's mapping")
     ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
                     help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
+    ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
+                    help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")
     ap.add_argument("--glb-kib", type=int, default=None,
                     help="GLB size of every design in KiB (default: the grid's) — another template")
     ap.add_argument("--glb-bw", type=float, default=None,
@@ -412,7 +414,7 @@ def main() -> None:
         return
 
     model = AnalyticalModel(hw, mapper_space=args.mapper_space, mapper_tiles=args.mapper_tiles,
-                            glb_port=args.glb_port)
+                            glb_port=args.glb_port, psum_port=args.psum_port)
     t0 = time.perf_counter()
     ours = model.evaluate(LayerTable(unique), accels)
     t_ours = time.perf_counter() - t0
@@ -441,7 +443,8 @@ def main() -> None:
           f"grid '{grid.name}', tech '{hw.tech}', RS pads {':'.join(f'{v:g}' for v in hw.rs_spads)}, "
           f"GLB {int(accels.glb_bytes[0]) // 1024} KiB at {hw.glb_words_per_cycle:g} words/cycle")
     print(f"HDX {model.name} v{model.version}, mapper {args.mapper_space}, tiles {args.mapper_tiles}, "
-          f"GLB port {args.glb_port} ({len(unique)} unique layers x {A} designs in "
+          f"GLB port {args.glb_port}, psum port {args.psum_port} ({len(unique)} unique layers x {A} "
+          f"designs in "
           f"{t_ours * 1e3:.1f} ms); ZigZag {zz_model.version}, LOMA lpf {args.lpf}, pin {args.pin}; "
           f"ZigZag failures: {failed}")
     if refine is not None:

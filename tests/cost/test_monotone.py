@@ -4,7 +4,8 @@ the default, chosen with the array mapping, and dram_tiles="free"), and a bigger
 energy of its accesses at equal latency (priced with one energy per SRAM access, so that the bigger
 memory's own per-access energy is not counted). Any mapping of the smaller machine runs on the bigger
 one; these tests check that the mapper's candidate sets keep them (docs/cost-model.md). Also: a coarser
-GLB port count (``glb_port``: step, fill, packed) never charges more, so it is never slower."""
+GLB port count (``glb_port``: step, fill, packed) never charges more, so it is never slower. Each
+resource test also runs with the PE's psum store ports shared (``psum_port="shared"``)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ HELD_SINGLE = AnalyticalModel(HW, dram_tiles="hold-array", glb_buffering="single
 HELD_OVERLAP = AnalyticalModel(HW, glb_buffering="overlap")  # tiles once, transfers overlapped
 FREE = AnalyticalModel(HW, dram_tiles="free")  # v3.1's GLB level: one schedule per (layer, GLB size)
 PACKED = AnalyticalModel(HW, glb_port="packed")  # the GLB port's words packed (each costs the same)
+SHARED = AnalyticalModel(HW, psum_port="shared")  # psum drains and refills take the MAC's port cycles
 TOL = 1e-6
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -54,7 +56,7 @@ def _non_increasing(a: np.ndarray) -> bool:
 
 
 @SETTINGS
-@given(layers(), designs, st.sampled_from([MODEL, FREE]))
+@given(layers(), designs, st.sampled_from([MODEL, FREE, SHARED]))
 def test_more_glb_capacity_never_slower(layer, d, model):
     x, y, rf, df = d
     glbs = (4, 8, 16, 32, 64, 128, 512, 2048)
@@ -63,7 +65,7 @@ def test_more_glb_capacity_never_slower(layer, d, model):
 
 
 @SETTINGS
-@given(layers(), designs, st.sampled_from([MODEL, FREE]))
+@given(layers(), designs, st.sampled_from([MODEL, FREE, SHARED]))
 def test_more_rf_never_slower(layer, d, model):
     x, y, _, df = d
     lat, _ = _ladder(layer, [Accelerator(x, y, rf, df) for rf in (8, 16, 32, 64, 128, 256, 512)], model)
@@ -71,7 +73,7 @@ def test_more_rf_never_slower(layer, d, model):
 
 
 @settings(max_examples=40, deadline=None)
-@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP]))
+@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP, SHARED]))
 # a bigger RF takes longer tap chunks: WS keeps the one-row chunks too (found by a search over layers)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=3, s=3, padding=1, groups=96), (8, 8, 8, "ws"), HELD)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=5, s=5, padding=2, groups=96), (16, 16, 8, "ws"), HELD)
@@ -95,7 +97,7 @@ PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
 
 @settings(max_examples=60, deadline=None)
 @given(layers(), designs, st.sampled_from("wio"), st.sampled_from(PAD_SPLITS),
-       st.sampled_from([MODEL, FREE, HELD_SINGLE, PACKED]), st.sampled_from([16, 128]))
+       st.sampled_from([MODEL, FREE, HELD_SINGLE, PACKED, SHARED]), st.sampled_from([16, 128]))
 # found by walking the pads of the grid's RS designs (benchmarks/bench_monotone.py), before the RS tiles
 # with fewer filters per PE
 @example(Layer("depthwise", c=32, k=32, h=32, w=32, r=3, s=3, padding=1, groups=32), (4, 20, 8, "rs"), "i",
@@ -120,10 +122,10 @@ def test_a_bigger_rs_pad_never_slower(layer, d, pad, split, model, glb):
 
 @settings(max_examples=30, deadline=None)
 @given(layers(), designs, st.sampled_from(["glb_words_per_cycle", "dram_bytes_per_cycle"]),
-       st.sampled_from(["hold-array", "free"]))
-def test_more_bandwidth_never_slower(layer, d, knob, tiles):
+       st.sampled_from(["hold-array", "free"]), st.sampled_from(["free", "shared"]))
+def test_more_bandwidth_never_slower(layer, d, knob, tiles, psum_port):
     acc = [Accelerator(*d)]
-    models = [AnalyticalModel(HW.model_copy(update={knob: v}), dram_tiles=tiles)
+    models = [AnalyticalModel(HW.model_copy(update={knob: v}), dram_tiles=tiles, psum_port=psum_port)
               for v in (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)]
     lat = np.array([_ladder(layer, acc, m)[0][0] for m in models])
     assert _non_increasing(lat), lat

@@ -105,7 +105,7 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     i = comp * d["i"]                       # 1-word input register, taps innermost: a word per MAC
     # what the array works on at once: uK filters, cy × c channels, the kernel rows of a tap chunk
     floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))))
-    words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), comp,
+    words, f, order, port, least, cyc, _ = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), comp,
                                               port_cycles(dict(i=i), d, bw, cfg.port))
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
 
@@ -156,8 +156,8 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
     # what the array works on at once: uK × k filters, py rows of qx columns, every kernel row
     floor, dram = _dram_floor(floor, fl, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf))
     fixed = port_cycles(dict(w=w, i=i), d, bw, cfg.port)
-    words, f, order, port, least, cyc = best_order(cfg, bw, floor, dict(o=(k, d["o"], rel["o"])), bounds,
-                                              fl(ly.o_tot), comp, fixed)
+    words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, dict(o=(k, d["o"], rel["o"])),
+                                                          bounds, fl(ly.o_tot), comp, fixed, cfg.serial)
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
     i_reads = macs / np.where((mode == 1) & cfg.hardware.operand_latch & ~dwf, k, 1.0)
@@ -167,7 +167,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
                 + (comp + i_fills) * act * e_reg)
     lb = None if least is None else (least.cycles, w + i + least.words["o"], local(least.fills))
     group = Entries(fl, w, i, words["o"], port, local(f), hops, cyc,
-                    dict(mode=mode, order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=fl(ly.s)), lb, dram)
+                    dict(mode=mode, order=order, c_in=1.0, k_in=k, q_in=1.0, s_in=fl(ly.s)), lb, dram, stall)
     return compute, [group], uk
 
 
@@ -366,7 +366,8 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     q_lat = q if latch else np.ones_like(q)
     if not stream:
         ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
-        words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), compute)
+        words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot),
+                                                              compute, serial=cfg.serial)
         k_lat = np.where(dw | (not latch), 1.0, k)
         save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat), e_b["i"] * (1 - 1 / k_lat)])
         mode = np.argmax(save >= save.max(0) * (1 - TIE) + (save.max(0) == 0), axis=0)
@@ -382,8 +383,9 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         f_i = compute / np.where(kin, k, 1.0)
         i_words = f_i * dist["i"]
         ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
-        words, f, order, port, least, cyc = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), compute,
-                                                  port_cycles(dict(i=i_words), dist, bw, cfg.port))
+        i_port = port_cycles(dict(i=i_words), dist, bw, cfg.port)
+        words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot),
+                                                              compute, i_port, cfg.serial)
         words = {**words, "i": i_words}
         w_reads = macs / np.where(kin, 1.0, q_lat)
         mode = np.where(kin, 5.0, np.where(q_lat > 1, 4.0, 3.0))
@@ -394,7 +396,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         lb = None if least is None else (least.cycles, least.words["w"] + i_words + least.words["o"],
                                          local(least.fills))
     fields = dict(mode=mode.astype(compute.dtype), order=order, c_in=c, k_in=k, q_in=q, s_in=s_)
-    return Entries(fl, words["w"], words["i"], words["o"], port, local(f), 0.0, cyc, fields, lb, dram)
+    return Entries(fl, words["w"], words["i"], words["o"], port, local(f), 0.0, cyc, fields, lb, dram, stall)
 
 
 DATAFLOW_MAPPERS = {"ws": ws, "os": os_, "rs": rs}

@@ -24,6 +24,8 @@ def describe_mapping(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: s
         tile = (f"{RS_MODES[int(m['mode'])]}, RF: {m['k_in']:.0f} filter(s) x {m['c_in']:.0f} channel(s) x "
                 f"{m['s_in']:.0f} tap(s), {m['q_in']:.0f} output(s) of a row")
     hops = f", {m['hops']:,.0f} hops" if m["hops"] else ""
+    if m.get("psum_stall"):  # psum_port="shared": the psum store's port cycles the MAC waits for
+        hops += f", MAC waits {m['psum_stall']:,.0f} cycles for psum store ports"
     text = (f"{dataflow.upper()} {tile}; GLB loops {order} (inner to outer); "
             f"{m['glb_words']:,.0f} GLB words in {m['glb_cycles']:,.0f} port cycles{hops}")
     if "dram_res" not in m:

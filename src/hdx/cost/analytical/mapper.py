@@ -28,6 +28,7 @@ MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
 GlbBuffering = Literal["double", "single", "overlap"]
 GlbPort = Literal["step", "fill", "packed"]
+PsumPort = Literal["free", "shared"]
 
 TIE = 1e-6  # mapping keys within this relative difference tie (above float32 rounding)
 # outer (GLB-level) loop groups and their orders, innermost first
@@ -50,6 +51,14 @@ class MapperSettings:
     dram_overlap: bool = True
     #: how the GLB port's accesses carry words (``AnalyticalModel(glb_port=...)``, :func:`port_per_word`)
     port: GlbPort = "step"
+    #: the PE's partial-sum store: ``shared`` — its read and write ports serve both the MAC's accumulation
+    #: and the psums drained to and refilled from the GLB (``AnalyticalModel(psum_port=...)``)
+    psum_port: PsumPort = "free"
+
+    @property
+    def serial(self) -> tuple[str, ...]:
+        """The operands whose PE-local fills take port cycles from the MAC (:func:`best_order`)."""
+        return ("o",) if self.psum_port == "shared" else ()
 
 
 class Flat:
@@ -135,19 +144,21 @@ class Least:
 class Entries:
     """Traffic of a group of mapping candidates at its :class:`Flat` entries ([M] arrays or scalars), all
     legal (the dataflows drop illegal tiles first): GLB words per operand ``w i o``, GLB port cycles,
-    PE-local energy (pJ), hops, the array-side cycles ``max(compute, port, floor)`` of each entry's kept
-    GLB-level order (:func:`best_order`'s), the mapping fields it reports; ``lb``: (least cycles, least
+    PE-local energy (pJ), hops, the array-side cycles ``max(compute + stall, port, floor)`` of each entry's
+    kept GLB-level order (:func:`best_order`'s), the mapping fields it reports; ``stall``: the cycles the
+    PE's psum store ports add to the compute (``psum_port="shared"``, else 0); ``lb``: (least cycles, least
     GLB words, least PE-local energy) over every GLB-level order of its tile (:class:`Least`; for
     bounds); ``dram``: with a DRAM level chosen per entry (``dram_tiles="hold-array"``, the default),
     (DRAM words, schedule index, whether its GLB tiles fit, whether its cover has the working set's
     corner) of each entry (:class:`.memory.EntryDram`), else None."""
 
-    __slots__ = ("flat", "w", "i", "o", "port", "local_pj", "hops", "cycles", "fields", "lb", "dram")
+    __slots__ = ("flat", "w", "i", "o", "port", "local_pj", "hops", "cycles", "fields", "lb", "dram", "stall")
 
-    def __init__(self, flat: Flat, w, i, o, port, local_pj, hops, cycles, fields, lb=None, dram=None):
+    def __init__(self, flat: Flat, w, i, o, port, local_pj, hops, cycles, fields, lb=None, dram=None,
+                 stall=0.0):
         self.flat, self.w, self.i, self.o, self.port = flat, w, i, o, port
         self.local_pj, self.hops, self.cycles, self.fields, self.lb = local_pj, hops, cycles, fields, lb
-        self.dram = dram
+        self.dram, self.stall = dram, stall
 
 
 def port_per_word(dist, bw: float, port: GlbPort = "step"):
@@ -181,19 +192,24 @@ def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
 
 
 def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | float, ops: dict,
-               bounds: tuple, o_tot: np.ndarray, compute: np.ndarray, fixed_port: np.ndarray | float = 0.0):
+               bounds: tuple, o_tot: np.ndarray, compute: np.ndarray, fixed_port: np.ndarray | float = 0.0,
+               serial: tuple[str, ...] = ()):
     """GLB words of the operands held in PE-local tiles under the best GLB-level loop order.
 
     ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
     ``dist``, relevance to the groups ``rel``). Returns (words per operand, fills per PE per operand,
-    order index, GLB port cycles including ``fixed_port``, :class:`Least`, array-side cycles). Fills = tile ×
+    order index, GLB port cycles including ``fixed_port``, :class:`Least`, array-side cycles, PE port stall
+    cycles). Fills = tile ×
     Π bounds ÷ Π bounds of the innermost run of irrelevant groups, so orders that skip the same groups
     for every operand are the same mapping and computed once.
     The order kept is the best under the mapper objective: least array-side cycles
-    ``max(compute, GLB port cycles, floor)`` (``fixed_port``: the port cycles of operands not in ``ops``;
-    ``floor``: the DRAM bound; ``max(compute, GLB port cycles) + floor`` where the DRAM transfers do not
-    overlap the array, ``cfg.dram_overlap`` False), ties to fewer GLB words; with ``objective="energy"``
-    fewer words first.
+    ``max(compute + stall, GLB port cycles, floor)`` (``fixed_port``: the port cycles of operands not in
+    ``ops``; ``floor``: the DRAM bound; ``max(compute + stall, GLB port cycles) + floor`` where the DRAM
+    transfers do not overlap the array, ``cfg.dram_overlap`` False; ``stall``: with
+    ``psum_port="shared"``, the partial sums each PE drains to and refills from the GLB, one port cycle
+    of its psum store each, which the MAC's accumulation then waits for), ties to fewer GLB words; with
+    ``objective="energy"`` fewer words first. ``serial``: the operands of ``ops`` whose fills are psums
+    in a PE store the MAC accumulates in (:attr:`MapperSettings.serial`).
     ``bw``: the GLB ↔ array bandwidth of each accelerator (words per cycle; a scalar or [1, A]).
     """
     total = bounds[0] * bounds[1] * bounds[2]
@@ -223,14 +239,16 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         words = {x: variants[x][skips[x]][1] for x in ops}
         tot = sum(words.values())
         port = fixed_port + sum(variants[x][skips[x]][2] for x in ops)
-        cyc = np.maximum(np.maximum(compute, port), floor) if cfg.dram_overlap else (
-            np.maximum(compute, port) + floor)
+        stall = sum(fills[x] for x in serial) if serial else 0.0
+        busy = compute + stall if serial else compute
+        cyc = np.maximum(np.maximum(busy, port), floor) if cfg.dram_overlap else (
+            np.maximum(busy, port) + floor)
         k1, k2 = (tot, cyc) if energy_first else (cyc, tot)
         j = len(opts)
         opts.append((n, skips))
         shapes += [np.shape(k1), np.shape(k2)]
         if j == 0:
-            b1, b2, best_port = k1, k2, port
+            b1, b2, best_port, best_stall = k1, k2, port, stall
             first = np.broadcast_shapes(np.shape(k1), np.shape(k2))
             best_order = np.full(first, float(n), dtype=np.result_type(k1))
             pick = np.zeros(first, dtype=np.intp)  # the option (index in opts) kept
@@ -241,6 +259,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
                 b1, b2 = np.where(b, k1, b1), np.where(b, k2, b2)
                 best_port, best_order, pick = (np.where(b, port, best_port), np.where(b, n, best_order),
                                                np.where(b, j, pick))
+                if serial:
+                    best_stall = np.where(b, stall, best_stall)
         if least is None:
             continue
         least.cycles = np.minimum(least.cycles, cyc)
@@ -260,8 +280,9 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
             fills[x] = np.where(var == v, variants[x][k][0], fills[x])
             words[x] = np.where(var == v, variants[x][k][1], words[x])
     bc = lambda d: {x: np.broadcast_to(v, shape) for x, v in d.items()}  # noqa: E731
-    cycles = b2 if energy_first else b1  # the kept order's max(compute, port, floor)
-    return bc(words), bc(fills), order, np.broadcast_to(port, shape), least, np.broadcast_to(cycles, shape)
+    cycles = b2 if energy_first else b1  # the kept order's max(compute + stall, port, floor)
+    return (bc(words), bc(fills), order, np.broadcast_to(port, shape), least, np.broadcast_to(cycles, shape),
+            np.broadcast_to(best_stall, shape) if serial else 0.0)
 
 
 def _fills(x: str, fp, dist, per_word, skipped: tuple, rel: tuple, bounds: tuple, total, o_tot) -> tuple:
@@ -336,6 +357,7 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
     local = cat([g.local_pj for g in groups])
     hops = cat([g.hops for g in groups])
     port = cat([g.port for g in groups])
+    stall = cat([g.stall for g in groups])
     cyc = cat([g.cycles for g in groups])
     e_glb_pair = np.broadcast_to(e_glb, shape).reshape(-1)[pair]
     energy = local + words * e_glb_pair + hops * e_hop
@@ -365,13 +387,15 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
         lost = pick < 0
         pick[lost] = _seg_min(np.arange(len(pair)), pair, n_pairs)[lost]
     take = lambda a: a[pick].reshape(shape)  # noqa: E731
-    best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops), fields={})
+    best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops),
+                stall=take(stall), fields={})
     if joint:
         best["dram"] = take(d_words)
         best["dram_pick"] = np.concatenate([g.dram[1] for g in groups])[pick].reshape(shape)
     if fields:
         best["fields"] = {k: take(cat([g.fields[k] for g in groups])) for k in groups[0].fields}
-        best["fields"].update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"])
+        best["fields"].update(glb_words=best["glb_arr"], glb_cycles=best["glb_port"], hops=best["hops"],
+                              psum_stall=best["stall"])
     if bounds:
         least = lambda vals: _seg_min(cat(vals), pair, n_pairs).reshape(shape)  # noqa: E731
         best["bounds"] = dict(

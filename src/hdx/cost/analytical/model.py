@@ -34,6 +34,7 @@ from .mapper import (
     MapperSettings,
     MapperSpace,
     MapperTiles,
+    PsumPort,
     select,
 )
 from .rows import Precision, all_finite, chunks, empty_like_rows, put_rows, take_rows
@@ -49,7 +50,7 @@ OPERAND_NAMES: tuple[str, ...] = ("weights", "inputs", "partial sums")
 # fields of the chosen mapping kept per (layer, accelerator) for ``--explain``: the array level (mode,
 # GLB-level order, PE-local tile, GLB words and port cycles, hops) and the DRAM level (memory.DRAM_FIELDS)
 MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_in", "glb_words", "glb_cycles",
-                                   "hops", *memory.DRAM_FIELDS)
+                                   "hops", "psum_stall", *memory.DRAM_FIELDS)
 # per (layer, accelerator), the least over every legal mapping of each cost part (mapper.select(bounds=True))
 BOUND_FIELDS: tuple[str, ...] = ("lb_cycles", "lb_glb_words", "lb_local_pj")
 
@@ -87,7 +88,11 @@ class AnalyticalModel:
     (every tile takes its space once and the transfers still overlap the array: Timeloop's steady state).
     ``glb_port``: how the GLB port's accesses carry words — ``step`` (default: each access step of an
     operand its distinct words on the array, ``ceil(dist / bw)`` cycles), ``fill`` (a PE-local tile's
-    fill is one burst) or ``packed`` (words / bw); docs/cost-model.md, "Mapper".
+    fill is one burst) or ``packed`` (words / bw); docs/cost-model.md, "Mapper". ``psum_port``: ``free``
+    (default: partial sums move between a PE's psum store and the GLB without delaying its MAC) or
+    ``shared`` (the store's read and write ports serve the MAC's accumulation and those transfers, so
+    each psum drained or refilled costs the MAC one cycle; RS and OS, whose PEs accumulate in a pad or
+    RF); docs/cost-model.md, "Mapper".
     """
 
     name = "analytical"
@@ -99,7 +104,7 @@ class AnalyticalModel:
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
                  precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors",
                  dram_tiles: DramTiles = "hold-array", glb_buffering: GlbBuffering = "double",
-                 glb_port: GlbPort = "step"):
+                 glb_port: GlbPort = "step", psum_port: PsumPort = "free"):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
@@ -114,12 +119,13 @@ class AnalyticalModel:
         self.dram_tiles: DramTiles = _option("dram_tiles", dram_tiles, DramTiles)
         self.glb_buffering: GlbBuffering = _option("glb_buffering", glb_buffering, GlbBuffering)
         self.glb_port: GlbPort = _option("glb_port", glb_port, GlbPort)
+        self.psum_port: PsumPort = _option("psum_port", psum_port, PsumPort)
 
     @property
     def settings(self) -> MapperSettings:
         return MapperSettings(self.hardware, self.tech, self.mapper_objective, self.mapper_space,
                               self.mapper_tiles, dram_overlap=self.glb_buffering != "single",
-                              port=self.glb_port)
+                              port=self.glb_port, psum_port=self.psum_port)
 
     def fingerprint(self) -> str:
         """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
@@ -134,6 +140,8 @@ class AnalyticalModel:
             blob["glb_buffering"] = self.glb_buffering
         if self.glb_port != "step":
             blob["glb_port"] = self.glb_port
+        if self.psum_port != "free":
+            blob["psum_port"] = self.psum_port
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def __repr__(self) -> str:
@@ -316,7 +324,8 @@ class AnalyticalModel:
         dt = np.float32 if precision == "float32" else np.float64
         ly = LayerDims.of(layers, dt)
         shape = (len(layers), n_acc)
-        out = {k: np.empty(shape, dtype=dt) for k in ("compute", "glb_arr", "glb_port", "local_pj", "hops")}
+        out = {k: np.empty(shape, dtype=dt)
+               for k in ("compute", "glb_arr", "glb_port", "local_pj", "hops", "stall")}
         mapping = {k: np.zeros(shape, dtype=dt)
                    for k in (MAPPING_FIELDS if report else ()) + (BOUND_FIELDS if bounds else ())}
         e_reg = tech.register_energy_pj(wbits)  # a 1-word register access; a hop is one write
@@ -386,14 +395,15 @@ class AnalyticalModel:
                     for k in memory.DRAM_FIELDS:
                         mapping[k][:, idx] = sched.fields[k].reshape(shape[0], idx.size)
             out["compute"][:, idx] = compute
-            for k in ("glb_arr", "glb_port", "local_pj", "hops"):
+            for k in ("glb_arr", "glb_port", "local_pj", "hops", "stall"):
                 out[k][:, idx] = best[k]
             for k, v in {**best["fields"], **best.get("bounds", {})}.items():
                 mapping[k][:, idx] = v
+        busy = out["compute"] + out["stall"]  # the MACs' cycles and those the psum store's ports add
         if cfg.dram_overlap:
-            latency = np.maximum(np.maximum(out["compute"], out["glb_port"]), dram_words * cyc_per_word)
+            latency = np.maximum(np.maximum(busy, out["glb_port"]), dram_words * cyc_per_word)
         else:  # the DRAM transfers stall the array
-            latency = np.maximum(out["compute"], out["glb_port"]) + dram_words * cyc_per_word
+            latency = np.maximum(busy, out["glb_port"]) + dram_words * cyc_per_word
 
         # 4. totals: results in float64; MACs exactly, from the integer loop bounds
         def f64(a) -> np.ndarray:  # a float64 [L, A] array of its own (one copy)
