@@ -45,6 +45,7 @@ from bench_zigzag_decisions import (  # noqa: E402  (the ZigZag machinery of the
     design_table,
     hdx_mapping_runs,
     networks,
+    portfolio_runs,
     spearman,
     zigzag_costs,
     zz_arrays,
@@ -127,6 +128,10 @@ def main() -> None:
     ap.add_argument("--tech", default=None, help="technology table for both models (default: the grid's)")
     ap.add_argument("--hdx-mappings", action="store_true",
                     help="also offer ZigZag HDX's own mapping of every pair (the strengthened reference)")
+    ap.add_argument("--portfolio", action="store_true",
+                    help="with --hdx-mappings: a third reference, also offered the mappings HDX chooses "
+                         "under each of its GLB port counts and psum store ports (bench_zigzag_decisions."
+                         "PORTFOLIO)")
     ap.add_argument("--zigzag-only", action="store_true", help="fill the ZigZag caches and stop")
     ap.add_argument("--parts", action="store_true",
                     help="also print, per setting and dataflow, the energy rank and HDX / ZigZag per part")
@@ -174,17 +179,19 @@ def main() -> None:
                                     glb_port=args.glb_port, psum_port=args.psum_port)
             ours = model.evaluate(LayerTable(unique), accels)
             ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(len(accels))]
-            seeded = None
+            seeded = every = None
             if args.hdx_mappings:
                 class _A:  # the options hdx_mapping_runs reads
                     jobs, lpf, pin = args.jobs, args.lpf, args.pin
                 seeded, _ = hdx_mapping_runs(unique, accels, ours, ztexts, hw, _A, zz_fp)
+                if args.portfolio:
+                    every = portfolio_runs(unique, accels, model, ztexts, hw, _A, zz_fp, seeded)
             if args.zigzag_only:
                 continue
             leak = leakage_mw(model, accels)  # the same leakage power on ZigZag's latency
             o = (ours.latency_cycles, ours.energy_total_pj, ours.area_total_um2)
             refs = {}
-            for label, sd in (("LOMA", None), ("LOMA+HDX", seeded)):
+            for label, sd in (("LOMA", None), ("LOMA+HDX", seeded), ("+HDX ports", every)):
                 if label != "LOMA" and sd is None:
                     continue
                 zparts: dict = {}

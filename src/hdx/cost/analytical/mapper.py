@@ -357,7 +357,9 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
     local = cat([g.local_pj for g in groups])
     hops = cat([g.hops for g in groups])
     port = cat([g.port for g in groups])
-    stall = cat([g.stall for g in groups])
+    # the psum store's stall (psum_port="shared"; a scalar 0 in every group otherwise)
+    stall = None if all(np.ndim(g.stall) == 0 and g.stall == 0 for g in groups) else cat(
+        [g.stall for g in groups])
     cyc = cat([g.cycles for g in groups])
     e_glb_pair = np.broadcast_to(e_glb, shape).reshape(-1)[pair]
     energy = local + words * e_glb_pair + hops * e_hop
@@ -388,7 +390,7 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
         pick[lost] = _seg_min(np.arange(len(pair)), pair, n_pairs)[lost]
     take = lambda a: a[pick].reshape(shape)  # noqa: E731
     best = dict(glb_arr=take(words), glb_port=take(port), local_pj=take(local), hops=take(hops),
-                stall=take(stall), fields={})
+                stall=0.0 if stall is None else take(stall), fields={})
     if joint:
         best["dram"] = take(d_words)
         best["dram_pick"] = np.concatenate([g.dram[1] for g in groups])[pick].reshape(shape)
