@@ -143,7 +143,7 @@ def main() -> None:
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
     ap.add_argument("--picks", action="store_true",
                     help="also, per setting and network, each model's EDAP-best design and the regret")
-    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
+    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed", "burst"),
                     help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
     ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
                     help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")

@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"))
     ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"))
-    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
+    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed", "burst"),
                     help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
     ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
                     help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")

@@ -407,7 +407,7 @@ def main() -> None:
                     help="with --hdx-mappings: also offer ZigZag the mappings HDX chooses under each of its "
                          "GLB port counts and psum store ports (PORTFOLIO; the measured model's other "
                          "options kept); the reference takes the best ZigZag rates")
-    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed"),
+    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed", "burst"),
                     help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
     ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
                     help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")

@@ -4,8 +4,9 @@ the default, chosen with the array mapping, and dram_tiles="free"), and a bigger
 energy of its accesses at equal latency (priced with one energy per SRAM access, so that the bigger
 memory's own per-access energy is not counted). Any mapping of the smaller machine runs on the bigger
 one; these tests check that the mapper's candidate sets keep them (docs/cost-model.md). Also: a coarser
-GLB port count (``glb_port``: step, fill, packed) never charges more, so it is never slower. Each
-resource test also runs with the PE's psum store ports shared (``psum_port="shared"``)."""
+GLB port count (``glb_port``: step, burst, fill, packed) never charges more, so it is never slower. Each
+resource test also runs with the PE's psum store ports shared (``psum_port="shared"``), alone and with
+the GLB port counted by unaligned burst (``glb_port="burst"``)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ HELD_OVERLAP = AnalyticalModel(HW, glb_buffering="overlap")  # tiles once, trans
 FREE = AnalyticalModel(HW, dram_tiles="free")  # v3.1's GLB level: one schedule per (layer, GLB size)
 PACKED = AnalyticalModel(HW, glb_port="packed")  # the GLB port's words packed (each costs the same)
 SHARED = AnalyticalModel(HW, psum_port="shared")  # psum drains and refills take the MAC's port cycles
+BURST = AnalyticalModel(HW, glb_port="burst", psum_port="shared")  # a fill is one unaligned burst
 TOL = 1e-6
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -56,7 +58,7 @@ def _non_increasing(a: np.ndarray) -> bool:
 
 
 @SETTINGS
-@given(layers(), designs, st.sampled_from([MODEL, FREE, SHARED]))
+@given(layers(), designs, st.sampled_from([MODEL, FREE, SHARED, BURST]))
 def test_more_glb_capacity_never_slower(layer, d, model):
     x, y, rf, df = d
     glbs = (4, 8, 16, 32, 64, 128, 512, 2048)
@@ -65,7 +67,7 @@ def test_more_glb_capacity_never_slower(layer, d, model):
 
 
 @SETTINGS
-@given(layers(), designs, st.sampled_from([MODEL, FREE, SHARED]))
+@given(layers(), designs, st.sampled_from([MODEL, FREE, SHARED, BURST]))
 def test_more_rf_never_slower(layer, d, model):
     x, y, _, df = d
     lat, _ = _ladder(layer, [Accelerator(x, y, rf, df) for rf in (8, 16, 32, 64, 128, 256, 512)], model)
@@ -73,7 +75,7 @@ def test_more_rf_never_slower(layer, d, model):
 
 
 @settings(max_examples=40, deadline=None)
-@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP, SHARED]))
+@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP, SHARED, BURST]))
 # a bigger RF takes longer tap chunks: WS keeps the one-row chunks too (found by a search over layers)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=3, s=3, padding=1, groups=96), (8, 8, 8, "ws"), HELD)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=5, s=5, padding=2, groups=96), (16, 16, 8, "ws"), HELD)
@@ -97,7 +99,7 @@ PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
 
 @settings(max_examples=60, deadline=None)
 @given(layers(), designs, st.sampled_from("wio"), st.sampled_from(PAD_SPLITS),
-       st.sampled_from([MODEL, FREE, HELD_SINGLE, PACKED, SHARED]), st.sampled_from([16, 128]))
+       st.sampled_from([MODEL, FREE, HELD_SINGLE, PACKED, SHARED, BURST]), st.sampled_from([16, 128]))
 # found by walking the pads of the grid's RS designs (benchmarks/bench_monotone.py), before the RS tiles
 # with fewer filters per PE
 @example(Layer("depthwise", c=32, k=32, h=32, w=32, r=3, s=3, padding=1, groups=32), (4, 20, 8, "rs"), "i",
@@ -122,10 +124,11 @@ def test_a_bigger_rs_pad_never_slower(layer, d, pad, split, model, glb):
 
 @settings(max_examples=30, deadline=None)
 @given(layers(), designs, st.sampled_from(["glb_words_per_cycle", "dram_bytes_per_cycle"]),
-       st.sampled_from(["hold-array", "free"]), st.sampled_from(["free", "shared"]))
-def test_more_bandwidth_never_slower(layer, d, knob, tiles, psum_port):
+       st.sampled_from(["hold-array", "free"]), st.sampled_from([("step", "free"), ("burst", "shared")]))
+def test_more_bandwidth_never_slower(layer, d, knob, tiles, ports):
     acc = [Accelerator(*d)]
-    models = [AnalyticalModel(HW.model_copy(update={knob: v}), dram_tiles=tiles, psum_port=psum_port)
+    models = [AnalyticalModel(HW.model_copy(update={knob: v}), dram_tiles=tiles, glb_port=ports[0],
+                              psum_port=ports[1])
               for v in (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)]
     lat = np.array([_ladder(layer, acc, m)[0][0] for m in models])
     assert _non_increasing(lat), lat
@@ -157,7 +160,7 @@ def test_dram_words_fall_with_capacity_on_a_layer_that_does_not_fit():
     assert _non_increasing(c.latency_cycles[0])
 
 
-PORTS = {p: AnalyticalModel(HW, glb_port=p) for p in ("step", "fill", "packed")}
+PORTS = {p: AnalyticalModel(HW, glb_port=p) for p in ("step", "burst", "fill", "packed")}
 
 
 @settings(max_examples=40, deadline=None)
@@ -166,5 +169,6 @@ def test_a_coarser_port_count_is_never_slower(layer, d):
     x, y, rf, df = d
     accs = AccelTable.from_accels([Accelerator(x, y, rf, df, glb_kib=g) for g in (16, 128)])
     lat = {p: m.evaluate(LayerTable([layer]), accs).latency_cycles[0] for p, m in PORTS.items()}
-    assert np.all(lat["fill"] <= lat["step"] * (1 + 1e-6)), (lat["fill"], lat["step"])
+    assert np.all(lat["burst"] <= lat["step"] * (1 + 1e-6)), (lat["burst"], lat["step"])
+    assert np.all(lat["fill"] <= lat["burst"] * (1 + 1e-6)), (lat["fill"], lat["burst"])
     assert np.all(lat["packed"] <= lat["fill"] * (1 + 1e-6)), (lat["packed"], lat["fill"])

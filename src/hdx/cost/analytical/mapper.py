@@ -27,7 +27,7 @@ MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
 GlbBuffering = Literal["double", "single", "overlap"]
-GlbPort = Literal["step", "fill", "packed"]
+GlbPort = Literal["step", "fill", "packed", "burst"]
 PsumPort = Literal["free", "shared"]
 
 TIE = 1e-6  # mapping keys within this relative difference tie (above float32 rounding)
@@ -171,6 +171,21 @@ def port_per_word(dist, bw: float, port: GlbPort = "step"):
     return 1.0 / bw if port == "packed" else cdiv(dist, bw) / dist
 
 
+def fill_per_word(fp, dist, bw, port: GlbPort = "step"):
+    """GLB port cycles per word of an operand filled in PE-local tiles of ``fp`` words (``dist`` distinct
+    copies): :func:`port_per_word`'s count, or by fill — ``"fill"``: a fill's ``fp · dist`` words are one
+    burst aligned to the port's accesses, ``ceil(fp · dist / bw)`` cycles; ``"burst"``: one burst at an
+    arbitrary alignment, ``(fp · dist + bw − 1) / bw`` accesses on average (a burst of n words from a
+    uniformly random offset spans exactly that many in expectation), or by step where that is fewer —
+    never more per word for a bigger tile, so the model stays monotone in the RF and pads."""
+    if port == "fill":
+        return port_per_word(fp * dist, bw)
+    if port == "burst":
+        n = fp * dist
+        return np.minimum(port_per_word(dist, bw), (n + bw - 1) / (bw * n))
+    return port_per_word(dist, bw, port)
+
+
 def port_cycles(words: dict, dist: dict, bw: float, port: GlbPort = "step"):
     """GLB port cycles of the array-side traffic ``words`` per operand (see :func:`port_per_word`)."""
     return sum(words[x] * port_per_word(dist[x], bw, port) for x in words)
@@ -213,8 +228,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     ``bw``: the GLB ↔ array bandwidth of each accelerator (words per cycle; a scalar or [1, A]).
     """
     total = bounds[0] * bounds[1] * bounds[2]
-    per_word = {x: port_per_word(fp * dist if cfg.port == "fill" else dist, bw, cfg.port)
-                for x, (fp, dist, _) in ops.items()}
+    per_word = {x: fill_per_word(fp, dist, bw, cfg.port) for x, (fp, dist, _) in ops.items()}
     energy_first = cfg.objective == "energy"
     opts: list[tuple] = []  # (order index, skips) of each distinct option, in order
     shapes: list[tuple] = []

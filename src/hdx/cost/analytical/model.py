@@ -88,7 +88,9 @@ class AnalyticalModel:
     (every tile takes its space once and the transfers still overlap the array: Timeloop's steady state).
     ``glb_port``: how the GLB port's accesses carry words — ``step`` (default: each access step of an
     operand its distinct words on the array, ``ceil(dist / bw)`` cycles), ``fill`` (a PE-local tile's
-    fill is one burst) or ``packed`` (words / bw); docs/cost-model.md, "Mapper". ``psum_port``: ``free``
+    fill is one burst aligned to the port's accesses), ``burst`` (one burst at an arbitrary alignment,
+    ``(words + bw − 1) / bw`` accesses on average, or by step where fewer) or ``packed`` (words / bw);
+    docs/cost-model.md, "Mapper". ``psum_port``: ``free``
     (default: partial sums move between a PE's psum store and the GLB without delaying its MAC) or
     ``shared`` (the store's read and write ports serve the MAC's accumulation and those transfers, so
     each psum drained or refilled costs the MAC one cycle; RS and OS, whose PEs accumulate in a pad or
