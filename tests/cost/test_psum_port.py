@@ -1,8 +1,9 @@
 """The PE's partial-sum store ports (``AnalyticalModel(psum_port=...)``, docs/cost-model.md, "Mapper").
 
 ``shared``: an RS or OS PE accumulates in its psum pad or RF, whose read and write ports serve the MAC's
-read-modify-write every cycle; a psum drained to the GLB (a read) or refilled from it (a write) takes
-one of those cycles, so the MAC waits one cycle per psum word its PE moves. ``free`` (the default)
+read-modify-write every cycle; a psum drained to the GLB takes one of the read port's cycles (a
+read-back, one of the write port's, beside it), so the MAC waits one cycle per psum word its PE drains.
+``free`` (the default)
 moves them without delaying the MAC. WS accumulates in a register and is the same under both.
 
 By hand: a 1×1 layer with one input channel finishes every output in one MAC, so each PE drains one

@@ -52,7 +52,7 @@ class MapperSettings:
     #: how the GLB port's accesses carry words (``AnalyticalModel(glb_port=...)``, :func:`port_per_word`)
     port: GlbPort = "step"
     #: the PE's partial-sum store: ``shared`` — its read and write ports serve both the MAC's accumulation
-    #: and the psums drained to and refilled from the GLB (``AnalyticalModel(psum_port=...)``)
+    #: and the psums drained to (read) and read back from (write) the GLB (``AnalyticalModel(psum_port=...)``)
     psum_port: PsumPort = "free"
 
     @property
@@ -221,8 +221,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     ``max(compute + stall, GLB port cycles, floor)`` (``fixed_port``: the port cycles of operands not in
     ``ops``; ``floor``: the DRAM bound; ``max(compute + stall, GLB port cycles) + floor`` where the DRAM
     transfers do not overlap the array, ``cfg.dram_overlap`` False; ``stall``: with
-    ``psum_port="shared"``, the partial sums each PE drains to and refills from the GLB, one port cycle
-    of its psum store each, which the MAC's accumulation then waits for), ties to fewer GLB words; with
+    ``psum_port="shared"``, the partial sums each PE drains to the GLB, one cycle of its psum store's
+    read port each, which the MAC's accumulation then waits for), ties to fewer GLB words; with
     ``objective="energy"`` fewer words first. ``serial``: the operands of ``ops`` whose fills are psums
     in a PE store the MAC accumulates in (:attr:`MapperSettings.serial`).
     ``bw``: the GLB ↔ array bandwidth of each accelerator (words per cycle; a scalar or [1, A]).

@@ -93,7 +93,7 @@ class AnalyticalModel:
     docs/cost-model.md, "Mapper". ``psum_port``: ``free``
     (default: partial sums move between a PE's psum store and the GLB without delaying its MAC) or
     ``shared`` (the store's read and write ports serve the MAC's accumulation and those transfers, so
-    each psum drained or refilled costs the MAC one cycle; RS and OS, whose PEs accumulate in a pad or
+    each psum drained costs the MAC one cycle; RS and OS, whose PEs accumulate in a pad or
     RF); docs/cost-model.md, "Mapper".
     """
 
