@@ -101,3 +101,32 @@ def test_flat_gathers_like_broadcast_indexing(shape):
     np.testing.assert_array_equal(sub(x), want[::2])
     other = (2 - c) % 3  # another index into x's first axis
     np.testing.assert_array_equal(fl(x, other), np.broadcast_to(x, keep.shape)[other, l_, a])
+
+
+def _rs_pad_designs(rng: np.random.Generator, n: int) -> AccelTable:
+    # RS designs with their RF as three pads of random sizes (bytes), random GLB sizes and bandwidths
+    out = []
+    for _ in range(n):
+        pads = tuple(int(rng.choice(v)) for v in ((4, 8, 16, 32, 64, 128, 226), (2, 4, 6, 12, 32), (2, 4, 8, 18, 64)))
+        out.append(Accelerator(int(rng.integers(2, 33)), int(rng.integers(2, 33)), sum(pads), "rs",
+                               glb_kib=int(rng.choice([8, 32, 128, 1024])), glb_bw=float(rng.choice([4, 8, 16, 32])),
+                               pads=pads))
+    return AccelTable.from_accels(out)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["free", "shared"]), st.sampled_from(["divisors", "any"]),
+       st.sampled_from(["hold-array", "free"]))
+def test_pruned_fill_counts_cost_the_same_as_every_count(seed, psum_port, tiles, dram_tiles):
+    # with the GLB port counted per fill, an RS entry keeps only the fewer-filter counts that no larger
+    # count matches (dataflows._fill_counts): trying every count instead must find the same costs
+    rng = np.random.default_rng(seed)
+    layers = _layers(rng, 12)
+    accels = _rs_pad_designs(rng, 16) if seed % 2 else _designs(rng, 24)
+    model = AnalyticalModel(HW, glb_port="fill", psum_port=psum_port, mapper_tiles=tiles, dram_tiles=dram_tiles)
+    pruned = model.evaluate(layers, accels, mapping=False)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(dataflows, "PRUNE_FILL_COUNTS", False)
+        every = model.evaluate(layers, accels, mapping=False)
+    np.testing.assert_allclose(pruned.latency_cycles, every.latency_cycles, rtol=1e-6)
+    np.testing.assert_allclose(pruned.energy_total_pj, every.energy_total_pj, rtol=1e-6)

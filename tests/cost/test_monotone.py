@@ -6,7 +6,8 @@ memory's own per-access energy is not counted). Any mapping of the smaller machi
 one; these tests check that the mapper's candidate sets keep them (docs/cost-model.md). Also: a coarser
 GLB port count (``glb_port``: step, burst, fill, packed) never charges more, so it is never slower. Each
 resource test also runs with the PE's psum store ports shared (``psum_port="shared"``), alone and with
-the GLB port counted by unaligned burst (``glb_port="burst"``)."""
+the GLB port counted by unaligned burst (``glb_port="burst"``) or by aligned fill (``glb_port="fill"``,
+whose RS candidates keep the fewer-filter counts whose fills align better)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ FREE = AnalyticalModel(HW, dram_tiles="free")  # v3.1's GLB level: one schedule 
 PACKED = AnalyticalModel(HW, glb_port="packed")  # the GLB port's words packed (each costs the same)
 SHARED = AnalyticalModel(HW, psum_port="shared")  # psum drains and refills take the MAC's port cycles
 BURST = AnalyticalModel(HW, glb_port="burst", psum_port="shared")  # a fill is one unaligned burst
+FILL = AnalyticalModel(HW, glb_port="fill", psum_port="shared")  # a fill is one aligned burst
 TOL = 1e-6
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -58,7 +60,7 @@ def _non_increasing(a: np.ndarray) -> bool:
 
 
 @SETTINGS
-@given(layers(), designs, st.sampled_from([MODEL, FREE, SHARED, BURST]))
+@given(layers(), designs, st.sampled_from([MODEL, FREE, SHARED, BURST, FILL]))
 def test_more_glb_capacity_never_slower(layer, d, model):
     x, y, rf, df = d
     glbs = (4, 8, 16, 32, 64, 128, 512, 2048)
@@ -67,7 +69,7 @@ def test_more_glb_capacity_never_slower(layer, d, model):
 
 
 @SETTINGS
-@given(layers(), designs, st.sampled_from([MODEL, FREE, SHARED, BURST]))
+@given(layers(), designs, st.sampled_from([MODEL, FREE, SHARED, BURST, FILL]))
 def test_more_rf_never_slower(layer, d, model):
     x, y, _, df = d
     lat, _ = _ladder(layer, [Accelerator(x, y, rf, df) for rf in (8, 16, 32, 64, 128, 256, 512)], model)
@@ -75,7 +77,7 @@ def test_more_rf_never_slower(layer, d, model):
 
 
 @settings(max_examples=40, deadline=None)
-@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP, SHARED, BURST]))
+@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP, SHARED, BURST, FILL]))
 # a bigger RF takes longer tap chunks: WS keeps the one-row chunks too (found by a search over layers)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=3, s=3, padding=1, groups=96), (8, 8, 8, "ws"), HELD)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=5, s=5, padding=2, groups=96), (16, 16, 8, "ws"), HELD)
@@ -99,7 +101,7 @@ PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
 
 @settings(max_examples=60, deadline=None)
 @given(layers(), designs, st.sampled_from("wio"), st.sampled_from(PAD_SPLITS),
-       st.sampled_from([MODEL, FREE, HELD_SINGLE, PACKED, SHARED, BURST]), st.sampled_from([16, 128]))
+       st.sampled_from([MODEL, FREE, HELD_SINGLE, PACKED, SHARED, BURST, FILL]), st.sampled_from([16, 128]))
 # found by walking the pads of the grid's RS designs (benchmarks/bench_monotone.py), before the RS tiles
 # with fewer filters per PE
 @example(Layer("depthwise", c=32, k=32, h=32, w=32, r=3, s=3, padding=1, groups=32), (4, 20, 8, "rs"), "i",
@@ -110,6 +112,13 @@ PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
 # filters × 1 tap, a 16-byte one 1 filter × all 5 taps (95 cycles against 79)
 @example(Layer("conv", c=1, k=8, h=1, w=1, r=5, s=5, padding=2), (2, 2, 8, "rs"), "w", (32, 12, 16), MODEL,
          16)
+# found by walking the pads under glb_port="fill" (benchmarks/bench_monotone.py) before the fewer-filter
+# counts of _fill_counts: 8 bytes of psum pad held 4 filters of a 7x7 depthwise row (46 236 port-bound
+# cycles), 4 bytes 2 filters, whose fills waste less of the 32-word port's last accesses (46 080)
+@example(Layer("depthwise", c=96, k=96, h=32, w=32, r=7, s=7, padding=3, groups=96), (16, 16, 8, "rs"), "o",
+         (114, 6, 8), FILL, 128)
+@example(Layer("depthwise", c=96, k=96, h=32, w=32, r=5, s=5, stride=2, padding=2, groups=96), (32, 4, 8, "rs"),
+         "w", (226, 12, 18), FILL, 128)
 def test_a_bigger_rs_pad_never_slower(layer, d, pad, split, model, glb):
     # RS with its RF as three pads: one pad grows, the other two stay (a bigger pad lets a PE hold more
     # filters; where the GLB tiles must hold them, the tiles with fewer filters stay candidates)
@@ -124,7 +133,8 @@ def test_a_bigger_rs_pad_never_slower(layer, d, pad, split, model, glb):
 
 @settings(max_examples=30, deadline=None)
 @given(layers(), designs, st.sampled_from(["glb_words_per_cycle", "dram_bytes_per_cycle"]),
-       st.sampled_from(["hold-array", "free"]), st.sampled_from([("step", "free"), ("burst", "shared")]))
+       st.sampled_from(["hold-array", "free"]),
+       st.sampled_from([("step", "free"), ("burst", "shared"), ("fill", "shared")]))
 def test_more_bandwidth_never_slower(layer, d, knob, tiles, ports):
     acc = [Accelerator(*d)]
     models = [AnalyticalModel(HW.model_copy(update={knob: v}), dram_tiles=tiles, glb_port=ports[0],

@@ -23,7 +23,17 @@ import numpy as np
 
 from . import memory
 from .dims import ArrayDims, LayerDims
-from .mapper import TIE, Entries, Flat, MapperSettings, best_order, first_of_runs, ladder, port_cycles
+from .mapper import (
+    TIE,
+    Entries,
+    Flat,
+    MapperSettings,
+    best_order,
+    fill_per_word,
+    first_of_runs,
+    ladder,
+    port_cycles,
+)
 from .memory import EntryDram
 from .spatial import cdiv, largest_divisor, unroll
 
@@ -34,6 +44,9 @@ OS_MODES: tuple[str, ...] = ("taps-inner", "k-inner")
 #: skip a candidate whose tile equals an earlier candidate's on a pair (False: evaluate every candidate on
 #: every pair, which gives the same result, only slower; the tests compare the two)
 DEDUPLICATE = True
+#: with the GLB port counted per fill: keep only the fewer-filter counts that no larger count matches
+#: (:func:`_fill_counts`; False: every count, which gives the same costs, only slower; the tests compare)
+PRUNE_FILL_COUNTS = True
 # RS: the PE's innermost loop, with the input window in its pad or the inputs streamed from the GLB
 RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-inner", "streamed q-inner",
                              "streamed k-inner")
@@ -195,7 +208,9 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     gid = 0
     # each candidate also comes with fewer taps per PE and, with a DRAM level per candidate, fewer
     # filters (_rs_group): its variants take the places between it and the next candidate
-    arrays["stride"] = len(memory.LADDER) + 1 if isinstance(floor, EntryDram) else 1
+    # (and, with the port counted per fill, fewer filters again, _fill_counts: ``sub`` places each)
+    arrays["sub"] = int(np.max(pads["w"], initial=0)) + 1 if cfg.port == "fill" else 1
+    arrays["stride"] = (len(memory.LADDER) + 1 if isinstance(floor, EntryDram) else 1) * arrays["sub"]
     scale = arrays["stride"] * max(int(np.max(ly.s)), 1)
     for stream in (False, True):
         rows = ROW_FACTORS if not stream else tuple(v for v in ROW_FACTORS if v not in (4, 16))
@@ -310,14 +325,15 @@ def _filter_caps(cfg: MapperSettings, ly: LayerDims, uk, kt, most) -> np.ndarray
     return cap
 
 
-def _fewer_filters(fl: Flat, caps: np.ndarray, q, c, s_, k, w_ext) -> tuple:
+def _fewer_filters(fl: Flat, caps: np.ndarray, q, c, s_, k, w_ext, sub: int = 1) -> tuple:
     """With a DRAM level per candidate: each RS entry (``k`` filters per PE, as many as its pads hold)
     and, after it, the same tile with fewer filters, as many as fit each smaller filter tile of the DRAM
     ladder (``caps``, :func:`_filter_caps`): the GLB tiles must hold ``uK × k`` filters, so a tile with
     more filters may leave only worse DRAM schedules, and a bigger pad (more filters) must not take away
     the schedules a smaller one had (resources stay monotone). ``k`` is at most the weight pad and,
     under ``"divisors"``, a divisor of the PE's filter loop, so the filters a rung leaves are
-    ``min(cap, k)``. Returns the entries with their variants."""
+    ``min(cap, k)``. Returns the entries with their variants (``gid``: the entry's plus ``sub`` per
+    rung)."""
     kv = np.minimum(caps.reshape(len(caps), -1).take(fl.pair, axis=1), k)  # [J, M]
     # a rung adds a variant where it holds fewer filters than the rung before (or the entry itself)
     step, at = np.nonzero((kv >= 1) & (kv < np.concatenate([k[None], kv[:-1]])))
@@ -325,8 +341,78 @@ def _fewer_filters(fl: Flat, caps: np.ndarray, q, c, s_, k, w_ext) -> tuple:
         return fl, q, c, s_, k, w_ext
     every = np.concatenate([np.arange(len(fl)), at])
     out = fl.subset(every)
-    out.gid = out.gid + np.concatenate([np.zeros(len(fl), dtype=np.intp), step + 1])
+    out.gid = out.gid + np.concatenate([np.zeros(len(fl), dtype=np.intp), (step + 1) * sub])
     return out, q[every], c[every], s_[every], np.concatenate([k, kv[step, at]]), w_ext[every]
+
+
+def _fill_counts(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, latch: bool, q, c, s_, k, w_ext,
+                 arrays: dict) -> tuple:
+    """With the GLB port counted per tile fill (``glb_port="fill"``): each RS entry (``k`` filters per
+    PE) and, after it, the same tile with each fewer filter count that no larger count between it and
+    ``k`` matches in every respect. A fill of ``n`` words takes ``ceil(n / bw)`` port cycles, so a
+    smaller fill may end on an access boundary where a bigger one does not: a bigger pad, by fitting
+    more filters, must not take away the better-aligned fills a smaller pad had (resources stay
+    monotone). A count ``d`` is matched by a larger count ``d''`` (between ``d`` and ``k``) that fits
+    the same GLB filter tiles of the DRAM ladder (the entry's rung of :func:`_fewer_filters`), fills
+    no more PE tiles (``d'' · ceil(kt / d'') <= d · ceil(kt / d)``, equal under ``"divisors"``) and
+    costs no more port cycles per word of each operand whose tile holds the filters (weights, partial
+    sums; a depthwise layer's held inputs); a streamed dense tile of one filter takes another innermost
+    loop (its inputs are not latched across filters) and is always kept. Only counts of the tile ladder
+    are tried (divisors of the PE's filter loop ``kt`` under ``"divisors"``). Returns the entries with
+    their variants (``gid``: the entry's plus the filters left out)."""
+    kt = fl(arrays["kt"])
+    lower = np.zeros_like(k)  # the largest count below k that fits fewer GLB filter tiles (0: none)
+    if isinstance(arrays["floor"], EntryDram):
+        kv = arrays["caps"].reshape(len(arrays["caps"]), -1).take(fl.pair, axis=1)  # [J, M]
+        lower = np.max(np.where(kv < k, kv, 0.0), axis=0)
+    some = np.nonzero(k > lower + 1)[0]
+    if some.size == 0:
+        return fl, q, c, s_, k, w_ext
+    dw = fl(ly.dw)[some]
+    bw, kt_s, k_s, lo = fl(arrays["bw"])[some], kt[some], k[some], lower[some]
+    dist = {x: fl(v)[some] for x, v in arrays["dist"].items()}
+    per_w = {"w": c[some] * s_[some], "o": q[some], "i": np.where(dw & (not stream), w_ext[some], 0.0)}
+    streamed_one = stream and latch  # a streamed dense tile of one filter: another innermost loop
+
+    def key(d):  # what a count costs: per-word port cycles of the operands it sizes, PE tiles filled
+        out = [fill_per_word(d * per_w[x], dist[x], bw, cfg.port) for x in ("w", "o")]
+        out.append(np.where(per_w["i"] > 0, fill_per_word(np.maximum(d * per_w["i"], 1.0), dist["i"], bw,
+                                                          cfg.port), 0.0))
+        out.append(d * cdiv(kt_s, d))
+        return out
+
+    seen = [key(k_s)]
+    rows, counts = [], []
+    d = k_s
+    while True:
+        prev_d = d
+        d = largest_divisor(kt_s, d - 1) if cfg.tiles == "divisors" else np.maximum(d - 1, 1.0)
+        live = (d > lo) & (d < prev_d)
+        if not np.any(live):
+            break
+        kd = key(d)
+        matched = np.zeros(d.shape, dtype=bool)
+        for prev in seen:
+            matched |= np.logical_and.reduce([p <= x for p, x in zip(prev, kd, strict=True)])
+        if streamed_one:
+            matched &= ~((d == 1) & ~dw)
+        if not PRUNE_FILL_COUNTS:
+            matched[:] = False
+        new = np.nonzero(live & ~matched)[0]
+        rows.append(some[new])
+        counts.append(d[new])
+        seen.append(kd)
+        d = np.where(live, d, 1.0)  # a finished row stays at 1 (no count below it)
+    at = np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
+    if at.size == 0:
+        return fl, q, c, s_, k, w_ext
+    kd = np.concatenate(counts)
+    order = np.argsort(at, kind="stable")  # by entry, then fewer filters
+    at, kd = at[order], kd[order]
+    every = np.concatenate([np.arange(len(fl)), at])
+    out = fl.subset(every)
+    out.gid = out.gid + np.concatenate([np.zeros(len(fl), dtype=np.intp), (k[at] - kd).astype(np.intp)])
+    return out, q[every], c[every], s_[every], np.concatenate([k, kd]), w_ext[every]
 
 
 def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, arrays: dict,
@@ -346,7 +432,9 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         fl, q, c, s_, k, w_ext = _fewer_taps(cfg, ly, fl, stream, q, c, s_, k, w_ext, pads, kt,
                                              arrays["stride"])
     if isinstance(arrays["floor"], EntryDram) and not k_one:
-        fl, q, c, s_, k, w_ext = _fewer_filters(fl, arrays["caps"], q, c, s_, k, w_ext)
+        fl, q, c, s_, k, w_ext = _fewer_filters(fl, arrays["caps"], q, c, s_, k, w_ext, arrays["sub"])
+    if cfg.port == "fill" and not k_one:
+        fl, q, c, s_, k, w_ext = _fill_counts(cfg, ly, fl, stream, latch, q, c, s_, k, w_ext, arrays)
     g = {x: fl(arrays[x]) for x in ("compute", "kt", "ct", "rt", "pt", "act", "bw")}
     e_b = {x: fl(v) for x, v in arrays["e_b"].items()}
     dist = {x: fl(v) for x, v in arrays["dist"].items()}
