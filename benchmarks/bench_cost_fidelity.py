@@ -45,10 +45,10 @@ def case_reason(case: dict, our_util: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ref", default=os.environ.get("HDX_REFERENCE", DEFAULT_REF))
-    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed", "burst"),
-                    help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
-    ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
-                    help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")
+    ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
+                    help="the analytical model's GLB port count (glb_port; default: the model's)")
+    ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
+                    help="the analytical model's PE psum store ports (psum_port; default: the model's)")
     ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
     args = ap.parse_args()

@@ -39,10 +39,10 @@ def maestro_layer(ly: dict) -> Layer:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ref", default=os.environ.get("HDX_REFERENCE", DEFAULT_REF))
-    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed", "burst"),
-                    help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
-    ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
-                    help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")
+    ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
+                    help="the analytical model's GLB port count (glb_port; default: the model's)")
+    ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
+                    help="the analytical model's PE psum store ports (psum_port; default: the model's)")
     args = ap.parse_args()
     rows = [c for c in json.loads(Path(args.ref).read_text()) if c["id"].startswith("MA")]
     groups: dict[str, list[dict]] = defaultdict(list)

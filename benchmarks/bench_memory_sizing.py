@@ -143,10 +143,10 @@ def main() -> None:
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
     ap.add_argument("--picks", action="store_true",
                     help="also, per setting and network, each model's EDAP-best design and the regret")
-    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed", "burst"),
-                    help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
-    ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
-                    help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")
+    ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
+                    help="the analytical model's GLB port count (glb_port; default: the model's)")
+    ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
+                    help="the analytical model's PE psum store ports (psum_port; default: the model's)")
     args = ap.parse_args()
 
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()

@@ -70,10 +70,10 @@ def main() -> None:
     ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"))
     ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"))
-    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed", "burst"),
-                    help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
-    ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
-                    help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")
+    ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
+                    help="the analytical model's GLB port count (glb_port; default: the model's)")
+    ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
+                    help="the analytical model's PE psum store ports (psum_port; default: the model's)")
     ap.add_argument("--knobs", default=",".join(LADDERS), help="the resources to walk (comma-separated; "
                     f"default all: {','.join(LADDERS)})")
     args = ap.parse_args()

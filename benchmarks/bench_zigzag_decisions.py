@@ -403,10 +403,10 @@ def main() -> None:
                     help="with --hdx-mappings: also offer ZigZag the mappings HDX chooses under each of its "
                          "GLB port counts and psum store ports (PORTFOLIO; the measured model's other "
                          "options kept); the reference takes the best ZigZag rates")
-    ap.add_argument("--glb-port", default="step", choices=("step", "fill", "packed", "burst"),
-                    help="the analytical model's GLB port count (AnalyticalModel's glb_port)")
-    ap.add_argument("--psum-port", default="free", choices=("free", "shared"),
-                    help="the analytical model's PE psum store ports (AnalyticalModel's psum_port)")
+    ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
+                    help="the analytical model's GLB port count (glb_port; default: the model's)")
+    ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
+                    help="the analytical model's PE psum store ports (psum_port; default: the model's)")
     ap.add_argument("--glb-kib", type=int, default=None,
                     help="GLB size of every design in KiB (default: the grid's) — another template")
     ap.add_argument("--glb-bw", type=float, default=None,

@@ -30,6 +30,8 @@ GRID = AcceleratorSpace.load()
 HW = GRID.hardware.model_copy(update={"tech": "accelergy_45nm"})
 SPACE = NetworkSpace.load()
 MODEL = AnalyticalModel(HW, precision="float64")  # golden values to 1e-9; float32 below
+# v3.3's GLB port (by access step) and PE psum store (its transfers free), as some golden cases have it
+STEP = AnalyticalModel(HW, precision="float64", glb_port="step", psum_port="free")
 FREE = AnalyticalModel(HW, precision="float64", dram_tiles="free")  # v3.1's GLB level
 
 
@@ -52,8 +54,8 @@ def e_sram(nbytes: float) -> float:
     return _pl(nbytes, 24, 0.24, 32, 0.25)
 
 
-def _eval(layer: Layer, acc: str):
-    return MODEL.evaluate(LayerTable([layer]), AccelTable.from_accels([Accelerator.parse(acc)]))
+def _eval(layer: Layer, acc: str, model: AnalyticalModel = MODEL):
+    return model.evaluate(LayerTable([layer]), AccelTable.from_accels([Accelerator.parse(acc)]))
 
 
 # ------------------------------------------------------------------ golden cases (by hand)
@@ -72,7 +74,8 @@ def test_golden_fc_on_ws():
     # DRAM: I=64, W=640, O=10 all fit the GLB whole: every word once, 704 reads + 10 writes = 714 words
     #   -> 714*2 B / 16 B/cycle = 89.25 cycles, overlapped with the array (double-buffered GLB filled in
     #   the order the array consumes it). latency = max(48, 99.5, 89.25) = 99.5 (GLB port).
-    c = _eval(Layer("fc", c=64, k=10, name="fc"), "4x4,rf=8,df=ws")
+    # (v3.3's GLB port count, by access step; fill by fill below)
+    c = _eval(Layer("fc", c=64, k=10, name="fc"), "4x4,rf=8,df=ws", STEP)
     assert c.compute_cycles[0, 0] == pytest.approx(48)
     assert c.latency_cycles[0, 0] == pytest.approx(99.5)
     assert c.mapping["glb_cycles"][0, 0] == pytest.approx(99.5)
@@ -92,6 +95,23 @@ def test_golden_fc_on_ws():
     assert c.area_um2["rf"][0] == pytest.approx(16 * a_rf)
     assert c.area_um2["glb"][0] == pytest.approx(1162549.0)
     assert c.area_um2["noc"][0] == pytest.approx(16 * 3 * 5.98)
+
+
+def test_golden_fc_on_ws_port_by_fill():
+    # The same FC layer and design under the default GLB port count (v3.4): a PE's weight tile fill is
+    #   one burst of c_in words to each of the 16 PEs, ceil(16 c_in / 32) accesses. c_in = 1: 48 fills of
+    #   16 words, one access each (48 cycles); c_in = 2: 24 fills of 32 words (24 cycles); c_in = 4: 12
+    #   fills of 64 words, 2 accesses each (24). Inputs 48 and psums 3.5 as by step (fills of one word).
+    #   c_in = 1: port 99.5 cycles, above the DRAM's 89.25; c_in = 2 and 4: 24 + 48 + 3.5 = 75.5, hidden
+    #   by the DRAM: latency 89.25 (the DRAM), and of the two equal mappings the first, c_in = 2 (the
+    #   same GLB words, 974, and fills per PE). WS accumulates in a register: no psum store stall.
+    c = _eval(Layer("fc", c=64, k=10, name="fc"), "4x4,rf=8,df=ws")
+    assert c.latency_cycles[0, 0] == pytest.approx(714 * 2 / 16)
+    assert c.mapping["glb_cycles"][0, 0] == pytest.approx(75.5)
+    assert c.mapping["glb_words"][0, 0] == pytest.approx(974)
+    assert c.mapping["c_in"][0, 0] == 2
+    assert c.mapping["psum_stall"][0, 0] == 0
+    assert c.energy_pj["glb"][0, 0] == pytest.approx(1688 * E_GLB)
 
 
 def test_golden_depthwise_on_os():
@@ -205,8 +225,9 @@ def test_golden_conv_on_rs():
     #   read-backs = 640 words (160 cycles) -> 5536 words, 520 port cycles: it beats the window's 608.
     # DRAM: I = 144, W = 288, O = 128 fit whole: 432 + 128 = 560 words -> 70 cycles, overlapped.
     #   latency = max(288, 520, 70) = 520 (the GLB port).
+    # (v3.3's GLB port count, by access step, and free psum store ports; the default below)
     ly = Layer("conv", c=4, k=8, h=6, w=6, r=3, s=3, name="conv")
-    c = _eval(ly, "4x4,rf=16,df=rs")
+    c = _eval(ly, "4x4,rf=16,df=rs", STEP)
     assert c.latency_cycles[0, 0] == pytest.approx(520)
     assert c.utilisation[0, 0] == pytest.approx(4608 / (520 * 16))
     assert c.mapping["glb_words"][0, 0] == pytest.approx(5536)
@@ -223,6 +244,34 @@ def test_golden_conv_on_rs():
     # area: the three pads replace the RF (power law between the 2 B and 24 B table points)
     a_pad = {b: _pl(b, 2, 5.98, 24, 379.68) for b in (12, 2)}
     assert c.area_um2["rf"][0] == pytest.approx(16 * (a_pad[12] + 2 * a_pad[2]))
+
+
+def test_golden_conv_on_rs_port_by_fill_and_shared_psum_store():
+    # The same conv layer and design under the default (v3.4): a tile fill is one burst of the tile's
+    #   words to its distinct PEs, ceil(words / 32) accesses, and each psum a PE drains takes a cycle of
+    #   its psum pad's read port from the MAC. Inputs streamed, s = 3, k = 1, q = 1 (bounds PQ 4, RED 3,
+    #   K 8: 96 tiles); inputs 288 per PE x 16 = 4608 words, 288 port cycles.
+    #   (PQ, RED, K), v3.3's choice: weights 72 fills of 3 x 4 = 12 words (72 cycles), psums 96 fills of
+    #   4 words (384 writes + 256 read-backs: 160 cycles) -> port 520; MAC 288 + 96 drains = 384.
+    #   (RED, PQ, K): weights 288 fills of 12 words (1152 words, 96 cycles), psums 96 / 3 = 32 fills of 4
+    #   words (128 writes, no read-back: 32 cycles) -> 5888 words, port 96 + 288 + 32 = 416; MAC 288 +
+    #   32 drains = 320. The input window in its pad ((RED, PQ, K) there too): fills of 4, 16 and 4
+    #   words, one access each, 288 + 288 + 32 = 608 cycles. DRAM 70 cycles, overlapped.
+    #   latency = max(320, 416, 70) = 416 (the GLB port), order index 2 (RED innermost).
+    ly = Layer("conv", c=4, k=8, h=6, w=6, r=3, s=3, name="conv")
+    c = _eval(ly, "4x4,rf=16,df=rs")
+    assert c.latency_cycles[0, 0] == pytest.approx(416)
+    assert c.mapping["glb_cycles"][0, 0] == pytest.approx(416)
+    assert c.mapping["glb_words"][0, 0] == pytest.approx(5888)
+    assert c.mapping["psum_stall"][0, 0] == pytest.approx(32)
+    assert (c.mapping["mode"][0, 0], c.mapping["order"][0, 0]) == (3, 2)
+    assert (c.mapping["q_in"][0, 0], c.mapping["s_in"][0, 0], c.mapping["k_in"][0, 0]) == (1, 3, 1)
+    # pads: per MAC a weight read and a psum read + write; each streamed input a write and a read (288
+    #   per PE); fills per PE: 288 weights, 2 x 32 psum moves
+    e_w, e_i, e_o = e_sram(12), e_sram(2), e_sram(2)
+    rf = 4608 * (e_w + 2 * e_o) + 2 * 288 * 16 * e_i + (288 * e_w + 64 * e_o) * 16
+    assert c.energy_pj["rf"][0, 0] == pytest.approx(rf)
+    assert c.energy_pj["glb"][0, 0] == pytest.approx((5888 + 432 + 128) * E_GLB)
 
 
 # ------------------------------------------------------------------ invariants over the grid
@@ -411,7 +460,13 @@ def test_timeloop_reference_fidelity():
         err_c.append(abs(c.latency_cycles[0, 0] / case["result"]["cycles"] - 1))
         err_e.append(abs(c.energy_total_pj[0, 0] / case["result"]["energy_pJ"] - 1))
         if case["id"] == "TL24":  # Eyeriss 14x12, VGG conv3_1-like: Timeloop finds full utilisation
-            assert c.latency_cycles[0, 0] == pytest.approx(case["result"]["cycles"])
+            # HDX's mapper finds it too; what HDX adds is the psum pad's read port, which the PEs' drains
+            # take from the MAC (psum_port="shared", the default; Timeloop's PEs have no such port)
+            assert c.compute_cycles[0, 0] == pytest.approx(case["result"]["cycles"])
+            stall = c.mapping["psum_stall"][0, 0]
+            assert stall > 0 and c.latency_cycles[0, 0] == pytest.approx(c.compute_cycles[0, 0] + stall)
+            free = AnalyticalModel(hw, tech, psum_port="free").evaluate(lt, acc)
+            assert free.latency_cycles[0, 0] == pytest.approx(case["result"]["cycles"])
     assert np.median(err_c) <= 0.15 and np.median(err_e) <= 0.25
 
 

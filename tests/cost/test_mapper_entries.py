@@ -107,10 +107,11 @@ def _rs_pad_designs(rng: np.random.Generator, n: int) -> AccelTable:
     # RS designs with their RF as three pads of random sizes (bytes), random GLB sizes and bandwidths
     out = []
     for _ in range(n):
-        pads = tuple(int(rng.choice(v)) for v in ((4, 8, 16, 32, 64, 128, 226), (2, 4, 6, 12, 32), (2, 4, 8, 18, 64)))
+        pads = tuple(int(rng.choice(v)) for v in ((4, 8, 16, 32, 64, 128, 226), (2, 4, 6, 12, 32),
+                                                  (2, 4, 8, 18, 64)))
         out.append(Accelerator(int(rng.integers(2, 33)), int(rng.integers(2, 33)), sum(pads), "rs",
-                               glb_kib=int(rng.choice([8, 32, 128, 1024])), glb_bw=float(rng.choice([4, 8, 16, 32])),
-                               pads=pads))
+                               glb_kib=int(rng.choice([8, 32, 128, 1024])),
+                               glb_bw=float(rng.choice([4, 8, 16, 32])), pads=pads))
     return AccelTable.from_accels(out)
 
 
@@ -123,7 +124,8 @@ def test_pruned_fill_counts_cost_the_same_as_every_count(seed, psum_port, tiles,
     rng = np.random.default_rng(seed)
     layers = _layers(rng, 12)
     accels = _rs_pad_designs(rng, 16) if seed % 2 else _designs(rng, 24)
-    model = AnalyticalModel(HW, glb_port="fill", psum_port=psum_port, mapper_tiles=tiles, dram_tiles=dram_tiles)
+    model = AnalyticalModel(HW, glb_port="fill", psum_port=psum_port, mapper_tiles=tiles,
+                            dram_tiles=dram_tiles)
     pruned = model.evaluate(layers, accels, mapping=False)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(dataflows, "PRUNE_FILL_COUNTS", False)

@@ -117,8 +117,8 @@ PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
 # cycles), 4 bytes 2 filters, whose fills waste less of the 32-word port's last accesses (46 080)
 @example(Layer("depthwise", c=96, k=96, h=32, w=32, r=7, s=7, padding=3, groups=96), (16, 16, 8, "rs"), "o",
          (114, 6, 8), FILL, 128)
-@example(Layer("depthwise", c=96, k=96, h=32, w=32, r=5, s=5, stride=2, padding=2, groups=96), (32, 4, 8, "rs"),
-         "w", (226, 12, 18), FILL, 128)
+@example(Layer("depthwise", c=96, k=96, h=32, w=32, r=5, s=5, stride=2, padding=2, groups=96),
+         (32, 4, 8, "rs"), "w", (226, 12, 18), FILL, 128)
 def test_a_bigger_rs_pad_never_slower(layer, d, pad, split, model, glb):
     # RS with its RF as three pads: one pad grows, the other two stay (a bigger pad lets a PE hold more
     # filters; where the GLB tiles must hold them, the tiles with fewer filters stay candidates)

@@ -50,10 +50,10 @@ class MapperSettings:
     #: DRAM transfers overlap the array (double-buffered GLB): cycles max(array, DRAM); else array + DRAM
     dram_overlap: bool = True
     #: how the GLB port's accesses carry words (``AnalyticalModel(glb_port=...)``, :func:`port_per_word`)
-    port: GlbPort = "step"
+    port: GlbPort = "fill"
     #: the PE's partial-sum store: ``shared`` — its read and write ports serve both the MAC's accumulation
     #: and the psums drained to (read) and read back from (write) the GLB (``AnalyticalModel(psum_port=...)``)
-    psum_port: PsumPort = "free"
+    psum_port: PsumPort = "shared"
 
     @property
     def serial(self) -> tuple[str, ...]:

@@ -86,19 +86,20 @@ class AnalyticalModel:
     array, latency ``max(array, DRAM)``) or ``single`` (every tile takes its space once and the
     transfers stall the array, latency ``array + DRAM``, as ZigZag's latency model has it) or ``overlap``
     (every tile takes its space once and the transfers still overlap the array: Timeloop's steady state).
-    ``glb_port``: how the GLB port's accesses carry words — ``step`` (default: each access step of an
-    operand its distinct words on the array, ``ceil(dist / bw)`` cycles), ``fill`` (a PE-local tile's
-    fill is one burst aligned to the port's accesses), ``burst`` (one burst at an arbitrary alignment,
-    ``(words + bw − 1) / bw`` accesses on average, or by step where fewer) or ``packed`` (words / bw);
-    docs/cost-model.md, "Mapper". ``psum_port``: ``free``
-    (default: partial sums move between a PE's psum store and the GLB without delaying its MAC) or
-    ``shared`` (the store's read and write ports serve the MAC's accumulation and those transfers, so
-    each psum drained costs the MAC one cycle; RS and OS, whose PEs accumulate in a pad or
-    RF); docs/cost-model.md, "Mapper".
+    ``glb_port``: how the GLB port's accesses carry words — ``fill`` (default since v3.4: a PE-local
+    tile's fill is one burst aligned to the port's accesses, ``ceil(words / bw)`` cycles), ``step``
+    (v3.3's: each access step of an operand its distinct words on the array, ``ceil(dist / bw)``
+    cycles), ``burst`` (one burst at an arbitrary alignment, ``(words + bw − 1) / bw`` accesses on
+    average, or by step where fewer) or ``packed`` (words / bw);
+    docs/cost-model.md, "Mapper". ``psum_port``: ``shared`` (default since v3.4: the PE's psum store's
+    read and write ports serve the MAC's accumulation and the transfers to and from the GLB, so each
+    psum drained costs the MAC one cycle; RS and OS, whose PEs accumulate in a pad or RF) or ``free``
+    (v3.3's: partial sums move between a PE's psum store and the GLB without delaying its MAC);
+    docs/cost-model.md, "Mapper".
     """
 
     name = "analytical"
-    version = "3.3"
+    version = "3.4"
     #: every result of :meth:`evaluate` has passed :func:`~hdx.cost.base.check_finite` already
     checks_finite = True
 
@@ -106,7 +107,7 @@ class AnalyticalModel:
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
                  precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors",
                  dram_tiles: DramTiles = "hold-array", glb_buffering: GlbBuffering = "double",
-                 glb_port: GlbPort = "step", psum_port: PsumPort = "free"):
+                 glb_port: GlbPort = "fill", psum_port: PsumPort = "shared"):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
@@ -140,9 +141,9 @@ class AnalyticalModel:
             blob["dram_tiles"] = self.dram_tiles
         if self.glb_buffering != "double":
             blob["glb_buffering"] = self.glb_buffering
-        if self.glb_port != "step":
+        if self.glb_port != "fill":
             blob["glb_port"] = self.glb_port
-        if self.psum_port != "free":
+        if self.psum_port != "shared":
             blob["psum_port"] = self.psum_port
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
