@@ -271,6 +271,20 @@ def _rs_filters(dw, st, stream: bool, pads, q, c, s_, kt) -> tuple:
     return np.minimum(np.minimum(np.where(dw, k_dw, k_w), np.floor(pads["o"] / q)), kt), w_ext
 
 
+def _with_variants(fl: Flat, at: np.ndarray, gid_add: np.ndarray, q, c, s_, k, w_ext, *, s_at=None, k_at=None,
+                   w_at=None) -> tuple:
+    """The entries of ``fl`` and, after them, a variant of entry ``at[i]`` for each ``i``: its ``gid``
+    plus ``gid_add[i]``, its tile factors the entry's except the taps ``s_at``, filters ``k_at`` and input
+    window ``w_at`` given. Returns (entries, q, c, s_, k, w_ext) of both."""
+    every = np.concatenate([np.arange(len(fl)), at])
+    out = fl.subset(every)
+    out.gid = out.gid + np.concatenate([np.zeros(len(fl), dtype=np.intp), gid_add.astype(np.intp)])
+
+    def joined(a, new):
+        return a[every] if new is None else np.concatenate([a, new])
+    return out, q[every], c[every], joined(s_, s_at), joined(k, k_at), joined(w_ext, w_at)
+
+
 def _fewer_taps(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, s_, k, w_ext, pads, kt,
                 stride: int) -> tuple:
     """Each RS entry (``s_`` taps per PE, as many as fit, and ``k`` filters) and, after it, the same
@@ -303,12 +317,8 @@ def _fewer_taps(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c
     if keep.size == 0:
         return fl, q, c, s_, k, w_ext
     at, dd, kd, wd = at[keep], dd[keep], kd[keep], wd[keep]
-    every = np.concatenate([np.arange(len(fl)), at])
-    out = fl.subset(every)
-    left_out = (s_[at] - dd).astype(np.intp)
-    out.gid = out.gid + np.concatenate([np.zeros(len(fl), dtype=np.intp), left_out * stride])
-    return (out, q[every], c[every], np.concatenate([s_, dd]), np.concatenate([k, kd]),
-            np.concatenate([w_ext, wd]))
+    gid_add = (s_[at] - dd).astype(np.intp) * stride
+    return _with_variants(fl, at, gid_add, q, c, s_, k, w_ext, s_at=dd, k_at=kd, w_at=wd)
 
 
 def _filter_caps(cfg: MapperSettings, ly: LayerDims, uk, kt, most) -> np.ndarray:
@@ -325,7 +335,8 @@ def _filter_caps(cfg: MapperSettings, ly: LayerDims, uk, kt, most) -> np.ndarray
     return cap
 
 
-def _fewer_filters(fl: Flat, caps: np.ndarray, q, c, s_, k, w_ext, sub: int = 1) -> tuple:
+def _fewer_filters(fl: Flat, caps: np.ndarray, q, c, s_, k, w_ext, sub: int = 1, lower: bool = False
+                   ) -> tuple:
     """With a DRAM level per candidate: each RS entry (``k`` filters per PE, as many as its pads hold)
     and, after it, the same tile with fewer filters, as many as fit each smaller filter tile of the DRAM
     ladder (``caps``, :func:`_filter_caps`): the GLB tiles must hold ``uK × k`` filters, so a tile with
@@ -333,27 +344,33 @@ def _fewer_filters(fl: Flat, caps: np.ndarray, q, c, s_, k, w_ext, sub: int = 1)
     the schedules a smaller one had (resources stay monotone). ``k`` is at most the weight pad and,
     under ``"divisors"``, a divisor of the PE's filter loop, so the filters a rung leaves are
     ``min(cap, k)``. Returns the entries with their variants (``gid``: the entry's plus ``sub`` per
-    rung)."""
+    rung) and, with ``lower``, after them the most filters below each entry's that a smaller filter tile
+    holds (0: none; :func:`_fill_counts` tries no fewer)."""
     kv = np.minimum(caps.reshape(len(caps), -1).take(fl.pair, axis=1), k)  # [J, M]
     # a rung adds a variant where it holds fewer filters than the rung before (or the entry itself)
     step, at = np.nonzero((kv >= 1) & (kv < np.concatenate([k[None], kv[:-1]])))
-    if at.size == 0:
-        return fl, q, c, s_, k, w_ext
-    every = np.concatenate([np.arange(len(fl)), at])
-    out = fl.subset(every)
-    out.gid = out.gid + np.concatenate([np.zeros(len(fl), dtype=np.intp), (step + 1) * sub])
-    return out, q[every], c[every], s_[every], np.concatenate([k, kv[step, at]]), w_ext[every]
+    kd = kv[step, at]
+    out = (fl, q, c, s_, k, w_ext) if at.size == 0 else _with_variants(fl, at, (step + 1) * sub, q, c, s_, k,
+                                                                       w_ext, k_at=kd)
+    if not lower:
+        return out
+    below = np.max(np.where(kv < k, kv, 0.0), axis=0)
+    if at.size:
+        kv_at = kv[:, at]
+        below = np.concatenate([below, np.max(np.where(kv_at < kd, kv_at, 0.0), axis=0)])
+    return *out, below
 
 
 def _fill_counts(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, latch: bool, q, c, s_, k, w_ext,
-                 arrays: dict) -> tuple:
+                 arrays: dict, lower) -> tuple:
     """With the GLB port counted per tile fill (``glb_port="fill"``): each RS entry (``k`` filters per
     PE) and, after it, the same tile with each fewer filter count that no larger count between it and
     ``k`` matches in every respect. A fill of ``n`` words takes ``ceil(n / bw)`` port cycles, so a
     smaller fill may end on an access boundary where a bigger one does not: a bigger pad, by fitting
     more filters, must not take away the better-aligned fills a smaller pad had (resources stay
     monotone). A count ``d`` is matched by a larger count ``d''`` (between ``d`` and ``k``) that fits
-    the same GLB filter tiles of the DRAM ladder (the entry's rung of :func:`_fewer_filters`), fills
+    the same GLB filter tiles of the DRAM ladder (above ``lower``, the entry's next smaller rung of
+    :func:`_fewer_filters`, 0 without a DRAM level per candidate), fills
     no more PE tiles (``d'' · ceil(kt / d'') <= d · ceil(kt / d)``, equal under ``"divisors"``) and
     costs no more port cycles per word of each operand whose tile holds the filters (weights, partial
     sums; a depthwise layer's held inputs); a streamed dense tile of one filter takes another innermost
@@ -361,10 +378,6 @@ def _fill_counts(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, lat
     are tried (divisors of the PE's filter loop ``kt`` under ``"divisors"``). Returns the entries with
     their variants (``gid``: the entry's plus the filters left out)."""
     kt = fl(arrays["kt"])
-    lower = np.zeros_like(k)  # the largest count below k that fits fewer GLB filter tiles (0: none)
-    if isinstance(arrays["floor"], EntryDram):
-        kv = arrays["caps"].reshape(len(arrays["caps"]), -1).take(fl.pair, axis=1)  # [J, M]
-        lower = np.max(np.where(kv < k, kv, 0.0), axis=0)
     some = np.nonzero(k > lower + 1)[0]
     if some.size == 0:
         return fl, q, c, s_, k, w_ext
@@ -409,10 +422,7 @@ def _fill_counts(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, lat
     kd = np.concatenate(counts)
     order = np.argsort(at, kind="stable")  # by entry, then fewer filters
     at, kd = at[order], kd[order]
-    every = np.concatenate([np.arange(len(fl)), at])
-    out = fl.subset(every)
-    out.gid = out.gid + np.concatenate([np.zeros(len(fl), dtype=np.intp), (k[at] - kd).astype(np.intp)])
-    return out, q[every], c[every], s_[every], np.concatenate([k, kd]), w_ext[every]
+    return _with_variants(fl, at, k[at] - kd, q, c, s_, k, w_ext, k_at=kd)
 
 
 def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, arrays: dict,
@@ -431,10 +441,14 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     if not k_one:
         fl, q, c, s_, k, w_ext = _fewer_taps(cfg, ly, fl, stream, q, c, s_, k, w_ext, pads, kt,
                                              arrays["stride"])
+    fill = cfg.port == "fill" and not k_one
+    lower = np.zeros_like(k)  # the most filters below k that a smaller GLB filter tile holds (0: none)
     if isinstance(arrays["floor"], EntryDram) and not k_one:
-        fl, q, c, s_, k, w_ext = _fewer_filters(fl, arrays["caps"], q, c, s_, k, w_ext, arrays["sub"])
-    if cfg.port == "fill" and not k_one:
-        fl, q, c, s_, k, w_ext = _fill_counts(cfg, ly, fl, stream, latch, q, c, s_, k, w_ext, arrays)
+        fl, q, c, s_, k, w_ext, *rest = _fewer_filters(fl, arrays["caps"], q, c, s_, k, w_ext, arrays["sub"],
+                                                       lower=fill)
+        lower = rest[0] if fill else lower
+    if fill:
+        fl, q, c, s_, k, w_ext = _fill_counts(cfg, ly, fl, stream, latch, q, c, s_, k, w_ext, arrays, lower)
     g = {x: fl(arrays[x]) for x in ("compute", "kt", "ct", "rt", "pt", "act", "bw")}
     e_b = {x: fl(v) for x, v in arrays["e_b"].items()}
     dist = {x: fl(v) for x, v in arrays["dist"].items()}
