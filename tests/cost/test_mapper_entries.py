@@ -132,3 +132,39 @@ def test_pruned_fill_counts_cost_the_same_as_every_count(seed, psum_port, tiles,
         every = model.evaluate(layers, accels, mapping=False)
     np.testing.assert_allclose(pruned.latency_cycles, every.latency_cycles, rtol=1e-6)
     np.testing.assert_allclose(pruned.energy_total_pj, every.energy_total_pj, rtol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_fewer_filters_variants_and_next_smaller_rung_by_definition(seed):
+    # dataflows._fewer_filters: after the entries, one variant per rung of the DRAM ladder that holds fewer
+    # filters than the rung before (min(cap, k)); with lower=True also, per entry and variant, the most
+    # filters below its own that any rung holds (_fill_counts tries no fewer) — checked by brute force
+    rng = np.random.default_rng(seed)
+    n_j, shape = 7, (3, 4, 5)
+    keep = rng.random(shape) < 0.6
+    fl = Flat(keep, np.arange(shape[0]))
+    caps = -np.sort(-rng.integers(0, 40, size=(n_j, *shape[1:])).astype(np.float64), axis=0)  # falling
+    m = len(fl)
+    k = rng.integers(1, 48, size=m).astype(np.float64)
+    q, c, s_, w_ext = (rng.integers(1, 9, size=m).astype(np.float64) for _ in range(4))
+    out, q2, c2, s2, k2, w2, lower = dataflows._fewer_filters(fl, caps, q, c, s_, k, w_ext, sub=10,
+                                                              lower=True)
+    at_pair = caps.reshape(n_j, -1)
+    want_k, want_at, want_gid = list(k), list(range(m)), list(fl.gid)
+    for j in range(n_j):  # the variants rung by rung, as _fewer_filters orders them
+        for e in range(m):
+            kv = min(at_pair[j, fl.pair[e]], k[e])
+            before = k[e] if j == 0 else min(at_pair[j - 1, fl.pair[e]], k[e])
+            if 1 <= kv < before:
+                want_k.append(kv)
+                want_at.append(e)
+                want_gid.append(fl.gid[e] + (j + 1) * 10)
+    np.testing.assert_array_equal(k2, want_k)
+    np.testing.assert_array_equal(out.pair, fl.pair[want_at])
+    np.testing.assert_array_equal(out.gid, want_gid)
+    for a, b in ((q2, q), (c2, c), (s2, s_), (w2, w_ext)):
+        np.testing.assert_array_equal(a, b[want_at])
+    for i, (e, kk) in enumerate(zip(want_at, want_k, strict=True)):
+        below = [v for v in at_pair[:, fl.pair[e]] if v < kk]
+        assert lower[i] == (max(below) if below else 0.0)
