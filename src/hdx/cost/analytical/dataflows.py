@@ -344,8 +344,8 @@ def _fewer_filters(fl: Flat, caps: np.ndarray, q, c, s_, k, w_ext, sub: int = 1,
     the schedules a smaller one had (resources stay monotone). ``k`` is at most the weight pad and,
     under ``"divisors"``, a divisor of the PE's filter loop, so the filters a rung leaves are
     ``min(cap, k)``. Returns the entries with their variants (``gid``: the entry's plus ``sub`` per
-    rung) and, with ``lower``, after them the most filters below each entry's that a smaller filter tile
-    holds (0: none; :func:`_fill_counts` tries no fewer)."""
+    rung) and, last, with ``lower`` the most filters below each entry's that a smaller filter tile holds
+    (0: none; :func:`_fill_counts` tries no fewer), else None."""
     kv = np.minimum(caps.reshape(len(caps), -1).take(fl.pair, axis=1), k)  # [J, M]
     # a rung adds a variant where it holds fewer filters than the rung before (or the entry itself)
     step, at = np.nonzero((kv >= 1) & (kv < np.concatenate([k[None], kv[:-1]])))
@@ -353,7 +353,7 @@ def _fewer_filters(fl: Flat, caps: np.ndarray, q, c, s_, k, w_ext, sub: int = 1,
     out = (fl, q, c, s_, k, w_ext) if at.size == 0 else _with_variants(fl, at, (step + 1) * sub, q, c, s_, k,
                                                                        w_ext, k_at=kd)
     if not lower:
-        return out
+        return *out, None
     below = np.max(np.where(kv < k, kv, 0.0), axis=0)
     if at.size:
         kv_at = kv[:, at]
@@ -444,9 +444,9 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     fill = cfg.port == "fill" and not k_one
     lower = np.zeros_like(k)  # the most filters below k that a smaller GLB filter tile holds (0: none)
     if isinstance(arrays["floor"], EntryDram) and not k_one:
-        fl, q, c, s_, k, w_ext, *rest = _fewer_filters(fl, arrays["caps"], q, c, s_, k, w_ext, arrays["sub"],
+        fl, q, c, s_, k, w_ext, below = _fewer_filters(fl, arrays["caps"], q, c, s_, k, w_ext, arrays["sub"],
                                                        lower=fill)
-        lower = rest[0] if fill else lower
+        lower = lower if below is None else below
     if fill:
         fl, q, c, s_, k, w_ext = _fill_counts(cfg, ly, fl, stream, latch, q, c, s_, k, w_ext, arrays, lower)
     g = {x: fl(arrays[x]) for x in ("compute", "kt", "ct", "rt", "pt", "act", "bw")}
