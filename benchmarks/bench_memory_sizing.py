@@ -24,8 +24,11 @@ sizes each model picks.
 
 Run: ``python benchmarks/bench_memory_sizing.py [--random 5] [--seed 11] [--lpf 1] [--jobs 2]
 [--hdx-mappings] [--zigzag-only] [--parts] [--dram-tiles free] [--glb-buffering single]
-[--glb-port packed] [--picks]``. ``--picks``: per setting, reference and network, the EDAP-best design of
-each model and the regret (where a regret comes from).
+[--glb-port packed] [--picks] [--portfolio] [--portfolio-buffering]``. ``--portfolio`` /
+``--portfolio-buffering``: a further reference, also offered the mappings HDX chooses under each of its
+other GLB port options / GLB bufferings, costed by ZigZag (a reference nearer the best ZigZag's cost
+model knows, the same for every model measured against it). ``--picks``: per setting, reference and
+network, the EDAP-best design of each model and the regret (where a regret comes from).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_zigzag_decisions import (  # noqa: E402  (the ZigZag machinery of the per-setting benchmark)
     agreement_rows,
+    buffering_variants,
     design_table,
     hdx_mapping_runs,
     networks,
@@ -132,6 +136,10 @@ def main() -> None:
                     help="with --hdx-mappings: a third reference, also offered the mappings HDX chooses "
                          "under each of its GLB port counts and psum store ports (bench_zigzag_decisions."
                          "PORTFOLIO)")
+    ap.add_argument("--portfolio-buffering", action="store_true",
+                    help="with --hdx-mappings: a reference also offered the mappings HDX chooses under "
+                         "each other GLB buffering (bench_zigzag_decisions.BUFFERINGS: tiles stored once, "
+                         "so bigger GLB tiles)")
     ap.add_argument("--zigzag-only", action="store_true", help="fill the ZigZag caches and stop")
     ap.add_argument("--parts", action="store_true",
                     help="also print, per setting and dataflow, the energy rank and HDX / ZigZag per part")
@@ -179,19 +187,23 @@ def main() -> None:
                                     glb_port=args.glb_port, psum_port=args.psum_port)
             ours = model.evaluate(LayerTable(unique), accels)
             ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(len(accels))]
-            seeded = every = None
+            seeded = every = buffers = None
             if args.hdx_mappings:
                 class _A:  # the options hdx_mapping_runs reads
                     jobs, lpf, pin = args.jobs, args.lpf, args.pin
                 seeded, _ = hdx_mapping_runs(unique, accels, ours, ztexts, hw, _A, zz_fp)
                 if args.portfolio:
                     every = portfolio_runs(unique, accels, model, ztexts, hw, _A, zz_fp, seeded)
+                if args.portfolio_buffering:
+                    buffers = portfolio_runs(unique, accels, model, ztexts, hw, _A, zz_fp, seeded,
+                                             buffering_variants(model))
             if args.zigzag_only:
                 continue
             leak = leakage_mw(model, accels)  # the same leakage power on ZigZag's latency
             o = (ours.latency_cycles, ours.energy_total_pj, ours.area_total_um2)
             refs = {}
-            for label, sd in (("LOMA", None), ("LOMA+HDX", seeded), ("+HDX ports", every)):
+            for label, sd in (("LOMA", None), ("LOMA+HDX", seeded), ("+HDX ports", every),
+                              ("+HDX bufs", buffers)):
                 if label != "LOMA" and sd is None:
                     continue
                 zparts: dict = {}

@@ -28,7 +28,10 @@ model) and takes the best of them where ZigZag rates it better. The run prints t
 agreement (both cost models, one mapping) and the medians against each reference.
 
 Run: ``python benchmarks/bench_zigzag_decisions.py --lpf 5 --pin none --refine-lpf 6 --refine-slice
-os:pointwise --refine-sample 96 --hdx-mappings [--random 7] [--seed 0] [--jobs 2]``.
+os:pointwise --refine-sample 96 --hdx-mappings [--random 7] [--seed 0] [--jobs 2] [--portfolio]
+[--portfolio-buffering]``. ``--portfolio`` / ``--portfolio-buffering``: the reference is also offered the
+mappings HDX chooses under its other GLB port options / GLB bufferings (the same set of mappings whichever
+of these the measured model uses).
 """
 
 from __future__ import annotations
@@ -321,29 +324,49 @@ def hdx_mapping_runs(unique: list[Layer], accels: AccelTable, ours, ztexts: list
 #: documented GLB port counts and PE psum store ports (docs/cost-model.md, "Mapper")
 PORTFOLIO: tuple[tuple[str, str], ...] = tuple((gp, pp) for gp in ("step", "fill", "packed")
                                                for pp in ("free", "shared"))
+#: the GLB bufferings whose mappings ``--portfolio-buffering`` (here and in bench_memory_sizing.py) offers
+#: ZigZag besides the measured model's: a tile stored once (``single``, ``overlap``) leaves room for bigger
+#: GLB tiles, as ZigZag's own allocation fills its GLB (docs/cost-model.md, "Overlap")
+BUFFERINGS: tuple[str, ...] = ("double", "single", "overlap")
+
+
+def port_variants(model: AnalyticalModel) -> list[dict]:
+    """The options of :data:`PORTFOLIO` other than ``model``'s own, as keyword arguments."""
+    return [dict(glb_port=gp, psum_port=pp) for gp, pp in PORTFOLIO if (gp, pp) != (model.glb_port,
+                                                                                     model.psum_port)]
+
+
+def buffering_variants(model: AnalyticalModel) -> list[dict]:
+    """The GLB bufferings of :data:`BUFFERINGS` other than ``model``'s own, as keyword arguments."""
+    return [dict(glb_buffering=b) for b in BUFFERINGS if b != model.glb_buffering]
 
 
 def portfolio_runs(unique: list[Layer], accels: AccelTable, model: AnalyticalModel, ztexts: list[str], hw,
-                   args, zz_fp: str, seeded: dict) -> dict:
+                   args, zz_fp: str, seeded: dict, variants: list[dict] | None = None) -> dict:
     """Per pair, the best by ZigZag (latency, then energy) of ``seeded`` (the measured model's mappings,
-    :func:`hdx_mapping_runs`) and of the mappings HDX chooses under each option pair of
-    :data:`PORTFOLIO` (the measured model's other options kept): more complete mappings costed by
-    ZigZag's own model, so a reference nearer the best its cost model knows."""
+    :func:`hdx_mapping_runs`) and of the mappings HDX chooses under each option set of ``variants``
+    (keyword arguments of :class:`AnalyticalModel`; default :func:`port_variants`; the measured model's
+    other options kept): more complete mappings costed by ZigZag's own model, so a reference nearer the
+    best its cost model knows."""
     best = {k: r for k, r in seeded.items() if k != "taken"}
     key = lambda r: (r["latency"], sum(r["energy"].values()))  # noqa: E731
-    for gp, pp in PORTFOLIO:
-        if (gp, pp) == (model.glb_port, model.psum_port):
-            continue
-        other = AnalyticalModel(model.hardware, model.tech, mapper_objective=model.mapper_objective,
-                                mapper_space=model.mapper_space, mapper_tiles=model.mapper_tiles,
-                                dram_tiles=model.dram_tiles, glb_buffering=model.glb_buffering,
-                                glb_port=gp, psum_port=pp)
+    base = dict(mapper_objective=model.mapper_objective, mapper_space=model.mapper_space,
+                mapper_tiles=model.mapper_tiles, dram_tiles=model.dram_tiles,
+                glb_buffering=model.glb_buffering, glb_port=model.glb_port, psum_port=model.psum_port)
+    for opts in port_variants(model) if variants is None else variants:
+        other = AnalyticalModel(model.hardware, model.tech, **{**base, **opts})
         more, _ = hdx_mapping_runs(unique, accels, other.evaluate(LayerTable(unique), accels), ztexts, hw,
                                    args, zz_fp)
         for k, r in more.items():
             if k not in best or key(r) < key(best[k]):
                 best[k] = r
     return best
+
+
+def others(args) -> str:
+    """What ``--portfolio`` / ``--portfolio-buffering`` add to the reference, in words."""
+    return " and ".join(w for w, on in (("its other port options", args.portfolio),
+                                         ("its other GLB bufferings", args.portfolio_buffering)) if on)
 
 
 def refine_pairs(unique: list[Layer], accels: AccelTable, slices: list[str], sample: int,
@@ -403,6 +426,9 @@ def main() -> None:
                     help="with --hdx-mappings: also offer ZigZag the mappings HDX chooses under each of its "
                          "GLB port counts and psum store ports (PORTFOLIO; the measured model's other "
                          "options kept); the reference takes the best ZigZag rates")
+    ap.add_argument("--portfolio-buffering", action="store_true",
+                    help="with --hdx-mappings: also offer ZigZag the mappings HDX chooses under each other "
+                         "GLB buffering (BUFFERINGS: a tile stored once leaves room for bigger GLB tiles)")
     ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
                     help="the analytical model's GLB port count (glb_port; default: the model's)")
     ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
@@ -464,8 +490,11 @@ def main() -> None:
     seeded = faithful = own = None
     if args.hdx_mappings:
         seeded, faithful = hdx_mapping_runs(unique, accels, ours, ztexts, hw, args, zz_fp)
-        if args.portfolio:  # the strongest reference: HDX's mappings under every port option too
-            own, seeded = seeded, portfolio_runs(unique, accels, model, ztexts, hw, args, zz_fp, seeded)
+        extra = ((port_variants(model) if args.portfolio else [])
+                 + (buffering_variants(model) if args.portfolio_buffering else []))
+        if extra:  # the strongest reference: HDX's mappings under its other port options / bufferings too
+            own, seeded = seeded, portfolio_runs(unique, accels, model, ztexts, hw, args, zz_fp, seeded,
+                                                 extra)
     z_parts: dict[str, np.ndarray] = {}
     r_pairs: list = []
     z_lat, z_en, z_area, failed, refined = zz_arrays(zz, unique, ztexts, refine, z_parts, r_pairs, seeded)
@@ -495,7 +524,7 @@ def main() -> None:
                   f"{dev[1]:.3f} at lpf {args.refine_lpf}; energy {dev[2]:.3f} -> {dev[3]:.3f}")
     if seeded is not None and faithful is not None:
         n_pairs = sum(1 for k in faithful if faithful[k] is not None)
-        whose = "own mapping" if own is None else "own mapping and its mappings under every port option"
+        whose = "own mapping" if own is None else f"own mapping and its mappings under {others(args)}"
         print(f"reference also offered HDX's {whose} of each pair, costed by ZigZag (--hdx-mappings): "
               f"{n_pairs} pairs, {seeded['taken']} where ZigZag rates one better than its LOMA mapping")
         print("  the same mapping in both models, median |log(ZigZag/HDX)| per dataflow (0.1 ~ 10 %):")
@@ -545,7 +574,7 @@ def main() -> None:
             variants.append((f"  + lpf {args.refine_lpf} where run", refine, None))
         if own is not None:
             variants.append(("  + HDX's mapping where ZigZag rates it better", refine, own))
-            variants.append(("  + HDX's mappings under its other port options", refine, seeded))
+            variants.append((f"  + HDX's mappings under {others(args)}", refine, seeded))
         elif seeded is not None:
             variants.append(("  + HDX's mapping where ZigZag rates it better", refine, seeded))
         for label, ref_, seed_ in variants:
