@@ -15,10 +15,12 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
 from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.analytical.mapper import GlbBuffering
 from hdx.cost.reference_cases import case_setup, select_cases
 
 DEFAULT_REF = str(Path(__file__).resolve().parents[2] / "shared/reference/reference_cases.json")
@@ -49,7 +51,7 @@ def main() -> None:
                     help="the analytical model's GLB port count (glb_port; default: the model's)")
     ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
                     help="the analytical model's PE psum store ports (psum_port; default: the model's)")
-    ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"),
+    ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
     args = ap.parse_args()
     cases = select_cases(json.loads(Path(args.ref).read_text()))

@@ -37,6 +37,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
@@ -55,6 +56,7 @@ from bench_zigzag_decisions import (  # noqa: E402  (the ZigZag machinery of the
     zz_arrays,
 )
 from hdx.cost.analytical import AnalyticalModel  # noqa: E402
+from hdx.cost.analytical.mapper import GlbBuffering  # noqa: E402
 from hdx.cost.tech import load_tech  # noqa: E402
 from hdx.cost.zigzag import ZigZagModel  # noqa: E402
 from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace  # noqa: E402
@@ -147,7 +149,7 @@ def main() -> None:
     ap.add_argument("--mapper-space", default="full")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"),
                     help="the analytical model's GLB tiles (AnalyticalModel's dram_tiles)")
-    ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"),
+    ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
     ap.add_argument("--picks", action="store_true",
                     help="also, per setting and network, each model's EDAP-best design and the regret")

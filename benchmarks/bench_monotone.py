@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import get_args
 
 import numpy as np
 
 from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.analytical.mapper import GlbBuffering
 from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
@@ -69,7 +71,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"))
-    ap.add_argument("--glb-buffering", default="double", choices=("double", "single", "overlap"))
+    ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering))
     ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
                     help="the analytical model's GLB port count (glb_port; default: the model's)")
     ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),

@@ -43,11 +43,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 from scipy.stats import spearmanr
 
 from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
+from hdx.cost.analytical.mapper import GlbBuffering
 from hdx.cost.zigzag.adapter import ZigZagModel
 from hdx.cost.zigzag.crosscheck import ordering_from_mapping, two_level_ordering
 from hdx.errors import HDXError
@@ -327,7 +329,7 @@ PORTFOLIO: tuple[tuple[str, str], ...] = tuple((gp, pp) for gp in ("step", "fill
 #: the GLB bufferings whose mappings ``--portfolio-buffering`` (here and in bench_memory_sizing.py) offers
 #: ZigZag besides the measured model's: a tile stored once (``single``, ``overlap``) leaves room for bigger
 #: GLB tiles, as ZigZag's own allocation fills its GLB (docs/cost-model.md, "Overlap")
-BUFFERINGS: tuple[str, ...] = ("double", "single", "overlap")
+BUFFERINGS: tuple[str, ...] = get_args(GlbBuffering)
 
 
 def port_variants(model: AnalyticalModel) -> list[dict]:

@@ -150,3 +150,85 @@ def test_rs_tiles_with_fewer_filters_still_divide_the_filter_loop(case):
     u = unroll("rs", ly, table.pe_x[None, :].astype(float), table.pe_y[None, :].astype(float))
     kt = np.ceil(layer.k / u["uK"][0])
     assert np.all(np.fmod(kt, k_in) == 0), (kt, k_in)
+
+
+MIXED = AnalyticalModel(HW, dram_tiles="hold-array", precision="float64", glb_buffering="mixed")
+
+
+def test_a_mixed_glb_stalls_for_the_replaced_tiles_without_a_second_copy():
+    # glb_buffering="mixed" (ZigZag's rule), by hand: a 1x1 conv, K = C = 64 on 8x8 outputs; the schedule
+    # of two filter tiles (the cell K count 2, one of C, Y, X) has GLB tiles W 32*64 = 2048, I 64*64 =
+    # 4096, O 32*64 = 2048 words, 8192 stored once. Its fewest DRAM words: K innermost, the inputs
+    # resident (loaded once, never replaced), W 4096 + I 4096 + O 4096 = 12288. W and O are replaced
+    # (two filter tiles); the outputs get a second copy first, where 8192 + 2048 = 10240 words fit, then
+    # the weights where 10240 + 2048 = 12288 do; the words of a replaced tile without a copy stall.
+    ly = LayerDims.of(LayerTable([Layer("pointwise", c=64, k=64, h=8, w=8)]), np.float64)
+    g = memory._grid(ly, memory.HELD_LADDERS, memory.ORDERS, None, False, False, True)
+    cell = np.ravel_multi_index((1, 0, 0, 0, 0), g.shape)
+    assert g.space[cell, 0, 0] == 8192 and g.best[cell, 0, 0] == 12288
+    stalled = memory._stalled(g, np.array([[10239.0, 10240.0, 12287.0, 12288.0, 1e9]]))[cell, 0]
+    np.testing.assert_array_equal(stalled, [4096 + 4096, 4096, 4096, 0, 0])
+
+
+def _array_side(res) -> np.ndarray:
+    return np.maximum(res.compute_cycles[0] + res.mapping["psum_stall"][0], res.mapping["glb_cycles"][0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(cases())
+def test_a_mixed_glb_lies_between_overlapped_and_stalled_transfers(case):
+    # every tile stored once in all three, so the same schedules are allowed; "mixed" overlaps the
+    # transfers of the tiles with a second copy (and of those loaded once) and stalls for the others:
+    # never faster than "overlap" (all overlapped), never slower than "single" (all stalled), per pair.
+    # Its own schedule's latency is max(array, overlapped) + stalled, with stalled words at most all of
+    # them and at most those of the replaced tiles of the reported schedule that have no second copy.
+    layer, accs = case
+    res, words, lower = _dram_words(MIXED, case)
+    lat = {m.glb_buffering: _dram_words(m, case)[0].latency_cycles[0] for m in (OVERLAP, SINGLE)}
+    assert np.all(res.latency_cycles[0] >= lat["overlap"] * (1 - 1e-9))
+    assert np.all(res.latency_cycles[0] <= lat["single"] * (1 + 1e-9))
+    np.testing.assert_array_equal(lower, _dram_words(SINGLE, case)[2])
+    c = HW.word_bytes / HW.dram_bytes_per_cycle
+    array, m = _array_side(res), {k: v[0] for k, v in res.mapping.items()}
+    stall = (res.latency_cycles[0] - np.maximum(array, words * c)) / c  # >= the stalled words
+    kg = layer.k if layer.kind == "depthwise" else layer.k // layer.groups
+    for j, acc in enumerate(accs):
+        kt, ct, bt, qt, rt = (m[f"dram_{x}t"][j] for x in "kcbqr")
+        ly = LayerDims.of(LayerTable([layer]), np.float64)
+        rows = min((bt - 1) * layer.stride + rt, layer.h + 2 * layer.padding)
+        nxb = np.ceil(ly.q[0, 0] / qt)
+        cols = min((qt - 1) * layer.stride + layer.s, layer.w + 2 * layer.padding) if nxb > 1 else (
+            layer.w + 2 * layer.padding)
+        dw = layer.kind == "depthwise"
+        tile = dict(w=kt * ct * layer.r * layer.s, i=(kt if dw else ct) * cols * rows, o=kt * bt * qt)
+        n = dict(k=np.ceil(kg / kt), c=np.ceil(layer.c // layer.groups / ct), y=np.ceil(ly.p[0, 0] / bt),
+                 x=nxb, r=np.ceil(layer.r / rt))
+        several = layer.groups > 1 and not dw
+        rep = dict(w=several or n["k"] * n["c"] > 1,
+                   i=several or n["c"] * n["y"] * n["x"] * n["r"] * (n["k"] if dw else 1) > 1,
+                   o=several or n["k"] * n["y"] * n["x"] > 1)
+        glb = acc.glb_kib * 1024 * 8 / HW.word_bits
+        if sum(tile.values()) > glb:  # a stand-in schedule where nothing fits: not ZigZag's rule
+            continue
+        used, no_copy = sum(tile.values()), 0.0
+        for x in "owi":  # second copies in ZigZag's order while they fit
+            if rep[x] and used + tile[x] <= glb:
+                used += tile[x]
+            elif rep[x]:
+                no_copy += m[f"dram_{x}"][j]
+        assert stall[j] >= -1e-6 and stall[j] <= words[j] * (1 + 1e-9) + 1e-6
+        lat_rep = max(array[j], (words[j] - no_copy) * c) + no_copy * c
+        assert res.latency_cycles[0, j] <= lat_rep * (1 + 1e-9), (acc, res.latency_cycles[0, j], lat_rep)
+
+
+def test_mixed_needs_the_glb_tiles_chosen_with_the_mapping_and_gives_no_bounds():
+    import pytest
+
+    from hdx.cost.hwsearch import gives_bounds
+    from hdx.errors import HDXError
+
+    with pytest.raises(HDXError, match="dram_tiles='hold-array'"):
+        AnalyticalModel(HW, dram_tiles="free", glb_buffering="mixed")
+    # not monotone in the GLB size, so the hardware search must not prune with its bounds
+    assert not MIXED.monotone and not gives_bounds(MIXED)
+    assert all(gives_bounds(m) for m in (HELD, SINGLE, OVERLAP))

@@ -56,6 +56,13 @@ BATCH = 1024
 PROBE = 16
 
 
+def gives_bounds(model) -> bool:
+    """Whether ``model`` gives the bounds the search rests on: the analytical model's, where it is
+    monotone in the resources (``AnalyticalModel.monotone``; not with ``glb_buffering="mixed"``)."""
+    return (all(hasattr(model, a) for a in ("mapping_bounds", "dram_words", "area_um2", "leakage_mw"))
+            and getattr(model, "monotone", True))
+
+
 @dataclass
 class SearchStats:
     """What a search over a space did: designs in the space, bounded, pruned by a budget, pruned by the
@@ -217,7 +224,7 @@ def _branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, object
                       budgets: Sequence[Budget], groups: Groups) -> list[SpaceBest]:
     """:func:`branch_and_bound` keeping the best design of each group: a design is pruned by its own
     group's incumbent, so every group's answer is its exact optimum (one relaxation for all)."""
-    if not all(hasattr(model, a) for a in ("mapping_bounds", "dram_words", "area_um2", "leakage_mw")):
+    if not gives_bounds(model):
         raise HDXError(f"cost model '{getattr(model, 'name', model)}' gives no bounds: the space's "
                        f"{len(space)} designs can only be enumerated (hdx.cost.hwsearch.enumerate_space)")
     t0 = time.perf_counter()
@@ -387,7 +394,7 @@ def best_per_group(model, layers: LayerTable, space: AcceleratorSpace, objective
     if method not in ("auto", "enumerate", "bound"):
         raise HDXError(f"search method must be auto, enumerate or bound, got {method!r}")
     groups = groups if groups is not None else Groups()
-    has_bounds = hasattr(model, "mapping_bounds")
+    has_bounds = gives_bounds(model)
     kv = space.knob_values
     memories = len(kv["glb_kib"]) * len(kv["glb_bw"])  # designs per core: what one relaxed run bounds
     large = len(space) > SLICE_DESIGNS // 4
@@ -433,8 +440,8 @@ def pareto_front(model, layers: LayerTable, space: AcceleratorSpace, budgets: Se
     evaluated, most promising first (exact: the bounds never exceed the costs)."""
     t0 = time.perf_counter()
     hard = [b for b in budgets if b.hard]
-    stats = SearchStats("enumeration" if not hasattr(model, "mapping_bounds") else "bounds", len(space))
-    if not hasattr(model, "mapping_bounds"):
+    stats = SearchStats("bounds" if gives_bounds(model) else "enumeration", len(space))
+    if not gives_bounds(model):
         idx_all, met = [], []
         for lo in range(0, len(space), SLICE_DESIGNS):
             idx = np.arange(lo, min(len(space), lo + SLICE_DESIGNS), dtype=np.int64)

@@ -53,14 +53,19 @@ RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-
 
 
 def _dram_floor(floor, fl: Flat, cover):
-    """Each entry's DRAM bound (cycles, [M]) and, per entry, (DRAM words, schedule index, fits the GLB,
-    its cover has the working set's corner) or None: the layer's bound ``floor`` ([L, A]) or, for an
+    """Each entry's DRAM bound (cycles, [M]; ``glb_buffering="mixed"``: the pair (cycles the array
+    overlaps, cycles it stalls), :func:`~.mapper.best_order`) and, per entry, (DRAM words, schedule
+    index, fits the GLB, its cover has the working set's corner, stalled words or None) or None: the
+    layer's bound ``floor`` ([L, A]) or, for an
     :class:`~.memory.EntryDram`, the best schedule whose GLB tiles hold the entry's ``cover()``
     (filters, reduction channels, output rows, output columns, kernel rows; [M] arrays or floats,
     ``inf``: the whole loop; a callable, called only here)."""
     if isinstance(floor, EntryDram):
-        words, pick, fits, least = floor.lookup(fl.pair, cover())
-        return words * floor.cyc, (words, pick, fits, least)
+        words, pick, fits, least, stall = floor.lookup(fl.pair, cover())
+        if stall is None:
+            return words * floor.cyc, (words, pick, fits, least, None)
+        # glb_buffering="mixed": the words that stall add to the array side, the others overlap it
+        return ((words - stall) * floor.cyc, stall * floor.cyc), (words, pick, fits, least, stall)
     return fl(floor), None
 
 

@@ -26,7 +26,7 @@ MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
-GlbBuffering = Literal["double", "single", "overlap"]
+GlbBuffering = Literal["double", "single", "overlap", "mixed"]
 GlbPort = Literal["step", "fill", "packed", "burst"]
 PsumPort = Literal["free", "shared"]
 
@@ -220,7 +220,9 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     The order kept is the best under the mapper objective: least array-side cycles
     ``max(compute + stall, GLB port cycles, floor)`` (``fixed_port``: the port cycles of operands not in
     ``ops``; ``floor``: the DRAM bound; ``max(compute + stall, GLB port cycles) + floor`` where the DRAM
-    transfers do not overlap the array, ``cfg.dram_overlap`` False; ``stall``: with
+    transfers do not overlap the array, ``cfg.dram_overlap`` False; ``floor`` a pair (overlapped,
+    stalled): ``max(compute + stall, GLB port cycles, overlapped) + stalled``, ``glb_buffering="mixed"``;
+    ``stall``: with
     ``psum_port="shared"``, the partial sums each PE drains to the GLB, one cycle of its psum store's
     read port each, which the MAC's accumulation then waits for), ties to fewer GLB words; with
     ``objective="energy"`` fewer words first. ``serial``: the operands of ``ops`` whose fills are psums
@@ -228,6 +230,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     ``bw``: the GLB ↔ array bandwidth of each accelerator (words per cycle; a scalar or [1, A]).
     """
     total = bounds[0] * bounds[1] * bounds[2]
+    floor, dram_stall = floor if isinstance(floor, tuple) else (floor, None)
     per_word = {x: fill_per_word(fp, dist, bw, cfg.port) for x, (fp, dist, _) in ops.items()}
     energy_first = cfg.objective == "energy"
     opts: list[tuple] = []  # (order index, skips) of each distinct option, in order
@@ -257,6 +260,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         busy = compute + stall if serial else compute
         cyc = np.maximum(np.maximum(busy, port), floor) if cfg.dram_overlap else (
             np.maximum(busy, port) + floor)
+        if dram_stall is not None:
+            cyc = cyc + dram_stall
         k1, k2 = (tot, cyc) if energy_first else (cyc, tot)
         j = len(opts)
         opts.append((n, skips))
@@ -359,7 +364,7 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
     gives a number; were every entry allowed, a big PE-local tile's stand-in on a small GLB could beat
     every tile that fits a bigger one, and latency would rise with the GLB; a pair with no such entry
     allows all). The result adds ``dram`` (DRAM words) and ``dram_pick`` (schedule index) of the chosen
-    entry."""
+    entry, and with ``glb_buffering="mixed"`` ``dram_stall`` (those of its DRAM words that stall)."""
     shape = compute.shape
     n_pairs = int(np.prod(shape))
     dt = compute.dtype
@@ -407,6 +412,8 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
                 stall=0.0 if stall is None else take(stall), fields={})
     if joint:
         best["dram"] = take(d_words)
+        if groups[0].dram[4] is not None:  # glb_buffering="mixed": the chosen schedules' stalled words
+            best["dram_stall"] = take(np.concatenate([g.dram[4] for g in groups]).astype(dt, copy=False))
         best["dram_pick"] = np.concatenate([g.dram[1] for g in groups])[pick].reshape(shape)
     if fields:
         best["fields"] = {k: take(cat([g.fields[k] for g in groups])) for k in groups[0].fields}

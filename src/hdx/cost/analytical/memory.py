@@ -69,10 +69,12 @@ R_LOOP = 4
 @dataclass
 class Schedules:
     """The best schedule of every column: its DRAM words ``words`` and its fields (:data:`DRAM_FIELDS`),
-    each a [cols] array."""
+    each a [cols] array; ``stall``: with ``glb_buffering="mixed"``, the words among them whose transfers
+    stall the array (:func:`_stalled`), else None."""
 
     words: np.ndarray
     fields: dict[str, np.ndarray]
+    stall: np.ndarray | None = None
 
 
 def _refetch(rel: tuple, order: tuple[int, ...], n: tuple, single: tuple | None = None) -> np.ndarray:
@@ -159,6 +161,9 @@ class _Grid:
     gm: np.ndarray
     dw: np.ndarray
     inner: tuple = ()  # loops innermost of every order: (R_LOOP,) where kernel rows are chunked
+    #: ``glb_buffering="mixed"``: (per operand w, i, o: its GLB tile, whether it is replaced during the
+    #: layer, its DRAM words under each of the three orders of :func:`_least_words`), else None
+    mixed: tuple | None = None
 
 
 def _spread(a, shape: tuple[int, ...]) -> np.ndarray:
@@ -184,11 +189,12 @@ def _axis(values: tuple, axis: int, n_axes: int, dtype) -> np.ndarray:
 
 
 def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool = True,
-          double: bool = True) -> _Grid:
+          double: bool = True, mixed: bool = False) -> _Grid:
     """The candidate schedules of the ``ladders`` (tile counts for K, C, Y and X, and kernel-row chunks
     of the input tile) under ``orders``; ``infl`` ([L, U]): a depthwise tile's filters are raised to at
     least that many. Each quantity is computed on the axes of the grid it depends on (a tile on its
-    loop's axis only), and only the GLB space and the DRAM words on the whole grid."""
+    loop's axis only), and only the GLB space and the DRAM words on the whole grid. ``mixed``
+    (``glb_buffering="mixed"``, with ``double`` False): also what :func:`_stalled` needs."""
     dw = ly.dw
     k_lad, c_lad, y_lad, x_ladder, r_ladder = ladders
     if np.all(dw):  # one reduction channel per group: its ladder is one tile
@@ -242,8 +248,13 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     space = (w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)) if double else w_t + i_t + o_t
     if space.dtype != ly.k.dtype and space.max() < 2.0 ** 24:  # whole words, exact in float32 too:
         space = space.astype(ly.k.dtype)  # in the layers' precision (_prefix_best's fast path)
+    extra = None
+    if mixed:
+        per_order = [tuple(v * gm for v in o) for o in _three_orders(whole, n, dw)]  # 3 x (w, i, o)
+        extra = tuple((t, r, tuple(o[x] for o in per_order))
+                      for x, (t, r) in enumerate(((w_t, rep_w), (i_t, rep_i), (o_t, rep_o))))
     return _Grid(shape, tuple(orders), (kt, ct, bt, qt, rt), n, _spread(space, shape), _spread(best, shape),
-                 whole, gm, dw, inner)
+                 whole, gm, dw, inner, extra)
 
 
 def _scan(orders: tuple, inner: tuple, n: tuple, whole: tuple, dw, fields: bool = True) -> tuple:
@@ -285,6 +296,46 @@ def _every_order(orders: tuple, x_ladder: tuple) -> bool:
     return tuple(orders) == ORDERS or (tuple(orders) == ROW_ORDERS and tuple(x_ladder) == (1,))
 
 
+def _three_orders(whole: tuple, n: tuple, dw) -> tuple:
+    """Per order of :func:`_least_words` (K, C, then Y or X innermost), the DRAM words of each operand:
+    three (weights, inputs, outputs) triples."""
+    w_all, i_all, o_all = whole
+    nk, nc, ny, nx, nr = n
+    f_i = np.where(dw, 1.0, nk)  # depthwise inputs belong to one filter tile; dense: every filter tile
+    f_i_k = np.where(dw | (nr <= 1), 1.0, nk)  # K innermost: the inputs stay, unless kernel rows are chunked
+    w_yx = w_all * (ny * nx)
+    o_spill = o_all * (2 * nc - 1)
+    return ((w_yx, i_all * f_i_k, o_spill), (w_yx, i_all * f_i, o_all * 1.0),
+            (w_all * 1.0, i_all * f_i, o_spill))
+
+
+def _stalled(g: _Grid, glb_words: np.ndarray) -> np.ndarray:
+    """``glb_buffering="mixed"`` (ZigZag's rule): every GLB tile is stored once; a tile replaced during
+    the layer gets a second copy, which its next tile streams into while the array works, where that
+    copy still fits beside the tiles and the copies granted before it (outputs first, then weights,
+    then inputs, the order of ZigZag's ``calc_double_buffer_flag``); the DRAM words of a replaced tile
+    without one stall the array. Per cell of the grid and GLB size ([D, L, U]), the stalled words of
+    the schedule's order with the fewest DRAM words (of those within :data:`TIE`, the one that stalls
+    least)."""
+    assert g.mixed is not None
+    used = g.space  # [D, L, 1]: each tile once
+    stalled: list = [None, None, None]
+    for x in (2, 0, 1):  # outputs, weights, inputs
+        t, r = (_spread(a, g.shape) for a in g.mixed[x][:2])
+        copy = r & (used + t <= glb_words)  # [D, L, U]
+        used = used + np.where(copy, t, 0.0)
+        stalled[x] = r & ~copy
+    out = None
+    for j in range(3):
+        words = [_spread(w[j], g.shape) for _, _, w in g.mixed]
+        tot = words[0] + words[1] + words[2]
+        s = sum(np.where(st, w, 0.0) for st, w in zip(stalled, words, strict=True))
+        s = np.where(tot <= g.best * (1 + TIE), s, np.inf)
+        out = s if out is None else np.minimum(out, s)
+    assert out is not None
+    return out.astype(g.best.dtype, copy=False)
+
+
 def _least_words(whole: tuple, n: tuple, dw) -> np.ndarray:
     """The fewest DRAM words over every order of the loops K, C, Y, X (R innermost) of schedules with
     loop counts ``n`` (K, C, Y, X, R) and whole-layer words ``whole`` (weights, inputs, outputs):
@@ -292,15 +343,7 @@ def _least_words(whole: tuple, n: tuple, dw) -> np.ndarray:
     loop with more than one tile matters: under K the inputs stay (unless R chunks them), the weights are
     fetched per row and column band and the partial sums spill per channel tile; under C the outputs
     stay; under Y (X) with X (Y) next the weights stay. Every other order is at least one of these."""
-    w_all, i_all, o_all = whole
-    nk, nc, ny, nx, nr = n
-    f_i = np.where(dw, 1.0, nk)  # depthwise inputs belong to one filter tile; dense: every filter tile
-    f_i_k = np.where(dw | (nr <= 1), 1.0, nk)  # K innermost: the inputs stay, unless kernel rows are chunked
-    w_yx = w_all * (ny * nx)
-    o_spill = o_all * (2 * nc - 1)
-    k_inner = w_yx + i_all * f_i_k + o_spill
-    c_inner = w_yx + i_all * f_i + o_all * 1.0
-    yx_inner = w_all * 1.0 + i_all * f_i + o_spill
+    k_inner, c_inner, yx_inner = (w + i + o for w, i, o in _three_orders(whole, n, dw))
     return np.minimum(np.minimum(k_inner, c_inner), yx_inner)
 
 
@@ -393,6 +436,8 @@ class _HeldPart:
     #: per axis, [L, W]: the corner's index on that axis (times the axis' stride in the flat grid) of a
     #: tile of each integer size 0 … W − 1; sizes beyond a layer's loop bound count as the whole loop
     pos: tuple
+    #: ``glb_buffering="mixed"``: the stalled words of the schedule each cell takes (:func:`_stalled`)
+    stall: np.ndarray | None = None
 
     @property
     def n_layers(self) -> int:
@@ -412,8 +457,9 @@ class HeldGrid:
     offset: np.ndarray  # [P] the first schedule index of each part
 
 
-def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool) -> _HeldPart:
-    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double)
+def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool, mixed: bool = False
+               ) -> _HeldPart:
+    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double and not mixed, mixed)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     fit = np.isfinite(m)
     space = np.broadcast_to(g.space, m.shape)
@@ -433,19 +479,22 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool)
             tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))][..., 0]  # [n_j, L]
         sizes = np.minimum(np.arange(int(dim.max()) + 1, dtype=np.float64)[None, :], dim[:, None])  # [L, W]
         pos.append(((line[:, :, None] >= sizes[None]).sum(0) - 1).astype(np.intp) * int(strides[j]))
-    return _HeldPart(g, pick, np.take_along_axis(fit, pick, 0), words, tuple(pos))
+    stall = None if not mixed else np.take_along_axis(_stalled(g, glb_words), pick, 0)
+    return _HeldPart(g, pick, np.take_along_axis(fit, pick, 0), words, tuple(pos), stall)
 
 
-def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True) -> HeldGrid:
+def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True,
+              mixed: bool = False) -> HeldGrid:
     """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
     the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
     and the best of every corner of the ladders' grid (:func:`_prefix_best`), computed once (the layers
-    with one kernel row apart: their grid has no kernel-row axis, half the schedules)."""
+    with one kernel row apart: their grid has no kernel-row axis, half the schedules). ``double``: a
+    replaced tile takes twice its space; ``mixed``: each tile once, and the words :func:`_stalled`."""
     n_l = ly.k.shape[0]
     one_row = np.asarray(ly.r)[:, 0] <= 1
     groups = ([np.arange(n_l)] if one_row.all() or not one_row.any()
               else [np.flatnonzero(one_row), np.flatnonzero(~one_row)])
-    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double)
+    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double, mixed)
              for idx in groups]
     part_of, local = np.zeros(n_l, dtype=np.intp), np.zeros(n_l, dtype=np.intp)
     for p, idx in enumerate(groups):
@@ -475,11 +524,14 @@ def _merge(n: int, pieces: list) -> tuple:
     words = np.empty(n, dtype=first[0].words.dtype)
     pick, fits, corner = np.empty(n, dtype=np.intp), np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
     fields = {k: np.empty(n, dtype=v.dtype) for k, v in first[0].fields.items()}
+    stall = None if first[0].stall is None else np.empty(n, dtype=first[0].stall.dtype)
     for sel, (sched, pk, ft, cn) in pieces:
         words[sel], pick[sel], fits[sel], corner[sel] = sched.words, pk, ft, cn
         for k in fields:
             fields[k][sel] = sched.fields[k]
-    return Schedules(words=words, fields=fields), pick, fits, corner
+        if stall is not None:
+            stall[sel] = sched.stall
+    return Schedules(words=words, fields=fields, stall=stall), pick, fits, corner
 
 
 def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
@@ -489,7 +541,8 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
     ``gi`` ([M] indices into :func:`held_grid`'s layers and sizes), for M entries at once: the PEs work
     on that much at once, so a smaller tile cannot feed them. The ladders' tiles fall along each axis, so
     the candidates that hold a floor are a corner of the grid, and its best is a lookup; if none of them
-    fits, the smallest stands in. Returns the schedules ([M]), the index of each ([M],
+    fits, the smallest stands in (``mixed``: with their stalled words). Returns the schedules ([M]),
+    the index of each ([M],
     :func:`held_fields` takes it), whether it fits the GLB and the id of the floor's corner
     (:func:`held_corner`) ([M] each)."""
     pieces = []
@@ -503,6 +556,8 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
         pick, fits = part.pick.reshape(-1).take(at), part.fits.reshape(-1).take(at)
         sched = (_chosen(part.grid, _taker(pick, lp, g_sub, part.grid.shape), True) if fields
                  else Schedules(words=part.words.reshape(-1).take(at), fields={}))
+        if part.stall is not None:
+            sched.stall = part.stall.reshape(-1).take(at)
         pieces.append((sel, (sched, pick + h.offset[p], fits, corner + h.offset[p])))
     return _merge(np.size(li), pieces)
 
@@ -604,10 +659,11 @@ class EntryDram:
         self.base_corner = held_corner(grid, fl, li)  # [L · n_acc]
 
     def lookup(self, pair: np.ndarray, cover: tuple) -> tuple:
-        """DRAM words, grid index, whether it fits the GLB and whether the entry's cover has the
-        corner of the working set ``base`` ([M] each), of the schedule of the entries of (layer,
-        accelerator) ``pair`` (``l · n_acc + a``): the best whose GLB tiles hold ``cover``
-        (:func:`held_lookup`; the smallest if none fits)."""
+        """DRAM words, grid index, whether it fits the GLB, whether the entry's cover has the corner of
+        the working set ``base`` and (``glb_buffering="mixed"``, else None) the words whose transfers
+        stall the array ([M] each), of the schedule of the entries of (layer, accelerator) ``pair``
+        (``l · n_acc + a``): the best whose GLB tiles hold ``cover`` (:func:`held_lookup`; the smallest
+        if none fits)."""
         li, ai = np.divmod(pair, self.n_acc)
         sched, pick, fits, corner = held_lookup(self.grid, cover, li, self.glb_of[ai], fields=False)
-        return sched.words, pick, fits, corner == self.base_corner.take(pair)
+        return sched.words, pick, fits, corner == self.base_corner.take(pair), sched.stall

@@ -85,7 +85,12 @@ class AnalyticalModel:
     (default: a tile replaced during a layer takes twice its space, and the DRAM transfers overlap the
     array, latency ``max(array, DRAM)``) or ``single`` (every tile takes its space once and the
     transfers stall the array, latency ``array + DRAM``, as ZigZag's latency model has it) or ``overlap``
-    (every tile takes its space once and the transfers still overlap the array: Timeloop's steady state).
+    (every tile takes its space once and the transfers still overlap the array: Timeloop's steady state)
+    or ``mixed`` (ZigZag's rule: every tile takes its space once, and a tile replaced during the layer a
+    second copy where that fits beside all the tiles; the DRAM words of such tiles and of tiles loaded
+    once overlap the array, those of the others stall it: latency ``max(array, overlapped) + stalled``;
+    with ``dram_tiles="hold-array"`` only; not monotone in the GLB size, as a bigger GLB may pick a
+    schedule with fewer DRAM words but more of them stalled, so :mod:`hdx.cost.hwsearch` enumerates).
     ``glb_port``: how the GLB port's accesses carry words — ``fill`` (default since v3.4: a PE-local
     tile's fill is one burst aligned to the port's accesses, ``ceil(words / bw)`` cycles), ``step``
     (v3.3's: each access step of an operand its distinct words on the array, ``ceil(dist / bw)``
@@ -123,6 +128,9 @@ class AnalyticalModel:
         self.glb_buffering: GlbBuffering = _option("glb_buffering", glb_buffering, GlbBuffering)
         self.glb_port: GlbPort = _option("glb_port", glb_port, GlbPort)
         self.psum_port: PsumPort = _option("psum_port", psum_port, PsumPort)
+        if self.glb_buffering == "mixed" and self.dram_tiles != "hold-array":
+            raise HDXError("glb_buffering='mixed' chooses the GLB tiles with each array mapping: use it "
+                           "with dram_tiles='hold-array'")
 
     @property
     def settings(self) -> MapperSettings:
@@ -271,6 +279,12 @@ class AnalyticalModel:
         return _dram_level(ly, floors[0], glb_words, np.float64, False, self._two_tiles)[0]
 
     @property
+    def monotone(self) -> bool:
+        """Whether more GLB capacity or bandwidth, DRAM bandwidth or RF never raises the best latency
+        (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering but ``mixed``."""
+        return self.glb_buffering != "mixed"
+
+    @property
     def _two_tiles(self) -> bool:
         """Whether a GLB tile replaced during a layer takes twice its space (``glb_buffering="double"``)."""
         return self.glb_buffering == "double"
@@ -364,11 +378,13 @@ class AnalyticalModel:
                 fl[:, idx] = f
         e_dram = tech.dram_energy_pj(wbits)
         double = self._two_tiles  # a replaced GLB tile takes twice its space
+        dram_stall = np.zeros(shape, dtype=dt) if self.glb_buffering == "mixed" else None
         if joint:
             # 1'. the DRAM level per array mapping candidate: every schedule of each (layer, GLB size)
             #     once; each candidate takes the best whose GLB tiles hold what it covers (memory)
             g_vals, g_of = np.unique(glb_words, return_inverse=True)
-            grid = memory.held_grid(ly, g_vals.astype(dt)[None, :], fields=report, double=double)
+            grid = memory.held_grid(ly, g_vals.astype(dt)[None, :], fields=report, double=double,
+                                    mixed=self.glb_buffering == "mixed")
             dram_words = np.empty(shape, dtype=dt)
         else:
             # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working
@@ -391,6 +407,8 @@ class AnalyticalModel:
             best = select(cfg, compute, cands, ad.e_glb, e_reg, bounds=bounds, fields=report, e_dram=e_dram)
             if joint:
                 dram_words[:, idx] = best["dram"]
+                if dram_stall is not None:
+                    dram_stall[:, idx] = best["dram_stall"]
                 if report:
                     li = np.broadcast_to(np.arange(shape[0])[:, None], best["dram_pick"].shape).reshape(-1)
                     gi = np.broadcast_to(g_of.reshape(-1)[idx][None, :], best["dram_pick"].shape).reshape(-1)
@@ -403,7 +421,10 @@ class AnalyticalModel:
             for k, v in {**best["fields"], **best.get("bounds", {})}.items():
                 mapping[k][:, idx] = v
         busy = out["compute"] + out["stall"]  # the MACs' cycles and those the psum store's ports add
-        if cfg.dram_overlap:
+        if dram_stall is not None:  # mixed: the stalled DRAM words add to the rest
+            latency = (np.maximum(np.maximum(busy, out["glb_port"]), (dram_words - dram_stall) * cyc_per_word)
+                       + dram_stall * cyc_per_word)
+        elif cfg.dram_overlap:
             latency = np.maximum(np.maximum(busy, out["glb_port"]), dram_words * cyc_per_word)
         else:  # the DRAM transfers stall the array
             latency = np.maximum(busy, out["glb_port"]) + dram_words * cyc_per_word
