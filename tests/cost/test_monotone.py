@@ -24,6 +24,8 @@ MODEL = AnalyticalModel(HW)  # the default: GLB tiles chosen with the array mapp
 HELD = MODEL
 HELD_SINGLE = AnalyticalModel(HW, dram_tiles="hold-array", glb_buffering="single")  # and stall for DRAM
 HELD_OVERLAP = AnalyticalModel(HW, glb_buffering="overlap")  # tiles once, transfers overlapped
+# tiles once, second copies where they fit, the others' transfers stall; the schedule per mapping
+HELD_MIXED = AnalyticalModel(HW, glb_buffering="mixed")
 FREE = AnalyticalModel(HW, dram_tiles="free")  # v3.1's GLB level: one schedule per (layer, GLB size)
 PACKED = AnalyticalModel(HW, glb_port="packed")  # the GLB port's words packed (each costs the same)
 SHARED = AnalyticalModel(HW, psum_port="shared")  # psum drains and refills take the MAC's port cycles
@@ -77,7 +79,7 @@ def test_more_rf_never_slower(layer, d, model):
 
 
 @settings(max_examples=40, deadline=None)
-@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP, SHARED, BURST, FILL]))
+@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP, HELD_MIXED, SHARED, BURST, FILL]))
 # a bigger RF takes longer tap chunks: WS keeps the one-row chunks too (found by a search over layers)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=3, s=3, padding=1, groups=96), (8, 8, 8, "ws"), HELD)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=5, s=5, padding=2, groups=96), (16, 16, 8, "ws"), HELD)
@@ -101,7 +103,8 @@ PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
 
 @settings(max_examples=60, deadline=None)
 @given(layers(), designs, st.sampled_from("wio"), st.sampled_from(PAD_SPLITS),
-       st.sampled_from([MODEL, FREE, HELD_SINGLE, PACKED, SHARED, BURST, FILL]), st.sampled_from([16, 128]))
+       st.sampled_from([MODEL, FREE, HELD_SINGLE, HELD_MIXED, PACKED, SHARED, BURST, FILL]),
+       st.sampled_from([16, 128]))
 # found by walking the pads of the grid's RS designs (benchmarks/bench_monotone.py), before the RS tiles
 # with fewer filters per PE
 @example(Layer("depthwise", c=32, k=32, h=32, w=32, r=3, s=3, padding=1, groups=32), (4, 20, 8, "rs"), "i",
@@ -133,12 +136,12 @@ def test_a_bigger_rs_pad_never_slower(layer, d, pad, split, model, glb):
 
 @settings(max_examples=30, deadline=None)
 @given(layers(), designs, st.sampled_from(["glb_words_per_cycle", "dram_bytes_per_cycle"]),
-       st.sampled_from(["hold-array", "free"]),
+       st.sampled_from([("hold-array", "double"), ("free", "double"), ("hold-array", "mixed")]),
        st.sampled_from([("step", "free"), ("burst", "shared"), ("fill", "shared")]))
 def test_more_bandwidth_never_slower(layer, d, knob, tiles, ports):
     acc = [Accelerator(*d)]
-    models = [AnalyticalModel(HW.model_copy(update={knob: v}), dram_tiles=tiles, glb_port=ports[0],
-                              psum_port=ports[1])
+    models = [AnalyticalModel(HW.model_copy(update={knob: v}), dram_tiles=tiles[0], glb_buffering=tiles[1],
+                              glb_port=ports[0], psum_port=ports[1])
               for v in (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)]
     lat = np.array([_ladder(layer, acc, m)[0][0] for m in models])
     assert _non_increasing(lat), lat

@@ -64,9 +64,26 @@ def _dram_floor(floor, fl: Flat, cover):
         words, pick, fits, least, stall = floor.lookup(fl.pair, cover())
         if stall is None:
             return words * floor.cyc, (words, pick, fits, least, None)
-        # glb_buffering="mixed": the words that stall add to the array side, the others overlap it
-        return ((words - stall) * floor.cyc, stall * floor.cyc), (words, pick, fits, least, stall)
+        # glb_buffering "zigzag" and "mixed" (a front of schedules per entry, [K, M]): the words that
+        # stall add to the array side, the others overlap it
+        over = words - stall if np.ndim(words) < 2 else np.where(np.isfinite(words), words - stall, np.inf)
+        return (over * floor.cyc, stall * floor.cyc), (words, pick, fits, least, stall)
     return fl(floor), None
+
+
+def _settle(dram, floor, busy, port):
+    """``glb_buffering="mixed"``: of each entry's front of schedules ([K, M] in ``dram`` and ``floor``,
+    :func:`_dram_floor`), the one :func:`~.mapper.best_order` took for the entry's kept order, whose
+    array side is ``max(busy, port)``: the least latency ``max(array, overlapped) + stalled``, of equal
+    ones the fewest DRAM words (the front's last); ``dram`` as it is otherwise."""
+    if dram is None or np.ndim(dram[0]) < 2:
+        return dram
+    words, pick, fits, least, stall = dram
+    cyc = np.maximum(np.maximum(busy, port), floor[0]) + floor[1]  # [K, M]
+    ok = cyc <= cyc.min(0) * (1 + TIE)
+    k = (len(cyc) - 1 - np.argmax(ok[::-1], axis=0))[None]  # the last point within the tie
+    return (np.take_along_axis(words, k, 0)[0], np.take_along_axis(pick, k, 0)[0], fits, least,
+            np.take_along_axis(stall, k, 0)[0])
 
 
 def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0, u=None):
@@ -125,6 +142,7 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))))
     words, f, order, port, least, cyc, _ = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), comp,
                                               port_cycles(dict(i=i), d, bw, cfg.port))
+    dram = _settle(dram, floor, comp, port)
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
 
     def local(f):
@@ -176,6 +194,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
     fixed = port_cycles(dict(w=w, i=i), d, bw, cfg.port)
     words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, dict(o=(k, d["o"], rel["o"])),
                                                           bounds, fl(ly.o_tot), comp, fixed, cfg.serial)
+    dram = _settle(dram, floor, comp + stall, port)
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
     i_reads = macs / np.where((mode == 1) & cfg.hardware.operand_latch & ~dwf, k, 1.0)
@@ -475,6 +494,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
         words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot),
                                                               compute, serial=cfg.serial)
+        dram = _settle(dram, floor, compute + stall, port)
         k_lat = np.where(dw | (not latch), 1.0, k)
         save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat), e_b["i"] * (1 - 1 / k_lat)])
         mode = np.argmax(save >= save.max(0) * (1 - TIE) + (save.max(0) == 0), axis=0)
@@ -493,6 +513,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         i_port = port_cycles(dict(i=i_words), dist, bw, cfg.port)
         words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot),
                                                               compute, i_port, cfg.serial)
+        dram = _settle(dram, floor, compute + stall, port)
         words = {**words, "i": i_words}
         w_reads = macs / np.where(kin, 1.0, q_lat)
         mode = np.where(kin, 5.0, np.where(q_lat > 1, 4.0, 3.0))

@@ -26,7 +26,7 @@ MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
-GlbBuffering = Literal["double", "single", "overlap", "mixed"]
+GlbBuffering = Literal["double", "single", "overlap", "zigzag", "mixed"]
 GlbPort = Literal["step", "fill", "packed", "burst"]
 PsumPort = Literal["free", "shared"]
 
@@ -262,6 +262,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
             np.maximum(busy, port) + floor)
         if dram_stall is not None:
             cyc = cyc + dram_stall
+            if np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order
+                cyc = cyc.min(0)
         k1, k2 = (tot, cyc) if energy_first else (cyc, tot)
         j = len(opts)
         opts.append((n, skips))

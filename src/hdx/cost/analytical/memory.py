@@ -44,6 +44,9 @@ from .mapper import TIE
 
 #: tile counts tried per DRAM-level loop; 0 = one tile per element of the loop (tile size 1)
 LADDER: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 0)
+#: ``glb_buffering="mixed"``: the points of a corner's (stalled, DRAM words) front kept at first (doubled
+#: until no front has more, so the fronts are exact)
+FRONT_K = 4
 #: column bands tried (an output row cut into that many bands)
 X_LADDER: tuple[int, ...] = (1, 2, 4, 8)
 #: kernel-row chunks tried for the input tile: all kernel rows at once (1) or one row at a time (0)
@@ -309,31 +312,81 @@ def _three_orders(whole: tuple, n: tuple, dw) -> tuple:
             (w_all * 1.0, i_all * f_i, o_spill))
 
 
-def _stalled(g: _Grid, glb_words: np.ndarray) -> np.ndarray:
-    """``glb_buffering="mixed"`` (ZigZag's rule): every GLB tile is stored once; a tile replaced during
-    the layer gets a second copy, which its next tile streams into while the array works, where that
-    copy still fits beside the tiles and the copies granted before it (outputs first, then weights,
-    then inputs, the order of ZigZag's ``calc_double_buffer_flag``); the DRAM words of a replaced tile
-    without one stall the array. Per cell of the grid and GLB size ([D, L, U]), the stalled words of
-    the schedule's order with the fewest DRAM words (of those within :data:`TIE`, the one that stalls
-    least)."""
+def _stalled(g: _Grid, glb_words: np.ndarray, rule: str = "zigzag") -> np.ndarray:
+    """The DRAM words that stall the array when every GLB tile is stored once and a tile replaced during
+    the layer gets a second copy (which its next tile streams into while the array works) only where it
+    fits; the words of a replaced tile without one stall. ``rule``: ``"zigzag"`` (ZigZag's
+    ``calc_double_buffer_flag``): the copies are granted in turn, outputs, weights, inputs, each where it
+    still fits beside the tiles and the copies before it; ``"best"``: the set of copies that fits and
+    leaves the fewest words stalled (never more with a bigger GLB). Per cell of the grid and GLB size
+    ([D, L, U]), for the schedule's order with the fewest DRAM words (of those within :data:`TIE`, the
+    one that stalls least)."""
     assert g.mixed is not None
-    used = g.space  # [D, L, 1]: each tile once
-    stalled: list = [None, None, None]
-    for x in (2, 0, 1):  # outputs, weights, inputs
-        t, r = (_spread(a, g.shape) for a in g.mixed[x][:2])
-        copy = r & (used + t <= glb_words)  # [D, L, U]
-        used = used + np.where(copy, t, 0.0)
-        stalled[x] = r & ~copy
+    space = g.space  # [D, L, 1]: each tile once
+    alone = [tuple(_spread(a, g.shape) for a in g.mixed[x][:2]) for x in range(3)]  # (tile, replaced)
+    orders = [[_spread(w[j], g.shape) for _, _, w in g.mixed] for j in range(3)]  # per order (w, i, o)
     out = None
-    for j in range(3):
-        words = [_spread(w[j], g.shape) for _, _, w in g.mixed]
-        tot = words[0] + words[1] + words[2]
-        s = sum(np.where(st, w, 0.0) for st, w in zip(stalled, words, strict=True))
-        s = np.where(tot <= g.best * (1 + TIE), s, np.inf)
-        out = s if out is None else np.minimum(out, s)
+    if rule == "zigzag":
+        used, stalled = space, [None, None, None]
+        for x in (2, 0, 1):  # outputs, weights, inputs
+            t, r = alone[x]
+            copy = r & (used + t <= glb_words)  # [D, L, U]
+            used = used + np.where(copy, t, 0.0)
+            stalled[x] = r & ~copy
+        for words in orders:
+            tot = words[0] + words[1] + words[2]
+            st = sum(np.where(f, w, 0.0) for f, w in zip(stalled, words, strict=True))
+            st = np.where(tot <= g.best * (1 + TIE), st, np.inf)
+            out = st if out is None else np.minimum(out, st)
+    else:
+        for words in orders:
+            tie = np.broadcast_to(words[0] + words[1] + words[2] <= g.best * (1 + TIE), space.shape)
+            for copies in itertools.product((False, True), repeat=3):  # which tiles get a second copy
+                extra = sum((t for (t, _), c in zip(alone, copies, strict=True) if c), np.zeros(1))
+                st = sum((np.where(r, w, 0.0) for (_, r), w, c in zip(alone, words, copies, strict=True)
+                          if not c), np.zeros(1))
+                # no copies: every replaced tile stalls, also where the schedule does not fit (a stand-in)
+                ok = tie if not any(copies) else tie & (space + extra <= glb_words)
+                st = np.where(ok, st, np.inf)
+                out = st if out is None else np.minimum(out, st)
     assert out is not None
     return out.astype(g.best.dtype, copy=False)
+
+
+def _prefix_front(words: np.ndarray, stall: np.ndarray, grid: tuple[int, ...], k: int) -> tuple:
+    """Per cell of the candidate grid (``words``, ``stall`` [D, ...], ``inf`` where a schedule does not
+    fit), the Pareto front of (stalled words, DRAM words) over the cells at or before it on every axis
+    (:func:`_prefix_best`'s corners): up to ``k`` points, fewest stalled words first (so most DRAM words
+    first), as ([k, D, ...] each) cell index (−1 where no point), DRAM words and stalled words
+    (``inf``), and whether some corner's front had more than ``k`` points (then call again with a
+    bigger ``k``). Of equal points the first in flat order is kept."""
+    rest = words.shape[1:]
+    shape = (k, *grid, *rest)
+    fw, fs = np.full(shape, np.inf, dtype=words.dtype), np.full(shape, np.inf, dtype=words.dtype)
+    fi = np.full(shape, -1, dtype=np.intp)
+    fw[0], fs[0] = words.reshape(*grid, *rest), stall.reshape(*grid, *rest)
+    idx = np.broadcast_to(np.arange(words.shape[0]).reshape(*grid, *([1] * len(rest))), (*grid, *rest))
+    fi[0] = np.where(np.isfinite(fw[0]), idx, -1)
+    cut = False
+    every = (slice(None),)
+    for ax in reversed(range(len(grid))):  # the first axis last, as _prefix_best
+        for i in range(1, grid[ax]):
+            prev, cur = every + (slice(None),) * ax + (i - 1,), every + (slice(None),) * ax + (i,)
+            w = np.concatenate([fw[prev], fw[cur]])  # [2k, ...]: the earlier cells first
+            st, ix = np.concatenate([fs[prev], fs[cur]]), np.concatenate([fi[prev], fi[cur]])
+            o = np.argsort(w, axis=0, kind="stable")  # by words, then (stable) by stalled words
+            w, st, ix = (np.take_along_axis(a, o, 0) for a in (w, st, ix))
+            o = np.argsort(st, axis=0, kind="stable")
+            w, st, ix = (np.take_along_axis(a, o, 0) for a in (w, st, ix))
+            run = np.minimum.accumulate(w, axis=0)
+            keep = np.concatenate([np.isfinite(w[:1]), w[1:] < run[:-1]])  # fewer words than every earlier
+            cut = cut or bool((keep.sum(0) > k).any())
+            o = np.argsort(~keep, axis=0, kind="stable")[:k]
+            kept = np.take_along_axis(keep, o, 0)
+            fw[cur] = np.where(kept, np.take_along_axis(w, o, 0), np.inf)
+            fs[cur] = np.where(kept, np.take_along_axis(st, o, 0), np.inf)
+            fi[cur] = np.where(kept, np.take_along_axis(ix, o, 0), -1)
+    return fi.reshape(k, *words.shape), fw.reshape(k, *words.shape), fs.reshape(k, *words.shape), cut
 
 
 def _least_words(whole: tuple, n: tuple, dw) -> np.ndarray:
@@ -436,12 +489,14 @@ class _HeldPart:
     #: per axis, [L, W]: the corner's index on that axis (times the axis' stride in the flat grid) of a
     #: tile of each integer size 0 … W − 1; sizes beyond a layer's loop bound count as the whole loop
     pos: tuple
-    #: ``glb_buffering="mixed"``: the stalled words of the schedule each cell takes (:func:`_stalled`)
+    #: ``glb_buffering="zigzag"``: the stalled words of the schedule each cell takes (:func:`_stalled`);
+    #: ``"mixed"``: ``pick``, ``words`` and ``stall`` are [K, D, L, U], each cell's front of (stalled, DRAM
+    #: words) (:func:`_prefix_front`, the stand-in alone where nothing fits)
     stall: np.ndarray | None = None
 
     @property
     def n_layers(self) -> int:
-        return self.pick.shape[1]
+        return self.pick.shape[-2]
 
 
 @dataclass
@@ -457,16 +512,32 @@ class HeldGrid:
     offset: np.ndarray  # [P] the first schedule index of each part
 
 
-def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool, mixed: bool = False
+def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool, stalls: str | None = None
                ) -> _HeldPart:
-    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double and not mixed, mixed)
+    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double and stalls is None, stalls is not None)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     fit = np.isfinite(m)
     space = np.broadcast_to(g.space, m.shape)
-    pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
     ps = _prefix_best(space, g.shape, np.broadcast_to(g.best, m.shape))  # smallest per corner
-    pick = np.where(np.take_along_axis(fit, pw, 0), pw, ps)
-    words = np.take_along_axis(np.broadcast_to(g.best, m.shape), pick, 0)
+    stall = None
+    if stalls == "mixed":  # the front of (stalled, DRAM words) per corner, with every point it has
+        st_all = _stalled(g, glb_words, "best")
+        k, cut = FRONT_K, True
+        while cut:
+            fpick, fwords, fstall, cut = _prefix_front(m, np.where(fit, st_all, np.inf), g.shape, k)
+            k *= 2
+        none = fpick[0] < 0  # nothing fits: the smallest schedule of the corner stands in
+        fpick[0] = np.where(none, ps, fpick[0])
+        fwords[0] = np.where(none, np.take_along_axis(np.broadcast_to(g.best, m.shape), ps, 0), fwords[0])
+        fstall[0] = np.where(none, np.take_along_axis(st_all, ps, 0), fstall[0])
+        pick, words, stall, fits = fpick, fwords, fstall, ~none
+    else:
+        pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
+        pick = np.where(np.take_along_axis(fit, pw, 0), pw, ps)
+        words = np.take_along_axis(np.broadcast_to(g.best, m.shape), pick, 0)
+        fits = np.take_along_axis(fit, pick, 0)
+        if stalls == "zigzag":
+            stall = np.take_along_axis(_stalled(g, glb_words, "zigzag"), pick, 0)
     n_l = m.shape[1]
     dims = tuple(np.asarray(d, dtype=np.float64)[:, 0] for d in (
         np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r))
@@ -479,27 +550,27 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
             tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))][..., 0]  # [n_j, L]
         sizes = np.minimum(np.arange(int(dim.max()) + 1, dtype=np.float64)[None, :], dim[:, None])  # [L, W]
         pos.append(((line[:, :, None] >= sizes[None]).sum(0) - 1).astype(np.intp) * int(strides[j]))
-    stall = None if not mixed else np.take_along_axis(_stalled(g, glb_words), pick, 0)
-    return _HeldPart(g, pick, np.take_along_axis(fit, pick, 0), words, tuple(pos), stall)
+    return _HeldPart(g, pick, fits, words, tuple(pos), stall)
 
 
 def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True,
-              mixed: bool = False) -> HeldGrid:
+              stalls: str | None = None) -> HeldGrid:
     """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
     the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
     and the best of every corner of the ladders' grid (:func:`_prefix_best`), computed once (the layers
     with one kernel row apart: their grid has no kernel-row axis, half the schedules). ``double``: a
-    replaced tile takes twice its space; ``mixed``: each tile once, and the words :func:`_stalled`."""
+    replaced tile takes twice its space; ``stalls`` (``"zigzag"``, ``"mixed"``): each tile once, and the
+    words that stall (:func:`_stalled`; ``"mixed"``: each corner's front of them, :func:`_prefix_front`)."""
     n_l = ly.k.shape[0]
     one_row = np.asarray(ly.r)[:, 0] <= 1
     groups = ([np.arange(n_l)] if one_row.all() or not one_row.any()
               else [np.flatnonzero(one_row), np.flatnonzero(~one_row)])
-    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double, mixed)
+    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double, stalls)
              for idx in groups]
     part_of, local = np.zeros(n_l, dtype=np.intp), np.zeros(n_l, dtype=np.intp)
     for p, idx in enumerate(groups):
         part_of[idx], local[idx] = p, np.arange(idx.size)
-    offset = np.cumsum([0] + [h.pick.shape[0] for h in parts[:-1]]).astype(np.intp)
+    offset = np.cumsum([0] + [h.pick.shape[-3] for h in parts[:-1]]).astype(np.intp)
     return HeldGrid(parts, part_of, local, offset)
 
 
@@ -521,16 +592,21 @@ def _merge(n: int, pieces: list) -> tuple:
     if len(pieces) == 1 and pieces[0][0] is None:
         return pieces[0][1]
     first = pieces[0][1]
-    words = np.empty(n, dtype=first[0].words.dtype)
-    pick, fits, corner = np.empty(n, dtype=np.intp), np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
+    front = first[0].words.ndim == 2  # [K, M] fronts ("mixed"): padded to the parts' largest K
+    lead = (max(pc[1][0].words.shape[0] for pc in pieces),) if front else ()
+    words = np.full((*lead, n), np.inf, dtype=first[0].words.dtype)
+    pick = np.full((*lead, n), -1, dtype=np.intp)
+    fits, corner = np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
     fields = {k: np.empty(n, dtype=v.dtype) for k, v in first[0].fields.items()}
-    stall = None if first[0].stall is None else np.empty(n, dtype=first[0].stall.dtype)
+    stall = None if first[0].stall is None else np.full((*lead, n), np.inf, dtype=first[0].stall.dtype)
     for sel, (sched, pk, ft, cn) in pieces:
-        words[sel], pick[sel], fits[sel], corner[sel] = sched.words, pk, ft, cn
+        rows = slice(0, sched.words.shape[0]) if front else ()
+        at = (rows, sel) if front else sel
+        words[at], pick[at], fits[sel], corner[sel] = sched.words, pk, ft, cn
         for k in fields:
             fields[k][sel] = sched.fields[k]
         if stall is not None:
-            stall[sel] = sched.stall
+            stall[at] = sched.stall
     return Schedules(words=words, fields=fields, stall=stall), pick, fits, corner
 
 
@@ -551,9 +627,19 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
         sub = floor if sel is None else tuple(f if np.ndim(f) == 0 else np.asarray(f)[sel] for f in floor)
         g_sub = gi if sel is None else gi[sel]
         corner = _corner(part, sub, lp)
-        n_l, n_u = part.pick.shape[1:]
+        n_l, n_u = part.pick.shape[-2:]
         at = (corner * n_l + lp) * n_u + g_sub
-        pick, fits = part.pick.reshape(-1).take(at), part.fits.reshape(-1).take(at)
+        fits = part.fits.reshape(-1).take(at)
+        if part.pick.ndim == 4:  # a front per corner ("mixed"): [K, M] per entry
+            assert not fields, "a front of schedules has no single schedule's fields"
+            k = part.pick.shape[0]
+            pick = part.pick.reshape(k, -1)[:, at]
+            sched = Schedules(words=part.words.reshape(k, -1)[:, at], fields={},
+                              stall=part.stall.reshape(k, -1)[:, at])
+            pick = np.where(pick >= 0, pick + h.offset[p], -1)
+            pieces.append((sel, (sched, pick, fits, corner + h.offset[p])))
+            continue
+        pick = part.pick.reshape(-1).take(at)
         sched = (_chosen(part.grid, _taker(pick, lp, g_sub, part.grid.shape), True) if fields
                  else Schedules(words=part.words.reshape(-1).take(at), fields={}))
         if part.stall is not None:

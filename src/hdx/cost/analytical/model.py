@@ -86,11 +86,14 @@ class AnalyticalModel:
     array, latency ``max(array, DRAM)``) or ``single`` (every tile takes its space once and the
     transfers stall the array, latency ``array + DRAM``, as ZigZag's latency model has it) or ``overlap``
     (every tile takes its space once and the transfers still overlap the array: Timeloop's steady state)
-    or ``mixed`` (ZigZag's rule: every tile takes its space once, and a tile replaced during the layer a
-    second copy where that fits beside all the tiles; the DRAM words of such tiles and of tiles loaded
-    once overlap the array, those of the others stall it: latency ``max(array, overlapped) + stalled``;
-    with ``dram_tiles="hold-array"`` only; not monotone in the GLB size, as a bigger GLB may pick a
-    schedule with fewer DRAM words but more of them stalled, so :mod:`hdx.cost.hwsearch` enumerates).
+    or ``zigzag`` (ZigZag's rule: every tile takes its space once, the schedule with the fewest DRAM
+    words is taken, and a tile replaced during the layer gets a second copy where it still fits, in
+    ZigZag's order; the DRAM words of replaced tiles without one stall the array, the others overlap it:
+    latency ``max(array, overlapped) + stalled``; not monotone in the GLB size, as a bigger GLB may make
+    a schedule with fewer DRAM words but more of them stalled the fewest-words one, so
+    :mod:`hdx.cost.hwsearch` enumerates) or ``mixed`` (tiles once, the second copies that leave the
+    fewest words stalled, and the schedule chosen with each array mapping for the least latency over the
+    front of (stalled, DRAM words); monotone); both with ``dram_tiles="hold-array"`` only.
     ``glb_port``: how the GLB port's accesses carry words — ``fill`` (default since v3.4: a PE-local
     tile's fill is one burst aligned to the port's accesses, ``ceil(words / bw)`` cycles), ``step``
     (v3.3's: each access step of an operand its distinct words on the array, ``ceil(dist / bw)``
@@ -128,9 +131,9 @@ class AnalyticalModel:
         self.glb_buffering: GlbBuffering = _option("glb_buffering", glb_buffering, GlbBuffering)
         self.glb_port: GlbPort = _option("glb_port", glb_port, GlbPort)
         self.psum_port: PsumPort = _option("psum_port", psum_port, PsumPort)
-        if self.glb_buffering == "mixed" and self.dram_tiles != "hold-array":
-            raise HDXError("glb_buffering='mixed' chooses the GLB tiles with each array mapping: use it "
-                           "with dram_tiles='hold-array'")
+        if self._stalls is not None and self.dram_tiles != "hold-array":
+            raise HDXError(f"glb_buffering='{self.glb_buffering}' chooses the GLB tiles with each array "
+                           f"mapping: use it with dram_tiles='hold-array'")
 
     @property
     def settings(self) -> MapperSettings:
@@ -281,8 +284,14 @@ class AnalyticalModel:
     @property
     def monotone(self) -> bool:
         """Whether more GLB capacity or bandwidth, DRAM bandwidth or RF never raises the best latency
-        (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering but ``mixed``."""
-        return self.glb_buffering != "mixed"
+        (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering but ``zigzag``."""
+        return self.glb_buffering != "zigzag"
+
+    @property
+    def _stalls(self) -> str | None:
+        """How the DRAM words that stall the array are found (:func:`.memory.held_grid`), or None where
+        all of them overlap it or all stall."""
+        return self.glb_buffering if self.glb_buffering in ("zigzag", "mixed") else None
 
     @property
     def _two_tiles(self) -> bool:
@@ -378,13 +387,13 @@ class AnalyticalModel:
                 fl[:, idx] = f
         e_dram = tech.dram_energy_pj(wbits)
         double = self._two_tiles  # a replaced GLB tile takes twice its space
-        dram_stall = np.zeros(shape, dtype=dt) if self.glb_buffering == "mixed" else None
+        dram_stall = np.zeros(shape, dtype=dt) if self._stalls is not None else None
         if joint:
             # 1'. the DRAM level per array mapping candidate: every schedule of each (layer, GLB size)
             #     once; each candidate takes the best whose GLB tiles hold what it covers (memory)
             g_vals, g_of = np.unique(glb_words, return_inverse=True)
             grid = memory.held_grid(ly, g_vals.astype(dt)[None, :], fields=report, double=double,
-                                    mixed=self.glb_buffering == "mixed")
+                                    stalls=self._stalls)
             dram_words = np.empty(shape, dtype=dt)
         else:
             # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working
@@ -421,7 +430,7 @@ class AnalyticalModel:
             for k, v in {**best["fields"], **best.get("bounds", {})}.items():
                 mapping[k][:, idx] = v
         busy = out["compute"] + out["stall"]  # the MACs' cycles and those the psum store's ports add
-        if dram_stall is not None:  # mixed: the stalled DRAM words add to the rest
+        if dram_stall is not None:  # zigzag, mixed: the stalled DRAM words add to the rest
             latency = (np.maximum(np.maximum(busy, out["glb_port"]), (dram_words - dram_stall) * cyc_per_word)
                        + dram_stall * cyc_per_word)
         elif cfg.dram_overlap:
