@@ -53,7 +53,7 @@ RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-
 
 
 def _dram_floor(floor, fl: Flat, cover):
-    """Each entry's DRAM bound (cycles, [M]; ``glb_buffering="mixed"``: the pair (cycles the array
+    """Each entry's DRAM bound (cycles, [M]; ``glb_buffering`` ``"zigzag"``: the pair (cycles the array
     overlaps, cycles it stalls), :func:`~.mapper.best_order`) and, per entry, (DRAM words, schedule
     index, fits the GLB, its cover has the working set's corner, stalled words or None) or None: the
     layer's bound ``floor`` ([L, A]) or, for an

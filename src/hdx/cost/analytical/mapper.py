@@ -221,7 +221,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     ``max(compute + stall, GLB port cycles, floor)`` (``fixed_port``: the port cycles of operands not in
     ``ops``; ``floor``: the DRAM bound; ``max(compute + stall, GLB port cycles) + floor`` where the DRAM
     transfers do not overlap the array, ``cfg.dram_overlap`` False; ``floor`` a pair (overlapped,
-    stalled): ``max(compute + stall, GLB port cycles, overlapped) + stalled``, ``glb_buffering="mixed"``;
+    stalled): ``max(compute + stall, GLB port cycles, overlapped) + stalled``, ``glb_buffering="zigzag"``,
+    or for ``"mixed"`` [K, M] arrays, a front of schedules per entry, of which the least is taken;
     ``stall``: with
     ``psum_port="shared"``, the partial sums each PE drains to the GLB, one cycle of its psum store's
     read port each, which the MAC's accumulation then waits for), ties to fewer GLB words; with
@@ -366,7 +367,8 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
     gives a number; were every entry allowed, a big PE-local tile's stand-in on a small GLB could beat
     every tile that fits a bigger one, and latency would rise with the GLB; a pair with no such entry
     allows all). The result adds ``dram`` (DRAM words) and ``dram_pick`` (schedule index) of the chosen
-    entry, and with ``glb_buffering="mixed"`` ``dram_stall`` (those of its DRAM words that stall)."""
+    entry, and with ``glb_buffering`` ``"zigzag"`` or ``"mixed"`` ``dram_stall`` (those of its DRAM words
+    that stall)."""
     shape = compute.shape
     n_pairs = int(np.prod(shape))
     dt = compute.dtype
@@ -414,7 +416,7 @@ def select(cfg: MapperSettings, compute: np.ndarray, groups: list[Entries], e_gl
                 stall=0.0 if stall is None else take(stall), fields={})
     if joint:
         best["dram"] = take(d_words)
-        if groups[0].dram[4] is not None:  # glb_buffering="mixed": the chosen schedules' stalled words
+        if groups[0].dram[4] is not None:  # zigzag, mixed: the chosen schedules' stalled words
             best["dram_stall"] = take(np.concatenate([g.dram[4] for g in groups]).astype(dt, copy=False))
         best["dram_pick"] = np.concatenate([g.dram[1] for g in groups])[pick].reshape(shape)
     if fields:

@@ -72,8 +72,8 @@ R_LOOP = 4
 @dataclass
 class Schedules:
     """The best schedule of every column: its DRAM words ``words`` and its fields (:data:`DRAM_FIELDS`),
-    each a [cols] array; ``stall``: with ``glb_buffering="mixed"``, the words among them whose transfers
-    stall the array (:func:`_stalled`), else None."""
+    each a [cols] array; ``stall``: with ``glb_buffering`` ``"zigzag"`` or ``"mixed"``, the words among
+    them whose transfers stall the array (:func:`_stalled`), else None."""
 
     words: np.ndarray
     fields: dict[str, np.ndarray]
@@ -164,8 +164,9 @@ class _Grid:
     gm: np.ndarray
     dw: np.ndarray
     inner: tuple = ()  # loops innermost of every order: (R_LOOP,) where kernel rows are chunked
-    #: ``glb_buffering="mixed"``: (per operand w, i, o: its GLB tile, whether it is replaced during the
-    #: layer, its DRAM words under each of the three orders of :func:`_least_words`), else None
+    #: ``glb_buffering`` ``"zigzag"``, ``"mixed"``: (per operand w, i, o: its GLB tile, whether it is
+    #: replaced during the layer, its DRAM words under each of the three orders of :func:`_least_words`),
+    #: else None
     mixed: tuple | None = None
 
 
@@ -197,7 +198,8 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     of the input tile) under ``orders``; ``infl`` ([L, U]): a depthwise tile's filters are raised to at
     least that many. Each quantity is computed on the axes of the grid it depends on (a tile on its
     loop's axis only), and only the GLB space and the DRAM words on the whole grid. ``mixed``
-    (``glb_buffering="mixed"``, with ``double`` False): also what :func:`_stalled` needs."""
+    (``glb_buffering`` ``"zigzag"`` or ``"mixed"``, with ``double`` False): also what :func:`_stalled`
+    needs."""
     dw = ly.dw
     k_lad, c_lad, y_lad, x_ladder, r_ladder = ladders
     if np.all(dw):  # one reduction channel per group: its ladder is one tile
@@ -617,8 +619,8 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
     ``gi`` ([M] indices into :func:`held_grid`'s layers and sizes), for M entries at once: the PEs work
     on that much at once, so a smaller tile cannot feed them. The ladders' tiles fall along each axis, so
     the candidates that hold a floor are a corner of the grid, and its best is a lookup; if none of them
-    fits, the smallest stands in (``mixed``: with their stalled words). Returns the schedules ([M]),
-    the index of each ([M],
+    fits, the smallest stands in (``"zigzag"``: with their stalled words; ``"mixed"``: each entry's front,
+    [K, M], of which the dataflow takes one). Returns the schedules ([M]), the index of each ([M],
     :func:`held_fields` takes it), whether it fits the GLB and the id of the floor's corner
     (:func:`held_corner`) ([M] each)."""
     pieces = []
@@ -746,10 +748,11 @@ class EntryDram:
 
     def lookup(self, pair: np.ndarray, cover: tuple) -> tuple:
         """DRAM words, grid index, whether it fits the GLB, whether the entry's cover has the corner of
-        the working set ``base`` and (``glb_buffering="mixed"``, else None) the words whose transfers
-        stall the array ([M] each), of the schedule of the entries of (layer, accelerator) ``pair``
-        (``l · n_acc + a``): the best whose GLB tiles hold ``cover`` (:func:`held_lookup`; the smallest
-        if none fits)."""
+        the working set ``base`` and (``glb_buffering`` ``"zigzag"``, ``"mixed"``; else None) the words
+        whose transfers stall the array ([M] each; ``"mixed"``: words, index and stalled words [K, M],
+        each entry's front), of the schedule of the entries of (layer, accelerator) ``pair`` (``l · n_acc
+        + a``): the best whose GLB tiles hold ``cover`` (:func:`held_lookup`; the smallest if none
+        fits)."""
         li, ai = np.divmod(pair, self.n_acc)
         sched, pick, fits, corner = held_lookup(self.grid, cover, li, self.glb_of[ai], fields=False)
         return sched.words, pick, fits, corner == self.base_corner.take(pair), sched.stall
