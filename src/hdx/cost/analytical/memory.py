@@ -167,7 +167,7 @@ class _Grid:
     #: ``glb_buffering`` ``"zigzag"``, ``"mixed"``: (per operand w, i, o: its GLB tile, whether it is
     #: replaced during the layer, its DRAM words under each of the three orders of :func:`_least_words`),
     #: else None
-    mixed: tuple | None = None
+    per_operand: tuple | None = None
 
 
 def _spread(a, shape: tuple[int, ...]) -> np.ndarray:
@@ -193,11 +193,11 @@ def _axis(values: tuple, axis: int, n_axes: int, dtype) -> np.ndarray:
 
 
 def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool = True,
-          double: bool = True, mixed: bool = False) -> _Grid:
+          double: bool = True, per_operand: bool = False) -> _Grid:
     """The candidate schedules of the ``ladders`` (tile counts for K, C, Y and X, and kernel-row chunks
     of the input tile) under ``orders``; ``infl`` ([L, U]): a depthwise tile's filters are raised to at
     least that many. Each quantity is computed on the axes of the grid it depends on (a tile on its
-    loop's axis only), and only the GLB space and the DRAM words on the whole grid. ``mixed``
+    loop's axis only), and only the GLB space and the DRAM words on the whole grid. ``per_operand``
     (``glb_buffering`` ``"zigzag"`` or ``"mixed"``, with ``double`` False): also what :func:`_stalled`
     needs."""
     dw = ly.dw
@@ -254,7 +254,7 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     if space.dtype != ly.k.dtype and space.max() < 2.0 ** 24:  # whole words, exact in float32 too:
         space = space.astype(ly.k.dtype)  # in the layers' precision (_prefix_best's fast path)
     extra = None
-    if mixed:
+    if per_operand:
         per_order = [tuple(v * gm for v in o) for o in _three_orders(whole, n, dw)]  # 3 x (w, i, o)
         extra = tuple((t, r, tuple(o[x] for o in per_order))
                       for x, (t, r) in enumerate(((w_t, rep_w), (i_t, rep_i), (o_t, rep_o))))
@@ -323,10 +323,10 @@ def _stalled(g: _Grid, glb_words: np.ndarray, rule: str = "zigzag") -> np.ndarra
     leaves the fewest words stalled (never more with a bigger GLB). Per cell of the grid and GLB size
     ([D, L, U]), for the schedule's order with the fewest DRAM words (of those within :data:`TIE`, the
     one that stalls least)."""
-    assert g.mixed is not None
+    assert g.per_operand is not None
     space = g.space  # [D, L, 1]: each tile once
-    alone = [tuple(_spread(a, g.shape) for a in g.mixed[x][:2]) for x in range(3)]  # (tile, replaced)
-    orders = [[_spread(w[j], g.shape) for _, _, w in g.mixed] for j in range(3)]  # per order (w, i, o)
+    alone = [tuple(_spread(a, g.shape) for a in g.per_operand[x][:2]) for x in range(3)]  # (tile, replaced)
+    orders = [[_spread(w[j], g.shape) for _, _, w in g.per_operand] for j in range(3)]  # per order (w, i, o)
     out = None
     if rule == "zigzag":
         used, stalled = space, [None, None, None]
