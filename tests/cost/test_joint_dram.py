@@ -155,16 +155,21 @@ def test_rs_tiles_with_fewer_filters_still_divide_the_filter_loop(case):
 ZIGZAG = AnalyticalModel(HW, dram_tiles="hold-array", precision="float64", glb_buffering="zigzag")
 
 
-def test_a_mixed_glb_stalls_for_the_replaced_tiles_without_a_second_copy():
-    # glb_buffering="mixed" (ZigZag's rule), by hand: a 1x1 conv, K = C = 64 on 8x8 outputs; the schedule
-    # of two filter tiles (the cell K count 2, one of C, Y, X) has GLB tiles W 32*64 = 2048, I 64*64 =
-    # 4096, O 32*64 = 2048 words, 8192 stored once. Its fewest DRAM words: K innermost, the inputs
-    # resident (loaded once, never replaced), W 4096 + I 4096 + O 4096 = 12288. W and O are replaced
-    # (two filter tiles); the outputs get a second copy first, where 8192 + 2048 = 10240 words fit, then
-    # the weights where 10240 + 2048 = 12288 do; the words of a replaced tile without a copy stall.
-    ly = LayerDims.of(LayerTable([Layer("pointwise", c=64, k=64, h=8, w=8)]), np.float64)
+def _two_filter_tiles(c: int, k: int) -> tuple:
+    """The schedule grid (each tile once, per-operand parts) of a 1x1 conv, ``c`` -> ``k`` on 8x8
+    outputs, and its cell of two filter tiles (one of C, Y, X, whole kernel rows)."""
+    ly = LayerDims.of(LayerTable([Layer("pointwise", c=c, k=k, h=8, w=8)]), np.float64)
     g = memory._grid(ly, memory.HELD_LADDERS, memory.ORDERS, None, False, False, True)
-    cell = np.ravel_multi_index((1, 0, 0, 0, 0), g.shape)
+    return g, np.ravel_multi_index((1, 0, 0, 0, 0), g.shape)
+
+
+def test_zigzag_stalls_for_the_replaced_tiles_without_a_second_copy():
+    # glb_buffering="zigzag" (ZigZag's rule), by hand: K = C = 64; two filter tiles have GLB tiles W
+    # 32*64 = 2048, I 64*64 = 4096, O 32*64 = 2048 words, 8192 stored once. Its fewest DRAM words: K
+    # innermost, the inputs resident (loaded once, never replaced), W 4096 + I 4096 + O 4096 = 12288. W and
+    # O are replaced; the outputs get a second copy first, where 8192 + 2048 = 10240 words fit, then the
+    # weights where 10240 + 2048 = 12288 do; the words of a replaced tile without a copy stall.
+    g, cell = _two_filter_tiles(64, 64)
     assert g.space[cell, 0, 0] == 8192 and g.best[cell, 0, 0] == 12288
     stalled = memory._stalled(g, np.array([[10239.0, 10240.0, 12287.0, 12288.0, 1e9]]), "zigzag")[cell, 0]
     np.testing.assert_array_equal(stalled, [4096 + 4096, 4096, 4096, 0, 0])
@@ -174,14 +179,12 @@ MIXED = AnalyticalModel(HW, dram_tiles="hold-array", precision="float64", glb_bu
 
 
 def test_zigzag_grants_second_copies_in_turn_and_mixed_the_set_that_stalls_least():
-    # by hand: a 1x1 conv, K = 64, C = 128 on 8x8 outputs, the cell of two filter tiles: GLB tiles W
-    # 32*128 = 4096, I 128*64 = 8192, O 32*64 = 2048 words (14336 stored once); fewest DRAM words with K
-    # innermost: W 8192 + I 8192 (resident) + O 4096 = 20480. At 18432 words one more copy fits, W's or
-    # O's: ZigZag's order gives it to the outputs, so the weights' 8192 words stall; the best set gives
-    # it to the weights, so only the outputs' 4096 do. At 20480 both fit.
-    ly = LayerDims.of(LayerTable([Layer("pointwise", c=128, k=64, h=8, w=8)]), np.float64)
-    g = memory._grid(ly, memory.HELD_LADDERS, memory.ORDERS, None, False, False, True)
-    cell = np.ravel_multi_index((1, 0, 0, 0, 0), g.shape)
+    # by hand: K = 64, C = 128; two filter tiles have GLB tiles W 32*128 = 4096, I 128*64 = 8192, O 32*64
+    # = 2048 words (14336 stored once); fewest DRAM words with K innermost: W 8192 + I 8192 (resident) +
+    # O 4096 = 20480. At 18432 words one more copy fits, W's or O's: ZigZag's order gives it to the
+    # outputs, so the weights' 8192 words stall; the best set gives it to the weights, so only the
+    # outputs' 4096 do. At 20480 both fit.
+    g, cell = _two_filter_tiles(128, 64)
     assert g.space[cell, 0, 0] == 14336 and g.best[cell, 0, 0] == 20480
     glb = np.array([[16383.0, 16384.0, 18432.0, 20480.0]])
     np.testing.assert_array_equal(memory._stalled(g, glb, "zigzag")[cell, 0], [12288, 8192, 8192, 0])
@@ -231,17 +234,13 @@ def _array_side(res) -> np.ndarray:
 
 @settings(max_examples=30, deadline=None)
 @given(cases())
-def test_a_mixed_glb_lies_between_overlapped_and_stalled_transfers(case):
-    # every tile stored once in all three, so the same schedules are allowed; "mixed" overlaps the
-    # transfers of the tiles with a second copy (and of those loaded once) and stalls for the others:
-    # never faster than "overlap" (all overlapped), never slower than "single" (all stalled), per pair.
-    # Its own schedule's latency is max(array, overlapped) + stalled, with stalled words at most all of
-    # them and at most those of the replaced tiles of the reported schedule that have no second copy.
+def test_zigzag_stalls_at_most_for_the_replaced_tiles_of_its_schedule_without_a_copy(case):
+    # "zigzag" overlaps the transfers of the tiles with a second copy (and of those loaded once) and
+    # stalls for the others: its latency is max(array, overlapped) + stalled, with stalled words at most
+    # all of them and at most those of the replaced tiles of the reported schedule that get no copy in
+    # ZigZag's order (recomputed here from the reported tiles); each tile once, so single's schedules
     layer, accs = case
     res, words, lower = _dram_words(ZIGZAG, case)
-    lat = {m.glb_buffering: _dram_words(m, case)[0].latency_cycles[0] for m in (OVERLAP, SINGLE)}
-    assert np.all(res.latency_cycles[0] >= lat["overlap"] * (1 - 1e-9))
-    assert np.all(res.latency_cycles[0] <= lat["single"] * (1 + 1e-9))
     np.testing.assert_array_equal(lower, _dram_words(SINGLE, case)[2])
     c = HW.word_bytes / HW.dram_bytes_per_cycle
     array, m = _array_side(res), {k: v[0] for k, v in res.mapping.items()}
@@ -276,7 +275,7 @@ def test_a_mixed_glb_lies_between_overlapped_and_stalled_transfers(case):
         assert res.latency_cycles[0, j] <= lat_rep * (1 + 1e-9), (acc, res.latency_cycles[0, j], lat_rep)
 
 
-def test_mixed_needs_the_glb_tiles_chosen_with_the_mapping_and_gives_no_bounds():
+def test_the_stalling_bufferings_need_the_glb_tiles_chosen_with_the_mapping():
     import pytest
 
     from hdx.cost.hwsearch import gives_bounds
