@@ -58,7 +58,7 @@ PROBE = 16
 
 def gives_bounds(model) -> bool:
     """Whether ``model`` gives the bounds the search rests on: the analytical model's, where it is
-    monotone in the resources (``AnalyticalModel.monotone``; not with ``glb_buffering="mixed"``)."""
+    monotone in the resources (``AnalyticalModel.monotone``; not with ``glb_buffering="zigzag"``)."""
     return (all(hasattr(model, a) for a in ("mapping_bounds", "dram_words", "area_um2", "leakage_mw"))
             and getattr(model, "monotone", True))
 
@@ -440,8 +440,9 @@ def pareto_front(model, layers: LayerTable, space: AcceleratorSpace, budgets: Se
     evaluated, most promising first (exact: the bounds never exceed the costs)."""
     t0 = time.perf_counter()
     hard = [b for b in budgets if b.hard]
-    stats = SearchStats("bounds" if gives_bounds(model) else "enumeration", len(space))
-    if not gives_bounds(model):
+    bounded = gives_bounds(model)
+    stats = SearchStats("bounds" if bounded else "enumeration", len(space))
+    if not bounded:
         idx_all, met = [], []
         for lo in range(0, len(space), SLICE_DESIGNS):
             idx = np.arange(lo, min(len(space), lo + SLICE_DESIGNS), dtype=np.int64)

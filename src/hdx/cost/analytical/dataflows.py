@@ -33,6 +33,7 @@ from .mapper import (
     first_of_runs,
     ladder,
     port_cycles,
+    with_dram,
 )
 from .memory import EntryDram
 from .spatial import cdiv, largest_divisor, unroll
@@ -54,7 +55,8 @@ RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-
 
 def _dram_floor(floor, fl: Flat, cover):
     """Each entry's DRAM bound (cycles, [M]; ``glb_buffering`` ``"zigzag"``: the pair (cycles the array
-    overlaps, cycles it stalls), :func:`~.mapper.best_order`) and, per entry, (DRAM words, schedule
+    overlaps, cycles it stalls), :func:`~.mapper.with_dram`; ``"mixed"``: the same pair of [K, M] arrays,
+    each entry's front of schedules) and, per entry, (DRAM words, schedule
     index, fits the GLB, its cover has the working set's corner, stalled words or None) or None: the
     layer's bound ``floor`` ([L, A]) or, for an
     :class:`~.memory.EntryDram`, the best schedule whose GLB tiles hold the entry's ``cover()``
@@ -79,7 +81,7 @@ def _settle(dram, floor, busy, port):
     if dram is None or np.ndim(dram[0]) < 2:
         return dram
     words, pick, fits, least, stall = dram
-    cyc = np.maximum(np.maximum(busy, port), floor[0]) + floor[1]  # [K, M]
+    cyc = with_dram(np.maximum(busy, port), floor)  # [K, M]
     ok = cyc <= cyc.min(0) * (1 + TIE)
     k = (len(cyc) - 1 - np.argmax(ok[::-1], axis=0))[None]  # the last point within the tie
     return (np.take_along_axis(words, k, 0)[0], np.take_along_axis(pick, k, 0)[0], fits, least,

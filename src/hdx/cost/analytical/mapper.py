@@ -191,6 +191,15 @@ def port_cycles(words: dict, dist: dict, bw: float, port: GlbPort = "step"):
     return sum(words[x] * port_per_word(dist[x], bw, port) for x in words)
 
 
+def with_dram(array, floor, overlap: bool = True):
+    """Cycles of an array side ``array`` with DRAM transfers of ``floor`` cycles: ``max(array, floor)``
+    where they overlap the array, ``array + floor`` where they stall it (``overlap`` False), and for a
+    pair (overlapped, stalled) ``max(array, overlapped) + stalled``."""
+    if isinstance(floor, tuple):
+        return np.maximum(array, floor[0]) + floor[1]
+    return np.maximum(array, floor) if overlap else array + floor
+
+
 def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
     """Groups of ``order`` (innermost first) in the innermost run an operand with relevance ``rel`` does
     not depend on (array relevance: ``("a", g)``, the run continues where it is irrelevant)."""
@@ -231,7 +240,6 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     ``bw``: the GLB ↔ array bandwidth of each accelerator (words per cycle; a scalar or [1, A]).
     """
     total = bounds[0] * bounds[1] * bounds[2]
-    floor, dram_stall = floor if isinstance(floor, tuple) else (floor, None)
     per_word = {x: fill_per_word(fp, dist, bw, cfg.port) for x, (fp, dist, _) in ops.items()}
     energy_first = cfg.objective == "energy"
     opts: list[tuple] = []  # (order index, skips) of each distinct option, in order
@@ -259,12 +267,9 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         port = fixed_port + sum(variants[x][skips[x]][2] for x in ops)
         stall = sum(fills[x] for x in serial) if serial else 0.0
         busy = compute + stall if serial else compute
-        cyc = np.maximum(np.maximum(busy, port), floor) if cfg.dram_overlap else (
-            np.maximum(busy, port) + floor)
-        if dram_stall is not None:
-            cyc = cyc + dram_stall
-            if np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order
-                cyc = cyc.min(0)
+        cyc = with_dram(np.maximum(busy, port), floor, cfg.dram_overlap)
+        if np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order
+            cyc = cyc.min(0)
         k1, k2 = (tot, cyc) if energy_first else (cyc, tot)
         j = len(opts)
         opts.append((n, skips))

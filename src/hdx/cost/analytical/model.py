@@ -36,6 +36,7 @@ from .mapper import (
     MapperTiles,
     PsumPort,
     select,
+    with_dram,
 )
 from .rows import Precision, all_finite, chunks, empty_like_rows, put_rows, take_rows
 from .spatial import unroll, working_set
@@ -430,13 +431,11 @@ class AnalyticalModel:
             for k, v in {**best["fields"], **best.get("bounds", {})}.items():
                 mapping[k][:, idx] = v
         busy = out["compute"] + out["stall"]  # the MACs' cycles and those the psum store's ports add
-        if dram_stall is not None:  # zigzag, mixed: the stalled DRAM words add to the rest
-            latency = (np.maximum(np.maximum(busy, out["glb_port"]), (dram_words - dram_stall) * cyc_per_word)
-                       + dram_stall * cyc_per_word)
-        elif cfg.dram_overlap:
-            latency = np.maximum(np.maximum(busy, out["glb_port"]), dram_words * cyc_per_word)
-        else:  # the DRAM transfers stall the array
-            latency = np.maximum(busy, out["glb_port"]) + dram_words * cyc_per_word
+        # the DRAM transfers overlap the array, stall it (single) or (zigzag, mixed) those of the tiles
+        # without a second copy stall it
+        dram = dram_words * cyc_per_word if dram_stall is None else (
+            (dram_words - dram_stall) * cyc_per_word, dram_stall * cyc_per_word)
+        latency = with_dram(np.maximum(busy, out["glb_port"]), dram, cfg.dram_overlap)
 
         # 4. totals: results in float64; MACs exactly, from the integer loop bounds
         def f64(a) -> np.ndarray:  # a float64 [L, A] array of its own (one copy)
