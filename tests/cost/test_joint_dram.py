@@ -219,13 +219,13 @@ def test_a_corner_keeps_its_whole_front_of_stalled_and_dram_words():
 @given(cases())
 def test_the_bufferings_that_store_each_tile_once_order_their_latencies(case):
     # the same schedules (each tile once) in all four: "overlap" overlaps every transfer, "single" stalls
-    # for every one; "zigzag" takes the fewest words and stalls for the replaced tiles without a copy;
-    # "mixed" searches the copies and, per mapping, the schedule: never slower than "zigzag"
+    # for every one; "zigzag" (the fewest words, as "single" takes them) and "mixed" stall for part of
+    # the transfers of the replaced tiles without a copy: between the two
     lat = {m.glb_buffering: _dram_words(m, case)[0].latency_cycles[0]
            for m in (OVERLAP, MIXED, ZIGZAG, SINGLE)}
-    assert np.all(lat["overlap"] <= lat["mixed"] * (1 + 1e-9))
-    assert np.all(lat["mixed"] <= lat["zigzag"] * (1 + 1e-9))
-    assert np.all(lat["zigzag"] <= lat["single"] * (1 + 1e-9))
+    for m in ("mixed", "zigzag"):
+        assert np.all(lat["overlap"] <= lat[m] * (1 + 1e-9))
+        assert np.all(lat[m] <= lat["single"] * (1 + 1e-9))
 
 
 def _array_side(res) -> np.ndarray:

@@ -200,6 +200,55 @@ def with_dram(array, floor, overlap: bool = True):
     return np.maximum(array, floor) if overlap else array + floor
 
 
+#: per GLB-level loop group (:data:`GROUPS`), whether the weights and the outputs do not depend on it
+_IRRELEVANT = {"w": (True, False, False), "o": (False, True, False)}
+_ORDER_TABLE = np.asarray(ORDERS, dtype=np.intp)
+
+
+class Windows:
+    """``glb_buffering="zigzag"``: an entry's DRAM transfers with ZigZag's update windows. A GLB tile
+    without a second copy can only be replaced while the array reads it for the last time: in the last
+    iteration of the outermost GLB-level loops it does not depend on (ZigZag's ``top_ir_loop_size``:
+    their product ``top``; 1 where the outermost loop is relevant, so the whole period). Over the layer
+    that leaves it ``array / top`` cycles, and its transfer cycles beyond those stall the array
+    (ZigZag's ``calc_allowed_and_real_data_transfer_cycle_per_data_transfer_link``); every other
+    transfer overlaps: latency ``max(array + stalled, all DRAM cycles)``. ``total``: the cycles of all
+    the entry's DRAM words; ``parts``: those of the weights, inputs and outputs without a copy;
+    ``counts``: the schedule's DRAM tiles per group (a GLB-level loop of bound ``b`` iterates
+    ``max(b / count, 1)`` times in one DRAM tile); ``dw``: depthwise (inputs depend on the filters);
+    ``cyc``: DRAM cycles per word ([M] arrays, docs/cost-model.md "Overlap")."""
+
+    __slots__ = ("total", "parts", "counts", "dw", "cyc")
+
+    def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float):
+        self.total, self.parts, self.counts, self.dw, self.cyc = total, parts, counts, dw, cyc
+
+    def stall(self, array, order, bounds: tuple):
+        """The cycles the array waits under the GLB-level ``order`` (a tuple of groups, innermost first,
+        or per entry an index into :data:`ORDERS`) with loop bounds ``bounds`` over the layer."""
+        tiles = [np.maximum(b / n, 1.0) for b, n in zip(bounds, self.counts, strict=True)]
+        irrelevant = dict(_IRRELEVANT, i=(False, False, ~np.asarray(self.dw, dtype=bool)))
+        per_entry = not isinstance(order, tuple)
+        out = 0.0
+        for x, part in zip("wio", self.parts, strict=True):
+            top, run = 1.0, True
+            for pos in (2, 1, 0):  # the outermost loop first
+                if per_entry:
+                    g = _ORDER_TABLE[order, pos]
+                    t, ir = np.choose(g, tiles), np.choose(g, np.broadcast_arrays(*irrelevant[x]))
+                else:
+                    t, ir = tiles[order[pos]], irrelevant[x][order[pos]]
+                top = np.where(run & ir, top * t, top)
+                run = run & (ir | (t <= 1))  # a loop of one iteration does not end the run
+            out = out + np.maximum(part - array / top, 0.0)
+        return out
+
+    def cycles(self, array, order, bounds: tuple) -> tuple:
+        """(latency ``max(array + stalled, total)``, stalled cycles) of the entries' array side."""
+        st = self.stall(array, order, bounds)
+        return np.maximum(array + st, self.total), st
+
+
 def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
     """Groups of ``order`` (innermost first) in the innermost run an operand with relevance ``rel`` does
     not depend on (array relevance: ``("a", g)``, the run continues where it is irrelevant)."""
@@ -230,8 +279,9 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     ``max(compute + stall, GLB port cycles, floor)`` (``fixed_port``: the port cycles of operands not in
     ``ops``; ``floor``: the DRAM bound; ``max(compute + stall, GLB port cycles) + floor`` where the DRAM
     transfers do not overlap the array, ``cfg.dram_overlap`` False; ``floor`` a pair (overlapped,
-    stalled): ``max(compute + stall, GLB port cycles, overlapped) + stalled``, ``glb_buffering="zigzag"``,
-    or for ``"mixed"`` [K, M] arrays, a front of schedules per entry, of which the least is taken;
+    stalled): ``max(compute + stall, GLB port cycles, overlapped) + stalled``, for ``"mixed"`` [K, M]
+    arrays, a front of schedules per entry, of which the least is taken; for ``glb_buffering="zigzag"``
+    :class:`Windows`, whose stall depends on the order;
     ``stall``: with
     ``psum_port="shared"``, the partial sums each PE drains to the GLB, one cycle of its psum store's
     read port each, which the MAC's accumulation then waits for), ties to fewer GLB words; with
@@ -267,7 +317,10 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         port = fixed_port + sum(variants[x][skips[x]][2] for x in ops)
         stall = sum(fills[x] for x in serial) if serial else 0.0
         busy = compute + stall if serial else compute
-        cyc = with_dram(np.maximum(busy, port), floor, cfg.dram_overlap)
+        if isinstance(floor, Windows):  # zigzag: the stall depends on the order
+            cyc = floor.cycles(np.maximum(busy, port), order, bounds)[0]
+        else:
+            cyc = with_dram(np.maximum(busy, port), floor, cfg.dram_overlap)
         if np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order
             cyc = cyc.min(0)
         k1, k2 = (tot, cyc) if energy_first else (cyc, tot)

@@ -78,6 +78,8 @@ class Schedules:
     words: np.ndarray
     fields: dict[str, np.ndarray]
     stall: np.ndarray | None = None
+    #: ``glb_buffering="zigzag"``: per column, what :class:`~.mapper.Windows` needs (:class:`_HeldPart`)
+    windows: tuple | None = None
 
 
 def _refetch(rel: tuple, order: tuple[int, ...], n: tuple, single: tuple | None = None) -> np.ndarray:
@@ -314,6 +316,34 @@ def _three_orders(whole: tuple, n: tuple, dw) -> tuple:
             (w_all * 1.0, i_all * f_i, o_spill))
 
 
+def _stalled_parts(g: _Grid, glb_words: np.ndarray) -> tuple:
+    """Per operand (weights, inputs, outputs), the DRAM words of its replaced tile that gets no second
+    copy in ZigZag's order (:func:`_stalled`, ``rule="zigzag"``), 0 for the others: [D, L, U] each, under
+    the schedule's order with the fewest DRAM words (of those within :data:`TIE`, the one that leaves
+    the fewest words without a copy)."""
+    assert g.per_operand is not None
+    used, no_copy = g.space, [None, None, None]
+    for x in (2, 0, 1):  # outputs, weights, inputs: ZigZag's calc_double_buffer_flag
+        t, r = (_spread(a, g.shape) for a in g.per_operand[x][:2])
+        copy = r & (used + t <= glb_words)  # [D, L, U]
+        used = used + np.where(copy, t, 0.0)
+        no_copy[x] = r & ~copy
+    best = parts = None
+    for j in range(3):
+        words = [_spread(w[j], g.shape) for _, _, w in g.per_operand]
+        part = [np.where(f, w, 0.0) for f, w in zip(no_copy, words, strict=True)]
+        tie = words[0] + words[1] + words[2] <= g.best * (1 + TIE)
+        st = np.where(tie, part[0] + part[1] + part[2], np.inf)
+        if best is None:
+            best, parts = st, part
+        else:
+            better = st < best
+            best = np.where(better, st, best)
+            parts = [np.where(better, a, b) for a, b in zip(part, parts, strict=True)]
+    assert best is not None and parts is not None
+    return tuple(np.broadcast_to(a, best.shape).astype(g.best.dtype, copy=False) for a in parts)
+
+
 def _stalled(g: _Grid, glb_words: np.ndarray, rule: str = "zigzag") -> np.ndarray:
     """The DRAM words that stall the array when every GLB tile is stored once and a tile replaced during
     the layer gets a second copy (which its next tile streams into while the array works) only where it
@@ -323,34 +353,24 @@ def _stalled(g: _Grid, glb_words: np.ndarray, rule: str = "zigzag") -> np.ndarra
     leaves the fewest words stalled (never more with a bigger GLB). Per cell of the grid and GLB size
     ([D, L, U]), for the schedule's order with the fewest DRAM words (of those within :data:`TIE`, the
     one that stalls least)."""
+    if rule == "zigzag":
+        w, i, o = _stalled_parts(g, glb_words)
+        return w + i + o
     assert g.per_operand is not None
     space = g.space  # [D, L, 1]: each tile once
     alone = [tuple(_spread(a, g.shape) for a in g.per_operand[x][:2]) for x in range(3)]  # (tile, replaced)
-    orders = [[_spread(w[j], g.shape) for _, _, w in g.per_operand] for j in range(3)]  # per order (w, i, o)
     out = None
-    if rule == "zigzag":
-        used, stalled = space, [None, None, None]
-        for x in (2, 0, 1):  # outputs, weights, inputs
-            t, r = alone[x]
-            copy = r & (used + t <= glb_words)  # [D, L, U]
-            used = used + np.where(copy, t, 0.0)
-            stalled[x] = r & ~copy
-        for words in orders:
-            tot = words[0] + words[1] + words[2]
-            st = sum(np.where(f, w, 0.0) for f, w in zip(stalled, words, strict=True))
-            st = np.where(tot <= g.best * (1 + TIE), st, np.inf)
+    for j in range(3):  # per order (w, i, o)
+        words = [_spread(w[j], g.shape) for _, _, w in g.per_operand]
+        tie = np.broadcast_to(words[0] + words[1] + words[2] <= g.best * (1 + TIE), space.shape)
+        for copies in itertools.product((False, True), repeat=3):  # which tiles get a second copy
+            extra = sum((t for (t, _), c in zip(alone, copies, strict=True) if c), np.zeros(1))
+            st = sum((np.where(r, w, 0.0) for (_, r), w, c in zip(alone, words, copies, strict=True)
+                      if not c), np.zeros(1))
+            # no copies: every replaced tile stalls, also where the schedule does not fit (a stand-in)
+            ok = tie if not any(copies) else tie & (space + extra <= glb_words)
+            st = np.where(ok, st, np.inf)
             out = st if out is None else np.minimum(out, st)
-    else:
-        for words in orders:
-            tie = np.broadcast_to(words[0] + words[1] + words[2] <= g.best * (1 + TIE), space.shape)
-            for copies in itertools.product((False, True), repeat=3):  # which tiles get a second copy
-                extra = sum((t for (t, _), c in zip(alone, copies, strict=True) if c), np.zeros(1))
-                st = sum((np.where(r, w, 0.0) for (_, r), w, c in zip(alone, words, copies, strict=True)
-                          if not c), np.zeros(1))
-                # no copies: every replaced tile stalls, also where the schedule does not fit (a stand-in)
-                ok = tie if not any(copies) else tie & (space + extra <= glb_words)
-                st = np.where(ok, st, np.inf)
-                out = st if out is None else np.minimum(out, st)
     assert out is not None
     return out.astype(g.best.dtype, copy=False)
 
@@ -495,6 +515,10 @@ class _HeldPart:
     #: ``"mixed"``: ``pick``, ``words`` and ``stall`` are [K, D, L, U], each cell's front of (stalled, DRAM
     #: words) (:func:`_prefix_front`, the stand-in alone where nothing fits)
     stall: np.ndarray | None = None
+    #: ``"zigzag"``: what :class:`~.mapper.Windows` needs of the schedule each cell takes ([D, L, U] each;
+    #: ``dw`` [L, U]): the words of the weights, inputs and outputs without a second copy, its DRAM
+    #: tiles per GLB-level loop group (:data:`~.mapper.GROUPS`) and whether the layer is depthwise
+    windows: tuple | None = None
 
     @property
     def n_layers(self) -> int:
@@ -521,7 +545,7 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
     fit = np.isfinite(m)
     space = np.broadcast_to(g.space, m.shape)
     ps = _prefix_best(space, g.shape, np.broadcast_to(g.best, m.shape))  # smallest per corner
-    stall = None
+    stall = windows = None
     if stalls == "mixed":  # the front of (stalled, DRAM words) per corner, with every point it has
         st_all = _stalled(g, glb_words, "best")
         k, cut = FRONT_K, True
@@ -539,7 +563,14 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
         words = np.take_along_axis(np.broadcast_to(g.best, m.shape), pick, 0)
         fits = np.take_along_axis(fit, pick, 0)
         if stalls == "zigzag":
-            stall = np.take_along_axis(_stalled(g, glb_words, "zigzag"), pick, 0)
+            parts = _stalled_parts(g, glb_words)
+            stall = np.take_along_axis(parts[0] + parts[1] + parts[2], pick, 0)
+            nk, nc, ny, nx, nr = (_spread(a, g.shape) for a in g.n)
+            # per operand its words without a copy, and the schedule's DRAM tiles per GLB-level loop group
+            # (output pixels: row bands of every image × column bands; reduction: channel tiles ×
+            # kernel-row chunks; filters), of the schedule each cell takes
+            windows = tuple(np.take_along_axis(np.broadcast_to(a, m.shape), pick, 0)
+                            for a in (*parts, ny * nx, nc * nr, nk)) + (np.broadcast_to(g.dw, m.shape[1:]),)
     n_l = m.shape[1]
     dims = tuple(np.asarray(d, dtype=np.float64)[:, 0] for d in (
         np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r))
@@ -552,7 +583,7 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
             tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))][..., 0]  # [n_j, L]
         sizes = np.minimum(np.arange(int(dim.max()) + 1, dtype=np.float64)[None, :], dim[:, None])  # [L, W]
         pos.append(((line[:, :, None] >= sizes[None]).sum(0) - 1).astype(np.intp) * int(strides[j]))
-    return _HeldPart(g, pick, fits, words, tuple(pos), stall)
+    return _HeldPart(g, pick, fits, words, tuple(pos), stall, windows)
 
 
 def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True,
@@ -601,6 +632,8 @@ def _merge(n: int, pieces: list) -> tuple:
     fits, corner = np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
     fields = {k: np.empty(n, dtype=v.dtype) for k, v in first[0].fields.items()}
     stall = None if first[0].stall is None else np.full((*lead, n), np.inf, dtype=first[0].stall.dtype)
+    windows = None if first[0].windows is None else tuple(np.empty(n, dtype=a.dtype)
+                                                          for a in first[0].windows)
     for sel, (sched, pk, ft, cn) in pieces:
         rows = slice(0, sched.words.shape[0]) if front else ()
         at = (rows, sel) if front else sel
@@ -609,7 +642,9 @@ def _merge(n: int, pieces: list) -> tuple:
             fields[k][sel] = sched.fields[k]
         if stall is not None:
             stall[at] = sched.stall
-    return Schedules(words=words, fields=fields, stall=stall), pick, fits, corner
+        for a, b in zip(windows or (), sched.windows or (), strict=True):
+            a[sel] = b
+    return Schedules(words=words, fields=fields, stall=stall, windows=windows), pick, fits, corner
 
 
 def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
@@ -646,6 +681,9 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
                  else Schedules(words=part.words.reshape(-1).take(at), fields={}))
         if part.stall is not None:
             sched.stall = part.stall.reshape(-1).take(at)
+        if part.windows is not None:
+            sched.windows = tuple(a.reshape(-1).take(at) for a in part.windows[:-1]) + (
+                part.windows[-1][lp, g_sub],)
         pieces.append((sel, (sched, pick + h.offset[p], fits, corner + h.offset[p])))
     return _merge(np.size(li), pieces)
 
@@ -752,7 +790,7 @@ class EntryDram:
         whose transfers stall the array ([M] each; ``"mixed"``: words, index and stalled words [K, M],
         each entry's front), of the schedule of the entries of (layer, accelerator) ``pair`` (``l · n_acc
         + a``): the best whose GLB tiles hold ``cover`` (:func:`held_lookup`; the smallest if none
-        fits)."""
+        fits), and (``"zigzag"``; else None) what :class:`~.mapper.Windows` needs of it."""
         li, ai = np.divmod(pair, self.n_acc)
         sched, pick, fits, corner = held_lookup(self.grid, cover, li, self.glb_of[ai], fields=False)
-        return sched.words, pick, fits, corner == self.base_corner.take(pair), sched.stall
+        return sched.words, pick, fits, corner == self.base_corner.take(pair), sched.stall, sched.windows
