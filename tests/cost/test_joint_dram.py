@@ -236,9 +236,10 @@ def _array_side(res) -> np.ndarray:
 @given(cases())
 def test_zigzag_stalls_at_most_for_the_replaced_tiles_of_its_schedule_without_a_copy(case):
     # "zigzag" overlaps the transfers of the tiles with a second copy (and of those loaded once) and
-    # stalls for the others: its latency is max(array, overlapped) + stalled, with stalled words at most
-    # all of them and at most those of the replaced tiles of the reported schedule that get no copy in
-    # ZigZag's order (recomputed here from the reported tiles); each tile once, so single's schedules
+    # stalls for part of the others (those beyond their update window): its latency is at least
+    # max(array, DRAM) and at most max(array, overlapped) + stalled, the stalled words those of the
+    # replaced tiles of the reported schedule that get no copy in ZigZag's order (recomputed here from
+    # the reported tiles); each tile once, so single's schedules
     layer, accs = case
     res, words, lower = _dram_words(ZIGZAG, case)
     np.testing.assert_array_equal(lower, _dram_words(SINGLE, case)[2])
@@ -288,3 +289,41 @@ def test_the_stalling_bufferings_need_the_glb_tiles_chosen_with_the_mapping():
     assert all(gives_bounds(m) for m in (HELD, SINGLE, OVERLAP, MIXED))
     with pytest.raises(HDXError, match="dram_tiles='hold-array'"):
         AnalyticalModel(HW, dram_tiles="free", glb_buffering="mixed")
+
+
+def test_zigzag_stalls_only_beyond_the_update_window_of_a_tile_without_a_copy():
+    # mapper.Windows by hand (ZigZag's top_ir_loop_size and allowed update window): array 1000 cycles,
+    # the weights' 600 transfer cycles without a second copy, 800 DRAM cycles in all; GLB-level loop
+    # bounds over the layer pq 10, red 4, k 2; orders innermost first over (pq, red, k)
+    from hdx.cost.analytical.mapper import ORDERS, Windows
+
+    def win(w=0.0, i=0.0, o=0.0, counts=(1.0, 1.0, 1.0), dw=False):
+        return Windows(np.array([800.0]), (np.array([w]), np.array([i]), np.array([o])),
+                       tuple(np.array([c]) for c in counts), np.array([dw]), 1.0)
+
+    array, bounds = np.array([1000.0]), (np.array([10.0]), np.array([4.0]), np.array([2.0]))
+    # K outermost: the weights depend on it, so their window is the whole period: no stall
+    assert win(600).cycles(array, (0, 1, 2), bounds) == (1000.0, 0.0)
+    # pixels outermost (10 iterations, not the weights'), then K: a tenth of the time, 500 cycles stall
+    assert win(600).cycles(array, (1, 2, 0), bounds) == (1500.0, 500.0)
+    assert win(600).stall(array, (2, 1, 0), bounds) == 500.0
+    # a loop of one iteration does not end the run: with K of bound 1 the pixels and K give top 10 too
+    assert win(600).stall(array, (1, 2, 0), (bounds[0], bounds[1], np.array([1.0]))) == 500.0
+    # the DRAM tiles cut the pixel loop: 5 row bands leave 2 iterations per tile, window 500, stall 100
+    assert win(600, counts=(5.0, 1.0, 1.0)).stall(array, (1, 2, 0), bounds) == 100.0
+    # outputs do not depend on the reduction: red outermost (4) then K (relevant): window 250
+    assert win(o=600).stall(array, (0, 2, 1), bounds) == 350.0
+    # dense inputs do not depend on the filters (K outermost: top 2), depthwise ones do (top 1)
+    assert win(i=600).stall(array, (0, 1, 2), bounds) == 100.0
+    assert win(i=600, dw=True).stall(array, (0, 1, 2), bounds) == 0.0
+    # stalls add: weights and outputs, pixels then reduction outermost: top_w 10 (then red, relevant),
+    # top_o 1 (pixels relevant): 500 + 0; the DRAM total bounds the latency from below
+    w = win(600, o=900)
+    assert w.cycles(array, (2, 1, 0), bounds) == (1500.0, 500.0)
+    # per entry, an index into ORDERS gives the same as the order itself
+    every = np.arange(len(ORDERS))
+    wide = Windows(np.full(6, 800.0), (np.full(6, 600.0), np.full(6, 300.0), np.full(6, 900.0)),
+                   (np.full(6, 2.0), np.ones(6), np.ones(6)), np.zeros(6, dtype=bool), 1.0)
+    b6 = tuple(np.full(6, float(b[0])) for b in bounds)
+    got = wide.stall(np.full(6, 1000.0), every, b6)
+    np.testing.assert_array_equal(got, [wide.stall(np.full(6, 1000.0), o, b6)[0] for o in ORDERS])

@@ -54,6 +54,9 @@ MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_i
                                    "hops", "psum_stall", *memory.DRAM_FIELDS)
 # per (layer, accelerator), the least over every legal mapping of each cost part (mapper.select(bounds=True))
 BOUND_FIELDS: tuple[str, ...] = ("lb_cycles", "lb_glb_words", "lb_local_pj")
+#: the opt-in bufferings whose costs changed after they were added (so their fingerprints change, and
+#: tables built with them are not reused): "zigzag" 2, ZigZag's update windows
+BUFFERING_REVISION: dict[str, int] = {"zigzag": 2}
 
 
 def _option(name: str, value, allowed):
@@ -89,8 +92,10 @@ class AnalyticalModel:
     (every tile takes its space once and the transfers still overlap the array: Timeloop's steady state)
     or ``zigzag`` (ZigZag's rule: every tile takes its space once, the schedule with the fewest DRAM
     words is taken, and a tile replaced during the layer gets a second copy where it still fits, in
-    ZigZag's order; the DRAM words of replaced tiles without one stall the array, the others overlap it:
-    latency ``max(array, overlapped) + stalled``; not monotone in the GLB size, as a bigger GLB may make
+    ZigZag's order; a replaced tile without one stalls the array for the transfer cycles beyond its
+    update window, the last iteration of the outermost GLB-level loops it does not depend on, as in
+    ZigZag's latency model, the others overlap it: latency ``max(array + stalled, DRAM)``,
+    :class:`.mapper.Windows`; not monotone in the GLB size, as a bigger GLB may make
     a schedule with fewer DRAM words but more of them stalled the fewest-words one, so
     :mod:`hdx.cost.hwsearch` enumerates) or ``mixed`` (tiles once, the second copies that leave the
     fewest words stalled, and the schedule chosen with each array mapping for the least latency over the
@@ -151,8 +156,9 @@ class AnalyticalModel:
                 "tech": self.tech.model_dump(mode="json")}
         if self.dram_tiles != "hold-array":  # (the options only where they are not the default)
             blob["dram_tiles"] = self.dram_tiles
-        if self.glb_buffering != "double":
-            blob["glb_buffering"] = self.glb_buffering
+        if self.glb_buffering != "double":  # with its revision where it changed since it was added
+            rev = BUFFERING_REVISION.get(self.glb_buffering)
+            blob["glb_buffering"] = self.glb_buffering if rev is None else f"{self.glb_buffering}/{rev}"
         if self.glb_port != "fill":
             blob["glb_port"] = self.glb_port
         if self.psum_port != "shared":

@@ -15,7 +15,7 @@ import logging
 import math
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,11 @@ class ZigZagResult:
     seconds: float
     spatial_mapping: str
     temporal_mapping: str
+    #: where ZigZag's latency comes from (cycles): ``ideal`` (the temporal loops' cycles), ``onload``
+    #: and ``offload`` (the first tiles' load, the last outputs' drain) and, per memory level, the
+    #: stall of its busiest port (``stall_<level>``, negative: slack; the latency adds the largest) and
+    #: the cycles that port transfers data (``busy_<level>``: per link, cycles per period × periods)
+    latency_parts: dict[str, float] = field(default_factory=dict)
 
     @property
     def energy_total_pj(self) -> float:
@@ -301,13 +306,27 @@ class ZigZagModel:
             latency_cycles=latency, compute_cycles=compute, memory_cycles=max(latency - compute, 0.0),
             energy_pj=energy, area_um2=area, utilisation=macs / (latency * acc.num_pes), macs=macs,
             seconds=seconds, spatial_mapping=str(cme.spatial_mapping),
-            temporal_mapping=str(cme.temporal_mapping))
+            temporal_mapping=str(cme.temporal_mapping), latency_parts=_latency_parts(cme, compute))
         checks = (("latency", latency), ("energy", result.energy_total_pj))
         bad = [k for k, v in checks if not math.isfinite(v) or v <= 0]
         if bad:
             raise HDXError(f"zigzag gave a non-positive or non-finite {' and '.join(bad)} for "
                            f"{_describe(layer, acc)}")
         return result
+
+
+def _latency_parts(cme, ideal: float) -> dict[str, float]:
+    """:attr:`ZigZagResult.latency_parts` of a ZigZag cost model evaluation."""
+    parts = {"ideal": ideal, "onload": float(cme.data_onloading_cycle),
+             "offload": float(cme.data_offloading_cycle)}
+    for level, comb, ports in zip(cme.mem_level_list, cme.stall_slack_comb_collect, cme.port_activity_collect,
+                                  strict=True):
+        if comb:
+            parts[f"stall_{level.name}"] = max(float(v) for v in comb.values())
+        busy = [sum(a.real_cycle * a.period_count for a in acts) for acts in ports.values() if acts]
+        if busy:
+            parts[f"busy_{level.name}"] = float(max(busy))
+    return parts
 
 
 def _given_glb_stage(glb_loops: int):

@@ -1,0 +1,96 @@
+"""Where HDX's and ZigZag's latencies part, layer by layer, on the mapping HDX chose.
+
+For each layer of a network on one accelerator, the analytical model's latency and its parts — the
+compute cycles, the array side ``max(compute + psum stall, GLB port)``, the DRAM cycles of its chosen
+schedule and the cycles the array waits for DRAM — beside ZigZag's cost of the *same* two-level mapping
+(``two_level_ordering``: HDX's GLB tiles and loop orders, so only the two latency models differ): its
+ideal cycles, the stall of the busiest port of each memory level (``stall_<level>``, ZigZag takes the
+largest; negative: slack), the first tiles' load and the last outputs' drain. The last column is HDX's
+latency over ZigZag's. Use it to see which memory level's timing two settings disagree on
+(docs/results.md, "Memory sizing").
+
+Run: ``python benchmarks/bench_zigzag_latency.py [--arch ARCH] [--accel 8x8,rf=64,df=os,glb=16,bw=16]
+[--tech cacti7_45nm_lstp] [--glb-buffering zigzag] [--layers 12]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import get_args
+
+import numpy as np
+
+from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.analytical.mapper import GlbBuffering
+from hdx.cost.analytical.model import MAPPING_FIELDS
+from hdx.cost.zigzag.adapter import ZigZagModel
+from hdx.cost.zigzag.crosscheck import two_level_ordering
+from hdx.errors import HDXError
+from hdx.space.accelerator import AcceleratorSpace, AccelTable
+from hdx.space.network import NetworkSpace
+from hdx.workload import LayerTable
+
+ARCH = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", default=ARCH)
+    ap.add_argument("--accel", default="8x8,rf=64,df=os,glb=16,bw=16")
+    ap.add_argument("--tech", default=None, help="technology table for both models (default: the grid's)")
+    ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering))
+    ap.add_argument("--layers", type=int, default=12,
+                    help="the first N layers (fully connected ones left out)")
+    args = ap.parse_args()
+    grid = AcceleratorSpace.load()
+    hw = grid.hardware
+    acc = grid.parse(args.accel)
+    layers = [ly for ly in NetworkSpace.load().layers(args.arch) if ly.kind != "fc"][: args.layers]
+    model = AnalyticalModel(hw, tech=args.tech, glb_buffering=args.glb_buffering, precision="float64")
+    zz = ZigZagModel(hw, tech=args.tech)
+    res = model.evaluate(LayerTable(layers), AccelTable.from_accels([acc]))
+    cyc = hw.word_bytes / hw.dram_bytes_per_cycle
+    rows = []
+    for u, ly in enumerate(layers):
+        m = {k: float(res.mapping[k][u, 0]) for k in MAPPING_FIELDS}
+        array = max(res.compute_cycles[u, 0] + m["psum_stall"], m["glb_cycles"])
+        dram = (m["dram_w"] + m["dram_i"] + m["dram_o"]) * cyc
+        lat = float(res.latency_cycles[u, 0])
+        try:
+            z = zz.evaluate_one(ly, acc, *two_level_ordering(ly, acc, m, "down"))
+        except HDXError as e:
+            rows.append((ly, lat, array, dram, None, str(e)))
+            continue
+        rows.append((ly, lat, array, dram, z, ""))
+    head = (f"{'layer':32s} {'HDX lat':>8s} {'compute':>8s} {'GLB port':>8s} {'DRAM':>7s} {'waits':>6s} | "
+            f"{'ZZ lat':>8s} {'ideal':>8s} {'GLB busy':>8s} {'stall':>7s} {'DRAM busy':>9s} {'stall':>7s} "
+            f"{'lower':>6s} {'onload':>6s} {'offload':>7s}  HDX/ZZ")
+    print(f"{args.accel} ({args.tech or hw.tech}), glb_buffering={args.glb_buffering}: HDX's mapping of "
+          f"each layer costed by both models (cycles; ZigZag: the busiest port of the GLB and of DRAM, the "
+          f"cycles it transfers and its stall, and the largest stall of the levels below the GLB)")
+    print(head)
+    print("-" * len(head))
+    ratios = []
+    for u, (ly, lat, array, dram, z, err) in enumerate(rows):
+        name = f"{ly.name or ly.kind} {ly.c}>{ly.k} {ly.h}x{ly.w} {ly.r}x{ly.s}/{ly.stride}"
+        waits = lat - max(array, dram)
+        hdx = (f"{name:32s} {lat:8.0f} {res.compute_cycles[u, 0]:8.0f} "
+               f"{res.mapping['glb_cycles'][u, 0]:8.0f} {dram:7.0f} {waits:6.0f} | ")
+        if z is None:
+            print(hdx + f"ZigZag failed: {err}")
+            continue
+        p = z.latency_parts
+        lower = max([v for k, v in p.items()
+                     if k.startswith("stall_") and k not in ("stall_glb", "stall_dram")], default=0.0)
+        ratios.append(lat / z.latency_cycles)
+        print(hdx + f"{z.latency_cycles:8.0f} {p['ideal']:8.0f} {p.get('busy_glb', 0.0):8.0f} "
+              f"{p.get('stall_glb', 0.0):7.0f} {p.get('busy_dram', 0.0):9.0f} "
+              f"{p.get('stall_dram', 0.0):7.0f} {lower:6.0f} {p['onload']:6.0f} {p['offload']:7.0f}  "
+              f"{ratios[-1]:.2f}")
+    if ratios:
+        print(f"HDX / ZigZag latency: median {np.median(ratios):.2f}, range [{min(ratios):.2f}, "
+              f"{max(ratios):.2f}] over {len(ratios)} layers")
+
+
+if __name__ == "__main__":
+    main()
