@@ -311,3 +311,19 @@ def test_given_glb_tiles_are_what_zigzag_costs(model):
     ordering, _ = two_level_ordering(layer, acc, m)
     with pytest.raises(HDXError, match="MemoryTooSmallException"):
         model.evaluate_one(layer, acc, ordering, glb_loops=len(ordering))
+
+
+@pytest.mark.zigzag
+def test_latency_parts_add_up_to_zigzags_latency(model):
+    # ZigZag's latency is its ideal cycles, the largest port stall (none if every port has slack), the
+    # first tiles' load and the last outputs' drain; the busiest GLB port moves data at least as long
+    # as its stall adds beyond the ideal cycles (it stalls only for transfers)
+    for ly in LAYERS[:4]:
+        for acc in ACCELS:
+            r = model.evaluate_one(ly, acc)
+            p = r.latency_parts
+            stall = max([0.0] + [v for k, v in p.items() if k.startswith("stall_")])
+            assert p["ideal"] == r.compute_cycles
+            total = p["ideal"] + stall + p["onload"] + p["offload"]
+            assert math.isclose(r.latency_cycles, total, rel_tol=1e-9)
+            assert p["busy_glb"] >= p.get("stall_glb", 0.0)
