@@ -27,6 +27,7 @@ MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
 GlbBuffering = Literal["double", "single", "overlap", "zigzag", "mixed"]
+GlbReuse = Literal["layer", "tile"]
 GlbPort = Literal["step", "fill", "packed", "burst"]
 PsumPort = Literal["free", "shared"]
 
@@ -249,6 +250,39 @@ class Windows:
         return np.maximum(array + st, self.total), st
 
 
+class TileReuse:
+    """``glb_reuse="tile"``: a PE-local tile is reused across the GLB-level loops it does not depend on
+    only *within* the entry's DRAM tile. The GLB-level loops and the DRAM-level loops over the tiles are
+    one loop nest: a GLB-level loop group of bound ``b`` over the layer iterates ``t = max(b / n, 1)``
+    times in a DRAM tile (``n``: the schedule's DRAM tiles of that group), and every DRAM-level
+    iteration runs that nest again. So an operand's fills are tile × (Π t·n) ÷ Π t over its innermost
+    run of loops it does not depend on (a loop of one iteration does not end the run); where the run
+    spans the whole GLB-level nest, its PE-local tile changes only with its GLB tile: one fill per GLB
+    tile fetched (its DRAM words ÷ its GLB tile). ``extra``: the schedule's DRAM tiles per group
+    (``n_pq``, ``n_red``, ``n_k``), and per operand its DRAM words (``dram_x``) and GLB tile
+    (``tile_x``), [M] arrays (:meth:`.memory.EntryDram.lookup`; docs/cost-model.md, "Reuse")."""
+
+    __slots__ = ("n", "dram", "tile")
+
+    def __init__(self, extra: dict):
+        self.n = (extra["n_pq"], extra["n_red"], extra["n_k"])
+        self.dram = {x: extra[f"dram_{x}"] for x in "wio"}
+        self.tile = {x: extra[f"tile_{x}"] for x in "wio"}
+
+    def fills(self, x: str, fp, rel: tuple, order: tuple[int, int, int], bounds: tuple):
+        """Fills per PE of operand ``x`` (tile ``fp``, relevance ``rel`` per group: a bool or, per entry,
+        an array) under the GLB-level ``order`` (innermost first) with loop ``bounds`` over the layer."""
+        t = [np.maximum(b / n, 1.0) for b, n in zip(bounds, self.n, strict=True)]
+        div, run = 1.0, True
+        for g in order:
+            r = rel[g]
+            ir = (not r) if isinstance(r, bool | np.bool_) else ~np.asarray(r)
+            div = np.where(run & ir, div * t[g], div)
+            run = run & (ir | (t[g] <= 1))
+        every = t[0] * t[1] * t[2] * self.n[0] * self.n[1] * self.n[2]
+        return np.where(run, fp * self.dram[x] / self.tile[x], fp * every / div)
+
+
 def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
     """Groups of ``order`` (innermost first) in the innermost run an operand with relevance ``rel`` does
     not depend on (array relevance: ``("a", g)``, the run continues where it is irrelevant)."""
@@ -266,7 +300,7 @@ def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
 
 def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | float, ops: dict,
                bounds: tuple, o_tot: np.ndarray, compute: np.ndarray, fixed_port: np.ndarray | float = 0.0,
-               serial: tuple[str, ...] = ()):
+               serial: tuple[str, ...] = (), reuse: TileReuse | None = None):
     """GLB words of the operands held in PE-local tiles under the best GLB-level loop order.
 
     ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
@@ -286,7 +320,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     ``psum_port="shared"``, the partial sums each PE drains to the GLB, one cycle of its psum store's
     read port each, which the MAC's accumulation then waits for), ties to fewer GLB words; with
     ``objective="energy"`` fewer words first. ``serial``: the operands of ``ops`` whose fills are psums
-    in a PE store the MAC accumulates in (:attr:`MapperSettings.serial`).
+    in a PE store the MAC accumulates in (:attr:`MapperSettings.serial`). ``reuse``
+    (``glb_reuse="tile"``): the fills of each order within the entries' DRAM tiles (:class:`TileReuse`).
     ``bw``: the GLB ↔ array bandwidth of each accelerator (words per cycle; a scalar or [1, A]).
     """
     total = bounds[0] * bounds[1] * bounds[2]
@@ -302,15 +337,18 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     for n, order in enumerate(ORDERS):
         # the groups each operand skips (innermost run it does not depend on); arithmetic only for
         # orders not seen before
-        skips = {x: tuple(_skipped(rel, order)) for x, (_, _, rel) in ops.items()}
+        # (with reuse every order is its own: the fills depend on the whole order and the DRAM tiles)
+        skips = {x: (n,) if reuse is not None else tuple(_skipped(rel, order))
+                 for x, (_, _, rel) in ops.items()}
         key = tuple(skips.items())
         if key in seen:
             continue
         seen.add(key)
-        for x, (fp, dist, _) in ops.items():
+        for x, (fp, dist, rel) in ops.items():
             if skips[x] not in variants[x]:
-                variants[x][skips[x]] = _fills(x, fp, dist, per_word[x], skips[x], ops[x][2], bounds, total,
-                                               o_tot)
+                variants[x][skips[x]] = (
+                    _fills(x, fp, dist, per_word[x], skips[x], rel, bounds, total, o_tot) if reuse is None
+                    else _words(x, reuse.fills(x, fp, rel, order, bounds), dist, per_word[x], o_tot))
         fills = {x: variants[x][skips[x]][0] for x in ops}
         words = {x: variants[x][skips[x]][1] for x in ops}
         tot = sum(words.values())
@@ -377,7 +415,11 @@ def _fills(x: str, fp, dist, per_word, skipped: tuple, rel: tuple, bounds: tuple
             div = div * np.where(run, bounds[g[1]], 1.0)
         else:
             div = div * bounds[g] if run is True else div * np.where(run, bounds[g], 1.0)
-    fills = fp * total / div
+    return _words(x, fp * total / div, dist, per_word, o_tot)
+
+
+def _words(x: str, fills, dist, per_word, o_tot) -> tuple:
+    """Fills per PE, GLB words and their GLB port cycles of operand ``x`` from its fills per PE."""
     words = fills * dist
     if x == "o":  # psum writes, and read-backs of all but the first
         words = words + np.maximum(words - o_tot, 0.0)
