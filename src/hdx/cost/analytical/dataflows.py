@@ -30,6 +30,7 @@ from .mapper import (
     MapperSettings,
     TileReuse,
     Windows,
+    _candidate,
     best_order,
     fill_per_word,
     first_of_runs,
@@ -94,6 +95,13 @@ def _settle(dram, floor, busy, port, order, bounds):
     ``max(array, overlapped) + stalled``, of equal ones the fewest DRAM words (the front's last);
     ``"zigzag"``: the stalled words become the cycles the kept order stalls, in words (so the latency is
     ``max(array, DRAM − stalled) + stalled``, :func:`~.mapper.with_dram`); ``dram`` as it is otherwise."""
+    reuse = None if dram is None else dram[5]
+    if reuse is not None and reuse.kept is not None:  # glb_reuse="tile": the candidate best_order kept
+        at = _candidate(reuse.kept, np.shape(dram[0]))
+        if isinstance(floor, Windows):
+            st = at(floor.stall(np.maximum(busy, port), order.astype(np.intp), bounds))
+            return (at(dram[0]), at(dram[1]), dram[2], dram[3], st / floor.cyc, reuse)
+        return (at(dram[0]), at(dram[1]), dram[2], dram[3], None if dram[4] is None else at(dram[4]), reuse)
     if isinstance(floor, Windows):
         st = floor.stall(np.maximum(busy, port), order.astype(np.intp), bounds)
         return (*dram[:4], st / floor.cyc, dram[5])

@@ -260,14 +260,17 @@ class TileReuse:
     spans the whole GLB-level nest, its PE-local tile changes only with its GLB tile: one fill per GLB
     tile fetched (its DRAM words ÷ its GLB tile). ``extra``: the schedule's DRAM tiles per group
     (``n_pq``, ``n_red``, ``n_k``), and per operand its DRAM words (``dram_x``) and GLB tile
-    (``tile_x``), [M] arrays (:meth:`.memory.EntryDram.lookup`; docs/cost-model.md, "Reuse")."""
+    (``tile_x``), [M] arrays, or [K, M] for K candidate schedules per entry (the fewest DRAM words, and
+    per group the fewest cuts of it; :meth:`.memory.EntryDram.lookup`; docs/cost-model.md, "Reuse")."""
 
-    __slots__ = ("n", "dram", "tile")
+    __slots__ = ("n", "dram", "tile", "kept")
 
     def __init__(self, extra: dict):
         self.n = (extra["n_pq"], extra["n_red"], extra["n_k"])
         self.dram = {x: extra[f"dram_{x}"] for x in "wio"}
         self.tile = {x: extra[f"tile_{x}"] for x in "wio"}
+        #: with K candidate schedules per entry ([K, M] arrays), the one :func:`best_order` kept ([M])
+        self.kept: np.ndarray | None = None
 
     def fills(self, x: str, fp, rel: tuple, order: tuple[int, int, int], bounds: tuple):
         """Fills per PE of operand ``x`` (tile ``fp``, relevance ``rel`` per group: a bool or, per entry,
@@ -281,6 +284,15 @@ class TileReuse:
             run = run & (ir | (t[g] <= 1))
         every = t[0] * t[1] * t[2] * self.n[0] * self.n[1] * self.n[2]
         return np.where(run, fp * self.dram[x] / self.tile[x], fp * every / div)
+
+
+def _candidate(k: np.ndarray, shape: tuple):
+    """A function taking each entry's candidate ``k`` ([M]) of a [K, M] array (an [M] one as it is)."""
+    def at(v):
+        if np.ndim(v) < 2:
+            return v
+        return np.take_along_axis(np.broadcast_to(v, shape), k[None], 0)[0]
+    return at
 
 
 def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
@@ -359,14 +371,23 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
             cyc = floor.cycles(np.maximum(busy, port), order, bounds)[0]
         else:
             cyc = with_dram(np.maximum(busy, port), floor, cfg.dram_overlap)
-        if np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order
+        kk = None
+        if np.ndim(cyc) == 2 and np.ndim(tot) == 2:  # glb_reuse="tile": K candidate DRAM schedules per
+            # entry, whose GLB words differ too: the best of them for this order under the objective
+            a, c = (tot, cyc) if energy_first else (cyc, tot)
+            lo = a.min(0)
+            kk = np.argmin(np.where(a <= lo + TIE * np.abs(lo), c, np.inf), axis=0)
+            at = _candidate(kk, cyc.shape)
+            cyc, tot, port, stall = at(cyc), at(tot), at(port), at(stall) if serial else stall
+            fills, words = {x: at(v) for x, v in fills.items()}, {x: at(v) for x, v in words.items()}
+        elif np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order
             cyc = cyc.min(0)
         k1, k2 = (tot, cyc) if energy_first else (cyc, tot)
         j = len(opts)
         opts.append((n, skips))
         shapes += [np.shape(k1), np.shape(k2)]
         if j == 0:
-            b1, b2, best_port, best_stall = k1, k2, port, stall
+            b1, b2, best_port, best_stall, best_k = k1, k2, port, stall, kk
             first = np.broadcast_shapes(np.shape(k1), np.shape(k2))
             best_order = np.full(first, float(n), dtype=np.result_type(k1))
             pick = np.zeros(first, dtype=np.intp)  # the option (index in opts) kept
@@ -379,6 +400,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
                                                np.where(b, j, pick))
                 if serial:
                     best_stall = np.where(b, stall, best_stall)
+                if kk is not None:
+                    best_k = np.where(b, kk, best_k)
         if least is None:
             continue
         least.cycles = np.minimum(least.cycles, cyc)
@@ -397,6 +420,10 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         for v, k in enumerate(keys[1:], 1):
             fills[x] = np.where(var == v, variants[x][k][0], fills[x])
             words[x] = np.where(var == v, variants[x][k][1], words[x])
+        if best_k is not None:  # the kept order's candidate schedule
+            fills[x], words[x] = (_candidate(best_k, np.shape(a))(a) for a in (fills[x], words[x]))
+    if reuse is not None:
+        reuse.kept = best_k
     bc = lambda d: {x: np.broadcast_to(v, shape) for x, v in d.items()}  # noqa: E731
     cycles = b2 if energy_first else b1  # the kept order's max(compute + stall, port, floor)
     return (bc(words), bc(fills), order, np.broadcast_to(port, shape), least, np.broadcast_to(cycles, shape),

@@ -580,11 +580,17 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
     else:
         pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
         pick = np.where(np.take_along_axis(fit, pw, 0), pw, ps)
-        words = np.take_along_axis(np.broadcast_to(g.best, m.shape), pick, 0)
-        fits = np.take_along_axis(fit, pick, 0)
+        if reuse:  # also, per loop group, the schedule that cuts it least (then the fewest words), so
+            # an array mapping that reuses a tile across that group can keep its reuse (TileReuse)
+            nk, nc, ny, nx, nr = (_spread(a, g.shape) for a in g.n)
+            cuts = [np.where(fit, np.broadcast_to(a, m.shape), np.inf) for a in (ny * nx, nc * nr, nk)]
+            pick = np.stack([pick] + [np.where(np.take_along_axis(fit, pc, 0), pc, pick) for pc in (
+                _prefix_best(c.astype(m.dtype, copy=False), g.shape, m) for c in cuts)])  # [K, D, L, U]
+        words = _take_cells(np.broadcast_to(g.best, m.shape), pick)
+        fits = np.take_along_axis(fit, pick if pick.ndim == 3 else pick[0], 0)  # (all K fit, or none)
         if stalls == "zigzag":
             parts = _stalled_parts(g, glb_words)
-            stall = np.take_along_axis(parts[0] + parts[1] + parts[2], pick, 0)
+            stall = _take_cells(parts[0] + parts[1] + parts[2], pick)
             extra.update(zip(("stall_w", "stall_i", "stall_o"), parts, strict=True))
         if stalls == "zigzag" or reuse:
             # the schedule's DRAM tiles per GLB-level loop group (output pixels: row bands of every
@@ -595,7 +601,7 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
             extra.update(zip(("dram_w", "dram_i", "dram_o"), _operand_words(g), strict=True))
             extra.update(zip(("tile_w", "tile_i", "tile_o"), (_spread(x[0], g.shape) for x in g.per_operand),
                              strict=True))
-        extra = {k: np.take_along_axis(np.broadcast_to(a, m.shape), pick, 0) for k, a in extra.items()}
+        extra = {k: _take_cells(np.broadcast_to(a, m.shape), pick) for k, a in extra.items()}
     n_l = m.shape[1]
     dims = tuple(np.asarray(d, dtype=np.float64)[:, 0] for d in (
         np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r))
@@ -609,6 +615,13 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
         sizes = np.minimum(np.arange(int(dim.max()) + 1, dtype=np.float64)[None, :], dim[:, None])  # [L, W]
         pos.append(((line[:, :, None] >= sizes[None]).sum(0) - 1).astype(np.intp) * int(strides[j]))
     return _HeldPart(g, pick, fits, words, tuple(pos), stall, extra or None)
+
+
+def _take_cells(a: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """``a`` ([D, L, U]) at the cells ``pick`` ([D, L, U], or [K, D, L, U]: K candidates per corner)."""
+    if pick.ndim == a.ndim:
+        return np.take_along_axis(a, pick, 0)
+    return np.stack([np.take_along_axis(a, p, 0) for p in pick])
 
 
 def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True,
@@ -657,8 +670,8 @@ def _merge(n: int, pieces: list) -> tuple:
     fits, corner = np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
     fields = {k: np.empty(n, dtype=v.dtype) for k, v in first[0].fields.items()}
     stall = None if first[0].stall is None else np.full((*lead, n), np.inf, dtype=first[0].stall.dtype)
-    extra = None if first[0].extra is None else {k: np.empty(n, dtype=a.dtype)
-                                                 for k, a in first[0].extra.items()}
+    extra = None if first[0].extra is None else {
+        k: np.ones((*lead, n) if a.ndim == 2 else n, dtype=a.dtype) for k, a in first[0].extra.items()}
     for sel, (sched, pk, ft, cn) in pieces:
         rows = slice(0, sched.words.shape[0]) if front else ()
         at = (rows, sel) if front else sel
@@ -668,7 +681,7 @@ def _merge(n: int, pieces: list) -> tuple:
         if stall is not None:
             stall[at] = sched.stall
         for k, a in (extra or {}).items():
-            a[sel] = sched.extra[k]
+            a[at if a.ndim == 2 else sel] = sched.extra[k]
     return Schedules(words=words, fields=fields, stall=stall, extra=extra), pick, fits, corner
 
 
@@ -697,7 +710,10 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
             k = part.pick.shape[0]
             pick = part.pick.reshape(k, -1)[:, at]
             sched = Schedules(words=part.words.reshape(k, -1)[:, at], fields={},
-                              stall=part.stall.reshape(k, -1)[:, at])
+                              stall=None if part.stall is None else part.stall.reshape(k, -1)[:, at])
+            if part.extra is not None:  # glb_reuse="tile": K candidates per corner
+                sched.extra = {n: a.reshape(k, -1)[:, at] for n, a in part.extra.items()}
+                sched.extra["dw"] = np.asarray(part.grid.dw, dtype=bool).reshape(-1)[lp]
             pick = np.where(pick >= 0, pick + h.offset[p], -1)
             pieces.append((sel, (sched, pick, fits, corner + h.offset[p])))
             continue
