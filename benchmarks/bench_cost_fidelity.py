@@ -20,7 +20,7 @@ from typing import get_args
 import numpy as np
 
 from hdx.cost.analytical import AnalyticalModel
-from hdx.cost.analytical.mapper import GlbBuffering, GlbReuse
+from hdx.cost.analytical.mapper import GlbBuffering
 from hdx.cost.reference_cases import case_setup, select_cases
 
 DEFAULT_REF = str(Path(__file__).resolve().parents[2] / "shared/reference/reference_cases.json")
@@ -53,15 +53,13 @@ def main() -> None:
                     help="the analytical model's PE psum store ports (psum_port; default: the model's)")
     ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
-    ap.add_argument("--glb-reuse", default="layer", choices=get_args(GlbReuse),
-                    help="the analytical model's array-level reuse (AnalyticalModel's glb_reuse)")
     args = ap.parse_args()
     cases = select_cases(json.loads(Path(args.ref).read_text()))
     rows = []
     for c in cases:
         hw, tech, acc, lt = case_setup(c)
         model = AnalyticalModel(hw, tech, glb_port=args.glb_port, psum_port=args.psum_port,
-                                glb_buffering=args.glb_buffering, glb_reuse=args.glb_reuse)
+                                glb_buffering=args.glb_buffering)
         costs = model.evaluate(lt, acc)
         cyc, en = float(costs.latency_cycles[0, 0]), float(costs.energy_total_pj[0, 0])
         ref_c, ref_e = float(c["result"]["cycles"]), float(c["result"]["energy_pJ"])

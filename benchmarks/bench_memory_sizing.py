@@ -56,7 +56,7 @@ from bench_zigzag_decisions import (  # noqa: E402  (the ZigZag machinery of the
     zz_arrays,
 )
 from hdx.cost.analytical import AnalyticalModel  # noqa: E402
-from hdx.cost.analytical.mapper import GlbBuffering, GlbReuse  # noqa: E402
+from hdx.cost.analytical.mapper import GlbBuffering  # noqa: E402
 from hdx.cost.tech import load_tech  # noqa: E402
 from hdx.cost.zigzag import ZigZagModel  # noqa: E402
 from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace  # noqa: E402
@@ -151,9 +151,6 @@ def main() -> None:
                     help="the analytical model's GLB tiles (AnalyticalModel's dram_tiles)")
     ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
-    ap.add_argument("--glb-reuse", default="layer", choices=get_args(GlbReuse),
-                    help="the analytical model's array-level reuse (AnalyticalModel's glb_reuse; the "
-                         "reference's other mappings keep the default)")
     ap.add_argument("--picks", action="store_true",
                     help="also, per setting and network, each model's EDAP-best design and the regret")
     ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
@@ -189,8 +186,7 @@ def main() -> None:
                 continue
             model = AnalyticalModel(hw, tech, mapper_space=args.mapper_space, mapper_tiles=args.mapper_tiles,
                                     dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering,
-                                    glb_port=args.glb_port, psum_port=args.psum_port,
-                                    glb_reuse=args.glb_reuse)
+                                    glb_port=args.glb_port, psum_port=args.psum_port)
             ours = model.evaluate(LayerTable(unique), accels)
             ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(len(accels))]
             seeded = every = buffers = None
@@ -236,8 +232,7 @@ def main() -> None:
           f"x {n_des} designs per setting (PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, WS/OS/RS); "
           f"tech '{tech.name}'; ZigZag LOMA lpf {args.lpf}, pin {args.pin}; "
           f"HDX {AnalyticalModel.name} v{AnalyticalModel.version}, dram_tiles {args.dram_tiles}, "
-          f"glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, psum_port {args.psum_port}, "
-          f"glb_reuse {args.glb_reuse}")
+          f"glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, psum_port {args.psum_port}")
     hdr = (f"{'GLB KiB':>7} {'words/cy':>8}  {'reference':<10}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}"
            f"{'regret':>8}{'max reg':>8}{'min rho':>8}{'fail':>5}  goal")
     print(hdr)

@@ -30,7 +30,7 @@ from typing import get_args
 import numpy as np
 
 from hdx.cost.analytical import AnalyticalModel
-from hdx.cost.analytical.mapper import GlbBuffering, GlbReuse
+from hdx.cost.analytical.mapper import GlbBuffering
 from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
@@ -72,7 +72,6 @@ def main() -> None:
     ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"))
     ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering))
-    ap.add_argument("--glb-reuse", default="layer", choices=get_args(GlbReuse))
     ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
                     help="the analytical model's GLB port count (glb_port; default: the model's)")
     ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
@@ -84,7 +83,7 @@ def main() -> None:
     if unknown := [k for k in knobs if k not in LADDERS]:
         ap.error(f"--knobs: unknown resource {unknown[0]!r}; choose from {', '.join(LADDERS)}")
     opts = dict(dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering, glb_port=args.glb_port,
-                psum_port=args.psum_port, glb_reuse=args.glb_reuse)
+                psum_port=args.psum_port)
     grid = AcceleratorSpace.load()
     space = NetworkSpace.load()
     layers, rows = network_rows(space, args.networks, args.seed)

@@ -339,11 +339,8 @@ def port_variants(model: AnalyticalModel) -> list[dict]:
 
 
 def buffering_variants(model: AnalyticalModel) -> list[dict]:
-    """The GLB bufferings of :data:`BUFFERINGS` other than ``model``'s own, as keyword arguments (each
-    with the default reuse, :func:`portfolio_runs`: with ``glb_reuse="tile"`` the model's own buffering
-    too, so every model meets the same reference)."""
-    return [dict(glb_buffering=b) for b in BUFFERINGS
-            if b != model.glb_buffering or getattr(model, "glb_reuse", "layer") != "layer"]
+    """The GLB bufferings of :data:`BUFFERINGS` other than ``model``'s own, as keyword arguments."""
+    return [dict(glb_buffering=b) for b in BUFFERINGS if b != model.glb_buffering]
 
 
 def portfolio_runs(unique: list[Layer], accels: AccelTable, model: AnalyticalModel, ztexts: list[str], hw,

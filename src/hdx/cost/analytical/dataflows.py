@@ -28,9 +28,7 @@ from .mapper import (
     Entries,
     Flat,
     MapperSettings,
-    TileReuse,
     Windows,
-    _candidate,
     best_order,
     fill_per_word,
     first_of_runs,
@@ -60,32 +58,24 @@ def _dram_floor(floor, fl: Flat, cover):
     """Each entry's DRAM bound (cycles, [M]; ``glb_buffering`` ``"zigzag"``: the pair (cycles the array
     overlaps, cycles it stalls), :func:`~.mapper.with_dram`; ``"mixed"``: the same pair of [K, M] arrays,
     each entry's front of schedules) and, per entry, (DRAM words, schedule
-    index, fits the GLB, its cover has the working set's corner, stalled words or None, the
-    :class:`~.mapper.TileReuse` of ``glb_reuse="tile"`` or None) or None: the
+    index, fits the GLB, its cover has the working set's corner, stalled words or None) or None: the
     layer's bound ``floor`` ([L, A]) or, for an
     :class:`~.memory.EntryDram`, the best schedule whose GLB tiles hold the entry's ``cover()``
     (filters, reduction channels, output rows, output columns, kernel rows; [M] arrays or floats,
     ``inf``: the whole loop; a callable, called only here)."""
     if isinstance(floor, EntryDram):
-        words, pick, fits, least, stall, extra = floor.lookup(fl.pair, cover())
-        reuse = TileReuse(extra) if extra is not None and "dram_w" in extra else None
-        if extra is not None and "stall_w" in extra:  # zigzag: ZigZag's update windows, per GLB-level
-            c = floor.cyc                             # order (best_order)
-            return (Windows(words * c, tuple(extra[f"stall_{x}"] * c for x in "wio"),
-                            (extra["n_pq"], extra["n_red"], extra["n_k"]), extra["dw"], c),
-                    (words, pick, fits, least, stall, reuse))
+        words, pick, fits, least, stall, windows = floor.lookup(fl.pair, cover())
+        if windows is not None:  # zigzag: ZigZag's update windows, per GLB-level order (best_order)
+            c = floor.cyc
+            return (Windows(words * c, tuple(w * c for w in windows[:3]), windows[3:6], windows[6], c),
+                    (words, pick, fits, least, stall))
         if stall is None:
-            return words * floor.cyc, (words, pick, fits, least, None, reuse)
-        # glb_buffering "mixed" (a front of schedules per entry, [K, M]): the words that stall add to the
-        # array side, the others overlap it
+            return words * floor.cyc, (words, pick, fits, least, None)
+        # glb_buffering "zigzag" and "mixed" (a front of schedules per entry, [K, M]): the words that
+        # stall add to the array side, the others overlap it
         over = words - stall if np.ndim(words) < 2 else np.where(np.isfinite(words), words - stall, np.inf)
-        return (over * floor.cyc, stall * floor.cyc), (words, pick, fits, least, stall, reuse)
+        return (over * floor.cyc, stall * floor.cyc), (words, pick, fits, least, stall)
     return fl(floor), None
-
-
-def _reuse(dram):
-    """The :class:`~.mapper.TileReuse` of the entries' DRAM schedules (``glb_reuse="tile"``) or None."""
-    return None if dram is None else dram[5]
 
 
 def _settle(dram, floor, busy, port, order, bounds):
@@ -95,24 +85,17 @@ def _settle(dram, floor, busy, port, order, bounds):
     ``max(array, overlapped) + stalled``, of equal ones the fewest DRAM words (the front's last);
     ``"zigzag"``: the stalled words become the cycles the kept order stalls, in words (so the latency is
     ``max(array, DRAM − stalled) + stalled``, :func:`~.mapper.with_dram`); ``dram`` as it is otherwise."""
-    reuse = None if dram is None else dram[5]
-    if reuse is not None and reuse.kept is not None:  # glb_reuse="tile": the candidate best_order kept
-        at = _candidate(reuse.kept, np.shape(dram[0]))
-        if isinstance(floor, Windows):
-            st = at(floor.stall(np.maximum(busy, port), order.astype(np.intp), bounds))
-            return (at(dram[0]), at(dram[1]), dram[2], dram[3], st / floor.cyc, reuse)
-        return (at(dram[0]), at(dram[1]), dram[2], dram[3], None if dram[4] is None else at(dram[4]), reuse)
     if isinstance(floor, Windows):
         st = floor.stall(np.maximum(busy, port), order.astype(np.intp), bounds)
-        return (*dram[:4], st / floor.cyc, dram[5])
+        return (*dram[:4], st / floor.cyc)
     if dram is None or np.ndim(dram[0]) < 2:
         return dram
-    words, pick, fits, least, stall, _ = dram
+    words, pick, fits, least, stall = dram
     cyc = with_dram(np.maximum(busy, port), floor)  # [K, M]
     ok = cyc <= cyc.min(0) * (1 + TIE)
     k = (len(cyc) - 1 - np.argmax(ok[::-1], axis=0))[None]  # the last point within the tie
     return (np.take_along_axis(words, k, 0)[0], np.take_along_axis(pick, k, 0)[0], fits, least,
-            np.take_along_axis(stall, k, 0)[0], None)
+            np.take_along_axis(stall, k, 0)[0])
 
 
 def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.0, u=None):
@@ -170,7 +153,7 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     # what the array works on at once: uK filters, cy × c channels, the kernel rows of a tap chunk
     floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))))
     words, f, order, port, least, cyc, _ = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), comp,
-                                              port_cycles(dict(i=i), d, bw, cfg.port), reuse=_reuse(dram))
+                                              port_cycles(dict(i=i), d, bw, cfg.port))
     dram = _settle(dram, floor, comp, port, order, bounds)
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
 
@@ -222,8 +205,7 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
     floor, dram = _dram_floor(floor, fl, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf))
     fixed = port_cycles(dict(w=w, i=i), d, bw, cfg.port)
     words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, dict(o=(k, d["o"], rel["o"])),
-                                                          bounds, fl(ly.o_tot), comp, fixed, cfg.serial,
-                                                          _reuse(dram))
+                                                          bounds, fl(ly.o_tot), comp, fixed, cfg.serial)
     dram = _settle(dram, floor, comp + stall, port, order, bounds)
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
@@ -523,7 +505,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     if not stream:
         ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
         words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot),
-                                                              compute, serial=cfg.serial, reuse=_reuse(dram))
+                                                              compute, serial=cfg.serial)
         dram = _settle(dram, floor, compute + stall, port, order, bounds)
         k_lat = np.where(dw | (not latch), 1.0, k)
         save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat), e_b["i"] * (1 - 1 / k_lat)])
@@ -542,7 +524,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
         i_port = port_cycles(dict(i=i_words), dist, bw, cfg.port)
         words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot),
-                                                              compute, i_port, cfg.serial, _reuse(dram))
+                                                              compute, i_port, cfg.serial)
         dram = _settle(dram, floor, compute + stall, port, order, bounds)
         words = {**words, "i": i_words}
         w_reads = macs / np.where(kin, 1.0, q_lat)

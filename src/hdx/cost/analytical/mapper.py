@@ -27,7 +27,6 @@ MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
 GlbBuffering = Literal["double", "single", "overlap", "zigzag", "mixed"]
-GlbReuse = Literal["layer", "tile"]
 GlbPort = Literal["step", "fill", "packed", "burst"]
 PsumPort = Literal["free", "shared"]
 
@@ -250,51 +249,6 @@ class Windows:
         return np.maximum(array + st, self.total), st
 
 
-class TileReuse:
-    """``glb_reuse="tile"``: a PE-local tile is reused across the GLB-level loops it does not depend on
-    only *within* the entry's DRAM tile. The GLB-level loops and the DRAM-level loops over the tiles are
-    one loop nest: a GLB-level loop group of bound ``b`` over the layer iterates ``t = max(b / n, 1)``
-    times in a DRAM tile (``n``: the schedule's DRAM tiles of that group), and every DRAM-level
-    iteration runs that nest again. So an operand's fills are tile × (Π t·n) ÷ Π t over its innermost
-    run of loops it does not depend on (a loop of one iteration does not end the run); where the run
-    spans the whole GLB-level nest, its PE-local tile changes only with its GLB tile: one fill per GLB
-    tile fetched (its DRAM words ÷ its GLB tile). ``extra``: the schedule's DRAM tiles per group
-    (``n_pq``, ``n_red``, ``n_k``), and per operand its DRAM words (``dram_x``) and GLB tile
-    (``tile_x``), [M] arrays, or [K, M] for K candidate schedules per entry (the fewest DRAM words, and
-    per group the fewest cuts of it; :meth:`.memory.EntryDram.lookup`; docs/cost-model.md, "Reuse")."""
-
-    __slots__ = ("n", "dram", "tile", "kept")
-
-    def __init__(self, extra: dict):
-        self.n = (extra["n_pq"], extra["n_red"], extra["n_k"])
-        self.dram = {x: extra[f"dram_{x}"] for x in "wio"}
-        self.tile = {x: extra[f"tile_{x}"] for x in "wio"}
-        #: with K candidate schedules per entry ([K, M] arrays), the one :func:`best_order` kept ([M])
-        self.kept: np.ndarray | None = None
-
-    def fills(self, x: str, fp, rel: tuple, order: tuple[int, int, int], bounds: tuple):
-        """Fills per PE of operand ``x`` (tile ``fp``, relevance ``rel`` per group: a bool or, per entry,
-        an array) under the GLB-level ``order`` (innermost first) with loop ``bounds`` over the layer."""
-        t = [np.maximum(b / n, 1.0) for b, n in zip(bounds, self.n, strict=True)]
-        div, run = 1.0, True
-        for g in order:
-            r = rel[g]
-            ir = (not r) if isinstance(r, bool | np.bool_) else ~np.asarray(r)
-            div = np.where(run & ir, div * t[g], div)
-            run = run & (ir | (t[g] <= 1))
-        every = t[0] * t[1] * t[2] * self.n[0] * self.n[1] * self.n[2]
-        return np.where(run, fp * self.dram[x] / self.tile[x], fp * every / div)
-
-
-def _candidate(k: np.ndarray, shape: tuple):
-    """A function taking each entry's candidate ``k`` ([M]) of a [K, M] array (an [M] one as it is)."""
-    def at(v):
-        if np.ndim(v) < 2:
-            return v
-        return np.take_along_axis(np.broadcast_to(v, shape), k[None], 0)[0]
-    return at
-
-
 def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
     """Groups of ``order`` (innermost first) in the innermost run an operand with relevance ``rel`` does
     not depend on (array relevance: ``("a", g)``, the run continues where it is irrelevant)."""
@@ -312,7 +266,7 @@ def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
 
 def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | float, ops: dict,
                bounds: tuple, o_tot: np.ndarray, compute: np.ndarray, fixed_port: np.ndarray | float = 0.0,
-               serial: tuple[str, ...] = (), reuse: TileReuse | None = None):
+               serial: tuple[str, ...] = ()):
     """GLB words of the operands held in PE-local tiles under the best GLB-level loop order.
 
     ``ops`` maps operand (``w``, ``i``, ``o``) to (tile words ``fp``, distinct copies on the array
@@ -332,8 +286,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     ``psum_port="shared"``, the partial sums each PE drains to the GLB, one cycle of its psum store's
     read port each, which the MAC's accumulation then waits for), ties to fewer GLB words; with
     ``objective="energy"`` fewer words first. ``serial``: the operands of ``ops`` whose fills are psums
-    in a PE store the MAC accumulates in (:attr:`MapperSettings.serial`). ``reuse``
-    (``glb_reuse="tile"``): the fills of each order within the entries' DRAM tiles (:class:`TileReuse`).
+    in a PE store the MAC accumulates in (:attr:`MapperSettings.serial`).
     ``bw``: the GLB ↔ array bandwidth of each accelerator (words per cycle; a scalar or [1, A]).
     """
     total = bounds[0] * bounds[1] * bounds[2]
@@ -349,18 +302,15 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     for n, order in enumerate(ORDERS):
         # the groups each operand skips (innermost run it does not depend on); arithmetic only for
         # orders not seen before
-        # (with reuse every order is its own: the fills depend on the whole order and the DRAM tiles)
-        skips = {x: (n,) if reuse is not None else tuple(_skipped(rel, order))
-                 for x, (_, _, rel) in ops.items()}
+        skips = {x: tuple(_skipped(rel, order)) for x, (_, _, rel) in ops.items()}
         key = tuple(skips.items())
         if key in seen:
             continue
         seen.add(key)
-        for x, (fp, dist, rel) in ops.items():
+        for x, (fp, dist, _) in ops.items():
             if skips[x] not in variants[x]:
-                variants[x][skips[x]] = (
-                    _fills(x, fp, dist, per_word[x], skips[x], rel, bounds, total, o_tot) if reuse is None
-                    else _words(x, reuse.fills(x, fp, rel, order, bounds), dist, per_word[x], o_tot))
+                variants[x][skips[x]] = _fills(x, fp, dist, per_word[x], skips[x], ops[x][2], bounds, total,
+                                               o_tot)
         fills = {x: variants[x][skips[x]][0] for x in ops}
         words = {x: variants[x][skips[x]][1] for x in ops}
         tot = sum(words.values())
@@ -371,23 +321,14 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
             cyc = floor.cycles(np.maximum(busy, port), order, bounds)[0]
         else:
             cyc = with_dram(np.maximum(busy, port), floor, cfg.dram_overlap)
-        kk = None
-        if np.ndim(cyc) == 2 and np.ndim(tot) == 2:  # glb_reuse="tile": K candidate DRAM schedules per
-            # entry, whose GLB words differ too: the best of them for this order under the objective
-            a, c = (tot, cyc) if energy_first else (cyc, tot)
-            lo = a.min(0)
-            kk = np.argmin(np.where(a <= lo + TIE * np.abs(lo), c, np.inf), axis=0)
-            at = _candidate(kk, cyc.shape)
-            cyc, tot, port, stall = at(cyc), at(tot), at(port), at(stall) if serial else stall
-            fills, words = {x: at(v) for x, v in fills.items()}, {x: at(v) for x, v in words.items()}
-        elif np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order
+        if np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order
             cyc = cyc.min(0)
         k1, k2 = (tot, cyc) if energy_first else (cyc, tot)
         j = len(opts)
         opts.append((n, skips))
         shapes += [np.shape(k1), np.shape(k2)]
         if j == 0:
-            b1, b2, best_port, best_stall, best_k = k1, k2, port, stall, kk
+            b1, b2, best_port, best_stall = k1, k2, port, stall
             first = np.broadcast_shapes(np.shape(k1), np.shape(k2))
             best_order = np.full(first, float(n), dtype=np.result_type(k1))
             pick = np.zeros(first, dtype=np.intp)  # the option (index in opts) kept
@@ -400,8 +341,6 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
                                                np.where(b, j, pick))
                 if serial:
                     best_stall = np.where(b, stall, best_stall)
-                if kk is not None:
-                    best_k = np.where(b, kk, best_k)
         if least is None:
             continue
         least.cycles = np.minimum(least.cycles, cyc)
@@ -420,10 +359,6 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         for v, k in enumerate(keys[1:], 1):
             fills[x] = np.where(var == v, variants[x][k][0], fills[x])
             words[x] = np.where(var == v, variants[x][k][1], words[x])
-        if best_k is not None:  # the kept order's candidate schedule
-            fills[x], words[x] = (_candidate(best_k, np.shape(a))(a) for a in (fills[x], words[x]))
-    if reuse is not None:
-        reuse.kept = best_k
     bc = lambda d: {x: np.broadcast_to(v, shape) for x, v in d.items()}  # noqa: E731
     cycles = b2 if energy_first else b1  # the kept order's max(compute + stall, port, floor)
     return (bc(words), bc(fills), order, np.broadcast_to(port, shape), least, np.broadcast_to(cycles, shape),
@@ -442,11 +377,7 @@ def _fills(x: str, fp, dist, per_word, skipped: tuple, rel: tuple, bounds: tuple
             div = div * np.where(run, bounds[g[1]], 1.0)
         else:
             div = div * bounds[g] if run is True else div * np.where(run, bounds[g], 1.0)
-    return _words(x, fp * total / div, dist, per_word, o_tot)
-
-
-def _words(x: str, fills, dist, per_word, o_tot) -> tuple:
-    """Fills per PE, GLB words and their GLB port cycles of operand ``x`` from its fills per PE."""
+    fills = fp * total / div
     words = fills * dist
     if x == "o":  # psum writes, and read-backs of all but the first
         words = words + np.maximum(words - o_tot, 0.0)

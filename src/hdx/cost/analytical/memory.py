@@ -78,8 +78,8 @@ class Schedules:
     words: np.ndarray
     fields: dict[str, np.ndarray]
     stall: np.ndarray | None = None
-    #: per column, what ``glb_buffering="zigzag"`` and ``glb_reuse="tile"`` need (:class:`_HeldPart`)
-    extra: dict | None = None
+    #: ``glb_buffering="zigzag"``: per column, what :class:`~.mapper.Windows` needs (:class:`_HeldPart`)
+    windows: tuple | None = None
 
 
 def _refetch(rel: tuple, order: tuple[int, ...], n: tuple, single: tuple | None = None) -> np.ndarray:
@@ -344,23 +344,6 @@ def _stalled_parts(g: _Grid, glb_words: np.ndarray) -> tuple:
     return tuple(np.broadcast_to(a, best.shape).astype(g.best.dtype, copy=False) for a in parts)
 
 
-def _operand_words(g: _Grid) -> tuple:
-    """Each operand's DRAM words (weights, inputs, outputs; [D, L, U]) under the schedule's order with
-    the fewest DRAM words (of the three of :func:`_three_orders`, the first of equal ones)."""
-    assert g.per_operand is not None
-    best = None
-    for j in range(3):
-        words = [_spread(w[j], g.shape) for _, _, w in g.per_operand]
-        if best is None:
-            best, tot = words, words[0] + words[1] + words[2]
-        else:
-            t = words[0] + words[1] + words[2]
-            better = t < tot
-            best, tot = [np.where(better, a, b) for a, b in zip(words, best, strict=True)], np.minimum(t, tot)
-    assert best is not None
-    return tuple(best)
-
-
 def _stalled(g: _Grid, glb_words: np.ndarray, rule: str = "zigzag") -> np.ndarray:
     """The DRAM words that stall the array when every GLB tile is stored once and a tile replaced during
     the layer gets a second copy (which its next tile streams into while the array works) only where it
@@ -532,12 +515,10 @@ class _HeldPart:
     #: ``"mixed"``: ``pick``, ``words`` and ``stall`` are [K, D, L, U], each cell's front of (stalled, DRAM
     #: words) (:func:`_prefix_front`, the stand-in alone where nothing fits)
     stall: np.ndarray | None = None
-    #: of the schedule each cell takes ([D, L, U] each), what ``glb_buffering="zigzag"``
-    #: (:class:`~.mapper.Windows`: ``stall_w``, ``stall_i``, ``stall_o``, the words of each operand
-    #: without a second copy) and ``glb_reuse="tile"`` (:class:`~.mapper.TileReuse`: ``dram_w`` …
-    #: ``dram_o``, each operand's DRAM words, ``tile_w`` … ``tile_o``, its GLB tile) need, and for both
-    #: ``n_pq``, ``n_red``, ``n_k``, its DRAM tiles per GLB-level loop group (:data:`~.mapper.GROUPS`)
-    extra: dict | None = None
+    #: ``"zigzag"``: what :class:`~.mapper.Windows` needs of the schedule each cell takes ([D, L, U] each;
+    #: ``dw`` [L, U]): the words of the weights, inputs and outputs without a second copy, its DRAM
+    #: tiles per GLB-level loop group (:data:`~.mapper.GROUPS`) and whether the layer is depthwise
+    windows: tuple | None = None
 
     @property
     def n_layers(self) -> int:
@@ -557,15 +538,14 @@ class HeldGrid:
     offset: np.ndarray  # [P] the first schedule index of each part
 
 
-def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool, stalls: str | None = None,
-               reuse: bool = False) -> _HeldPart:
-    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double and stalls is None, stalls is not None or reuse)
+def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool, stalls: str | None = None
+               ) -> _HeldPart:
+    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double and stalls is None, stalls is not None)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     fit = np.isfinite(m)
     space = np.broadcast_to(g.space, m.shape)
     ps = _prefix_best(space, g.shape, np.broadcast_to(g.best, m.shape))  # smallest per corner
-    stall, extra = None, {}
-    assert not (reuse and stalls == "mixed"), "glb_reuse='tile' takes one schedule per corner"
+    stall = windows = None
     if stalls == "mixed":  # the front of (stalled, DRAM words) per corner, with every point it has
         st_all = _stalled(g, glb_words, "best")
         k, cut = FRONT_K, True
@@ -580,28 +560,17 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
     else:
         pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
         pick = np.where(np.take_along_axis(fit, pw, 0), pw, ps)
-        if reuse:  # also, per loop group, the schedule that cuts it least (then the fewest words), so
-            # an array mapping that reuses a tile across that group can keep its reuse (TileReuse)
-            nk, nc, ny, nx, nr = (_spread(a, g.shape) for a in g.n)
-            cuts = [np.where(fit, np.broadcast_to(a, m.shape), np.inf) for a in (ny * nx, nc * nr, nk)]
-            pick = np.stack([pick] + [np.where(np.take_along_axis(fit, pc, 0), pc, pick) for pc in (
-                _prefix_best(c.astype(m.dtype, copy=False), g.shape, m) for c in cuts)])  # [K, D, L, U]
-        words = _take_cells(np.broadcast_to(g.best, m.shape), pick)
-        fits = np.take_along_axis(fit, pick if pick.ndim == 3 else pick[0], 0)  # (all K fit, or none)
+        words = np.take_along_axis(np.broadcast_to(g.best, m.shape), pick, 0)
+        fits = np.take_along_axis(fit, pick, 0)
         if stalls == "zigzag":
             parts = _stalled_parts(g, glb_words)
-            stall = _take_cells(parts[0] + parts[1] + parts[2], pick)
-            extra.update(zip(("stall_w", "stall_i", "stall_o"), parts, strict=True))
-        if stalls == "zigzag" or reuse:
-            # the schedule's DRAM tiles per GLB-level loop group (output pixels: row bands of every
-            # image × column bands; reduction: channel tiles × kernel-row chunks; filters)
+            stall = np.take_along_axis(parts[0] + parts[1] + parts[2], pick, 0)
             nk, nc, ny, nx, nr = (_spread(a, g.shape) for a in g.n)
-            extra.update(n_pq=ny * nx, n_red=nc * nr, n_k=nk)
-        if reuse:  # each operand's DRAM words and GLB tile
-            extra.update(zip(("dram_w", "dram_i", "dram_o"), _operand_words(g), strict=True))
-            extra.update(zip(("tile_w", "tile_i", "tile_o"), (_spread(x[0], g.shape) for x in g.per_operand),
-                             strict=True))
-        extra = {k: _take_cells(np.broadcast_to(a, m.shape), pick) for k, a in extra.items()}
+            # per operand its words without a copy, and the schedule's DRAM tiles per GLB-level loop group
+            # (output pixels: row bands of every image × column bands; reduction: channel tiles ×
+            # kernel-row chunks; filters), of the schedule each cell takes
+            windows = tuple(np.take_along_axis(np.broadcast_to(a, m.shape), pick, 0)
+                            for a in (*parts, ny * nx, nc * nr, nk)) + (np.broadcast_to(g.dw, m.shape[1:]),)
     n_l = m.shape[1]
     dims = tuple(np.asarray(d, dtype=np.float64)[:, 0] for d in (
         np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r))
@@ -614,18 +583,11 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
             tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))][..., 0]  # [n_j, L]
         sizes = np.minimum(np.arange(int(dim.max()) + 1, dtype=np.float64)[None, :], dim[:, None])  # [L, W]
         pos.append(((line[:, :, None] >= sizes[None]).sum(0) - 1).astype(np.intp) * int(strides[j]))
-    return _HeldPart(g, pick, fits, words, tuple(pos), stall, extra or None)
-
-
-def _take_cells(a: np.ndarray, pick: np.ndarray) -> np.ndarray:
-    """``a`` ([D, L, U]) at the cells ``pick`` ([D, L, U], or [K, D, L, U]: K candidates per corner)."""
-    if pick.ndim == a.ndim:
-        return np.take_along_axis(a, pick, 0)
-    return np.stack([np.take_along_axis(a, p, 0) for p in pick])
+    return _HeldPart(g, pick, fits, words, tuple(pos), stall, windows)
 
 
 def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True,
-              stalls: str | None = None, reuse: bool = False) -> HeldGrid:
+              stalls: str | None = None) -> HeldGrid:
     """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
     the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
     and the best of every corner of the ladders' grid (:func:`_prefix_best`), computed once (the layers
@@ -636,7 +598,7 @@ def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double:
     one_row = np.asarray(ly.r)[:, 0] <= 1
     groups = ([np.arange(n_l)] if one_row.all() or not one_row.any()
               else [np.flatnonzero(one_row), np.flatnonzero(~one_row)])
-    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double, stalls, reuse)
+    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double, stalls)
              for idx in groups]
     part_of, local = np.zeros(n_l, dtype=np.intp), np.zeros(n_l, dtype=np.intp)
     for p, idx in enumerate(groups):
@@ -670,8 +632,8 @@ def _merge(n: int, pieces: list) -> tuple:
     fits, corner = np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
     fields = {k: np.empty(n, dtype=v.dtype) for k, v in first[0].fields.items()}
     stall = None if first[0].stall is None else np.full((*lead, n), np.inf, dtype=first[0].stall.dtype)
-    extra = None if first[0].extra is None else {
-        k: np.ones((*lead, n) if a.ndim == 2 else n, dtype=a.dtype) for k, a in first[0].extra.items()}
+    windows = None if first[0].windows is None else tuple(np.empty(n, dtype=a.dtype)
+                                                          for a in first[0].windows)
     for sel, (sched, pk, ft, cn) in pieces:
         rows = slice(0, sched.words.shape[0]) if front else ()
         at = (rows, sel) if front else sel
@@ -680,9 +642,9 @@ def _merge(n: int, pieces: list) -> tuple:
             fields[k][sel] = sched.fields[k]
         if stall is not None:
             stall[at] = sched.stall
-        for k, a in (extra or {}).items():
-            a[at if a.ndim == 2 else sel] = sched.extra[k]
-    return Schedules(words=words, fields=fields, stall=stall, extra=extra), pick, fits, corner
+        for a, b in zip(windows or (), sched.windows or (), strict=True):
+            a[sel] = b
+    return Schedules(words=words, fields=fields, stall=stall, windows=windows), pick, fits, corner
 
 
 def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
@@ -710,10 +672,7 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
             k = part.pick.shape[0]
             pick = part.pick.reshape(k, -1)[:, at]
             sched = Schedules(words=part.words.reshape(k, -1)[:, at], fields={},
-                              stall=None if part.stall is None else part.stall.reshape(k, -1)[:, at])
-            if part.extra is not None:  # glb_reuse="tile": K candidates per corner
-                sched.extra = {n: a.reshape(k, -1)[:, at] for n, a in part.extra.items()}
-                sched.extra["dw"] = np.asarray(part.grid.dw, dtype=bool).reshape(-1)[lp]
+                              stall=part.stall.reshape(k, -1)[:, at])
             pick = np.where(pick >= 0, pick + h.offset[p], -1)
             pieces.append((sel, (sched, pick, fits, corner + h.offset[p])))
             continue
@@ -722,9 +681,9 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
                  else Schedules(words=part.words.reshape(-1).take(at), fields={}))
         if part.stall is not None:
             sched.stall = part.stall.reshape(-1).take(at)
-        if part.extra is not None:
-            sched.extra = {k: a.reshape(-1).take(at) for k, a in part.extra.items()}
-            sched.extra["dw"] = np.asarray(part.grid.dw, dtype=bool).reshape(-1)[lp]
+        if part.windows is not None:
+            sched.windows = tuple(a.reshape(-1).take(at) for a in part.windows[:-1]) + (
+                part.windows[-1][lp, g_sub],)
         pieces.append((sel, (sched, pick + h.offset[p], fits, corner + h.offset[p])))
     return _merge(np.size(li), pieces)
 
@@ -831,8 +790,7 @@ class EntryDram:
         whose transfers stall the array ([M] each; ``"mixed"``: words, index and stalled words [K, M],
         each entry's front), of the schedule of the entries of (layer, accelerator) ``pair`` (``l · n_acc
         + a``): the best whose GLB tiles hold ``cover`` (:func:`held_lookup`; the smallest if none
-        fits), and (``glb_buffering="zigzag"``, ``glb_reuse="tile"``; else None) what they need of it
-        (:attr:`_HeldPart.extra`, with ``dw``: depthwise)."""
+        fits), and (``"zigzag"``; else None) what :class:`~.mapper.Windows` needs of it."""
         li, ai = np.divmod(pair, self.n_acc)
         sched, pick, fits, corner = held_lookup(self.grid, cover, li, self.glb_of[ai], fields=False)
-        return sched.words, pick, fits, corner == self.base_corner.take(pair), sched.stall, sched.extra
+        return sched.words, pick, fits, corner == self.base_corner.take(pair), sched.stall, sched.windows

@@ -30,7 +30,6 @@ from .mapper import (
     DramTiles,
     GlbBuffering,
     GlbPort,
-    GlbReuse,
     MapperObjective,
     MapperSettings,
     MapperSpace,
@@ -110,11 +109,7 @@ class AnalyticalModel:
     read and write ports serve the MAC's accumulation and the transfers to and from the GLB, so each
     psum drained costs the MAC one cycle; RS and OS, whose PEs accumulate in a pad or RF) or ``free``
     (v3.3's: partial sums move between a PE's psum store and the GLB without delaying its MAC);
-    docs/cost-model.md, "Mapper". ``glb_reuse``: ``layer`` (default: a PE-local tile is reused across the
-    GLB-level loops it does not depend on over the whole layer) or ``tile`` (opt-in, ``hold-array``
-    without ``mixed``: only within the DRAM schedule's GLB tile, the GLB-level and DRAM-level loops
-    being one loop nest, :class:`.mapper.TileReuse`; not known to be monotone, so
-    :mod:`hdx.cost.hwsearch` enumerates); docs/cost-model.md, "Reuse".
+    docs/cost-model.md, "Mapper".
     """
 
     name = "analytical"
@@ -126,7 +121,7 @@ class AnalyticalModel:
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
                  precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors",
                  dram_tiles: DramTiles = "hold-array", glb_buffering: GlbBuffering = "double",
-                 glb_port: GlbPort = "fill", psum_port: PsumPort = "shared", glb_reuse: GlbReuse = "layer"):
+                 glb_port: GlbPort = "fill", psum_port: PsumPort = "shared"):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
@@ -142,13 +137,9 @@ class AnalyticalModel:
         self.glb_buffering: GlbBuffering = _option("glb_buffering", glb_buffering, GlbBuffering)
         self.glb_port: GlbPort = _option("glb_port", glb_port, GlbPort)
         self.psum_port: PsumPort = _option("psum_port", psum_port, PsumPort)
-        self.glb_reuse: GlbReuse = _option("glb_reuse", glb_reuse, GlbReuse)
         if self._stalls is not None and self.dram_tiles != "hold-array":
             raise HDXError(f"glb_buffering='{self.glb_buffering}' chooses the GLB tiles with each array "
                            f"mapping: use it with dram_tiles='hold-array'")
-        if self.glb_reuse == "tile" and (self.dram_tiles != "hold-array" or self.glb_buffering == "mixed"):
-            raise HDXError("glb_reuse='tile' needs one DRAM schedule per array mapping: use it with "
-                           "dram_tiles='hold-array' and a glb_buffering other than 'mixed'")
 
     @property
     def settings(self) -> MapperSettings:
@@ -172,8 +163,6 @@ class AnalyticalModel:
             blob["glb_port"] = self.glb_port
         if self.psum_port != "shared":
             blob["psum_port"] = self.psum_port
-        if self.glb_reuse != "layer":
-            blob["glb_reuse"] = self.glb_reuse
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def __repr__(self) -> str:
@@ -302,9 +291,8 @@ class AnalyticalModel:
     @property
     def monotone(self) -> bool:
         """Whether more GLB capacity or bandwidth, DRAM bandwidth or RF never raises the best latency
-        (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering but ``zigzag``, with the
-        reuse over the layer (``glb_reuse="tile"`` is not known to be)."""
-        return self.glb_buffering != "zigzag" and self.glb_reuse == "layer"
+        (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering but ``zigzag``."""
+        return self.glb_buffering != "zigzag"
 
     @property
     def _stalls(self) -> str | None:
@@ -412,7 +400,7 @@ class AnalyticalModel:
             #     once; each candidate takes the best whose GLB tiles hold what it covers (memory)
             g_vals, g_of = np.unique(glb_words, return_inverse=True)
             grid = memory.held_grid(ly, g_vals.astype(dt)[None, :], fields=report, double=double,
-                                    stalls=self._stalls, reuse=self.glb_reuse == "tile")
+                                    stalls=self._stalls)
             dram_words = np.empty(shape, dtype=dt)
         else:
             # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working
