@@ -19,10 +19,10 @@ same batches in the same process, interleaved with the current one, and prints t
 before/after figure that does not depend on the load.
 
 ``--dram-tiles free`` times v3.1's GLB level instead of the default (``hold-array`` since v3.2;
-``--against REV`` times REV's default).
+``--against REV`` times REV's default); ``--glb-buffering X`` times that GLB buffering of the model.
 
 Run: ``python benchmarks/bench_cost_speed.py [--zigzag-layers 3] [--no-zigzag] [--against REV] [--fresh N]
-[--dram-tiles free]``.
+[--dram-tiles free] [--glb-buffering zigzag]``.
 """
 
 from __future__ import annotations
@@ -40,10 +40,12 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
 from hdx.cost.analytical import AnalyticalModel
+from hdx.cost.analytical.mapper import GlbBuffering
 from hdx.cost.grid import best_for_arch, best_for_layers
 from hdx.cost.table import CostTable
 from hdx.metrics import Objective
@@ -153,14 +155,16 @@ def main() -> None:
                     help="also time the analytical model of this git revision, interleaved; print the ratio")
     ap.add_argument("--fresh", type=int, default=0, metavar="N",
                     help="also run `hdx cost --accel grid --json` in N fresh processes (its seconds)")
+    ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering),
+                    help="the timed model's GLB buffering (--against times its default)")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"),
                     help="the timed model's GLB level (--against times its default)")
     args = ap.parse_args()
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()
-    model = AnalyticalModel(grid.hardware, dram_tiles=args.dram_tiles)
+    model = AnalyticalModel(grid.hardware, dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering)
     ref = model_at(args.against, grid.hardware) if args.against else None
     print(f"machine: {os.cpu_count()} CPU cores visible; numpy {np.__version__}; "
-          f"grid {len(grid)} accelerators; dram_tiles {args.dram_tiles}")
+          f"grid {len(grid)} accelerators; dram_tiles {args.dram_tiles}; glb_buffering {args.glb_buffering}")
     print()
     # the first search of this process, before anything else ran (what one `hdx cost --accel grid` reports)
     lt_arch = LayerTable(space.layers(ARCH))

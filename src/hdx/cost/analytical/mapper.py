@@ -202,7 +202,6 @@ def with_dram(array, floor, overlap: bool = True):
 
 #: per GLB-level loop group (:data:`GROUPS`), whether the weights and the outputs do not depend on it
 _IRRELEVANT = {"w": (True, False, False), "o": (False, True, False)}
-_ORDER_TABLE = np.asarray(ORDERS, dtype=np.intp)
 
 
 class Windows:
@@ -218,30 +217,49 @@ class Windows:
     ``max(b / count, 1)`` times in one DRAM tile); ``dw``: depthwise (inputs depend on the filters);
     ``cyc``: DRAM cycles per word ([M] arrays, docs/cost-model.md "Overlap")."""
 
-    __slots__ = ("total", "parts", "counts", "dw", "cyc")
+    __slots__ = ("total", "parts", "counts", "dw", "cyc", "kept", "_irrelevant", "_tiles", "_active")
 
     def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float):
         self.total, self.parts, self.counts, self.dw, self.cyc = total, parts, counts, dw, cyc
+        dw = np.asarray(dw, dtype=bool)
+        # the inputs do not depend on the filters unless the layer is depthwise (a plain bool where every
+        # entry agrees: no arithmetic spent on it)
+        k_in = True if not dw.any() else False if dw.all() else ~dw
+        self._irrelevant = dict(_IRRELEVANT, i=(False, False, k_in))
+        self._tiles: tuple | None = None  # (bounds, their iterations per DRAM tile, which are 1)
+        self._active = tuple(bool(np.any(p > 0)) for p in parts)  # operands with words without a copy
+        #: per entry, the stalled cycles under the GLB-level order :func:`best_order` kept
+        self.kept: np.ndarray | None = None
 
-    def stall(self, array, order, bounds: tuple):
-        """The cycles the array waits under the GLB-level ``order`` (a tuple of groups, innermost first,
-        or per entry an index into :data:`ORDERS`) with loop bounds ``bounds`` over the layer."""
-        tiles = [np.maximum(b / n, 1.0) for b, n in zip(bounds, self.counts, strict=True)]
-        irrelevant = dict(_IRRELEVANT, i=(False, False, ~np.asarray(self.dw, dtype=bool)))
-        per_entry = not isinstance(order, tuple)
+    def _per_tile(self, bounds: tuple) -> tuple:
+        """Each group's GLB-level iterations in one DRAM tile, and whether that is one (cached for the
+        ``bounds`` of one :func:`best_order` call)."""
+        if self._tiles is None or self._tiles[0] is not bounds:
+            t = [np.maximum(b / n, 1.0) for b, n in zip(bounds, self.counts, strict=True)]
+            self._tiles = (bounds, t, [x <= 1 for x in t])
+        return self._tiles[1], self._tiles[2]
+
+    def stall(self, array, order: tuple[int, int, int], bounds: tuple):
+        """The cycles the array waits under the GLB-level ``order`` (groups, innermost first) with loop
+        bounds ``bounds`` over the layer."""
+        tiles, one = self._per_tile(bounds)
         out = 0.0
-        for x, part in zip("wio", self.parts, strict=True):
+        for x, part, active in zip("wio", self.parts, self._active, strict=True):
+            if not active:
+                continue
+            irr = self._irrelevant[x]
             top, run = 1.0, True
             for pos in (2, 1, 0):  # the outermost loop first
-                if per_entry:
-                    g = _ORDER_TABLE[order, pos]
-                    t, ir = np.choose(g, tiles), np.choose(g, np.broadcast_arrays(*irrelevant[x]))
+                g = order[pos]
+                if irr[g] is True:  # (plain bools: the run's arithmetic only where it can matter)
+                    top = top * tiles[g] if run is True else np.where(run, top * tiles[g], top)
+                elif irr[g] is False:  # a loop of one iteration does not end the run
+                    run = one[g] if run is True else run & one[g]
                 else:
-                    t, ir = tiles[order[pos]], irrelevant[x][order[pos]]
-                top = np.where(run & ir, top * t, top)
-                run = run & (ir | (t <= 1))  # a loop of one iteration does not end the run
+                    top = np.where(run & irr[g], top * tiles[g], top)
+                    run = run & (irr[g] | one[g])
             out = out + np.maximum(part - array / top, 0.0)
-        return out
+        return out if np.ndim(out) else np.zeros(np.shape(self.total))
 
     def cycles(self, array, order, bounds: tuple) -> tuple:
         """(latency ``max(array + stalled, total)``, stalled cycles) of the entries' array side."""
@@ -303,7 +321,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         # the groups each operand skips (innermost run it does not depend on); arithmetic only for
         # orders not seen before
         skips = {x: tuple(_skipped(rel, order)) for x, (_, _, rel) in ops.items()}
-        key = tuple(skips.items())
+        # (zigzag: the stall depends on the outermost loops too, so every order is its own)
+        key = (n,) if isinstance(floor, Windows) else tuple(skips.items())
         if key in seen:
             continue
         seen.add(key)
@@ -317,8 +336,9 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         port = fixed_port + sum(variants[x][skips[x]][2] for x in ops)
         stall = sum(fills[x] for x in serial) if serial else 0.0
         busy = compute + stall if serial else compute
+        dstall = None
         if isinstance(floor, Windows):  # zigzag: the stall depends on the order
-            cyc = floor.cycles(np.maximum(busy, port), order, bounds)[0]
+            cyc, dstall = floor.cycles(np.maximum(busy, port), order, bounds)
         else:
             cyc = with_dram(np.maximum(busy, port), floor, cfg.dram_overlap)
         if np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order
@@ -328,7 +348,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         opts.append((n, skips))
         shapes += [np.shape(k1), np.shape(k2)]
         if j == 0:
-            b1, b2, best_port, best_stall = k1, k2, port, stall
+            b1, b2, best_port, best_stall, best_dstall = k1, k2, port, stall, dstall
             first = np.broadcast_shapes(np.shape(k1), np.shape(k2))
             best_order = np.full(first, float(n), dtype=np.result_type(k1))
             pick = np.zeros(first, dtype=np.intp)  # the option (index in opts) kept
@@ -341,6 +361,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
                                                np.where(b, j, pick))
                 if serial:
                     best_stall = np.where(b, stall, best_stall)
+                if dstall is not None:
+                    best_dstall = np.where(b, dstall, best_dstall)
         if least is None:
             continue
         least.cycles = np.minimum(least.cycles, cyc)
@@ -348,6 +370,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
             least.fills[x] = np.minimum(least.fills[x], fills[x])
             least.words[x] = np.minimum(least.words[x], words[x])
     shape = np.broadcast_shapes(*shapes)
+    if isinstance(floor, Windows):
+        floor.kept = np.broadcast_to(best_dstall, shape)
     order, port = best_order, best_port
     if order.shape != shape:
         order, pick = np.broadcast_to(order, shape).copy(), np.broadcast_to(pick, shape)
