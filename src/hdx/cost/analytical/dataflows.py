@@ -55,9 +55,9 @@ RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-
 
 
 def _dram_floor(floor, fl: Flat, cover):
-    """Each entry's DRAM bound (cycles, [M]; ``glb_buffering`` ``"zigzag"``: the pair (cycles the array
-    overlaps, cycles it stalls), :func:`~.mapper.with_dram`; ``"mixed"``: the same pair of [K, M] arrays,
-    each entry's front of schedules) and, per entry, (DRAM words, schedule
+    """Each entry's DRAM bound (cycles, [M]; ``glb_buffering="zigzag"``: a :class:`~.mapper.Windows`;
+    ``"mixed"``: the pair (cycles the array overlaps, cycles it stalls) of [K, M] arrays, each entry's
+    front of schedules, :func:`~.mapper.with_dram`) and, per entry, (DRAM words, schedule
     index, fits the GLB, its cover has the working set's corner, stalled words or None) or None: the
     layer's bound ``floor`` ([L, A]) or, for an
     :class:`~.memory.EntryDram`, the best schedule whose GLB tiles hold the entry's ``cover()``
@@ -71,8 +71,8 @@ def _dram_floor(floor, fl: Flat, cover):
                     (words, pick, fits, least, stall))
         if stall is None:
             return words * floor.cyc, (words, pick, fits, least, None)
-        # glb_buffering "zigzag" and "mixed" (a front of schedules per entry, [K, M]): the words that
-        # stall add to the array side, the others overlap it
+        # glb_buffering "mixed" (a front of schedules per entry, [K, M]): the words that stall add to the
+        # array side, the others overlap it
         over = words - stall if np.ndim(words) < 2 else np.where(np.isfinite(words), words - stall, np.inf)
         return (over * floor.cyc, stall * floor.cyc), (words, pick, fits, least, stall)
     return fl(floor), None
