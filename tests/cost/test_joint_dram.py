@@ -171,7 +171,7 @@ def test_zigzag_stalls_for_the_replaced_tiles_without_a_second_copy():
     # weights where 10240 + 2048 = 12288 do; the words of a replaced tile without a copy stall.
     g, cell = _two_filter_tiles(64, 64)
     assert g.space[cell, 0, 0] == 8192 and g.best[cell, 0, 0] == 12288
-    stalled = memory._stalled(g, np.array([[10239.0, 10240.0, 12287.0, 12288.0, 1e9]]), "zigzag")[cell, 0]
+    stalled = sum(memory._stalled_parts(g, np.array([[10239.0, 10240.0, 12287.0, 12288.0, 1e9]])))[cell, 0]
     np.testing.assert_array_equal(stalled, [4096 + 4096, 4096, 4096, 0, 0])
 
 
@@ -187,8 +187,8 @@ def test_zigzag_grants_second_copies_in_turn_and_mixed_the_set_that_stalls_least
     g, cell = _two_filter_tiles(128, 64)
     assert g.space[cell, 0, 0] == 14336 and g.best[cell, 0, 0] == 20480
     glb = np.array([[16383.0, 16384.0, 18432.0, 20480.0]])
-    np.testing.assert_array_equal(memory._stalled(g, glb, "zigzag")[cell, 0], [12288, 8192, 8192, 0])
-    np.testing.assert_array_equal(memory._stalled(g, glb, "best")[cell, 0], [12288, 8192, 4096, 0])
+    np.testing.assert_array_equal(sum(memory._stalled_parts(g, glb))[cell, 0], [12288, 8192, 8192, 0])
+    np.testing.assert_array_equal(memory._stalled(g, glb)[cell, 0], [12288, 8192, 4096, 0])
 
 
 def test_a_corner_keeps_its_whole_front_of_stalled_and_dram_words():

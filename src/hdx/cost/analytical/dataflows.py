@@ -68,7 +68,7 @@ def _dram_floor(floor, fl: Flat, cover):
         if windows is not None:  # zigzag: ZigZag's update windows, per GLB-level order (best_order)
             c = floor.cyc
             return (Windows(words * c, tuple(w * c for w in windows[:3]), windows[3:6], windows[6], c),
-                    (words, pick, fits, least, stall))
+                    (words, pick, fits, least, None))  # (its stalled words: _settle, per kept order)
         if stall is None:
             return words * floor.cyc, (words, pick, fits, least, None)
         # glb_buffering "mixed" (a front of schedules per entry, [K, M]): the words that stall add to the

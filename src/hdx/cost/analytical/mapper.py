@@ -217,10 +217,10 @@ class Windows:
     ``max(b / count, 1)`` times in one DRAM tile); ``dw``: depthwise (inputs depend on the filters);
     ``cyc``: DRAM cycles per word ([M] arrays, docs/cost-model.md "Overlap")."""
 
-    __slots__ = ("total", "parts", "counts", "dw", "cyc", "kept", "_irrelevant", "_tiles", "_active")
+    __slots__ = ("total", "parts", "counts", "cyc", "kept", "_irrelevant", "_tiles", "_active")
 
     def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float):
-        self.total, self.parts, self.counts, self.dw, self.cyc = total, parts, counts, dw, cyc
+        self.total, self.parts, self.counts, self.cyc = total, parts, counts, cyc
         dw = np.asarray(dw, dtype=bool)
         # the inputs do not depend on the filters unless the layer is depthwise (a plain bool where every
         # entry agrees: no arithmetic spent on it)

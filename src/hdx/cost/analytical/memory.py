@@ -72,8 +72,8 @@ R_LOOP = 4
 @dataclass
 class Schedules:
     """The best schedule of every column: its DRAM words ``words`` and its fields (:data:`DRAM_FIELDS`),
-    each a [cols] array; ``stall``: with ``glb_buffering`` ``"zigzag"`` or ``"mixed"``, the words among
-    them whose transfers stall the array (:func:`_stalled`), else None."""
+    each a [cols] array; ``stall``: with ``glb_buffering="mixed"``, the words among them whose transfers
+    stall the array (:func:`_stalled`), else None."""
 
     words: np.ndarray
     fields: dict[str, np.ndarray]
@@ -318,7 +318,8 @@ def _three_orders(whole: tuple, n: tuple, dw) -> tuple:
 
 def _stalled_parts(g: _Grid, glb_words: np.ndarray) -> tuple:
     """Per operand (weights, inputs, outputs), the DRAM words of its replaced tile that gets no second
-    copy in ZigZag's order (:func:`_stalled`, ``rule="zigzag"``), 0 for the others: [D, L, U] each, under
+    copy in ZigZag's order (outputs, weights, inputs, each where it still fits beside the tiles and the
+    copies before it: ``calc_double_buffer_flag``), 0 for the others: [D, L, U] each, under
     the schedule's order with the fewest DRAM words (of those within :data:`TIE`, the one that leaves
     the fewest words without a copy)."""
     assert g.per_operand is not None
@@ -344,18 +345,14 @@ def _stalled_parts(g: _Grid, glb_words: np.ndarray) -> tuple:
     return tuple(np.broadcast_to(a, best.shape).astype(g.best.dtype, copy=False) for a in parts)
 
 
-def _stalled(g: _Grid, glb_words: np.ndarray, rule: str = "zigzag") -> np.ndarray:
-    """The DRAM words that stall the array when every GLB tile is stored once and a tile replaced during
-    the layer gets a second copy (which its next tile streams into while the array works) only where it
-    fits; the words of a replaced tile without one stall. ``rule``: ``"zigzag"`` (ZigZag's
-    ``calc_double_buffer_flag``): the copies are granted in turn, outputs, weights, inputs, each where it
-    still fits beside the tiles and the copies before it; ``"best"``: the set of copies that fits and
-    leaves the fewest words stalled (never more with a bigger GLB). Per cell of the grid and GLB size
-    ([D, L, U]), for the schedule's order with the fewest DRAM words (of those within :data:`TIE`, the
-    one that stalls least)."""
-    if rule == "zigzag":
-        w, i, o = _stalled_parts(g, glb_words)
-        return w + i + o
+def _stalled(g: _Grid, glb_words: np.ndarray) -> np.ndarray:
+    """``glb_buffering="mixed"``: the DRAM words that stall the array when every GLB tile is stored once
+    and a tile replaced during the layer gets a second copy (which its next tile streams into while the
+    array works) only where it fits, the copies the set that fits and leaves the fewest words stalled
+    (never more with a bigger GLB; ZigZag's own order of granting them: :func:`_stalled_parts`); the
+    words of a replaced tile without one stall. Per cell of the grid and GLB size ([D, L, U]), for the
+    schedule's order with the fewest DRAM words (of those within :data:`TIE`, the one that stalls
+    least)."""
     assert g.per_operand is not None
     space = g.space  # [D, L, 1]: each tile once
     alone = [tuple(_spread(a, g.shape) for a in g.per_operand[x][:2]) for x in range(3)]  # (tile, replaced)
@@ -511,13 +508,13 @@ class _HeldPart:
     #: per axis, [L, W]: the corner's index on that axis (times the axis' stride in the flat grid) of a
     #: tile of each integer size 0 … W − 1; sizes beyond a layer's loop bound count as the whole loop
     pos: tuple
-    #: ``glb_buffering="zigzag"``: the stalled words of the schedule each cell takes (:func:`_stalled`);
-    #: ``"mixed"``: ``pick``, ``words`` and ``stall`` are [K, D, L, U], each cell's front of (stalled, DRAM
-    #: words) (:func:`_prefix_front`, the stand-in alone where nothing fits)
+    #: ``glb_buffering="mixed"``: ``pick``, ``words`` and ``stall`` are [K, D, L, U], each cell's front of
+    #: (stalled, DRAM words) (:func:`_prefix_front`, the stand-in alone where nothing fits)
     stall: np.ndarray | None = None
     #: ``"zigzag"``: what :class:`~.mapper.Windows` needs of the schedule each cell takes ([D, L, U] each;
-    #: ``dw`` [L, U]): the words of the weights, inputs and outputs without a second copy, its DRAM
-    #: tiles per GLB-level loop group (:data:`~.mapper.GROUPS`) and whether the layer is depthwise
+    #: ``dw`` [L]): the words of the weights, inputs and outputs without a second copy, its DRAM
+    #: tiles per GLB-level loop group (:data:`~.mapper.GROUPS`) and whether the layer is depthwise (the
+    #: stalled words themselves depend on the GLB-level order: :func:`~.mapper.best_order` finds them)
     windows: tuple | None = None
 
     @property
@@ -547,7 +544,7 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
     ps = _prefix_best(space, g.shape, np.broadcast_to(g.best, m.shape))  # smallest per corner
     stall = windows = None
     if stalls == "mixed":  # the front of (stalled, DRAM words) per corner, with every point it has
-        st_all = _stalled(g, glb_words, "best")
+        st_all = _stalled(g, glb_words)
         k, cut = FRONT_K, True
         while cut:
             fpick, fwords, fstall, cut = _prefix_front(m, np.where(fit, st_all, np.inf), g.shape, k)
@@ -563,14 +560,13 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
         words = np.take_along_axis(np.broadcast_to(g.best, m.shape), pick, 0)
         fits = np.take_along_axis(fit, pick, 0)
         if stalls == "zigzag":
-            parts = _stalled_parts(g, glb_words)
-            stall = np.take_along_axis(parts[0] + parts[1] + parts[2], pick, 0)
             nk, nc, ny, nx, nr = (_spread(a, g.shape) for a in g.n)
             # per operand its words without a copy, and the schedule's DRAM tiles per GLB-level loop group
             # (output pixels: row bands of every image × column bands; reduction: channel tiles ×
-            # kernel-row chunks; filters), of the schedule each cell takes
+            # kernel-row chunks; filters), of the schedule each cell takes; per layer, depthwise
             windows = tuple(np.take_along_axis(np.broadcast_to(a, m.shape), pick, 0)
-                            for a in (*parts, ny * nx, nc * nr, nk)) + (np.broadcast_to(g.dw, m.shape[1:]),)
+                            for a in (*_stalled_parts(g, glb_words), ny * nx, nc * nr, nk)) + (
+                np.asarray(g.dw, dtype=bool).reshape(-1),)
     n_l = m.shape[1]
     dims = tuple(np.asarray(d, dtype=np.float64)[:, 0] for d in (
         np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r))
@@ -654,8 +650,8 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
     ``gi`` ([M] indices into :func:`held_grid`'s layers and sizes), for M entries at once: the PEs work
     on that much at once, so a smaller tile cannot feed them. The ladders' tiles fall along each axis, so
     the candidates that hold a floor are a corner of the grid, and its best is a lookup; if none of them
-    fits, the smallest stands in (``"zigzag"``: with their stalled words; ``"mixed"``: each entry's front,
-    [K, M], of which the dataflow takes one). Returns the schedules ([M]), the index of each ([M],
+    fits, the smallest stands in (``"mixed"``: each entry's front, [K, M], of which the dataflow takes
+    one). Returns the schedules ([M]), the index of each ([M],
     :func:`held_fields` takes it), whether it fits the GLB and the id of the floor's corner
     (:func:`held_corner`) ([M] each)."""
     pieces = []
@@ -683,7 +679,7 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
             sched.stall = part.stall.reshape(-1).take(at)
         if part.windows is not None:
             sched.windows = tuple(a.reshape(-1).take(at) for a in part.windows[:-1]) + (
-                part.windows[-1][lp, g_sub],)
+                part.windows[-1].take(lp),)
         pieces.append((sel, (sched, pick + h.offset[p], fits, corner + h.offset[p])))
     return _merge(np.size(li), pieces)
 
@@ -786,9 +782,9 @@ class EntryDram:
 
     def lookup(self, pair: np.ndarray, cover: tuple) -> tuple:
         """DRAM words, grid index, whether it fits the GLB, whether the entry's cover has the corner of
-        the working set ``base`` and (``glb_buffering`` ``"zigzag"``, ``"mixed"``; else None) the words
-        whose transfers stall the array ([M] each; ``"mixed"``: words, index and stalled words [K, M],
-        each entry's front), of the schedule of the entries of (layer, accelerator) ``pair`` (``l · n_acc
+        the working set ``base`` and (``glb_buffering="mixed"``; else None) the words whose transfers
+        stall the array ([M] each; ``"mixed"``: words, index and stalled words [K, M], each entry's
+        front), of the schedule of the entries of (layer, accelerator) ``pair`` (``l · n_acc
         + a``): the best whose GLB tiles hold ``cover`` (:func:`held_lookup`; the smallest if none
         fits), and (``"zigzag"``; else None) what :class:`~.mapper.Windows` needs of it."""
         li, ai = np.divmod(pair, self.n_acc)
