@@ -67,6 +67,12 @@ def _dram_floor(floor, fl: Flat, cover):
         words, pick, fits, least, stall, windows = floor.lookup(fl.pair, cover())
         if windows is not None:  # zigzag: ZigZag's update windows, per GLB-level order (best_order)
             c = floor.cyc
+            if len(windows) == 9:  # with the corner's double-buffered schedule: a second member
+                w2, p2 = np.stack([words, windows[7]]), np.stack([pick, windows[6]])
+                zero = np.zeros_like(words)
+                return (Windows(w2 * c, tuple(np.stack([w * c, zero]) for w in windows[:3]),
+                                tuple(np.stack([n, n]) for n in windows[3:6]), windows[8], c),
+                        (w2, p2, fits, least, None))
             return (Windows(words * c, tuple(w * c for w in windows[:3]), windows[3:6], windows[6], c),
                     (words, pick, fits, least, None))  # (its stalled words: _settle, per kept order)
         if stall is None:
@@ -86,6 +92,10 @@ def _settle(dram, floor, busy, port):
     ``"zigzag"``: the stalled words become the cycles the kept order stalls, in words (so the latency is
     ``max(array, DRAM − stalled) + stalled``, :func:`~.mapper.with_dram`); ``dram`` as it is otherwise."""
     if isinstance(floor, Windows):  # the stall of the kept order (best_order's)
+        if np.ndim(dram[0]) == 2:
+            k = floor.kept_k[None]
+            return (np.take_along_axis(dram[0], k, 0)[0], np.take_along_axis(dram[1], k, 0)[0], *dram[2:4],
+                    floor.kept / floor.cyc)
         return (*dram[:4], floor.kept / floor.cyc)
     if dram is None or np.ndim(dram[0]) < 2:
         return dram

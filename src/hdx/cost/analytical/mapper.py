@@ -217,7 +217,8 @@ class Windows:
     ``max(b / count, 1)`` times in one DRAM tile); ``dw``: depthwise (inputs depend on the filters);
     ``cyc``: DRAM cycles per word ([M] arrays, docs/cost-model.md "Overlap")."""
 
-    __slots__ = ("total", "parts", "counts", "cyc", "kept", "_irrelevant", "_tiles", "_active")
+    __slots__ = ("total", "parts", "counts", "cyc", "kept", "kept_k", "last_k", "_irrelevant", "_tiles",
+                 "_active")
 
     def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float):
         self.total, self.parts, self.counts, self.cyc = total, parts, counts, cyc
@@ -230,6 +231,8 @@ class Windows:
         self._active = tuple(bool(np.any(p > 0)) for p in parts)  # operands with words without a copy
         #: per entry, the stalled cycles under the GLB-level order :func:`best_order` kept
         self.kept: np.ndarray | None = None
+        self.kept_k: np.ndarray | None = None
+        self.last_k: np.ndarray | None = None
 
     def _per_tile(self, bounds: tuple) -> tuple:
         """Each group's GLB-level iterations in one DRAM tile, and whether that is one (cached for the
@@ -264,7 +267,14 @@ class Windows:
     def cycles(self, array, order, bounds: tuple) -> tuple:
         """(latency ``max(array + stalled, total)``, stalled cycles) of the entries' array side."""
         st = self.stall(array, order, bounds)
-        return np.maximum(array + st, self.total), st
+        lat = np.maximum(array + st, self.total)
+        if np.ndim(self.total) == 2:  # members: the least latency, of equal ones the first (fewest words)
+            st = np.broadcast_to(st, lat.shape)
+            ok = lat <= lat.min(0) * (1 + TIE)
+            k = np.argmax(ok, axis=0)[None]
+            self.last_k = k[0]
+            return np.take_along_axis(lat, k, 0)[0], np.take_along_axis(st, k, 0)[0]
+        return lat, st
 
 
 def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
@@ -349,6 +359,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         shapes += [np.shape(k1), np.shape(k2)]
         if j == 0:
             b1, b2, best_port, best_stall, best_dstall = k1, k2, port, stall, dstall
+            best_k = floor.last_k if isinstance(floor, Windows) else None
             first = np.broadcast_shapes(np.shape(k1), np.shape(k2))
             best_order = np.full(first, float(n), dtype=np.result_type(k1))
             pick = np.zeros(first, dtype=np.intp)  # the option (index in opts) kept
@@ -363,6 +374,8 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
                     best_stall = np.where(b, stall, best_stall)
                 if dstall is not None:
                     best_dstall = np.where(b, dstall, best_dstall)
+                    if best_k is not None:
+                        best_k = np.where(b, floor.last_k, best_k)
         if least is None:
             continue
         least.cycles = np.minimum(least.cycles, cyc)
@@ -372,6 +385,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     shape = np.broadcast_shapes(*shapes)
     if isinstance(floor, Windows):
         floor.kept = np.broadcast_to(best_dstall, shape)
+        floor.kept_k = None if best_k is None else np.broadcast_to(best_k, shape)
     order, port = best_order, best_port
     if order.shape != shape:
         order, pick = np.broadcast_to(order, shape).copy(), np.broadcast_to(pick, shape)

@@ -67,6 +67,8 @@ DRAM_FIELDS: tuple[str, ...] = ("dram_res", "dram_order", "dram_kt", "dram_ct", 
                                 "dram_rt", "dram_w", "dram_i", "dram_o")
 #: the DRAM-level loop over kernel-row chunks of the input tile (index 4): always innermost
 R_LOOP = 4
+#: prototype: zigzag also offers each corner's double-buffered schedule (no stall)
+WINDOWS_DOUBLE = True
 
 
 @dataclass
@@ -565,8 +567,15 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
             # (output pixels: row bands of every image × column bands; reduction: channel tiles ×
             # kernel-row chunks; filters), of the schedule each cell takes; per layer, depthwise
             windows = tuple(np.take_along_axis(np.broadcast_to(a, m.shape), pick, 0)
-                            for a in (*_stalled_parts(g, glb_words), ny * nx, nc * nr, nk)) + (
-                np.asarray(g.dw, dtype=bool).reshape(-1),)
+                            for a in (*_stalled_parts(g, glb_words), ny * nx, nc * nr, nk))
+            if WINDOWS_DOUBLE:  # the double-buffered schedule of the corner: no stall
+                assert g.per_operand is not None
+                sd = sum(_spread(t, g.shape) * (1 + _spread(r, g.shape)) for t, r, _ in g.per_operand)
+                md = np.where(sd <= glb_words, g.best, np.inf)
+                pd = _prefix_best(md, g.shape)
+                wd = np.take_along_axis(md, pd, 0)
+                windows = windows + (pd, wd)
+            windows = windows + (np.asarray(g.dw, dtype=bool).reshape(-1),)
     n_l = m.shape[1]
     dims = tuple(np.asarray(d, dtype=np.float64)[:, 0] for d in (
         np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r))
@@ -680,6 +689,8 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
         if part.windows is not None:
             sched.windows = tuple(a.reshape(-1).take(at) for a in part.windows[:-1]) + (
                 part.windows[-1].take(lp),)
+            if len(sched.windows) == 9:
+                sched.windows = (*sched.windows[:6], sched.windows[6] + h.offset[p], *sched.windows[7:])
         pieces.append((sel, (sched, pick + h.offset[p], fits, corner + h.offset[p])))
     return _merge(np.size(li), pieces)
 
