@@ -17,7 +17,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hdx.cost.analytical import memory
+from hdx.cost.analytical import memory, prefix
 from hdx.cost.analytical.dims import LayerDims
 from hdx.cost.analytical.model import _dram_level
 from hdx.workload import Layer, LayerTable
@@ -258,7 +258,7 @@ def _corner_argmin(key: np.ndarray, grid: tuple, tie: np.ndarray | None) -> np.n
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.sampled_from([np.float32, np.float64]), st.booleans())
 def test_prefix_best_is_the_least_of_each_corner(seed, dtype, with_tie):
-    """Every path of memory._prefix_best (float32 packed into one integer key, or the general one) is the
+    """Every path of prefix.prefix_best (float32 packed into one integer key, or the general one) is the
     lexicographic least (key, tie, flat index) of the cells at or before each cell; small integer values
     force ties, and inf stands for a schedule that does not fit."""
     rng = np.random.default_rng(seed)
@@ -267,5 +267,5 @@ def test_prefix_best_is_the_least_of_each_corner(seed, dtype, with_tie):
     key = rng.integers(0, 4, size=shape).astype(dtype)
     key[rng.random(shape) < 0.2] = np.inf
     tie = rng.integers(0, 3, size=shape).astype(dtype) if with_tie else None
-    got = memory._prefix_best(key, grid, tie)
+    got = prefix.prefix_best(key, grid, tie)
     assert np.array_equal(got, _corner_argmin(key, grid, tie))

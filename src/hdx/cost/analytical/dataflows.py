@@ -65,16 +65,14 @@ def _dram_floor(floor, fl: Flat, cover):
     ``inf``: the whole loop; a callable, called only here)."""
     if isinstance(floor, EntryDram):
         words, pick, fits, least, stall, windows = floor.lookup(fl.pair, cover())
-        if windows is not None:  # zigzag: ZigZag's update windows, per GLB-level order (best_order)
+        if windows is not None:  # zigzag: each entry's candidates ([K, M]), with the stall of each per
+            # GLB-level order (best_order); the one kept (_settle) gives the words and the schedule
             c = floor.cyc
-            if len(windows) == 9:  # with the corner's double-buffered schedule: a second member
-                w2, p2 = np.stack([words, windows[7]]), np.stack([pick, windows[6]])
-                zero = np.zeros_like(words)
-                return (Windows(w2 * c, tuple(np.stack([w * c, zero]) for w in windows[:3]),
-                                tuple(np.stack([n, n]) for n in windows[3:6]), windows[8], c),
-                        (w2, p2, fits, least, None))
-            return (Windows(words * c, tuple(w * c for w in windows[:3]), windows[3:6], windows[6], c),
-                    (words, pick, fits, least, None))  # (its stalled words: _settle, per kept order)
+            # every entry's candidates in turn ([N]: its entry, then fewest words first)
+            entry, p_w, p_i, p_o, n_pq, n_red, n_k, cand, cand_words, dw = windows
+            win = Windows(cand_words * c, (p_w * c, p_i * c, p_o * c), (n_pq, n_red, n_k), dw.take(entry), c,
+                          entry)
+            return win, (cand_words, cand, fits, least, None)
         if stall is None:
             return words * floor.cyc, (words, pick, fits, least, None)
         # glb_buffering "mixed" (a front of schedules per entry, [K, M]): the words that stall add to the
@@ -91,12 +89,8 @@ def _settle(dram, floor, busy, port):
     ``max(array, overlapped) + stalled``, of equal ones the fewest DRAM words (the front's last);
     ``"zigzag"``: the stalled words become the cycles the kept order stalls, in words (so the latency is
     ``max(array, DRAM − stalled) + stalled``, :func:`~.mapper.with_dram`); ``dram`` as it is otherwise."""
-    if isinstance(floor, Windows):  # the stall of the kept order (best_order's)
-        if np.ndim(dram[0]) == 2:
-            k = floor.kept_k[None]
-            return (np.take_along_axis(dram[0], k, 0)[0], np.take_along_axis(dram[1], k, 0)[0], *dram[2:4],
-                    floor.kept / floor.cyc)
-        return (*dram[:4], floor.kept / floor.cyc)
+    if isinstance(floor, Windows):  # the candidate and the stall of the kept order (best_order's)
+        return (dram[0].take(floor.kept_k), dram[1].take(floor.kept_k), *dram[2:4], floor.kept / floor.cyc)
     if dram is None or np.ndim(dram[0]) < 2:
         return dram
     words, pick, fits, least, stall = dram

@@ -211,17 +211,22 @@ class Windows:
     their product ``top``; 1 where the outermost loop is relevant, so the whole period). Over the layer
     that leaves it ``array / top`` cycles, and its transfer cycles beyond those stall the array
     (ZigZag's ``calc_allowed_and_real_data_transfer_cycle_per_data_transfer_link``); every other
-    transfer overlaps: latency ``max(array + stalled, all DRAM cycles)``. ``total``: the cycles of all
-    the entry's DRAM words; ``parts``: those of the weights, inputs and outputs without a copy;
-    ``counts``: the schedule's DRAM tiles per group (a GLB-level loop of bound ``b`` iterates
-    ``max(b / count, 1)`` times in one DRAM tile); ``dw``: depthwise (inputs depend on the filters);
-    ``cyc``: DRAM cycles per word ([M] arrays, docs/cost-model.md "Overlap")."""
+    transfer overlaps: latency ``max(array + stalled, all DRAM cycles)``.
 
-    __slots__ = ("total", "parts", "counts", "cyc", "kept", "kept_k", "last_k", "_irrelevant", "_tiles",
-                 "_active")
+    Each entry has a few candidate DRAM schedules (:mod:`.staircase`), of which the one of least latency
+    is taken (of equal ones the first: the fewest DRAM words). They come as flat arrays [N] of every
+    entry's candidates in turn (``seg``: each one's entry, ascending): ``total``, the cycles of all its
+    DRAM words; ``parts``, those of the weights, inputs and outputs without a copy; ``counts``, the
+    schedule's DRAM tiles per group (a GLB-level loop of bound ``b`` iterates ``max(b / count, 1)`` times
+    in one DRAM tile); ``dw``, depthwise (inputs depend on the filters); ``cyc``: DRAM cycles per word
+    (docs/cost-model.md "Overlap")."""
 
-    def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float):
-        self.total, self.parts, self.counts, self.cyc = total, parts, counts, cyc
+    __slots__ = ("total", "parts", "counts", "cyc", "seg", "first", "kept", "kept_k", "last_k", "_irrelevant",
+                 "_tiles", "_active")
+
+    def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float, seg: np.ndarray):
+        self.total, self.parts, self.counts, self.cyc, self.seg = total, parts, counts, cyc, seg
+        self.first = np.flatnonzero(np.concatenate([[True], seg[1:] != seg[:-1]]))  # each entry's first
         dw = np.asarray(dw, dtype=bool)
         # the inputs do not depend on the filters unless the layer is depthwise (a plain bool where every
         # entry agrees: no arithmetic spent on it)
@@ -229,24 +234,33 @@ class Windows:
         self._irrelevant = dict(_IRRELEVANT, i=(False, False, k_in))
         self._tiles: tuple | None = None  # (bounds, their iterations per DRAM tile, which are 1)
         self._active = tuple(bool(np.any(p > 0)) for p in parts)  # operands with words without a copy
-        #: per entry, the stalled cycles under the GLB-level order :func:`best_order` kept
+        #: per entry, the stalled cycles under the GLB-level order :func:`best_order` kept, and the index
+        #: (into the flat arrays) of the candidate it kept; ``last_k``: that of the last :meth:`cycles`
         self.kept: np.ndarray | None = None
         self.kept_k: np.ndarray | None = None
         self.last_k: np.ndarray | None = None
+
+    def _at(self, a):
+        """An entry's value ([M] or a scalar) at each of its candidates."""
+        return a.take(self.seg) if np.ndim(a) else a
 
     def _per_tile(self, bounds: tuple) -> tuple:
         """Each group's GLB-level iterations in one DRAM tile, and whether that is one (cached for the
         ``bounds`` of one :func:`best_order` call)."""
         if self._tiles is None or self._tiles[0] is not bounds:
-            t = [np.maximum(b / n, 1.0) for b, n in zip(bounds, self.counts, strict=True)]
+            t = [np.maximum(self._at(b) / n, 1.0) for b, n in zip(bounds, self.counts, strict=True)]
             self._tiles = (bounds, t, [x <= 1 for x in t])
         return self._tiles[1], self._tiles[2]
 
     def stall(self, array, order: tuple[int, int, int], bounds: tuple):
-        """The cycles the array waits under the GLB-level ``order`` (groups, innermost first) with loop
-        bounds ``bounds`` over the layer."""
+        """The cycles each candidate's array side of ``array`` cycles ([N]) waits under the GLB-level
+        ``order`` (groups, innermost first) with loop bounds ``bounds`` ([M] each) over the layer:
+        ``f(a) − array`` for ``f(a) = a + Σ max(part − a / top, 0)`` (each operand's stall at an array
+        side of ``a`` cycles), at the ``a ≥ array`` where ``f`` is least. A faster array shortens the
+        windows, and where two operands' transfers each fill a whole one that costs more than it saves;
+        the array may idle, so its latency is never that of a slower one."""
+        terms = []  # (part, top) of each operand with words without a copy
         tiles, one = self._per_tile(bounds)
-        out = 0.0
         for x, part, active in zip("wio", self.parts, self._active, strict=True):
             if not active:
                 continue
@@ -261,20 +275,40 @@ class Windows:
                 else:
                     top = np.where(run & irr[g], top * tiles[g], top)
                     run = run & (irr[g] | one[g])
-            out = out + np.maximum(part - array / top, 0.0)
-        return out if np.ndim(out) else np.zeros(np.shape(self.total))
+            terms.append((part, top))
+        if not terms:
+            return np.zeros(np.shape(self.total))
+
+        def f(a, terms):
+            return a + sum(np.maximum(part - a / top, 0.0) for part, top in terms)
+        best = f(array, terms)
+        # f is convex and piecewise linear: its least at or beyond the array side is there or at a kink
+        # (where an operand's transfer fits its window exactly) beyond it; with one operand stalling it
+        # never falls (top >= 1), so only candidates with two or more need the kinks
+        several = sum((np.broadcast_to(part, best.shape) > 0).astype(np.int8) for part, _ in terms) > 1
+        if several.any():
+            at = np.flatnonzero(several)
+            a = np.broadcast_to(array, best.shape).take(at)
+            sub = [(np.broadcast_to(p, best.shape).take(at), np.broadcast_to(t, best.shape).take(at))
+                   for p, t in terms]
+            least = best.take(at)
+            for part, top in sub:
+                least = np.minimum(least, f(np.maximum(a, part * top), sub))
+            best = best.copy()
+            best[at] = least
+        return best - array
 
     def cycles(self, array, order, bounds: tuple) -> tuple:
-        """(latency ``max(array + stalled, total)``, stalled cycles) of the entries' array side."""
-        st = self.stall(array, order, bounds)
-        lat = np.maximum(array + st, self.total)
-        if np.ndim(self.total) == 2:  # members: the least latency, of equal ones the first (fewest words)
-            st = np.broadcast_to(st, lat.shape)
-            ok = lat <= lat.min(0) * (1 + TIE)
-            k = np.argmax(ok, axis=0)[None]
-            self.last_k = k[0]
-            return np.take_along_axis(lat, k, 0)[0], np.take_along_axis(st, k, 0)[0]
-        return lat, st
+        """Per entry ([M] each), the latency ``max(array + stalled, total)`` of its best candidate and the
+        cycles that one stalls, for array sides ``array`` ([M])."""
+        a = np.broadcast_to(self._at(array), self.seg.shape)
+        st = self.stall(a, order, bounds)
+        lat = np.maximum(a + st, self.total)
+        least = np.minimum.reduceat(lat, self.first)
+        ok = lat <= least.take(self.seg) * (1 + TIE)
+        k = np.minimum.reduceat(np.where(ok, np.arange(lat.size), lat.size), self.first)
+        self.last_k = k
+        return lat.take(k), np.broadcast_to(st, lat.shape).take(k)
 
 
 def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:

@@ -41,6 +41,8 @@ import numpy as np
 
 from .dims import LayerDims
 from .mapper import TIE
+from .prefix import prefix_best
+from .staircase import Cells, Staircase, members, staircase
 
 #: tile counts tried per DRAM-level loop; 0 = one tile per element of the loop (tile size 1)
 LADDER: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 0)
@@ -67,8 +69,6 @@ DRAM_FIELDS: tuple[str, ...] = ("dram_res", "dram_order", "dram_kt", "dram_ct", 
                                 "dram_rt", "dram_w", "dram_i", "dram_o")
 #: the DRAM-level loop over kernel-row chunks of the input tile (index 4): always innermost
 R_LOOP = 4
-#: prototype: zigzag also offers each corner's double-buffered schedule (no stall)
-WINDOWS_DOUBLE = True
 
 
 @dataclass
@@ -110,44 +110,6 @@ def _refetch_key(rel: tuple, order: tuple[int, ...]) -> tuple:
     True), in order, with the set of loops inside it (their effect on the run does not depend on their
     order), so two orders with the same key fetch the operand equally often."""
     return tuple((lp, frozenset(order[:k])) for k, lp in enumerate(order) if rel[lp] is not True)
-
-
-def _prefix_best(key: np.ndarray, grid: tuple[int, ...], tie: np.ndarray | None = None) -> np.ndarray:
-    """Per cell of the candidate grid (``key`` [D, ...] with D = Π ``grid``, each axis a ladder from the
-    biggest tile down), the flat index of the least ``key`` (then the least ``tie``) over the cells at
-    or before it on every axis: the best candidate whose tiles are all at least that cell's. Ties go to
-    the first candidate in flat order, as an argmin over the cells would. ``key`` and ``tie`` are
-    non-negative (DRAM words, GLB space)."""
-    rest = key.shape[1:]
-    steps = [((slice(None),) * ax + (i - 1,), (slice(None),) * ax + (i,))
-             for ax in reversed(range(len(grid))) for i in range(1, grid[ax])]  # the first axis last
-    idx = np.broadcast_to(np.arange(key.shape[0]).reshape(*grid, *([1] * len(rest))), (*grid, *rest))
-    if key.dtype == np.float32 and (tie is None or tie.dtype == np.float32):
-        # the key and the second key (the tie, or the index) as one int64: a non-negative float32's bits
-        # order as its value does, so the least of the two keys is the least of one
-        low = idx if tie is None else np.broadcast_to(tie, key.shape).reshape(*grid, *rest).view(np.int32)
-        comp = (key.reshape(*grid, *rest).view(np.int32).astype(np.int64) << 32) | low
-        if tie is None:  # the index is in the key: a running minimum
-            for prev, cur in steps:
-                np.minimum(comp[prev], comp[cur], out=comp[cur])
-            return (comp & 0xFFFFFFFF).reshape(key.shape)
-        idx = idx.copy()
-        for prev, cur in steps:
-            keep = comp[prev] <= comp[cur]
-            np.minimum(comp[prev], comp[cur], out=comp[cur])
-            idx[cur] = np.where(keep, idx[prev], idx[cur])
-        return idx.reshape(key.shape)
-    val = key.reshape(*grid, *rest).copy()
-    sec = None if tie is None else np.broadcast_to(tie, key.shape).reshape(*grid, *rest).copy()
-    idx = idx.copy()
-    for prev, cur in steps:
-        keep = val[prev] <= val[cur] if sec is None else (
-            (val[prev] < val[cur]) | ((val[prev] == val[cur]) & (sec[prev] <= sec[cur])))
-        val[cur] = np.where(keep, val[prev], val[cur])
-        idx[cur] = np.where(keep, idx[prev], idx[cur])
-        if sec is not None:
-            sec[cur] = np.where(keep, sec[prev], sec[cur])
-    return idx.reshape(key.shape)
 
 
 @dataclass
@@ -256,7 +218,7 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     # once (its transfers then stall the array)
     space = (w_t * (1 + rep_w) + i_t * (1 + rep_i) + o_t * (1 + rep_o)) if double else w_t + i_t + o_t
     if space.dtype != ly.k.dtype and space.max() < 2.0 ** 24:  # whole words, exact in float32 too:
-        space = space.astype(ly.k.dtype)  # in the layers' precision (_prefix_best's fast path)
+        space = space.astype(ly.k.dtype)  # in the layers' precision (prefix_best's fast path)
     extra = None
     if per_operand:
         per_order = [tuple(v * gm for v in o) for o in _three_orders(whole, n, dw)]  # 3 x (w, i, o)
@@ -377,7 +339,7 @@ def _stalled(g: _Grid, glb_words: np.ndarray) -> np.ndarray:
 def _prefix_front(words: np.ndarray, stall: np.ndarray, grid: tuple[int, ...], k: int) -> tuple:
     """Per cell of the candidate grid (``words``, ``stall`` [D, ...], ``inf`` where a schedule does not
     fit), the Pareto front of (stalled words, DRAM words) over the cells at or before it on every axis
-    (:func:`_prefix_best`'s corners): up to ``k`` points, fewest stalled words first (so most DRAM words
+    (:func:`prefix_best`'s corners): up to ``k`` points, fewest stalled words first (so most DRAM words
     first), as ([k, D, ...] each) cell index (−1 where no point), DRAM words and stalled words
     (``inf``), and whether some corner's front had more than ``k`` points (then call again with a
     bigger ``k``). Of equal points the first in flat order is kept."""
@@ -390,7 +352,7 @@ def _prefix_front(words: np.ndarray, stall: np.ndarray, grid: tuple[int, ...], k
     fi[0] = np.where(np.isfinite(fw[0]), idx, -1)
     cut = False
     every = (slice(None),)
-    for ax in reversed(range(len(grid))):  # the first axis last, as _prefix_best
+    for ax in reversed(range(len(grid))):  # the first axis last, as prefix_best
         for i in range(1, grid[ax]):
             prev, cur = every + (slice(None),) * ax + (i - 1,), every + (slice(None),) * ax + (i,)
             w = np.concatenate([fw[prev], fw[cur]])  # [2k, ...]: the earlier cells first
@@ -543,7 +505,7 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     fit = np.isfinite(m)
     space = np.broadcast_to(g.space, m.shape)
-    ps = _prefix_best(space, g.shape, np.broadcast_to(g.best, m.shape))  # smallest per corner
+    ps = prefix_best(space, g.shape, np.broadcast_to(g.best, m.shape))  # smallest per corner
     stall = windows = None
     if stalls == "mixed":  # the front of (stalled, DRAM words) per corner, with every point it has
         st_all = _stalled(g, glb_words)
@@ -557,25 +519,12 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
         fstall[0] = np.where(none, np.take_along_axis(st_all, ps, 0), fstall[0])
         pick, words, stall, fits = fpick, fwords, fstall, ~none
     else:
-        pw = _prefix_best(m, g.shape)                               # best fitting schedule per corner
+        pw = prefix_best(m, g.shape)                               # best fitting schedule per corner
         pick = np.where(np.take_along_axis(fit, pw, 0), pw, ps)
         words = np.take_along_axis(np.broadcast_to(g.best, m.shape), pick, 0)
         fits = np.take_along_axis(fit, pick, 0)
-        if stalls == "zigzag":
-            nk, nc, ny, nx, nr = (_spread(a, g.shape) for a in g.n)
-            # per operand its words without a copy, and the schedule's DRAM tiles per GLB-level loop group
-            # (output pixels: row bands of every image × column bands; reduction: channel tiles ×
-            # kernel-row chunks; filters), of the schedule each cell takes; per layer, depthwise
-            windows = tuple(np.take_along_axis(np.broadcast_to(a, m.shape), pick, 0)
-                            for a in (*_stalled_parts(g, glb_words), ny * nx, nc * nr, nk))
-            if WINDOWS_DOUBLE:  # the double-buffered schedule of the corner: no stall
-                assert g.per_operand is not None
-                sd = sum(_spread(t, g.shape) * (1 + _spread(r, g.shape)) for t, r, _ in g.per_operand)
-                md = np.where(sd <= glb_words, g.best, np.inf)
-                pd = _prefix_best(md, g.shape)
-                wd = np.take_along_axis(md, pd, 0)
-                windows = windows + (pd, wd)
-            windows = windows + (np.asarray(g.dw, dtype=bool).reshape(-1),)
+        if stalls == "zigzag":  # what each corner's candidates need (staircase.members, per lookup)
+            windows = _staircase(g, glb_words, pick, fits)
     n_l = m.shape[1]
     dims = tuple(np.asarray(d, dtype=np.float64)[:, 0] for d in (
         np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r))
@@ -591,11 +540,30 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
     return _HeldPart(g, pick, fits, words, tuple(pos), stall, windows)
 
 
+def _staircase(g: _Grid, glb_words: np.ndarray, pick: np.ndarray, fits: np.ndarray) -> Staircase:
+    """``glb_buffering="zigzag"``: the schedules of grid ``g`` (each tile once) as
+    :func:`.staircase.members` reads them, on the GLB sizes ``glb_words`` ([1, U]); ``pick``, ``fits``:
+    each corner's fewest-words schedule that fits (or its stand-in), [D, L, U]."""
+    assert g.per_operand is not None
+    words = np.ascontiguousarray(g.best[:, :, 0])  # (best and space are [D, L, 1] already)
+
+    def at(a):  # [D, L]: none of these depends on the GLB size
+        a = np.asarray(a)
+        a = a if a.ndim == 3 and a.shape[0] == words.shape[0] else _spread(a, g.shape)
+        return np.ascontiguousarray(np.broadcast_to(a[:, :, 0], words.shape))
+    nk, nc, ny, nx, nr = (at(a) for a in g.n)
+    cells = Cells(g.shape, words, at(g.space), tuple(at(t) for t, _, _ in g.per_operand),
+                  tuple(at(r).astype(bool) for _, r, _ in g.per_operand),
+                  tuple(tuple(at(w) for w in ws) for _, _, ws in g.per_operand), (ny * nx, nc * nr, nk))
+    return staircase(cells, np.asarray(glb_words, dtype=cells.space.dtype).reshape(-1), pick, fits,
+                     np.asarray(g.dw, dtype=bool).reshape(-1))
+
+
 def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True,
               stalls: str | None = None) -> HeldGrid:
     """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
     the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
-    and the best of every corner of the ladders' grid (:func:`_prefix_best`), computed once (the layers
+    and the best of every corner of the ladders' grid (:func:`prefix_best`), computed once (the layers
     with one kernel row apart: their grid has no kernel-row axis, half the schedules). ``double``: a
     replaced tile takes twice its space; ``stalls`` (``"zigzag"``, ``"mixed"``): each tile once, and the
     words that stall (:func:`_stalled`; ``"mixed"``: each corner's front of them, :func:`_prefix_front`)."""
@@ -637,8 +605,15 @@ def _merge(n: int, pieces: list) -> tuple:
     fits, corner = np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
     fields = {k: np.empty(n, dtype=v.dtype) for k, v in first[0].fields.items()}
     stall = None if first[0].stall is None else np.full((*lead, n), np.inf, dtype=first[0].stall.dtype)
-    windows = None if first[0].windows is None else tuple(np.empty(n, dtype=a.dtype)
-                                                          for a in first[0].windows)
+    windows = None
+    if first[0].windows is not None:  # zigzag: every entry's candidates in turn ([N]), by entry
+        seg = np.concatenate([sel.take(sched.windows[0]) for sel, (sched, *_) in pieces])
+        by = np.argsort(seg, kind="stable")
+        windows = (seg.take(by), *(np.concatenate([sched.windows[j] for _, (sched, *_) in pieces]).take(by)
+                                   for j in range(1, len(first[0].windows) - 1)),
+                   np.empty(n, dtype=first[0].windows[-1].dtype))
+        for sel, (sched, *_) in pieces:
+            windows[-1][sel] = sched.windows[-1]
     for sel, (sched, pk, ft, cn) in pieces:
         rows = slice(0, sched.words.shape[0]) if front else ()
         at = (rows, sel) if front else sel
@@ -647,8 +622,6 @@ def _merge(n: int, pieces: list) -> tuple:
             fields[k][sel] = sched.fields[k]
         if stall is not None:
             stall[at] = sched.stall
-        for a, b in zip(windows or (), sched.windows or (), strict=True):
-            a[sel] = b
     return Schedules(words=words, fields=fields, stall=stall, windows=windows), pick, fits, corner
 
 
@@ -686,11 +659,15 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
                  else Schedules(words=part.words.reshape(-1).take(at), fields={}))
         if part.stall is not None:
             sched.stall = part.stall.reshape(-1).take(at)
-        if part.windows is not None:
-            sched.windows = tuple(a.reshape(-1).take(at) for a in part.windows[:-1]) + (
-                part.windows[-1].take(lp),)
-            if len(sched.windows) == 9:
-                sched.windows = (*sched.windows[:6], sched.windows[6] + h.offset[p], *sched.windows[7:])
+        if part.windows is not None:  # zigzag: each entry's candidates, every entry's in turn
+            uniq, inv = np.unique(at, return_inverse=True)
+            n_c, words, cell, stalled, counts = members(part.windows, uniq)
+            n_e = n_c.take(inv)  # per entry
+            seg = np.repeat(np.arange(inv.size), n_e)
+            ends = np.cumsum(n_e)
+            src = np.repeat((np.cumsum(n_c) - n_c).take(inv) - (ends - n_e), n_e) + np.arange(int(ends[-1]))
+            sched.windows = (seg, *(a.take(src) for a in (*stalled, *counts, cell + h.offset[p], words)),
+                             part.windows.dw.take(lp))
         pieces.append((sel, (sched, pick + h.offset[p], fits, corner + h.offset[p])))
     return _merge(np.size(li), pieces)
 
@@ -735,7 +712,7 @@ def held_bound(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.nd
         part = h.parts[p]
         best = np.asarray(part.grid.best)[:, :, :1]  # (the words do not depend on the GLB size)
         at = (corner if sel is None else corner[sel]) - h.offset[p]
-        least = best.reshape(-1).take(_prefix_best(best, part.grid.shape).reshape(-1).take(
+        least = best.reshape(-1).take(prefix_best(best, part.grid.shape).reshape(-1).take(
             at * best.shape[1] + lp) * best.shape[1] + lp)
         anywhere[slice(None) if sel is None else sel] = least
     return np.where(fits, sched.words, anywhere)

@@ -1,0 +1,188 @@
+"""``glb_buffering="zigzag"``: the DRAM schedules one array-level mapping may take (docs/cost-model.md,
+"Overlap").
+
+Under ZigZag's buffering every GLB tile is stored once, and a tile replaced during the layer gets a
+second copy where one fits beside the others; a replaced tile without a copy stalls the array for the
+part of its transfer beyond its update window (:class:`~.mapper.Windows`). ZigZag's own rule takes the
+schedule with the fewest DRAM words that fits and grants the copies in a fixed order (outputs, weights,
+inputs). A bigger GLB can make that schedule one with fewer words but more of them stalled, so a rule
+alone may be slower on a bigger GLB; a search over what a smaller GLB runs cannot be. So the candidates
+of a mapping whose GLB tiles must hold a corner of the ladders' grid (:func:`~.memory.held_lookup`) on a
+GLB of ``G`` words are:
+
+* the **double-buffered** schedule of the corner with the fewest DRAM words (every replaced tile with its
+  copy: it never stalls; the default buffering's choice), and
+* every schedule of the corner's **staircase** with fewer DRAM words than that one: the fewest-words
+  schedule that fits once in each smaller GLB (the front of (space, DRAM words) of the corner's
+  schedules that fit ``G``), each with every *maximal* set of second copies that fits ``G`` (no further
+  replaced tile's copy fits beside them).
+
+ZigZag's choice is one of them (its copy order grants a maximal set). A schedule on the staircase of a
+smaller GLB is on this one's, with every set of copies it had contained in a maximal one here, and the
+double-buffered schedule only gains words to lose: the candidates of a bigger GLB are those of a smaller
+one or better, so the best latency of a mapping never rises with the GLB. The staircase is found per
+corner a lookup asks for (:func:`members`), over the schedules that fit once but not double-buffered,
+which are few; it is short (at most a handful of schedules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .prefix import prefix_best
+
+#: relative tie of DRAM words between the three orders of the DRAM-level loops (as the mapper's)
+TIE = 1e-6
+#: the subsets of the three operands (weights, inputs, outputs) as bit masks
+_SUBSETS = tuple(range(8))
+
+
+@dataclass
+class Cells:
+    """Per cell of the ladders' grid and layer ([D, L] each, the same on every GLB size): the DRAM
+    words (the fewest over the orders) and GLB space of each schedule (every tile once), per operand
+    (weights, inputs, outputs) its tile, whether it is replaced during the layer and its DRAM words
+    under each of the three orders of :func:`~.memory._least_words` ([3] of [D, L] each), and its DRAM
+    tiles per GLB-level loop group (output pixels, reduction, filters)."""
+
+    shape: tuple[int, ...]
+    words: np.ndarray
+    space: np.ndarray
+    tile: tuple
+    replaced: tuple
+    per_order: tuple  # [operand][order] -> [D, L]
+    counts: tuple
+
+
+@dataclass
+class Staircase:
+    """What :func:`members` needs on the GLB sizes ``glb`` ([U], words): ``cells``; per (layer, GLB
+    size) the schedules that fit once but not double-buffered, fewest DRAM words first (``order``, [L,
+    U, E] cell indices, −1 past the end; their DRAM words, GLB space and index on each axis of the grid:
+    ``words``, ``space`` [L, U, E] and ``axes`` [5, L, U, E]); per cell of the grid [D, L, U] the
+    corner's fewest-words schedule that fits once (or, where none does, its smallest: ``pick``,
+    ``fits``) and its double-buffered one (``double``, ``double_words``: ``inf`` where none fits); per
+    layer whether it is depthwise (``dw``, [L])."""
+
+    cells: Cells
+    glb: np.ndarray
+    order: np.ndarray
+    words: np.ndarray
+    space: np.ndarray
+    axes: np.ndarray
+    pick: np.ndarray
+    fits: np.ndarray
+    double: np.ndarray
+    double_words: np.ndarray
+    dw: np.ndarray
+
+
+def staircase(cells: Cells, glb: np.ndarray, pick: np.ndarray, fits: np.ndarray, dw: np.ndarray) -> Staircase:
+    """The :class:`Staircase` of ``cells`` on the GLB sizes ``glb`` ([U], words); ``pick``, ``fits``:
+    each corner's fewest-words schedule that fits once (or its stand-in), [D, L, U]."""
+    double_space = sum(t * (1 + r) for t, r in zip(cells.tile, cells.replaced, strict=True))
+    md = np.where(double_space[:, :, None] <= glb, cells.words[:, :, None], np.inf)  # [D, L, U]
+    pd = prefix_best(md, cells.shape)  # each corner's double-buffered schedule with the fewest words
+    # per (layer, GLB size) the cells that fit once but not double-buffered, by words, then space
+    rank = np.lexsort((cells.space, cells.words), axis=0)  # [D, L]
+    s1 = np.take_along_axis(cells.space, rank, 0)[:, :, None]
+    s2 = np.take_along_axis(double_space, rank, 0)[:, :, None]
+    ok = (s1 <= glb) & (s2 > glb)  # [D, L, U] in rank order
+    n_e = max(int(ok.sum(0).max(initial=0)), 1)
+    first = np.argsort(~ok, axis=0, kind="stable")[:n_e]  # [E, L, U] positions in rank order
+    cell = np.take_along_axis(np.broadcast_to(rank[:, :, None], ok.shape), first, 0)
+    valid = np.take_along_axis(ok, first, 0)
+    cell = np.ascontiguousarray(np.where(valid, cell, -1).transpose(1, 2, 0))  # [L, U, E]
+    c, li = np.maximum(cell, 0), np.arange(cell.shape[0])[:, None, None]
+    words = np.where(cell >= 0, cells.words[c, li], np.inf)
+    axes = np.stack(np.unravel_index(c, cells.shape))
+    return Staircase(cells, glb, cell, words, cells.space[c, li], axes, pick, fits, pd,
+                     np.take_along_axis(md, pd, 0), dw)
+
+
+def _copies(cells: Cells, cell: np.ndarray, li: np.ndarray, glb: np.ndarray, fits: np.ndarray) -> tuple:
+    """For schedules ``cell`` of layers ``li`` ([P, K] each, −1: none) on GLB sizes ``glb`` ([P, 1]):
+    per subset of second copies (:data:`_SUBSETS`, [8, P, K]) whether it is a maximal set of copies of
+    replaced tiles that fits (``fits`` False: the schedule does not fit at all, a stand-in, which takes
+    none), and each operand's DRAM words without a copy (the order of the DRAM-level loops among those
+    with the fewest words that leaves the fewest words without a copy)."""
+    c = np.maximum(cell, 0)
+    at = (c, li)
+    tile = [t[at] for t in cells.tile]
+    rep = [r[at] for r in cells.replaced]
+    space = cells.space[at]
+    need = np.stack([space + sum(tile[x] for x in range(3) if s >> x & 1) for s in _SUBSETS])
+    ok = need <= glb[None]  # [8, P, K]
+    sub_of_rep = np.stack([np.logical_and.reduce([rep[x] | ~bool(s >> x & 1) for x in range(3)])
+                           for s in _SUBSETS])
+    good = ok & sub_of_rep
+    maximal = good.copy()
+    for s in _SUBSETS:
+        for x in range(3):
+            if not s >> x & 1:  # a replaced tile not copied whose copy would still fit: not maximal
+                maximal[s] &= ~(rep[x] & good[s | 1 << x])
+    none = (~fits)[None] & (np.arange(8) == 0).reshape(8, 1, 1)  # a stand-in: no copies
+    valid = np.where(fits[None], maximal, none) & (cell >= 0)[None]
+    words = [[w[at] for w in cells.per_order[x]] for x in range(3)]  # [operand][order]
+    best = cells.words[at]
+    parts = []
+    for s in _SUBSETS:
+        stalled = [rep[x] & ~bool(s >> x & 1) for x in range(3)]
+        pick_p, least = None, None
+        for j in range(3):  # the first order within the tie that leaves the fewest words without a copy
+            tot = words[0][j] + words[1][j] + words[2][j]
+            left = [np.where(stalled[x], words[x][j], 0.0) for x in range(3)]
+            st = np.where(tot <= best * (1 + TIE), left[0] + left[1] + left[2], np.inf)
+            if least is None:
+                pick_p, least = left, st
+            else:
+                better = st < least
+                least = np.where(better, st, least)
+                pick_p = [np.where(better, a, b) for a, b in zip(left, pick_p, strict=True)]
+        parts.append(pick_p)
+    return valid, parts
+
+
+def members(sc: Staircase, at: np.ndarray) -> tuple:
+    """The candidates (module docstring) of the corners ``at`` (flat indices into [D, L, U], [P]): how many
+    each corner has ([P]) and, every corner's in turn (fewest DRAM words first, [N] each), their DRAM
+    words, cell, per operand (weights, inputs, outputs) the words without a copy and the DRAM tiles per
+    GLB-level loop group (output pixels, reduction, filters)."""
+    n_d, n_l, n_u = sc.pick.shape
+    corner, rest = np.divmod(at, n_l * n_u)
+    li, ui = np.divmod(rest, n_u)
+    cells = sc.cells
+    glb = sc.glb[ui][:, None]
+    fits = sc.fits.reshape(-1)[at]
+    wd = sc.double_words.reshape(-1)[at]
+    # the staircase: among the corner's schedules that fit once but not double-buffered, by DRAM words,
+    # each with less space than every one with fewer words (so fewer words than the double-buffered one)
+    cand = sc.order[li, ui]  # [P, E]
+    inside = sc.words[li, ui] < wd[:, None]  # (inf past the end)
+    for ca, ce in zip(np.unravel_index(corner, cells.shape), sc.axes[:, li, ui], strict=True):
+        inside &= ce <= ca[:, None]  # the corner's schedules: at or before it on every axis
+    s = np.where(inside, sc.space[li, ui], np.inf)
+    run = np.minimum.accumulate(s, axis=1)
+    front = inside & (s < np.concatenate([np.full((len(at), 1), np.inf), run[:, :-1]], axis=1))
+    n_t = max(int(front.sum(1).max(initial=0)), 1)
+    first = np.argsort(~front, axis=1, kind="stable")[:, :n_t]
+    tail = np.where(np.take_along_axis(front, first, 1), np.take_along_axis(cand, first, 1), -1)  # [P, T]
+    # where nothing fits, the corner's smallest schedule stands in, without copies
+    tail[:, 0] = np.where(fits, tail[:, 0], sc.pick.reshape(-1)[at])
+    valid, parts = _copies(cells, tail, np.broadcast_to(li[:, None], tail.shape), glb, fits[:, None])
+    # every corner's (schedule, copies) in turn, fewest words first (the staircase is by words), then its
+    # double-buffered schedule, which has more
+    p_idx, t_idx, sub = np.nonzero(valid.transpose(1, 2, 0))  # by corner, then schedule, then copies
+    cell = tail[p_idx, t_idx]
+    stalled = [np.stack([pp[x] for pp in parts])[sub, p_idx, t_idx] for x in range(3)]
+    has_d = np.isfinite(wd)
+    p_d = np.flatnonzero(has_d)
+    key = np.concatenate([p_idx * 2, p_d * 2 + 1])  # a corner's double-buffered schedule last
+    by = np.argsort(key, kind="stable")
+    cell = np.concatenate([cell, sc.double.reshape(-1)[at][p_d]])[by]
+    owner = np.concatenate([p_idx, p_d])[by]
+    stalled = tuple(np.concatenate([a, np.zeros(p_d.size, dtype=a.dtype)])[by] for a in stalled)
+    words = cells.words[cell, li[owner]]
+    counts = tuple(n[cell, li[owner]] for n in cells.counts)
+    return np.bincount(owner, minlength=len(at)), words, cell, stalled, counts
