@@ -299,7 +299,7 @@ def test_zigzag_stalls_only_beyond_the_update_window_of_a_tile_without_a_copy():
 
     def win(w=0.0, i=0.0, o=0.0, counts=(1.0, 1.0, 1.0), dw=False):
         return Windows(np.array([800.0]), (np.array([w]), np.array([i]), np.array([o])),
-                       tuple(np.array([c]) for c in counts), np.array([dw]), 1.0)
+                       tuple(np.array([c]) for c in counts), np.array([dw]), 1.0, np.array([0]))
 
     array, bounds = np.array([1000.0]), (np.array([10.0]), np.array([4.0]), np.array([2.0]))
     # K outermost: the weights depend on it, so their window is the whole period: no stall

@@ -58,7 +58,7 @@ PROBE = 16
 
 def gives_bounds(model) -> bool:
     """Whether ``model`` gives the bounds the search rests on: the analytical model's, where it is
-    monotone in the resources (``AnalyticalModel.monotone``; not with ``glb_buffering="zigzag"``)."""
+    monotone in the memories (``AnalyticalModel.monotone``)."""
     return (all(hasattr(model, a) for a in ("mapping_bounds", "dram_words", "area_um2", "leakage_mw"))
             and getattr(model, "monotone", True))
 

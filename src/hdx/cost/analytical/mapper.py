@@ -254,11 +254,11 @@ class Windows:
 
     def stall(self, array, order: tuple[int, int, int], bounds: tuple):
         """The cycles each candidate's array side of ``array`` cycles ([N]) waits under the GLB-level
-        ``order`` (groups, innermost first) with loop bounds ``bounds`` ([M] each) over the layer:
-        ``f(a) − array`` for ``f(a) = a + Σ max(part − a / top, 0)`` (each operand's stall at an array
-        side of ``a`` cycles), at the ``a ≥ array`` where ``f`` is least. A faster array shortens the
-        windows, and where two operands' transfers each fill a whole one that costs more than it saves;
-        the array may idle, so its latency is never that of a slower one."""
+        ``order`` (groups, innermost first) with loop bounds ``bounds`` ([M] each) over the layer.
+        A faster array shortens the windows, and where the operands without a copy have ``Σ 1 / top > 1``
+        the stall grows faster than the array side falls; but then ``array + stall`` is below those
+        operands' transfer cycles, so below ``total``: the latency :meth:`cycles` gives never falls
+        with a slower array."""
         terms = []  # (part, top) of each operand with words without a copy
         tiles, one = self._per_tile(bounds)
         for x, part, active in zip("wio", self.parts, self._active, strict=True):
@@ -278,25 +278,7 @@ class Windows:
             terms.append((part, top))
         if not terms:
             return np.zeros(np.shape(self.total))
-
-        def f(a, terms):
-            return a + sum(np.maximum(part - a / top, 0.0) for part, top in terms)
-        best = f(array, terms)
-        # f is convex and piecewise linear: its least at or beyond the array side is there or at a kink
-        # (where an operand's transfer fits its window exactly) beyond it; with one operand stalling it
-        # never falls (top >= 1), so only candidates with two or more need the kinks
-        several = sum((np.broadcast_to(part, best.shape) > 0).astype(np.int8) for part, _ in terms) > 1
-        if several.any():
-            at = np.flatnonzero(several)
-            a = np.broadcast_to(array, best.shape).take(at)
-            sub = [(np.broadcast_to(p, best.shape).take(at), np.broadcast_to(t, best.shape).take(at))
-                   for p, t in terms]
-            least = best.take(at)
-            for part, top in sub:
-                least = np.minimum(least, f(np.maximum(a, part * top), sub))
-            best = best.copy()
-            best[at] = least
-        return best - array
+        return sum(np.maximum(part - array / top, 0.0) for part, top in terms)
 
     def cycles(self, array, order, bounds: tuple) -> tuple:
         """Per entry ([M] each), the latency ``max(array + stalled, total)`` of its best candidate and the

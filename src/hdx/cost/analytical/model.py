@@ -55,8 +55,9 @@ MAPPING_FIELDS: tuple[str, ...] = ("mode", "order", "c_in", "k_in", "q_in", "s_i
 # per (layer, accelerator), the least over every legal mapping of each cost part (mapper.select(bounds=True))
 BOUND_FIELDS: tuple[str, ...] = ("lb_cycles", "lb_glb_words", "lb_local_pj")
 #: the opt-in bufferings whose costs changed after they were added (so their fingerprints change, and
-#: tables built with them are not reused): "zigzag" 2, ZigZag's update windows
-BUFFERING_REVISION: dict[str, int] = {"zigzag": 2}
+#: tables built with them are not reused): "zigzag" 2, ZigZag's update windows; 3, each mapping's candidate
+#: schedules (:mod:`.staircase`)
+BUFFERING_REVISION: dict[str, int] = {"zigzag": 3}
 
 
 def _option(name: str, value, allowed):
@@ -90,14 +91,14 @@ class AnalyticalModel:
     array, latency ``max(array, DRAM)``) or ``single`` (every tile takes its space once and the
     transfers stall the array, latency ``array + DRAM``, as ZigZag's latency model has it) or ``overlap``
     (every tile takes its space once and the transfers still overlap the array: Timeloop's steady state)
-    or ``zigzag`` (ZigZag's rule: every tile takes its space once, the schedule with the fewest DRAM
-    words is taken, and a tile replaced during the layer gets a second copy where it still fits, in
-    ZigZag's order; a replaced tile without one stalls the array for the transfer cycles beyond its
-    update window, the last iteration of the outermost GLB-level loops it does not depend on, as in
-    ZigZag's latency model, the others overlap it: latency ``max(array + stalled, DRAM)``,
-    :class:`.mapper.Windows`; not monotone in the GLB size, as a bigger GLB may make
-    a schedule with fewer DRAM words but more of them stalled the fewest-words one, so
-    :mod:`hdx.cost.hwsearch` enumerates) or ``mixed`` (tiles once, the second copies that leave the
+    or ``zigzag`` (ZigZag's buffering: every tile takes its space once and a tile replaced during the
+    layer gets a second copy where it still fits; a replaced tile without one stalls the array for the
+    transfer cycles beyond its update window, the last iteration of the outermost GLB-level loops it
+    does not depend on, as in ZigZag's latency model, the others overlap it: latency
+    ``max(array + stalled, DRAM)``, :class:`.mapper.Windows`; each array mapping takes the least latency
+    of its candidate schedules, :mod:`.staircase`: ZigZag's own choice — the fewest DRAM words, the
+    copies in ZigZag's order — is one, and every one a smaller GLB has, so it is monotone in the GLB
+    size) or ``mixed`` (tiles once, the second copies that leave the
     fewest words stalled, and the schedule chosen with each array mapping for the least latency over the
     front of (stalled, DRAM words); monotone); both with ``dram_tiles="hold-array"`` only.
     ``glb_port``: how the GLB port's accesses carry words — ``fill`` (default since v3.4: a PE-local
@@ -290,9 +291,12 @@ class AnalyticalModel:
 
     @property
     def monotone(self) -> bool:
-        """Whether more GLB capacity or bandwidth, DRAM bandwidth or RF never raises the best latency
-        (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering but ``zigzag``."""
-        return self.glb_buffering != "zigzag"
+        """Whether more GLB capacity or bandwidth or DRAM bandwidth never raises any mapping's latency
+        (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering. (A bigger RF never raises
+        the best latency either, except under ``zigzag``, whose stalls depend on the GLB-level loop
+        bounds of a PE-local tile: the dataflows' candidate tiles leave out tiles that the default
+        costs show to be no better, docs/cost-model.md "Overlap".)"""
+        return True
 
     @property
     def _stalls(self) -> str | None:

@@ -114,7 +114,7 @@ def _copies(cells: Cells, cell: np.ndarray, li: np.ndarray, glb: np.ndarray, fit
     space = cells.space[at]
     need = np.stack([space + sum(tile[x] for x in range(3) if s >> x & 1) for s in _SUBSETS])
     ok = need <= glb[None]  # [8, P, K]
-    sub_of_rep = np.stack([np.logical_and.reduce([rep[x] | ~bool(s >> x & 1) for x in range(3)])
+    sub_of_rep = np.stack([np.logical_and.reduce([rep[x] | (not s >> x & 1) for x in range(3)])
                            for s in _SUBSETS])
     good = ok & sub_of_rep
     maximal = good.copy()
@@ -128,7 +128,7 @@ def _copies(cells: Cells, cell: np.ndarray, li: np.ndarray, glb: np.ndarray, fit
     best = cells.words[at]
     parts = []
     for s in _SUBSETS:
-        stalled = [rep[x] & ~bool(s >> x & 1) for x in range(3)]
+        stalled = [rep[x] & (not s >> x & 1) for x in range(3)]
         pick_p, least = None, None
         for j in range(3):  # the first order within the tie that leaves the fewest words without a copy
             tot = words[0][j] + words[1][j] + words[2][j]
