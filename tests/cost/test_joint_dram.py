@@ -284,9 +284,9 @@ def test_the_stalling_bufferings_need_the_glb_tiles_chosen_with_the_mapping():
 
     with pytest.raises(HDXError, match="dram_tiles='hold-array'"):
         AnalyticalModel(HW, dram_tiles="free", glb_buffering="zigzag")
-    # not monotone in the GLB size, so the hardware search must not prune with its bounds
-    assert not ZIGZAG.monotone and not gives_bounds(ZIGZAG)
-    assert all(gives_bounds(m) for m in (HELD, SINGLE, OVERLAP, MIXED))
+    # each is monotone in the memories (zigzag since its revision 3), so the hardware search prunes with
+    # its bounds (test_hwsearch checks them against the enumeration)
+    assert all(m.monotone and gives_bounds(m) for m in (HELD, SINGLE, OVERLAP, MIXED, ZIGZAG))
     with pytest.raises(HDXError, match="dram_tiles='hold-array'"):
         AnalyticalModel(HW, dram_tiles="free", glb_buffering="mixed")
 
@@ -330,3 +330,27 @@ def test_zigzag_stalls_only_beyond_the_update_window_of_a_tile_without_a_copy():
                                             bounds, np.array([1e12]), array)
     assert cyc[0] == 1000.0 and ORDERS[int(order[0])][2] != 2
     assert win(i=600).cycles(array, ORDERS[int(order[0])], bounds)[1] == 0.0
+
+
+def test_zigzag_takes_each_entrys_candidate_of_least_latency_then_fewest_words():
+    # two entries' candidates in turn (mapper.Windows, flat): entry 0 has ZigZag's schedule (800 DRAM
+    # cycles, 600 of the weights without a copy) and a double-buffered one (900 cycles, no stall); entry 1
+    # the same two and one with the same latency as the double-buffered one but more words (950)
+    from hdx.cost.analytical.mapper import Windows
+
+    seg = np.array([0, 0, 1, 1, 1])
+    total = np.array([800.0, 900.0, 800.0, 900.0, 950.0])
+    w = Windows(total, (np.array([600.0, 0, 600, 0, 0]), np.zeros(5), np.zeros(5)), (np.ones(5),) * 3,
+                np.zeros(5, dtype=bool), 1.0, seg)
+    bounds = (np.array([10.0, 10.0]), np.array([4.0, 4.0]), np.array([2.0, 2.0]))
+    # K outermost: no stall, ZigZag's schedule (fewer words) wins both
+    lat, st = w.cycles(np.array([1000.0, 1000.0]), (0, 1, 2), bounds)
+    assert list(lat) == [1000.0, 1000.0] and list(st) == [0.0, 0.0] and list(w.last_k) == [0, 2]
+    # pixels outermost: ZigZag's schedule stalls 500 (1500), the double-buffered one does not (1000);
+    # of the two at 1000 in entry 1 the one with fewer words
+    lat, st = w.cycles(np.array([1000.0, 1000.0]), (1, 2, 0), bounds)
+    assert list(lat) == [1000.0, 1000.0] and list(w.last_k) == [1, 3]
+    # a short array side (100): every candidate is DRAM-bound, ZigZag's 800 (its 600 stall hidden) wins
+    lat, _ = w.cycles(np.array([100.0, 100.0]), (1, 2, 0), bounds)
+    assert list(lat) == [800.0, 800.0] and list(w.last_k) == [0, 2]
+

@@ -80,7 +80,10 @@ class Schedules:
     words: np.ndarray
     fields: dict[str, np.ndarray]
     stall: np.ndarray | None = None
-    #: ``glb_buffering="zigzag"``: per column, what :class:`~.mapper.Windows` needs (:class:`_HeldPart`)
+    #: ``glb_buffering="zigzag"``: every column's candidate schedules in turn (:func:`held_lookup`):
+    #: (column of each [N], its weights', inputs' and outputs' words without a copy, its DRAM tiles per
+    #: GLB-level loop group, its schedule index and DRAM words [N] each; whether each column's layer is
+    #: depthwise [cols]), what :class:`~.mapper.Windows` needs
     windows: tuple | None = None
 
 
@@ -475,11 +478,9 @@ class _HeldPart:
     #: ``glb_buffering="mixed"``: ``pick``, ``words`` and ``stall`` are [K, D, L, U], each cell's front of
     #: (stalled, DRAM words) (:func:`_prefix_front`, the stand-in alone where nothing fits)
     stall: np.ndarray | None = None
-    #: ``"zigzag"``: what :class:`~.mapper.Windows` needs of the schedule each cell takes ([D, L, U] each;
-    #: ``dw`` [L]): the words of the weights, inputs and outputs without a second copy, its DRAM
-    #: tiles per GLB-level loop group (:data:`~.mapper.GROUPS`) and whether the layer is depthwise (the
-    #: stalled words themselves depend on the GLB-level order: :func:`~.mapper.best_order` finds them)
-    windows: tuple | None = None
+    #: ``"zigzag"``: what each corner's candidate schedules are found from
+    #: (:class:`~.staircase.Staircase`, :func:`~.staircase.members`)
+    windows: Staircase | None = None
 
     @property
     def n_layers(self) -> int:
@@ -774,7 +775,8 @@ class EntryDram:
         stall the array ([M] each; ``"mixed"``: words, index and stalled words [K, M], each entry's
         front), of the schedule of the entries of (layer, accelerator) ``pair`` (``l · n_acc
         + a``): the best whose GLB tiles hold ``cover`` (:func:`held_lookup`; the smallest if none
-        fits), and (``"zigzag"``; else None) what :class:`~.mapper.Windows` needs of it."""
+        fits), and (``"zigzag"``; else None) every entry's candidate schedules, as
+        :attr:`Schedules.windows`, for :class:`~.mapper.Windows`."""
         li, ai = np.divmod(pair, self.n_acc)
         sched, pick, fits, corner = held_lookup(self.grid, cover, li, self.glb_of[ai], fields=False)
         return sched.words, pick, fits, corner == self.base_corner.take(pair), sched.stall, sched.windows
