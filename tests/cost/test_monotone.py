@@ -27,8 +27,7 @@ HELD_OVERLAP = AnalyticalModel(HW, glb_buffering="overlap")  # tiles once, trans
 # tiles once, second copies where they fit, the others' transfers stall; the schedule per mapping
 HELD_MIXED = AnalyticalModel(HW, glb_buffering="mixed")
 # ZigZag's buffering: tiles once, copies where they fit, stalls beyond the update windows; each mapping's
-# candidate schedules include every one of a smaller GLB (the GLB and bandwidths only: its stalls depend on
-# the GLB-level loop bounds of a PE-local tile, and the dataflows leave out tiles the default shows no better)
+# candidate schedules include every one of a smaller GLB, and its candidate tiles every one of a smaller RF
 HELD_ZIGZAG = AnalyticalModel(HW, glb_buffering="zigzag")
 ZIGZAG_STEP = AnalyticalModel(HW, glb_buffering="zigzag", glb_port="step", psum_port="shared")
 FREE = AnalyticalModel(HW, dram_tiles="free")  # v3.1's GLB level: one schedule per (layer, GLB size)
@@ -84,10 +83,14 @@ def test_more_rf_never_slower(layer, d, model):
 
 
 @settings(max_examples=40, deadline=None)
-@given(layers(), designs, st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP, HELD_MIXED, SHARED, BURST, FILL]))
+@given(layers(), designs,
+       st.sampled_from([HELD, HELD_SINGLE, HELD_OVERLAP, HELD_MIXED, HELD_ZIGZAG, SHARED, BURST, FILL]))
 # a bigger RF takes longer tap chunks: WS keeps the one-row chunks too (found by a search over layers)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=3, s=3, padding=1, groups=96), (8, 8, 8, "ws"), HELD)
 @example(Layer("depthwise", c=96, k=96, h=8, w=8, r=5, s=5, padding=2, groups=96), (16, 16, 8, "ws"), HELD)
+# zigzag, found by a search over layers before it kept every tile: an RS tile of 5 channels × 1 tap on 32
+# bytes of RF stalled less than the 3-tap tile a 64-byte RF fits (1725 cycles against 1761)
+@example(Layer("conv", c=48, k=8, h=8, w=8, r=3, s=3, padding=1), (24, 30, 8, "rs"), HELD_ZIGZAG)
 def test_hold_array_more_glb_or_rf_never_slower(layer, d, model):
     # every candidate of a smaller machine stays a candidate with its schedule: more GLB or RF
     x, y, rf, df = d
@@ -121,7 +124,7 @@ PAD_SPLITS = [(32, 12, 16), (226, 12, 18), (4, 2, 2)]
 
 @settings(max_examples=60, deadline=None)
 @given(layers(), designs, st.sampled_from("wio"), st.sampled_from(PAD_SPLITS),
-       st.sampled_from([MODEL, FREE, HELD_SINGLE, HELD_MIXED, PACKED, SHARED, BURST, FILL]),
+       st.sampled_from([MODEL, FREE, HELD_SINGLE, HELD_MIXED, HELD_ZIGZAG, PACKED, SHARED, BURST, FILL]),
        st.sampled_from([16, 128]))
 # found by walking the pads of the grid's RS designs (benchmarks/bench_monotone.py), before the RS tiles
 # with fewer filters per PE

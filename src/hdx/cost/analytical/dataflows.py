@@ -109,6 +109,14 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     u = unroll("ws", ly, ad.x, ad.y) if u is None else u
     compute = ly.n * ly.p * ly.q * ly.r * ly.s * cdiv(ly.k, u["uK"]) * cdiv(ly.cg, u["cy"])
     groups = [_ws_group(cfg, ly, ad, e_reg, floor, u, compute, False)]
+    if cfg.every_tile:  # every smaller tap chunk too (a divisor of the taps: each one's own group)
+        taps = ly.r * ly.s
+        sizes = sorted({d for t in np.unique(taps).astype(int) for d in range(1, t) if t % d == 0})
+        for j, d in enumerate(sizes):
+            g = _ws_group(cfg, ly, ad, e_reg, floor, u, compute, False, gid=(j + 2) * len(FACTORS), chunk=d)
+            if g is not None:
+                groups.append(g)
+        return compute, groups, u["uK"]
     if isinstance(floor, EntryDram) and np.any(ly.r > 1):
         row = _ws_group(cfg, ly, ad, e_reg, floor, u, compute, True, gid=len(FACTORS))
         if row is not None:
@@ -117,9 +125,10 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
 
 
 def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor, u, compute,
-              one_row: bool, gid: int = 0) -> Entries | None:
+              one_row: bool, gid: int = 0, chunk: int | None = None) -> Entries | None:
     """The WS candidates of a ladder of ``c_in`` whose tap chunk is as many taps as fit the RF, or
-    (``one_row``) at most one kernel row's (only where that is a smaller chunk; None if nowhere)."""
+    (``one_row``) at most one kernel row's (only where that is a smaller chunk; None if nowhere), or
+    (``chunk``) that many taps, where it divides the taps, fits and is smaller than what fits."""
     rfw, e_rf = ad.rfw, ad.e_rf
     uk, act = u["uK"], u["act"]
     kt, ct = cdiv(ly.k, uk), cdiv(ly.cg, u["cy"])
@@ -128,7 +137,13 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     if cfg.tiles == "divisors":
         s_in = largest_divisor(taps, s_in)
     keep = True
-    if one_row:  # the chunk within one kernel row: only where it is smaller than the chunk that fits
+    if chunk is not None:  # a given chunk: where it divides the taps and is below the chunk that fits
+        keep = (np.fmod(taps, chunk) == 0) & (chunk < s_in)
+        if not np.any(keep):
+            return None
+        s_in = np.full(np.shape(s_in), float(chunk), dtype=s_in.dtype)
+        one_row = True  # (its channels: as many as fit with a chunk of this many taps)
+    elif one_row:  # the chunk within one kernel row: only where it is smaller than the chunk that fits
         s_row = np.minimum(ly.s, rfw)
         if cfg.tiles == "divisors":
             s_row = largest_divisor(taps, s_row)
@@ -182,11 +197,13 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
     tile_w = np.minimum((qx - 1) * st + ly.s, ly.w + 2 * ly.pad)
     # k-inner puts K inside the taps: outside the taps-innermost space unless the kernel is 1x1
     k_inner_ok = (ly.r * ly.s == 1) | (cfg.space == "full")
-    mode, k_in = ladder(compute.dtype, range(2), FACTORS)
+    # (every_tile: every count up to the ladder's largest, so each smaller RF's count is one)
+    k_ladder = range(1, FACTORS[-1] + 1) if cfg.every_tile else FACTORS
+    mode, k_in = ladder(compute.dtype, range(2), k_ladder)
     k = np.minimum(np.minimum(k_in, rfw), kt)  # [C, L, A]
     if cfg.tiles == "divisors":
         k = largest_divisor(kt, k)
-    new = first_of_runs(k.reshape(2, len(FACTORS), *k.shape[1:]), 1).reshape(k.shape)  # per mode
+    new = first_of_runs(k.reshape(2, len(k_ladder), *k.shape[1:]), 1).reshape(k.shape)  # per mode
     # a depthwise layer's input is read once per MAC either way: its k-inner tile is its taps-inner one
     new = new & ((mode == 0) | ~dw) if DEDUPLICATE else np.ones(k.shape, dtype=bool)
     fl = Flat(new & ((mode == 0) | k_inner_ok), range(len(k)))
@@ -248,7 +265,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     # each candidate also comes with fewer taps per PE and, with a DRAM level per candidate, fewer
     # filters (_rs_group): its variants take the places between it and the next candidate
     # (and, with the port counted per fill, fewer filters again, _fill_counts: ``sub`` places each)
-    arrays["sub"] = int(np.max(pads["w"], initial=0)) + 1 if cfg.port == "fill" else 1
+    arrays["sub"] = int(np.max(pads["w"], initial=0)) + 1 if cfg.port == "fill" or cfg.every_tile else 1
     arrays["stride"] = (len(memory.LADDER) + 1 if isinstance(floor, EntryDram) else 1) * arrays["sub"]
     scale = arrays["stride"] * max(int(np.max(ly.s)), 1)
     for stream in (False, True):
@@ -352,7 +369,7 @@ def _fewer_taps(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c
     prev = k[at]
     later = np.nonzero(at[1:] == at[:-1])[0] + 1
     prev[later] = kd[later - 1]
-    keep = np.nonzero(kd > prev)[0]
+    keep = np.nonzero((kd >= 1) if cfg.every_tile else (kd > prev))[0]
     if keep.size == 0:
         return fl, q, c, s_, k, w_ext
     at, dd, kd, wd = at[keep], dd[keep], kd[keep], wd[keep]
@@ -448,7 +465,7 @@ def _fill_counts(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, lat
             matched |= np.logical_and.reduce([p <= x for p, x in zip(prev, kd, strict=True)])
         if streamed_one:
             matched &= ~((d == 1) & ~dw)
-        if not PRUNE_FILL_COUNTS:
+        if not PRUNE_FILL_COUNTS or cfg.every_tile:
             matched[:] = False
         new = np.nonzero(live & ~matched)[0]
         rows.append(some[new])
@@ -480,7 +497,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     if not k_one:
         fl, q, c, s_, k, w_ext = _fewer_taps(cfg, ly, fl, stream, q, c, s_, k, w_ext, pads, kt,
                                              arrays["stride"])
-    fill = cfg.port == "fill" and not k_one
+    fill = (cfg.port == "fill" or cfg.every_tile) and not k_one
     lower = np.zeros_like(k)  # the most filters below k that a smaller GLB filter tile holds (0: none)
     if isinstance(arrays["floor"], EntryDram) and not k_one:
         fl, q, c, s_, k, w_ext, below = _fewer_filters(fl, arrays["caps"], q, c, s_, k, w_ext, arrays["sub"],

@@ -54,6 +54,12 @@ class MapperSettings:
     #: the PE's partial-sum store: ``shared`` — its read and write ports serve both the MAC's accumulation
     #: and the psums drained to (read) and read back from (write) the GLB (``AnalyticalModel(psum_port=...)``)
     psum_port: PsumPort = "shared"
+    #: keep every PE-local tile that fits (``glb_buffering="zigzag"``, whose stalls depend on a tile's
+    #: GLB-level loop bounds): the dataflows leave out no tile as no better by the other bufferings' costs
+    #: (fewer taps with as many filters, fewer filters on the same DRAM tiles, a smaller tap chunk or
+    #: filter count than fits), so a bigger RF keeps every tile of a smaller one (with ``mapper_tiles=
+    #: "divisors"``)
+    every_tile: bool = False
 
     @property
     def serial(self) -> tuple[str, ...]:

@@ -146,7 +146,8 @@ class AnalyticalModel:
     def settings(self) -> MapperSettings:
         return MapperSettings(self.hardware, self.tech, self.mapper_objective, self.mapper_space,
                               self.mapper_tiles, dram_overlap=self.glb_buffering != "single",
-                              port=self.glb_port, psum_port=self.psum_port)
+                              port=self.glb_port, psum_port=self.psum_port,
+                              every_tile=self.glb_buffering == "zigzag")
 
     def fingerprint(self) -> str:
         """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
