@@ -19,10 +19,11 @@ same batches in the same process, interleaved with the current one, and prints t
 before/after figure that does not depend on the load.
 
 ``--dram-tiles free`` times v3.1's GLB level instead of the default (``hold-array`` since v3.2;
-``--against REV`` times REV's default); ``--glb-buffering X`` times that GLB buffering of the model.
+``--against REV`` times REV's default); ``--glb-buffering X`` times that GLB buffering of the model, and
+``--ref-buffering Y`` that of REV's.
 
 Run: ``python benchmarks/bench_cost_speed.py [--zigzag-layers 3] [--no-zigzag] [--against REV] [--fresh N]
-[--dram-tiles free] [--glb-buffering zigzag]``.
+[--dram-tiles free] [--glb-buffering zigzag] [--ref-buffering zigzag]``.
 """
 
 from __future__ import annotations
@@ -110,9 +111,9 @@ def _load(name: str, path: Path, search):
     return mod
 
 
-def model_at(rev: str, hardware):
-    """The AnalyticalModel of git revision ``rev`` (:func:`analytical_at`)."""
-    return analytical_at(rev).AnalyticalModel(hardware)
+def model_at(rev: str, hardware, **options):
+    """The AnalyticalModel of git revision ``rev`` (:func:`analytical_at`) with ``options``."""
+    return analytical_at(rev).AnalyticalModel(hardware, **options)
 
 
 def best_pair(fn_a, fn_b, repeats: int = 5) -> tuple[float, float]:
@@ -157,12 +158,17 @@ def main() -> None:
                     help="also run `hdx cost --accel grid --json` in N fresh processes (its seconds)")
     ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering),
                     help="the timed model's GLB buffering (--against times its default)")
+    ap.add_argument("--ref-buffering", default=None, choices=get_args(GlbBuffering),
+                    help="the GLB buffering of --against's model (default: its default)")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"),
                     help="the timed model's GLB level (--against times its default)")
     args = ap.parse_args()
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()
     model = AnalyticalModel(grid.hardware, dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering)
-    ref = model_at(args.against, grid.hardware) if args.against else None
+    ref = None
+    if args.against:
+        ref = model_at(args.against, grid.hardware,
+                       **({"glb_buffering": args.ref_buffering} if args.ref_buffering else {}))
     print(f"machine: {os.cpu_count()} CPU cores visible; numpy {np.__version__}; "
           f"grid {len(grid)} accelerators; dram_tiles {args.dram_tiles}; glb_buffering {args.glb_buffering}")
     print()
