@@ -163,32 +163,48 @@ def _two_filter_tiles(c: int, k: int) -> tuple:
     return g, np.ravel_multi_index((1, 0, 0, 0, 0), g.shape)
 
 
-def test_zigzag_stalls_for_the_replaced_tiles_without_a_second_copy():
-    # glb_buffering="zigzag" (ZigZag's rule), by hand: K = C = 64; two filter tiles have GLB tiles W
-    # 32*64 = 2048, I 64*64 = 4096, O 32*64 = 2048 words, 8192 stored once. Its fewest DRAM words: K
-    # innermost, the inputs resident (loaded once, never replaced), W 4096 + I 4096 + O 4096 = 12288. W and
-    # O are replaced; the outputs get a second copy first, where 8192 + 2048 = 10240 words fit, then the
-    # weights where 10240 + 2048 = 12288 do; the words of a replaced tile without a copy stall.
+def _copy_options(g, cell: int, glbs) -> list[set]:
+    """Per GLB size, the words without a copy (weights, inputs, outputs) of each maximal set of second
+    copies of the schedule ``cell`` that fits (glb_buffering="zigzag", staircase._copies)."""
+    from hdx.cost.analytical import staircase
+
+    cells = memory._cells(g)
+    out = []
+    for glb in glbs:
+        valid, parts = staircase._copies(cells, np.array([[cell]]), np.array([[0]]), np.array([[glb]]),
+                                         np.array([[True]]))
+        out.append({tuple(float(parts[s][x][0, 0]) for x in range(3)) for s in range(8) if valid[s, 0, 0]})
+    return out
+
+
+def test_zigzag_offers_every_maximal_set_of_second_copies():
+    # by hand: K = C = 64; two filter tiles have GLB tiles W 32*64 = 2048, I 64*64 = 4096, O 32*64 = 2048
+    # words, 8192 stored once. Its fewest DRAM words: K innermost, the inputs resident (loaded once, never
+    # replaced), W 4096 + I 4096 + O 4096 = 12288. W and O are replaced: below 10240 words no copy fits
+    # (both stall), from 10240 one of the two (ZigZag's order gives it to the outputs, so the weights
+    # stall; the other set is a candidate too), from 12288 both
     g, cell = _two_filter_tiles(64, 64)
     assert g.space[cell, 0, 0] == 8192 and g.best[cell, 0, 0] == 12288
-    stalled = sum(memory._stalled_parts(g, np.array([[10239.0, 10240.0, 12287.0, 12288.0, 1e9]])))[cell, 0]
-    np.testing.assert_array_equal(stalled, [4096 + 4096, 4096, 4096, 0, 0])
+    got = _copy_options(g, cell, (10239.0, 10240.0, 12287.0, 12288.0, 1e9))
+    one = {(4096.0, 0.0, 0.0), (0.0, 0.0, 4096.0)}
+    assert got == [{(4096.0, 0.0, 4096.0)}, one, one, {(0.0, 0.0, 0.0)}, {(0.0, 0.0, 0.0)}]
 
 
 MIXED = AnalyticalModel(HW, dram_tiles="hold-array", precision="float64", glb_buffering="mixed")
 
 
-def test_zigzag_grants_second_copies_in_turn_and_mixed_the_set_that_stalls_least():
+def test_zigzag_offers_both_copies_where_one_fits_and_mixed_takes_the_set_that_stalls_least():
     # by hand: K = 64, C = 128; two filter tiles have GLB tiles W 32*128 = 4096, I 128*64 = 8192, O 32*64
     # = 2048 words (14336 stored once); fewest DRAM words with K innermost: W 8192 + I 8192 (resident) +
-    # O 4096 = 20480. At 18432 words one more copy fits, W's or O's: ZigZag's order gives it to the
-    # outputs, so the weights' 8192 words stall; the best set gives it to the weights, so only the
-    # outputs' 4096 do. At 20480 both fit.
+    # O 4096 = 20480. From 16384 words the outputs' copy fits; at 18432 one more copy fits, W's or O's:
+    # ZigZag's order gives it to the outputs, so the weights' 8192 words stall; the set that stalls least
+    # gives it to the weights, so only the outputs' 4096 do ("zigzag" offers both). At 20480 both fit.
     g, cell = _two_filter_tiles(128, 64)
     assert g.space[cell, 0, 0] == 14336 and g.best[cell, 0, 0] == 20480
-    glb = np.array([[16383.0, 16384.0, 18432.0, 20480.0]])
-    np.testing.assert_array_equal(sum(memory._stalled_parts(g, glb))[cell, 0], [12288, 8192, 8192, 0])
-    np.testing.assert_array_equal(memory._stalled(g, glb)[cell, 0], [12288, 8192, 4096, 0])
+    glb = (16383.0, 16384.0, 18432.0, 20480.0)
+    assert _copy_options(g, cell, glb) == [{(8192.0, 0.0, 4096.0)}, {(8192.0, 0.0, 0.0)},
+                                           {(8192.0, 0.0, 0.0), (0.0, 0.0, 4096.0)}, {(0.0, 0.0, 0.0)}]
+    np.testing.assert_array_equal(memory._stalled(g, np.array([glb]))[cell, 0], [12288, 8192, 4096, 0])
 
 
 def test_a_corner_keeps_its_whole_front_of_stalled_and_dram_words():

@@ -283,40 +283,11 @@ def _three_orders(whole: tuple, n: tuple, dw) -> tuple:
             (w_all * 1.0, i_all * f_i, o_spill))
 
 
-def _stalled_parts(g: _Grid, glb_words: np.ndarray) -> tuple:
-    """Per operand (weights, inputs, outputs), the DRAM words of its replaced tile that gets no second
-    copy in ZigZag's order (outputs, weights, inputs, each where it still fits beside the tiles and the
-    copies before it: ``calc_double_buffer_flag``), 0 for the others: [D, L, U] each, under
-    the schedule's order with the fewest DRAM words (of those within :data:`TIE`, the one that leaves
-    the fewest words without a copy)."""
-    assert g.per_operand is not None
-    used, no_copy = g.space, [None, None, None]
-    for x in (2, 0, 1):  # outputs, weights, inputs: ZigZag's calc_double_buffer_flag
-        t, r = (_spread(a, g.shape) for a in g.per_operand[x][:2])
-        copy = r & (used + t <= glb_words)  # [D, L, U]
-        used = used + np.where(copy, t, 0.0)
-        no_copy[x] = r & ~copy
-    best = parts = None
-    for j in range(3):
-        words = [_spread(w[j], g.shape) for _, _, w in g.per_operand]
-        part = [np.where(f, w, 0.0) for f, w in zip(no_copy, words, strict=True)]
-        tie = words[0] + words[1] + words[2] <= g.best * (1 + TIE)
-        st = np.where(tie, part[0] + part[1] + part[2], np.inf)
-        if best is None:
-            best, parts = st, part
-        else:
-            better = st < best
-            best = np.where(better, st, best)
-            parts = [np.where(better, a, b) for a, b in zip(part, parts, strict=True)]
-    assert best is not None and parts is not None
-    return tuple(np.broadcast_to(a, best.shape).astype(g.best.dtype, copy=False) for a in parts)
-
-
 def _stalled(g: _Grid, glb_words: np.ndarray) -> np.ndarray:
     """``glb_buffering="mixed"``: the DRAM words that stall the array when every GLB tile is stored once
     and a tile replaced during the layer gets a second copy (which its next tile streams into while the
     array works) only where it fits, the copies the set that fits and leaves the fewest words stalled
-    (never more with a bigger GLB; ZigZag's own order of granting them: :func:`_stalled_parts`); the
+    (never more with a bigger GLB; ZigZag's own order, outputs, weights, inputs, may not); the
     words of a replaced tile without one stall. Per cell of the grid and GLB size ([D, L, U]), for the
     schedule's order with the fewest DRAM words (of those within :data:`TIE`, the one that stalls
     least)."""
@@ -520,7 +491,7 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
         fstall[0] = np.where(none, np.take_along_axis(st_all, ps, 0), fstall[0])
         pick, words, stall, fits = fpick, fwords, fstall, ~none
     else:
-        pw = prefix_best(m, g.shape)                               # best fitting schedule per corner
+        pw = prefix_best(m, g.shape)                                # best fitting schedule per corner
         pick = np.where(np.take_along_axis(fit, pw, 0), pw, ps)
         words = np.take_along_axis(np.broadcast_to(g.best, m.shape), pick, 0)
         fits = np.take_along_axis(fit, pick, 0)
@@ -541,21 +512,27 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
     return _HeldPart(g, pick, fits, words, tuple(pos), stall, windows)
 
 
-def _staircase(g: _Grid, glb_words: np.ndarray, pick: np.ndarray, fits: np.ndarray) -> Staircase:
-    """``glb_buffering="zigzag"``: the schedules of grid ``g`` (each tile once) as
-    :func:`.staircase.members` reads them, on the GLB sizes ``glb_words`` ([1, U]); ``pick``, ``fits``:
-    each corner's fewest-words schedule that fits (or its stand-in), [D, L, U]."""
+def _cells(g: _Grid) -> Cells:
+    """``glb_buffering="zigzag"``: the schedules of grid ``g`` (each tile once, ``per_operand``) as
+    :mod:`.staircase` reads them ([D, L] each: none depends on the GLB size)."""
     assert g.per_operand is not None
     words = np.ascontiguousarray(g.best[:, :, 0])  # (best and space are [D, L, 1] already)
 
-    def at(a):  # [D, L]: none of these depends on the GLB size
+    def at(a):
         a = np.asarray(a)
         a = a if a.ndim == 3 and a.shape[0] == words.shape[0] else _spread(a, g.shape)
         return np.ascontiguousarray(np.broadcast_to(a[:, :, 0], words.shape))
     nk, nc, ny, nx, nr = (at(a) for a in g.n)
-    cells = Cells(g.shape, words, at(g.space), tuple(at(t) for t, _, _ in g.per_operand),
-                  tuple(at(r).astype(bool) for _, r, _ in g.per_operand),
-                  tuple(tuple(at(w) for w in ws) for _, _, ws in g.per_operand), (ny * nx, nc * nr, nk))
+    return Cells(g.shape, words, at(g.space), tuple(at(t) for t, _, _ in g.per_operand),
+                 tuple(at(r).astype(bool) for _, r, _ in g.per_operand),
+                 tuple(tuple(at(w) for w in ws) for _, _, ws in g.per_operand), (ny * nx, nc * nr, nk))
+
+
+def _staircase(g: _Grid, glb_words: np.ndarray, pick: np.ndarray, fits: np.ndarray) -> Staircase:
+    """``glb_buffering="zigzag"``: what :func:`.staircase.members` needs of grid ``g`` on the GLB sizes
+    ``glb_words`` ([1, U]); ``pick``, ``fits``: each corner's fewest-words schedule that fits (or its
+    stand-in), [D, L, U]."""
+    cells = _cells(g)
     return staircase(cells, np.asarray(glb_words, dtype=cells.space.dtype).reshape(-1), pick, fits,
                      np.asarray(g.dw, dtype=bool).reshape(-1))
 
