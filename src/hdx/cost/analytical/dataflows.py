@@ -72,6 +72,7 @@ def _dram_floor(floor, fl: Flat, cover):
             entry, p_w, p_i, p_o, n_pq, n_red, n_k, cand, cand_words, dw = windows
             win = Windows(cand_words * c, (p_w * c, p_i * c, p_o * c), (n_pq, n_red, n_k), dw.take(entry), c,
                           entry)
+            assert win.first.size == len(fl), "every entry has a candidate (staircase.members)"
             return win, (cand_words, cand, fits, least, None)
         if stall is None:
             return words * floor.cyc, (words, pick, fits, least, None)

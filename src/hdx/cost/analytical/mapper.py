@@ -232,7 +232,8 @@ class Windows:
 
     def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float, seg: np.ndarray):
         self.total, self.parts, self.counts, self.cyc, self.seg = total, parts, counts, cyc, seg
-        self.first = np.flatnonzero(np.concatenate([[True], seg[1:] != seg[:-1]]))  # each entry's first
+        # each entry's first candidate
+        self.first = np.flatnonzero(np.concatenate([[seg.size > 0], seg[1:] != seg[:-1]]))
         dw = np.asarray(dw, dtype=bool)
         # the inputs do not depend on the filters unless the layer is depthwise (a plain bool where every
         # entry agrees: no arithmetic spent on it)
@@ -290,6 +291,9 @@ class Windows:
         """Per entry ([M] each), the latency ``max(array + stalled, total)`` of its best candidate and the
         cycles that one stalls, for array sides ``array`` ([M])."""
         a = np.broadcast_to(self._at(array), self.seg.shape)
+        if self.seg.size == 0:  # (a group without entries)
+            self.last_k = np.zeros(0, dtype=np.intp)
+            return a.copy(), a.copy()
         st = self.stall(a, order, bounds)
         lat = np.maximum(a + st, self.total)
         least = np.minimum.reduceat(lat, self.first)
