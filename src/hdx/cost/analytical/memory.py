@@ -42,7 +42,7 @@ import numpy as np
 from .dims import LayerDims
 from .mapper import TIE
 from .prefix import prefix_best
-from .staircase import Cells, Staircase, members, staircase
+from .staircase import Cells, Staircase, least_stalled, members, staircase
 
 #: tile counts tried per DRAM-level loop; 0 = one tile per element of the loop (tile size 1)
 LADDER: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 0)
@@ -290,24 +290,8 @@ def _stalled(g: _Grid, glb_words: np.ndarray) -> np.ndarray:
     (never more with a bigger GLB; ZigZag's own order, outputs, weights, inputs, may not); the
     words of a replaced tile without one stall. Per cell of the grid and GLB size ([D, L, U]), for the
     schedule's order with the fewest DRAM words (of those within :data:`TIE`, the one that stalls
-    least)."""
-    assert g.per_operand is not None
-    space = g.space  # [D, L, 1]: each tile once
-    alone = [tuple(_spread(a, g.shape) for a in g.per_operand[x][:2]) for x in range(3)]  # (tile, replaced)
-    out = None
-    for j in range(3):  # per order (w, i, o)
-        words = [_spread(w[j], g.shape) for _, _, w in g.per_operand]
-        tie = np.broadcast_to(words[0] + words[1] + words[2] <= g.best * (1 + TIE), space.shape)
-        for copies in itertools.product((False, True), repeat=3):  # which tiles get a second copy
-            extra = sum((t for (t, _), c in zip(alone, copies, strict=True) if c), np.zeros(1))
-            st = sum((np.where(r, w, 0.0) for (_, r), w, c in zip(alone, words, copies, strict=True)
-                      if not c), np.zeros(1))
-            # no copies: every replaced tile stalls, also where the schedule does not fit (a stand-in)
-            ok = tie if not any(copies) else tie & (space + extra <= glb_words)
-            st = np.where(ok, st, np.inf)
-            out = st if out is None else np.minimum(out, st)
-    assert out is not None
-    return out.astype(g.best.dtype, copy=False)
+    least) (:func:`.staircase.least_stalled`)."""
+    return least_stalled(_cells(g), np.asarray(glb_words).reshape(-1)).astype(g.best.dtype, copy=False)
 
 
 def _prefix_front(words: np.ndarray, stall: np.ndarray, grid: tuple[int, ...], k: int) -> tuple:
@@ -543,8 +527,9 @@ def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double:
     the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
     and the best of every corner of the ladders' grid (:func:`prefix_best`), computed once (the layers
     with one kernel row apart: their grid has no kernel-row axis, half the schedules). ``double``: a
-    replaced tile takes twice its space; ``stalls`` (``"zigzag"``, ``"mixed"``): each tile once, and the
-    words that stall (:func:`_stalled`; ``"mixed"``: each corner's front of them, :func:`_prefix_front`)."""
+    replaced tile takes twice its space; ``stalls``: each tile once, and the words that stall
+    (``"mixed"``: each corner's front of (stalled, DRAM words), :func:`_stalled`, :func:`_prefix_front`;
+    ``"zigzag"``: what each corner's candidate schedules are found from, :mod:`.staircase`)."""
     n_l = ly.k.shape[0]
     one_row = np.asarray(ly.r)[:, 0] <= 1
     groups = ([np.arange(n_l)] if one_row.all() or not one_row.any()

@@ -30,10 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .mapper import TIE
 from .prefix import prefix_best
 
-#: relative tie of DRAM words between the three orders of the DRAM-level loops (as the mapper's)
-TIE = 1e-6
 #: the subsets of the three operands (weights, inputs, outputs) as bit masks
 _SUBSETS = tuple(range(8))
 
@@ -102,11 +101,12 @@ def staircase(cells: Cells, glb: np.ndarray, pick: np.ndarray, fits: np.ndarray,
 
 
 def _copies(cells: Cells, cell: np.ndarray, li: np.ndarray, glb: np.ndarray, fits: np.ndarray) -> tuple:
-    """For schedules ``cell`` of layers ``li`` ([P, K] each, −1: none) on GLB sizes ``glb`` ([P, 1]):
-    per subset of second copies (:data:`_SUBSETS`, [8, P, K]) whether it is a maximal set of copies of
-    replaced tiles that fits (``fits`` False: the schedule does not fit at all, a stand-in, which takes
-    none), and each operand's DRAM words without a copy (the order of the DRAM-level loops among those
-    with the fewest words that leaves the fewest words without a copy)."""
+    """For schedules ``cell`` of layers ``li`` (−1: none) on GLB sizes ``glb`` (arrays broadcasting to
+    one shape S, e.g. [P, K] and [P, 1]; ``fits`` S): per subset of second copies (:data:`_SUBSETS`,
+    [8, *S]) whether it is a maximal set of copies of replaced tiles that fits (``fits`` False: the
+    schedule does not fit at all, a stand-in, which takes none), and each operand's DRAM words without a
+    copy (the order of the DRAM-level loops among those with the fewest words that leaves the fewest
+    words without a copy)."""
     c = np.maximum(cell, 0)
     at = (c, li)
     tile = [t[at] for t in cells.tile]
@@ -122,7 +122,7 @@ def _copies(cells: Cells, cell: np.ndarray, li: np.ndarray, glb: np.ndarray, fit
         for x in range(3):
             if not s >> x & 1:  # a replaced tile not copied whose copy would still fit: not maximal
                 maximal[s] &= ~(rep[x] & good[s | 1 << x])
-    none = (~fits)[None] & (np.arange(8) == 0).reshape(8, 1, 1)  # a stand-in: no copies
+    none = (~fits)[None] & (np.arange(8) == 0).reshape(8, *([1] * np.ndim(fits)))  # a stand-in: no copies
     valid = np.where(fits[None], maximal, none) & (cell >= 0)[None]
     words = [[w[at] for w in cells.per_order[x]] for x in range(3)]  # [operand][order]
     best = cells.words[at]
@@ -186,3 +186,17 @@ def members(sc: Staircase, at: np.ndarray) -> tuple:
     words = cells.words[cell, li[owner]]
     counts = tuple(n[cell, li[owner]] for n in cells.counts)
     return np.bincount(owner, minlength=len(at)), words, cell, stalled, counts
+
+
+def least_stalled(cells: Cells, glb: np.ndarray) -> np.ndarray:
+    """``glb_buffering="mixed"``: per cell, layer and GLB size ``glb`` ([U], words), the fewest DRAM words
+    left without a second copy over the sets of copies that fit ([D, L, U]; a cell that does not fit
+    takes none, a stand-in): of :func:`_copies`'s maximal sets, the least (a set's subsets stall more)."""
+    n_d, n_l = cells.words.shape
+    fits = cells.space[:, :, None] <= glb
+    valid, parts = _copies(cells, np.arange(n_d)[:, None, None], np.arange(n_l)[None, :, None], glb, fits)
+    out = np.full(fits.shape, np.inf, dtype=cells.words.dtype)
+    for s in _SUBSETS:
+        out = np.minimum(out, np.where(valid[s], parts[s][0] + parts[s][1] + parts[s][2], np.inf))
+    return out
+
