@@ -293,10 +293,9 @@ class AnalyticalModel:
     @property
     def monotone(self) -> bool:
         """Whether more GLB capacity or bandwidth or DRAM bandwidth never raises any mapping's latency
-        (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering. (A bigger RF never raises
-        the best latency either, except under ``zigzag``, whose stalls depend on the GLB-level loop
-        bounds of a PE-local tile: the dataflows' candidate tiles leave out tiles that the default
-        costs show to be no better, docs/cost-model.md "Overlap".)"""
+        (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering (``zigzag`` since its
+        revision 3, docs/cost-model.md "Overlap"). A bigger RF never raises the best latency either
+        (under ``zigzag`` with ``mapper_tiles="divisors"``: its extra candidate tiles are divisors)."""
         return True
 
     @property
