@@ -15,10 +15,11 @@ leakage): at equal latency the access energy must not rise (goal 0). Where the l
 latency-first mapper may spend energy for it: those steps are counted apart, for information.
 
 ``--dram-tiles free`` (v3.1's GLB level) / ``--glb-buffering single`` walk the analytical model's other
-GLB levels instead of the default.
+GLB levels instead of the default; ``--mapper-tiles any`` its partial last tiles; ``--ladder
+rf_bytes=8,12,16,24,32`` walks another ladder of a resource (repeatable).
 
 Run: ``python benchmarks/bench_monotone.py [--networks 50] [--seed 0] [--dram-tiles free]
-[--glb-buffering single]``.
+[--glb-buffering single] [--mapper-tiles any] [--ladder KNOB=V1,V2,...]``.
 """
 
 from __future__ import annotations
@@ -76,14 +77,29 @@ def main() -> None:
                     help="the analytical model's GLB port count (glb_port; default: the model's)")
     ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
                     help="the analytical model's PE psum store ports (psum_port; default: the model's)")
+    ap.add_argument("--mapper-tiles", default="divisors", choices=("divisors", "any"),
+                    help="the analytical model's PE-local tiles (mapper_tiles; default: the model's)")
+    ap.add_argument("--ladder", action="append", default=[], metavar="KNOB=V1,V2,...",
+                    help="walk this ladder of a resource instead of its default (repeatable)")
     ap.add_argument("--knobs", default=",".join(LADDERS), help="the resources to walk (comma-separated; "
                     f"default all: {','.join(LADDERS)})")
     args = ap.parse_args()
     knobs = [k.strip() for k in args.knobs.split(",") if k.strip()]
     if unknown := [k for k in knobs if k not in LADDERS]:
         ap.error(f"--knobs: unknown resource {unknown[0]!r}; choose from {', '.join(LADDERS)}")
+    ladders = dict(LADDERS)
+    for item in args.ladder:
+        knob, _, values = item.partition("=")
+        if knob not in LADDERS:
+            ap.error(f"--ladder: unknown resource {knob!r}; choose from {', '.join(LADDERS)}")
+        try:
+            ladders[knob] = sorted({int(v) for v in values.split(",") if v.strip()})
+        except ValueError:
+            ap.error(f"--ladder {knob}: give whole numbers separated by commas, e.g. {knob}=8,12,16")
+        if len(ladders[knob]) < 2 or ladders[knob][0] <= 0:
+            ap.error(f"--ladder {knob}: give at least two positive values")
     opts = dict(dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering, glb_port=args.glb_port,
-                psum_port=args.psum_port)
+                psum_port=args.psum_port, mapper_tiles=args.mapper_tiles)
     grid = AcceleratorSpace.load()
     space = NetworkSpace.load()
     layers, rows = network_rows(space, args.networks, args.seed)
@@ -91,12 +107,12 @@ def main() -> None:
     print(f"{args.networks} random networks ({len(layers)} layers) x {len(t)} designs of {grid.name}; "
           f"a step = one design of one network, one rung up the ladder; tolerance {args.tol:g}; "
           f"dram_tiles {args.dram_tiles}, glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, "
-          f"psum_port {args.psum_port}")
+          f"psum_port {args.psum_port}, mapper_tiles {args.mapper_tiles}")
     print(f"{'resource':<22} {'ladder':<34} {'steps':>8} {'latency up':>10} {'worst':>8} "
           f"{'E up, =lat':>10} {'E up, lat down':>14} {'seconds':>8}")
     total_viol = 0
     for knob in knobs:
-        ladder = LADDERS[knob]
+        ladder = ladders[knob]
         t0 = time.perf_counter()
         lats, ens_flat = [], []
         for v in ladder:

@@ -207,3 +207,37 @@ def test_a_coarser_port_count_is_never_slower(layer, d):
     assert np.all(lat["burst"] <= lat["step"] * (1 + 1e-6)), (lat["burst"], lat["step"])
     assert np.all(lat["fill"] <= lat["burst"] * (1 + 1e-6)), (lat["fill"], lat["burst"])
     assert np.all(lat["packed"] <= lat["fill"] * (1 + 1e-6)), (lat["packed"], lat["fill"])
+
+
+
+#: a finer RF ladder (bytes) than the grid's: sizes in between hold tile counts and tap chunks that the
+#: powers of two do not
+FINE_RF = (8, 12, 16, 24, 32, 48, 64, 128, 256)
+#: perfect factorisations (the default) and partial last tiles (mapper_tiles="any"), each under every GLB
+#: buffering
+TILED = {(t, b): AnalyticalModel(HW, mapper_tiles=t, glb_buffering=b)
+         for t in ("divisors", "any") for b in ("double", "single", "overlap", "mixed", "zigzag")}
+
+
+@settings(max_examples=80, deadline=None)
+@given(layers(), designs, st.sampled_from(sorted(TILED)), st.sampled_from([2, 4, 8, 32, 128]))
+# found by benchmarks/bench_monotone.py over a finer RF ladder: the default's OS tiles were the powers of
+# two of partial sums clamped to the RF, so a 48-byte RF's 24 partial sums per PE (of 96) were not a
+# candidate on 64 bytes, which took 32 (345 792 cycles against 352 704)
+@example(Layer("conv", c=96, k=96, h=8, w=8, r=3, s=3, padding=1), (4, 4, 8, "os"), ("divisors", "double"), 4)
+# found by a search over layers before mapper_tiles="any" kept every smaller tile (each a partial tile a
+# smaller RF takes): WS, a 12-byte RF's chunk of 6 of 9 taps, lost at 16 bytes (8 + 1 taps, 12 328
+# cycles against 12 336); OS, 6 partial sums per PE, lost at 16 bytes (460 against 487); RS, a 7x7
+# depthwise layer's tile on 12 bytes (210 cycles against 222 on 16); WS under zigzag (774 against 776)
+@example(Layer("depthwise", c=96, k=96, h=16, w=16, r=3, s=3, padding=1, groups=96), (4, 7, 8, "ws"),
+         ("any", "double"), 4)
+@example(Layer("conv", c=1, k=40, h=8, w=8, r=3, s=3, padding=1), (39, 3, 8, "os"), ("any", "double"), 8)
+@example(Layer("depthwise", c=3, k=3, h=7, w=7, r=7, s=7, padding=3, groups=3), (7, 9, 8, "rs"),
+         ("any", "double"), 2)
+@example(Layer("depthwise", c=16, k=16, h=16, w=16, r=3, s=3, stride=2, padding=1, groups=16),
+         (16, 16, 8, "ws"), ("any", "zigzag"), 32)
+def test_more_rf_never_slower_on_a_finer_ladder(layer, d, model, glb):
+    # a smaller RF of any size holds a tile (tap chunk, filter count) that a bigger one keeps as a candidate
+    x, y, _, df = d
+    lat, _ = _ladder(layer, [Accelerator(x, y, rf, df, glb_kib=glb) for rf in FINE_RF], TILED[model])
+    assert _non_increasing(lat), lat

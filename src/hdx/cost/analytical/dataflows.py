@@ -110,9 +110,10 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     u = unroll("ws", ly, ad.x, ad.y) if u is None else u
     compute = ly.n * ly.p * ly.q * ly.r * ly.s * cdiv(ly.k, u["uK"]) * cdiv(ly.cg, u["cy"])
     groups = [_ws_group(cfg, ly, ad, e_reg, floor, u, compute, False)]
-    if cfg.every_tile:  # every smaller tap chunk too (a divisor of the taps: each one's own group)
-        taps = ly.r * ly.s
-        sizes = sorted({d for t in np.unique(taps).astype(int) for d in range(1, t) if t % d == 0})
+    if cfg.every_tile:  # every smaller tap chunk too, each its own group (under "divisors" a divisor of
+        # the taps; under "any" every count, as a smaller RF's chunk may be any)
+        taps = np.unique(ly.r * ly.s).astype(int)
+        sizes = sorted({d for t in taps for d in range(1, t) if cfg.tiles == "any" or t % d == 0})
         for j, d in enumerate(sizes):
             g = _ws_group(cfg, ly, ad, e_reg, floor, u, compute, False, gid=(j + 2) * len(FACTORS), chunk=d)
             if g is not None:
@@ -129,7 +130,8 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
               one_row: bool, gid: int = 0, chunk: int | None = None) -> Entries | None:
     """The WS candidates of a ladder of ``c_in`` whose tap chunk is as many taps as fit the RF, or
     (``one_row``) at most one kernel row's (only where that is a smaller chunk; None if nowhere), or
-    (``chunk``) that many taps, where it divides the taps, fits and is smaller than what fits."""
+    (``chunk``) that many taps, where it is smaller than what fits (and, under ``"divisors"``, divides the
+    taps)."""
     rfw, e_rf = ad.rfw, ad.e_rf
     uk, act = u["uK"], u["act"]
     kt, ct = cdiv(ly.k, uk), cdiv(ly.cg, u["cy"])
@@ -138,8 +140,8 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     if cfg.tiles == "divisors":
         s_in = largest_divisor(taps, s_in)
     keep = True
-    if chunk is not None:  # a given chunk: where it divides the taps and is below the chunk that fits
-        keep = (np.fmod(taps, chunk) == 0) & (chunk < s_in)
+    if chunk is not None:  # a given chunk: below the chunk that fits (under "divisors", dividing the taps)
+        keep = (chunk < s_in) & ((np.fmod(taps, chunk) == 0) if cfg.tiles == "divisors" else True)
         if not np.any(keep):
             return None
         s_in = np.full(np.shape(s_in), float(chunk), dtype=s_in.dtype)
@@ -198,8 +200,9 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
     tile_w = np.minimum((qx - 1) * st + ly.s, ly.w + 2 * ly.pad)
     # k-inner puts K inside the taps: outside the taps-innermost space unless the kernel is 1x1
     k_inner_ok = (ly.r * ly.s == 1) | (cfg.space == "full")
-    # (every_tile: every count up to the ladder's largest, so each smaller RF's count is one)
-    k_ladder = range(1, FACTORS[-1] + 1) if cfg.every_tile else FACTORS
+    # every count up to the ladder's largest (not its powers of two alone): the count a smaller RF of any
+    # size holds is one of them, so a bigger RF keeps every tile of a smaller one
+    k_ladder = range(1, FACTORS[-1] + 1)
     mode, k_in = ladder(compute.dtype, range(2), k_ladder)
     k = np.minimum(np.minimum(k_in, rfw), kt)  # [C, L, A]
     if cfg.tiles == "divisors":

@@ -55,10 +55,10 @@ class MapperSettings:
     #: and the psums drained to (read) and read back from (write) the GLB (``AnalyticalModel(psum_port=...)``)
     psum_port: PsumPort = "shared"
     #: keep every PE-local tile that fits (``glb_buffering="zigzag"``, whose stalls depend on a tile's
-    #: GLB-level loop bounds): the dataflows leave out no tile as no better by the other bufferings' costs
-    #: (fewer taps with as many filters, fewer filters on the same DRAM tiles, a smaller tap chunk or
-    #: filter count than fits), so a bigger RF keeps every tile of a smaller one (with ``mapper_tiles=
-    #: "divisors"``)
+    #: GLB-level loop bounds, and ``mapper_tiles="any"``, whose partial tiles a smaller RF of any size may
+    #: take): the dataflows leave out no tile as no better by the other bufferings' costs (fewer taps with
+    #: as many filters, fewer filters on the same DRAM tiles, a smaller tap chunk than fits), so a bigger
+    #: RF keeps every tile of a smaller one
     every_tile: bool = False
 
     @property

@@ -114,7 +114,7 @@ class AnalyticalModel:
     """
 
     name = "analytical"
-    version = "3.4"
+    version = "3.5"
     #: every result of :meth:`evaluate` has passed :func:`~hdx.cost.base.check_finite` already
     checks_finite = True
 
@@ -147,7 +147,7 @@ class AnalyticalModel:
         return MapperSettings(self.hardware, self.tech, self.mapper_objective, self.mapper_space,
                               self.mapper_tiles, dram_overlap=self.glb_buffering != "single",
                               port=self.glb_port, psum_port=self.psum_port,
-                              every_tile=self.glb_buffering == "zigzag")
+                              every_tile=self.glb_buffering == "zigzag" or self.mapper_tiles == "any")
 
     def fingerprint(self) -> str:
         """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
