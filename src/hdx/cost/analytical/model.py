@@ -294,8 +294,9 @@ class AnalyticalModel:
     def monotone(self) -> bool:
         """Whether more GLB capacity or bandwidth or DRAM bandwidth never raises any mapping's latency
         (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering (``zigzag`` since its
-        revision 3, docs/cost-model.md "Overlap"). A bigger RF never raises the best latency either
-        (under ``zigzag`` with ``mapper_tiles="divisors"``: its extra candidate tiles are divisors)."""
+        revision 3, docs/cost-model.md "Overlap"). A bigger RF or pad, of any size, never raises the best
+        latency either, under both ``mapper_tiles`` (since v3.5: every OS filter count up to 32, and
+        under ``"any"`` every tile that fits, ``MapperSettings.every_tile``)."""
         return True
 
     @property
