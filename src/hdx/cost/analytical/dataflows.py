@@ -202,12 +202,13 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
     k_inner_ok = (ly.r * ly.s == 1) | (cfg.space == "full")
     # every count up to the ladder's largest (not its powers of two alone): the count a smaller RF of any
     # size holds is one of them, so a bigger RF keeps every tile of a smaller one
-    k_ladder = range(1, FACTORS[-1] + 1)
-    mode, k_in = ladder(compute.dtype, range(2), k_ladder)
-    k = np.minimum(np.minimum(k_in, rfw), kt)  # [C, L, A]
+    (k_in,) = ladder(compute.dtype, range(1, FACTORS[-1] + 1))
+    k = np.minimum(np.minimum(k_in, rfw), kt)  # [C/2, L, A], the same for both modes
     if cfg.tiles == "divisors":
         k = largest_divisor(kt, k)
-    new = first_of_runs(k.reshape(2, len(k_ladder), *k.shape[1:]), 1).reshape(k.shape)  # per mode
+    new = first_of_runs(k, 0)
+    mode = np.repeat(np.arange(2, dtype=compute.dtype), len(k)).reshape(-1, 1, 1)  # [C, 1, 1]
+    k, new = np.concatenate([k, k]), np.concatenate([new, new])  # [C, L, A]: taps-inner, then k-inner
     # a depthwise layer's input is read once per MAC either way: its k-inner tile is its taps-inner one
     new = new & ((mode == 0) | ~dw) if DEDUPLICATE else np.ones(k.shape, dtype=bool)
     fl = Flat(new & ((mode == 0) | k_inner_ok), range(len(k)))
