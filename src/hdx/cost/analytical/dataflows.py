@@ -110,14 +110,16 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     u = unroll("ws", ly, ad.x, ad.y) if u is None else u
     compute = ly.n * ly.p * ly.q * ly.r * ly.s * cdiv(ly.k, u["uK"]) * cdiv(ly.cg, u["cy"])
     groups = [_ws_group(cfg, ly, ad, e_reg, floor, u, compute, False)]
-    if cfg.every_tile:  # every smaller tap chunk too, each its own group (under "divisors" a divisor of
-        # the taps; under "any" every count, as a smaller RF's chunk may be any)
+    if cfg.every_tile:  # every smaller tap chunk too, in one group: under "divisors" each divisor of the
+        # taps; under "any" (a smaller RF's chunk may be any count) the least chunk of each number of
+        # chunks n, ceil(taps / n), which holds fewer words than any other chunk taking n and leaves
+        # every channel count of theirs
         taps = np.unique(ly.r * ly.s).astype(int)
-        sizes = sorted({d for t in taps for d in range(1, t) if cfg.tiles == "any" or t % d == 0})
-        for j, d in enumerate(sizes):
-            g = _ws_group(cfg, ly, ad, e_reg, floor, u, compute, False, gid=(j + 2) * len(FACTORS), chunk=d)
-            if g is not None:
-                groups.append(g)
+        sizes = sorted({-(-t // n) for t in taps for n in range(2, t + 1)
+                        if cfg.tiles == "any" or t % n == 0})
+        g = _ws_group(cfg, ly, ad, e_reg, floor, u, compute, False, gid=2 * len(FACTORS), chunk=sizes)
+        if g is not None:
+            groups.append(g)
         return compute, groups, u["uK"]
     if isinstance(floor, EntryDram) and np.any(ly.r > 1):
         row = _ws_group(cfg, ly, ad, e_reg, floor, u, compute, True, gid=len(FACTORS))
@@ -127,11 +129,11 @@ def ws(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
 
 
 def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor, u, compute,
-              one_row: bool, gid: int = 0, chunk: int | None = None) -> Entries | None:
+              one_row: bool, gid: int = 0, chunk: list[int] | None = None) -> Entries | None:
     """The WS candidates of a ladder of ``c_in`` whose tap chunk is as many taps as fit the RF, or
     (``one_row``) at most one kernel row's (only where that is a smaller chunk; None if nowhere), or
-    (``chunk``) that many taps, where it is smaller than what fits (and, under ``"divisors"``, divides the
-    taps)."""
+    (``chunk``) each of these many taps, where it is smaller than what fits (and, under ``"divisors"``,
+    divides the taps): a ladder of ``c_in`` per chunk, chunk after chunk."""
     rfw, e_rf = ad.rfw, ad.e_rf
     uk, act = u["uK"], u["act"]
     kt, ct = cdiv(ly.k, uk), cdiv(ly.cg, u["cy"])
@@ -140,11 +142,13 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     if cfg.tiles == "divisors":
         s_in = largest_divisor(taps, s_in)
     keep = True
-    if chunk is not None:  # a given chunk: below the chunk that fits (under "divisors", dividing the taps)
-        keep = (chunk < s_in) & ((np.fmod(taps, chunk) == 0) if cfg.tiles == "divisors" else True)
+    if chunk is not None:  # given chunks [T, 1, 1]: below the chunk that fits (under "divisors", dividing
+        # the taps)
+        ch = np.asarray(chunk, dtype=s_in.dtype).reshape(-1, 1, 1)
+        keep = (ch < s_in) & ((np.fmod(taps, ch) == 0) if cfg.tiles == "divisors" else True)  # [T, L, A]
         if not np.any(keep):
             return None
-        s_in = np.full(np.shape(s_in), float(chunk), dtype=s_in.dtype)
+        s_in = ch
         one_row = True  # (its channels: as many as fit with a chunk of this many taps)
     elif one_row:  # the chunk within one kernel row: only where it is smaller than the chunk that fits
         s_row = np.minimum(ly.s, rfw)
@@ -159,16 +163,21 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     dist = dict(w=act, i=np.where(ly.dw, uk, u["cy"]), o=uk)
     rel = dict(w=(False, True, True), o=(True, False, True))
     (c_in,) = ladder(compute.dtype, FACTORS)
-    c = np.where(pairs >= c_in, np.minimum(c_in, ct), 1.0)  # [C, L, A]
-    if cfg.tiles == "divisors":
+    c = np.where((pairs if chunk is None else pairs[:, None]) >= c_in, np.minimum(c_in, ct), 1.0)
+    if cfg.tiles == "divisors":  # ([C, L, A], or [T, C, L, A] per chunk)
         c = largest_divisor(ct, c)
     # c rises along the ladder while the channels' taps fit, then falls back to c_in = 1's tile
-    new = first_of_runs(c, 0) & ((c != c[:1]) | (np.arange(len(c)) == 0)[:, None, None])
+    new = first_of_runs(c, -3) & ((c != c[..., :1, :, :]) | (np.arange(len(FACTORS)) == 0)[:, None, None])
+    if chunk is not None:  # chunk after chunk: [T · C, L, A]
+        keep = np.broadcast_to(keep[:, None], c.shape).reshape(-1, *c.shape[2:])
+        c, new = c.reshape(keep.shape), new.reshape(keep.shape)
     fl = Flat((new if DEDUPLICATE else np.ones(c.shape, dtype=bool)) & keep, range(gid, gid + len(c)))
-    c, comp, s_in = fl(c), fl(compute), fl(s_in)
+    tile = None if chunk is None else fl.c // len(FACTORS)  # each entry's chunk
+    s_in, n_tc = fl(s_in, tile), fl(n_tc, tile)
+    c, comp = fl(c), fl(compute)
     d = {x: fl(v) for x, v in dist.items()}
     bw = fl(ad.bw)
-    bounds = (fl(ly.n * ly.p * ly.q), cdiv(fl(ct), c) * fl(n_tc), fl(kt))
+    bounds = (fl(ly.n * ly.p * ly.q), cdiv(fl(ct), c) * n_tc, fl(kt))
     ops = dict(w=(c * s_in, d["w"], rel["w"]), o=(np.ones_like(c), d["o"], rel["o"]))
     i = comp * d["i"]                       # 1-word input register, taps innermost: a word per MAC
     # what the array works on at once: uK filters, cy × c channels, the kernel rows of a tap chunk
