@@ -114,7 +114,7 @@ class AnalyticalModel:
     """
 
     name = "analytical"
-    version = "3.5"
+    version = "3.4"
     #: every result of :meth:`evaluate` has passed :func:`~hdx.cost.base.check_finite` already
     checks_finite = True
 
@@ -294,9 +294,9 @@ class AnalyticalModel:
     def monotone(self) -> bool:
         """Whether more GLB capacity or bandwidth or DRAM bandwidth never raises any mapping's latency
         (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering (``zigzag`` since its
-        revision 3, docs/cost-model.md "Overlap"). A bigger RF or pad, of any size, never raises the best
-        latency either, under both ``mapper_tiles`` (since v3.5: every OS filter count up to 32, and
-        under ``"any"`` every tile that fits, ``MapperSettings.every_tile``)."""
+        revision 3, docs/cost-model.md "Overlap"). A bigger RF or pad never raises the best latency either:
+        along powers of two under the default, and at any size under ``glb_buffering="zigzag"`` or
+        ``mapper_tiles="any"`` (every tile that fits, ``MapperSettings.every_tile``)."""
         return True
 
     @property
