@@ -57,8 +57,8 @@ class MapperSettings:
     #: keep every PE-local tile that fits (``glb_buffering="zigzag"``, whose stalls depend on a tile's
     #: GLB-level loop bounds, and ``mapper_tiles="any"``, whose partial tiles a smaller RF of any size may
     #: take): the dataflows leave out no tile as no better by the other bufferings' costs (fewer taps with
-    #: as many filters, fewer filters on the same DRAM tiles, a smaller tap chunk than fits), so a bigger
-    #: RF keeps every tile of a smaller one
+    #: as many filters, fewer filters on the same DRAM tiles, a smaller tap chunk or filter count than
+    #: fits, an OS count between powers of two), so a bigger RF of any size keeps every tile of a smaller one
     every_tile: bool = False
 
     @property
