@@ -33,7 +33,6 @@ from .mapper import (
     fill_per_word,
     first_of_runs,
     ladder,
-    ladder_floor,
     port_cycles,
     with_dram,
 )
@@ -210,12 +209,10 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
     tile_w = np.minimum((qx - 1) * st + ly.s, ly.w + 2 * ly.pad)
     # k-inner puts K inside the taps: outside the taps-innermost space unless the kernel is 1x1
     k_inner_ok = (ly.r * ly.s == 1) | (cfg.space == "full")
-    # (every_tile: every count up to the ladder's largest, not its powers of two alone)
-    counts = tuple(range(1, FACTORS[-1] + 1)) if cfg.every_tile else FACTORS
-    (k_in,) = ladder(compute.dtype, counts)
-    # a count is clamped to the ladder's largest count the RF holds, not to the RF itself: an RF between
-    # two counts takes the lower's tiles, so a bigger RF of any size keeps every tile of a smaller one
-    k = np.minimum(np.minimum(k_in, ladder_floor(rfw, counts)), kt)  # [C/2, L, A], the same for both modes
+    # (every_tile: every count up to the ladder's largest, not its powers of two alone, so the count a
+    # smaller RF of any size holds is one of them)
+    (k_in,) = ladder(compute.dtype, range(1, FACTORS[-1] + 1) if cfg.every_tile else FACTORS)
+    k = np.minimum(np.minimum(k_in, rfw), kt)  # [C/2, L, A], the same for both modes
     if cfg.tiles == "divisors":
         k = largest_divisor(kt, k)
     new = first_of_runs(k, 0)

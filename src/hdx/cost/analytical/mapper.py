@@ -136,16 +136,6 @@ def ladder(dtype, *values) -> tuple[np.ndarray, ...]:
     return tuple(grid[:, j].reshape(-1, 1, 1) for j in range(len(values)))
 
 
-def ladder_floor(cap: np.ndarray, values) -> np.ndarray:
-    """Elementwise, the largest of the increasing ``values`` that is at most ``cap`` (``cap`` itself
-    where every value exceeds it): a tile clamped this way never falls as ``cap`` grows, and takes only
-    the ladder's values, so the tiles of a smaller cap are tiles of every bigger one."""
-    vals = np.asarray(values, dtype=np.float64)
-    cap = np.asarray(cap)
-    at = np.searchsorted(vals, cap, side="right") - 1
-    return np.where(at >= 0, vals[np.maximum(at, 0)].astype(cap.dtype), cap)
-
-
 @dataclass
 class Least:
     """The least value over every GLB-level order of one PE-local tile (each taken separately): the

@@ -114,7 +114,7 @@ class AnalyticalModel:
     """
 
     name = "analytical"
-    version = "3.5"
+    version = "3.4"
     #: every result of :meth:`evaluate` has passed :func:`~hdx.cost.base.check_finite` already
     checks_finite = True
 
