@@ -68,6 +68,7 @@ class LayerCost(TypedDict):
     utilisation: float
     energy_parts_pj: dict[str, float]  # mac, rf, glb, dram, static (leakage x latency)
     mapping: NotRequired[str]  # with explain=True
+    schedule: NotRequired[dict]  # with explain=True (analytical model): the mapping's fields, cycles, words
 
 
 class TotalCost(TypedDict):
@@ -271,7 +272,9 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                      "utilisation": float(costs.utilisation[i, col]),
                      "energy_parts_pj": {p: float(v[i, col]) for p, v in costs.energy_pj.items()}})
         if explain:
-            rows[-1]["mapping"] = _explain(mapped, i, mcol, acc.dataflow)
+            rows[-1]["mapping"], schedule = _explain(mapped, i, mcol, acc.dataflow, model)
+            if schedule is not None:
+                rows[-1]["schedule"] = schedule
     total_cyc = float(costs.latency_cycles[:, col].sum())
     total: TotalCost = {"latency_cycles": total_cyc,
                         "latency_ms": float(cycles_to_ms(total_cyc, costs.clock_mhz)),
@@ -362,12 +365,20 @@ class _SpaceTable:
         return resolve(specs, self(), self.net)
 
 
-def _explain(costs: LayerCosts, i: int, col: int, dataflow: str) -> str:
-    from hdx.cost.analytical import describe_mapping
+def _explain(costs: LayerCosts, i: int, col: int, dataflow: str, model: CostModel
+             ) -> tuple[str, dict | None]:
+    """The chosen mapping of layer ``i`` on accelerator ``col`` as text and as a record
+    (:func:`hdx.cost.analytical.schedule_of`; None where the cost model reports no mapping)."""
+    from hdx.cost.analytical import describe_mapping, schedule_of
 
     if costs.mapping is None:
-        return "not reported by this cost model"
-    return describe_mapping(costs.mapping, i, col, dataflow)
+        return "not reported by this cost model", None
+    hw = model.hardware  # type: ignore[attr-defined]  (the analytical model: the one that reports mappings)
+    schedule = schedule_of(costs.mapping, i, col, dataflow,
+                           latency_cycles=float(costs.latency_cycles[i, col]),
+                           compute_cycles=float(costs.compute_cycles[i, col]),
+                           dram_cycles_per_word=hw.word_bytes / hw.dram_bytes_per_cycle)
+    return describe_mapping(costs.mapping, i, col, dataflow, schedule), schedule
 
 
 def best_accelerator(*, arch: str, objective: str = "edap", weights: dict[str, float] | None = None,

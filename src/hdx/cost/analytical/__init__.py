@@ -8,11 +8,11 @@ Every modelling assumption, with units, is in docs/cost-model.md. The package re
 * :mod:`.mapper` — the GLB-level loop order of a candidate and the choice among candidates;
 * :mod:`.memory` — the GLB ↔ DRAM schedule search (tiles, resident operand, loop order);
 * :mod:`.model` — :class:`AnalyticalModel`: dispatch and the assembly of latency, energy and area;
-* :mod:`.explain` — the chosen mapping as one line (``hdx cost --explain``).
+* :mod:`.explain` — the chosen mapping as one line and as a record (``hdx cost --explain [--json]``).
 """
 
 from .dataflows import OS_MODES, RS_MODES
-from .explain import describe_mapping
+from .explain import describe_mapping, schedule_of
 from .mapper import GROUPS, ORDERS, MapperObjective, MapperSpace, MapperTiles
 from .model import MAPPING_FIELDS, MIN_RF_WORDS, AnalyticalModel
 from .rows import Precision
@@ -22,4 +22,4 @@ _largest_divisor = largest_divisor  # the name the tests of v2.4 used
 
 __all__ = ["GROUPS", "MAPPING_FIELDS", "MIN_RF_WORDS", "ORDERS", "OS_MODES", "RS_MODES",
            "AnalyticalModel", "MapperObjective", "MapperSpace", "MapperTiles", "Precision",
-           "describe_mapping", "largest_divisor"]
+           "describe_mapping", "largest_divisor", "schedule_of"]
