@@ -303,7 +303,8 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                  for n, j in enumerate(f.index)]
         front_search = asdict(f.stats)
     by_rows, by_search = (None, None) if by is None else _by_values(model, table, grid, obj, blist, by)
-    return CostReport(name, str(acc), backend, getattr(model, "name", backend), rows, total, best,
+    return CostReport(name, str(acc), backend, getattr(model, "label", getattr(model, "name", backend)), rows,
+                      total, best,
                       designs, front, front_search, by_rows, by_search, seconds, grid.name, notes)
 
 

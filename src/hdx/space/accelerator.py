@@ -340,9 +340,27 @@ class Knobs(OmitDefaults):
         return [d for d in DATAFLOWS if d in v]
 
 
-class HardwareParams(StrictModel):
+#: how the GLB stores a tile that is replaced during a layer, and so how its DRAM transfers meet the array
+#: (docs/cost-model.md, "Overlap"): ``double`` a second copy beside it, transfers overlapped; ``single``
+#: one copy, transfers stall the array; ``overlap`` one copy, transfers overlapped (Timeloop's steady
+#: state); ``zigzag`` one copy, a second where it fits, the array waiting only for what a transfer needs
+#: beyond its update window (ZigZag's); ``mixed`` the copies and schedules searched for the least latency
+GlbBuffering = Literal["double", "single", "overlap", "zigzag", "mixed"]
+#: how the GLB port's accesses carry words (docs/cost-model.md, "Mapper"): per access step, per PE-local
+#: tile fill (``fill``), packed (``packed``), or a fill at an arbitrary alignment (``burst``)
+GlbPort = Literal["step", "fill", "packed", "burst"]
+#: the PE's partial-sum store: ``shared``, its read and write ports serve both the MAC and the psums
+#: moved to and from the GLB; ``free``, those moves take no port cycles from the MAC
+PsumPort = Literal["free", "shared"]
+
+
+class HardwareParams(OmitDefaults):
     """Fixed parameters of the template (not searched). Every number is finite and within a physical
-    range (given in each description); anything else is a one-line config error."""
+    range (given in each description); anything else is a one-line config error. The GLB buffering and
+    the ports (``glb_buffering``, ``glb_port``, ``psum_port``) are left out of the serialised form at
+    their defaults, so a file without them fingerprints as it did."""
+
+    _optional = (("glb_buffering", "double"), ("glb_port", "fill"), ("psum_port", "shared"))
 
     clock_mhz: float = Field(200.0, ge=1, le=10_000, description="array and GLB clock (MHz), 1 MHz..10 GHz")
     word_bits: int = Field(16, ge=1, le=64, description="word width of weights, inputs and outputs "
@@ -365,6 +383,20 @@ class HardwareParams(StrictModel):
         (192.0, 12.0, 16.0), description="RS only: the per-PE RF (rf_bytes) is three fixed scratchpads, for "
         "weights, inputs and partial sums, sized in these proportions (Eyeriss: 192, 12 and 16 words); the "
         "input and partial-sum pads hold at least one word each, the weight pad the rest. Each > 0")
+
+    glb_buffering: GlbBuffering = Field(
+        "double", description="how the GLB stores a tile replaced during a layer: double (a second copy "
+        "beside it, DRAM transfers overlap the array), single (one copy, transfers stall the array), "
+        "overlap (one copy, transfers overlapped: Timeloop's steady state), zigzag (one copy, a second "
+        "where it fits, the array waits only for what a transfer needs beyond its update window: ZigZag's) "
+        "or mixed (copies and schedules searched for the least latency)")
+    glb_port: GlbPort = Field(
+        "fill", description="how the GLB <-> array port's accesses carry words: fill (a PE-local tile's fill "
+        "is one aligned burst), step (each access step of an operand takes its own accesses), packed (words "
+        "of consecutive steps share an access) or burst (a fill at an arbitrary alignment)")
+    psum_port: PsumPort = Field(
+        "shared", description="the PE's partial-sum store: shared (one read and one write port, which the "
+        "MAC and the psums moved to and from the GLB share) or free (those moves take no port cycles)")
 
     @field_validator("rs_spads")
     @classmethod

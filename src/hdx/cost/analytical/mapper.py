@@ -18,7 +18,7 @@ import numpy as np
 
 from hdx.cost.tech import TechTable
 from hdx.errors import HDXError
-from hdx.space.accelerator import HardwareParams
+from hdx.space.accelerator import GlbBuffering, GlbPort, HardwareParams, PsumPort  # noqa: F401  (re-exported)
 
 from .spatial import cdiv
 
@@ -26,9 +26,6 @@ MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
-GlbBuffering = Literal["double", "single", "overlap", "zigzag", "mixed"]
-GlbPort = Literal["step", "fill", "packed", "burst"]
-PsumPort = Literal["free", "shared"]
 
 TIE = 1e-6  # mapping keys within this relative difference tie (above float32 rounding)
 # outer (GLB-level) loop groups and their orders, innermost first

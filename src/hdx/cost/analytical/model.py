@@ -9,6 +9,7 @@ Read top to bottom, :meth:`AnalyticalModel._evaluate` is the model: per dataflow
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -86,7 +87,9 @@ class AnalyticalModel:
     array-level mapping candidate and must hold what it covers, the spatial unrolling times its PE-local
     tile, :class:`.memory.EntryDram`) or ``free`` (v3.1's: GLB tiles cut K, C and whole output rows, of
     any size, chosen once per layer and GLB size, :func:`.memory.schedules`); docs/cost-model.md,
-    "GLB ↔ DRAM". ``glb_buffering``: ``double``
+    "GLB ↔ DRAM". ``glb_buffering``, ``glb_port`` and ``psum_port`` are the hardware's
+    (:class:`~hdx.space.accelerator.HardwareParams`, an accelerator space's ``hardware:`` section) unless
+    given here. ``glb_buffering``: ``double``
     (default: a tile replaced during a layer takes twice its space, and the DRAM transfers overlap the
     array, latency ``max(array, DRAM)``) or ``single`` (every tile takes its space once and the
     transfers stall the array, latency ``array + DRAM``, as ZigZag's latency model has it) or ``overlap``
@@ -121,8 +124,8 @@ class AnalyticalModel:
     def __init__(self, hardware: HardwareParams | None = None, tech: TechTable | str | Path | None = None,
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
                  precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors",
-                 dram_tiles: DramTiles = "hold-array", glb_buffering: GlbBuffering = "double",
-                 glb_port: GlbPort = "fill", psum_port: PsumPort = "shared"):
+                 dram_tiles: DramTiles = "hold-array", glb_buffering: GlbBuffering | None = None,
+                 glb_port: GlbPort | None = None, psum_port: PsumPort | None = None):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
@@ -135,9 +138,13 @@ class AnalyticalModel:
         self.mapper_tiles: MapperTiles = _option("mapper_tiles", mapper_tiles, MapperTiles)
         self.precision: Precision = _option("precision", precision, Precision)
         self.dram_tiles: DramTiles = _option("dram_tiles", dram_tiles, DramTiles)
-        self.glb_buffering: GlbBuffering = _option("glb_buffering", glb_buffering, GlbBuffering)
-        self.glb_port: GlbPort = _option("glb_port", glb_port, GlbPort)
-        self.psum_port: PsumPort = _option("psum_port", psum_port, PsumPort)
+        # the GLB buffering and the ports are the hardware's (HardwareParams) unless given here
+        hw = self.hardware
+        self.glb_buffering: GlbBuffering = _option(
+            "glb_buffering", hw.glb_buffering if glb_buffering is None else glb_buffering, GlbBuffering)
+        self.glb_port: GlbPort = _option("glb_port", hw.glb_port if glb_port is None else glb_port, GlbPort)
+        self.psum_port: PsumPort = _option("psum_port", hw.psum_port if psum_port is None else psum_port,
+                                           PsumPort)
         if self._stalls is not None and self.dram_tiles != "hold-array":
             raise HDXError(f"glb_buffering='{self.glb_buffering}' chooses the GLB tiles with each array "
                            f"mapping: use it with dram_tiles='hold-array'")
@@ -154,7 +161,9 @@ class AnalyticalModel:
         blob = {"model": self.name, "version": self.version, "mapper": self.mapper_objective,
                 "mapper_space": self.mapper_space, "mapper_tiles": self.mapper_tiles,
                 "precision": self.precision,
-                "hardware": self.hardware.model_dump(mode="json"),
+                # (the hardware's buffering and ports as the model uses them, below: given here or not)
+                "hardware": self.hardware.model_dump(mode="json", exclude={"glb_buffering", "glb_port",
+                                                                            "psum_port"}),
                 "tech": self.tech.model_dump(mode="json")}
         if self.dram_tiles != "hold-array":  # (the options only where they are not the default)
             blob["dram_tiles"] = self.dram_tiles
@@ -170,6 +179,21 @@ class AnalyticalModel:
     def __repr__(self) -> str:
         return (f"AnalyticalModel(v{self.version}, tech={self.tech.name}, "
                 f"word_bits={self.hardware.word_bits}, noc={self.hardware.noc})")
+
+    @property
+    def label(self) -> str:
+        """The model's name and the options it does not take at their defaults (what ``hdx cost`` reports
+        as its model), e.g. ``analytical (glb_buffering=zigzag)``."""
+        params = inspect.signature(AnalyticalModel.__init__).parameters
+        changed = []
+        for k in ("mapper_objective", "mapper_space", "mapper_tiles", "dram_tiles", "precision",
+                  "glb_buffering", "glb_port", "psum_port"):
+            default = params[k].default
+            if default is None:  # the hardware's option: its default is HardwareParams'
+                default = HardwareParams.model_fields[k].default
+            if getattr(self, k) != default:
+                changed.append(f"{k}={getattr(self, k)}")
+        return self.name + (f" ({', '.join(changed)})" if changed else "")
 
     # ------------------------------------------------------------------------------------------
     def _check_rf(self, layers: LayerTable, accels: AccelTable, rfw: np.ndarray) -> None:

@@ -159,7 +159,9 @@ class ZigZagModel:
     def fingerprint(self) -> str:
         """Stable hash of ZigZag's version, this translation, its options and the hardware parameters."""
         blob = dict(name=self.name, version=self.version, lpf_limit=self.lpf_limit, pin=self.pin,
-                    hardware=self.hardware.model_dump(), tech=self.tech.model_dump(mode="json"))
+                    # (the analytical model's GLB buffering and ports: ZigZag models its own)
+                    hardware=self.hardware.model_dump(exclude={"glb_buffering", "glb_port", "psum_port"}),
+                    tech=self.tech.model_dump(mode="json"))
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def evaluate(self, layers: LayerTable, accels: AccelTable, *, mapping: bool = True) -> LayerCosts:
