@@ -105,6 +105,8 @@ class ValueDesign(TypedDict):
     area_mm2: float
     objective_value: float
     energy_parts_mj: dict[str, float]
+    #: the analytical model: the share of the latency in layers bounded by compute, the GLB port or DRAM
+    latency_bound_share: NotRequired[dict[str, float]]
 
 
 class FrontDesign(TypedDict):
@@ -328,6 +330,15 @@ def _by_values(model: CostModel, table: LayerTable, grid: AcceleratorSpace, obj:
          "area_mm2": float(r.best.metrics["area"]), "objective_value": float(r.best.objective_value),
          "energy_parts_mj": {p: float(v[j]) for p, v in parts.items()}}
         for j, r in enumerate(found)]
+    if costs.mapping is not None:  # what bounds each row's design (the analytical model reports it)
+        from hdx.cost.analytical import bound_shares
+
+        hw = model.hardware  # type: ignore[attr-defined]
+        for j, r in enumerate(found):
+            rows[j]["latency_bound_share"] = bound_shares(
+                costs.mapping, j, grid[r.best.index].dataflow, latency_cycles=costs.latency_cycles[:, j],
+                compute_cycles=costs.compute_cycles[:, j],
+                dram_cycles_per_word=hw.word_bytes / hw.dram_bytes_per_cycle)
     hard = [{"metric": b.metric, "limit": b.limit} for b in blist if b.hard]
     return rows, {**asdict(stats), "knobs": list(found[0].values), "budgets": hard}
 

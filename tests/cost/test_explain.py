@@ -67,3 +67,18 @@ def test_cost_explain_json_has_a_schedule_per_layer():
         assert set(s["dram"]["words"]) == {"weights", "inputs", "outputs"}
         assert s["dram"]["fill_cycles"] + s["dram"]["drain_cycles"] == pytest.approx(s["dram_cycles"])
         assert row["mapping"].endswith(s["bound"]) or f"bound: {s['bound']}" in row["mapping"]
+
+
+def test_the_sizing_rows_bound_shares_are_their_layers_bounds():
+    # `by=`'s rows: the share of each design's latency in layers bounded by compute, GLB port or DRAM is
+    # what --explain says of that design's layers, one by one
+    out = cost(arch=ARCH, by="dataflow")
+    assert len(out.by) == 3
+    for row in out.by:
+        share = row["latency_bound_share"]
+        assert set(share) == {"compute", "GLB port", "DRAM"} and sum(share.values()) == pytest.approx(1.0)
+        layers = cost(arch=ARCH, accel=row["accelerator"], explain=True).layers
+        total = sum(r["latency_cycles"] for r in layers)
+        for bound, value in share.items():
+            mine = sum(r["latency_cycles"] for r in layers if r["schedule"]["bound"] == bound)
+            assert value == pytest.approx(mine / total)

@@ -127,15 +127,17 @@ def _print_by(rows: list[dict], s: dict) -> None:
     if s.get("closest_evaluated"):
         how += f"; {s['closest_evaluated']} more for the closest designs"
     t = Table(title=f"Best design per {', '.join(knobs)} ({how})")
-    cols = [*knobs, "best design", "latency ms", "energy mJ", "DRAM mJ", *(["static mJ"] if static else []),
-            "area mm²", "objective", "x best"]
+    bound = all("latency_bound_share" in r for r in rows)  # (the analytical model reports it)
+    cols = [*knobs, "best design", "latency ms", *(["DRAM-bound"] if bound else []), "energy mJ", "DRAM mJ",
+            *(["static mJ"] if static else []), "area mm²", "objective", "x best"]
     for c in cols:
         t.add_column(c, justify="left" if c == "best design" else "right", no_wrap=True)
     for r in rows:
         parts = r["energy_parts_mj"]
         rel = f"{r['objective_value'] / best:.2f}" if best and r["feasible"] else "none meets the budgets"
-        t.add_row(*(value_text(k, r["values"][k]) for k in knobs), r["accelerator"],
-                  f"{r['latency_ms']:.4f}", f"{r['energy_mj']:.5f}", f"{parts.get('dram', 0.0):.5f}",
+        t.add_row(*(value_text(k, r["values"][k]) for k in knobs), r["accelerator"], f"{r['latency_ms']:.4f}",
+                  *([f"{r['latency_bound_share']['DRAM']:.0%}"] if bound else []),
+                  f"{r['energy_mj']:.5f}", f"{parts.get('dram', 0.0):.5f}",
                   *([f"{parts.get('static', 0.0):.5f}"] if static else []),
                   f"{r['area_mm2']:.4f}", f"{r['objective_value']:.4g}", rel,
                   style=None if r["feasible"] else "dim")

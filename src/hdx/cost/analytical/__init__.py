@@ -12,7 +12,7 @@ Every modelling assumption, with units, is in docs/cost-model.md. The package re
 """
 
 from .dataflows import OS_MODES, RS_MODES
-from .explain import describe_mapping, schedule_of
+from .explain import bound_shares, describe_mapping, schedule_of
 from .mapper import GROUPS, ORDERS, MapperObjective, MapperSpace, MapperTiles
 from .model import MAPPING_FIELDS, MIN_RF_WORDS, AnalyticalModel
 from .rows import Precision
@@ -22,4 +22,4 @@ _largest_divisor = largest_divisor  # the name the tests of v2.4 used
 
 __all__ = ["GROUPS", "MAPPING_FIELDS", "MIN_RF_WORDS", "ORDERS", "OS_MODES", "RS_MODES",
            "AnalyticalModel", "MapperObjective", "MapperSpace", "MapperTiles", "Precision",
-           "describe_mapping", "largest_divisor", "schedule_of"]
+           "bound_shares", "describe_mapping", "largest_divisor", "schedule_of"]

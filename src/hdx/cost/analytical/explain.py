@@ -60,6 +60,20 @@ def schedule_of(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: str, *
     return out
 
 
+def bound_shares(mapping: dict[str, np.ndarray], j: int, dataflow: str, *, latency_cycles: np.ndarray,
+                 compute_cycles: np.ndarray, dram_cycles_per_word: float) -> dict[str, float]:
+    """Per :data:`BOUNDS`, the share of a network's latency (layers ``latency_cycles`` [L] on accelerator
+    ``j``, which :func:`schedule_of` reads) spent in the layers that it bounds."""
+    lat = np.asarray(latency_cycles, dtype=np.float64)
+    out = dict.fromkeys(BOUNDS, 0.0)
+    for i in range(lat.size):
+        s = schedule_of(mapping, i, j, dataflow, latency_cycles=float(lat[i]),
+                        compute_cycles=float(compute_cycles[i]), dram_cycles_per_word=dram_cycles_per_word)
+        out[s["bound"]] += float(lat[i])
+    total = float(lat.sum())
+    return {k: v / total if total > 0 else 0.0 for k, v in out.items()}
+
+
 def describe_mapping(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: str,
                      schedule: dict | None = None) -> str:
     """The array level (PE-local tile, GLB-level loop order, GLB words and port cycles) and the DRAM level
