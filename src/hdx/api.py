@@ -338,7 +338,7 @@ def _by_values(model: CostModel, table: LayerTable, grid: AcceleratorSpace, obj:
             rows[j]["latency_bound_share"] = bound_shares(
                 costs.mapping, j, grid[r.best.index].dataflow, latency_cycles=costs.latency_cycles[:, j],
                 compute_cycles=costs.compute_cycles[:, j],
-                dram_cycles_per_word=hw.word_bytes / hw.dram_bytes_per_cycle)
+                dram_cycles_per_word=hw.dram_cycles_per_word)
     hard = [{"metric": b.metric, "limit": b.limit} for b in blist if b.hard]
     return rows, {**asdict(stats), "knobs": list(found[0].values), "budgets": hard}
 
@@ -389,7 +389,7 @@ def _explain(costs: LayerCosts, i: int, col: int, dataflow: str, model: CostMode
     schedule = schedule_of(costs.mapping, i, col, dataflow,
                            latency_cycles=float(costs.latency_cycles[i, col]),
                            compute_cycles=float(costs.compute_cycles[i, col]),
-                           dram_cycles_per_word=hw.word_bytes / hw.dram_bytes_per_cycle)
+                           dram_cycles_per_word=hw.dram_cycles_per_word)
     return describe_mapping(costs.mapping, i, col, dataflow, schedule), schedule
 
 

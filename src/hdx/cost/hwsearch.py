@@ -169,7 +169,7 @@ class _Bounds:
         kv = space.knob_values
         self.n_mem = len(kv["glb_kib"]) * len(kv["glb_bw"])
         hw, tech = model.hardware, model.tech
-        self.cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
+        self.cyc_per_word = hw.dram_cycles_per_word
         self.e_mac = float(np.sum(layers.macs, dtype=np.float64) * tech.mac_energy_pj(hw.word_bits))
         self.e_dram = tech.dram_energy_pj(hw.word_bits)
         self.clock = hw.clock_mhz

@@ -410,6 +410,11 @@ class HardwareParams(OmitDefaults):
     def word_bytes(self) -> float:
         return self.word_bits / 8
 
+    @property
+    def dram_cycles_per_word(self) -> float:
+        """DRAM <-> GLB cycles per word moved (word bytes / DRAM bytes per cycle)."""
+        return self.word_bytes / self.dram_bytes_per_cycle
+
     def glb_tile_words(self, glb_bytes):
         """The usable half of a GLB of ``glb_bytes`` (a scalar or an array), in words: what a
         double-buffered tile may hold (the other half receives the next one)."""

@@ -27,13 +27,13 @@ def schedule_of(mapping: dict[str, np.ndarray], i: int, j: int, dataflow: str, *
     a buffering that does not hide them all) and ``bound``, the largest part (ties to the first of
     :data:`BOUNDS`). Cycles of the accelerator's clock, words of its word size."""
     m = {k: float(v[i, j]) for k, v in mapping.items()}
-    tile = {"filters": m["k_in"], "channels": m["c_in"], "taps": m["s_in"], "outputs": m["q_in"]}
     if dataflow == "ws":
         mode, tile = "weights stationary", {"channels": m["c_in"], "taps": m["s_in"]}
     elif dataflow == "os":
         mode, tile = OS_MODES[int(m["mode"])], {"psums": m["k_in"]}
     else:
         mode = RS_MODES[int(m["mode"])]
+        tile = {"filters": m["k_in"], "channels": m["c_in"], "taps": m["s_in"], "outputs": m["q_in"]}
     busy = compute_cycles + m.get("psum_stall", 0.0)
     out: dict = {"dataflow": dataflow, "mode": mode, "pe_tile": tile,
                  "glb_loops": [GROUPS[g] for g in ORDERS[int(m["order"])]],

@@ -165,35 +165,37 @@ class AnalyticalModel:
                 "hardware": self.hardware.model_dump(mode="json", exclude={"glb_buffering", "glb_port",
                                                                             "psum_port"}),
                 "tech": self.tech.model_dump(mode="json")}
-        if self.dram_tiles != "hold-array":  # (the options only where they are not the default)
-            blob["dram_tiles"] = self.dram_tiles
-        if self.glb_buffering != "double":  # with its revision where it changed since it was added
-            rev = BUFFERING_REVISION.get(self.glb_buffering)
-            blob["glb_buffering"] = self.glb_buffering if rev is None else f"{self.glb_buffering}/{rev}"
-        if self.glb_port != "fill":
-            blob["glb_port"] = self.glb_port
-        if self.psum_port != "shared":
-            blob["psum_port"] = self.psum_port
+        changed = self._changed_options()
+        for k in ("dram_tiles", "glb_buffering", "glb_port", "psum_port"):  # (only where not the default)
+            if k in changed:  # a buffering with its revision where it changed since it was added
+                rev = BUFFERING_REVISION.get(changed[k]) if k == "glb_buffering" else None
+                blob[k] = changed[k] if rev is None else f"{changed[k]}/{rev}"
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def __repr__(self) -> str:
         return (f"AnalyticalModel(v{self.version}, tech={self.tech.name}, "
                 f"word_bits={self.hardware.word_bits}, noc={self.hardware.noc})")
 
-    @property
-    def label(self) -> str:
-        """The model's name and the options it does not take at their defaults (what ``hdx cost`` reports
-        as its model), e.g. ``analytical (glb_buffering=zigzag)``."""
+    def _changed_options(self) -> dict[str, str]:
+        """The model's options that are not at their defaults (the keywords' defaults, and for the
+        hardware's buffering and ports :class:`HardwareParams`'), in the keywords' order."""
         params = inspect.signature(AnalyticalModel.__init__).parameters
-        changed = []
+        out = {}
         for k in ("mapper_objective", "mapper_space", "mapper_tiles", "dram_tiles", "precision",
                   "glb_buffering", "glb_port", "psum_port"):
             default = params[k].default
             if default is None:  # the hardware's option: its default is HardwareParams'
                 default = HardwareParams.model_fields[k].default
             if getattr(self, k) != default:
-                changed.append(f"{k}={getattr(self, k)}")
-        return self.name + (f" ({', '.join(changed)})" if changed else "")
+                out[k] = getattr(self, k)
+        return out
+
+    @property
+    def label(self) -> str:
+        """The model's name and the options it does not take at their defaults (what ``hdx cost`` reports
+        as its model), e.g. ``analytical (glb_buffering=zigzag)``."""
+        changed = ", ".join(f"{k}={v}" for k, v in self._changed_options().items())
+        return self.name + (f" ({changed})" if changed else "")
 
     # ------------------------------------------------------------------------------------------
     def _check_rf(self, layers: LayerTable, accels: AccelTable, rfw: np.ndarray) -> None:
@@ -398,7 +400,7 @@ class AnalyticalModel:
         e_glb = tech.sram_energy_pj(glb_bytes, wbits, width_words=bw)
 
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / wbits
-        cyc_per_word = hw.word_bytes / hw.dram_bytes_per_cycle
+        cyc_per_word = hw.dram_cycles_per_word
         # each dataflow's accelerators and their spatial unrolling
         arrays: dict[str, tuple] = {}
         joint = self.dram_tiles == "hold-array"  # (the DRAM level per array candidate: no floors here)
