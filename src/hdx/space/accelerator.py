@@ -340,17 +340,10 @@ class Knobs(OmitDefaults):
         return [d for d in DATAFLOWS if d in v]
 
 
-#: how the GLB stores a tile that is replaced during a layer, and so how its DRAM transfers meet the array
-#: (docs/cost-model.md, "Overlap"): ``double`` a second copy beside it, transfers overlapped; ``single``
-#: one copy, transfers stall the array; ``overlap`` one copy, transfers overlapped (Timeloop's steady
-#: state); ``zigzag`` one copy, a second where it fits, the array waiting only for what a transfer needs
-#: beyond its update window (ZigZag's); ``mixed`` the copies and schedules searched for the least latency
+# the values of HardwareParams.glb_buffering, glb_port and psum_port (each field's description says what
+# they mean; docs/cost-model.md, "Overlap" and "Mapper")
 GlbBuffering = Literal["double", "single", "overlap", "zigzag", "mixed"]
-#: how the GLB port's accesses carry words (docs/cost-model.md, "Mapper"): per access step, per PE-local
-#: tile fill (``fill``), packed (``packed``), or a fill at an arbitrary alignment (``burst``)
 GlbPort = Literal["step", "fill", "packed", "burst"]
-#: the PE's partial-sum store: ``shared``, its read and write ports serve both the MAC and the psums
-#: moved to and from the GLB; ``free``, those moves take no port cycles from the MAC
 PsumPort = Literal["free", "shared"]
 
 
