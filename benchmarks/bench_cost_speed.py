@@ -262,7 +262,7 @@ def main() -> None:
     try:
         from hdx.cost.zigzag.adapter import ZigZagModel
 
-        zz = ZigZagModel(grid.hardware)
+        zz = ZigZagModel(grid.hardware, mappings="loma")
     except Exception as e:  # optional extra missing or backend unavailable
         print(f"ZigZag not measured: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
         return

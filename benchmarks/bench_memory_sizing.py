@@ -178,7 +178,7 @@ def main() -> None:
         for g in glbs:
             accels = design_table(grid, [int(v) for v in args.pes.split(",")],
                                   [int(v) for v in args.rf.split(",")], g)
-            zz_model = ZigZagModel(hw, lpf_limit=args.lpf, pin=args.pin)
+            zz_model = ZigZagModel(hw, lpf_limit=args.lpf, pin=args.pin, mappings="loma")
             zz_fp = zz_model.fingerprint()[:12]
             cache = HERE / ".cache" / f"zigzag-{zz_fp}.jsonl"
             zz = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1), args.lpf, args.pin)

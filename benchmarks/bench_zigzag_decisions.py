@@ -51,7 +51,7 @@ from scipy.stats import spearmanr
 from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
 from hdx.cost.analytical.mapper import GlbBuffering
 from hdx.cost.zigzag.adapter import ZigZagModel
-from hdx.cost.zigzag.crosscheck import ordering_from_mapping, two_level_ordering
+from hdx.cost.zigzag.crosscheck import hdx_orderings
 from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
@@ -102,7 +102,8 @@ def _worker_init(hw_json: str, lpf: int, pin: str = "fxfy") -> None:
     from hdx.space.accelerator import HardwareParams
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _ZZ = ZigZagModel(HardwareParams.model_validate_json(hw_json), lpf_limit=lpf, pin=pin)
+    _ZZ = ZigZagModel(HardwareParams.model_validate_json(hw_json), lpf_limit=lpf, pin=pin,
+                      mappings="loma")
 
 
 def _run_one(job: tuple) -> tuple[str, dict | None, str | None]:
@@ -295,21 +296,17 @@ def hdx_mapping_runs(unique: list[Layer], accels: AccelTable, ours, ztexts: list
             m = {k: float(ours.mapping[k][u, j]) for k in MAPPING_FIELDS}
             base = layer_key(ly, ztexts[j])
             keys = per_pair.setdefault(base, [])
-            for rounding, dram in (("down", False), ("up", False), ("down", True), ("up", True)):
-                # output tiles fit the GLB's half, or (dram) the whole two-level mapping with HDX's DRAM
-                # schedule
-                ordering = ordering_from_mapping(ly, acc, m, rounding, dram=dram,
-                                                 psum_words=hw.glb_tile_words(acc.glb_bytes))
-                key = json.dumps([base, ordering])
+            # (the translations ZigZagModel.best_known offers; with HDX's GLB tiles unless --no-given-glb)
+            for ordering, n_glb in hdx_orderings(ly, acc, m, hw):
+                if n_glb is None:
+                    key, job = json.dumps([base, ordering]), (ly, acc, ordering)
+                elif getattr(args, "given_glb", True):
+                    key, job = json.dumps([base, ordering, {"glb_loops": n_glb}]), (ly, acc, ordering, n_glb)
+                else:
+                    continue
                 if key not in keys:
                     keys.append(key)
-                    jobs.append((key, ly, acc, ordering))
-                if dram and getattr(args, "given_glb", True):  # the same with HDX's GLB tiles
-                    ordering, n_glb = two_level_ordering(ly, acc, m, rounding)
-                    key = json.dumps([base, ordering, {"glb_loops": n_glb}])
-                    if key not in keys:
-                        keys.append(key)
-                        jobs.append((key, ly, acc, ordering, n_glb))
+                    jobs.append((key, *job))
     cache = HERE / ".cache" / f"zigzag-{zz_fp}-hdxmap.jsonl"
     zs = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1), args.lpf, args.pin, seeds=jobs)
     seeded: dict = {}
@@ -467,7 +464,7 @@ def main() -> None:
     net_layers = [space.layers(a) for _, a in nets]
     unique: list[Layer] = list(dict.fromkeys(ly for layers in net_layers for ly in layers))
 
-    zz_model = ZigZagModel(hw, lpf_limit=args.lpf, pin=args.pin)
+    zz_model = ZigZagModel(hw, lpf_limit=args.lpf, pin=args.pin, mappings="loma")
     zz_fp = zz_model.fingerprint()[:12]
     cache = Path(args.cache) if args.cache else HERE / ".cache" / f"zigzag-{zz_fp}.jsonl"
     zz = zigzag_costs(unique, accels, hw, cache, max(args.jobs, 1), args.lpf, args.pin)
@@ -484,7 +481,7 @@ def main() -> None:
     ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(A)]
     refine = None
     if args.refine_lpf:
-        r_model = ZigZagModel(hw, lpf_limit=args.refine_lpf, pin=args.pin)
+        r_model = ZigZagModel(hw, lpf_limit=args.refine_lpf, pin=args.pin, mappings="loma")
         r_cache = HERE / ".cache" / f"zigzag-{r_model.fingerprint()[:12]}.jsonl"
         only = refine_pairs(unique, accels, args.refine_slice, args.refine_sample, args.seed)
         refine = (zigzag_costs(unique, accels, hw, r_cache, max(args.jobs, 1), args.refine_lpf, args.pin,
@@ -589,7 +586,7 @@ def main() -> None:
                   f"{np.nanmax(rr[:, 3]):>10.1%}")
 
     if args.self_lpf:
-        other = ZigZagModel(hw, lpf_limit=args.self_lpf, pin=args.pin)
+        other = ZigZagModel(hw, lpf_limit=args.self_lpf, pin=args.pin, mappings="loma")
         o_cache = HERE / ".cache" / f"zigzag-{other.fingerprint()[:12]}.jsonl"
         zz2 = zigzag_costs(unique, accels, hw, o_cache, max(args.jobs, 1), args.self_lpf, args.pin)
         z2 = zz_arrays(zz2, unique, ztexts)

@@ -47,7 +47,7 @@ def main() -> None:
     acc = grid.parse(args.accel)
     layers = [ly for ly in NetworkSpace.load().layers(args.arch) if ly.kind != "fc"][: args.layers]
     model = AnalyticalModel(hw, tech=args.tech, glb_buffering=args.glb_buffering, precision="float64")
-    zz = ZigZagModel(hw, tech=args.tech)
+    zz = ZigZagModel(hw, tech=args.tech, mappings="loma")
     res = model.evaluate(LayerTable(layers), AccelTable.from_accels([acc]))
     cyc = hw.word_bytes / hw.dram_bytes_per_cycle
     rows = []

@@ -69,6 +69,8 @@ class LayerCost(TypedDict):
     energy_parts_pj: dict[str, float]  # mac, rf, glb, dram, static (leakage x latency)
     mapping: NotRequired[str]  # with explain=True
     schedule: NotRequired[dict]  # with explain=True (analytical model): the mapping's fields, cycles, words
+    #: zigzag backend (best of LOMA and HDX's mapping): whose mapping ZigZag costed, "loma" or "hdx"
+    zigzag_mapping: NotRequired[str]
 
 
 class TotalCost(TypedDict):
@@ -273,6 +275,8 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                      "area_mm2": area_mm2, "macs": int(ly.macs),
                      "utilisation": float(costs.utilisation[i, col]),
                      "energy_parts_pj": {p: float(v[i, col]) for p, v in costs.energy_pj.items()}})
+        if costs.mapping is not None and "from_hdx" in costs.mapping:  # (the zigzag backend)
+            rows[-1]["zigzag_mapping"] = "hdx" if costs.mapping["from_hdx"][i, col] else "loma"
         if explain:
             rows[-1]["mapping"], schedule = _explain(mapped, i, mcol, acc.dataflow, model)
             if schedule is not None:
@@ -385,6 +389,9 @@ def _explain(costs: LayerCosts, i: int, col: int, dataflow: str, model: CostMode
 
     if costs.mapping is None:
         return "not reported by this cost model", None
+    if "from_hdx" in costs.mapping:  # the zigzag backend: whose mapping ZigZag costed
+        return ("HDX's mapping, costed by ZigZag" if costs.mapping["from_hdx"][i, col]
+                else "ZigZag's LOMA search"), None
     hw = model.hardware  # type: ignore[attr-defined]  (the analytical model: the one that reports mappings)
     schedule = schedule_of(costs.mapping, i, col, dataflow,
                            latency_cycles=float(costs.latency_cycles[i, col]),

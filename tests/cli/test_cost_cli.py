@@ -92,6 +92,22 @@ def test_zigzag_extra_missing(capsys, monkeypatch):
     assert rc == 2 and "pip install 'hdx[zigzag]'" in err and err.count("\n") == 1
 
 
+@pytest.mark.zigzag
+def test_zigzag_backend_says_whose_mapping_each_layer_is(capsys):
+    pytest.importorskip("zigzag", reason="zigzag-dse not installed (pip install 'hdx[zigzag]')")
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel", "16x8,rf=64,df=rs", "--backend", "zigzag", "--json",
+                       "--explain")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["model"] == "zigzag (best of LOMA and HDX's mapping)"
+    assert {r["zigzag_mapping"] for r in d["layers"]} <= {"loma", "hdx"}
+    said = {"loma": "ZigZag's LOMA search", "hdx": "HDX's mapping, costed by ZigZag"}
+    assert all(r["mapping"] == said[r["zigzag_mapping"]] for r in d["layers"])
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel", "16x8,rf=64,df=rs", "--backend", "zigzag")
+    n_hdx = sum(r["zigzag_mapping"] == "hdx" for r in d["layers"])
+    assert rc == 0 and f"HDX's own ({n_hdx} layers)" in " ".join(out.split())
+
+
 def test_explain_prints_the_mapping_per_layer(capsys):
     rc, out, err = run(capsys, "--arch", ARCH, "--accel", "12x8,rf=32,df=rs", "--explain", "--json")
     assert rc == 0, err

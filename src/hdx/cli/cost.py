@@ -161,6 +161,10 @@ def _print_tables(out: dict, grid_name: str) -> None:
     t.add_row("total", "", f"{tot['macs']:,}", f"{tot['latency_cycles']:,.0f}", f"{tot['latency_ms']:.4f}",
               f"{tot['energy_pj'] / 1e6:.3f}", "", end_section=True)
     console.print(t)
+    if sources := [r["zigzag_mapping"] for r in out["layers"] if "zigzag_mapping" in r]:
+        console.print(f"ZigZag's costs of the better mapping it rates (latency, then energy) of its LOMA "
+                      f"search ({sources.count('loma')} layers) and HDX's own "
+                      f"({sources.count('hdx')} layers)")
     if any("mapping" in r for r in out["layers"]):
         for r in out["layers"]:
             console.print(f"  {r['name']:<16} {r['mapping']}", soft_wrap=True)

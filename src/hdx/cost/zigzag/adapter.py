@@ -2,6 +2,13 @@
 translated in memory (:mod:`hdx.cost.zigzag.translate`) and run through ZigZag's own pipeline; results
 are cached per pair. ``zigzag-dse`` is an optional extra, imported when a model is made.
 
+Which mapping ZigZag's costs are of (``mappings``): its LOMA search's (``"loma"``), or (``"loma+hdx"``, the
+default) the best ZigZag's own cost model rates — latency, then energy, ZigZag's criterion — of LOMA's and
+of the analytical model's chosen mapping given to ZigZag as complete temporal orderings
+(:func:`~hdx.cost.zigzag.crosscheck.hdx_orderings`). LOMA at a small ``lpf_limit`` misses the mappings
+that make many designs good, so LOMA alone overstates their cost; either way every number is ZigZag's
+cost model's (docs/design.md, "Which mapping ZigZag costs").
+
 Units: latency in cycles, energy in pJ, area in µm² (see :mod:`hdx.cost.zigzag`).
 """
 
@@ -15,9 +22,9 @@ import logging
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -38,6 +45,8 @@ from hdx.workload import Layer, LayerTable
 
 BACKEND_VERSION = "4"  # 4: the spatial unrolling is the analytical model's (one policy)
 INSTALL_HINT = "pip install 'hdx[zigzag]'"
+#: which mappings ZigZag costs: its LOMA search's, or the better of that and the analytical model's
+Mappings = Literal["loma", "loma+hdx"]
 
 
 def _import_zigzag() -> dict[str, Any]:
@@ -103,6 +112,9 @@ class ZigZagResult:
     #: stall of its busiest port (``stall_<level>``, negative: slack; the latency adds the largest) and
     #: the cycles that port transfers data (``busy_<level>``: per link, cycles per period × periods)
     latency_parts: dict[str, float] = field(default_factory=dict)
+    #: whose mapping these are the costs of: ZigZag's LOMA search (``loma``), or the analytical model's
+    #: chosen mapping given to ZigZag (``hdx``; :meth:`ZigZagModel.best_known`)
+    mapping_source: str = "loma"
 
     @property
     def energy_total_pj(self) -> float:
@@ -129,13 +141,16 @@ class ZigZagModel:
 
     ``lpf_limit``: LOMA's loop-prime-factor budget (small = fast; ZigZag's API default is 6).
     ``pin``: ``fxfy`` pins the kernel loops FX, FY innermost (fast, deterministic), ``none`` lets LOMA
-    order every loop (slower). Results are cached per (layer, accelerator) in the instance.
+    order every loop (slower). ``mappings``: ``"loma+hdx"`` (default) — :meth:`evaluate` gives, per pair,
+    ZigZag's costs of the better of LOMA's mapping and the analytical model's (same hardware and
+    technology) as ZigZag rates them (:meth:`best_known`; about twice LOMA's time); ``"loma"`` — LOMA's
+    alone. Results are cached per (layer, accelerator, ordering) in the instance.
     """
 
     name = "zigzag"
 
     def __init__(self, hardware: HardwareParams | None = None, *, tech: TechTable | str | Path | None = None,
-                 lpf_limit: int = 1, pin: PinMode = "fxfy"):
+                 lpf_limit: int = 1, pin: PinMode = "fxfy", mappings: Mappings = "loma+hdx"):
         self._zz = _import_zigzag()
         self.hardware = hardware if hardware is not None else HardwareParams()
         self.tech = tech if isinstance(tech, TechTable) else load_tech(tech if tech is not None
@@ -147,8 +162,13 @@ class ZigZagModel:
             raise HDXError(f"zigzag lpf_limit must be an integer >= 1, got {lpf_limit!r}")
         if pin not in ("fxfy", "none"):
             raise HDXError(f"zigzag pin must be 'fxfy' or 'none', got {pin!r}")
+        if mappings not in get_args(Mappings):
+            raise HDXError(f"zigzag mappings must be one of {', '.join(get_args(Mappings))}, "
+                           f"got {mappings!r}")
         self.lpf_limit = lpf_limit
         self.pin: PinMode = pin
+        self.mappings: Mappings = mappings
+        self._analytical = None  # the model whose mappings are offered (made when first needed)
         self.version = f"zigzag-dse {zigzag_version()} / hdx-backend {BACKEND_VERSION}"
         self._cache: dict[tuple, ZigZagResult] = {}
         self.seconds_spent = 0.0
@@ -162,11 +182,28 @@ class ZigZagModel:
                     # (the analytical model's GLB buffering and ports: ZigZag models its own)
                     hardware=self.hardware.model_dump(exclude={"glb_buffering", "glb_port", "psum_port"}),
                     tech=self.tech.model_dump(mode="json"))
+        if self.mappings != "loma":  # (LOMA alone: the fingerprint LOMA's runs have always had)
+            blob.update(mappings=self.mappings, offered=self.analytical().fingerprint())
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
+    @property
+    def label(self) -> str:
+        """The model as reports name it: which mappings its costs are of."""
+        return "zigzag" if self.mappings == "loma" else "zigzag (best of LOMA and HDX's mapping)"
+
+    def analytical(self):
+        """The analytical model (same hardware and technology) whose chosen mappings ZigZag is offered."""
+        if self._analytical is None:
+            from hdx.cost.analytical import AnalyticalModel
+
+            self._analytical = AnalyticalModel(self.hardware, self.tech)
+        return self._analytical
+
     def evaluate(self, layers: LayerTable, accels: AccelTable, *, mapping: bool = True) -> LayerCosts:
-        """Costs of every layer on every accelerator ([L, A] arrays); one ZigZag run per new pair (no
-        mapping is reported, so ``mapping`` changes nothing)."""
+        """Costs of every layer on every accelerator ([L, A] arrays): one ZigZag run per new pair, and with
+        ``mappings="loma+hdx"`` one per translation of the analytical model's mapping of it
+        (:meth:`best_known`). With ``mapping`` and ``"loma+hdx"``, ``LayerCosts.mapping["from_hdx"]`` is 1
+        where the analytical model's mapping was the better, 0 where LOMA's was."""
         L, A = len(layers), len(accels)
         lat = np.zeros((L, A))
         comp = np.zeros((L, A))
@@ -175,10 +212,22 @@ class ZigZagModel:
         energy = {p: np.zeros((L, A)) for p in ENERGY_PARTS}
         area = {p: np.zeros(A) for p in AREA_PARTS}
         layer_objs = layers.to_layers()
+        offered = None
+        if self.mappings == "loma+hdx":
+            from hdx.cost.analytical import MAPPING_FIELDS
+
+            ours = self.analytical().evaluate(layers, accels)
+            assert ours.mapping is not None
+            offered = {k: ours.mapping[k] for k in MAPPING_FIELDS}
+        from_hdx = np.zeros((L, A))
         for j in range(A):
             acc = accels.accelerator(j)
             for i, layer in enumerate(layer_objs):
-                r = self.evaluate_one(layer, acc)
+                if offered is None:
+                    r = self.evaluate_one(layer, acc)
+                else:
+                    r = self.best_known(layer, acc, {k: float(v[i, j]) for k, v in offered.items()})
+                    from_hdx[i, j] = r.mapping_source == "hdx"
                 lat[i, j], comp[i, j], mem[i, j], util[i, j] = (r.latency_cycles, r.compute_cycles,
                                                                 r.memory_cycles, r.utilisation)
                 for p in ENERGY_PARTS:
@@ -187,7 +236,35 @@ class ZigZagModel:
                 area[p][j] = r.area_um2[p]
         return LayerCosts(latency_cycles=lat, compute_cycles=comp, memory_cycles=mem, energy_pj=energy,
                           area_um2=area, utilisation=util, macs=layers.macs.astype(np.int64),
-                          clock_mhz=self.hardware.clock_mhz)
+                          clock_mhz=self.hardware.clock_mhz,
+                          mapping={"from_hdx": from_hdx} if mapping and offered is not None else None)
+
+    def best_known(self, layer: Layer, acc: Accelerator, mapping: dict[str, float]) -> ZigZagResult:
+        """ZigZag's costs of the best mapping it knows for one pair: of LOMA's search and of the analytical
+        model's ``mapping`` (its :data:`~hdx.cost.analytical.MAPPING_FIELDS` for this pair) given as each
+        of :func:`~hdx.cost.zigzag.crosscheck.hdx_orderings`, the least latency, then energy, as ZigZag
+        rates them (its own criterion; ties go to LOMA's). A translation ZigZag refuses (tiles that do
+        not fit its memories) is skipped; where every run fails, LOMA's error is raised."""
+        from hdx.cost.zigzag.crosscheck import hdx_orderings
+
+        best: ZigZagResult | None = None
+        error: HDXError | None = None
+        try:
+            best = self.evaluate_one(layer, acc)
+        except HDXError as e:
+            error = e
+        for ordering, glb_loops in hdx_orderings(layer, acc, mapping, self.hardware):
+            try:
+                r = self.evaluate_one(layer, acc, ordering, glb_loops)
+            except HDXError:
+                continue
+            if best is None or (r.latency_cycles, r.energy_total_pj) < (best.latency_cycles,
+                                                                        best.energy_total_pj):
+                best = replace(r, mapping_source="hdx")
+        if best is None:
+            assert error is not None
+            raise error
+        return best
 
     def evaluate_one(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None,
                      glb_loops: int | None = None) -> ZigZagResult:

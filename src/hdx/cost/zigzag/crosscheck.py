@@ -1,6 +1,7 @@
 """HDX's mapping costed by ZigZag: the analytical model's chosen mapping as a complete ZigZag temporal
 ordering (:func:`ordering_from_mapping`), so that ZigZag evaluates that one mapping instead of searching
-its own. Used to cross-check the two models decision by decision (tests, ``bench_zigzag_decisions``).
+its own. :func:`hdx_orderings` lists the translations of one mapping that ZigZag is offered beside its
+own search (``ZigZagModel(mappings="loma+hdx")``, the default; ``bench_zigzag_decisions``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import math
 from typing import Literal
 
 from hdx.cost.zigzag.translate import spatial_unrolling, temporal_sizes
-from hdx.space.accelerator import Accelerator
+from hdx.space.accelerator import Accelerator, HardwareParams
 from hdx.workload import Layer
 
 
@@ -28,6 +29,26 @@ def _prime_factors(n: int) -> list[int]:
             out.append(p)
             n //= p
         p += 1
+    return out
+
+
+def hdx_orderings(layer: Layer, acc: Accelerator, m: dict[str, float], hardware: HardwareParams
+                  ) -> list[tuple[list[list], int | None]]:
+    """Every translation of the analytical model's mapping ``m`` (:data:`hdx.cost.analytical.MAPPING_FIELDS`
+    of one pair) that ZigZag is offered, as (complete temporal ordering, GLB loops or None), distinct and
+    in a fixed order: its tile sizes rounded down and up to ZigZag's integer factors, each with the DRAM
+    level left to ZigZag's memory allocator (output tiles in the GLB's usable half,
+    :func:`ordering_from_mapping`), with the analytical model's own DRAM schedule (``dram``), and with that
+    schedule's GLB tiles given to ZigZag instead of chosen by its allocator (:func:`two_level_ordering`).
+    ZigZag costs each exactly as given; the best it rates is HDX's mapping in ZigZag's terms."""
+    out: list[tuple[list[list], int | None]] = []
+    rounding: Literal["down", "up"]
+    for rounding, dram in (("down", False), ("up", False), ("down", True), ("up", True)):
+        ordering = ordering_from_mapping(layer, acc, m, rounding, dram=dram,
+                                         psum_words=hardware.glb_tile_words(acc.glb_bytes))
+        for cand in [(ordering, None)] + ([two_level_ordering(layer, acc, m, rounding)] if dram else []):
+            if cand not in out:
+                out.append(cand)
     return out
 
 
