@@ -139,6 +139,8 @@ class CostReport:
     #: with by=knobs: the best design at each combination of the knobs' values, and how they were found
     by: list[ValueDesign] | None = None
     by_search: dict | None = None
+    #: with check=MODEL: a second model's costs of the reported designs (hdx.cost.second_opinion)
+    check: dict | None = None
     seconds: float = 0.0
     grid_name: str = ""
     notes: list[str] = field(default_factory=list)  # what each relative budget (latency<=p20) resolved to
@@ -159,6 +161,8 @@ class CostReport:
         if self.by is not None:
             out["by"] = self.by
             out["by_search"] = self.by_search
+        if self.check is not None:
+            out["check"] = self.check
         return out
 
 
@@ -166,8 +170,8 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
          objective: str = "edap", weights: dict[str, float] | None = None,
          budgets: str | Sequence[str | Budget] | None = None, backend: str = "analytical",
          space: str = "dance_cifar10", accel_space: str = "eyeriss_like", explain: bool = False,
-         all_designs: bool = False, pareto: bool = False, by: str | Sequence[str] | None = None
-         ) -> CostReport:
+         all_designs: bool = False, pareto: bool = False, by: str | Sequence[str] | None = None,
+         check: str | None = None) -> CostReport:
     """Per-layer and total latency (cycles, ms), energy (pJ) and area (mm²) of a network on ``accel``.
 
     The network: ``arch`` (one op per searchable layer of ``space``) or ``onnx`` (the path of an ONNX
@@ -182,7 +186,10 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     ``all_designs`` lists every design, ``pareto`` adds the latency–energy–area front under the budgets,
     and ``by`` (knob names, e.g. ``"glb_kib"`` or ``"glb_kib,glb_bw"``) the best design at each value
     (each combination of values) of those knobs under the objective and budgets, exactly
-    (:mod:`hdx.cost.sizing`).
+    (:mod:`hdx.cost.sizing`). ``check`` (``"zigzag"``, with ``accel="grid"``): the reported designs — the
+    grid's best, or with ``by`` each row's — costed again by that model, with its best design among them
+    and the rank correlation of both models' objective values (:mod:`hdx.cost.second_opinion`; JSON key
+    ``check``).
     """
     from hdx.cost import BACKENDS, get_cost_model
     from hdx.cost.base import check_finite
@@ -199,6 +206,9 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
         raise HDXError("all_designs (--all) lists the designs of the grid: use it with accel='grid'")
     if pareto and not grid_mode:
         raise HDXError("pareto (--pareto) is the front of the grid: use it with accel='grid'")
+    if check is not None and not grid_mode:
+        raise HDXError("check (--check) re-costs the designs the grid search chose: use it with accel='grid' "
+                       "(for one accelerator, cost it with backend='zigzag')")
     if by is not None and not grid_mode:
         raise HDXError("by (--by) gives the best design of the grid per knob value: use it with accel='grid'")
     if (arch is None) == (onnx is None):
@@ -215,6 +225,11 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
         layers, name = net.layers(net.parse_arch(arch)), ",".join(net.parse_arch(arch))
     table = LayerTable(layers)
     model = get_cost_model(backend, grid.hardware)  # type: ignore[arg-type]
+    second = None
+    if check is not None:  # an unknown check or a missing extra before any work
+        from hdx.cost.second_opinion import check_model
+
+        second = check_model(check, grid.hardware)
     if by is not None:  # bad knob names before any work
         from hdx.cost.sizing import parse_knobs
 
@@ -309,9 +324,29 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                  for n, j in enumerate(f.index)]
         front_search = asdict(f.stats)
     by_rows, by_search = (None, None) if by is None else _by_values(model, table, grid, obj, blist, by)
+    check_out = None if second is None else _second_opinion(second, table, grid, obj, blist, by_rows, best)
     return CostReport(name, str(acc), backend, getattr(model, "label", getattr(model, "name", backend)), rows,
                       total, best,
-                      designs, front, front_search, by_rows, by_search, seconds, grid.name, notes)
+                      designs, front, front_search, by_rows, by_search, check_out, seconds, grid.name, notes)
+
+
+def _second_opinion(second: CostModel, table: LayerTable, grid: AcceleratorSpace, obj: Objective,
+                    blist: list[Budget], by_rows: list[ValueDesign] | None,
+                    best: BestAccelerator | None) -> dict:
+    """``check=``: the second model's costs of the reported designs (each ``by`` row's, else the grid's
+    best) and whether it rates the same one best (:mod:`hdx.cost.second_opinion`)."""
+    from hdx.cost.second_opinion import second_opinion
+
+    assert best is not None  # (grid mode)
+    if by_rows is None:
+        accels, first = [best.accelerator], [float(best.choice.objective_value)]
+        first_best: int | None = 0 if best.choice.feasible else None
+    else:
+        accels = [grid.parse(r["accelerator"]) for r in by_rows]
+        first = [r["objective_value"] for r in by_rows]
+        ok = [j for j, r in enumerate(by_rows) if r["feasible"]]
+        first_best = min(ok, key=lambda j: first[j]) if ok else None
+    return second_opinion(second, table, accels, obj, blist, first_objective=first).to_dict(first_best)
 
 
 def _by_values(model: CostModel, table: LayerTable, grid: AcceleratorSpace, obj: Objective,

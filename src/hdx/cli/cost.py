@@ -52,6 +52,10 @@ def cost_cmd(
                            "under the objective and budgets (exact; JSON key 'by')."),
     plot: str = typer.Option(None, "--plot", help="With --by (one or two knobs): also draw the table as a "
                              "PNG figure at this path (objective, latency, energy, area per value)."),
+    check: str = typer.Option(None, "--check", help="With --accel grid: cost the reported designs (the best, "
+                              "or each --by row's) again with this model (zigzag: its best known mapping "
+                              "per layer, about 0.1 s per layer and design) and say which it rates best "
+                              "(JSON key 'check')."),
 ) -> None:
     """Per-layer and total latency, energy and area; with --accel grid, the best accelerator."""
     from hdx.api import cost
@@ -77,7 +81,7 @@ def cost_cmd(
         check_plot_path(plot)  # before the search
     report = cost(arch=arch, onnx=onnx, accel=accel, objective=objective, weights=parse_weights(weights),
                   budgets=budget, backend=backend, space=space, accel_space=accel_space, explain=explain,
-                  all_designs=all_designs, pareto=pareto, by=by)
+                  all_designs=all_designs, pareto=pareto, by=by, check=check)
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
     out = report.to_dict()
@@ -146,6 +150,50 @@ def _print_by(rows: list[dict], s: dict) -> None:
     wide.print(t)
 
 
+def _print_check(out: dict) -> None:
+    """``--check``: the second model's costs of the reported designs beside the first model's."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hdx.cost.sizing import value_text
+
+    c = out["check"]
+    b = out["best"]
+    rows = out.get("by") or [{"values": {}, "accelerator": b["accelerator"],
+                              "objective_value": b["objective_value"], "feasible": b["feasible"]}]
+    knobs = list(rows[0]["values"])
+    first_ok = [r["objective_value"] for r in rows if r["feasible"]]
+    second_ok = [d["objective_value"] for d in c["designs"] if d["feasible"]]
+    t = Table(title=f"The same designs costed by {c['model']} ({c['seconds']:.1f} s)")
+    for col in (*knobs, "design", "objective", "x best", "latency ms", "energy mJ", "area mm²",
+                "objective", "x best", "budgets"):
+        t.add_column(col, justify="left" if col == "design" else "right", no_wrap=True)
+    for r, d in zip(rows, c["designs"], strict=True):
+        if d.get("error"):
+            t.add_row(*(value_text(k, r["values"][k]) for k in knobs), d["accelerator"],
+                      f"{r['objective_value']:.4g}", "", "not costed", "", "", "", "", "-", style="dim")
+            continue
+        rel1 = f"{r['objective_value'] / min(first_ok):.2f}" if first_ok and r["feasible"] else "-"
+        rel2 = f"{d['objective_value'] / min(second_ok):.2f}" if second_ok and d["feasible"] else "-"
+        t.add_row(*(value_text(k, r["values"][k]) for k in knobs), d["accelerator"],
+                  f"{r['objective_value']:.4g}", rel1, f"{d['latency_ms']:.4f}", f"{d['energy_mj']:.5f}",
+                  f"{d['area_mm2']:.4f}",
+                  f"{d['objective_value']:.4g}", rel2, "met" if d["feasible"] else "NOT met")
+    wide = Console()
+    wide.width = max(wide.width, 150)
+    wide.print(t)
+    rho = c["rank_correlation"]
+    for d in c["designs"]:
+        if d.get("error"):
+            wide.print(f"not costed by {c['model']}: {d['error']}", soft_wrap=True)
+    first = min((r for r in rows if r["feasible"]), key=lambda r: r["objective_value"], default=None)
+    none = "none (no design meets the budgets)"
+    same = "the same design" if c.get("agrees") else "not the same design"
+    wide.print(f"best of these designs: {first['accelerator'] if first else none} by {out['model']}, "
+               f"{c['best'] or none} by {c['model']} ({same})"
+               + ("" if rho is None else f"; rank correlation of the objective over the designs {rho:.3f}"))
+
+
 def _print_tables(out: dict, grid_name: str) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -177,6 +225,8 @@ def _print_tables(out: dict, grid_name: str) -> None:
         _print_front(console, out["pareto"], out["pareto_search"])
     if "by" in out:
         _print_by(out["by"], out["by_search"])
+    if "check" in out:
+        _print_check(out)
     console.print(f"area {tot['area_mm2']:.4f} mm²   latency {tot['latency_ms']:.4f} ms   "
                   f"energy {tot['energy_pj'] * 1e-9:.5f} mJ")
     if "best" in out:

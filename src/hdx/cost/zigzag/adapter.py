@@ -203,7 +203,10 @@ class ZigZagModel:
         """Costs of every layer on every accelerator ([L, A] arrays): one ZigZag run per new pair, and with
         ``mappings="loma+hdx"`` one per translation of the analytical model's mapping of it
         (:meth:`best_known`). With ``mapping`` and ``"loma+hdx"``, ``LayerCosts.mapping["from_hdx"]`` is 1
-        where the analytical model's mapping was the better, 0 where LOMA's was."""
+        where the analytical model's mapping was the better, 0 where LOMA's was. ZigZag has no static
+        energy: with a technology table that gives leakage, the ``static`` part is the analytical model's
+        leakage power of the design (``AnalyticalModel.leakage_mw``) × ZigZag's latency, so both models
+        price the same hardware."""
         L, A = len(layers), len(accels)
         lat = np.zeros((L, A))
         comp = np.zeros((L, A))
@@ -231,9 +234,12 @@ class ZigZagModel:
                 lat[i, j], comp[i, j], mem[i, j], util[i, j] = (r.latency_cycles, r.compute_cycles,
                                                                 r.memory_cycles, r.utilisation)
                 for p in ENERGY_PARTS:
-                    energy[p][i, j] = r.energy_pj.get(p, 0.0)  # ZigZag has no static energy
+                    energy[p][i, j] = r.energy_pj.get(p, 0.0)  # (ZigZag has no static energy)
             for p in AREA_PARTS:
                 area[p][j] = r.area_um2[p]
+        if self.tech.has_leakage:  # static: the same leakage power as the analytical model's, × ZigZag's time
+            leak_mw = self.analytical().leakage_mw(accels)
+            energy["static"] = lat * (leak_mw[None, :] / self.hardware.clock_mhz * 1e3)  # mW·cycles/MHz → pJ
         return LayerCosts(latency_cycles=lat, compute_cycles=comp, memory_cycles=mem, energy_pj=energy,
                           area_um2=area, utilisation=util, macs=layers.macs.astype(np.int64),
                           clock_mhz=self.hardware.clock_mhz,
