@@ -171,7 +171,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
          budgets: str | Sequence[str | Budget] | None = None, backend: str = "analytical",
          space: str = "dance_cifar10", accel_space: str = "eyeriss_like", explain: bool = False,
          all_designs: bool = False, pareto: bool = False, by: str | Sequence[str] | None = None,
-         check: str | None = None) -> CostReport:
+         check: str | None = None, check_top: int = 1) -> CostReport:
     """Per-layer and total latency (cycles, ms), energy (pJ) and area (mm²) of a network on ``accel``.
 
     The network: ``arch`` (one op per searchable layer of ``space``) or ``onnx`` (the path of an ONNX
@@ -187,9 +187,10 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     and ``by`` (knob names, e.g. ``"glb_kib"`` or ``"glb_kib,glb_bw"``) the best design at each value
     (each combination of values) of those knobs under the objective and budgets, exactly
     (:mod:`hdx.cost.sizing`). ``check`` (``"zigzag"``, with ``accel="grid"``): the reported designs — the
-    grid's best, or with ``by`` each row's — costed again by that model, with its best design among them
-    and the rank correlation of both models' objective values (:mod:`hdx.cost.second_opinion`; JSON key
-    ``check``).
+    grid's best (``check_top``: its ``check_top`` best designs meeting the budgets, on a grid of at most
+    ``MAX_GRID`` designs), or with ``by`` each row's — costed again by that model, with its best design
+    among them and the rank correlation of both models' objective values
+    (:mod:`hdx.cost.second_opinion`; JSON key ``check``).
     """
     from hdx.cost import BACKENDS, get_cost_model
     from hdx.cost.base import check_finite
@@ -206,6 +207,11 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
         raise HDXError("all_designs (--all) lists the designs of the grid: use it with accel='grid'")
     if pareto and not grid_mode:
         raise HDXError("pareto (--pareto) is the front of the grid: use it with accel='grid'")
+    if not isinstance(check_top, int) or isinstance(check_top, bool) or check_top < 1:
+        raise HDXError(f"check_top (--check-top) must be a whole number >= 1, got {check_top!r}")
+    if check_top > 1 and (check is None or by is not None):
+        raise HDXError("check_top (--check-top) checks the grid's best designs: use it with check (--check) "
+                       "and without by (--by), whose rows are checked instead")
     if check is not None and not grid_mode:
         raise HDXError("check (--check) re-costs the designs the grid search chose: use it with accel='grid' "
                        "(for one accelerator, cost it with backend='zigzag')")
@@ -239,6 +245,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     t0 = time.perf_counter()
     best = None
     notes: list[str] = []
+    top_designs = None  # (designs, objective values) with check_top > 1
     if grid_mode:
         pairs = len(layers) * len(grid)
         if backend == "zigzag" and pairs > 200:
@@ -246,6 +253,9 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                            f"(~0.05-0.3 s each); use backend analytical for the grid, or one accelerator")
         space_table = _SpaceTable(net, grid, model)
         if len(grid) > MAX_GRID:  # too large for one call: searched exactly (hdx.cost.hwsearch)
+            if check_top > 1:
+                raise HDXError(f"check_top (--check-top) ranks every design: the space has {len(grid)}, more "
+                               f"than {MAX_GRID}; check by rows instead (--by) or use a smaller space")
             if all_designs:
                 raise HDXError(f"all_designs (--all) lists every design: the space has {len(grid)}, more "
                                f"than {MAX_GRID}; use a smaller space")
@@ -266,6 +276,15 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
             blist, notes = space_table.resolve(specs)
             best = best_on_grid(metrics, grid, obj, blist, seconds=time.perf_counter() - t0)
             col, acc = best.index, best.accelerator
+            if check_top > 1:  # the best designs meeting the budgets, best first (ties: the lower index)
+                from hdx.cost.feasibility import feasible_mask
+
+                jb = np.asarray(obj.of(metrics), dtype=np.float64)
+                jb = np.where(feasible_mask(metrics, blist), jb, np.inf)
+                rest = [int(j) for j in np.lexsort((np.arange(len(jb)), jb)) if j != best.index]
+                order = [best.index, *rest]
+                top = [j for j in order[:check_top] if np.isfinite(jb[j])]
+                top_designs = ([grid[j] for j in top], [float(jb[j]) for j in top])
     else:
         if specs:
             raise HDXError("budgets apply to accel='grid' only (--accel grid); drop them or search the grid")
@@ -324,7 +343,9 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                  for n, j in enumerate(f.index)]
         front_search = asdict(f.stats)
     by_rows, by_search = (None, None) if by is None else _by_values(model, table, grid, obj, blist, by)
-    check_out = None if second is None else _second_opinion(second, table, grid, obj, blist, by_rows, best)
+    check_out = None
+    if second is not None:
+        check_out = _second_opinion(second, table, grid, obj, blist, by_rows, best, top_designs)
     return CostReport(name, str(acc), backend, getattr(model, "label", getattr(model, "name", backend)), rows,
                       total, best,
                       designs, front, front_search, by_rows, by_search, check_out, seconds, grid.name, notes)
@@ -332,13 +353,16 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
 
 def _second_opinion(second: CostModel, table: LayerTable, grid: AcceleratorSpace, obj: Objective,
                     blist: list[Budget], by_rows: list[ValueDesign] | None,
-                    best: BestAccelerator | None) -> dict:
-    """``check=``: the second model's costs of the reported designs (each ``by`` row's, else the grid's
-    best) and whether it rates the same one best (:mod:`hdx.cost.second_opinion`)."""
+                    best: BestAccelerator | None, top: tuple[list, list[float]] | None = None) -> dict:
+    """``check=``: the second model's costs of the reported designs (each ``by`` row's, the grid's ``top``
+    best, else the grid's best) and whether it rates the same one best (:mod:`hdx.cost.second_opinion`)."""
     from hdx.cost.second_opinion import second_opinion
 
     assert best is not None  # (grid mode)
-    if by_rows is None:
+    if top is not None and top[0]:
+        accels, first = top
+        first_best = 0
+    elif by_rows is None:
         accels, first = [best.accelerator], [float(best.choice.objective_value)]
         first_best: int | None = 0 if best.choice.feasible else None
     else:

@@ -112,3 +112,36 @@ def test_cli_check_zigzag_on_a_sizing_table(capsys, tmp_path):
         one = json.loads(capsys.readouterr().out)
         assert rc == 0 and x["latency_ms"] == pytest.approx(one["total"]["latency_ms"], rel=1e-9)
         assert x["energy_mj"] == pytest.approx(one["total"]["energy_pj"] * 1e-9, rel=1e-9)
+
+
+def test_check_top_is_the_grids_best_designs_in_order(monkeypatch):
+    """With the first model as its own second opinion (check_model patched): the checked designs are the
+    grid's K best meeting the budgets, best first, as enumeration ranks them; the opinion agrees."""
+    from hdx import api
+    from hdx.cost import second_opinion as so
+    from hdx.cost.feasibility import feasible_mask
+    from hdx.cost.grid import evaluate_grid
+    from hdx.space.accelerator import AcceleratorSpace
+
+    monkeypatch.setattr(so, "check_model", lambda name, hw: AnalyticalModel(hw))
+    r = api.cost(arch=ARCH, budgets=["latency<=2ms"], check="zigzag", check_top=5).to_dict()
+    grid = AcceleratorSpace.load()
+    _, metrics = evaluate_grid(AnalyticalModel(grid.hardware), LAYERS, grid)
+    jb = np.where(feasible_mask(metrics, [parse_budget("latency<=2ms")]),
+                  np.asarray(Objective("edap").of(metrics)), np.inf)
+    want = [str(grid[int(j)]) for j in np.lexsort((np.arange(len(jb)), jb))[:5]]
+    c = r["check"]
+    assert [d["accelerator"] for d in c["designs"]] == want and want[0] == r["accelerator"]
+    assert c["agrees"] is True and c["regret"] == 0.0 and c["rank_correlation"] == pytest.approx(1.0)
+    np.testing.assert_allclose([d["first_objective_value"] for d in c["designs"]], np.sort(jb)[:5], rtol=1e-9)
+
+
+def test_check_top_errors():
+    from hdx.api import cost
+
+    with pytest.raises(HDXError, match="whole number >= 1"):
+        cost(arch=ARCH, check="zigzag", check_top=0)
+    with pytest.raises(HDXError, match="without by"):
+        cost(arch=ARCH, check="zigzag", check_top=3, by="dataflow")
+    with pytest.raises(HDXError, match="use it with check"):
+        cost(arch=ARCH, check_top=3)

@@ -56,6 +56,8 @@ def cost_cmd(
                               "or each --by row's) again with this model (zigzag: its best known mapping "
                               "per layer, about 0.1 s per layer and design) and say which it rates best "
                               "(JSON key 'check')."),
+    check_top: int = typer.Option(1, "--check-top", help="With --check and no --by: check the grid's N best "
+                                  "designs meeting the budgets (best first), not only the best."),
 ) -> None:
     """Per-layer and total latency, energy and area; with --accel grid, the best accelerator."""
     from hdx.api import cost
@@ -81,7 +83,7 @@ def cost_cmd(
         check_plot_path(plot)  # before the search
     report = cost(arch=arch, onnx=onnx, accel=accel, objective=objective, weights=parse_weights(weights),
                   budgets=budget, backend=backend, space=space, accel_space=accel_space, explain=explain,
-                  all_designs=all_designs, pareto=pareto, by=by, check=check)
+                  all_designs=all_designs, pareto=pareto, by=by, check=check, check_top=check_top)
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
     out = report.to_dict()
@@ -159,8 +161,9 @@ def _print_check(out: dict) -> None:
 
     c = out["check"]
     b = out["best"]
-    rows = out.get("by") or [{"values": {}, "accelerator": b["accelerator"],
-                              "objective_value": b["objective_value"], "feasible": b["feasible"]}]
+    rows = out.get("by") or [{"values": {}, "accelerator": d["accelerator"],
+                              "objective_value": d["first_objective_value"], "feasible": b["feasible"]}
+                             for d in c["designs"]]
     knobs = list(rows[0]["values"])
     first_ok = [r["objective_value"] for r in rows if r["feasible"]]
     second_ok = [d["objective_value"] for d in c["designs"] if d["feasible"]]
@@ -187,10 +190,14 @@ def _print_check(out: dict) -> None:
         if d.get("error"):
             wide.print(f"not costed by {c['model']}: {d['error']}", soft_wrap=True)
     first = min((r for r in rows if r["feasible"]), key=lambda r: r["objective_value"], default=None)
+    if not out.get("by"):  # the grid's best (the first row); ties in the objective keep it first
+        first = rows[0] if b["feasible"] else None
     none = "none (no design meets the budgets)"
     same = "the same design" if c.get("agrees") else "not the same design"
+    regret = c.get("regret")
     wide.print(f"best of these designs: {first['accelerator'] if first else none} by {out['model']}, "
-               f"{c['best'] or none} by {c['model']} ({same})"
+               f"{c['best'] or none} by {c['model']} ({same}"
+               + ("" if regret is None or c.get("agrees") else f"; {regret:.1%} worse in {c['model']}") + ")"
                + ("" if rho is None else f"; rank correlation of the objective over the designs {rho:.3f}"))
 
 

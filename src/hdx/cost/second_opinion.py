@@ -53,10 +53,13 @@ class SecondOpinion:
     seconds: float
     #: per design, why the second model could not cost it (None: costed)
     errors: list[str | None]
+    #: the first model's objective values of the same designs, where given
+    first_objective: list[float] | None = None
 
     def to_dict(self, first_best: int | None = None) -> dict:
         """The JSON record (``check`` of ``hdx cost --json``); ``first_best``: the index of the design the
-        first model rates best among them, for ``agrees``."""
+        first model rates best among them, for ``agrees`` and ``regret`` (that design's objective in the
+        second model over the second model's best, minus 1)."""
         m = self.metrics
 
         def num(x) -> float | None:  # (a design not costed: null, never NaN)
@@ -64,6 +67,7 @@ class SecondOpinion:
         designs = [{"accelerator": a, "latency_ms": num(m["latency"][d]), "energy_mj": num(m["energy"][d]),
                     "area_mm2": num(m["area"][d]), "objective_value": num(self.objective[d]),
                     "feasible": bool(self.feasible[d]),
+                    **({"first_objective_value": self.first_objective[d]} if self.first_objective else {}),
                     **({"error": self.errors[d]} if self.errors[d] else {})}
                    for d, a in enumerate(self.accelerators)]
         out: dict = {"model": self.model, "seconds": self.seconds, "designs": designs,
@@ -71,6 +75,10 @@ class SecondOpinion:
                      "rank_correlation": self.rank_correlation}
         if first_best is not None:
             out["agrees"] = self.best == first_best
+            # the first model's pick in the second's terms: its objective over the second's best, minus 1
+            # (None where the second model finds it over a budget or cannot cost it)
+            out["regret"] = (float(self.objective[first_best] / self.objective[self.best] - 1)
+                             if self.best is not None and self.feasible[first_best] else None)
         return out
 
 
@@ -135,8 +143,9 @@ def second_opinion(model: CostModel, layers: LayerTable, accels: Sequence[Accele
     if first_objective is not None:  # over the designs both models costed
         costed = np.isfinite(obj)
         rho = rank_correlation(np.asarray(first_objective, dtype=np.float64)[costed], obj[costed])
-    return SecondOpinion(name, [str(a) for a in accels], metrics, obj, ok, best, rho,
-                         time.perf_counter() - t0, errors)
+    firsts = None if first_objective is None else [float(v) for v in first_objective]
+    seconds = time.perf_counter() - t0
+    return SecondOpinion(name, [str(a) for a in accels], metrics, obj, ok, best, rho, seconds, errors, firsts)
 
 
 def rank_correlation(a, b) -> float | None:
