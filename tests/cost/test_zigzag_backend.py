@@ -395,3 +395,21 @@ def test_evaluate_reports_whose_mapping_and_loma_alone_is_an_option(model, costs
     assert loma.fingerprint() != model.fingerprint() and loma.label == "zigzag"
     with pytest.raises(HDXError, match="mappings must be one of loma, loma\\+hdx"):
         ZigZagModel(HardwareParams(), mappings="lomax")  # type: ignore[arg-type]
+
+
+@pytest.mark.zigzag
+def test_static_energy_is_the_analytical_leakage_times_zigzags_latency(model):
+    """ZigZag has no static energy: with a technology table that gives leakage, the backend adds the same
+    leakage power the analytical model prices (mW) times ZigZag's own latency; without leakage, none."""
+    from hdx.cost.analytical import AnalyticalModel
+    from hdx.cost.zigzag.adapter import ZigZagModel
+
+    hw = HardwareParams(tech="cacti7_45nm_lstp")
+    accels = AccelTable.from_accels(ACCELS[:2])
+    zz = ZigZagModel(hw, mappings="loma").evaluate(LayerTable(LAYERS[3:]), accels)
+    leak_mw = AnalyticalModel(hw).leakage_mw(accels)
+    assert np.all(leak_mw > 0)
+    seconds = zz.latency_cycles / (hw.clock_mhz * 1e6)
+    np.testing.assert_allclose(zz.energy_pj["static"], seconds * leak_mw[None, :] * 1e-3 * 1e12, rtol=1e-9)
+    plain = model.evaluate(LayerTable(LAYERS[3:]), AccelTable.from_accels(ACCELS[:2]))
+    assert np.all(plain.energy_pj["static"] == 0)  # accelergy_45nm: no leakage
