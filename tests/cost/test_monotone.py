@@ -239,3 +239,30 @@ def test_more_rf_never_slower_on_a_finer_ladder(layer, d, model, glb):
     x, y, _, df = d
     lat, _ = _ladder(layer, [Accelerator(x, y, rf, df, glb_kib=glb) for rf in FINE_RF], TILED[model])
     assert _non_increasing(lat), lat
+
+
+#: template parameters the tests above keep at the grid's: word width, technology (CACTI's with leakage),
+#: the RS scratchpad split, the interconnect, the operand latch and both bandwidths
+templates = st.builds(
+    lambda wb, tech, spads, noc, latch, glb_bw, dram_bw: HW.model_copy(update=dict(
+        word_bits=wb, tech=tech, rs_spads=spads, noc=noc, operand_latch=latch, glb_words_per_cycle=glb_bw,
+        dram_bytes_per_cycle=dram_bw)),
+    st.sampled_from([8, 16, 32]), st.sampled_from(["accelergy_45nm", "cacti7_45nm_lstp", "cacti7_45nm_hp"]),
+    st.sampled_from([(192.0, 12.0, 16.0), (64.0, 16.0, 16.0), (100.0, 20.0, 30.0), (8.0, 8.0, 8.0)]),
+    st.sampled_from(["multicast", "forwarding"]), st.booleans(), st.sampled_from([2.0, 5.0, 32.0]),
+    st.sampled_from([2.0, 7.0, 64.0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(layers(), designs, templates, st.lists(st.integers(4, 2048), min_size=2, max_size=5, unique=True))
+def test_monotone_on_any_template(layer, d, hw, glbs):
+    """The default model on other templates: a bigger GLB (of any size) or a bigger RF (powers of two, from
+    the smallest holding what the dataflow keeps) never slower."""
+    x, y, _, df = d
+    model = AnalyticalModel(hw)
+    lat, _ = _ladder(layer, [Accelerator(x, y, 64 * hw.word_bits // 16, df, glb_kib=g) for g in sorted(glbs)],
+                     model)
+    assert _non_increasing(lat), (lat, sorted(glbs))
+    rfs = [b * hw.word_bits // 16 for b in (8, 16, 32, 64, 128, 256, 512)]  # (RS: three words at least)
+    lat, _ = _ladder(layer, [Accelerator(x, y, r, df) for r in rfs], model)
+    assert _non_increasing(lat), (lat, rfs)
