@@ -281,6 +281,25 @@ def test_final_reports_slack_and_fill(grow_and_off, capsys):
     assert SearchFinal.from_json(old).slack == raw["slack"]
     text = format_result(g, d)
     assert f"slack {100 * slack:+.1f}%" in text and "fill" in text
+    # the check line's command finds the run's accelerator again (here without ZigZag's part)
+    import shlex
+    from types import SimpleNamespace
+
+    import yaml
+
+    from hdx.api import cost
+    from hdx.cli.search import check_command
+
+    assert f"check        {check_command(g)}" in text
+    saved = yaml.safe_load((d / "config.yaml").read_text())  # the run's spaces as given (here YAML paths)
+    given = SimpleNamespace(space=saved["space"], accel_space=saved["accel_space"])
+    argv = shlex.split(check_command(g, given))
+    assert argv[-2:] == ["--check", "zigzag"]
+    opts = dict(zip(argv[2:-2:2], argv[3:-2:2], strict=True))
+    budgets = [b for f, b in zip(argv[2::2], argv[3::2], strict=False) if f == "--budget"]
+    again = cost(arch=opts["--arch"], space=opts["--space"], accel_space=opts["--accel-space"],
+                 objective=opts["--objective"], budgets=budgets)
+    assert again.accelerator == g.accelerator.accelerator
 
 
 def test_fill_off_run_states_what_its_slack_bought(grow_and_off):

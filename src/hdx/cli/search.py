@@ -106,7 +106,7 @@ def search_cmd(
         raise Interrupted(f"resume with `hdx search --out {out} --resume`"
                           + ("" if out and (Path(out) / CHECKPOINT).is_file()
                              else " (no epoch finished yet: it restarts from the beginning)")) from None
-    typer.echo(format_result(result.final, result.out))
+    typer.echo(format_result(result.final, result.out, result.config))
     typer.echo(f"report       {_report(result.out)}")  # the HTML page of the run: printed last
     if not result.final.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
@@ -123,9 +123,29 @@ def _report(out: Path) -> str:
         return f"not drawn ({type(e).__name__}: {str(e).splitlines()[0][:160]}); try `hdx report {out}`"
 
 
-def format_result(final, out: str | Path) -> str:
+def check_command(final, config=None) -> str:
+    """The ``hdx cost`` command that finds the run's accelerator again (the same network, spaces, objective
+    and budgets: the exhaustive ground-truth choice) and has ZigZag cost it (``--check zigzag``); the spaces
+    as the run's ``config`` gives them (a name or a YAML path; without it, the names the record keeps)."""
+    import shlex
+
+    space = final.space if config is None else str(config.space)
+    accel_space = final.accel_space if config is None else str(config.accel_space)
+    args = ["hdx", "cost", "--arch", final.arch, "--space", space, "--accel-space", accel_space]
+    obj = str(final.objective)
+    if obj.startswith("weighted(") and obj.endswith(")"):  # weighted(latency=1,energy=2)
+        args += ["--objective", "weighted", "--weights", obj[len("weighted("):-1]]
+    else:
+        args += ["--objective", obj]
+    for b in final.budgets:
+        args += ["--budget", b]
+    return " ".join(shlex.quote(a) for a in [*args, "--check", "zigzag"])
+
+
+def format_result(final, out: str | Path, config=None) -> str:
     """Human summary of a :class:`~hdx.search.records.SearchFinal`: network, accelerator(s),
-    ground-truth costs, budget check, accuracy."""
+    ground-truth costs, budget check, accuracy, and the command that has ZigZag cost the design
+    (``config``: the run's :class:`~hdx.search.config.SearchConfig`, for its spaces' paths)."""
     acc, gen = final.accelerator, final.accelerator_generator
     m = acc.metrics
     lines = [
@@ -154,6 +174,8 @@ def format_result(final, out: str | Path) -> str:
                      f"{r.epochs} epochs from scratch ({r.config}, {r.device})")
     if final.recheck_rounds:
         lines.append(f"re-check     {len(final.recheck_rounds)} extra round(s) with tightened targets")
+    lines.append(f"check        {check_command(final, config)}  (the design costed by ZigZag, an independent "
+                 f"model)")
     if final.feasible:
         lines.append(f"result       FEASIBLE: every hard budget met (ground truth)   run: {out}")
     else:
