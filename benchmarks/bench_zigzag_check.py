@@ -14,7 +14,8 @@ This measures the decision near the optimum on the full grid, where ``bench_zigz
 ``bench_memory_sizing.py`` rank every design of smaller grids against ZigZag's own search.
 
 Run: ``python benchmarks/bench_zigzag_check.py [--networks 10] [--seed 0] [--top 10] [--objective edap]
-[--budget 'latency<=2ms']`` (about 2 s per design and network with ZigZag).
+[--budget 'latency<=2ms'] [--latency-slack 0.3] [--accel-space eyeriss_like]`` (about 2 s per design and
+network with ZigZag).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=10, help="HDX's best designs checked per network (default 10)")
     ap.add_argument("--objective", default="edap")
     ap.add_argument("--budget", action="append", default=[], help="hard budget(s), e.g. 'latency<=2ms'")
+    ap.add_argument("--accel-space", default="eyeriss_like",
+                    help="accelerator space: shipped name or YAML path (default eyeriss_like)")
     ap.add_argument("--latency-slack", type=float, default=None,
                     help="per network, a latency budget this fraction above its fastest design on the grid "
                          "(HDX's), e.g. 0.3: a budget that binds on every network")
@@ -50,7 +53,7 @@ def main() -> None:
     under = list(args.budget)
     if args.latency_slack is not None:
         under.append(f"latency <= {1 + args.latency_slack:g} x the network's fastest")
-    print(f"HDX's {args.top} best designs of eyeriss_like per network by {args.objective} under "
+    print(f"HDX's {args.top} best designs of {args.accel_space} per network by {args.objective} under "
           f"{', '.join(under) or 'no budget'}, costed by ZigZag (best of LOMA and HDX's mapping); "
           f"{len(nets)} networks (README + {args.networks} random, seed {args.seed})")
     hdr = (f"{'network':<10} {'HDX pick':<20} {'ZigZag pick':<20} {'same':>5} {'regret':>7} {'rank rho':>9} "
@@ -62,11 +65,12 @@ def main() -> None:
         t0 = time.perf_counter()
         budgets = list(args.budget)
         if args.latency_slack is not None:  # the fastest design's latency (HDX's), plus the slack
-            fastest = cost(arch=arch, objective="latency").to_dict()["total"]["latency_ms"]
+            fastest = cost(arch=arch, objective="latency", accel_space=args.accel_space).to_dict()["total"][
+                "latency_ms"]
             budgets.append(f"latency<={fastest * (1 + args.latency_slack):.6g}ms")
         try:
             r = cost(arch=arch, objective=args.objective, budgets=budgets or None, check="zigzag",
-                     check_top=args.top).to_dict()
+                     check_top=args.top, accel_space=args.accel_space).to_dict()
         except HDXError as e:  # no design meets the budgets (HDX's one-line answer)
             print(f"{name:<10} {str(e)[:90]}")
             continue

@@ -96,8 +96,8 @@ def second_opinion(model: CostModel, layers: LayerTable, accels: Sequence[Accele
                    progress: bool | None = None) -> SecondOpinion:
     """``model``'s costs of the network ``layers`` on each of ``accels``, its objective values and budget
     verdicts (a design it cannot cost: NaN metrics, not feasible, its error kept), its best design among
-    them and, given the first model's objective values of the same
-    designs (``first_objective``), the rank correlation of the two (see the module docstring).
+    them and, given the first model's objective values of the same designs (``first_objective``), the
+    rank correlation of the two over the designs both costed (see the module docstring).
     ``objective`` must carry its reference values where it needs them (``weighted``). ``progress``: a bar
     on stderr (default: when stderr is a terminal)."""
     if not accels:
@@ -125,7 +125,8 @@ def second_opinion(model: CostModel, layers: LayerTable, accels: Sequence[Accele
             c = check_finite(model.evaluate(distinct, one), distinct, one, model=name)
         except HDXError as e:
             errors.append(str(e))
-            lat.append(np.nan), energy.append(np.nan), area.append(np.nan)
+            for values in (lat, energy, area):
+                values.append(np.nan)
             continue
         errors.append(None)
         lat.append(float(counts @ c.latency_cycles[:, 0]))
