@@ -106,6 +106,15 @@ def test_zigzag_backend_says_whose_mapping_each_layer_is(capsys):
     rc, out, err = run(capsys, "--arch", ARCH, "--accel", "16x8,rf=64,df=rs", "--backend", "zigzag")
     n_hdx = sum(r["zigzag_mapping"] == "hdx" for r in d["layers"])
     assert rc == 0 and f"HDX's own ({n_hdx} layers)" in " ".join(out.split())
+    # LOMA alone: never faster than the best of both, layer by layer, and equal where LOMA's won
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel", "16x8,rf=64,df=rs", "--backend", "zigzag-loma",
+                       "--json")
+    loma = json.loads(out)
+    assert rc == 0 and loma["model"] == "zigzag" and "zigzag_mapping" not in loma["layers"][0]
+    for a, b in zip(d["layers"], loma["layers"], strict=True):
+        assert a["latency_cycles"] <= b["latency_cycles"]
+        if a["zigzag_mapping"] == "loma":
+            assert a["latency_cycles"] == b["latency_cycles"]
 
 
 def test_explain_prints_the_mapping_per_layer(capsys):

@@ -36,7 +36,9 @@ def cost_cmd(
     budget: list[str] = typer.Option(None, "--budget", help="Hard budgets for the grid search, repeatable or "
                                      "comma-separated: 'latency<=2ms', 'energy<=0.8mJ', latency=2,area=1.5 "
                                      "(no unit: ms, mJ, mm2), 'latency<=p20' (the space's 20th percentile)."),
-    backend: str = typer.Option("analytical", "--backend", help="Cost model: analytical or zigzag."),
+    backend: str = typer.Option("analytical", "--backend", help="Cost model: analytical, zigzag (the best "
+                                "mapping ZigZag rates of its LOMA search's and HDX's) or zigzag-loma "
+                                "(LOMA's alone)."),
     space: str = typer.Option("dance_cifar10", "--space", help="Network space: shipped name or YAML path."),
     accel_space: str = typer.Option("eyeriss_like", "--accel-space", help="Accelerator space (grid and "
                                     "fixed hardware parameters): shipped name or YAML path."),

@@ -22,7 +22,8 @@ CLUSTER_CORES = 64
 @app.command("cost-tabulate", hidden=True)  # reached as `hdx cost tabulate` (see hdx.cli.main)
 def tabulate_cmd(
     out: str = typer.Option(..., "--out", help="Table file (.npz); chunks go to OUT.parts/ while it fills."),
-    backend: str = typer.Option("zigzag", "--backend", help="Cost model that fills the table: zigzag."),
+    backend: str = typer.Option("zigzag", "--backend", help="Cost model that fills the table: zigzag or "
+                                "zigzag-loma."),
     space: str = typer.Option("dance_cifar10", "--space", help="Network space: shipped name or YAML path."),
     accel_space: str = typer.Option("eyeriss_like", "--accel-space", help="Accelerator space: name or YAML."),
     arch: list[str] = typer.Option(None, "--arch", help="Only the layers of this network (repeatable)."),

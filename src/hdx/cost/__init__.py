@@ -13,7 +13,9 @@ from hdx.errors import HDXError
 if TYPE_CHECKING:
     from hdx.space.accelerator import HardwareParams
 
-BACKENDS: tuple[str, ...] = ("analytical", "zigzag")
+#: ``zigzag``: ZigZag's costs of the best mapping it rates of its LOMA search's and the analytical model's;
+#: ``zigzag-loma``: of LOMA's alone (:class:`hdx.cost.zigzag.ZigZagModel`'s ``mappings``)
+BACKENDS: tuple[str, ...] = ("analytical", "zigzag", "zigzag-loma")
 
 __all__ = ["BACKENDS", "CostModel", "LayerCosts", "NetworkCosts", "get_cost_model"]
 
@@ -26,7 +28,7 @@ def get_cost_model(backend: Literal["analytical", "zigzag"] | str = "analytical"
         from hdx.cost.analytical import AnalyticalModel
 
         return AnalyticalModel(hardware)
-    if backend == "zigzag":
+    if backend in ("zigzag", "zigzag-loma"):
         try:
             import zigzag  # noqa: F401
         except ImportError:
@@ -39,7 +41,7 @@ def get_cost_model(backend: Literal["analytical", "zigzag"] | str = "analytical"
                                "use --backend analytical") from None
             raise HDXError(f"the zigzag backend needs the optional extra (missing module '{e.name}'): "
                            f"pip install 'hdx[zigzag]'") from None
-        return ZigZagModel(hardware)
+        return ZigZagModel(hardware, mappings="loma" if backend == "zigzag-loma" else "loma+hdx")
     from hdx.cost.tabulated import TabulatedModel, is_table_file
 
     if is_table_file(backend):  # a table made by `hdx cost tabulate`

@@ -125,8 +125,8 @@ def tabulate(*, space: str = "dance_cifar10", accel_space: str = "eyeriss_like",
     out = Path(out)
     if not is_table_file(str(out)):
         raise HDXError(f"--out {out}: a cost table file name must end in .npz")
-    if backend not in ("analytical", "zigzag"):
-        raise HDXError(f"unknown --backend '{backend}': use zigzag (or analytical)")
+    if backend not in ("analytical", "zigzag", "zigzag-loma"):
+        raise HDXError(f"unknown --backend '{backend}': use zigzag, zigzag-loma (or analytical)")
     if chunk_pairs < 1 or (max_chunks is not None and max_chunks < 0):
         raise HDXError("--chunk-pairs must be >= 1 and --max-chunks >= 0")
     net, grid = NetworkSpace.load(space), AcceleratorSpace.load(accel_space)

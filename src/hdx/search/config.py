@@ -114,8 +114,10 @@ class SearchConfig(StrictModel):
     @field_validator("cost_backend")
     @classmethod
     def _cost_backend(cls, v: str) -> str:
-        if v not in ("analytical", "zigzag") and not v.endswith(".npz"):
-            raise ValueError(f"unknown cost backend '{v}': use analytical, zigzag or a cost table .npz "
+        from hdx.cost import BACKENDS
+
+        if v not in BACKENDS and not v.endswith(".npz"):
+            raise ValueError(f"unknown cost backend '{v}': use {', '.join(BACKENDS)} or a cost table .npz "
                              f"(hdx cost tabulate)")
         return v
 
