@@ -38,6 +38,9 @@ def test_single_run_report(runs, tmp_path, capsys):
         assert b["budget"].replace("<", "&lt;") in html
     verdict = "FEASIBLE" if final["feasible"] else "INFEASIBLE"
     assert re.search(rf'id="verdict">{verdict}', html)
+    # the command that has ZigZag cost the design: the run's network and its --check
+    check = re.search(r'class="check">.*?<code>(.*?)</code>', html).group(1)
+    assert check.startswith(f"hdx cost --arch {final['arch']} ") and check.endswith("--check zigzag")
     # self-contained: no external resource of any kind
     assert not re.search(r'(src|href)="(https?:)?//', html) and "<script" not in html and "<link" not in html
     assert html.count('src="data:image/png;base64,') == 4

@@ -124,22 +124,13 @@ def _report(out: Path) -> str:
 
 
 def check_command(final, config=None) -> str:
-    """The ``hdx cost`` command that finds the run's accelerator again (the same network, spaces, objective
-    and budgets: the exhaustive ground-truth choice) and has ZigZag cost it (``--check zigzag``); the spaces
-    as the run's ``config`` gives them (a name or a YAML path; without it, the names the record keeps)."""
-    import shlex
+    """The ``hdx cost ... --check zigzag`` command of a run (:func:`hdx.cost.second_opinion.check_command`;
+    the spaces as the run's ``config`` gives them, a name or a YAML path, else the names the record keeps)."""
+    from hdx.cost.second_opinion import check_command as command
 
-    space = final.space if config is None else str(config.space)
-    accel_space = final.accel_space if config is None else str(config.accel_space)
-    args = ["hdx", "cost", "--arch", final.arch, "--space", space, "--accel-space", accel_space]
-    obj = str(final.objective)
-    if obj.startswith("weighted(") and obj.endswith(")"):  # weighted(latency=1,energy=2)
-        args += ["--objective", "weighted", "--weights", obj[len("weighted("):-1]]
-    else:
-        args += ["--objective", obj]
-    for b in final.budgets:
-        args += ["--budget", b]
-    return " ".join(shlex.quote(a) for a in [*args, "--check", "zigzag"])
+    return command(arch=final.arch, space=final.space if config is None else str(config.space),
+                   accel_space=final.accel_space if config is None else str(config.accel_space),
+                   objective=str(final.objective), budgets=final.budgets)
 
 
 def format_result(final, out: str | Path, config=None) -> str:

@@ -158,3 +158,19 @@ def rank_correlation(a, b) -> float | None:
         return None
     rho = float(spearmanr(a, b).statistic)
     return rho if math.isfinite(rho) else None
+
+
+def check_command(*, arch: str, space: str, accel_space: str, objective: str, budgets: Sequence[str]) -> str:
+    """The ``hdx cost`` command that finds a search's accelerator again — the same network, spaces, objective
+    (``weighted(latency=1,...)`` as ``--objective weighted --weights ...``) and budgets: the exhaustive
+    ground-truth choice — and has ZigZag cost it (``--check zigzag``), quoted for a POSIX shell."""
+    import shlex
+
+    args = ["hdx", "cost", "--arch", arch, "--space", space, "--accel-space", accel_space]
+    if objective.startswith("weighted(") and objective.endswith(")"):
+        args += ["--objective", "weighted", "--weights", objective[len("weighted("):-1]]
+    else:
+        args += ["--objective", objective]
+    for b in budgets:
+        args += ["--budget", b]
+    return " ".join(shlex.quote(a) for a in [*args, "--check", "zigzag"])
