@@ -343,6 +343,16 @@ def cases() -> list[Case]:
              "--accel", "16x16,rf=16,df=ws"]))
     add(Case("arch empty", ["cost", "--arch", "", "--accel", "16x16,rf=16,df=ws"]))
     add(Case("cost budget energy<=0.8mJ works", cost("--budget", "energy<=0.8mJ", "--json"), expect=(0,)))
+    # --- the second opinion (--check) and the zigzag backends
+    add(Case("cost --check unknown model", cost("--check", "timeloop")))
+    add(Case("cost --check on one accelerator", cost("--check", "zigzag", "--accel", "16x16,rf=16,df=ws")))
+    add(Case("cost --check-top 0", cost("--check", "zigzag", "--check-top", "0")))
+    add(Case("cost --check-top 10^12 beyond the pairs cap", cost("--check", "zigzag", "--check-top",
+                                                                  "1000000000000")))
+    add(Case("cost --check-top with --by", cost("--check", "zigzag", "--check-top", "3", "--by", "dataflow")))
+    add(Case("cost --check-top on a space beyond one table",
+             cost("--check", "zigzag", "--check-top", "3", "--accel-space", "dse_large")))
+    add(Case("cost --backend zigzag-loma on the whole grid", cost("--backend", "zigzag-loma")))
     add(Case("cost budget latency=nan", cost("--budget", "latency=nan")))
     add(Case("cost budget latency=1e999", cost("--budget", "latency=1e999")))
     add(Case("cost budget latency=-1", cost("--budget", "latency=-1")))

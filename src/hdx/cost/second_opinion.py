@@ -107,8 +107,8 @@ def second_opinion(model: CostModel, layers: LayerTable, accels: Sequence[Accele
     pairs = len(first) * len(accels)
     if pairs > MAX_CHECK_PAIRS:
         raise HDXError(f"the check would cost {pairs} (layer, design) pairs with {name} (at most "
-                       f"{MAX_CHECK_PAIRS}, about 0.1 s each with ZigZag): check fewer designs, e.g. by "
-                       f"one knob")
+                       f"{MAX_CHECK_PAIRS}, about 0.1 s each with ZigZag): check fewer designs (a smaller "
+                       f"--check-top, or fewer knobs in --by)")
     from tqdm import tqdm
 
     t0 = time.perf_counter()
