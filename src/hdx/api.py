@@ -248,7 +248,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     top_designs = None  # (designs, objective values) with check_top > 1
     if grid_mode:
         pairs = len(layers) * len(grid)
-        if backend.startswith("zigzag") and pairs > 200:
+        if backend in ("zigzag", "zigzag-loma") and pairs > 200:
             raise HDXError(f"accel grid with backend {backend} would run {pairs} ZigZag layer evaluations "
                            f"(~0.05-0.3 s each); use backend analytical for the grid, or one accelerator")
         space_table = _SpaceTable(net, grid, model)
