@@ -1,13 +1,15 @@
 """A second cost model's opinion of designs the first one chose.
 
-``hdx cost --check zigzag`` (``hdx.cost(check="zigzag")``): the designs the analytical model reports — the
-grid's best, or with ``by`` the best design at each knob value (a sizing table) — are costed again, the
-same network on each, by an independent model (ZigZag, at the best mapping it knows per layer:
-:meth:`~hdx.cost.zigzag.ZigZagModel.best_known`), and compared: each design's metrics, objective value
-and budget verdict in the second model, the design it rates best among them, and the rank correlation of
-the two models' objective values over the designs. It answers "would ZigZag choose the same GLB size
-among these?" for the designs at hand, not ZigZag's own best design at each value (that would take a
-ZigZag search over the whole space).
+``hdx cost --check zigzag`` (``hdx.api.cost(check="zigzag")``): the designs the analytical model reports —
+the grid's best, its ``--check-top N`` best, or with ``by`` the best design at each knob value (a sizing
+table) — are costed again, the same network on each, by an independent model (ZigZag, at the best mapping
+it knows per layer: :meth:`~hdx.cost.zigzag.ZigZagModel.best_known`), and compared: each design's
+metrics, objective value and budget verdict in the second model, the design it rates best among them,
+the regret of the first model's pick in the second's terms, and the rank correlation of the two models'
+objective values over the designs. It answers "would ZigZag choose the same GLB size (design) among
+these, and does the budget hold in it?" for the designs at hand, not ZigZag's own best design at each
+value (that would take a ZigZag search over the whole space). :func:`check_command` writes the command
+that re-checks a search's result (printed by ``hdx search``, shown on the report page).
 
 Units: latency in ms, energy in mJ, area in mm².
 """
