@@ -192,7 +192,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     among them and the rank correlation of both models' objective values
     (:mod:`hdx.cost.second_opinion`; JSON key ``check``).
     """
-    from hdx.cost import BACKENDS, get_cost_model
+    from hdx.cost import BACKENDS, ZIGZAG_BACKENDS, get_cost_model
     from hdx.cost.base import check_finite
     from hdx.cost.grid import best_on_grid, evaluate_grid
     from hdx.space.accelerator import MAX_GRID, AcceleratorSpace, AccelTable
@@ -248,7 +248,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
     top_designs = None  # (designs, objective values) with check_top > 1
     if grid_mode:
         pairs = len(layers) * len(grid)
-        if backend in ("zigzag", "zigzag-loma") and pairs > 200:
+        if backend in ZIGZAG_BACKENDS and pairs > 200:
             raise HDXError(f"accel grid with backend {backend} would run {pairs} ZigZag layer evaluations "
                            f"(~0.05-0.3 s each); use backend analytical for the grid, or one accelerator")
         space_table = _SpaceTable(net, grid, model)

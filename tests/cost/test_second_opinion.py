@@ -133,6 +133,7 @@ def test_check_top_is_the_grids_best_designs_in_order(monkeypatch):
     c = r["check"]
     assert [d["accelerator"] for d in c["designs"]] == want and want[0] == r["accelerator"]
     assert c["agrees"] is True and c["regret"] == 0.0 and c["rank_correlation"] == pytest.approx(1.0)
+    assert c["first_best"] == r["accelerator"]
     np.testing.assert_allclose([d["first_objective_value"] for d in c["designs"]], np.sort(jb)[:5], rtol=1e-9)
 
 

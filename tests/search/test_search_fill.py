@@ -288,12 +288,11 @@ def test_final_reports_slack_and_fill(grow_and_off, capsys):
     import yaml
 
     from hdx.api import cost
-    from hdx.cli.search import check_command
 
-    assert f"check        {check_command(g)}" in text
+    assert f"check        {g.check_command()}" in text
     saved = yaml.safe_load((d / "config.yaml").read_text())  # the run's spaces as given (here YAML paths)
     given = SimpleNamespace(space=saved["space"], accel_space=saved["accel_space"])
-    argv = shlex.split(check_command(g, given))
+    argv = shlex.split(g.check_command(given))
     assert argv[-2:] == ["--check", "zigzag"]
     opts = dict(zip(argv[2:-2:2], argv[3:-2:2], strict=True))
     budgets = [b for f, b in zip(argv[2::2], argv[3::2], strict=False) if f == "--budget"]

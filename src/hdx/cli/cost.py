@@ -191,13 +191,10 @@ def _print_check(out: dict) -> None:
     for d in c["designs"]:
         if d.get("error"):
             wide.print(f"not costed by {c['model']}: {d['error']}", soft_wrap=True)
-    first = min((r for r in rows if r["feasible"]), key=lambda r: r["objective_value"], default=None)
-    if not out.get("by"):  # the grid's best (the first row); ties in the objective keep it first
-        first = rows[0] if b["feasible"] else None
     none = "none (no design meets the budgets)"
     same = "the same design" if c.get("agrees") else "not the same design"
     regret = c.get("regret")
-    wide.print(f"best of these designs: {first['accelerator'] if first else none} by {out['model']}, "
+    wide.print(f"best of these designs: {c.get('first_best') or none} by {out['model']}, "
                f"{c['best'] or none} by {c['model']} ({same}"
                + ("" if regret is None or c.get("agrees") else f"; {regret:.1%} worse in {c['model']}") + ")"
                + ("" if rho is None else f"; rank correlation of the objective over the designs {rho:.3f}"))

@@ -123,16 +123,6 @@ def _report(out: Path) -> str:
         return f"not drawn ({type(e).__name__}: {str(e).splitlines()[0][:160]}); try `hdx report {out}`"
 
 
-def check_command(final, config=None) -> str:
-    """The ``hdx cost ... --check zigzag`` command of a run (:func:`hdx.cost.second_opinion.check_command`;
-    the spaces as the run's ``config`` gives them, a name or a YAML path, else the names the record keeps)."""
-    from hdx.cost.second_opinion import check_command as command
-
-    return command(arch=final.arch, space=final.space if config is None else str(config.space),
-                   accel_space=final.accel_space if config is None else str(config.accel_space),
-                   objective=str(final.objective), budgets=final.budgets)
-
-
 def format_result(final, out: str | Path, config=None) -> str:
     """Human summary of a :class:`~hdx.search.records.SearchFinal`: network, accelerator(s),
     ground-truth costs, budget check, accuracy, and the command that has ZigZag cost the design
@@ -165,7 +155,7 @@ def format_result(final, out: str | Path, config=None) -> str:
                      f"{r.epochs} epochs from scratch ({r.config}, {r.device})")
     if final.recheck_rounds:
         lines.append(f"re-check     {len(final.recheck_rounds)} extra round(s) with tightened targets")
-    lines.append(f"check        {check_command(final, config)}  (the design costed by ZigZag, an independent "
+    lines.append(f"check        {final.check_command(config)}  (the design costed by ZigZag, an independent "
                  f"model)")
     if final.feasible:
         lines.append(f"result       FEASIBLE: every hard budget met (ground truth)   run: {out}")

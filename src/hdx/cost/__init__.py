@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 #: ``zigzag``: ZigZag's costs of the best mapping it rates of its LOMA search's and the analytical model's;
 #: ``zigzag-loma``: of LOMA's alone (:class:`hdx.cost.zigzag.ZigZagModel`'s ``mappings``)
 BACKENDS: tuple[str, ...] = ("analytical", "zigzag", "zigzag-loma")
+#: the backends that run ZigZag (seconds per layer: too slow for a whole grid)
+ZIGZAG_BACKENDS: tuple[str, ...] = ("zigzag", "zigzag-loma")
 
-__all__ = ["BACKENDS", "CostModel", "LayerCosts", "NetworkCosts", "get_cost_model"]
+__all__ = ["BACKENDS", "ZIGZAG_BACKENDS", "CostModel", "LayerCosts", "NetworkCosts", "get_cost_model"]
 
 
 def get_cost_model(backend: Literal["analytical", "zigzag"] | str = "analytical",
@@ -28,7 +30,7 @@ def get_cost_model(backend: Literal["analytical", "zigzag"] | str = "analytical"
         from hdx.cost.analytical import AnalyticalModel
 
         return AnalyticalModel(hardware)
-    if backend in ("zigzag", "zigzag-loma"):
+    if backend in ZIGZAG_BACKENDS:
         try:
             import zigzag  # noqa: F401
         except ImportError:

@@ -60,8 +60,8 @@ class SecondOpinion:
 
     def to_dict(self, first_best: int | None = None) -> dict:
         """The JSON record (``check`` of ``hdx cost --json``); ``first_best``: the index of the design the
-        first model rates best among them, for ``agrees`` and ``regret`` (that design's objective in the
-        second model over the second model's best, minus 1)."""
+        first model rates best among them (named as ``first_best``), for ``agrees`` and ``regret`` (that
+        design's objective in the second model over the second model's best, minus 1)."""
         m = self.metrics
 
         def num(x) -> float | None:  # (a design not costed: null, never NaN)
@@ -76,6 +76,7 @@ class SecondOpinion:
                      "best": None if self.best is None else self.accelerators[self.best],
                      "rank_correlation": self.rank_correlation}
         if first_best is not None:
+            out["first_best"] = self.accelerators[first_best]
             out["agrees"] = self.best == first_best
             # the first model's pick in the second's terms: its objective over the second's best, minus 1
             # (None where the second model finds it over a budget or cannot cost it)

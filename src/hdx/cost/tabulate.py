@@ -118,6 +118,7 @@ def tabulate(*, space: str = "dance_cifar10", accel_space: str = "eyeriss_like",
              max_chunks: int | None = None, log: Callable[[str], None] = print) -> TabulateResult:
     """Fill (or resume) the cost table ``out`` (see the module docstring); ``max_chunks`` stops after
     that many new chunks (a partial table: rerun to continue)."""
+    from hdx.cost import BACKENDS
     from hdx.cost.tabulated import is_table_file
     from hdx.space.accelerator import AcceleratorSpace
     from hdx.space.network import NetworkSpace
@@ -125,8 +126,8 @@ def tabulate(*, space: str = "dance_cifar10", accel_space: str = "eyeriss_like",
     out = Path(out)
     if not is_table_file(str(out)):
         raise HDXError(f"--out {out}: a cost table file name must end in .npz")
-    if backend not in ("analytical", "zigzag", "zigzag-loma"):
-        raise HDXError(f"unknown --backend '{backend}': use zigzag, zigzag-loma (or analytical)")
+    if backend not in BACKENDS:
+        raise HDXError(f"unknown --backend '{backend}': use one of {', '.join(BACKENDS)}")
     if chunk_pairs < 1 or (max_chunks is not None and max_chunks < 0):
         raise HDXError("--chunk-pairs must be >= 1 and --max-chunks >= 0")
     net, grid = NetworkSpace.load(space), AcceleratorSpace.load(accel_space)

@@ -85,20 +85,12 @@ def _run_section(run: Run, figs: list[tuple[Path, str]]) -> str:
         f"{len(f.recheck_rounds)} re-check round(s)</td></tr>",
         *[f"<tr><th>budget fill</th><td class=\"fill\">{_e(x)}</td></tr>" for x in fill_summary(f)],
         f'<tr><th>second opinion</th><td class="check">ZigZag, an independent cost model, costs this design '
-        f"with <code>{_e(_check_command(run))}</code></td></tr>",
+        f"with <code>{_e(f.check_command(cfg))}</code></td></tr>",
         "</table>", budgets,
     ]
     out += [_img(p, cap) for p, cap in figs]
     out.append("</section>")
     return "\n".join(out)
-
-
-def _check_command(run: Run) -> str:
-    from hdx.cost.second_opinion import check_command
-
-    f, cfg = run.final, run.config
-    return check_command(arch=f.arch, space=str(cfg.space), accel_space=str(cfg.accel_space),
-                         objective=str(f.objective), budgets=f.budgets)
 
 
 def _compare_table(runs: list[Run]) -> str:

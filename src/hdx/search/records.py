@@ -217,6 +217,17 @@ class SearchFinal(Record):
             self.slack = {b.budget: b.slack for b in self.accelerator.budgets}
         return self
 
+    def check_command(self, config: Any = None) -> str:
+        """The ``hdx cost ... --check zigzag`` command that finds this run's accelerator again and has ZigZag
+        cost it (:func:`hdx.cost.second_opinion.check_command`); the spaces as the run's ``config``
+        (:class:`~hdx.search.config.SearchConfig`) gives them, a name or a YAML path, else the names kept
+        here."""
+        from hdx.cost.second_opinion import check_command
+
+        return check_command(arch=self.arch, space=self.space if config is None else str(config.space),
+                             accel_space=self.accel_space if config is None else str(config.accel_space),
+                             objective=str(self.objective), budgets=self.budgets)
+
     @classmethod
     def read(cls, run_dir: str | Path) -> SearchFinal:
         """The ``final.json`` of a run directory."""
