@@ -23,13 +23,13 @@ import numpy as np
 
 from . import memory
 from .dims import ArrayDims, LayerDims
+from .mapper import best_order as _best_order_layer
 from .mapper import (
     TIE,
     Entries,
     Flat,
     MapperSettings,
     Windows,
-    best_order,
     fill_per_word,
     first_of_runs,
     ladder,
@@ -37,6 +37,7 @@ from .mapper import (
     with_dram,
 )
 from .memory import EntryDram
+from .reuse import Fronts, best_order_tile, held_fronts
 from .spatial import cdiv, largest_divisor, unroll
 
 # RF tile factors the mapper tries for a channel loop (and, for RS, the output-row loop; 0 = whole row)
@@ -54,6 +55,14 @@ RS_MODES: tuple[str, ...] = ("taps-inner", "q-inner", "k-inner", "streamed taps-
                              "streamed k-inner")
 
 
+def best_order(cfg: MapperSettings, bw, floor, ops: dict, bounds: tuple, o_tot, compute, fixed_port=0.0,
+               serial: tuple[str, ...] = ()):
+    """The GLB-level order of each entry: :func:`~.mapper.best_order`, or with the DRAM schedules of
+    ``glb_reuse="tile"`` (a :class:`~.reuse.Fronts` floor) :func:`~.reuse.best_order_tile`."""
+    fn = best_order_tile if isinstance(floor, Fronts) else _best_order_layer
+    return fn(cfg, bw, floor, ops, bounds, o_tot, compute, fixed_port, serial)
+
+
 def _dram_floor(floor, fl: Flat, cover):
     """Each entry's DRAM bound (cycles, [M]; ``glb_buffering="zigzag"``: a :class:`~.mapper.Windows`;
     ``"mixed"``: the pair (cycles the array overlaps, cycles it stalls) of [K, M] arrays, each entry's
@@ -64,7 +73,12 @@ def _dram_floor(floor, fl: Flat, cover):
     (filters, reduction channels, output rows, output columns, kernel rows; [M] arrays or floats,
     ``inf``: the whole loop; a callable, called only here)."""
     if isinstance(floor, EntryDram):
-        words, pick, fits, least, stall, windows = floor.lookup(fl.pair, cover())
+        cover = cover()
+        words, pick, fits, least, stall, windows = floor.lookup(fl.pair, cover)
+        if floor.dram_weight is not None:  # glb_reuse="tile": the schedule is chosen with the order (reuse)
+            li, ai = np.divmod(fl.pair, floor.n_acc)
+            fronts, here = held_fronts(floor.grid, cover, li, floor.glb_of[ai])
+            return Fronts(fronts, here, floor.cyc, floor.dram_weight.take(ai)), (words, pick, fits, least, None)
         if windows is not None:  # zigzag: each entry's candidates ([K, M]), with the stall of each per
             # GLB-level order (best_order); the one kept (_settle) gives the words and the schedule
             c = floor.cyc
@@ -90,6 +104,8 @@ def _settle(dram, floor, busy, port):
     ``max(array, overlapped) + stalled``, of equal ones the fewest DRAM words (the front's last);
     ``"zigzag"``: the stalled words become the cycles the kept order stalls, in words (so the latency is
     ``max(array, DRAM − stalled) + stalled``, :func:`~.mapper.with_dram`); ``dram`` as it is otherwise."""
+    if isinstance(floor, Fronts):  # glb_reuse="tile": the schedule of the kept order (best_order_tile's)
+        return floor.settle(dram)
     if isinstance(floor, Windows):  # the candidate and the stall of the kept order (best_order's)
         return (dram[0].take(floor.kept_k), dram[1].take(floor.kept_k), *dram[2:4], floor.kept / floor.cyc)
     if dram is None or np.ndim(dram[0]) < 2:

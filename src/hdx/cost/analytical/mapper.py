@@ -26,6 +26,9 @@ MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
+#: how far a PE-local tile is reused across the GLB-level loops: over the whole layer, or only within one
+#: DRAM tile (:mod:`.reuse`)
+GlbReuse = Literal["layer", "tile"]
 
 TIE = 1e-6  # mapping keys within this relative difference tie (above float32 rounding)
 # outer (GLB-level) loop groups and their orders, innermost first

@@ -436,6 +436,9 @@ class _HeldPart:
     #: ``"zigzag"``: what each corner's candidate schedules are found from
     #: (:class:`~.staircase.Staircase`, :func:`~.staircase.members`)
     windows: Staircase | None = None
+    #: ``glb_reuse="tile"``: each cell's fronts of schedules per GLB-level loop group, built on first use
+    #: (:func:`.reuse._front_table`)
+    fronts: tuple | None = None
 
     @property
     def n_layers(self) -> int:
@@ -722,10 +725,15 @@ class EntryDram:
     :func:`held_grid` (one grid per layer chunk; ``glb_of``: the GLB-size index of each of the
     dataflow's ``n_acc`` accelerators; ``cyc_per_word``: DRAM cycles per word; ``base``: the dataflow's
     working set, :func:`~.spatial.working_set`, five [L, A] arrays or floats, whose corner is found once
-    per (layer, accelerator))."""
+    per (layer, accelerator); ``dram_weight``: with ``glb_reuse="tile"``, see the attribute)."""
 
-    def __init__(self, grid: HeldGrid, glb_of: np.ndarray, n_acc: int, cyc_per_word: float, base: tuple):
+    def __init__(self, grid: HeldGrid, glb_of: np.ndarray, n_acc: int, cyc_per_word: float, base: tuple,
+                 dram_weight: np.ndarray | None = None):
         self.grid, self.glb_of, self.n_acc, self.cyc = grid, glb_of, n_acc, cyc_per_word
+        #: ``glb_reuse="tile"``: per accelerator, the energy of a DRAM word in GLB accesses (its DRAM access
+        #: and GLB write over a GLB access); the schedules are then chosen with each GLB-level order
+        #: (:mod:`.reuse`); None: ``glb_reuse="layer"``
+        self.dram_weight = dram_weight
         n_l = int(sum(p.n_layers for p in grid.parts))
         li = np.repeat(np.arange(n_l), n_acc)
         fl = tuple(f if np.ndim(f) == 0 else np.broadcast_to(f, (n_l, n_acc)).reshape(-1) for f in base)

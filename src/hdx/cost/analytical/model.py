@@ -31,6 +31,7 @@ from .mapper import (
     DramTiles,
     GlbBuffering,
     GlbPort,
+    GlbReuse,
     MapperObjective,
     MapperSettings,
     MapperSpace,
@@ -125,7 +126,8 @@ class AnalyticalModel:
                  mapper_objective: MapperObjective = "latency", mapper_space: MapperSpace = "full",
                  precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors",
                  dram_tiles: DramTiles = "hold-array", glb_buffering: GlbBuffering | None = None,
-                 glb_port: GlbPort | None = None, psum_port: PsumPort | None = None):
+                 glb_port: GlbPort | None = None, psum_port: PsumPort | None = None,
+                 glb_reuse: GlbReuse = "layer"):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
@@ -145,6 +147,11 @@ class AnalyticalModel:
         self.glb_port: GlbPort = _option("glb_port", hw.glb_port if glb_port is None else glb_port, GlbPort)
         self.psum_port: PsumPort = _option("psum_port", hw.psum_port if psum_port is None else psum_port,
                                            PsumPort)
+        self.glb_reuse: GlbReuse = _option("glb_reuse", glb_reuse, GlbReuse)
+        if self.glb_reuse == "tile" and (self.dram_tiles != "hold-array" or self._stalls is not None):
+            raise HDXError(f"glb_reuse='tile' chooses the DRAM schedule with each GLB-level order: use it with "
+                           f"dram_tiles='hold-array' and glb_buffering double, single or overlap (got "
+                           f"dram_tiles='{self.dram_tiles}', glb_buffering='{self.glb_buffering}')")
         if self._stalls is not None and self.dram_tiles != "hold-array":
             raise HDXError(f"glb_buffering='{self.glb_buffering}' chooses the GLB tiles with each array "
                            f"mapping: use it with dram_tiles='hold-array'")
@@ -166,7 +173,7 @@ class AnalyticalModel:
                                                                             "psum_port"}),
                 "tech": self.tech.model_dump(mode="json")}
         changed = self._changed_options()
-        for k in ("dram_tiles", "glb_buffering", "glb_port", "psum_port"):  # (only where not the default)
+        for k in ("dram_tiles", "glb_buffering", "glb_port", "psum_port", "glb_reuse"):  # (where not default)
             if k in changed:  # a buffering with its revision where it changed since it was added
                 rev = BUFFERING_REVISION.get(changed[k]) if k == "glb_buffering" else None
                 blob[k] = changed[k] if rev is None else f"{changed[k]}/{rev}"
@@ -182,7 +189,7 @@ class AnalyticalModel:
         params = inspect.signature(AnalyticalModel.__init__).parameters
         out = {}
         for k in ("mapper_objective", "mapper_space", "mapper_tiles", "dram_tiles", "precision",
-                  "glb_buffering", "glb_port", "psum_port"):
+                  "glb_buffering", "glb_port", "psum_port", "glb_reuse"):
             default = params[k].default
             if default is None:  # the hardware's option: its default is HardwareParams'
                 default = HardwareParams.model_fields[k].default
@@ -442,8 +449,11 @@ class AnalyticalModel:
                 mapping[k][:] = fields[k]
         for df, (idx, ad, u) in arrays.items():
             if joint:
+                # (glb_reuse="tile": a DRAM word's energy in GLB accesses, for the schedule's choice)
+                weight = (None if self.glb_reuse == "layer" else
+                          np.asarray((e_dram + ad.e_glb[0]) / ad.e_glb[0], dtype=dt))
                 floor = memory.EntryDram(grid, g_of.reshape(-1)[idx], idx.size, cyc_per_word,
-                                         working_set(df, u))
+                                         working_set(df, u), weight)
             else:
                 floor = dram_words[:, idx] * cyc_per_word
             # 2. the array level: the dataflow's PE-local tile candidates, each with its best GLB-level order

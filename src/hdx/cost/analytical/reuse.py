@@ -1,0 +1,270 @@
+"""``glb_reuse="tile"``: a PE-local tile is reused across the GLB-level loops only within one DRAM tile
+(docs/cost-model.md, "Reuse across DRAM tiles").
+
+The GLB-level loops (:data:`~.mapper.GROUPS`: output pixels ``pq``, reduction ``red``, filters ``k``)
+and the DRAM-level loops over the GLB tiles are one loop nest: every DRAM tile runs the GLB-level nest
+again, over its share of each group. So where the DRAM schedule cuts a group into ``n`` tiles, an
+operand whose PE-local tile stays in the PEs across that group (the innermost run of GLB-level groups
+it does not depend on, :func:`~.mapper._skipped`) is filled again in each of them: its fills are the
+layer-wide count times ``Π min(n_g, b_g)`` over the groups ``g`` of its run (``b_g``: the group's
+GLB-level loop bound). Where the operand depends on no group of more than one iteration outside its
+run, its PE-local tile changes only with its GLB tile, and nothing is added. (The default,
+``glb_reuse="layer"``, counts the reuse over the whole layer, as if the GLB-level nest were not cut.)
+
+The DRAM schedule is then chosen with the GLB-level order: a schedule with fewer DRAM words may cut the
+group the order reuses across. For each group, every *cap* of the group's ladder axes (at most as many
+tiles as the cap's ladder rung on each axis; the other axes at the entry's corner) gives the best
+schedule of that smaller corner (one lookup in :func:`~.memory.held_grid`'s prefix table) with at most
+the cap's tiles of the group: the caps of a group are a front of (DRAM words, tiles of the group), and
+the penalty is counted at the cap, so the best member of the front is the best schedule for an order
+whose run is that group (each schedule is matched by the cap of its own tile counts), and a bigger GLB,
+which only lowers each cap's words, never raises the cost (monotone in the GLB size).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .mapper import ORDERS, TIE, Least, _fills, _skipped, fill_per_word, with_dram
+from .memory import _corner, _per_part
+
+#: the axes of the DRAM ladders' grid (K, C, Y, X, R: :data:`~.memory.HELD_LADDERS`) that cut each
+#: GLB-level loop group (pq: output rows and columns; red: channels and kernel-row chunks; k: filters)
+GROUP_AXES: tuple[tuple[int, ...], ...] = ((2, 3), (1, 4), (0,))
+
+
+def _counts_along(part, j: int) -> np.ndarray:
+    """Per rung of axis ``j`` of a part's grid and per layer of the part, the DRAM tiles of that loop
+    ([n_j, L]; the output rows' count includes every image's bands)."""
+    g = part.grid
+    n_l = part.pick.shape[-2]
+    a = np.asarray(g.n[j], dtype=np.float64)
+    a = a.reshape((1,) * (len(g.shape) + 2 - a.ndim) + a.shape)
+    return np.broadcast_to(a, (*g.shape, n_l, 1))[tuple(slice(None) if b == j else 0
+                                                         for b in range(len(g.shape)))][..., 0]
+
+
+def _front_table(part) -> tuple:
+    """The fronts of every cell of a part's grid ([D, L, U] flattened to N), built once per part: per
+    group, (DRAM words, schedule index in the part, fits, tiles of the group) of each member ([K, N]
+    each, the members first by tiles; inf / -1 / False / 1 past a cell's front), and the groups' tiles
+    at each cell ([3, N]). A member is a cap of the group's ladder axes at or below the cell's rungs (the
+    other axes at the cell's): the best schedule of that smaller corner (the part's prefix table), kept
+    where it has fewer DRAM words than every cap with no more tiles of the group, among the caps whose
+    schedules fit the GLB (where none does, the cell's own stand-in alone)."""
+    if part.fronts is not None:
+        return part.fronts
+    shape = part.grid.shape
+    n_cells = int(np.prod(shape))
+    n_l, n_u = part.pick.shape[-2:]
+    strides = np.cumprod((1,) + shape[:0:-1])[::-1]
+    rung = np.unravel_index(np.arange(n_cells), shape)  # per axis, each cell's rung
+    flat = (part.pick.reshape(n_cells, -1), part.words.reshape(n_cells, -1), part.fits.reshape(n_cells, -1))
+    counts = [_counts_along(part, j) for j in range(len(shape))]  # per axis [n_j, L]
+    fronts, here = [], []
+    for axes in GROUP_AXES:
+        caps = np.array(list(itertools.product(*(range(shape[a]) for a in axes))), dtype=np.intp)  # [K, A]
+        valid = np.ones((len(caps), n_cells), dtype=bool)
+        cell = np.broadcast_to(np.arange(n_cells), valid.shape).copy()
+        tiles = np.ones((len(caps), n_l))
+        at_cell = np.ones((n_cells, n_l))
+        for a_i, a in enumerate(axes):
+            c = caps[:, a_i][:, None]
+            valid &= c <= rung[a][None]
+            cell -= (rung[a][None] - c) * int(strides[a])
+            tiles = tiles * counts[a][caps[:, a_i]]
+            at_cell = at_cell * counts[a][rung[a]]
+        own = valid & (cell == np.arange(n_cells)[None])  # the cell's own corner (no cap below it)
+        cell = np.where(valid, cell, 0)
+        words, fits = flat[1][cell], flat[2][cell] & valid[:, :, None]  # [K, D, L·U]
+        # where no cap's schedule fits, the cell's own stand-in alone (the smallest schedule of its
+        # corner, as without the fronts: a number for a mapping that cannot run, monotone in the GLB)
+        valid = fits | (~fits.any(0)[None] & own[:, :, None])
+        # the caps in order of their tiles (per layer: the tiles do not depend on the cell or GLB size)
+        by = np.repeat(np.argsort(tiles, axis=0, kind="stable"), n_u, axis=1)[:, None, :]  # [K, 1, L·U]
+        key = np.take_along_axis(np.where(valid, words, np.inf), np.broadcast_to(by, words.shape), 0)
+        prev = np.minimum.accumulate(key, axis=0)
+        front = key < np.concatenate([np.full((1, *key.shape[1:]), np.inf, dtype=key.dtype), prev[:-1]])
+        pos = np.cumsum(front, axis=0) - 1
+        k = max(int(pos[-1].max(initial=0)) + 1, 1)
+        kk, cc, uu = np.nonzero(front)
+        cap = by[kk, 0, uu]  # the member's cap (unsorted index)
+        out_w = np.full((k, n_cells, n_l * n_u), np.inf, dtype=words.dtype)
+        out_p = np.full((k, n_cells, n_l * n_u), -1, dtype=flat[0].dtype)
+        out_f = np.zeros((k, n_cells, n_l * n_u), dtype=bool)
+        out_t = np.ones((k, n_cells, n_l * n_u))
+        slot = pos[kk, cc, uu]
+        out_w[slot, cc, uu] = words[cap, cc, uu]
+        out_p[slot, cc, uu] = flat[0][cell[cap, cc], uu]
+        out_f[slot, cc, uu] = fits[cap, cc, uu]
+        out_t[slot, cc, uu] = np.repeat(tiles, n_u, axis=1)[cap, uu]
+        fronts.append(tuple(o.reshape(k, -1) for o in (out_w, out_p, out_f, out_t)))
+        here.append(np.repeat(at_cell, n_u, axis=1).reshape(-1))
+    part.fronts = (tuple(fronts), np.stack(here))
+    return part.fronts
+
+
+def _part_fronts(part, cover: tuple, lp: np.ndarray, gi: np.ndarray) -> tuple:
+    """The fronts (:func:`_front_table`) of the entries of one part (layers ``lp``, GLB sizes ``gi``,
+    ``cover`` as in :func:`~.memory.held_lookup`), [K, M] each, and the groups' tiles at their corners
+    ([3, M])."""
+    fronts, here = _front_table(part)
+    n_l, n_u = part.pick.shape[-2:]
+    at = (_corner(part, cover, lp) * n_l + lp) * n_u + gi
+    return tuple(tuple(v.take(at, axis=1) for v in fr) for fr in fronts), here.take(at, axis=1)
+
+
+def held_fronts(h, cover: tuple, li: np.ndarray, gi: np.ndarray) -> tuple:
+    """:func:`_part_fronts` of entries of layers ``li`` on GLB sizes ``gi`` ([M] each) over a
+    :class:`~.memory.HeldGrid`'s parts (schedule indices across the parts; fronts padded to the parts'
+    longest)."""
+    pieces = []
+    for p, sel, lp in _per_part(h, li):
+        sub = cover if sel is None else tuple(f if np.ndim(f) == 0 else np.asarray(f)[sel] for f in cover)
+        fr, here = _part_fronts(h.parts[p], sub, lp, gi if sel is None else gi[sel])
+        fr = tuple((w, np.where(pk >= 0, pk + h.offset[p], -1), ft, t) for w, pk, ft, t in fr)
+        pieces.append((sel, fr, here))
+    if len(pieces) == 1 and pieces[0][0] is None:
+        return pieces[0][1], pieces[0][2]
+    n = np.size(li)
+    fronts = []
+    for g in range(len(GROUP_AXES)):
+        k = max(fr[g][0].shape[0] for _, fr, _ in pieces)
+        first = pieces[0][1][g]
+        out = (np.full((k, n), np.inf, dtype=first[0].dtype), np.full((k, n), -1, dtype=np.intp),
+               np.zeros((k, n), dtype=bool), np.ones((k, n)))
+        for sel, fr, _ in pieces:
+            for o, v in zip(out, fr[g], strict=True):
+                o[: v.shape[0], sel] = v
+        fronts.append(out)
+    here = np.empty((len(GROUP_AXES), n))
+    for sel, _, hr in pieces:
+        here[:, sel] = hr
+    return tuple(fronts), here
+
+
+class Fronts:
+    """Each entry's candidate DRAM schedules per GLB-level loop group (:func:`held_fronts`): DRAM words,
+    schedule index, fits, the group's DRAM tiles ([K_g, M] each, per group), the groups' tiles at the
+    entry's corner ([3, M]), DRAM cycles per word ``cyc`` and the energy of a DRAM word in GLB words
+    ``weight`` ([M]: a DRAM access and a GLB write against a GLB access). :func:`best_order_tile` keeps, per
+    entry, the group and the member of its kept order (``kept``)."""
+
+    __slots__ = ("fronts", "here", "cyc", "weight", "kept")
+
+    def __init__(self, fronts: tuple, here: np.ndarray, cyc: float, weight):
+        self.fronts, self.here, self.cyc, self.weight = fronts, here, cyc, weight
+        self.kept: tuple[np.ndarray, np.ndarray] | None = None
+
+    def settle(self, dram: tuple) -> tuple:
+        """The entries' ``dram`` record (:func:`~.dataflows._dram_floor`) with the kept member's DRAM words,
+        schedule index and fit."""
+        assert self.kept is not None
+        group, member = self.kept
+        words, pick, fits = (np.empty(group.shape, dtype=a.dtype) for a in self.fronts[0][:3])
+        for g, fr in enumerate(self.fronts):
+            sel = np.flatnonzero(group == g)
+            if sel.size:
+                for out, a in zip((words, pick, fits), fr[:3], strict=True):
+                    out[sel] = a[member[sel], sel]
+        return (words, pick, fits, *dram[3:])
+
+
+def _penalty(skipped: list, rel: tuple, bounds: tuple, tiles: list):
+    """How many times more often an operand is filled than the layer-wide count (:func:`~.mapper._fills`)
+    when the DRAM schedule cuts the groups into ``tiles`` (per group, [K, M] or [M]): the product of
+    ``min(tiles, bound)`` over the groups of its innermost run (``skipped``), or 1 where every group
+    outside the run has one iteration."""
+    pen, run = 1.0, True
+    inside = [False, False, False]
+    for g in skipped:
+        if isinstance(g, tuple):  # ("a", group): relevance per entry
+            run = np.logical_and(run, ~rel[g[1]])
+            pen = pen * np.where(run, np.minimum(tiles[g[1]], bounds[g[1]]), 1.0)
+            inside[g[1]] = run
+        else:
+            f = np.minimum(tiles[g], bounds[g])
+            pen = pen * f if run is True else pen * np.where(run, f, 1.0)
+            inside[g] = run
+    outside_more = False
+    for g in range(3):
+        more = bounds[g] > 1
+        outside_more = outside_more | (more & ~np.asarray(inside[g]))
+    return np.where(outside_more, pen, 1.0)
+
+
+def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, compute, fixed_port=0.0,
+                    serial: tuple[str, ...] = ()):
+    """:func:`~.mapper.best_order` under ``glb_reuse="tile"``: for each GLB-level order, each operand's
+    fills are the layer-wide count times its :func:`_penalty` at each member of the front of the order's
+    innermost group (the other groups at the entry's corner), the member of least latency (ties: least
+    energy, DRAM words weighted by ``fr.weight``) is the order's schedule, and the order kept is the best
+    as in :func:`~.mapper.best_order` with the DRAM words' energy in the second key. Returns what
+    ``best_order`` does; the kept (group, member) of each entry is left in ``fr.kept``."""
+    total = bounds[0] * bounds[1] * bounds[2]
+    per_word = {x: fill_per_word(fp, dist, bw, cfg.port) for x, (fp, dist, _) in ops.items()}
+    energy_first = cfg.objective == "energy"
+    least = Least(np.inf, {x: np.inf for x in ops}, {x: np.inf for x in ops}) if cfg.bounds else None
+    base: dict[str, dict] = {x: {} for x in ops}
+    seen: set = set()
+    best = None
+    for n, order in enumerate(ORDERS):
+        skips = {x: tuple(_skipped(rel, order)) for x, (_, _, rel) in ops.items()}
+        g1 = order[0]
+        key = (g1, tuple(skips.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        d_words, _, d_fits, d_tiles = fr.fronts[g1]
+        tiles = [(d_tiles if g == g1 else fr.here[g][None]).astype(compute.dtype, copy=False) for g in range(3)]
+        fills, words, port = {}, {}, fixed_port
+        for x, (fp, dist, rel) in ops.items():
+            if skips[x] not in base[x]:
+                base[x][skips[x]] = _fills(x, fp, dist, per_word[x], skips[x], rel, bounds, total, o_tot)[0]
+            f = base[x][skips[x]] * _penalty(list(skips[x]), rel, bounds, tiles)
+            w = f * dist
+            if x == "o":  # psum writes, and read-backs of all but the first
+                w = w + np.maximum(w - o_tot, 0.0)
+            fills[x], words[x] = f, w
+            port = port + w * per_word[x]
+        stall = sum(fills[x] for x in serial) if serial else 0.0
+        busy = compute + stall if serial else compute
+        cyc = with_dram(np.maximum(busy, port), d_words * fr.cyc, cfg.dram_overlap)
+        glb = sum(words.values())
+        energy = glb + fr.weight * d_words
+        # a member whose GLB tiles do not fit only where none of the entry's does (then the stand-in)
+        legal = d_fits | ~d_fits.any(0)[None]
+        a1, a2 = (energy, cyc) if energy_first else (cyc, energy)
+        a1 = np.where(legal, a1, np.inf)
+        m1 = a1.min(0)
+        k = np.argmin(np.where(a1 <= m1 * (1 + TIE), a2, np.inf), axis=0)
+        shp = np.broadcast_shapes(np.shape(cyc), np.shape(energy))
+        flat_k = k * shp[1] + np.arange(shp[1])
+
+        def at(v, flat_k=flat_k, shp=shp):  # each entry's kept member of v ([K, M], or [M] alike for all)
+            v = np.asarray(v)
+            if v.ndim < 2 or v.shape[0] == 1:
+                return np.broadcast_to(v, shp[1:]) if v.ndim < 2 else v[0]
+            return v.reshape(-1).take(flat_k)
+        opt = dict(k1=at(a1), k2=at(a2), cyc=at(cyc), port=at(port), stall=at(stall) if serial else 0.0,
+                   order=np.full(k.shape, float(n)), group=np.full(k.shape, g1), member=k,
+                   **{f"f_{x}": at(v) for x, v in fills.items()}, **{f"w_{x}": at(v) for x, v in words.items()})
+        if best is None:
+            best = opt
+        else:
+            b = np.where(np.abs(opt["k1"] - best["k1"]) <= TIE * np.abs(best["k1"]),
+                         opt["k2"] < best["k2"] * (1 - TIE), opt["k1"] < best["k1"])
+            if b.any():
+                best = {name: np.where(b, v, best[name]) for name, v in opt.items()}
+        if least is not None:
+            least.cycles = np.minimum(least.cycles, np.where(legal, cyc, np.inf).min(0))
+            for x in ops:
+                least.fills[x] = np.minimum(least.fills[x], np.broadcast_to(fills[x], shp).min(0))
+                least.words[x] = np.minimum(least.words[x], np.broadcast_to(words[x], shp).min(0))
+    assert best is not None
+    fr.kept = (best["group"].astype(np.intp), best["member"].astype(np.intp))
+    words = {x: best[f"w_{x}"] for x in ops}
+    fills = {x: best[f"f_{x}"] for x in ops}
+    return words, fills, best["order"], best["port"], least, best["cyc"], best["stall"] if serial else 0.0
