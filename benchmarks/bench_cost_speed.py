@@ -162,15 +162,19 @@ def main() -> None:
                     help="the GLB buffering of --against's model (default: its default)")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"),
                     help="the timed model's GLB level (--against times its default)")
+    ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
+                    help="the timed model's reuse across DRAM tiles (--against times its default)")
     args = ap.parse_args()
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()
-    model = AnalyticalModel(grid.hardware, dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering)
+    model = AnalyticalModel(grid.hardware, dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering,
+                            glb_reuse=args.glb_reuse)
     ref = None
     if args.against:
         ref = model_at(args.against, grid.hardware,
                        **({"glb_buffering": args.ref_buffering} if args.ref_buffering else {}))
     print(f"machine: {os.cpu_count()} CPU cores visible; numpy {np.__version__}; "
-          f"grid {len(grid)} accelerators; dram_tiles {args.dram_tiles}; glb_buffering {args.glb_buffering}")
+          f"grid {len(grid)} accelerators; dram_tiles {args.dram_tiles}; glb_buffering {args.glb_buffering}; "
+          f"glb_reuse {args.glb_reuse}")
     print()
     # the first search of this process, before anything else ran (what one `hdx cost --accel grid` reports)
     lt_arch = LayerTable(space.layers(ARCH))

@@ -151,6 +151,8 @@ def main() -> None:
                     help="the analytical model's GLB tiles (AnalyticalModel's dram_tiles)")
     ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering),
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
+    ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
+                    help="the analytical model's reuse of a PE-local tile across DRAM tiles (glb_reuse)")
     ap.add_argument("--picks", action="store_true",
                     help="also, per setting and network, each model's EDAP-best design and the regret")
     ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
@@ -186,7 +188,8 @@ def main() -> None:
                 continue
             model = AnalyticalModel(hw, tech, mapper_space=args.mapper_space, mapper_tiles=args.mapper_tiles,
                                     dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering,
-                                    glb_port=args.glb_port, psum_port=args.psum_port)
+                                    glb_port=args.glb_port, psum_port=args.psum_port,
+                                    glb_reuse=args.glb_reuse)
             ours = model.evaluate(LayerTable(unique), accels)
             ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(len(accels))]
             seeded = every = buffers = None
@@ -232,7 +235,8 @@ def main() -> None:
           f"x {n_des} designs per setting (PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, WS/OS/RS); "
           f"tech '{tech.name}'; ZigZag LOMA lpf {args.lpf}, pin {args.pin}; "
           f"HDX {AnalyticalModel.name} v{AnalyticalModel.version}, dram_tiles {args.dram_tiles}, "
-          f"glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, psum_port {args.psum_port}")
+          f"glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, psum_port {args.psum_port}, "
+          f"glb_reuse {args.glb_reuse}")
     hdr = (f"{'GLB KiB':>7} {'words/cy':>8}  {'reference':<10}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}"
            f"{'regret':>8}{'max reg':>8}{'min rho':>8}{'fail':>5}  goal")
     print(hdr)

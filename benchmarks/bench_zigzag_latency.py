@@ -39,6 +39,8 @@ def main() -> None:
     ap.add_argument("--accel", default="8x8,rf=64,df=os,glb=16,bw=16")
     ap.add_argument("--tech", default=None, help="technology table for both models (default: the grid's)")
     ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering))
+    ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
+                    help="the analytical model's reuse of a PE-local tile across DRAM tiles (glb_reuse)")
     ap.add_argument("--layers", type=int, default=12,
                     help="the first N layers (fully connected ones left out)")
     args = ap.parse_args()
@@ -46,7 +48,8 @@ def main() -> None:
     hw = grid.hardware
     acc = grid.parse(args.accel)
     layers = [ly for ly in NetworkSpace.load().layers(args.arch) if ly.kind != "fc"][: args.layers]
-    model = AnalyticalModel(hw, tech=args.tech, glb_buffering=args.glb_buffering, precision="float64")
+    model = AnalyticalModel(hw, tech=args.tech, glb_buffering=args.glb_buffering, precision="float64",
+                            glb_reuse=args.glb_reuse)
     zz = ZigZagModel(hw, tech=args.tech, mappings="loma")
     res = model.evaluate(LayerTable(layers), AccelTable.from_accels([acc]))
     cyc = hw.word_bytes / hw.dram_bytes_per_cycle
@@ -65,7 +68,8 @@ def main() -> None:
     head = (f"{'layer':32s} {'HDX lat':>8s} {'compute':>8s} {'GLB port':>8s} {'DRAM':>7s} {'waits':>6s} | "
             f"{'ZZ lat':>8s} {'ideal':>8s} {'GLB busy':>8s} {'stall':>7s} {'DRAM busy':>9s} {'stall':>7s} "
             f"{'lower':>6s} {'onload':>6s} {'offload':>7s}  HDX/ZZ")
-    print(f"{args.accel} ({args.tech or hw.tech}), glb_buffering={args.glb_buffering}: HDX's mapping of "
+    print(f"{args.accel} ({args.tech or hw.tech}), glb_buffering={args.glb_buffering}, "
+          f"glb_reuse={args.glb_reuse}: HDX's mapping of "
           f"each layer costed by both models (cycles; ZigZag: the busiest port of the GLB and of DRAM, the "
           f"cycles it transfers and its stall, and the largest stall of the levels below the GLB)")
     print(head)

@@ -345,15 +345,17 @@ class Knobs(OmitDefaults):
 GlbBuffering = Literal["double", "single", "overlap", "zigzag", "mixed"]
 GlbPort = Literal["step", "fill", "packed", "burst"]
 PsumPort = Literal["free", "shared"]
+GlbReuse = Literal["layer", "tile"]
 
 
 class HardwareParams(OmitDefaults):
     """Fixed parameters of the template (not searched). Every number is finite and within a physical
     range (given in each description); anything else is a one-line config error. The GLB buffering and
-    the ports (``glb_buffering``, ``glb_port``, ``psum_port``) are left out of the serialised form at
-    their defaults, so a file without them fingerprints as it did."""
+    the ports (``glb_buffering``, ``glb_port``, ``psum_port``) and the reuse (``glb_reuse``) are left out
+    of the serialised form at their defaults, so a file without them fingerprints as it did."""
 
-    _optional = (("glb_buffering", "double"), ("glb_port", "fill"), ("psum_port", "shared"))
+    _optional = (("glb_buffering", "double"), ("glb_port", "fill"), ("psum_port", "shared"),
+                 ("glb_reuse", "layer"))
 
     clock_mhz: float = Field(200.0, ge=1, le=10_000, description="array and GLB clock (MHz), 1 MHz..10 GHz")
     word_bits: int = Field(16, ge=1, le=64, description="word width of weights, inputs and outputs "
@@ -390,6 +392,11 @@ class HardwareParams(OmitDefaults):
     psum_port: PsumPort = Field(
         "shared", description="the PE's partial-sum store: shared (one read and one write port, which the "
         "MAC and the psums moved to and from the GLB share) or free (those moves take no port cycles)")
+    glb_reuse: GlbReuse = Field(
+        "layer", description="how far a PE-local tile is reused across the GLB-level loops: layer (over the "
+        "whole layer, as if the DRAM tiles did not cut those loops) or tile (only within one DRAM tile, as "
+        "the two-level loop nest has it and ZigZag counts; the DRAM schedule is then chosen with each loop "
+        "order; needs glb_buffering double, single or overlap)")
 
     @field_validator("rs_spads")
     @classmethod

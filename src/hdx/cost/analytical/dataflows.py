@@ -23,7 +23,6 @@ import numpy as np
 
 from . import memory
 from .dims import ArrayDims, LayerDims
-from .mapper import best_order as _best_order_layer
 from .mapper import (
     TIE,
     Entries,
@@ -36,6 +35,7 @@ from .mapper import (
     port_cycles,
     with_dram,
 )
+from .mapper import best_order as _best_order_layer
 from .memory import EntryDram
 from .reuse import Fronts, best_order_tile, held_fronts
 from .spatial import cdiv, largest_divisor, unroll
@@ -78,7 +78,8 @@ def _dram_floor(floor, fl: Flat, cover):
         if floor.dram_weight is not None:  # glb_reuse="tile": the schedule is chosen with the order (reuse)
             li, ai = np.divmod(fl.pair, floor.n_acc)
             fronts, here = held_fronts(floor.grid, cover, li, floor.glb_of[ai])
-            return Fronts(fronts, here, floor.cyc, floor.dram_weight.take(ai)), (words, pick, fits, least, None)
+            fr = Fronts(fronts, here, floor.cyc, floor.dram_weight.take(ai))
+            return fr, (words, pick, fits, least, None)
         if windows is not None:  # zigzag: each entry's candidates ([K, M]), with the stall of each per
             # GLB-level order (best_order); the one kept (_settle) gives the words and the schedule
             c = floor.cyc

@@ -18,7 +18,13 @@ import numpy as np
 
 from hdx.cost.tech import TechTable
 from hdx.errors import HDXError
-from hdx.space.accelerator import GlbBuffering, GlbPort, HardwareParams, PsumPort  # noqa: F401  (re-exported)
+from hdx.space.accelerator import (  # noqa: F401  (re-exported)
+    GlbBuffering,
+    GlbPort,
+    GlbReuse,
+    HardwareParams,
+    PsumPort,
+)
 
 from .spatial import cdiv
 
@@ -26,9 +32,6 @@ MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
-#: how far a PE-local tile is reused across the GLB-level loops: over the whole layer, or only within one
-#: DRAM tile (:mod:`.reuse`)
-GlbReuse = Literal["layer", "tile"]
 
 TIE = 1e-6  # mapping keys within this relative difference tie (above float32 rounding)
 # outer (GLB-level) loop groups and their orders, innermost first

@@ -127,7 +127,7 @@ class AnalyticalModel:
                  precision: Precision = "float32", mapper_tiles: MapperTiles = "divisors",
                  dram_tiles: DramTiles = "hold-array", glb_buffering: GlbBuffering | None = None,
                  glb_port: GlbPort | None = None, psum_port: PsumPort | None = None,
-                 glb_reuse: GlbReuse = "layer"):
+                 glb_reuse: GlbReuse | None = None):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
@@ -147,10 +147,11 @@ class AnalyticalModel:
         self.glb_port: GlbPort = _option("glb_port", hw.glb_port if glb_port is None else glb_port, GlbPort)
         self.psum_port: PsumPort = _option("psum_port", hw.psum_port if psum_port is None else psum_port,
                                            PsumPort)
-        self.glb_reuse: GlbReuse = _option("glb_reuse", glb_reuse, GlbReuse)
+        self.glb_reuse: GlbReuse = _option("glb_reuse", hw.glb_reuse if glb_reuse is None else glb_reuse,
+                                           GlbReuse)
         if self.glb_reuse == "tile" and (self.dram_tiles != "hold-array" or self._stalls is not None):
-            raise HDXError(f"glb_reuse='tile' chooses the DRAM schedule with each GLB-level order: use it with "
-                           f"dram_tiles='hold-array' and glb_buffering double, single or overlap (got "
+            raise HDXError(f"glb_reuse='tile' chooses the DRAM schedule with each GLB-level order: use it "
+                           f"with dram_tiles='hold-array' and glb_buffering double, single or overlap (got "
                            f"dram_tiles='{self.dram_tiles}', glb_buffering='{self.glb_buffering}')")
         if self._stalls is not None and self.dram_tiles != "hold-array":
             raise HDXError(f"glb_buffering='{self.glb_buffering}' chooses the GLB tiles with each array "
@@ -170,7 +171,7 @@ class AnalyticalModel:
                 "precision": self.precision,
                 # (the hardware's buffering and ports as the model uses them, below: given here or not)
                 "hardware": self.hardware.model_dump(mode="json", exclude={"glb_buffering", "glb_port",
-                                                                            "psum_port"}),
+                                                                            "psum_port", "glb_reuse"}),
                 "tech": self.tech.model_dump(mode="json")}
         changed = self._changed_options()
         for k in ("dram_tiles", "glb_buffering", "glb_port", "psum_port", "glb_reuse"):  # (where not default)

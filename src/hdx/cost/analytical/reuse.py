@@ -218,7 +218,8 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
             continue
         seen.add(key)
         d_words, _, d_fits, d_tiles = fr.fronts[g1]
-        tiles = [(d_tiles if g == g1 else fr.here[g][None]).astype(compute.dtype, copy=False) for g in range(3)]
+        tiles = [(d_tiles if g == g1 else fr.here[g][None]).astype(compute.dtype, copy=False)
+                 for g in range(3)]
         fills, words, port = {}, {}, fixed_port
         for x, (fp, dist, rel) in ops.items():
             if skips[x] not in base[x]:
@@ -250,7 +251,8 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
             return v.reshape(-1).take(flat_k)
         opt = dict(k1=at(a1), k2=at(a2), cyc=at(cyc), port=at(port), stall=at(stall) if serial else 0.0,
                    order=np.full(k.shape, float(n)), group=np.full(k.shape, g1), member=k,
-                   **{f"f_{x}": at(v) for x, v in fills.items()}, **{f"w_{x}": at(v) for x, v in words.items()})
+                   **{f"f_{x}": at(v) for x, v in fills.items()},
+                   **{f"w_{x}": at(v) for x, v in words.items()})
         if best is None:
             best = opt
         else:

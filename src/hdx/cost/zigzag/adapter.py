@@ -179,8 +179,9 @@ class ZigZagModel:
     def fingerprint(self) -> str:
         """Stable hash of ZigZag's version, this translation, its options and the hardware parameters."""
         blob = dict(name=self.name, version=self.version, lpf_limit=self.lpf_limit, pin=self.pin,
-                    # (the analytical model's GLB buffering and ports: ZigZag models its own)
-                    hardware=self.hardware.model_dump(exclude={"glb_buffering", "glb_port", "psum_port"}),
+                    # (the analytical model's GLB buffering, ports and reuse: ZigZag models its own)
+                    hardware=self.hardware.model_dump(exclude={"glb_buffering", "glb_port", "psum_port",
+                                                               "glb_reuse"}),
                     tech=self.tech.model_dump(mode="json"))
         if self.mappings != "loma":  # (LOMA alone: the fingerprint LOMA's runs have always had)
             blob.update(mappings=self.mappings, offered=self.analytical().fingerprint())
