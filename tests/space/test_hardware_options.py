@@ -34,14 +34,15 @@ def _space_yaml(tmp_path, **hardware) -> str:
 
 def test_defaults_serialise_and_fingerprint_as_before():
     hw = HardwareParams()
-    assert not {"glb_buffering", "glb_port", "psum_port"} & set(hw.model_dump())
+    assert not {"glb_buffering", "glb_port", "psum_port", "glb_reuse"} & set(hw.model_dump())
     assert AnalyticalModel(AcceleratorSpace.load().hardware).fingerprint()[:12] == DEFAULT_FINGERPRINT
     given = HardwareParams(glb_buffering="zigzag", glb_port="step")
     assert given.model_dump()["glb_buffering"] == "zigzag" and given.model_dump()["glb_port"] == "step"
     assert "psum_port" not in given.model_dump()
 
 
-@pytest.mark.parametrize("options", [{"glb_buffering": "zigzag"}, {"glb_port": "step", "psum_port": "free"}])
+@pytest.mark.parametrize("options", [{"glb_buffering": "zigzag"}, {"glb_port": "step", "psum_port": "free"},
+                                     {"glb_reuse": "tile"}])
 def test_a_space_with_options_costs_as_the_model_given_them(tmp_path, options):
     space = AcceleratorSpace.load(_space_yaml(tmp_path, **options))
     assert config_hash(space.config) != config_hash(AcceleratorSpace.load().config)
@@ -82,3 +83,12 @@ def test_a_bad_option_is_a_one_line_error(tmp_path, capsys):
     rc = main(["cost", "--arch", ARCH, "--accel", "16x16,rf=64,df=rs", "--accel-space", path])
     err = capsys.readouterr().err
     assert rc == 2 and "glb_buffering" in err and err.strip().count("\n") == 0
+
+
+def test_tile_reuse_with_a_stalling_buffering_is_a_one_line_error(tmp_path, capsys):
+    path = _space_yaml(tmp_path, glb_buffering="mixed", glb_reuse="tile")
+    with pytest.raises(HDXError, match="glb_reuse"):
+        AcceleratorSpace.load(path)
+    rc = main(["cost", "--arch", ARCH, "--accel", "16x16,rf=64,df=rs", "--accel-space", path])
+    err = capsys.readouterr().err
+    assert rc == 2 and "glb_reuse" in err and err.strip().count("\n") == 0

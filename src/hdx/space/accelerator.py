@@ -398,6 +398,14 @@ class HardwareParams(OmitDefaults):
         "the two-level loop nest has it and ZigZag counts; the DRAM schedule is then chosen with each loop "
         "order; needs glb_buffering double, single or overlap)")
 
+    @model_validator(mode="after")
+    def _reuse_with_buffering(self) -> HardwareParams:
+        if self.glb_reuse == "tile" and self.glb_buffering in ("zigzag", "mixed"):
+            raise ValueError(f"glb_reuse: tile chooses the DRAM schedule with each loop order and needs "
+                             f"glb_buffering double, single or overlap, got {self.glb_buffering}; set "
+                             f"glb_reuse: layer or another glb_buffering")
+        return self
+
     @field_validator("rs_spads")
     @classmethod
     def _positive_spads(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:

@@ -88,7 +88,7 @@ class AnalyticalModel:
     array-level mapping candidate and must hold what it covers, the spatial unrolling times its PE-local
     tile, :class:`.memory.EntryDram`) or ``free`` (v3.1's: GLB tiles cut K, C and whole output rows, of
     any size, chosen once per layer and GLB size, :func:`.memory.schedules`); docs/cost-model.md,
-    "GLB ↔ DRAM". ``glb_buffering``, ``glb_port`` and ``psum_port`` are the hardware's
+    "GLB ↔ DRAM". ``glb_buffering``, ``glb_port``, ``psum_port`` and ``glb_reuse`` are the hardware's
     (:class:`~hdx.space.accelerator.HardwareParams`, an accelerator space's ``hardware:`` section) unless
     given here. ``glb_buffering``: ``double``
     (default: a tile replaced during a layer takes twice its space, and the DRAM transfers overlap the
@@ -114,7 +114,11 @@ class AnalyticalModel:
     read and write ports serve the MAC's accumulation and the transfers to and from the GLB, so each
     psum drained costs the MAC one cycle; RS and OS, whose PEs accumulate in a pad or RF) or ``free``
     (v3.3's: partial sums move between a PE's psum store and the GLB without delaying its MAC);
-    docs/cost-model.md, "Mapper".
+    docs/cost-model.md, "Mapper". ``glb_reuse``: ``layer`` (default: a PE-local tile is reused across the
+    GLB-level loops of the whole layer) or ``tile`` (only within one DRAM tile, as the two-level loop nest
+    has it, and the DRAM schedule is chosen with each GLB-level order: :mod:`.reuse`; with
+    ``dram_tiles="hold-array"`` and ``glb_buffering`` double, single or overlap); docs/cost-model.md,
+    "Reuse across DRAM tiles".
     """
 
     name = "analytical"
