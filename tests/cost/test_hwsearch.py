@@ -226,3 +226,20 @@ def test_branch_and_bound_under_the_searched_glb_buffering(buffering, seed=7):
     exact = hwsearch._metrics(model, layers, space.table_of(idx))
     for k in ("latency", "energy", "area"):
         assert np.all(lb[k] <= exact[k]), (k, lb[k] / exact[k])
+
+
+def test_branch_and_bound_under_tile_reuse(seed=9):
+    # glb_reuse="tile" is monotone in the memories (each cap's schedule only gains words' savings with a
+    # bigger GLB, its penalty counted at the cap), so its bounds stay below the exact costs and the search
+    # finds the enumerated optimum
+    space = _space(pe_x=[4, 16], pe_y=[4, 32], rf_bytes=[16, 256])
+    layers = _network(seed)
+    model = AnalyticalModel(space.hardware, glb_reuse="tile")
+    e = enumerate_space(model, layers, space, Objective("edap"))
+    b = branch_and_bound(model, layers, space, Objective("edap"))
+    assert b.objective_value == pytest.approx(e.objective_value, rel=1e-9)
+    bounds = _Bounds(model, layers, space)
+    idx, lb = bounds.slice(0, len(space) // bounds.n_mem)  # every core
+    exact = hwsearch._metrics(model, layers, space.table_of(idx))
+    for k in ("latency", "energy", "area"):
+        assert np.all(lb[k] <= exact[k]), (k, lb[k] / exact[k])
