@@ -210,31 +210,16 @@ def test_branch_and_bound_with_storage_per_operand(seed):
     assert space[b.index].pads is not None and b.stats.evaluated < len(space)
 
 
-@pytest.mark.parametrize("buffering", ["mixed", "zigzag"])
-def test_branch_and_bound_under_the_searched_glb_buffering(buffering, seed=7):
+@pytest.mark.parametrize("options", [{"glb_buffering": "mixed"}, {"glb_buffering": "zigzag"},
+                                     {"glb_reuse": "tile"}])
+def test_branch_and_bound_under_the_searched_glb_options(options, seed=7):
     # glb_buffering "mixed" and "zigzag" are monotone in the memories (zigzag: each mapping's candidate
-    # schedules of a smaller GLB are matched on a bigger one), so their bounds prune, stay below their
-    # exact costs and find the enumerated optimum
+    # schedules of a smaller GLB are matched on a bigger one), and so is glb_reuse "tile" (each cap's
+    # schedule only gains with a bigger GLB, its penalty counted at the cap): their bounds prune, stay
+    # below their exact costs and find the enumerated optimum
     space = _space(pe_x=[4, 16], pe_y=[4, 32], rf_bytes=[16, 256])
     layers = _network(seed)
-    model = AnalyticalModel(space.hardware, glb_buffering=buffering)
-    e = enumerate_space(model, layers, space, Objective("edap"))
-    b = branch_and_bound(model, layers, space, Objective("edap"))
-    assert b.objective_value == pytest.approx(e.objective_value, rel=1e-9)
-    bounds = _Bounds(model, layers, space)
-    idx, lb = bounds.slice(0, len(space) // bounds.n_mem)  # every core
-    exact = hwsearch._metrics(model, layers, space.table_of(idx))
-    for k in ("latency", "energy", "area"):
-        assert np.all(lb[k] <= exact[k]), (k, lb[k] / exact[k])
-
-
-def test_branch_and_bound_under_tile_reuse(seed=9):
-    # glb_reuse="tile" is monotone in the memories (each cap's schedule only gains words' savings with a
-    # bigger GLB, its penalty counted at the cap), so its bounds stay below the exact costs and the search
-    # finds the enumerated optimum
-    space = _space(pe_x=[4, 16], pe_y=[4, 32], rf_bytes=[16, 256])
-    layers = _network(seed)
-    model = AnalyticalModel(space.hardware, glb_reuse="tile")
+    model = AnalyticalModel(space.hardware, **options)
     e = enumerate_space(model, layers, space, Objective("edap"))
     b = branch_and_bound(model, layers, space, Objective("edap"))
     assert b.objective_value == pytest.approx(e.objective_value, rel=1e-9)
