@@ -332,7 +332,8 @@ class AnalyticalModel:
     def monotone(self) -> bool:
         """Whether more GLB capacity or bandwidth or DRAM bandwidth never raises any mapping's latency
         (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering (``zigzag`` since its
-        revision 3, docs/cost-model.md "Overlap"). A bigger RF or pad never raises the best latency either:
+        revision 3, docs/cost-model.md "Overlap"), and ``glb_reuse="tile"`` (its fronts' penalties are
+        counted at their caps, :mod:`.reuse`). A bigger RF or pad never raises the best latency either:
         along powers of two under the default, and at any size under ``glb_buffering="zigzag"`` or
         ``mapper_tiles="any"`` (every tile that fits, ``MapperSettings.every_tile``)."""
         return True
