@@ -437,8 +437,8 @@ class _HeldPart:
     #: (:class:`~.staircase.Staircase`, :func:`~.staircase.members`)
     windows: Staircase | None = None
     #: ``glb_reuse="tile"``: each cell's fronts of schedules per GLB-level loop group, built on first use
-    #: (:func:`.reuse._front_table`)
-    fronts: tuple | None = None
+    #: (:class:`.reuse._FrontTable`)
+    fronts: object | None = None
 
     @property
     def n_layers(self) -> int:

@@ -46,85 +46,109 @@ def _counts_along(part, j: int) -> np.ndarray:
                                                          for b in range(len(g.shape)))][..., 0]
 
 
-def _front_table(part) -> tuple:
-    """The fronts of every cell of a part's grid ([D, L, U] flattened to N), built once per part: per
-    group, (DRAM words, schedule index in the part, fits, tiles of the group) of each member ([K, N]
-    each, the members first by tiles; inf / -1 / False / 1 past a cell's front), and the groups' tiles
-    at each cell ([3, N]). A member is a cap of the group's ladder axes at or below the cell's rungs (the
-    other axes at the cell's): the best schedule of that smaller corner (the part's prefix table), kept
-    where it has fewer DRAM words than every cap with no more tiles of the group, among the caps whose
-    schedules fit the GLB (where none does, the cell's own stand-in alone)."""
-    if part.fronts is not None:
-        return part.fronts
-    shape = part.grid.shape
-    n_cells = int(np.prod(shape))
-    n_l, n_u = part.pick.shape[-2:]
-    strides = np.cumprod((1,) + shape[:0:-1])[::-1]
-    rung = np.unravel_index(np.arange(n_cells), shape)  # per axis, each cell's rung
-    flat = (part.pick.reshape(n_cells, -1), part.words.reshape(n_cells, -1), part.fits.reshape(n_cells, -1))
-    counts = [_counts_along(part, j) for j in range(len(shape))]  # per axis [n_j, L]
-    fronts, here = [], []
-    for axes in GROUP_AXES:
-        caps = np.array(list(itertools.product(*(range(shape[a]) for a in axes))), dtype=np.intp)  # [K, A]
-        valid = np.ones((len(caps), n_cells), dtype=bool)
-        cell = np.broadcast_to(np.arange(n_cells), valid.shape).copy()
-        tiles = np.ones((len(caps), n_l))
-        at_cell = np.ones((n_cells, n_l))
-        for a_i, a in enumerate(axes):
-            c = caps[:, a_i][:, None]
-            valid &= c <= rung[a][None]
-            cell -= (rung[a][None] - c) * int(strides[a])
-            tiles = tiles * counts[a][caps[:, a_i]]
-            at_cell = at_cell * counts[a][rung[a]]
-        own = valid & (cell == np.arange(n_cells)[None])  # the cell's own corner (no cap below it)
-        cell = np.where(valid, cell, 0)
-        words, fits = flat[1][cell], flat[2][cell] & valid[:, :, None]  # [K, D, L·U]
-        # where no cap's schedule fits, the cell's own stand-in alone (the smallest schedule of its
-        # corner, as without the fronts: a number for a mapping that cannot run, monotone in the GLB)
-        valid = fits | (~fits.any(0)[None] & own[:, :, None])
-        # the caps in order of their tiles (per layer: the tiles do not depend on the cell or GLB size)
-        by = np.repeat(np.argsort(tiles, axis=0, kind="stable"), n_u, axis=1)[:, None, :]  # [K, 1, L·U]
-        key = np.take_along_axis(np.where(valid, words, np.inf), np.broadcast_to(by, words.shape), 0)
-        prev = np.minimum.accumulate(key, axis=0)
-        front = key < np.concatenate([np.full((1, *key.shape[1:]), np.inf, dtype=key.dtype), prev[:-1]])
-        pos = np.cumsum(front, axis=0) - 1
-        k = max(int(pos[-1].max(initial=0)) + 1, 1)
-        kk, cc, uu = np.nonzero(front)
-        cap = by[kk, 0, uu]  # the member's cap (unsorted index)
-        out_w = np.full((k, n_cells, n_l * n_u), np.inf, dtype=words.dtype)
-        out_p = np.full((k, n_cells, n_l * n_u), -1, dtype=flat[0].dtype)
-        out_f = np.zeros((k, n_cells, n_l * n_u), dtype=bool)
-        out_t = np.ones((k, n_cells, n_l * n_u))
-        slot = pos[kk, cc, uu]
-        out_w[slot, cc, uu] = words[cap, cc, uu]
-        out_p[slot, cc, uu] = flat[0][cell[cap, cc], uu]
-        out_f[slot, cc, uu] = fits[cap, cc, uu]
-        out_t[slot, cc, uu] = np.repeat(tiles, n_u, axis=1)[cap, uu]
-        fronts.append(tuple(o.reshape(k, -1) for o in (out_w, out_p, out_f, out_t)))
-        here.append(np.repeat(at_cell, n_u, axis=1).reshape(-1))
-    part.fronts = (tuple(fronts), np.stack(here))
-    return part.fronts
+class _FrontTable:
+    """The fronts of the cells of a part's grid ([D, L, U] flattened to N), each built on first use:
+    per group, (DRAM words, schedule index across the parts, fits, tiles of the group) of each member
+    ([K, N] each, the members first by tiles; inf / -1 / False / 1 past a cell's front, ``count`` members
+    per cell, -1 where not built yet), and the groups' tiles at each cell (``here``, [3, N]). A member is
+    a cap of the group's ladder axes at or below the cell's rungs (the other axes at the cell's): the
+    best schedule of that smaller corner (the part's prefix table), kept where it has fewer DRAM words
+    than every cap with no more tiles of the group, among the caps whose schedules fit the GLB (where
+    none does, the cell's own stand-in alone)."""
 
+    def __init__(self, part, offset: int):
+        shape = part.grid.shape
+        n_cells = int(np.prod(shape))
+        n_l, n_u = part.pick.shape[-2:]
+        self.shape, self.n_u, self.n_lu, self.offset = shape, n_u, n_l * n_u, int(offset)
+        self.strides = np.cumprod((1,) + shape[:0:-1])[::-1]
+        self.flat = (part.pick.reshape(-1), part.words.reshape(-1), part.fits.reshape(-1))
+        self.counts = [_counts_along(part, j) for j in range(len(shape))]  # per axis [n_j, L]
+        self.caps = [np.array(list(itertools.product(*(range(shape[a]) for a in axes))), dtype=np.intp)
+                     for axes in GROUP_AXES]  # per group [K, A]
+        self.dtype = part.words.dtype
+        n = n_cells * self.n_lu
+        self.store = [self._rows(4, n) for _ in self.caps]  # (grown where a front is longer)
+        self.count = np.full((len(GROUP_AXES), n), -1, dtype=np.intp)
+        rung = np.unravel_index(np.arange(n_cells), shape)
+        here = []
+        for axes in GROUP_AXES:
+            at_cell = np.ones((n_cells, n_l))
+            for a in axes:
+                at_cell = at_cell * self.counts[a][rung[a]]
+            here.append(np.repeat(at_cell, n_u, axis=1).reshape(-1))
+        self.here = np.stack(here)
 
-def _part_fronts(part, cover: tuple, lp: np.ndarray, gi: np.ndarray) -> tuple:
-    """The fronts (:func:`_front_table`) of the entries of one part (layers ``lp``, GLB sizes ``gi``,
-    ``cover`` as in :func:`~.memory.held_lookup`), [K, M] each, and the groups' tiles at their corners
-    ([3, M])."""
-    fronts, here = _front_table(part)
-    n_l, n_u = part.pick.shape[-2:]
-    at = (_corner(part, cover, lp) * n_l + lp) * n_u + gi
-    return tuple(tuple(v.take(at, axis=1) for v in fr) for fr in fronts), here.take(at, axis=1)
+    def _rows(self, k: int, n: int) -> tuple:
+        """``k`` empty member rows of ``n`` cells (inf, -1, False, 1)."""
+        return (np.full((k, n), np.inf, dtype=self.dtype), np.full((k, n), -1, dtype=np.intp),
+                np.zeros((k, n), dtype=bool), np.ones((k, n)))
+
+    def take(self, at: np.ndarray) -> tuple:
+        """The fronts of the flat cells ``at`` ([M]): per group, four [K, M] arrays, and their ``here``."""
+        need = at[self.count[0].take(at) < 0]
+        if need.size:
+            self._build(np.unique(need))
+        fronts = []
+        for g, st in enumerate(self.store):
+            k = max(int(self.count[g].take(at).max(initial=0)), 1)
+            fronts.append(tuple(v[:k].take(at, axis=1) for v in st))
+        return tuple(fronts), self.here.take(at, axis=1)
+
+    def _build(self, idx: np.ndarray) -> None:
+        cell, lu = np.divmod(idx, self.n_lu)
+        layer = lu // self.n_u
+        rung = np.unravel_index(cell, self.shape)
+        pick_all, words_all, fits_all = self.flat
+        for g, (axes, caps) in enumerate(zip(GROUP_AXES, self.caps, strict=True)):
+            valid = np.ones((len(caps), idx.size), dtype=bool)
+            capped = np.broadcast_to(cell, valid.shape).copy()
+            tiles = np.ones(valid.shape)
+            for a_i, a in enumerate(axes):
+                c = caps[:, a_i][:, None]
+                valid &= c <= rung[a][None]
+                capped -= (rung[a][None] - c) * int(self.strides[a])
+                tiles = tiles * self.counts[a][c, layer[None]]
+            own = valid & (capped == cell[None])  # the cell's own corner (no cap below it)
+            at = np.where(valid, capped * self.n_lu + lu, 0)
+            words, fits = words_all.take(at), fits_all.take(at) & valid
+            # where no cap's schedule fits, the cell's own stand-in alone (the smallest schedule of its
+            # corner, as without the fronts: a number for a mapping that cannot run, monotone in the GLB)
+            valid = fits | (~fits.any(0)[None] & own)
+            by = np.argsort(tiles, axis=0, kind="stable")  # the caps in order of their tiles
+            key = np.take_along_axis(np.where(valid, words, np.inf), by, 0)
+            prev = np.minimum.accumulate(key, axis=0)
+            front = key < np.concatenate([np.full((1, idx.size), np.inf, dtype=key.dtype), prev[:-1]])
+            slot = np.cumsum(front, axis=0) - 1
+            longest = int(slot[-1].max(initial=0)) + 1
+            have = self.store[g][0].shape[0]
+            if longest > have:
+                more = self._rows(longest - have, self.store[g][0].shape[1])
+                self.store[g] = tuple(np.concatenate([a, b])
+                                      for a, b in zip(self.store[g], more, strict=True))
+            kk, ss = np.nonzero(front)
+            cap = by[kk, ss]
+            w, p, f, t = self.store[g]
+            dest = (slot[kk, ss], idx[ss])
+            w[dest], f[dest], t[dest] = words[cap, ss], fits[cap, ss], tiles[cap, ss]
+            p[dest] = pick_all.take(at[cap, ss]) + self.offset
+            self.count[g, idx] = front.sum(0)
 
 
 def held_fronts(h, cover: tuple, li: np.ndarray, gi: np.ndarray) -> tuple:
-    """:func:`_part_fronts` of entries of layers ``li`` on GLB sizes ``gi`` ([M] each) over a
-    :class:`~.memory.HeldGrid`'s parts (schedule indices across the parts; fronts padded to the parts'
-    longest)."""
+    """The fronts (:class:`_FrontTable`) of the entries of layers ``li`` on GLB sizes ``gi`` ([M] each;
+    ``cover`` as in :func:`~.memory.held_lookup`) over a :class:`~.memory.HeldGrid`'s parts: per group,
+    four [K, M] arrays (schedule indices across the parts; padded to the parts' longest), and the groups'
+    tiles at the entries' corners ([3, M])."""
     pieces = []
     for p, sel, lp in _per_part(h, li):
+        part = h.parts[p]
+        if part.fronts is None:
+            part.fronts = _FrontTable(part, h.offset[p])
         sub = cover if sel is None else tuple(f if np.ndim(f) == 0 else np.asarray(f)[sel] for f in cover)
-        fr, here = _part_fronts(h.parts[p], sub, lp, gi if sel is None else gi[sel])
-        fr = tuple((w, np.where(pk >= 0, pk + h.offset[p], -1), ft, t) for w, pk, ft, t in fr)
+        n_l, n_u = part.pick.shape[-2:]
+        at = (_corner(part, sub, lp) * n_l + lp) * n_u + (gi if sel is None else gi[sel])
+        fr, here = part.fronts.take(at)
         pieces.append((sel, fr, here))
     if len(pieces) == 1 and pieces[0][0] is None:
         return pieces[0][1], pieces[0][2]
@@ -261,10 +285,11 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
             if b.any():
                 best = {name: np.where(b, v, best[name]) for name, v in opt.items()}
         if least is not None:
+            real = np.isfinite(d_words)  # the front's members (past them: padding)
             least.cycles = np.minimum(least.cycles, np.where(legal, cyc, np.inf).min(0))
             for x in ops:
-                least.fills[x] = np.minimum(least.fills[x], np.broadcast_to(fills[x], shp).min(0))
-                least.words[x] = np.minimum(least.words[x], np.broadcast_to(words[x], shp).min(0))
+                least.fills[x] = np.minimum(least.fills[x], np.where(real, fills[x], np.inf).min(0))
+                least.words[x] = np.minimum(least.words[x], np.where(real, words[x], np.inf).min(0))
     assert best is not None
     fr.kept = (best["group"].astype(np.intp), best["member"].astype(np.intp))
     words = {x: best[f"w_{x}"] for x in ops}
