@@ -22,11 +22,9 @@ import time
 
 import numpy as np
 
+from bench_zigzag_check import networks  # (the same networks; a sibling script, on the path when run)
 from hdx.api import cost
 from hdx.errors import HDXError
-from hdx.space.network import NetworkSpace
-
-README = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
 
 
 def _smallest(rows: list[dict], ok: list[bool]) -> str:
@@ -48,9 +46,7 @@ def main() -> None:
                          "(default dse_large)")
     args = ap.parse_args()
 
-    space = NetworkSpace.load()
-    rng = np.random.default_rng(args.seed)
-    nets = [("readme", README)] + [(f"random-{i}", ",".join(space.sample(rng))) for i in range(args.networks)]
+    nets = networks(args.networks, args.seed)
     print(f"Memory sizing under latency <= {1 + args.latency_slack:g} x each network's fastest design, "
           f"{args.accel_space}, by {args.objective}: HDX's best design per GLB size and ZigZag's costs of "
           f"them (best of LOMA and HDX's mapping); {len(nets)} networks (README + {args.networks} random, "

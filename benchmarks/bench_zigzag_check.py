@@ -32,6 +32,13 @@ from hdx.space.network import NetworkSpace
 README = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
 
 
+def networks(n: int, seed: int) -> list[tuple[str, str]]:
+    """(name, architecture) of the README network and ``n`` seeded random networks of the default space."""
+    space = NetworkSpace.load()
+    rng = np.random.default_rng(seed)
+    return [("readme", README)] + [(f"random-{i}", ",".join(space.sample(rng))) for i in range(n)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--networks", type=int, default=10,
@@ -47,9 +54,7 @@ def main() -> None:
                          "(HDX's), e.g. 0.3: a budget that binds on every network")
     args = ap.parse_args()
 
-    space = NetworkSpace.load()
-    rng = np.random.default_rng(args.seed)
-    nets = [("readme", README)] + [(f"random-{i}", ",".join(space.sample(rng))) for i in range(args.networks)]
+    nets = networks(args.networks, args.seed)
     under = list(args.budget)
     if args.latency_slack is not None:
         under.append(f"latency <= {1 + args.latency_slack:g} x the network's fastest")
