@@ -436,9 +436,6 @@ class _HeldPart:
     #: ``"zigzag"``: what each corner's candidate schedules are found from
     #: (:class:`~.staircase.Staircase`, :func:`~.staircase.members`)
     windows: Staircase | None = None
-    #: ``glb_reuse="tile"``: each cell's fronts of schedules per GLB-level loop group, built on first use
-    #: (:class:`.reuse._FrontTable`)
-    fronts: object | None = None
 
     @property
     def n_layers(self) -> int:
@@ -456,6 +453,9 @@ class HeldGrid:
     part_of: np.ndarray  # [L] each layer's part
     local: np.ndarray  # [L] its index in the part
     offset: np.ndarray  # [P] the first schedule index of each part
+    #: ``glb_reuse="tile"``: each cell's fronts of schedules per GLB-level loop group, built on first use
+    #: (:class:`.reuse._FrontTable`)
+    fronts: object | None = None
 
 
 def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool, stalls: str | None = None

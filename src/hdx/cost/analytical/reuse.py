@@ -46,38 +46,59 @@ def _counts_along(part, j: int) -> np.ndarray:
                                                          for b in range(len(g.shape)))][..., 0]
 
 
-class _FrontTable:
-    """The fronts of the cells of a part's grid ([D, L, U] flattened to N), each built on first use:
-    per group, (DRAM words, schedule index across the parts, fits, tiles of the group) of each member
-    ([K, N] each, the members first by tiles; inf / -1 / False / 1 past a cell's front, ``count`` members
-    per cell, -1 where not built yet), and the groups' tiles at each cell (``here``, [3, N]). A member is
-    a cap of the group's ladder axes at or below the cell's rungs (the other axes at the cell's): the
-    best schedule of that smaller corner (the part's prefix table), kept where it has fewer DRAM words
-    than every cap with no more tiles of the group, among the caps whose schedules fit the GLB (where
-    none does, the cell's own stand-in alone)."""
+class _Part:
+    """What :class:`_FrontTable` reads of one part of a :class:`~.memory.HeldGrid`: its grid's shape and
+    strides, its prefix table flattened (schedule index, DRAM words, fits; [D · L · U]), each axis' DRAM
+    tiles per rung and layer, its first schedule index across the parts (``offset``) and its first cell
+    in the table (``base``)."""
 
-    def __init__(self, part, offset: int):
-        shape = part.grid.shape
-        n_cells = int(np.prod(shape))
-        n_l, n_u = part.pick.shape[-2:]
-        self.shape, self.n_u, self.n_lu, self.offset = shape, n_u, n_l * n_u, int(offset)
-        self.strides = np.cumprod((1,) + shape[:0:-1])[::-1]
+    def __init__(self, part, offset: int, base: int):
+        self.shape = part.grid.shape
+        self.n_cells = int(np.prod(self.shape))
+        self.n_l, self.n_u = part.pick.shape[-2:]
+        self.n_lu = self.n_l * self.n_u
+        self.strides = np.cumprod((1,) + self.shape[:0:-1])[::-1]
         self.flat = (part.pick.reshape(-1), part.words.reshape(-1), part.fits.reshape(-1))
-        self.counts = [_counts_along(part, j) for j in range(len(shape))]  # per axis [n_j, L]
-        self.caps = [np.array(list(itertools.product(*(range(shape[a]) for a in axes))), dtype=np.intp)
+        self.counts = [_counts_along(part, j) for j in range(len(self.shape))]  # per axis [n_j, L]
+        self.caps = [np.array(list(itertools.product(*(range(self.shape[a]) for a in axes))), dtype=np.intp)
                      for axes in GROUP_AXES]  # per group [K, A]
-        self.dtype = part.words.dtype
-        n = n_cells * self.n_lu
-        self.store = [self._rows(4, n) for _ in self.caps]  # (grown where a front is longer)
-        self.count = np.full((len(GROUP_AXES), n), -1, dtype=np.intp)
-        rung = np.unravel_index(np.arange(n_cells), shape)
-        here = []
+        self.offset, self.base = int(offset), int(base)
+
+    @property
+    def size(self) -> int:
+        return self.n_cells * self.n_lu
+
+    def here(self) -> np.ndarray:
+        """Each group's tiles at each cell ([3, D · L · U])."""
+        rung = np.unravel_index(np.arange(self.n_cells), self.shape)
+        out = []
         for axes in GROUP_AXES:
-            at_cell = np.ones((n_cells, n_l))
+            at_cell = np.ones((self.n_cells, self.n_l))
             for a in axes:
                 at_cell = at_cell * self.counts[a][rung[a]]
-            here.append(np.repeat(at_cell, n_u, axis=1).reshape(-1))
-        self.here = np.stack(here)
+            out.append(np.repeat(at_cell, self.n_u, axis=1).reshape(-1))
+        return np.stack(out)
+
+
+class _FrontTable:
+    """The fronts of the cells of a :class:`~.memory.HeldGrid` (every part's [D, L, U] flattened, one
+    after another: N cells), each built on first use: per group, (DRAM words, schedule index across the
+    parts, fits, tiles of the group) of each member ([K, N] each, the members first by tiles; inf / -1 /
+    False / 1 past a cell's front, ``count`` members per cell, -1 where not built yet), and the groups'
+    tiles at each cell (``here``, [3, N]). A member is a cap of the group's ladder axes at or below the
+    cell's rungs (the other axes at the cell's): the best schedule of that smaller corner (the part's
+    prefix table), kept where it has fewer DRAM words than every cap with no more tiles of the group,
+    among the caps whose schedules fit the GLB (where none does, the cell's own stand-in alone)."""
+
+    def __init__(self, h):
+        self.parts, base = [], 0
+        for part, offset in zip(h.parts, h.offset, strict=True):
+            self.parts.append(_Part(part, offset, base))
+            base += self.parts[-1].size
+        self.dtype = h.parts[0].words.dtype
+        self.store = [self._rows(4, base) for _ in GROUP_AXES]  # (grown where a front is longer)
+        self.count = np.full((len(GROUP_AXES), base), -1, dtype=np.intp)
+        self.here = np.concatenate([p.here() for p in self.parts], axis=1)
 
     def _rows(self, k: int, n: int) -> tuple:
         """``k`` empty member rows of ``n`` cells (inf, -1, False, 1)."""
@@ -85,32 +106,36 @@ class _FrontTable:
                 np.zeros((k, n), dtype=bool), np.ones((k, n)))
 
     def take(self, at: np.ndarray) -> tuple:
-        """The fronts of the flat cells ``at`` ([M]): per group, four [K, M] arrays, and their ``here``."""
+        """The fronts of the cells ``at`` ([M]): per group, four [K, M] arrays, and their ``here``."""
         need = at[self.count[0].take(at) < 0]
         if need.size:
-            self._build(np.unique(need))
+            need = np.unique(need)
+            for p in self.parts:
+                sel = need[(need >= p.base) & (need < p.base + p.size)]
+                if sel.size:
+                    self._build(p, sel)
         fronts = []
         for g, st in enumerate(self.store):
             k = max(int(self.count[g].take(at).max(initial=0)), 1)
             fronts.append(tuple(v[:k].take(at, axis=1) for v in st))
         return tuple(fronts), self.here.take(at, axis=1)
 
-    def _build(self, idx: np.ndarray) -> None:
-        cell, lu = np.divmod(idx, self.n_lu)
-        layer = lu // self.n_u
-        rung = np.unravel_index(cell, self.shape)
-        pick_all, words_all, fits_all = self.flat
-        for g, (axes, caps) in enumerate(zip(GROUP_AXES, self.caps, strict=True)):
+    def _build(self, p: _Part, idx: np.ndarray) -> None:
+        cell, lu = np.divmod(idx - p.base, p.n_lu)
+        layer = lu // p.n_u
+        rung = np.unravel_index(cell, p.shape)
+        pick_all, words_all, fits_all = p.flat
+        for g, (axes, caps) in enumerate(zip(GROUP_AXES, p.caps, strict=True)):
             valid = np.ones((len(caps), idx.size), dtype=bool)
             capped = np.broadcast_to(cell, valid.shape).copy()
             tiles = np.ones(valid.shape)
             for a_i, a in enumerate(axes):
                 c = caps[:, a_i][:, None]
                 valid &= c <= rung[a][None]
-                capped -= (rung[a][None] - c) * int(self.strides[a])
-                tiles = tiles * self.counts[a][c, layer[None]]
+                capped -= (rung[a][None] - c) * int(p.strides[a])
+                tiles = tiles * p.counts[a][c, layer[None]]
             own = valid & (capped == cell[None])  # the cell's own corner (no cap below it)
-            at = np.where(valid, capped * self.n_lu + lu, 0)
+            at = np.where(valid, capped * p.n_lu + lu, 0)
             words, fits = words_all.take(at), fits_all.take(at) & valid
             # where no cap's schedule fits, the cell's own stand-in alone (the smallest schedule of its
             # corner, as without the fronts: a number for a mapping that cannot run, monotone in the GLB)
@@ -128,45 +153,26 @@ class _FrontTable:
                                       for a, b in zip(self.store[g], more, strict=True))
             kk, ss = np.nonzero(front)
             cap = by[kk, ss]
-            w, p, f, t = self.store[g]
+            w, pk, f, t = self.store[g]
             dest = (slot[kk, ss], idx[ss])
             w[dest], f[dest], t[dest] = words[cap, ss], fits[cap, ss], tiles[cap, ss]
-            p[dest] = pick_all.take(at[cap, ss]) + self.offset
+            pk[dest] = pick_all.take(at[cap, ss]) + p.offset
             self.count[g, idx] = front.sum(0)
 
 
 def held_fronts(h, cover: tuple, li: np.ndarray, gi: np.ndarray) -> tuple:
-    """The fronts (:class:`_FrontTable`) of the entries of layers ``li`` on GLB sizes ``gi`` ([M] each;
-    ``cover`` as in :func:`~.memory.held_lookup`) over a :class:`~.memory.HeldGrid`'s parts: per group,
-    four [K, M] arrays (schedule indices across the parts; padded to the parts' longest), and the groups'
-    tiles at the entries' corners ([3, M])."""
-    pieces = []
+    """The fronts (:class:`_FrontTable`, built on the grid ``h`` once) of the entries of layers ``li`` on
+    GLB sizes ``gi`` ([M] each; ``cover`` as in :func:`~.memory.held_lookup`): per group, four [K, M]
+    arrays (schedule indices across the parts), and the groups' tiles at the entries' corners ([3, M])."""
+    if h.fronts is None:
+        h.fronts = _FrontTable(h)
+    at = np.empty(np.size(li), dtype=np.intp)
     for p, sel, lp in _per_part(h, li):
-        part = h.parts[p]
-        if part.fronts is None:
-            part.fronts = _FrontTable(part, h.offset[p])
+        part, meta = h.parts[p], h.fronts.parts[p]
         sub = cover if sel is None else tuple(f if np.ndim(f) == 0 else np.asarray(f)[sel] for f in cover)
-        n_l, n_u = part.pick.shape[-2:]
-        at = (_corner(part, sub, lp) * n_l + lp) * n_u + (gi if sel is None else gi[sel])
-        fr, here = part.fronts.take(at)
-        pieces.append((sel, fr, here))
-    if len(pieces) == 1 and pieces[0][0] is None:
-        return pieces[0][1], pieces[0][2]
-    n = np.size(li)
-    fronts = []
-    for g in range(len(GROUP_AXES)):
-        k = max(fr[g][0].shape[0] for _, fr, _ in pieces)
-        first = pieces[0][1][g]
-        out = (np.full((k, n), np.inf, dtype=first[0].dtype), np.full((k, n), -1, dtype=np.intp),
-               np.zeros((k, n), dtype=bool), np.ones((k, n)))
-        for sel, fr, _ in pieces:
-            for o, v in zip(out, fr[g], strict=True):
-                o[: v.shape[0], sel] = v
-        fronts.append(out)
-    here = np.empty((len(GROUP_AXES), n))
-    for sel, _, hr in pieces:
-        here[:, sel] = hr
-    return tuple(fronts), here
+        cells = (_corner(part, sub, lp) * meta.n_l + lp) * meta.n_u + (gi if sel is None else gi[sel])
+        at[slice(None) if sel is None else sel] = cells + meta.base
+    return h.fronts.take(at)
 
 
 class Fronts:
