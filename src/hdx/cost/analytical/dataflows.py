@@ -73,13 +73,13 @@ def _dram_floor(floor, fl: Flat, cover):
     (filters, reduction channels, output rows, output columns, kernel rows; [M] arrays or floats,
     ``inf``: the whole loop; a callable, called only here)."""
     if isinstance(floor, EntryDram):
-        cover = cover()
-        words, pick, fits, least, stall, windows = floor.lookup(fl.pair, cover)
-        if floor.dram_weight is not None:  # glb_reuse="tile": the schedule is chosen with the order (reuse)
+        if floor.dram_weight is not None:  # glb_reuse="tile": the schedule is chosen with the order (reuse);
+            # its words, index and fit come from the member kept (Fronts.settle)
             li, ai = np.divmod(fl.pair, floor.n_acc)
-            fronts, here = held_fronts(floor.grid, cover, li, floor.glb_of[ai])
+            fronts, here, corner = held_fronts(floor.grid, cover(), li, floor.glb_of[ai])
             fr = Fronts(fronts, here, floor.cyc, floor.dram_weight.take(ai))
-            return fr, (words, pick, fits, least, None)
+            return fr, (None, None, None, corner == floor.base_corner.take(fl.pair), None)
+        words, pick, fits, least, stall, windows = floor.lookup(fl.pair, cover())
         if windows is not None:  # zigzag: each entry's candidates ([K, M]), with the stall of each per
             # GLB-level order (best_order); the one kept (_settle) gives the words and the schedule
             c = floor.cyc

@@ -490,13 +490,19 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
     strides = np.cumprod((1,) + g.shape[:0:-1])[::-1]  # of each axis in the flat grid
     pos = []  # per axis and layer, the corner's index for every integer size up to the largest bound
     for j, (t, dim) in enumerate(zip(g.tiles, dims, strict=True)):
-        t = np.asarray(t)
-        t = t.reshape((1,) * (len(g.shape) + 2 - t.ndim) + t.shape)  # per axis, [*shape, L, 1]
-        line = np.broadcast_to(t, (*g.shape, n_l, 1))[
-            tuple(slice(None) if a == j else 0 for a in range(len(g.shape)))][..., 0]  # [n_j, L]
+        line = along_axis(t, g.shape, j, n_l)  # [n_j, L]
         sizes = np.minimum(np.arange(int(dim.max()) + 1, dtype=np.float64)[None, :], dim[:, None])  # [L, W]
         pos.append(((line[:, :, None] >= sizes[None]).sum(0) - 1).astype(np.intp) * int(strides[j]))
     return _HeldPart(g, pick, fits, words, tuple(pos), stall, windows)
+
+
+def along_axis(a, shape: tuple[int, ...], j: int, n_l: int) -> np.ndarray:
+    """A quantity of the ladders' grid of ``shape`` that varies along axis ``j`` only (an array
+    broadcasting to [*shape, L, 1], or a number), as [n_j, L]: its value at each rung, per layer."""
+    a = np.asarray(a)
+    a = a.reshape((1,) * (len(shape) + 2 - a.ndim) + a.shape)
+    return np.broadcast_to(a, (*shape, n_l, 1))[tuple(slice(None) if b == j else 0
+                                                      for b in range(len(shape)))][..., 0]
 
 
 def _cells(g: _Grid) -> Cells:

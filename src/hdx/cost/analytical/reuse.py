@@ -28,7 +28,7 @@ import itertools
 import numpy as np
 
 from .mapper import ORDERS, TIE, Least, _fills, _skipped, fill_per_word, with_dram
-from .memory import _corner, _per_part
+from .memory import _corner, _per_part, along_axis
 
 #: the axes of the DRAM ladders' grid (K, C, Y, X, R: :data:`~.memory.HELD_LADDERS`) that cut each
 #: GLB-level loop group (pq: output rows and columns; red: channels and kernel-row chunks; k: filters)
@@ -38,12 +38,7 @@ GROUP_AXES: tuple[tuple[int, ...], ...] = ((2, 3), (1, 4), (0,))
 def _counts_along(part, j: int) -> np.ndarray:
     """Per rung of axis ``j`` of a part's grid and per layer of the part, the DRAM tiles of that loop
     ([n_j, L]; the output rows' count includes every image's bands)."""
-    g = part.grid
-    n_l = part.pick.shape[-2]
-    a = np.asarray(g.n[j], dtype=np.float64)
-    a = a.reshape((1,) * (len(g.shape) + 2 - a.ndim) + a.shape)
-    return np.broadcast_to(a, (*g.shape, n_l, 1))[tuple(slice(None) if b == j else 0
-                                                         for b in range(len(g.shape)))][..., 0]
+    return along_axis(np.asarray(part.grid.n[j], dtype=np.float64), part.grid.shape, j, part.pick.shape[-2])
 
 
 class _Part:
@@ -163,16 +158,19 @@ class _FrontTable:
 def held_fronts(h, cover: tuple, li: np.ndarray, gi: np.ndarray) -> tuple:
     """The fronts (:class:`_FrontTable`, built on the grid ``h`` once) of the entries of layers ``li`` on
     GLB sizes ``gi`` ([M] each; ``cover`` as in :func:`~.memory.held_lookup`): per group, four [K, M]
-    arrays (schedule indices across the parts), and the groups' tiles at the entries' corners ([3, M])."""
+    arrays (schedule indices across the parts), the groups' tiles at the entries' corners ([3, M]) and
+    each entry's corner id (:func:`~.memory.held_corner`'s, [M])."""
     if h.fronts is None:
         h.fronts = _FrontTable(h)
-    at = np.empty(np.size(li), dtype=np.intp)
+    at, corner = np.empty(np.size(li), dtype=np.intp), np.empty(np.size(li), dtype=np.intp)
     for p, sel, lp in _per_part(h, li):
         part, meta = h.parts[p], h.fronts.parts[p]
         sub = cover if sel is None else tuple(f if np.ndim(f) == 0 else np.asarray(f)[sel] for f in cover)
-        cells = (_corner(part, sub, lp) * meta.n_l + lp) * meta.n_u + (gi if sel is None else gi[sel])
+        c = _corner(part, sub, lp)
+        cells = (c * meta.n_l + lp) * meta.n_u + (gi if sel is None else gi[sel])
         at[slice(None) if sel is None else sel] = cells + meta.base
-    return h.fronts.take(at)
+        corner[slice(None) if sel is None else sel] = c + h.offset[p]
+    return (*h.fronts.take(at), corner)
 
 
 class Fronts:
