@@ -23,10 +23,12 @@ import numpy as np
 
 from . import memory
 from .dims import ArrayDims, LayerDims
+from .distinct import distinct, spread
 from .mapper import (
     TIE,
     Entries,
     Flat,
+    Least,
     MapperSettings,
     Windows,
     fill_per_word,
@@ -96,6 +98,48 @@ def _dram_floor(floor, fl: Flat, cover):
         over = words - stall if np.ndim(words) < 2 else np.where(np.isfinite(words), words - stall, np.inf)
         return (over * floor.cyc, stall * floor.cyc), (words, pick, fits, least, stall)
     return fl(floor), None
+
+
+def _schedule(cfg: MapperSettings, ad: ArrayDims, fl: Flat, floor, cover, bw, ops: dict, bounds: tuple, o_tot,
+              comp, fixed=0.0, serial: tuple[str, ...] = ()) -> tuple:
+    """Each entry's DRAM schedule and best GLB-level order: :func:`_dram_floor`, :func:`best_order` and
+    :func:`_settle`, solved once for each group of entries whose inputs are the same bits — the same
+    layer on designs of one kind (``ad.kin``), the same cover (``cover()``) and the same ``ops``,
+    ``bounds``, compute and port cycles (:mod:`.distinct`) — and spread back to every entry. Returns
+    ``best_order``'s seven results and the settled ``dram`` record."""
+    cov = cover()
+    n_a = fl.shape[2]
+    ident = fl.pair if ad.kin is None else (fl.pair // n_a) * (int(ad.kin.max(initial=0)) + 1) + ad.kin.take(
+        fl.pair % n_a)
+    cols = [ident, *cov, bw, o_tot, comp, fixed, *bounds]
+    for fp, dist, rel in ops.values():
+        cols += [fp, dist, *rel]
+    if not isinstance(floor, EntryDram):
+        cols.append(fl(floor))
+    shared = distinct(cols, len(fl))
+    if shared is None:
+        return _solve(cfg, fl, floor, cov, bw, ops, bounds, o_tot, comp, fixed, serial)
+    first, inv = shared
+
+    def take(v):
+        return v.take(first) if np.ndim(v) == 1 else v
+    ops = {x: (take(fp), take(dist), tuple(take(r) for r in rel)) for x, (fp, dist, rel) in ops.items()}
+    out = _solve(cfg, fl.subset(first), floor, tuple(take(v) for v in cov), take(bw), ops,
+                 tuple(take(b) for b in bounds), take(o_tot), take(comp), take(fixed), serial)
+    words, f, order, port, least, cyc, stall, dram = spread(out[:4], inv, first.size) + (out[4],) + spread(
+        out[5:], inv, first.size)
+    if least is not None:
+        least = Least(*spread((least.cycles, least.fills, least.words), inv, first.size))
+    return words, f, order, port, least, cyc, stall, dram
+
+
+def _solve(cfg: MapperSettings, fl: Flat, floor, cov: tuple, bw, ops: dict, bounds: tuple, o_tot, comp, fixed,
+           serial: tuple[str, ...]) -> tuple:
+    """:func:`_schedule` on every entry of ``fl``."""
+    floor, dram = _dram_floor(floor, fl, lambda: cov)
+    words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, o_tot, comp, fixed,
+                                                          serial)
+    return words, f, order, port, least, cyc, stall, _settle(dram, floor, comp + stall, port)
 
 
 def _settle(dram, floor, busy, port):
@@ -198,10 +242,9 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     ops = dict(w=(c * s_in, d["w"], rel["w"]), o=(np.ones_like(c), d["o"], rel["o"]))
     i = comp * d["i"]                       # 1-word input register, taps innermost: a word per MAC
     # what the array works on at once: uK filters, cy × c channels, the kernel rows of a tap chunk
-    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))))
-    words, f, order, port, least, cyc, _ = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot), comp,
-                                              port_cycles(dict(i=i), d, bw, cfg.port))
-    dram = _settle(dram, floor, comp, port)
+    words, f, order, port, least, cyc, _, dram = _schedule(
+        cfg, ad, fl, floor, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))), bw, ops,
+        bounds, fl(ly.o_tot), comp, port_cycles(dict(i=i), d, bw, cfg.port))
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
 
     def local(f):
@@ -253,11 +296,10 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
         hops = np.maximum(i - i_fwd, 0.0)
         i = np.minimum(i, i_fwd)
     # what the array works on at once: uK × k filters, py rows of qx columns, every kernel row
-    floor, dram = _dram_floor(floor, fl, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf))
     fixed = port_cycles(dict(w=w, i=i), d, bw, cfg.port)
-    words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, dict(o=(k, d["o"], rel["o"])),
-                                                          bounds, fl(ly.o_tot), comp, fixed, cfg.serial)
-    dram = _settle(dram, floor, comp + stall, port)
+    words, f, order, port, least, cyc, stall, dram = _schedule(
+        cfg, ad, fl, floor, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf), bw,
+        dict(o=(k, d["o"], rel["o"])), bounds, fl(ly.o_tot), comp, fixed, cfg.serial)
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
     i_reads = macs / np.where((mode == 1) & cfg.hardware.operand_latch & ~dwf, k, 1.0)
@@ -288,7 +330,7 @@ def rs(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0.
     diag = np.minimum((px - 1) * ly.st + ry, px * ry)  # distinct input rows (diagonal multicast)
     dist = dict(w=ry * uc * uk, i=diag * np.where(dw, uk, uc), o=px * uk)
     arrays = dict(pads=pads, e_b=e_b, dist=dist, compute=compute, kt=kt, ct=ct, rt=rt, pt=pt, act=act,
-                  bw=ad.bw, floor=floor, u=u)
+                  bw=ad.bw, floor=floor, u=u, ad=ad)
     if isinstance(floor, EntryDram):
         arrays["caps"] = _filter_caps(cfg, ly, uk, kt, pads["w"])
     groups = []
@@ -543,8 +585,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     # what the array works on at once: uK × k filters, uC × c channels, px rows of q columns, every
     # kernel row
     u = arrays["u"]
-    floor, dram = _dram_floor(arrays["floor"], fl, lambda: (fl(u["uK"]) * k, fl(u["uC"]) * c, fl(u["px"]), q,
-                                                            np.inf))
+    cover = lambda: (fl(u["uK"]) * k, fl(u["uC"]) * c, fl(u["px"]), q, np.inf)  # noqa: E731
     dw, s_l, q_l = fl(ly.dw), fl(ly.s), fl(ly.q)
     rel = dict(w=(False, True, True), i=(True, True, dw), o=(True, False, True))
     bounds = (fl(ly.n) * g["pt"] * cdiv(q_l, q), cdiv(g["ct"], c) * g["rt"] * cdiv(s_l, s_), cdiv(g["kt"], k))
@@ -555,9 +596,9 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     q_lat = q if latch else np.ones_like(q)
     if not stream:
         ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
-        words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot),
-                                                              compute, serial=cfg.serial)
-        dram = _settle(dram, floor, compute + stall, port)
+        words, f, order, port, least, cyc, stall, dram = _schedule(
+            cfg, arrays["ad"], fl, arrays["floor"], cover, bw, ops, bounds, fl(ly.o_tot), compute,
+            serial=cfg.serial)
         k_lat = np.where(dw | (not latch), 1.0, k)
         save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat), e_b["i"] * (1 - 1 / k_lat)])
         mode = np.argmax(save >= save.max(0) * (1 - TIE) + (save.max(0) == 0), axis=0)
@@ -574,9 +615,9 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         i_words = f_i * dist["i"]
         ops = {x: (fp[x], dist[x], rel[x]) for x in ("w", "o")}
         i_port = port_cycles(dict(i=i_words), dist, bw, cfg.port)
-        words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, fl(ly.o_tot),
-                                                              compute, i_port, cfg.serial)
-        dram = _settle(dram, floor, compute + stall, port)
+        words, f, order, port, least, cyc, stall, dram = _schedule(
+            cfg, arrays["ad"], fl, arrays["floor"], cover, bw, ops, bounds, fl(ly.o_tot), compute, i_port,
+            cfg.serial)
         words = {**words, "i": i_words}
         w_reads = macs / np.where(kin, 1.0, q_lat)
         mode = np.where(kin, 5.0, np.where(q_lat > 1, 4.0, 3.0))

@@ -65,7 +65,9 @@ class ArrayDims:
     bytes (``rfb``) and words (``rfw``; WS and OS: the storage of the operand they keep), the per-word
     access energies of the RF (``e_rf``) and the GLB (``e_glb``) in pJ, the GLB ↔ array bandwidth
     (``bw``, words per cycle) and the per-PE storage per operand in words (``pads``: ``w``, ``i``,
-    ``o``; RS's three scratchpads)."""
+    ``o``; RS's three scratchpads); ``kin`` ([A] ints, or None): designs of equal ``kin`` differ only in
+    their PE-local storage (the same array, GLB and bandwidth), so an equal PE-local tile on them is the
+    same scheduling problem (:mod:`.distinct`)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -75,3 +77,4 @@ class ArrayDims:
     e_glb: np.ndarray
     bw: np.ndarray
     pads: dict | None = None
+    kin: np.ndarray | None = None

@@ -423,6 +423,11 @@ class AnalyticalModel:
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size == 0:
                 continue
+            # the designs of one kind side by side (as the grid has them where its memories are fixed), so
+            # that an entry's twin on a design with more storage is the entry before it (.distinct)
+            kin = _kin(accels, idx, glb_words, bw)
+            by_kin = np.argsort(kin, kind="stable")
+            idx, kin = idx[by_kin], kin[by_kin]
             # WS and OS: the RF is the storage of the one operand they keep; RS: three pads
             kept = KEEPS[df][0] if len(KEEPS[df]) == 1 else None
             rfb = accels.rf_bytes[idx] if kept is None else store_bytes[kept][idx]
@@ -432,7 +437,8 @@ class AnalyticalModel:
                            rfb=rfb, rfw=np.floor(rfb * 8 / wbits), e_rf=tech.sram_energy_pj(rfb, wbits),
                            e_glb=e_glb[:, idx], bw=bw[:, idx],
                            pads={x: np.asarray(w[idx], dtype=dt)[None, :] for x, w in zip("wio", store_words,
-                                                                                        strict=True)})
+                                                                                        strict=True)},
+                           kin=kin)
             arrays[df] = idx, ad, unroll(df, ly, ad.x, ad.y)
             for fl, f in zip(floors, working_set(df, arrays[df][2]), strict=False):
                 fl[:, idx] = f
@@ -517,6 +523,15 @@ class AnalyticalModel:
                           energy_pj=energy, area_um2=area, utilisation=util, macs=macs64,
                           clock_mhz=hw.clock_mhz,
                           mapping={k: f64(v) for k, v in mapping.items()} if mapping else None)
+
+
+def _kin(accels: AccelTable, idx: np.ndarray, glb_words: np.ndarray, bw: np.ndarray) -> np.ndarray:
+    """Per accelerator ``idx`` of one dataflow, the id of its kind: the designs that differ only in their
+    PE-local storage (the same array, GLB size and bandwidth) share one (:mod:`.distinct`)."""
+    rows = np.stack([np.asarray(accels.pe_x[idx], dtype=np.float64),
+                     np.asarray(accels.pe_y[idx], dtype=np.float64), glb_words[idx],
+                     np.asarray(bw, dtype=np.float64).reshape(-1)[idx]], axis=1)
+    return np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
 
 
 def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True,

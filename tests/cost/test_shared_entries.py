@@ -1,0 +1,118 @@
+"""Entries with the same inputs share one solution of their DRAM schedule and GLB-level order
+(hdx.cost.analytical.distinct): it must change no cost, no chosen mapping and no bound. Checked bit for bit
+against the same model with the sharing off, on random layers and on designs of a few kinds (the same
+array, GLB and bandwidth) with several RF sizes or pads each, in a shuffled order, under every GLB
+buffering and reuse option; and the run finding itself by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hdx.cost.analytical import AnalyticalModel, distinct
+from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
+
+from test_mapper_entries import _all_arrays, _layers
+
+HW = AcceleratorSpace.load().hardware
+OPTIONS = ({}, {"glb_reuse": "tile"}, {"glb_buffering": "zigzag"}, {"glb_buffering": "mixed"},
+           {"glb_buffering": "single"}, {"mapper_tiles": "any"}, {"dram_tiles": "free"},
+           {"mapper_objective": "energy"})
+
+
+def _kinds(rng: np.random.Generator, n_kinds: int) -> AccelTable:
+    """Designs of ``n_kinds`` kinds, each with 2-5 RF sizes or pads, shuffled."""
+    out = []
+    for _ in range(n_kinds):
+        x, y, df = int(rng.integers(2, 34)), int(rng.integers(2, 34)), DATAFLOWS[rng.integers(3)]
+        glb, bw = int(rng.choice([8, 32, 128, 512])), float(rng.choice([4, 16, 32]))
+        for _ in range(int(rng.integers(2, 6))):
+            if df == "rs" and rng.random() < 0.5:
+                pads = tuple(int(v) for v in rng.choice([2, 4, 8, 16, 48, 96, 448], size=3))
+                out.append(Accelerator(x, y, sum(pads), df, glb_kib=glb, glb_bw=bw, pads=pads))
+            else:
+                out.append(Accelerator(x, y, int(rng.choice([8, 16, 24, 32, 64, 128, 256, 512])), df,
+                                       glb_kib=glb, glb_bw=bw))
+    rng.shuffle(out)
+    return AccelTable.from_accels(out)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(OPTIONS))
+def test_shared_entries_give_the_same_costs_mappings_and_bounds(seed, options):
+    rng = np.random.default_rng(seed)
+    layers, accels = _layers(rng, 10), _kinds(rng, 8)
+    model = AnalyticalModel(HW, **options)
+    runs: list[tuple[int, int]] = []
+    real = distinct.distinct
+
+    def counted(cols, m):
+        out = real(cols, m)
+        runs.append((m, m if out is None else out[0].size))
+        return out
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("hdx.cost.analytical.dataflows.distinct", counted)
+        shared = _all_arrays(model.evaluate(layers, accels))
+        shared_bounds = model.mapping_bounds(layers, accels)
+        mp.setattr(distinct, "SHARE", False)
+        alone = _all_arrays(model.evaluate(layers, accels))
+        alone_bounds = model.mapping_bounds(layers, accels)
+    assert shared.keys() == alone.keys()
+    for k in shared:
+        np.testing.assert_array_equal(shared[k], alone[k], err_msg=k)
+    for k in shared_bounds:
+        np.testing.assert_array_equal(shared_bounds[k], alone_bounds[k], err_msg=k)
+    assert any(u < m for m, u in runs), "no entries were shared: the test would not see a wrong share"
+
+
+def test_the_grid_shares_most_entries():
+    """On the default grid (8 × 8 arrays × 6 RF sizes per dataflow) the same tile recurs on bigger RFs."""
+    rng = np.random.default_rng(0)
+    grid = AcceleratorSpace.load()
+    runs: list[tuple[int, int]] = []
+    real = distinct.distinct
+
+    def counted(cols, m):
+        out = real(cols, m)
+        runs.append((m, m if out is None else out[0].size))
+        return out
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("hdx.cost.analytical.dataflows.distinct", counted)
+        AnalyticalModel(grid.hardware).evaluate(_layers(rng, 8), grid.table)
+    m, u = (sum(v) for v in zip(*runs, strict=True))
+    assert u < 0.6 * m
+
+
+def test_runs_by_hand():
+    a = np.array([1.0, 1.0, 2.0, 2.0, 2.0, 1.0], dtype=np.float32)
+    b = np.array([5, 5, 5, 6, 6, 6])
+    first, inv = distinct.distinct([a, b, 3.0], 6)  # a scalar is the same for every entry
+    np.testing.assert_array_equal(first, [0, 2, 3, 5])
+    np.testing.assert_array_equal(inv, [0, 0, 1, 2, 2, 3])
+    # equal values of different bits (a signed zero, a NaN of another payload) are not the same input
+    z = np.array([0.0, -0.0, 0.0, 0.0])
+    nan = np.array([1.0, 1.0, np.nan, np.nan])
+    nan[3] = np.frombuffer(np.uint64(0x7FF8000000000001).tobytes(), dtype=np.float64)[0]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(distinct, "WORTH", 1.0)
+        first, inv = distinct.distinct([z], 4)
+        np.testing.assert_array_equal(first, [0, 1, 2])
+        first, inv = distinct.distinct([nan], 4)
+        np.testing.assert_array_equal(first, [0, 2, 3])
+    # the results of the runs spread back to every entry; scalars and None stay as they are
+    out = distinct.spread(({"w": np.array([10.0, 20.0, 30.0, 40.0])}, 0.0, None, np.array([[1, 2, 3, 4]])),
+                          np.array([0, 0, 1, 2, 2, 3]), 4)
+    np.testing.assert_array_equal(out[0]["w"], [10, 10, 20, 30, 30, 40])
+    assert out[1] == 0.0 and out[2] is None
+    np.testing.assert_array_equal(out[3], [[1, 1, 2, 3, 3, 4]])
+
+
+def test_no_sharing_where_it_does_not_pay():
+    a = np.arange(10.0)
+    assert distinct.distinct([a], 10) is None
+    assert distinct.distinct([np.ones(1)], 1) is None
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(distinct, "SHARE", False)
+        assert distinct.distinct([np.ones(10)], 10) is None
