@@ -20,10 +20,11 @@ before/after figure that does not depend on the load.
 
 ``--dram-tiles free`` times v3.1's GLB level instead of the default (``hold-array`` since v3.2;
 ``--against REV`` times REV's default); ``--glb-buffering X`` times that GLB buffering of the model, and
-``--ref-buffering Y`` that of REV's.
+``--ref-buffering Y`` that of REV's; ``--glb-reuse tile`` and ``--ref-reuse tile`` the same for the reuse
+across DRAM tiles.
 
 Run: ``python benchmarks/bench_cost_speed.py [--zigzag-layers 3] [--no-zigzag] [--against REV] [--fresh N]
-[--dram-tiles free] [--glb-buffering zigzag] [--ref-buffering zigzag]``.
+[--dram-tiles free] [--glb-buffering zigzag] [--ref-buffering zigzag] [--glb-reuse tile] [--ref-reuse tile]``.
 """
 
 from __future__ import annotations
@@ -164,6 +165,8 @@ def main() -> None:
                     help="the timed model's GLB level (--against times its default)")
     ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
                     help="the timed model's reuse across DRAM tiles (--against times its default)")
+    ap.add_argument("--ref-reuse", default=None, choices=("layer", "tile"),
+                    help="the reuse across DRAM tiles of --against's model (default: its default)")
     args = ap.parse_args()
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()
     model = AnalyticalModel(grid.hardware, dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering,
@@ -171,7 +174,8 @@ def main() -> None:
     ref = None
     if args.against:
         ref = model_at(args.against, grid.hardware,
-                       **({"glb_buffering": args.ref_buffering} if args.ref_buffering else {}))
+                       **({"glb_buffering": args.ref_buffering} if args.ref_buffering else {}),
+                       **({"glb_reuse": args.ref_reuse} if args.ref_reuse else {}))
     print(f"machine: {os.cpu_count()} CPU cores visible; numpy {np.__version__}; "
           f"grid {len(grid)} accelerators; dram_tiles {args.dram_tiles}; glb_buffering {args.glb_buffering}; "
           f"glb_reuse {args.glb_reuse}")

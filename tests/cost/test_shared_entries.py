@@ -6,6 +6,8 @@ buffering and reuse option; and the run finding itself by hand."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -52,7 +54,10 @@ def test_shared_entries_give_the_same_costs_mappings_and_bounds(seed, options):
         out = real(cols, m)
         runs.append((m, m if out is None else out[0].size))
         return out
+    settings_of = AnalyticalModel.settings.fget
     with pytest.MonkeyPatch.context() as mp:
+        # shared under every option (the model shares only where it pays: the bits must not depend on it)
+        mp.setattr(AnalyticalModel, "settings", property(lambda self: replace(settings_of(self), share=True)))
         mp.setattr("hdx.cost.analytical.dataflows.distinct", counted)
         shared = _all_arrays(model.evaluate(layers, accels))
         shared_bounds = model.mapping_bounds(layers, accels)
@@ -65,6 +70,13 @@ def test_shared_entries_give_the_same_costs_mappings_and_bounds(seed, options):
     for k in shared_bounds:
         np.testing.assert_array_equal(shared_bounds[k], alone_bounds[k], err_msg=k)
     assert any(u < m for m, u in runs), "no entries were shared: the test would not see a wrong share"
+
+
+def test_shared_where_each_schedule_is_a_search():
+    assert not AnalyticalModel(HW).settings.share
+    assert not AnalyticalModel(HW, glb_buffering="single").settings.share
+    for options in ({"glb_reuse": "tile"}, {"glb_buffering": "zigzag"}, {"glb_buffering": "mixed"}):
+        assert AnalyticalModel(HW, **options).settings.share, options
 
 
 def test_the_grid_shares_most_entries():
@@ -80,7 +92,7 @@ def test_the_grid_shares_most_entries():
         return out
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("hdx.cost.analytical.dataflows.distinct", counted)
-        AnalyticalModel(grid.hardware).evaluate(_layers(rng, 8), grid.table)
+        AnalyticalModel(grid.hardware, glb_reuse="tile").evaluate(_layers(rng, 8), grid.table)
     m, u = (sum(v) for v in zip(*runs, strict=True))
     assert u < 0.6 * m
 

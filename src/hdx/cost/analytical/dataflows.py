@@ -106,7 +106,10 @@ def _schedule(cfg: MapperSettings, ad: ArrayDims, fl: Flat, floor, cover, bw, op
     :func:`_settle`, solved once for each group of entries whose inputs are the same bits — the same
     layer on designs of one kind (``ad.kin``), the same cover (``cover()``) and the same ``ops``,
     ``bounds``, compute and port cycles (:mod:`.distinct`) — and spread back to every entry. Returns
-    ``best_order``'s seven results and the settled ``dram`` record."""
+    ``best_order``'s seven results and the settled ``dram`` record. (Only where ``cfg.share``: elsewhere
+    every entry is solved.)"""
+    if not cfg.share:
+        return _solve(cfg, fl, floor, cover, bw, ops, bounds, o_tot, comp, fixed, serial)
     cov = cover()
     n_a = fl.shape[2]
     ident = fl.pair if ad.kin is None else (fl.pair // n_a) * (int(ad.kin.max(initial=0)) + 1) + ad.kin.take(
@@ -118,13 +121,14 @@ def _schedule(cfg: MapperSettings, ad: ArrayDims, fl: Flat, floor, cover, bw, op
         cols.append(fl(floor))
     shared = distinct(cols, len(fl))
     if shared is None:
-        return _solve(cfg, fl, floor, cov, bw, ops, bounds, o_tot, comp, fixed, serial)
+        return _solve(cfg, fl, floor, lambda: cov, bw, ops, bounds, o_tot, comp, fixed, serial)
     first, inv = shared
 
     def take(v):
         return v.take(first) if np.ndim(v) == 1 else v
     ops = {x: (take(fp), take(dist), tuple(take(r) for r in rel)) for x, (fp, dist, rel) in ops.items()}
-    out = _solve(cfg, fl.subset(first), floor, tuple(take(v) for v in cov), take(bw), ops,
+    cov = tuple(take(v) for v in cov)
+    out = _solve(cfg, fl.subset(first), floor, lambda: cov, take(bw), ops,
                  tuple(take(b) for b in bounds), take(o_tot), take(comp), take(fixed), serial)
     words, f, order, port, least, cyc, stall, dram = spread(out[:4], inv, first.size) + (out[4],) + spread(
         out[5:], inv, first.size)
@@ -133,10 +137,10 @@ def _schedule(cfg: MapperSettings, ad: ArrayDims, fl: Flat, floor, cover, bw, op
     return words, f, order, port, least, cyc, stall, dram
 
 
-def _solve(cfg: MapperSettings, fl: Flat, floor, cov: tuple, bw, ops: dict, bounds: tuple, o_tot, comp, fixed,
+def _solve(cfg: MapperSettings, fl: Flat, floor, cover, bw, ops: dict, bounds: tuple, o_tot, comp, fixed,
            serial: tuple[str, ...]) -> tuple:
     """:func:`_schedule` on every entry of ``fl``."""
-    floor, dram = _dram_floor(floor, fl, lambda: cov)
+    floor, dram = _dram_floor(floor, fl, cover)
     words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, o_tot, comp, fixed,
                                                           serial)
     return words, f, order, port, least, cyc, stall, _settle(dram, floor, comp + stall, port)

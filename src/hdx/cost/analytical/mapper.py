@@ -63,6 +63,10 @@ class MapperSettings:
     #: as many filters, fewer filters on the same DRAM tiles, a smaller tap chunk or filter count than
     #: fits, an OS count between powers of two), so a bigger RF of any size keeps every tile of a smaller one
     every_tile: bool = False
+    #: solve the entries with the same inputs once (:mod:`.distinct`): where each entry's DRAM schedule is a
+    #: search of its own (``glb_reuse="tile"``, ``glb_buffering`` ``"zigzag"`` or ``"mixed"``); elsewhere
+    #: the bookkeeping costs about what it saves
+    share: bool = False
 
     @property
     def serial(self) -> tuple[str, ...]:

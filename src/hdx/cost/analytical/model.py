@@ -166,7 +166,8 @@ class AnalyticalModel:
         return MapperSettings(self.hardware, self.tech, self.mapper_objective, self.mapper_space,
                               self.mapper_tiles, dram_overlap=self.glb_buffering != "single",
                               port=self.glb_port, psum_port=self.psum_port,
-                              every_tile=self.glb_buffering == "zigzag" or self.mapper_tiles == "any")
+                              every_tile=self.glb_buffering == "zigzag" or self.mapper_tiles == "any",
+                              share=self.glb_reuse == "tile" or self.glb_buffering in ("zigzag", "mixed"))
 
     def fingerprint(self) -> str:
         """sha256 of the model name, version, mapper objective, hardware parameters and technology table."""
@@ -423,11 +424,12 @@ class AnalyticalModel:
             idx = np.nonzero(accels.dataflow == d)[0]
             if idx.size == 0:
                 continue
-            # the designs of one kind side by side (as the grid has them where its memories are fixed), so
-            # that an entry's twin on a design with more storage is the entry before it (.distinct)
-            kin = _kin(accels, idx, glb_words, bw)
-            by_kin = np.argsort(kin, kind="stable")
-            idx, kin = idx[by_kin], kin[by_kin]
+            kin = None
+            if cfg.share:  # the designs of one kind side by side (as the grid has them where its memories
+                # are fixed), so that an entry's twin on a design with more storage is the entry before it
+                kin = _kin(accels, idx, glb_words, bw)
+                by_kin = np.argsort(kin, kind="stable")
+                idx, kin = idx[by_kin], kin[by_kin]
             # WS and OS: the RF is the storage of the one operand they keep; RS: three pads
             kept = KEEPS[df][0] if len(KEEPS[df]) == 1 else None
             rfb = accels.rf_bytes[idx] if kept is None else store_bytes[kept][idx]
