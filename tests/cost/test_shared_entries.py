@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_mapper_entries import _all_arrays, _layers
 
 from hdx.cost.analytical import AnalyticalModel, distinct
 from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
-
-from test_mapper_entries import _all_arrays, _layers
 
 HW = AcceleratorSpace.load().hardware
 OPTIONS = ({}, {"glb_reuse": "tile"}, {"glb_buffering": "zigzag"}, {"glb_buffering": "mixed"},

@@ -195,16 +195,18 @@ class Fronts:
         for g, fr in enumerate(self.fronts):
             sel = np.flatnonzero(group == g)
             if sel.size:
+                at = member.take(sel) * group.size + sel
                 for out, a in zip((words, pick, fits), fr[:3], strict=True):
-                    out[sel] = a[member[sel], sel]
+                    out[sel] = a.reshape(-1).take(at)
         return (words, pick, fits, *dram[3:])
 
 
-def _penalty(skipped: list, rel: tuple, bounds: tuple, tiles: list):
+def _penalty(skipped: list, rel: tuple, bounds: tuple, tiles: list, more: list | None = None):
     """How many times more often an operand is filled than the layer-wide count (:func:`~.mapper._fills`)
     when the DRAM schedule cuts the groups into ``tiles`` (per group, [K, M] or [M]): the product of
     ``min(tiles, bound)`` over the groups of its innermost run (``skipped``), or 1 where every group
-    outside the run has one iteration."""
+    outside the run has one iteration (``more``: ``bounds[g] > 1`` per group, if already at hand)."""
+    more = [b > 1 for b in bounds] if more is None else more
     pen, run = 1.0, True
     inside = [False, False, False]
     for g in skipped:
@@ -218,8 +220,9 @@ def _penalty(skipped: list, rel: tuple, bounds: tuple, tiles: list):
             inside[g] = run
     outside_more = False
     for g in range(3):
-        more = bounds[g] > 1
-        outside_more = outside_more | (more & ~np.asarray(inside[g]))
+        if inside[g] is True:
+            continue
+        outside_more = outside_more | (more[g] if inside[g] is False else more[g] & ~inside[g])
     return np.where(outside_more, pen, 1.0)
 
 
@@ -232,6 +235,7 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
     as in :func:`~.mapper.best_order` with the DRAM words' energy in the second key. Returns what
     ``best_order`` does; the kept (group, member) of each entry is left in ``fr.kept``."""
     total = bounds[0] * bounds[1] * bounds[2]
+    more = [b > 1 for b in bounds]
     per_word = {x: fill_per_word(fp, dist, bw, cfg.port) for x, (fp, dist, _) in ops.items()}
     energy_first = cfg.objective == "energy"
     least = Least(np.inf, {x: np.inf for x in ops}, {x: np.inf for x in ops}) if cfg.bounds else None
@@ -252,7 +256,7 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
         for x, (fp, dist, rel) in ops.items():
             if skips[x] not in base[x]:
                 base[x][skips[x]] = _fills(x, fp, dist, per_word[x], skips[x], rel, bounds, total, o_tot)[0]
-            f = base[x][skips[x]] * _penalty(list(skips[x]), rel, bounds, tiles)
+            f = base[x][skips[x]] * _penalty(list(skips[x]), rel, bounds, tiles, more)
             w = f * dist
             if x == "o":  # psum writes, and read-backs of all but the first
                 w = w + np.maximum(w - o_tot, 0.0)
@@ -267,8 +271,11 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
         legal = d_fits | ~d_fits.any(0)[None]
         a1, a2 = (energy, cyc) if energy_first else (cyc, energy)
         a1 = np.where(legal, a1, np.inf)
-        m1 = a1.min(0)
-        k = np.argmin(np.where(a1 <= m1 * (1 + TIE), a2, np.inf), axis=0)
+        if a1.shape[0] == 1:  # one member per entry
+            k = np.zeros(a1.shape[1], dtype=np.intp)
+        else:
+            m1 = a1.min(0)
+            k = np.argmin(np.where(a1 <= m1 * (1 + TIE), a2, np.inf), axis=0)
         shp = np.broadcast_shapes(np.shape(cyc), np.shape(energy))
         flat_k = k * shp[1] + np.arange(shp[1])
 
