@@ -78,8 +78,8 @@ def _dram_floor(floor, fl: Flat, cover):
         if floor.dram_weight is not None:  # glb_reuse="tile": the schedule is chosen with the order (reuse);
             # its words, index and fit come from the member kept (Fronts.settle)
             li, ai = np.divmod(fl.pair, floor.n_acc)
-            fronts, here, corner = held_fronts(floor.grid, cover(), li, floor.glb_of[ai])
-            fr = Fronts(fronts, here, floor.cyc, floor.dram_weight.take(ai))
+            fronts, here, corner, cells = held_fronts(floor.grid, cover(), li, floor.glb_of[ai])
+            fr = Fronts(fronts, here, floor.cyc, floor.dram_weight.take(ai), floor.grid.fronts, cells)
             return fr, (None, None, None, corner == floor.base_corner.take(fl.pair), None)
         words, pick, fits, least, stall, windows = floor.lookup(fl.pair, cover())
         if windows is not None:  # zigzag: each entry's candidates ([K, M]), with the stall of each per

@@ -57,6 +57,14 @@ class _Part:
         self.counts = [_counts_along(part, j) for j in range(len(self.shape))]  # per axis [n_j, L]
         self.caps = [np.array(list(itertools.product(*(range(self.shape[a]) for a in axes))), dtype=np.intp)
                      for axes in GROUP_AXES]  # per group [K, A]
+        # per group, each cap's tiles of the group per layer and the caps in order of them ([K, L] each)
+        self.tiles, self.by = [], []
+        for axes, caps in zip(GROUP_AXES, self.caps, strict=True):
+            tiles = np.ones((len(caps), self.n_l))
+            for a_i, a in enumerate(axes):
+                tiles = tiles * self.counts[a][caps[:, a_i]]
+            self.tiles.append(tiles)
+            self.by.append(np.argsort(tiles, axis=0, kind="stable"))
         self.offset, self.base = int(offset), int(base)
 
     @property
@@ -112,8 +120,15 @@ class _FrontTable:
         fronts = []
         for g, st in enumerate(self.store):
             k = max(int(self.count[g].take(at).max(initial=0)), 1)
-            fronts.append(tuple(v[:k].take(at, axis=1) for v in st))
+            # (the schedule indices only of the members kept, :meth:`picks`)
+            fronts.append(tuple(None if j == 1 else v[:k].take(at, axis=1) for j, v in enumerate(st)))
         return tuple(fronts), self.here.take(at, axis=1)
+
+    def picks(self, g: int, member: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The schedule index (across the parts) of member ``member`` of group ``g``'s front of each cell
+        ``at`` ([M] each)."""
+        pick = self.store[g][1]
+        return pick.reshape(-1).take(member * pick.shape[1] + at)
 
     def _build(self, p: _Part, idx: np.ndarray) -> None:
         cell, lu = np.divmod(idx - p.base, p.n_lu)
@@ -123,19 +138,17 @@ class _FrontTable:
         for g, (axes, caps) in enumerate(zip(GROUP_AXES, p.caps, strict=True)):
             valid = np.ones((len(caps), idx.size), dtype=bool)
             capped = np.broadcast_to(cell, valid.shape).copy()
-            tiles = np.ones(valid.shape)
+            tiles, by = p.tiles[g].take(layer, axis=1), p.by[g].take(layer, axis=1)
             for a_i, a in enumerate(axes):
                 c = caps[:, a_i][:, None]
                 valid &= c <= rung[a][None]
                 capped -= (rung[a][None] - c) * int(p.strides[a])
-                tiles = tiles * p.counts[a][c, layer[None]]
             own = valid & (capped == cell[None])  # the cell's own corner (no cap below it)
             at = np.where(valid, capped * p.n_lu + lu, 0)
             words, fits = words_all.take(at), fits_all.take(at) & valid
             # where no cap's schedule fits, the cell's own stand-in alone (the smallest schedule of its
             # corner, as without the fronts: a number for a mapping that cannot run, monotone in the GLB)
             valid = fits | (~fits.any(0)[None] & own)
-            by = np.argsort(tiles, axis=0, kind="stable")  # the caps in order of their tiles
             key = np.take_along_axis(np.where(valid, words, np.inf), by, 0)
             prev = np.minimum.accumulate(key, axis=0)
             front = key < np.concatenate([np.full((1, idx.size), np.inf, dtype=key.dtype), prev[:-1]])
@@ -158,8 +171,9 @@ class _FrontTable:
 def held_fronts(h, cover: tuple, li: np.ndarray, gi: np.ndarray) -> tuple:
     """The fronts (:class:`_FrontTable`, built on the grid ``h`` once) of the entries of layers ``li`` on
     GLB sizes ``gi`` ([M] each; ``cover`` as in :func:`~.memory.held_lookup`): per group, four [K, M]
-    arrays (schedule indices across the parts), the groups' tiles at the entries' corners ([3, M]) and
-    each entry's corner id (:func:`~.memory.held_corner`'s, [M])."""
+    arrays (the schedule indices None: :meth:`_FrontTable.picks` gives those of the members kept), the
+    groups' tiles at the entries' corners ([3, M]), each entry's corner id (:func:`~.memory.held_corner`'s,
+    [M]) and its cell of the table ([M])."""
     if h.fronts is None:
         h.fronts = _FrontTable(h)
     at, corner = np.empty(np.size(li), dtype=np.intp), np.empty(np.size(li), dtype=np.intp)
@@ -170,7 +184,7 @@ def held_fronts(h, cover: tuple, li: np.ndarray, gi: np.ndarray) -> tuple:
         cells = (c * meta.n_l + lp) * meta.n_u + (gi if sel is None else gi[sel])
         at[slice(None) if sel is None else sel] = cells + meta.base
         corner[slice(None) if sel is None else sel] = c + h.offset[p]
-    return (*h.fronts.take(at), corner)
+    return (*h.fronts.take(at), corner, at)
 
 
 class Fronts:
@@ -180,10 +194,12 @@ class Fronts:
     ``weight`` ([M]: a DRAM access and a GLB write against a GLB access). :func:`best_order_tile` keeps, per
     entry, the group and the member of its kept order (``kept``)."""
 
-    __slots__ = ("fronts", "here", "cyc", "weight", "kept")
+    __slots__ = ("fronts", "here", "cyc", "weight", "kept", "table", "cells")
 
-    def __init__(self, fronts: tuple, here: np.ndarray, cyc: float, weight):
+    def __init__(self, fronts: tuple, here: np.ndarray, cyc: float, weight, table: _FrontTable,
+                 cells: np.ndarray):
         self.fronts, self.here, self.cyc, self.weight = fronts, here, cyc, weight
+        self.table, self.cells = table, cells  # where the schedule indices are (_FrontTable.picks)
         self.kept: tuple[np.ndarray, np.ndarray] | None = None
 
     def settle(self, dram: tuple) -> tuple:
@@ -191,13 +207,15 @@ class Fronts:
         schedule index and fit."""
         assert self.kept is not None
         group, member = self.kept
-        words, pick, fits = (np.empty(group.shape, dtype=a.dtype) for a in self.fronts[0][:3])
+        words, fits = (np.empty(group.shape, dtype=a.dtype) for a in (self.fronts[0][0], self.fronts[0][2]))
+        pick = np.empty(group.shape, dtype=np.intp)
         for g, fr in enumerate(self.fronts):
             sel = np.flatnonzero(group == g)
             if sel.size:
-                at = member.take(sel) * group.size + sel
-                for out, a in zip((words, pick, fits), fr[:3], strict=True):
-                    out[sel] = a.reshape(-1).take(at)
+                kept = member.take(sel)
+                at = kept * group.size + sel
+                words[sel], fits[sel] = fr[0].reshape(-1).take(at), fr[2].reshape(-1).take(at)
+                pick[sel] = self.table.picks(g, kept, self.cells.take(sel))
         return (words, pick, fits, *dram[3:])
 
 
