@@ -57,7 +57,7 @@ def test_shared_entries_give_the_same_costs_mappings_and_bounds(seed, options):
     with pytest.MonkeyPatch.context() as mp:
         # shared under every option (the model shares only where it pays: the bits must not depend on it)
         mp.setattr(AnalyticalModel, "settings", property(lambda self: replace(settings_of(self), share=True)))
-        mp.setattr("hdx.cost.analytical.dataflows.distinct", counted)
+        mp.setattr("hdx.cost.analytical.schedule.distinct", counted)
         shared = _all_arrays(model.evaluate(layers, accels))
         shared_bounds = model.mapping_bounds(layers, accels)
         mp.setattr(distinct, "SHARE", False)
@@ -90,7 +90,7 @@ def test_the_grid_shares_most_entries():
         runs.append((m, m if out is None else out[0].size))
         return out
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("hdx.cost.analytical.dataflows.distinct", counted)
+        mp.setattr("hdx.cost.analytical.schedule.distinct", counted)
         AnalyticalModel(grid.hardware, glb_reuse="tile").evaluate(_layers(rng, 8), grid.table)
     m, u = (sum(v) for v in zip(*runs, strict=True))
     assert u < 0.6 * m

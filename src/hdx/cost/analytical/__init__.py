@@ -7,6 +7,8 @@ Every modelling assumption, with units, is in docs/cost-model.md. The package re
 * :mod:`.dataflows` — the PE-local mapping candidates of WS, OS and RS;
 * :mod:`.mapper` — the GLB-level loop order of a candidate and the choice among candidates;
 * :mod:`.memory` — the GLB ↔ DRAM schedule search (tiles, resident operand, loop order);
+* :mod:`.schedule` — each candidate's DRAM schedule and GLB-level order, per buffering and reuse;
+* :mod:`.distinct` — candidates with the same inputs on designs of one kind, solved once;
 * :mod:`.reuse` — ``glb_reuse="tile"``: reuse within one DRAM tile, the schedule chosen with each order;
 * :mod:`.model` — :class:`AnalyticalModel`: dispatch and the assembly of latency, energy and area;
 * :mod:`.explain` — the chosen mapping as one line and as a record (``hdx cost --explain [--json]``).

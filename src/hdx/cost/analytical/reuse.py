@@ -203,7 +203,7 @@ class Fronts:
         self.kept: tuple[np.ndarray, np.ndarray] | None = None
 
     def settle(self, dram: tuple) -> tuple:
-        """The entries' ``dram`` record (:func:`~.dataflows._dram_floor`) with the kept member's DRAM words,
+        """The entries' ``dram`` record (:func:`~.schedule._dram_floor`) with the kept member's DRAM words,
         schedule index and fit."""
         assert self.kept is not None
         group, member = self.kept

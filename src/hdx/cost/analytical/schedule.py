@@ -1,0 +1,127 @@
+"""Each mapping candidate's DRAM schedule and GLB-level loop order (docs/cost-model.md, "Mapper" and
+"GLB ↔ DRAM: the memory level"): the dataflows (:mod:`.dataflows`) give their entries' PE-local tiles,
+what the array works on at once (the ``cover``) and their traffic per operand; :func:`schedule` looks up
+or searches each entry's DRAM schedule for the GLB buffering and reuse in force (:func:`_dram_floor`),
+takes its best GLB-level order (:func:`best_order`) and the schedule that order keeps (:func:`_settle`),
+once per run of entries with the same inputs where that pays (:mod:`.distinct`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .dims import ArrayDims
+from .distinct import distinct, spread
+from .mapper import TIE, Flat, Least, MapperSettings, Windows, with_dram
+from .mapper import best_order as _best_order_layer
+from .memory import EntryDram
+from .reuse import Fronts, best_order_tile, held_fronts
+
+
+def best_order(cfg: MapperSettings, bw, floor, ops: dict, bounds: tuple, o_tot, compute, fixed_port=0.0,
+               serial: tuple[str, ...] = ()):
+    """The GLB-level order of each entry: :func:`~.mapper.best_order`, or with the DRAM schedules of
+    ``glb_reuse="tile"`` (a :class:`~.reuse.Fronts` floor) :func:`~.reuse.best_order_tile`."""
+    fn = best_order_tile if isinstance(floor, Fronts) else _best_order_layer
+    return fn(cfg, bw, floor, ops, bounds, o_tot, compute, fixed_port, serial)
+
+
+def _dram_floor(floor, fl: Flat, cover):
+    """Each entry's DRAM bound (cycles, [M]; ``glb_buffering="zigzag"``: a :class:`~.mapper.Windows`;
+    ``"mixed"``: the pair (cycles the array overlaps, cycles it stalls) of [K, M] arrays, each entry's
+    front of schedules, :func:`~.mapper.with_dram`) and, per entry, (DRAM words, schedule
+    index, fits the GLB, its cover has the working set's corner, stalled words or None) or None: the
+    layer's bound ``floor`` ([L, A]) or, for an
+    :class:`~.memory.EntryDram`, the best schedule whose GLB tiles hold the entry's ``cover()``
+    (filters, reduction channels, output rows, output columns, kernel rows; [M] arrays or floats,
+    ``inf``: the whole loop; a callable, called only here)."""
+    if isinstance(floor, EntryDram):
+        if floor.dram_weight is not None:  # glb_reuse="tile": the schedule is chosen with the order (reuse);
+            # its words, index and fit come from the member kept (Fronts.settle)
+            li, ai = np.divmod(fl.pair, floor.n_acc)
+            fronts, here, corner, cells = held_fronts(floor.grid, cover(), li, floor.glb_of[ai])
+            fr = Fronts(fronts, here, floor.cyc, floor.dram_weight.take(ai), floor.grid.fronts, cells)
+            return fr, (None, None, None, corner == floor.base_corner.take(fl.pair), None)
+        words, pick, fits, least, stall, windows = floor.lookup(fl.pair, cover())
+        if windows is not None:  # zigzag: each entry's candidates ([K, M]), with the stall of each per
+            # GLB-level order (best_order); the one kept (_settle) gives the words and the schedule
+            c = floor.cyc
+            # every entry's candidates in turn ([N]: its entry, then fewest words first)
+            entry, p_w, p_i, p_o, n_pq, n_red, n_k, cand, cand_words, dw = windows
+            win = Windows(cand_words * c, (p_w * c, p_i * c, p_o * c), (n_pq, n_red, n_k), dw.take(entry), c,
+                          entry)
+            assert win.first.size == len(fl), "every entry has a candidate (staircase.members)"
+            return win, (cand_words, cand, fits, least, None)
+        if stall is None:
+            return words * floor.cyc, (words, pick, fits, least, None)
+        # glb_buffering "mixed" (a front of schedules per entry, [K, M]): the words that stall add to the
+        # array side, the others overlap it
+        over = words - stall if np.ndim(words) < 2 else np.where(np.isfinite(words), words - stall, np.inf)
+        return (over * floor.cyc, stall * floor.cyc), (words, pick, fits, least, stall)
+    return fl(floor), None
+
+
+def schedule(cfg: MapperSettings, ad: ArrayDims, fl: Flat, floor, cover, bw, ops: dict, bounds: tuple, o_tot,
+              comp, fixed=0.0, serial: tuple[str, ...] = ()) -> tuple:
+    """Each entry's DRAM schedule and best GLB-level order: :func:`_dram_floor`, :func:`best_order` and
+    :func:`_settle`, solved once for each group of entries whose inputs are the same bits — the same
+    layer on designs of one kind (``ad.kin``), the same cover (``cover()``) and the same ``ops``,
+    ``bounds``, compute and port cycles (:mod:`.distinct`) — and spread back to every entry. Returns
+    ``best_order``'s seven results and the settled ``dram`` record. (Only where ``cfg.share``: elsewhere
+    every entry is solved.)"""
+    if not cfg.share:
+        return _solve(cfg, fl, floor, cover, bw, ops, bounds, o_tot, comp, fixed, serial)
+    cov = cover()
+    n_a = fl.shape[2]
+    ident = fl.pair if ad.kin is None else (fl.pair // n_a) * (int(ad.kin.max(initial=0)) + 1) + ad.kin.take(
+        fl.pair % n_a)
+    cols = [ident, *cov, bw, o_tot, comp, fixed, *bounds]
+    for fp, dist, rel in ops.values():
+        cols += [fp, dist, *rel]
+    if not isinstance(floor, EntryDram):
+        cols.append(fl(floor))
+    shared = distinct(cols, len(fl))
+    if shared is None:
+        return _solve(cfg, fl, floor, lambda: cov, bw, ops, bounds, o_tot, comp, fixed, serial)
+    first, inv = shared
+
+    def take(v):
+        return v.take(first) if np.ndim(v) == 1 else v
+    ops = {x: (take(fp), take(dist), tuple(take(r) for r in rel)) for x, (fp, dist, rel) in ops.items()}
+    cov = tuple(take(v) for v in cov)
+    out = _solve(cfg, fl.subset(first), floor, lambda: cov, take(bw), ops,
+                 tuple(take(b) for b in bounds), take(o_tot), take(comp), take(fixed), serial)
+    words, f, order, port, least, cyc, stall, dram = spread(out[:4], inv, first.size) + (out[4],) + spread(
+        out[5:], inv, first.size)
+    if least is not None:
+        least = Least(*spread((least.cycles, least.fills, least.words), inv, first.size))
+    return words, f, order, port, least, cyc, stall, dram
+
+
+def _solve(cfg: MapperSettings, fl: Flat, floor, cover, bw, ops: dict, bounds: tuple, o_tot, comp, fixed,
+           serial: tuple[str, ...]) -> tuple:
+    """:func:`schedule` on every entry of ``fl``."""
+    floor, dram = _dram_floor(floor, fl, cover)
+    words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, o_tot, comp, fixed,
+                                                          serial)
+    return words, f, order, port, least, cyc, stall, _settle(dram, floor, comp + stall, port)
+
+
+def _settle(dram, floor, busy, port):
+    """``glb_buffering="mixed"``: of each entry's front of schedules ([K, M] in ``dram`` and ``floor``,
+    :func:`_dram_floor`), the one :func:`~.mapper.best_order` took for the entry's kept GLB-level
+    order, whose array side is ``max(busy, port)``: the least latency
+    ``max(array, overlapped) + stalled``, of equal ones the fewest DRAM words (the front's last);
+    ``"zigzag"``: the stalled words become the cycles the kept order stalls, in words (so the latency is
+    ``max(array, DRAM − stalled) + stalled``, :func:`~.mapper.with_dram`); ``dram`` as it is otherwise."""
+    if isinstance(floor, Fronts):  # glb_reuse="tile": the schedule of the kept order (best_order_tile's)
+        return floor.settle(dram)
+    if isinstance(floor, Windows):  # the candidate and the stall of the kept order (best_order's)
+        return (dram[0].take(floor.kept_k), dram[1].take(floor.kept_k), *dram[2:4], floor.kept / floor.cyc)
+    if dram is None or np.ndim(dram[0]) < 2:
+        return dram
+    words, pick, fits, least, stall = dram
+    cyc = with_dram(np.maximum(busy, port), floor)  # [K, M]
+    ok = cyc <= cyc.min(0) * (1 + TIE)
+    k = (len(cyc) - 1 - np.argmax(ok[::-1], axis=0))[None]  # the last point within the tie
+    return (np.take_along_axis(words, k, 0)[0], np.take_along_axis(pick, k, 0)[0], fits, least,
+            np.take_along_axis(stall, k, 0)[0])
