@@ -55,13 +55,16 @@ def main() -> None:
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
     ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
                     help="the analytical model's reuse of a PE-local tile across DRAM tiles (glb_reuse)")
+    ap.add_argument("--halo", default="density", choices=("density", "exact"),
+                    help="how the analytical model's input bands count the rows they read (halo)")
     args = ap.parse_args()
     cases = select_cases(json.loads(Path(args.ref).read_text()))
     rows = []
     for c in cases:
         hw, tech, acc, lt = case_setup(c)
         model = AnalyticalModel(hw, tech, glb_port=args.glb_port, psum_port=args.psum_port,
-                                glb_buffering=args.glb_buffering, glb_reuse=args.glb_reuse)
+                                glb_buffering=args.glb_buffering, glb_reuse=args.glb_reuse,
+                                halo=args.halo)
         costs = model.evaluate(lt, acc)
         cyc, en = float(costs.latency_cycles[0, 0]), float(costs.energy_total_pj[0, 0])
         ref_c, ref_e = float(c["result"]["cycles"]), float(c["result"]["energy_pJ"])

@@ -24,7 +24,7 @@ sizes each model picks.
 
 Run: ``python benchmarks/bench_memory_sizing.py [--random 5] [--seed 11] [--lpf 1] [--jobs 2]
 [--hdx-mappings] [--zigzag-only] [--parts] [--dram-tiles free] [--glb-buffering single]
-[--glb-port packed] [--picks] [--portfolio] [--portfolio-buffering]``. ``--portfolio`` /
+[--glb-port packed] [--picks] [--portfolio] [--portfolio-buffering] [--halo exact]``. ``--portfolio`` /
 ``--portfolio-buffering``: a further reference, also offered the mappings HDX chooses under each of its
 other GLB port options / GLB bufferings, costed by ZigZag (a reference nearer the best ZigZag's cost
 model knows, the same for every model measured against it). ``--picks``: per setting, reference and
@@ -153,6 +153,8 @@ def main() -> None:
                     help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
     ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
                     help="the analytical model's reuse of a PE-local tile across DRAM tiles (glb_reuse)")
+    ap.add_argument("--halo", default="density", choices=("density", "exact"),
+                    help="how the analytical model's input bands count the rows they read (halo)")
     ap.add_argument("--picks", action="store_true",
                     help="also, per setting and network, each model's EDAP-best design and the regret")
     ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
@@ -189,7 +191,7 @@ def main() -> None:
             model = AnalyticalModel(hw, tech, mapper_space=args.mapper_space, mapper_tiles=args.mapper_tiles,
                                     dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering,
                                     glb_port=args.glb_port, psum_port=args.psum_port,
-                                    glb_reuse=args.glb_reuse)
+                                    glb_reuse=args.glb_reuse, halo=args.halo)
             ours = model.evaluate(LayerTable(unique), accels)
             ztexts = [accels.accelerator(j).text(with_glb=True) for j in range(len(accels))]
             seeded = every = buffers = None
@@ -236,7 +238,7 @@ def main() -> None:
           f"tech '{tech.name}'; ZigZag LOMA lpf {args.lpf}, pin {args.pin}; "
           f"HDX {AnalyticalModel.name} v{AnalyticalModel.version}, dram_tiles {args.dram_tiles}, "
           f"glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, psum_port {args.psum_port}, "
-          f"glb_reuse {args.glb_reuse}")
+          f"glb_reuse {args.glb_reuse}, halo {args.halo}")
     hdr = (f"{'GLB KiB':>7} {'words/cy':>8}  {'reference':<10}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}"
            f"{'regret':>8}{'max reg':>8}{'min rho':>8}{'fail':>5}  goal")
     print(hdr)

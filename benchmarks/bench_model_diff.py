@@ -11,7 +11,7 @@ largest ratio of the network's latency (working tree / REV) where it differs. ``
 also the default grid's designs with their RF set to each of these sizes (sizes no shipped space has).
 
 Run: ``python benchmarks/bench_model_diff.py --against REV [--networks 20] [--spaces
-eyeriss_like,dse_large,dse_pads] [--sample 20000] [--rf-bytes 12,24,48]``.
+eyeriss_like,dse_large,dse_pads] [--sample 20000] [--rf-bytes 12,24,48] [--halo exact]``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_cost_speed import model_at  # noqa: E402  (REV's model, loaded from git)
 from hdx.cost.analytical import AnalyticalModel  # noqa: E402
-from hdx.cost.analytical.mapper import GlbBuffering, MapperTiles  # noqa: E402
+from hdx.cost.analytical.mapper import GlbBuffering, Halo, MapperTiles  # noqa: E402
 from hdx.space.accelerator import AcceleratorSpace, AccelTable  # noqa: E402
 from hdx.space.network import NetworkSpace  # noqa: E402
 from hdx.workload import LayerTable  # noqa: E402
@@ -66,6 +66,8 @@ def main() -> None:
     ap.add_argument("--rf-bytes", default="", help="also the default grid's designs at these RF sizes")
     ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering))
     ap.add_argument("--mapper-tiles", default="divisors", choices=get_args(MapperTiles))
+    ap.add_argument("--halo", default="density", choices=get_args(Halo),
+                    help="the working tree's model's halo count (REV's: its default)")
     args = ap.parse_args()
     try:
         rfs = [int(v) for v in args.rf_bytes.split(",") if v.strip()]
@@ -102,7 +104,8 @@ def main() -> None:
             rows.append((f"{grid.name}, RF {rf} B", f"all {len(t)}", grid.hardware,
                          AccelTable(t.pe_x, t.pe_y, np.full(len(t), rf), t.dataflow, t.glb_bytes)))
     print(f"{args.against} against the working tree: {args.networks} random networks ({len(lt)} distinct "
-          f"layer shapes), glb_buffering {args.glb_buffering}, mapper_tiles {args.mapper_tiles}; net lat: "
+          f"layer shapes), glb_buffering {args.glb_buffering}, mapper_tiles {args.mapper_tiles}, halo (now) "
+          f"{args.halo}; net lat: "
           f"(network, design) pairs whose network latency differs, median and max of its ratio (now / REV)")
     hdr = (f"{'designs':<28} {'of':>16} {'pairs':>10} {'lat differs':>11} {'E differs':>10} "
            f"{'map differs':>11} {'max |dlat|':>10} {'max |dE|':>9} {'net lat differs':>17} "
@@ -111,7 +114,8 @@ def main() -> None:
     print("-" * len(hdr))
     for name, what, hw, accels in rows:
         t0 = time.perf_counter()
-        r = compare(AnalyticalModel(hw, **opts), model_at(args.against, hw, **opts), lt, accels, nets)
+        now = AnalyticalModel(hw, **opts, **({"halo": args.halo} if args.halo != "density" else {}))
+        r = compare(now, model_at(args.against, hw, **opts), lt, accels, nets)
         secs = time.perf_counter() - t0
         n_moved, n_all, med, top = r["net"]
         print(f"{name:<28} {what:>16} {r['pairs']:>10,} {r['latency']:>11,} {r['energy']:>10,} "

@@ -76,6 +76,8 @@ def main() -> None:
     ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering))
     ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
                     help="the analytical model's reuse of a PE-local tile across DRAM tiles (glb_reuse)")
+    ap.add_argument("--halo", default="density", choices=("density", "exact"),
+                    help="how the analytical model's input bands count the rows they read (halo)")
     ap.add_argument("--glb-port", default="fill", choices=("step", "fill", "packed", "burst"),
                     help="the analytical model's GLB port count (glb_port; default: the model's)")
     ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
@@ -102,7 +104,8 @@ def main() -> None:
         if len(ladders[knob]) < 2 or ladders[knob][0] <= 0:
             ap.error(f"--ladder {knob}: give at least two positive values")
     opts = dict(dram_tiles=args.dram_tiles, glb_buffering=args.glb_buffering, glb_port=args.glb_port,
-                psum_port=args.psum_port, mapper_tiles=args.mapper_tiles, glb_reuse=args.glb_reuse)
+                psum_port=args.psum_port, mapper_tiles=args.mapper_tiles, glb_reuse=args.glb_reuse,
+                halo=args.halo)
     grid = AcceleratorSpace.load()
     space = NetworkSpace.load()
     layers, rows = network_rows(space, args.networks, args.seed)
@@ -110,7 +113,8 @@ def main() -> None:
     print(f"{args.networks} random networks ({len(layers)} layers) x {len(t)} designs of {grid.name}; "
           f"a step = one design of one network, one rung up the ladder; tolerance {args.tol:g}; "
           f"dram_tiles {args.dram_tiles}, glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, "
-          f"psum_port {args.psum_port}, mapper_tiles {args.mapper_tiles}, glb_reuse {args.glb_reuse}")
+          f"psum_port {args.psum_port}, mapper_tiles {args.mapper_tiles}, glb_reuse {args.glb_reuse}, "
+          f"halo {args.halo}")
     print(f"{'resource':<22} {'ladder':<34} {'steps':>8} {'latency up':>10} {'worst':>8} "
           f"{'E up, =lat':>10} {'E up, lat down':>14} {'seconds':>8}")
     total_viol = 0

@@ -41,6 +41,8 @@ def main() -> None:
     ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering))
     ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
                     help="the analytical model's reuse of a PE-local tile across DRAM tiles (glb_reuse)")
+    ap.add_argument("--halo", default="density", choices=("density", "exact"),
+                    help="how the analytical model's input bands count the rows they read (halo)")
     ap.add_argument("--layers", type=int, default=12,
                     help="the first N layers (fully connected ones left out)")
     args = ap.parse_args()
@@ -49,7 +51,7 @@ def main() -> None:
     acc = grid.parse(args.accel)
     layers = [ly for ly in NetworkSpace.load().layers(args.arch) if ly.kind != "fc"][: args.layers]
     model = AnalyticalModel(hw, tech=args.tech, glb_buffering=args.glb_buffering, precision="float64",
-                            glb_reuse=args.glb_reuse)
+                            glb_reuse=args.glb_reuse, halo=args.halo)
     zz = ZigZagModel(hw, tech=args.tech, mappings="loma")
     res = model.evaluate(LayerTable(layers), AccelTable.from_accels([acc]))
     cyc = hw.word_bytes / hw.dram_bytes_per_cycle
@@ -69,7 +71,7 @@ def main() -> None:
             f"{'ZZ lat':>8s} {'ideal':>8s} {'GLB busy':>8s} {'stall':>7s} {'DRAM busy':>9s} {'stall':>7s} "
             f"{'lower':>6s} {'onload':>6s} {'offload':>7s}  HDX/ZZ")
     print(f"{args.accel} ({args.tech or hw.tech}), glb_buffering={args.glb_buffering}, "
-          f"glb_reuse={args.glb_reuse}: HDX's mapping of "
+          f"glb_reuse={args.glb_reuse}, halo={args.halo}: HDX's mapping of "
           f"each layer costed by both models (cycles; ZigZag: the busiest port of the GLB and of DRAM, the "
           f"cycles it transfers and its stall, and the largest stall of the levels below the GLB)")
     print(head)

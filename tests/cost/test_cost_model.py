@@ -33,6 +33,7 @@ MODEL = AnalyticalModel(HW, precision="float64")  # golden values to 1e-9; float
 # v3.3's GLB port (by access step) and PE psum store (its transfers free), as some golden cases have it
 STEP = AnalyticalModel(HW, precision="float64", glb_port="step", psum_port="free")
 FREE = AnalyticalModel(HW, precision="float64", dram_tiles="free")  # v3.1's GLB level
+EXACT = AnalyticalModel(HW, precision="float64", halo="exact")
 
 
 def _pl(x: float, x0: float, y0: float, x1: float, y1: float) -> float:
@@ -162,6 +163,26 @@ def test_golden_dram_halo_of_the_channels_in_flight():
     pw = _eval(Layer("pointwise", c=768, k=128, h=8, w=8, name="pw"), "8x8,rf=64,df=ws")
     assert pw.energy_pj["dram"][0, 0] == pytest.approx((49152 + 98304 + 8192) * E_DRAM, rel=1e-9)
     _golden_dram_of_whole_rows(ly)
+
+
+def test_golden_dram_halo_exact():
+    # the layer above under halo="exact": each band reads the real rows and columns of its window (the
+    # padding is not fetched). The 2 x 4 bands' row windows [-1, 17) and [15, 33) hold 17 + 17 = 34 of the
+    # 32 rows, the column windows [-1, 9), [7, 17), [15, 25), [23, 33) 9 + 10 + 10 + 9 = 38 of the 32
+    # columns; whole rows (8 bands of 4) would read 5 + 6 * 6 + 5 = 46 rows: more, so the same schedule
+    ly = Layer("depthwise", c=64, k=64, h=32, w=32, r=3, s=3, padding=1, groups=64, name="dw")
+    ws = _eval(ly, "8x8,rf=64,df=ws", EXACT)
+    assert ws.energy_pj["dram"][0, 0] == pytest.approx((65536 * 34 / 32 * 38 / 32 + 576 + 65536) * E_DRAM,
+                                                       rel=1e-9)
+    m = ws.mapping
+    assert m["dram_kt"][0, 0] == 64 and m["dram_bt"][0, 0] * m["dram_qt"][0, 0] == 128
+    # a 7x7 depthwise kernel on an 8x8 map: bands of one output row read 4+5+6+7+7+6+5+4 = 44 real rows
+    # (the padded plane's density gives 8 * 7 * 8 / 14 = 32): more DRAM words and no less latency
+    big = Layer("depthwise", c=384, k=384, h=8, w=8, r=7, s=7, padding=3, groups=384, name="dw7")
+    for acc in ("16x16,rf=64,df=ws,glb=32", "8x8,rf=64,df=os,glb=16", "16x8,rf=64,df=rs,glb=32"):
+        dense, exact = _eval(big, acc), _eval(big, acc, EXACT)
+        assert exact.energy_pj["dram"][0, 0] >= dense.energy_pj["dram"][0, 0] * (1 - 1e-9)
+        assert exact.latency_cycles[0, 0] >= dense.latency_cycles[0, 0] * (1 - 1e-9)
 
 
 def _golden_dram_of_whole_rows(ly: Layer) -> None:

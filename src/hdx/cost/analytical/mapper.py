@@ -32,6 +32,8 @@ MapperObjective = Literal["latency", "energy", "edp"]
 MapperSpace = Literal["full", "taps-innermost"]
 MapperTiles = Literal["any", "divisors"]
 DramTiles = Literal["free", "hold-array"]
+#: how a DRAM schedule's input bands count the rows and columns they read (``AnalyticalModel(halo=)``)
+Halo = Literal["density", "exact"]
 
 TIE = 1e-6  # mapping keys within this relative difference tie (above float32 rounding)
 # outer (GLB-level) loop groups and their orders, innermost first

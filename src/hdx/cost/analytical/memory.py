@@ -161,14 +161,42 @@ def _axis(values: tuple, axis: int, n_axes: int, dtype) -> np.ndarray:
     return a
 
 
+def _ramp_sum(n, d, step, length):
+    """``sum_{b=0}^{n-1} clip(d - b*step, 0, length)`` (``step`` > 0), elementwise, in closed form."""
+    n_full = np.clip(np.floor((d - length) / step) + 1, 0, n)
+    n_pos = np.clip(np.ceil(d / step), 0, n)
+    n_part = np.maximum(n_pos - n_full, 0)
+    return n_full * length + n_part * d - step * (n_full + n_pos - 1) * n_part / 2
+
+
+def _halo(n_out, st, k, pad, size, bt, kt, chunks: int):
+    """How many times the real (unpadded) input rows (or columns) are read, at least once: over the
+    bands of ``bt`` outputs and the chunks of ``kt`` kernel taps, the input positions inside ``[0,
+    size)`` of each band's window, over ``size``. ``chunks``: the most chunks of any layer."""
+    n_out, st, k, pad, size, bt, kt = (np.asarray(v, dtype=np.float64) for v in (n_out, st, k, pad, size, bt,
+                                                                                  kt))
+    nb, nk, step = np.ceil(n_out / bt), np.ceil(k / kt), bt * st
+    n, m_last = nb - 1, n_out - (nb - 1) * bt
+    total = 0.0
+    for j in range(chunks):
+        kj = np.minimum(kt, k - j * kt)
+        a, ln = j * kt - pad, (bt - 1) * st + kj  # the first band's window: [a, a + ln)
+        full = n * ln - _ramp_sum(n, -a, step, ln) - _ramp_sum(n, a + ln - size + (n - 1) * step, step, ln)
+        x = a + n * step  # the last band's window: [x, x + its rows)
+        last = np.maximum(np.minimum(x + (m_last - 1) * st + kj, size) - np.maximum(x, 0.0), 0.0)
+        total = total + np.where(j < nk, full + last, 0.0)
+    return np.maximum(total / size, 1.0)
+
+
 def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool = True,
-          double: bool = True, per_operand: bool = False) -> _Grid:
+          double: bool = True, per_operand: bool = False, halo: str = "density") -> _Grid:
     """The candidate schedules of the ``ladders`` (tile counts for K, C, Y and X, and kernel-row chunks
     of the input tile) under ``orders``; ``infl`` ([L, U]): a depthwise tile's filters are raised to at
     least that many. Each quantity is computed on the axes of the grid it depends on (a tile on its
     loop's axis only), and only the GLB space and the DRAM words on the whole grid. ``per_operand``
     (``glb_buffering`` ``"zigzag"`` or ``"mixed"``, with ``double`` False): also what :func:`_stalled`
-    needs."""
+    needs. ``halo``: how the input rows and columns the bands read are counted (``AnalyticalModel(halo=)``:
+    ``"density"``, the padded plane's density of real rows over the rows read; ``"exact"``, :func:`_halo`)."""
     dw = ly.dw
     k_lad, c_lad, y_lad, x_ladder, r_ladder = ladders
     if np.all(dw):  # one reduction channel per group: its ladder is one tile
@@ -205,7 +233,12 @@ def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool 
     i_t = np.where(dw, kt, ct) * cols * rows
     o_t = kt * bt * qt
     # whole-layer words per group (inputs unpadded; bands re-fetch their halo rows and columns)
-    if inner:  # each chunk of rt kernel rows reads its own rows of every band
+    if halo == "exact":
+        chunks = int(np.max(ly.r)) if inner else 1
+        halo_y = _halo(p, ly.st, ly.r, ly.pad, ly.h, bt, rt, chunks).astype(p.dtype)
+        if tuple(x_ladder) != (1,):
+            halo_x = _halo(q, ly.st, ly.s, ly.pad, ly.w, qt, ly.s, 1).astype(p.dtype)
+    elif inner:  # each chunk of rt kernel rows reads its own rows of every band
         halo_y = np.maximum(np.minimum(p * ly.st + nyb * (rt - ly.st), nyb * hp) * nr / hp, 1.0)
     else:
         halo_y = np.maximum(np.minimum(p * ly.st + nyb * (ly.r - ly.st), nyb * hp) / hp, 1.0)
@@ -398,13 +431,13 @@ def _taker(pick, li, gi, shape: tuple[int, ...]):
 
 
 def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bool = True,
-              double: bool = True) -> Schedules:
+              double: bool = True, halo: str = "density") -> Schedules:
     """Every schedule of :data:`LADDER` tiling K, C and output rows (whole rows) for layers ``ly`` ([L, 1])
     on the keys ``glb_words`` ([1, U] or [L, U], the GLB in words) with ``infl`` ([L, U]) filters in
     flight on the array (a depthwise layer's GLB tile holds at least the channels the array works on);
     the best of each of the L × U columns, flattened ``l · U + u`` (``fields=False``: its DRAM words
-    only). The DRAM level of ``dram_tiles="free"`` (v3.1's default)."""
-    g = _grid(ly, (LADDER, LADDER, LADDER, (1,), (1,)), ROW_ORDERS, infl, fields, double)
+    only). The DRAM level of ``dram_tiles="free"`` (v3.1's default). ``halo``: as :func:`_grid`."""
+    g = _grid(ly, (LADDER, LADDER, LADDER, (1,), (1,)), ROW_ORDERS, infl, fields, double, halo=halo)
     fits = g.space <= glb_words
     # a GLB too small for any schedule: the smallest one stands in (the model still gives a number)
     fits = fits | ((~fits.any(0)) & (g.space <= g.space.min(0)))
@@ -458,9 +491,9 @@ class HeldGrid:
     fronts: object | None = None
 
 
-def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool, stalls: str | None = None
-               ) -> _HeldPart:
-    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double and stalls is None, stalls is not None)
+def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool, stalls: str | None = None,
+               halo: str = "density") -> _HeldPart:
+    g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double and stalls is None, stalls is not None, halo)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     fit = np.isfinite(m)
     space = np.broadcast_to(g.space, m.shape)
@@ -531,19 +564,20 @@ def _staircase(g: _Grid, glb_words: np.ndarray, pick: np.ndarray, fits: np.ndarr
 
 
 def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True,
-              stalls: str | None = None) -> HeldGrid:
+              stalls: str | None = None, halo: str = "density") -> HeldGrid:
     """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
     the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
     and the best of every corner of the ladders' grid (:func:`prefix_best`), computed once (the layers
     with one kernel row apart: their grid has no kernel-row axis, half the schedules). ``double``: a
     replaced tile takes twice its space; ``stalls``: each tile once, and the words that stall
     (``"mixed"``: each corner's front of (stalled, DRAM words), :func:`_stalled`, :func:`_prefix_front`;
-    ``"zigzag"``: what each corner's candidate schedules are found from, :mod:`.staircase`)."""
+    ``"zigzag"``: what each corner's candidate schedules are found from, :mod:`.staircase`); ``halo``: as
+    :func:`_grid`."""
     n_l = ly.k.shape[0]
     one_row = np.asarray(ly.r)[:, 0] <= 1
     groups = ([np.arange(n_l)] if one_row.all() or not one_row.any()
               else [np.flatnonzero(one_row), np.flatnonzero(~one_row)])
-    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double, stalls)
+    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double, stalls, halo)
              for idx in groups]
     part_of, local = np.zeros(n_l, dtype=np.intp), np.zeros(n_l, dtype=np.intp)
     for p, idx in enumerate(groups):
@@ -669,7 +703,7 @@ def held_corner(h: HeldGrid, floor: tuple, li: np.ndarray) -> np.ndarray:
 
 
 def held_bound(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
-               double: bool = True) -> np.ndarray:
+               double: bool = True, halo: str = "density") -> np.ndarray:
     """A lower bound ([L · A], columns ``l · A + a``) of the DRAM words of every mapping that
     ``dram_tiles="hold-array"`` can choose on accelerators whose working set is ``floor`` (five [L, A]
     arrays; ``glb_words``, ``glb_of`` as :func:`held_schedules`). Every candidate's cover holds the working
@@ -677,7 +711,7 @@ def held_bound(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.nd
     fits the GLB, so does the least-cover candidate's (its corner is that one), a fitting candidate is
     chosen, and its words are at least the fewest of the corner's fitting schedules; elsewhere no
     candidate fits and a stand-in is taken, at least the fewest words of the corner, fitting or not."""
-    h = held_grid(ly, glb_words, fields=False, double=double)
+    h = held_grid(ly, glb_words, fields=False, double=double, halo=halo)
     (sched, _, fits, corner), li, _ = _lookup_pairs(h, floor, glb_of, False)
     anywhere = np.empty(li.size, dtype=sched.words.dtype)
     for p, sel, lp in _per_part(h, li):
@@ -704,12 +738,12 @@ def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
 
 
 def held_schedules(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
-                   fields: bool = True, double: bool = True) -> Schedules:
+                   fields: bool = True, double: bool = True, halo: str = "density") -> Schedules:
     """The best schedule (:func:`held_lookup`) of layers ``ly`` ([L, 1]) on each (layer, accelerator)
     column ``l · A + a``, among those whose GLB tiles hold the accelerator's working set ``floor`` (five
     [L, A] arrays, :func:`held_lookup`); ``glb_words``: the distinct GLB sizes ([1, U], words),
     ``glb_of`` ([A]): each accelerator's (docs/cost-model.md, "GLB ↔ DRAM")."""
-    return _lookup_pairs(held_grid(ly, glb_words, fields, double), floor, glb_of, fields)[0][0]
+    return _lookup_pairs(held_grid(ly, glb_words, fields, double, halo=halo), floor, glb_of, fields)[0][0]
 
 
 def _lookup_pairs(h: HeldGrid, floor: tuple, glb_of: np.ndarray, fields: bool) -> tuple:
