@@ -40,12 +40,8 @@ def _kinds(rng: np.random.Generator, n_kinds: int) -> AccelTable:
     return AccelTable.from_accels(out)
 
 
-@settings(max_examples=10, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.sampled_from(OPTIONS))
-def test_shared_entries_give_the_same_costs_mappings_and_bounds(seed, options):
-    rng = np.random.default_rng(seed)
-    layers, accels = _layers(rng, 10), _kinds(rng, 8)
-    model = AnalyticalModel(HW, **options)
+def _count_runs(mp: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Record (entries, runs solved) of every call of the sharing (a list filled as the model runs)."""
     runs: list[tuple[int, int]] = []
     real = distinct.distinct
 
@@ -53,11 +49,21 @@ def test_shared_entries_give_the_same_costs_mappings_and_bounds(seed, options):
         out = real(cols, m)
         runs.append((m, m if out is None else out[0].size))
         return out
+    mp.setattr("hdx.cost.analytical.schedule.distinct", counted)
+    return runs
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(OPTIONS))
+def test_shared_entries_give_the_same_costs_mappings_and_bounds(seed, options):
+    rng = np.random.default_rng(seed)
+    layers, accels = _layers(rng, 10), _kinds(rng, 8)
+    model = AnalyticalModel(HW, **options)
     settings_of = AnalyticalModel.settings.fget
     with pytest.MonkeyPatch.context() as mp:
         # shared under every option (the model shares only where it pays: the bits must not depend on it)
         mp.setattr(AnalyticalModel, "settings", property(lambda self: replace(settings_of(self), share=True)))
-        mp.setattr("hdx.cost.analytical.schedule.distinct", counted)
+        runs = _count_runs(mp)
         shared = _all_arrays(model.evaluate(layers, accels))
         shared_bounds = model.mapping_bounds(layers, accels)
         mp.setattr(distinct, "SHARE", False)
@@ -82,15 +88,8 @@ def test_the_grid_shares_most_entries():
     """On the default grid (8 × 8 arrays × 6 RF sizes per dataflow) the same tile recurs on bigger RFs."""
     rng = np.random.default_rng(0)
     grid = AcceleratorSpace.load()
-    runs: list[tuple[int, int]] = []
-    real = distinct.distinct
-
-    def counted(cols, m):
-        out = real(cols, m)
-        runs.append((m, m if out is None else out[0].size))
-        return out
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("hdx.cost.analytical.schedule.distinct", counted)
+        runs = _count_runs(mp)
         AnalyticalModel(grid.hardware, glb_reuse="tile").evaluate(_layers(rng, 8), grid.table)
     m, u = (sum(v) for v in zip(*runs, strict=True))
     assert u < 0.6 * m
