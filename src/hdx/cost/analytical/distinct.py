@@ -4,7 +4,7 @@ A dataflow's entries (:class:`~.mapper.Flat`) are distinct per (layer, accelerat
 that differ only in their PE-local storage (the RF, or the pads) share everything else the GLB-level
 order and the DRAM schedule of an entry depend on: the spatial unrolling, the GLB and its bandwidth.
 Where such designs end up with the same PE-local tile (a tile clamped to the layer's loops rather than
-to the RF; on a grid of CIFAR-10 layers about four entries in five), the order and the schedule are the
+to the RF; on the default grid about three entries in five), the order and the schedule are the
 same computation. :func:`distinct` finds those entries from the inputs of that computation, exactly:
 every input of an entry is compared bit for bit with the previous entry's, so entries share a result
 only where all their inputs are the same bits. The results are computed once per run of such entries
@@ -20,6 +20,7 @@ import numpy as np
 SHARE = True
 #: below this share of distinct entries sharing pays for its bookkeeping
 WORTH = 0.8
+
 
 def _bits(a, m: int) -> np.ndarray:
     """The bits of ``a`` at each of ``m`` entries, as unsigned integers of its item size (a view)."""
