@@ -71,17 +71,6 @@ class _Part:
     def size(self) -> int:
         return self.n_cells * self.n_lu
 
-    def here(self) -> np.ndarray:
-        """Each group's tiles at each cell ([3, D · L · U])."""
-        rung = np.unravel_index(np.arange(self.n_cells), self.shape)
-        out = []
-        for axes in GROUP_AXES:
-            at_cell = np.ones((self.n_cells, self.n_l))
-            for a in axes:
-                at_cell = at_cell * self.counts[a][rung[a]]
-            out.append(np.repeat(at_cell, self.n_u, axis=1).reshape(-1))
-        return np.stack(out)
-
 
 class _FrontTable:
     """The fronts of the cells of a :class:`~.memory.HeldGrid` (every part's [D, L, U] flattened, one
@@ -101,7 +90,7 @@ class _FrontTable:
         self.dtype = h.parts[0].words.dtype
         self.store = [self._rows(4, base) for _ in GROUP_AXES]  # (grown where a front is longer)
         self.count = np.full((len(GROUP_AXES), base), -1, dtype=np.intp)
-        self.here = np.concatenate([p.here() for p in self.parts], axis=1)
+        self.here = np.ones((len(GROUP_AXES), base))  # (each cell's, where it is built)
 
     def _rows(self, k: int, n: int) -> tuple:
         """``k`` empty member rows of ``n`` cells (inf, -1, False, 1)."""
@@ -112,7 +101,9 @@ class _FrontTable:
         """The fronts of the cells ``at`` ([M]): per group, four [K, M] arrays, and their ``here``."""
         need = at[self.count[0].take(at) < 0]
         if need.size:
-            need = np.unique(need)
+            mark = np.zeros(self.count.shape[1], dtype=bool)  # each cell once, in order
+            mark[need] = True
+            need = np.flatnonzero(mark)
             for p in self.parts:
                 sel = need[(need >= p.base) & (need < p.base + p.size)]
                 if sel.size:
@@ -136,6 +127,10 @@ class _FrontTable:
         rung = np.unravel_index(cell, p.shape)
         pick_all, words_all, fits_all = p.flat
         for g, (axes, caps) in enumerate(zip(GROUP_AXES, p.caps, strict=True)):
+            here = np.ones(idx.size)  # the group's tiles at the cell
+            for a in axes:
+                here = here * p.counts[a][rung[a], layer]
+            self.here[g, idx] = here
             valid = np.ones((len(caps), idx.size), dtype=bool)
             capped = np.broadcast_to(cell, valid.shape).copy()
             tiles, by = p.tiles[g].take(layer, axis=1), p.by[g].take(layer, axis=1)
