@@ -185,3 +185,23 @@ def ray_local():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+def _band_walk(n_out: int, stride: int, k: int, pad: int, size: int, bt: int, kt: int) -> int:
+    """The real input rows (or columns) a DRAM schedule's bands read: every band of ``bt`` outputs, chunk
+    of ``kt`` kernel taps by chunk, its window intersected with the real input ``[0, size)``."""
+    total = 0
+    for b in range(-(-n_out // bt)):
+        m = min(bt, n_out - b * bt)  # outputs of this band (the last may have fewer)
+        for j in range(-(-k // kt)):
+            kj = min(kt, k - j * kt)  # taps of this chunk
+            lo = b * bt * stride + j * kt - pad
+            hi = lo + (m - 1) * stride + kj
+            total += max(0, min(hi, size) - max(lo, 0))
+    return total
+
+
+@pytest.fixture(scope="session")
+def band_walk() -> Callable[..., int]:
+    """``band_walk(n_out, stride, k, pad, size, bt, kt)``: the real input rows the bands read, walked."""
+    return _band_walk

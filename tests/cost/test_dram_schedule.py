@@ -16,7 +16,6 @@ import itertools
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_halo import _walk as _span
 
 from hdx.cost.analytical import memory, prefix
 from hdx.cost.analytical.dims import LayerDims
@@ -40,7 +39,7 @@ def _walk(order: tuple[int, ...], bounds: tuple[int, ...], depends: tuple[int, .
 
 
 def _brute_force(layer: Layer, glb_words: float, inflight: float | None = None,
-                 floor: tuple | None = None, double: bool = True, halo: str = "density"
+                 floor: tuple | None = None, double: bool = True, halo: str = "density", span=None
                  ) -> tuple[float, dict]:
     """The fewest DRAM words over every ladder schedule that fits (the smallest ones if none fits), and
     the words of every schedule by (k tile, c tile, band rows, band columns, kernel rows, order index).
@@ -79,9 +78,9 @@ def _brute_force(layer: Layer, glb_words: float, inflight: float | None = None,
         # the input tile holds rt kernel rows' input rows; each chunk of them reads its rows of a band
         rows = min((bt - 1) * layer.stride + rt, hp)
         cols = min((qt - 1) * layer.stride + layer.s, wp) if nxb > 1 else wp
-        if halo == "exact":  # the real rows and columns every band's window reads (test_halo's walk)
-            read = max(_span(p, layer.stride, layer.r, layer.padding, layer.h, bt, rt) / layer.h, 1.0)
-            read *= max(_span(q, layer.stride, layer.s, layer.padding, layer.w, qt, layer.s) / layer.w, 1.0)
+        if halo == "exact":  # the real rows and columns every band's window reads (``span``: band_walk)
+            read = max(span(p, layer.stride, layer.r, layer.padding, layer.h, bt, rt) / layer.h, 1.0)
+            read *= max(span(q, layer.stride, layer.s, layer.padding, layer.w, qt, layer.s) / layer.w, 1.0)
         else:  # the padded rows read, at the padded plane's density of real rows
             read = max(min(p * layer.stride + nyb * (rt - layer.stride), nyb * hp) * nr / hp, 1.0)
             read *= max(min(q * layer.stride + nxb * (layer.s - layer.stride), nxb * wp) / wp, 1.0)
@@ -167,12 +166,12 @@ def small_layers(draw) -> Layer:
 @settings(max_examples=40, deadline=None)
 @given(small_layers(), st.sampled_from([0.02, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.2, 2.5]), st.integers(1, 20),
        st.sampled_from(["density", "exact"]))
-def test_fewest_dram_words_match_a_walk_of_the_loop_nest(layer, glb_share, inflight, halo):
+def test_fewest_dram_words_match_a_walk_of_the_loop_nest(band_walk, layer, glb_share, inflight, halo):
     ly = LayerDims.of(LayerTable([layer]), np.float64)
     # a GLB of a share of the layer's words: from none of the schedules fitting to all of them
     glb_words = glb_share * float(ly.w_tot[0, 0] + ly.i_tot[0, 0] + ly.o_tot[0, 0])
     sched = memory.schedules(ly, np.array([[glb_words]]), np.array([[float(inflight)]]), halo=halo)
-    best, every = _brute_force(layer, glb_words, inflight, halo=halo)
+    best, every = _brute_force(layer, glb_words, inflight, halo=halo, span=band_walk)
     np.testing.assert_allclose(sched.words[0], best, rtol=1e-9)
     # the reported schedule is one of the ladder's and costs what the model says
     f = {k: float(v[0]) for k, v in sched.fields.items()}
@@ -200,14 +199,14 @@ def test_depthwise_columns_give_each_pair_its_own_schedule():
 @given(small_layers(), st.sampled_from([0.02, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.2, 2.5]),
        st.tuples(*(st.integers(1, 20) for _ in range(4)), st.sampled_from([1, 99])), st.booleans(),
        st.sampled_from(["density", "exact"]))
-def test_held_schedules_match_a_walk_of_the_loop_nest(layer, glb_share, floor, double, halo):
+def test_held_schedules_match_a_walk_of_the_loop_nest(band_walk, layer, glb_share, floor, double, halo):
     # dram_tiles="hold-array": column bands too, and only the tiles that hold the working set; a
     # double-buffered GLB (default) or a single-buffered one (glb_buffering="single")
     ly = LayerDims.of(LayerTable([layer]), np.float64)
     glb_words = glb_share * float(ly.w_tot[0, 0] + ly.i_tot[0, 0] + ly.o_tot[0, 0])
     fl = tuple(np.array([[float(v)]]) for v in floor)
     sched = memory.held_schedules(ly, np.array([[glb_words]]), fl, np.array([0]), double=double, halo=halo)
-    best, every = _brute_force(layer, glb_words, floor=floor, double=double, halo=halo)
+    best, every = _brute_force(layer, glb_words, floor=floor, double=double, halo=halo, span=band_walk)
     np.testing.assert_allclose(sched.words[0], best, rtol=1e-9)
     f = {k: float(v[0]) for k, v in sched.fields.items()}
     key = (f["dram_kt"], f["dram_ct"], f["dram_bt"], f["dram_qt"], f["dram_rt"], int(f["dram_order"]))

@@ -3,7 +3,7 @@ the bands of ``bt`` outputs and the chunks of ``kt`` kernel taps, the real (unpa
 inside each band's window, counted in closed form. Checked against a walk of every band and chunk, and
 by hand on the case that showed the uniform-density approximation it replaced undercounting (a 7x7
 depthwise kernel on an 8x8 map with one-row bands: 44 real rows read, where the padded plane's density
-gave 32)."""
+gave 32). The walk is ``band_walk`` (tests/conftest.py), which the DRAM schedules' walk uses too."""
 
 from __future__ import annotations
 
@@ -17,25 +17,12 @@ from hdx.cost.analytical.memory import _halo
 from hdx.errors import HDXError
 
 
-def _walk(n_out: int, stride: int, k: int, pad: int, size: int, bt: int, kt: int) -> int:
-    """Every band's window, chunk by chunk, intersected with the real input [0, size)."""
-    total = 0
-    for b in range(-(-n_out // bt)):
-        m = min(bt, n_out - b * bt)  # outputs of this band (the last may have fewer)
-        for j in range(-(-k // kt)):
-            kj = min(kt, k - j * kt)  # taps of this chunk
-            lo = b * bt * stride + j * kt - pad
-            hi = lo + (m - 1) * stride + kj
-            total += max(0, min(hi, size) - max(lo, 0))
-    return total
-
-
 @settings(max_examples=400, deadline=None)
 @given(k=st.integers(1, 11), stride=st.integers(1, 4), pad_frac=st.floats(0, 1), size=st.integers(1, 64),
        band=st.floats(0, 1), chunk=st.sampled_from(["one", "all", "any"]), any_kt=st.integers(1, 11),
        dtype=st.sampled_from([np.float32, np.float64]))
-def test_the_rows_read_are_those_of_a_walk_of_every_band(k, stride, pad_frac, size, band, chunk, any_kt,
-                                                          dtype):
+def test_the_rows_read_are_those_of_a_walk_of_every_band(band_walk, k, stride, pad_frac, size, band, chunk,
+                                                          any_kt, dtype):
     pad = int(pad_frac * (k - 1))
     n_out = (size + 2 * pad - k) // stride + 1
     if n_out < 1:
@@ -44,7 +31,7 @@ def test_the_rows_read_are_those_of_a_walk_of_every_band(k, stride, pad_frac, si
     kt = {"one": 1, "all": k, "any": min(any_kt, k)}[chunk]
     got = _halo(*(np.asarray([v], dtype=dtype) for v in (n_out, stride, k, pad, size, bt, kt)), chunks=11)
     assert got.dtype == np.float64
-    np.testing.assert_allclose(got[0], max(_walk(n_out, stride, k, pad, size, bt, kt) / size, 1.0),
+    np.testing.assert_allclose(got[0], max(band_walk(n_out, stride, k, pad, size, bt, kt) / size, 1.0),
                                rtol=1e-12)
 
 
