@@ -205,3 +205,32 @@ def _band_walk(n_out: int, stride: int, k: int, pad: int, size: int, bt: int, kt
 def band_walk() -> Callable[..., int]:
     """``band_walk(n_out, stride, k, pad, size, bt, kt)``: the real input rows the bands read, walked."""
     return _band_walk
+
+
+def _cost_arrays(costs) -> dict[str, np.ndarray]:
+    """Every array a LayerCosts holds: latency, compute cycles, utilisation, each energy part and each
+    mapping field."""
+    return {"latency": costs.latency_cycles, "compute": costs.compute_cycles, "util": costs.utilisation,
+            **{f"energy {k}": v for k, v in costs.energy_pj.items()},
+            **{f"mapping {k}": v for k, v in (costs.mapping or {}).items()}}
+
+
+def _assert_same_costs(a, b, bounds_a: dict | None = None, bounds_b: dict | None = None,
+                       subset: bool = False) -> None:
+    """Two LayerCosts (and optionally two ``mapping_bounds`` dicts) hold the same arrays, bit for bit;
+    ``subset``: ``b``'s arrays are a subset of ``a``'s (a result without the mapping report)."""
+    x, y = _cost_arrays(a), _cost_arrays(b)
+    assert set(y) <= set(x) if subset else x.keys() == y.keys()
+    for k in y:
+        np.testing.assert_array_equal(x[k], y[k], err_msg=k)
+    if bounds_a is not None:
+        assert bounds_b is not None and bounds_a.keys() == bounds_b.keys()
+        for k in bounds_a:
+            np.testing.assert_array_equal(bounds_a[k], bounds_b[k], err_msg=f"bound {k}")
+
+
+@pytest.fixture(scope="session")
+def assert_same_costs() -> Callable[..., None]:
+    """``assert_same_costs(a, b, bounds_a=None, bounds_b=None, subset=False)``: every cost, energy part
+    and mapping field of two results (and of two ``mapping_bounds``) equal bit for bit."""
+    return _assert_same_costs

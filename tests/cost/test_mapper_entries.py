@@ -41,42 +41,28 @@ def _designs(rng: np.random.Generator, n: int) -> AccelTable:
                     glb_bw=float(rng.choice([2, 8, 32]))) for _ in range(n)])
 
 
-def _all_arrays(c) -> dict[str, np.ndarray]:
-    out = {"latency": c.latency_cycles, "compute": c.compute_cycles, "util": c.utilisation}
-    out.update({f"energy_{k}": v for k, v in c.energy_pj.items()})
-    out.update({f"mapping_{k}": v for k, v in (c.mapping or {}).items()})
-    return out
-
-
 @settings(max_examples=12, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["latency", "energy", "edp"]),
        st.sampled_from(["full", "taps-innermost"]), st.sampled_from(["divisors", "any"]))
-def test_deduplicated_entries_give_the_same_costs_and_mappings(seed, objective, space, tiles):
+def test_deduplicated_entries_give_the_same_costs_and_mappings(assert_same_costs, seed, objective, space,
+                                                               tiles):
     rng = np.random.default_rng(seed)
     layers, accels = _layers(rng, 12), _designs(rng, 24)
     model = AnalyticalModel(HW, mapper_objective=objective, mapper_space=space, mapper_tiles=tiles)
-    fast = _all_arrays(model.evaluate(layers, accels))
-    bounds = model.mapping_bounds(layers, accels)
+    fast, bounds = model.evaluate(layers, accels), model.mapping_bounds(layers, accels)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(dataflows, "DEDUPLICATE", False)
-        full = _all_arrays(model.evaluate(layers, accels))
-        full_bounds = model.mapping_bounds(layers, accels)
-    assert fast.keys() == full.keys()
-    for k in fast:
-        np.testing.assert_array_equal(fast[k], full[k], err_msg=k)
-    for k in bounds:
-        np.testing.assert_array_equal(bounds[k], full_bounds[k], err_msg=k)
+        full, full_bounds = model.evaluate(layers, accels), model.mapping_bounds(layers, accels)
+    assert_same_costs(fast, full, bounds, full_bounds)
 
 
-def test_costs_without_the_mapping_report_are_the_same():
+def test_costs_without_the_mapping_report_are_the_same(assert_same_costs):
     rng = np.random.default_rng(3)
     layers, accels = _layers(rng, 16), _designs(rng, 40)
     model = AnalyticalModel(HW)
     with_map, without = model.evaluate(layers, accels), model.evaluate(layers, accels, mapping=False)
     assert with_map.mapping is not None and without.mapping is None
-    a, b = _all_arrays(with_map), _all_arrays(without)
-    for k in b:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert_same_costs(with_map, without, subset=True)
 
 
 def test_first_of_runs_marks_the_first_of_each_run_of_equal_values():

@@ -34,12 +34,6 @@ def _layers(rng: np.random.Generator, n: int) -> LayerTable:
     return LayerTable(list(dict.fromkeys(layers)))
 
 
-def _results(c) -> dict[str, np.ndarray]:
-    """Every array a result holds: latency, compute cycles, each energy part and each mapping field."""
-    return {"latency": c.latency_cycles, "compute": c.compute_cycles, **{f"E {k}": v for k, v in
-            c.energy_pj.items()}, **{f"map {k}": v for k, v in (c.mapping or {}).items()}}
-
-
 def _kinds(rng: np.random.Generator, n_kinds: int) -> AccelTable:
     """Designs of ``n_kinds`` kinds, each with 2-5 RF sizes or pads, shuffled."""
     out = []
@@ -72,7 +66,7 @@ def _count_runs(mp: pytest.MonkeyPatch) -> list[tuple[int, int]]:
 
 @settings(max_examples=10, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.sampled_from(OPTIONS))
-def test_shared_entries_give_the_same_costs_mappings_and_bounds(seed, options):
+def test_shared_entries_give_the_same_costs_mappings_and_bounds(assert_same_costs, seed, options):
     rng = np.random.default_rng(seed)
     layers, accels = _layers(rng, 2), _kinds(rng, 8)
     model = AnalyticalModel(HW, **options)
@@ -81,16 +75,10 @@ def test_shared_entries_give_the_same_costs_mappings_and_bounds(seed, options):
         # shared under every option (the model shares only where it pays: the bits must not depend on it)
         mp.setattr(AnalyticalModel, "settings", property(lambda self: replace(settings_of(self), share=True)))
         runs = _count_runs(mp)
-        shared = _results(model.evaluate(layers, accels))
-        shared_bounds = model.mapping_bounds(layers, accels)
+        shared, shared_bounds = model.evaluate(layers, accels), model.mapping_bounds(layers, accels)
         mp.setattr(distinct, "SHARE", False)
-        alone = _results(model.evaluate(layers, accels))
-        alone_bounds = model.mapping_bounds(layers, accels)
-    assert shared.keys() == alone.keys()
-    for k in shared:
-        np.testing.assert_array_equal(shared[k], alone[k], err_msg=k)
-    for k in shared_bounds:
-        np.testing.assert_array_equal(shared_bounds[k], alone_bounds[k], err_msg=k)
+        alone, alone_bounds = model.evaluate(layers, accels), model.mapping_bounds(layers, accels)
+    assert_same_costs(shared, alone, shared_bounds, alone_bounds)
     assert any(u < m for m, u in runs), "no entries were shared: the test would not see a wrong share"
 
 

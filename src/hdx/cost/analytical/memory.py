@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dims import LayerDims
-from .mapper import TIE
+from .mapper import TIE, Halo
 from .prefix import prefix_best
 from .staircase import Cells, Staircase, least_stalled, members, staircase
 
@@ -189,7 +189,7 @@ def _halo(n_out, st, k, pad, size, bt, kt, chunks: int):
 
 
 def _grid(ly: LayerDims, ladders: tuple, orders: tuple, infl=None, fields: bool = True,
-          double: bool = True, per_operand: bool = False, halo: str = "density") -> _Grid:
+          double: bool = True, per_operand: bool = False, halo: Halo = "density") -> _Grid:
     """The candidate schedules of the ``ladders`` (tile counts for K, C, Y and X, and kernel-row chunks
     of the input tile) under ``orders``; ``infl`` ([L, U]): a depthwise tile's filters are raised to at
     least that many. Each quantity is computed on the axes of the grid it depends on (a tile on its
@@ -431,7 +431,7 @@ def _taker(pick, li, gi, shape: tuple[int, ...]):
 
 
 def schedules(ly: LayerDims, glb_words: np.ndarray, infl: np.ndarray, fields: bool = True,
-              double: bool = True, halo: str = "density") -> Schedules:
+              double: bool = True, halo: Halo = "density") -> Schedules:
     """Every schedule of :data:`LADDER` tiling K, C and output rows (whole rows) for layers ``ly`` ([L, 1])
     on the keys ``glb_words`` ([1, U] or [L, U], the GLB in words) with ``infl`` ([L, U]) filters in
     flight on the array (a depthwise layer's GLB tile holds at least the channels the array works on);
@@ -492,7 +492,7 @@ class HeldGrid:
 
 
 def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool, stalls: str | None = None,
-               halo: str = "density") -> _HeldPart:
+               halo: Halo = "density") -> _HeldPart:
     g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double and stalls is None, stalls is not None, halo)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     fit = np.isfinite(m)
@@ -564,7 +564,7 @@ def _staircase(g: _Grid, glb_words: np.ndarray, pick: np.ndarray, fits: np.ndarr
 
 
 def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True,
-              stalls: str | None = None, halo: str = "density") -> HeldGrid:
+              stalls: str | None = None, halo: Halo = "density") -> HeldGrid:
     """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
     the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
     and the best of every corner of the ladders' grid (:func:`prefix_best`), computed once (the layers
@@ -703,7 +703,7 @@ def held_corner(h: HeldGrid, floor: tuple, li: np.ndarray) -> np.ndarray:
 
 
 def held_bound(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
-               double: bool = True, halo: str = "density") -> np.ndarray:
+               double: bool = True, halo: Halo = "density") -> np.ndarray:
     """A lower bound ([L · A], columns ``l · A + a``) of the DRAM words of every mapping that
     ``dram_tiles="hold-array"`` can choose on accelerators whose working set is ``floor`` (five [L, A]
     arrays; ``glb_words``, ``glb_of`` as :func:`held_schedules`). Every candidate's cover holds the working
@@ -738,7 +738,7 @@ def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
 
 
 def held_schedules(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
-                   fields: bool = True, double: bool = True, halo: str = "density") -> Schedules:
+                   fields: bool = True, double: bool = True, halo: Halo = "density") -> Schedules:
     """The best schedule (:func:`held_lookup`) of layers ``ly`` ([L, 1]) on each (layer, accelerator)
     column ``l · A + a``, among those whose GLB tiles hold the accelerator's working set ``floor`` (five
     [L, A] arrays, :func:`held_lookup`); ``glb_words``: the distinct GLB sizes ([1, U], words),

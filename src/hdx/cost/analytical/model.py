@@ -544,7 +544,7 @@ def _kin(accels: AccelTable, idx: np.ndarray, glb_words: np.ndarray, bw: np.ndar
 
 
 def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True,
-                double: bool = True, halo: str = "density") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                double: bool = True, halo: Halo = "density") -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The DRAM words and (with ``fields``) schedule fields ([L, A] each) of layers ``ly`` on accelerators
     with ``uk`` ([L, A]) filters in flight and ``glb_words`` ([A]) (:func:`_dram_schedules`; dense and
     depthwise layers apart, as their schedules have different keys)."""
@@ -564,7 +564,7 @@ def _dram_level(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields
 
 
 def _dram_schedules(ly: LayerDims, uk: np.ndarray, glb_words: np.ndarray, dt, fields: bool = True,
-                    double: bool = True, halo: str = "density") -> tuple[memory.Schedules, np.ndarray]:
+                    double: bool = True, halo: Halo = "density") -> tuple[memory.Schedules, np.ndarray]:
     """The DRAM schedules of layers ``ly`` (all dense or all depthwise) on accelerators with ``uk``
     ([L, A]) filters in flight on the array (:func:`~.spatial.unroll`) and ``glb_words`` ([A]) and, per
     (layer, accelerator), the column of its schedule: each distinct (GLB size, and for depthwise layers
