@@ -161,6 +161,9 @@ def main() -> None:
                     help="the analytical model's GLB port count (glb_port; default: the model's)")
     ap.add_argument("--psum-port", default="shared", choices=("free", "shared"),
                     help="the analytical model's PE psum store ports (psum_port; default: the model's)")
+    ap.add_argument("--dump", type=Path, default=None,
+                    help="also write every (setting, reference, network, design)'s network latency (cycles) "
+                         "and energy (pJ) in both models to this CSV")
     args = ap.parse_args()
 
     space, grid = NetworkSpace.load(), AcceleratorSpace.load()
@@ -176,6 +179,7 @@ def main() -> None:
     parts_out: dict[tuple, tuple] = {}  # per setting: the last reference's energy parts
     rows_out = []
     picks_out: dict = {}
+    dump_rows: list[tuple] = []
     t_start = time.perf_counter()
     for bw in bws:
         hw = hw0.model_copy(update={"glb_words_per_cycle": bw})
@@ -220,6 +224,8 @@ def main() -> None:
                 ze = ze + zparts["static"]
                 parts_out[(g, bw)] = (label, accels, ours, zparts)
                 refs[label] = (zl, ze, za)
+                if args.dump is not None:
+                    dump_rows += network_rows(g, bw, label, nets, net_layers, index, ztexts, o, (zl, ze))
                 rows = agreement_rows(nets, net_layers, index, o, (zl, ze, za))
                 r = np.array([row[2] for row in rows])
                 if args.picks:
@@ -231,6 +237,8 @@ def main() -> None:
     if args.zigzag_only:
         print(f"ZigZag caches filled in {time.perf_counter() - t_start:.0f} s")
         return
+    if args.dump is not None:
+        write_dump(args.dump, dump_rows)
 
     n_des = len(per_bw[bws[0]][0][1])
     print(f"Memory sizing vs ZigZag: {len(nets)} networks (3 fixed + {args.random} random, seed {args.seed}) "
@@ -277,6 +285,38 @@ def main() -> None:
             print(f"  {bw:g} words/cycle, vs {label:<9}: same GLB size for {same}/{len(nets)} networks "
                   f"({same / len(nets):.0%}; goal >= 80 %); HDX/ZigZag picks (KiB): {' '.join(picks)}")
     print(f"total {time.perf_counter() - t_start:.0f} s")
+
+
+DUMP_FIELDS = ("glb_kib", "words_per_cycle", "reference", "network", "design", "dataflow",
+               "hdx_latency_cycles", "hdx_energy_pj", "ref_latency_cycles", "ref_energy_pj")
+
+
+def network_rows(g: int, bw: float, label: str, nets, net_layers, index, ztexts: list[str], ours: tuple,
+                 ref: tuple) -> list[tuple]:
+    """One row per (network, design) of a setting and reference: both models' network totals."""
+    out = []
+    for (name, _), layers in zip(nets, net_layers, strict=True):
+        ids = np.array([index[ly] for ly in layers])
+        sums = [np.asarray(a)[ids].sum(0) for a in (ours[0], ours[1], ref[0], ref[1])]
+        for j, text in enumerate(ztexts):
+            df = text.split("df=")[1].split(",")[0]
+            out.append((g, bw, label, name, text, df, *(float(a[j]) for a in sums)))
+    return out
+
+
+def write_dump(path: Path, rows: list[tuple]) -> None:
+    """The rows of :func:`network_rows` as a CSV, written atomically."""
+    import csv
+    import io
+
+    from hdx.safeio import atomic_write_text
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(DUMP_FIELDS)
+    w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+    print(f"wrote {len(rows)} rows to {path}")
 
 
 if __name__ == "__main__":

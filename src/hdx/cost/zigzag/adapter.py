@@ -30,6 +30,7 @@ import numpy as np
 
 from hdx.cost.base import AREA_PARTS, ENERGY_PARTS, LayerCosts
 from hdx.cost.tech import TechTable, load_tech
+from hdx.cost.zigzag.crosscheck import TRANSLATION_VERSION, GlbLoops
 from hdx.cost.zigzag.translate import (
     _PAD_NAMES,
     PinMode,
@@ -184,7 +185,8 @@ class ZigZagModel:
                                                                "glb_reuse"}),
                     tech=self.tech.model_dump(mode="json"))
         if self.mappings != "loma":  # (LOMA alone: the fingerprint LOMA's runs have always had)
-            blob.update(mappings=self.mappings, offered=self.analytical().fingerprint())
+            blob.update(mappings=self.mappings, offered=self.analytical().fingerprint(),
+                        translation=TRANSLATION_VERSION)
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     @property
@@ -274,7 +276,7 @@ class ZigZagModel:
         return best
 
     def evaluate_one(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None,
-                     glb_loops: int | None = None) -> ZigZagResult:
+                     glb_loops: GlbLoops | None = None) -> ZigZagResult:
         """Run ZigZag on one layer and one accelerator (cached). ``ordering``: a complete temporal
         ordering (innermost first, ``[dim, factor]``, e.g. :func:`ordering_from_mapping`): ZigZag then
         costs that one mapping instead of searching (a bound that does not match ZigZag's temporal
@@ -282,15 +284,20 @@ class ZigZagModel:
         memory holds. ``glb_loops`` (with a complete ``ordering``): the GLB holds, for every operand, the
         tile of the ordering's ``glb_loops`` innermost loops (those a lower memory does not hold
         already), and the loops above them are DRAM-level loops — a two-level mapping costed exactly as
-        given (:func:`~hdx.cost.zigzag.crosscheck.two_level_ordering`); a tile set that does not fit
-        ZigZag's GLB is an :class:`HDXError`."""
+        given (:func:`~hdx.cost.zigzag.crosscheck.two_level_ordering`); as a dict, the count per layer
+        operand (``"W"``, ``"I"``, ``"O"``: an operand whose GLB tile spans more loops than another's);
+        a tile set that does not fit ZigZag's GLB is an :class:`HDXError`."""
         if not isinstance(layer, Layer):
             raise HDXError(f"zigzag evaluate_one needs a Layer, got {type(layer).__name__}")
         if not isinstance(acc, Accelerator):
             raise HDXError(f"zigzag evaluate_one needs an Accelerator, got {type(acc).__name__}")
         if glb_loops is not None and ordering is None:
             raise HDXError("zigzag evaluate_one: glb_loops needs a complete ordering")
-        key = (layer, acc, None if ordering is None else tuple(tuple(x) for x in ordering), glb_loops)
+        if isinstance(glb_loops, dict) and set(glb_loops) != {"W", "I", "O"}:
+            raise HDXError(f"zigzag evaluate_one: glb_loops per operand needs W, I and O, "
+                           f"got {sorted(glb_loops)}")
+        cut = tuple(sorted(glb_loops.items())) if isinstance(glb_loops, dict) else glb_loops
+        key = (layer, acc, None if ordering is None else tuple(tuple(x) for x in ordering), cut)
         hit = self._cache.get(key)
         if hit is None:
             hit = self._run(layer, acc, ordering, glb_loops)
@@ -300,7 +307,7 @@ class ZigZagModel:
     # -- one ZigZag run ----------------------------------------------------------------------------
 
     def _run(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None,
-             glb_loops: int | None = None) -> ZigZagResult:
+             glb_loops: GlbLoops | None = None) -> ZigZagResult:
         zz = self._zz
         hw = self.hardware
         what = _describe(layer, acc)
@@ -415,11 +422,11 @@ def _latency_parts(cme, ideal: float) -> dict[str, float]:
     return parts
 
 
-def _given_glb_stage(glb_loops: int):
+def _given_glb_stage(glb_loops: GlbLoops):
     """ZigZag's temporal-mapping stage with its memory allocator overruled at the GLB: every operand's
-    GLB tile is that of the ordering's ``glb_loops`` innermost loops (ZigZag's allocator otherwise picks
-    per operand, by its own estimate of the accesses above). The levels below and above are allocated
-    as ZigZag does."""
+    GLB tile is that of the ordering's ``glb_loops`` innermost loops, or, given per layer operand
+    (``{"W": n, "I": n, "O": n}``), that operand's (ZigZag's allocator otherwise picks per operand, by
+    its own estimate of the accesses above). The levels below and above are allocated as ZigZag does."""
     from zigzag.opt.loma.memory_allocator import MemoryAllocator, MemoryTooSmallException
     from zigzag.stages.mapping.temporal_mapping_generator_stage import TemporalMappingGeneratorStage
 
@@ -430,7 +437,8 @@ def _given_glb_stage(glb_loops: int):
             idxs, total = [], 0
             for op in mem_ops:
                 below = n_loops - len(self.unallocated[op])  # loops lower memories hold already
-                i = max(glb_loops - below, 0)
+                cut = glb_loops if isinstance(glb_loops, int) else glb_loops[str(self.mem_to_layer_op[op])]
+                i = max(cut - below, 0)
                 if i >= len(all_sizes[op]):  # the sizes stop at the first slice that overflows
                     raise MemoryTooSmallException(f"the given GLB tile of {op} does not fit the GLB")
                 idxs.append(i)

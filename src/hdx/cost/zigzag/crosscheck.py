@@ -32,32 +32,53 @@ def _prime_factors(n: int) -> list[int]:
     return out
 
 
+#: how the analytical model's mappings are translated for ZigZag (part of the fingerprint of ZigZag's costs
+#: of the best of LOMA's and HDX's mappings); 2: the weights' GLB tile spans the kernel-row chunks
+TRANSLATION_VERSION = "2"
+#: the loops of a given ordering that ZigZag's GLB holds (``ZigZagModel.evaluate_one``'s ``glb_loops``): the
+#: same innermost count for every operand, or one per layer operand ("W", "I", "O")
+GlbLoops = int | dict[str, int]
+
+
 def hdx_orderings(layer: Layer, acc: Accelerator, m: dict[str, float], hardware: HardwareParams
-                  ) -> list[tuple[list[list], int | None]]:
+                  ) -> list[tuple[list[list], GlbLoops | None]]:
     """Every translation of the analytical model's mapping ``m`` (:data:`hdx.cost.analytical.MAPPING_FIELDS`
     of one pair) that ZigZag is offered, as (complete temporal ordering, GLB loops or None), distinct and
     in a fixed order: its tile sizes rounded down and up to ZigZag's integer factors, each with the DRAM
     level left to ZigZag's memory allocator (output tiles in the GLB's usable half,
     :func:`ordering_from_mapping`), with the analytical model's own DRAM schedule (``dram``), and with that
-    schedule's GLB tiles given to ZigZag instead of chosen by its allocator (:func:`two_level_ordering`).
-    ZigZag costs each exactly as given; the best it rates is HDX's mapping in ZigZag's terms."""
-    out: list[tuple[list[list], int | None]] = []
+    schedule's GLB tiles given to ZigZag instead of chosen by its allocator (:func:`two_level_ordering`:
+    each operand's own GLB tile, and the same tile loops for every operand). ZigZag costs each exactly
+    as given; the best it rates is HDX's mapping in ZigZag's terms."""
+    out: list[tuple[list[list], GlbLoops | None]] = []
     rounding: Literal["down", "up"]
     for rounding, dram in (("down", False), ("up", False), ("down", True), ("up", True)):
         ordering = ordering_from_mapping(layer, acc, m, rounding, dram=dram,
                                          psum_words=hardware.glb_tile_words(acc.glb_bytes))
-        for cand in [(ordering, None)] + ([two_level_ordering(layer, acc, m, rounding)] if dram else []):
+        given = [two_level_ordering(layer, acc, m, rounding, per_operand=p) for p in (False, True)]
+        for cand in [(ordering, None)] + (given if dram else []):
             if cand not in out:
                 out.append(cand)
     return out
 
 
 def two_level_ordering(layer: Layer, acc: Accelerator, m: dict[str, float],
-                       rounding: Literal["down", "up"] = "down") -> tuple[list[list], int]:
+                       rounding: Literal["down", "up"] = "down", per_operand: bool = True
+                       ) -> tuple[list[list], GlbLoops]:
     """HDX's whole two-level mapping (:func:`ordering_from_mapping` with ``dram``) and how many of its
     innermost loops the chosen DRAM schedule's GLB tile holds: given both, ZigZag costs the mapping with
-    HDX's GLB tiles instead of its own allocator's (``ZigZagModel.evaluate_one(..., glb_loops=)``)."""
-    return _ordering(layer, acc, m, rounding, None, True)
+    HDX's GLB tiles instead of its own allocator's (``ZigZagModel.evaluate_one(..., glb_loops=)``).
+
+    ``per_operand`` (default): each operand's own tile, as the analytical model's schedule holds it. The
+    DRAM-level loop over kernel-row chunks of the input tile (innermost) chunks the inputs only: the
+    weights' GLB tile holds every kernel row of its filters (weights do not depend on that loop in the
+    model, ``memory.REL``), so their tile also spans the chunk loop and stays across the loops over
+    output rows and columns above it. Where the schedule has no such loop, or with ``per_operand`` off,
+    every operand's tile is the same innermost loops (an int)."""
+    ordering, n_glb, n_rows = _ordering(layer, acc, m, rounding, None, True)
+    if not per_operand or n_rows == 0:
+        return ordering, n_glb
+    return ordering, {"W": n_glb + n_rows, "I": n_glb, "O": n_glb}
 
 
 def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
@@ -88,7 +109,9 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
 
 
 def _ordering(layer: Layer, acc: Accelerator, m: dict[str, float], rounding: Literal["down", "up"],
-              psum_words: float | None, dram: bool) -> tuple[list[list], int]:
+              psum_words: float | None, dram: bool) -> tuple[list[list], int, int]:
+    """The ordering, how many of its innermost loops the GLB tile holds, and how many DRAM-level loops
+    over kernel-row chunks follow them (``dram``; else 0)."""
     from hdx.cost.analytical import GROUPS, ORDERS  # the analytical model's loop groups
     from hdx.cost.analytical.memory import DRAM_LOOPS
     from hdx.cost.analytical.memory import ORDERS as DRAM_ORDERS
@@ -144,8 +167,10 @@ def _ordering(layer: Layer, acc: Accelerator, m: dict[str, float], rounding: Lit
         for d in group_dims[GROUPS[g]]:
             take(d, cap.get(d, math.inf))
     n_glb = len(out)  # the loops of the GLB tile (dram)
+    n_rows = 0
     if dram:  # the DRAM-level loops over the GLB tiles, in the schedule's order
         take("FY")  # kernel-row chunks of the input tile (dram_rt), innermost
+        n_rows = len(out) - n_glb
         dram_dims = {"k": (kdim,), "c": ("C",), "y": ("OY", "B"), "x": ("OX",)}
         for lp in DRAM_ORDERS[int(m["dram_order"])]:
             for d in dram_dims[DRAM_LOOPS[lp]]:
@@ -157,7 +182,7 @@ def _ordering(layer: Layer, acc: Accelerator, m: dict[str, float], rounding: Lit
         # output tiles along K when inputs stay resident, else along PQ
         first = (kdim,) if m.get("dram_res", 0.0) == 0 else ("OY", "OX", "B")
         out = _output_tiles_outside(out, n_tile, psum_words, layer, acc, first)
-    return out, n_glb
+    return out, n_glb, n_rows
 
 
 _OUT_DIMS = ("B", "G", "K", "OY", "OX")
