@@ -24,11 +24,13 @@ sizes each model picks.
 
 Run: ``python benchmarks/bench_memory_sizing.py [--random 5] [--seed 11] [--lpf 1] [--jobs 2]
 [--hdx-mappings] [--zigzag-only] [--parts] [--dram-tiles free] [--glb-buffering single]
-[--glb-port packed] [--picks] [--portfolio] [--portfolio-buffering] [--halo exact]``. ``--portfolio`` /
-``--portfolio-buffering``: a further reference, also offered the mappings HDX chooses under each of its
-other GLB port options / GLB bufferings, costed by ZigZag (a reference nearer the best ZigZag's cost
-model knows, the same for every model measured against it). ``--picks``: per setting, reference and
-network, the EDAP-best design of each model and the regret (where a regret comes from).
+[--glb-port packed] [--picks] [--portfolio] [--portfolio-buffering] [--halo exact] [--dump FILE.csv]``.
+``--portfolio`` / ``--portfolio-buffering``: a further reference, also offered the mappings HDX chooses
+under each of its other GLB port options / GLB bufferings, costed by ZigZag (a reference nearer the best
+ZigZag's cost model knows, the same for every model measured against it). ``--picks``: per setting,
+reference and network, the EDAP-best design of each model and the regret (where a regret comes from).
+``--dump``: every (setting, reference, network, design)'s network latency and energy in both models, as a
+CSV (which designs the two models rank apart).
 """
 
 from __future__ import annotations

@@ -9,8 +9,11 @@ largest; negative: slack), the first tiles' load and the last outputs' drain. Th
 latency over ZigZag's. Use it to see which memory level's timing two settings disagree on
 (docs/results.md, "Memory sizing").
 
+``--energy``: instead, each layer's energy parts (RF, GLB, DRAM; µJ) in both models on the same mapping,
+with HDX's DRAM words per operand, and the network totals per part.
+
 Run: ``python benchmarks/bench_zigzag_latency.py [--arch ARCH] [--accel 8x8,rf=64,df=os,glb=16,bw=16]
-[--tech cacti7_45nm_lstp] [--glb-buffering zigzag] [--layers 12]``.
+[--tech cacti7_45nm_lstp] [--glb-buffering zigzag] [--layers 12] [--energy]``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ def main() -> None:
                     help="how the analytical model's input bands count the rows they read (halo)")
     ap.add_argument("--layers", type=int, default=12,
                     help="the first N layers (fully connected ones left out)")
+    ap.add_argument("--energy", action="store_true",
+                    help="the energy parts per layer in both models instead of the latency parts")
     args = ap.parse_args()
     grid = AcceleratorSpace.load()
     hw = grid.hardware
@@ -67,6 +72,9 @@ def main() -> None:
             rows.append((ly, lat, array, dram, None, str(e)))
             continue
         rows.append((ly, lat, array, dram, z, ""))
+    if args.energy:
+        print_energy(args, hw, res, rows)
+        return
     head = (f"{'layer':32s} {'HDX lat':>8s} {'compute':>8s} {'GLB port':>8s} {'DRAM':>7s} {'waits':>6s} | "
             f"{'ZZ lat':>8s} {'ideal':>8s} {'GLB busy':>8s} {'stall':>7s} {'DRAM busy':>9s} {'stall':>7s} "
             f"{'lower':>6s} {'onload':>6s} {'offload':>7s}  HDX/ZZ")
@@ -96,6 +104,35 @@ def main() -> None:
     if ratios:
         print(f"HDX / ZigZag latency: median {np.median(ratios):.2f}, range [{min(ratios):.2f}, "
               f"{max(ratios):.2f}] over {len(ratios)} layers")
+
+
+def print_energy(args, hw, res, rows) -> None:
+    """Per layer, the energy parts of HDX's mapping in both models (µJ) and HDX's DRAM words per operand;
+    then the network totals per part (the layers ZigZag costed)."""
+    parts = ("rf", "glb", "dram")
+    print(f"{args.accel} ({args.tech or hw.tech}), glb_buffering={args.glb_buffering}, "
+          f"glb_reuse={args.glb_reuse}, halo={args.halo}: HDX's mapping of each layer, energy in µJ, "
+          f"HDX / ZigZag")
+    head = (f"{'layer':32s} " + " ".join(f"{p + ' HDX':>9s} {'ZZ':>8s}" for p in parts)
+            + f" | {'DRAM w':>8s} {'DRAM i':>9s} {'DRAM o':>8s}")
+    print(head)
+    print("-" * len(head))
+    tot = {who: dict.fromkeys(res.energy_pj, 0.0) for who in ("hdx", "zz")}
+    for u, (ly, _, _, _, z, err) in enumerate(rows):
+        name = f"{ly.name or ly.kind} {ly.c}>{ly.k} {ly.h}x{ly.w} {ly.r}x{ly.s}/{ly.stride}"
+        if z is None:
+            print(f"{name:32s} ZigZag failed: {err}")
+            continue
+        ours = {p: float(v[u, 0]) for p, v in res.energy_pj.items()}
+        for p in ours:
+            tot["hdx"][p] += ours[p]
+            tot["zz"][p] += z.energy_pj.get(p, 0.0)
+        words = " ".join(f"{float(res.mapping[k][u, 0]):>{w}.0f}" for k, w in (("dram_w", 8), ("dram_i", 9),
+                                                                               ("dram_o", 8)))
+        print(f"{name:32s} " + " ".join(f"{ours[p] / 1e6:9.2f} {z.energy_pj.get(p, 0.0) / 1e6:8.2f}"
+                                        for p in parts) + f" | {words}")
+    print("network, the layers both costed (µJ), HDX / ZigZag: " + ", ".join(
+        f"{p} {tot['hdx'][p] / 1e6:.1f} / {tot['zz'][p] / 1e6:.1f}" for p in tot["hdx"]))
 
 
 if __name__ == "__main__":
