@@ -10,7 +10,9 @@ latency over ZigZag's. Use it to see which memory level's timing two settings di
 (docs/results.md, "Memory sizing").
 
 ``--energy``: instead, each layer's energy parts (RF, GLB, DRAM; µJ) in both models on the same mapping,
-with HDX's DRAM words per operand, and the network totals per part.
+with HDX's DRAM words per operand, and the network totals per part (MAC, RF, GLB, DRAM). ZigZag is given
+each operand's own GLB tile (``two_level_ordering``); ``--uniform-glb``: one tile for every operand, as
+before 2026-12-07.
 
 Run: ``python benchmarks/bench_zigzag_latency.py [--arch ARCH] [--accel 8x8,rf=64,df=os,glb=16,bw=16]
 [--tech cacti7_45nm_lstp] [--glb-buffering zigzag] [--layers 12] [--energy]``.
@@ -50,6 +52,9 @@ def main() -> None:
                     help="the first N layers (fully connected ones left out)")
     ap.add_argument("--energy", action="store_true",
                     help="the energy parts per layer in both models instead of the latency parts")
+    ap.add_argument("--uniform-glb", action="store_true",
+                    help="give ZigZag one GLB tile for every operand (the translation before 2026-12-07) "
+                         "instead of each operand's own")
     args = ap.parse_args()
     grid = AcceleratorSpace.load()
     hw = grid.hardware
@@ -67,7 +72,8 @@ def main() -> None:
         dram = (m["dram_w"] + m["dram_i"] + m["dram_o"]) * cyc
         lat = float(res.latency_cycles[u, 0])
         try:
-            z = zz.evaluate_one(ly, acc, *two_level_ordering(ly, acc, m, "down"))
+            z = zz.evaluate_one(ly, acc, *two_level_ordering(ly, acc, m, "down",
+                                                             per_operand=not args.uniform_glb))
         except HDXError as e:
             rows.append((ly, lat, array, dram, None, str(e)))
             continue
@@ -117,14 +123,14 @@ def print_energy(args, hw, res, rows) -> None:
             + f" | {'DRAM w':>8s} {'DRAM i':>9s} {'DRAM o':>8s}")
     print(head)
     print("-" * len(head))
-    tot = {who: dict.fromkeys(res.energy_pj, 0.0) for who in ("hdx", "zz")}
+    tot = {who: dict.fromkeys(("mac", *parts), 0.0) for who in ("hdx", "zz")}  # (ZigZag has no static)
     for u, (ly, _, _, _, z, err) in enumerate(rows):
         name = f"{ly.name or ly.kind} {ly.c}>{ly.k} {ly.h}x{ly.w} {ly.r}x{ly.s}/{ly.stride}"
         if z is None:
             print(f"{name:32s} ZigZag failed: {err}")
             continue
         ours = {p: float(v[u, 0]) for p, v in res.energy_pj.items()}
-        for p in ours:
+        for p in tot["hdx"]:
             tot["hdx"][p] += ours[p]
             tot["zz"][p] += z.energy_pj.get(p, 0.0)
         words = " ".join(f"{float(res.mapping[k][u, 0]):>{w}.0f}" for k, w in (("dram_w", 8), ("dram_i", 9),

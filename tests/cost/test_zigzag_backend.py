@@ -318,6 +318,63 @@ def test_given_glb_tiles_are_what_zigzag_costs(model):
         model.evaluate_one(layer, acc, ordering, glb_loops=len(ordering))
 
 
+#: schedules that chunk the kernel rows of the input tile (the analytical model's innermost DRAM loop):
+#: a 7x7 depthwise and a 5x5 conv on small GLBs
+CHUNKED = [(Layer("depthwise", c=64, k=64, h=16, w=16, r=7, s=7, padding=3, groups=64, name="dw7"),
+            Accelerator(8, 8, 16, "ws", glb_kib=8)),
+           (Layer("conv", c=16, k=32, h=16, w=16, r=5, s=5, padding=2, name="c5"),
+            Accelerator(8, 8, 16, "ws", glb_kib=4))]
+
+
+def _chunked_mapping(layer: Layer, acc: Accelerator) -> dict[str, float]:
+    from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
+
+    res = AnalyticalModel(HardwareParams(), precision="float64").evaluate(LayerTable([layer]),
+                                                                         AccelTable.from_accels([acc]))
+    m = {k: float(res.mapping[k][0, 0]) for k in MAPPING_FIELDS}
+    assert m["dram_rt"] < layer.r, "the schedule chunks the kernel rows (else the case tests nothing)"
+    return m
+
+
+def test_the_weights_tile_spans_the_kernel_row_chunks():
+    """Pure translation: where HDX's schedule chunks the kernel rows, each operand's own GLB tile is given:
+    inputs and outputs that of the uniform translation, the weights' also every kernel-row loop above it
+    (the model keeps every kernel row of its filter tile in the GLB) and nothing past them; both are
+    offered. A DRAM tile of the whole kernel gives one tile for every operand."""
+    from hdx.cost.zigzag.crosscheck import hdx_orderings, two_level_ordering
+
+    for layer, acc in CHUNKED:
+        m = _chunked_mapping(layer, acc)
+        uniform, n = two_level_ordering(layer, acc, m, per_operand=False)
+        ordering, cut = two_level_ordering(layer, acc, m)
+        assert ordering == uniform and isinstance(n, int) and isinstance(cut, dict)
+        assert cut["I"] == cut["O"] == n < cut["W"] <= len(ordering)
+        assert all(d == "FY" for d, _ in ordering[n:cut["W"]])
+        assert cut["W"] == len(ordering) or ordering[cut["W"]][0] != "FY"
+        offered = hdx_orderings(layer, acc, m, HardwareParams())
+        assert (uniform, n) in offered and (ordering, cut) in offered
+        whole = dict(m, dram_rt=float(layer.r))
+        ordering, cut = two_level_ordering(layer, acc, whole)
+        assert isinstance(cut, int) and all(d != "FY" for d, _ in ordering[cut:])
+
+
+@pytest.mark.zigzag
+def test_zigzag_keeps_the_weights_across_the_chunks(model):
+    # the per-operand tile in ZigZag: no kernel-row loop at the weights' DRAM level (fetched once per
+    # filter tile), the inputs' chunk loop still there, and less DRAM energy than with every operand's
+    # tile the same (which fetched the weights again with every chunk)
+    from hdx.cost.zigzag.crosscheck import two_level_ordering
+
+    for layer, acc in CHUNKED:
+        m = _chunked_mapping(layer, acc)
+        uniform = model.evaluate_one(layer, acc, *two_level_ordering(layer, acc, m, per_operand=False))
+        own = model.evaluate_one(layer, acc, *two_level_ordering(layer, acc, m))
+        levels = _tm_levels(own.temporal_mapping)
+        assert all(d != "FY" for d, _ in levels["W"][-1]), layer.name
+        assert any(d == "FY" for d, _ in levels["I"][-1]), layer.name
+        assert own.energy_pj["dram"] < uniform.energy_pj["dram"], layer.name
+
+
 @pytest.mark.zigzag
 def test_latency_parts_add_up_to_zigzags_latency(model):
     # ZigZag's latency is its ideal cycles, the largest port stall (none if every port has slack), the

@@ -33,7 +33,8 @@ def _prime_factors(n: int) -> list[int]:
 
 
 #: how the analytical model's mappings are translated for ZigZag (part of the fingerprint of ZigZag's costs
-#: of the best of LOMA's and HDX's mappings); 2: the weights' GLB tile spans the kernel-row chunks
+#: of the best of LOMA's and HDX's mappings); 2: the weights' GLB tile spans the kernel-row chunks, and a
+#: DRAM tile of a whole loop puts all of it in the GLB tile
 TRANSLATION_VERSION = "2"
 #: the loops of a given ordering that ZigZag's GLB holds (``ZigZagModel.evaluate_one``'s ``glb_loops``): the
 #: same innermost count for every operand, or one per layer operand ("W", "I", "O")
@@ -160,7 +161,11 @@ def _ordering(layer: Layer, acc: Accelerator, m: dict[str, float], rounding: Lit
         spatial = [kv for per_dim in spatial_unrolling(layer, acc).values() for kv in per_dim.items()]
         for d, f in spatial + out:
             covered[d] = covered.get(d, 1) * f
-        cap = {d: tile / covered.get(d, 1) for d, tile in
+        # a DRAM tile of the whole loop: the GLB tile takes all of it (ZigZag's spatial factors need not
+        # divide the loop, and a rounded cap would leave a DRAM-level loop the schedule does not have)
+        whole = {kdim: layer.groups if layer.kind == "depthwise" else layer.k // layer.groups,
+                 "C": layer.c // layer.groups, "OY": layer.p, "OX": layer.q, "FY": layer.r}
+        cap = {d: math.inf if tile >= whole.get(d, math.inf) else tile / covered.get(d, 1) for d, tile in
                ((kdim, m["dram_kt"]), ("C", m["dram_ct"]), ("OY", m["dram_bt"]),
                 ("OX", m.get("dram_qt", math.inf)), ("FY", m.get("dram_rt", math.inf)), ("B", 1.0))}
     for g in ORDERS[int(m["order"])]:
