@@ -11,7 +11,10 @@ largest ratio of the network's latency (working tree / REV) where it differs. ``
 also the default grid's designs with their RF set to each of these sizes (sizes no shipped space has).
 
 Run: ``python benchmarks/bench_model_diff.py --against REV [--networks 20] [--spaces
-eyeriss_like,dse_large,dse_pads] [--sample 20000] [--rf-bytes 12,24,48] [--halo exact]``.
+eyeriss_like,dse_large,dse_pads] [--sample 20000] [--rf-bytes 12,24,48] [--halo exact] [--glb-reuse tile]
+[--by-glb]``
+(``--halo`` / ``--glb-reuse``: the working tree's model with that option, against REV's default — with
+``--against HEAD``, what the option moves).
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ def compare(now: AnalyticalModel, then, layers: LayerTable, accels: AccelTable, 
     moved = np.zeros(lat_a.shape, dtype=bool)
     for k in fields:
         moved |= ~np.isclose(a.mapping[k], b.mapping[k], rtol=0, atol=0, equal_nan=True)
-    return {"pairs": lat_a.size, "latency": int((lat_a != lat_b).sum()), "energy": int((e_a != e_b).sum()),
+    return {"ratio": net, "pairs": lat_a.size, "latency": int((lat_a != lat_b).sum()),
+            "energy": int((e_a != e_b).sum()),
             "mapping": int(moved.sum()), "lat_max": float(np.max(np.abs(lat_a / lat_b - 1))),
             "e_max": float(np.max(np.abs(e_a / e_b - 1))),
             "net": (moved_net.size, net.size, float(np.median(moved_net)) if moved_net.size else 1.0,
@@ -68,6 +72,11 @@ def main() -> None:
     ap.add_argument("--mapper-tiles", default="divisors", choices=get_args(MapperTiles))
     ap.add_argument("--halo", default="density", choices=get_args(Halo),
                     help="the working tree's model's halo count (REV's: its default)")
+    ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
+                    help="the working tree's model's reuse across DRAM tiles (REV's: its default)")
+    ap.add_argument("--by-glb", action="store_true",
+                    help="also, per space and GLB size, the network latency ratio (now / REV) over every "
+                         "(network, design) pair: median, 90th percentile, largest, share above 1.1")
     args = ap.parse_args()
     try:
         rfs = [int(v) for v in args.rf_bytes.split(",") if v.strip()]
@@ -105,22 +114,41 @@ def main() -> None:
                          AccelTable(t.pe_x, t.pe_y, np.full(len(t), rf), t.dataflow, t.glb_bytes)))
     print(f"{args.against} against the working tree: {args.networks} random networks ({len(lt)} distinct "
           f"layer shapes), glb_buffering {args.glb_buffering}, mapper_tiles {args.mapper_tiles}, halo (now) "
-          f"{args.halo}; net lat: "
+          f"{args.halo}, glb_reuse (now) {args.glb_reuse}; net lat: "
           f"(network, design) pairs whose network latency differs, median and max of its ratio (now / REV)")
     hdr = (f"{'designs':<28} {'of':>16} {'pairs':>10} {'lat differs':>11} {'E differs':>10} "
            f"{'map differs':>11} {'max |dlat|':>10} {'max |dE|':>9} {'net lat differs':>17} "
            f"{'median':>7} {'max':>7} {'seconds':>8}")
     print(hdr)
     print("-" * len(hdr))
+    by_glb = []
     for name, what, hw, accels in rows:
         t0 = time.perf_counter()
-        now = AnalyticalModel(hw, **opts, **({"halo": args.halo} if args.halo != "density" else {}))
+        now = AnalyticalModel(hw, **opts, **({"halo": args.halo} if args.halo != "density" else {}),
+                              **({"glb_reuse": args.glb_reuse} if args.glb_reuse != "layer" else {}))
         r = compare(now, model_at(args.against, hw, **opts), lt, accels, nets)
         secs = time.perf_counter() - t0
         n_moved, n_all, med, top = r["net"]
         print(f"{name:<28} {what:>16} {r['pairs']:>10,} {r['latency']:>11,} {r['energy']:>10,} "
               f"{r['mapping']:>11,} {r['lat_max']:>10.2%} {r['e_max']:>9.2%} {f'{n_moved:,}/{n_all:,}':>17} "
               f"{med:>7.4f} {top:>7.4f} {secs:>8.1f}")
+        by_glb.append((name, accels.glb_bytes // 1024, r["ratio"]))
+    if args.by_glb:
+        print_by_glb(by_glb)
+
+
+def print_by_glb(rows: list) -> None:
+    """Per space and GLB size: the network latency ratio (now / REV) over every (network, design) pair."""
+    print()
+    print("network latency, now / REV, per GLB size, over every (network, design) pair")
+    hdr = f"{'designs':<28} {'GLB KiB':>8} {'designs':>8} {'median':>8} {'p90':>8} {'max':>8} {'> 1.1':>7}"
+    print(hdr)
+    print("-" * len(hdr))
+    for name, glb, ratio in rows:
+        for g in np.unique(glb):
+            r = ratio[:, glb == g]
+            print(f"{name:<28} {int(g):>8} {r.shape[1]:>8} {np.median(r):>8.4f} {np.quantile(r, 0.9):>8.3f} "
+                  f"{r.max():>8.2f} {np.mean(r > 1.1):>7.1%}")
 
 
 if __name__ == "__main__":
