@@ -109,6 +109,10 @@ class ValueDesign(TypedDict):
     energy_parts_mj: dict[str, float]
     #: the analytical model: the share of the latency in layers bounded by compute, the GLB port or DRAM
     latency_bound_share: NotRequired[dict[str, float]]
+    #: the analytical model counting the reuse over the whole layer (``glb_reuse="layer"``, the default):
+    #: the design's latency (ms) with it counted per DRAM tile instead (``"tile"``), which a small GLB
+    #: can raise (docs/hw-search.md, "Small GLBs")
+    latency_ms_tile_reuse: NotRequired[float]
 
 
 class FrontDesign(TypedDict):
@@ -402,8 +406,28 @@ def _by_values(model: CostModel, table: LayerTable, grid: AcceleratorSpace, obj:
                 costs.mapping, j, grid[r.best.index].dataflow, latency_cycles=costs.latency_cycles[:, j],
                 compute_cycles=costs.compute_cycles[:, j],
                 dram_cycles_per_word=hw.dram_cycles_per_word)
+    tiled = _tile_reuse_ms(model, table, accels)
+    if tiled is not None:
+        for j in range(len(rows)):
+            rows[j]["latency_ms_tile_reuse"] = float(tiled[j])
     hard = [{"metric": b.metric, "limit": b.limit} for b in blist if b.hard]
     return rows, {**asdict(stats), "knobs": list(found[0].values), "budgets": hard}
+
+
+def _tile_reuse_ms(model: CostModel, table: LayerTable, accels) -> np.ndarray | None:
+    """Each design's network latency (ms, [A]) with the PE-local reuse counted per DRAM tile
+    (``glb_reuse="tile"``), where ``model`` is the analytical model counting it over the whole layer and
+    its other options allow the per-tile count; else None."""
+    from hdx.cost.analytical import AnalyticalModel
+
+    if not isinstance(model, AnalyticalModel) or model.glb_reuse != "layer":
+        return None
+    try:
+        tiled = model.replace(glb_reuse="tile")
+    except HDXError:  # (a GLB buffering or DRAM tiling the per-tile count does not combine with)
+        return None
+    lat = tiled.evaluate(table, accels, mapping=False).latency_cycles.sum(0)
+    return cycles_to_ms(np.asarray(lat, dtype=np.float64), model.hardware.clock_mhz)
 
 
 class _SpaceTable:

@@ -272,3 +272,60 @@ def test_by_plot_writes_the_sizing_figure(capsys, tmp_path):
         rc, out, err = run(capsys, "--arch", ARCH, *args)
         assert rc == 2 and "--plot draws the table of --by with one or two knobs" in err, err
         assert len(err.strip().splitlines()) == 1
+
+
+SIZING_SPACE = ("name: s\nknobs:\n  pe_x: [4, 56]\n  pe_y: [56, 64]\n  rf_bytes: [8, 16]\n"
+                "  dataflow: [os, ws]\n  glb_kib: [8, 32, 128]\n  glb_bw: [64]\n")
+
+
+def _sizing(capsys, space, *extra: str) -> dict:
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel-space", str(space), "--by", "glb_kib", "--json",
+                       *extra)
+    assert rc == 0, err
+    return json.loads(out)
+
+
+def test_sizing_rows_give_the_latency_with_reuse_per_dram_tile(capsys, tmp_path):
+    """Each row's ``latency_ms_tile_reuse`` is its design's latency under ``glb_reuse="tile"`` (computed
+    again here), never below the table's; at 8 KiB the DRAM tiles cut the reuse, at 128 KiB hardly. A
+    space whose model already counts it per tile has no such field."""
+    from hdx.cost.analytical import AnalyticalModel
+    from hdx.metrics import cycles_to_ms
+    from hdx.space.accelerator import AcceleratorSpace, AccelTable
+    from hdx.space.network import NetworkSpace
+    from hdx.workload import LayerTable
+
+    space = tmp_path / "s.yaml"
+    space.write_text(SIZING_SPACE)
+    rows = _sizing(capsys, space)["by"]
+    grid = AcceleratorSpace.load(str(space))
+    layers = LayerTable(NetworkSpace.load().layers(ARCH))
+    tiled = AnalyticalModel(grid.hardware, glb_reuse="tile")
+    for r in rows:
+        lat = tiled.evaluate(layers, AccelTable.from_accels([grid.parse(r["accelerator"])])).latency_cycles
+        want = float(cycles_to_ms(lat.sum(), grid.hardware.clock_mhz))
+        assert r["latency_ms_tile_reuse"] == pytest.approx(want, rel=1e-9)
+        assert r["latency_ms_tile_reuse"] >= r["latency_ms"] * (1 - 1e-6)
+    ratio = {r["values"]["glb_kib"]: r["latency_ms_tile_reuse"] / r["latency_ms"] for r in rows}
+    assert ratio[8] > 1.1 and ratio[128] < 1.05
+    space.write_text(SIZING_SPACE + "hardware:\n  glb_reuse: tile\n")
+    assert all("latency_ms_tile_reuse" not in r for r in _sizing(capsys, space)["by"])
+
+
+def test_sizing_table_names_the_rows_a_latency_budget_misses_with_reuse_per_dram_tile(capsys, tmp_path):
+    space = tmp_path / "s.yaml"
+    space.write_text(SIZING_SPACE)
+    rows = _sizing(capsys, space)["by"]
+    at8 = next(r for r in rows if r["values"]["glb_kib"] == 8)
+    limit = (at8["latency_ms"] + at8["latency_ms_tile_reuse"]) / 2  # met by the table's count, not per tile
+    budget = f"latency<={limit:.6f}ms"
+    rows = _sizing(capsys, space, "--budget", budget)["by"]
+    missed = [r["values"]["glb_kib"] for r in rows if r["feasible"] and r["latency_ms_tile_reuse"] > limit]
+    assert missed  # (here the 8 KiB row's design: no design of that size meets the limit per tile)
+    rc, out, err = run(capsys, "--arch", ARCH, "--accel-space", str(space), "--by", "glb_kib", "--budget",
+                       budget)
+    assert rc == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("tile reuse ms:"))
+    assert f"{len(missed)} meeting the latency budget here miss it then" in line
+    for g in missed:
+        assert f"glb_kib={g}" in line

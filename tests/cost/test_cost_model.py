@@ -691,3 +691,21 @@ def test_static_energy_is_leakage_power_times_latency():
     assert leak > 0
     assert c.energy_pj["static"][0, 0] == pytest.approx(leak * c.latency_cycles[0, 0] / 200 * 1e3, rel=1e-6)
     assert np.all(MODEL.evaluate(ly, acc).energy_pj["static"] == 0)
+
+
+def test_replace_keeps_every_option_but_the_ones_given():
+    from hdx.cost.analytical import AnalyticalModel
+    from hdx.errors import HDXError
+    from hdx.space.accelerator import HardwareParams
+
+    m = AnalyticalModel(HardwareParams(), mapper_objective="energy", halo="exact", glb_buffering="single")
+    same = m.replace()
+    assert same.fingerprint() == m.fingerprint() and same is not m
+    tiled = m.replace(glb_reuse="tile")
+    assert (tiled.glb_reuse, tiled.mapper_objective, tiled.halo, tiled.glb_buffering) == (
+        "tile", "energy", "exact", "single")
+    assert tiled.fingerprint() != m.fingerprint()
+    with pytest.raises(HDXError, match="unknown option"):
+        m.replace(glb_size=3)
+    with pytest.raises(HDXError, match="glb_reuse='tile'"):  # an option pair the model refuses
+        m.replace(glb_buffering="zigzag", glb_reuse="tile")

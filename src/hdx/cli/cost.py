@@ -136,7 +136,9 @@ def _print_by(rows: list[dict], s: dict) -> None:
         how += f"; {s['closest_evaluated']} more for the closest designs"
     t = Table(title=f"Best design per {', '.join(knobs)} ({how})")
     bound = all("latency_bound_share" in r for r in rows)  # (the analytical model reports it)
-    cols = [*knobs, "best design", "latency ms", *(["DRAM-bound"] if bound else []), "energy mJ", "DRAM mJ",
+    tiled = all("latency_ms_tile_reuse" in r for r in rows)  # (the analytical model, reuse per layer)
+    cols = [*knobs, "best design", "latency ms", *(["tile reuse ms"] if tiled else []),
+            *(["DRAM-bound"] if bound else []), "energy mJ", "DRAM mJ",
             *(["static mJ"] if static else []), "area mm²", "objective", "x best"]
     for c in cols:
         t.add_column(c, justify="left" if c == "best design" else "right", no_wrap=True)
@@ -144,6 +146,7 @@ def _print_by(rows: list[dict], s: dict) -> None:
         parts = r["energy_parts_mj"]
         rel = f"{r['objective_value'] / best:.2f}" if best and r["feasible"] else "none meets the budgets"
         t.add_row(*(value_text(k, r["values"][k]) for k in knobs), r["accelerator"], f"{r['latency_ms']:.4f}",
+                  *([f"{r['latency_ms_tile_reuse']:.4f}"] if tiled else []),
                   *([f"{r['latency_bound_share']['DRAM']:.0%}"] if bound else []),
                   f"{r['energy_mj']:.5f}", f"{parts.get('dram', 0.0):.5f}",
                   *([f"{parts.get('static', 0.0):.5f}"] if static else []),
@@ -152,6 +155,26 @@ def _print_by(rows: list[dict], s: dict) -> None:
     wide = Console()
     wide.width = max(wide.width, 150)  # one row per design, never cut (a narrower terminal wraps it)
     wide.print(t)
+    if tiled:
+        _print_tile_reuse(rows, knobs, s.get("budgets", []))
+
+
+def _print_tile_reuse(rows: list[dict], knobs: list[str], budgets: list[dict]) -> None:
+    """The line under a sizing table whose rows' latency rises with the PEs' reuse counted per DRAM tile:
+    how many rows need over 10 % more, and which rows meeting a latency budget miss it then."""
+    from hdx.cost.sizing import value_text
+
+    far = [r for r in rows if r["latency_ms_tile_reuse"] > 1.1 * r["latency_ms"]]
+    limits = [b["limit"] for b in budgets if b["metric"] == "latency"]
+    missed = [r for r in rows if r["feasible"] and limits and r["latency_ms_tile_reuse"] > min(limits)]
+    if not far and not missed:
+        return
+    line = (f"tile reuse ms: the latency with the PEs' reuse counted per DRAM tile (small GLBs: the table's "
+            f"count is a lower bound there); {len(far)} of {len(rows)} rows need over 10 % more")
+    if missed:
+        where = "; ".join(", ".join(f"{k}={value_text(k, r['values'][k])}" for k in knobs) for r in missed)
+        line += f"; {len(missed)} meeting the latency budget here miss it then ({where})"
+    print(line + ". Size small GLBs with hardware.glb_reuse: tile (docs/hw-search.md).")
 
 
 def _print_check(out: dict) -> None:

@@ -168,6 +168,20 @@ class AnalyticalModel:
             raise HDXError(f"glb_buffering='{self.glb_buffering}' chooses the GLB tiles with each array "
                            f"mapping: use it with dram_tiles='hold-array'")
 
+    def replace(self, **options) -> AnalyticalModel:
+        """The same model (hardware, technology table, every option) with ``options`` changed, e.g.
+        ``model.replace(glb_reuse="tile")``; an option that does not combine with the others is the
+        constructor's one-line :class:`HDXError`."""
+        keep = dict(mapper_objective=self.mapper_objective, mapper_space=self.mapper_space,
+                    precision=self.precision, mapper_tiles=self.mapper_tiles, dram_tiles=self.dram_tiles,
+                    glb_buffering=self.glb_buffering, glb_port=self.glb_port, psum_port=self.psum_port,
+                    glb_reuse=self.glb_reuse, halo=self.halo)
+        unknown = sorted(set(options) - set(keep))
+        if unknown:
+            raise HDXError(f"AnalyticalModel.replace: unknown option(s) {', '.join(unknown)}; "
+                           f"one of {', '.join(keep)}")
+        return AnalyticalModel(self.hardware, self.tech, **{**keep, **options})
+
     @property
     def settings(self) -> MapperSettings:
         return MapperSettings(self.hardware, self.tech, self.mapper_objective, self.mapper_space,
