@@ -72,6 +72,12 @@ def _option(name: str, value, allowed):
     return value
 
 
+#: the model's options (its keywords but the hardware and the technology table), in the order its label
+#: names them
+OPTIONS: tuple[str, ...] = ("mapper_objective", "mapper_space", "mapper_tiles", "dram_tiles", "precision",
+                            "glb_buffering", "glb_port", "psum_port", "glb_reuse", "halo")
+
+
 class AnalyticalModel:
     """Vectorised analytical cost model with a mapper (docs/cost-model.md lists every assumption).
 
@@ -172,10 +178,7 @@ class AnalyticalModel:
         """The same model (hardware, technology table, every option) with ``options`` changed, e.g.
         ``model.replace(glb_reuse="tile")``; an option that does not combine with the others is the
         constructor's one-line :class:`HDXError`."""
-        keep = dict(mapper_objective=self.mapper_objective, mapper_space=self.mapper_space,
-                    precision=self.precision, mapper_tiles=self.mapper_tiles, dram_tiles=self.dram_tiles,
-                    glb_buffering=self.glb_buffering, glb_port=self.glb_port, psum_port=self.psum_port,
-                    glb_reuse=self.glb_reuse, halo=self.halo)
+        keep = {k: getattr(self, k) for k in OPTIONS}
         unknown = sorted(set(options) - set(keep))
         if unknown:
             raise HDXError(f"AnalyticalModel.replace: unknown option(s) {', '.join(unknown)}; "
@@ -215,8 +218,7 @@ class AnalyticalModel:
         hardware's buffering and ports :class:`HardwareParams`'), in the keywords' order."""
         params = inspect.signature(AnalyticalModel.__init__).parameters
         out = {}
-        for k in ("mapper_objective", "mapper_space", "mapper_tiles", "dram_tiles", "precision",
-                  "glb_buffering", "glb_port", "psum_port", "glb_reuse", "halo"):
+        for k in OPTIONS:
             default = params[k].default
             if default is None:  # the hardware's option: its default is HardwareParams'
                 default = HardwareParams.model_fields[k].default

@@ -163,8 +163,7 @@ def _ordering(layer: Layer, acc: Accelerator, m: dict[str, float], rounding: Lit
             covered[d] = covered.get(d, 1) * f
         # a DRAM tile of the whole loop: the GLB tile takes all of it (ZigZag's spatial factors need not
         # divide the loop, and a rounded cap would leave a DRAM-level loop the schedule does not have)
-        whole = {kdim: layer.groups if layer.kind == "depthwise" else layer.k // layer.groups,
-                 "C": layer.c // layer.groups, "OY": layer.p, "OX": layer.q, "FY": layer.r}
+        whole = temporal_sizes(layer, acc, spatial={})  # every loop's whole bound (> 1 only)
         cap = {d: math.inf if tile >= whole.get(d, math.inf) else tile / covered.get(d, 1) for d, tile in
                ((kdim, m["dram_kt"]), ("C", m["dram_ct"]), ("OY", m["dram_bt"]),
                 ("OX", m.get("dram_qt", math.inf)), ("FY", m.get("dram_rt", math.inf)), ("B", 1.0))}
