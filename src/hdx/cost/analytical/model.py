@@ -27,6 +27,7 @@ from hdx.workload import LayerTable
 from . import memory
 from .dataflows import DATAFLOW_MAPPERS
 from .dims import ArrayDims, LayerDims
+from .held_cache import HeldCache
 from .mapper import (
     DramTiles,
     GlbBuffering,
@@ -145,6 +146,7 @@ class AnalyticalModel:
                  glb_port: GlbPort | None = None, psum_port: PsumPort | None = None,
                  glb_reuse: GlbReuse | None = None, halo: Halo = "density"):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
+        self._held = HeldCache()  # the DRAM schedules of recent layer sets (not pickled: __getstate__)
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
             self.tech = tech
@@ -173,6 +175,19 @@ class AnalyticalModel:
         if self._stalls is not None and self.dram_tiles != "hold-array":
             raise HDXError(f"glb_buffering='{self.glb_buffering}' chooses the GLB tiles with each array "
                            f"mapping: use it with dram_tiles='hold-array'")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_held"}  # (a cache: rebuilt where used)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.clear_cache()
+
+    def clear_cache(self) -> None:
+        """Forget the DRAM schedules kept from earlier calls (:mod:`.held_cache`): the next call on any
+        layers costs as the first call on them does (for timing a cold search; the results never
+        differ)."""
+        self._held = HeldCache()
 
     def replace(self, **options) -> AnalyticalModel:
         """The same model (hardware, technology table, every option) with ``options`` changed, e.g.
@@ -474,8 +489,12 @@ class AnalyticalModel:
             # 1'. the DRAM level per array mapping candidate: every schedule of each (layer, GLB size)
             #     once; each candidate takes the best whose GLB tiles hold what it covers (memory)
             g_vals, g_of = np.unique(glb_words, return_inverse=True)
-            grid = memory.held_grid(ly, g_vals.astype(dt)[None, :], fields=report, double=double,
-                                    stalls=self._stalls, halo=self.halo)
+            if self._stalls is None:  # (kept between calls on the same layers: held_cache)
+                grid, at = self._held.grid(ly, g_vals, dt, fields=report, double=double, halo=self.halo)
+                g_of = at[g_of]
+            else:
+                grid = memory.held_grid(ly, g_vals.astype(dt)[None, :], fields=report, double=double,
+                                        stalls=self._stalls, halo=self.halo)
             dram_words = np.empty(shape, dtype=dt)
         else:
             # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working

@@ -74,13 +74,15 @@ class _Part:
 
 class _FrontTable:
     """The fronts of the cells of a :class:`~.memory.HeldGrid` (every part's [D, L, U] flattened, one
-    after another: N cells), each built on first use: per group, (DRAM words, schedule index across the
-    parts, fits, tiles of the group) of each member ([K, N] each, the members first by tiles; inf / -1 /
-    False / 1 past a cell's front, ``count`` members per cell, -1 where not built yet), and the groups'
-    tiles at each cell (``here``, [3, N]). A member is a cap of the group's ladder axes at or below the
-    cell's rungs (the other axes at the cell's): the best schedule of that smaller corner (the part's
-    prefix table), kept where it has fewer DRAM words than every cap with no more tiles of the group,
-    among the caps whose schedules fit the GLB (where none does, the cell's own stand-in alone)."""
+    after another: N cells), each built on first use and kept in a column of its own (``slot``: each
+    cell's column, -1 until built; only the cells reached take memory): per group, (DRAM words, schedule
+    index across the parts, fits, tiles of the group) of each member ([K, S] each for S columns, the
+    members first by tiles; inf / -1 / False / 1 past a cell's front, ``count`` members per column), and
+    the groups' tiles at each column's cell (``here``, [3, S]). A member is a cap of the group's ladder
+    axes at or below the cell's rungs (the other axes at the cell's): the best schedule of that smaller
+    corner (the part's prefix table), kept where it has fewer DRAM words than every cap with no more tiles
+    of the group, among the caps whose schedules fit the GLB (where none does, the cell's own stand-in
+    alone)."""
 
     def __init__(self, h):
         self.parts, base = [], 0
@@ -88,40 +90,59 @@ class _FrontTable:
             self.parts.append(_Part(part, offset, base))
             base += self.parts[-1].size
         self.dtype = h.parts[0].words.dtype
-        self.store = [self._rows(4, base) for _ in GROUP_AXES]  # (grown where a front is longer)
-        self.count = np.full((len(GROUP_AXES), base), -1, dtype=np.intp)
-        self.here = np.ones((len(GROUP_AXES), base))  # (each cell's, where it is built)
+        self.slot = np.full(base, -1, dtype=np.intp)
+        self.used = 0  # columns taken
+        self.store = [self._rows(4, 0) for _ in GROUP_AXES]  # (grown where a front is longer)
+        self.count = np.zeros((len(GROUP_AXES), 0), dtype=np.intp)
+        self.here = np.ones((len(GROUP_AXES), 0))
 
     def _rows(self, k: int, n: int) -> tuple:
-        """``k`` empty member rows of ``n`` cells (inf, -1, False, 1)."""
+        """``k`` empty member rows of ``n`` columns (inf, -1, False, 1)."""
         return (np.full((k, n), np.inf, dtype=self.dtype), np.full((k, n), -1, dtype=np.intp),
                 np.zeros((k, n), dtype=bool), np.ones((k, n)))
 
+    def _columns(self, n: int) -> None:
+        """Room for ``n`` more columns (grown at least twofold: a growth copies what is kept)."""
+        have = self.count.shape[1]
+        if self.used + n <= have:
+            return
+        more = max(self.used + n, 2 * have) - have
+        self.store = [tuple(np.concatenate([a, b], axis=1)
+                            for a, b in zip(st, self._rows(st[0].shape[0], more), strict=True))
+                      for st in self.store]
+        self.count = np.concatenate([self.count, np.zeros((len(GROUP_AXES), more), dtype=np.intp)], axis=1)
+        self.here = np.concatenate([self.here, np.ones((len(GROUP_AXES), more))], axis=1)
+
     def take(self, at: np.ndarray) -> tuple:
         """The fronts of the cells ``at`` ([M]): per group, four [K, M] arrays, and their ``here``."""
-        need = at[self.count[0].take(at) < 0]
+        need = at[self.slot.take(at) < 0]
         if need.size:
-            mark = np.zeros(self.count.shape[1], dtype=bool)  # each cell once, in order
+            mark = np.zeros(self.slot.size, dtype=bool)  # each cell once, in order
             mark[need] = True
             need = np.flatnonzero(mark)
+            self._columns(need.size)
+            self.slot[need] = self.used + np.arange(need.size)
+            self.used += need.size
             for p in self.parts:
                 sel = need[(need >= p.base) & (need < p.base + p.size)]
                 if sel.size:
-                    self._build(p, sel)
+                    self._build(p, sel, self.slot.take(sel))
+        cols = self.slot.take(at)
         fronts = []
         for g, st in enumerate(self.store):
-            k = max(int(self.count[g].take(at).max(initial=0)), 1)
+            k = max(int(self.count[g].take(cols).max(initial=0)), 1)
             # (the schedule indices only of the members kept, :meth:`picks`)
-            fronts.append(tuple(None if j == 1 else v[:k].take(at, axis=1) for j, v in enumerate(st)))
-        return tuple(fronts), self.here.take(at, axis=1)
+            fronts.append(tuple(None if j == 1 else v[:k].take(cols, axis=1) for j, v in enumerate(st)))
+        return tuple(fronts), self.here.take(cols, axis=1)
 
     def picks(self, g: int, member: np.ndarray, at: np.ndarray) -> np.ndarray:
         """The schedule index (across the parts) of member ``member`` of group ``g``'s front of each cell
         ``at`` ([M] each)."""
         pick = self.store[g][1]
-        return pick.reshape(-1).take(member * pick.shape[1] + at)
+        return pick.reshape(-1).take(member * pick.shape[1] + self.slot.take(at))
 
-    def _build(self, p: _Part, idx: np.ndarray) -> None:
+    def _build(self, p: _Part, idx: np.ndarray, cols: np.ndarray) -> None:
+        """Build the fronts of cells ``idx`` of part ``p`` into columns ``cols``."""
         cell, lu = np.divmod(idx - p.base, p.n_lu)
         layer = lu // p.n_u
         rung = np.unravel_index(cell, p.shape)
@@ -130,7 +151,7 @@ class _FrontTable:
             here = np.ones(idx.size)  # the group's tiles at the cell
             for a in axes:
                 here = here * p.counts[a][rung[a], layer]
-            self.here[g, idx] = here
+            self.here[g, cols] = here
             valid = np.ones((len(caps), idx.size), dtype=bool)
             capped = np.broadcast_to(cell, valid.shape).copy()
             tiles, by = p.tiles[g].take(layer, axis=1), p.by[g].take(layer, axis=1)
@@ -157,10 +178,10 @@ class _FrontTable:
             kk, ss = np.nonzero(front)
             cap = by[kk, ss]
             w, pk, f, t = self.store[g]
-            dest = (slot[kk, ss], idx[ss])
+            dest = (slot[kk, ss], cols[ss])
             w[dest], f[dest], t[dest] = words[cap, ss], fits[cap, ss], tiles[cap, ss]
             pk[dest] = pick_all.take(at[cap, ss]) + p.offset
-            self.count[g, idx] = front.sum(0)
+            self.count[g, cols] = front.sum(0)
 
 
 def held_fronts(h, cover: tuple, li: np.ndarray, gi: np.ndarray) -> tuple:

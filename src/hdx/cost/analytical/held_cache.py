@@ -1,0 +1,67 @@
+"""The DRAM schedules of recent layer sets, kept between calls (docs/cost-model.md, "GLB ↔ DRAM").
+
+:func:`~.memory.held_grid` costs every schedule of a set of layers on each GLB size, whatever the designs
+asked about. A search that evaluates one network's layers on many small batches of designs (the branch
+and bound of :mod:`hdx.cost.hwsearch`, a sizing table) would rebuild the same grid, and, under
+``glb_reuse="tile"``, the same fronts (:mod:`.reuse`), for every batch. :class:`HeldCache` keeps the
+grids of the last few layer sets, each on the union of the GLB sizes asked for so far: each GLB size's
+column of a grid is computed on its own, so a grid on more sizes gives every size bit for bit what a grid
+on that size alone gives. Only the buffering whose grid is columnwise is kept (``stalls`` None:
+``double``, ``single``, ``overlap``); the grids of ``zigzag`` and ``mixed`` are built per call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from .dims import LayerDims
+from .memory import HeldGrid, held_grid
+
+#: layer sets kept (the least recently used is dropped)
+KEEP = 4
+#: the most GLB sizes one kept grid may span (beyond: a grid for the call's sizes alone, not kept)
+MAX_SIZES = 64
+
+
+def _key(ly: LayerDims, dtype, fields: bool, double: bool, halo: str) -> tuple:
+    """What a grid depends on besides its GLB sizes: the layers' loop bounds (a digest), the precision,
+    the options, and the calling thread (a grid's fronts grow on use, so threads never share one)."""
+    h = hashlib.blake2b(digest_size=16)
+    for f in ("n", "k", "c", "g", "h", "w", "r", "s", "p", "q", "st", "pad"):
+        h.update(np.ascontiguousarray(getattr(ly, f)).tobytes())
+    return (h.hexdigest(), np.dtype(dtype).str, fields, double, halo, threading.get_ident())
+
+
+class HeldCache:
+    """The held grids of the last :data:`KEEP` layer sets (:func:`~.memory.held_grid`'s ``stalls=None``)."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple, tuple[np.ndarray, HeldGrid]] = OrderedDict()
+
+    def grid(self, ly: LayerDims, g_vals: np.ndarray, dtype, *, fields: bool, double: bool,
+             halo: str) -> tuple[HeldGrid, np.ndarray]:
+        """The grid of layers ``ly`` on (at least) the GLB sizes ``g_vals`` (words, sorted, distinct) and
+        each size's index among the grid's sizes."""
+        key = _key(ly, dtype, fields, double, halo)
+        kept = self._items.get(key)
+        vals = g_vals
+        if kept is not None:
+            have, grid = kept
+            pos = np.searchsorted(have, g_vals)
+            if np.all(pos < have.size) and np.array_equal(have[np.minimum(pos, have.size - 1)], g_vals):
+                self._items.move_to_end(key)
+                return grid, pos
+            vals = np.union1d(have, g_vals)
+        if vals.size > MAX_SIZES:
+            vals = g_vals
+        grid = held_grid(ly, vals.astype(dtype)[None, :], fields=fields, double=double, halo=halo)
+        if vals.size <= MAX_SIZES:
+            self._items[key] = (vals, grid)
+            self._items.move_to_end(key)
+            while len(self._items) > KEEP:
+                self._items.popitem(last=False)
+        return grid, np.searchsorted(vals, g_vals)
