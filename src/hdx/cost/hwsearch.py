@@ -221,9 +221,11 @@ def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objecti
 
 
 def _branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
-                      budgets: Sequence[Budget], groups: Groups) -> list[SpaceBest]:
+                      budgets: Sequence[Budget], groups: Groups, only: Sequence[int] | None = None
+                      ) -> list[SpaceBest]:
     """:func:`branch_and_bound` keeping the best design of each group: a design is pruned by its own
-    group's incumbent, so every group's answer is its exact optimum (one relaxation for all)."""
+    group's incumbent, so every group's answer is its exact optimum (one relaxation for all). ``only``:
+    search these groups alone (the others' designs are never evaluated; their answers have no design)."""
     if not gives_bounds(model):
         raise HDXError(f"cost model '{getattr(model, 'name', model)}' gives no bounds: the space's "
                        f"{len(space)} designs can only be enumerated (hdx.cost.hwsearch.enumerate_space)")
@@ -231,6 +233,8 @@ def _branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, object
     hard = [b for b in budgets if b.hard]
     bounds = _Bounds(model, layers, space)
     inc = _Incumbents(objective, hard, groups)
+    if only is not None:  # (a cutoff no bound is below: nothing of the other groups is live)
+        inc.cut[np.setdiff1d(np.arange(groups.n), np.asarray(only, dtype=np.int64))] = -np.inf
     stats = SearchStats("branch and bound", len(space))
     keep_j: list[np.ndarray] = []
     keep_i: list[np.ndarray] = []
@@ -272,8 +276,8 @@ def _closest(model, layers: LayerTable, space: AcceleratorSpace, objective: Obje
     monotone in the metrics too) and gives a first such design; then the designs of the group that may tie
     with it — ratio bound at most ``r*`` — and may beat it — objective bound at most its objective — are
     evaluated, least objective bound first, until none is left below the group's closest design."""
-    near = _branch_and_bound(model, layers, space, _WorstRatio(hard), (), groups)
-    stats.closest_evaluated += near[0].stats.evaluated  # (one pass for every group)
+    near = _branch_and_bound(model, layers, space, _WorstRatio(hard), (), groups, only=lost)
+    stats.closest_evaluated += near[0].stats.evaluated  # (one pass for every lost group)
     ties = _Incumbents(objective, hard, groups)
     r_star = np.full(groups.n, -np.inf)
     for g in lost:
