@@ -147,3 +147,24 @@ def test_a_limit_so_small_every_ratio_overflows(method):
     rows, _ = best_per_value(MODEL, layers, SPACE, obj, budgets, knobs="glb_kib", method=method)
     assert not any(r.best.feasible for r in rows)
     _check(rows, metrics, obj, budgets)
+
+
+def test_a_search_of_some_groups_evaluates_only_their_designs(monkeypatch):
+    """The closest-design pass searches only the rows no design meets (``only``): no design of another
+    group is evaluated, and each searched group's answer is the same as in a search of every group."""
+    layers = _network(3)
+    glb = SPACE.knob_indices(np.arange(len(SPACE)))[:, KNOBS.index("glb_kib")]
+    groups = hwsearch.Groups(int(glb.max()) + 1, lambda idx: glb[idx])
+    obj = Objective("latency")
+    whole = hwsearch._branch_and_bound(MODEL, layers, SPACE, obj, (), groups)
+    seen: list[np.ndarray] = []
+    real = hwsearch._metrics
+
+    def spy(model, lt, accels):
+        seen.append(np.asarray(accels.glb_bytes) // 1024)
+        return real(model, lt, accels)
+    monkeypatch.setattr(hwsearch, "_metrics", spy)
+    some = hwsearch._branch_and_bound(MODEL, layers, SPACE, obj, (), groups, only=[1])
+    assert seen and set(np.concatenate(seen).tolist()) == {SPACE.knob_values["glb_kib"][1]}
+    assert some[1].index == whole[1].index and some[1].objective_value == whole[1].objective_value
+    assert all(some[g].index < 0 for g in range(groups.n) if g != 1)
