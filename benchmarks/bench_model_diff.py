@@ -14,7 +14,9 @@ Run: ``python benchmarks/bench_model_diff.py --against REV [--networks 20] [--sp
 eyeriss_like,dse_large,dse_pads] [--sample 20000] [--rf-bytes 12,24,48] [--halo exact] [--glb-reuse tile]
 [--by-glb]``
 (``--halo`` / ``--glb-reuse``: the working tree's model with that option, against REV's default — with
-``--against HEAD``, what the option moves).
+``--against HEAD``, what the option moves; ``--glb-reuse`` and ``--ref-reuse`` default to each space's
+own setting, e.g. ``tile`` on ``dse_large``: ``--glb-reuse tile --ref-reuse layer`` compares the two
+counts on every space).
 """
 
 from __future__ import annotations
@@ -72,8 +74,10 @@ def main() -> None:
     ap.add_argument("--mapper-tiles", default="divisors", choices=get_args(MapperTiles))
     ap.add_argument("--halo", default="density", choices=get_args(Halo),
                     help="the working tree's model's halo count (REV's: its default)")
-    ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
-                    help="the working tree's model's reuse across DRAM tiles (REV's: its default)")
+    ap.add_argument("--glb-reuse", default="space", choices=("space", "layer", "tile"),
+                    help="the working tree's model's reuse across DRAM tiles (default: each space's own)")
+    ap.add_argument("--ref-reuse", default="space", choices=("space", "layer", "tile"),
+                    help="REV's model's reuse across DRAM tiles (default: each space's own)")
     ap.add_argument("--by-glb", action="store_true",
                     help="also, per space and GLB size, the network latency ratio (now / REV) over every "
                          "(network, design) pair: median, 90th percentile, largest, share above 1.1")
@@ -114,7 +118,7 @@ def main() -> None:
                          AccelTable(t.pe_x, t.pe_y, np.full(len(t), rf), t.dataflow, t.glb_bytes)))
     print(f"{args.against} against the working tree: {args.networks} random networks ({len(lt)} distinct "
           f"layer shapes), glb_buffering {args.glb_buffering}, mapper_tiles {args.mapper_tiles}, halo (now) "
-          f"{args.halo}, glb_reuse (now) {args.glb_reuse}; net lat: "
+          f"{args.halo}, glb_reuse now {args.glb_reuse}, at REV {args.ref_reuse}; net lat: "
           f"(network, design) pairs whose network latency differs, median and max of its ratio (now / REV)")
     hdr = (f"{'designs':<28} {'of':>16} {'pairs':>10} {'lat differs':>11} {'E differs':>10} "
            f"{'map differs':>11} {'max |dlat|':>10} {'max |dE|':>9} {'net lat differs':>17} "
@@ -125,8 +129,10 @@ def main() -> None:
     for name, what, hw, accels in rows:
         t0 = time.perf_counter()
         now = AnalyticalModel(hw, **opts, **({"halo": args.halo} if args.halo != "density" else {}),
-                              **({"glb_reuse": args.glb_reuse} if args.glb_reuse != "layer" else {}))
-        r = compare(now, model_at(args.against, hw, **opts), lt, accels, nets)
+                              **({"glb_reuse": args.glb_reuse} if args.glb_reuse != "space" else {}))
+        ref = model_at(args.against, hw, **opts,  # (a revision before the option: never given it)
+                       **({"glb_reuse": args.ref_reuse} if args.ref_reuse != "space" else {}))
+        r = compare(now, ref, lt, accels, nets)
         secs = time.perf_counter() - t0
         n_moved, n_all, med, top = r["net"]
         print(f"{name:<28} {what:>16} {r['pairs']:>10,} {r['latency']:>11,} {r['energy']:>10,} "
