@@ -168,3 +168,24 @@ def test_a_search_of_some_groups_evaluates_only_their_designs(monkeypatch):
     assert seen and set(np.concatenate(seen).tolist()) == {SPACE.knob_values["glb_kib"][1]}
     assert some[1].index == whole[1].index and some[1].objective_value == whole[1].objective_value
     assert all(some[g].index < 0 for g in range(groups.n) if g != 1)
+
+
+def test_the_closest_pass_reuses_the_relaxation(monkeypatch):
+    """A table with rows no design meets runs three passes (the search, the closest designs' least
+    ratio, their ties); each slice of the space is relaxed once for all of them."""
+    layers = _network(3)
+    metrics = hwsearch._metrics(MODEL, layers, SPACE.table)
+    calls: list[tuple[int, int]] = []
+    real = hwsearch._Bounds._slice
+
+    def spy(self, lo, hi):
+        calls.append((lo, hi))
+        return real(self, lo, hi)
+    monkeypatch.setattr(hwsearch._Bounds, "_slice", spy)
+    monkeypatch.setattr(hwsearch, "SLICE_DESIGNS", 60)  # several slices
+    budgets = [Budget("latency", float(np.quantile(metrics["latency"], 0.02)))]
+    rows, stats = best_per_value(MODEL, layers, SPACE, Objective("edap"), budgets, knobs="glb_kib",
+                                 method="bound")
+    assert any(not r.best.feasible for r in rows) and stats.closest_evaluated > 0
+    assert len(calls) > 1 and len(calls) == len(set(calls))
+    _check(rows, metrics, Objective("edap"), budgets)

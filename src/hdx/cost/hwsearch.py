@@ -54,6 +54,8 @@ SLICE_DESIGNS = 1 << 17
 BATCH = 1024
 #: designs of each slice evaluated at once to improve the incumbent
 PROBE = 16
+#: the most designs a search keeps the relaxation's bounds of, for its later passes (about 40 MB)
+KEEP_BOUNDS = 2_000_000
 
 
 def gives_bounds(model) -> bool:
@@ -177,9 +179,20 @@ class _Bounds:
         self.glb_max = max(kv["glb_kib"]) * 1024
         bws = [b for b in kv["glb_bw"] if b is not None]
         self.bw_max = max(bws) if bws else 0.0
+        # each slice's bounds, kept for the search's later passes (the closest designs) where the space
+        # is small enough to keep them all (about 40 bytes a design)
+        self._kept: dict[tuple[int, int], tuple] | None = {} if len(space) <= KEEP_BOUNDS else None
 
     def slice(self, core_lo: int, core_hi: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Grid indices of the designs of cores ``core_lo..core_hi-1`` and their bounds (ms, mJ, mm²)."""
+        if self._kept is not None and (core_lo, core_hi) in self._kept:
+            return self._kept[core_lo, core_hi]
+        out = self._slice(core_lo, core_hi)
+        if self._kept is not None:
+            self._kept[core_lo, core_hi] = out
+        return out
+
+    def _slice(self, core_lo: int, core_hi: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         idx = np.arange(core_lo * self.n_mem, core_hi * self.n_mem, dtype=np.int64)
         acc = self.space.table_of(idx)
         n_core = core_hi - core_lo
@@ -221,17 +234,18 @@ def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objecti
 
 
 def _branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
-                      budgets: Sequence[Budget], groups: Groups, only: Sequence[int] | None = None
-                      ) -> list[SpaceBest]:
+                      budgets: Sequence[Budget], groups: Groups, only: Sequence[int] | None = None,
+                      bounds: _Bounds | None = None) -> list[SpaceBest]:
     """:func:`branch_and_bound` keeping the best design of each group: a design is pruned by its own
     group's incumbent, so every group's answer is its exact optimum (one relaxation for all). ``only``:
-    search these groups alone (the others' designs are never evaluated; their answers have no design)."""
+    search these groups alone (the others' designs are never evaluated; their answers have no design);
+    ``bounds``: the relaxation of an earlier pass on the same network and space, if at hand."""
     if not gives_bounds(model):
         raise HDXError(f"cost model '{getattr(model, 'name', model)}' gives no bounds: the space's "
                        f"{len(space)} designs can only be enumerated (hdx.cost.hwsearch.enumerate_space)")
     t0 = time.perf_counter()
     hard = [b for b in budgets if b.hard]
-    bounds = _Bounds(model, layers, space)
+    bounds = _Bounds(model, layers, space) if bounds is None else bounds
     inc = _Incumbents(objective, hard, groups)
     if only is not None:  # (a cutoff no bound is below: nothing of the other groups is live)
         inc.cut[np.setdiff1d(np.arange(groups.n), np.asarray(only, dtype=np.int64))] = -np.inf
@@ -276,7 +290,7 @@ def _closest(model, layers: LayerTable, space: AcceleratorSpace, objective: Obje
     monotone in the metrics too) and gives a first such design; then the designs of the group that may tie
     with it — ratio bound at most ``r*`` — and may beat it — objective bound at most its objective — are
     evaluated, least objective bound first, until none is left below the group's closest design."""
-    near = _branch_and_bound(model, layers, space, _WorstRatio(hard), (), groups, only=lost)
+    near = _branch_and_bound(model, layers, space, _WorstRatio(hard), (), groups, only=lost, bounds=bounds)
     stats.closest_evaluated += near[0].stats.evaluated  # (one pass for every lost group)
     ties = _Incumbents(objective, hard, groups)
     r_star = np.full(groups.n, -np.inf)
