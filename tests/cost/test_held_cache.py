@@ -48,9 +48,13 @@ def test_a_kept_grid_gives_what_a_fresh_model_gives(reuse, assert_same_costs):
         assert_same_costs(got, fresh)
     kept = list(model._held._items.values())
     assert {v.size for v, _ in kept} == {5, 2}  # the union of the three calls without fields; with: 2
-    # the same designs twice (the fronts of the cells reached kept): the same costs again
+    # the same designs again (the fronts of the cells reached kept): a fresh model's costs again
     acc = calls[0][0]
-    assert_same_costs(model.evaluate(lt, acc, mapping=False), model.evaluate(lt, acc, mapping=False))
+    fresh = AnalyticalModel(BIG.hardware, glb_reuse=reuse)
+    assert_same_costs(model.evaluate(lt, acc), fresh.evaluate(lt, acc))
+    assert_same_costs(model.evaluate(lt, acc), fresh.evaluate(lt, acc))
+    model.clear_cache()
+    assert not model._held._items
 
 
 def test_the_cache_is_bounded_and_not_pickled(monkeypatch, assert_same_costs):
@@ -65,6 +69,34 @@ def test_the_cache_is_bounded_and_not_pickled(monkeypatch, assert_same_costs):
     lt = _layers(13)
     assert_same_costs(copy.evaluate(lt, acc), model.evaluate(lt, acc))
     assert copy.fingerprint() == model.fingerprint()
+
+
+def test_threads_keep_their_own_grids(assert_same_costs, monkeypatch):
+    # eviction in one thread never touches another's grids (a shared LRU raised KeyError: a review)
+    import threading
+
+    monkeypatch.setattr(hc, "KEEP", 1)
+    model = AnalyticalModel(BIG.hardware)
+    acc = _designs(9, 30, (16, 64))
+    nets = [_layers(s) for s in (21, 22, 23, 24)]
+    want = [AnalyticalModel(BIG.hardware).evaluate(lt, acc, mapping=False) for lt in nets]
+    got: dict[int, list] = {}
+    errors: list[BaseException] = []
+
+    def run(t: int) -> None:
+        try:
+            got[t] = [model.evaluate(nets[(t + i) % 4], acc, mapping=False) for i in range(4)]
+        except BaseException as e:  # noqa: BLE001  (reported below)
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    for t, res in got.items():
+        for i, r in enumerate(res):
+            assert_same_costs(r, want[(t + i) % 4])
 
 
 def test_buffering_with_stalls_is_not_kept():

@@ -54,7 +54,7 @@ SLICE_DESIGNS = 1 << 17
 BATCH = 1024
 #: designs of each slice evaluated at once to improve the incumbent
 PROBE = 16
-#: the most designs a search keeps the relaxation's bounds of, for its later passes (about 40 MB)
+#: the most designs a search keeps the relaxation's bounds of, for its later passes (about 64 MB)
 KEEP_BOUNDS = 2_000_000
 
 
@@ -179,8 +179,8 @@ class _Bounds:
         self.glb_max = max(kv["glb_kib"]) * 1024
         bws = [b for b in kv["glb_bw"] if b is not None]
         self.bw_max = max(bws) if bws else 0.0
-        # each slice's bounds, kept for the search's later passes (the closest designs) where the space
-        # is small enough to keep them all (about 40 bytes a design)
+        # each slice's bounds, kept (read-only) for the search's later passes (the closest designs) where
+        # the space is small enough to keep them all (32 bytes a design)
         self._kept: dict[tuple[int, int], tuple] | None = {} if len(space) <= KEEP_BOUNDS else None
 
     def slice(self, core_lo: int, core_hi: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -189,6 +189,8 @@ class _Bounds:
             return self._kept[core_lo, core_hi]
         out = self._slice(core_lo, core_hi)
         if self._kept is not None:
+            for a in (out[0], *out[1].values()):
+                a.flags.writeable = False
             self._kept[core_lo, core_hi] = out
         return out
 
