@@ -11,8 +11,9 @@ ZigZag finds HDX's design meets it; how many rows' verdicts (meets / misses) agr
 can cost; whether ZigZag rates HDX's best row best; the rank correlation of the objective over the rows.
 
 Run it once per accelerator space to compare cost-model options, e.g. ``dse_large`` (which counts the
-PEs' reuse per DRAM tile, ``glb_reuse: tile``) and a copy of it with ``glb_reuse: layer``: ``python benchmarks/bench_sizing_check.py [--networks 4] [--seed 0]
-[--latency-slack 0.4] [--accel-space dse_large]`` (about a minute per network with ZigZag).
+PEs' reuse per DRAM tile, ``glb_reuse: tile``) and a copy of it with ``glb_reuse: layer``: ``python
+benchmarks/bench_sizing_check.py [--networks 4] [--seed 0] [--latency-slack 0.4] [--accel-space
+dse_large]`` (about a minute per network with ZigZag).
 """
 
 from __future__ import annotations
