@@ -62,10 +62,9 @@ class HeldCache:
         vals = g_vals
         if kept is not None:
             have, grid = kept
-            pos = np.searchsorted(have, g_vals)
-            if np.all(pos < have.size) and np.array_equal(have[np.minimum(pos, have.size - 1)], g_vals):
+            if np.isin(g_vals, have).all():
                 items.move_to_end(key)
-                return grid, pos
+                return grid, np.searchsorted(have, g_vals)
             vals = np.union1d(have, g_vals)
         if vals.size > MAX_SIZES:
             vals = g_vals

@@ -146,7 +146,7 @@ class AnalyticalModel:
                  glb_port: GlbPort | None = None, psum_port: PsumPort | None = None,
                  glb_reuse: GlbReuse | None = None, halo: Halo = "density"):
         keep_freed_memory()  # freed temporaries stay in the heap (hdx.cost.heap): fewer page faults
-        self._held = HeldCache()  # the DRAM schedules of recent layer sets (not pickled: __getstate__)
+        self.clear_cache()  # (the DRAM schedules of recent layer sets, self._held; not pickled)
         self.hardware = hardware if hardware is not None else HardwareParams()
         if isinstance(tech, TechTable):
             self.tech = tech
