@@ -104,3 +104,23 @@ def test_buffering_with_stalls_is_not_kept():
     model = AnalyticalModel(BIG.hardware, glb_reuse="layer", glb_buffering="zigzag")
     model.evaluate(_layers(3), _designs(8, 20, (32, 64)), mapping=False)
     assert not model._held._items
+
+
+@pytest.mark.parametrize("buffering", ["double", "zigzag"])
+def test_dram_words_bound_uses_the_kept_grid(buffering, monkeypatch):
+    # the branch and bound asks for the DRAM-word bounds per slice of designs: the grid of its layers is
+    # built once and each later slice reads it, with what a fresh model gives
+    from hdx.cost.analytical import memory
+
+    built = []
+    real = memory.held_grid
+    monkeypatch.setattr(hc, "held_grid", lambda *a, **k: built.append(1) or real(*a, **k))
+    lt = _layers(6)
+    opts = dict(glb_buffering=buffering, glb_reuse="tile" if buffering == "double" else "layer")
+    model = AnalyticalModel(BIG.hardware, **opts)
+    for seed, sizes in ((1, (16, 64, 256)), (2, (64,)), (3, (8, 4096)), (4, (16, 256))):
+        acc = _designs(seed, 50, sizes)
+        got = model.dram_words(lt, acc)
+        want = AnalyticalModel(BIG.hardware, **opts).dram_words(lt, acc)
+        np.testing.assert_array_equal(got, want)
+    assert len(built) == 2 + 4  # this model's: the first sizes and their union with 8 and 4096 KiB

@@ -7,7 +7,9 @@ and bound of :mod:`hdx.cost.hwsearch`, a sizing table) would rebuild the same gr
 grids of the last few layer sets, each on the union of the GLB sizes asked for so far: each GLB size's
 column of a grid is computed on its own, so a grid on more sizes gives every size bit for bit what a grid
 on that size alone gives. Only the buffering whose grid is columnwise is kept (``stalls`` None:
-``double``, ``single``, ``overlap``); the grids of ``zigzag`` and ``mixed`` are built per call.
+``double``, ``single``, ``overlap``); the grids of ``zigzag`` and ``mixed`` are built per call. The
+branch and bound's DRAM-word bounds (``AnalyticalModel.dram_words``, :func:`~.memory.held_bound`) ask
+for no stalls, so they read the kept grids under every buffering.
 """
 
 from __future__ import annotations

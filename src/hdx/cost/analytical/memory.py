@@ -702,16 +702,15 @@ def held_corner(h: HeldGrid, floor: tuple, li: np.ndarray) -> np.ndarray:
     return out
 
 
-def held_bound(ly: LayerDims, glb_words: np.ndarray, floor: tuple, glb_of: np.ndarray,
-               double: bool = True, halo: Halo = "density") -> np.ndarray:
+def held_bound(h: HeldGrid, floor: tuple, glb_of: np.ndarray) -> np.ndarray:
     """A lower bound ([L · A], columns ``l · A + a``) of the DRAM words of every mapping that
     ``dram_tiles="hold-array"`` can choose on accelerators whose working set is ``floor`` (five [L, A]
-    arrays; ``glb_words``, ``glb_of`` as :func:`held_schedules`). Every candidate's cover holds the working
+    arrays), from the grid ``h`` of their layers (:func:`held_grid`, ``fields=False``; ``glb_of`` [A]:
+    each accelerator's GLB size's index among the grid's sizes). Every candidate's cover holds the working
     set, so its schedule lies in the working set's corner of the grid: where a schedule of that corner
     fits the GLB, so does the least-cover candidate's (its corner is that one), a fitting candidate is
     chosen, and its words are at least the fewest of the corner's fitting schedules; elsewhere no
     candidate fits and a stand-in is taken, at least the fewest words of the corner, fitting or not."""
-    h = held_grid(ly, glb_words, fields=False, double=double, halo=halo)
     (sched, _, fits, corner), li, _ = _lookup_pairs(h, floor, glb_of, False)
     anywhere = np.empty(li.size, dtype=sched.words.dtype)
     for p, sel, lp in _per_part(h, li):

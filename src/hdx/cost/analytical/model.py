@@ -363,7 +363,10 @@ class AnalyticalModel:
         glb_words = np.asarray(accels.glb_bytes, dtype=np.float64) * 8 / self.hardware.word_bits
         if self.dram_tiles == "hold-array":
             g_vals, g_of = np.unique(glb_words, return_inverse=True)
-            words = memory.held_bound(ly, g_vals[None, :], floors, g_of, self._two_tiles, self.halo)
+            # (the grid kept between calls on the same layers, as evaluate's: a search asks per slice)
+            grid, at = self._held.grid(ly, g_vals, np.float64, fields=False, double=self._two_tiles,
+                                       halo=self.halo)
+            words = memory.held_bound(grid, floors, at[g_of])
             return words.reshape(len(layers), len(accels)).astype(np.float64)
         return _dram_level(ly, floors[0], glb_words, np.float64, False, self._two_tiles, self.halo)[0]
 
