@@ -131,9 +131,11 @@ def _ws_group(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, f
     ops = dict(w=(c * s_in, d["w"], rel["w"]), o=(np.ones_like(c), d["o"], rel["o"]))
     i = comp * d["i"]                       # 1-word input register, taps innermost: a word per MAC
     # what the array works on at once: uK filters, cy × c channels, the kernel rows of a tap chunk
+    # (a fill's PE-local energy in GLB accesses, as local() below counts it)
+    fill_e = lambda: dict(w=fl(act * e_rf / ad.e_glb), o=fl(2 * act * e_reg / ad.e_glb))  # noqa: E731
     words, f, order, port, least, cyc, _, dram = schedule(
         cfg, ad, fl, floor, lambda: (fl(uk), fl(u["cy"]) * c, 1.0, 1.0, cdiv(s_in, fl(ly.s))), bw, ops,
-        bounds, fl(ly.o_tot), comp, port_cycles(dict(i=i), d, bw, cfg.port))
+        bounds, fl(ly.o_tot), comp, port_cycles(dict(i=i), d, bw, cfg.port), fill_e=fill_e)
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
 
     def local(f):
@@ -188,7 +190,8 @@ def os_(cfg: MapperSettings, ly: LayerDims, ad: ArrayDims, e_reg: float, floor=0
     fixed = port_cycles(dict(w=w, i=i), d, bw, cfg.port)
     words, f, order, port, least, cyc, stall, dram = schedule(
         cfg, ad, fl, floor, lambda: (fl(uk) * k, 1.0, fl(py), fl(qx), np.inf), bw,
-        dict(o=(k, d["o"], rel["o"])), bounds, fl(ly.o_tot), comp, fixed, cfg.serial)
+        dict(o=(k, d["o"], rel["o"])), bounds, fl(ly.o_tot), comp, fixed, cfg.serial,
+        fill_e=lambda: dict(o=fl(2 * act * e_rf / ad.e_glb)))  # (a fill's energy, as local() counts it)
     # k-inner with the operand latch: a dense layer's input register is read once per k_in filters
     macs, act, e_rf = fl(ly.macs), fl(act), fl(e_rf)
     i_reads = macs / np.where((mode == 1) & cfg.hardware.operand_latch & ~dwf, k, 1.0)
@@ -483,11 +486,15 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
     # the PE's innermost loop (RS_MODES): a weight or input it does not depend on stays latched
     # at the MAC and is read once per run (q-inner: weights; k-inner: inputs of a dense layer)
     q_lat = q if latch else np.ones_like(q)
+
+    def fill_e(xs):  # a fill's PE-local energy in GLB accesses, as local() below counts it
+        e_glb = fl(arrays["ad"].e_glb)
+        return {x: (2 if x == "o" else 1) * e_b[x] * act / e_glb for x in xs}
     if not stream:
         ops = {x: (fp[x], dist[x], rel[x]) for x in fp}
         words, f, order, port, least, cyc, stall, dram = schedule(
             cfg, arrays["ad"], fl, arrays["floor"], cover, bw, ops, bounds, fl(ly.o_tot), compute,
-            serial=cfg.serial)
+            serial=cfg.serial, fill_e=lambda: fill_e(("w", "i", "o")))
         k_lat = np.where(dw | (not latch), 1.0, k)
         save = np.stack([np.zeros_like(q * k), e_b["w"] * (1 - 1 / q_lat), e_b["i"] * (1 - 1 / k_lat)])
         mode = np.argmax(save >= save.max(0) * (1 - TIE) + (save.max(0) == 0), axis=0)
@@ -506,7 +513,7 @@ def _rs_group(cfg: MapperSettings, ly: LayerDims, fl: Flat, stream: bool, q, c, 
         i_port = port_cycles(dict(i=i_words), dist, bw, cfg.port)
         words, f, order, port, least, cyc, stall, dram = schedule(
             cfg, arrays["ad"], fl, arrays["floor"], cover, bw, ops, bounds, fl(ly.o_tot), compute, i_port,
-            cfg.serial)
+            cfg.serial, fill_e=lambda: fill_e(("w", "o")))
         words = {**words, "i": i_words}
         w_reads = macs / np.where(kin, 1.0, q_lat)
         mode = np.where(kin, 5.0, np.where(q_lat > 1, 4.0, 3.0))

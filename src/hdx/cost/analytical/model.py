@@ -62,6 +62,9 @@ BOUND_FIELDS: tuple[str, ...] = ("lb_cycles", "lb_glb_words", "lb_local_pj")
 #: tables built with them are not reused): "zigzag" 2, ZigZag's update windows; 3, each mapping's candidate
 #: schedules (:mod:`.staircase`)
 BUFFERING_REVISION: dict[str, int] = {"zigzag": 3}
+#: the same for the opt-in ``glb_reuse`` counts: "tile" 2, the PE-local refills' energy weighed in the
+#: choice of DRAM schedule and GLB-level order (:func:`.reuse.best_order_tile`)
+REUSE_REVISION: dict[str, int] = {"tile": 2}
 
 
 def _option(name: str, value, allowed):
@@ -219,8 +222,9 @@ class AnalyticalModel:
                 "tech": self.tech.model_dump(mode="json")}
         changed = self._changed_options()
         for k in ("dram_tiles", "glb_buffering", "glb_port", "psum_port", "glb_reuse", "halo"):  # not default
-            if k in changed:  # a buffering with its revision where it changed since it was added
-                rev = BUFFERING_REVISION.get(changed[k]) if k == "glb_buffering" else None
+            if k in changed:  # a buffering or count with its revision where it changed since it was added
+                revs = {"glb_buffering": BUFFERING_REVISION, "glb_reuse": REUSE_REVISION}.get(k, {})
+                rev = revs.get(changed[k])
                 blob[k] = changed[k] if rev is None else f"{changed[k]}/{rev}"
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 

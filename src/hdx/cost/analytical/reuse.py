@@ -261,13 +261,17 @@ def _penalty(skipped: list, rel: tuple, bounds: tuple, tiles: list, more: list |
 
 
 def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, compute, fixed_port=0.0,
-                    serial: tuple[str, ...] = ()):
+                    serial: tuple[str, ...] = (), fill_e: dict | None = None):
     """:func:`~.mapper.best_order` under ``glb_reuse="tile"``: for each GLB-level order, each operand's
     fills are the layer-wide count times its :func:`_penalty` at each member of the front of the order's
     innermost group (the other groups at the entry's corner), the member of least latency (ties: least
-    energy, DRAM words weighted by ``fr.weight``) is the order's schedule, and the order kept is the best
-    as in :func:`~.mapper.best_order` with the DRAM words' energy in the second key. Returns what
-    ``best_order`` does; the kept (group, member) of each entry is left in ``fr.kept``."""
+    energy) is the order's schedule, and the order kept is the best as in :func:`~.mapper.best_order`
+    with the same energy in the second key. The energy, in GLB accesses: the GLB words, the DRAM words
+    weighted by ``fr.weight`` and each operand's fills by ``fill_e[x]`` (a fill's PE-local energy: a
+    schedule with fewer DRAM words may cut the loop an operand is reused across, and its refills are
+    written into the PEs again; without them, a bigger GLB could trade the PEs' energy for DRAM words at
+    equal latency and raise the mapping's energy). Returns what ``best_order`` does; the kept (group,
+    member) of each entry is left in ``fr.kept``."""
     total = bounds[0] * bounds[1] * bounds[2]
     more = [b > 1 for b in bounds]
     per_word = {x: fill_per_word(fp, dist, bw, cfg.port) for x, (fp, dist, _) in ops.items()}
@@ -301,6 +305,8 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
         cyc = with_dram(np.maximum(busy, port), d_words * fr.cyc, cfg.dram_overlap)
         glb = sum(words.values())
         energy = glb + fr.weight * d_words
+        if fill_e is not None:
+            energy = energy + sum(fills[x] * fill_e[x] for x in ops)
         # a member whose GLB tiles do not fit only where none of the entry's does (then the stand-in)
         legal = d_fits | ~d_fits.any(0)[None]
         a1, a2 = (energy, cyc) if energy_first else (cyc, energy)

@@ -18,11 +18,15 @@ from .reuse import Fronts, best_order_tile, held_fronts
 
 
 def best_order(cfg: MapperSettings, bw, floor, ops: dict, bounds: tuple, o_tot, compute, fixed_port=0.0,
-               serial: tuple[str, ...] = ()):
+               serial: tuple[str, ...] = (), fill_e=None):
     """The GLB-level order of each entry: :func:`~.mapper.best_order`, or with the DRAM schedules of
-    ``glb_reuse="tile"`` (a :class:`~.reuse.Fronts` floor) :func:`~.reuse.best_order_tile`."""
-    fn = best_order_tile if isinstance(floor, Fronts) else _best_order_layer
-    return fn(cfg, bw, floor, ops, bounds, o_tot, compute, fixed_port, serial)
+    ``glb_reuse="tile"`` (a :class:`~.reuse.Fronts` floor) :func:`~.reuse.best_order_tile`, which also
+    weighs each operand's PE-local fills (``fill_e()``: per operand, a fill's PE-local energy in GLB
+    accesses)."""
+    if isinstance(floor, Fronts):
+        return best_order_tile(cfg, bw, floor, ops, bounds, o_tot, compute, fixed_port, serial,
+                               None if fill_e is None else fill_e())
+    return _best_order_layer(cfg, bw, floor, ops, bounds, o_tot, compute, fixed_port, serial)
 
 
 def _dram_floor(floor, fl: Flat, cover):
@@ -61,15 +65,19 @@ def _dram_floor(floor, fl: Flat, cover):
 
 
 def schedule(cfg: MapperSettings, ad: ArrayDims, fl: Flat, floor, cover, bw, ops: dict, bounds: tuple, o_tot,
-              comp, fixed=0.0, serial: tuple[str, ...] = ()) -> tuple:
+              comp, fixed=0.0, serial: tuple[str, ...] = (), fill_e=None) -> tuple:
     """Each entry's DRAM schedule and best GLB-level order: :func:`_dram_floor`, :func:`best_order` and
     :func:`_settle`, solved once for each group of entries whose inputs are the same bits — the same
     layer on designs of one kind (``ad.kin``), the same cover (``cover()``) and the same ``ops``,
     ``bounds``, compute and port cycles (:mod:`.distinct`) — and spread back to every entry. Returns
     ``best_order``'s seven results and the settled ``dram`` record. (Only where ``cfg.share``: elsewhere
-    every entry is solved.)"""
+    every entry is solved.) ``fill_e``: a callable giving, per operand of ``ops``, the PE-local energy
+    of one fill of its tile in GLB accesses ([M] or scalars; called only under ``glb_reuse="tile"``,
+    whose choice of DRAM schedule trades DRAM words against PE-local refills, :func:`best_order`)."""
+    tile = isinstance(floor, EntryDram) and floor.dram_weight is not None
+    fe = fill_e() if tile and fill_e is not None else None
     if not cfg.share:
-        return _solve(cfg, fl, floor, cover, bw, ops, bounds, o_tot, comp, fixed, serial)
+        return _solve(cfg, fl, floor, cover, bw, ops, bounds, o_tot, comp, fixed, serial, fe)
     cov = cover()
     n_a = fl.shape[2]
     ident = fl.pair if ad.kin is None else (fl.pair // n_a) * (int(ad.kin.max(initial=0)) + 1) + ad.kin.take(
@@ -77,19 +85,22 @@ def schedule(cfg: MapperSettings, ad: ArrayDims, fl: Flat, floor, cover, bw, ops
     cols = [ident, *cov, bw, o_tot, comp, fixed, *bounds]
     for fp, dist, rel in ops.values():
         cols += [fp, dist, *rel]
+    if fe is not None:
+        cols += list(fe.values())
     if not isinstance(floor, EntryDram):
         cols.append(fl(floor))
     shared = distinct(cols, len(fl))
     if shared is None:
-        return _solve(cfg, fl, floor, lambda: cov, bw, ops, bounds, o_tot, comp, fixed, serial)
+        return _solve(cfg, fl, floor, lambda: cov, bw, ops, bounds, o_tot, comp, fixed, serial, fe)
     first, inv = shared
 
     def take(v):
         return v.take(first) if np.ndim(v) == 1 else v
     ops = {x: (take(fp), take(dist), tuple(take(r) for r in rel)) for x, (fp, dist, rel) in ops.items()}
     cov = tuple(take(v) for v in cov)
+    fe = None if fe is None else {x: take(v) for x, v in fe.items()}
     out = _solve(cfg, fl.subset(first), floor, lambda: cov, take(bw), ops,
-                 tuple(take(b) for b in bounds), take(o_tot), take(comp), take(fixed), serial)
+                 tuple(take(b) for b in bounds), take(o_tot), take(comp), take(fixed), serial, fe)
     words, f, order, port, least, cyc, stall, dram = spread(out[:4], inv, first.size) + (out[4],) + spread(
         out[5:], inv, first.size)
     if least is not None:
@@ -98,11 +109,11 @@ def schedule(cfg: MapperSettings, ad: ArrayDims, fl: Flat, floor, cover, bw, ops
 
 
 def _solve(cfg: MapperSettings, fl: Flat, floor, cover, bw, ops: dict, bounds: tuple, o_tot, comp, fixed,
-           serial: tuple[str, ...]) -> tuple:
-    """:func:`schedule` on every entry of ``fl``."""
+           serial: tuple[str, ...], fill_e: dict | None = None) -> tuple:
+    """:func:`schedule` on every entry of ``fl`` (``fill_e``: the fills' energy, evaluated)."""
     floor, dram = _dram_floor(floor, fl, cover)
     words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, o_tot, comp, fixed,
-                                                          serial)
+                                                          serial, None if fill_e is None else lambda: fill_e)
     return words, f, order, port, least, cyc, stall, _settle(dram, floor, comp + stall, port)
 
 
