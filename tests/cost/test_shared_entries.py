@@ -131,3 +131,31 @@ def test_no_sharing_where_it_does_not_pay():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(distinct, "SHARE", False)
         assert distinct.distinct([np.ones(10)], 10) is None
+
+
+@pytest.mark.parametrize("options", [{"glb_reuse": "tile"}, {"glb_reuse": "tile", "glb_buffering": "single"},
+                                     {"glb_reuse": "tile", "mapper_objective": "energy"}])
+def test_tile_runs_whose_choice_turns_on_the_pe_energy_are_solved_per_entry(assert_same_costs, options):
+    # under glb_reuse="tile" the choice weighs each entry's PE-local refills, whose energy differs with the
+    # RF or pads: a run is solved with its first entry's, and where another (order, member) ties with the
+    # choice in latency its other entries are solved on their own. The same bits as no sharing, on the
+    # grid's designs (six RF sizes per array) and on designs of many kinds with pads
+    from hdx.cost.analytical import schedule
+
+    rng = np.random.default_rng(7)
+    layers = _layers(rng, 3)
+    redone = []
+    real = schedule._put
+
+    def counted(res, idx, part):
+        redone.append(idx.size)
+        return real(res, idx, part)
+    for accels in (AcceleratorSpace.load().table, _kinds(rng, 40)):
+        model = AnalyticalModel(HW, **options)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(schedule, "_put", counted)
+            shared, shared_bounds = model.evaluate(layers, accels), model.mapping_bounds(layers, accels)
+            mp.setattr(distinct, "SHARE", False)
+            alone, alone_bounds = model.evaluate(layers, accels), model.mapping_bounds(layers, accels)
+        assert_same_costs(shared, alone, shared_bounds, alone_bounds)
+    assert sum(redone) > 0  # (runs were solved again per entry: the path is exercised)

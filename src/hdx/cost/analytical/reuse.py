@@ -210,13 +210,15 @@ class Fronts:
     ``weight`` ([M]: a DRAM access and a GLB write against a GLB access). :func:`best_order_tile` keeps, per
     entry, the group and the member of its kept order (``kept``)."""
 
-    __slots__ = ("fronts", "here", "cyc", "weight", "kept", "table", "cells")
+    __slots__ = ("fronts", "here", "cyc", "weight", "kept", "table", "cells", "tied")
 
     def __init__(self, fronts: tuple, here: np.ndarray, cyc: float, weight, table: _FrontTable,
                  cells: np.ndarray):
         self.fronts, self.here, self.cyc, self.weight = fronts, here, cyc, weight
         self.table, self.cells = table, cells  # where the schedule indices are (_FrontTable.picks)
         self.kept: tuple[np.ndarray, np.ndarray] | None = None
+        #: per entry, whether its choice may depend on the energy (:func:`best_order_tile`'s ``ties``)
+        self.tied: np.ndarray | None = None
 
     def settle(self, dram: tuple) -> tuple:
         """The entries' ``dram`` record (:func:`~.schedule._dram_floor`) with the kept member's DRAM words,
@@ -261,7 +263,7 @@ def _penalty(skipped: list, rel: tuple, bounds: tuple, tiles: list, more: list |
 
 
 def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, compute, fixed_port=0.0,
-                    serial: tuple[str, ...] = (), fill_e: dict | None = None):
+                    serial: tuple[str, ...] = (), fill_e: dict | None = None, ties: bool = False):
     """:func:`~.mapper.best_order` under ``glb_reuse="tile"``: for each GLB-level order, each operand's
     fills are the layer-wide count times its :func:`_penalty` at each member of the front of the order's
     innermost group (the other groups at the entry's corner), the member of least latency (ties: least
@@ -271,7 +273,10 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
     schedule with fewer DRAM words may cut the loop an operand is reused across, and its refills are
     written into the PEs again; without them, a bigger GLB could trade the PEs' energy for DRAM words at
     equal latency and raise the mapping's energy). Returns what ``best_order`` does; the kept (group,
-    member) of each entry is left in ``fr.kept``."""
+    member) of each entry is left in ``fr.kept``. ``ties``: also ``fr.tied``, whether an entry's choice
+    may depend on its energy, so on ``fill_e`` (conservatively: another legal (order, member) within
+    twice :data:`~.mapper.TIE` of the chosen latency, or the energy first); where not, every ``fill_e``
+    gives the same choice."""
     total = bounds[0] * bounds[1] * bounds[2]
     more = [b > 1 for b in bounds]
     per_word = {x: fill_per_word(fp, dist, bw, cfg.port) for x, (fp, dist, _) in ops.items()}
@@ -280,6 +285,7 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
     base: dict[str, dict] = {x: {} for x in ops}
     seen: set = set()
     best = None
+    firsts = []  # each order's first keys (ties)
     for n, order in enumerate(ORDERS):
         skips = {x: tuple(_skipped(rel, order)) for x, (_, _, rel) in ops.items()}
         g1 = order[0]
@@ -311,6 +317,8 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
         legal = d_fits | ~d_fits.any(0)[None]
         a1, a2 = (energy, cyc) if energy_first else (cyc, energy)
         a1 = np.where(legal, a1, np.inf)
+        if ties:
+            firsts.append(a1)
         if a1.shape[0] == 1:  # one member per entry
             k = np.zeros(a1.shape[1], dtype=np.intp)
         else:
@@ -343,6 +351,12 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
                 least.words[x] = np.minimum(least.words[x], np.where(real, words[x], np.inf).min(0))
     assert best is not None
     fr.kept = (best["group"].astype(np.intp), best["member"].astype(np.intp))
+    if ties:
+        if energy_first:
+            fr.tied = np.ones(best["k1"].shape, dtype=bool)
+        else:  # (an option more than 2 TIE slower than the chosen never met it within TIE: docs)
+            near = best["k1"] * (1 + 2 * TIE)
+            fr.tied = sum((a <= near).sum(0) for a in firsts) > 1
     words = {x: best[f"w_{x}"] for x in ops}
     fills = {x: best[f"f_{x}"] for x in ops}
     return words, fills, best["order"], best["port"], least, best["cyc"], best["stall"] if serial else 0.0

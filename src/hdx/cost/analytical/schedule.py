@@ -18,14 +18,14 @@ from .reuse import Fronts, best_order_tile, held_fronts
 
 
 def best_order(cfg: MapperSettings, bw, floor, ops: dict, bounds: tuple, o_tot, compute, fixed_port=0.0,
-               serial: tuple[str, ...] = (), fill_e=None):
+               serial: tuple[str, ...] = (), fill_e=None, ties: bool = False):
     """The GLB-level order of each entry: :func:`~.mapper.best_order`, or with the DRAM schedules of
     ``glb_reuse="tile"`` (a :class:`~.reuse.Fronts` floor) :func:`~.reuse.best_order_tile`, which also
     weighs each operand's PE-local fills (``fill_e()``: per operand, a fill's PE-local energy in GLB
     accesses)."""
     if isinstance(floor, Fronts):
         return best_order_tile(cfg, bw, floor, ops, bounds, o_tot, compute, fixed_port, serial,
-                               None if fill_e is None else fill_e())
+                               None if fill_e is None else fill_e(), ties)
     return _best_order_layer(cfg, bw, floor, ops, bounds, o_tot, compute, fixed_port, serial)
 
 
@@ -85,36 +85,80 @@ def schedule(cfg: MapperSettings, ad: ArrayDims, fl: Flat, floor, cover, bw, ops
     cols = [ident, *cov, bw, o_tot, comp, fixed, *bounds]
     for fp, dist, rel in ops.values():
         cols += [fp, dist, *rel]
-    if fe is not None:
-        cols += list(fe.values())
     if not isinstance(floor, EntryDram):
         cols.append(fl(floor))
     shared = distinct(cols, len(fl))
     if shared is None:
         return _solve(cfg, fl, floor, lambda: cov, bw, ops, bounds, o_tot, comp, fixed, serial, fe)
     first, inv = shared
+    out = _solve(cfg, fl.subset(first), floor, *_at(first, cov, bw, ops, bounds, o_tot, comp, fixed), serial,
+                 _at_fe(fe, first), ties=fe is not None)
+    tied = None
+    if fe is not None:  # tile: a run's first entry's fills' energy stands for the run's
+        out, tied = out
+    res = _spread(out, inv, first.size)
+    if tied is not None:
+        # where a run's choice may depend on the energy, its other entries (their own PE-local storage,
+        # so their own fills' energy) are solved on their own
+        redo = tied.take(inv)
+        redo[first] = False
+        redo = np.flatnonzero(redo)
+        if redo.size:
+            part = _solve(cfg, fl.subset(redo), floor, *_at(redo, cov, bw, ops, bounds, o_tot, comp, fixed),
+                          serial, _at_fe(fe, redo))
+            _put(res, redo, part)
+    return res
 
+
+def _at(idx, cov, bw, ops, bounds, o_tot, comp, fixed) -> tuple:
+    """The inputs of :func:`_solve` (after ``floor``, before ``serial``) at entries ``idx``."""
     def take(v):
-        return v.take(first) if np.ndim(v) == 1 else v
+        return v.take(idx) if np.ndim(v) == 1 else v
     ops = {x: (take(fp), take(dist), tuple(take(r) for r in rel)) for x, (fp, dist, rel) in ops.items()}
     cov = tuple(take(v) for v in cov)
-    fe = None if fe is None else {x: take(v) for x, v in fe.items()}
-    out = _solve(cfg, fl.subset(first), floor, lambda: cov, take(bw), ops,
-                 tuple(take(b) for b in bounds), take(o_tot), take(comp), take(fixed), serial, fe)
-    words, f, order, port, least, cyc, stall, dram = spread(out[:4], inv, first.size) + (out[4],) + spread(
-        out[5:], inv, first.size)
+    return (lambda: cov, take(bw), ops, tuple(take(b) for b in bounds), take(o_tot), take(comp), take(fixed))
+
+
+def _at_fe(fe: dict | None, idx) -> dict | None:
+    return None if fe is None else {x: v.take(idx) if np.ndim(v) == 1 else v for x, v in fe.items()}
+
+
+def _spread(out: tuple, inv, n: int) -> tuple:
+    """:func:`_solve`'s results of ``n`` distinct entries at every entry (``inv``, :func:`.distinct`)."""
+    words, f, order, port, least, cyc, stall, dram = (spread(out[:4], inv, n) + (out[4],)
+                                                      + spread(out[5:], inv, n))
     if least is not None:
-        least = Least(*spread((least.cycles, least.fills, least.words), inv, first.size))
+        least = Least(*spread((least.cycles, least.fills, least.words), inv, n))
     return words, f, order, port, least, cyc, stall, dram
 
 
+def _put(res: tuple, idx: np.ndarray, part: tuple) -> None:
+    """Write :func:`_solve`'s results ``part`` of entries ``idx`` into ``res`` (every entry's, in place)."""
+    def put(dst, src):
+        if isinstance(dst, dict):
+            for k in dst:
+                put(dst[k], src[k])
+        elif isinstance(dst, tuple | Least):
+            parts = [v if isinstance(v, tuple) else (v.cycles, v.fills, v.words) for v in (dst, src)]
+            for d, s_ in zip(*parts, strict=True):
+                put(d, s_)
+        elif isinstance(dst, np.ndarray) and dst.ndim >= 1:
+            dst[..., idx] = src
+        else:  # a scalar or None, the same for every entry
+            assert dst is src or np.all(dst == src), "a result the same for every entry differs"
+    put(res, part)
+
+
 def _solve(cfg: MapperSettings, fl: Flat, floor, cover, bw, ops: dict, bounds: tuple, o_tot, comp, fixed,
-           serial: tuple[str, ...], fill_e: dict | None = None) -> tuple:
-    """:func:`schedule` on every entry of ``fl`` (``fill_e``: the fills' energy, evaluated)."""
+           serial: tuple[str, ...], fill_e: dict | None = None, ties: bool = False):
+    """:func:`schedule` on every entry of ``fl`` (``fill_e``: the fills' energy, evaluated); ``ties``
+    (``glb_reuse="tile"``): (the results, whether each entry's choice may depend on ``fill_e``)."""
     floor, dram = _dram_floor(floor, fl, cover)
     words, f, order, port, least, cyc, stall = best_order(cfg, bw, floor, ops, bounds, o_tot, comp, fixed,
-                                                          serial, None if fill_e is None else lambda: fill_e)
-    return words, f, order, port, least, cyc, stall, _settle(dram, floor, comp + stall, port)
+                                                          serial, None if fill_e is None else lambda: fill_e,
+                                                          ties)
+    out = words, f, order, port, least, cyc, stall, _settle(dram, floor, comp + stall, port)
+    return (out, floor.tied) if ties else out
 
 
 def _settle(dram, floor, busy, port):
