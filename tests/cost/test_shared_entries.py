@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hdx.cost.analytical import AnalyticalModel, distinct
 from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
 from hdx.space.network import NetworkSpace
-from hdx.workload import LayerTable
+from hdx.workload import Layer, LayerTable
 
 HW = AcceleratorSpace.load().hardware
 OPTIONS = ({}, {"glb_reuse": "tile"}, {"glb_buffering": "zigzag"}, {"glb_buffering": "mixed"},
@@ -159,3 +159,18 @@ def test_tile_runs_whose_choice_turns_on_the_pe_energy_are_solved_per_entry(asse
             alone, alone_bounds = model.evaluate(layers, accels), model.mapping_bounds(layers, accels)
         assert_same_costs(shared, alone, shared_bounds, alone_bounds)
     assert sum(redone) > 0  # (runs were solved again per entry: the path is exercised)
+
+
+def test_a_run_whose_choice_differs_with_the_rf():
+    # the stem conv on 21x18 RS designs, 16 KiB, 32 words/cycle, RF 8-512 bytes: one run; solved with
+    # the first design's PE energy alone, the 512-byte design's energy came out 0.75 % high
+    accels = AccelTable.from_accels([Accelerator(21, 18, rf, "rs", glb_kib=16, glb_bw=32)
+                                     for rf in (8, 16, 32, 64, 128, 256, 512)])
+    layer = LayerTable([Layer("conv", c=3, k=32, h=32, w=32, r=3, s=3, padding=1)])
+    model = AnalyticalModel(HW, glb_reuse="tile")
+    shared = model.evaluate(layer, accels)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(distinct, "SHARE", False)
+        alone = model.evaluate(layer, accels)
+    np.testing.assert_array_equal(shared.energy_total_pj, alone.energy_total_pj)
+    np.testing.assert_array_equal(shared.mapping["dram_kt"], alone.mapping["dram_kt"])
