@@ -354,7 +354,9 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
     if ties:
         if energy_first:
             fr.tied = np.ones(best["k1"].shape, dtype=bool)
-        else:  # (an option more than 2 TIE slower than the chosen never met it within TIE: docs)
+        else:  # where the chosen option is the only one within 2 TIE of its latency, every other is more
+            # than TIE from it in each comparison (within an order and across orders), so it wins on the
+            # latency alone, whatever the energies
             near = best["k1"] * (1 + 2 * TIE)
             fr.tied = sum((a <= near).sum(0) for a in firsts) > 1
     words = {x: best[f"w_{x}"] for x in ops}
