@@ -61,3 +61,18 @@ def spread(v, inv: np.ndarray, n: int):
     if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[-1] == n:
         return v.take(inv, axis=-1)
     return v
+
+
+def put(dst, idx: np.ndarray, src) -> None:
+    """Write ``src`` (results of entries ``idx``: arrays, or dicts or tuples of them) into ``dst`` (every
+    entry's, as :func:`spread` gives them) in place; a scalar or None, the same for every entry, stays."""
+    if isinstance(dst, dict):
+        for k in dst:
+            put(dst[k], idx, src[k])
+    elif isinstance(dst, tuple):
+        for d, s in zip(dst, src, strict=True):
+            put(d, idx, s)
+    elif isinstance(dst, np.ndarray) and dst.ndim >= 1:
+        dst[..., idx] = src
+    else:
+        assert dst is src or np.all(dst == src), "a result the same for every entry differs"

@@ -65,6 +65,7 @@ BUFFERING_REVISION: dict[str, int] = {"zigzag": 3}
 #: the same for the opt-in ``glb_reuse`` counts: "tile" 2, the PE-local refills' energy weighed in the
 #: choice of DRAM schedule and GLB-level order (:func:`.reuse.best_order_tile`)
 REUSE_REVISION: dict[str, int] = {"tile": 2}
+REVISIONS: dict[str, dict[str, int]] = {"glb_buffering": BUFFERING_REVISION, "glb_reuse": REUSE_REVISION}
 
 
 def _option(name: str, value, allowed):
@@ -223,8 +224,7 @@ class AnalyticalModel:
         changed = self._changed_options()
         for k in ("dram_tiles", "glb_buffering", "glb_port", "psum_port", "glb_reuse", "halo"):  # not default
             if k in changed:  # a buffering or count with its revision where it changed since it was added
-                revs = {"glb_buffering": BUFFERING_REVISION, "glb_reuse": REUSE_REVISION}.get(k, {})
-                rev = revs.get(changed[k])
+                rev = REVISIONS.get(k, {}).get(changed[k])
                 blob[k] = changed[k] if rev is None else f"{changed[k]}/{rev}"
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dims import ArrayDims
-from .distinct import distinct, spread
+from .distinct import distinct, put, spread
 from .mapper import TIE, Flat, Least, MapperSettings, Windows, with_dram
 from .mapper import best_order as _best_order_layer
 from .memory import EntryDram
@@ -110,17 +110,23 @@ def schedule(cfg: MapperSettings, ad: ArrayDims, fl: Flat, floor, cover, bw, ops
     return res
 
 
+def _take(v, idx):
+    """``v`` at entries ``idx`` (an [M] array; a scalar is the same for every entry)."""
+    return v.take(idx) if np.ndim(v) == 1 else v
+
+
 def _at(idx, cov, bw, ops, bounds, o_tot, comp, fixed) -> tuple:
     """The inputs of :func:`_solve` (after ``floor``, before ``serial``) at entries ``idx``."""
-    def take(v):
-        return v.take(idx) if np.ndim(v) == 1 else v
-    ops = {x: (take(fp), take(dist), tuple(take(r) for r in rel)) for x, (fp, dist, rel) in ops.items()}
-    cov = tuple(take(v) for v in cov)
-    return (lambda: cov, take(bw), ops, tuple(take(b) for b in bounds), take(o_tot), take(comp), take(fixed))
+    ops = {x: (_take(fp, idx), _take(dist, idx), tuple(_take(r, idx) for r in rel))
+           for x, (fp, dist, rel) in ops.items()}
+    cov = tuple(_take(v, idx) for v in cov)
+    return (lambda: cov, _take(bw, idx), ops, tuple(_take(b, idx) for b in bounds), _take(o_tot, idx),
+            _take(comp, idx), _take(fixed, idx))
 
 
 def _at_fe(fe: dict | None, idx) -> dict | None:
-    return None if fe is None else {x: v.take(idx) if np.ndim(v) == 1 else v for x, v in fe.items()}
+    """The fills' energy (:func:`schedule`'s ``fill_e``, evaluated) at entries ``idx``."""
+    return None if fe is None else {x: _take(v, idx) for x, v in fe.items()}
 
 
 def _spread(out: tuple, inv, n: int) -> tuple:
@@ -133,20 +139,11 @@ def _spread(out: tuple, inv, n: int) -> tuple:
 
 
 def _put(res: tuple, idx: np.ndarray, part: tuple) -> None:
-    """Write :func:`_solve`'s results ``part`` of entries ``idx`` into ``res`` (every entry's, in place)."""
-    def put(dst, src):
-        if isinstance(dst, dict):
-            for k in dst:
-                put(dst[k], src[k])
-        elif isinstance(dst, tuple | Least):
-            parts = [v if isinstance(v, tuple) else (v.cycles, v.fills, v.words) for v in (dst, src)]
-            for d, s_ in zip(*parts, strict=True):
-                put(d, s_)
-        elif isinstance(dst, np.ndarray) and dst.ndim >= 1:
-            dst[..., idx] = src
-        else:  # a scalar or None, the same for every entry
-            assert dst is src or np.all(dst == src), "a result the same for every entry differs"
-    put(res, part)
+    """Write :func:`_solve`'s results ``part`` of entries ``idx`` into ``res`` (every entry's, in place;
+    :func:`_spread`'s counterpart)."""
+    put(res[:4] + res[5:], idx, part[:4] + part[5:])
+    if res[4] is not None:
+        put((res[4].cycles, res[4].fills, res[4].words), idx, (part[4].cycles, part[4].fills, part[4].words))
 
 
 def _solve(cfg: MapperSettings, fl: Flat, floor, cover, bw, ops: dict, bounds: tuple, o_tot, comp, fixed,
