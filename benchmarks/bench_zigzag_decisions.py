@@ -297,13 +297,16 @@ def hdx_mapping_runs(unique: list[Layer], accels: AccelTable, ours, ztexts: list
             base = layer_key(ly, ztexts[j])
             keys = per_pair.setdefault(base, [])
             # (the translations ZigZagModel.best_known offers; with HDX's GLB tiles unless --no-given-glb)
-            for ordering, n_glb in hdx_orderings(ly, acc, m, hw):
+            for ordering, n_glb, pe in hdx_orderings(ly, acc, m, hw):
                 if n_glb is None:
                     key, job = json.dumps([base, ordering]), (ly, acc, ordering)
-                elif getattr(args, "given_glb", True):
+                elif not getattr(args, "given_glb", True):
+                    continue
+                elif pe is None:
                     key, job = json.dumps([base, ordering, {"glb_loops": n_glb}]), (ly, acc, ordering, n_glb)
                 else:
-                    continue
+                    key = json.dumps([base, ordering, {"glb_loops": n_glb, "pe_loops": pe}])
+                    job = (ly, acc, ordering, n_glb, pe)
                 if key not in keys:
                     keys.append(key)
                     jobs.append((key, *job))

@@ -352,7 +352,7 @@ def test_the_weights_tile_spans_the_kernel_row_chunks():
         assert all(d == "FY" for d, _ in ordering[n:cut["W"]])
         assert cut["W"] == len(ordering) or ordering[cut["W"]][0] != "FY"
         offered = hdx_orderings(layer, acc, m, HardwareParams())
-        assert (uniform, n) in offered and (ordering, cut) in offered
+        assert (uniform, n, None) in offered and (ordering, cut, None) in offered
         whole = dict(m, dram_rt=float(layer.r))
         ordering, cut = two_level_ordering(layer, acc, whole)
         assert isinstance(cut, int) and all(d != "FY" for d, _ in ordering[cut:])
@@ -404,17 +404,20 @@ def test_hdx_orderings_are_distinct_complete_translations():
     for i, layer in enumerate(LAYERS):
         for j, acc in enumerate(accels):
             offered = hdx_orderings(layer, acc, mapping(i, j), hw)
-            assert 1 <= len(offered) <= 8
+            assert 1 <= len(offered) <= 12
             assert len({json.dumps(c) for c in offered}) == len(offered)
-            assert offered[0] == (ordering_from_mapping(layer, acc, mapping(i, j), "down",
-                                                        psum_words=hw.glb_tile_words(acc.glb_bytes)), None)
-            for ordering, n_glb in offered:
+            first = ordering_from_mapping(layer, acc, mapping(i, j), "down",
+                                          psum_words=hw.glb_tile_words(acc.glb_bytes))
+            assert offered[0] == (first, None, None)
+            for ordering, n_glb, pe in offered:
                 got: dict[str, int] = {}
                 for dim, f in ordering:
                     got[dim] = got.get(dim, 1) * f
                 assert got == temporal_sizes(layer, acc), (layer.name, str(acc))
                 cuts = [] if n_glb is None else [n_glb] if isinstance(n_glb, int) else list(n_glb.values())
                 assert all(0 <= c <= len(ordering) for c in cuts)
+                assert pe is None or (n_glb is not None and set(pe) == {"W", "I", "O"}
+                                      and all(0 <= n <= len(ordering) for n in pe.values()))
                 if isinstance(n_glb, dict):  # the weights' tile also spans the kernel-row chunks above
                     assert n_glb["I"] == n_glb["O"] < n_glb["W"]
                     assert all(d == "FY" for d, _ in ordering[n_glb["I"]:n_glb["W"]])
@@ -435,9 +438,9 @@ def test_best_known_is_zigzags_own_cost_of_one_offered_mapping(model):
             key = (best.latency_cycles, best.energy_total_pj)
             assert key <= (loma.latency_cycles, loma.energy_total_pj)
             runs = [loma]
-            for ordering, n_glb in hdx_orderings(layer, acc, mapping(i, j), model.hardware):
+            for ordering, n_glb, pe in hdx_orderings(layer, acc, mapping(i, j), model.hardware):
                 with contextlib.suppress(HDXError):
-                    runs.append(model.evaluate_one(layer, acc, ordering, n_glb))
+                    runs.append(model.evaluate_one(layer, acc, ordering, n_glb, pe))
             assert key == min((r.latency_cycles, r.energy_total_pj) for r in runs)
             assert best.mapping_source == ("loma" if key == (loma.latency_cycles, loma.energy_total_pj)
                                            else "hdx")
@@ -477,3 +480,87 @@ def test_static_energy_is_the_analytical_leakage_times_zigzags_latency(model):
     np.testing.assert_allclose(zz.energy_pj["static"], seconds * leak_mw[None, :] * 1e-3 * 1e12, rtol=1e-9)
     plain = model.evaluate(LayerTable(LAYERS[3:]), AccelTable.from_accels(ACCELS[:2]))
     assert np.all(plain.energy_pj["static"] == 0)  # accelergy_45nm: no leakage
+
+
+#: a mapping whose PE-local tile ZigZag's allocator overfills: HDX's WS tile holds 4 channels of one
+#: filter on a 32-word RF; ZigZag's allocator adds filters up to 32 words, which pulls every loop below
+#: them into the weights' GLB tile (16 384 words on a 32 KiB GLB)
+PE_CASE = (Layer("pointwise", c=128, k=384, h=8, w=8, name="pw384"), Accelerator(16, 32, 64, "ws", glb_kib=32,
+                                                                                    glb_bw=8))
+
+
+def _pe_case_mapping(hw: HardwareParams) -> dict[str, float]:
+    from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
+
+    layer, acc = PE_CASE
+    res = AnalyticalModel(hw, precision="float64").evaluate(LayerTable([layer]),
+                                                            AccelTable.from_accels([acc]))
+    return {k: float(res.mapping[k][0, 0]) for k in MAPPING_FIELDS}
+
+
+def test_pe_loops_are_the_tile_and_the_run_it_does_not_depend_on():
+    """Pure translation: each operand's PE loops are the PE-local tile's loops and, above them, the loops
+    it does not depend on, up to the first it depends on or its GLB tile's end; both variants of each
+    two-level translation are offered."""
+    from hdx.cost.analytical import MAPPING_FIELDS, AnalyticalModel
+    from hdx.cost.zigzag.crosscheck import RELEVANT, _ordering, hdx_orderings, pe_loops, two_level_ordering
+
+    hw = HardwareParams()
+    m = _pe_case_mapping(hw)
+    layer, acc = PE_CASE
+    ordering, cut = two_level_ordering(layer, acc, m)
+    pe = pe_loops(layer, acc, m, "down", cut)
+    n_tile = _ordering(layer, acc, m, "down", None, True)[3]
+    assert [d for d, _ in ordering[:n_tile]] == ["C"] * n_tile and n_tile >= 1  # 4 channels: C2 C2
+    # weights: the tile, then every output-pixel loop above it (the PE keeps its weights across them)
+    assert {d for d, _ in ordering[n_tile:pe["W"]]} == {"OX", "OY"}
+    assert pe["I"] == n_tile  # the next loop (an output pixel) moves the inputs
+    assert pe["O"] == n_tile  # psums depend on the pixels too (the channel loops below them do not)
+    # the invariants on every mapping of a few layers and designs
+    held = AnalyticalModel(hw, precision="float64")
+    accels = [Accelerator(8, 8, 64, df, glb_kib=8) for df in ("ws", "os", "rs")] + [PE_CASE[1]]
+    ours = held.evaluate(LayerTable(LAYERS[:4]), AccelTable.from_accels(accels))
+    checked = 0
+    for i, layer in enumerate(LAYERS[:4]):
+        for j, acc in enumerate(accels):
+            m = {k: float(ours.mapping[k][i, j]) for k in MAPPING_FIELDS}
+            for rounding in ("down", "up"):
+                ordering, cut = two_level_ordering(layer, acc, m, rounding)
+                n_tile = _ordering(layer, acc, m, rounding, None, True)[3]
+                pe = pe_loops(layer, acc, m, rounding, cut)
+                for op, n in pe.items():
+                    end = cut if isinstance(cut, int) else cut[op]
+                    rel = RELEVANT[op]
+                    assert min(n_tile, end) <= n <= max(n_tile, end), (layer.name, str(acc), op)
+                    assert all(d not in rel for d, _ in ordering[n_tile:n]), (layer.name, str(acc), op)
+                    assert n >= end or ordering[n][0] in rel, (layer.name, str(acc), op)
+                offered = hdx_orderings(layer, acc, m, hw)
+                assert (ordering, cut, None) in offered and (ordering, cut, pe) in offered
+                checked += 1
+    assert checked == 2 * 4 * len(accels)
+
+
+@pytest.mark.zigzag
+def test_pe_loops_keep_zigzag_to_the_pe_tile(model):
+    # the PE case: with ZigZag's allocator below the GLB the given GLB tiles do not fit; held to the PE
+    # loops they do, no memory below the GLB holds more, and ZigZag's DRAM traffic is the schedule's
+    # (HDX's DRAM energy of the mapping: a 1x1 layer, no halo to count differently)
+    from hdx.cost.analytical import AnalyticalModel
+    from hdx.cost.zigzag.crosscheck import pe_loops, two_level_ordering
+
+    hw = HardwareParams()
+    layer, acc = PE_CASE
+    m = _pe_case_mapping(hw)
+    ordering, cut = two_level_ordering(layer, acc, m)
+    with pytest.raises(HDXError, match="do not fit the GLB together"):
+        model.evaluate_one(layer, acc, ordering, cut)
+    pe = pe_loops(layer, acc, m, "down", cut)
+    r = model.evaluate_one(layer, acc, ordering, cut, pe)
+    for op, levels in _tm_levels(r.temporal_mapping).items():
+        below = sum(len(loops) for loops in levels[:-2])  # the levels under the GLB (then GLB, DRAM)
+        assert below <= pe[op], (op, levels)
+    ours = AnalyticalModel(hw, precision="float64").evaluate(LayerTable([layer]),
+                                                             AccelTable.from_accels([acc]))
+    assert r.energy_pj["dram"] == pytest.approx(float(ours.energy_pj["dram"][0, 0]), rel=1e-9)
+    with pytest.raises(HDXError, match="pe_loops needs glb_loops"):
+        model.evaluate_one(layer, acc, ordering, None, pe)

@@ -262,9 +262,9 @@ class ZigZagModel:
             best = self.evaluate_one(layer, acc)
         except HDXError as e:
             error = e
-        for ordering, glb_loops in hdx_orderings(layer, acc, mapping, self.hardware):
+        for ordering, glb_loops, pe in hdx_orderings(layer, acc, mapping, self.hardware):
             try:
-                r = self.evaluate_one(layer, acc, ordering, glb_loops)
+                r = self.evaluate_one(layer, acc, ordering, glb_loops, pe)
             except HDXError:
                 continue
             if best is None or (r.latency_cycles, r.energy_total_pj) < (best.latency_cycles,
@@ -276,7 +276,8 @@ class ZigZagModel:
         return best
 
     def evaluate_one(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None,
-                     glb_loops: GlbLoops | None = None) -> ZigZagResult:
+                     glb_loops: GlbLoops | None = None, pe_loops: dict[str, int] | None = None
+                     ) -> ZigZagResult:
         """Run ZigZag on one layer and one accelerator (cached). ``ordering``: a complete temporal
         ordering (innermost first, ``[dim, factor]``, e.g. :func:`ordering_from_mapping`): ZigZag then
         costs that one mapping instead of searching (a bound that does not match ZigZag's temporal
@@ -286,7 +287,10 @@ class ZigZagModel:
         already), and the loops above them are DRAM-level loops — a two-level mapping costed exactly as
         given (:func:`~hdx.cost.zigzag.crosscheck.two_level_ordering`); as a dict, the count per layer
         operand (``"W"``, ``"I"``, ``"O"``: an operand whose GLB tile spans more loops than another's);
-        a tile set that does not fit ZigZag's GLB is an :class:`HDXError`."""
+        a tile set that does not fit ZigZag's GLB is an :class:`HDXError`. ``pe_loops`` (with
+        ``glb_loops``; per layer operand): the memories below the GLB hold at most that operand's
+        ``pe_loops`` innermost loops (the PE-local tile, :func:`~hdx.cost.zigzag.crosscheck.pe_loops`),
+        where ZigZag's allocator would fill them with as many as fit."""
         if not isinstance(layer, Layer):
             raise HDXError(f"zigzag evaluate_one needs a Layer, got {type(layer).__name__}")
         if not isinstance(acc, Accelerator):
@@ -296,18 +300,22 @@ class ZigZagModel:
         if isinstance(glb_loops, dict) and set(glb_loops) != {"W", "I", "O"}:
             raise HDXError(f"zigzag evaluate_one: glb_loops per operand needs W, I and O, "
                            f"got {sorted(glb_loops)}")
+        if pe_loops is not None and (glb_loops is None or set(pe_loops) != {"W", "I", "O"}):
+            raise HDXError(f"zigzag evaluate_one: pe_loops needs glb_loops and W, I and O, "
+                           f"got {sorted(pe_loops)}")
         cut = tuple(sorted(glb_loops.items())) if isinstance(glb_loops, dict) else glb_loops
-        key = (layer, acc, None if ordering is None else tuple(tuple(x) for x in ordering), cut)
+        pe = None if pe_loops is None else tuple(sorted(pe_loops.items()))
+        key = (layer, acc, None if ordering is None else tuple(tuple(x) for x in ordering), cut, pe)
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._run(layer, acc, ordering, glb_loops)
+            hit = self._run(layer, acc, ordering, glb_loops, pe_loops)
             self._cache[key] = hit
         return hit
 
     # -- one ZigZag run ----------------------------------------------------------------------------
 
     def _run(self, layer: Layer, acc: Accelerator, ordering: list[list] | None = None,
-             glb_loops: GlbLoops | None = None) -> ZigZagResult:
+             glb_loops: GlbLoops | None = None, pe_loops: dict[str, int] | None = None) -> ZigZagResult:
         zz = self._zz
         hw = self.hardware
         what = _describe(layer, acc)
@@ -329,7 +337,7 @@ class ZigZagModel:
                     [zz["WorkloadStage"], zz["MinimalLatencyStage"], zz["SpatialMappingGeneratorStage"],
                      zz["MinimalLatencyStage"],
                      (zz["TemporalMappingGeneratorStage"] if glb_loops is None
-                      else _given_glb_stage(glb_loops)),
+                      else _given_glb_stage(glb_loops, pe_loops)),
                      zz["CostModelStage"]],
                     accelerator=accel, workload=workload, loma_lpf_limit=self.lpf_limit,
                     loma_show_progress_bar=False, nb_mappings_generated=1,
@@ -422,21 +430,28 @@ def _latency_parts(cme, ideal: float) -> dict[str, float]:
     return parts
 
 
-def _given_glb_stage(glb_loops: GlbLoops):
+def _given_glb_stage(glb_loops: GlbLoops, pe_loops: dict[str, int] | None = None):
     """ZigZag's temporal-mapping stage with its memory allocator overruled at the GLB: every operand's
     GLB tile is that of the ordering's ``glb_loops`` innermost loops, or, given per layer operand
     (``{"W": n, "I": n, "O": n}``), that operand's (ZigZag's allocator otherwise picks per operand, by
-    its own estimate of the accesses above). The levels below and above are allocated as ZigZag does."""
+    its own estimate of the accesses above). The levels below and above are allocated as ZigZag does;
+    with ``pe_loops`` (per layer operand) those below hold at most that many innermost loops of it."""
     from zigzag.opt.loma.memory_allocator import MemoryAllocator, MemoryTooSmallException
     from zigzag.stages.mapping.temporal_mapping_generator_stage import TemporalMappingGeneratorStage
 
     class GivenGlbAllocator(MemoryAllocator):
         def find_best_loop_combination(self, mem_ops, all_sizes, node, top_levels):
             if node.name != "glb":
-                return super().find_best_loop_combination(mem_ops, all_sizes, node, top_levels)
+                idxs = super().find_best_loop_combination(mem_ops, all_sizes, node, top_levels)
+                if pe_loops is None or node.name == "dram":
+                    return idxs
+                # below the GLB: no more than the operand's PE loops (fewer loops: a smaller tile, so
+                # what fitted still fits)
+                return [min(i, max(pe_loops[str(self.mem_to_layer_op[op])] - below_of(self, op), 0))
+                        for i, op in zip(idxs, mem_ops, strict=True)]
             idxs, total = [], 0
             for op in mem_ops:
-                below = n_loops - len(self.unallocated[op])  # loops lower memories hold already
+                below = below_of(self, op)  # loops lower memories hold already
                 cut = glb_loops if isinstance(glb_loops, int) else glb_loops[str(self.mem_to_layer_op[op])]
                 i = max(cut - below, 0)
                 if i >= len(all_sizes[op]):  # the sizes stop at the first slice that overflows
@@ -446,6 +461,9 @@ def _given_glb_stage(glb_loops: GlbLoops):
             if total > node.memory_instance.size:
                 raise MemoryTooSmallException("the given GLB tiles do not fit the GLB together")
             return idxs
+
+    def below_of(alloc, op) -> int:  # the loops of ``op`` the memories below this one hold already
+        return n_loops - len(alloc.unallocated[op])
 
     class GivenGlbStage(TemporalMappingGeneratorStage):
         def generate_temporal_mappings(self):

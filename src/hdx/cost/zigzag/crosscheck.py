@@ -34,32 +34,64 @@ def _prime_factors(n: int) -> list[int]:
 
 #: how the analytical model's mappings are translated for ZigZag (part of the fingerprint of ZigZag's costs
 #: of the best of LOMA's and HDX's mappings); 2: the weights' GLB tile spans the kernel-row chunks, and a
-#: DRAM tile of a whole loop puts all of it in the GLB tile
-TRANSLATION_VERSION = "2"
+#: DRAM tile of a whole loop puts all of it in the GLB tile; 3: each two-level translation also with the
+#: memories below the GLB holding the PE-local tile alone (:func:`pe_loops`)
+TRANSLATION_VERSION = "3"
 #: the loops of a given ordering that ZigZag's GLB holds (``ZigZagModel.evaluate_one``'s ``glb_loops``): the
 #: same innermost count for every operand, or one per layer operand ("W", "I", "O")
 GlbLoops = int | dict[str, int]
+#: the loop dimensions (ZigZag's names) each layer operand depends on, partly relevant ones included (a
+#: grouped or depthwise layer's ``G``: every operand)
+RELEVANT: dict[str, frozenset[str]] = {"W": frozenset({"G", "K", "C", "FX", "FY"}),
+                                       "I": frozenset({"G", "B", "C", "OX", "OY", "FX", "FY"}),
+                                       "O": frozenset({"G", "B", "K", "OX", "OY"})}
 
 
 def hdx_orderings(layer: Layer, acc: Accelerator, m: dict[str, float], hardware: HardwareParams
-                  ) -> list[tuple[list[list], GlbLoops | None]]:
+                  ) -> list[tuple[list[list], GlbLoops | None, dict[str, int] | None]]:
     """Every translation of the analytical model's mapping ``m`` (:data:`hdx.cost.analytical.MAPPING_FIELDS`
-    of one pair) that ZigZag is offered, as (complete temporal ordering, GLB loops or None), distinct and
-    in a fixed order: its tile sizes rounded down and up to ZigZag's integer factors, each with the DRAM
-    level left to ZigZag's memory allocator (output tiles in the GLB's usable half,
+    of one pair) that ZigZag is offered, as (complete temporal ordering, GLB loops or None, PE loops or
+    None), distinct and in a fixed order: its tile sizes rounded down and up to ZigZag's integer factors,
+    each with the DRAM level left to ZigZag's memory allocator (output tiles in the GLB's usable half,
     :func:`ordering_from_mapping`), with the analytical model's own DRAM schedule (``dram``), and with that
     schedule's GLB tiles given to ZigZag instead of chosen by its allocator (:func:`two_level_ordering`:
-    each operand's own GLB tile, and the same tile loops for every operand). ZigZag costs each exactly
-    as given; the best it rates is HDX's mapping in ZigZag's terms."""
-    out: list[tuple[list[list], GlbLoops | None]] = []
+    each operand's own GLB tile, and the same tile loops for every operand), each of these once with
+    ZigZag's allocator filling the memories below the GLB and once with them holding the PE-local tile
+    (:func:`pe_loops`). ZigZag costs each exactly as given; the best it rates is HDX's mapping in
+    ZigZag's terms."""
+    out: list[tuple[list[list], GlbLoops | None, dict[str, int] | None]] = []
     rounding: Literal["down", "up"]
     for rounding, dram in (("down", False), ("up", False), ("down", True), ("up", True)):
         ordering = ordering_from_mapping(layer, acc, m, rounding, dram=dram,
                                          psum_words=hardware.glb_tile_words(acc.glb_bytes))
-        given = [two_level_ordering(layer, acc, m, rounding, per_operand=p) for p in (False, True)]
-        for cand in [(ordering, None)] + (given if dram else []):
+        cands: list[tuple[list[list], GlbLoops | None, dict[str, int] | None]] = [(ordering, None, None)]
+        for p in (False, True) if dram else ():
+            given, cut = two_level_ordering(layer, acc, m, rounding, per_operand=p)
+            cands += [(given, cut, None), (given, cut, pe_loops(layer, acc, m, rounding, cut))]
+        for cand in cands:
             if cand not in out:
                 out.append(cand)
+    return out
+
+
+def pe_loops(layer: Layer, acc: Accelerator, m: dict[str, float], rounding: Literal["down", "up"],
+             glb_loops: GlbLoops) -> dict[str, int]:
+    """Per layer operand (``"W"``, ``"I"``, ``"O"``), how many innermost loops of the two-level ordering
+    (:func:`two_level_ordering`) the memories below the GLB may hold: the PE-local tile's loops, and
+    above them the run of loops the operand does not depend on (the PE keeps its tile across them: the
+    reuse the analytical model counts), within the operand's GLB tile (``glb_loops``). Given to
+    ``ZigZagModel.evaluate_one(pe_loops=)``, it keeps ZigZag's allocator from filling a PE memory with
+    loops beyond the PE-local tile (more filters' weights in a WS RF, say): those would pull the loops
+    between into the GLB tile above, which may then not fit the GLB, and the mapping costed would not
+    be HDX's."""
+    ordering, _, _, n_tile = _ordering(layer, acc, m, rounding, None, True)
+    out = {}
+    for op, rel in RELEVANT.items():
+        cut = glb_loops if isinstance(glb_loops, int) else glb_loops[op]
+        n = n_tile
+        while n < cut and ordering[n][0] not in rel:
+            n += 1
+        out[op] = n
     return out
 
 
@@ -76,7 +108,7 @@ def two_level_ordering(layer: Layer, acc: Accelerator, m: dict[str, float],
     model, ``memory.REL``), so their tile also spans the chunk loop and stays across the loops over
     output rows and columns above it. Where the schedule has no such loop, or with ``per_operand`` off,
     every operand's tile is the same innermost loops (an int)."""
-    ordering, n_glb, n_rows = _ordering(layer, acc, m, rounding, None, True)
+    ordering, n_glb, n_rows, _ = _ordering(layer, acc, m, rounding, None, True)
     if not per_operand or n_rows == 0:
         return ordering, n_glb
     return ordering, {"W": n_glb + n_rows, "I": n_glb, "O": n_glb}
@@ -110,9 +142,10 @@ def ordering_from_mapping(layer: Layer, acc: Accelerator, m: dict[str, float],
 
 
 def _ordering(layer: Layer, acc: Accelerator, m: dict[str, float], rounding: Literal["down", "up"],
-              psum_words: float | None, dram: bool) -> tuple[list[list], int, int]:
-    """The ordering, how many of its innermost loops the GLB tile holds, and how many DRAM-level loops
-    over kernel-row chunks follow them (``dram``; else 0)."""
+              psum_words: float | None, dram: bool) -> tuple[list[list], int, int, int]:
+    """The ordering, how many of its innermost loops the GLB tile holds, how many DRAM-level loops over
+    kernel-row chunks follow them (``dram``; else 0) and how many innermost loops are the PE-local
+    tile's."""
     from hdx.cost.analytical import GROUPS, ORDERS  # the analytical model's loop groups
     from hdx.cost.analytical.memory import DRAM_LOOPS
     from hdx.cost.analytical.memory import ORDERS as DRAM_ORDERS
@@ -186,7 +219,7 @@ def _ordering(layer: Layer, acc: Accelerator, m: dict[str, float], rounding: Lit
         # output tiles along K when inputs stay resident, else along PQ
         first = (kdim,) if m.get("dram_res", 0.0) == 0 else ("OY", "OX", "B")
         out = _output_tiles_outside(out, n_tile, psum_words, layer, acc, first)
-    return out, n_glb, n_rows
+    return out, n_glb, n_rows, n_tile
 
 
 _OUT_DIMS = ("B", "G", "K", "OY", "OX")
@@ -216,4 +249,4 @@ def _output_tiles_outside(out: list[list], n_tile: int, cap: float, layer: Layer
     return inner + out[last:] + moved
 
 
-__all__ = ["ordering_from_mapping", "two_level_ordering"]
+__all__ = ["hdx_orderings", "ordering_from_mapping", "pe_loops", "two_level_ordering"]
