@@ -708,4 +708,4 @@ def test_replace_keeps_every_option_but_the_ones_given():
     with pytest.raises(HDXError, match="unknown option"):
         m.replace(glb_size=3)
     with pytest.raises(HDXError, match="glb_reuse='tile'"):  # an option pair the model refuses
-        m.replace(glb_buffering="zigzag", glb_reuse="tile")
+        m.replace(glb_buffering="mixed", glb_reuse="tile")

@@ -30,6 +30,7 @@ HELD_MIXED = AnalyticalModel(HW, glb_buffering="mixed")
 # candidate schedules include every one of a smaller GLB, and its candidate tiles every one of a smaller RF
 HELD_ZIGZAG = AnalyticalModel(HW, glb_buffering="zigzag")
 ZIGZAG_STEP = AnalyticalModel(HW, glb_buffering="zigzag", glb_port="step", psum_port="shared")
+ZIGZAG_TILE = AnalyticalModel(HW, glb_buffering="zigzag", glb_reuse="tile")
 FREE = AnalyticalModel(HW, dram_tiles="free")  # v3.1's GLB level: one schedule per (layer, GLB size)
 PACKED = AnalyticalModel(HW, glb_port="packed")  # the GLB port's words packed (each costs the same)
 SHARED = AnalyticalModel(HW, psum_port="shared")  # psum drains and refills take the MAC's port cycles
@@ -104,7 +105,7 @@ def test_hold_array_more_glb_or_rf_never_slower(layer, d, model):
 
 
 @settings(max_examples=60, deadline=None)
-@given(layers(), designs, st.sampled_from([HELD_ZIGZAG, ZIGZAG_STEP]))
+@given(layers(), designs, st.sampled_from([HELD_ZIGZAG, ZIGZAG_STEP, ZIGZAG_TILE]))
 # found by a search over layers: ZigZag's rule alone (the fewest DRAM words) takes the whole-row tile at
 # 6 KiB, whose inputs stall, where 4 KiB ran the column bands without a stall
 @example(Layer("conv", c=1, k=64, h=4, w=4, r=7, s=7, padding=3), (4, 8, 8, "ws"), HELD_ZIGZAG)

@@ -20,6 +20,7 @@ from hdx.workload import Layer, LayerTable
 
 HW = AcceleratorSpace.load().hardware
 OPTIONS = ({}, {"glb_reuse": "tile"}, {"glb_buffering": "zigzag"}, {"glb_buffering": "mixed"},
+           {"glb_buffering": "zigzag", "glb_reuse": "tile"},
            {"glb_buffering": "single"}, {"mapper_tiles": "any"}, {"dram_tiles": "free"},
            {"mapper_objective": "energy"})
 

@@ -396,13 +396,13 @@ class HardwareParams(OmitDefaults):
         "layer", description="how far a PE-local tile is reused across the GLB-level loops: layer (over the "
         "whole layer, as if the DRAM tiles did not cut those loops) or tile (only within one DRAM tile, as "
         "the two-level loop nest has it and ZigZag counts; the DRAM schedule is then chosen with each loop "
-        "order; needs glb_buffering double, single or overlap)")
+        "order; needs glb_buffering double, single, overlap or zigzag)")
 
     @model_validator(mode="after")
     def _reuse_with_buffering(self) -> HardwareParams:
-        if self.glb_reuse == "tile" and self.glb_buffering in ("zigzag", "mixed"):
+        if self.glb_reuse == "tile" and self.glb_buffering == "mixed":
             raise ValueError(f"glb_reuse: tile chooses the DRAM schedule with each loop order and needs "
-                             f"glb_buffering double, single or overlap, got {self.glb_buffering}; set "
+                             f"glb_buffering double, single, overlap or zigzag, got {self.glb_buffering}; set "
                              f"glb_reuse: layer or another glb_buffering")
         return self
 

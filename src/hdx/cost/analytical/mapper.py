@@ -237,7 +237,7 @@ class Windows:
     (docs/cost-model.md "Overlap")."""
 
     __slots__ = ("total", "parts", "counts", "cyc", "seg", "first", "kept", "kept_k", "last_k", "_irrelevant",
-                 "_tiles", "_active")
+                 "_tiles", "_active", "weight", "tied")
 
     def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float, seg: np.ndarray):
         self.total, self.parts, self.counts, self.cyc, self.seg = total, parts, counts, cyc, seg
@@ -255,6 +255,11 @@ class Windows:
         self.kept: np.ndarray | None = None
         self.kept_k: np.ndarray | None = None
         self.last_k: np.ndarray | None = None
+        #: ``glb_reuse="tile"``: per entry, the energy of a DRAM word in GLB accesses (the candidates'
+        #: refills are then counted per DRAM tile, :func:`~.reuse.best_order_windows`); None: ``"layer"``
+        self.weight: np.ndarray | None = None
+        #: (``glb_reuse="tile"``) per entry, whether its choice may depend on its fills' energy
+        self.tied: np.ndarray | None = None
 
     def _at(self, a):
         """An entry's value ([M] or a scalar) at each of its candidates."""

@@ -492,7 +492,7 @@ class HeldGrid:
 
 
 def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool, stalls: str | None = None,
-               halo: Halo = "density") -> _HeldPart:
+               halo: Halo = "density", every_double: bool = False) -> _HeldPart:
     g = _grid(ly, HELD_LADDERS, ORDERS, None, fields, double and stalls is None, stalls is not None, halo)
     m = np.where(g.space <= glb_words, g.best, np.inf)          # [D, L, U]
     fit = np.isfinite(m)
@@ -516,7 +516,7 @@ def _held_part(ly: LayerDims, glb_words: np.ndarray, fields: bool, double: bool,
         words = np.take_along_axis(np.broadcast_to(g.best, m.shape), pick, 0)
         fits = np.take_along_axis(fit, pick, 0)
         if stalls == "zigzag":  # what each corner's candidates need (staircase.members, per lookup)
-            windows = _staircase(g, glb_words, pick, fits)
+            windows = _staircase(g, glb_words, pick, fits, every_double)
     n_l = m.shape[1]
     dims = tuple(np.asarray(d, dtype=np.float64)[:, 0] for d in (
         np.where(ly.dw, ly.k, ly.k / ly.g), ly.cg, ly.p, ly.q, ly.r))
@@ -554,17 +554,18 @@ def _cells(g: _Grid) -> Cells:
                  tuple(tuple(at(w) for w in ws) for _, _, ws in g.per_operand), (ny * nx, nc * nr, nk))
 
 
-def _staircase(g: _Grid, glb_words: np.ndarray, pick: np.ndarray, fits: np.ndarray) -> Staircase:
+def _staircase(g: _Grid, glb_words: np.ndarray, pick: np.ndarray, fits: np.ndarray,
+               every_double: bool = False) -> Staircase:
     """``glb_buffering="zigzag"``: what :func:`.staircase.members` needs of grid ``g`` on the GLB sizes
     ``glb_words`` ([1, U]); ``pick``, ``fits``: each corner's fewest-words schedule that fits (or its
-    stand-in), [D, L, U]."""
+    stand-in), [D, L, U]; ``every_double``: as :func:`.staircase.staircase`."""
     cells = _cells(g)
     return staircase(cells, np.asarray(glb_words, dtype=cells.space.dtype).reshape(-1), pick, fits,
-                     np.asarray(g.dw, dtype=bool).reshape(-1))
+                     np.asarray(g.dw, dtype=bool).reshape(-1), every_double)
 
 
 def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double: bool = True,
-              stalls: str | None = None, halo: Halo = "density") -> HeldGrid:
+              stalls: str | None = None, halo: Halo = "density", every_double: bool = False) -> HeldGrid:
     """Every schedule of :data:`HELD_LADDERS` (K, C, output rows, output columns, kernel-row chunks of
     the input tile; 24 orders) of layers ``ly`` ([L, 1]) on the GLB sizes ``glb_words`` ([1, U], words),
     and the best of every corner of the ladders' grid (:func:`prefix_best`), computed once (the layers
@@ -577,8 +578,8 @@ def held_grid(ly: LayerDims, glb_words: np.ndarray, fields: bool = True, double:
     one_row = np.asarray(ly.r)[:, 0] <= 1
     groups = ([np.arange(n_l)] if one_row.all() or not one_row.any()
               else [np.flatnonzero(one_row), np.flatnonzero(~one_row)])
-    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double, stalls, halo)
-             for idx in groups]
+    parts = [_held_part(ly if len(groups) == 1 else ly.rows(idx), glb_words, fields, double, stalls, halo,
+                        every_double) for idx in groups]
     part_of, local = np.zeros(n_l, dtype=np.intp), np.zeros(n_l, dtype=np.intp)
     for p, idx in enumerate(groups):
         part_of[idx], local[idx] = p, np.arange(idx.size)
@@ -773,6 +774,8 @@ class EntryDram:
         #: and GLB write over a GLB access); the schedules are then chosen with each GLB-level order
         #: (:mod:`.reuse`); None: ``glb_reuse="layer"``
         self.dram_weight = dram_weight
+        #: whether each entry's DRAM schedules come as ZigZag's candidates (``glb_buffering="zigzag"``)
+        self.windowed = grid.parts[0].windows is not None
         n_l = int(sum(p.n_layers for p in grid.parts))
         li = np.repeat(np.arange(n_l), n_acc)
         fl = tuple(f if np.ndim(f) == 0 else np.broadcast_to(f, (n_l, n_acc)).reshape(-1) for f in base)

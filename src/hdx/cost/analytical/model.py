@@ -172,9 +172,9 @@ class AnalyticalModel:
                                            PsumPort)
         self.glb_reuse: GlbReuse = _option("glb_reuse", hw.glb_reuse if glb_reuse is None else glb_reuse,
                                            GlbReuse)
-        if self.glb_reuse == "tile" and (self.dram_tiles != "hold-array" or self._stalls is not None):
+        if self.glb_reuse == "tile" and (self.dram_tiles != "hold-array" or self._stalls == "mixed"):
             raise HDXError(f"glb_reuse='tile' chooses the DRAM schedule with each GLB-level order: use it "
-                           f"with dram_tiles='hold-array' and glb_buffering double, single or overlap (got "
+                           f"with dram_tiles='hold-array' and glb_buffering double, single, overlap or zigzag (got "
                            f"dram_tiles='{self.dram_tiles}', glb_buffering='{self.glb_buffering}')")
         if self._stalls is not None and self.dram_tiles != "hold-array":
             raise HDXError(f"glb_buffering='{self.glb_buffering}' chooses the GLB tiles with each array "
@@ -501,7 +501,8 @@ class AnalyticalModel:
                 g_of = at[g_of]
             else:
                 grid = memory.held_grid(ly, g_vals.astype(dt)[None, :], fields=report, double=double,
-                                        stalls=self._stalls, halo=self.halo)
+                                        stalls=self._stalls, halo=self.halo,
+                                        every_double=self.glb_reuse == "tile")
             dram_words = np.empty(shape, dtype=dt)
         else:
             # 1. the DRAM level: the schedule with the fewest DRAM words on each (layer, GLB size, working

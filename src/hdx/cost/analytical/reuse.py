@@ -27,7 +27,7 @@ import itertools
 
 import numpy as np
 
-from .mapper import ORDERS, TIE, Least, _fills, _skipped, fill_per_word, with_dram
+from .mapper import ORDERS, TIE, Least, Windows, _fills, _skipped, fill_per_word, with_dram
 from .memory import _corner, _per_part, along_axis
 
 #: the axes of the DRAM ladders' grid (K, C, Y, X, R: :data:`~.memory.HELD_LADDERS`) that cut each
@@ -359,6 +359,95 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
             # latency alone, whatever the energies
             near = best["k1"] * (1 + 2 * TIE)
             fr.tied = sum((a <= near).sum(0) for a in firsts) > 1
+    words = {x: best[f"w_{x}"] for x in ops}
+    fills = {x: best[f"f_{x}"] for x in ops}
+    return words, fills, best["order"], best["port"], least, best["cyc"], best["stall"] if serial else 0.0
+
+
+def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, compute, fixed_port=0.0,
+                       serial: tuple[str, ...] = (), fill_e: dict | None = None, ties: bool = False):
+    """:func:`best_order_tile` under ``glb_buffering="zigzag"`` (:class:`~.mapper.Windows`): an entry's
+    candidates are whole schedules (its corner's staircase and double-buffered one, :mod:`.staircase`),
+    each with its own DRAM tiles of every group, so an operand's fills are the layer-wide count times its
+    :func:`_penalty` at the candidate's tiles. For each GLB-level order, each candidate's array side
+    ``max(compute + psum stall, GLB port)`` counts its own refills, its latency is ``max(array + stalled,
+    DRAM)`` (:meth:`~.mapper.Windows.stall`, whose windows shorten with the array side), and the candidate
+    of least latency (ties: least energy, as :func:`best_order_tile` weighs it) is the order's schedule;
+    the order kept is the best as there. Returns what :func:`~.mapper.best_order` does and leaves the
+    kept candidate and its stalled cycles in ``win.kept_k`` and ``win.kept`` (``ties``: ``win.tied``, as
+    :func:`best_order_tile`'s ``fr.tied``)."""
+    n, first, at = win.seg.size, win.first, win._at
+    dt = np.result_type(compute, win.total)
+    total = bounds[0] * bounds[1] * bounds[2]
+    per_word = {x: fill_per_word(fp, dist, bw, cfg.port) for x, (fp, dist, _) in ops.items()}
+    energy_first = cfg.objective == "energy"
+    least = Least(np.inf, {x: np.inf for x in ops}, {x: np.inf for x in ops}) if cfg.bounds else None
+    # each candidate's own tiles of every group, and the entry's loop bounds and relevance at it
+    tiles = [np.asarray(c, dtype=dt) for c in win.counts]
+    b_c = tuple(at(b) for b in bounds)
+    more = [b > 1 for b in b_c]
+    rel_c = {x: tuple(at(r) if np.ndim(r) else r for r in rel) for x, (_, _, rel) in ops.items()}
+    d_words = win.total / win.cyc
+    weight = at(win.weight) * d_words
+    m = len(first)
+
+    def per_entry(v):  # each entry's least of v ([N] -> [M])
+        return np.minimum.reduceat(v, first) if m else np.zeros(0, dtype=dt)
+    base: dict[str, dict] = {x: {} for x in ops}
+    best = None
+    firsts = []  # each order's first keys, per candidate (ties)
+    for n_o, order in enumerate(ORDERS):  # (the stall depends on the outermost loops: every order its own)
+        skips = {x: tuple(_skipped(rel, order)) for x, (_, _, rel) in ops.items()}
+        fills, words, port = {}, {}, np.broadcast_to(at(fixed_port), (n,))
+        for x, (fp, dist, rel) in ops.items():
+            if skips[x] not in base[x]:
+                base[x][skips[x]] = at(_fills(x, fp, dist, per_word[x], skips[x], rel, bounds, total, o_tot)[0])
+            f = np.broadcast_to(base[x][skips[x]] * _penalty(list(skips[x]), rel_c[x], b_c, tiles, more), (n,))
+            w = f * at(dist)
+            if x == "o":  # psum writes, and read-backs of all but the first
+                w = w + np.maximum(w - at(o_tot), 0.0)
+            fills[x], words[x] = f, w
+            port = port + w * at(per_word[x])
+        stall = sum(fills[x] for x in serial) if serial else np.zeros(n, dtype=dt)
+        array = np.maximum(at(compute) + stall, port)
+        dstall = win.stall(array, order, bounds)
+        lat = np.maximum(array + dstall, win.total)
+        energy = sum(words.values()) + weight
+        if fill_e is not None:
+            energy = energy + sum(fills[x] * at(fill_e[x]) for x in ops)
+        a1, a2 = (energy, lat) if energy_first else (lat, energy)
+        if ties:
+            firsts.append(a1)
+        # each entry's candidate: the least a1, of those within TIE the least a2, of equal ones the first
+        near = np.where(a1 <= per_entry(a1).take(win.seg) * (1 + TIE), a2, np.inf)
+        k = np.minimum.reduceat(np.where(near <= per_entry(near).take(win.seg), np.arange(n), n), first) if m \
+            else np.zeros(0, dtype=np.intp)
+        opt = dict(k1=a1.take(k), k2=a2.take(k), cyc=lat.take(k), port=port.take(k), stall=stall.take(k),
+                   dstall=np.broadcast_to(dstall, (n,)).take(k), order=np.full(k.shape, float(n_o)), cand=k,
+                   **{f"f_{x}": v.take(k) for x, v in fills.items()},
+                   **{f"w_{x}": v.take(k) for x, v in words.items()})
+        if best is None:
+            best = opt
+        else:
+            b = np.where(np.abs(opt["k1"] - best["k1"]) <= TIE * np.abs(best["k1"]),
+                         opt["k2"] < best["k2"] * (1 - TIE), opt["k1"] < best["k1"])
+            if b.any():
+                best = {name: np.where(b, v, best[name]) for name, v in opt.items()}
+        if least is not None:
+            least.cycles = np.minimum(least.cycles, per_entry(lat))
+            for x in ops:
+                least.fills[x] = np.minimum(least.fills[x], per_entry(fills[x]))
+                least.words[x] = np.minimum(least.words[x], per_entry(words[x]))
+    assert best is not None
+    win.kept, win.kept_k = best["dstall"], best["cand"].astype(np.intp)
+    if ties:
+        if energy_first:
+            win.tied = np.ones(m, dtype=bool)
+        else:  # as best_order_tile: another (order, candidate) within 2 TIE of the chosen latency
+            near = (best["k1"] * (1 + 2 * TIE)).take(win.seg)
+            count = sum(np.add.reduceat((a <= near).astype(np.intp), first) if m else np.zeros(0, np.intp)
+                        for a in firsts)
+            win.tied = count > 1
     words = {x: best[f"w_{x}"] for x in ops}
     fills = {x: best[f"f_{x}"] for x in ops}
     return words, fills, best["order"], best["port"], least, best["cyc"], best["stall"] if serial else 0.0

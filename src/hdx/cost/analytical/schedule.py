@@ -14,7 +14,7 @@ from .distinct import distinct, put, spread
 from .mapper import TIE, Flat, Least, MapperSettings, Windows, with_dram
 from .mapper import best_order as _best_order_layer
 from .memory import EntryDram
-from .reuse import Fronts, best_order_tile, held_fronts
+from .reuse import Fronts, best_order_tile, best_order_windows, held_fronts
 
 
 def best_order(cfg: MapperSettings, bw, floor, ops: dict, bounds: tuple, o_tot, compute, fixed_port=0.0,
@@ -26,6 +26,9 @@ def best_order(cfg: MapperSettings, bw, floor, ops: dict, bounds: tuple, o_tot, 
     if isinstance(floor, Fronts):
         return best_order_tile(cfg, bw, floor, ops, bounds, o_tot, compute, fixed_port, serial,
                                None if fill_e is None else fill_e(), ties)
+    if isinstance(floor, Windows) and floor.weight is not None:  # tile under zigzag: the same per candidate
+        return best_order_windows(cfg, bw, floor, ops, bounds, o_tot, compute, fixed_port, serial,
+                                  None if fill_e is None else fill_e(), ties)
     return _best_order_layer(cfg, bw, floor, ops, bounds, o_tot, compute, fixed_port, serial)
 
 
@@ -39,7 +42,8 @@ def _dram_floor(floor, fl: Flat, cover):
     (filters, reduction channels, output rows, output columns, kernel rows; [M] arrays or floats,
     ``inf``: the whole loop; a callable, called only here)."""
     if isinstance(floor, EntryDram):
-        if floor.dram_weight is not None:  # glb_reuse="tile": the schedule is chosen with the order (reuse);
+        if floor.dram_weight is not None and not floor.windowed:  # glb_reuse="tile": the schedule is chosen
+            # with the order (reuse);
             # its words, index and fit come from the member kept (Fronts.settle)
             li, ai = np.divmod(fl.pair, floor.n_acc)
             fronts, here, corner, cells = held_fronts(floor.grid, cover(), li, floor.glb_of[ai])
@@ -53,6 +57,8 @@ def _dram_floor(floor, fl: Flat, cover):
             entry, p_w, p_i, p_o, n_pq, n_red, n_k, cand, cand_words, dw = windows
             win = Windows(cand_words * c, (p_w * c, p_i * c, p_o * c), (n_pq, n_red, n_k), dw.take(entry), c,
                           entry)
+            if floor.dram_weight is not None:  # glb_reuse="tile": the refills counted per candidate (reuse)
+                win.weight = floor.dram_weight.take(fl.pair % floor.n_acc)
             assert win.first.size == len(fl), "every entry has a candidate (staircase.members)"
             return win, (cand_words, cand, fits, least, None)
         if stall is None:

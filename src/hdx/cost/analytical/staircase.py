@@ -75,11 +75,23 @@ class Staircase:
     double: np.ndarray
     double_words: np.ndarray
     dw: np.ndarray
+    #: with ``every_double`` (:func:`staircase`): per (layer, GLB size) the schedules that are the
+    #: double-buffered fewest-words one of their own corner (``[L, U, A]`` cell indices, −1 past the end)
+    #: and their index on each axis of the grid (``[5, L, U, A]``); else None
+    doubles: np.ndarray | None = None
+    doubles_axes: np.ndarray | None = None
+    #: with ``every_double``: per entry of ``order`` ([L, U, E]) whether it is on the staircase of its own
+    #: corner (no schedule at or before it on every axis has as little space and as few words; fewer
+    #: words than its own corner's double-buffered schedule); else None
+    own_step: np.ndarray | None = None
 
 
-def staircase(cells: Cells, glb: np.ndarray, pick: np.ndarray, fits: np.ndarray, dw: np.ndarray) -> Staircase:
+def staircase(cells: Cells, glb: np.ndarray, pick: np.ndarray, fits: np.ndarray, dw: np.ndarray,
+              every_double: bool = False) -> Staircase:
     """The :class:`Staircase` of ``cells`` on the GLB sizes ``glb`` ([U], words); ``pick``, ``fits``:
-    each corner's fewest-words schedule that fits once (or its stand-in), [D, L, U]."""
+    each corner's fewest-words schedule that fits once (or its stand-in), [D, L, U]. ``every_double``
+    (``glb_reuse="tile"``): also every schedule that is the double-buffered fewest-words one of its own
+    corner (:func:`members` offers those of a corner's sub-corners too)."""
     double_space = sum(t * (1 + r) for t, r in zip(cells.tile, cells.replaced, strict=True))
     md = np.where(double_space[:, :, None] <= glb, cells.words[:, :, None], np.inf)  # [D, L, U]
     pd = prefix_best(md, cells.shape)  # each corner's double-buffered schedule with the fewest words
@@ -96,8 +108,43 @@ def staircase(cells: Cells, glb: np.ndarray, pick: np.ndarray, fits: np.ndarray,
     c, li = np.maximum(cell, 0), np.arange(cell.shape[0])[:, None, None]
     words = np.where(cell >= 0, cells.words[c, li], np.inf)
     axes = np.stack(np.unravel_index(c, cells.shape))
+    doubles = doubles_axes = own_step = None
+    if every_double:
+        own_step = _own_steps(cell, words, cells.space[c, li], axes,
+                              np.take_along_axis(md, pd, 0)[c, li, np.arange(len(glb))[None, :, None]])
+        own = (pd == np.arange(pd.shape[0])[:, None, None]) & np.isfinite(md)  # [D, L, U]
+        n_a = max(int(own.sum(0).max(initial=0)), 1)
+        at = np.argsort(~own, axis=0, kind="stable")[:n_a]  # [A, L, U] cells, the own ones first
+        doubles = np.ascontiguousarray(np.where(np.take_along_axis(own, at, 0), at, -1).transpose(1, 2, 0))
+        doubles_axes = np.stack(np.unravel_index(np.maximum(doubles, 0), cells.shape))
     return Staircase(cells, glb, cell, words, cells.space[c, li], axes, pick, fits, pd,
-                     np.take_along_axis(md, pd, 0), dw)
+                     np.take_along_axis(md, pd, 0), dw, doubles, doubles_axes, own_step)
+
+
+#: the most [*, E, E] comparisons :func:`_own_steps` holds at once
+_BLOCK = 1 << 24
+
+
+def _own_steps(cell: np.ndarray, words: np.ndarray, space: np.ndarray, axes: np.ndarray, own_double: np.ndarray
+               ) -> np.ndarray:
+    """Per schedule of the lists ``cell`` ([L, U, E], −1 past the end; their ``words``, ``space`` and
+    ``axes`` [5, L, U, E]; ``own_double``: the double-buffered fewest words of each one's own corner),
+    whether it is on its own corner's staircase: fewer words than ``own_double`` and no other schedule
+    of the list at or before it on every axis with no more space and no more words (the lists hold every
+    schedule that fits once but not double-buffered, so a dominating one is in them). In blocks of
+    layers (the comparisons are [E, E] per (layer, GLB size))."""
+    n_l, n_u, n_e = cell.shape
+    out = (cell >= 0) & (words < own_double)
+    step = max(1, _BLOCK // max(n_u * n_e * n_e, 1))
+    for lo in range(0, n_l, step):  # (blocks of layers: memory, not a loop per layer)
+        sl = slice(lo, lo + step)
+        dom = (cell[sl] >= 0)[:, :, None, :] & ~np.eye(n_e, dtype=bool)  # [l, U, S, S2]: S2 dominates S
+        dom &= space[sl][:, :, None, :] <= space[sl][:, :, :, None]
+        dom &= words[sl][:, :, None, :] <= words[sl][:, :, :, None]
+        for a in axes[:, sl]:
+            dom &= a[:, :, None, :] <= a[:, :, :, None]
+        out[sl] &= ~dom.any(-1)
+    return out
 
 
 def _copies(cells: Cells, cell: np.ndarray, li: np.ndarray, glb: np.ndarray, fits: np.ndarray) -> tuple:
@@ -159,12 +206,15 @@ def members(sc: Staircase, at: np.ndarray) -> tuple:
     # the staircase: among the corner's schedules that fit once but not double-buffered, by DRAM words,
     # each with less space than every one with fewer words (so fewer words than the double-buffered one)
     cand = sc.order[li, ui]  # [P, E]
-    inside = sc.words[li, ui] < wd[:, None]  # (inf past the end)
+    inside = sc.words[li, ui] < wd[:, None] if sc.own_step is None else sc.own_step[li, ui]  # (inf past the end)
     for ca, ce in zip(np.unravel_index(corner, cells.shape), sc.axes[:, li, ui], strict=True):
         inside &= ce <= ca[:, None]  # the corner's schedules: at or before it on every axis
-    s = np.where(inside, sc.space[li, ui], np.inf)
-    run = np.minimum.accumulate(s, axis=1)
-    front = inside & (s < np.concatenate([np.full((len(at), 1), np.inf), run[:, :-1]], axis=1))
+    if sc.own_step is None:
+        s = np.where(inside, sc.space[li, ui], np.inf)
+        run = np.minimum.accumulate(s, axis=1)
+        front = inside & (s < np.concatenate([np.full((len(at), 1), np.inf), run[:, :-1]], axis=1))
+    else:  # glb_reuse="tile": the staircase of every corner at or before this one
+        front = inside
     n_t = max(int(front.sum(1).max(initial=0)), 1)
     first = np.argsort(~front, axis=1, kind="stable")[:, :n_t]
     tail = np.where(np.take_along_axis(front, first, 1), np.take_along_axis(cand, first, 1), -1)  # [P, T]
@@ -178,9 +228,18 @@ def members(sc: Staircase, at: np.ndarray) -> tuple:
     stalled = [np.stack([pp[x] for pp in parts])[sub, p_idx, t_idx] for x in range(3)]
     has_d = np.isfinite(wd)
     p_d = np.flatnonzero(has_d)
-    key = np.concatenate([p_idx * 2, p_d * 2 + 1])  # a corner's double-buffered schedule last
+    d_cell = sc.double.reshape(-1)[at][p_d]
+    if sc.doubles is not None:  # every sub-corner's double-buffered schedule too (after the corner's own)
+        sub = sc.doubles[li, ui]  # [P, A]
+        inside = sub >= 0
+        for ca, ce in zip(np.unravel_index(corner, cells.shape), sc.doubles_axes[:, li, ui], strict=True):
+            inside &= ce <= ca[:, None]
+        inside &= sub != sc.double.reshape(-1)[at][:, None]
+        p_x, a_x = np.nonzero(inside)
+        p_d, d_cell = np.concatenate([p_d, p_x]), np.concatenate([d_cell, sub[p_x, a_x]])
+    key = np.concatenate([p_idx * 2, p_d * 2 + 1])  # a corner's double-buffered schedules last
     by = np.argsort(key, kind="stable")
-    cell = np.concatenate([cell, sc.double.reshape(-1)[at][p_d]])[by]
+    cell = np.concatenate([cell, d_cell])[by]
     owner = np.concatenate([p_idx, p_d])[by]
     stalled = tuple(np.concatenate([a, np.zeros(p_d.size, dtype=a.dtype)])[by] for a in stalled)
     words = cells.words[cell, li[owner]]
