@@ -90,7 +90,8 @@ def test_one_dram_tile_is_the_layer_wide_reuse(buffering):
     # a GLB that holds every layer whole: one DRAM tile per group, so the two counts agree
     accs = _accels(8192)
     a = AnalyticalModel(HW, precision="float64", glb_buffering=buffering).evaluate(LAYERS, accs)
-    b = AnalyticalModel(HW, precision="float64", glb_buffering=buffering, glb_reuse="tile").evaluate(LAYERS, accs)
+    b = AnalyticalModel(HW, precision="float64", glb_buffering=buffering, glb_reuse="tile").evaluate(LAYERS,
+                                                                                                      accs)
     np.testing.assert_allclose(b.latency_cycles, a.latency_cycles, rtol=1e-9)
     np.testing.assert_allclose(b.energy_total_pj, a.energy_total_pj, rtol=1e-9)
 
@@ -102,7 +103,8 @@ def test_tile_reuse_is_never_faster_than_the_layer_wide_count(glb_kib, buffering
     # zigzag, of more candidates: the layer-wide count's best is among them, so the latency is within the
     # tie of at least its)
     accs = _accels(glb_kib)
-    a = AnalyticalModel(HW, precision="float64", glb_buffering=buffering).evaluate(LAYERS, accs, mapping=False)
+    a = AnalyticalModel(HW, precision="float64", glb_buffering=buffering).evaluate(LAYERS, accs,
+                                                                                    mapping=False)
     b = AnalyticalModel(HW, precision="float64", glb_buffering=buffering, glb_reuse="tile").evaluate(
         LAYERS, accs, mapping=False)
     assert np.all(b.latency_cycles >= a.latency_cycles * (1 - 1e-6))
@@ -169,7 +171,8 @@ def test_a_bigger_glb_does_not_trade_pe_refills_for_dram_words():
        d=st.sampled_from(DATAFLOWS), x=st.sampled_from([4, 8, 12, 24, 32]), y=st.sampled_from([4, 8, 12, 16]),
        rf=st.sampled_from([16, 64, 256]), zigzag=st.booleans())
 @example(c=64, k=192, hw=16, r=1, dw=False, d="rs", x=24, y=4, rf=256, zigzag=False)
-@example(c=32, k=96, hw=32, r=1, dw=False, d="rs", x=12, y=8, rf=256, zigzag=False)  # 6 -> 8 words/cycle: +0.5 % once
+# (6 -> 8 words/cycle: +0.5 % once)
+@example(c=32, k=96, hw=32, r=1, dw=False, d="rs", x=12, y=8, rf=256, zigzag=False)
 def test_tile_reuse_more_glb_never_costs_more_accesses_at_equal_latency(c, k, hw, r, dw, d, x, y, rf, zigzag):
     # priced with one energy per SRAM access (the bigger memory's own per-access energy not counted), the
     # latency-best mapping's energy never rises with the GLB where its latency stays (a finer ladder
@@ -184,7 +187,8 @@ def test_tile_reuse_more_glb_never_costs_more_accesses_at_equal_latency(c, k, hw
                                           TILE_FLAT_ZIGZAG if zigzag else TILE_FLAT)
 
 
-def _equal_latency_energy_never_rises(layer: Layer, accs: AccelTable, model: AnalyticalModel = TILE_FLAT) -> None:
+def _equal_latency_energy_never_rises(layer: Layer, accs: AccelTable,
+                                      model: AnalyticalModel = TILE_FLAT) -> None:
     cost = model.evaluate(LayerTable([layer]), accs, mapping=False)
     lat, en = cost.latency_cycles[0], cost.energy_total_pj[0]
     same = lat[1:] == lat[:-1]

@@ -402,7 +402,8 @@ class HardwareParams(OmitDefaults):
     def _reuse_with_buffering(self) -> HardwareParams:
         if self.glb_reuse == "tile" and self.glb_buffering == "mixed":
             raise ValueError(f"glb_reuse: tile chooses the DRAM schedule with each loop order and needs "
-                             f"glb_buffering double, single, overlap or zigzag, got {self.glb_buffering}; set "
+                             f"glb_buffering double, single, overlap or zigzag, got {self.glb_buffering}; "
+                             f"set "
                              f"glb_reuse: layer or another glb_buffering")
         return self
 

@@ -401,8 +401,10 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
         fills, words, port = {}, {}, np.broadcast_to(at(fixed_port), (n,))
         for x, (fp, dist, rel) in ops.items():
             if skips[x] not in base[x]:
-                base[x][skips[x]] = at(_fills(x, fp, dist, per_word[x], skips[x], rel, bounds, total, o_tot)[0])
-            f = np.broadcast_to(base[x][skips[x]] * _penalty(list(skips[x]), rel_c[x], b_c, tiles, more), (n,))
+                base[x][skips[x]] = at(_fills(x, fp, dist, per_word[x], skips[x], rel, bounds, total,
+                                              o_tot)[0])
+            pen = _penalty(list(skips[x]), rel_c[x], b_c, tiles, more)
+            f = np.broadcast_to(base[x][skips[x]] * pen, (n,))
             w = f * at(dist)
             if x == "o":  # psum writes, and read-backs of all but the first
                 w = w + np.maximum(w - at(o_tot), 0.0)
@@ -420,8 +422,8 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
             firsts.append(a1)
         # each entry's candidate: the least a1, of those within TIE the least a2, of equal ones the first
         near = np.where(a1 <= per_entry(a1).take(win.seg) * (1 + TIE), a2, np.inf)
-        k = np.minimum.reduceat(np.where(near <= per_entry(near).take(win.seg), np.arange(n), n), first) if m \
-            else np.zeros(0, dtype=np.intp)
+        k = (np.minimum.reduceat(np.where(near <= per_entry(near).take(win.seg), np.arange(n), n), first)
+             if m else np.zeros(0, dtype=np.intp))
         opt = dict(k1=a1.take(k), k2=a2.take(k), cyc=lat.take(k), port=port.take(k), stall=stall.take(k),
                    dstall=np.broadcast_to(dstall, (n,)).take(k), order=np.full(k.shape, float(n_o)), cand=k,
                    **{f"f_{x}": v.take(k) for x, v in fills.items()},

@@ -125,8 +125,8 @@ def staircase(cells: Cells, glb: np.ndarray, pick: np.ndarray, fits: np.ndarray,
 _BLOCK = 1 << 24
 
 
-def _own_steps(cell: np.ndarray, words: np.ndarray, space: np.ndarray, axes: np.ndarray, own_double: np.ndarray
-               ) -> np.ndarray:
+def _own_steps(cell: np.ndarray, words: np.ndarray, space: np.ndarray, axes: np.ndarray,
+               own_double: np.ndarray) -> np.ndarray:
     """Per schedule of the lists ``cell`` ([L, U, E], −1 past the end; their ``words``, ``space`` and
     ``axes`` [5, L, U, E]; ``own_double``: the double-buffered fewest words of each one's own corner),
     whether it is on its own corner's staircase: fewer words than ``own_double`` and no other schedule
@@ -206,7 +206,8 @@ def members(sc: Staircase, at: np.ndarray) -> tuple:
     # the staircase: among the corner's schedules that fit once but not double-buffered, by DRAM words,
     # each with less space than every one with fewer words (so fewer words than the double-buffered one)
     cand = sc.order[li, ui]  # [P, E]
-    inside = sc.words[li, ui] < wd[:, None] if sc.own_step is None else sc.own_step[li, ui]  # (inf past the end)
+    # (words inf past the end)
+    inside = sc.words[li, ui] < wd[:, None] if sc.own_step is None else sc.own_step[li, ui]
     for ca, ce in zip(np.unravel_index(corner, cells.shape), sc.axes[:, li, ui], strict=True):
         inside &= ce <= ca[:, None]  # the corner's schedules: at or before it on every axis
     if sc.own_step is None:
