@@ -175,7 +175,8 @@ class AnalyticalModel:
         if self.glb_reuse == "tile" and (self.dram_tiles != "hold-array" or self._stalls == "mixed"):
             raise HDXError(f"glb_reuse='tile' chooses the DRAM schedule with each GLB-level order: use it "
                            f"with dram_tiles='hold-array' and glb_buffering double, single, overlap or "
-                           f"zigzag (got dram_tiles='{self.dram_tiles}', glb_buffering='{self.glb_buffering}')")
+                           f"zigzag (got dram_tiles='{self.dram_tiles}', "
+                           f"glb_buffering='{self.glb_buffering}')")
         if self._stalls is not None and self.dram_tiles != "hold-array":
             raise HDXError(f"glb_buffering='{self.glb_buffering}' chooses the GLB tiles with each array "
                            f"mapping: use it with dram_tiles='hold-array'")
