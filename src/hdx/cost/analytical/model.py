@@ -129,9 +129,10 @@ class AnalyticalModel:
     docs/cost-model.md, "Mapper". ``glb_reuse``: ``layer`` (default: a PE-local tile is reused across the
     GLB-level loops of the whole layer) or ``tile`` (only within one DRAM tile, as the two-level loop nest
     has it, and the DRAM schedule is chosen with each GLB-level order: :mod:`.reuse`; with
-    ``dram_tiles="hold-array"`` and ``glb_buffering`` double, single or overlap); docs/cost-model.md,
-    "Reuse across DRAM tiles". ``halo``: how the DRAM schedule's input bands count the rows and columns they
-    read — ``density`` (default: the rows of every band's window over the padded plane, times its real
+    ``dram_tiles="hold-array"`` and ``glb_buffering`` double, single, overlap or zigzag — under zigzag each
+    candidate schedule's refills at its own DRAM tiles, over the staircases of every corner at or before
+    the mapping's, :func:`.reuse.best_order_windows`); docs/cost-model.md, "Reuse across DRAM tiles".
+    ``halo``: how the DRAM schedule's input bands count the rows and columns they read — ``density`` (default: the rows of every band's window over the padded plane, times its real
     rows: the padding's share as if spread evenly) or ``exact`` (the real rows and columns inside each
     band's window: a band at the border reads fewer of the padding's rows than its share, so small bands
     read more real rows than ``density`` counts, up to 1.9× on a 7×7 kernel over an 8×8 map);
@@ -380,7 +381,8 @@ class AnalyticalModel:
         """Whether more GLB capacity or bandwidth or DRAM bandwidth never raises any mapping's latency
         (what the bounds of :mod:`hdx.cost.hwsearch` rest on): every buffering (``zigzag`` since its
         revision 3, docs/cost-model.md "Overlap"), and ``glb_reuse="tile"`` (its fronts' penalties are
-        counted at their caps, :mod:`.reuse`). A bigger RF or pad never raises the best latency either:
+        counted at their caps, :mod:`.reuse`; under ``zigzag``, the staircases of every corner at or
+        before a mapping's). A bigger RF or pad never raises the best latency either:
         along powers of two under the default, and at any size under ``glb_buffering="zigzag"`` or
         ``mapper_tiles="any"`` (every tile that fits, ``MapperSettings.every_tile``)."""
         return True
