@@ -132,8 +132,9 @@ class AnalyticalModel:
     ``dram_tiles="hold-array"`` and ``glb_buffering`` double, single, overlap or zigzag — under zigzag each
     candidate schedule's refills at its own DRAM tiles, over the staircases of every corner at or before
     the mapping's, :func:`.reuse.best_order_windows`); docs/cost-model.md, "Reuse across DRAM tiles".
-    ``halo``: how the DRAM schedule's input bands count the rows and columns they read — ``density`` (default: the rows of every band's window over the padded plane, times its real
-    rows: the padding's share as if spread evenly) or ``exact`` (the real rows and columns inside each
+    ``halo``: how the DRAM schedule's input bands count the rows and columns they read — ``density``
+    (default: the rows of every band's window over the padded plane, times its real rows: the padding's
+    share as if spread evenly) or ``exact`` (the real rows and columns inside each
     band's window: a band at the border reads fewer of the padding's rows than its share, so small bands
     read more real rows than ``density`` counts, up to 1.9× on a 7×7 kernel over an 8×8 map);
     docs/cost-model.md, "GLB ↔ DRAM".
