@@ -132,6 +132,24 @@ def test_the_schedule_is_chosen_with_the_order():
     assert b.latency_cycles[0, 0] == a.latency_cycles[0, 0]
 
 
+def test_under_zigzag_each_candidate_schedule_counts_its_own_cuts():
+    # the layer and design above under ZigZag's buffering: layer-wide, the candidate with the fewest DRAM
+    # words cuts the output columns into 4 bands (the weights' PE-local tiles reused across the pixels
+    # innermost, filled once); per DRAM tile they would be filled 4 times, and the schedule of a corner
+    # before it that cuts the channels in two instead keeps the reuse for the same words and cycles
+    layer = LayerTable([Layer("pointwise", c=384, k=128, h=8, w=8)])
+    acc = AccelTable.from_accels([Accelerator(pe_x=32, pe_y=12, rf_bytes=128, dataflow="rs", glb_kib=128)])
+    a = AnalyticalModel(HW, precision="float64", glb_buffering="zigzag").evaluate(layer, acc)
+    b = AnalyticalModel(HW, precision="float64", glb_buffering="zigzag",
+                        glb_reuse="tile").evaluate(layer, acc)
+    assert a.mapping["order"][0, 0] == b.mapping["order"][0, 0] == 0  # the pixels innermost
+    assert a.mapping["dram_qt"][0, 0] == 2 and a.mapping["dram_ct"][0, 0] == 384
+    assert b.mapping["dram_qt"][0, 0] == 8 and b.mapping["dram_ct"][0, 0] == 192
+    for m in (a, b):
+        assert [m.mapping[f"dram_{x}"][0, 0] for x in "wio"] == [49152, 24576, 8192]
+    assert b.latency_cycles[0, 0] == a.latency_cycles[0, 0] == 10240
+
+
 @settings(max_examples=25, deadline=None)
 @given(c=st.integers(1, 512), k=st.integers(1, 512), hw=st.sampled_from([1, 4, 7, 8, 14, 16, 28]),
        r=st.sampled_from([1, 3, 5]), dw=st.booleans(), d=st.sampled_from(DATAFLOWS),
