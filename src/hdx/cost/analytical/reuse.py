@@ -393,30 +393,36 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
 
     def per_entry(v):  # each entry's least of v ([N] -> [M])
         return np.minimum.reduceat(v, first) if m else np.zeros(0, dtype=dt)
-    base: dict[str, dict] = {x: {} for x in ops}
+    # an operand's fills, GLB words, port cycles and fill energy at each candidate depend on the order
+    # only through the groups it skips: each distinct skip list computed once
+    variants: dict[tuple, tuple] = {}
+
+    def variant(x: str, skipped: tuple) -> tuple:
+        if (x, skipped) not in variants:
+            fp, dist, rel = ops[x]
+            f0 = at(_fills(x, fp, dist, per_word[x], skipped, rel, bounds, total, o_tot)[0])
+            f = np.broadcast_to(f0 * _penalty(list(skipped), rel_c[x], b_c, tiles, more), (n,))
+            w = f * at(dist)
+            if x == "o":  # psum writes, and read-backs of all but the first
+                w = w + np.maximum(w - at(o_tot), 0.0)
+            variants[(x, skipped)] = (f, w, w * at(per_word[x]),
+                                      None if fill_e is None else f * at(fill_e[x]))
+        return variants[(x, skipped)]
+    comp_c, port0 = at(compute), at(fixed_port)
     best = None
     firsts = []  # each order's first keys, per candidate (ties)
     for n_o, order in enumerate(ORDERS):  # (the stall depends on the outermost loops: every order its own)
         skips = {x: tuple(_skipped(rel, order)) for x, (_, _, rel) in ops.items()}
-        fills, words, port = {}, {}, np.broadcast_to(at(fixed_port), (n,))
-        for x, (fp, dist, rel) in ops.items():
-            if skips[x] not in base[x]:
-                base[x][skips[x]] = at(_fills(x, fp, dist, per_word[x], skips[x], rel, bounds, total,
-                                              o_tot)[0])
-            pen = _penalty(list(skips[x]), rel_c[x], b_c, tiles, more)
-            f = np.broadcast_to(base[x][skips[x]] * pen, (n,))
-            w = f * at(dist)
-            if x == "o":  # psum writes, and read-backs of all but the first
-                w = w + np.maximum(w - at(o_tot), 0.0)
-            fills[x], words[x] = f, w
-            port = port + w * at(per_word[x])
+        v = {x: variant(x, skips[x]) for x in ops}
+        fills, words = {x: v[x][0] for x in ops}, {x: v[x][1] for x in ops}
+        port = np.broadcast_to(port0 + sum(v[x][2] for x in ops), (n,))
         stall = sum(fills[x] for x in serial) if serial else np.zeros(n, dtype=dt)
-        array = np.maximum(at(compute) + stall, port)
+        array = np.maximum(comp_c + stall, port)
         dstall = win.stall(array, order, bounds)
         lat = np.maximum(array + dstall, win.total)
         energy = sum(words.values()) + weight
         if fill_e is not None:
-            energy = energy + sum(fills[x] * at(fill_e[x]) for x in ops)
+            energy = energy + sum(v[x][3] for x in ops)
         a1, a2 = (energy, lat) if energy_first else (lat, energy)
         if ties:
             firsts.append(a1)
