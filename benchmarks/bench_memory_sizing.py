@@ -74,21 +74,26 @@ def leakage_mw(model: AnalyticalModel, accels) -> np.ndarray:
 
 def print_parts(parts_out: dict, nets, net_layers, index) -> None:
     """Per setting and dataflow: median over networks of the energy Spearman within the dataflow's
-    designs and of the HDX / ZigZag ratio of each energy part (network totals per design)."""
+    designs, of the HDX / ZigZag ratio of the latency and of each energy part (network totals per
+    design)."""
     print()
     names = None
-    for (g, bw), (label, accels, ours, zparts) in parts_out.items():
+    for (g, bw), (label, accels, ours, zparts, zlat) in parts_out.items():
         if names is None:
             names = [p for p in ours.energy_pj if p in zparts]
             print(f"Energy by part against {label}: median over networks of the Spearman within each "
-                  f"dataflow and of HDX / ZigZag per part")
-            head = f"{'GLB KiB':>7} {'words/cy':>8}  {'df':<3}{'rho E':>7}"
+                  f"dataflow and of HDX / ZigZag of the latency and per energy part")
+            head = f"{'GLB KiB':>7} {'words/cy':>8}  {'df':<3}{'rho E':>7}{'latency':>8}"
             print(head + "".join(f"{p:>8}" for p in names))
         for d, df in enumerate(DATAFLOWS):
             cols = accels.dataflow == d
-            rhos, ratios = [], {p: [] for p in names}
+            rhos, ratios, lats = [], {p: [] for p in names}, []
             for layers in net_layers:
                 ids = np.array([index[ly] for ly in layers])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    rl = ours.latency_cycles[ids].sum(0)[cols] / zlat[ids].sum(0)[cols]
+                rl = rl[np.isfinite(rl)]
+                lats.append(float(np.median(rl)) if rl.size else np.nan)
                 mine = {p: ours.energy_pj[p][ids].sum(0)[cols] for p in names}
                 theirs = {p: zparts[p][ids].sum(0)[cols] for p in names}
                 zt, mt = sum(theirs.values()), sum(mine.values())
@@ -100,7 +105,7 @@ def print_parts(parts_out: dict, nets, net_layers, index) -> None:
                     r = r[np.isfinite(r)]
                     ratios[p].append(float(np.median(r)) if r.size else np.nan)
             cells = [np.array([v for v in ratios[p] if np.isfinite(v)]) for p in names]
-            print(f"{g:>7} {bw:>8g}  {df:<3}{np.nanmedian(rhos):>7.3f}"
+            print(f"{g:>7} {bw:>8g}  {df:<3}{np.nanmedian(rhos):>7.3f}{np.nanmedian(lats):>8.2f}"
                   + "".join(f"{np.median(c):>8.2f}" if c.size else f"{'-':>8}" for c in cells))
 
 
@@ -224,7 +229,7 @@ def main() -> None:
                                                   None if sd is None else dict(sd))
                 zparts["static"] = zl * leak[None, :] / hw.clock_mhz * 1e3
                 ze = ze + zparts["static"]
-                parts_out[(g, bw)] = (label, accels, ours, zparts)
+                parts_out[(g, bw)] = (label, accels, ours, zparts, zl)
                 refs[label] = (zl, ze, za)
                 if args.dump is not None:
                     dump_rows += network_rows(g, bw, label, nets, net_layers, index, ztexts, o, (zl, ze))
