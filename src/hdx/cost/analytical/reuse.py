@@ -19,6 +19,10 @@ the cap's tiles of the group: the caps of a group are a front of (DRAM words, ti
 the penalty is counted at the cap, so the best member of the front is the best schedule for an order
 whose run is that group (each schedule is matched by the cap of its own tile counts), and a bigger GLB,
 which only lowers each cap's words, never raises the cost (monotone in the GLB size).
+
+Under ``glb_buffering="zigzag"`` a mapping's candidates are whole schedules with their own DRAM tiles of
+every group (:mod:`.staircase`), so :func:`best_order_windows` counts each candidate's penalty at its own
+tiles instead of at caps.
 """
 
 from __future__ import annotations

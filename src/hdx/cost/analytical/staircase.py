@@ -22,7 +22,15 @@ smaller GLB is on this one's, with every set of copies it had contained in a max
 double-buffered schedule only gains words to lose: the candidates of a bigger GLB are those of a smaller
 one or better, so the best latency of a mapping never rises with the GLB. The staircase is found per
 corner a lookup asks for (:func:`members`), over the schedules that fit once but not double-buffered,
-which are few; it is short (at most a handful of schedules)."""
+which are few; it is short (at most a handful of schedules).
+
+With ``glb_reuse="tile"`` (:func:`~.reuse.best_order_windows`) each candidate also pays the refills of its
+own DRAM cuts, so a schedule with more words that cuts the reused loop less can be the better one, and a
+bigger GLB must not lose it: the candidates are then the staircase of *every* corner at or before the
+mapping's (each schedule that fits once but not double-buffered, with fewer words than its own corner's
+double-buffered schedule and no schedule at or before it with as little space and as few words,
+:func:`_own_steps`) and the double-buffered fewest-words schedule of every such corner — tens of
+schedules instead of a handful."""
 
 from __future__ import annotations
 
@@ -231,13 +239,13 @@ def members(sc: Staircase, at: np.ndarray) -> tuple:
     p_d = np.flatnonzero(has_d)
     d_cell = sc.double.reshape(-1)[at][p_d]
     if sc.doubles is not None:  # every sub-corner's double-buffered schedule too (after the corner's own)
-        sub = sc.doubles[li, ui]  # [P, A]
-        inside = sub >= 0
+        subs = sc.doubles[li, ui]  # [P, A]
+        inside = subs >= 0
         for ca, ce in zip(np.unravel_index(corner, cells.shape), sc.doubles_axes[:, li, ui], strict=True):
             inside &= ce <= ca[:, None]
-        inside &= sub != sc.double.reshape(-1)[at][:, None]
+        inside &= subs != sc.double.reshape(-1)[at][:, None]
         p_x, a_x = np.nonzero(inside)
-        p_d, d_cell = np.concatenate([p_d, p_x]), np.concatenate([d_cell, sub[p_x, a_x]])
+        p_d, d_cell = np.concatenate([p_d, p_x]), np.concatenate([d_cell, subs[p_x, a_x]])
     key = np.concatenate([p_idx * 2, p_d * 2 + 1])  # a corner's double-buffered schedules last
     by = np.argsort(key, kind="stable")
     cell = np.concatenate([cell, d_cell])[by]
