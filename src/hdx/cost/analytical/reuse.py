@@ -266,6 +266,17 @@ def _penalty(skipped: list, rel: tuple, bounds: tuple, tiles: list, more: list |
     return np.where(outside_more, pen, 1.0)
 
 
+def _keep(best: dict | None, opt: dict) -> dict:
+    """The per-entry options kept so far (``best``, a dict of [M] arrays with the keys ``k1`` and ``k2``)
+    with ``opt``'s where it is strictly better: its first key lower by more than :data:`~.mapper.TIE`, or
+    within it its second key lower by more (ties keep the earlier option)."""
+    if best is None:
+        return opt
+    b = np.where(np.abs(opt["k1"] - best["k1"]) <= TIE * np.abs(best["k1"]),
+                 opt["k2"] < best["k2"] * (1 - TIE), opt["k1"] < best["k1"])
+    return {name: np.where(b, v, best[name]) for name, v in opt.items()} if b.any() else best
+
+
 def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, compute, fixed_port=0.0,
                     serial: tuple[str, ...] = (), fill_e: dict | None = None, ties: bool = False):
     """:func:`~.mapper.best_order` under ``glb_reuse="tile"``: for each GLB-level order, each operand's
@@ -340,13 +351,7 @@ def best_order_tile(cfg, bw, fr: Fronts, ops: dict, bounds: tuple, o_tot, comput
                    order=np.full(k.shape, float(n)), group=np.full(k.shape, g1), member=k,
                    **{f"f_{x}": at(v) for x, v in fills.items()},
                    **{f"w_{x}": at(v) for x, v in words.items()})
-        if best is None:
-            best = opt
-        else:
-            b = np.where(np.abs(opt["k1"] - best["k1"]) <= TIE * np.abs(best["k1"]),
-                         opt["k2"] < best["k2"] * (1 - TIE), opt["k1"] < best["k1"])
-            if b.any():
-                best = {name: np.where(b, v, best[name]) for name, v in opt.items()}
+        best = _keep(best, opt)
         if least is not None:
             real = np.isfinite(d_words)  # the front's members (past them: padding)
             least.cycles = np.minimum(least.cycles, np.where(legal, cyc, np.inf).min(0))
@@ -438,13 +443,7 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
                    dstall=np.broadcast_to(dstall, (n,)).take(k), order=np.full(k.shape, float(n_o)), cand=k,
                    **{f"f_{x}": v.take(k) for x, v in fills.items()},
                    **{f"w_{x}": v.take(k) for x, v in words.items()})
-        if best is None:
-            best = opt
-        else:
-            b = np.where(np.abs(opt["k1"] - best["k1"]) <= TIE * np.abs(best["k1"]),
-                         opt["k2"] < best["k2"] * (1 - TIE), opt["k1"] < best["k1"])
-            if b.any():
-                best = {name: np.where(b, v, best[name]) for name, v in opt.items()}
+        best = _keep(best, opt)
         if least is not None:
             least.cycles = np.minimum(least.cycles, per_entry(lat))
             for x in ops:
