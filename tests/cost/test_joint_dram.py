@@ -7,6 +7,7 @@ holds nothing to one that holds everything."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -295,8 +296,6 @@ def test_zigzag_stalls_at_most_for_the_replaced_tiles_of_its_schedule_without_a_
 
 
 def test_the_stalling_bufferings_need_the_glb_tiles_chosen_with_the_mapping():
-    import pytest
-
     from hdx.cost.hwsearch import gives_bounds
     from hdx.errors import HDXError
 
@@ -348,6 +347,48 @@ def test_zigzag_stalls_only_beyond_the_update_window_of_a_tile_without_a_copy():
                                             bounds, np.array([1e12]), array)
     assert cyc[0] == 1000.0 and ORDERS[int(order[0])][2] != 2
     assert win(i=600).cycles(array, ORDERS[int(order[0])], bounds)[1] == 0.0
+
+
+
+@pytest.mark.parametrize("share", [0.1, 0.9])
+def test_zigzag_stall_of_many_candidates_equals_each_ones_window_by_hand(share):
+    # mapper.Windows.stall over candidates of several entries, where a few (share 0.1: only those are
+    # computed) or most (0.9) leave words without a copy, against each candidate's stall by hand: per
+    # operand without a copy, its transfer cycles beyond array / top, top the product of the GLB-level
+    # iterations per DRAM tile of the outermost loops it does not depend on (a loop of one iteration
+    # does not end the run); dense inputs do not depend on the filters, depthwise ones do
+    from hdx.cost.analytical.mapper import ORDERS, Windows
+
+    rng = np.random.default_rng(int(share * 10))
+    n_e, seg = 5, np.repeat(np.arange(5), [3, 1, 4, 2, 5])
+    parts = tuple(np.where(rng.random(seg.size) < share, rng.integers(1, 900, seg.size), 0).astype(float)
+                  for _ in range(3))
+    counts = tuple(rng.integers(1, 6, seg.size).astype(float) for _ in range(3))
+    dw = rng.random(n_e) < 0.4
+    bounds = tuple(rng.integers(1, 8, n_e).astype(float) for _ in range(3))
+    array = rng.integers(100, 2000, seg.size).astype(float)
+    win = Windows(np.full(seg.size, 5000.0), parts, counts, dw.take(seg), 1.0, seg)
+    deps = {0: (False, True, True), 1: (True, True, False), 2: (True, False, True)}  # w, i, o on pq, red, k
+    for order in ORDERS:
+        got = win.stall(array, order, bounds)
+        for c in range(seg.size):
+            e, want = seg[c], 0.0
+            for x in range(3):
+                if parts[x][c] == 0:
+                    continue
+                dep = list(deps[x])
+                if x == 1 and dw[e]:
+                    dep[2] = True
+                top = 1.0
+                for g in reversed(order):  # the outermost first
+                    per_tile = max(bounds[g][e] / counts[g][c], 1.0)
+                    if not dep[g]:
+                        top *= per_tile
+                    elif per_tile > 1:
+                        break
+                want += max(parts[x][c] - array[c] / top, 0.0)
+            assert got[c] == pytest.approx(want, rel=1e-12), (order, c)
+    assert (win._stalled(bounds)[0] is True) == (share > 0.5)  # (each way of computing it was checked)
 
 
 def test_zigzag_takes_each_entrys_candidate_of_least_latency_then_fewest_words():

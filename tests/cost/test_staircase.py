@@ -147,3 +147,43 @@ def test_a_bigger_glb_keeps_a_candidate_at_least_as_good_as_each_of_a_smaller_on
             small, big = cands(c, l_, u), cands(c, l_, u + 1)
             for array in (1.0, 30.0, 100.0, 300.0):
                 assert latency(big, array) <= latency(small, array) * (1 + 1e-9), (c, l_, u, array)
+
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_schedule_that_costs_as_an_earlier_one_of_its_corner_is_not_a_second_candidate(seed, monkeypatch):
+    # cells of a corner with the same DRAM words, words without a copy and tiles per group (they differ
+    # only in where a group's tiles fall on its axes) cost the same under every GLB-level order: members
+    # lists the first of them only, and every other candidate as before, in its order
+    import hdx.cost.analytical.staircase as sc_mod
+
+    rng = np.random.default_rng(40 + seed)
+    cells = random_cells(rng)
+    first, *copies = [np.ravel_multi_index(ix, SHAPE)
+                      for ix in ((1, 0, 0, 0, 0), (0, 1, 0, 0, 0), (2, 1, 1, 0, 0))]
+    for a in (cells.words, cells.space, *cells.tile, *cells.counts, *(w for p in cells.per_order for w in p),
+              *cells.replaced):
+        a[copies] = a[first]
+    glb = np.array([20.0, 45.0, 70.0, 120.0, 400.0])
+    pick, fits = first_pick(cells, glb)
+    sc = staircase(cells, glb, pick, fits, np.zeros(2, dtype=bool), every_double=True)
+    at = np.arange(pick.size)
+    got = members(sc, at)
+    monkeypatch.setattr(sc_mod, "_first_of_equal", lambda keys: np.ones(np.size(keys[0]), dtype=bool))
+    every = members(sc, at)
+
+    def per_corner(out):
+        n_c, words, cell, stalled, counts = out
+        rows = list(zip(cell.tolist(), words, *stalled, *counts, strict=True))
+        ends = np.cumsum(n_c)
+        return [rows[e - n:e] for n, e in zip(n_c, ends, strict=True)]
+    removed = 0
+    for mine, all_ in zip(per_corner(got), per_corner(every), strict=True):
+        want, seen = [], set()
+        for row in all_:  # by hand: the first of each cost, in order
+            if row[1:] not in seen:
+                seen.add(row[1:])
+                want.append(row)
+        assert mine == want
+        removed += len(all_) - len(want)
+    assert removed > 0  # (the copies were candidates somewhere)

@@ -237,7 +237,7 @@ class Windows:
     (docs/cost-model.md "Overlap")."""
 
     __slots__ = ("total", "parts", "counts", "cyc", "seg", "first", "kept", "kept_k", "last_k", "_irrelevant",
-                 "_tiles", "_active", "weight", "tied")
+                 "_sparse", "weight", "tied")
 
     def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float, seg: np.ndarray):
         self.total, self.parts, self.counts, self.cyc, self.seg = total, parts, counts, cyc, seg
@@ -248,8 +248,7 @@ class Windows:
         # entry agrees: no arithmetic spent on it)
         k_in = True if not dw.any() else False if dw.all() else ~dw
         self._irrelevant = dict(_IRRELEVANT, i=(False, False, k_in))
-        self._tiles: tuple | None = None  # (bounds, their iterations per DRAM tile, which are 1)
-        self._active = tuple(bool(np.any(p > 0)) for p in parts)  # operands with words without a copy
+        self._sparse: tuple | None = None  # (_stalled)
         #: per entry, the stalled cycles under the GLB-level order :func:`best_order` kept, and the index
         #: (into the flat arrays) of the candidate it kept; ``last_k``: that of the last :meth:`cycles`
         self.kept: np.ndarray | None = None
@@ -265,14 +264,6 @@ class Windows:
         """An entry's value ([M] or a scalar) at each of its candidates."""
         return a.take(self.seg) if np.ndim(a) else a
 
-    def _per_tile(self, bounds: tuple) -> tuple:
-        """Each group's GLB-level iterations in one DRAM tile, and whether that is one (cached for the
-        ``bounds`` of one :func:`best_order` call)."""
-        if self._tiles is None or self._tiles[0] is not bounds:
-            t = [np.maximum(self._at(b) / n, 1.0) for b, n in zip(bounds, self.counts, strict=True)]
-            self._tiles = (bounds, t, [x <= 1 for x in t])
-        return self._tiles[1], self._tiles[2]
-
     def stall(self, array, order: tuple[int, int, int], bounds: tuple):
         """The cycles each candidate's array side of ``array`` cycles ([N]) waits under the GLB-level
         ``order`` (groups, innermost first) with loop bounds ``bounds`` ([M] each) over the layer.
@@ -280,12 +271,14 @@ class Windows:
         the stall grows faster than the array side falls; but then ``array + stall`` is below those
         operands' transfer cycles, so below ``total``: the latency :meth:`cycles` gives never falls
         with a slower array."""
-        terms = []  # (part, top) of each operand with words without a copy
-        tiles, one = self._per_tile(bounds)
-        for x, part, active in zip("wio", self.parts, self._active, strict=True):
-            if not active:
+        at, parts, tiles, one, irrs = self._stalled(bounds)
+        if at is None:  # no candidate leaves words without a copy
+            return np.zeros(np.shape(self.total))
+        arr = array if at is True else array.take(at) if np.ndim(array) else array
+        out = None
+        for part, irr in zip(parts, irrs, strict=True):
+            if part is None:  # (no candidate leaves this operand's words without a copy)
                 continue
-            irr = self._irrelevant[x]
             top, run = 1.0, True
             for pos in (2, 1, 0):  # the outermost loop first
                 g = order[pos]
@@ -296,10 +289,36 @@ class Windows:
                 else:
                     top = np.where(run & irr[g], top * tiles[g], top)
                     run = run & (irr[g] | one[g])
-            terms.append((part, top))
-        if not terms:
-            return np.zeros(np.shape(self.total))
-        return sum(np.maximum(part - array / top, 0.0) for part, top in terms)
+            term = np.maximum(part - arr / top, 0.0)
+            out = term if out is None else out + term
+        if at is True:
+            return out
+        # (the candidates whose words all have a copy add nothing: only the others computed)
+        full = np.zeros(np.shape(self.total), dtype=out.dtype)
+        full[at] = out
+        return full
+
+    def stall_any(self) -> bool:
+        """Whether any candidate leaves words without a copy (else no order stalls)."""
+        return any(bool(np.any(p > 0)) for p in self.parts)
+
+    def _stalled(self, bounds: tuple) -> tuple:
+        """What :meth:`stall` reads, at the candidates that leave words without a copy (``at``: their
+        indices; True where most do, so every candidate; None where none does): per operand (weights,
+        inputs, outputs) those words' cycles (None where no candidate has any), each group's GLB-level
+        iterations in one DRAM tile and whether that is one, and per operand its irrelevance per group
+        (cached for the ``bounds`` of one :func:`best_order` call)."""
+        if self._sparse is None or self._sparse[0] is not bounds:
+            tiles = [np.maximum(self._at(b) / n, 1.0) for b, n in zip(bounds, self.counts, strict=True)]
+            one = [t <= 1 for t in tiles]
+            some = sum(self.parts) > 0
+            at = np.flatnonzero(some)
+            at = None if at.size == 0 else True if 2 * at.size > some.size else at
+            sub = (lambda v: v) if at is True or at is None else (lambda v: v.take(at) if np.ndim(v) else v)
+            parts = tuple(sub(p) if np.any(p > 0) else None for p in self.parts)
+            irrs = tuple(tuple(sub(r) for r in self._irrelevant[x]) for x in "wio")
+            self._sparse = (bounds, (at, parts, [sub(t) for t in tiles], [sub(o) for o in one], irrs))
+        return self._sparse[1]
 
     def cycles(self, array, order, bounds: tuple) -> tuple:
         """Per entry ([M] each), the latency ``max(array + stalled, total)`` of its best candidate and the

@@ -418,26 +418,37 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
                                       None if fill_e is None else f * at(fill_e[x]))
         return variants[(x, skipped)]
     comp_c, port0 = at(compute), at(fixed_port)
+    idx = np.arange(n)
+    stalls = win.stall_any()
     best = None
-    firsts = []  # each order's first keys, per candidate (ties)
+    # per class of orders (the same groups skipped by every operand, so the same fills, words, port and
+    # energy at each candidate; only the stall differs): those, and the least first key of its orders
+    # per candidate (ties)
+    classes: dict[tuple, list] = {}
     for n_o, order in enumerate(ORDERS):  # (the stall depends on the outermost loops: every order its own)
         skips = {x: tuple(_skipped(rel, order)) for x, (_, _, rel) in ops.items()}
-        v = {x: variant(x, skips[x]) for x in ops}
-        fills, words = {x: v[x][0] for x in ops}, {x: v[x][1] for x in ops}
-        port = np.broadcast_to(port0 + sum(v[x][2] for x in ops), (n,))
-        stall = sum(fills[x] for x in serial) if serial else np.zeros(n, dtype=dt)
-        array = np.maximum(comp_c + stall, port)
+        key = tuple(skips.items())
+        if key in classes and not stalls:  # the same costs as an earlier order: a tie keeps that one
+            continue
+        if key not in classes:
+            v = {x: variant(x, skips[x]) for x in ops}
+            fills, words = {x: v[x][0] for x in ops}, {x: v[x][1] for x in ops}
+            port = np.broadcast_to(port0 + sum(v[x][2] for x in ops), (n,))
+            stall = sum(fills[x] for x in serial) if serial else np.zeros(n, dtype=dt)
+            array = np.maximum(comp_c + stall, port)
+            energy = sum(words.values()) + weight
+            if fill_e is not None:
+                energy = energy + sum(v[x][3] for x in ops)
+            classes[key] = [(fills, words, port, stall, array, energy), None]
+        (fills, words, port, stall, array, energy), low = classes[key]
         dstall = win.stall(array, order, bounds)
         lat = np.maximum(array + dstall, win.total)
-        energy = sum(words.values()) + weight
-        if fill_e is not None:
-            energy = energy + sum(v[x][3] for x in ops)
         a1, a2 = (energy, lat) if energy_first else (lat, energy)
         if ties:
-            firsts.append(a1)
+            classes[key][1] = a1 if low is None else np.minimum(low, a1)
         # each entry's candidate: the least a1, of those within TIE the least a2, of equal ones the first
         near = np.where(a1 <= per_entry(a1).take(win.seg) * (1 + TIE), a2, np.inf)
-        k = (np.minimum.reduceat(np.where(near <= per_entry(near).take(win.seg), np.arange(n), n), first)
+        k = (np.minimum.reduceat(np.where(near <= per_entry(near).take(win.seg), idx, n), first)
              if m else np.zeros(0, dtype=np.intp))
         opt = dict(k1=a1.take(k), k2=a2.take(k), cyc=lat.take(k), port=port.take(k), stall=stall.take(k),
                    dstall=np.broadcast_to(dstall, (n,)).take(k), order=np.full(k.shape, float(n_o)), cand=k,
@@ -454,10 +465,12 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
     if ties:
         if energy_first:
             win.tied = np.ones(m, dtype=bool)
-        else:  # as best_order_tile: another (order, candidate) within 2 TIE of the chosen latency
+        else:  # as best_order_tile: another option within 2 TIE of the chosen latency whose energy may
+            # differ from the chosen one's: a candidate of another class of orders, or another candidate
+            # (the orders of one class have the same energy at a candidate, whatever the fills' energy)
             near = (best["k1"] * (1 + 2 * TIE)).take(win.seg)
-            count = sum(np.add.reduceat((a <= near).astype(np.intp), first) if m else np.zeros(0, np.intp)
-                        for a in firsts)
+            count = sum(np.add.reduceat((low <= near).astype(np.intp), first) if m else np.zeros(0, np.intp)
+                        for _, low in classes.values())
             win.tied = count > 1
     words = {x: best[f"w_{x}"] for x in ops}
     fills = {x: best[f"f_{x}"] for x in ops}

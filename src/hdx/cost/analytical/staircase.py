@@ -203,7 +203,9 @@ def members(sc: Staircase, at: np.ndarray) -> tuple:
     """The candidates (module docstring) of the corners ``at`` (flat indices into [D, L, U], [P]): how many
     each corner has ([P]) and, every corner's in turn (fewest DRAM words first, [N] each), their DRAM
     words, cell, per operand (weights, inputs, outputs) the words without a copy and the DRAM tiles per
-    GLB-level loop group (output pixels, reduction, filters)."""
+    GLB-level loop group (output pixels, reduction, filters). A candidate with the same words, words
+    without a copy and tiles per group as an earlier one of its corner is left out (it costs the same
+    under every order, and a tie keeps the earlier)."""
     n_d, n_l, n_u = sc.pick.shape
     corner, rest = np.divmod(at, n_l * n_u)
     li, ui = np.divmod(rest, n_u)
@@ -253,7 +255,26 @@ def members(sc: Staircase, at: np.ndarray) -> tuple:
     stalled = tuple(np.concatenate([a, np.zeros(p_d.size, dtype=a.dtype)])[by] for a in stalled)
     words = cells.words[cell, li[owner]]
     counts = tuple(n[cell, li[owner]] for n in cells.counts)
+    # two schedules of a corner with the same DRAM words, words without a copy and tiles per group (cells
+    # that differ only in how a group's tiles fall on its axes) cost the same under every order: the
+    # first, which a tie keeps, stands for both (about a quarter of the candidates under "tile")
+    keep = _first_of_equal((owner, words, *stalled, *counts))
+    if not keep.all():
+        owner, words, cell = owner[keep], words[keep], cell[keep]
+        stalled, counts = tuple(a[keep] for a in stalled), tuple(a[keep] for a in counts)
     return np.bincount(owner, minlength=len(at)), words, cell, stalled, counts
+
+
+def _first_of_equal(keys: tuple) -> np.ndarray:
+    """Whether each position ([N]) is the first of those whose ``keys`` ([N] arrays) are all equal."""
+    n = np.size(keys[0])
+    if n < 2:
+        return np.ones(n, dtype=bool)
+    by = np.lexsort(keys[::-1])  # (stable: equal keys in their order)
+    same = np.logical_and.reduce([k.take(by)[1:] == k.take(by)[:-1] for k in keys])
+    keep = np.ones(n, dtype=bool)
+    keep[by[1:][same]] = False
+    return keep
 
 
 def least_stalled(cells: Cells, glb: np.ndarray) -> np.ndarray:
