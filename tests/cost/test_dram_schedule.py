@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -195,11 +196,26 @@ def test_depthwise_columns_give_each_pair_its_own_schedule():
             assert fields[k][i, j] == one.fields[k][0], k
 
 
-@settings(max_examples=60, deadline=None)
-@given(small_layers(), st.sampled_from([0.02, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.2, 2.5]),
-       st.tuples(*(st.integers(1, 20) for _ in range(4)), st.sampled_from([1, 99])), st.booleans(),
-       st.sampled_from(["density", "exact"]))
+HELD_CASES = (small_layers(), st.sampled_from([0.02, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.2, 2.5]),
+              st.tuples(*(st.integers(1, 20) for _ in range(4)), st.sampled_from([1, 99])), st.booleans(),
+              st.sampled_from(["density", "exact"]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(*HELD_CASES)
 def test_held_schedules_match_a_walk_of_the_loop_nest(band_walk, layer, glb_share, floor, double, halo):
+    _held_matches_the_walk(band_walk, layer, glb_share, floor, double, halo)
+
+
+@pytest.mark.slow  # (the same property on ten times the cases: about 2 minutes)
+@settings(max_examples=300, deadline=None)
+@given(*HELD_CASES)
+def test_held_schedules_match_a_walk_of_the_loop_nest_on_more_cases(band_walk, layer, glb_share, floor,
+                                                                    double, halo):
+    _held_matches_the_walk(band_walk, layer, glb_share, floor, double, halo)
+
+
+def _held_matches_the_walk(band_walk, layer, glb_share, floor, double, halo):
     # dram_tiles="hold-array": column bands too, and only the tiles that hold the working set; a
     # double-buffered GLB (default) or a single-buffered one (glb_buffering="single")
     ly = LayerDims.of(LayerTable([layer]), np.float64)

@@ -187,3 +187,28 @@ def test_a_schedule_that_costs_as_an_earlier_one_of_its_corner_is_not_a_second_c
         assert mine == want
         removed += len(all_) - len(want)
     assert removed > 0  # (the copies were candidates somewhere)
+
+
+def test_members_of_a_subset_of_the_last_corners_are_theirs():
+    # members_of answers the corners it was last asked for, or a subset of them, from that call: the
+    # same as members of those corners alone; other corners are computed
+    from hdx.cost.analytical.staircase import members_of
+
+    rng = np.random.default_rng(5)
+    cells = random_cells(rng)
+    glb = np.array([20.0, 45.0, 70.0, 120.0, 400.0])
+    pick, fits = first_pick(cells, glb)
+    sc = staircase(cells, glb, pick, fits, np.zeros(2, dtype=bool), every_double=True)
+
+    def same(a, b):
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+        for x, y in zip(a[3] + a[4], b[3] + b[4], strict=True):
+            assert np.array_equal(x, y)
+    every = np.arange(pick.size)
+    same(members_of(sc, every), members(sc, every))
+    for part in (every[::3], every[5:9], every[:0], np.array([every[-1]])):
+        same(members_of(sc, part), members(sc, part))
+    assert sc.last[0] is every  # (each of those from the first call)
+    other = np.array([1, 4])
+    same(members_of(staircase(cells, glb, pick, fits, np.zeros(2, dtype=bool), every_double=True), other),
+         members(sc, other))

@@ -42,7 +42,7 @@ import numpy as np
 from .dims import LayerDims
 from .mapper import TIE, Halo
 from .prefix import prefix_best
-from .staircase import Cells, Staircase, least_stalled, members, staircase
+from .staircase import Cells, Staircase, least_stalled, members_of, staircase
 
 #: tile counts tried per DRAM-level loop; 0 = one tile per element of the loop (tile size 1)
 LADDER: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 0)
@@ -668,7 +668,7 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
             sched.stall = part.stall.reshape(-1).take(at)
         if part.windows is not None:  # zigzag: each entry's candidates, every entry's in turn
             uniq, inv = np.unique(at, return_inverse=True)
-            n_c, words, cell, stalled, counts = members(part.windows, uniq)
+            n_c, words, cell, stalled, counts = members_of(part.windows, uniq)
             n_e = n_c.take(inv)  # per entry
             seg = np.repeat(np.arange(inv.size), n_e)
             ends = np.cumsum(n_e)

@@ -92,6 +92,8 @@ class Staircase:
     #: corner (no schedule at or before it on every axis has as little space and as few words; fewer
     #: words than its own corner's double-buffered schedule); else None
     own_step: np.ndarray | None = None
+    #: the corners of the last :func:`members` call and what it gave (:func:`members_of`)
+    last: tuple | None = None
 
 
 def staircase(cells: Cells, glb: np.ndarray, pick: np.ndarray, fits: np.ndarray, dw: np.ndarray,
@@ -263,6 +265,25 @@ def members(sc: Staircase, at: np.ndarray) -> tuple:
         owner, words, cell = owner[keep], words[keep], cell[keep]
         stalled, counts = tuple(a[keep] for a in stalled), tuple(a[keep] for a in counts)
     return np.bincount(owner, minlength=len(at)), words, cell, stalled, counts
+
+
+def members_of(sc: Staircase, at: np.ndarray) -> tuple:
+    """:func:`members` of the corners ``at`` (ascending, distinct), taken from the last call's where they
+    are among its corners (the entries solved again after a shared run, :mod:`.schedule`, ask for
+    corners their run's first entries asked for)."""
+    if sc.last is not None:
+        prev, out = sc.last
+        pos = np.minimum(np.searchsorted(prev, at), max(prev.size - 1, 0))
+        if prev.size and np.array_equal(prev.take(pos), at):
+            n_c = out[0]
+            start = np.cumsum(n_c) - n_c
+            src = (np.repeat(start.take(pos) - (np.cumsum(n_c.take(pos)) - n_c.take(pos)), n_c.take(pos))
+                   + np.arange(int(n_c.take(pos).sum())))
+            return (n_c.take(pos), out[1].take(src), out[2].take(src), tuple(a.take(src) for a in out[3]),
+                    tuple(a.take(src) for a in out[4]))
+    out = members(sc, at)
+    sc.last = (at, out)
+    return out
 
 
 def _first_of_equal(keys: tuple) -> np.ndarray:
