@@ -289,7 +289,7 @@ class Windows:
                 else:
                     top = np.where(run & irr[g], top * tiles[g], top)
                     run = run & (irr[g] | one[g])
-            term = np.maximum(part - arr / top, 0.0)
+            term = np.maximum(part - (arr if np.ndim(top) == 0 and top == 1.0 else arr / top), 0.0)
             out = term if out is None else out + term
         if at is True:
             return out

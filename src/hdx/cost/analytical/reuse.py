@@ -405,17 +405,23 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
     # an operand's fills, GLB words, port cycles and fill energy at each candidate depend on the order
     # only through the groups it skips: each distinct skip list computed once
     variants: dict[tuple, tuple] = {}
+    spread: dict[tuple, np.ndarray] = {}  # an entry's value at each of its candidates, taken once
+
+    def at_once(key: tuple, v):
+        if key not in spread:
+            spread[key] = at(v)
+        return spread[key]
 
     def variant(x: str, skipped: tuple) -> tuple:
         if (x, skipped) not in variants:
             fp, dist, rel = ops[x]
             f0 = at(_fills(x, fp, dist, per_word[x], skipped, rel, bounds, total, o_tot)[0])
             f = np.broadcast_to(f0 * _penalty(list(skipped), rel_c[x], b_c, tiles, more), (n,))
-            w = f * at(dist)
+            w = f * at_once(("dist", x), dist)
             if x == "o":  # psum writes, and read-backs of all but the first
-                w = w + np.maximum(w - at(o_tot), 0.0)
-            variants[(x, skipped)] = (f, w, w * at(per_word[x]),
-                                      None if fill_e is None else f * at(fill_e[x]))
+                w = w + np.maximum(w - at_once(("o_tot",), o_tot), 0.0)
+            variants[(x, skipped)] = (f, w, w * at_once(("per_word", x), per_word[x]),
+                                      None if fill_e is None else f * at_once(("fill_e", x), fill_e[x]))
         return variants[(x, skipped)]
     comp_c, port0 = at(compute), at(fixed_port)
     idx = np.arange(n)
@@ -447,7 +453,7 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
         if ties:
             classes[key][1] = a1 if low is None else np.minimum(low, a1)
         # each entry's candidate: the least a1, of those within TIE the least a2, of equal ones the first
-        near = np.where(a1 <= per_entry(a1).take(win.seg) * (1 + TIE), a2, np.inf)
+        near = np.where(a1 <= (per_entry(a1) * (1 + TIE)).take(win.seg), a2, np.inf)
         k = (np.minimum.reduceat(np.where(near <= per_entry(near).take(win.seg), idx, n), first)
              if m else np.zeros(0, dtype=np.intp))
         opt = dict(k1=a1.take(k), k2=a2.take(k), cyc=lat.take(k), port=port.take(k), stall=stall.take(k),

@@ -183,21 +183,17 @@ def _copies(cells: Cells, cell: np.ndarray, li: np.ndarray, glb: np.ndarray, fit
     valid = np.where(fits[None], maximal, none) & (cell >= 0)[None]
     words = [[w[at] for w in cells.per_order[x]] for x in range(3)]  # [operand][order]
     best = cells.words[at]
+    # per order: within the tie of the fewest words, and each operand's words where it is replaced
+    tied = [words[0][j] + words[1][j] + words[2][j] <= best * (1 + TIE) for j in range(3)]
+    rep_words = [np.stack([np.where(rep[x], words[x][j], 0.0) for j in range(3)]) for x in range(3)]
+    zero = np.zeros(np.shape(best), dtype=np.result_type(best, 0.0))
     parts = []
     for s in _SUBSETS:
-        stalled = [rep[x] & (not s >> x & 1) for x in range(3)]
-        pick_p, least = None, None
-        for j in range(3):  # the first order within the tie that leaves the fewest words without a copy
-            tot = words[0][j] + words[1][j] + words[2][j]
-            left = [np.where(stalled[x], words[x][j], 0.0) for x in range(3)]
-            st = np.where(tot <= best * (1 + TIE), left[0] + left[1] + left[2], np.inf)
-            if least is None:
-                pick_p, least = left, st
-            else:
-                better = st < least
-                least = np.where(better, st, least)
-                pick_p = [np.where(better, a, b) for a, b in zip(left, pick_p, strict=True)]
-        parts.append(pick_p)
+        # the first order within the tie that leaves the fewest words without a copy
+        left = [[zero if s >> x & 1 else rep_words[x][j] for x in range(3)] for j in range(3)]
+        st = np.stack([np.where(tied[j], left[j][0] + left[j][1] + left[j][2], np.inf) for j in range(3)])
+        pick = np.argmin(st, axis=0)[None]
+        parts.append([zero if s >> x & 1 else np.take_along_axis(rep_words[x], pick, 0)[0] for x in range(3)])
     return valid, parts
 
 
