@@ -226,10 +226,7 @@ class Windows:
     their product ``top``; 1 where the outermost loop is relevant, so the whole period). Over the layer
     that leaves it ``array / top`` cycles, and its transfer cycles beyond those stall the array
     (ZigZag's ``calc_allowed_and_real_data_transfer_cycle_per_data_transfer_link``); every other
-    transfer overlaps. Before the array starts, the first tile of each operand replaced during the layer
-    is loaded, and after it ends the last drained (``edge``: those transfers' cycles, per candidate;
-    ZigZag's ``data_onloading_cycle`` and ``data_offloading_cycle`` at the GLB, which load a tile
-    loaded once while the array works): latency ``max(array + stalled + edge, all DRAM cycles)``.
+    transfer overlaps: latency ``max(array + stalled, all DRAM cycles)``.
 
     Each entry has a few candidate DRAM schedules (:mod:`.staircase`), of which the one of least latency
     is taken (of equal ones the first: the fewest DRAM words). They come as flat arrays [N] of every
@@ -239,12 +236,11 @@ class Windows:
     in one DRAM tile); ``dw``, depthwise (inputs depend on the filters); ``cyc``: DRAM cycles per word
     (docs/cost-model.md "Overlap")."""
 
-    __slots__ = ("total", "parts", "counts", "cyc", "seg", "edge", "first", "kept", "kept_k", "last_k",
-                 "_irrelevant", "_sparse", "weight", "tied")
+    __slots__ = ("total", "parts", "counts", "cyc", "seg", "first", "kept", "kept_k", "last_k", "_irrelevant",
+                 "_sparse", "weight", "tied")
 
-    def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float, seg: np.ndarray, edge=0.0):
+    def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float, seg: np.ndarray):
         self.total, self.parts, self.counts, self.cyc, self.seg = total, parts, counts, cyc, seg
-        self.edge = edge
         # each entry's first candidate
         self.first = np.flatnonzero(np.concatenate([[seg.size > 0], seg[1:] != seg[:-1]]))
         dw = np.asarray(dw, dtype=bool)
@@ -253,8 +249,7 @@ class Windows:
         k_in = True if not dw.any() else False if dw.all() else ~dw
         self._irrelevant = dict(_IRRELEVANT, i=(False, False, k_in))
         self._sparse: tuple | None = None  # (_stalled)
-        #: per entry, the cycles the array waits (stalled, and the first load and last drain) under the
-        #: GLB-level order :func:`best_order` kept, and the index
+        #: per entry, the stalled cycles under the GLB-level order :func:`best_order` kept, and the index
         #: (into the flat arrays) of the candidate it kept; ``last_k``: that of the last :meth:`cycles`
         self.kept: np.ndarray | None = None
         self.kept_k: np.ndarray | None = None
@@ -326,13 +321,13 @@ class Windows:
         return self._sparse[1]
 
     def cycles(self, array, order, bounds: tuple) -> tuple:
-        """Per entry ([M] each), the latency ``max(array + stalled + edge, total)`` of its best candidate
-        and the cycles that one waits (``stalled + edge``), for array sides ``array`` ([M])."""
+        """Per entry ([M] each), the latency ``max(array + stalled, total)`` of its best candidate and the
+        cycles that one stalls, for array sides ``array`` ([M])."""
         a = np.broadcast_to(self._at(array), self.seg.shape)
         if self.seg.size == 0:  # (a group without entries)
             self.last_k = np.zeros(0, dtype=np.intp)
             return a.copy(), a.copy()
-        st = self.stall(a, order, bounds) + self.edge
+        st = self.stall(a, order, bounds)
         lat = np.maximum(a + st, self.total)
         least = np.minimum.reduceat(lat, self.first)
         ok = lat <= least.take(self.seg) * (1 + TIE)

@@ -673,13 +673,8 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
             seg = np.repeat(np.arange(inv.size), n_e)
             ends = np.cumsum(n_e)
             src = np.repeat((np.cumsum(n_c) - n_c).take(inv) - (ends - n_e), n_e) + np.arange(int(ends[-1]))
-            # the first load and last drain the array waits for: each replaced tile once (ZigZag loads
-            # a tile loaded once while the array works, so not those)
-            cells = part.windows.cells
-            c_l = (cell, np.repeat(np.divmod(uniq, part.pick.shape[-1])[0] % part.pick.shape[-2], n_c))
-            edge = sum(t[c_l] * r[c_l] for t, r in zip(cells.tile, cells.replaced, strict=True))
-            cand = (*stalled, *counts, cell + h.offset[p], words, edge)
-            sched.windows = (seg, *(a.take(src) for a in cand), part.windows.dw.take(lp))
+            sched.windows = (seg, *(a.take(src) for a in (*stalled, *counts, cell + h.offset[p], words)),
+                             part.windows.dw.take(lp))
         pieces.append((sel, (sched, pick + h.offset[p], fits, corner + h.offset[p])))
     return _merge(np.size(li), pieces)
 
