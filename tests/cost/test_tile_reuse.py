@@ -147,7 +147,9 @@ def test_under_zigzag_each_candidate_schedule_counts_its_own_cuts():
     assert b.mapping["dram_qt"][0, 0] == 8 and b.mapping["dram_ct"][0, 0] == 192
     for m in (a, b):
         assert [m.mapping[f"dram_{x}"][0, 0] for x in "wio"] == [49152, 24576, 8192]
-    assert b.latency_cycles[0, 0] == a.latency_cycles[0, 0] == 10240
+    # the GLB's one port: the array side's 9 472 cycles (the double-buffered default's, the same mapping)
+    # and the 81 920 DRAM words at 32 words per cycle, 2 560: above the 10 240 DRAM cycles
+    assert b.latency_cycles[0, 0] == a.latency_cycles[0, 0] == 9472 + 81920 / 32
 
 
 @settings(max_examples=25, deadline=None)

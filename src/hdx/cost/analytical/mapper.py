@@ -226,7 +226,9 @@ class Windows:
     their product ``top``; 1 where the outermost loop is relevant, so the whole period). Over the layer
     that leaves it ``array / top`` cycles, and its transfer cycles beyond those stall the array
     (ZigZag's ``calc_allowed_and_real_data_transfer_cycle_per_data_transfer_link``); every other
-    transfer overlaps: latency ``max(array + stalled, all DRAM cycles)``.
+    transfer overlaps: latency ``max(array + stalled, all DRAM cycles)``. The GLB has one port (as ZigZag's
+    ``read_write`` port of the translation): the DRAM words it is filled with and drains take its cycles
+    beside the array's, so a candidate's array side is ``max(busy, GLB port + its DRAM words / bw)``.
 
     Each entry has a few candidate DRAM schedules (:mod:`.staircase`), of which the one of least latency
     is taken (of equal ones the first: the fewest DRAM words). They come as flat arrays [N] of every
@@ -320,20 +322,28 @@ class Windows:
             self._sparse = (bounds, (at, parts, [sub(t) for t in tiles], [sub(o) for o in one], irrs))
         return self._sparse[1]
 
-    def cycles(self, array, order, bounds: tuple) -> tuple:
-        """Per entry ([M] each), the latency ``max(array + stalled, total)`` of its best candidate and the
-        cycles that one stalls, for array sides ``array`` ([M])."""
-        a = np.broadcast_to(self._at(array), self.seg.shape)
+    def port(self, bw) -> np.ndarray:
+        """Each candidate's cycles on the GLB's one port for its DRAM words (filled from DRAM and drained
+        to it, at the GLB's ``bw`` words per cycle, [M] or a scalar)."""
+        return self.total / self.cyc / self._at(bw)
+
+    def cycles(self, busy, port, bw, order, bounds: tuple) -> tuple:
+        """Per entry ([M] each), the latency ``max(array + stalled, total)`` of its best candidate, the
+        cycles that one stalls and its GLB port cycles, for the MACs' ``busy`` cycles and the array
+        side's GLB ``port`` cycles ([M]): each candidate's array side is ``max(busy, port + its DRAM
+        words' port cycles)`` (:meth:`port`, GLB bandwidth ``bw``)."""
+        p = self._at(port) + self.port(bw)
+        a = np.broadcast_to(np.maximum(self._at(busy), p), self.seg.shape)
         if self.seg.size == 0:  # (a group without entries)
             self.last_k = np.zeros(0, dtype=np.intp)
-            return a.copy(), a.copy()
+            return a.copy(), a.copy(), a.copy()
         st = self.stall(a, order, bounds)
         lat = np.maximum(a + st, self.total)
         least = np.minimum.reduceat(lat, self.first)
         ok = lat <= least.take(self.seg) * (1 + TIE)
         k = np.minimum.reduceat(np.where(ok, np.arange(lat.size), lat.size), self.first)
         self.last_k = k
-        return lat.take(k), np.broadcast_to(st, lat.shape).take(k)
+        return lat.take(k), np.broadcast_to(st, lat.shape).take(k), np.broadcast_to(p, lat.shape).take(k)
 
 
 def _skipped(rel: tuple, order: tuple[int, int, int]) -> list:
@@ -406,8 +416,9 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         stall = sum(fills[x] for x in serial) if serial else 0.0
         busy = compute + stall if serial else compute
         dstall = None
-        if isinstance(floor, Windows):  # zigzag: the stall depends on the order
-            cyc, dstall = floor.cycles(np.maximum(busy, port), order, bounds)
+        if isinstance(floor, Windows):  # zigzag: the stall depends on the order; the GLB's one port also
+            # carries the chosen schedule's DRAM words
+            cyc, dstall, port = floor.cycles(busy, port, bw, order, bounds)
         else:
             cyc = with_dram(np.maximum(busy, port), floor, cfg.dram_overlap)
         if np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order

@@ -424,6 +424,7 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
                                       None if fill_e is None else f * at_once(("fill_e", x), fill_e[x]))
         return variants[(x, skipped)]
     comp_c, port0 = at(compute), at(fixed_port)
+    dport = win.port(bw)
     idx = np.arange(n)
     stalls = win.stall_any()
     best = None
@@ -439,7 +440,8 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
         if key not in classes:
             v = {x: variant(x, skips[x]) for x in ops}
             fills, words = {x: v[x][0] for x in ops}, {x: v[x][1] for x in ops}
-            port = np.broadcast_to(port0 + sum(v[x][2] for x in ops), (n,))
+            # (the GLB's one port also carries each candidate's DRAM words, Windows.port)
+            port = np.broadcast_to(port0 + sum(v[x][2] for x in ops) + dport, (n,))
             stall = sum(fills[x] for x in serial) if serial else np.zeros(n, dtype=dt)
             array = np.maximum(comp_c + stall, port)
             energy = sum(words.values()) + weight
