@@ -379,7 +379,8 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
     candidates are whole schedules (its corner's staircase and double-buffered one, :mod:`.staircase`),
     each with its own DRAM tiles of every group, so an operand's fills are the layer-wide count times its
     :func:`_penalty` at the candidate's tiles. For each GLB-level order, each candidate's array side
-    ``max(compute + psum stall, GLB port)`` counts its own refills, its latency is ``max(array + stalled,
+    ``max(compute + psum stall, GLB port)`` counts its own refills and DRAM words (the GLB's one port,
+    :meth:`~.mapper.Windows.port`), its latency is ``max(array + stalled,
     DRAM)`` (:meth:`~.mapper.Windows.stall`, whose windows shorten with the array side), and the candidate
     of least latency (ties: least energy, as :func:`best_order_tile` weighs it) is the order's schedule;
     the order kept is the best as there. Returns what :func:`~.mapper.best_order` does and leaves the
