@@ -347,9 +347,9 @@ def test_zigzag_stalls_only_beyond_the_update_window_of_a_tile_without_a_copy():
 
     array, bounds = np.array([1000.0]), (np.array([10.0]), np.array([4.0]), np.array([2.0]))
     # K outermost: the weights depend on it, so their window is the whole period: no stall
-    assert win(600).cycles(array, 0.0, np.inf, (0, 1, 2), bounds)[:2] == (1000.0, 0.0)
+    assert win(600).cycles(array, 0.0, 0.0, (0, 1, 2), bounds)[:2] == (1000.0, 0.0)
     # pixels outermost (10 iterations, not the weights'), then K: a tenth of the time, 500 cycles stall
-    assert win(600).cycles(array, 0.0, np.inf, (1, 2, 0), bounds)[:2] == (1500.0, 500.0)
+    assert win(600).cycles(array, 0.0, 0.0, (1, 2, 0), bounds)[:2] == (1500.0, 500.0)
     assert win(600).stall(array, (2, 1, 0), bounds) == 500.0
     # a loop of one iteration does not end the run: with K of bound 1 the pixels and K give top 10 too
     assert win(600).stall(array, (1, 2, 0), (bounds[0], bounds[1], np.array([1.0]))) == 500.0
@@ -363,7 +363,7 @@ def test_zigzag_stalls_only_beyond_the_update_window_of_a_tile_without_a_copy():
     # stalls add: weights and outputs, pixels then reduction outermost: top_w 10 (then red, relevant),
     # top_o 1 (pixels relevant): 500 + 0; the DRAM total bounds the latency from below
     w = win(600, o=900)
-    assert w.cycles(array, 0.0, np.inf, (2, 1, 0), bounds)[:2] == (1500.0, 500.0)
+    assert w.cycles(array, 0.0, 0.0, (2, 1, 0), bounds)[:2] == (1500.0, 500.0)
     # the GLB-level order search sees it: dense inputs (600 cycles without a copy) stall under every
     # order with K outermost; orders that fill the weights alike but differ in their outermost loop
     # are different mappings here, and the one without K outermost is kept
@@ -373,7 +373,7 @@ def test_zigzag_stalls_only_beyond_the_update_window_of_a_tile_without_a_copy():
     *_, order, port, _, cyc, _ = best_order(cfg, 1e9, win(i=600), dict(w=(1.0, 1.0, (False, True, True))),
                                             bounds, np.array([1e12]), array)
     assert cyc[0] == 1000.0 and ORDERS[int(order[0])][2] != 2
-    assert win(i=600).cycles(array, 0.0, np.inf, ORDERS[int(order[0])], bounds)[1] == 0.0
+    assert win(i=600).cycles(array, 0.0, 0.0, ORDERS[int(order[0])], bounds)[1] == 0.0
 
 
 
@@ -428,13 +428,14 @@ def test_zigzag_glb_port_also_moves_each_candidates_dram_words():
     w = Windows(np.array([1000.0, 3000.0]), (np.zeros(2),) * 3, (np.ones(2),) * 3, np.zeros(2, dtype=bool),
                 1.0, np.array([0, 0]))
     bounds = (np.array([10.0]), np.array([4.0]), np.array([2.0]))
-    lat, st, port = w.cycles(np.array([1000.0]), np.array([900.0]), np.array([10.0]), (0, 1, 2), bounds)
+    busy = np.array([1000.0])
+    lat, st, port = w.cycles(busy, np.array([900.0]), w.port(np.array([10.0])), (0, 1, 2), bounds)
     assert list(lat) == [1000.0] and list(port) == [1000.0] and list(w.last_k) == [0]
     # a faster GLB port (100 words per cycle): the array side is the MACs' either way, the fewer words kept
-    lat, st, port = w.cycles(np.array([1000.0]), np.array([900.0]), np.array([100.0]), (0, 1, 2), bounds)
+    lat, st, port = w.cycles(busy, np.array([900.0]), w.port(np.array([100.0])), (0, 1, 2), bounds)
     assert list(lat) == [1000.0] and list(port) == [910.0] and list(w.last_k) == [0]
     # an array-side port of 950 at 10 words per cycle: the 1000-word schedule's port is 1050, the latency
-    lat, _, port = w.cycles(np.array([1000.0]), np.array([950.0]), np.array([10.0]), (0, 1, 2), bounds)
+    lat, _, port = w.cycles(busy, np.array([950.0]), w.port(np.array([10.0])), (0, 1, 2), bounds)
     assert list(lat) == [1050.0] and list(port) == [1050.0]
 
 
@@ -450,13 +451,13 @@ def test_zigzag_takes_each_entrys_candidate_of_least_latency_then_fewest_words()
                 np.zeros(5, dtype=bool), 1.0, seg)
     bounds = (np.array([10.0, 10.0]), np.array([4.0, 4.0]), np.array([2.0, 2.0]))
     # K outermost: no stall, ZigZag's schedule (fewer words) wins both
-    lat, st, _ = w.cycles(np.array([1000.0, 1000.0]), 0.0, np.inf, (0, 1, 2), bounds)
+    lat, st, _ = w.cycles(np.array([1000.0, 1000.0]), 0.0, 0.0, (0, 1, 2), bounds)
     assert list(lat) == [1000.0, 1000.0] and list(st) == [0.0, 0.0] and list(w.last_k) == [0, 2]
     # pixels outermost: ZigZag's schedule stalls 500 (1500), the double-buffered one does not (1000);
     # of the two at 1000 in entry 1 the one with fewer words
-    lat, st, _ = w.cycles(np.array([1000.0, 1000.0]), 0.0, np.inf, (1, 2, 0), bounds)
+    lat, st, _ = w.cycles(np.array([1000.0, 1000.0]), 0.0, 0.0, (1, 2, 0), bounds)
     assert list(lat) == [1000.0, 1000.0] and list(w.last_k) == [1, 3]
     # a short array side (100): every candidate is DRAM-bound, ZigZag's 800 (its 600 stall hidden) wins
-    lat, _, _ = w.cycles(np.array([100.0, 100.0]), 0.0, np.inf, (1, 2, 0), bounds)
+    lat, _, _ = w.cycles(np.array([100.0, 100.0]), 0.0, 0.0, (1, 2, 0), bounds)
     assert list(lat) == [800.0, 800.0] and list(w.last_k) == [0, 2]
 

@@ -327,12 +327,12 @@ class Windows:
         to it, at the GLB's ``bw`` words per cycle, [M] or a scalar)."""
         return self.total / self.cyc / self._at(bw)
 
-    def cycles(self, busy, port, bw, order, bounds: tuple) -> tuple:
+    def cycles(self, busy, port, dport, order, bounds: tuple) -> tuple:
         """Per entry ([M] each), the latency ``max(array + stalled, total)`` of its best candidate, the
         cycles that one stalls and its GLB port cycles, for the MACs' ``busy`` cycles and the array
-        side's GLB ``port`` cycles ([M]): each candidate's array side is ``max(busy, port + its DRAM
-        words' port cycles)`` (:meth:`port`, GLB bandwidth ``bw``)."""
-        p = self._at(port) + self.port(bw)
+        side's GLB ``port`` cycles ([M]): each candidate's array side is ``max(busy, port + dport)``
+        (``dport``: its DRAM words' port cycles, :meth:`port`, [N])."""
+        p = self._at(port) + dport
         a = np.broadcast_to(np.maximum(self._at(busy), p), self.seg.shape)
         if self.seg.size == 0:  # (a group without entries)
             self.last_k = np.zeros(0, dtype=np.intp)
@@ -396,6 +396,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
     # of an operand is computed once (its fills, GLB words and their port cycles)
     variants: dict[str, dict[tuple, tuple]] = {x: {} for x in ops}
     seen: set = set()
+    dport = floor.port(bw) if isinstance(floor, Windows) else None  # (zigzag: once for every order)
     for n, order in enumerate(ORDERS):
         # the groups each operand skips (innermost run it does not depend on); arithmetic only for
         # orders not seen before
@@ -418,7 +419,7 @@ def best_order(cfg: MapperSettings, bw: np.ndarray | float, floor: np.ndarray | 
         dstall = None
         if isinstance(floor, Windows):  # zigzag: the stall depends on the order; the GLB's one port also
             # carries the chosen schedule's DRAM words
-            cyc, dstall, port = floor.cycles(busy, port, bw, order, bounds)
+            cyc, dstall, port = floor.cycles(busy, port, dport, order, bounds)
         else:
             cyc = with_dram(np.maximum(busy, port), floor, cfg.dram_overlap)
         if np.ndim(cyc) == 2:  # a front of DRAM schedules per entry ("mixed"): its best for this order

@@ -406,23 +406,21 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
     # an operand's fills, GLB words, port cycles and fill energy at each candidate depend on the order
     # only through the groups it skips: each distinct skip list computed once
     variants: dict[tuple, tuple] = {}
-    spread: dict[tuple, np.ndarray] = {}  # an entry's value at each of its candidates, taken once
-
-    def at_once(key: tuple, v):
-        if key not in spread:
-            spread[key] = at(v)
-        return spread[key]
+    # each operand's distinct copies, port cycles per word and fill energy at the candidates (taken once)
+    per_c = {x: (at(dist), at(per_word[x]), None if fill_e is None else at(fill_e[x]))
+             for x, (_, dist, _) in ops.items()}
+    o_tot_c = at(o_tot) if "o" in ops else None
 
     def variant(x: str, skipped: tuple) -> tuple:
         if (x, skipped) not in variants:
             fp, dist, rel = ops[x]
+            dist_c, word_c, fill_c = per_c[x]
             f0 = at(_fills(x, fp, dist, per_word[x], skipped, rel, bounds, total, o_tot)[0])
             f = np.broadcast_to(f0 * _penalty(list(skipped), rel_c[x], b_c, tiles, more), (n,))
-            w = f * at_once(("dist", x), dist)
+            w = f * dist_c
             if x == "o":  # psum writes, and read-backs of all but the first
-                w = w + np.maximum(w - at_once(("o_tot",), o_tot), 0.0)
-            variants[(x, skipped)] = (f, w, w * at_once(("per_word", x), per_word[x]),
-                                      None if fill_e is None else f * at_once(("fill_e", x), fill_e[x]))
+                w = w + np.maximum(w - o_tot_c, 0.0)
+            variants[(x, skipped)] = (f, w, w * word_c, None if fill_c is None else f * fill_c)
         return variants[(x, skipped)]
     comp_c, port0 = at(compute), at(fixed_port)
     dport = win.port(bw)
