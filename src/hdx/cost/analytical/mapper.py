@@ -238,12 +238,11 @@ class Windows:
     in one DRAM tile); ``dw``, depthwise (inputs depend on the filters); ``cyc``: DRAM cycles per word
     (docs/cost-model.md "Overlap")."""
 
-    __slots__ = ("total", "parts", "counts", "cyc", "seg", "edge", "first", "kept", "kept_k", "last_k",
-                 "_irrelevant", "_sparse", "weight", "tied")
+    __slots__ = ("total", "parts", "counts", "cyc", "seg", "first", "kept", "kept_k", "last_k", "_irrelevant",
+                 "_sparse", "weight", "tied")
 
-    def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float, seg: np.ndarray, edge=0.0):
+    def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float, seg: np.ndarray):
         self.total, self.parts, self.counts, self.cyc, self.seg = total, parts, counts, cyc, seg
-        self.edge = edge
         # each entry's first candidate
         self.first = np.flatnonzero(np.concatenate([[seg.size > 0], seg[1:] != seg[:-1]]))
         dw = np.asarray(dw, dtype=bool)
@@ -338,7 +337,7 @@ class Windows:
         if self.seg.size == 0:  # (a group without entries)
             self.last_k = np.zeros(0, dtype=np.intp)
             return a.copy(), a.copy(), a.copy()
-        st = self.stall(a, order, bounds) + self.edge
+        st = self.stall(a, order, bounds)
         lat = np.maximum(a + st, self.total)
         least = np.minimum.reduceat(lat, self.first)
         ok = lat <= least.take(self.seg) * (1 + TIE)

@@ -668,13 +668,13 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
             sched.stall = part.stall.reshape(-1).take(at)
         if part.windows is not None:  # zigzag: each entry's candidates, every entry's in turn
             uniq, inv = np.unique(at, return_inverse=True)
-            n_c, words, cell, stalled, counts, edge = members_of(part.windows, uniq)
+            n_c, words, cell, stalled, counts = members_of(part.windows, uniq)
             n_e = n_c.take(inv)  # per entry
             seg = np.repeat(np.arange(inv.size), n_e)
             ends = np.cumsum(n_e)
             src = np.repeat((np.cumsum(n_c) - n_c).take(inv) - (ends - n_e), n_e) + np.arange(int(ends[-1]))
-            cand = (*stalled, *counts, cell + h.offset[p], words, edge)
-            sched.windows = (seg, *(a.take(src) for a in cand), part.windows.dw.take(lp))
+            sched.windows = (seg, *(a.take(src) for a in (*stalled, *counts, cell + h.offset[p], words)),
+                             part.windows.dw.take(lp))
         pieces.append((sel, (sched, pick + h.offset[p], fits, corner + h.offset[p])))
     return _merge(np.size(li), pieces)
 

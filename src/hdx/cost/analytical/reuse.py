@@ -448,7 +448,7 @@ def best_order_windows(cfg, bw, win: Windows, ops: dict, bounds: tuple, o_tot, c
                 energy = energy + sum(v[x][3] for x in ops)
             classes[key] = [(fills, words, port, stall, array, energy), None]
         (fills, words, port, stall, array, energy), low = classes[key]
-        dstall = win.stall(array, order, bounds) + win.edge  # (and the start's and end's transfers)
+        dstall = win.stall(array, order, bounds)
         lat = np.maximum(array + dstall, win.total)
         a1, a2 = (energy, lat) if energy_first else (lat, energy)
         if ties:

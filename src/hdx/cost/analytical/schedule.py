@@ -54,9 +54,9 @@ def _dram_floor(floor, fl: Flat, cover):
             # GLB-level order (best_order); the one kept (_settle) gives the words and the schedule
             c = floor.cyc
             # every entry's candidates in turn ([N]: its entry, then fewest words first)
-            entry, p_w, p_i, p_o, n_pq, n_red, n_k, cand, cand_words, edge, dw = windows
+            entry, p_w, p_i, p_o, n_pq, n_red, n_k, cand, cand_words, dw = windows
             win = Windows(cand_words * c, (p_w * c, p_i * c, p_o * c), (n_pq, n_red, n_k), dw.take(entry), c,
-                          entry, edge * c)
+                          entry)
             if floor.dram_weight is not None:  # glb_reuse="tile": the refills counted per candidate (reuse)
                 win.weight = floor.dram_weight.take(fl.pair % floor.n_acc)
             assert win.first.size == len(fl), "every entry has a candidate (staircase.members)"

@@ -61,93 +61,6 @@ class Cells:
     per_order: tuple  # [operand][order] -> [D, L]
     counts: tuple
 
-    @property
-    def edge(self) -> np.ndarray:
-        """The words the array waits for at the layer's start and end ([D, L]): the first tile of each
-        operand replaced during the layer, loaded before the array starts, and the last output tile,
-        drained after it ends (ZigZag's ``data_onloading_cycle`` and ``data_offloading_cycle`` at the
-        GLB; a tile loaded once is loaded while the array works)."""
-        return sum(t * r for t, r in zip(self.tile, self.replaced, strict=True))
-
-    @property
-    def double_space(self) -> np.ndarray:
-        """The GLB space of each schedule with every replaced tile double-buffered ([D, L])."""
-        return sum(t * (1 + r) for t, r in zip(self.tile, self.replaced, strict=True))
-
-
-@dataclass
-class Lists:
-    """Per layer, the cells that may be on a corner's front of (``key``, DRAM words) (:func:`_lists`), by
-    key, then words, then flat index: their cell index, key, words and grid position packed into one
-    integer (``code``, :func:`_code`) ([L, E] each; past a layer's end −1, ``inf``, ``inf`` and a code no
-    corner holds)."""
-
-    cell: np.ndarray
-    key: np.ndarray
-    words: np.ndarray
-    code: np.ndarray
-
-
-def _fields(shape: tuple[int, ...]) -> tuple[int, int]:
-    """The bits of one axis' field in :func:`_code` (its largest index and a guard bit) and the mask of
-    every field's guard bit."""
-    bits = max(int(max(shape) - 1).bit_length(), 1) + 1
-    assert bits * len(shape) < 63, "the grid's positions fit one int64"
-    return bits, sum(1 << (bits * (j + 1) - 1) for j in range(len(shape)))
-
-
-def _code(shape: tuple[int, ...], flat: np.ndarray) -> np.ndarray:
-    """Each flat cell index's position on every axis of the grid, one field per axis of an int64: a cell
-    ``x`` is at or before a corner ``c`` on every axis exactly where ``((code(c) | guard) − code(x)) &
-    guard == guard`` (a field whose index exceeds the corner's borrows its own guard bit and no other)."""
-    bits, _ = _fields(shape)
-    out = np.zeros(np.shape(flat), dtype=np.int64)
-    for j, a in enumerate(np.unravel_index(flat, shape)):
-        out |= np.asarray(a, dtype=np.int64) << (bits * j)
-    return out
-
-
-def _lists(cells: Cells, key: np.ndarray) -> Lists:
-    """The :class:`Lists` of (``key`` [D, L], DRAM words): every cell but those an immediate predecessor on
-    one axis dominates (as little key and as few words; that predecessor is at or before every corner
-    the cell is, and earlier in flat order, so the cell is on no corner's front)."""
-    n_d, n_l = key.shape
-    grid_key, grid_words = key.reshape(*cells.shape, n_l), cells.words.reshape(*cells.shape, n_l)
-    keep = np.ones(grid_key.shape, dtype=bool)
-    for ax in range(len(cells.shape)):
-        prev = tuple(slice(0, -1) if j == ax else slice(None) for j in range(len(cells.shape)))
-        cur = tuple(slice(1, None) if j == ax else slice(None) for j in range(len(cells.shape)))
-        keep[cur] &= ~((grid_key[prev] <= grid_key[cur]) & (grid_words[prev] <= grid_words[cur]))
-    keep = keep.reshape(n_d, n_l)
-    idx = np.broadcast_to(np.arange(n_d)[:, None], key.shape)
-    by = np.lexsort((idx, cells.words, key, ~keep), axis=0)  # the kept first, by key, words, index
-    n_e = max(int(keep.sum(0).max(initial=0)), 1)
-    by = by[:n_e]
-    valid = np.take_along_axis(keep, by, 0)
-    cell = np.where(valid, by, -1).T
-    li = np.arange(n_l)[:, None]
-    c = np.maximum(cell, 0)
-    _, guard = _fields(cells.shape)
-    return Lists(np.ascontiguousarray(cell), np.where(cell >= 0, key[c, li], np.inf),
-                 np.where(cell >= 0, cells.words[c, li], np.inf),
-                 np.where(cell >= 0, _code(cells.shape, c), guard))
-
-
-def _fronts(lst: Lists, shape: tuple[int, ...], corner: np.ndarray, li: np.ndarray, limit: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Per query (``corner``, layer ``li``, ``limit``; [P] each), the front of (key, DRAM words) over the
-    cells of its layer's :class:`Lists` at or before the corner on every axis whose key is at most the
-    limit (of equal points the first in flat order): (query, cell) pairs, by query, then key."""
-    _, guard = _fields(shape)
-    inside = (((_code(shape, corner)[:, None] | guard) - lst.code.take(li, 0)) & guard) == guard  # [P, E]
-    inside &= lst.key.take(li, 0) <= limit[:, None]
-    w = np.where(inside, lst.words.take(li, 0), np.inf)
-    run = np.minimum.accumulate(w, axis=1)
-    front = inside.copy()
-    front[:, 1:] &= w[:, 1:] < run[:, :-1]  # fewer words than every cell before it (less key, or as much)
-    p, e = np.nonzero(front)
-    return p, lst.cell[li.take(p), e]
-
 
 @dataclass
 class Staircase:
@@ -179,9 +92,6 @@ class Staircase:
     #: corner (no schedule at or before it on every axis has as little space and as few words; fewer
     #: words than its own corner's double-buffered schedule); else None
     own_step: np.ndarray | None = None
-    #: per layer the schedules that may be on a corner's front of (GLB space, DRAM words) and of
-    #: (double-buffered GLB space, DRAM words) (:func:`_lists`; the same on every GLB size)
-    lists: tuple[Lists, Lists] | None = None
     #: the corners of the last :func:`members` call and what it gave (:func:`members_of`)
     last: tuple | None = None
 
@@ -192,7 +102,7 @@ def staircase(cells: Cells, glb: np.ndarray, pick: np.ndarray, fits: np.ndarray,
     each corner's fewest-words schedule that fits once (or its stand-in), [D, L, U]. ``every_double``
     (``glb_reuse="tile"``): also every schedule that is the double-buffered fewest-words one of its own
     corner (:func:`members` offers those of a corner's sub-corners too)."""
-    double_space = cells.double_space
+    double_space = sum(t * (1 + r) for t, r in zip(cells.tile, cells.replaced, strict=True))
     md = np.where(double_space[:, :, None] <= glb, cells.words[:, :, None], np.inf)  # [D, L, U]
     pd = prefix_best(md, cells.shape)  # each corner's double-buffered schedule with the fewest words
     # per (layer, GLB size) the cells that fit once but not double-buffered, by words, then space
@@ -218,8 +128,7 @@ def staircase(cells: Cells, glb: np.ndarray, pick: np.ndarray, fits: np.ndarray,
         doubles = np.ascontiguousarray(np.where(np.take_along_axis(own, at, 0), at, -1).transpose(1, 2, 0))
         doubles_axes = np.stack(np.unravel_index(np.maximum(doubles, 0), cells.shape))
     return Staircase(cells, glb, cell, words, cells.space[c, li], axes, pick, fits, pd,
-                     np.take_along_axis(md, pd, 0), dw, doubles, doubles_axes, own_step,
-                     (_lists(cells, cells.space), _lists(cells, double_space)))
+                     np.take_along_axis(md, pd, 0), dw, doubles, doubles_axes, own_step)
 
 
 #: the most [*, E, E] comparisons :func:`_own_steps` holds at once
@@ -291,66 +200,67 @@ def _copies(cells: Cells, cell: np.ndarray, li: np.ndarray, glb: np.ndarray, fit
 def members(sc: Staircase, at: np.ndarray) -> tuple:
     """The candidates (module docstring) of the corners ``at`` (flat indices into [D, L, U], [P]): how many
     each corner has ([P]) and, every corner's in turn (fewest DRAM words first, [N] each), their DRAM
-    words, cell, per operand (weights, inputs, outputs) the words without a copy, the DRAM tiles per
-    GLB-level loop group (output pixels, reduction, filters) and the words the array waits for at the
-    layer's start and end (:attr:`Cells.edge`). A candidate with the same words, words without a copy,
-    tiles per group and start and end words as an earlier one of its corner is left out (it costs the
-    same under every order, and a tie keeps the earlier)."""
+    words, cell, per operand (weights, inputs, outputs) the words without a copy and the DRAM tiles per
+    GLB-level loop group (output pixels, reduction, filters). A candidate with the same words, words
+    without a copy and tiles per group as an earlier one of its corner is left out (it costs the same
+    under every order, and a tie keeps the earlier)."""
     n_d, n_l, n_u = sc.pick.shape
     corner, rest = np.divmod(at, n_l * n_u)
     li, ui = np.divmod(rest, n_u)
     cells = sc.cells
-    g_at = sc.glb[ui]
+    glb = sc.glb[ui][:, None]
     fits = sc.fits.reshape(-1)[at]
-    # the corner's fronts of (space, words) over the schedules that fit once and of (double-buffered
-    # space, words) over those that fit double-buffered
-    assert sc.lists is not None
-    found = [_fronts(lst, cells.shape, corner, li, g_at) for lst in sc.lists]
-    if sc.own_step is not None and False:  # (experiment: off) tile: the staircase of every corner at or before
-        inside = sc.own_step[li, ui]
-        for ca, ce in zip(np.unravel_index(corner, cells.shape), sc.axes[:, li, ui], strict=True):
-            inside &= ce <= ca[:, None]  # at or before the corner on every axis
-        p_s, e_s = np.nonzero(inside)
-        found.append((p_s, sc.order[li[p_s], ui[p_s], e_s]))
-    key = np.unique(np.concatenate([p * n_d + c for p, c in found]))  # (a schedule once per corner)
-    q, c_q = np.divmod(key, n_d)
-    n_q = np.bincount(q, minlength=len(at))
-    tail = np.full((len(at), max(int(n_q.max(initial=0)), 1)), -1, dtype=np.intp)  # [P, T]
-    tail[q, np.arange(q.size) - (np.cumsum(n_q) - n_q).take(q)] = c_q
-    # where nothing fits, no front has a schedule: the corner's smallest stands in, without copies
+    wd = sc.double_words.reshape(-1)[at]
+    # the staircase: among the corner's schedules that fit once but not double-buffered, by DRAM words,
+    # each with less space than every one with fewer words (so fewer words than the double-buffered one)
+    cand = sc.order[li, ui]  # [P, E]
+    # (words inf past the end)
+    inside = sc.words[li, ui] < wd[:, None] if sc.own_step is None else sc.own_step[li, ui]
+    for ca, ce in zip(np.unravel_index(corner, cells.shape), sc.axes[:, li, ui], strict=True):
+        inside &= ce <= ca[:, None]  # the corner's schedules: at or before it on every axis
+    if sc.own_step is None:
+        s = np.where(inside, sc.space[li, ui], np.inf)
+        run = np.minimum.accumulate(s, axis=1)
+        front = inside & (s < np.concatenate([np.full((len(at), 1), np.inf), run[:, :-1]], axis=1))
+    else:  # glb_reuse="tile": the staircase of every corner at or before this one
+        front = inside
+    n_t = max(int(front.sum(1).max(initial=0)), 1)
+    first = np.argsort(~front, axis=1, kind="stable")[:, :n_t]
+    tail = np.where(np.take_along_axis(front, first, 1), np.take_along_axis(cand, first, 1), -1)  # [P, T]
+    # where nothing fits, the corner's smallest schedule stands in, without copies
     tail[:, 0] = np.where(fits, tail[:, 0], sc.pick.reshape(-1)[at])
-    valid, parts = _copies(cells, tail, np.broadcast_to(li[:, None], tail.shape), g_at[:, None],
-                           fits[:, None])
-    # every corner's (schedule, copies) in turn (a schedule that fits double-buffered has its every
-    # replaced tile's copy, so it never stalls)
+    valid, parts = _copies(cells, tail, np.broadcast_to(li[:, None], tail.shape), glb, fits[:, None])
+    # every corner's (schedule, copies) in turn, fewest words first (the staircase is by words), then its
+    # double-buffered schedule, which has more
     p_idx, t_idx, sub = np.nonzero(valid.transpose(1, 2, 0))  # by corner, then schedule, then copies
     cell = tail[p_idx, t_idx]
     stalled = [np.stack([pp[x] for pp in parts])[sub, p_idx, t_idx] for x in range(3)]
-    owner = p_idx
-    if sc.doubles is not None and False:  # (experiment: off) tile: every sub-corner double-buffered schedule
-        subs = np.concatenate([sc.double.reshape(-1)[at][:, None], sc.doubles[li, ui]], axis=1)  # [P, 1 + A]
-        inside = (subs >= 0) & np.isfinite(sc.double_words.reshape(-1)[at])[:, None]
-        inside[:, 1:] = sc.doubles[li, ui] >= 0
+    has_d = np.isfinite(wd)
+    p_d = np.flatnonzero(has_d)
+    d_cell = sc.double.reshape(-1)[at][p_d]
+    if sc.doubles is not None:  # every sub-corner's double-buffered schedule too (after the corner's own)
+        subs = sc.doubles[li, ui]  # [P, A]
+        inside = subs >= 0
         for ca, ce in zip(np.unravel_index(corner, cells.shape), sc.doubles_axes[:, li, ui], strict=True):
-            inside[:, 1:] &= ce <= ca[:, None]
+            inside &= ce <= ca[:, None]
+        inside &= subs != sc.double.reshape(-1)[at][:, None]
         p_x, a_x = np.nonzero(inside)
-        owner, cell = np.concatenate([owner, p_x]), np.concatenate([cell, subs[p_x, a_x]])
-        stalled = [np.concatenate([a, np.zeros(p_x.size, dtype=a.dtype)]) for a in stalled]
-    at_c = (cell, li[owner])
-    words = cells.words[at_c]
-    edge = sum(t[at_c] * r[at_c] for t, r in zip(cells.tile, cells.replaced, strict=True))
-    counts = tuple(n[at_c] for n in cells.counts)
-    # by corner, then fewest words, least start and end words, least stalled (a tie keeps the earlier)
-    by = np.lexsort((cell, sum(stalled), edge, words, owner))
-    owner, words, cell, edge = owner[by], words[by], cell[by], edge[by]
-    stalled, counts = tuple(a[by] for a in stalled), tuple(a[by] for a in counts)
-    # two schedules of a corner with the same DRAM words, words without a copy, tiles per group and start
-    # and end words cost the same under every order: the first, which a tie keeps, stands for both
-    keep = _first_of_equal((owner, words, *stalled, *counts, edge))
+        p_d, d_cell = np.concatenate([p_d, p_x]), np.concatenate([d_cell, subs[p_x, a_x]])
+    key = np.concatenate([p_idx * 2, p_d * 2 + 1])  # a corner's double-buffered schedules last
+    by = np.argsort(key, kind="stable")
+    cell = np.concatenate([cell, d_cell])[by]
+    owner = np.concatenate([p_idx, p_d])[by]
+    stalled = tuple(np.concatenate([a, np.zeros(p_d.size, dtype=a.dtype)])[by] for a in stalled)
+    words = cells.words[cell, li[owner]]
+    counts = tuple(n[cell, li[owner]] for n in cells.counts)
+    # two schedules of a corner with the same DRAM words, words without a copy and tiles per group (cells
+    # that differ only in how a group's tiles fall on its axes) cost the same under every order: the
+    # first, which a tie keeps, stands for both (about a quarter of the candidates under "tile")
+    keep = _first_of_equal((owner, words, *stalled, *counts))
     if not keep.all():
-        owner, words, cell, edge = owner[keep], words[keep], cell[keep], edge[keep]
+        owner, words, cell = owner[keep], words[keep], cell[keep]
         stalled, counts = tuple(a[keep] for a in stalled), tuple(a[keep] for a in counts)
-    return np.bincount(owner, minlength=len(at)), words, cell, stalled, counts, edge
+    return np.bincount(owner, minlength=len(at)), words, cell, stalled, counts
 
 
 def members_of(sc: Staircase, at: np.ndarray) -> tuple:
@@ -366,7 +276,7 @@ def members_of(sc: Staircase, at: np.ndarray) -> tuple:
             src = (np.repeat(start.take(pos) - (np.cumsum(n_c.take(pos)) - n_c.take(pos)), n_c.take(pos))
                    + np.arange(int(n_c.take(pos).sum())))
             return (n_c.take(pos), out[1].take(src), out[2].take(src), tuple(a.take(src) for a in out[3]),
-                    tuple(a.take(src) for a in out[4]), out[5].take(src))
+                    tuple(a.take(src) for a in out[4]))
     out = members(sc, at)
     sc.last = (at, out)
     return out
