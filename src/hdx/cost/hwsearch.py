@@ -52,6 +52,8 @@ MARGIN = 1e-4
 SLICE_DESIGNS = 1 << 17
 #: designs evaluated exactly per batch
 BATCH = 1024
+#: positions of the bound order scanned at once for the designs of a batch
+WINDOW = 8 * BATCH
 #: designs of each slice evaluated at once to improve the incumbent
 PROBE = 16
 #: the most designs a search keeps the relaxation's bounds of, for its later passes (about 64 MB)
@@ -327,15 +329,23 @@ def _in_bound_order(model, layers: LayerTable, space: AcceleratorSpace, js: list
     order = np.argsort(jb, kind="stable")
     jb, idx = jb[order], (np.concatenate(ix) if ix else np.empty(0, dtype=np.int64))[order]
     grp = groups.of(idx)
-    done = 0
-    for pos in range(0, jb.size, BATCH):
-        if jb[pos] >= cut().max():  # sorted: nothing left can beat any group
+    done, pos = 0, 0
+    while pos < jb.size:
+        c = cut()
+        if jb[pos] >= c.max():  # sorted: nothing left can beat any group
             break
-        live = jb[pos:pos + BATCH] < cut()[grp[pos:pos + BATCH]]
-        take = idx[pos:pos + BATCH][live]
-        if take.size:
-            inc.offer(take, grp[pos:pos + BATCH][live], _metrics(model, layers, space.table_of(take)))
-            done += take.size
+        # the next BATCH designs still below their group's cut (one call of the model: its cost is mostly
+        # a fixed part per call, so a batch of the designs alive, not of positions, where groups thin them)
+        at, end = [], pos
+        while end < jb.size and sum(a.size for a in at) < BATCH and jb[end] < c.max():
+            seg = slice(end, min(end + WINDOW, jb.size))
+            at.append(end + np.flatnonzero(jb[seg] < c[grp[seg]]))
+            end = seg.stop
+        live = np.concatenate(at)[:BATCH]
+        pos = int(live[-1]) + 1 if live.size == BATCH else end
+        if live.size:
+            inc.offer(idx[live], grp[live], _metrics(model, layers, space.table_of(idx[live])))
+            done += live.size
     return done
 
 
