@@ -239,7 +239,7 @@ class Windows:
     (docs/cost-model.md "Overlap")."""
 
     __slots__ = ("total", "parts", "counts", "cyc", "seg", "first", "kept", "kept_k", "last_k", "_irrelevant",
-                 "_sparse", "weight", "tied")
+                 "_sparse", "_term_of", "weight", "tied")
 
     def __init__(self, total, parts: tuple, counts: tuple, dw, cyc: float, seg: np.ndarray):
         self.total, self.parts, self.counts, self.cyc, self.seg = total, parts, counts, cyc, seg
@@ -251,6 +251,7 @@ class Windows:
         k_in = True if not dw.any() else False if dw.all() else ~dw
         self._irrelevant = dict(_IRRELEVANT, i=(False, False, k_in))
         self._sparse: tuple | None = None  # (_stalled)
+        self._term_of: tuple | None = None  # (_terms)
         #: per entry, the stalled cycles under the GLB-level order :func:`best_order` kept, and the index
         #: (into the flat arrays) of the candidate it kept; ``last_k``: that of the last :meth:`cycles`
         self.kept: np.ndarray | None = None
@@ -276,22 +277,13 @@ class Windows:
         at, parts, tiles, one, irrs = self._stalled(bounds)
         if at is None:  # no candidate leaves words without a copy
             return np.zeros(np.shape(self.total))
-        arr = array if at is True else array.take(at) if np.ndim(array) else array
+        terms = self._terms(array, bounds)
         out = None
-        for part, irr in zip(parts, irrs, strict=True):
-            if part is None:  # (no candidate leaves this operand's words without a copy)
+        for (full, plain), irr in zip(terms, irrs, strict=True):
+            if plain is None:  # (no candidate leaves this operand's words without a copy)
                 continue
-            top, run = 1.0, True
-            for pos in (2, 1, 0):  # the outermost loop first
-                g = order[pos]
-                if irr[g] is True:  # (plain bools: the run's arithmetic only where it can matter)
-                    top = top * tiles[g] if run is True else np.where(run, top * tiles[g], top)
-                elif irr[g] is False:  # a loop of one iteration does not end the run
-                    run = one[g] if run is True else run & one[g]
-                else:
-                    top = np.where(run & irr[g], top * tiles[g], top)
-                    run = run & (irr[g] | one[g])
-            term = np.maximum(part - (arr if np.ndim(top) == 0 and top == 1.0 else arr / top), 0.0)
+            cond = self._reached(irr, order, one)
+            term = full if cond is True else plain if cond is False else np.where(cond, full, plain)
             out = term if out is None else out + term
         if at is True:
             return out
@@ -299,6 +291,41 @@ class Windows:
         full = np.zeros(np.shape(self.total), dtype=out.dtype)
         full[at] = out
         return full
+
+    @staticmethod
+    def _reached(irr: tuple, order: tuple[int, int, int], one: list):
+        """Whether an operand's window is the array side over ``top`` (the GLB-level iterations in one
+        DRAM tile of the group it does not depend on, ``irr``) rather than the whole array side: where
+        every loop outside that group has one iteration (per candidate, or True / False for all)."""
+        g = next((g for g in range(3) if irr[g] is not False), None)
+        if g is None:  # it depends on every group: its window is the whole period
+            return False
+        run = True
+        for pos in range(2, order.index(g), -1):  # the loops outside it, the outermost first
+            o = one[order[pos]]
+            run = o if run is True else run if o is True else False if o is False else run & o
+            if run is False:
+                return False
+        return run if irr[g] is True else irr[g] if run is True else run & irr[g]
+
+    def _terms(self, array, bounds: tuple) -> tuple:
+        """Per operand, its stalled cycles at each candidate that leaves words without a copy, with its
+        window reached (``array / top``) and not (the whole ``array``); (None, None) where it has none.
+        Kept for the last ``array`` (an order's class shares it)."""
+        if self._term_of is not None and self._term_of[0] is array and self._term_of[1] is bounds:
+            return self._term_of[2]
+        at, parts, tiles, _, irrs = self._stalled(bounds)
+        arr = array if at is True else array.take(at) if np.ndim(array) else array
+        out = []
+        for part, irr in zip(parts, irrs, strict=True):
+            if part is None:
+                out.append((None, None))
+                continue
+            g = next((g for g in range(3) if irr[g] is not False), None)
+            plain = np.maximum(part - arr, 0.0)
+            out.append((None if g is None else np.maximum(part - arr / tiles[g], 0.0), plain))
+        self._term_of = (array, bounds, tuple(out))
+        return self._term_of[2]
 
     def stall_any(self) -> bool:
         """Whether any candidate leaves words without a copy (else no order stalls)."""
@@ -319,7 +346,9 @@ class Windows:
             sub = (lambda v: v) if at is True or at is None else (lambda v: v.take(at) if np.ndim(v) else v)
             parts = tuple(sub(p) if np.any(p > 0) else None for p in self.parts)
             irrs = tuple(tuple(sub(r) for r in self._irrelevant[x]) for x in "wio")
-            self._sparse = (bounds, (at, parts, [sub(t) for t in tiles], [sub(o) for o in one], irrs))
+            # (each group's "one iteration" as True or False where it is so for every candidate)
+            one = [bool(o.all()) if o.all() or not o.any() else o for o in (sub(o) for o in one)]
+            self._sparse = (bounds, (at, parts, [sub(t) for t in tiles], one, irrs))
         return self._sparse[1]
 
     def port(self, bw) -> np.ndarray:
