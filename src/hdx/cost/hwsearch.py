@@ -102,6 +102,44 @@ def _metrics(model: CostModel, layers: LayerTable, accels: AccelTable) -> dict[s
                                            model=name))
 
 
+class _Exact:
+    """The exact metrics of the designs of one search (``model``, ``layers``, ``space``), each design
+    evaluated once: the passes of a search for the closest designs ask again for many designs an earlier
+    pass evaluated. Kept in pages of :data:`SLICE_DESIGNS` designs, made as designs of a page are
+    evaluated (memory grows with what the search evaluates, not with the space)."""
+
+    def __init__(self, model, layers: LayerTable, space: AcceleratorSpace):
+        self.model, self.layers, self.space = model, layers, space
+        self.pages: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+
+    def __call__(self, index: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
+        """The metrics of designs ``index`` ([N], distinct) and how many of them the model evaluated."""
+        index = np.asarray(index, dtype=np.int64)
+        page, at = np.divmod(index, SLICE_DESIGNS)
+        have = np.zeros(index.size, dtype=bool)
+        pages = np.unique(page)
+        for p in pages:  # (the pages touched, a handful: not a loop over designs)
+            if int(p) in self.pages:
+                sel = page == p
+                have[sel] = self.pages[int(p)][0][at[sel]]
+        new = np.flatnonzero(~have)
+        if new.size:
+            m = _metrics(self.model, self.layers, self.space.table_of(index[new]))
+            for p in np.unique(page[new]):
+                sel = new[page[new] == p]
+                known, vals = self.pages.setdefault(int(p), (np.zeros(SLICE_DESIGNS, dtype=bool), {
+                    k: np.empty(SLICE_DESIGNS, dtype=np.float64) for k in m}))
+                known[at[sel]] = True
+                for k, v in m.items():
+                    vals[k][at[sel]] = np.broadcast_to(v, new.shape)[page[new] == p]
+        out = {}
+        for p in pages:
+            sel = page == p
+            for k, v in self.pages[int(p)][1].items():
+                out.setdefault(k, np.empty(index.size, dtype=np.float64))[sel] = v[at[sel]]
+        return out, int(new.size)
+
+
 class _Incumbent:
     """The best design evaluated so far: feasible ones by objective; while none is feasible, the
     closest (smallest worst budget ratio, then objective)."""
@@ -239,17 +277,19 @@ def branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objecti
 
 def _branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective,
                       budgets: Sequence[Budget], groups: Groups, only: Sequence[int] | None = None,
-                      bounds: _Bounds | None = None) -> list[SpaceBest]:
+                      bounds: _Bounds | None = None, exact: _Exact | None = None) -> list[SpaceBest]:
     """:func:`branch_and_bound` keeping the best design of each group: a design is pruned by its own
     group's incumbent, so every group's answer is its exact optimum (one relaxation for all). ``only``:
     search these groups alone (the others' designs are never evaluated; their answers have no design);
-    ``bounds``: the relaxation of an earlier pass on the same network and space, if at hand."""
+    ``bounds``, ``exact``: the relaxation and the designs evaluated of an earlier pass on the same network
+    and space, if at hand."""
     if not gives_bounds(model):
         raise HDXError(f"cost model '{getattr(model, 'name', model)}' gives no bounds: the space's "
                        f"{len(space)} designs can only be enumerated (hdx.cost.hwsearch.enumerate_space)")
     t0 = time.perf_counter()
     hard = [b for b in budgets if b.hard]
     bounds = _Bounds(model, layers, space) if bounds is None else bounds
+    exact = _Exact(model, layers, space) if exact is None else exact
     inc = _Incumbents(objective, hard, groups)
     if only is not None:  # (a cutoff no bound is below: nothing of the other groups is live)
         inc.cut[np.setdiff1d(np.arange(groups.n), np.asarray(only, dtype=np.int64))] = -np.inf
@@ -267,8 +307,9 @@ def _branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, object
         idx, jb, grp = idx[live], jb[live], grp[live]
         if idx.size:
             order = _probe(jb, grp)  # the most promising of the slice (of each group), exactly
-            inc.offer(idx[order], grp[order], _metrics(model, layers, space.table_of(idx[order])))
-            stats.evaluated += order.size
+            m, n_new = exact(idx[order])
+            inc.offer(idx[order], grp[order], m)
+            stats.evaluated += n_new
             rest = np.ones(idx.size, dtype=bool)
             rest[order] = False
             live = rest & (inc.cut[grp] > jb)
@@ -277,24 +318,26 @@ def _branch_and_bound(model, layers: LayerTable, space: AcceleratorSpace, object
         if len(keep_j) > 64:  # bounded memory: merge and drop what the incumbents already beat
             keep_j, keep_i = _merge(keep_j, keep_i, inc, groups)
     keep_j, keep_i = _merge(keep_j, keep_i, inc, groups)
-    stats.evaluated += _in_bound_order(model, layers, space, keep_j, keep_i, groups, inc, lambda: inc.cut)
+    stats.evaluated += _in_bound_order(exact, keep_j, keep_i, groups, inc, lambda: inc.cut)
     stats.pruned_bound = stats.bounded - stats.pruned_budget - stats.evaluated
     lost = [g for g, i in enumerate(inc.items) if not i.feasible]
     if lost and hard:
-        _closest(model, layers, space, objective, hard, groups, bounds, inc, lost, stats)
+        _closest(exact, objective, hard, groups, bounds, inc, lost, stats)
     stats.seconds = time.perf_counter() - t0
     return [SpaceBest(i.index, i.metrics, i.value, i.feasible, stats) for i in inc.items]
 
 
-def _closest(model, layers: LayerTable, space: AcceleratorSpace, objective: Objective, hard: list[Budget],
-             groups: Groups, bounds: _Bounds, inc: _Incumbents, lost: list[int], stats: SearchStats) -> None:
+def _closest(exact: _Exact, objective: Objective, hard: list[Budget], groups: Groups, bounds: _Bounds,
+             inc: _Incumbents, lost: list[int], stats: SearchStats) -> None:
     """The closest design of each group ``lost`` (none of whose designs meets the ``hard`` budgets), as
     enumeration chooses it: the least worst ratio metric / limit, then the least objective, then the
     lowest index. The least ratio ``r*`` comes from the same search with that ratio as the objective (it is
     monotone in the metrics too) and gives a first such design; then the designs of the group that may tie
     with it — ratio bound at most ``r*`` — and may beat it — objective bound at most its objective — are
     evaluated, least objective bound first, until none is left below the group's closest design."""
-    near = _branch_and_bound(model, layers, space, _WorstRatio(hard), (), groups, only=lost, bounds=bounds)
+    model, layers, space = exact.model, exact.layers, exact.space
+    near = _branch_and_bound(model, layers, space, _WorstRatio(hard), (), groups, only=lost, bounds=bounds,
+                             exact=exact)
     stats.closest_evaluated += near[0].stats.evaluated  # (one pass for every lost group)
     ties = _Incumbents(objective, hard, groups)
     r_star = np.full(groups.n, -np.inf)
@@ -315,16 +358,17 @@ def _closest(model, layers: LayerTable, space: AcceleratorSpace, objective: Obje
         may = (worst_ratio(m, hard) <= r_star[grp]) & (jb < best()[grp])
         keep_j.append(jb[may])
         keep_i.append(idx[may])
-    stats.closest_evaluated += _in_bound_order(model, layers, space, keep_j, keep_i, groups, ties, best)
+    stats.closest_evaluated += _in_bound_order(exact, keep_j, keep_i, groups, ties, best)
     for g in lost:
         inc.items[g] = ties.items[g]
 
 
-def _in_bound_order(model, layers: LayerTable, space: AcceleratorSpace, js: list[np.ndarray],
-                    ix: list[np.ndarray], groups: Groups, inc: _Incumbents, cut) -> int:
+def _in_bound_order(exact: _Exact, js: list[np.ndarray], ix: list[np.ndarray], groups: Groups,
+                    inc: _Incumbents, cut) -> int:
     """Evaluate the designs ``ix`` (lists of arrays) least objective bound ``js`` first, in batches, each
     only while its bound is below its group's ``cut()`` (which falls as ``inc`` takes better designs; the
-    bounds' :data:`MARGIN` keeps a design that ties exactly below it); the number evaluated."""
+    bounds' :data:`MARGIN` keeps a design that ties exactly below it); how many the model evaluated (a design
+    an earlier pass evaluated is taken from ``exact``)."""
     jb = np.concatenate(js) if js else np.empty(0)
     order = np.argsort(jb, kind="stable")
     jb, idx = jb[order], (np.concatenate(ix) if ix else np.empty(0, dtype=np.int64))[order]
@@ -344,8 +388,9 @@ def _in_bound_order(model, layers: LayerTable, space: AcceleratorSpace, js: list
         live = np.concatenate(at)[:BATCH]
         pos = int(live[-1]) + 1 if live.size == BATCH else end
         if live.size:
-            inc.offer(idx[live], grp[live], _metrics(model, layers, space.table_of(idx[live])))
-            done += live.size
+            m, n_new = exact(idx[live])
+            inc.offer(idx[live], grp[live], m)
+            done += n_new
     return done
 
 
