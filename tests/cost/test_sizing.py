@@ -189,3 +189,26 @@ def test_the_closest_pass_reuses_the_relaxation(monkeypatch):
     assert any(not r.best.feasible for r in rows) and stats.closest_evaluated > 0
     assert len(calls) > 1 and len(calls) == len(set(calls))
     _check(rows, metrics, Objective("edap"), budgets)
+
+
+def test_a_search_evaluates_each_design_once(monkeypatch):
+    """The closest designs' passes ask again for designs the search evaluated: the model evaluates each
+    design once per search (a design is its row of knob values), the counts printed are those
+    evaluations, and the answers are enumeration's."""
+    layers = _network(3)
+    metrics = hwsearch._metrics(MODEL, layers, SPACE.table)
+    rows_seen: list[np.ndarray] = []
+    real = hwsearch._metrics
+
+    def spy(model, lt, accels):
+        rows_seen.append(np.stack([np.asarray(getattr(accels, k), dtype=np.float64) for k in
+                                   ("pe_x", "pe_y", "rf_bytes", "dataflow", "glb_bytes", "glb_bw")], 1))
+        return real(model, lt, accels)
+    monkeypatch.setattr(hwsearch, "_metrics", spy)
+    budgets = [Budget("latency", float(np.quantile(metrics["latency"], 0.02)))]
+    rows, stats = best_per_value(MODEL, layers, SPACE, Objective("edap"), budgets, knobs="glb_kib",
+                                 method="bound")
+    every = np.concatenate(rows_seen)
+    assert any(not r.best.feasible for r in rows) and stats.closest_evaluated > 0
+    assert len(every) == len(np.unique(every, axis=0)) == stats.evaluated + stats.closest_evaluated
+    _check(rows, metrics, Objective("edap"), budgets)
