@@ -248,6 +248,7 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
 
     t0 = time.perf_counter()
     best = None
+    by_found = None  # (the rows of by=, where the space's search gave them)
     notes: list[str] = []
     top_designs = None  # (designs, objective values) with check_top > 1
     if grid_mode:
@@ -266,7 +267,14 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
             obj = _objective(objective, weights, lambda: space_table().reference())
             blist, notes = space_table.resolve(specs)
             notes = [*space_table.lines, *notes]
-            best = _best(model, table, grid, obj, blist, True)
+            if by is not None:  # one search answers both: the best of the rows is the space's best
+                from hdx.cost.hwsearch import best_of_groups
+                from hdx.cost.sizing import best_per_value
+
+                by_found = best_per_value(model, table, grid, obj, blist, knobs=by)
+                best = best_of_groups([r.best for r in by_found[0]], grid, obj, blist)
+            else:
+                best = _best(model, table, grid, obj, blist, True)
             acc = best.accelerator
             accels = AccelTable.from_accels([acc])
             costs, col = check_finite(model.evaluate(table, accels), table, accels, model=model.name), 0
@@ -346,7 +354,8 @@ def cost(*, arch: str | None = None, onnx: str | Path | None = None, accel: str 
                   "energy_mj": float(f.metrics["energy"][n]), "area_mm2": float(f.metrics["area"][n])}
                  for n, j in enumerate(f.index)]
         front_search = asdict(f.stats)
-    by_rows, by_search = (None, None) if by is None else _by_values(model, table, grid, obj, blist, by)
+    by_rows, by_search = (None, None) if by is None else _by_values(model, table, grid, obj, blist, by,
+                                                                    by_found)
     check_out = None
     if second is not None:
         check_out = _second_opinion(second, table, grid, obj, blist, by_rows, best, top_designs)
@@ -378,16 +387,18 @@ def _second_opinion(second: CostModel, table: LayerTable, grid: AcceleratorSpace
 
 
 def _by_values(model: CostModel, table: LayerTable, grid: AcceleratorSpace, obj: Objective,
-               blist: list[Budget], by: str | Sequence[str]) -> tuple[list[ValueDesign], dict]:
-    """The rows of ``by=``: each combination's best design (:func:`hdx.cost.sizing.best_per_value`) with
-    its energy by part (one cost-model call over the chosen designs)."""
+               blist: list[Budget], by: str | Sequence[str], found: tuple | None = None
+               ) -> tuple[list[ValueDesign], dict]:
+    """The rows of ``by=``: each combination's best design (:func:`hdx.cost.sizing.best_per_value`, or
+    ``found``, its answer at hand) with its energy by part (one cost-model call over the chosen
+    designs)."""
     from dataclasses import asdict
 
     from hdx.cost.base import check_finite
     from hdx.cost.sizing import best_per_value
     from hdx.space.accelerator import AccelTable
 
-    found, stats = best_per_value(model, table, grid, obj, blist, knobs=by)
+    found, stats = best_per_value(model, table, grid, obj, blist, knobs=by) if found is None else found
     accels = AccelTable.from_accels([grid[r.best.index] for r in found])
     costs = check_finite(model.evaluate(table, accels), table, accels, model=getattr(model, "name", "model"))
     parts = {p: pj_to_mj(v.sum(0)) for p, v in costs.energy_pj.items()}

@@ -212,3 +212,23 @@ def test_a_search_evaluates_each_design_once(monkeypatch):
     assert any(not r.best.feasible for r in rows) and stats.closest_evaluated > 0
     assert len(every) == len(np.unique(every, axis=0)) == stats.evaluated + stats.closest_evaluated
     _check(rows, metrics, Objective("edap"), budgets)
+
+
+@pytest.mark.parametrize("q", [0.3, 0.02, 0.0])
+@pytest.mark.parametrize("knobs", ["glb_kib", "dataflow,glb_bw"])
+def test_the_best_row_is_the_space_best(q, knobs):
+    """``hdx cost --by`` reports the space's best design from its rows (one search for both): the best of
+    the rows is enumeration's best of the whole space, where many, few or no designs meet the budget (then
+    the closest: least worst ratio, then objective, then index)."""
+    layers = _network(5)
+    metrics = hwsearch._metrics(MODEL, layers, SPACE.table)
+    limit = float(np.quantile(metrics["latency"], q)) * (1.0 if q else 0.5)
+    budgets, obj = [Budget("latency", limit)], Objective("edap")
+    rows, _ = best_per_value(MODEL, layers, SPACE, obj, budgets, knobs=knobs, method="bound")
+    got = hwsearch.best_of_groups([r.best for r in rows], SPACE, obj, budgets, require=False)
+    want = hwsearch.best_accelerator(MODEL, layers, SPACE, obj, budgets, require=False, method="enumerate")
+    assert (got.choice.index, got.choice.feasible) == (want.choice.index, want.choice.feasible)
+    assert got.choice.feasible == (q > 0)
+    if not q:
+        with pytest.raises(HDXError, match="no accelerator of space 't' meets latency"):
+            hwsearch.best_of_groups([r.best for r in rows], SPACE, obj, budgets)

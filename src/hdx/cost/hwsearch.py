@@ -579,6 +579,33 @@ def best_accelerator(model, layers: LayerTable, space: AcceleratorSpace, objecti
     the hard budgets, else the closest design with ``choice.feasible`` False. ``n_feasible`` is -1: a
     search that prunes does not count the feasible designs."""
     best = best_in_space(model, layers, space, objective, budgets, method=method)
+    return _reported(best, space, objective, budgets, require)
+
+
+def best_of_groups(found: Sequence[SpaceBest], space: AcceleratorSpace, objective: Objective,
+                   budgets: Sequence[Budget] = (), *, require: bool = True) -> BestAccelerator:
+    """:func:`best_accelerator` from the answers of :func:`best_per_group` over groups that cover the
+    space (e.g. the rows of a sizing table, :mod:`.sizing`), without a search of its own: the least
+    objective of the groups' designs that meet the budgets (ties: the lower index), else the least worst
+    ratio, then objective, then index of their closest designs — what enumeration chooses, as each
+    group's answer is its own."""
+    hard = [b for b in budgets if b.hard]
+    live = [f for f in found if f.index >= 0]
+    if not live:
+        raise HDXError(f"no design of space '{space.name}' was searched")
+    ok = [f for f in live if f.feasible]
+    if ok:
+        best = min(ok, key=lambda f: (f.objective_value, f.index))
+    else:
+        best = min(live, key=lambda f: (float(worst_ratio({m: np.array([v]) for m, v in f.metrics.items()},
+                                                          hard)[0]), f.objective_value, f.index))
+    return _reported(best, space, objective, budgets, require)
+
+
+def _reported(best: SpaceBest, space: AcceleratorSpace, objective: Objective, budgets: Sequence[Budget],
+              require: bool) -> BestAccelerator:
+    """A search's answer as the :class:`~hdx.cost.grid.BestAccelerator` it reports (``require``: the
+    one-line error where no design meets the budgets)."""
     if require:
         require_found(best, space, budgets)
     choice = Choice(best.index, best.feasible, -1, dict(best.metrics), best.objective_value,
