@@ -228,3 +228,27 @@ def test_branch_and_bound_under_the_searched_glb_options(options, seed=7):
     exact = hwsearch._metrics(model, layers, space.table_of(idx))
     for k in ("latency", "energy", "area"):
         assert np.all(lb[k] <= exact[k]), (k, lb[k] / exact[k])
+
+
+def test_exact_metrics_are_kept_once_per_design():
+    """A search's store of evaluated designs (``_Exact``): batches that overlap earlier ones return each
+    design's metrics as the model gives them, evaluate only the designs not seen before, and keep a few
+    sorted runs (each at most half the one before), however the batches fall."""
+    space = _space()
+    model = AnalyticalModel(space.hardware)
+    layers = _network(1)
+    direct = hwsearch._metrics(model, layers, space.table)
+    exact = hwsearch._Exact(model, layers, space)
+    rng = np.random.default_rng(0)
+    seen: set[int] = set()
+    for _ in range(40):
+        idx = rng.choice(len(space), size=int(rng.integers(1, 40)), replace=False)
+        got, n_new = exact(idx)
+        assert n_new == len(set(idx.tolist()) - seen)
+        seen |= set(idx.tolist())
+        for k, v in direct.items():
+            np.testing.assert_array_equal(got[k], np.broadcast_to(v, (len(space),))[idx])
+        sizes = [r[0].size for r in exact.runs]
+        assert all(2 * b <= a for a, b in zip(sizes, sizes[1:], strict=False))
+        assert sum(sizes) == len(seen)
+    assert len(exact.runs) > 1  # (the runs merged, and some stayed apart)

@@ -105,39 +105,47 @@ def _metrics(model: CostModel, layers: LayerTable, accels: AccelTable) -> dict[s
 class _Exact:
     """The exact metrics of the designs of one search (``model``, ``layers``, ``space``), each design
     evaluated once: the passes of a search for the closest designs ask again for many designs an earlier
-    pass evaluated. Kept in pages of :data:`SLICE_DESIGNS` designs, made as designs of a page are
-    evaluated (memory grows with what the search evaluates, not with the space)."""
+    pass evaluated. Kept as a few sorted runs of design indices with their metrics, each run at most half
+    the size of the one before it (two runs merge when the newer is not): memory grows with what the
+    search evaluates, not with the space, and a lookup is one binary search per run."""
 
     def __init__(self, model, layers: LayerTable, space: AcceleratorSpace):
         self.model, self.layers, self.space = model, layers, space
-        self.pages: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        self.runs: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
 
     def __call__(self, index: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
         """The metrics of designs ``index`` ([N], distinct) and how many of them the model evaluated."""
         index = np.asarray(index, dtype=np.int64)
-        page, at = np.divmod(index, SLICE_DESIGNS)
-        have = np.zeros(index.size, dtype=bool)
-        pages = np.unique(page)
-        for p in pages:  # (the pages touched, a handful: not a loop over designs)
-            if int(p) in self.pages:
-                sel = page == p
-                have[sel] = self.pages[int(p)][0][at[sel]]
-        new = np.flatnonzero(~have)
-        if new.size:
+        run_of = np.full(index.size, -1, dtype=np.intp)
+        pos = np.zeros(index.size, dtype=np.intp)
+        for r, (idx, _) in enumerate(self.runs):  # (a few runs: not a loop over designs)
+            at = np.minimum(np.searchsorted(idx, index), idx.size - 1)
+            hit = (run_of < 0) & (idx[at] == index)
+            run_of[hit], pos[hit] = r, at[hit]
+        out: dict[str, np.ndarray] = {}
+        for r, (_, vals) in enumerate(self.runs):
+            sel = np.flatnonzero(run_of == r)
+            if sel.size:
+                for k, v in vals.items():
+                    out.setdefault(k, np.empty(index.size, dtype=np.float64))[sel] = v[pos[sel]]
+        new = np.flatnonzero(run_of < 0)
+        if new.size:  # (after the lookups: a new run may merge the runs they point into)
             m = _metrics(self.model, self.layers, self.space.table_of(index[new]))
-            for p in np.unique(page[new]):
-                sel = new[page[new] == p]
-                known, vals = self.pages.setdefault(int(p), (np.zeros(SLICE_DESIGNS, dtype=bool), {
-                    k: np.empty(SLICE_DESIGNS, dtype=np.float64) for k in m}))
-                known[at[sel]] = True
-                for k, v in m.items():
-                    vals[k][at[sel]] = np.broadcast_to(v, new.shape)[page[new] == p]
-        out = {}
-        for p in pages:
-            sel = page == p
-            for k, v in self.pages[int(p)][1].items():
-                out.setdefault(k, np.empty(index.size, dtype=np.float64))[sel] = v[at[sel]]
+            for k, v in m.items():
+                out.setdefault(k, np.empty(index.size, dtype=np.float64))[new] = np.broadcast_to(v, new.shape)
+            by = np.argsort(index[new], kind="stable")
+            self._add(index[new][by], {k: out[k][new][by] for k in out})
         return out, int(new.size)
+
+    def _add(self, idx: np.ndarray, vals: dict[str, np.ndarray]) -> None:
+        """A new sorted run (indices ``idx`` and their metrics), merged while it is not at most half the
+        size of the run before it."""
+        self.runs.append((idx, vals))
+        while len(self.runs) > 1 and 2 * self.runs[-1][0].size > self.runs[-2][0].size:
+            (a, va), (b, vb) = self.runs[-2], self.runs[-1]
+            merged = np.concatenate([a, b])
+            by = np.argsort(merged, kind="stable")
+            self.runs[-2:] = [(merged[by], {k: np.concatenate([va[k], vb[k]])[by] for k in va})]
 
 
 class _Incumbent:
