@@ -219,6 +219,12 @@ def with_dram(array, floor, overlap: bool = True):
 _IRRELEVANT = {"w": (True, False, False), "o": (False, True, False)}
 
 
+def _unreused_group(irr: tuple) -> int | None:
+    """The GLB-level loop group an operand does not depend on (at most one: ``irr``, per group True,
+    False or per entry), or None where it depends on every group."""
+    return next((g for g in range(3) if irr[g] is not False), None)
+
+
 class Windows:
     """``glb_buffering="zigzag"``: an entry's DRAM transfers with ZigZag's update windows. A GLB tile
     without a second copy can only be replaced while the array reads it for the last time: in the last
@@ -297,7 +303,7 @@ class Windows:
         """Whether an operand's window is the array side over ``top`` (the GLB-level iterations in one
         DRAM tile of the group it does not depend on, ``irr``) rather than the whole array side: where
         every loop outside that group has one iteration (per candidate, or True / False for all)."""
-        g = next((g for g in range(3) if irr[g] is not False), None)
+        g = _unreused_group(irr)
         if g is None:  # it depends on every group: its window is the whole period
             return False
         run = True
@@ -321,7 +327,7 @@ class Windows:
             if part is None:
                 out.append((None, None))
                 continue
-            g = next((g for g in range(3) if irr[g] is not False), None)
+            g = _unreused_group(irr)
             plain = np.maximum(part - arr, 0.0)
             out.append((None if g is None else np.maximum(part - arr / tiles[g], 0.0), plain))
         self._term_of = (array, bounds, tuple(out))
