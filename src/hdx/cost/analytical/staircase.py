@@ -213,28 +213,39 @@ def members(sc: Staircase, at: np.ndarray) -> tuple:
     wd = sc.double_words.reshape(-1)[at]
     # the staircase: among the corner's schedules that fit once but not double-buffered, by DRAM words,
     # each with less space than every one with fewer words (so fewer words than the double-buffered one)
-    cand = sc.order[li, ui]  # [P, E]
-    # (words inf past the end)
-    inside = sc.words[li, ui] < wd[:, None] if sc.own_step is None else sc.own_step[li, ui]
-    for ca, ce in zip(np.unravel_index(corner, cells.shape), sc.axes[:, li, ui], strict=True):
+    # (words inf past the end); only the rows and leading columns that hold one are scanned: most
+    # corners' double-buffered schedule has the fewest words, so their staircase is empty
+    base = sc.words[li, ui] < wd[:, None] if sc.own_step is None else sc.own_step[li, ui]  # [P, E]
+    rows = np.flatnonzero(base.any(1))
+    width = int(base.shape[1] - np.argmax(base[rows, ::-1], 1).min(initial=base.shape[1]))
+    inside = base[rows, :width]
+    sub_li, sub_ui = li[rows], ui[rows]
+    for ca, ce in zip(np.unravel_index(corner[rows], cells.shape), sc.axes[:, sub_li, sub_ui, :width],
+                      strict=True):
         inside &= ce <= ca[:, None]  # the corner's schedules: at or before it on every axis
     if sc.own_step is None:
-        s = np.where(inside, sc.space[li, ui], np.inf)
+        s = np.where(inside, sc.space[sub_li, sub_ui, :width], np.inf)
         run = np.minimum.accumulate(s, axis=1)
-        front = inside & (s < np.concatenate([np.full((len(at), 1), np.inf), run[:, :-1]], axis=1))
+        front = inside & (s < np.concatenate([np.full((len(rows), 1), np.inf), run[:, :-1]], axis=1))
     else:  # glb_reuse="tile": the staircase of every corner at or before this one
         front = inside
     n_t = max(int(front.sum(1).max(initial=0)), 1)
     first = np.argsort(~front, axis=1, kind="stable")[:, :n_t]
-    tail = np.where(np.take_along_axis(front, first, 1), np.take_along_axis(cand, first, 1), -1)  # [P, T]
+    tail = np.full((len(at), n_t), -1, dtype=sc.order.dtype)  # [P, T]
+    tail[rows, :first.shape[1]] = np.where(np.take_along_axis(front, first, 1),
+                                           np.take_along_axis(sc.order[sub_li, sub_ui, :width], first, 1), -1)
     # where nothing fits, the corner's smallest schedule stands in, without copies
     tail[:, 0] = np.where(fits, tail[:, 0], sc.pick.reshape(-1)[at])
-    valid, parts = _copies(cells, tail, np.broadcast_to(li[:, None], tail.shape), glb, fits[:, None])
+    # the copies of the corners with a schedule in the tail (the rest have none)
+    some = np.flatnonzero(tail[:, 0] >= 0)
+    valid, parts = _copies(cells, tail[some], np.broadcast_to(li[some, None], (len(some), n_t)),
+                           glb[some], fits[some, None])
     # every corner's (schedule, copies) in turn, fewest words first (the staircase is by words), then its
     # double-buffered schedule, which has more
-    p_idx, t_idx, sub = np.nonzero(valid.transpose(1, 2, 0))  # by corner, then schedule, then copies
+    q_idx, t_idx, sub = np.nonzero(valid.transpose(1, 2, 0))  # by corner, then schedule, then copies
+    p_idx = some[q_idx]
     cell = tail[p_idx, t_idx]
-    stalled = [np.stack([pp[x] for pp in parts])[sub, p_idx, t_idx] for x in range(3)]
+    stalled = [np.stack([pp[x] for pp in parts])[sub, q_idx, t_idx] for x in range(3)]
     has_d = np.isfinite(wd)
     p_d = np.flatnonzero(has_d)
     d_cell = sc.double.reshape(-1)[at][p_d]
