@@ -733,7 +733,16 @@ def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
         pk = (pick if sel is None else pick[sel]) - h.offset[p]
         g_sub = gi if sel is None else gi[sel]
         grid = h.parts[p].grid
-        pieces.append((sel, (_chosen(grid, _taker(pk, lp, g_sub, grid.shape), fields), pk, pk >= 0, pk)))
+        # each distinct (schedule, layer, GLB size) once: many designs take the same schedule of a layer
+        n_d, n_g = grid.space.shape[0], max(int(g_sub.max(initial=0)) + 1, 1)
+        key = (np.asarray(lp, dtype=np.int64) * (n_d + 1) + pk + 1) * n_g + g_sub
+        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        if uniq.size < key.size:
+            sch = _chosen(grid, _taker(pk.take(first), lp.take(first), g_sub.take(first), grid.shape), fields)
+            sch = Schedules(words=sch.words.take(inv), fields={k: v.take(inv) for k, v in sch.fields.items()})
+        else:
+            sch = _chosen(grid, _taker(pk, lp, g_sub, grid.shape), fields)
+        pieces.append((sel, (sch, pk, pk >= 0, pk)))
     return _merge(np.size(li), pieces)[0]
 
 
