@@ -394,7 +394,8 @@ def _chosen(g: _Grid, take, fields: bool) -> Schedules:
     order = _scan(g.orders, g.inner, n_c, tuple(take(a) for a in g.whole), dw_c)[1].astype(np.intp)
     at = np.zeros(len(ORDERS), dtype=np.intp)  # each order's place among those searched
     at[[ORDERS.index(o) for o in g.orders]] = np.arange(len(g.orders))
-    f = {x: np.choose(at[order], [np.broadcast_to(_refetch(rel, g.inner + o, n_c), order.shape)
+    single = tuple(x <= 1 for x in n_c)
+    f = {x: np.choose(at[order], [np.broadcast_to(_refetch(rel, g.inner + o, n_c, single), order.shape)
                                   for o in g.orders])
          for x, rel in (("w", REL["w"]), ("i", (dw_c, True, True, True, True)), ("o", REL["o"]))}
     # innermost non-trivial DRAM loop -> resident operand (K: inputs, Y/X: weights, C/none: outputs)

@@ -31,10 +31,14 @@ def empty_like_rows(part: LayerCosts, n: int) -> LayerCosts:
 
 
 def take_rows(part: LayerCosts, idx: np.ndarray) -> LayerCosts:
-    """Rows ``idx`` of ``part`` (a layer's costs repeated for every layer of the same shape)."""
-    res = empty_like_rows(part, len(idx))
-    put_rows(res, np.arange(len(idx)), part, idx)
-    return res
+    """Rows ``idx`` of ``part`` (a layer's costs repeated for every layer of the same shape; each array
+    copied once)."""
+    rows = lambda a: a.take(idx, axis=0)  # noqa: E731
+    return LayerCosts(latency_cycles=rows(part.latency_cycles), compute_cycles=rows(part.compute_cycles),
+                      memory_cycles=rows(part.memory_cycles),
+                      energy_pj={k: rows(v) for k, v in part.energy_pj.items()}, area_um2=part.area_um2,
+                      utilisation=rows(part.utilisation), macs=rows(part.macs), clock_mhz=part.clock_mhz,
+                      mapping=None if part.mapping is None else {k: rows(v) for k, v in part.mapping.items()})
 
 
 def put_rows(res: LayerCosts, idx: np.ndarray, part: LayerCosts,
