@@ -105,16 +105,17 @@ def staircase(cells: Cells, glb: np.ndarray, pick: np.ndarray, fits: np.ndarray,
     double_space = sum(t * (1 + r) for t, r in zip(cells.tile, cells.replaced, strict=True))
     md = np.where(double_space[:, :, None] <= glb, cells.words[:, :, None], np.inf)  # [D, L, U]
     pd = prefix_best(md, cells.shape)  # each corner's double-buffered schedule with the fewest words
-    # per (layer, GLB size) the cells that fit once but not double-buffered, by words, then space
-    rank = np.lexsort((cells.space, cells.words), axis=0)  # [D, L]
-    s1 = np.take_along_axis(cells.space, rank, 0)[:, :, None]
-    s2 = np.take_along_axis(double_space, rank, 0)[:, :, None]
-    ok = (s1 <= glb) & (s2 > glb)  # [D, L, U] in rank order
-    n_e = max(int(ok.sum(0).max(initial=0)), 1)
-    first = np.argsort(~ok, axis=0, kind="stable")[:n_e]  # [E, L, U] positions in rank order
-    cell = np.take_along_axis(np.broadcast_to(rank[:, :, None], ok.shape), first, 0)
-    valid = np.take_along_axis(ok, first, 0)
-    cell = np.ascontiguousarray(np.where(valid, cell, -1).transpose(1, 2, 0))  # [L, U, E]
+    # per (layer, GLB size) the cells that fit once but not double-buffered (a few of each layer's), by
+    # words, then space, then cell
+    ok = (cells.space[:, :, None] <= glb) & (double_space[:, :, None] > glb)  # [D, L, U]
+    d_i, l_i, u_i = np.nonzero(ok)
+    by = np.lexsort((d_i, cells.space[d_i, l_i], cells.words[d_i, l_i], u_i, l_i))
+    d_i, l_i, u_i = d_i.take(by), l_i.take(by), u_i.take(by)
+    n_u = len(glb)
+    counts = np.bincount(l_i * n_u + u_i, minlength=ok.shape[1] * n_u)
+    n_e = max(int(counts.max(initial=0)), 1)
+    cell = np.full((ok.shape[1], n_u, n_e), -1, dtype=np.intp)  # [L, U, E]
+    cell[l_i, u_i, np.arange(d_i.size) - (np.cumsum(counts) - counts).take(l_i * n_u + u_i)] = d_i
     c, li = np.maximum(cell, 0), np.arange(cell.shape[0])[:, None, None]
     words = np.where(cell >= 0, cells.words[c, li], np.inf)
     axes = np.stack(np.unravel_index(c, cells.shape))
