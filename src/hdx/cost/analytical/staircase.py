@@ -237,16 +237,15 @@ def members(sc: Staircase, at: np.ndarray) -> tuple:
                                            np.take_along_axis(sc.order[sub_li, sub_ui, :width], first, 1), -1)
     # where nothing fits, the corner's smallest schedule stands in, without copies
     tail[:, 0] = np.where(fits, tail[:, 0], sc.pick.reshape(-1)[at])
-    # the copies of the corners with a schedule in the tail (the rest have none)
-    some = np.flatnonzero(tail[:, 0] >= 0)
-    valid, parts = _copies(cells, tail[some], np.broadcast_to(li[some, None], (len(some), n_t)),
-                           glb[some], fits[some, None])
+    # the copies of each schedule in the tails (by corner, then schedule; the other places hold none)
+    s_p, s_t = np.nonzero(tail >= 0)
+    s_cell = tail[s_p, s_t]
+    valid, parts = _copies(cells, s_cell, li.take(s_p), glb[:, 0].take(s_p), fits.take(s_p))
     # every corner's (schedule, copies) in turn, fewest words first (the staircase is by words), then its
     # double-buffered schedule, which has more
-    q_idx, t_idx, sub = np.nonzero(valid.transpose(1, 2, 0))  # by corner, then schedule, then copies
-    p_idx = some[q_idx]
-    cell = tail[p_idx, t_idx]
-    stalled = [np.stack([pp[x] for pp in parts])[sub, q_idx, t_idx] for x in range(3)]
+    s_idx, sub = np.nonzero(valid.T)  # by corner, then schedule, then copies
+    p_idx, cell = s_p.take(s_idx), s_cell.take(s_idx)
+    stalled = [np.stack([pp[x] for pp in parts])[sub, s_idx] for x in range(3)]
     has_d = np.isfinite(wd)
     p_d = np.flatnonzero(has_d)
     d_cell = sc.double.reshape(-1)[at][p_d]
