@@ -175,3 +175,15 @@ def test_a_run_whose_choice_differs_with_the_rf():
         alone = model.evaluate(layer, accels)
     np.testing.assert_array_equal(shared.energy_total_pj, alone.energy_total_pj)
     np.testing.assert_array_equal(shared.mapping["dram_kt"], alone.mapping["dram_kt"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 20000), st.lists(st.integers(0, 19999), min_size=1, max_size=400))
+def test_unique_ints_is_numpys_unique(size, raw):
+    """The table-marking unique (no sort) gives np.unique's values and inverse, and an entry of each
+    value, on small and large tables (above 8 keys per table cell it falls back to np.unique)."""
+    keys = np.asarray([k % size for k in raw], dtype=np.int64)
+    uniq, held, inv = distinct.unique_ints(keys, size)
+    u2, _, inv2 = np.unique(keys, return_index=True, return_inverse=True)
+    assert np.array_equal(uniq, u2) and np.array_equal(inv, inv2.reshape(-1))
+    assert np.array_equal(keys[held], uniq)

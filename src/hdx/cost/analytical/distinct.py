@@ -76,3 +76,20 @@ def put(dst, idx: np.ndarray, src) -> None:
         dst[..., idx] = src
     else:
         assert dst is src or np.all(dst == src), "a result the same for every entry differs"
+
+
+def unique_ints(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of ``keys`` (integers in ``[0, size)``, [M]) ascending, an entry holding each
+    and each entry's index among them: ``np.unique(keys, return_index=True, return_inverse=True)``
+    (the entry may be another one with the same key), by marking a table of ``size`` where that is not
+    much bigger than ``keys`` (no sort)."""
+    keys = np.asarray(keys).reshape(-1)
+    if size > 8 * keys.size + 4096:
+        return np.unique(keys, return_index=True, return_inverse=True)
+    mark = np.zeros(size, dtype=bool)
+    mark[keys] = True
+    uniq = np.flatnonzero(mark)
+    inv = (np.cumsum(mark) - 1).take(keys)
+    held = np.empty(uniq.size, dtype=np.intp)
+    held[inv] = np.arange(keys.size)
+    return uniq, held, inv

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dims import LayerDims
+from .distinct import unique_ints
 from .mapper import TIE, Halo
 from .prefix import prefix_best
 from .staircase import Cells, Staircase, least_stalled, members_of, staircase
@@ -668,7 +669,7 @@ def held_lookup(h: HeldGrid, floor: tuple, li: np.ndarray, gi: np.ndarray,
         if part.stall is not None:
             sched.stall = part.stall.reshape(-1).take(at)
         if part.windows is not None:  # zigzag: each entry's candidates, every entry's in turn
-            uniq, inv = np.unique(at, return_inverse=True)
+            uniq, _, inv = unique_ints(at, part.pick.size)
             n_c, words, cell, stalled, counts = members_of(part.windows, uniq)
             n_e = n_c.take(inv)  # per entry
             seg = np.repeat(np.arange(inv.size), n_e)
@@ -737,7 +738,7 @@ def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
         # each distinct (schedule, layer, GLB size) once: many designs take the same schedule of a layer
         n_d, n_g = grid.space.shape[0], max(int(g_sub.max(initial=0)) + 1, 1)
         key = (np.asarray(lp, dtype=np.int64) * (n_d + 1) + pk + 1) * n_g + g_sub
-        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        uniq, first, inv = unique_ints(key, (int(lp.max(initial=0)) + 1) * (n_d + 1) * n_g)
         if uniq.size < key.size:
             sch = _chosen(grid, _taker(pk.take(first), lp.take(first), g_sub.take(first), grid.shape), fields)
             sch = Schedules(words=sch.words.take(inv), fields={k: v.take(inv) for k, v in sch.fields.items()})
