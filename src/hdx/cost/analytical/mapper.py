@@ -375,7 +375,7 @@ class Windows:
         st = self.stall(a, order, bounds)
         lat = np.maximum(a + st, self.total)
         least = np.minimum.reduceat(lat, self.first)
-        ok = lat <= least.take(self.seg) * (1 + TIE)
+        ok = lat <= (least * (1 + TIE)).take(self.seg)
         k = np.minimum.reduceat(np.where(ok, np.arange(lat.size), lat.size), self.first)
         self.last_k = k
         return lat.take(k), np.broadcast_to(st, lat.shape).take(k), np.broadcast_to(p, lat.shape).take(k)
