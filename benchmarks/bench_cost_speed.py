@@ -163,8 +163,9 @@ def main() -> None:
                     help="also time the analytical model of this git revision, interleaved; print the ratio")
     ap.add_argument("--fresh", type=int, default=0, metavar="N",
                     help="also run `hdx cost --accel grid --json` in N fresh processes (its seconds)")
-    ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering),
-                    help="the timed model's GLB buffering (--against times its default)")
+    ap.add_argument("--glb-buffering", default=None, choices=get_args(GlbBuffering),
+                    help="the timed model's GLB buffering (default: the grid hardware's; --against times "
+                         "REV's default)")
     ap.add_argument("--ref-buffering", default=None, choices=get_args(GlbBuffering),
                     help="the GLB buffering of --against's model (default: its default)")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"),
@@ -183,7 +184,8 @@ def main() -> None:
                        **({"glb_buffering": args.ref_buffering} if args.ref_buffering else {}),
                        **({"glb_reuse": args.ref_reuse} if args.ref_reuse else {}))
     print(f"machine: {os.cpu_count()} CPU cores visible; numpy {np.__version__}; "
-          f"grid {len(grid)} accelerators; dram_tiles {args.dram_tiles}; glb_buffering {args.glb_buffering}; "
+          f"grid {len(grid)} accelerators; dram_tiles {args.dram_tiles}; "
+          f"glb_buffering {model.glb_buffering}; "
           f"glb_reuse {args.glb_reuse}")
     print()
     # the first search of this process, before anything else ran (what one `hdx cost --accel grid` reports)

@@ -156,8 +156,9 @@ def main() -> None:
     ap.add_argument("--mapper-space", default="full")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"),
                     help="the analytical model's GLB tiles (AnalyticalModel's dram_tiles)")
-    ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering),
-                    help="the analytical model's GLB buffering (AnalyticalModel's glb_buffering)")
+    ap.add_argument("--glb-buffering", default=None, choices=get_args(GlbBuffering),
+                    help="the analytical model's GLB buffering (default: the grid hardware's, zigzag on "
+                         "eyeriss_like)")
     ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
                     help="the analytical model's reuse of a PE-local tile across DRAM tiles (glb_reuse)")
     ap.add_argument("--halo", default="density", choices=("density", "exact"),
@@ -252,7 +253,8 @@ def main() -> None:
           f"x {n_des} designs per setting (PEx, PEy in {{{args.pes}}}, RF in {{{args.rf}}} B, WS/OS/RS); "
           f"tech '{tech.name}'; ZigZag LOMA lpf {args.lpf}, pin {args.pin}; "
           f"HDX {AnalyticalModel.name} v{AnalyticalModel.version}, dram_tiles {args.dram_tiles}, "
-          f"glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, psum_port {args.psum_port}, "
+          f"glb_buffering {args.glb_buffering or hw0.glb_buffering}, glb_port {args.glb_port}, "
+          f"psum_port {args.psum_port}, "
           f"glb_reuse {args.glb_reuse}, halo {args.halo}")
     hdr = (f"{'GLB KiB':>7} {'words/cy':>8}  {'reference':<10}{'rho lat':>8}{'rho E':>7}{'rho EDAP':>9}"
            f"{'regret':>8}{'max reg':>8}{'min rho':>8}{'fail':>5}  goal")

@@ -70,7 +70,8 @@ def main() -> None:
     ap.add_argument("--spaces", default="eyeriss_like,dse_large,dse_pads")
     ap.add_argument("--sample", type=int, default=20000, help="designs of a larger space (seeded sample)")
     ap.add_argument("--rf-bytes", default="", help="also the default grid's designs at these RF sizes")
-    ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering))
+    ap.add_argument("--glb-buffering", default=None, choices=get_args(GlbBuffering),
+                    help="both models' GLB buffering (default: each space's hardware's)")
     ap.add_argument("--mapper-tiles", default="divisors", choices=get_args(MapperTiles))
     ap.add_argument("--halo", default="density", choices=get_args(Halo),
                     help="the working tree's model's halo count (REV's: its default)")
@@ -117,7 +118,8 @@ def main() -> None:
             rows.append((f"{grid.name}, RF {rf} B", f"all {len(t)}", grid.hardware,
                          AccelTable(t.pe_x, t.pe_y, np.full(len(t), rf), t.dataflow, t.glb_bytes)))
     print(f"{args.against} against the working tree: {args.networks} random networks ({len(lt)} distinct "
-          f"layer shapes), glb_buffering {args.glb_buffering}, mapper_tiles {args.mapper_tiles}, halo (now) "
+          f"layer shapes), glb_buffering {args.glb_buffering or 'each space hardware'}, "
+          f"mapper_tiles {args.mapper_tiles}, halo (now) "
           f"{args.halo}, glb_reuse now {args.glb_reuse}, at REV {args.ref_reuse}; net lat: "
           f"(network, design) pairs whose network latency differs, median and max of its ratio (now / REV)")
     hdr = (f"{'designs':<28} {'of':>16} {'pairs':>10} {'lat differs':>11} {'E differs':>10} "

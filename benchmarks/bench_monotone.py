@@ -73,7 +73,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tol", type=float, default=1e-6, help="relative rise counted as a violation")
     ap.add_argument("--dram-tiles", default="hold-array", choices=("free", "hold-array"))
-    ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering))
+    ap.add_argument("--glb-buffering", default=None, choices=get_args(GlbBuffering),
+                    help="the analytical model's GLB buffering (default: the grid hardware's, zigzag on "
+                         "eyeriss_like)")
     ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
                     help="the analytical model's reuse of a PE-local tile across DRAM tiles (glb_reuse)")
     ap.add_argument("--halo", default="density", choices=("density", "exact"),
@@ -112,7 +114,8 @@ def main() -> None:
     t = grid.table
     print(f"{args.networks} random networks ({len(layers)} layers) x {len(t)} designs of {grid.name}; "
           f"a step = one design of one network, one rung up the ladder; tolerance {args.tol:g}; "
-          f"dram_tiles {args.dram_tiles}, glb_buffering {args.glb_buffering}, glb_port {args.glb_port}, "
+          f"dram_tiles {args.dram_tiles}, glb_buffering {args.glb_buffering or grid.hardware.glb_buffering}, "
+          f"glb_port {args.glb_port}, "
           f"psum_port {args.psum_port}, mapper_tiles {args.mapper_tiles}, glb_reuse {args.glb_reuse}, "
           f"halo {args.halo}")
     print(f"{'resource':<22} {'ladder':<34} {'steps':>8} {'latency up':>10} {'worst':>8} "

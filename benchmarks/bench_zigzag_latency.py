@@ -43,7 +43,9 @@ def main() -> None:
     ap.add_argument("--arch", default=ARCH)
     ap.add_argument("--accel", default="8x8,rf=64,df=os,glb=16,bw=16")
     ap.add_argument("--tech", default=None, help="technology table for both models (default: the grid's)")
-    ap.add_argument("--glb-buffering", default="double", choices=get_args(GlbBuffering))
+    ap.add_argument("--glb-buffering", default=None, choices=get_args(GlbBuffering),
+                    help="the analytical model's GLB buffering (default: the grid hardware's, zigzag on "
+                         "eyeriss_like)")
     ap.add_argument("--glb-reuse", default="layer", choices=("layer", "tile"),
                     help="the analytical model's reuse of a PE-local tile across DRAM tiles (glb_reuse)")
     ap.add_argument("--halo", default="density", choices=("density", "exact"),
@@ -84,7 +86,7 @@ def main() -> None:
     head = (f"{'layer':32s} {'HDX lat':>8s} {'compute':>8s} {'GLB port':>8s} {'DRAM':>7s} {'waits':>6s} | "
             f"{'ZZ lat':>8s} {'ideal':>8s} {'GLB busy':>8s} {'stall':>7s} {'DRAM busy':>9s} {'stall':>7s} "
             f"{'lower':>6s} {'onload':>6s} {'offload':>7s}  HDX/ZZ")
-    print(f"{args.accel} ({args.tech or hw.tech}), glb_buffering={args.glb_buffering}, "
+    print(f"{args.accel} ({args.tech or hw.tech}), glb_buffering={model.glb_buffering}, "
           f"glb_reuse={args.glb_reuse}, halo={args.halo}: HDX's mapping of "
           f"each layer costed by both models (cycles; ZigZag: the busiest port of the GLB and of DRAM, the "
           f"cycles it transfers and its stall, and the largest stall of the levels below the GLB)")
@@ -116,7 +118,7 @@ def print_energy(args, hw, res, rows) -> None:
     """Per layer, the energy parts of HDX's mapping in both models (µJ) and HDX's DRAM words per operand;
     then the network totals per part (the layers ZigZag costed)."""
     parts = ("rf", "glb", "dram")
-    print(f"{args.accel} ({args.tech or hw.tech}), glb_buffering={args.glb_buffering}, "
+    print(f"{args.accel} ({args.tech or hw.tech}), glb_buffering={args.glb_buffering or hw.glb_buffering}, "
           f"glb_reuse={args.glb_reuse}, halo={args.halo}: HDX's mapping of each layer, energy in µJ, "
           f"HDX / ZigZag")
     head = (f"{'layer':32s} " + " ".join(f"{p + ' HDX':>9s} {'ZZ':>8s}" for p in parts)

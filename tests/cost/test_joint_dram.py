@@ -17,7 +17,8 @@ from hdx.cost.analytical.spatial import unroll, working_set
 from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
 from hdx.workload import Layer, LayerTable
 
-HW = AcceleratorSpace.load().hardware
+# the double buffering's (eyeriss_like's own is zigzag): the options below are given explicitly
+HW = AcceleratorSpace.load().hardware.model_copy(update={"glb_buffering": "double"})
 HELD = AnalyticalModel(HW, dram_tiles="hold-array", precision="float64")
 SINGLE = AnalyticalModel(HW, dram_tiles="hold-array", precision="float64", glb_buffering="single")
 OVERLAP = AnalyticalModel(HW, dram_tiles="hold-array", precision="float64", glb_buffering="overlap")

@@ -16,7 +16,8 @@ from hdx.cost.analytical.mapper import Flat, first_of_runs
 from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
 from hdx.workload import Layer, LayerTable
 
-HW = AcceleratorSpace.load().hardware
+# the double buffering's (eyeriss_like's own is zigzag): the options below are given explicitly
+HW = AcceleratorSpace.load().hardware.model_copy(update={"glb_buffering": "double"})
 KINDS = ("conv", "depthwise", "pointwise", "fc")
 
 

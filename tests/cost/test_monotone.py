@@ -31,7 +31,7 @@ HELD_MIXED = AnalyticalModel(HW, glb_buffering="mixed")
 HELD_ZIGZAG = AnalyticalModel(HW, glb_buffering="zigzag")
 ZIGZAG_STEP = AnalyticalModel(HW, glb_buffering="zigzag", glb_port="step", psum_port="shared")
 ZIGZAG_TILE = AnalyticalModel(HW, glb_buffering="zigzag", glb_reuse="tile")
-FREE = AnalyticalModel(HW, dram_tiles="free")  # v3.1's GLB level: one schedule per (layer, GLB size)
+FREE = AnalyticalModel(HW, dram_tiles="free", glb_buffering="double")  # v3.1's: one schedule per layer, GLB
 PACKED = AnalyticalModel(HW, glb_port="packed")  # the GLB port's words packed (each costs the same)
 SHARED = AnalyticalModel(HW, psum_port="shared")  # psum drains and refills take the MAC's port cycles
 BURST = AnalyticalModel(HW, glb_port="burst", psum_port="shared")  # a fill is one unaligned burst

@@ -18,7 +18,8 @@ from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, Acce
 from hdx.space.network import NetworkSpace
 from hdx.workload import Layer, LayerTable
 
-HW = AcceleratorSpace.load().hardware
+# the double buffering's (eyeriss_like's own is zigzag): the options below are given explicitly
+HW = AcceleratorSpace.load().hardware.model_copy(update={"glb_buffering": "double"})
 OPTIONS = ({}, {"glb_reuse": "tile"}, {"glb_buffering": "zigzag"}, {"glb_buffering": "mixed"},
            {"glb_buffering": "zigzag", "glb_reuse": "tile"},
            {"glb_buffering": "single"}, {"mapper_tiles": "any"}, {"dram_tiles": "free"},

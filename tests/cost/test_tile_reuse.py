@@ -18,7 +18,8 @@ from hdx.errors import HDXError
 from hdx.space.accelerator import DATAFLOWS, Accelerator, AcceleratorSpace, AccelTable
 from hdx.workload import Layer, LayerTable
 
-HW = AcceleratorSpace.load().hardware
+# the double buffering's (eyeriss_like's own is zigzag): the options below are given explicitly
+HW = AcceleratorSpace.load().hardware.model_copy(update={"glb_buffering": "double"})
 
 
 def _walk(t: tuple, n: tuple, rel: tuple, order: tuple, dram_order: tuple) -> int:

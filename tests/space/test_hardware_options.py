@@ -20,7 +20,8 @@ from hdx.space.network import NetworkSpace
 from hdx.workload import LayerTable
 
 ARCH = "mb5e3,zero,zero,mb5e3,mb3e3,zero,mb7e6,mb5e3,mb7e3"
-DEFAULT_FINGERPRINT = "f2ce1b49d6e2"  # the default model's (docs/cost-model.md), unchanged by these fields
+DEFAULT_FINGERPRINT = "f2ce1b49d6e2"  # eyeriss_like's numbers at the defaults: unchanged by these fields
+GRID_FINGERPRINT = "15d8604d5134"  # eyeriss_like's own (glb_buffering: zigzag)
 
 
 def _space_yaml(tmp_path, **hardware) -> str:
@@ -35,13 +36,18 @@ def _space_yaml(tmp_path, **hardware) -> str:
 def test_defaults_serialise_and_fingerprint_as_before():
     hw = HardwareParams()
     assert not {"glb_buffering", "glb_port", "psum_port", "glb_reuse"} & set(hw.model_dump())
-    assert AnalyticalModel(AcceleratorSpace.load().hardware).fingerprint()[:12] == DEFAULT_FINGERPRINT
+    grid = AcceleratorSpace.load().hardware
+    assert grid.glb_buffering == "zigzag" and grid.model_dump()["glb_buffering"] == "zigzag"
+    at_defaults = grid.model_copy(update={"glb_buffering": "double"})
+    assert "glb_buffering" not in at_defaults.model_dump()
+    assert AnalyticalModel(at_defaults).fingerprint()[:12] == DEFAULT_FINGERPRINT
+    assert AnalyticalModel(grid).fingerprint()[:12] == GRID_FINGERPRINT
     given = HardwareParams(glb_buffering="zigzag", glb_port="step")
     assert given.model_dump()["glb_buffering"] == "zigzag" and given.model_dump()["glb_port"] == "step"
     assert "psum_port" not in given.model_dump()
 
 
-@pytest.mark.parametrize("options", [{"glb_buffering": "zigzag"}, {"glb_port": "step", "psum_port": "free"},
+@pytest.mark.parametrize("options", [{"glb_buffering": "double"}, {"glb_port": "step", "psum_port": "free"},
                                      {"glb_reuse": "tile"}])
 def test_a_space_with_options_costs_as_the_model_given_them(tmp_path, options):
     space = AcceleratorSpace.load(_space_yaml(tmp_path, **options))
