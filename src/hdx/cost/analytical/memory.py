@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dims import LayerDims
-from .distinct import unique_ints
+from .distinct import spread, unique_ints
 from .mapper import TIE, Halo
 from .prefix import prefix_best
 from .staircase import Cells, Staircase, least_stalled, members_of, staircase
@@ -739,11 +739,8 @@ def held_fields(h: HeldGrid, pick: np.ndarray, li: np.ndarray, gi: np.ndarray,
         n_d, n_g = grid.space.shape[0], max(int(g_sub.max(initial=0)) + 1, 1)
         key = (np.asarray(lp, dtype=np.int64) * (n_d + 1) + pk + 1) * n_g + g_sub
         uniq, first, inv = unique_ints(key, (int(lp.max(initial=0)) + 1) * (n_d + 1) * n_g)
-        if uniq.size < key.size:
-            sch = _chosen(grid, _taker(pk.take(first), lp.take(first), g_sub.take(first), grid.shape), fields)
-            sch = Schedules(words=sch.words.take(inv), fields={k: v.take(inv) for k, v in sch.fields.items()})
-        else:
-            sch = _chosen(grid, _taker(pk, lp, g_sub, grid.shape), fields)
+        sch = _chosen(grid, _taker(pk.take(first), lp.take(first), g_sub.take(first), grid.shape), fields)
+        sch = Schedules(words=spread(sch.words, inv, uniq.size), fields=spread(sch.fields, inv, uniq.size))
         pieces.append((sel, (sch, pk, pk >= 0, pk)))
     return _merge(np.size(li), pieces)[0]
 

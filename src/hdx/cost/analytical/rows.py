@@ -21,24 +21,23 @@ def all_finite(c: LayerCosts) -> bool:
                 and all(np.isfinite(v).all() for v in c.energy_pj.values()))
 
 
-def empty_like_rows(part: LayerCosts, n: int) -> LayerCosts:
-    rows = lambda a: np.empty((n, *a.shape[1:]), dtype=a.dtype)  # noqa: E731
+def _each_row_array(part: LayerCosts, rows) -> LayerCosts:
+    """``part`` with ``rows`` applied to each of its per-layer arrays (area is per design: kept)."""
     return LayerCosts(latency_cycles=rows(part.latency_cycles), compute_cycles=rows(part.compute_cycles),
                       memory_cycles=rows(part.memory_cycles),
                       energy_pj={k: rows(v) for k, v in part.energy_pj.items()}, area_um2=part.area_um2,
                       utilisation=rows(part.utilisation), macs=rows(part.macs), clock_mhz=part.clock_mhz,
                       mapping=None if part.mapping is None else {k: rows(v) for k, v in part.mapping.items()})
+
+
+def empty_like_rows(part: LayerCosts, n: int) -> LayerCosts:
+    return _each_row_array(part, lambda a: np.empty((n, *a.shape[1:]), dtype=a.dtype))
 
 
 def take_rows(part: LayerCosts, idx: np.ndarray) -> LayerCosts:
     """Rows ``idx`` of ``part`` (a layer's costs repeated for every layer of the same shape; each array
     copied once)."""
-    rows = lambda a: a.take(idx, axis=0)  # noqa: E731
-    return LayerCosts(latency_cycles=rows(part.latency_cycles), compute_cycles=rows(part.compute_cycles),
-                      memory_cycles=rows(part.memory_cycles),
-                      energy_pj={k: rows(v) for k, v in part.energy_pj.items()}, area_um2=part.area_um2,
-                      utilisation=rows(part.utilisation), macs=rows(part.macs), clock_mhz=part.clock_mhz,
-                      mapping=None if part.mapping is None else {k: rows(v) for k, v in part.mapping.items()})
+    return _each_row_array(part, lambda a: a.take(idx, axis=0))
 
 
 def put_rows(res: LayerCosts, idx: np.ndarray, part: LayerCosts,
